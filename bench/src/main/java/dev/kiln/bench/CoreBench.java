@@ -1,0 +1,159 @@
+package dev.kiln.bench;
+
+import com.google.cloud.tools.jib.api.Containerizer;
+import com.google.cloud.tools.jib.api.Jib;
+import com.google.cloud.tools.jib.api.JibContainerBuilder;
+import com.google.cloud.tools.jib.api.TarImage;
+import com.google.cloud.tools.jib.api.buildplan.AbsoluteUnixPath;
+import com.google.cloud.tools.jib.api.buildplan.FileEntriesLayer;
+import dev.kiln.BakeResult;
+import dev.kiln.Base;
+import dev.kiln.ImageBuild;
+import dev.kiln.Kiln;
+import dev.kiln.Layer;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Stream;
+
+/**
+ * The core benchmark: builds the same one-layer image of a directory tree with Kiln and with Jib (jib-core,
+ * {@code Jib.fromScratch()} + one {@code FileEntriesLayer} of the tree → {@code TarImage}), in-process after
+ * warm-up, the same way for both: cold runs start from empty caches, warm runs rebuild the unchanged tree with the
+ * caches of the previous run.
+ *
+ * <p>Usage: {@code CoreBench kiln|jib TREE WORKDIR [RUNS]}; prints one line per run and a summary line with
+ * medians and the peak heap. Run each tool in its own JVM (scripts/bench-core.sh does).
+ */
+public final class CoreBench {
+  public static void main(String[] args) throws Exception {
+    String tool = args[0];
+    Path tree = Path.of(args[1]).toAbsolutePath();
+    Path work = Path.of(args[2]).toAbsolutePath();
+    int runs = args.length > 3 ? Integer.parseInt(args[3]) : 5;
+    Files.createDirectories(work);
+    Runner runner = tool.equals("kiln") ? new KilnRunner(tree, work) : new JibRunner(tree, work);
+
+    // warm-up: JIT, class loading, page cache for the tree
+    runner.cold(-1);
+    runner.warm(-1);
+
+    List<Long> cold = new ArrayList<>();
+    List<Long> warm = new ArrayList<>();
+    for (int i = 0; i < runs; i++) {
+      long t0 = System.nanoTime();
+      runner.cold(i);
+      cold.add((System.nanoTime() - t0) / 1_000_000);
+      long t1 = System.nanoTime();
+      runner.warm(i);
+      warm.add((System.nanoTime() - t1) / 1_000_000);
+      System.out.printf(Locale.ROOT, "%s run %d: cold %d ms, warm %d ms%n", tool, i, cold.get(i), warm.get(i));
+    }
+    System.out.printf(Locale.ROOT, "RESULT tool=%s tree=%s cold_median_ms=%d warm_median_ms=%d peak_heap_mb=%d runs=%d%n",
+        tool, tree, median(cold), median(warm), peakHeapMb(), runs);
+  }
+
+  interface Runner {
+    /** A build from empty caches. */
+    void cold(int run) throws Exception;
+
+    /** A rebuild of the unchanged tree with the caches of the previous cold build. */
+    void warm(int run) throws Exception;
+  }
+
+  static final class KilnRunner implements Runner {
+    private final Path tree;
+    private final Path work;
+    private Path store;
+
+    KilnRunner(Path tree, Path work) {
+      this.tree = tree;
+      this.work = work;
+    }
+
+    private BakeResult bake() throws Exception {
+      ImageBuild b = ImageBuild.from(Base.scratch()).layer(Layer.files("tree").add(tree, "/tree"));
+      try (Kiln kiln = Kiln.builder().store(store).build()) {
+        return kiln.bake(b, "oci-archive:" + work.resolve("kiln-image.tar"));
+      }
+    }
+
+    @Override
+    public void cold(int run) throws Exception {
+      if (store != null) {
+        delete(store);
+      }
+      Files.deleteIfExists(work.resolve("kiln-image.tar"));
+      store = work.resolve("kiln-store-" + run);
+      bake();
+    }
+
+    @Override
+    public void warm(int run) throws Exception {
+      bake();
+    }
+  }
+
+  static final class JibRunner implements Runner {
+    private final Path tree;
+    private final Path work;
+    private Path cache;
+
+    JibRunner(Path tree, Path work) {
+      this.tree = tree;
+      this.work = work;
+    }
+
+    private void build() throws Exception {
+      JibContainerBuilder b = Jib.fromScratch()
+          .addFileEntriesLayer(FileEntriesLayer.builder().addEntryRecursive(tree, AbsoluteUnixPath.get("/tree")).build());
+      b.containerize(Containerizer.to(TarImage.at(work.resolve("jib-image.tar")).named("bench:latest"))
+          .setApplicationLayersCache(cache.resolve("app"))
+          .setBaseImageLayersCache(cache.resolve("base")));
+    }
+
+    @Override
+    public void cold(int run) throws Exception {
+      if (cache != null) {
+        delete(cache);
+      }
+      cache = work.resolve("jib-cache-" + run);
+      build();
+    }
+
+    @Override
+    public void warm(int run) throws Exception {
+      build();
+    }
+  }
+
+  static long median(List<Long> xs) {
+    List<Long> s = xs.stream().sorted().toList();
+    return s.get(s.size() / 2);
+  }
+
+  static long peakHeapMb() {
+    long peak = 0;
+    for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
+      if (p.getType() == MemoryType.HEAP && p.getPeakUsage() != null) {
+        peak += p.getPeakUsage().getUsed();
+      }
+    }
+    return peak / (1024 * 1024);
+  }
+
+  static void delete(Path p) throws Exception {
+    if (!Files.exists(p)) {
+      return;
+    }
+    try (Stream<Path> s = Files.walk(p)) {
+      s.sorted(Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
+    }
+  }
+}

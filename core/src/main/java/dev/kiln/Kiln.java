@@ -1,0 +1,251 @@
+package dev.kiln;
+
+import com.google.common.util.concurrent.ThreadFactoryBuilder;
+import dev.kiln.event.BakeListener;
+import dev.kiln.internal.graph.Engine;
+import dev.kiln.internal.graph.Registry;
+import dev.kiln.internal.store.LocalStore;
+import dev.kiln.spi.ImageStoreProvider;
+import dev.kiln.spi.Provisioner;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * A configured Kiln: a local store, the provisioners and image stores in use, executors and listeners. Build one
+ * with {@link #builder()} to embed Kiln; {@link ImageBuild#bake} uses {@link #defaults()}.
+ *
+ * <pre>{@code
+ * try (Kiln kiln = Kiln.builder().store(Path.of("build/kiln")).listener(System.out::println).build()) {
+ *   BakeResult r = kiln.bake(build, "oci-archive:build/app.tar");
+ * }
+ * }</pre>
+ *
+ * <p>Thread-safe: several threads may bake with one instance; several processes may share one store.
+ */
+public final class Kiln implements AutoCloseable {
+  /** System property that makes execution serial, for debugging. */
+  public static final String SERIAL_PROPERTY = "kiln.serial";
+
+  private static Kiln defaults;
+
+  private final LocalStore store;
+  private final Engine engine;
+  private final ExecutorService ownLayerPool;
+  private final ExecutorService compressPool;
+
+  private Kiln(Builder b) throws IOException {
+    this.store = LocalStore.open(b.store != null ? b.store : defaultStorePath());
+    boolean serial = b.serial || Boolean.getBoolean(SERIAL_PROPERTY);
+    int cores = serial ? 1 : Math.max(1, Runtime.getRuntime().availableProcessors());
+    this.compressPool = Executors.newFixedThreadPool(cores, daemon("kiln-compress-%d"));
+    ExecutorService layers = b.executor;
+    if (layers == null) {
+      layers = serial
+          ? Executors.newSingleThreadExecutor(daemon("kiln-layer-%d"))
+          : Executors.newCachedThreadPool(daemon("kiln-layer-%d"));
+      this.ownLayerPool = layers;
+    } else {
+      this.ownLayerPool = null;
+    }
+    Registry registry = new Registry(b.provisioners, b.stores, b.capabilities, Kiln.class.getClassLoader());
+    this.engine = new Engine(store, registry, layers, compressPool, b.listeners, b.sourceDateEpoch, b.compressionLevel);
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String name) {
+    return new ThreadFactoryBuilder().setNameFormat(name).setDaemon(true).build();
+  }
+
+  /** A builder with the defaults: the store at {@link #defaultStorePath()}, discovered providers, no listener. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * The shared instance for the default store, created on first use: {@code $KILN_STORE}, the system property
+   * {@code kiln.store}, or {@code ~/.cache/kiln}.
+   */
+  public static synchronized Kiln defaults() {
+    if (defaults == null) {
+      try {
+        defaults = builder().build();
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot open the Kiln store at " + defaultStorePath() + ": " + e.getMessage(), e);
+      }
+      Kiln k = defaults;
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        try {
+          k.close();
+        } catch (IOException e) {
+          // the next process sweeps what is left
+        }
+      }, "kiln-close"));
+    }
+    return defaults;
+  }
+
+  /** Where the default store lives: {@code $KILN_STORE}, {@code -Dkiln.store}, {@code $XDG_CACHE_HOME/kiln} or {@code ~/.cache/kiln}. */
+  public static Path defaultStorePath() {
+    String p = System.getProperty("kiln.store");
+    if (p == null || p.isEmpty()) {
+      p = System.getenv("KILN_STORE");
+    }
+    if (p != null && !p.isEmpty()) {
+      return Path.of(p);
+    }
+    String xdg = System.getenv("XDG_CACHE_HOME");
+    if (xdg != null && !xdg.isEmpty()) {
+      return Path.of(xdg, "kiln");
+    }
+    return Path.of(System.getProperty("user.home"), ".cache", "kiln");
+  }
+
+  /** The local store's directory (also a valid OCI image layout). */
+  public Path store() {
+    return store.root();
+  }
+
+  /** Bakes one build into the local store only. */
+  public BakeResult bake(ImageBuild build) throws BakeException {
+    return bake(build, new Target[0]);
+  }
+
+  /** Bakes one build and publishes it to the targets (none: the local store only). */
+  public BakeResult bake(ImageBuild build, String... targets) throws BakeException {
+    return bake(build, Arrays.stream(targets).map(Target::parse).toArray(Target[]::new));
+  }
+
+  /** Bakes one build and publishes it to the typed targets. */
+  public BakeResult bake(ImageBuild build, Target... targets) throws BakeException {
+    return engine.bake(List.of(new Engine.Request(build, List.of(targets)))).get(0);
+  }
+
+  /**
+   * Bakes several builds at once: layers they share (by cache key) are provisioned once, independent layers in
+   * parallel. Results are in the order of the map.
+   */
+  public List<BakeResult> bakeAll(Map<ImageBuild, List<String>> builds) throws BakeException {
+    List<Engine.Request> reqs = new ArrayList<>();
+    for (Map.Entry<ImageBuild, List<String>> e : builds.entrySet()) {
+      reqs.add(new Engine.Request(e.getKey(), e.getValue().stream().map(Target::parse).toList()));
+    }
+    return engine.bake(reqs);
+  }
+
+  /** Bakes several builds with no target (into the local store), sharing what they share. */
+  public List<BakeResult> bakeAll(ImageBuild... builds) throws BakeException {
+    Map<ImageBuild, List<String>> m = new LinkedHashMap<>();
+    for (ImageBuild b : builds) {
+      m.put(b, List.of());
+    }
+    return bakeAll(m);
+  }
+
+  /** Releases the executors Kiln created and this process's temp area in the store. */
+  @Override
+  public void close() throws IOException {
+    if (ownLayerPool != null) {
+      ownLayerPool.shutdownNow();
+    }
+    compressPool.shutdownNow();
+    store.close();
+  }
+
+  /** Configures a {@link Kiln}. Not thread-safe. */
+  public static final class Builder {
+    private Path store;
+    private ExecutorService executor;
+    private final List<BakeListener> listeners = new ArrayList<>();
+    private final List<Provisioner> provisioners = new ArrayList<>();
+    private final List<ImageStoreProvider> stores = new ArrayList<>();
+    private final List<Object> capabilities = new ArrayList<>();
+    private boolean serial;
+    private int compressionLevel = 6;
+    private long sourceDateEpoch = sourceDateEpochFromEnv();
+
+    private Builder() {}
+
+    /** The local store directory (default {@link Kiln#defaultStorePath()}). */
+    public Builder store(Path store) {
+      this.store = Objects.requireNonNull(store);
+      return this;
+    }
+
+    /** The executor that runs layer steps; Kiln's own cached pool by default. Not shut down by Kiln. */
+    public Builder executor(ExecutorService executor) {
+      this.executor = Objects.requireNonNull(executor);
+      return this;
+    }
+
+    /** Adds a listener for bake events (it must be thread-safe). */
+    public Builder listener(BakeListener listener) {
+      listeners.add(Objects.requireNonNull(listener));
+      return this;
+    }
+
+    /** Uses this provisioner for its layer kind, in place of a discovered one. */
+    public Builder provisioner(Provisioner provisioner) {
+      provisioners.add(Objects.requireNonNull(provisioner));
+      return this;
+    }
+
+    /** Uses this image store provider for its schemes, in place of discovered ones. */
+    public Builder imageStores(ImageStoreProvider provider) {
+      stores.add(Objects.requireNonNull(provider));
+      return this;
+    }
+
+    /** Offers an object to providers that ask for it through {@code PublishContext.capability}. */
+    public Builder capability(Object capability) {
+      capabilities.add(Objects.requireNonNull(capability));
+      return this;
+    }
+
+    /** Runs every step on one thread (also {@code -Dkiln.serial=true}). */
+    public Builder serial(boolean serial) {
+      this.serial = serial;
+      return this;
+    }
+
+    /**
+     * The gzip level of layer blobs, 1–9 (default 6, as docker and Jib use). Part of what makes blob digests
+     * reproducible: machines that share a cache must use the same level.
+     */
+    public Builder compressionLevel(int level) {
+      if (level < 1 || level > 9) {
+        throw new IllegalArgumentException("gzip level must be 1-9, found " + level);
+      }
+      this.compressionLevel = level;
+      return this;
+    }
+
+    /** The time stamped on every layer entry and in the config (default {@code $SOURCE_DATE_EPOCH}, else 1). */
+    public Builder sourceDateEpoch(long epochSeconds) {
+      if (epochSeconds < 0) {
+        throw new IllegalArgumentException("negative SOURCE_DATE_EPOCH");
+      }
+      this.sourceDateEpoch = epochSeconds;
+      return this;
+    }
+
+    public Kiln build() throws IOException {
+      return new Kiln(this);
+    }
+
+    private static long sourceDateEpochFromEnv() {
+      String s = System.getenv("SOURCE_DATE_EPOCH");
+      if (s != null && s.matches("\\d{1,12}")) {
+        return Long.parseLong(s);
+      }
+      return 1;
+    }
+  }
+}

@@ -1,0 +1,454 @@
+package dev.kiln.internal.store;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.google.common.hash.Hashing;
+import com.google.common.hash.HashingInputStream;
+import com.google.common.io.ByteStreams;
+import dev.kiln.Digest;
+import dev.kiln.internal.oci.Json;
+import dev.kiln.spi.CorruptBlobException;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The embedded default store: one directory that is at the same time a valid OCI image layout ({@code oci-layout},
+ * {@code index.json}, {@code blobs/sha256/…}) and Kiln's cache ({@code keys/} cache key → layer, {@code stat/} file
+ * index, {@code records/} image records, {@code tmp/}, {@code locks/}). This is the only class that knows its paths.
+ *
+ * <p>Every write goes to a file in {@code tmp/} and is renamed into place; a destination that exists is kept (content
+ * addressed, so it is the same content, or it is verified and replaced if corrupt). {@code kill -9} at any moment
+ * leaves at worst a stray temp directory, which the next process that opens the store removes once no live process
+ * holds its lock. Cross-process coordination uses file locks under {@code locks/}. Thread-safe.
+ */
+public final class LocalStore implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(LocalStore.class);
+  private static final ConcurrentHashMap<Path, ReentrantLock> JVM_LOCKS = new ConcurrentHashMap<>();
+
+  private final Path root;
+  private final Path blobs;
+  private final Path keys;
+  private final Path records;
+  private final Path tmpRoot;
+  private final Path locks;
+  private final Path session;
+  private final FileChannel sessionLockChannel;
+  private final FileLock sessionLock;
+
+  private LocalStore(Path root) throws IOException {
+    this.root = root;
+    this.blobs = root.resolve("blobs").resolve("sha256");
+    this.keys = root.resolve("keys");
+    this.records = root.resolve("records");
+    this.tmpRoot = root.resolve("tmp");
+    this.locks = root.resolve("locks");
+    for (Path d : new Path[] {blobs, keys, records, tmpRoot, locks, root.resolve("stat")}) {
+      Files.createDirectories(d);
+    }
+    String id = UUID.randomUUID().toString();
+    this.session = Files.createDirectories(tmpRoot.resolve(id));
+    this.sessionLockChannel =
+        FileChannel.open(tmpRoot.resolve(id + ".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    this.sessionLock = sessionLockChannel.lock();
+    initLayout();
+    sweepStaleSessions();
+  }
+
+  /** Opens (creating if needed) the store at {@code root}. */
+  public static LocalStore open(Path root) throws IOException {
+    return new LocalStore(root.toAbsolutePath().normalize());
+  }
+
+  public Path root() {
+    return root;
+  }
+
+  private void initLayout() throws IOException {
+    Path layout = root.resolve("oci-layout");
+    if (!Files.exists(layout)) {
+      writeAtomically(layout, "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+    Path index = root.resolve("index.json");
+    if (!Files.exists(index)) {
+      try (StoreLock l = lock("index")) {
+        if (!Files.exists(index)) {
+          writeAtomically(index, Json.bytes(Json.emptyIndex()));
+        }
+      }
+    }
+  }
+
+  /** Removes temp directories of processes that are gone (their lock is free). */
+  private void sweepStaleSessions() {
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(tmpRoot, "*.lock")) {
+      for (Path lockFile : ds) {
+        String name = lockFile.getFileName().toString();
+        Path dir = tmpRoot.resolve(name.substring(0, name.length() - ".lock".length()));
+        if (dir.equals(session)) {
+          continue;
+        }
+        try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.WRITE)) {
+          FileLock fl = ch.tryLock();
+          if (fl == null) {
+            continue;
+          }
+          try {
+            deleteTree(dir);
+            Files.deleteIfExists(lockFile);
+            log.debug("removed stale temp directory {}", dir);
+          } finally {
+            fl.release();
+          }
+        } catch (java.nio.channels.OverlappingFileLockException | IOException e) {
+          // held by this JVM or racing with another sweeper: leave it
+        }
+      }
+    } catch (IOException e) {
+      log.warn("could not sweep {}: {}", tmpRoot, e.toString());
+    }
+  }
+
+  // ---- temp area ----
+
+  /** A new empty temp directory in this process's session. */
+  public Path newTempDirectory() throws IOException {
+    return Files.createTempDirectory(session, "d");
+  }
+
+  /** A new temp file path (not created) in this process's session. */
+  public Path newTempFile(String suffix) {
+    return session.resolve(UUID.randomUUID() + suffix);
+  }
+
+  // ---- blobs ----
+
+  public Path blobPath(Digest digest) {
+    return blobs.resolve(digest.hex());
+  }
+
+  public boolean hasBlob(Digest digest) {
+    return Files.isRegularFile(blobPath(digest));
+  }
+
+  public long blobSize(Digest digest) throws IOException {
+    return Files.size(blobPath(digest));
+  }
+
+  /**
+   * Moves a temp file whose content has {@code digest} into the blob store. If the blob is already there it is
+   * kept and the temp file deleted.
+   */
+  public void commitBlob(Path tempFile, Digest digest) throws IOException {
+    moveIntoPlace(tempFile, blobPath(digest));
+  }
+
+  /** Stores small content (configs, manifests, records) and returns its digest. */
+  public Digest putBlob(byte[] content) throws IOException {
+    Digest d = Digest.of(content);
+    if (!hasBlob(d) || Files.size(blobPath(d)) != content.length) {
+      Path tmp = newTempFile(".blob");
+      Files.write(tmp, content);
+      Files.move(tmp, blobPath(d), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+    return d;
+  }
+
+  /** Opens a blob; the stream verifies the digest as it is read and throws at the end if it does not match. */
+  public InputStream openBlob(Digest digest) throws IOException {
+    InputStream in;
+    try {
+      in = Files.newInputStream(blobPath(digest));
+    } catch (NoSuchFileException e) {
+      throw new CorruptBlobException(digest, "blob " + digest + " is missing from the store at " + root);
+    }
+    return new VerifyingInputStream(in, digest);
+  }
+
+  /** Reads a whole (small) blob, verified. */
+  public byte[] readBlob(Digest digest) throws IOException {
+    try (InputStream in = openBlob(digest)) {
+      return in.readAllBytes();
+    }
+  }
+
+  /** Hashes a blob completely; true when it matches its digest. */
+  public boolean verify(Digest digest) throws IOException {
+    try (InputStream in = openBlob(digest)) {
+      ByteStreams.exhaust(in);
+      return true;
+    } catch (CorruptBlobException e) {
+      return false;
+    }
+  }
+
+  /** Removes a (corrupt) blob and every key that refers to it. */
+  public void evict(Digest digest) throws IOException {
+    Files.deleteIfExists(blobPath(digest));
+    try (Stream<Path> s = Files.list(keys)) {
+      for (Path k : (Iterable<Path>) s::iterator) {
+        try {
+          JsonNode n = Json.read(Files.readAllBytes(k));
+          if (digest.toString().equals(n.path("digest").asText()) || digest.toString().equals(n.path("diffId").asText())) {
+            Files.deleteIfExists(k);
+          }
+        } catch (IOException | RuntimeException e) {
+          Files.deleteIfExists(k);
+        }
+      }
+    }
+  }
+
+  // ---- keys ----
+
+  /** The layer a cache key maps to, if the key and its blob are present. */
+  public Optional<KeyEntry> key(Digest key) throws IOException {
+    Path p = keys.resolve(key.hex() + ".json");
+    byte[] bytes;
+    try {
+      bytes = Files.readAllBytes(p);
+    } catch (NoSuchFileException e) {
+      return Optional.empty();
+    }
+    KeyEntry entry;
+    try {
+      entry = KeyEntry.fromJson(Json.read(bytes));
+    } catch (IOException | RuntimeException e) {
+      log.warn("unreadable key entry {}: {}; it will be provisioned again", p, e.toString());
+      Files.deleteIfExists(p);
+      return Optional.empty();
+    }
+    Path blob = blobPath(entry.digest());
+    if (!Files.isRegularFile(blob) || Files.size(blob) != entry.size()) {
+      log.warn("key {} names blob {} which is missing or has the wrong size; it will be provisioned again", key, entry.digest());
+      return Optional.empty();
+    }
+    return Optional.of(entry);
+  }
+
+  /** Records what a cache key maps to (the blob must be committed first). An existing entry is kept. */
+  public void putKey(Digest key, KeyEntry entry) throws IOException {
+    Path p = keys.resolve(key.hex() + ".json");
+    writeAtomically(p, Json.bytes(entry.toJson()));
+  }
+
+  // ---- image records ----
+
+  /** Writes the image record for a manifest digest once; an existing record is kept. Returns its path. */
+  public Path writeRecord(Digest image, ObjectNode record) throws IOException {
+    Path p = records.resolve(image.hex() + ".json");
+    if (!Files.exists(p)) {
+      writeAtomicallyKeepExisting(p, Json.bytes(record));
+    }
+    return p;
+  }
+
+  /** Writes what a target holds of an image, once per (image, target). */
+  public Path writeTargetRecord(Digest image, String target, ObjectNode record) throws IOException {
+    Path dir = Files.createDirectories(records.resolve(image.hex()));
+    String name = Hashing.sha256().hashString(target, java.nio.charset.StandardCharsets.UTF_8).toString().substring(0, 16);
+    Path p = dir.resolve(name + ".json");
+    writeAtomicallyKeepExisting(p, Json.bytes(record));
+    return p;
+  }
+
+  public Path recordPath(Digest image) {
+    return records.resolve(image.hex() + ".json");
+  }
+
+  // ---- index.json ----
+
+  /** Adds (or retags) a manifest in the layout's index.json under {@code refName}. */
+  public void tag(Digest manifest, long size, String refName) throws IOException {
+    try (StoreLock l = lock("index")) {
+      Path index = root.resolve("index.json");
+      ObjectNode idx = (ObjectNode) Json.read(Files.readAllBytes(index));
+      ArrayNode manifests = idx.withArray("manifests");
+      ArrayNode kept = Json.mapper().createArrayNode();
+      for (JsonNode m : manifests) {
+        String ref = m.path("annotations").path(Json.REF_NAME).asText(null);
+        if (refName.equals(ref)) {
+          if (manifest.toString().equals(m.path("digest").asText())) {
+            return;
+          }
+          continue;
+        }
+        kept.add(m);
+      }
+      kept.add(Json.manifestDescriptor(manifest, size, refName));
+      idx.set("manifests", kept);
+      writeAtomically(index, Json.bytes(idx));
+    }
+  }
+
+  // ---- locks and atomic files ----
+
+  /**
+   * Takes the named lock, across threads of this JVM and across processes. Blocks until it is free.
+   */
+  public StoreLock lock(String name) throws IOException {
+    Path p = locks.resolve(name + ".lock");
+    ReentrantLock jvm = JVM_LOCKS.computeIfAbsent(p, k -> new ReentrantLock());
+    jvm.lock();
+    try {
+      FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+      try {
+        FileLock fl = ch.lock();
+        return () -> {
+          try {
+            fl.release();
+            ch.close();
+          } finally {
+            jvm.unlock();
+          }
+        };
+      } catch (IOException | RuntimeException e) {
+        ch.close();
+        throw e;
+      }
+    } catch (IOException | RuntimeException e) {
+      jvm.unlock();
+      throw e;
+    }
+  }
+
+  /** Writes {@code content} to {@code target} through a temp file and an atomic rename (replacing). */
+  public void writeAtomically(Path target, byte[] content) throws IOException {
+    Path tmp = newTempFile(".tmp");
+    try (OutputStream out = Files.newOutputStream(tmp)) {
+      out.write(content);
+    }
+    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  private void writeAtomicallyKeepExisting(Path target, byte[] content) throws IOException {
+    Path tmp = newTempFile(".tmp");
+    Files.write(tmp, content);
+    moveIntoPlace(tmp, target);
+  }
+
+  /** Renames {@code tmp} to {@code target} unless {@code target} exists, in which case {@code tmp} is removed. */
+  private static void moveIntoPlace(Path tmp, Path target) throws IOException {
+    if (Files.exists(target)) {
+      Files.deleteIfExists(tmp);
+      return;
+    }
+    try {
+      // a hard link fails if the target exists: no window in which a half-written file is visible or replaced
+      Files.createLink(target, tmp);
+      Files.delete(tmp);
+    } catch (FileAlreadyExistsException e) {
+      Files.deleteIfExists(tmp);
+    } catch (UnsupportedOperationException | IOException e) {
+      if (Files.exists(target)) {
+        Files.deleteIfExists(tmp);
+        return;
+      }
+      try {
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+      } catch (AtomicMoveNotSupportedException e2) {
+        Files.move(tmp, target);
+      }
+    }
+  }
+
+  static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> s = Files.walk(dir)) {
+      s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> {
+        try {
+          Files.deleteIfExists(p);
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      });
+    } catch (UncheckedIOException e) {
+      throw e.getCause();
+    }
+  }
+
+  /** The stat index file. */
+  public Path statIndexFile() {
+    return root.resolve("stat").resolve("index");
+  }
+
+  @Override
+  public void close() throws IOException {
+    try {
+      deleteTree(session);
+    } finally {
+      sessionLock.release();
+      sessionLockChannel.close();
+      Files.deleteIfExists(tmpRoot.resolve(session.getFileName() + ".lock"));
+    }
+  }
+
+  /** A held store lock. */
+  public interface StoreLock extends AutoCloseable {
+    @Override
+    void close() throws IOException;
+  }
+
+  /** Verifies the SHA-256 of what is read against the expected digest when the end is reached. */
+  private static final class VerifyingInputStream extends FilterInputStream {
+    private final Digest expected;
+    private boolean checked;
+
+    VerifyingInputStream(InputStream in, Digest expected) {
+      super(new HashingInputStream(Hashing.sha256(), in));
+      this.expected = expected;
+    }
+
+    @Override
+    public int read() throws IOException {
+      int b = super.read();
+      if (b < 0) {
+        check();
+      }
+      return b;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      int n = super.read(b, off, len);
+      if (n < 0) {
+        check();
+      }
+      return n;
+    }
+
+    private void check() throws IOException {
+      if (checked) {
+        return;
+      }
+      checked = true;
+      String actual = ((HashingInputStream) in).hash().toString();
+      if (!actual.equals(expected.hex())) {
+        throw new CorruptBlobException(
+            expected, "blob " + expected + " in the store is corrupt: its content hashes to sha256:" + actual);
+      }
+    }
+  }
+}

@@ -1,0 +1,15 @@
+package dev.kiln.spi;
+
+import dev.kiln.Digest;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * Content digests of files on the build machine, answered from a stat index (path, size, mtime, inode, ctime →
+ * sha256) when the file is unchanged, as git's index does, so unchanged inputs are not read again. Thread-safe.
+ */
+public interface FileDigests {
+
+  /** The SHA-256 of a regular file's content (following no symlink: the path must be a regular file). */
+  Digest digest(Path file) throws IOException;
+}

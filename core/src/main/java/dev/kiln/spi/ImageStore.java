@@ -1,0 +1,20 @@
+package dev.kiln.spi;
+
+import dev.kiln.BakeException;
+import dev.kiln.PublishedImage;
+import java.util.Optional;
+
+/**
+ * Publishes assembled images to one target. Created for a target by an {@link ImageStoreProvider}. Publishing is
+ * idempotent: a target that already holds the image is left alone. Implementations must be thread-safe.
+ */
+public interface ImageStore {
+
+  /** What the target already holds of this image, if it holds exactly this image (by digest). */
+  default Optional<PublishedImage> find(ImageView image, PublishContext context) throws BakeException {
+    return Optional.empty();
+  }
+
+  /** Publishes the image; called only when {@link #find} found nothing. */
+  PublishedImage publish(ImageView image, PublishContext context) throws BakeException;
+}

@@ -1,0 +1,44 @@
+package dev.kiln.spi;
+
+import dev.kiln.Digest;
+import dev.kiln.ImageConfig;
+import dev.kiln.LayerRecord;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.List;
+
+/**
+ * An assembled image in the local store, as image stores and provisioners see it: the OCI manifest and config,
+ * the layers lowest first, and their blobs. Thread-safe.
+ */
+public interface ImageView {
+
+  /** The digest of the OCI manifest: the image's identity. */
+  Digest digest();
+
+  /** The OCI image manifest (application/vnd.oci.image.manifest.v1+json), exactly as hashed. */
+  byte[] manifest();
+
+  Digest configDigest();
+
+  /** The OCI image config JSON, exactly as hashed. */
+  byte[] config();
+
+  /** The runtime configuration the image config was made from. */
+  ImageConfig runtimeConfig();
+
+  /** The layers, lowest first. */
+  List<LayerRecord> layers();
+
+  /** The cache key of the top layer (or of the base when there is no layer): the recipe's identity. */
+  Digest key();
+
+  /**
+   * Opens a blob (layer, config or manifest) of this image. The stream checks the content against the digest as it
+   * is read and throws {@link CorruptBlobException} at the end if it does not match.
+   */
+  InputStream openBlob(Digest digest) throws IOException;
+
+  /** The size in bytes of a blob of this image. */
+  long blobSize(Digest digest) throws IOException;
+}

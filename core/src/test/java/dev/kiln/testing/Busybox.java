@@ -1,0 +1,56 @@
+package dev.kiln.testing;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+
+/** Makes a tiny root file system tarball from the host's busybox-static: /bin/busybox plus /bin/sh and applet links. */
+public final class Busybox {
+  private Busybox() {}
+
+  public static Path rootfs(Path dir) throws IOException {
+    Path busybox = Path.of(Tools.require("busybox", "busybox-static"));
+    Path tar = dir.resolve("busybox-rootfs.tar");
+    try (OutputStream os = Files.newOutputStream(tar);
+        TarArchiveOutputStream t = new TarArchiveOutputStream(os)) {
+      t.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+      for (String d : new String[] {"bin/", "etc/", "tmp/", "root/"}) {
+        TarArchiveEntry e = new TarArchiveEntry(d);
+        e.setMode(d.equals("tmp/") ? 041777 : 040755);
+        t.putArchiveEntry(e);
+        t.closeArchiveEntry();
+      }
+      TarArchiveEntry bb = new TarArchiveEntry("bin/busybox");
+      bb.setMode(0100755);
+      bb.setSize(Files.size(busybox));
+      t.putArchiveEntry(bb);
+      Files.copy(busybox, t);
+      t.closeArchiveEntry();
+      for (String applet : new String[] {"sh", "cat", "ls", "echo", "rm", "mkdir", "sed", "stat", "id", "env", "sleep", "wc", "test", "true", "false", "chmod", "touch", "head", "tail", "grep", "find", "sha256sum", "printf", "mv", "cp", "ln", "date", "uname"}) {
+        TarArchiveEntry l = new TarArchiveEntry("bin/" + applet, TarArchiveEntry.LF_SYMLINK);
+        l.setLinkName("busybox");
+        l.setMode(0120777);
+        t.putArchiveEntry(l);
+        t.closeArchiveEntry();
+      }
+      byte[] passwd = "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n".getBytes();
+      TarArchiveEntry pw = new TarArchiveEntry("etc/passwd");
+      pw.setMode(0100644);
+      pw.setSize(passwd.length);
+      t.putArchiveEntry(pw);
+      t.write(passwd);
+      t.closeArchiveEntry();
+      byte[] group = "root:x:0:\napp:x:1000:\n".getBytes();
+      TarArchiveEntry gr = new TarArchiveEntry("etc/group");
+      gr.setMode(0100644);
+      gr.setSize(group.length);
+      t.putArchiveEntry(gr);
+      t.write(group);
+      t.closeArchiveEntry();
+    }
+    return tar;
+  }
+}

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Bakes the quickstart image into the default local store (~/.cache/kiln) and an oci-archive, with no daemon:
+# builds Kiln (skipping tests) and runs dev.kiln.examples.quickstart.Quickstart.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mvn -B -ntp -q -DskipTests -pl examples -am install
+cp=$(mvn -B -ntp -q -pl examples dependency:build-classpath -Dmdep.outputFile=/dev/stdout)
+exec java -cp "examples/target/classes:$cp" dev.kiln.examples.quickstart.Quickstart "$@"

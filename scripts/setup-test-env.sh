@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs (Debian, as root) and starts what Kiln's tests need: the Docker engine, a registry binary, the image
+# and disk validators, qemu with OVMF, e2fsprogs and friends. Idempotent: a second run installs nothing and leaves
+# a running dockerd alone.
+set -euo pipefail
+
+PACKAGES=(
+  docker.io            # the real engine (20.10, API 1.41) for docker-archive/docker-daemon tests and run layers
+  docker-registry      # distribution 2.8, started per test on 127.0.0.1
+  skopeo umoci         # OCI validators
+  busybox-static       # tiny base root file systems (no image can be pulled here)
+  qemu-utils           # qemu-img check/compare
+  e2fsprogs fakeroot gdisk fdisk mtools dosfstools  # disk images, without root or loop devices
+  grub-efi-amd64-bin   # reproducible EFI boot loader (grub-mkimage)
+  qemu-system-x86 ovmf # boot tests (software emulation)
+  mmdebstrap           # Debian base root file systems for disk and Ansible tests
+  golang-go golang-github-vmware-govmomi-dev  # the vCenter simulator, built from Debian's govmomi sources
+  jq curl
+)
+
+if [ "$(id -u)" -ne 0 ] || [ ! -f /etc/debian_version ]; then
+  echo "setup-test-env: not root on Debian; skipping installs (install these yourself: ${PACKAGES[*]})" >&2
+else
+  missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup-test-env: installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/kiln-apt.log 2>&1 \
+      || { tail -50 /tmp/kiln-apt.log; exit 1; }
+  fi
+
+  if ! { [ -S /var/run/docker.sock ] && docker_ok=$(/usr/bin/docker version --format '{{.Server.Version}}' 2>/dev/null) && [ -n "$docker_ok" ]; }; then
+    echo "setup-test-env: starting dockerd"
+    setsid dockerd --iptables=false >/var/log/dockerd.log 2>&1 < /dev/null &
+    for _ in $(seq 1 60); do
+      /usr/bin/docker version --format '{{.Server.Version}}' >/dev/null 2>&1 && break
+      sleep 1
+    done
+    /usr/bin/docker version --format 'setup-test-env: dockerd {{.Server.Version}} (API {{.Server.APIVersion}})' \
+      || { tail -30 /var/log/dockerd.log; exit 1; }
+  fi
+fi
