@@ -30,6 +30,15 @@ public interface ImageView {
   /** The layers, lowest first. */
   List<LayerRecord> layers();
 
+  /**
+   * Where the image's bases end, as layer counts, innermost first: {@code [1]} for a root file system base with
+   * layers on top, {@code [1, 3]} for a build on {@code Base.of(b)} where {@code b} has a rootfs and two layers.
+   * Disk images are laid out base by base along these boundaries, so an image's disk extends its base's disk.
+   */
+  default List<Integer> bases() {
+    return List.of();
+  }
+
   /** The cache key of the top layer (or of the base when there is no layer): the recipe's identity. */
   Digest key();
 

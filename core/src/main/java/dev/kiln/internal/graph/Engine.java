@@ -79,6 +79,7 @@ public final class Engine {
   private final List<BakeListener> listeners;
   private final long mtime;
   private final int gzipLevel;
+  private final StoreDiskCache diskCache;
 
   public Engine(
       LocalStore store,
@@ -96,6 +97,7 @@ public final class Engine {
     this.listeners = List.copyOf(listeners);
     this.mtime = mtime;
     this.gzipLevel = gzipLevel;
+    this.diskCache = new StoreDiskCache(store, statIndex, this::emit);
   }
 
   /** Bakes every request; builds that share layers (by cache key) provision them once. */
@@ -178,7 +180,7 @@ public final class Engine {
   }
 
   /** A build resolved to its top node and the configuration its base brings. */
-  private record Chain(Node top, ImageConfig baseConfig, String baseDescription) {}
+  private record Chain(Node top, ImageConfig baseConfig, String baseDescription, List<Integer> bases) {}
 
   /** The state of one bake call. */
   private final class Bake {
@@ -206,7 +208,7 @@ public final class Engine {
         Chain c = chains.get(i);
         List<LayerRecord> layers = await(c.top());
         ImageConfig config = r.build().config().over(c.baseConfig());
-        StoredImage image = assemble(layers, config, c.top() == null ? baseKey(c) : c.top().key);
+        StoredImage image = assemble(layers, config, c.top() == null ? baseKey(c) : c.top().key, c.bases());
         Path record = writeRecord(image, c);
         Map<String, PublishedImage> published = publish(image, stores.get(r));
         List<String> mine = layers.stream().map(LayerRecord::name).filter(provisioned::contains).toList();
@@ -225,6 +227,7 @@ public final class Engine {
       Base base = build.base();
       Node top = null;
       ImageConfig baseConfig = ImageConfig.empty();
+      List<Integer> bases = new ArrayList<>();
       String description;
       switch (base.kind()) {
         case SCRATCH -> description = "scratch";
@@ -235,6 +238,7 @@ public final class Engine {
             throw new ProvisioningException("rootfs", "root file system '" + p + "' does not exist");
           }
           top = node(null, l);
+          bases.add(1);
           description = "rootfs";
         }
         case OCI -> {
@@ -249,6 +253,7 @@ public final class Engine {
             top = node(top, new OciBaseLayer("base-" + (i++), bl.blob(), bl.digest(), bl.diffId(), bl.mediaType()));
           }
           baseConfig = img.runtimeConfig();
+          bases.add(img.layers().size());
           description = "oci " + img.manifest();
         }
         case BUILD -> {
@@ -256,6 +261,11 @@ public final class Engine {
           Chain c = resolve(other);
           top = c.top();
           baseConfig = other.config().over(c.baseConfig());
+          bases.addAll(c.bases());
+          int n = depth(c.top());
+          if (n > 0 && (bases.isEmpty() || bases.get(bases.size() - 1) != n)) {
+            bases.add(n);
+          }
           description = c.baseDescription();
         }
         case IMAGE -> {
@@ -272,6 +282,7 @@ public final class Engine {
             top = node(top, new OciBaseLayer("base-" + (i++), bl.blob(), bl.digest(), bl.diffId(), bl.mediaType()));
           }
           baseConfig = img.runtimeConfig();
+          bases.add(img.layers().size());
           description = "image " + ref + "@" + pulled.manifest();
         }
         default -> throw new IllegalStateException(base.kind().toString());
@@ -279,7 +290,16 @@ public final class Engine {
       for (Layer l : build.layers()) {
         top = node(top, l);
       }
-      return new Chain(top, baseConfig, description);
+      bases.removeIf(b -> b <= 0);
+      return new Chain(top, baseConfig, description, List.copyOf(bases));
+    }
+
+    private int depth(Node n) {
+      int d = 0;
+      for (; n != null; n = n.parent) {
+        d++;
+      }
+      return d;
     }
 
     private Node node(Node parent, Layer layer) {
@@ -399,14 +419,14 @@ public final class Engine {
 
     private ImageView parentImage(Node parent) throws BakeException {
       if (parent == null) {
-        return assemble(List.of(), ImageConfig.empty(), new Fingerprint().put("v", "scratch").digest());
+        return assemble(List.of(), ImageConfig.empty(), new Fingerprint().put("v", "scratch").digest(), List.of());
       }
-      return assemble(await(parent), ImageConfig.empty(), parent.key);
+      return assemble(await(parent), ImageConfig.empty(), parent.key, List.of());
     }
 
     // ---- assembling, recording, publishing ----
 
-    private StoredImage assemble(List<LayerRecord> layers, ImageConfig config, Digest key) throws BakeException {
+    private StoredImage assemble(List<LayerRecord> layers, ImageConfig config, Digest key, List<Integer> bases) throws BakeException {
       try {
         byte[] cfg = OciImages.config(config, layers, mtime);
         Digest cfgDigest = store.putBlob(cfg);
@@ -414,7 +434,7 @@ public final class Engine {
         Digest digest = store.putBlob(manifest);
         store.tag(digest, manifest.length, digest.hex());
         emit(new BakeEvent.ImageAssembled(digest, layers.size()));
-        return new StoredImage(store, digest, manifest, cfgDigest, cfg, config, layers, key);
+        return new StoredImage(store, digest, manifest, cfgDigest, cfg, config, layers, key, bases);
       } catch (IOException e) {
         throw new BakeException("could not assemble the image in the store " + store.root() + ": " + e.getMessage(), e);
       }
@@ -553,6 +573,9 @@ public final class Engine {
 
         @Override
         public <C> Optional<C> capability(Class<C> type) {
+          if (type.isInstance(diskCache)) {
+            return Optional.of(type.cast(diskCache));
+          }
           return registry.capability(type);
         }
       };

@@ -20,7 +20,8 @@ record StoredImage(
     byte[] config,
     ImageConfig runtimeConfig,
     List<LayerRecord> layers,
-    Digest key)
+    Digest key,
+    List<Integer> bases)
     implements ImageView {
 
   @Override

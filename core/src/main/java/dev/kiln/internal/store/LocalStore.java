@@ -389,6 +389,16 @@ public final class LocalStore implements AutoCloseable {
     }
   }
 
+  /** Where the raw disk for a disk key is cached ({@code disks/<key>.raw}, with {@code .json} beside it). */
+  public Path diskPath(Digest diskKey) throws IOException {
+    return Files.createDirectories(root.resolve("disks")).resolve(diskKey.hex() + ".raw");
+  }
+
+  /** Moves a finished temp file into place, replacing nothing that exists. */
+  public void commitFile(Path tempFile, Path target) throws IOException {
+    moveIntoPlace(tempFile, target);
+  }
+
   /** The stat index file. */
   public Path statIndexFile() {
     return root.resolve("stat").resolve("index");

@@ -213,7 +213,8 @@ public final class CanonicalLayerWriter implements LayerWriter {
     }
     if (content.read() >= 0) {
       throw new IOException(
-          String.format("content of layer entry '%s' is longer than its declared %d bytes", entry.path(), entry.size()));
+          String.format(
+              "content of layer entry '%s' is longer than its declared %d bytes", entry.path(), entry.size()));
     }
     spoolSize += entry.size();
     return offset;

@@ -351,7 +351,8 @@ public final class LayerFlattener {
           }
         }
         if (e == null || !e.path().equals(inode.meta.path()) || e.type() != Type.FILE) {
-          throw new IOException("layer " + file + " changed since it was flattened: '" + inode.meta.path() + "' is gone");
+          throw new IOException(
+              "layer " + file + " changed since it was flattened: '" + inode.meta.path() + "' is gone");
         }
         return new FilterInputStream(e.content().open()) {
           @Override

@@ -95,6 +95,11 @@ public final class TarLayerReader implements LayerReader {
     return of(raw, file.toString());
   }
 
+  /** Reads a layer from a stream (plain or gzip tar), called "stream" in messages; closing the reader closes it. */
+  public static TarLayerReader of(InputStream in) throws IOException {
+    return of(in, "stream");
+  }
+
   /**
    * Reads a layer from a stream (plain or gzip tar); {@code source} names it in error messages. Closing the reader
    * closes the stream.
@@ -137,7 +142,8 @@ public final class TarLayerReader implements LayerReader {
       HeaderChain chain = HeaderChain.parse(tap.recorded, tap.recordedLength, start, tap.overflow);
       if (chain.badChecksumAt >= 0) {
         throw new IOException(
-            "truncated or not a tar archive: " + source + " (bad header checksum at offset " + chain.badChecksumAt + ")");
+            "truncated or not a tar archive: " + source + " (bad header checksum at offset " + chain.badChecksumAt
+                + ")");
       }
       if (te == null) {
         if (!chain.endMarker && !tap.overflow) {
@@ -216,7 +222,8 @@ public final class TarLayerReader implements LayerReader {
       if (base.equals(OPAQUE_NAME)) {
         if (parent == null) {
           throw new IOException(
-              "tar entry '" + name + "' in " + source + " is an opaque whiteout of the image root, which is not supported");
+              "tar entry '" + name + "' in " + source
+                  + " is an opaque whiteout of the image root, which is not supported");
         }
         return make(name, parent, Type.OPAQUE_WHITEOUT, 0, 0, 0, 0, "", 0, 0, Map.of(), null);
       }
@@ -226,7 +233,8 @@ public final class TarLayerReader implements LayerReader {
       String deleted = base.substring(WHITEOUT_PREFIX.length());
       if (deleted.isEmpty() || deleted.equals(".") || deleted.equals("..")) {
         throw new UnsafeLayerException(
-            "tar entry '" + name + "' in " + source + " is a whiteout of '" + deleted + "', which would escape its directory");
+            "tar entry '" + name + "' in " + source + " is a whiteout of '" + deleted
+                + "', which would escape its directory");
       }
       return make(
           name, parent == null ? deleted : parent + "/" + deleted, Type.WHITEOUT, 0, 0, 0, 0, "", 0, 0, Map.of(), null);
@@ -259,7 +267,8 @@ public final class TarLayerReader implements LayerReader {
     }
     Map<String, byte[]> xattrs = rawXattrs != null ? rawXattrs : decodedXattrs(te);
     if (type != Type.FILE) {
-      return make(name, path, type, mode, (int) uid, (int) gid, 0, link, te.getDevMajor(), te.getDevMinor(), xattrs, null);
+      return make(
+          name, path, type, mode, (int) uid, (int) gid, 0, link, te.getDevMajor(), te.getDevMinor(), xattrs, null);
     }
     long size = te.isSparse() ? te.getRealSize() : te.getSize();
     long gen = generation;
@@ -267,8 +276,7 @@ public final class TarLayerReader implements LayerReader {
     LayerEntry.Content content =
         () -> {
           if (gen != generation) {
-            throw new IOException(
-                "content of tar entry '" + path + "' in " + source + " is gone: the reader has moved past it");
+            throw gone(path);
           }
           if (opened[0]) {
             throw new IOException("content of tar entry '" + path + "' in " + source + " can be opened only once");
@@ -372,6 +380,11 @@ public final class TarLayerReader implements LayerReader {
     return xattrs;
   }
 
+  private IOException gone(String path) {
+    return new IOException(
+        "content of tar entry '" + path + "' in " + source + " is gone: the reader has moved past it");
+  }
+
   private IOException truncated(Exception cause) {
     if (cause instanceof UnsafeLayerException) {
       return (UnsafeLayerException) cause;
@@ -399,7 +412,7 @@ public final class TarLayerReader implements LayerReader {
     @Override
     public int read(byte[] b, int off, int len) throws IOException {
       if (gen != generation) {
-        throw new IOException("content of tar entry '" + path + "' in " + source + " is gone: the reader has moved past it");
+        throw gone(path);
       }
       try {
         return tar.read(b, off, len);

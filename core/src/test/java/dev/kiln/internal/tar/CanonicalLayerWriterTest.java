@@ -345,7 +345,9 @@ class CanonicalLayerWriterTest {
     if (TarTestSupport.onPath("tar")) {
       TarTestSupport.Result r = TarTestSupport.run(tmp, "tar", "-tzf", blob.file().toString());
       assertThat(r.err()).isEmpty();
-      assertThat(r.out().lines()).contains(splittable, veryLong, oneLongSegment).noneMatch(l -> l.contains("PaxHeaders"));
+      assertThat(r.out().lines())
+          .contains(splittable, veryLong, oneLongSegment)
+          .noneMatch(l -> l.contains("PaxHeaders"));
     }
   }
 

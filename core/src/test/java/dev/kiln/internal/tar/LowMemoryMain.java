@@ -29,14 +29,19 @@ public final class LowMemoryMain {
     }
   }
 
-  /** Cheap pseudo-random bytes that deflate must work on, produced without holding them. */
+  /**
+   * Bytes produced without holding them: an 8 KiB random block repeated (with a counter in each copy), so that
+   * deflate finds long matches and the test measures memory rather than compression speed.
+   */
   private static final class Generated extends InputStream {
+    private final byte[] block = new byte[8192];
     private long remaining;
-    private long state;
+    private int pos;
+    private long copies;
 
     Generated(long size, long seed) {
       this.remaining = size;
-      this.state = seed;
+      new java.util.Random(seed).nextBytes(block);
     }
 
     @Override
@@ -50,12 +55,15 @@ public final class LowMemoryMain {
       if (remaining == 0) {
         return -1;
       }
-      int n = (int) Math.min(len, remaining);
-      for (int i = 0; i < n; i++) {
-        state = state * 6364136223846793005L + 1442695040888963407L;
-        // few distinct values, so the data compresses a little but not trivially
-        b[off + i] = (byte) ((state >>> 59) + 'a');
+      if (pos == block.length) {
+        pos = 0;
+        copies++;
+        block[0] = (byte) copies;
+        block[1] = (byte) (copies >>> 8);
       }
+      int n = (int) Math.min(Math.min(len, remaining), block.length - pos);
+      System.arraycopy(block, pos, b, off, n);
+      pos += n;
       remaining -= n;
       return n;
     }

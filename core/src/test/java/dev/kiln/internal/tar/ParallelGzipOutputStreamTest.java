@@ -58,7 +58,8 @@ class ParallelGzipOutputStreamTest {
   }
 
   @ParameterizedTest
-  @ValueSource(ints = {0, 1, 100, SMALL_CHUNK - 1, SMALL_CHUNK, SMALL_CHUNK + 1, 2 * SMALL_CHUNK, 7 * SMALL_CHUNK + 12345})
+  @ValueSource(
+      ints = {0, 1, 100, SMALL_CHUNK - 1, SMALL_CHUNK, SMALL_CHUNK + 1, 2 * SMALL_CHUNK, 7 * SMALL_CHUNK + 12345})
   void roundTripsThroughGzipInputStream(int size) throws IOException {
     byte[] input = data(size, size);
     byte[] gz = compress(input, pool4, 6, 2, SMALL_CHUNK, 10_000);
@@ -85,10 +86,14 @@ class ParallelGzipOutputStreamTest {
     CRC32 crc = new CRC32();
     crc.update(input);
     int n = gz.length;
-    long storedCrc = (gz[n - 8] & 0xffL) | (gz[n - 7] & 0xffL) << 8 | (gz[n - 6] & 0xffL) << 16 | (gz[n - 5] & 0xffL) << 24;
-    long isize = (gz[n - 4] & 0xffL) | (gz[n - 3] & 0xffL) << 8 | (gz[n - 2] & 0xffL) << 16 | (gz[n - 1] & 0xffL) << 24;
+    long storedCrc = uint32Le(gz, n - 8);
+    long isize = uint32Le(gz, n - 4);
     assertThat(storedCrc).isEqualTo(crc.getValue());
     assertThat(isize).isEqualTo(input.length);
+  }
+
+  private static long uint32Le(byte[] b, int off) {
+    return (b[off] & 0xffL) | (b[off + 1] & 0xffL) << 8 | (b[off + 2] & 0xffL) << 16 | (b[off + 3] & 0xffL) << 24;
   }
 
   @Test

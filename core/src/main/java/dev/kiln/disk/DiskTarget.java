@@ -1,0 +1,65 @@
+package dev.kiln.disk;
+
+import dev.kiln.InvalidTargetException;
+import dev.kiln.Target;
+import dev.kiln.UriTarget;
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * {@code raw:FILE}: the image as a bootable raw GPT disk (EFI system partition + ext4 root), with the options a
+ * string cannot carry well. Immutable.
+ *
+ * <pre>{@code kiln.bake(build, DiskTarget.raw(Path.of("build/web.img")).withOptions(DiskOptions.defaults().withSize(4L << 30)))}</pre>
+ */
+public final class DiskTarget implements Target {
+  private final Path file;
+  private final DiskOptions options;
+
+  private DiskTarget(Path file, DiskOptions options) {
+    this.file = file.toAbsolutePath().normalize();
+    this.options = Objects.requireNonNull(options);
+  }
+
+  /** A raw disk at {@code file} with {@link DiskOptions#defaults()}. */
+  public static DiskTarget raw(Path file) {
+    return new DiskTarget(Objects.requireNonNull(file), DiskOptions.defaults());
+  }
+
+  /** Parses {@code raw:FILE}. */
+  public static DiskTarget parse(Target target) {
+    if (target instanceof DiskTarget d) {
+      return d;
+    }
+    UriTarget t = UriTarget.parse(target.toString());
+    if (!t.scheme().equals("raw")) {
+      throw new InvalidTargetException("not a raw: target: " + target);
+    }
+    if (t.hierarchical() || t.reference().isBlank()) {
+      throw new InvalidTargetException("expected raw:FILE, found " + target);
+    }
+    return raw(Path.of(t.reference()));
+  }
+
+  public DiskTarget withOptions(DiskOptions options) {
+    return new DiskTarget(file, options);
+  }
+
+  public Path file() {
+    return file;
+  }
+
+  public DiskOptions options() {
+    return options;
+  }
+
+  @Override
+  public String scheme() {
+    return "raw";
+  }
+
+  @Override
+  public String toString() {
+    return "raw:" + file;
+  }
+}

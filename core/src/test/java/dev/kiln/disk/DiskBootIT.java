@@ -1,0 +1,133 @@
+package dev.kiln.disk;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Builds the disk of a Debian 12 rootfs (mmdebstrap, cloud kernel, systemd; cached by
+ * scripts/disk/debian-rootfs.sh) plus an app layer with a systemd unit that prints a marker, and boots it with qemu
+ * and OVMF from an NVMe device until the marker appears on the serial console. Also measures the blocks an app layer
+ * changes against the base disk.
+ */
+class DiskBootIT {
+  private static final Logger log = LoggerFactory.getLogger(DiskBootIT.class);
+  @TempDir Path tmp;
+
+  @Test
+  void debianDiskBootsAndPrintsTheMarker() throws Exception {
+    Path rootfs = fixture();
+    String marker = "KILN-BOOT-MARKER-" + Long.toHexString(new Random().nextLong());
+    byte[] payload = new byte[5 << 20];
+    new Random(42).nextBytes(payload);
+    Path app =
+        TestLayers.layer()
+            .dir("etc")
+            .dir("etc/systemd")
+            .dir("etc/systemd/system")
+            .file(
+                "etc/systemd/system/kiln-marker.service",
+                "[Unit]\nDescription=Kiln boot marker\n\n[Service]\nType=oneshot\n"
+                    + "ExecStart=/bin/sh -c 'echo " + marker + " > /dev/console'\n\n"
+                    + "[Install]\nWantedBy=multi-user.target\n")
+            .dir("etc/systemd/system/multi-user.target.wants")
+            .symlink(
+                "etc/systemd/system/multi-user.target.wants/kiln-marker.service",
+                "/etc/systemd/system/kiln-marker.service")
+            .dir("opt")
+            .dir("opt/app")
+            .file("opt/app/payload.bin", 0644, 0, 0, payload)
+            .write(tmp.resolve("app.tar.gz"));
+    DiskBuilder builder = DiskBuilder.create(DiskOptions.defaults().withKernelArgs("systemd.show_status=1"));
+
+    long t0 = System.nanoTime();
+    DiskImage base = builder.build(List.of(rootfs), tmp.resolve("base.img"));
+    long t1 = System.nanoTime();
+    DiskImage disk = builder.extend(base.path(), List.of(app), tmp.resolve("disk.img"));
+    long t2 = System.nanoTime();
+    BlockDiff diff = BlockDiff.compare(base.path(), disk.path());
+    log.info(
+        "Debian base disk {} in {} ms; extend with a {} byte app layer in {} ms; {}; changed bytes / app layer = {}",
+        DiskBuilder.human(base.size()), (t1 - t0) / 1_000_000, payload.length, (t2 - t1) / 1_000_000, diff,
+        String.format("%.2f", diff.changedBytes() / (double) payload.length));
+
+    assertThat(base.kernel()).hasValueSatisfying(k -> assertThat(k).startsWith("/boot/vmlinuz-"));
+    assertThat(base.initrd()).isPresent();
+    DiskBuilderTest.assertValid(disk);
+    assertThat(Tools.debugfs(disk, "cat /etc/systemd/system/kiln-marker.service")).contains(marker);
+    assertThat(diff.changedBytes()).isLessThan(2L * payload.length);
+
+    String console = boot(disk.path(), marker);
+    assertThat(console).contains(marker);
+  }
+
+  static String boot(Path disk, String marker) throws IOException, InterruptedException {
+    requireTool("/usr/bin/qemu-system-x86_64", "qemu-system-x86");
+    requireTool("/usr/share/ovmf/OVMF.fd", "ovmf");
+    Path logFile = Path.of("target", "disk-boot-console.log");
+    Files.createDirectories(logFile.getParent());
+    Process qemu =
+        new ProcessBuilder(
+                "timeout", "300", "qemu-system-x86_64", "-nographic", "-no-reboot", "-snapshot", "-m", "1024",
+                "-bios", "/usr/share/ovmf/OVMF.fd",
+                "-drive", "file=" + disk + ",format=raw,if=none,id=d0",
+                "-device", "nvme,drive=d0,serial=k0")
+            .redirectErrorStream(true)
+            .start();
+    qemu.getOutputStream().close();
+    StringBuilder console = new StringBuilder();
+    long start = System.nanoTime();
+    try (BufferedReader r =
+            new BufferedReader(new InputStreamReader(qemu.getInputStream(), StandardCharsets.UTF_8));
+        var w = Files.newBufferedWriter(logFile)) {
+      String line;
+      while ((line = r.readLine()) != null) {
+        console.append(line).append('\n');
+        w.write(line);
+        w.newLine();
+        if (line.contains(marker)) {
+          log.info("marker on the serial console after {} s", (System.nanoTime() - start) / 1_000_000_000);
+          break;
+        }
+      }
+    } finally {
+      qemu.descendants().forEach(ProcessHandle::destroy);
+      qemu.destroy();
+      if (!qemu.waitFor(10, TimeUnit.SECONDS)) {
+        qemu.destroyForcibly();
+      }
+    }
+    return console.toString();
+  }
+
+  /** The cached Debian rootfs tarball, built on first use. */
+  static Path fixture() throws IOException, InterruptedException {
+    requireTool("/usr/bin/mmdebstrap", "mmdebstrap");
+    Path script = Path.of("..", "scripts", "disk", "debian-rootfs.sh").toAbsolutePath().normalize();
+    Process p = new ProcessBuilder("bash", script.toString()).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+    assertThat(p.waitFor()).as("debian-rootfs.sh exit code").isZero();
+    return Path.of(out.lines().reduce((a, b) -> b).orElseThrow());
+  }
+
+  static void requireTool(String path, String pkg) {
+    boolean ok = Files.exists(Path.of(path));
+    if (!ok && "true".equals(System.getenv("CI"))) {
+      throw new AssertionError(path + " is missing: apt-get install -y " + pkg);
+    }
+    Assumptions.assumeTrue(ok, path + " is missing (apt-get install -y " + pkg + ")");
+  }
+}

@@ -1,0 +1,96 @@
+package dev.kiln.disk;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.kiln.BakeResult;
+import dev.kiln.Base;
+import dev.kiln.Digest;
+import dev.kiln.ImageBuild;
+import dev.kiln.Kiln;
+import dev.kiln.Layer;
+import dev.kiln.event.BakeEvent;
+import dev.kiln.internal.hash.StatIndex;
+import dev.kiln.testing.RecordingListener;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The {@code raw:} target through the engine: a Debian base plus a files layer with a systemd unit, baked to a raw
+ * disk that qemu boots to the unit's marker; the same definition from another checkout, in another store, gives the
+ * same disk; a rebake copies nothing; an image without a kernel is a clear error.
+ */
+class RawTargetIT {
+  @TempDir Path tmp;
+
+  private Path checkout(Path dir, String marker, long mtime) throws Exception {
+    Path unit = Files.createDirectories(dir.resolve("systemd"));
+    Files.writeString(unit.resolve("kiln-marker.service"), "[Unit]\nDescription=Kiln boot marker\n\n[Service]\nType=oneshot\n"
+        + "ExecStart=/bin/sh -c 'echo " + marker + " > /dev/console'\n\n[Install]\nWantedBy=multi-user.target\n");
+    try (Stream<Path> s = Files.walk(dir)) {
+      for (Path p : s.toList()) {
+        Files.setLastModifiedTime(p, FileTime.fromMillis(mtime));
+      }
+    }
+    return dir;
+  }
+
+  private static ImageBuild definition(Path rootfs, Path checkout) {
+    return ImageBuild.from(Base.rootfs(rootfs))
+        .layer(Layer.files("marker")
+            .add(checkout.resolve("systemd/kiln-marker.service"), "/etc/systemd/system/kiln-marker.service", 0644)
+            .symlink("/etc/systemd/system/multi-user.target.wants/kiln-marker.service", "/etc/systemd/system/kiln-marker.service"));
+  }
+
+  @Test
+  void bakesABootableRawDiskReproduciblyAndOnce() throws Exception {
+    Path rootfs = DiskBootIT.fixture();
+    String marker = "KILN-RAW-" + Long.toHexString(new Random().nextLong());
+    RecordingListener events = new RecordingListener();
+    Path a = tmp.resolve("a.img");
+    BakeResult first;
+    try (Kiln kiln = Kiln.builder().store(tmp.resolve("store-a")).listener(events).build()) {
+      first = kiln.bake(definition(rootfs, checkout(tmp.resolve("checkout-a"), marker, 1_500_000_000_000L)), "raw:" + a);
+      assertThat(first.published().get("raw:" + a).details().get("kernel")).startsWith("/boot/vmlinuz-");
+
+      // a second raw target of the same image reuses the cached disk; a rebake to the first copies nothing
+      events.clear();
+      kiln.bake(definition(rootfs, tmp.resolve("checkout-a")), "raw:" + tmp.resolve("copy.img"), "raw:" + a);
+      assertThat(events.of(BakeEvent.Output.class)).noneMatch(o -> o.line().startsWith("building the disk") || o.line().startsWith("extending"));
+      assertThat(events.of(BakeEvent.ImagePublished.class)).filteredOn(BakeEvent.ImagePublished::reused).extracting(BakeEvent.ImagePublished::target).containsExactly("raw:" + a);
+      assertThat(events.provisioned()).isEmpty();
+    }
+    Digest sha = new Digest(StatIndex.hash(a));
+    assertThat(new Digest(StatIndex.hash(tmp.resolve("copy.img")))).isEqualTo(sha);
+    assertThat(Files.size(a)).isGreaterThan(Files.size(rootfs));
+
+    DiskImage disk = DiskImage.read(a);
+    DiskBuilderTest.assertValid(disk);
+    assertThat(Tools.debugfs(disk, "cat /etc/systemd/system/kiln-marker.service")).contains(marker);
+
+    // another checkout, other mtimes, another store: the same disk, bit for bit
+    Path b = tmp.resolve("b.img");
+    try (Kiln kiln = Kiln.builder().store(tmp.resolve("store-b")).build()) {
+      kiln.bake(definition(rootfs, checkout(tmp.resolve("checkout-b"), marker, 1_700_000_000_000L)), "raw:" + b);
+    }
+    assertThat(new Digest(StatIndex.hash(b))).isEqualTo(sha);
+
+    assertThat(DiskBootIT.boot(a, marker)).contains(marker);
+  }
+
+  @Test
+  void anImageWithoutAKernelIsAClearError() throws Exception {
+    try (Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
+      ImageBuild noKernel = ImageBuild.from(Base.scratch()).layer(Layer.files("etc").content("/etc/hostname", "x\n".getBytes(), 0644));
+      assertThatThrownBy(() -> kiln.bake(noKernel, "raw:" + tmp.resolve("x.img")))
+          .isInstanceOf(DiskException.class)
+          .hasMessageContaining("kernel");
+      assertThat(tmp.resolve("x.img")).doesNotExist();
+    }
+  }
+}
