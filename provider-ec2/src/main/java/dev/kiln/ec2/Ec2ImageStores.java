@@ -1,0 +1,107 @@
+package dev.kiln.ec2;
+
+import dev.kiln.BakeException;
+import dev.kiln.Digest;
+import dev.kiln.LayerRecord;
+import dev.kiln.PublishedImage;
+import dev.kiln.Target;
+import dev.kiln.disk.DiskCache;
+import dev.kiln.disk.DiskOptions;
+import dev.kiln.disk.RawDiskStores;
+import dev.kiln.event.BakeEvent;
+import dev.kiln.spi.ImageStore;
+import dev.kiln.spi.ImageStoreProvider;
+import dev.kiln.spi.ImageView;
+import dev.kiln.spi.PublishContext;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * {@code ec2://REGION/NAME}: the image's raw disk (from the engine's disk cache) uploaded with the EBS direct APIs —
+ * incrementally against the snapshot of the image's base when one is tagged with the base's cache key — and
+ * registered as an AMI. Idempotent by the Kiln image digest tag.
+ */
+public final class Ec2ImageStores implements ImageStoreProvider {
+
+  @Override
+  public Set<String> schemes() {
+    return Set.of("ec2");
+  }
+
+  @Override
+  public ImageStore create(Target target) {
+    return new Ec2Store(Ec2Target.from(target));
+  }
+
+  private static final class Ec2Store implements ImageStore {
+    private final Ec2Target target;
+
+    Ec2Store(Ec2Target target) {
+      this.target = target;
+    }
+
+    @Override
+    public Optional<PublishedImage> find(ImageView image, PublishContext ctx) throws BakeException {
+      try (Ec2Clients clients = Ec2Clients.create(target)) {
+        Ec2Publisher publisher = Ec2Publisher.create(clients);
+        Optional<Ami> ami = publisher.find(image.digest());
+        if (ami.isEmpty()) {
+          return Optional.empty();
+        }
+        // sharing or copies asked for since the first bake are applied to the AMI found
+        Ami shared = publisher.registrar().ensureSharedAndCopied(ami.get(), image.key().toString());
+        return Optional.of(published(image, shared, 0));
+      }
+    }
+
+    @Override
+    public PublishedImage publish(ImageView image, PublishContext ctx) throws BakeException {
+      DiskCache disks = RawDiskStores.diskCache(ctx, target.toString());
+      DiskOptions options = DiskOptions.defaults();
+      DiskCache.CachedDisk disk = disks.disk(image, options);
+      PublishRequest request = PublishRequest.of(disk.path(), image.digest(), image.key().toString())
+          .withInputs(inputs(image));
+      Optional<DiskCache.CachedDisk> base = disks.baseDisk(image, options);
+      if (base.isPresent()) {
+        request = request.withBase(baseKey(image).toString(), base.get().path());
+      }
+      String subject = target.toString();
+      try (Ec2Clients clients = Ec2Clients.create(target)) {
+        PublishResult r = Ec2Publisher.create(clients).publish(request, p -> ctx.emit(new BakeEvent.BytesWritten(subject, p.bytesScanned(), p.diskBytes())));
+        long sent = r.upload().map(UploadResult::bytesSent).orElse(0L);
+        PublishedImage out = published(image, r.ami(), sent);
+        return r.reused() ? out.asReused() : out;
+      }
+    }
+
+    private PublishedImage published(ImageView image, Ami ami, long bytesSent) {
+      Map<String, String> d = new LinkedHashMap<>(ami.details());
+      d.put("bytesSent", Long.toString(bytesSent));
+      return new PublishedImage(target.toString(), image.digest(), false, d);
+    }
+  }
+
+  /** The cache key of the image's base (the top layer of its last base), whose snapshot the upload starts from. */
+  static Digest baseKey(ImageView image) {
+    List<LayerRecord> layers = image.layers();
+    int k = 0;
+    for (int b : image.bases()) {
+      if (b > k && b < layers.size()) {
+        k = b;
+      }
+    }
+    return layers.get(k - 1).key();
+  }
+
+  /** The image's layers as AMI inputs: layer name → diffID. */
+  static Map<String, String> inputs(ImageView image) {
+    Map<String, String> in = new LinkedHashMap<>();
+    for (LayerRecord l : image.layers()) {
+      in.put(l.name(), l.diffId().toString());
+    }
+    return in;
+  }
+}

@@ -1,0 +1,76 @@
+package dev.kiln.ec2;
+
+import com.google.common.collect.ImmutableMap;
+import dev.kiln.Digest;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * One image to publish as an AMI: its raw disk, digest, cache key and inputs, and optionally the image it was built
+ * on (its cache key and raw disk), whose snapshot, when this account has it, makes the upload incremental.
+ *
+ * <p>Immutable and thread-safe.
+ */
+public final class PublishRequest {
+  private final Path disk;
+  private final Digest digest;
+  private final String cacheKey;
+  private final ImmutableMap<String, String> inputs;
+  private final Optional<Base> base;
+
+  private PublishRequest(Path disk, Digest digest, String cacheKey, Map<String, String> inputs, Optional<Base> base) {
+    this.disk = Objects.requireNonNull(disk, "disk");
+    this.digest = Objects.requireNonNull(digest, "digest");
+    this.cacheKey = Objects.requireNonNull(cacheKey, "cacheKey");
+    this.inputs = ImmutableMap.copyOf(inputs);
+    this.base = base;
+  }
+
+  /** Publishes the raw disk {@code disk} of the image {@code digest} whose cache key is {@code cacheKey}. */
+  public static PublishRequest of(Path disk, Digest digest, String cacheKey) {
+    return new PublishRequest(disk, digest, cacheKey, Map.of(), Optional.empty());
+  }
+
+  /** Records these inputs as {@code kiln:input:NAME} tags on the AMI. */
+  public PublishRequest withInputs(Map<String, String> in) {
+    return new PublishRequest(disk, digest, cacheKey, in, base);
+  }
+
+  /**
+   * Names the image this one was built on: if a completed snapshot tagged {@code kiln:key=baseCacheKey} exists in
+   * the region, the upload starts from it and sends only the blocks where {@code disk} differs from {@code baseDisk}.
+   */
+  public PublishRequest withBase(String baseCacheKey, Path baseDisk) {
+    return new PublishRequest(disk, digest, cacheKey, inputs, Optional.of(new Base(baseCacheKey, baseDisk)));
+  }
+
+  public Path disk() {
+    return disk;
+  }
+
+  public Digest digest() {
+    return digest;
+  }
+
+  public String cacheKey() {
+    return cacheKey;
+  }
+
+  public Map<String, String> inputs() {
+    return inputs;
+  }
+
+  public Optional<Base> base() {
+    return base;
+  }
+
+  /** The image an image was built on: its cache key and its local raw disk. */
+  public record Base(String cacheKey, Path disk) {
+    public Base {
+      Objects.requireNonNull(cacheKey, "cacheKey");
+      Objects.requireNonNull(disk, "disk");
+    }
+  }
+}
