@@ -1,0 +1,142 @@
+package dev.kiln.vmware;
+
+import dev.kiln.BakeException;
+import dev.kiln.Digest;
+import dev.kiln.ImageStoreException;
+import dev.kiln.InvalidTargetException;
+import dev.kiln.PublishedImage;
+import dev.kiln.Target;
+import dev.kiln.UriTarget;
+import dev.kiln.disk.DiskCache;
+import dev.kiln.disk.DiskOptions;
+import dev.kiln.disk.RawDiskStores;
+import dev.kiln.event.BakeEvent;
+import dev.kiln.spi.ImageStore;
+import dev.kiln.spi.ImageStoreProvider;
+import dev.kiln.spi.ImageView;
+import dev.kiln.spi.PublishContext;
+import dev.kiln.vmware.vsphere.Credentials;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The VMware targets: {@code vmdk:FILE} (streamOptimized VMDK), {@code ova:FILE} and {@code ovf:DIR} (OVF package
+ * with a SHA-256 manifest), and {@code vsphere://…} (an inventory template or a content library item). Each takes
+ * the image's raw disk from the engine's {@link DiskCache}, so the disk is built once for every target.
+ */
+public final class VmwareImageStores implements ImageStoreProvider {
+
+  @Override
+  public Set<String> schemes() {
+    return Set.of("vmdk", "ova", "ovf", VsphereTarget.SCHEME);
+  }
+
+  @Override
+  public ImageStore create(Target target) {
+    if (target.scheme().equals(VsphereTarget.SCHEME)) {
+      return new VsphereStore(VsphereTarget.parse(target.toString()));
+    }
+    UriTarget t = UriTarget.parse(target.toString());
+    if (t.hierarchical() || t.reference().isBlank()) {
+      throw new InvalidTargetException("expected " + t.scheme() + ":PATH, found " + target);
+    }
+    return new FileStore(t.scheme(), t.toString(), Path.of(t.reference()).toAbsolutePath().normalize());
+  }
+
+  static String annotation(ImageView image) {
+    StringBuilder sb = new StringBuilder("Baked by Kiln from ").append(image.layers().size()).append(" layers, key ")
+        .append(image.key()).append('\n');
+    image.layers().forEach(l -> sb.append("  ").append(l.kind()).append(' ').append(l.name()).append(' ').append(l.diffId().shortHex()).append('\n'));
+    return sb.toString();
+  }
+
+  static OvfPackage ovf(String name, ImageView image) {
+    return OvfPackage.named(name).withImageDigest(image.digest()).withAnnotation(annotation(image));
+  }
+
+  /** {@code vmdk:}, {@code ova:}, {@code ovf:}: files, rewritten atomically on every publish (they are reproducible). */
+  private static final class FileStore implements ImageStore {
+    private final String kind;
+    private final String target;
+    private final Path path;
+
+    FileStore(String kind, String target, Path path) {
+      this.kind = kind;
+      this.target = target;
+      this.path = path;
+    }
+
+    @Override
+    public PublishedImage publish(ImageView image, PublishContext ctx) throws BakeException {
+      DiskCache.CachedDisk disk = RawDiskStores.diskCache(ctx, target).disk(image, DiskOptions.defaults());
+      Map<String, String> details = new LinkedHashMap<>();
+      details.put("path", path.toString());
+      details.put("diskSha256", disk.sha256().toString());
+      try {
+        String name = path.getFileName().toString().replaceFirst("\\.(ova|vmdk)$", "");
+        switch (kind) {
+          case "vmdk" -> {
+            VmdkInfo info = VmdkWriter.defaults().write(disk.path(), path);
+            details.put("size", Long.toString(info.fileSize()));
+            details.put("cid", info.cid());
+          }
+          case "ova" -> {
+            OvaArchive ova = ovf(name, image).writeOva(disk.path(), path);
+            details.put("sha256", ova.sha256().toString());
+          }
+          default -> ovf(name, image).writeOvf(disk.path(), path);
+        }
+      } catch (IOException e) {
+        throw new ImageStoreException(target, "could not write " + path + ": " + e.getMessage(), e);
+      }
+      ctx.emit(new BakeEvent.Output(target, "wrote " + path));
+      return new PublishedImage(target, image.digest(), false, details);
+    }
+  }
+
+  /** {@code vsphere://}: idempotent by the Kiln digest in the annotation or item description. */
+  private static final class VsphereStore implements ImageStore {
+    private final VsphereTarget target;
+
+    VsphereStore(VsphereTarget target) {
+      this.target = target;
+    }
+
+    private VspherePublisher publisher(PublishContext ctx) {
+      return VspherePublisher.to(target)
+          .withCredentials(Credentials.fromEnvironment())
+          .withListener(new PublishListener() {
+            @Override
+            public void bytesUploaded(String file, long done, long total) {
+              ctx.emit(new BakeEvent.BytesWritten(target + " " + file, done, total));
+            }
+          });
+    }
+
+    @Override
+    public Optional<PublishedImage> find(ImageView image, PublishContext ctx) throws BakeException {
+      Optional<Digest> there = publisher(ctx).publishedDigest();
+      if (there.isPresent() && there.get().equals(image.digest())) {
+        return Optional.of(new PublishedImage(target.toString(), image.digest(), true, Map.of("target", target.toString())));
+      }
+      return Optional.empty();
+    }
+
+    @Override
+    public PublishedImage publish(ImageView image, PublishContext ctx) throws BakeException {
+      DiskCache.CachedDisk disk = RawDiskStores.diskCache(ctx, target.toString()).disk(image, DiskOptions.defaults());
+      try {
+        OvfFiles files = ovf(target.name(), image).writeOvf(disk.path(), ctx.newTempDirectory().resolve("ovf"));
+        PublishResult r = publisher(ctx).publish(files);
+        return new PublishedImage(target.toString(), image.digest(), !r.uploaded(), Map.of(
+            "location", r.location(), "bytesUploaded", Long.toString(r.bytesUploaded())));
+      } catch (IOException e) {
+        throw new ImageStoreException(target.toString(), "could not package the disk as OVF: " + e.getMessage(), e);
+      }
+    }
+  }
+}
