@@ -115,12 +115,7 @@ class DiskBootIT {
 
   /** The cached Debian rootfs tarball, built on first use. */
   static Path fixture() throws IOException, InterruptedException {
-    requireTool("/usr/bin/mmdebstrap", "mmdebstrap");
-    Path script = Path.of("..", "scripts", "disk", "debian-rootfs.sh").toAbsolutePath().normalize();
-    Process p = new ProcessBuilder("bash", script.toString()).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-    assertThat(p.waitFor()).as("debian-rootfs.sh exit code").isZero();
-    return Path.of(out.lines().reduce((a, b) -> b).orElseThrow());
+    return dev.kiln.testing.Fixtures.debianWithKernel();
   }
 
   static void requireTool(String path, String pkg) {

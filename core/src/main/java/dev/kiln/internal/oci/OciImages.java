@@ -51,8 +51,8 @@ public final class OciImages {
     for (LayerRecord l : layers) {
       ObjectNode h = history.addObject();
       h.put("created", created);
+      // content only: the image digest must not change when a recipe changes but its layers do not
       h.put("created_by", "kiln " + l.kind() + " " + l.name());
-      h.put("comment", "key " + l.key());
     }
     return Json.bytes(n);
   }
