@@ -75,42 +75,7 @@ class DiskBootIT {
   }
 
   static String boot(Path disk, String marker) throws IOException, InterruptedException {
-    requireTool("/usr/bin/qemu-system-x86_64", "qemu-system-x86");
-    requireTool("/usr/share/ovmf/OVMF.fd", "ovmf");
-    Path logFile = Path.of("target", "disk-boot-console.log");
-    Files.createDirectories(logFile.getParent());
-    Process qemu =
-        new ProcessBuilder(
-                "timeout", "300", "qemu-system-x86_64", "-nographic", "-no-reboot", "-snapshot", "-m", "1024",
-                "-bios", "/usr/share/ovmf/OVMF.fd",
-                "-drive", "file=" + disk + ",format=raw,if=none,id=d0",
-                "-device", "nvme,drive=d0,serial=k0")
-            .redirectErrorStream(true)
-            .start();
-    qemu.getOutputStream().close();
-    StringBuilder console = new StringBuilder();
-    long start = System.nanoTime();
-    try (BufferedReader r =
-            new BufferedReader(new InputStreamReader(qemu.getInputStream(), StandardCharsets.UTF_8));
-        var w = Files.newBufferedWriter(logFile)) {
-      String line;
-      while ((line = r.readLine()) != null) {
-        console.append(line).append('\n');
-        w.write(line);
-        w.newLine();
-        if (line.contains(marker)) {
-          log.info("marker on the serial console after {} s", (System.nanoTime() - start) / 1_000_000_000);
-          break;
-        }
-      }
-    } finally {
-      qemu.descendants().forEach(ProcessHandle::destroy);
-      qemu.destroy();
-      if (!qemu.waitFor(10, TimeUnit.SECONDS)) {
-        qemu.destroyForcibly();
-      }
-    }
-    return console.toString();
+    return dev.kiln.testing.Qemu.boot(disk, "raw", marker);
   }
 
   /** The cached Debian rootfs tarball, built on first use. */
