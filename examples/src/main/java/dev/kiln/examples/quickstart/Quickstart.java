@@ -79,19 +79,21 @@ public final class Quickstart {
     return true;
   }
 
-  /** /bin/busybox plus /bin/sh and a few applet links, owned by root. */
+  /** /bin/busybox plus /bin/sh and a few applet links, owned by root, with fixed times (the same tarball every run). */
   private static Path busyboxRootfs(Path busybox, Path tar) throws IOException {
     Files.createDirectories(tar.getParent());
     try (OutputStream os = Files.newOutputStream(tar);
         TarArchiveOutputStream t = new TarArchiveOutputStream(os)) {
       for (String d : new String[] {"bin/", "etc/", "tmp/"}) {
         TarArchiveEntry e = new TarArchiveEntry(d);
+        e.setModTime(0);
         e.setMode(d.equals("tmp/") ? 041777 : 040755);
         t.putArchiveEntry(e);
         t.closeArchiveEntry();
       }
       TarArchiveEntry bb = new TarArchiveEntry("bin/busybox");
       bb.setMode(0100755);
+      bb.setModTime(0);
       bb.setSize(Files.size(busybox));
       t.putArchiveEntry(bb);
       Files.copy(busybox, t);
@@ -99,6 +101,7 @@ public final class Quickstart {
       for (String applet : new String[] {"sh", "cat", "ls", "echo"}) {
         TarArchiveEntry l = new TarArchiveEntry("bin/" + applet, TarArchiveEntry.LF_SYMLINK);
         l.setLinkName("busybox");
+        l.setModTime(0);
         t.putArchiveEntry(l);
         t.closeArchiveEntry();
       }
