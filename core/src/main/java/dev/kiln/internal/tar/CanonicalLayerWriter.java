@@ -36,8 +36,10 @@ import org.slf4j.LoggerFactory;
  * TarWriter} for the header form) whose diffID and blob digest depend only on the entries' paths, metadata and
  * content, never on the order of {@code add} calls, the source files' names or times, or thread timing.
  *
- * <p>Canonical form: the last entry added for a path wins; missing parent directories are added (mode 0755, owner
- * 0:0), so a layer that only changes {@code /tmp/x} should add {@code tmp} itself when it must keep mode 1777; entries
+ * <p>Canonical form: the last entry added for a path wins; parent directories the layer does not declare are NOT
+ * invented: a layer adding {@code tmp/x} or {@code lib/x} leaves the lower layers' {@code /tmp} (mode 1777) and
+ * {@code /lib} (a symlink on merged-/usr systems) as they are, and extractors create a parent that exists nowhere
+ * as a 0755 root directory, which is what an explicit entry would have said; entries
  * are sorted by {@link PathOrder} (a directory right before its children, whiteouts before their siblings); every
  * entry carries the one fixed mtime; deletions become OCI whiteout files ({@code dir/.wh.NAME},
  * {@code dir/.wh..wh..opq}: empty, mode 0). Files hard-linked to each other within the layer are stored once, under
@@ -244,11 +246,6 @@ public final class CanonicalLayerWriter implements LayerWriter {
     }
     relinkHardlinks(all, paths);
 
-    List<String> needParents = new ArrayList<>(all.keySet());
-    needParents.addAll(opaque);
-    for (String path : needParents) {
-      addParents(all, path);
-    }
     for (String dir : opaque) {
       all.computeIfAbsent(dir, d -> new Item(LayerEntry.directory(d, 0755), -1));
     }
@@ -291,18 +288,6 @@ public final class CanonicalLayerWriter implements LayerWriter {
     if (e.type() != Type.DIRECTORY) {
       throw new IllegalArgumentException(
           String.format("%s needs '%s' to be a directory, but the same layer has it as a %s", what, path, e.type()));
-    }
-  }
-
-  private static void addParents(Map<String, Item> all, String path) {
-    int slash = path.lastIndexOf('/');
-    while (slash > 0) {
-      String parent = path.substring(0, slash);
-      if (all.containsKey(parent)) {
-        return; // its own parents were or will be added when it is visited
-      }
-      all.put(parent, new Item(LayerEntry.directory(parent, 0755), -1));
-      slash = parent.lastIndexOf('/');
     }
   }
 

@@ -130,28 +130,20 @@ class CanonicalLayerWriterTest {
       assertThat(listing)
           .containsExactly(
               "SYMLINK bin 777 0:0 size=0 -> usr/bin",
-              "DIRECTORY dev 755 0:0 size=0",
               "CHAR_DEVICE dev/null 666 0:0 size=0 dev=1,3",
               "BLOCK_DEVICE dev/sda 660 0:0 size=0 dev=8,0",
-              "DIRECTORY etc 755 0:0 size=0",
               "FILE etc/hello.txt 644 0:0 size=5 'hello'",
-              "DIRECTORY home 755 0:0 size=0",
-              "DIRECTORY home/u 755 0:0 size=0",
               "FILE home/u/.profile 600 1000:1001 size=12 'export PS1=$'",
               "DIRECTORY opt 755 0:0 size=0",
               "OPAQUE_WHITEOUT opt 0 0:0 size=0",
-              "DIRECTORY run 755 0:0 size=0",
               "FIFO run/fifo 644 0:0 size=0",
               "DIRECTORY tmp 1777 0:0 size=0",
-              "DIRECTORY usr 755 0:0 size=0",
-              "DIRECTORY usr/bin 755 0:0 size=0",
               "FILE usr/bin/ping 755 0:0 size=4 {security.capability="
                   + java.util.Arrays.toString(CAPABILITY) + "} 'ping'",
               "FILE usr/bin/tool 4755 0:0 size=9 '#!/bin/sh'",
               "HARDLINK usr/bin/tool2 4755 0:0 size=0 -> usr/bin/tool",
-              "DIRECTORY var 755 0:0 size=0",
               "WHITEOUT var/old 0 0:0 size=0");
-      assertThat(blob.entries()).isEqualTo(21);
+      assertThat(blob.entries()).isEqualTo(13);
     }
   }
 
@@ -165,8 +157,8 @@ class CanonicalLayerWriterTest {
     assertThat(blob.size()).isEqualTo(gz.length);
     assertThat(blob.uncompressedSize()).isEqualTo(tar.length);
     assertThat(blob.file().getParent()).isEqualTo(out);
-    // headers: a/, a/b (+content padded), c; then two zero blocks and no record padding
-    assertThat(tar.length).isEqualTo(512 * 3 + 3_000_000 + (512 - 3_000_000 % 512) + 1024);
+    // headers: a/b (+content padded), c; then two zero blocks and no record padding
+    assertThat(tar.length).isEqualTo(512 * 2 + 3_000_000 + (512 - 3_000_000 % 512) + 1024);
   }
 
   @Test
@@ -194,19 +186,24 @@ class CanonicalLayerWriterTest {
             LayerEntry.file("a/b0", 0644, text("9")));
     assertThat(paths(readAll(blob.file())))
         .containsExactly(
-            "A", "a", "a/b", "a/b/c", "a/b-c", "a/b0", "a-b", "a-b/x", "a.b", "\u00e9t\u00e9", "\uffee",
+            "A", "a", "a/b/c", "a/b-c", "a/b0", "a-b/x", "a.b", "\u00e9t\u00e9", "\uffee",
             "\ud83d\ude42");
   }
 
   @Test
-  void addsMissingParentsAsPlainRootDirectories() throws IOException {
-    LayerBlob blob = write(LayerEntry.file("a/b/c/file", 0600, text("x")).withOwner(5, 6));
+  void inventsNoParentsSoLowerLayersKeepTheirs() throws IOException {
+    // /tmp stays 1777 and a merged-/usr /lib symlink stays a symlink: the layer says nothing about them
+    LayerBlob blob = write(
+        LayerEntry.file("tmp/x", 0600, text("x")).withOwner(5, 6),
+        LayerEntry.file("lib/systemd/system/app.service", 0644, text("u")),
+        LayerEntry.directory("opt/app", 0750),
+        LayerEntry.file("opt/app/run", 0755, text("r")));
     assertThat(readAll(blob.file()).stream().map(Snap::toString))
         .containsExactly(
-            "DIRECTORY a 755 0:0 size=0",
-            "DIRECTORY a/b 755 0:0 size=0",
-            "DIRECTORY a/b/c 755 0:0 size=0",
-            "FILE a/b/c/file 600 5:6 size=1 'x'");
+            "FILE lib/systemd/system/app.service 644 0:0 size=1 'u'",
+            "DIRECTORY opt/app 750 0:0 size=0",
+            "FILE opt/app/run 755 0:0 size=1 'r'",
+            "FILE tmp/x 600 5:6 size=1 'x'");
   }
 
   @Test
@@ -281,17 +278,11 @@ class CanonicalLayerWriterTest {
         .containsExactly(
             "-rw-r--r-- 3000000/4000000 1 1970-01-01 00:00:01 big-owner",
             "lrwxrwxrwx 0/0 0 1970-01-01 00:00:01 bin -> usr/bin",
-            "drwxr-xr-x 0/0 0 1970-01-01 00:00:01 dev/",
             "crw-rw-rw- 0/0 1,3 1970-01-01 00:00:01 dev/null",
-            "drwxr-xr-x 0/0 0 1970-01-01 00:00:01 home/",
-            "drwxr-xr-x 0/0 0 1970-01-01 00:00:01 home/u/",
             "-rw------- 1000/1000 1 1970-01-01 00:00:01 home/u/.profile",
             "drwxrwxrwt 0/0 0 1970-01-01 00:00:01 tmp/",
-            "drwxr-xr-x 0/0 0 1970-01-01 00:00:01 usr/",
-            "drwxr-xr-x 0/0 0 1970-01-01 00:00:01 usr/bin/",
             "-rwsr-xr-x 0/0 10 1970-01-01 00:00:01 usr/bin/tool",
             "hrwsr-xr-x 0/0 0 1970-01-01 00:00:01 usr/bin/tool2 link to usr/bin/tool",
-            "drwxr-xr-x 0/0 0 1970-01-01 00:00:01 var/",
             "---------- 0/0 0 1970-01-01 00:00:01 var/.wh.gone");
     // Names only, no uname/gname, fixed mtime, as commons-compress sees the raw headers.
     assertThat(raw(blob.file())).contains("usr/bin/tool 0 4755 0:0 10 1 '' ''", "var/.wh.gone 0 0 0:0 0 1 '' ''");
@@ -463,9 +454,7 @@ class CanonicalLayerWriterTest {
         write(LayerEntry.file("a/link", 0640, text("shared")), LayerEntry.hardlink("z/data", "a/link"));
     assertThat(readAll(declaredLast.file()).stream().map(Snap::toString))
         .containsExactly(
-            "DIRECTORY a 755 0:0 size=0",
             "FILE a/link 640 0:0 size=6 'shared'",
-            "DIRECTORY z 755 0:0 size=0",
             "HARDLINK z/data 640 0:0 size=0 -> a/link");
     assertThat(declaredFirst.digest()).isEqualTo(declaredLast.digest());
   }
@@ -480,12 +469,9 @@ class CanonicalLayerWriterTest {
             LayerEntry.hardlink("lower-link", "usr/lib/libc.so"));
     assertThat(readAll(blob.file()).stream().map(Snap::toString))
         .containsExactly(
-            "DIRECTORY k 755 0:0 size=0",
             "FILE k/one 600 0:0 size=1 'x'",
             "HARDLINK lower-link 644 0:0 size=0 -> usr/lib/libc.so",
-            "DIRECTORY m 755 0:0 size=0",
             "HARDLINK m/file 600 0:0 size=0 -> k/one",
-            "DIRECTORY z 755 0:0 size=0",
             "HARDLINK z/two 600 0:0 size=0 -> k/one");
   }
 
