@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   docker.io            # the real engine (20.10, API 1.41) for docker-archive/docker-daemon tests and run layers
-  docker-registry      # distribution 2.8, started per test on 127.0.0.1
+  docker-registry apache2-utils  # distribution 2.8, started per test on 127.0.0.1; htpasswd for its auth tests
   skopeo umoci         # OCI validators
   busybox-static       # tiny base root file systems (no image can be pulled here)
   qemu-utils           # qemu-img check/compare

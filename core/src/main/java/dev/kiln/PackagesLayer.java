@@ -6,6 +6,7 @@ import com.google.common.collect.ImmutableList;
 import com.google.common.collect.ImmutableSortedSet;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
@@ -30,12 +31,14 @@ public final class PackagesLayer implements Layer {
   private final ImmutableSortedSet<String> packages;
   private final boolean refresh;
   private final Duration timeout;
+  private final String network;
 
-  private PackagesLayer(String name, ImmutableSortedSet<String> packages, boolean refresh, Duration timeout) {
+  private PackagesLayer(String name, ImmutableSortedSet<String> packages, boolean refresh, Duration timeout, String network) {
     this.name = name;
     this.packages = packages;
     this.refresh = refresh;
     this.timeout = timeout;
+    this.network = network;
   }
 
   static PackagesLayer of(String... names) {
@@ -45,13 +48,13 @@ public final class PackagesLayer implements Layer {
       checkArgument(n != null && NAME.matcher(n).matches(), "'%s' is not a package name", n);
     }
     ImmutableSortedSet<String> set = ImmutableSortedSet.copyOf(names);
-    return new PackagesLayer("packages " + String.join(" ", set), set, false, RunLayer.DEFAULT_TIMEOUT);
+    return new PackagesLayer("packages " + String.join(" ", set), set, false, RunLayer.DEFAULT_TIMEOUT, null);
   }
 
   /** The same layer under another name (default {@code packages NAME...}). */
   public PackagesLayer named(String name) {
     checkArgument(name != null && !name.isBlank(), "a layer needs a name");
-    return new PackagesLayer(name, packages, refresh, timeout);
+    return new PackagesLayer(name, packages, refresh, timeout, network);
   }
 
   /**
@@ -59,13 +62,26 @@ public final class PackagesLayer implements Layer {
    * fresh nonce each time), to pick up security updates; layers above it are rebuilt too.
    */
   public PackagesLayer refresh() {
-    return new PackagesLayer(name, packages, true, timeout);
+    return new PackagesLayer(name, packages, true, timeout, network);
   }
 
   /** Stops the installation and fails the layer when it runs longer than this (default 30 minutes). */
   public PackagesLayer timeout(Duration timeout) {
     checkArgument(timeout != null && !timeout.isNegative() && !timeout.isZero(), "timeout must be positive");
-    return new PackagesLayer(name, packages, refresh, timeout);
+    return new PackagesLayer(name, packages, refresh, timeout, network);
+  }
+
+  /**
+   * The network the installation runs in, as for {@link RunLayer#network}: {@code host}, or a network name; the
+   * container engine's default network unless set. Not part of the key.
+   */
+  public PackagesLayer network(String network) {
+    return new PackagesLayer(name, packages, refresh, timeout, RunLayer.checkNetwork(network));
+  }
+
+  /** The network, or empty for the engine's default. */
+  public Optional<String> network() {
+    return Optional.ofNullable(network);
   }
 
   /** The package names, sorted. */
@@ -98,12 +114,13 @@ public final class PackagesLayer implements Layer {
         && name.equals(p.name)
         && packages.equals(p.packages)
         && refresh == p.refresh
-        && timeout.equals(p.timeout);
+        && timeout.equals(p.timeout)
+        && Objects.equals(network, p.network);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(name, packages, refresh, timeout);
+    return Objects.hash(name, packages, refresh, timeout, network);
   }
 
   @Override

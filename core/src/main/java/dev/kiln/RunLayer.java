@@ -155,8 +155,12 @@ public final class RunLayer implements Layer {
    * network unless set.
    */
   public RunLayer network(String network) {
+    return new RunLayer(name, commands, env, user, workdir, inputs, secrets, timeout, checkNetwork(network));
+  }
+
+  static String checkNetwork(String network) {
     checkArgument(network != null && NETWORK.matcher(network).matches(), "bad network name: %s", network);
-    return new RunLayer(name, commands, env, user, workdir, inputs, secrets, timeout, network);
+    return network;
   }
 
   /** The commands, in order. */

@@ -22,25 +22,28 @@ public final class ConsoleProgress implements BakeListener {
 
   @Override
   public synchronized void onEvent(BakeEvent event) {
-    switch (event) {
-      case BakeEvent.InputsHashed e -> {
-        if (e.filesRead() > 0) {
-          out.printf("  hashed  %-14s %d of %d files read (%s)%n", e.layer(), e.filesRead(), e.filesChecked(), size(e.bytesRead()));
-        }
+    // an instanceof chain, not a pattern switch: that is a preview feature in Java 17
+    if (event instanceof BakeEvent.InputsHashed e) {
+      if (e.filesRead() > 0) {
+        out.printf("  hashed  %-14s %d of %d files read (%s)%n", e.layer(), e.filesRead(), e.filesChecked(), size(e.bytesRead()));
       }
-      case BakeEvent.CacheHit e -> out.printf("  cached  %-14s %s  %s%n", e.layer(), e.kind(), e.diffId().shortHex());
-      case BakeEvent.LayerStarted e -> out.printf("  build   %-14s %s ...%n", e.layer(), e.kind());
-      case BakeEvent.LayerProvisioned e -> out.printf(
-          "  built   %-14s %s  %s  %s in %d ms%n", e.layer(), e.kind(), e.diffId().shortHex(), size(e.size()), e.took().toMillis());
-      case BakeEvent.BytesWritten e -> bar(e);
-      case BakeEvent.Output e -> out.printf("  | %s: %s%n", e.layer(), e.line());
-      case BakeEvent.ImageAssembled e -> { }
-      case BakeEvent.ImagePublished e -> {
-        clearBar();
-        out.printf("  %s %s  %s%n", e.reused() ? "present " : "publish ", e.target(), e.reused() ? "(already there, nothing sent)" : "in " + e.took().toMillis() + " ms");
-      }
-      case BakeEvent.CacheCorrupted e -> out.printf("  !! corrupt blob %s evicted: %s%n", e.digest().shortHex(), e.detail());
-      case BakeEvent.Warning e -> out.printf("  !! %s%n", e.message());
+    } else if (event instanceof BakeEvent.CacheHit e) {
+      out.printf("  cached  %-14s %s  %s%n", e.layer(), e.kind(), e.diffId().shortHex());
+    } else if (event instanceof BakeEvent.LayerStarted e) {
+      out.printf("  build   %-14s %s ...%n", e.layer(), e.kind());
+    } else if (event instanceof BakeEvent.LayerProvisioned e) {
+      out.printf("  built   %-14s %s  %s  %s in %d ms%n", e.layer(), e.kind(), e.diffId().shortHex(), size(e.size()), e.took().toMillis());
+    } else if (event instanceof BakeEvent.BytesWritten e) {
+      bar(e);
+    } else if (event instanceof BakeEvent.Output e) {
+      out.printf("  | %s: %s%n", e.layer(), e.line());
+    } else if (event instanceof BakeEvent.ImagePublished e) {
+      clearBar();
+      out.printf("  %s %s  %s%n", e.reused() ? "present " : "publish ", e.target(), e.reused() ? "(already there, nothing sent)" : "in " + e.took().toMillis() + " ms");
+    } else if (event instanceof BakeEvent.CacheCorrupted e) {
+      out.printf("  !! corrupt blob %s evicted: %s%n", e.digest().shortHex(), e.detail());
+    } else if (event instanceof BakeEvent.Warning e) {
+      out.printf("  !! %s%n", e.message());
     }
   }
 

@@ -1,0 +1,163 @@
+package dev.kiln.docker;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.kiln.Digest;
+import dev.kiln.LayerRecord;
+import dev.kiln.spi.ImageView;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.io.PipedInputStream;
+import java.io.PipedOutputStream;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.LongConsumer;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+
+/**
+ * Writes an image as a docker-archive, what {@code docker load} reads: {@code manifest.json}, the config as
+ * {@code <config hex>.json} and each layer blob as {@code <blob hex>/layer.tar} (gzip blobs go in as they are; the
+ * daemon decompresses them). The same layout core's {@code docker-archive:} store writes.
+ *
+ * <p>The daemon reads a layer file only when it lacks that layer (by chain id), so layers it is known to hold can be
+ * left out of the archive: {@code present} counts such layers from the bottom. Thread-safe (stateless).
+ */
+final class DockerArchive {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final long MTIME_MILLIS = 1000;
+
+  private DockerArchive() {}
+
+  /**
+   * Writes the archive of {@code image}, tagged {@code repoTag} (may be null), leaving out the lowest {@code present}
+   * layers, and closes {@code out}.
+   */
+  static void write(ImageView image, String repoTag, int present, OutputStream out, LongConsumer progress) throws IOException {
+    TarArchiveOutputStream tar = new TarArchiveOutputStream(new BufferedOutputStream(out, 1 << 16));
+    tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+    tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
+    ArrayNode manifest = JSON.createArrayNode();
+    ObjectNode m = manifest.addObject();
+    m.put("Config", image.configDigest().hex() + ".json");
+    ArrayNode tags = m.putArray("RepoTags");
+    if (repoTag != null) {
+      tags.add(repoTag);
+    }
+    ArrayNode layers = m.putArray("Layers");
+    List<LayerRecord> records = image.layers();
+    for (LayerRecord l : records) {
+      layers.add(l.digest().hex() + "/layer.tar");
+    }
+    bytes(tar, "manifest.json", JSON.writeValueAsBytes(manifest));
+    bytes(tar, image.configDigest().hex() + ".json", image.config());
+    Set<Digest> written = new HashSet<>();
+    for (int i = 0; i < present && i < records.size(); i++) {
+      written.add(records.get(i).digest()); // the daemon has these: never read
+    }
+    long done = 0;
+    for (int i = present; i < records.size(); i++) {
+      LayerRecord l = records.get(i);
+      if (!written.add(l.digest())) {
+        continue;
+      }
+      TarArchiveEntry dir = new TarArchiveEntry(l.digest().hex() + "/");
+      dir.setModTime(MTIME_MILLIS);
+      dir.setMode(040755);
+      tar.putArchiveEntry(dir);
+      tar.closeArchiveEntry();
+      TarArchiveEntry e = new TarArchiveEntry(l.digest().hex() + "/layer.tar");
+      e.setSize(image.blobSize(l.digest()));
+      e.setModTime(MTIME_MILLIS);
+      e.setMode(0100644);
+      tar.putArchiveEntry(e);
+      try (InputStream in = image.openBlob(l.digest())) {
+        byte[] buf = new byte[1 << 16];
+        int n;
+        while ((n = in.read(buf)) > 0) {
+          tar.write(buf, 0, n);
+          done += n;
+          progress.accept(done);
+        }
+      }
+      tar.closeArchiveEntry();
+    }
+    tar.finish();
+    tar.close(); // the block stream inside pads and writes its last block only when closed
+  }
+
+  private static void bytes(TarArchiveOutputStream tar, String name, byte[] content) throws IOException {
+    TarArchiveEntry e = new TarArchiveEntry(name);
+    e.setSize(content.length);
+    e.setModTime(MTIME_MILLIS);
+    e.setMode(0100644);
+    tar.putArchiveEntry(e);
+    tar.write(content);
+    tar.closeArchiveEntry();
+  }
+
+  /** Something that consumes the archive as a stream, such as the daemon's load endpoint. */
+  interface Sink {
+    void accept(InputStream archive) throws IOException;
+  }
+
+  /**
+   * Streams the archive into {@code sink} through a pipe, written by a thread of its own: no copy of the image is
+   * made. A failure to read a blob (such as a corrupt blob) is thrown in preference to the sink's error, which is
+   * usually just its consequence (a truncated archive).
+   */
+  static void stream(ImageView image, String repoTag, int present, Sink sink, LongConsumer progress) throws IOException {
+    PipedInputStream in = new PipedInputStream(1 << 20);
+    PipedOutputStream out = new PipedOutputStream(in);
+    IOException[] writeError = new IOException[1];
+    RuntimeException[] writeBug = new RuntimeException[1];
+    Thread writer = new Thread(() -> {
+      try (out) {
+        write(image, repoTag, present, out, progress);
+      } catch (IOException e) {
+        writeError[0] = e;
+      } catch (RuntimeException e) {
+        writeBug[0] = e;
+      }
+    }, "kiln-docker-archive");
+    writer.setDaemon(true);
+    writer.start();
+    IOException sinkError = null;
+    try {
+      sink.accept(in);
+    } catch (IOException e) {
+      sinkError = e;
+    } finally {
+      in.close(); // unblocks the writer if the sink stopped reading early
+      try {
+        writer.join();
+      } catch (InterruptedException e) {
+        writer.interrupt();
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("interrupted while streaming the image");
+      }
+    }
+    if (writeBug[0] != null) {
+      throw writeBug[0];
+    }
+    if (writeError[0] != null && !(sinkError != null && isPipeClosed(writeError[0]))) {
+      if (sinkError != null) {
+        writeError[0].addSuppressed(sinkError);
+      }
+      throw writeError[0];
+    }
+    if (sinkError != null) {
+      throw sinkError;
+    }
+  }
+
+  private static boolean isPipeClosed(IOException e) {
+    String m = String.valueOf(e.getMessage());
+    return m.contains("Pipe closed") || m.contains("Read end dead") || m.contains("Pipe broken");
+  }
+}

@@ -1,0 +1,151 @@
+package dev.kiln.docker;
+
+import com.github.dockerjava.api.command.InspectImageResponse;
+import dev.kiln.BakeException;
+import dev.kiln.ImageStoreException;
+import dev.kiln.InvalidTargetException;
+import dev.kiln.PublishedImage;
+import dev.kiln.Target;
+import dev.kiln.event.BakeEvent;
+import dev.kiln.spi.ImageStore;
+import dev.kiln.spi.ImageView;
+import dev.kiln.spi.PublishContext;
+import java.io.IOException;
+import java.net.URI;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
+
+/**
+ * {@code docker-daemon:NAME:TAG}: loads the image into a Docker engine and tags it, as {@code docker load} would, with
+ * the archive streamed into the engine (no copy of the image is written). The engine's image id is the config
+ * digest, so an engine that already has {@code NAME:TAG} with this id is left alone ({@link #find}), one that has the
+ * image under another name only gets the tag, and layers the engine already holds (below an image Kiln tagged
+ * before) are not sent again. Like {@code docker build -t}, publishing moves the tag from an older image. Details:
+ * {@code name}, {@code imageId}, {@code bytesStreamed}, {@code layersSent}. Thread-safe.
+ */
+public final class DockerDaemonStore implements ImageStore {
+  private static final Pattern NAME = Pattern.compile(
+      "(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*");
+  private static final Pattern TAG = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
+
+  private final String target;
+  private final String name;
+  private final String tag;
+  private final Supplier<Daemon> daemon;
+
+  /** A store for a {@code docker-daemon:NAME:TAG} target on the daemon at {@code $DOCKER_HOST}. */
+  public DockerDaemonStore(Target target) {
+    this(target, null);
+  }
+
+  /** A store for a {@code docker-daemon:NAME:TAG} target on the daemon at {@code dockerHost}. */
+  public DockerDaemonStore(Target target, URI dockerHost) {
+    this.target = target.toString();
+    String ref = target.toString().substring(target.scheme().length() + 1);
+    int colon = ref.lastIndexOf(':');
+    if (colon <= 0 || ref.indexOf('/', colon) >= 0) {
+      throw new InvalidTargetException("'" + target + "': expected docker-daemon:NAME:TAG, such as docker-daemon:app:1.4");
+    }
+    this.name = ref.substring(0, colon);
+    this.tag = ref.substring(colon + 1);
+    if (!NAME.matcher(name).matches()) {
+      throw new InvalidTargetException("'" + target + "': '" + name + "' is not an image name (lowercase letters, digits, . _ - and /)");
+    }
+    if (!TAG.matcher(tag).matches()) {
+      throw new InvalidTargetException("'" + target + "': '" + tag + "' is not a tag");
+    }
+    this.daemon = com.google.common.base.Suppliers.memoize(() -> dockerHost == null ? Daemon.fromEnvironment() : Daemon.at(dockerHost));
+  }
+
+  /** {@code NAME:TAG}. */
+  String reference() {
+    return name + ":" + tag;
+  }
+
+  private Daemon daemon() throws ImageStoreException {
+    try {
+      Daemon d = daemon.get();
+      d.checkReachable();
+      return d;
+    } catch (IllegalArgumentException e) {
+      throw new ImageStoreException(target, e.getMessage(), e);
+    } catch (Daemon.DaemonUnavailableException e) {
+      throw new ImageStoreException(target, e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public Optional<PublishedImage> find(ImageView image, PublishContext ctx) throws BakeException {
+    Daemon d = daemon();
+    try {
+      Optional<InspectImageResponse> have = d.image(reference());
+      if (have.isPresent() && image.configDigest().toString().equals(have.get().getId())) {
+        return Optional.of(published(image, 0, 0));
+      }
+      return Optional.empty();
+    } catch (RuntimeException e) {
+      throw failure(d, e);
+    }
+  }
+
+  @Override
+  public PublishedImage publish(ImageView image, PublishContext ctx) throws BakeException {
+    Daemon d = daemon();
+    String id = image.configDigest().toString();
+    try {
+      if (d.image(id).isPresent()) {
+        d.client().tagImageCmd(id, name, tag).withForce(true).exec();
+        return published(image, 0, 0);
+      }
+      int present = DaemonLayers.presentPrefix(d, image, List.of(reference()));
+      long total = DaemonLayers.bytes(image, present);
+      long[] streamed = new long[1];
+      try {
+        DockerArchive.stream(image, reference(), present, d::load, n -> {
+          streamed[0] = n;
+          ctx.emit(new BakeEvent.BytesWritten(target, n, total));
+        });
+      } catch (IOException e) {
+        if (present == 0 || Daemon.isConnectionFailure(e)) {
+          throw e;
+        }
+        // the daemon lacked a layer it was thought to hold: send them all
+        present = 0;
+        DockerArchive.stream(image, reference(), 0, d::load, n -> streamed[0] = n);
+      }
+      Optional<InspectImageResponse> loaded = d.image(reference());
+      if (loaded.isEmpty() || !id.equals(loaded.get().getId())) {
+        throw new ImageStoreException(target, "the daemon loaded the image but " + reference() + " is "
+            + loaded.map(InspectImageResponse::getId).orElse("missing") + ", not " + id);
+      }
+      return published(image, streamed[0], image.layers().size() - present);
+    } catch (IOException e) {
+      if (Daemon.isConnectionFailure(e)) {
+        throw new ImageStoreException(target, d.unavailable(e).getMessage(), e);
+      }
+      throw new ImageStoreException(target, "could not load the image into the Docker daemon at " + d.host() + ": " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      throw failure(d, e);
+    }
+  }
+
+  private ImageStoreException failure(Daemon d, RuntimeException e) {
+    if (Daemon.isConnectionFailure(e)) {
+      return new ImageStoreException(target, d.unavailable(e).getMessage(), e);
+    }
+    return new ImageStoreException(target, "the Docker daemon at " + d.host() + " failed: " + e.getMessage(), e);
+  }
+
+  private PublishedImage published(ImageView image, long bytes, int layersSent) {
+    Map<String, String> details = new LinkedHashMap<>();
+    details.put("name", reference());
+    details.put("imageId", image.configDigest().toString());
+    details.put("bytesStreamed", Long.toString(bytes));
+    details.put("layersSent", Integer.toString(layersSent));
+    return new PublishedImage(target, image.digest(), false, details);
+  }
+}

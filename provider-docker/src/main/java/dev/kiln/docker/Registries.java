@@ -1,0 +1,45 @@
+package dev.kiln.docker;
+
+import dev.kiln.Digest;
+import java.net.URI;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Registry clients shared by the stores and the base-image provider of one process (so tokens are reused), and
+ * where blobs were last seen in each registry (so a push can mount a blob from another repository instead of
+ * uploading it). Thread-safe.
+ */
+final class Registries {
+  static final int ATTEMPTS = 5;
+  static final Duration BACKOFF = Duration.ofMillis(200);
+  static final long CHUNK = 32L << 20;
+
+  private static final Map<String, RegistryClient> CLIENTS = new ConcurrentHashMap<>();
+  private static final Map<String, Map<Digest, Set<String>>> SEEN = new ConcurrentHashMap<>();
+
+  private Registries() {}
+
+  static RegistryClient client(ImageReference ref, boolean plainHttp, RegistryCredentials.Credentials given) {
+    RegistryCredentials.Credentials creds = given != null ? given : RegistryCredentials.find(ref.registry()).orElse(null);
+    URI base = URI.create((plainHttp ? "http://" : "https://") + ref.apiHost() + "/");
+    String key = base + " " + (creds == null ? "-" : creds.user() + ":" + Integer.toHexString(creds.secret().hashCode()));
+    return CLIENTS.computeIfAbsent(key, k -> new RegistryClient(ref.registry(), base, creds, ATTEMPTS, BACKOFF, CHUNK));
+  }
+
+  /** Remembers that {@code repo} of {@code registry} holds the blob. */
+  static void seen(String registry, Digest blob, String repo) {
+    SEEN.computeIfAbsent(registry, r -> new ConcurrentHashMap<>())
+        .computeIfAbsent(blob, b -> ConcurrentHashMap.newKeySet())
+        .add(repo);
+  }
+
+  /** Another repository of the registry known to hold the blob. */
+  static Optional<String> elsewhere(String registry, Digest blob, String repo) {
+    Set<String> repos = SEEN.getOrDefault(registry, Map.of()).getOrDefault(blob, Set.of());
+    return repos.stream().filter(r -> !r.equals(repo)).sorted().findFirst();
+  }
+}

@@ -1,0 +1,622 @@
+package dev.kiln.docker;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kiln.Digest;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpHeaders;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongConsumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A client of the OCI distribution API (what {@code docker push}/{@code pull} speak) on {@code java.net.http}, for one
+ * registry: blob existence, cross-repository mounts, streamed monolithic and chunked uploads that resume (or restart)
+ * after a failure, manifests, and blob downloads. Authentication follows the registry's challenges: anonymous, Basic,
+ * or Bearer tokens from the realm the registry names (as Docker Hub and GHCR do), with the credentials given.
+ * Requests that fail with a 5xx, 429 or a connection error are retried with exponential backoff. Thread-safe.
+ */
+final class RegistryClient {
+  static final String OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
+  static final String OCI_INDEX = "application/vnd.oci.image.index.v1+json";
+  static final String DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
+  static final String DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json";
+  static final String ACCEPT = String.join(", ", OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST);
+
+  private static final Logger log = LoggerFactory.getLogger(RegistryClient.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Pattern CHALLENGE_PARAM = Pattern.compile("([A-Za-z]+)=(?:\"([^\"]*)\"|([^,\\s]*))");
+  private static final HttpClient SHARED = HttpClient.newBuilder()
+      .version(HttpClient.Version.HTTP_1_1)
+      .followRedirects(HttpClient.Redirect.NEVER)
+      .connectTimeout(Duration.ofSeconds(15))
+      .build();
+
+  private final String registry;
+  private final URI base;
+  private final RegistryCredentials.Credentials credentials;
+  private final HttpClient http;
+  private final Map<String, String> authByScope = new ConcurrentHashMap<>();
+  private volatile String basicAuth;
+  private final int attempts;
+  private final Duration backoff;
+  private final long chunkSize;
+
+  /** A manifest as the registry holds it. */
+  record Manifest(byte[] bytes, String mediaType, Digest digest) {}
+
+  /** Where a blob's bytes come from: opened from the start for every attempt. */
+  @FunctionalInterface
+  interface BlobSource {
+    InputStream open() throws IOException;
+  }
+
+  RegistryClient(String registry, URI base, RegistryCredentials.Credentials credentials, int attempts, Duration backoff, long chunkSize) {
+    this.registry = registry;
+    this.base = base;
+    this.credentials = credentials;
+    this.http = SHARED;
+    this.attempts = attempts;
+    this.backoff = backoff;
+    this.chunkSize = chunkSize;
+  }
+
+  String registry() {
+    return registry;
+  }
+
+  URI base() {
+    return base;
+  }
+
+  static String pullScope(String repo) {
+    return "repository:" + repo + ":pull";
+  }
+
+  static String pushScope(String repo) {
+    return "repository:" + repo + ":pull,push";
+  }
+
+  // ---- blobs ----
+
+  /** Whether {@code repo} has the blob; {@code scope} is the access the caller will need next (pull, or push). */
+  boolean hasBlob(String repo, Digest digest, String scope) throws IOException {
+    HttpResponse<byte[]> r = send(scope, () -> request("/v2/" + repo + "/blobs/" + digest).method("HEAD", HttpRequest.BodyPublishers.noBody()), true);
+    if (r.statusCode() == 200) {
+      return true;
+    }
+    if (r.statusCode() == 404) {
+      return false;
+    }
+    throw error(r, "HEAD blob " + digest + " in " + repo);
+  }
+
+  /**
+   * Mounts a blob that the registry holds in repository {@code from} into {@code repo}; empty when it did. When the
+   * registry declines, it starts an ordinary upload instead, whose location is returned.
+   */
+  Optional<URI> mount(String repo, Digest digest, String from) throws IOException {
+    String path = "/v2/" + repo + "/blobs/uploads/?mount=" + enc(digest.toString()) + "&from=" + enc(from);
+    HttpResponse<byte[]> r = send(pushScope(repo) + " " + pullScope(from), () -> request(path).POST(HttpRequest.BodyPublishers.noBody()), true);
+    if (r.statusCode() == 201) {
+      return Optional.empty();
+    }
+    if (r.statusCode() == 202) {
+      return Optional.of(location(r));
+    }
+    throw error(r, "mount " + digest + " from " + from + " into " + repo);
+  }
+
+  URI startUpload(String repo) throws IOException {
+    HttpResponse<byte[]> r = send(pushScope(repo), () -> request("/v2/" + repo + "/blobs/uploads/").POST(HttpRequest.BodyPublishers.noBody()), true);
+    if (r.statusCode() != 202) {
+      throw error(r, "start an upload to " + repo);
+    }
+    return location(r);
+  }
+
+  /**
+   * Uploads a blob of {@code size} bytes, streamed from {@code source}, and returns how many bytes were sent (more
+   * than {@code size} when parts had to be sent again). Blobs up to the chunk size go in one PUT, restarted on
+   * failure; larger ones in PATCH chunks, resumed from what the registry says it has.
+   */
+  long upload(String repo, Digest digest, long size, BlobSource source, URI started, LongConsumer progress) throws IOException {
+    AtomicLong sent = new AtomicLong();
+    URI location = started != null ? started : startUpload(repo);
+    if (size <= chunkSize) {
+      for (int attempt = 1; ; attempt++) {
+        try {
+          URI put = withQuery(location, "digest=" + enc(digest.toString()));
+          HttpResponse<byte[]> r = send(pushScope(repo), () -> requestTo(put)
+              .header("Content-Type", "application/octet-stream")
+              .PUT(body(source, 0, size, sent, progress)), false);
+          if (r.statusCode() == 201) {
+            return sent.get();
+          }
+          throw error(r, "upload blob " + digest + " to " + repo);
+        } catch (IOException e) {
+          if (!retryable(e) || attempt >= attempts) {
+            throw e;
+          }
+          log.info("upload of {} to {}/{} failed ({}); restarting it", digest.shortHex(), registry, repo, e.getMessage());
+          sleep(attempt);
+          location = startUpload(repo);
+        }
+      }
+    }
+    long offset = 0;
+    int failures = 0;
+    while (offset < size) {
+      long len = Math.min(chunkSize, size - offset);
+      long from = offset;
+      URI at = location;
+      try {
+        HttpResponse<byte[]> r = send(pushScope(repo), () -> requestTo(at)
+            .header("Content-Type", "application/octet-stream")
+            .header("Content-Range", from + "-" + (from + len - 1))
+            .method("PATCH", body(source, from, len, sent, progress)), false);
+        if (r.statusCode() != 202) {
+          throw error(r, "upload a chunk of blob " + digest + " to " + repo);
+        }
+        location = location(r);
+        offset += len;
+        failures = 0;
+      } catch (IOException e) {
+        if (!retryable(e) || ++failures >= attempts) {
+          throw e;
+        }
+        sleep(failures);
+        Optional<Resume> resumed = resume(repo, location, offset);
+        if (resumed.isEmpty()) {
+          log.info("upload of {} to {}/{} failed ({}); the registry lost it, restarting", digest.shortHex(), registry, repo, e.getMessage());
+          location = startUpload(repo);
+          offset = 0;
+        } else {
+          log.info("upload of {} to {}/{} failed ({}); resuming at byte {}", digest.shortHex(), registry, repo, e.getMessage(), resumed.get().offset());
+          offset = resumed.get().offset();
+          location = resumed.get().location();
+        }
+      }
+    }
+    URI put = withQuery(location, "digest=" + enc(digest.toString()));
+    HttpResponse<byte[]> r = send(pushScope(repo), () -> requestTo(put).PUT(HttpRequest.BodyPublishers.noBody()), true);
+    if (r.statusCode() != 201) {
+      throw error(r, "complete the upload of blob " + digest + " to " + repo);
+    }
+    return sent.get();
+  }
+
+  /** Where an interrupted upload goes on. */
+  private record Resume(long offset, URI location) {}
+
+  /** Asks the registry how much of an upload it has; empty when the upload is gone. */
+  private Optional<Resume> resume(String repo, URI location, long confirmed) {
+    try {
+      HttpResponse<byte[]> r = send(pushScope(repo), () -> requestTo(location).GET(), true);
+      if (r.statusCode() != 204) {
+        return Optional.empty();
+      }
+      String range = r.headers().firstValue("Range").orElse("0-0");
+      long end = Long.parseLong(range.substring(range.indexOf('-') + 1));
+      // "0-0" means both "nothing" and "one byte": what was confirmed decides
+      long have = end == 0 && confirmed == 0 ? 0 : end + 1;
+      URI next = r.headers().firstValue("Location").map(l -> r.uri().resolve(l)).orElse(location);
+      return Optional.of(new Resume(have, next));
+    } catch (IOException | RuntimeException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** Opens a blob for reading; the caller checks its digest. Redirects (to storage) are followed without credentials. */
+  InputStream openBlob(String repo, Digest digest) throws IOException {
+    HttpResponse<InputStream> r = sendStreaming(pullScope(repo), request("/v2/" + repo + "/blobs/" + digest).GET());
+    for (int hops = 0; r.statusCode() / 100 == 3 && hops < 5; hops++) {
+      URI to = r.uri().resolve(r.headers().firstValue("Location").orElseThrow(() -> new IOException("redirect without Location")));
+      r.body().close();
+      try {
+        r = http.send(HttpRequest.newBuilder(to).GET().timeout(Duration.ofMinutes(30)).build(), HttpResponse.BodyHandlers.ofInputStream());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("interrupted");
+      }
+    }
+    if (r.statusCode() != 200) {
+      byte[] body = r.body().readAllBytes();
+      r.body().close();
+      throw error(r.statusCode(), r.headers(), body, "GET blob " + digest + " from " + repo);
+    }
+    return r.body();
+  }
+
+  // ---- manifests ----
+
+  /** The digest of the manifest a tag (or digest) names, if the registry has it. */
+  Optional<Digest> manifestDigest(String repo, String reference, String scope) throws IOException {
+    HttpResponse<byte[]> r = send(scope, () -> request("/v2/" + repo + "/manifests/" + reference)
+        .header("Accept", ACCEPT).method("HEAD", HttpRequest.BodyPublishers.noBody()), true);
+    if (r.statusCode() == 404) {
+      return Optional.empty();
+    }
+    if (r.statusCode() != 200) {
+      throw error(r, "HEAD manifest " + repo + ":" + reference);
+    }
+    Optional<String> d = r.headers().firstValue("Docker-Content-Digest");
+    if (d.isPresent()) {
+      return Optional.of(Digest.parse(d.get()));
+    }
+    return Optional.of(manifest(repo, reference).digest());
+  }
+
+  Manifest manifest(String repo, String reference) throws IOException {
+    HttpResponse<byte[]> r = send(pullScope(repo), () -> request("/v2/" + repo + "/manifests/" + reference).header("Accept", ACCEPT).GET(), true);
+    if (r.statusCode() != 200) {
+      throw error(r, "GET manifest " + repo + ":" + reference);
+    }
+    byte[] body = r.body();
+    String type = r.headers().firstValue("Content-Type").orElse("");
+    if (type.isEmpty() || type.equals("application/json")) {
+      type = JSON.readTree(body).path("mediaType").asText(OCI_MANIFEST);
+    }
+    return new Manifest(body, type.split(";")[0].trim(), Digest.of(body));
+  }
+
+  /** Puts a manifest under {@code reference}; returns the digest the registry gives it. */
+  Digest putManifest(String repo, String reference, byte[] manifest, String mediaType) throws IOException {
+    HttpResponse<byte[]> r = send(pushScope(repo), () -> request("/v2/" + repo + "/manifests/" + reference)
+        .header("Content-Type", mediaType)
+        .PUT(HttpRequest.BodyPublishers.ofByteArray(manifest)), true);
+    if (r.statusCode() != 201 && r.statusCode() != 200) {
+      throw error(r, "PUT manifest " + repo + ":" + reference);
+    }
+    return r.headers().firstValue("Docker-Content-Digest").map(Digest::parse).orElse(Digest.of(manifest));
+  }
+
+  // ---- requests, auth, retries ----
+
+  private HttpRequest.Builder request(String path) {
+    return requestTo(base.resolve(path));
+  }
+
+  private static HttpRequest.Builder requestTo(URI uri) {
+    return HttpRequest.newBuilder(uri).timeout(Duration.ofMinutes(30)).header("User-Agent", "kiln");
+  }
+
+  private interface RequestFactory {
+    HttpRequest.Builder build() throws IOException;
+  }
+
+  /**
+   * Sends a request with the authorization for {@code scope}, answering one challenge; retries 5xx, 429 and
+   * connection errors when {@code retry} (requests with a streamed body are retried by their caller instead).
+   */
+  private HttpResponse<byte[]> send(String scope, RequestFactory factory, boolean retry) throws IOException {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        HttpResponse<byte[]> r = sendAuthorized(scope, factory, HttpResponse.BodyHandlers.ofByteArray());
+        if (retry && attempt < attempts && (r.statusCode() >= 500 || r.statusCode() == 429)) {
+          log.info("{} {} answered {}; retrying", r.request().method(), r.uri(), r.statusCode());
+          sleep(attempt);
+          continue;
+        }
+        return r;
+      } catch (IOException e) {
+        if (!retry || attempt >= attempts || !retryable(e)) {
+          throw e;
+        }
+        log.info("request to {} failed ({}); retrying", registry, e.toString());
+        sleep(attempt);
+      }
+    }
+  }
+
+  private HttpResponse<InputStream> sendStreaming(String scope, HttpRequest.Builder b) throws IOException {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        HttpResponse<InputStream> r = sendAuthorized(scope, () -> b.copy(), HttpResponse.BodyHandlers.ofInputStream());
+        if (attempt < attempts && (r.statusCode() >= 500 || r.statusCode() == 429)) {
+          r.body().close();
+          sleep(attempt);
+          continue;
+        }
+        return r;
+      } catch (IOException e) {
+        if (attempt >= attempts || !retryable(e)) {
+          throw e;
+        }
+        sleep(attempt);
+      }
+    }
+  }
+
+  private <T> HttpResponse<T> sendAuthorized(String scope, RequestFactory factory, HttpResponse.BodyHandler<T> handler) throws IOException {
+    HttpResponse<T> r = once(factory.build(), authFor(scope), handler);
+    if (r.statusCode() != 401) {
+      return r;
+    }
+    String challenge = r.headers().firstValue("WWW-Authenticate").orElse("");
+    discard(r);
+    String auth = authorize(scope, challenge);
+    r = once(factory.build(), auth, handler);
+    if (r.statusCode() == 401) {
+      discard(r);
+      throw new RegistryException(401, "UNAUTHORIZED", credentials == null
+          ? "registry " + registry + " requires credentials: pass them with RegistryTarget.credentials(user, password) or run `docker login " + registry + "`"
+          : "registry " + registry + " rejected the credentials of user '" + credentials.user() + "' (from " + credentials.source() + "): 401 Unauthorized");
+    }
+    return r;
+  }
+
+  private String authFor(String scope) {
+    String a = authByScope.get(scope);
+    return a != null ? a : basicAuth;
+  }
+
+  private static void discard(HttpResponse<?> r) {
+    if (r.body() instanceof InputStream in) {
+      try {
+        in.close();
+      } catch (IOException e) {
+        // nothing to keep
+      }
+    }
+  }
+
+  private <T> HttpResponse<T> once(HttpRequest.Builder b, String auth, HttpResponse.BodyHandler<T> handler) throws IOException {
+    if (auth != null) {
+      b.setHeader("Authorization", auth);
+    }
+    try {
+      return http.send(b.build(), handler);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while talking to " + registry);
+    } catch (UncheckedIOException e) {
+      throw e.getCause();
+    }
+  }
+
+  /** Answers a challenge: Basic with the credentials, or a Bearer token from the realm. */
+  private String authorize(String scope, String challenge) throws IOException {
+    String lower = challenge.toLowerCase(java.util.Locale.ROOT);
+    if (lower.startsWith("basic")) {
+      if (credentials == null) {
+        throw new RegistryException(401, "UNAUTHORIZED", "registry " + registry
+            + " requires credentials: pass them with RegistryTarget.credentials(user, password) or run `docker login " + registry + "`");
+      }
+      basicAuth = credentials.basic();
+      return basicAuth;
+    }
+    if (!lower.startsWith("bearer")) {
+      throw new RegistryException(401, "UNAUTHORIZED", "registry " + registry + " asks for unsupported authentication: " + challenge);
+    }
+    Map<String, String> params = challengeParams(challenge.substring("bearer".length()));
+    String realm = params.get("realm");
+    if (realm == null) {
+      throw new RegistryException(401, "UNAUTHORIZED", "registry " + registry + " sent a Bearer challenge without a realm: " + challenge);
+    }
+    StringBuilder q = new StringBuilder();
+    if (params.containsKey("service")) {
+      q.append("service=").append(enc(params.get("service")));
+    }
+    List<String> scopes = new ArrayList<>(List.of(scope.split(" ")));
+    String asked = params.get("scope");
+    if (asked != null) {
+      for (String s : asked.split(" ")) {
+        if (!scopes.contains(s) && !covered(scopes, s)) {
+          scopes.add(s);
+        }
+      }
+    }
+    for (String s : scopes) {
+      q.append(q.length() > 0 ? "&" : "").append("scope=").append(enc(s));
+    }
+    URI tokenUri = URI.create(realm + (realm.contains("?") ? "&" : "?") + q);
+    HttpRequest.Builder b = requestTo(tokenUri).GET();
+    if (credentials != null) {
+      b.header("Authorization", credentials.basic());
+    }
+    HttpResponse<byte[]> r = once(b, null, HttpResponse.BodyHandlers.ofByteArray());
+    if (r.statusCode() == 401 || r.statusCode() == 403) {
+      throw new RegistryException(r.statusCode(), "UNAUTHORIZED", credentials == null
+          ? "the token service of " + registry + " (" + realm + ") refused anonymous access to " + scope + ": pass credentials"
+          : "the token service of " + registry + " (" + realm + ") rejected the credentials of user '" + credentials.user() + "' (from " + credentials.source() + ")");
+    }
+    if (r.statusCode() != 200) {
+      throw error(r, "get a token from " + realm);
+    }
+    JsonNode n = JSON.readTree(r.body());
+    String token = n.path("token").asText(n.path("access_token").asText(""));
+    if (token.isEmpty()) {
+      throw new RegistryException(r.statusCode(), "", "the token service " + realm + " answered without a token");
+    }
+    String auth = "Bearer " + token;
+    authByScope.put(scope, auth);
+    return auth;
+  }
+
+  private static boolean covered(List<String> scopes, String s) {
+    // "repository:x:pull" is covered by "repository:x:pull,push"
+    int last = s.lastIndexOf(':');
+    if (last < 0) {
+      return false;
+    }
+    String resource = s.substring(0, last + 1);
+    for (String have : scopes) {
+      if (have.startsWith(resource) && List.of(have.substring(resource.length()).split(",")).containsAll(List.of(s.substring(last + 1).split(",")))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  static Map<String, String> challengeParams(String s) {
+    Map<String, String> m = new LinkedHashMap<>();
+    Matcher matcher = CHALLENGE_PARAM.matcher(s);
+    while (matcher.find()) {
+      m.put(matcher.group(1).toLowerCase(java.util.Locale.ROOT), matcher.group(2) != null ? matcher.group(2) : matcher.group(3));
+    }
+    return m;
+  }
+
+  static boolean retryable(IOException e) {
+    if (e instanceof RegistryException re) {
+      return re.retryable();
+    }
+    return !(e instanceof InterruptedIOException) || e instanceof java.net.http.HttpTimeoutException;
+  }
+
+  private void sleep(int attempt) throws InterruptedIOException {
+    long ms = Math.min(backoff.toMillis() << Math.min(attempt - 1, 10), 10_000);
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted");
+    }
+  }
+
+  private URI location(HttpResponse<?> r) throws IOException {
+    String l = r.headers().firstValue("Location").orElseThrow(() -> new IOException(
+        registry + " answered " + r.request().method() + " " + r.uri().getPath() + " without a Location header"));
+    return r.uri().resolve(l);
+  }
+
+  private static URI withQuery(URI uri, String param) {
+    String s = uri.toString();
+    return URI.create(s + (uri.getRawQuery() == null ? "?" : "&") + param);
+  }
+
+  static String enc(String s) {
+    return URLEncoder.encode(s, StandardCharsets.UTF_8);
+  }
+
+  private RegistryException error(HttpResponse<byte[]> r, String what) {
+    return error(r.statusCode(), r.headers(), r.body(), what);
+  }
+
+  private RegistryException error(int status, HttpHeaders headers, byte[] body, String what) {
+    StringBuilder codes = new StringBuilder();
+    StringBuilder msgs = new StringBuilder();
+    try {
+      if (body != null && body.length > 0) {
+        for (JsonNode e : JSON.readTree(body).path("errors")) {
+          codes.append(codes.length() > 0 ? "," : "").append(e.path("code").asText());
+          msgs.append(msgs.length() > 0 ? "; " : "").append(e.path("code").asText()).append(": ").append(e.path("message").asText());
+        }
+      }
+    } catch (IOException | RuntimeException ignored) {
+      // not the registry's JSON error form
+    }
+    String detail = msgs.length() > 0 ? msgs.toString()
+        : body == null || body.length == 0 ? "" : new String(body, 0, Math.min(body.length, 300), StandardCharsets.UTF_8).strip();
+    return new RegistryException(status, codes.toString(),
+        "registry " + registry + " could not " + what + ": HTTP " + status + (detail.isEmpty() ? "" : " (" + detail + ")"));
+  }
+
+  /** A body that streams {@code len} bytes of the source from {@code offset}, counting what is sent. */
+  private static HttpRequest.BodyPublisher body(BlobSource source, long offset, long len, AtomicLong sent, LongConsumer progress) {
+    return HttpRequest.BodyPublishers.fromPublisher(HttpRequest.BodyPublishers.ofInputStream(() -> {
+      try {
+        InputStream in = source.open();
+        discard(in, offset);
+        return new Counting(new Limited(in, len), sent, progress);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }), len);
+  }
+
+  /** Reads and drops {@code n} bytes: store streams verify what they hash, so they must not skip. */
+  private static void discard(InputStream in, long n) throws IOException {
+    byte[] buf = new byte[64 * 1024];
+    while (n > 0) {
+      int r = in.read(buf, 0, (int) Math.min(buf.length, n));
+      if (r < 0) {
+        throw new IOException("blob ended before byte " + n);
+      }
+      n -= r;
+    }
+  }
+
+  private static final class Limited extends FilterInputStream {
+    private long left;
+
+    Limited(InputStream in, long left) {
+      super(in);
+      this.left = left;
+    }
+
+    @Override
+    public int read() throws IOException {
+      if (left <= 0) {
+        return -1;
+      }
+      int b = super.read();
+      if (b >= 0) {
+        left--;
+      }
+      return b;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      if (left <= 0) {
+        return -1;
+      }
+      int n = super.read(b, off, (int) Math.min(len, left));
+      if (n > 0) {
+        left -= n;
+      }
+      return n;
+    }
+  }
+
+  private static final class Counting extends FilterInputStream {
+    private final AtomicLong sent;
+    private final LongConsumer progress;
+
+    Counting(InputStream in, AtomicLong sent, LongConsumer progress) {
+      super(in);
+      this.sent = sent;
+      this.progress = progress;
+    }
+
+    @Override
+    public int read() throws IOException {
+      int b = super.read();
+      if (b >= 0) {
+        progress.accept(sent.incrementAndGet());
+      }
+      return b;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      int n = super.read(b, off, len);
+      if (n > 0) {
+        progress.accept(sent.addAndGet(n));
+      }
+      return n;
+    }
+  }
+}

@@ -1,0 +1,119 @@
+package dev.kiln.docker;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
+
+/**
+ * A loopback HTTP proxy in front of a registry that answers 500 to chosen requests (the body is read, nothing is
+ * forwarded) and passes everything else through, rewriting Location headers so clients stay on the proxy. Records the
+ * requests it saw.
+ */
+final class FaultyProxy implements AutoCloseable {
+  private static final Set<String> HOP = Set.of("host", "content-length", "connection", "expect", "upgrade", "transfer-encoding", "keep-alive");
+
+  /** A request as the proxy saw it. */
+  record Seen(String method, String path, long bodyBytes, boolean failed) {}
+
+  private final HttpServer server;
+  private final String upstream;
+  private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).followRedirects(HttpClient.Redirect.NEVER).build();
+  private final Predicate<Seen> fail;
+  private final AtomicInteger failures = new AtomicInteger();
+  private final int maxFailures;
+  private final List<Seen> seen = new CopyOnWriteArrayList<>();
+
+  FaultyProxy(String upstreamHost, Predicate<Seen> fail, int maxFailures) throws IOException {
+    this.upstream = upstreamHost;
+    this.fail = fail;
+    this.maxFailures = maxFailures;
+    this.server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    server.createContext("/", this::handle);
+    server.setExecutor(Executors.newCachedThreadPool());
+    server.start();
+  }
+
+  String host() {
+    return "127.0.0.1:" + server.getAddress().getPort();
+  }
+
+  int failures() {
+    return failures.get();
+  }
+
+  List<Seen> seen() {
+    return List.copyOf(seen);
+  }
+
+  private void handle(HttpExchange ex) throws IOException {
+    try (ex) {
+      byte[] body;
+      try (InputStream in = ex.getRequestBody()) {
+        body = in.readAllBytes();
+      }
+      String path = ex.getRequestURI().getRawPath() + (ex.getRequestURI().getRawQuery() != null ? "?" + ex.getRequestURI().getRawQuery() : "");
+      Seen s = new Seen(ex.getRequestMethod(), path, body.length, false);
+      if (failures.get() < maxFailures && fail.test(s)) {
+        failures.incrementAndGet();
+        seen.add(new Seen(s.method(), s.path(), s.bodyBytes(), true));
+        byte[] err = "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"injected failure\"}]}".getBytes(StandardCharsets.UTF_8);
+        ex.getResponseHeaders().add("Content-Type", "application/json");
+        ex.sendResponseHeaders(500, err.length);
+        ex.getResponseBody().write(err);
+        return;
+      }
+      seen.add(s);
+      HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + upstream + path))
+          .method(ex.getRequestMethod(), body.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+      for (Map.Entry<String, List<String>> h : ex.getRequestHeaders().entrySet()) {
+        if (!HOP.contains(h.getKey().toLowerCase())) {
+          for (String v : h.getValue()) {
+            b.header(h.getKey(), v);
+          }
+        }
+      }
+      HttpResponse<byte[]> r;
+      try {
+        r = client.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException(e);
+      }
+      for (Map.Entry<String, List<String>> h : r.headers().map().entrySet()) {
+        if (HOP.contains(h.getKey().toLowerCase()) || h.getKey().startsWith(":")) {
+          continue;
+        }
+        for (String v : h.getValue()) {
+          ex.getResponseHeaders().add(h.getKey(), h.getKey().equalsIgnoreCase("Location") ? v.replace(upstream, host()) : v);
+        }
+      }
+      boolean noBody = ex.getRequestMethod().equals("HEAD") || r.statusCode() == 204 || r.body().length == 0;
+      ex.sendResponseHeaders(r.statusCode(), noBody ? -1 : r.body().length);
+      if (!noBody) {
+        try (OutputStream out = ex.getResponseBody()) {
+          out.write(r.body());
+        }
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    server.stop(0);
+  }
+}
