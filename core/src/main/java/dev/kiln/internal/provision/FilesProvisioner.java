@@ -100,7 +100,7 @@ public final class FilesProvisioner implements Provisioner {
           throw new ProvisioningException(layer, "cannot copy the file '" + src + "' to the image root '/': name a file path");
         }
         int mode = e.kind() == FilesLayer.Entry.Kind.TREE ? diskMode(src) : e.mode().orElseGet(() -> defaultFileMode(src));
-        file(rel(e.target()), mode, e, src, e.target());
+        file(rel(e.target()), mode, e, src, attrs.size(), e.target());
       } else {
         throw new ProvisioningException(layer, "source '" + src + "' is neither a file nor a directory");
       }
@@ -129,7 +129,7 @@ public final class FilesProvisioner implements Provisioner {
               put(LayerEntry.symlink(p, Files.readSymbolicLink(f).toString()).withOwner(e.uid(), e.gid()), null, null);
             } else if (a.isRegularFile()) {
               int mode = keepModes ? diskMode(f) : e.mode().orElseGet(() -> defaultFileMode(f));
-              file(p, mode, e, f, null);
+              file(p, mode, e, f, a.size(), null);
             } else {
               throw new IOException("'" + f + "' is a special file (device, socket or pipe): declare it in code instead");
             }
@@ -153,13 +153,9 @@ public final class FilesProvisioner implements Provisioner {
       declaredInputs.put(e.target(), null); // filled in by hashAll as the digest of the tree's listing
     }
 
-    private void file(String path, int mode, FilesLayer.Entry e, Path src, String input) {
-      LayerEntry le;
-      try {
-        le = LayerEntry.file(path, mode, Files.size(src), LayerEntry.Content.of(src)).withOwner(e.uid(), e.gid());
-      } catch (IOException ex) {
-        throw new java.io.UncheckedIOException(ex);
-      }
+    private void file(String path, int mode, FilesLayer.Entry e, Path src, long size, String input) {
+      // the size from the walk's own stat: a file that changes before it is written is caught by the writer
+      LayerEntry le = LayerEntry.file(path, mode, size, LayerEntry.Content.of(src)).withOwner(e.uid(), e.gid());
       planned.put(le.path(), new Planned(le, src, new Digest[1], input));
     }
 
