@@ -2,9 +2,7 @@ package dev.kiln.disk;
 
 import dev.kiln.spi.LayerEntry.Type;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -13,22 +11,30 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The directory tree of an ext4 file system in a disk image, read through {@code debugfs ls -p} one directory at a
- * time (in batches), and changed by the caller as it plans commands, so that it always shows the state the plan has
- * reached. Not thread-safe.
+ * The directory tree of an ext4 file system in a disk image, read in Java ({@link Ext4Dirs}) one directory at a time
+ * as the caller needs it, and changed by the caller as it plans commands, so that it always shows the state the plan
+ * has reached. Entries that come from the disk carry their inode number (to read a symlink target or a directory
+ * later); entries the plan creates carry what the plan gave them. Not thread-safe.
  */
 final class Ext4Tree implements FsTree {
-  /** One directory entry. */
-  record Node(Type type, int mode, int uid, int gid) {}
+  /**
+   * One directory entry.
+   *
+   * @param ino the inode on the disk read, or 0 for an entry the plan created
+   * @param linkTarget a symlink's target when the plan created it, else null (read from the disk when asked)
+   */
+  record Node(Type type, int mode, int uid, int gid, long ino, String linkTarget) {
+    Node(Type type, int mode, int uid, int gid) {
+      this(type, mode, uid, gid, 0, null);
+    }
+  }
 
-  private final Debugfs debugfs;
-  private final Path workDir;
+  private final Ext4Dirs disk;
   /** Directory path ("" = root) -> its entries; only directories that were read or created are here. */
   private final Map<String, Map<String, Node>> dirs = new HashMap<>();
 
-  Ext4Tree(Debugfs debugfs, Path workDir) {
-    this.debugfs = debugfs;
-    this.workDir = workDir;
+  Ext4Tree(Ext4Dirs disk) {
+    this.disk = disk;
   }
 
   static String parent(String p) {
@@ -40,104 +46,66 @@ final class Ext4Tree implements FsTree {
     return p.substring(p.lastIndexOf('/') + 1);
   }
 
-  /** Reads every directory on the way to each path (level by level, one debugfs run per level). */
-  void load(Collection<String> paths) throws DiskException {
-    List<String> wanted = new ArrayList<>();
-    for (String p : paths) {
-      String d = parent(p);
-      while (true) {
-        wanted.add(d);
-        if (d.isEmpty()) {
-          break;
-        }
-        d = parent(d);
-      }
-    }
-    wanted.sort((a, b) -> Integer.compare(depth(a), depth(b)));
-    int i = 0;
-    while (i < wanted.size()) {
-      int level = depth(wanted.get(i));
-      List<String> batch = new ArrayList<>();
-      while (i < wanted.size() && depth(wanted.get(i)) == level) {
-        String d = wanted.get(i++);
-        if (!dirs.containsKey(d) && !batch.contains(d) && isDirectory(d)) {
-          batch.add(d);
-        }
-      }
-      read(batch);
-    }
-  }
-
-  /** Reads every directory of the subtree at {@code dir}. */
-  void loadTree(String dir) throws DiskException {
-    List<String> level = new ArrayList<>(List.of(dir));
-    while (!level.isEmpty()) {
-      List<String> batch = new ArrayList<>();
-      for (String d : level) {
-        if (!dirs.containsKey(d)) {
-          batch.add(d);
-        }
-      }
-      read(batch);
-      List<String> next = new ArrayList<>();
-      for (String d : level) {
-        for (Map.Entry<String, Node> e : dirs.get(d).entrySet()) {
-          if (e.getValue().type() == Type.DIRECTORY) {
-            next.add(child(d, e.getKey()));
-          }
-        }
-      }
-      level = next;
-    }
-  }
-
   static String child(String dir, String name) {
     return dir.isEmpty() ? name : dir + "/" + name;
   }
 
-  private static int depth(String p) {
-    return p.isEmpty() ? 0 : p.split("/").length;
+  /** Reads every directory on the way to each path. */
+  void load(Collection<String> paths) throws DiskException {
+    for (String p : paths) {
+      loadDir(parent(p));
+    }
   }
 
-  private boolean isDirectory(String d) {
-    if (d.isEmpty()) {
+  /** Reads directory {@code d} and the directories on the way to it, if they exist; false if it does not. */
+  private boolean loadDir(String d) throws DiskException {
+    if (dirs.containsKey(d)) {
       return true;
     }
-    Map<String, Node> parent = dirs.get(parent(d));
-    Node n = parent == null ? null : parent.get(name(d));
-    return n != null && n.type() == Type.DIRECTORY;
+    if (d.isEmpty()) {
+      read("", Ext4Dirs.ROOT_INO);
+      return true;
+    }
+    if (!loadDir(parent(d))) {
+      return false;
+    }
+    Node n = dirs.get(parent(d)).get(name(d));
+    if (n == null || n.type() != Type.DIRECTORY) {
+      return false;
+    }
+    if (n.ino() == 0) { // created by the plan and since removed from the map: empty
+      dirs.put(d, new LinkedHashMap<>());
+    } else {
+      read(d, n.ino());
+    }
+    return true;
   }
 
-  private void read(List<String> batch) throws DiskException {
-    if (batch.isEmpty()) {
+  /** Reads every directory of the subtree at {@code dir}. */
+  void loadTree(String dir) throws DiskException {
+    if (!loadDir(dir)) {
       return;
     }
-    List<String> cmds = new ArrayList<>();
-    for (String d : batch) {
-      cmds.add("ls -p " + Debugfs.q("/" + d));
-    }
-    List<String> outs = debugfs.run(cmds, false);
-    for (int i = 0; i < batch.size(); i++) {
-      Map<String, Node> entries = new LinkedHashMap<>();
-      for (String line : outs.get(i).split("\n")) {
-        if (!line.startsWith("/") || line.length() < 2) {
-          continue;
-        }
-        // /ino/mode/uid/gid/name/size/
-        String[] head = line.substring(1).split("/", 5);
-        if (head.length < 5) {
-          continue;
-        }
-        String rest = head[4];
-        int end = rest.lastIndexOf('/', rest.length() - 2);
-        String nm = rest.substring(0, end);
-        if (nm.equals(".") || nm.equals("..")) {
-          continue;
-        }
-        int mode = Integer.parseInt(head[1], 8);
-        entries.put(nm, new Node(typeOfMode(mode), mode & 07777, Integer.parseInt(head[2]), Integer.parseInt(head[3])));
+    for (Map.Entry<String, Node> e : new ArrayList<>(dirs.get(dir).entrySet())) {
+      if (e.getValue().type() == Type.DIRECTORY) {
+        loadTree(child(dir, e.getKey()));
       }
-      dirs.put(batch.get(i), entries);
+    }
+  }
+
+  private void read(String d, long ino) throws DiskException {
+    try {
+      Map<String, Node> entries = new LinkedHashMap<>();
+      for (Ext4Dirs.Dirent e : disk.list(ino)) {
+        ByteBuffer inode = disk.inodes().inode(e.ino());
+        int mode = inode.getShort(0) & 0xffff;
+        int uid = (inode.getShort(0x2) & 0xffff) | ((inode.getShort(0x78) & 0xffff) << 16);
+        int gid = (inode.getShort(0x18) & 0xffff) | ((inode.getShort(0x7A) & 0xffff) << 16);
+        entries.put(e.name(), new Node(typeOfMode(mode), mode & 07777, uid, gid, e.ino(), null));
+      }
+      dirs.put(d, entries);
+    } catch (IOException ex) {
+      throw new DiskException("could not read directory /" + d + " of the base disk: " + ex.getMessage(), ex);
     }
   }
 
@@ -153,20 +121,15 @@ final class Ext4Tree implements FsTree {
   }
 
   Node node(String p) throws DiskException {
-    String d = parent(p);
-    if (!dirs.containsKey(d)) {
-      load(List.of(p));
+    if (!loadDir(parent(p))) {
+      return null;
     }
-    Map<String, Node> m = dirs.get(d);
-    return m == null ? null : m.get(name(p));
+    return dirs.get(parent(p)).get(name(p));
   }
 
-  /** Entries of a loaded directory (name -> node). */
+  /** Entries of a directory (name -> node); empty if it is not a directory. */
   Map<String, Node> children(String dir) throws DiskException {
-    if (!dirs.containsKey(dir) && (dir.isEmpty() || isDirectory(dir))) {
-      read(List.of(dir));
-    }
-    return dirs.getOrDefault(dir, Map.of());
+    return loadDir(dir) ? dirs.get(dir) : Map.of();
   }
 
   void put(String p, Node n) {
@@ -174,7 +137,7 @@ final class Ext4Tree implements FsTree {
     if (m != null) {
       m.put(name(p), n);
     }
-    if (n.type() == Type.DIRECTORY) {
+    if (n.type() == Type.DIRECTORY && n.ino() == 0) {
       dirs.putIfAbsent(p, new LinkedHashMap<>());
     }
   }
@@ -195,32 +158,15 @@ final class Ext4Tree implements FsTree {
 
   @Override
   public String linkTarget(String path) throws IOException, DiskException {
-    String out = debugfs.run(List.of("stat " + Debugfs.q("/" + path)), false).get(0);
-    for (String line : out.split("\n")) {
-      if (line.startsWith("Fast link dest: \"")) {
-        return line.substring("Fast link dest: \"".length(), line.length() - 1);
-      }
+    Node n = node(path);
+    if (n == null || n.type() != Type.SYMLINK) {
+      throw new IOException("/" + path + " is not a symlink");
     }
-    Path tmp = Files.createTempFile(workDir, "link", ".dump");
-    try {
-      Files.delete(tmp);
-      debugfs.run(List.of("dump " + Debugfs.q("/" + path) + " " + Debugfs.q(tmp.toString())), false);
-      return new String(Files.readAllBytes(tmp), StandardCharsets.UTF_8);
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
+    return n.linkTarget() != null ? n.linkTarget() : disk.readSymlink(n.ino());
   }
 
   @Override
   public List<String> list(String dir) throws DiskException {
-    if (!dir.isEmpty() && !isDirectoryLoaded(dir)) {
-      return List.of();
-    }
     return new ArrayList<>(children(dir).keySet());
-  }
-
-  private boolean isDirectoryLoaded(String dir) throws DiskException {
-    Node n = node(dir);
-    return n != null && n.type() == Type.DIRECTORY;
   }
 }

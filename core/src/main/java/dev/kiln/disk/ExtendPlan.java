@@ -27,6 +27,8 @@ final class ExtendPlan {
   private final Path spoolDir;
   private final List<String> commands = new ArrayList<>();
   private final Map<String, Integer> linkCounts = new HashMap<>();
+  /** Inodes of the disk read whose regular files the plan removes -> links removed (their blocks may be reused). */
+  private final Map<Long, Integer> removedFiles = new HashMap<>();
   private int spooled;
   private long bytes;
 
@@ -37,6 +39,14 @@ final class ExtendPlan {
 
   List<String> commands() {
     return commands;
+  }
+
+  /**
+   * Inode numbers, on the disk the plan was made against, of the regular files it removes links to, with the number
+   * of links removed.
+   */
+  Map<Long, Integer> removedFiles() {
+    return removedFiles;
   }
 
   /** Bytes of file content the plan writes. */
@@ -100,7 +110,7 @@ final class ExtendPlan {
     if (old != null && old.type() == Type.DIRECTORY && e.type() == Type.DIRECTORY) {
       if (old.mode() != e.mode() || old.uid() != e.uid() || old.gid() != e.gid()) {
         owner(abs, 0040000 | e.mode(), e.uid(), e.gid());
-        tree.put(p, new Ext4Tree.Node(Type.DIRECTORY, e.mode(), e.uid(), e.gid()));
+        tree.put(p, new Ext4Tree.Node(Type.DIRECTORY, e.mode(), e.uid(), e.gid(), old.ino(), null));
       }
       xattrs(e, abs);
       return;
@@ -152,7 +162,8 @@ final class ExtendPlan {
     commands.add("cd /");
     int perm = e.type() == Type.SYMLINK ? 0777 : e.mode();
     owner(abs, fmt | perm, e.uid(), e.gid());
-    tree.put(p, new Ext4Tree.Node(e.type(), perm, e.uid(), e.gid()));
+    tree.put(p, new Ext4Tree.Node(e.type(), perm, e.uid(), e.gid(), 0,
+        e.type() == Type.SYMLINK ? e.linkTarget() : null));
     xattrs(e, abs);
   }
 
@@ -208,6 +219,9 @@ final class ExtendPlan {
       }
       commands.add("rmdir " + Debugfs.q("/" + p));
     } else {
+      if (n.type() == Type.FILE && n.ino() != 0) {
+        removedFiles.merge(n.ino(), 1, Integer::sum);
+      }
       commands.add("rm " + Debugfs.q("/" + p));
       linkCounts.computeIfPresent(p, (k, v) -> null);
     }

@@ -195,6 +195,76 @@ final class Fat32 {
     return img;
   }
 
+  /**
+   * Reads a file (a {@code /}-separated path of 8.3 names) from a FAT32 file system at byte {@code pos} of
+   * {@code ch}, or returns null if it is not there: enough to read back what {@link #image()} wrote.
+   */
+  static byte[] readFile(java.nio.channels.FileChannel ch, long pos, String path) throws java.io.IOException {
+    ByteBuffer bs = ByteBuffer.allocate(SECTOR).order(ByteOrder.LITTLE_ENDIAN);
+    DiskFiles.readFully(ch, bs, pos);
+    int bytesPerSector = bs.getShort(11) & 0xffff;
+    int spc = bs.get(13) & 0xff;
+    int reserved = bs.getShort(14) & 0xffff;
+    int fats = bs.get(16) & 0xff;
+    long fatSectors = bs.getInt(36) & 0xffffffffL;
+    int rootCluster = bs.getInt(44);
+    if ((bs.getShort(510) & 0xffff) != 0xAA55 || bytesPerSector != SECTOR || spc == 0 || fats == 0
+        || fatSectors == 0 || fatSectors * SECTOR > Integer.MAX_VALUE) {
+      return null;
+    }
+    ByteBuffer fat = ByteBuffer.allocate((int) (fatSectors * SECTOR)).order(ByteOrder.LITTLE_ENDIAN);
+    DiskFiles.readFully(ch, fat, pos + (long) reserved * SECTOR);
+    long dataStart = pos + (reserved + fats * fatSectors) * SECTOR;
+    int clusterBytes = spc * SECTOR;
+    int cluster = rootCluster;
+    long size = -1;
+    String[] parts = path.split("/");
+    for (int i = 0; i < parts.length; i++) {
+      byte[] dir = chain(ch, fat, dataStart, clusterBytes, cluster, Integer.MAX_VALUE);
+      String want = shortName(parts[i]);
+      int found = -1;
+      for (int o = 0; o + 32 <= dir.length && dir[o] != 0; o += 32) {
+        if ((dir[o] & 0xff) != 0xE5 && (dir[o + 11] & 0x0f) != 0x0f
+            && new String(dir, o, 11, StandardCharsets.US_ASCII).equals(want)) {
+          found = o;
+          break;
+        }
+      }
+      if (found < 0) {
+        return null;
+      }
+      ByteBuffer e = ByteBuffer.wrap(dir, found, 32).order(ByteOrder.LITTLE_ENDIAN);
+      cluster = ((e.getShort(found + 20) & 0xffff) << 16) | (e.getShort(found + 26) & 0xffff);
+      boolean isDir = (dir[found + 11] & 0x10) != 0;
+      if (isDir != (i < parts.length - 1)) {
+        return null;
+      }
+      size = e.getInt(found + 28) & 0xffffffffL;
+    }
+    if (size > Integer.MAX_VALUE - 8) {
+      return null;
+    }
+    return size == 0 ? new byte[0] : chain(ch, fat, dataStart, clusterBytes, cluster, (int) size);
+  }
+
+  /** The bytes of a cluster chain, up to {@code limit}. */
+  private static byte[] chain(java.nio.channels.FileChannel ch, ByteBuffer fat, long dataStart, int clusterBytes,
+      int first, int limit) throws java.io.IOException {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    byte[] buf = new byte[clusterBytes];
+    int c = first;
+    int guard = fat.capacity() / 4;
+    while (c >= 2 && c < 0x0FFFFFF8 && out.size() < limit && guard-- > 0) {
+      if ((long) c * 4 + 4 > fat.capacity()) {
+        throw new java.io.IOException("FAT cluster " + c + " out of range");
+      }
+      DiskFiles.readFully(ch, ByteBuffer.wrap(buf), dataStart + (long) (c - 2) * clusterBytes);
+      out.write(buf, 0, Math.min(clusterBytes, limit - out.size()));
+      c = fat.getInt(c * 4) & 0x0FFFFFFF;
+    }
+    return out.toByteArray();
+  }
+
   private int parentCluster(Dir child) {
     List<Dir> queue = new ArrayList<>(List.of(root));
     for (int i = 0; i < queue.size(); i++) {

@@ -40,6 +40,32 @@ final class Grub {
     return sb.toString();
   }
 
+  /**
+   * Whether a core image made by {@link #image} embeds exactly {@code config}: grub-mkimage stores it as a module
+   * of type OBJ_TYPE_CONFIG (2) whose payload is the file's bytes and a NUL.
+   */
+  static boolean embeds(byte[] efi, String config) {
+    byte[] want = (config + "\0").getBytes(StandardCharsets.UTF_8);
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(efi).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    outer:
+    for (int i = 8; i + want.length <= efi.length; i++) {
+      if (efi[i] != want[0]) {
+        continue;
+      }
+      for (int k = 1; k < want.length; k++) {
+        if (efi[i + k] != want[k]) {
+          continue outer;
+        }
+      }
+      int type = b.getInt(i - 8);
+      int size = b.getInt(i - 4);
+      if (type == 2 && size >= want.length + 8) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Builds BOOTX64.EFI with the configuration embedded. */
   static byte[] image(HostTools tools, String config, Path workDir) throws DiskException {
     try {

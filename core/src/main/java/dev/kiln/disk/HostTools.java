@@ -26,7 +26,6 @@ final class HostTools {
       Map.of(
           "mke2fs", "e2fsprogs",
           "debugfs", "e2fsprogs",
-          "fakeroot", "fakeroot",
           "grub-mkimage", "grub-common",
           "cp", "coreutils");
 
@@ -142,13 +141,15 @@ final class HostTools {
     if (stdin != null) {
       pb.redirectInput(stdin.toFile());
     }
+    Process p = null;
     try {
-      Process p = pb.start();
+      p = pb.start();
       if (stdin == null) {
         p.getOutputStream().close();
       }
-      CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> slurp(p.getInputStream()));
-      CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> slurp(p.getErrorStream()));
+      Process proc = p;
+      CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> slurp(proc.getInputStream()));
+      CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> slurp(proc.getErrorStream()));
       int rc = p.waitFor();
       Result r = new Result(rc, out.join(), err.join());
       if (check && rc != 0) {
@@ -159,6 +160,7 @@ final class HostTools {
     } catch (IOException e) {
       throw new DiskException("could not run " + cmd.get(0) + ": " + e.getMessage(), e);
     } catch (InterruptedException e) {
+      p.destroyForcibly();
       Thread.currentThread().interrupt();
       throw new DiskException("interrupted while running " + cmd.get(0), e);
     }

@@ -3,13 +3,11 @@ package dev.kiln.disk;
 import dev.kiln.spi.LayerEntry;
 import dev.kiln.spi.LayerEntry.Type;
 import dev.kiln.spi.LayerReader;
-import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
@@ -26,23 +24,151 @@ import java.util.TreeMap;
 /**
  * The flattened root file system of ordered layers, unpacked into a host directory for {@code mke2fs -d}, with the
  * ownership, modes and device numbers the layers declare kept beside it (the host files are all owned by the
- * current user and readable by it). Whiteouts remove what lower layers put there; an entry of a different type
- * replaces what was there; directories merge. Nothing is ever written through a symlink.
+ * current user, readable by it, and carry the host's default permissions; devices and FIFOs are empty regular
+ * files). Whiteouts remove what lower layers put there; an entry of a different type replaces what was there;
+ * directories merge. Nothing is ever written through a symlink.
  *
- * <p>The declared metadata reaches mke2fs through a fakeroot state file ({@link #writeFakerootState}), keyed by the
- * host inode, so no root and no per-file chown is needed. Not thread-safe.
+ * <p>The declared metadata is written into the inodes mke2fs made, afterwards, in Java ({@link Ext4Inodes.Patch}),
+ * so no root, no fakeroot and no per-file chown or chmod is needed. Not thread-safe.
  */
 final class Staging implements FsTree {
   /** What a path is in the image. For a hard link, the metadata of the file it shares an inode with. */
   record Meta(Type type, int mode, int uid, int gid, int major, int minor, long size, String linkTarget,
       Map<String, byte[]> xattrs, boolean hardlink) {}
 
+  /** Files up to this size are read into memory and written by the background writer. */
+  private static final int QUEUED_FILE_MAX = 32 << 20;
+  /** Bytes of file content queued for the writer at most. */
+  private static final int QUEUE_KIB = 96 << 10;
+
   private final Path root;
   private final NavigableMap<String, Meta> entries = new TreeMap<>();
   private final byte[] buffer = new byte[1 << 20];
+  private Writer writer;
 
   Staging(Path root) throws IOException {
     this.root = Files.createDirectories(root);
+  }
+
+  /**
+   * Host file system changes (create, write, link), done in order by one background thread while the reading
+   * thread parses the next entries, so that parsing and the system calls overlap. Anything that reads the host
+   * tree waits for the queue to drain first. The first failure is reported by the next call.
+   */
+  private static final class Writer {
+    interface Op {
+      void run() throws IOException;
+    }
+
+    private record Job(Op op, int kib) {}
+
+    private static final Job STOP = new Job(() -> {}, 0);
+    private final java.util.concurrent.BlockingQueue<Job> queue = new java.util.concurrent.LinkedBlockingQueue<>();
+    private final java.util.concurrent.Semaphore budget = new java.util.concurrent.Semaphore(QUEUE_KIB);
+    private final Thread thread;
+    private volatile IOException failure;
+
+    Writer() {
+      thread = new Thread(this::loop, "kiln-disk-staging");
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    private void loop() {
+      while (true) {
+        Job j;
+        try {
+          j = queue.take();
+        } catch (InterruptedException e) {
+          return;
+        }
+        if (j == STOP) {
+          return;
+        }
+        try {
+          if (failure == null) {
+            j.op().run();
+          }
+        } catch (IOException | RuntimeException e) {
+          failure = e instanceof IOException io ? io : new IOException(e.toString(), e);
+        } finally {
+          budget.release(j.kib());
+        }
+      }
+    }
+
+    void submit(Op op, int kib) throws IOException {
+      check();
+      try {
+        budget.acquire(kib);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted while staging", e);
+      }
+      queue.add(new Job(op, kib));
+    }
+
+    /** Waits until everything queued is done. */
+    void drain() throws IOException {
+      java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+      submit(done::countDown, 0);
+      try {
+        done.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted while staging", e);
+      }
+      check();
+    }
+
+    void stop() {
+      queue.add(STOP);
+      try {
+        thread.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+
+    private void check() throws IOException {
+      IOException f = failure;
+      if (f != null) {
+        throw new IOException("could not stage a file: " + f.getMessage(), f);
+      }
+    }
+  }
+
+  private Writer writer() {
+    if (writer == null) {
+      writer = new Writer();
+    }
+    return writer;
+  }
+
+  /** Waits for the host tree to be complete (call before anything reads it) and stops the writer thread. */
+  void finish() throws IOException {
+    if (writer != null) {
+      try {
+        writer.drain();
+      } finally {
+        writer.stop();
+        writer = null;
+      }
+    }
+  }
+
+  /** Stops the writer thread (after what is queued; on failure paths, where nobody waits for the tree). */
+  void abandon() {
+    if (writer != null) {
+      writer.stop();
+      writer = null;
+    }
+  }
+
+  private void drain() throws IOException {
+    if (writer != null) {
+      writer.drain();
+    }
   }
 
   Path root() {
@@ -102,7 +228,8 @@ final class Staging implements FsTree {
     Meta m = entries.get(parent);
     if (m == null) {
       ensureParent(parent, layer);
-      Files.createDirectory(host(parent));
+      Path h = host(parent);
+      writer().submit(() -> Files.createDirectory(h), 0);
       entries.put(parent, new Meta(Type.DIRECTORY, 0755, 0, 0, 0, 0, 0, "", Map.of(), false));
     } else if (m.type() != Type.DIRECTORY) {
       throw new IOException(
@@ -117,23 +244,45 @@ final class Staging implements FsTree {
     Meta meta =
         new Meta(e.type(), e.mode(), e.uid(), e.gid(), e.devMajor(), e.devMinor(), e.size(), e.linkTarget(),
             e.xattrs(), false);
+    Writer w = writer();
     switch (e.type()) {
       case DIRECTORY -> {
-        if (!Files.isDirectory(h, LinkOption.NOFOLLOW_LINKS)) {
-          Files.createDirectory(h);
+        Meta old = entries.get(e.path());
+        if (old == null || old.type() != Type.DIRECTORY) {
+          w.submit(() -> Files.createDirectory(h), 0);
         }
       }
       case FILE -> {
-        try (InputStream in = e.content().open();
-            OutputStream out =
-                Files.newOutputStream(h, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-          int n;
-          while ((n = in.read(buffer)) > 0) {
-            out.write(buffer, 0, n);
+        if (e.size() <= QUEUED_FILE_MAX) {
+          byte[] data = new byte[(int) e.size()];
+          try (InputStream in = e.content().open()) {
+            int n = in.readNBytes(data, 0, data.length);
+            if (n != data.length || in.read() >= 0) {
+              throw new IOException("layer " + layer + ": /" + e.path() + " declares " + e.size()
+                  + " bytes but has " + (n != data.length ? n : "more"));
+            }
+          }
+          w.submit(() -> {
+            try (OutputStream out = Files.newOutputStream(h, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+              out.write(data);
+            }
+          }, (data.length >> 10) + 1);
+        } else {
+          w.drain();
+          try (InputStream in = e.content().open();
+              OutputStream out =
+                  Files.newOutputStream(h, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            int n;
+            while ((n = in.read(buffer)) > 0) {
+              out.write(buffer, 0, n);
+            }
           }
         }
       }
-      case SYMLINK -> Files.createSymbolicLink(h, Path.of(e.linkTarget()));
+      case SYMLINK -> {
+        Path target = Path.of(e.linkTarget());
+        w.submit(() -> Files.createSymbolicLink(h, target), 0);
+      }
       case HARDLINK -> {
         Meta target = entries.get(e.linkTarget());
         if (target == null || target.type() != Type.FILE) {
@@ -141,11 +290,12 @@ final class Staging implements FsTree {
               "layer " + layer + ": hard link /" + e.path() + " points at /" + e.linkTarget()
                   + ", which is not a regular file of the image");
         }
-        Files.createLink(h, host(e.linkTarget()));
+        Path existing = host(e.linkTarget());
+        w.submit(() -> Files.createLink(h, existing), 0);
         meta = new Meta(Type.FILE, target.mode(), target.uid(), target.gid(), 0, 0, target.size(), "",
             target.xattrs(), true);
       }
-      case CHAR_DEVICE, BLOCK_DEVICE, FIFO -> Files.createFile(h);
+      case CHAR_DEVICE, BLOCK_DEVICE, FIFO -> w.submit(() -> Files.createFile(h), 0);
       default -> throw new IllegalStateException(e.type().toString());
     }
     entries.put(e.path(), meta);
@@ -157,6 +307,7 @@ final class Staging implements FsTree {
       return;
     }
     descendants(p).clear();
+    drain();
     Path h = host(p);
     if (m.type() == Type.DIRECTORY) {
       Files.walkFileTree(
@@ -242,50 +393,6 @@ final class Staging implements FsTree {
     return out;
   }
 
-  /**
-   * Writes a fakeroot state file ({@code fakeroot -i FILE}) that gives every staged inode its declared type, mode,
-   * owner and device number; the root directory is 0755 root:root.
-   */
-  void writeFakerootState(Path file) throws IOException {
-    Set<String> seen = new HashSet<>();
-    try (BufferedWriter w = Files.newBufferedWriter(file, StandardCharsets.US_ASCII)) {
-      line(w, seen, root, new Meta(Type.DIRECTORY, 0755, 0, 0, 0, 0, 0, "", Map.of(), false));
-      for (Map.Entry<String, Meta> en : entries.entrySet()) {
-        line(w, seen, host(en.getKey()), en.getValue());
-      }
-    }
-  }
-
-  private static void line(BufferedWriter w, Set<String> seen, Path h, Meta m) throws IOException {
-    Map<String, Object> a = Files.readAttributes(h, "unix:dev,ino,nlink", LinkOption.NOFOLLOW_LINKS);
-    long dev = (Long) a.get("dev");
-    long ino = (Long) a.get("ino");
-    if (!seen.add(dev + ":" + ino)) {
-      return;
-    }
-    int fmt =
-        switch (m.type()) {
-          case DIRECTORY -> 0040000;
-          case FILE -> 0100000;
-          case SYMLINK -> 0120000;
-          case CHAR_DEVICE -> 0020000;
-          case BLOCK_DEVICE -> 0060000;
-          case FIFO -> 0010000;
-          default -> throw new IllegalStateException(m.type().toString());
-        };
-    int perm = m.type() == Type.SYMLINK ? 0777 : m.mode();
-    long rdev = makedev(m.major(), m.minor());
-    w.write(
-        "dev=" + Long.toHexString(dev) + ",ino=" + ino + ",mode=" + Integer.toOctalString(fmt | perm) + ",uid="
-            + m.uid() + ",gid=" + m.gid() + ",nlink=" + a.get("nlink") + ",rdev=" + Long.toUnsignedString(rdev)
-            + "\n");
-  }
-
-  /** glibc's makedev. */
-  static long makedev(long major, long minor) {
-    return ((major & 0xfffL) << 8) | (minor & 0xffL) | ((minor & ~0xffL) << 12) | ((major & ~0xfffL) << 32);
-  }
-
   @Override
   public Type typeOf(String path) {
     Meta m = entries.get(path);
@@ -312,7 +419,13 @@ final class Staging implements FsTree {
 
   /** Deletes the host directory ({@code rm -rf} is several times faster than a Java tree walk here). */
   void delete() throws IOException {
-    if (!Files.exists(root)) {
+    abandon();
+    remove(root);
+  }
+
+  /** {@code rm -rf --one-file-system DIR}, if it exists. */
+  static void remove(Path root) throws IOException {
+    if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
       return;
     }
     try {

@@ -110,6 +110,75 @@ class DiskBuilderTest {
     assertThat(extended.kernel()).isEqualTo(baseDisk.kernel());
     BlockDiff diff = BlockDiff.compare(baseDisk.path(), extended.path());
     assertThat(diff.changedBlocks()).isGreaterThan(0).isLessThan(20);
+    // the metadata copy (debugfs on a scratch file without regular-file data) gives what a full copy gives
+    DiskImage full = b.withFullCopy(true).extend(baseDisk.path(), List.of(app), tmp.resolve("full.img"));
+    assertThat(Tools.sha256(full.path())).isEqualTo(Tools.sha256(extended.path()));
+  }
+
+  @Test
+  void replacingBaseFilesReusesTheirBlocksCorrectly() throws Exception {
+    DiskBuilder b = DiskBuilder.create(SMALL);
+    DiskImage baseDisk = b.build(List.of(base), tmp.resolve("base.img"));
+    byte[] other = new byte[3 << 20];
+    for (int i = 0; i < other.length; i++) {
+      other[i] = (byte) (i * 7 + 1);
+    }
+    byte[] bigger = new byte[5 << 20];
+    java.util.Arrays.fill(bigger, (byte) 0x5a);
+    Path replace = TestLayers.layer()
+        .dir("opt")
+        .file("opt/big.bin", 0644, 0, 0, other) // same size: freed blocks are reused in the same session
+        .whiteout("opt/ping")
+        .file("opt/more.bin", 0600, 7, 7, bigger)
+        .dir("usr").dir("usr/bin")
+        .whiteout("usr/bin/su") // one of two hard links: the file stays
+        .write(tmp.resolve("replace.tar.gz"));
+    DiskImage fast = b.extend(baseDisk.path(), List.of(replace), tmp.resolve("fast.img"));
+    DiskImage full = b.withFullCopy(true).extend(baseDisk.path(), List.of(replace), tmp.resolve("full.img"));
+
+    assertThat(Tools.sha256(fast.path())).isEqualTo(Tools.sha256(full.path()));
+    assertValid(fast);
+    Path dump = tmp.resolve("big.out");
+    Tools.run("debugfs", "-R", "dump /opt/big.bin " + dump, fast.path() + "?offset=" + fast.rootOffset());
+    assertThat(Files.readAllBytes(dump)).isEqualTo(other);
+    Tools.run("debugfs", "-R", "dump /opt/more.bin " + dump, fast.path() + "?offset=" + fast.rootOffset());
+    assertThat(Files.readAllBytes(dump)).isEqualTo(bigger);
+    Tools.run("debugfs", "-R", "dump /usr/bin/su-again " + dump, fast.path() + "?offset=" + fast.rootOffset());
+    assertThat(Files.readString(dump)).isEqualTo("setuid");
+    assertThat(Tools.debugfs(fast, "stat /opt/ping")).contains("File not found");
+    assertThat(Tools.debugfs(fast, "stat /usr/bin/su-again")).contains("Links: 1");
+  }
+
+  @Test
+  void theEspIsKeptUnlessTheBootConfigurationChanges() throws Exception {
+    DiskBuilder b = DiskBuilder.create(SMALL);
+    DiskImage baseDisk = b.build(List.of(base), tmp.resolve("base.img"));
+    Path newKernel = TestLayers.layer().dir("boot").file("boot/vmlinuz-6.1.0-11-cloud-amd64", 0644, "newer")
+        .write(tmp.resolve("kernel.tar.gz"));
+
+    DiskImage same = b.extend(baseDisk.path(), List.of(app), tmp.resolve("same.img"));
+    DiskImage kernel = b.extend(baseDisk.path(), List.of(newKernel), tmp.resolve("kernel.img"));
+    DiskImage args = DiskBuilder.create(SMALL.withKernelArgs("quiet"))
+        .extend(baseDisk.path(), List.of(app), tmp.resolve("args.img"));
+
+    assertThat(esp(same)).isEqualTo(esp(baseDisk));
+    assertThat(kernel.kernel()).contains("/boot/vmlinuz-6.1.0-11-cloud-amd64");
+    assertThat(kernel.initrd()).isEmpty();
+    assertValid(kernel);
+    assertThat(new String(esp(kernel), StandardCharsets.ISO_8859_1))
+        .contains("linux /boot/vmlinuz-6.1.0-11-cloud-amd64 root=PARTUUID=" + baseDisk.rootPartition())
+        .doesNotContain("initrd /boot/initrd.img");
+    assertValid(args);
+    assertThat(new String(esp(args), StandardCharsets.ISO_8859_1)).contains("console=ttyS0,115200 quiet\n");
+    assertThat(new String(esp(same), StandardCharsets.ISO_8859_1)).doesNotContain(" quiet\n");
+  }
+
+  private static byte[] esp(DiskImage d) throws Exception {
+    try (var ch = java.nio.channels.FileChannel.open(d.path())) {
+      java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((int) d.espSize());
+      DiskFiles.readFully(ch, b, d.espOffset());
+      return b.array();
+    }
   }
 
   @Test
@@ -147,8 +216,8 @@ class DiskBuilderTest {
     assertThatThrownBy(b::checkHostTools)
         .isInstanceOf(DiskException.class)
         .hasMessageContaining("'mke2fs'")
-        .hasMessageContaining("'fakeroot'")
-        .hasMessageContaining("install the Debian packages e2fsprogs fakeroot coreutils grub-efi-amd64-bin");
+        .hasMessageContaining("'debugfs'")
+        .hasMessageContaining("install the Debian packages e2fsprogs coreutils grub-efi-amd64-bin");
     assertThatThrownBy(() -> b.build(List.of(base), tmp.resolve("x.img"))).isInstanceOf(DiskException.class);
   }
 
