@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mvn -B -ntp -q -DskipTests -pl examples -am install
-mvn -B -ntp -q -pl examples dependency:build-classpath -Dmdep.outputFile=examples/target/classpath.txt >/dev/null
+mvn -B -ntp -q -pl examples dependency:build-classpath -Dmdep.outputFile="$PWD/examples/target/classpath.txt" >/dev/null
 exec java -cp "examples/target/classes:$(cat examples/target/classpath.txt)" dev.kiln.examples.quickstart.Quickstart "$@"
