@@ -26,12 +26,15 @@ import java.util.stream.Stream;
  * The core benchmark: builds the same one-layer image of a directory tree with Kiln and with Jib (jib-core,
  * {@code Jib.fromScratch()} + one {@code FileEntriesLayer} of the tree → {@code TarImage}), in-process after
  * warm-up, the same way for both: cold runs start from empty caches, warm runs rebuild the unchanged tree with the
- * caches of the previous run.
+ * caches of the previous run. Warm-up is one cold build and {@value #WARMS} warm ones (JIT, class loading, page
+ * cache); each measured round is one cold build and {@value #WARMS} warm ones, whose median is the round's warm time.
  *
  * <p>Usage: {@code CoreBench kiln|jib TREE WORKDIR [RUNS]}; prints one line per run and a summary line with
  * medians and the peak heap. Run each tool in its own JVM (scripts/bench-core.sh does).
  */
 public final class CoreBench {
+  static final int WARMS = 5;
+
   public static void main(String[] args) throws Exception {
     String tool = args[0];
     Path tree = Path.of(args[1]).toAbsolutePath();
@@ -42,7 +45,9 @@ public final class CoreBench {
 
     // warm-up: JIT, class loading, page cache for the tree
     runner.cold(-1);
-    runner.warm(-1);
+    for (int w = 0; w < WARMS; w++) {
+      runner.warm(-1);
+    }
 
     List<Long> cold = new ArrayList<>();
     List<Long> warm = new ArrayList<>();
@@ -50,9 +55,13 @@ public final class CoreBench {
       long t0 = System.nanoTime();
       runner.cold(i);
       cold.add((System.nanoTime() - t0) / 1_000_000);
-      long t1 = System.nanoTime();
-      runner.warm(i);
-      warm.add((System.nanoTime() - t1) / 1_000_000);
+      List<Long> round = new ArrayList<>();
+      for (int w = 0; w < WARMS; w++) {
+        long t1 = System.nanoTime();
+        runner.warm(i);
+        round.add((System.nanoTime() - t1) / 1_000_000);
+      }
+      warm.add(median(round));
       System.out.printf(Locale.ROOT, "%s run %d: cold %d ms, warm %d ms%n", tool, i, cold.get(i), warm.get(i));
     }
     System.out.printf(Locale.ROOT, "RESULT tool=%s tree=%s cold_median_ms=%d warm_median_ms=%d peak_heap_mb=%d runs=%d%n",

@@ -12,4 +12,12 @@ public interface FileDigests {
 
   /** The SHA-256 of a regular file's content (following no symlink: the path must be a regular file). */
   Digest digest(Path file) throws IOException;
+
+  /**
+   * The same, for a file the caller has just stat-ed (by {@link FileStat#lstat}): the index compares that stat
+   * instead of taking its own. {@code file} should be absolute and normalised.
+   */
+  default Digest digest(Path file, FileStat stat) throws IOException {
+    return digest(file);
+  }
 }

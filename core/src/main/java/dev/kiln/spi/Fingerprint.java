@@ -1,10 +1,11 @@
 package dev.kiln.spi;
 
 import com.google.common.collect.ImmutableList;
-import com.google.common.hash.Hasher;
-import com.google.common.hash.Hashing;
+import com.google.common.io.BaseEncoding;
 import dev.kiln.Digest;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -12,35 +13,43 @@ import java.util.List;
  * Collects everything that decides a layer's content, in a canonical, unambiguous encoding, and the named input
  * digests that the image record lists. The layer's cache key is the SHA-256 of its parent's key, its kind and this
  * fingerprint. Not thread-safe.
+ *
+ * <p>The encoding: each field is its type character (UTF-16LE), the length-prefixed UTF-8 name, then the value —
+ * numbers as 8 bytes, strings and digests length-prefixed, lists count-prefixed; integers little-endian. Fields are
+ * buffered and hashed in bulk: a files layer of 30,000 entries adds about 200,000 small fields.
  */
 public final class Fingerprint {
 
   /** A named input and its content digest, as the image record lists it. */
   public record Input(String name, Digest digest) {}
 
-  private final Hasher hasher = Hashing.sha256().newHasher();
+  private static final int BUFFER = 8192;
+
+  private final MessageDigest sha256 = newSha256();
+  private final byte[] buf = new byte[BUFFER];
+  private int pos;
   private final List<Input> inputs = new ArrayList<>();
 
   /** Adds a named string value. */
   public Fingerprint put(String name, String value) {
     field('s', name);
-    bytes(value.getBytes(StandardCharsets.UTF_8));
+    string(value);
     return this;
   }
 
   /** Adds a named number. */
   public Fingerprint put(String name, long value) {
     field('l', name);
-    hasher.putLong(value);
+    putLong(value);
     return this;
   }
 
   /** Adds a named list of strings. */
   public Fingerprint put(String name, List<String> values) {
     field('L', name);
-    hasher.putInt(values.size());
+    putInt(values.size());
     for (String v : values) {
-      bytes(v.getBytes(StandardCharsets.UTF_8));
+      string(v);
     }
     return this;
   }
@@ -48,7 +57,7 @@ public final class Fingerprint {
   /** Adds a named content digest without listing it as an input. */
   public Fingerprint put(String name, Digest digest) {
     field('d', name);
-    bytes(digest.hex().getBytes(StandardCharsets.US_ASCII));
+    string(digest.hex());
     return this;
   }
 
@@ -61,7 +70,8 @@ public final class Fingerprint {
 
   /** The digest of everything added. Call once. */
   public Digest digest() {
-    return new Digest(hasher.hash().toString());
+    flush();
+    return new Digest(BaseEncoding.base16().lowerCase().encode(sha256.digest()));
   }
 
   /** The inputs listed so far. */
@@ -70,11 +80,81 @@ public final class Fingerprint {
   }
 
   private void field(char type, String name) {
-    hasher.putChar(type);
-    bytes(name.getBytes(StandardCharsets.UTF_8));
+    room(2);
+    buf[pos++] = (byte) type;
+    buf[pos++] = (byte) (type >>> 8);
+    string(name);
+  }
+
+  @SuppressWarnings("deprecation") // String.getBytes(int, int, byte[], int): exact for 7-bit text, and copy-free
+  private void string(String s) {
+    if (isLatin7Bit(s)) {
+      // the common case (paths, names, hex digests): its UTF-8 bytes are its chars
+      int n = s.length();
+      putInt(n);
+      if (n > BUFFER) {
+        bytes(s.getBytes(StandardCharsets.US_ASCII));
+        return;
+      }
+      room(n);
+      s.getBytes(0, n, buf, pos);
+      pos += n;
+    } else {
+      byte[] b = s.getBytes(StandardCharsets.UTF_8);
+      putInt(b.length);
+      bytes(b);
+    }
+  }
+
+  private static boolean isLatin7Bit(String s) {
+    for (int i = 0, n = s.length(); i < n; i++) {
+      if (s.charAt(i) >= 0x80) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private void bytes(byte[] b) {
-    hasher.putInt(b.length).putBytes(b);
+    if (b.length > BUFFER - pos) {
+      flush();
+      sha256.update(b);
+    } else {
+      System.arraycopy(b, 0, buf, pos, b.length);
+      pos += b.length;
+    }
+  }
+
+  private void putInt(int v) {
+    room(4);
+    for (int i = 0; i < 4; i++) {
+      buf[pos++] = (byte) (v >>> (8 * i));
+    }
+  }
+
+  private void putLong(long v) {
+    room(8);
+    for (int i = 0; i < 8; i++) {
+      buf[pos++] = (byte) (v >>> (8 * i));
+    }
+  }
+
+  private void room(int n) {
+    if (BUFFER - pos < n) {
+      flush();
+    }
+  }
+
+  private void flush() {
+    sha256.update(buf, 0, pos);
+    pos = 0;
+  }
+
+  private static MessageDigest newSha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("this JVM has no SHA-256", e);
+    }
   }
 }

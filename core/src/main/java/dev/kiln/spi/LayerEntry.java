@@ -147,6 +147,9 @@ public record LayerEntry(
   public static String normalize(String path) {
     checkArgument(path != null && !path.isEmpty(), "empty path");
     checkArgument(path.indexOf('\0') < 0, "path with a NUL byte: %s", path);
+    if (isNormal(path)) {
+      return path;
+    }
     StringBuilder sb = new StringBuilder(path.length());
     for (String seg : path.split("/")) {
       if (seg.isEmpty() || seg.equals(".")) {
@@ -160,5 +163,25 @@ public record LayerEntry(
     }
     checkArgument(sb.length() > 0, "path '%s' names the image root", path);
     return sb.toString();
+  }
+
+  /** True when the path has no leading, trailing or double slash and no {@code .} or {@code ..} segment. */
+  private static boolean isNormal(String path) {
+    int start = 0;
+    int n = path.length();
+    while (start <= n) {
+      int end = path.indexOf('/', start);
+      if (end < 0) {
+        end = n;
+      }
+      int len = end - start;
+      if (len == 0
+          || (len == 1 && path.charAt(start) == '.')
+          || (len == 2 && path.charAt(start) == '.' && path.charAt(start + 1) == '.')) {
+        return false;
+      }
+      start = end + 1;
+    }
+    return true;
   }
 }

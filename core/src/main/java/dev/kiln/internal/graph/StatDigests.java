@@ -3,6 +3,7 @@ package dev.kiln.internal.graph;
 import dev.kiln.Digest;
 import dev.kiln.internal.hash.StatIndex;
 import dev.kiln.spi.FileDigests;
+import dev.kiln.spi.FileStat;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicLong;
@@ -21,6 +22,17 @@ final class StatDigests implements FileDigests {
   @Override
   public Digest digest(Path file) throws IOException {
     StatIndex.Result r = index.digest(file);
+    checked.incrementAndGet();
+    if (r.read()) {
+      read.incrementAndGet();
+      bytes.addAndGet(r.bytesRead());
+    }
+    return r.digest();
+  }
+
+  @Override
+  public Digest digest(Path file, FileStat stat) throws IOException {
+    StatIndex.Result r = index.digest(file, stat);
     checked.incrementAndGet();
     if (r.read()) {
       read.incrementAndGet();

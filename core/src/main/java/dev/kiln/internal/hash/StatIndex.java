@@ -3,6 +3,7 @@ package dev.kiln.internal.hash;
 import com.google.common.hash.Hasher;
 import com.google.common.hash.Hashing;
 import dev.kiln.Digest;
+import dev.kiln.spi.FileStat;
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -11,14 +12,11 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.FileTime;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,12 +35,23 @@ public final class StatIndex {
   /** A file's digest and whether it had to be read. */
   public record Result(Digest digest, boolean read, long bytesRead) {}
 
-  private final Map<String, Entry> entries = new ConcurrentHashMap<>();
+  private final Map<String, Entry> entries;
   private final Map<String, Entry> added = new ConcurrentHashMap<>();
+
+  private StatIndex(int expected) {
+    entries = new ConcurrentHashMap<>(expected);
+  }
 
   /** Loads an index file, or starts empty if there is none or it is unreadable. */
   public static StatIndex load(Path file) {
-    StatIndex idx = new StatIndex();
+    long size;
+    try {
+      size = Files.size(file);
+    } catch (IOException e) {
+      size = 0;
+    }
+    // sized for the file's lines (about 150 bytes each), so loading never rehashes
+    StatIndex idx = new StatIndex((int) Math.min(size / 100 + 16, 1 << 24));
     idx.readInto(file, idx.entries);
     return idx;
   }
@@ -50,26 +59,27 @@ public final class StatIndex {
   /** The digest of a regular file, from the index when its stat is unchanged, else by reading it. */
   public Result digest(Path file) throws IOException {
     Path abs = file.toAbsolutePath().normalize();
-    Map<String, Object> a = Files.readAttributes(abs, "unix:size,lastModifiedTime,ino,ctime,isRegularFile", LinkOption.NOFOLLOW_LINKS);
-    if (!Boolean.TRUE.equals(a.get("isRegularFile"))) {
+    return digest(abs, FileStat.lstat(abs));
+  }
+
+  /** The same for a file just stat-ed; {@code abs} is absolute and normalised. */
+  public Result digest(Path abs, FileStat stat) throws IOException {
+    if (stat.type() != FileStat.Type.FILE) {
       throw new IOException("not a regular file: " + abs);
     }
-    long size = (Long) a.get("size");
-    long mtime = ((FileTime) a.get("lastModifiedTime")).to(TimeUnit.NANOSECONDS);
-    long ino = ((Number) a.get("ino")).longValue();
-    long ctime = ((FileTime) a.get("ctime")).to(TimeUnit.NANOSECONDS);
     String key = abs.toString();
     Entry e = entries.get(key);
-    if (e != null && e.size == size && e.mtimeNanos == mtime && e.inode == ino && e.ctimeNanos == ctime) {
+    if (e != null && e.size == stat.size() && e.mtimeNanos == stat.mtimeNanos() && e.inode == stat.inode()
+        && e.ctimeNanos == stat.ctimeNanos()) {
       return new Result(new Digest(e.hex), false, 0);
     }
     String hex = hash(abs);
     if (key.indexOf('\n') < 0) {
-      Entry fresh = new Entry(size, mtime, ino, ctime, hex);
+      Entry fresh = new Entry(stat.size(), stat.mtimeNanos(), stat.inode(), stat.ctimeNanos(), hex);
       entries.put(key, fresh);
       added.put(key, fresh);
     }
-    return new Result(new Digest(hex), true, size);
+    return new Result(new Digest(hex), true, stat.size());
   }
 
   /** Reads a whole file and returns its SHA-256 hex. */
@@ -120,6 +130,28 @@ public final class StatIndex {
     added.clear();
   }
 
+  /** One line: {@code size mtime inode ctime hex path}; a malformed line is skipped (its file is hashed again). */
+  private static void parse(String line, Map<String, Entry> into) {
+    int a = line.indexOf(' ');
+    int b = line.indexOf(' ', a + 1);
+    int c = line.indexOf(' ', b + 1);
+    int d = line.indexOf(' ', c + 1);
+    int e = d < 0 ? -1 : line.indexOf(' ', d + 1);
+    if (a <= 0 || b < 0 || c < 0 || d < 0 || e - d - 1 != 64 || e + 1 >= line.length()) {
+      return;
+    }
+    try {
+      into.put(line.substring(e + 1), new Entry(
+          Long.parseLong(line, 0, a, 10),
+          Long.parseLong(line, a + 1, b, 10),
+          Long.parseLong(line, b + 1, c, 10),
+          Long.parseLong(line, c + 1, d, 10),
+          line.substring(d + 1, e)));
+    } catch (NumberFormatException ex) {
+      // skipped
+    }
+  }
+
   private void readInto(Path file, Map<String, Entry> into) {
     try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
       String header = r.readLine();
@@ -128,10 +160,7 @@ public final class StatIndex {
       }
       String line;
       while ((line = r.readLine()) != null) {
-        String[] f = line.split(" ", 6);
-        if (f.length == 6 && f[4].length() == 64) {
-          into.put(f[5], new Entry(Long.parseLong(f[0]), Long.parseLong(f[1]), Long.parseLong(f[2]), Long.parseLong(f[3]), f[4]));
-        }
+        parse(line, into);
       }
     } catch (NoSuchFileException e) {
       // first use

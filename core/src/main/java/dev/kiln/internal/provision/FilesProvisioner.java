@@ -5,6 +5,8 @@ import dev.kiln.Digest;
 import dev.kiln.FilesLayer;
 import dev.kiln.Layer;
 import dev.kiln.ProvisioningException;
+import dev.kiln.internal.tar.PathOrder;
+import dev.kiln.spi.FileStat;
 import dev.kiln.spi.Fingerprint;
 import dev.kiln.spi.KeyContext;
 import dev.kiln.spi.LayerBlob;
@@ -15,18 +17,14 @@ import dev.kiln.spi.ProvisionContext;
 import dev.kiln.spi.Provisioner;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
-import java.nio.file.FileVisitResult;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.LinkedHashMap;
 import java.util.TreeMap;
 
 /**
@@ -53,15 +51,18 @@ public final class FilesProvisioner implements Provisioner {
   }
 
   /** A planned entry: the final metadata plus, for files, the source and its digest. */
-  private record Planned(LayerEntry entry, Path source, Digest[] digest, String input) {}
+  private record Planned(LayerEntry entry, Path source, FileStat stat, Digest[] digest, String input) {}
 
   /** The result of walking a files layer's sources. */
   static final class Walk implements PreparedLayer {
     private final String layer;
     private final KeyContext ctx;
-    // later entries for the same path win; sorted so the fingerprint is independent of walk order
-    private final TreeMap<String, Planned> planned = new TreeMap<>();
+    // later entries for the same path win; in canonical path order (see sorted()) so the fingerprint is independent
+    // of walk order
+    private final Map<String, Planned> planned = new LinkedHashMap<>();
+    private List<Planned> sorted;
     private final Map<String, Digest> declaredInputs = new TreeMap<>();
+    private Digest listing;
 
     Walk(String layer, KeyContext ctx) {
       this.layer = layer;
@@ -76,7 +77,7 @@ public final class FilesProvisioner implements Provisioner {
         case CONTENT -> {
           LayerEntry le = LayerEntry.file(rel(target), e.mode().getAsInt(), e.bytes()).withOwner(e.uid(), e.gid());
           Digest d = Digest.of(e.bytes());
-          planned.put(le.path(), new Planned(le, null, new Digest[] {d}, target));
+          planned.put(le.path(), new Planned(le, null, null, new Digest[] {d}, target));
           declaredInputs.put(target, d);
         }
         case COPY, TREE -> copy(e);
@@ -84,92 +85,109 @@ public final class FilesProvisioner implements Provisioner {
     }
 
     private void copy(FilesLayer.Entry e) throws ProvisioningException {
-      Path src = e.source();
-      BasicFileAttributes attrs;
+      Path src = e.source().toAbsolutePath().normalize();
+      FileStat st;
       try {
-        attrs = Files.readAttributes(src, BasicFileAttributes.class);
+        st = FileStat.lstat(src);
+        if (st.type() == FileStat.Type.SYMLINK) {
+          // a declared source is followed, as cp does; only links inside a copied tree are kept as links
+          src = src.toRealPath();
+          st = FileStat.lstat(src);
+        }
       } catch (NoSuchFileException ex) {
-        throw new ProvisioningException(layer, "source '" + src + "' does not exist (for " + e.target() + ")");
+        throw new ProvisioningException(layer, "source '" + e.source() + "' does not exist (for " + e.target() + ")");
       } catch (IOException ex) {
-        throw new ProvisioningException(layer, "cannot read source '" + src + "': " + ex.getMessage(), ex);
+        throw new ProvisioningException(layer, "cannot read source '" + e.source() + "': " + ex.getMessage(), ex);
       }
-      if (attrs.isDirectory()) {
-        walkTree(e, src);
-      } else if (attrs.isRegularFile()) {
+      if (st.type() == FileStat.Type.DIRECTORY) {
+        walkTree(e, src, st);
+      } else if (st.type() == FileStat.Type.FILE) {
         if (e.target().equals("/")) {
           throw new ProvisioningException(layer, "cannot copy the file '" + src + "' to the image root '/': name a file path");
         }
-        int mode = e.kind() == FilesLayer.Entry.Kind.TREE ? diskMode(src) : e.mode().orElseGet(() -> defaultFileMode(src));
-        file(rel(e.target()), mode, e, src, attrs.size(), e.target());
+        FileStat fst = st;
+        int mode = e.kind() == FilesLayer.Entry.Kind.TREE ? fst.mode() : e.mode().orElseGet(() -> defaultFileMode(fst));
+        file(rel(e.target()), mode, e, src, fst, e.target());
       } else {
         throw new ProvisioningException(layer, "source '" + src + "' is neither a file nor a directory");
       }
     }
 
-    private void walkTree(FilesLayer.Entry e, Path root) throws ProvisioningException {
+    /**
+     * Walks a directory tree with one {@code lstat} per path (the stat also answers the stat index), depth first.
+     * Symlinks are kept as links, never followed; a special file is an error.
+     */
+    private void walkTree(FilesLayer.Entry e, Path root, FileStat rootStat) throws ProvisioningException {
       String base = e.target().equals("/") ? "" : rel(e.target());
       boolean keepModes = e.kind() == FilesLayer.Entry.Kind.TREE;
-      List<IOException> errors = new ArrayList<>();
-      try {
-        Files.walkFileTree(root, Set.of(), Integer.MAX_VALUE, new SimpleFileVisitor<>() {
-          @Override
-          public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes a) throws IOException {
-            String p = join(base, root.relativize(dir).toString());
-            if (!p.isEmpty()) {
-              int mode = keepModes ? diskMode(dir) : 0755;
-              put(LayerEntry.directory(p, mode).withOwner(e.uid(), e.gid()), null, null);
-            }
-            return FileVisitResult.CONTINUE;
-          }
-
-          @Override
-          public FileVisitResult visitFile(Path f, BasicFileAttributes a) throws IOException {
-            String p = join(base, root.relativize(f).toString());
-            if (a.isSymbolicLink()) {
-              put(LayerEntry.symlink(p, Files.readSymbolicLink(f).toString()).withOwner(e.uid(), e.gid()), null, null);
-            } else if (a.isRegularFile()) {
-              int mode = keepModes ? diskMode(f) : e.mode().orElseGet(() -> defaultFileMode(f));
-              file(p, mode, e, f, a.size(), null);
-            } else {
-              throw new IOException("'" + f + "' is a special file (device, socket or pipe): declare it in code instead");
-            }
-            return FileVisitResult.CONTINUE;
-          }
-
-          @Override
-          public FileVisitResult visitFileFailed(Path f, IOException ex) {
-            errors.add(ex);
-            return FileVisitResult.CONTINUE;
-          }
-        });
-      } catch (IOException ex) {
-        errors.add(ex);
+      if (!base.isEmpty()) {
+        put(LayerEntry.directory(base, keepModes ? rootStat.mode() : 0755).withOwner(e.uid(), e.gid()), null, null);
       }
-      if (!errors.isEmpty()) {
-        IOException first = errors.get(0);
-        String what = first instanceof AccessDeniedException ? "cannot read '" + first.getMessage() + "': permission denied" : first.getMessage();
-        throw new ProvisioningException(layer, what, first);
+      try {
+        walkDirectory(e, root, base, keepModes);
+      } catch (IOException ex) {
+        String what = ex instanceof AccessDeniedException ? "cannot read '" + ex.getMessage() + "': permission denied" : ex.getMessage();
+        throw new ProvisioningException(layer, what, ex);
       }
       declaredInputs.put(e.target(), null); // filled in by hashAll as the digest of the tree's listing
     }
 
-    private void file(String path, int mode, FilesLayer.Entry e, Path src, long size, String input) {
+    private void walkDirectory(FilesLayer.Entry e, Path dir, String prefix, boolean keepModes) throws IOException {
+      List<Path> children = new ArrayList<>();
+      try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+        ds.forEach(children::add);
+      }
+      String[] names = new String[children.size()];
+      Integer[] order = new Integer[names.length];
+      for (int i = 0; i < names.length; i++) {
+        names[i] = children.get(i).getFileName().toString();
+        order[i] = i;
+      }
+      // depth first in canonical order: the walk's output is already sorted for hashAll
+      java.util.Arrays.sort(order, (a, b) -> PathOrder.compare(names[a], names[b]));
+      for (int i : order) {
+        Path child = children.get(i);
+        String p = join(prefix, names[i]);
+        FileStat st = FileStat.lstat(child);
+        switch (st.type()) {
+          case DIRECTORY -> {
+            put(LayerEntry.directory(p, keepModes ? st.mode() : 0755).withOwner(e.uid(), e.gid()), null, null);
+            walkDirectory(e, child, p, keepModes);
+          }
+          case SYMLINK -> put(LayerEntry.symlink(p, Files.readSymbolicLink(child).toString()).withOwner(e.uid(), e.gid()), null, null);
+          case FILE -> file(p, keepModes ? st.mode() : e.mode().orElseGet(() -> defaultFileMode(st)), e, child, st, null);
+          default -> throw new IOException("'" + child + "' is a special file (device, socket or pipe): declare it in code instead");
+        }
+      }
+    }
+
+    private void file(String path, int mode, FilesLayer.Entry e, Path src, FileStat st, String input) {
       // the size from the walk's own stat: a file that changes before it is written is caught by the writer
-      LayerEntry le = LayerEntry.file(path, mode, size, LayerEntry.Content.of(src)).withOwner(e.uid(), e.gid());
-      planned.put(le.path(), new Planned(le, src, new Digest[1], input));
+      LayerEntry le = LayerEntry.file(path, mode, st.size(), LayerEntry.Content.of(src)).withOwner(e.uid(), e.gid());
+      planned.put(le.path(), new Planned(le, src, st, new Digest[1], input));
     }
 
     private void put(LayerEntry le, Path src, Digest d) {
-      planned.put(le.path(), new Planned(le, src, new Digest[] {d}, null));
+      planned.put(le.path(), new Planned(le, src, null, new Digest[] {d}, null));
     }
 
     /** Hashes every file that needs it, in parallel; the stat index answers for unchanged files. */
     void hashAll() throws ProvisioningException {
-      List<Planned> todo = planned.values().stream().filter(p -> p.source() != null).toList();
+      // the walk visits each directory's children in canonical order, so this sort only merges the declared
+      // entries (a sorted run is checked in one pass)
+      List<Planned> all = new ArrayList<>(planned.values());
+      all.sort((a, b) -> PathOrder.compare(a.entry().path(), b.entry().path()));
+      sorted = all;
+      List<Planned> todo = new ArrayList<>();
+      for (Planned p : sorted) {
+        if (p.source() != null) {
+          todo.add(p);
+        }
+      }
       try {
         todo.parallelStream().forEach(p -> {
           try {
-            p.digest()[0] = ctx.files().digest(p.source());
+            p.digest()[0] = p.stat() != null ? ctx.files().digest(p.source(), p.stat()) : ctx.files().digest(p.source());
           } catch (IOException ex) {
             throw new java.io.UncheckedIOException(ex);
           }
@@ -179,29 +197,42 @@ public final class FilesProvisioner implements Provisioner {
         String msg = io instanceof AccessDeniedException ? "cannot read '" + io.getMessage() + "': permission denied" : "cannot read input: " + io;
         throw new ProvisioningException(layer, msg, io);
       }
-      for (Planned p : planned.values()) {
-        if (p.input() != null && p.source() != null) {
+      for (Planned p : todo) {
+        if (p.input() != null) {
           declaredInputs.put(p.input(), p.digest()[0]);
         }
       }
-      // a copied tree is listed as one input: the digest of its canonical listing
+      // the whole listing, described once; a copied tree is listed as one input, the digest of its own listing,
+      // which for a tree that makes up the whole layer (the common case) is the listing's digest
+      Fingerprint whole = new Fingerprint();
+      sorted.forEach(p -> describe(whole, p));
+      listing = whole.digest();
       for (Map.Entry<String, Digest> in : declaredInputs.entrySet()) {
         if (in.getValue() == null) {
-          Fingerprint sub = new Fingerprint();
           String prefix = in.getKey().equals("/") ? "" : rel(in.getKey());
-          planned.subMap(prefix, true, prefix + Character.MAX_VALUE, true).values().forEach(p -> describe(sub, p));
-          in.setValue(sub.digest());
+          List<Planned> tree = sorted.stream().filter(p -> under(p.entry().path(), prefix)).toList();
+          if (tree.size() == sorted.size()) {
+            in.setValue(listing);
+          } else {
+            Fingerprint sub = new Fingerprint();
+            tree.forEach(p -> describe(sub, p));
+            in.setValue(sub.digest());
+          }
         }
       }
     }
 
+    private static boolean under(String path, String prefix) {
+      return prefix.isEmpty()
+          || path.equals(prefix)
+          || (path.length() > prefix.length() && path.startsWith(prefix) && path.charAt(prefix.length()) == '/');
+    }
+
     @Override
     public void fingerprint(Fingerprint fp) {
-      fp.put("format", "files.v1");
-      fp.put("entries", planned.size());
-      for (Planned p : planned.values()) {
-        describe(fp, p);
-      }
+      fp.put("format", "files.v2");
+      fp.put("entries", sorted.size());
+      fp.put("listing", listing);
       declaredInputs.forEach((name, d) -> fp.input(name, d));
     }
 
@@ -219,7 +250,7 @@ public final class FilesProvisioner implements Provisioner {
     @Override
     public LayerBlob provision(ProvisionContext pc) throws BakeException {
       try (LayerWriter w = pc.newLayerWriter()) {
-        for (Planned p : planned.values()) {
+        for (Planned p : sorted) {
           w.add(p.entry());
         }
         return w.finish();
@@ -243,21 +274,7 @@ public final class FilesProvisioner implements Provisioner {
   }
 
   /** 0755 when the owner may execute the file, else 0644: all a git checkout keeps. */
-  static int defaultFileMode(Path f) {
-    try {
-      Set<PosixFilePermission> perms = Files.getPosixFilePermissions(f, LinkOption.NOFOLLOW_LINKS);
-      return perms.contains(PosixFilePermission.OWNER_EXECUTE) ? 0755 : 0644;
-    } catch (IOException e) {
-      return 0644;
-    }
-  }
-
-  /** The permission bits of a file on disk, including setuid, setgid and sticky. */
-  static int diskMode(Path f) {
-    try {
-      return ((Integer) Files.getAttribute(f, "unix:mode", LinkOption.NOFOLLOW_LINKS)) & 07777;
-    } catch (IOException | UnsupportedOperationException e) {
-      return defaultFileMode(f);
-    }
+  static int defaultFileMode(FileStat st) {
+    return (st.mode() & 0100) != 0 ? 0755 : 0644;
   }
 }

@@ -19,8 +19,8 @@ import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -68,7 +68,8 @@ public final class CanonicalLayerWriter implements LayerWriter {
   private final Executor compressors;
 
   /** Entries by path, including whiteouts (a file and a whiteout of one path replace each other). */
-  private final Map<String, Item> byPath = new HashMap<>();
+  // insertion order: callers that add in canonical order (the files provisioner does) make the sorts below linear
+  private final Map<String, Item> byPath = new LinkedHashMap<>();
   /** Directories whose lower-layer contents are hidden. */
   private final Set<String> opaqueDirs = new HashSet<>();
 
@@ -227,10 +228,10 @@ public final class CanonicalLayerWriter implements LayerWriter {
    * whiteouts and opaque markers as the items that stand for their tar files.
    */
   private List<Item> canonicalize() {
-    Map<String, Item> all = new HashMap<>(byPath);
+    Map<String, Item> all = new LinkedHashMap<>(byPath);
     // Checked in sorted order, so that the first error reported does not depend on hashing.
-    TreeSet<String> paths = new TreeSet<>(PathOrder.COMPARATOR);
-    paths.addAll(all.keySet());
+    List<String> paths = new ArrayList<>(all.keySet());
+    paths.sort(PathOrder.COMPARATOR);
     for (String path : paths) {
       checkAncestors(path, "layer entry '" + path + "'");
     }
@@ -250,14 +251,18 @@ public final class CanonicalLayerWriter implements LayerWriter {
       all.computeIfAbsent(dir, d -> new Item(LayerEntry.directory(d, 0755), -1));
     }
 
-    TreeMap<String, Item> sorted = new TreeMap<>(PathOrder.COMPARATOR);
+    // sort keys are unique: '.wh.' names are reserved for the whiteouts and opaque markers that stand for them
+    List<Map.Entry<String, Item>> sorted = new ArrayList<>(all.size() + opaque.size());
     for (Item item : all.values()) {
-      sorted.put(sortKey(item.entry), item);
+      sorted.add(Map.entry(sortKey(item.entry), item));
     }
     for (String dir : opaque) {
-      sorted.put(dir + "/" + OPAQUE_NAME, new Item(LayerEntry.opaqueWhiteout(dir), -1));
+      sorted.add(Map.entry(dir + "/" + OPAQUE_NAME, new Item(LayerEntry.opaqueWhiteout(dir), -1)));
     }
-    return new ArrayList<>(sorted.values());
+    sorted.sort(Map.Entry.comparingByKey(PathOrder.COMPARATOR));
+    List<Item> items = new ArrayList<>(sorted.size());
+    sorted.forEach(e -> items.add(e.getValue()));
+    return items;
   }
 
   private void checkAncestors(String path, String what) {
@@ -295,7 +300,7 @@ public final class CanonicalLayerWriter implements LayerWriter {
    * Stores each group of hard-linked paths of this layer once: the first path in canonical order gets the content
    * and the inode's metadata, the others become links to it, whichever path the caller declared as the file.
    */
-  private void relinkHardlinks(Map<String, Item> all, TreeSet<String> sortedPaths) {
+  private void relinkHardlinks(Map<String, Item> all, List<String> sortedPaths) {
     Map<String, List<String>> groups = new TreeMap<>(PathOrder.COMPARATOR);
     for (String path : sortedPaths) {
       Item item = all.get(path);

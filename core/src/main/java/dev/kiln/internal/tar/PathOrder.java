@@ -8,14 +8,14 @@ import java.util.Comparator;
  * {@code a/b}); within one directory, OCI whiteout names ({@code .wh.*}) come before their siblings, as the OCI image
  * spec recommends, and other names compare by Unicode code point, which is also the order of their UTF-8 bytes.
  */
-final class PathOrder {
-  static final Comparator<String> COMPARATOR = PathOrder::compare;
+public final class PathOrder {
+  public static final Comparator<String> COMPARATOR = PathOrder::compare;
 
   private static final String WHITEOUT_PREFIX = ".wh.";
 
   private PathOrder() {}
 
-  static int compare(String a, String b) {
+  public static int compare(String a, String b) {
     int i = 0;
     int j = 0;
     while (true) {
