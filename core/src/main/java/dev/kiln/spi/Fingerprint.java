@@ -86,33 +86,31 @@ public final class Fingerprint {
     string(name);
   }
 
-  @SuppressWarnings("deprecation") // String.getBytes(int, int, byte[], int): exact for 7-bit text, and copy-free
   private void string(String s) {
-    if (isLatin7Bit(s)) {
-      // the common case (paths, names, hex digests): its UTF-8 bytes are its chars
-      int n = s.length();
-      putInt(n);
-      if (n > BUFFER) {
-        bytes(s.getBytes(StandardCharsets.US_ASCII));
+    int n = s.length();
+    if (n <= BUFFER - 4) {
+      // the common case (paths, names, hex digests) is 7-bit text, whose UTF-8 bytes are its chars: copied in one
+      // pass, which falls back to the encoder at the first other char
+      room(4 + n);
+      int start = pos + 4;
+      int i = 0;
+      while (i < n) {
+        char c = s.charAt(i);
+        if (c >= 0x80) {
+          break;
+        }
+        buf[start + i] = (byte) c;
+        i++;
+      }
+      if (i == n) {
+        putInt(n);
+        pos += n;
         return;
       }
-      room(n);
-      s.getBytes(0, n, buf, pos);
-      pos += n;
-    } else {
-      byte[] b = s.getBytes(StandardCharsets.UTF_8);
-      putInt(b.length);
-      bytes(b);
     }
-  }
-
-  private static boolean isLatin7Bit(String s) {
-    for (int i = 0, n = s.length(); i < n; i++) {
-      if (s.charAt(i) >= 0x80) {
-        return false;
-      }
-    }
-    return true;
+    byte[] b = s.getBytes(StandardCharsets.UTF_8);
+    putInt(b.length);
+    bytes(b);
   }
 
   private void bytes(byte[] b) {

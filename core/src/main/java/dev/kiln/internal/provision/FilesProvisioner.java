@@ -22,6 +22,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.LinkedHashMap;
@@ -124,7 +125,8 @@ public final class FilesProvisioner implements Provisioner {
         put(LayerEntry.directory(base, keepModes ? rootStat.mode() : 0755).withOwner(e.uid(), e.gid()), null, null);
       }
       try {
-        walkDirectory(e, root, base, keepModes);
+        Map<String, Listing> listings = listAll(root, base);
+        emit(e, listings, base, keepModes);
       } catch (IOException ex) {
         String what = ex instanceof AccessDeniedException ? "cannot read '" + ex.getMessage() + "': permission denied" : ex.getMessage();
         throw new ProvisioningException(layer, what, ex);
@@ -132,29 +134,47 @@ public final class FilesProvisioner implements Provisioner {
       declaredInputs.put(e.target(), null); // filled in by hashAll as the digest of the tree's listing
     }
 
-    private void walkDirectory(FilesLayer.Entry e, Path dir, String prefix, boolean keepModes) throws IOException {
-      List<Path> children = new ArrayList<>();
-      try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
-        ds.forEach(children::add);
+    /**
+     * Lists and stats every directory of the tree, level by level, the directories of a level in parallel (a no-op
+     * rebake is one lstat per path: on a tree of small files, these system calls are most of its time).
+     */
+    private Map<String, Listing> listAll(Path root, String base) {
+      Map<String, Listing> listings = new HashMap<>();
+      List<Listing> level = List.of(new Listing(root, base));
+      while (!level.isEmpty()) {
+        level.parallelStream().forEach(Listing::read);
+        List<Listing> next = new ArrayList<>();
+        for (Listing l : level) {
+          listings.put(l.prefix, l);
+          if (l.error == null) {
+            for (int i = 0; i < l.names.length; i++) {
+              if (l.stats[i].type() == FileStat.Type.DIRECTORY) {
+                next.add(new Listing(l.children[i], join(l.prefix, l.names[i])));
+              }
+            }
+          }
+        }
+        level = next;
       }
-      String[] names = new String[children.size()];
-      Integer[] order = new Integer[names.length];
-      for (int i = 0; i < names.length; i++) {
-        names[i] = children.get(i).getFileName().toString();
-        order[i] = i;
+      return listings;
+    }
+
+    /** Plans the listed tree depth first, in canonical order; the first error in that order is the one reported. */
+    private void emit(FilesLayer.Entry e, Map<String, Listing> listings, String prefix, boolean keepModes) throws IOException {
+      Listing l = listings.get(prefix);
+      if (l.error != null) {
+        throw l.error;
       }
-      // depth first in canonical order: the walk's output is already sorted for hashAll
-      java.util.Arrays.sort(order, (a, b) -> PathOrder.compare(names[a], names[b]));
-      for (int i : order) {
-        Path child = children.get(i);
-        String p = join(prefix, names[i]);
-        FileStat st = FileStat.lstat(child);
+      for (int i = 0; i < l.names.length; i++) {
+        Path child = l.children[i];
+        String p = join(prefix, l.names[i]);
+        FileStat st = l.stats[i];
         switch (st.type()) {
           case DIRECTORY -> {
             put(LayerEntry.directory(p, keepModes ? st.mode() : 0755).withOwner(e.uid(), e.gid()), null, null);
-            walkDirectory(e, child, p, keepModes);
+            emit(e, listings, p, keepModes);
           }
-          case SYMLINK -> put(LayerEntry.symlink(p, Files.readSymbolicLink(child).toString()).withOwner(e.uid(), e.gid()), null, null);
+          case SYMLINK -> put(LayerEntry.symlink(p, l.links[i]).withOwner(e.uid(), e.gid()), null, null);
           case FILE -> file(p, keepModes ? st.mode() : e.mode().orElseGet(() -> defaultFileMode(st)), e, child, st, null);
           default -> throw new IOException("'" + child + "' is a special file (device, socket or pipe): declare it in code instead");
         }
@@ -258,6 +278,61 @@ public final class FilesProvisioner implements Provisioner {
         throw new ProvisioningException(layer, e.getMessage(), e);
       } catch (IOException e) {
         throw new ProvisioningException(layer, "writing the layer failed: " + e.getMessage(), e);
+      }
+    }
+
+    /** One directory's children: names in canonical order, each with its lstat (and link target). */
+    private static final class Listing {
+      final Path dir;
+      final String prefix;
+      Path[] children;
+      String[] names;
+      FileStat[] stats;
+      String[] links;
+      IOException error;
+
+      Listing(Path dir, String prefix) {
+        this.dir = dir;
+        this.prefix = prefix;
+      }
+
+      void read() {
+        try {
+          List<Path> found = new ArrayList<>();
+          try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+            ds.forEach(found::add);
+          }
+          int n = found.size();
+          String[] unsorted = new String[n];
+          Integer[] order = new Integer[n];
+          for (int i = 0; i < n; i++) {
+            unsorted[i] = found.get(i).getFileName().toString();
+            order[i] = i;
+          }
+          // names without whiteout prefixes or surrogates sort in PathOrder exactly as plain strings do
+          boolean plain = true;
+          for (String name : unsorted) {
+            plain &= !name.startsWith(".wh.") && name.chars().noneMatch(c -> Character.isSurrogate((char) c));
+          }
+          java.util.Comparator<Integer> cmp = plain
+              ? (a, b) -> unsorted[a].compareTo(unsorted[b])
+              : (a, b) -> PathOrder.compare(unsorted[a], unsorted[b]);
+          java.util.Arrays.sort(order, cmp);
+          children = new Path[n];
+          names = new String[n];
+          stats = new FileStat[n];
+          links = new String[n];
+          for (int i = 0; i < n; i++) {
+            children[i] = found.get(order[i]);
+            names[i] = unsorted[order[i]];
+            stats[i] = FileStat.lstat(children[i]);
+            if (stats[i].type() == FileStat.Type.SYMLINK) {
+              links[i] = Files.readSymbolicLink(children[i]).toString();
+            }
+          }
+        } catch (IOException e) {
+          error = e;
+        }
       }
     }
 

@@ -16,8 +16,17 @@ public final class PathOrder {
   private PathOrder() {}
 
   public static int compare(String a, String b) {
-    int i = 0;
-    int j = 0;
+    // skip the segments both share (most compared paths are siblings deep in one tree)
+    int n = Math.min(a.length(), b.length());
+    int m = 0;
+    while (m < n && a.charAt(m) == b.charAt(m)) {
+      m++;
+    }
+    if (m == a.length() && m == b.length()) {
+      return 0;
+    }
+    int i = a.lastIndexOf('/', m - 1) + 1;
+    int j = i;
     while (true) {
       int endA = segmentEnd(a, i);
       int endB = segmentEnd(b, j);
