@@ -100,7 +100,8 @@ final class AnsibleProvisioner implements Provisioner {
       @Override
       public void fingerprint(Fingerprint fp) {
         fp.put("format", "ansible.v1");
-        fp.put("ansible", version);
+        // the core version, not the whole line: the same ansible-core behaves the same whatever its script is called
+        fp.put("ansible-core", AnsiblePlaybook.coreVersion(version));
         fp.put("playbook", ans.playbook().getFileName().toString());
         fp.input("playbook tree", tree);
         for (int i = 0; i < roles.size(); i++) {

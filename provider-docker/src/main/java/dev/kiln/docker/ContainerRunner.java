@@ -123,17 +123,7 @@ final class ContainerRunner {
   }
 
   Result run(Spec spec, ProvisionContext ctx) throws ProvisioningException {
-    String layer = spec.layer();
-    Daemon daemon;
-    try {
-      daemon = daemons.get();
-      daemon.checkReachable();
-    } catch (IllegalArgumentException e) {
-      throw new ProvisioningException(layer, e.getMessage(), e);
-    } catch (Daemon.DaemonUnavailableException e) {
-      throw new ProvisioningException(layer, e.getMessage(), e);
-    }
-    return new Run(daemon, spec, ctx).run(null);
+    return new Run(daemon(spec.layer()), spec, ctx).run(null);
   }
 
   /**
@@ -142,17 +132,19 @@ final class ContainerRunner {
    * changed into the layer, as {@link #run} does. The container is removed whatever happens.
    */
   Result session(Spec spec, ProvisionContext ctx, Session session) throws ProvisioningException {
-    String layer = spec.layer();
-    Daemon daemon;
+    return new Run(daemon(spec.layer()), spec, ctx).run(session);
+  }
+
+  private Daemon daemon(String layer) throws ProvisioningException {
     try {
-      daemon = daemons.get();
+      Daemon daemon = daemons.get();
       daemon.checkReachable();
+      return daemon;
     } catch (IllegalArgumentException e) {
       throw new ProvisioningException(layer, e.getMessage(), e);
     } catch (Daemon.DaemonUnavailableException e) {
       throw new ProvisioningException(layer, e.getMessage(), e);
     }
-    return new Run(daemon, spec, ctx).run(session);
   }
 
   /** One run of one layer on one daemon. */
