@@ -14,6 +14,7 @@ PACKAGES=(
   grub-efi-amd64-bin   # reproducible EFI boot loader (grub-mkimage)
   qemu-system-x86 ovmf # boot tests (software emulation)
   mmdebstrap           # Debian base root file systems for disk and Ansible tests
+  ansible              # ansible-playbook (ansible-core 2.14) with community.docker, for Ansible layers and their tests
   golang-go golang-github-vmware-govmomi-dev  # the vCenter simulator, built from Debian's govmomi sources
   jq curl
 )

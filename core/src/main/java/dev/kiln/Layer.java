@@ -50,4 +50,15 @@ public interface Layer {
   static PackagesLayer packages(String... names) {
     return PackagesLayer.of(names);
   }
+
+  /**
+   * A layer made by running an existing Ansible playbook, unchanged, against a container of the image below; the
+   * layer is what the play changed, cached by the playbook tree, the options and the Ansible version. Needs
+   * {@code dev.kiln:kiln-provider-docker} and {@code ansible-playbook} on the build machine.
+   *
+   * <pre>{@code Layer.ansible(Path.of("ansible/site.yml")).groups("webservers").extraVars(Map.of("port", 8080))}</pre>
+   */
+  static AnsibleLayer ansible(Path playbook) {
+    return AnsibleLayer.of(playbook);
+  }
 }

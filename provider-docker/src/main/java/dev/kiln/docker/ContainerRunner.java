@@ -25,6 +25,7 @@ import dev.kiln.spi.ProvisionContext;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -56,7 +57,11 @@ final class ContainerRunner {
   /** A file or directory of the build machine mounted read-only into the container. */
   record Mount(Path source, String target) {}
 
-  /** What to run. {@code hide} selects output lines that are for the provisioner only (markers). */
+  /**
+   * What to run. {@code hide} selects output lines that are for the provisioner only (markers). {@code hostname}
+   * (null: Docker's default, the container id) and {@code tmpfs} (mount points of empty tmpfs file systems, mode
+   * 1777, never part of the layer) are for sessions; changes under {@code leftOut} are not part of the layer either.
+   */
   record Spec(
       String layer,
       String script,
@@ -66,7 +71,45 @@ final class ContainerRunner {
       List<Mount> mounts,
       Duration timeout,
       String network,
-      Predicate<String> hide) {}
+      Predicate<String> hide,
+      String hostname,
+      List<String> tmpfs,
+      List<String> leftOut) {
+
+    Spec(String layer, String script, Map<String, String> env, String user, String workdir, List<Mount> mounts,
+        Duration timeout, String network, Predicate<String> hide) {
+      this(layer, script, env, user, workdir, mounts, timeout, network, hide, null, List.of(), List.of());
+    }
+
+    /** Paths whose changes are never part of the layer: mount points, tmpfs and {@code leftOut}. */
+    List<String> excluded() {
+      List<String> x = new ArrayList<>(mounts.stream().map(Mount::target).toList());
+      x.addAll(tmpfs);
+      x.addAll(leftOut);
+      return x;
+    }
+  }
+
+  /** What a command run in the container ({@code docker exec}) printed, and its exit code. */
+  record ExecResult(int exitCode, String output) {}
+
+  /** A running container of the parent image, for the host-side work of a {@link Session}. */
+  interface Container {
+    /** The container's id, as {@code docker exec} and Ansible's docker connection name it. */
+    String id();
+
+    /** The daemon the container runs on, for clients of its own (the docker CLI's {@code DOCKER_HOST}). */
+    URI dockerHost();
+
+    /** Runs a command in the container as root, without a shell, bounded by {@code timeout}. */
+    ExecResult exec(List<String> command, Duration timeout) throws ProvisioningException;
+  }
+
+  /** Work done from the build machine against the running container, such as an Ansible play. */
+  @FunctionalInterface
+  interface Session {
+    void run(Container container) throws ProvisioningException;
+  }
 
   /** A finished run: the layer and every line the script printed that {@code hide} selected. */
   record Result(LayerBlob blob, List<String> hidden) {}
@@ -80,17 +123,28 @@ final class ContainerRunner {
   }
 
   Result run(Spec spec, ProvisionContext ctx) throws ProvisioningException {
-    String layer = spec.layer();
-    Daemon daemon;
+    return new Run(daemon(spec.layer()), spec, ctx).run(null);
+  }
+
+  /**
+   * Starts a container of the layer's parent image that only waits (the spec's script runs first and should end by
+   * blocking on its standard input, which stays open), hands it to {@code session}, then stops it and turns what
+   * changed into the layer, as {@link #run} does. The container is removed whatever happens.
+   */
+  Result session(Spec spec, ProvisionContext ctx, Session session) throws ProvisioningException {
+    return new Run(daemon(spec.layer()), spec, ctx).run(session);
+  }
+
+  private Daemon daemon(String layer) throws ProvisioningException {
     try {
-      daemon = daemons.get();
+      Daemon daemon = daemons.get();
       daemon.checkReachable();
+      return daemon;
     } catch (IllegalArgumentException e) {
       throw new ProvisioningException(layer, e.getMessage(), e);
     } catch (Daemon.DaemonUnavailableException e) {
       throw new ProvisioningException(layer, e.getMessage(), e);
     }
-    return new Run(daemon, spec, ctx).run();
   }
 
   /** One run of one layer on one daemon. */
@@ -105,21 +159,26 @@ final class ContainerRunner {
       this.ctx = ctx;
     }
 
-    Result run() throws ProvisioningException {
+    Result run(Session session) throws ProvisioningException {
       String layer = spec.layer();
       ImageView parent = ctx.parent();
       if (parent.layers().isEmpty()) {
         throw new ProvisioningException(
-            layer, "the image below is empty: a run layer needs a base with a shell at /bin/sh (e.g. Base.rootfs(...))");
+            layer, "the image below is empty: a " + (session == null ? "run" : "container") + " layer needs a base with"
+                + " a shell at /bin/sh (e.g. Base.rootfs(...))");
       }
       try (ParentImages.Lease lease = acquire(layer, parent)) {
-        String id = create(spec, lease.imageId());
+        String id = create(spec, lease.imageId(), session != null);
         try {
           Output out = new Output(layer, ctx, spec.hide());
-          int exit = runToExit(spec, id, out);
-          if (exit != 0) {
-            throw new ProvisioningException(
-                layer, "the commands failed in a container of the image below", exit, out.tail(), null);
+          if (session == null) {
+            int exit = runToExit(spec, id, out);
+            if (exit != 0) {
+              throw new ProvisioningException(
+                  layer, "the commands failed in a container of the image below", exit, out.tail(), null);
+            }
+          } else {
+            runSession(spec, id, out, session);
           }
           LayerBlob blob = capture(layer, id, spec, ctx);
           lease.succeeded();
@@ -142,7 +201,81 @@ final class ContainerRunner {
       }
     }
 
-    private String create(Spec spec, String image) {
+    /** Starts the waiting container, runs the session against it, and stops it so that nothing changes any more. */
+    private void runSession(Spec spec, String id, Output out, Session session) throws ProvisioningException {
+      DockerClient c = daemon.client();
+      try {
+        c.startContainerCmd(id).exec();
+      } catch (DockerException e) {
+        throw new ProvisioningException(spec.layer(), "the container did not start: " + e.getMessage().strip(), e);
+      }
+      ResultCallback.Adapter<Frame> logs = c.logContainerCmd(id)
+          .withStdOut(true)
+          .withStdErr(true)
+          .withFollowStream(true)
+          .exec(out);
+      try {
+        session.run(new Container() {
+          @Override
+          public String id() {
+            return id;
+          }
+
+          @Override
+          public URI dockerHost() {
+            return daemon.host();
+          }
+
+          @Override
+          public ExecResult exec(List<String> command, Duration timeout) throws ProvisioningException {
+            return Run.this.exec(spec.layer(), id, command, timeout);
+          }
+        });
+      } finally {
+        // stopped before it is read: nothing may change between the diff and the export
+        kill(id);
+        try {
+          c.waitContainerCmd(id).exec(new WaitContainerResultCallback()).awaitStatusCode(30, TimeUnit.SECONDS);
+        } catch (RuntimeException e) {
+          log.debug("wait {}: {}", id, e.toString());
+        }
+        awaitLogs(logs);
+      }
+    }
+
+    private ExecResult exec(String layer, String id, List<String> command, Duration timeout) throws ProvisioningException {
+      DockerClient c = daemon.client();
+      String exec = c.execCreateCmd(id)
+          .withCmd(command.toArray(String[]::new))
+          .withUser("0")
+          .withAttachStdout(true)
+          .withAttachStderr(true)
+          .exec()
+          .getId();
+      ByteArrayOutputStream buf = new ByteArrayOutputStream();
+      ResultCallback.Adapter<Frame> cb = new ResultCallback.Adapter<>() {
+        @Override
+        public void onNext(Frame frame) {
+          synchronized (buf) {
+            buf.writeBytes(frame.getPayload());
+          }
+        }
+      };
+      try {
+        if (!c.execStartCmd(exec).exec(cb).awaitCompletion(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+          throw new ProvisioningException(layer, "'" + String.join(" ", command) + "' did not finish within " + human(timeout));
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new ProvisioningException(layer, "interrupted while running '" + String.join(" ", command) + "'", e);
+      }
+      Long code = c.inspectExecCmd(exec).exec().getExitCodeLong();
+      synchronized (buf) {
+        return new ExecResult(code == null ? -1 : code.intValue(), buf.toString(StandardCharsets.UTF_8));
+      }
+    }
+
+    private String create(Spec spec, String image, boolean session) {
       DockerClient c = daemon.client();
       List<Bind> binds = new ArrayList<>();
       for (Mount m : spec.mounts()) {
@@ -151,6 +284,11 @@ final class ContainerRunner {
       HostConfig host = HostConfig.newHostConfig().withBinds(binds);
       if (spec.network() != null) {
         host = host.withNetworkMode(spec.network());
+      }
+      if (!spec.tmpfs().isEmpty()) {
+        Map<String, String> tmpfs = new java.util.LinkedHashMap<>();
+        spec.tmpfs().forEach(t -> tmpfs.put(t, "mode=1777"));
+        host = host.withTmpFs(tmpfs);
       }
       List<String> env = new ArrayList<>();
       spec.env().forEach((k, v) -> env.add(k + "=" + v));
@@ -164,6 +302,13 @@ final class ContainerRunner {
           .withAttachStdout(false)
           .withAttachStderr(false)
           .withHostConfig(host);
+      if (session) {
+        // the script ends by waiting on its standard input, which Docker keeps open while nothing is attached
+        cmd = cmd.withStdinOpen(true);
+      }
+      if (spec.hostname() != null) {
+        cmd = cmd.withHostName(spec.hostname());
+      }
       if (spec.user() != null) {
         cmd = cmd.withUser(spec.user());
       }
@@ -247,8 +392,7 @@ final class ContainerRunner {
           changes.add(new ContainerChanges.Change(cl.getPath(), ContainerChanges.Kind.of(cl.getKind())));
         }
       }
-      List<String> targets = spec.mounts().stream().map(Mount::target).toList();
-      ContainerChanges cc = new ContainerChanges(changes, targets);
+      ContainerChanges cc = new ContainerChanges(changes, spec.excluded());
       Path tmp = null;
       try (LayerWriter w = ctx.newLayerWriter()) {
         if (!cc.isEmpty()) {

@@ -3,18 +3,19 @@ package dev.kiln.docker;
 import dev.kiln.spi.Provisioner;
 import dev.kiln.spi.ProvisionerProvider;
 import java.net.URI;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
 
 /**
- * The {@code run} and {@code packages} provisioners: each layer runs in a container of the image below it on a
+ * The {@code run}, {@code packages} and {@code ansible} provisioners: each layer runs in a container of the image below it on a
  * Docker engine, and becomes exactly what the container changed. Discovered through {@link java.util.ServiceLoader}
  * with the defaults (the daemon at {@code $DOCKER_HOST} or {@code unix:///var/run/docker.sock}, parent images
  * kept); configure one in code and pass its provisioners to {@code Kiln.builder().provisioner(…)}:
  *
  * <pre>{@code
  * DockerProvisioners docker = DockerProvisioners.builder().dockerHost(URI.create("unix:///run/user/1000/docker.sock")).build();
- * Kiln kiln = Kiln.builder().provisioner(docker.run()).provisioner(docker.packages()).build();
+ * Kiln kiln = Kiln.builder().provisioner(docker.run()).provisioner(docker.packages()).provisioner(docker.ansible()).build();
  * }</pre>
  *
  * <p>The image below a layer is loaded into the daemon once per image digest and tagged
@@ -25,16 +26,18 @@ import java.util.Objects;
 public final class DockerProvisioners implements ProvisionerProvider {
   private final URI dockerHost;
   private final boolean keepParentImages;
+  private final Path ansiblePlaybook;
   private volatile List<Provisioner> provisioners;
 
   /** The provisioners with the defaults, for {@link java.util.ServiceLoader}. */
   public DockerProvisioners() {
-    this(null, true);
+    this(null, true, null);
   }
 
-  private DockerProvisioners(URI dockerHost, boolean keepParentImages) {
+  private DockerProvisioners(URI dockerHost, boolean keepParentImages, Path ansiblePlaybook) {
     this.dockerHost = dockerHost;
     this.keepParentImages = keepParentImages;
+    this.ansiblePlaybook = ansiblePlaybook;
   }
 
   /** A builder for provisioners with options. */
@@ -52,7 +55,9 @@ public final class DockerProvisioners implements ProvisionerProvider {
           ContainerRunner runner = new ContainerRunner(
               com.google.common.base.Suppliers.memoize(() -> dockerHost == null ? Daemon.fromEnvironment() : Daemon.at(dockerHost)),
               keepParentImages);
-          provisioners = List.of(new RunProvisioner(runner), new PackagesProvisioner(runner));
+          provisioners = List.of(
+              new RunProvisioner(runner), new PackagesProvisioner(runner),
+              new AnsibleProvisioner(runner, new AnsiblePlaybook(ansiblePlaybook)));
         }
         p = provisioners;
       }
@@ -70,10 +75,16 @@ public final class DockerProvisioners implements ProvisionerProvider {
     return provisioners().get(1);
   }
 
+  /** The provisioner of {@code ansible} layers. */
+  public Provisioner ansible() {
+    return provisioners().get(2);
+  }
+
   /** Configures {@link DockerProvisioners}. Not thread-safe. */
   public static final class Builder {
     private URI dockerHost;
     private boolean keepParentImages = true;
+    private Path ansiblePlaybook;
 
     private Builder() {}
 
@@ -92,8 +103,17 @@ public final class DockerProvisioners implements ProvisionerProvider {
       return this;
     }
 
+    /**
+     * The {@code ansible-playbook} executable that {@code ansible} layers run (default: {@code ansible-playbook} on
+     * {@code PATH}). Its directory's neighbours are not searched: the docker CLI must still be on {@code PATH}.
+     */
+    public Builder ansiblePlaybook(Path executable) {
+      this.ansiblePlaybook = Objects.requireNonNull(executable, "executable").toAbsolutePath();
+      return this;
+    }
+
     public DockerProvisioners build() {
-      return new DockerProvisioners(dockerHost, keepParentImages);
+      return new DockerProvisioners(dockerHost, keepParentImages, ansiblePlaybook);
     }
   }
 }
