@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.Logger;
@@ -81,13 +80,5 @@ class DiskBootIT {
   /** The cached Debian rootfs tarball, built on first use. */
   static Path fixture() throws IOException, InterruptedException {
     return dev.kiln.testing.Fixtures.debianWithKernel();
-  }
-
-  static void requireTool(String path, String pkg) {
-    boolean ok = Files.exists(Path.of(path));
-    if (!ok && "true".equals(System.getenv("CI"))) {
-      throw new AssertionError(path + " is missing: apt-get install -y " + pkg);
-    }
-    Assumptions.assumeTrue(ok, path + " is missing (apt-get install -y " + pkg + ")");
   }
 }

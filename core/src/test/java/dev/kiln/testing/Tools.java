@@ -33,12 +33,16 @@ public final class Tools {
         return p.toString();
       }
     }
-    String msg = "'" + tool + "' is not installed (Debian package " + debianPackage + "; scripts/setup-test-env.sh installs it)";
-    if (ci()) {
-      fail(msg);
-    }
-    assumeTrue(false, msg);
+    missing("'" + tool + "' is not installed (Debian package " + debianPackage + "; scripts/setup-test-env.sh installs it)");
     return null;
+  }
+
+  /** Skips the test on a developer machine, or fails it under {@code CI=true}, saying what is missing. */
+  public static void missing(String why) {
+    if (ci()) {
+      fail("CI=true and something the test needs is missing: " + why);
+    }
+    assumeTrue(false, why);
   }
 
   private static List<String> dirs() {
@@ -52,11 +56,7 @@ public final class Tools {
     String docker = require("docker", "docker.io");
     Result r = runQuietly(List.of(docker, "version", "--format", "{{.Server.Version}}"));
     if (r.exit() != 0) {
-      String msg = "the Docker daemon is not running (" + r.output().strip() + "); scripts/setup-test-env.sh starts it";
-      if (ci()) {
-        fail(msg);
-      }
-      assumeTrue(false, msg);
+      missing("the Docker daemon is not running (" + r.output().strip() + "); scripts/setup-test-env.sh starts it");
     }
     return docker;
   }

@@ -169,7 +169,7 @@ final class Vcsim implements BeforeAllCallback, AfterAllCallback {
     }
     String stderr = err.join();
     if (build.exitValue() == 2) {
-      Tools.missing(stderr.strip()); // Go or govmomi's sources are not installed
+      dev.kiln.testing.Tools.missing(stderr.strip()); // Go or govmomi's sources are not installed
     }
     if (build.exitValue() != 0) {
       fail("building vcsim failed (exit " + build.exitValue() + "):\n" + stderr);

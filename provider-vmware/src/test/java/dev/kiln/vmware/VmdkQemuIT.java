@@ -21,13 +21,13 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class VmdkQemuIT {
   private static final long MIB = 1 << 20;
-  private static Path qemuImg;
+  private static String qemuImg;
 
   @TempDir Path dir;
 
   @BeforeAll
   static void tools() {
-    qemuImg = Tools.require("qemu-img", "apt-get install -y qemu-utils");
+    qemuImg = dev.kiln.testing.Tools.require("qemu-img", "qemu-utils");
   }
 
   @ParameterizedTest
@@ -91,7 +91,7 @@ class VmdkQemuIT {
 
   private static String qemu(String... args) throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>();
-    cmd.add(qemuImg.toString());
+    cmd.add(qemuImg);
     cmd.addAll(List.of(args));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
