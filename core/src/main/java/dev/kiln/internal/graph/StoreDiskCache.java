@@ -34,11 +34,15 @@ final class StoreDiskCache implements DiskCache {
   private final LocalStore store;
   private final StatIndex statIndex;
   private final Consumer<BakeEvent> events;
+  private final GuardedRemoteCache remote;
+  private final java.util.concurrent.Executor compressPool;
 
-  StoreDiskCache(LocalStore store, StatIndex statIndex, Consumer<BakeEvent> events) {
+  StoreDiskCache(LocalStore store, StatIndex statIndex, Consumer<BakeEvent> events, GuardedRemoteCache remote, java.util.concurrent.Executor compressPool) {
     this.store = store;
     this.statIndex = statIndex;
     this.events = events;
+    this.remote = remote;
+    this.compressPool = compressPool;
   }
 
   @Override
