@@ -94,6 +94,7 @@ class S3RemoteCacheIT {
     // answers with 501, is what S3RemoteCache turns off)
     try (S3Client s3 = S3Client.builder().endpointOverride(URI.create(server.endpoint())).forcePathStyle(true)
         .responseChecksumValidation(software.amazon.awssdk.core.checksums.ResponseChecksumValidation.WHEN_REQUIRED)
+        .requestChecksumCalculation(software.amazon.awssdk.core.checksums.RequestChecksumCalculation.WHEN_REQUIRED)
         .region(software.amazon.awssdk.regions.Region.US_EAST_1).build()) {
       byte[] got = s3.getObject(r -> r.bucket("kiln-cache").key(prefix + "/keys/" + "d".repeat(64) + ".json"), ResponseTransformer.toBytes()).asByteArray();
       assertThat(new String(got, StandardCharsets.UTF_8)).isEqualTo("{\"x\":1}");
