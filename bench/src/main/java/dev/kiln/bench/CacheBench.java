@@ -22,8 +22,9 @@ import java.util.stream.Stream;
  * daemon) with a warm remote cache, against the same cold bake with no remote cache. Scenarios:
  * <ul>
  *   <li>{@code jdk}: a busybox root file system and a files layer of a JDK tree (the core benchmark's tree);
- *   <li>{@code run}: a busybox root file system and a run layer that does real work in a container (writes 64 MiB
- *       and 4000 small files): the stand-in for an Ansible layer until that layer is on this branch;
+ *   <li>{@code run}: a busybox root file system and a run layer that does real work in a container (4000 small
+ *       files and 40 copies of busybox, deterministic so both bakes give one image): the stand-in for an Ansible
+ *       layer until that layer is on this branch;
  *   <li>{@code ansible}: HOOK, see {@link #ansible}: not measured yet.
  * </ul>
  * The remote is seeded by one bake (not timed); then, per run, each mode bakes into a fresh store; one warm-up round
@@ -37,7 +38,7 @@ public final class CacheBench {
   static final String[] WORK = {
       "mkdir -p /opt/work/files",
       "i=0; while [ $i -lt 4000 ]; do echo \"file $i of the stand-in play\" > /opt/work/files/f$i.conf; i=$((i+1)); done",
-      "head -c 67108864 /dev/urandom > /opt/work/blob.bin",
+      "i=0; while [ $i -lt 40 ]; do cat /bin/busybox; i=$((i+1)); done > /opt/work/blob.bin",
       "echo done > /opt/work/marker"};
 
   public static void main(String[] args) throws Exception {
@@ -88,13 +89,14 @@ public final class CacheBench {
         deleteTree(store);
         DockerBench.removeParentImagesQuietly();
         long t1 = System.nanoTime();
-        BakeResult fromRemote = bake(store, build, remote, RemoteCache.Mode.READ_WRITE);
+        Phases phases = new Phases(t1);
+        BakeResult fromRemote = bake(store, build, remote, RemoteCache.Mode.READ_WRITE, phases);
         long c = ms(t1);
         if (!fromRemote.provisioned().isEmpty() || !fromRemote.digest().equals(plain.digest())) {
           throw new IllegalStateException("bake with the warm remote provisioned " + fromRemote.provisioned() + " or gave another image");
         }
-        System.out.printf(Locale.ROOT, "%s %s %d: no cache %d ms, warm remote cache %d ms (%s pulled)%n",
-            name, i < 0 ? "warm-up" : "run", i, n, c, fromRemote.fromRemoteCache());
+        System.out.printf(Locale.ROOT, "%s %s %d: no cache %d ms, warm remote cache %d ms (%s pulled; inputs hashed after %d ms, pulls took %d ms)%n",
+            name, i < 0 ? "warm-up" : "run", i, n, c, fromRemote.fromRemoteCache(), phases.hashedMs(), phases.pullMs());
         if (i >= 0) {
           none.add(n);
           cached.add(c);
@@ -116,8 +118,40 @@ public final class CacheBench {
     throw new UnsupportedOperationException("the ansible scenario waits for Layer.ansible (see CacheBench.ansible)");
   }
 
+  /** When the inputs were hashed, and how long the remote pulls took in all, in one bake. */
+  static final class Phases implements dev.kiln.event.BakeListener {
+    private final long start;
+    private final java.util.concurrent.atomic.AtomicLong hashed = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong pulls = new java.util.concurrent.atomic.AtomicLong();
+
+    Phases(long start) {
+      this.start = start;
+    }
+
+    @Override
+    public void onEvent(dev.kiln.event.BakeEvent e) {
+      if (e instanceof dev.kiln.event.BakeEvent.InputsHashed) {
+        hashed.accumulateAndGet(System.nanoTime() - start, Math::max);
+      } else if (e instanceof dev.kiln.event.BakeEvent.RemoteCacheHit h) {
+        pulls.addAndGet(h.took().toNanos());
+      }
+    }
+
+    long hashedMs() {
+      return hashed.get() / 1_000_000;
+    }
+
+    long pullMs() {
+      return pulls.get() / 1_000_000;
+    }
+  }
+
   private static BakeResult bake(Path store, ImageBuild build, String remote, RemoteCache.Mode mode) throws Exception {
-    Kiln.Builder b = Kiln.builder().store(store);
+    return bake(store, build, remote, mode, e -> { });
+  }
+
+  private static BakeResult bake(Path store, ImageBuild build, String remote, RemoteCache.Mode mode, dev.kiln.event.BakeListener listener) throws Exception {
+    Kiln.Builder b = Kiln.builder().store(store).listener(listener);
     if (remote != null) {
       b.remoteCache(remote, mode);
     }

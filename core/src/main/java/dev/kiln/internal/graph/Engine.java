@@ -246,6 +246,7 @@ public final class Engine {
         results.add(new BakeResult(image.digest(), image.configDigest(), image.key(), layers, mine, published, record, remoteHits));
       }
       awaitPushes();
+      diskCache.awaitPushes();
       return results;
     }
 
