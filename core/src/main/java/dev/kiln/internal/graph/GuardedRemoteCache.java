@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * bake; it only makes the bake provision locally.
  *
  * <p>Blob transfers are bounded by progress, not by size: one fails when no byte has moved for the operation
- * timeout, or when it has run longer than the transfer timeout. Thread-safe.
+ * timeout, or when it has run longer than the transfer timeout. Thread-safe; concurrent bakes of one Kiln share the
+ * breaker (a bake that starts turns the remote on again for all).
  */
 final class GuardedRemoteCache implements RemoteCache {
   private static final Logger log = LoggerFactory.getLogger(GuardedRemoteCache.class);
@@ -59,6 +60,8 @@ final class GuardedRemoteCache implements RemoteCache {
 
   /** A new bake asks the remote again, whatever happened in the last one. */
   void startBake() {
+    failures.set(0);
+    skipped.set(0);
     String was = down.getAndSet(null);
     if (was != null) {
       log.info("remote cache {}: trying it again for this bake (last bake: {})", remote.describe(), was);
