@@ -6,7 +6,8 @@ import java.util.Map;
 
 /**
  * The outcome of a bake: the image digest (of its OCI manifest), its config digest, the layers, what was
- * provisioned in this bake (as opposed to found in the cache), what each target holds, and the image record.
+ * provisioned in this bake (as opposed to found in the cache), what each target holds, the image record, and which
+ * layers were downloaded from the remote cache ({@code Kiln.builder().remoteCache(…)}) instead of provisioned.
  */
 public record BakeResult(
     Digest digest,
@@ -15,11 +16,25 @@ public record BakeResult(
     List<LayerRecord> layers,
     List<String> provisioned,
     Map<String, PublishedImage> published,
-    Path record) {
+    Path record,
+    List<String> fromRemoteCache) {
   public BakeResult {
     layers = List.copyOf(layers);
     provisioned = List.copyOf(provisioned);
     published = Map.copyOf(published);
+    fromRemoteCache = List.copyOf(fromRemoteCache);
+  }
+
+  /** A result without remote cache hits. */
+  public BakeResult(
+      Digest digest,
+      Digest configDigest,
+      Digest key,
+      List<LayerRecord> layers,
+      List<String> provisioned,
+      Map<String, PublishedImage> published,
+      Path record) {
+    this(digest, configDigest, key, layers, provisioned, published, record, List.of());
   }
 
   /** The diffIDs of the layers, lowest first. */

@@ -7,9 +7,11 @@ import dev.kiln.internal.graph.Registry;
 import dev.kiln.internal.store.LocalStore;
 import dev.kiln.spi.ImageStoreProvider;
 import dev.kiln.spi.Provisioner;
+import dev.kiln.spi.RemoteCache;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -57,7 +59,11 @@ public final class Kiln implements AutoCloseable {
       this.ownLayerPool = null;
     }
     Registry registry = new Registry(b.provisioners, b.stores, b.capabilities, Kiln.class.getClassLoader());
-    this.engine = new Engine(store, registry, layers, compressPool, b.listeners, b.sourceDateEpoch, b.compressionLevel);
+    Engine.RemoteConfig remote = null;
+    if (b.remoteCache != null) {
+      remote = new Engine.RemoteConfig(b.remoteCache, b.remoteMode, b.remoteTimeout, b.remoteTransferTimeout);
+    }
+    this.engine = new Engine(store, registry, layers, compressPool, b.listeners, b.sourceDateEpoch, b.compressionLevel, remote);
   }
 
   private static java.util.concurrent.ThreadFactory daemon(String name) {
@@ -71,12 +77,19 @@ public final class Kiln implements AutoCloseable {
 
   /**
    * The shared instance for the default store, created on first use: {@code $KILN_STORE}, the system property
-   * {@code kiln.store}, or {@code ~/.cache/kiln}.
+   * {@code kiln.store}, or {@code ~/.cache/kiln}; with the remote cache of {@code $KILN_REMOTE_CACHE} (and
+   * {@code $KILN_REMOTE_CACHE_MODE}: {@code read-write}, {@code read-only} or {@code write-only}) when set, so a CI
+   * runner shares a cache by its environment alone.
    */
   public static synchronized Kiln defaults() {
     if (defaults == null) {
       try {
-        defaults = builder().build();
+        Builder b = builder();
+        String remote = System.getenv("KILN_REMOTE_CACHE");
+        if (remote != null && !remote.isBlank()) {
+          b.remoteCache(remote.strip(), Builder.mode(System.getenv().getOrDefault("KILN_REMOTE_CACHE_MODE", "read-write")));
+        }
+        defaults = b.build();
       } catch (IOException e) {
         throw new UncheckedIOException("cannot open the Kiln store at " + defaultStorePath() + ": " + e.getMessage(), e);
       }
@@ -156,7 +169,11 @@ public final class Kiln implements AutoCloseable {
       ownLayerPool.shutdownNow();
     }
     compressPool.shutdownNow();
-    store.close();
+    try {
+      engine.close();
+    } finally {
+      store.close();
+    }
   }
 
   /** Configures a {@link Kiln}. Not thread-safe. */
@@ -170,8 +187,66 @@ public final class Kiln implements AutoCloseable {
     private boolean serial;
     private int compressionLevel = 6;
     private long sourceDateEpoch = sourceDateEpochFromEnv();
+    private RemoteCache remoteCache;
+    private RemoteCache.Mode remoteMode = RemoteCache.Mode.READ_WRITE;
+    private Duration remoteTimeout = Duration.ofSeconds(30);
+    private Duration remoteTransferTimeout = Duration.ofMinutes(30);
 
     private Builder() {}
+
+    /**
+     * Shares layers (and disks, and EC2 snapshot ids) with other machines through a registry or an object store the
+     * team already runs, reading and writing ({@link RemoteCache.Mode#READ_WRITE}). Before provisioning a layer the
+     * bake looks its cache key up there and downloads the layer instead; after provisioning one it pushes it.
+     *
+     * <pre>{@code
+     * Kiln.builder().remoteCache("docker://registry.example:5000/team/kiln-cache")
+     * Kiln.builder().remoteCache("s3://bucket/kiln?region=eu-west-1")
+     * }</pre>
+     *
+     * A remote that is down or slow never fails a bake: see {@link #remoteCacheTimeouts}.
+     *
+     * @throws IllegalArgumentException when no provider on the class path handles the URI's scheme, or the URI is
+     *     malformed for its provider
+     */
+    public Builder remoteCache(String uri) {
+      return remoteCache(uri, RemoteCache.Mode.READ_WRITE);
+    }
+
+    /** Like {@link #remoteCache(String)}, only reading or only writing as {@code mode} says. */
+    public Builder remoteCache(String uri, RemoteCache.Mode mode) {
+      return remoteCache(Registry.remoteCache(Objects.requireNonNull(uri, "uri"), Kiln.class.getClassLoader()), mode);
+    }
+
+    /** Uses this remote cache instance (closed by {@link Kiln#close()}). */
+    public Builder remoteCache(RemoteCache cache, RemoteCache.Mode mode) {
+      this.remoteCache = Objects.requireNonNull(cache, "cache");
+      this.remoteMode = Objects.requireNonNull(mode, "mode");
+      return this;
+    }
+
+    /**
+     * How long the remote cache may take: {@code timeout} for one call (a lookup, an entry write) and for a blob
+     * transfer that makes no progress (default 30 s); {@code transfer} for a whole blob transfer (default 30 min).
+     * Past either, the bake stops asking the remote and provisions locally.
+     */
+    public Builder remoteCacheTimeouts(Duration timeout, Duration transfer) {
+      if (timeout.isNegative() || timeout.isZero() || transfer.isNegative() || transfer.isZero()) {
+        throw new IllegalArgumentException("remote cache timeouts must be positive");
+      }
+      this.remoteTimeout = timeout;
+      this.remoteTransferTimeout = transfer;
+      return this;
+    }
+
+    static RemoteCache.Mode mode(String s) {
+      return switch (s.strip().toLowerCase(java.util.Locale.ROOT).replace('_', '-')) {
+        case "read-write", "rw" -> RemoteCache.Mode.READ_WRITE;
+        case "read-only", "ro" -> RemoteCache.Mode.READ_ONLY;
+        case "write-only", "wo" -> RemoteCache.Mode.WRITE_ONLY;
+        default -> throw new IllegalArgumentException("remote cache mode '" + s + "': expected read-write, read-only or write-only");
+      };
+    }
 
     /** The local store directory (default {@link Kiln#defaultStorePath()}). */
     public Builder store(Path store) {

@@ -43,6 +43,26 @@ public sealed interface BakeEvent {
   /** Store content did not match its digest; it was evicted and will be provisioned again. */
   record CacheCorrupted(Digest digest, String detail) implements BakeEvent {}
 
+  /**
+   * The layer's cache key was found in the remote cache: its blob was downloaded, verified against its digest and
+   * diffID, and committed to the local store instead of provisioning the layer.
+   */
+  record RemoteCacheHit(String layer, String kind, Digest key, Digest digest, long bytes, Duration took)
+      implements BakeEvent {}
+
+  /**
+   * What was built locally was written to the remote cache: {@code subject} is a layer name or {@code disk};
+   * {@code bytesSent} is 0 when the remote already held the blob and only the entry was written.
+   */
+  record RemoteCachePushed(String subject, Digest key, Digest digest, long bytesSent, Duration took)
+      implements BakeEvent {}
+
+  /**
+   * The remote cache failed or did not answer in time during {@code operation}: the bake goes on locally and does
+   * not ask this remote again until it ends. Emitted once per bake.
+   */
+  record RemoteCacheUnavailable(String remote, String operation, String reason) implements BakeEvent {}
+
   /** Something the user should know that does not fail the bake. */
   record Warning(String message) implements BakeEvent {}
 }

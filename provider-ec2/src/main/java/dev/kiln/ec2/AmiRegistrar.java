@@ -147,6 +147,20 @@ public final class AmiRegistrar {
         .map(Snapshot::snapshotId);
   }
 
+  /**
+   * Whether a snapshot named elsewhere (the remote cache) is completed and readable here: a parent that is not would
+   * fail StartSnapshot, so such a hint is dropped and the upload is a full one.
+   */
+  public boolean isCompletedSnapshot(String snapshotId) {
+    try {
+      return snapshots(ec2(), b -> b.snapshotIds(snapshotId)).stream()
+          .anyMatch(s -> s.state() == SnapshotState.COMPLETED);
+    } catch (ImageStoreException | software.amazon.awssdk.core.exception.SdkException e) {
+      log.info("snapshot {} from the remote cache is not usable here: {}", snapshotId, e.toString());
+      return false;
+    }
+  }
+
   /** The tags a snapshot is started with for the image {@code digest}: Kiln's (state in-progress) and the target's. */
   public Map<String, String> snapshotTags(Digest digest, String cacheKey) {
     Map<String, String> t = new LinkedHashMap<>();

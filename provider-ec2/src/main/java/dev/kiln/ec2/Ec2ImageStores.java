@@ -13,6 +13,7 @@ import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageStoreProvider;
 import dev.kiln.spi.ImageView;
 import dev.kiln.spi.PublishContext;
+import dev.kiln.spi.RemoteCache;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -70,7 +71,12 @@ public final class Ec2ImageStores implements ImageStoreProvider {
       }
       String subject = target.toString();
       try (Ec2Clients clients = Ec2Clients.create(target)) {
-        PublishResult r = Ec2Publisher.create(clients).publish(request, p -> ctx.emit(new BakeEvent.BytesWritten(subject, p.bytesScanned(), p.diskBytes())));
+        Ec2Publisher publisher = Ec2Publisher.create(clients);
+        Optional<RemoteCache> remote = ctx.capability(RemoteCache.class);
+        if (remote.isPresent()) {
+          publisher = publisher.withSnapshotDirectory(new RemoteSnapshots(remote.get()));
+        }
+        PublishResult r = publisher.publish(request, p -> ctx.emit(new BakeEvent.BytesWritten(subject, p.bytesScanned(), p.diskBytes())));
         long sent = r.upload().map(UploadResult::bytesSent).orElse(0L);
         PublishedImage out = published(image, r.ami(), sent);
         return r.reused() ? out.asReused() : out;
@@ -81,6 +87,49 @@ public final class Ec2ImageStores implements ImageStoreProvider {
       Map<String, String> d = new LinkedHashMap<>(ami.details());
       d.put("bytesSent", Long.toString(bytesSent));
       return new PublishedImage(target.toString(), image.digest(), false, d);
+    }
+  }
+
+  /**
+   * Snapshot ids in the remote cache: {@code ec2-snapshots/REGION.KEYHEX} → {@code {"snapshotId": …}}. The key is
+   * the image's cache key, which does not depend on the account; the id is only a hint, checked before use.
+   */
+  static final class RemoteSnapshots implements SnapshotDirectory {
+    static final String NAMESPACE = "ec2-snapshots";
+    // a one-field entry: a pattern, not a JSON library this module does not otherwise need at run time
+    private static final java.util.regex.Pattern ID = java.util.regex.Pattern.compile("\"snapshotId\"\\s*:\\s*\"(snap-[0-9a-f]+)\"");
+    private final RemoteCache remote;
+
+    RemoteSnapshots(RemoteCache remote) {
+      this.remote = remote;
+    }
+
+    static String key(String region, String cacheKey) {
+      return region + "." + cacheKey.replaceFirst("^sha256:", "");
+    }
+
+    @Override
+    public Optional<String> find(String region, String cacheKey) {
+      try {
+        Optional<byte[]> e = remote.getEntry(NAMESPACE, key(region, cacheKey));
+        if (e.isEmpty()) {
+          return Optional.empty();
+        }
+        java.util.regex.Matcher m = ID.matcher(new String(e.get(), java.nio.charset.StandardCharsets.UTF_8));
+        return m.find() ? Optional.of(m.group(1)) : Optional.empty();
+      } catch (java.io.IOException | RuntimeException ex) {
+        return Optional.empty();
+      }
+    }
+
+    @Override
+    public void record(String region, String cacheKey, String snapshotId) {
+      try {
+        String json = "{\"snapshotId\":\"" + snapshotId + "\",\"region\":\"" + region + "\",\"key\":\"" + cacheKey + "\"}";
+        remote.putEntry(NAMESPACE, key(region, cacheKey), json.getBytes(java.nio.charset.StandardCharsets.UTF_8), Optional.empty());
+      } catch (java.io.IOException | RuntimeException ex) {
+        // the remote said it is unavailable (its own event); the account's tags still find the snapshot
+      }
     }
   }
 

@@ -35,13 +35,29 @@ public final class Ec2Publisher {
   private final EbsSnapshotUploader uploader;
   private final AmiRegistrar registrar;
   private final Optional<Duration> sweepAge;
+  private final SnapshotDirectory directory;
 
   private Ec2Publisher(
       Ec2Target target, EbsSnapshotUploader uploader, AmiRegistrar registrar, Optional<Duration> sweepAge) {
+    this(target, uploader, registrar, sweepAge, SnapshotDirectory.NONE);
+  }
+
+  private Ec2Publisher(
+      Ec2Target target, EbsSnapshotUploader uploader, AmiRegistrar registrar, Optional<Duration> sweepAge,
+      SnapshotDirectory directory) {
     this.target = target;
     this.uploader = uploader;
     this.registrar = registrar;
     this.sweepAge = sweepAge;
+    this.directory = directory;
+  }
+
+  /**
+   * A copy that also finds base snapshots in {@code d} (the remote cache of a build fleet) when the account's tags
+   * name none, and records the snapshots it uploads there.
+   */
+  public Ec2Publisher withSnapshotDirectory(SnapshotDirectory d) {
+    return new Ec2Publisher(target, uploader, registrar, sweepAge, Objects.requireNonNull(d));
   }
 
   /** A publisher over {@code clients} (which the caller closes), with default settings. */
@@ -138,6 +154,10 @@ public final class Ec2Publisher {
     if (request.base().isPresent()) {
       PublishRequest.Base base = request.base().get();
       Optional<String> parent = registrar.findSnapshotByKey(base.cacheKey());
+      if (parent.isEmpty()) {
+        parent = directory.find(registrar.region(), base.cacheKey()).filter(registrar::isCompletedSnapshot);
+        parent.ifPresent(p -> log.info("base {} has snapshot {} in the remote cache", base.cacheKey(), p));
+      }
       if (parent.isPresent()) {
         log.info("base {} has snapshot {}: uploading only the blocks that differ", base.cacheKey(), parent.get());
         upload = upload.withParent(parent.get(), base.disk());
@@ -147,6 +167,7 @@ public final class Ec2Publisher {
     }
     Instant t0 = Instant.now();
     UploadResult uploaded = uploader.upload(upload, listener);
+    directory.record(registrar.region(), request.cacheKey(), uploaded.snapshotId());
     Ami ami =
         registrar.register(
             AmiRegistration.of(uploaded.snapshotId(), uploaded.volumeSizeGiB(), digest, request.cacheKey())

@@ -39,9 +39,11 @@ import dev.kiln.spi.PreparedLayer;
 import dev.kiln.spi.ProvisionContext;
 import dev.kiln.spi.Provisioner;
 import dev.kiln.spi.PublishContext;
+import dev.kiln.spi.RemoteCache;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -71,6 +73,15 @@ public final class Engine {
   /** One build and where to publish it. */
   public record Request(ImageBuild build, List<Target> targets) {}
 
+  /**
+   * A remote cache and how to use it: the mode, the timeout of one call (and of a transfer that makes no progress),
+   * and the longest a blob transfer may take.
+   */
+  public record RemoteConfig(RemoteCache cache, RemoteCache.Mode mode, Duration timeout, Duration transferTimeout) {}
+
+  /** The namespace of layer entries in the remote cache: cache key hex → {@link KeyEntry} JSON. */
+  static final String LAYER_NAMESPACE = "keys";
+
   private final LocalStore store;
   private final StatIndex statIndex;
   private final Registry registry;
@@ -80,6 +91,7 @@ public final class Engine {
   private final long mtime;
   private final int gzipLevel;
   private final StoreDiskCache diskCache;
+  private final GuardedRemoteCache remote;
 
   public Engine(
       LocalStore store,
@@ -88,7 +100,8 @@ public final class Engine {
       Executor compressPool,
       List<BakeListener> listeners,
       long mtime,
-      int gzipLevel) {
+      int gzipLevel,
+      RemoteConfig remoteConfig) {
     this.store = store;
     this.statIndex = StatIndex.load(store.statIndexFile());
     this.registry = registry;
@@ -97,7 +110,16 @@ public final class Engine {
     this.listeners = List.copyOf(listeners);
     this.mtime = mtime;
     this.gzipLevel = gzipLevel;
-    this.diskCache = new StoreDiskCache(store, statIndex, this::emit);
+    this.remote = remoteConfig == null ? null
+        : new GuardedRemoteCache(remoteConfig.cache(), remoteConfig.mode(), remoteConfig.timeout(), remoteConfig.transferTimeout(), this::emit);
+    this.diskCache = new StoreDiskCache(store, statIndex, this::emit, remote, compressPool);
+  }
+
+  /** Closes the remote cache's connections and threads. */
+  public void close() throws IOException {
+    if (remote != null) {
+      remote.close();
+    }
   }
 
   /** Bakes every request; builds that share layers (by cache key) provision them once. */
@@ -110,6 +132,9 @@ public final class Engine {
         m.put(t.toString(), registry.store(t));
       }
       stores.put(r, m);
+    }
+    if (remote != null) {
+      remote.startBake();
     }
     for (int attempt = 1; ; attempt++) {
       Bake bake = new Bake();
@@ -131,6 +156,9 @@ public final class Engine {
       } finally {
         bake.cleanUp();
         saveStatIndex();
+        if (remote != null) {
+          remote.endBake();
+        }
       }
     }
   }
@@ -188,6 +216,8 @@ public final class Engine {
     private final Map<Layer, CompletableFuture<PreparedLayer>> preparing = new ConcurrentHashMap<>();
     private final Map<Digest, CompletableFuture<LayerRecord>> byKey = new ConcurrentHashMap<>();
     private final List<String> provisioned = new CopyOnWriteArrayList<>();
+    private final List<String> pulled = new CopyOnWriteArrayList<>();
+    private final List<CompletableFuture<Void>> pushes = new CopyOnWriteArrayList<>();
     private final List<Path> tempDirs = new CopyOnWriteArrayList<>();
 
     List<BakeResult> run(List<Request> requests, Map<Request, Map<String, ImageStore>> stores) throws BakeException {
@@ -212,8 +242,11 @@ public final class Engine {
         Path record = writeRecord(image, c);
         Map<String, PublishedImage> published = publish(image, stores.get(r));
         List<String> mine = layers.stream().map(LayerRecord::name).filter(provisioned::contains).toList();
-        results.add(new BakeResult(image.digest(), image.configDigest(), image.key(), layers, mine, published, record));
+        List<String> remoteHits = layers.stream().map(LayerRecord::name).filter(pulled::contains).toList();
+        results.add(new BakeResult(image.digest(), image.configDigest(), image.key(), layers, mine, published, record, remoteHits));
       }
+      awaitPushes();
+      diskCache.awaitPushes();
       return results;
     }
 
@@ -364,22 +397,33 @@ public final class Engine {
       }
       CompletableFuture<LayerRecord> parent = provision(n.parent);
       CompletableFuture<LayerRecord> f;
-      if (n.prepared.needsParent()) {
-        f = parent.thenCompose(p -> async(() -> provisionNode(n, true)));
+      if (n.prepared.needsParent() && remote != null && remote.reads()) {
+        // the key is known before the parent is there: look it up (locally, then remotely) at once, so the layers of
+        // an image are downloaded in parallel, and wait for the parent only to provision a miss
+        f = async(() -> provisionNode(n, false, true, true)).thenCompose(found -> found != null
+            ? CompletableFuture.completedFuture(found)
+            : parent.thenCompose(p -> async(() -> provisionNode(n, true, false, false))));
+      } else if (n.prepared.needsParent()) {
+        f = parent.thenCompose(p -> async(() -> provisionNode(n, true, true, false)));
       } else {
-        f = async(() -> provisionNode(n, false));
+        f = async(() -> provisionNode(n, false, true, false));
       }
       CompletableFuture<LayerRecord> raced = byKey.putIfAbsent(n.key, f);
       return raced != null ? raced : f;
     }
 
-    private LayerRecord provisionNode(Node n, boolean withParent) throws BakeException {
+    /**
+     * Finds the node's key in the local store, else in the remote cache, else provisions it (unless
+     * {@code onlyCached}, which returns null on a miss). {@code askRemote} is false when the remote was asked already.
+     */
+    private LayerRecord provisionNode(Node n, boolean withParent, boolean askRemote, boolean onlyCached) throws BakeException {
       String name = n.layer.name();
       String kind = n.layer.kind();
       try {
         Optional<KeyEntry> hit = store.key(n.key);
         if (hit.isPresent()) {
           emit(new BakeEvent.CacheHit(name, kind, n.key, hit.get().diffId()));
+          ensurePushed(n, hit.get());
           return record(n, hit.get());
         }
         // one process provisions a key; others wait here and then find it
@@ -387,7 +431,17 @@ public final class Engine {
           hit = store.key(n.key);
           if (hit.isPresent()) {
             emit(new BakeEvent.CacheHit(name, kind, n.key, hit.get().diffId()));
+            ensurePushed(n, hit.get());
             return record(n, hit.get());
+          }
+          if (askRemote) {
+            hit = fromRemote(n);
+            if (hit.isPresent()) {
+              return record(n, hit.get());
+            }
+          }
+          if (onlyCached) {
+            return null;
           }
           emit(new BakeEvent.LayerStarted(name, kind, n.key));
           Stopwatch sw = Stopwatch.createStarted();
@@ -398,11 +452,112 @@ public final class Engine {
           store.putKey(n.key, entry);
           provisioned.add(name);
           emit(new BakeEvent.LayerProvisioned(name, kind, n.key, blob.diffId(), blob.digest(), entry.size(), sw.elapsed()));
+          push(n, entry, false);
           return record(n, entry);
         }
       } catch (IOException e) {
         throw new ProvisioningException(name, "store error: " + e.getMessage(), e);
       }
+    }
+
+    // ---- the remote cache ----
+
+    /**
+     * The layer from the remote cache: its entry, then its blob, verified against the entry's digest, size and
+     * diffID before it is committed to the local store. Anything wrong is a miss (the layer is provisioned locally
+     * and pushed again, which repairs the entry); an outage trips the guard.
+     */
+    private Optional<KeyEntry> fromRemote(Node n) throws IOException {
+      if (remote == null || !remote.reads()) {
+        return Optional.empty();
+      }
+      Stopwatch sw = Stopwatch.createStarted();
+      Optional<byte[]> raw = remote.getEntry(LAYER_NAMESPACE, n.key.hex());
+      if (raw.isEmpty()) {
+        return Optional.empty();
+      }
+      KeyEntry e;
+      try {
+        e = KeyEntry.fromJson(Json.read(raw.get()));
+      } catch (IOException | RuntimeException ex) {
+        warn("remote cache " + remote.describe() + " has an unreadable entry for key " + n.key.shortHex() + " (" + ex + "); provisioning '" + n.layer.name() + "' locally");
+        return Optional.empty();
+      }
+      Path tmp = store.newTempFile(".remote");
+      String subject = "remote cache: pull " + n.layer.name();
+      try {
+        remote.fetchBlob(e.digest(), tmp, done -> emit(new BakeEvent.BytesWritten(subject, done, e.size())));
+        Optional<String> wrong = RemoteBlobs.check(tmp, e);
+        if (wrong.isPresent()) {
+          warn("remote cache " + remote.describe() + " served a wrong blob for layer '" + n.layer.name() + "': " + wrong.get() + "; provisioning it locally");
+          return Optional.empty();
+        }
+        store.commitBlob(tmp, e.digest());
+      } catch (java.io.FileNotFoundException ex) {
+        warn("remote cache " + remote.describe() + " has an entry for layer '" + n.layer.name() + "' but not its blob " + e.digest().shortHex() + "; provisioning it locally");
+        return Optional.empty();
+      } catch (IOException ex) {
+        log.debug("remote fetch of {} failed: {}", e.digest(), ex.toString()); // the guard reported the outage
+        return Optional.empty();
+      } finally {
+        Files.deleteIfExists(tmp);
+      }
+      store.putKey(n.key, e);
+      pulled.add(n.layer.name());
+      emit(new BakeEvent.RemoteCacheHit(n.layer.name(), n.layer.kind(), n.key, e.digest(), e.size(), sw.elapsed()));
+      return Optional.of(e);
+    }
+
+    /** A layer found locally that the remote may lack (baked before the remote was configured): pushed if missing. */
+    private void ensurePushed(Node n, KeyEntry entry) {
+      if (remote != null && remote.writes()) {
+        push(n, entry, true);
+      }
+    }
+
+    /** Writes a layer to the remote cache in the background (blob, then entry); the bake waits for it at its end. */
+    private void push(Node n, KeyEntry entry, boolean ifMissing) {
+      if (remote == null || !remote.writes()) {
+        return;
+      }
+      String subject = "remote cache: push " + n.layer.name();
+      pushes.add(CompletableFuture.runAsync(() -> {
+        try {
+          if (ifMissing) {
+            Optional<Boolean> there = remote.hasEntry(LAYER_NAMESPACE, n.key.hex());
+            if (there.isEmpty() || there.get() || !store.verify(entry.digest())) {
+              return;
+            }
+          }
+          Stopwatch sw = Stopwatch.createStarted();
+          long sent = remote.pushBlob(entry.digest(), entry.size(), entry.mediaType(), store.blobPath(entry.digest()),
+              done -> emit(new BakeEvent.BytesWritten(subject, done, entry.size())));
+          remote.putEntry(LAYER_NAMESPACE, n.key.hex(), Json.bytes(entry.toJson()),
+              Optional.of(new RemoteCache.BlobRef(entry.digest(), entry.size(), entry.mediaType())));
+          emit(new BakeEvent.RemoteCachePushed(n.layer.name(), n.key, entry.digest(), sent, sw.elapsed()));
+        } catch (IOException e) {
+          log.debug("push of layer {} to the remote cache failed: {}", n.layer.name(), e.toString()); // the guard reported it
+        }
+      }, layerPool));
+    }
+
+    /** Waits for the pushes of this bake (each is bounded by the guard's timeouts); a failed push fails nothing. */
+    private void awaitPushes() {
+      for (CompletableFuture<Void> f : pushes) {
+        try {
+          f.get();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        } catch (ExecutionException e) {
+          log.warn("a push to the remote cache failed: {}", e.getCause().toString());
+        }
+      }
+    }
+
+    private void warn(String message) {
+      log.warn(message);
+      emit(new BakeEvent.Warning(message));
     }
 
     private LayerRecord record(Node n, KeyEntry e) {
@@ -576,6 +731,9 @@ public final class Engine {
           if (type.isInstance(diskCache)) {
             return Optional.of(type.cast(diskCache));
           }
+          if (remote != null && type == RemoteCache.class) {
+            return Optional.of(type.cast(remote));
+          }
           return registry.capability(type);
         }
       };
@@ -588,6 +746,9 @@ public final class Engine {
     }
 
     void cleanUp() {
+      for (CompletableFuture<Void> f : pushes) {
+        f.cancel(true); // a failed bake does not wait for its pushes (a finished one has awaited them)
+      }
       for (Path d : tempDirs) {
         try (var s = Files.walk(d)) {
           s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());

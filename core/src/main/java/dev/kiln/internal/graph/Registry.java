@@ -9,6 +9,10 @@ import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageStoreProvider;
 import dev.kiln.spi.Provisioner;
 import dev.kiln.spi.ProvisionerProvider;
+import dev.kiln.spi.RemoteCache;
+import dev.kiln.spi.RemoteCacheProvider;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -34,7 +38,8 @@ public final class Registry {
       Map.entry("vmdk", "dev.kiln:kiln-provider-vmware"),
       Map.entry("ova", "dev.kiln:kiln-provider-vmware"),
       Map.entry("ovf", "dev.kiln:kiln-provider-vmware"),
-      Map.entry("vsphere", "dev.kiln:kiln-provider-vmware"));
+      Map.entry("vsphere", "dev.kiln:kiln-provider-vmware"),
+      Map.entry("s3", "dev.kiln:kiln-cache-s3"));
 
   private final Map<String, Provisioner> provisioners = new TreeMap<>();
   private final Map<String, ImageStoreProvider> stores = new TreeMap<>();
@@ -116,6 +121,37 @@ public final class Registry {
               + " (schemes found: " + String.join(", ", stores.keySet()) + ")");
     }
     return p.create(target);
+  }
+
+  /**
+   * The remote cache for a URI, from the {@link RemoteCacheProvider}s found with {@link ServiceLoader}.
+   *
+   * @throws IllegalArgumentException when no provider handles the scheme (the message lists those found)
+   */
+  public static RemoteCache remoteCache(String uri, ClassLoader loader) {
+    URI u;
+    try {
+      u = new URI(uri);
+    } catch (URISyntaxException e) {
+      throw new IllegalArgumentException("remote cache '" + uri + "' is not a URI: " + e.getMessage(), e);
+    }
+    String scheme = u.getScheme() == null ? "" : u.getScheme();
+    Map<String, RemoteCacheProvider> found = new TreeMap<>();
+    for (RemoteCacheProvider p : ServiceLoader.load(RemoteCacheProvider.class, loader)) {
+      for (String s : p.schemes()) {
+        found.putIfAbsent(s, p);
+      }
+    }
+    RemoteCacheProvider p = found.get(scheme);
+    if (p == null) {
+      String module = MODULES.get(scheme);
+      throw new IllegalArgumentException(
+          "unknown remote cache scheme '" + scheme + "' in '" + uri + "'"
+              + (module != null ? ": add " + module + " to the classpath" : "")
+              + " (remote cache schemes found: " + (found.isEmpty() ? "none" : String.join(", ", found.keySet()))
+              + "; dev.kiln:kiln-provider-docker brings docker://, dev.kiln:kiln-cache-s3 brings s3://)");
+    }
+    return p.create(u);
   }
 
   /** The schemes that have a store. */

@@ -42,6 +42,12 @@ public final class ConsoleProgress implements BakeListener {
       out.printf("  %s %s  %s%n", e.reused() ? "present " : "publish ", e.target(), e.reused() ? "(already there, nothing sent)" : "in " + e.took().toMillis() + " ms");
     } else if (event instanceof BakeEvent.CacheCorrupted e) {
       out.printf("  !! corrupt blob %s evicted: %s%n", e.digest().shortHex(), e.detail());
+    } else if (event instanceof BakeEvent.RemoteCacheHit e) {
+      out.printf("  pulled  %-14s %s  %s  %s in %d ms (remote cache)%n", e.layer(), e.kind(), e.digest().shortHex(), size(e.bytes()), e.took().toMillis());
+    } else if (event instanceof BakeEvent.RemoteCachePushed e) {
+      out.printf("  pushed  %-14s %s  %s to the remote cache%n", e.subject(), e.digest().shortHex(), e.bytesSent() == 0 ? "(blob already there)" : size(e.bytesSent()));
+    } else if (event instanceof BakeEvent.RemoteCacheUnavailable e) {
+      out.printf("  !! remote cache %s unavailable (%s: %s); baking locally%n", e.remote(), e.operation(), e.reason());
     } else if (event instanceof BakeEvent.Warning e) {
       out.printf("  !! %s%n", e.message());
     }

@@ -1,0 +1,236 @@
+package dev.kiln.docker;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.kiln.Digest;
+import dev.kiln.spi.RemoteCache;
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Optional;
+import java.util.function.LongConsumer;
+
+/**
+ * {@code docker://HOST[:PORT]/REPO}: a remote cache in a repository of an OCI distribution registry, as BuildKit's
+ * {@code --cache-to type=registry} keeps one. Blobs are ordinary blobs of the repository. Each entry is one small OCI
+ * artifact manifest tagged {@code kiln-NAMESPACE-KEY}: the entry's JSON is its {@code dev.kiln.cache.entry}
+ * annotation (read back with one GET), its config is the OCI empty descriptor, and its one layer is the blob the
+ * entry names (or the empty descriptor), so the registry's garbage collector keeps every blob an entry uses.
+ *
+ * <p>A tag is replaced atomically by one manifest PUT, so writers never read-modify-write a shared index: concurrent
+ * writers of one key leave one writer's whole manifest, and every manifest references a blob that was uploaded
+ * before it (the registry refuses a manifest whose blobs it lacks). Thread-safe.
+ */
+public final class RegistryRemoteCache implements RemoteCache {
+  static final String ARTIFACT_TYPE = "application/vnd.dev.kiln.cache.entry.v1+json";
+  static final String EMPTY_TYPE = "application/vnd.oci.empty.v1+json";
+  static final byte[] EMPTY = "{}".getBytes(StandardCharsets.UTF_8);
+  static final Digest EMPTY_DIGEST = Digest.of(EMPTY);
+  static final String ENTRY_ANNOTATION = "dev.kiln.cache.entry";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final ImageReference reference;
+  private final boolean plainHttp;
+  private final RegistryCredentials.Credentials credentials;
+  private volatile boolean emptyPushed;
+
+  private RegistryRemoteCache(ImageReference reference, boolean plainHttp, RegistryCredentials.Credentials credentials) {
+    this.reference = reference;
+    this.plainHttp = plainHttp;
+    this.credentials = credentials;
+  }
+
+  /**
+   * A cache for {@code docker://HOST[:PORT]/REPO[?insecure=true|tls=true]}: no tag (entries are tagged by key).
+   * Credentials come from {@code ~/.docker/config.json} as for {@code docker://} targets.
+   */
+  public static RegistryRemoteCache of(URI uri) {
+    String s = uri.toString();
+    UriOptions o = UriOptions.parse(s);
+    ImageReference ref;
+    try {
+      ref = ImageReference.parse(o.path());
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException("remote cache '" + s + "': expected docker://HOST[:PORT]/REPO: " + e.getMessage(), e);
+    }
+    if (ref.tag() != null || ref.digest() != null) {
+      throw new IllegalArgumentException("remote cache '" + s + "': name a repository (docker://HOST/REPO), not a tag or digest: entries are tagged by cache key");
+    }
+    for (String k : o.params().keySet()) {
+      if (!k.equals("insecure") && !k.equals("tls")) {
+        throw new IllegalArgumentException("remote cache '" + s + "': unknown option '" + k + "' (known: insecure, tls)");
+      }
+    }
+    boolean plain = "true".equals(o.params().get("insecure")) || (ref.isLoopback() && !"true".equals(o.params().get("tls")));
+    return new RegistryRemoteCache(ref, plain, null);
+  }
+
+  /** The same cache with credentials given in code instead of those of the Docker configuration. */
+  public RegistryRemoteCache credentials(String user, String password) {
+    return new RegistryRemoteCache(reference, plainHttp, new RegistryCredentials.Credentials(user, password, "credentials given in code"));
+  }
+
+  private RegistryClient client() {
+    return Registries.client(reference, plainHttp, credentials);
+  }
+
+  private String repo() {
+    return reference.repository();
+  }
+
+  /** The tag of an entry: {@code kiln-NAMESPACE-KEY}, at most 120 characters of the tag alphabet. */
+  static String tag(String namespace, String key) {
+    RemoteCache.checkEntryName(namespace, key);
+    return "kiln-" + namespace + "-" + key;
+  }
+
+  @Override
+  public String describe() {
+    return "docker://" + reference.registry() + "/" + reference.repository();
+  }
+
+  @Override
+  public boolean hasBlob(Digest digest) throws IOException {
+    return client().hasBlob(repo(), digest, RegistryClient.pullScope(repo()));
+  }
+
+  @Override
+  public void fetchBlob(Digest digest, Path dest, LongConsumer progress) throws IOException {
+    InputStream in;
+    try {
+      in = client().openBlob(repo(), digest);
+    } catch (RegistryException e) {
+      if (e.status() == 404) {
+        throw new FileNotFoundException("blob " + digest + " is not in " + describe());
+      }
+      throw e;
+    }
+    try (in; OutputStream out = Files.newOutputStream(dest, StandardOpenOption.CREATE_NEW)) {
+      byte[] buf = new byte[1 << 16];
+      long done = 0;
+      for (int n; (n = in.read(buf)) > 0; ) {
+        out.write(buf, 0, n);
+        done += n;
+        progress.accept(done);
+      }
+    }
+  }
+
+  @Override
+  public long pushBlob(Digest digest, long size, String mediaType, Path file, LongConsumer progress) throws IOException {
+    long sent = uploadIfMissing(client(), digest, size, () -> Files.newInputStream(file), progress);
+    Registries.seen(reference.registry(), digest, repo());
+    return sent;
+  }
+
+  /**
+   * Uploads a blob the repository lacks. Concurrent uploads of one blob (runners that provisioned the same layer)
+   * can make distribution answer DIGEST_INVALID to all but one of them: a failed upload whose blob is there
+   * afterwards was somebody else's success, and a second attempt covers the rest.
+   */
+  private long uploadIfMissing(RegistryClient c, Digest digest, long size, RegistryClient.BlobSource source, LongConsumer progress) throws IOException {
+    for (int attempt = 1; ; attempt++) {
+      if (c.hasBlob(repo(), digest, RegistryClient.pushScope(repo()))) {
+        return 0;
+      }
+      try {
+        return c.upload(repo(), digest, size, source, null, progress);
+      } catch (RegistryException e) {
+        if (attempt >= 3 || e.status() / 100 != 4) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  @Override
+  public Optional<byte[]> getEntry(String namespace, String key) throws IOException {
+    RegistryClient.Manifest m;
+    try {
+      m = client().manifest(repo(), tag(namespace, key));
+    } catch (RegistryException e) {
+      if (e.status() == 404) {
+        return Optional.empty();
+      }
+      throw e;
+    }
+    JsonNode entry = JSON.readTree(m.bytes()).path("annotations").path(ENTRY_ANNOTATION);
+    if (!entry.isTextual()) {
+      throw new IOException(describe() + ":" + tag(namespace, key) + " is not a Kiln cache entry (no " + ENTRY_ANNOTATION + " annotation)");
+    }
+    return Optional.of(entry.asText().getBytes(StandardCharsets.UTF_8));
+  }
+
+  @Override
+  public void putEntry(String namespace, String key, byte[] json, Optional<BlobRef> blob) throws IOException {
+    RegistryClient c = client();
+    byte[] manifest = manifest(namespace, key, json, blob);
+    for (int attempt = 1; ; attempt++) {
+      if (!emptyPushed) {
+        uploadIfMissing(c, EMPTY_DIGEST, EMPTY.length, () -> new java.io.ByteArrayInputStream(EMPTY), n -> {});
+        emptyPushed = true;
+      }
+      try {
+        c.putManifest(repo(), tag(namespace, key), manifest, RegistryClient.OCI_MANIFEST);
+        return;
+      } catch (RegistryException e) {
+        // the empty config blob can be lost to a concurrent upload of it; push it again once
+        if (attempt >= 2 || !e.codes().contains("MANIFEST_BLOB_UNKNOWN")) {
+          throw e;
+        }
+        emptyPushed = false;
+      }
+    }
+  }
+
+  /** The artifact manifest of an entry. */
+  static byte[] manifest(String namespace, String key, byte[] json, Optional<BlobRef> blob) throws IOException {
+    ObjectNode m = JSON.createObjectNode();
+    m.put("schemaVersion", 2);
+    m.put("mediaType", RegistryClient.OCI_MANIFEST);
+    m.put("artifactType", ARTIFACT_TYPE);
+    m.set("config", descriptor(EMPTY_TYPE, EMPTY_DIGEST, EMPTY.length));
+    ArrayNode layers = m.putArray("layers");
+    layers.add(blob.map(b -> descriptor(b.mediaType(), b.digest(), b.size())).orElse(descriptor(EMPTY_TYPE, EMPTY_DIGEST, EMPTY.length)));
+    ObjectNode a = m.putObject("annotations");
+    a.put(ENTRY_ANNOTATION, new String(json, StandardCharsets.UTF_8));
+    a.put("dev.kiln.cache.namespace", namespace);
+    a.put("dev.kiln.cache.key", key);
+    return JSON.writeValueAsBytes(m);
+  }
+
+  private static ObjectNode descriptor(String mediaType, Digest digest, long size) {
+    ObjectNode d = JSON.createObjectNode();
+    d.put("mediaType", mediaType);
+    d.put("digest", digest.toString());
+    d.put("size", size);
+    return d;
+  }
+
+  /** The path and query options of a {@code docker://} URI. */
+  private record UriOptions(String path, java.util.Map<String, String> params) {
+    static UriOptions parse(String s) {
+      String rest = s.startsWith("docker://") ? s.substring("docker://".length()) : s;
+      java.util.Map<String, String> params = new java.util.TreeMap<>();
+      int q = rest.indexOf('?');
+      if (q >= 0) {
+        for (String kv : rest.substring(q + 1).split("&")) {
+          if (!kv.isEmpty()) {
+            int eq = kv.indexOf('=');
+            params.put(eq < 0 ? kv : kv.substring(0, eq), eq < 0 ? "true" : kv.substring(eq + 1));
+          }
+        }
+        rest = rest.substring(0, q);
+      }
+      return new UriOptions(rest, params);
+    }
+  }
+}
