@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The remote cache benchmark (issue #8, docs/PERFORMANCE.md): a cold bake on a fresh machine (empty store) with a
 # warm remote cache vs the same cold bake with no remote cache, median of RUNS runs after a warm-up round, for the
-# JDK-tree image and a run-layer image (the stand-in for an Ansible layer; SCENARIOS=jdk,run,ansible once the
-# Ansible layer exists, see CacheBench.ansible). The remote is Debian's docker-registry on 127.0.0.1, started here
-# with storage in the work directory. Needs a running dockerd (run layers).
+# JDK-tree image, a run-layer image and an Ansible-layer image (the example's web server role over the Debian
+# minbase). The remote is Debian's docker-registry on 127.0.0.1, started here with storage in the work directory.
+# Needs a running dockerd (run and Ansible layers), ansible-playbook and mmdebstrap (the Debian base).
 # Usage: scripts/bench-cache.sh [RUNS] [SCENARIOS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-3}
-SCENARIOS=${2:-jdk,run}
+SCENARIOS=${2:-jdk,run,ansible}
 HEAP=${HEAP:--Xmx512m}
 MVN=(mvn -B -ntp -q -Dstyle.color=never ${MAVEN_REPO:+-Dmaven.repo.local=$MAVEN_REPO})
 "${MVN[@]}" -DskipTests -pl bench -am install

@@ -23,9 +23,9 @@ import java.util.stream.Stream;
  * <ul>
  *   <li>{@code jdk}: a busybox root file system and a files layer of a JDK tree (the core benchmark's tree);
  *   <li>{@code run}: a busybox root file system and a run layer that does real work in a container (4000 small
- *       files and 40 copies of busybox, deterministic so both bakes give one image): the stand-in for an Ansible
- *       layer until that layer is on this branch;
- *   <li>{@code ansible}: HOOK, see {@link #ansible}: not measured yet.
+ *       files and 40 copies of busybox, deterministic so both bakes give one image);
+ *   <li>{@code ansible}: the Debian minbase root file system and an Ansible layer running the example's web server
+ *       role ({@link #ansible}).
  * </ul>
  * The remote is seeded by one bake (not timed); then, per run, each mode bakes into a fresh store; one warm-up round
  * is not counted. Bakes go to the local store only: publishing costs the same with and without a cache.
@@ -110,12 +110,22 @@ public final class CacheBench {
   }
 
   /**
-   * HOOK(ansible): the Ansible layer is being built on another branch (wt-ansible). When it lands, return
-   * {@code ImageBuild.from(Base.rootfs(debianRootfs)).layer(Layer.ansible(playbook))} here (a Debian rootfs from
-   * mmdebstrap with python3, as PLATFORM.md describes) and run {@code scripts/bench-cache.sh 3 jdk,run,ansible}.
+   * The example's Ansible playbook ({@code examples/src/main/ansible}: a role with a user, directories, templates,
+   * a handler and a systemd unit) over the Debian minbase root file system with python3
+   * ({@code scripts/docker/debian-rootfs.sh}, cached between runs). Run from the repository root.
    */
-  static ImageBuild ansible(Path work, Path rootfs) {
-    throw new UnsupportedOperationException("the ansible scenario waits for Layer.ansible (see CacheBench.ansible)");
+  static ImageBuild ansible(Path work, Path rootfs) throws Exception {
+    Path playbook = Path.of("examples/src/main/ansible/site.yml").toAbsolutePath();
+    if (!Files.isRegularFile(playbook)) {
+      throw new IllegalStateException("run from the repository root: " + playbook + " is missing");
+    }
+    Process p = new ProcessBuilder("scripts/docker/debian-rootfs.sh").redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    String debian = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
+    if (p.waitFor() != 0 || debian.isEmpty()) {
+      throw new IllegalStateException("scripts/docker/debian-rootfs.sh failed");
+    }
+    return ImageBuild.from(Base.rootfs(Path.of(debian)))
+        .layer(Layer.ansible(playbook).named("webapp role").groups("webservers").extraVars(Map.of("app_name", "bench")));
   }
 
   /** When the inputs were hashed, and how long the remote pulls took in all, in one bake. */
