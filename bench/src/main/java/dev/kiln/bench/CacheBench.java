@@ -1,5 +1,9 @@
 package dev.kiln.bench;
 
+import static dev.kiln.bench.Measure.deleteTree;
+import static dev.kiln.bench.Measure.median;
+import static dev.kiln.bench.Measure.ms;
+
 import dev.kiln.BakeResult;
 import dev.kiln.Base;
 import dev.kiln.ImageBuild;
@@ -175,24 +179,4 @@ public final class CacheBench {
     return new String(pr.getInputStream().readAllBytes()).split("\\s")[0];
   }
 
-  private static long ms(long t0) {
-    return (System.nanoTime() - t0) / 1_000_000;
-  }
-
-  private static long median(List<Long> xs) {
-    List<Long> s = new ArrayList<>(xs);
-    s.sort(null);
-    return s.get(s.size() / 2);
-  }
-
-  private static void deleteTree(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> s = Files.walk(dir)) {
-      for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
-      }
-    }
-  }
 }

@@ -1,5 +1,8 @@
 package dev.kiln.bench;
 
+import static dev.kiln.bench.Measure.deleteTree;
+import static dev.kiln.bench.Measure.median;
+
 import com.google.cloud.tools.jib.api.Containerizer;
 import com.google.cloud.tools.jib.api.Jib;
 import com.google.cloud.tools.jib.api.JibContainerBuilder;
@@ -96,7 +99,7 @@ public final class CoreBench {
     @Override
     public void cold(int run) throws Exception {
       if (store != null) {
-        delete(store);
+        deleteTree(store);
       }
       Files.deleteIfExists(work.resolve("kiln-image.tar"));
       store = work.resolve("kiln-store-" + run);
@@ -130,7 +133,7 @@ public final class CoreBench {
     @Override
     public void cold(int run) throws Exception {
       if (cache != null) {
-        delete(cache);
+        deleteTree(cache);
       }
       cache = work.resolve("jib-cache-" + run);
       build();
@@ -140,11 +143,6 @@ public final class CoreBench {
     public void warm(int run) throws Exception {
       build();
     }
-  }
-
-  static long median(List<Long> xs) {
-    List<Long> s = xs.stream().sorted().toList();
-    return s.get(s.size() / 2);
   }
 
   static long peakHeapMb() {
@@ -157,12 +155,4 @@ public final class CoreBench {
     return peak / (1024 * 1024);
   }
 
-  static void delete(Path p) throws Exception {
-    if (!Files.exists(p)) {
-      return;
-    }
-    try (Stream<Path> s = Files.walk(p)) {
-      s.sorted(Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
-    }
-  }
 }
