@@ -486,8 +486,8 @@ public final class Engine {
       Path tmp = store.newTempFile(".remote");
       String subject = "remote cache: pull " + n.layer.name();
       try {
-        remote.fetchBlob(e.digest(), tmp, done -> emit(new BakeEvent.BytesWritten(subject, done, e.size())));
-        Optional<String> wrong = RemoteBlobs.check(tmp, e);
+        Optional<String> wrong = RemoteBlobs.fetchAndCheck(
+            remote, e, tmp, done -> emit(new BakeEvent.BytesWritten(subject, done, e.size())), compressPool);
         if (wrong.isPresent()) {
           warn("remote cache " + remote.describe() + " served a wrong blob for layer '" + n.layer.name() + "': " + wrong.get() + "; provisioning it locally");
           return Optional.empty();
