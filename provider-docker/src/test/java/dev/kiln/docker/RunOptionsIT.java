@@ -133,6 +133,31 @@ class RunOptionsIT {
   }
 
   @Test
+  void layersRunWithTheEnvironmentAndWorkdirOfTheirBase(@TempDir Path tmp) throws Exception {
+    ImageBuild base = ImageBuild.from(Base.rootfs(rootfs))
+        .layer(Layer.run("srv", "mkdir -p /srv/app"))
+        .config(c -> c.env("APP_HOME", "/srv/app").env("PATH", "/opt/tools:/usr/bin:/bin").workdir("/srv/app").user("1000"));
+    ImageBuild app = ImageBuild.from(Base.of(base))
+        .layer(Layer.run("uses-base", "echo \"$APP_HOME|$PATH|$(pwd)|$(id -u)\" > note"));
+    ImageBuild overridden = ImageBuild.from(Base.of(base))
+        .layer(Layer.run("uses-base", "echo \"$APP_HOME|$PATH|$(pwd)|$(id -u)\" > note").env("APP_HOME", "/elsewhere"));
+    try (Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
+      BakeResult r = kiln.bake(app);
+      // ENV and WORKDIR of the base apply, as to a Dockerfile's RUN; the layer still runs as root
+      assertThat(content(r, 2, "srv/app/note")).isEqualTo("/srv/app|/opt/tools:/usr/bin:/bin|/srv/app|0\n");
+      BakeResult o = kiln.bake(overridden);
+      assertThat(content(o, 2, "srv/app/note")).isEqualTo("/elsewhere|/opt/tools:/usr/bin:/bin|/srv/app|0\n");
+      // the same layer over a base with another environment is another key, never the cached result
+      BakeResult plain = kiln.bake(ImageBuild.from(Base.rootfs(rootfs))
+          .layer(Layer.run("srv", "mkdir -p /srv/app"))
+          .layer(Layer.run("uses-base", "echo \"$APP_HOME|$PATH|$(pwd)|$(id -u)\" > note")));
+      assertThat(plain.layers().get(2).key()).isNotEqualTo(r.layers().get(2).key());
+      assertThat(plain.layers().get(1).key()).isEqualTo(r.layers().get(1).key());
+      assertThat(content(plain, 2, "note")).startsWith("|").endsWith("|/|0\n").doesNotContain("/opt/tools");
+    }
+  }
+
+  @Test
   void provisionerConfiguredInCodeCanLeaveNoParentImageBehind(@TempDir Path tmp) throws Exception {
     DockerProvisioners docker = DockerProvisioners.builder().keepParentImages(false).build();
     ImageBuild build = ImageBuild.from(Base.rootfs(rootfs))

@@ -197,13 +197,16 @@ public final class Engine {
   private static final class Node {
     final Node parent;
     final Layer layer;
+    /** The environment and working directory the image below brings, for layers that run in it. */
+    final ImageConfig runConfig;
     PreparedLayer prepared;
     Digest key;
     List<Fingerprint.Input> inputs = List.of();
 
-    Node(Node parent, Layer layer) {
+    Node(Node parent, Layer layer, ImageConfig runConfig) {
       this.parent = parent;
       this.layer = layer;
+      this.runConfig = runConfig;
     }
   }
 
@@ -320,8 +323,9 @@ public final class Engine {
         }
         default -> throw new IllegalStateException(base.kind().toString());
       }
+      ImageConfig runConfig = runConfig(baseConfig);
       for (Layer l : build.layers()) {
-        top = node(top, l);
+        top = node(top, l, runConfig);
       }
       bases.removeIf(b -> b <= 0);
       return new Chain(top, baseConfig, description, List.copyOf(bases));
@@ -336,7 +340,25 @@ public final class Engine {
     }
 
     private Node node(Node parent, Layer layer) {
-      return nodes.computeIfAbsent(java.util.Arrays.asList(parent == null ? "" : parent, layer), k -> new Node(parent, layer));
+      return node(parent, layer, ImageConfig.empty());
+    }
+
+    private Node node(Node parent, Layer layer, ImageConfig runConfig) {
+      return nodes.computeIfAbsent(
+          java.util.Arrays.asList(parent == null ? "" : parent, layer, runConfig), k -> new Node(parent, layer, runConfig));
+    }
+
+    /**
+     * What of the base's configuration applies while a layer runs in it, as ENV and WORKDIR apply to a Dockerfile's
+     * RUN: the environment and the working directory. Not the user (layers run as root unless they say otherwise)
+     * nor the entrypoint (the runner starts its own shell).
+     */
+    private ImageConfig runConfig(ImageConfig base) {
+      ImageConfig c = ImageConfig.empty();
+      for (Map.Entry<String, String> e : base.env().entrySet()) {
+        c = c.env(e.getKey(), e.getValue());
+      }
+      return base.workdir().isPresent() ? c.workdir(base.workdir().get()) : c;
     }
 
     // ---- fingerprints and keys ----
@@ -377,12 +399,17 @@ public final class Engine {
       Fingerprint layerFp = new Fingerprint();
       n.prepared.fingerprint(layerFp);
       n.inputs = layerFp.inputs();
-      n.key = new Fingerprint()
+      Fingerprint key = new Fingerprint()
           .put("v", "kiln.key.v1")
           .put("parent", n.parent == null ? "-" : n.parent.key.toString())
           .put("kind", n.layer.kind())
-          .put("layer", layerFp.digest())
-          .digest();
+          .put("layer", layerFp.digest());
+      if (n.prepared.needsParent() && !n.runConfig.equals(ImageConfig.empty())) {
+        // what the layer runs with; keys of layers over a base without ENV or WORKDIR are unchanged
+        key.put("run env", n.runConfig.env().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList());
+        key.put("run workdir", n.runConfig.workdir().orElse(""));
+      }
+      n.key = key.digest();
     }
 
     // ---- provisioning ----
@@ -445,7 +472,7 @@ public final class Engine {
           }
           emit(new BakeEvent.LayerStarted(name, kind, n.key));
           Stopwatch sw = Stopwatch.createStarted();
-          ImageView parentView = withParent ? parentImage(n.parent) : null;
+          ImageView parentView = withParent ? parentImage(n.parent, n.runConfig) : null;
           LayerBlob blob = n.prepared.provision(provisionContext(n, parentView));
           store.commitBlob(blob.file(), blob.digest());
           KeyEntry entry = new KeyEntry(name, kind, blob.diffId(), blob.digest(), store.blobSize(blob.digest()), LayerRecord.GZIP_LAYER, n.inputs, blob.metadata());
@@ -572,11 +599,12 @@ public final class Engine {
       return out;
     }
 
-    private ImageView parentImage(Node parent) throws BakeException {
+    /** The image a layer runs in: the layers below it, with the environment and working directory of its base. */
+    private ImageView parentImage(Node parent, ImageConfig runConfig) throws BakeException {
       if (parent == null) {
-        return assemble(List.of(), ImageConfig.empty(), new Fingerprint().put("v", "scratch").digest(), List.of());
+        return assemble(List.of(), runConfig, new Fingerprint().put("v", "scratch").digest(), List.of());
       }
-      return assemble(await(parent), ImageConfig.empty(), parent.key, List.of());
+      return assemble(await(parent), runConfig, parent.key, List.of());
     }
 
     // ---- assembling, recording, publishing ----
