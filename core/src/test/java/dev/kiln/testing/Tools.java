@@ -61,6 +61,22 @@ public final class Tools {
     return docker;
   }
 
+  /**
+   * Removes images a test published, and the parent images run layers left under {@code kiln-parent/}; quiet when
+   * there is nothing to remove or no daemon.
+   */
+  public static void removeImagesAndParents(String... images) {
+    for (String image : images) {
+      run("/usr/bin/docker", "rmi", "-f", image);
+    }
+    String parents = run("/usr/bin/docker", "images", "-q", "--filter", "reference=kiln-parent/*").output();
+    for (String id : parents.split("\\s+")) {
+      if (!id.isBlank()) {
+        run("/usr/bin/docker", "rmi", "-f", id);
+      }
+    }
+  }
+
   /** A finished command: exit code and combined output. */
   public record Result(int exit, String output) {
     public Result ok() {

@@ -23,13 +23,7 @@ class DockerHelloIT {
 
   @AfterAll
   static void removeImage() {
-    Tools.run("/usr/bin/docker", "rmi", "-f", IMAGE);
-    String parents = Tools.run("/usr/bin/docker", "images", "-q", "--filter", "reference=kiln-parent/*").output();
-    for (String id : parents.split("\\s+")) {
-      if (!id.isBlank()) {
-        Tools.run("/usr/bin/docker", "rmi", "-f", id);
-      }
-    }
+    Tools.removeImagesAndParents(IMAGE);
   }
 
   @Test
