@@ -61,7 +61,7 @@ public final class Kiln implements AutoCloseable {
     Registry registry = new Registry(b.provisioners, b.stores, b.capabilities, Kiln.class.getClassLoader());
     Engine.RemoteConfig remote = null;
     if (b.remoteCache != null) {
-      remote = new Engine.RemoteConfig(b.remoteCache, b.remoteMode, b.remoteTimeout, b.remoteTransferTimeout);
+      remote = new Engine.RemoteConfig(b.remoteCache, b.remoteMode, b.remoteVerify, b.remoteTimeout, b.remoteTransferTimeout);
     }
     this.engine = new Engine(store, registry, layers, compressPool, b.listeners, b.sourceDateEpoch, b.compressionLevel, remote);
   }
@@ -88,6 +88,7 @@ public final class Kiln implements AutoCloseable {
         String remote = System.getenv("KILN_REMOTE_CACHE");
         if (remote != null && !remote.isBlank()) {
           b.remoteCache(remote.strip(), Builder.mode(System.getenv().getOrDefault("KILN_REMOTE_CACHE_MODE", "read-write")));
+          b.remoteCacheVerify(Builder.verify(System.getenv().getOrDefault("KILN_REMOTE_CACHE_VERIFY", "digest")));
         }
         defaults = b.build();
       } catch (IOException e) {
@@ -189,6 +190,7 @@ public final class Kiln implements AutoCloseable {
     private long sourceDateEpoch = sourceDateEpochFromEnv();
     private RemoteCache remoteCache;
     private RemoteCache.Mode remoteMode = RemoteCache.Mode.READ_WRITE;
+    private RemoteCache.Verify remoteVerify = RemoteCache.Verify.DIGEST;
     private Duration remoteTimeout = Duration.ofSeconds(30);
     private Duration remoteTransferTimeout = Duration.ofMinutes(30);
 
@@ -226,6 +228,15 @@ public final class Kiln implements AutoCloseable {
     }
 
     /**
+     * What a bake checks of a layer it downloads from the remote cache: {@link RemoteCache.Verify#DIGEST} (size and
+     * blob digest, the default) or {@link RemoteCache.Verify#CONTENT} (also the diffID of the decompressed layer).
+     */
+    public Builder remoteCacheVerify(RemoteCache.Verify verify) {
+      this.remoteVerify = Objects.requireNonNull(verify, "verify");
+      return this;
+    }
+
+    /**
      * How long the remote cache may take: {@code timeout} for one call (a lookup, an entry write) and for a blob
      * transfer that makes no progress (default 30 s); {@code transfer} for a whole blob transfer (default 30 min).
      * Past either, the bake stops asking the remote and provisions locally.
@@ -237,6 +248,14 @@ public final class Kiln implements AutoCloseable {
       this.remoteTimeout = timeout;
       this.remoteTransferTimeout = transfer;
       return this;
+    }
+
+    static RemoteCache.Verify verify(String s) {
+      return switch (s.strip().toLowerCase(java.util.Locale.ROOT)) {
+        case "digest" -> RemoteCache.Verify.DIGEST;
+        case "content" -> RemoteCache.Verify.CONTENT;
+        default -> throw new IllegalArgumentException("remote cache verify '" + s + "': expected digest or content");
+      };
     }
 
     static RemoteCache.Mode mode(String s) {

@@ -185,7 +185,7 @@ class RemoteCacheTest {
   }
 
   @Test
-  void anEntryWhoseDiffIdLiesIsRejected() throws Exception {
+  void anEntryWhoseDiffIdLiesIsRejectedWhenContentIsVerified() throws Exception {
     ImageBuild build = build();
     MemoryRemoteCache remote = new MemoryRemoteCache();
     try (Kiln kiln = machine("a", remote, RemoteCache.Mode.READ_WRITE, new RecordingListener())) {
@@ -196,11 +196,28 @@ class RemoteCacheTest {
       en.setValue(json.replaceFirst("\"diffId\":\"sha256:[0-9a-f]{64}\"", "\"diffId\":\"sha256:" + "0".repeat(64) + "\"").getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
     RecordingListener e = new RecordingListener();
-    try (Kiln kiln = machine("b", remote, RemoteCache.Mode.READ_ONLY, e)) {
+    try (Kiln kiln = Kiln.builder().store(tmp.resolve("b")).listener(e)
+        .remoteCache(remote, RemoteCache.Mode.READ_ONLY).remoteCacheVerify(RemoteCache.Verify.CONTENT).build()) {
       kiln.bake(build);
     }
     assertThat(e.provisioned()).hasSize(3);
     assertThat(e.of(BakeEvent.Warning.class)).hasSize(3).allSatisfy(w -> assertThat(w.message()).contains("its entry says diffID"));
+
+    // by default only the blob's digest is checked: the entry's diffID is taken as its writer wrote it
+    RecordingListener d = new RecordingListener();
+    BakeResult trusted;
+    try (Kiln kiln = machine("c", remote, RemoteCache.Mode.READ_ONLY, d)) {
+      trusted = kiln.bake(build);
+    }
+    assertThat(d.provisioned()).isEmpty();
+    assertThat(trusted.diffIds()).allSatisfy(id -> assertThat(id.hex()).isEqualTo("0".repeat(64)));
+  }
+
+  @Test
+  void verifyModesParseFromTheEnvironmentSpelling() {
+    assertThat(Kiln.Builder.verify("digest")).isEqualTo(RemoteCache.Verify.DIGEST);
+    assertThat(Kiln.Builder.verify(" Content ")).isEqualTo(RemoteCache.Verify.CONTENT);
+    assertThatThrownBy(() -> Kiln.Builder.verify("full")).hasMessageContaining("expected digest or content");
   }
 
   @Test

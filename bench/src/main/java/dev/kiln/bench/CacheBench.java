@@ -31,8 +31,9 @@ import java.util.stream.Stream;
  *   <li>{@code ansible}: the Debian minbase root file system and an Ansible layer running the example's web server
  *       role ({@link #ansible}).
  * </ul>
- * The remote is seeded by one bake (not timed); then, per run, each mode bakes into a fresh store; one warm-up round
- * is not counted. Bakes go to the local store only: publishing costs the same with and without a cache.
+ * The remote is seeded by one bake (not timed); then, per run, each mode bakes into a fresh store: no cache, the
+ * warm remote cache with its default check (size and blob digest), and the warm remote cache that also decompresses
+ * every pulled layer to check its diffID ({@code RemoteCache.Verify.CONTENT}); one warm-up round is not counted. Bakes go to the local store only: publishing costs the same with and without a cache.
  *
  * <p>Usage: {@code CacheBench WORKDIR REMOTE_URI [RUNS] [JDK_DIR] [SCENARIOS]} (scripts/bench-cache.sh starts a
  * docker-registry on loopback and passes {@code docker://127.0.0.1:PORT/bench-cache}). Prints one line per run and
@@ -79,11 +80,12 @@ public final class CacheBench {
       Path store = work.resolve("store-" + name);
       deleteTree(store);
       DockerBench.removeParentImagesQuietly();
-      BakeResult seeded = bake(store, build, remote, RemoteCache.Mode.READ_WRITE);
+      BakeResult seeded = bake(store, build, remote, RemoteCache.Verify.DIGEST, ev -> { });
       long bytes = seeded.layers().stream().mapToLong(l -> l.size()).sum();
       System.out.printf(Locale.ROOT, "scenario %s: %d layers, %.1f MiB compressed; remote seeded%n", name, seeded.layers().size(), bytes / 1048576.0);
       List<Long> none = new ArrayList<>();
       List<Long> cached = new ArrayList<>();
+      List<Long> content = new ArrayList<>();
       for (int i = -1; i < runs; i++) {
         deleteTree(store);
         DockerBench.removeParentImagesQuietly();
@@ -94,20 +96,29 @@ public final class CacheBench {
         DockerBench.removeParentImagesQuietly();
         long t1 = System.nanoTime();
         Phases phases = new Phases(t1);
-        BakeResult fromRemote = bake(store, build, remote, RemoteCache.Mode.READ_WRITE, phases);
+        BakeResult fromRemote = bake(store, build, remote, RemoteCache.Verify.DIGEST, phases);
         long c = ms(t1);
-        if (!fromRemote.provisioned().isEmpty() || !fromRemote.digest().equals(plain.digest())) {
-          throw new IllegalStateException("bake with the warm remote provisioned " + fromRemote.provisioned() + " or gave another image");
+        deleteTree(store);
+        DockerBench.removeParentImagesQuietly();
+        long t2 = System.nanoTime();
+        BakeResult checked = bake(store, build, remote, RemoteCache.Verify.CONTENT, ev -> { });
+        long v = ms(t2);
+        for (BakeResult r : List.of(fromRemote, checked)) {
+          if (!r.provisioned().isEmpty() || !r.digest().equals(plain.digest())) {
+            throw new IllegalStateException("bake with the warm remote provisioned " + r.provisioned() + " or gave another image");
+          }
         }
-        System.out.printf(Locale.ROOT, "%s %s %d: no cache %d ms, warm remote cache %d ms (%s pulled; inputs hashed after %d ms, pulls took %d ms)%n",
-            name, i < 0 ? "warm-up" : "run", i, n, c, fromRemote.fromRemoteCache(), phases.hashedMs(), phases.pullMs());
+        System.out.printf(Locale.ROOT, "%s %s %d: no cache %d ms, warm remote cache %d ms (%s pulled; inputs hashed after %d ms, pulls took %d ms), checking diffIDs too %d ms%n",
+            name, i < 0 ? "warm-up" : "run", i, n, c, fromRemote.fromRemoteCache(), phases.hashedMs(), phases.pullMs(), v);
         if (i >= 0) {
           none.add(n);
           cached.add(c);
+          content.add(v);
         }
       }
-      System.out.printf(Locale.ROOT, "RESULT scenario=%s no_cache_median_ms=%d remote_cache_median_ms=%d speedup=%.1f runs=%d%n",
-          name, median(none), median(cached), median(none) / (double) median(cached), runs);
+      System.out.printf(Locale.ROOT, "RESULT scenario=%s no_cache_median_ms=%d remote_cache_median_ms=%d speedup=%.1f content_check_median_ms=%d content_check_speedup=%.1f runs=%d%n",
+          name, median(none), median(cached), median(none) / (double) median(cached),
+          median(content), median(none) / (double) median(content), runs);
       deleteTree(store);
     }
     DockerBench.removeParentImagesQuietly();
@@ -160,14 +171,14 @@ public final class CacheBench {
     }
   }
 
-  private static BakeResult bake(Path store, ImageBuild build, String remote, RemoteCache.Mode mode) throws Exception {
-    return bake(store, build, remote, mode, e -> { });
+  private static BakeResult bake(Path store, ImageBuild build, String remote, RemoteCache.Verify verify) throws Exception {
+    return bake(store, build, remote, verify, e -> { });
   }
 
-  private static BakeResult bake(Path store, ImageBuild build, String remote, RemoteCache.Mode mode, dev.kiln.event.BakeListener listener) throws Exception {
+  private static BakeResult bake(Path store, ImageBuild build, String remote, RemoteCache.Verify verify, dev.kiln.event.BakeListener listener) throws Exception {
     Kiln.Builder b = Kiln.builder().store(store).listener(listener);
     if (remote != null) {
-      b.remoteCache(remote, mode);
+      b.remoteCache(remote, RemoteCache.Mode.READ_WRITE).remoteCacheVerify(verify);
     }
     try (Kiln kiln = b.build()) {
       return kiln.bake(build);

@@ -48,6 +48,22 @@ public interface RemoteCache extends AutoCloseable {
     }
   }
 
+  /** How much of a downloaded layer blob a bake checks before its local store takes it. */
+  enum Verify {
+    /**
+     * Its size and blob digest (the default), as registry clients and content stores check what they pull: every
+     * byte is the one the entry's writer pushed, whatever the transport or the backend's storage did to it. The
+     * entry's diffID is taken as written; a writer that lied about it is caught where the layer is unpacked (docker
+     * load, containerd and umoci compare diffIDs), not silently.
+     */
+    DIGEST,
+    /**
+     * Also decompresses the blob and checks the entry's diffID (about one core-second per 200 MB of layer here), for
+     * caches that writers outside the team's own builds can reach.
+     */
+    CONTENT
+  }
+
   /** A blob that an entry refers to: a registry keeps it from garbage collection by referencing it. */
   record BlobRef(Digest digest, long size, String mediaType) {}
 

@@ -77,7 +77,8 @@ public final class Engine {
    * A remote cache and how to use it: the mode, the timeout of one call (and of a transfer that makes no progress),
    * and the longest a blob transfer may take.
    */
-  public record RemoteConfig(RemoteCache cache, RemoteCache.Mode mode, Duration timeout, Duration transferTimeout) {}
+  public record RemoteConfig(
+      RemoteCache cache, RemoteCache.Mode mode, RemoteCache.Verify verify, Duration timeout, Duration transferTimeout) {}
 
   /** The namespace of layer entries in the remote cache: cache key hex → {@link KeyEntry} JSON. */
   static final String LAYER_NAMESPACE = "keys";
@@ -92,6 +93,7 @@ public final class Engine {
   private final int gzipLevel;
   private final StoreDiskCache diskCache;
   private final GuardedRemoteCache remote;
+  private final boolean checkDiffIds;
 
   public Engine(
       LocalStore store,
@@ -112,6 +114,7 @@ public final class Engine {
     this.gzipLevel = gzipLevel;
     this.remote = remoteConfig == null ? null
         : new GuardedRemoteCache(remoteConfig.cache(), remoteConfig.mode(), remoteConfig.timeout(), remoteConfig.transferTimeout(), this::emit);
+    this.checkDiffIds = remoteConfig != null && remoteConfig.verify() == RemoteCache.Verify.CONTENT;
     this.diskCache = new StoreDiskCache(store, statIndex, this::emit, remote, compressPool);
   }
 
@@ -490,8 +493,8 @@ public final class Engine {
     // ---- the remote cache ----
 
     /**
-     * The layer from the remote cache: its entry, then its blob, verified against the entry's digest, size and
-     * diffID before it is committed to the local store. Anything wrong is a miss (the layer is provisioned locally
+     * The layer from the remote cache: its entry, then its blob, verified against the entry's size and digest (and
+     * diffID, with {@link RemoteCache.Verify#CONTENT}) before it is committed to the local store. Anything wrong is a miss (the layer is provisioned locally
      * and pushed again, which repairs the entry); an outage trips the guard.
      */
     private Optional<KeyEntry> fromRemote(Node n) throws IOException {
@@ -514,7 +517,7 @@ public final class Engine {
       String subject = "remote cache: pull " + n.layer.name();
       try {
         Optional<String> wrong = RemoteBlobs.fetchAndCheck(
-            remote, e, tmp, done -> emit(new BakeEvent.BytesWritten(subject, done, e.size())), compressPool);
+            remote, e, tmp, checkDiffIds, done -> emit(new BakeEvent.BytesWritten(subject, done, e.size())), compressPool);
         if (wrong.isPresent()) {
           warn("remote cache " + remote.describe() + " served a wrong blob for layer '" + n.layer.name() + "': " + wrong.get() + "; provisioning it locally");
           return Optional.empty();

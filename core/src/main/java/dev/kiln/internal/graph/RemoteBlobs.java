@@ -28,14 +28,16 @@ final class RemoteBlobs {
    * Downloads a layer blob into {@code dest} and checks it against its entry, the check reading the file while the
    * download writes it, so the two overlap (on a fresh machine with a warm cache they are most of the bake). A check
    * that fails on the growing file is repeated on the whole file before it counts: a backend may write out of order
-   * or start over. Empty when the blob is right, else what is wrong.
+   * or start over. {@code diffIds} also checks the entry's diffID against the decompressed blob. Empty when the blob
+   * is right, else what is wrong.
    */
   static Optional<String> fetchAndCheck(
-      RemoteCache remote, KeyEntry e, Path dest, LongConsumer progress, Executor executor) throws IOException {
+      RemoteCache remote, KeyEntry e, Path dest, boolean diffIds, LongConsumer progress, Executor executor)
+      throws IOException {
     Tail tail = new Tail(dest);
     CompletableFuture<Optional<String>> check = CompletableFuture.supplyAsync(() -> {
       try (tail) {
-        return check(tail, e);
+        return check(tail, e, diffIds);
       } catch (IOException ex) {
         return Optional.of(ex.toString());
       }
@@ -57,22 +59,22 @@ final class RemoteBlobs {
     } catch (ExecutionException ex) {
       wrong = Optional.of(String.valueOf(ex.getCause()));
     }
-    return wrong.isEmpty() ? wrong : check(dest, e);
+    return wrong.isEmpty() ? wrong : check(dest, e, diffIds);
   }
 
   /**
-   * Checks a downloaded layer blob against its entry in one pass: size, blob digest and, for a gzip layer, the
-   * diffID of the decompressed stream (an entry whose diffID is wrong would give images that no runtime accepts).
-   * Empty when it is right, else what is wrong.
+   * Checks a downloaded layer blob against its entry in one pass: size, blob digest and, when {@code diffIds} is
+   * set, the diffID (for a gzip layer, of the decompressed stream: an entry whose diffID is wrong would give images
+   * that no runtime accepts). Empty when it is right, else what is wrong.
    */
-  static Optional<String> check(Path file, KeyEntry e) throws IOException {
+  static Optional<String> check(Path file, KeyEntry e, boolean diffIds) throws IOException {
     try (InputStream in = Files.newInputStream(file)) {
-      return check(in, e);
+      return check(in, e, diffIds);
     }
   }
 
-  private static Optional<String> check(InputStream in, KeyEntry e) throws IOException {
-    boolean gzip = isGzip(e.mediaType());
+  private static Optional<String> check(InputStream in, KeyEntry e, boolean diffIds) throws IOException {
+    boolean gzip = diffIds && isGzip(e.mediaType());
     CountingInputStream counted = new CountingInputStream(in);
     HashingInputStream compressed = new HashingInputStream(Hashing.sha256(), counted);
     String diffId;
@@ -96,7 +98,7 @@ final class RemoteBlobs {
       return Optional.of("blob hashes to sha256:" + digest + ", expected " + e.digest());
     }
     if (diffId == null) {
-      diffId = digest;
+      diffId = diffIds ? digest : e.diffId().hex();
     }
     if (!diffId.equals(e.diffId().hex())) {
       return Optional.of("layer content hashes to sha256:" + diffId + ", its entry says diffID " + e.diffId());

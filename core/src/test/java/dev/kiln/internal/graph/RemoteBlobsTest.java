@@ -61,8 +61,12 @@ class RemoteBlobsTest {
   }
 
   private Optional<String> fetch(Writer w, KeyEntry e) throws IOException {
+    return fetch(w, e, true);
+  }
+
+  private Optional<String> fetch(Writer w, KeyEntry e, boolean diffIds) throws IOException {
     Path dest = tmp.resolve("blob-" + System.nanoTime());
-    return RemoteBlobs.fetchAndCheck(remote(w), e, dest, n -> {}, pool);
+    return RemoteBlobs.fetchAndCheck(remote(w), e, dest, diffIds, n -> {}, pool);
   }
 
   @Test
@@ -111,10 +115,22 @@ class RemoteBlobsTest {
   }
 
   @Test
-  void aDiffIdThatLiesIsReported() throws IOException {
+  void aDiffIdThatLiesIsReportedWhenContentIsChecked() throws IOException {
     byte[] other = RAW.clone();
     other[0] ^= 1;
     assertThat(fetch(RemoteBlobsTest::inPieces, entry(GZ, other))).get().asString().contains("diffID");
+    assertThat(fetch(RemoteBlobsTest::inPieces, entry(GZ, other), false)).as("digest only: the diffID is the entry's").isEmpty();
+  }
+
+  @Test
+  void theDigestCheckAloneStillCatchesEveryWrongByte() throws IOException {
+    byte[] bad = GZ.clone();
+    bad[bad.length - 20] ^= 1; // in the deflate stream's tail, where only a full read notices
+    Writer corrupt = (blob, dest, progress) -> inPieces(bad, dest, progress);
+    assertThat(fetch(corrupt, entry(GZ, RAW), false)).get().asString().contains("hashes to");
+    Writer longer = (blob, dest, progress) -> inPieces(java.util.Arrays.copyOf(blob, blob.length + 1), dest, progress);
+    assertThat(fetch(longer, entry(GZ, RAW), false)).get().asString().contains("bytes");
+    assertThat(fetch(RemoteBlobsTest::inPieces, entry(GZ, RAW), false)).isEmpty();
   }
 
   private static void inPieces(byte[] blob, Path dest, LongConsumer progress) throws IOException {
