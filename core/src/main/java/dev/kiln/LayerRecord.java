@@ -7,8 +7,8 @@ import java.util.Map;
 
 /**
  * One layer of a baked image: its name and kind, the cache key of its recipe, its diffID (uncompressed) and blob
- * digest (compressed), size, media type, the named inputs that built it, and what its provisioner recorded (e.g.
- * resolved package versions).
+ * digest (compressed), size, the size of the uncompressed tar (-1 when unknown, as for a base image's layers), media
+ * type, the named inputs that built it, and what its provisioner recorded (e.g. resolved package versions).
  */
 public record LayerRecord(
     String name,
@@ -17,6 +17,7 @@ public record LayerRecord(
     Digest diffId,
     Digest digest,
     long size,
+    long uncompressedSize,
     String mediaType,
     List<Fingerprint.Input> inputs,
     Map<String, String> metadata) {

@@ -3,6 +3,7 @@ package dev.kiln.docker;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.google.common.io.CountingInputStream;
 import dev.kiln.Digest;
 import dev.kiln.LayerRecord;
 import dev.kiln.spi.ImageView;
@@ -17,13 +18,16 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.function.LongConsumer;
+import java.util.zip.GZIPInputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 
 /**
  * Writes an image as a docker-archive, what {@code docker load} reads: {@code manifest.json}, the config as
- * {@code <config hex>.json} and each layer blob as {@code <blob hex>/layer.tar} (gzip blobs go in as they are; the
- * daemon decompresses them). The same layout core's {@code docker-archive:} store writes.
+ * {@code <config hex>.json} and each layer as {@code <blob hex>/layer.tar}. The same layout core's
+ * {@code docker-archive:} store writes, except that a gzip layer whose uncompressed size is known goes in
+ * decompressed: this thread inflates it (zlib) while the daemon unpacks, which halves the load of a large layer
+ * against the daemon's own gunzip (5.4 s vs 2.6 s for the 271 MB JDK layer here). Other blobs go in as they are.
  *
  * <p>The daemon reads a layer file only when it lacks that layer (by chain id), so layers it is known to hold can be
  * left out of the archive: {@code present} counts such layers from the bottom. Thread-safe (stateless).
@@ -71,24 +75,32 @@ final class DockerArchive {
       dir.setMode(040755);
       tar.putArchiveEntry(dir);
       tar.closeArchiveEntry();
+      boolean inflate = l.uncompressedSize() >= 0 && isGzip(l.mediaType());
       TarArchiveEntry e = new TarArchiveEntry(l.digest().hex() + "/layer.tar");
-      e.setSize(image.blobSize(l.digest()));
+      e.setSize(inflate ? l.uncompressedSize() : image.blobSize(l.digest()));
       e.setModTime(MTIME_MILLIS);
       e.setMode(0100644);
       tar.putArchiveEntry(e);
-      try (InputStream in = image.openBlob(l.digest())) {
+      try (CountingInputStream blob = new CountingInputStream(image.openBlob(l.digest()));
+          InputStream in = inflate ? new GZIPInputStream(blob, 1 << 16) : blob) {
         byte[] buf = new byte[1 << 16];
+        long base = done;
         int n;
         while ((n = in.read(buf)) > 0) {
-          tar.write(buf, 0, n);
-          done += n;
+          tar.write(buf, 0, n); // more bytes than the entry's size throw here, fewer at closeArchiveEntry
+          done = base + blob.getCount(); // progress in blob bytes, as the caller counts its total
           progress.accept(done);
         }
+        blob.transferTo(OutputStream.nullOutputStream()); // to its end, where the store's stream checks the digest
       }
       tar.closeArchiveEntry();
     }
     tar.finish();
     tar.close(); // the block stream inside pads and writes its last block only when closed
+  }
+
+  static boolean isGzip(String mediaType) {
+    return mediaType.endsWith("+gzip") || mediaType.endsWith(".gzip");
   }
 
   private static void bytes(TarArchiveOutputStream tar, String name, byte[] content) throws IOException {

@@ -478,7 +478,7 @@ public final class Engine {
           ImageView parentView = withParent ? parentImage(n.parent, n.runConfig) : null;
           LayerBlob blob = n.prepared.provision(provisionContext(n, parentView));
           store.commitBlob(blob.file(), blob.digest());
-          KeyEntry entry = new KeyEntry(name, kind, blob.diffId(), blob.digest(), store.blobSize(blob.digest()), LayerRecord.GZIP_LAYER, n.inputs, blob.metadata());
+          KeyEntry entry = new KeyEntry(name, kind, blob.diffId(), blob.digest(), store.blobSize(blob.digest()), blob.uncompressedSize(), LayerRecord.GZIP_LAYER, n.inputs, blob.metadata());
           store.putKey(n.key, entry);
           provisioned.add(name);
           emit(new BakeEvent.LayerProvisioned(name, kind, n.key, blob.diffId(), blob.digest(), entry.size(), sw.elapsed()));
@@ -591,7 +591,7 @@ public final class Engine {
     }
 
     private LayerRecord record(Node n, KeyEntry e) {
-      return new LayerRecord(n.layer.name(), n.layer.kind(), n.key, e.diffId(), e.digest(), e.size(), e.mediaType(), e.inputs().isEmpty() ? n.inputs : e.inputs(), e.metadata());
+      return new LayerRecord(n.layer.name(), n.layer.kind(), n.key, e.diffId(), e.digest(), e.size(), e.uncompressedSize(), e.mediaType(), e.inputs().isEmpty() ? n.inputs : e.inputs(), e.metadata());
     }
 
     private List<LayerRecord> await(Node top) throws BakeException {
@@ -639,6 +639,9 @@ public final class Engine {
         ObjectNode o = ls.addObject();
         o.put("name", l.name()).put("kind", l.kind()).put("key", l.key().toString());
         o.put("diffId", l.diffId().toString()).put("digest", l.digest().toString()).put("size", l.size());
+        if (l.uncompressedSize() >= 0) {
+          o.put("uncompressedSize", l.uncompressedSize());
+        }
         ArrayNode in = o.putArray("inputs");
         l.inputs().forEach(i -> in.addObject().put("name", i.name()).put("digest", i.digest().toString()));
         if (!l.metadata().isEmpty()) {

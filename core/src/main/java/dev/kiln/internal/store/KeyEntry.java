@@ -11,13 +11,18 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
-/** What a cache key maps to in {@code keys/}: the layer's diffID, blob digest, size, media type and inputs. */
+/**
+ * What a cache key maps to in {@code keys/} (and in the remote cache): the layer's diffID, blob digest, size, the size
+ * of the uncompressed tar (-1 when unknown: entries written before it was recorded, base layers), media type and
+ * inputs.
+ */
 public record KeyEntry(
-        String name,
+    String name,
     String kind,
     Digest diffId,
     Digest digest,
     long size,
+    long uncompressedSize,
     String mediaType,
     List<Fingerprint.Input> inputs,
     Map<String, String> metadata) {
@@ -29,6 +34,9 @@ public record KeyEntry(
     n.put("diffId", diffId.toString());
     n.put("digest", digest.toString());
     n.put("size", size);
+    if (uncompressedSize >= 0) {
+      n.put("uncompressedSize", uncompressedSize);
+    }
     n.put("mediaType", mediaType);
     ArrayNode in = n.putArray("inputs");
     for (Fingerprint.Input i : inputs) {
@@ -52,6 +60,7 @@ public record KeyEntry(
         Digest.parse(n.path("diffId").asText()),
         Digest.parse(n.path("digest").asText()),
         n.path("size").asLong(),
+        n.path("uncompressedSize").asLong(-1),
         n.path("mediaType").asText(),
         inputs,
         metadata);

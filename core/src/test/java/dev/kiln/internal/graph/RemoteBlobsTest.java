@@ -57,7 +57,7 @@ class RemoteBlobsTest {
   }
 
   private static KeyEntry entry(byte[] blob, byte[] raw) {
-    return new KeyEntry("app", "files", Digest.of(raw), Digest.of(blob), blob.length, LayerRecord.GZIP_LAYER, List.of(), Map.of());
+    return new KeyEntry("app", "files", Digest.of(raw), Digest.of(blob), blob.length, raw.length, LayerRecord.GZIP_LAYER, List.of(), Map.of());
   }
 
   private Optional<String> fetch(Writer w, KeyEntry e) throws IOException {
