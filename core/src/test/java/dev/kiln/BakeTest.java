@@ -281,6 +281,32 @@ class BakeTest {
   }
 
   @Test
+  void aSpecialFileDeepInATreeIsReportedFirstInCanonicalOrder() throws Exception {
+    Set<String> before = published();
+    Path src = tmp.resolve("tree-with-fifos");
+    // enough files around the pipes that the level's stat calls run on several threads
+    for (String dir : List.of("a/x", "a/y", "b")) {
+      Files.createDirectories(src.resolve(dir));
+      for (int i = 0; i < 300; i++) {
+        Files.writeString(src.resolve(dir).resolve("f" + i), dir + i);
+      }
+    }
+    for (String fifo : List.of("a/y/p2", "a/x/p1", "b/p3")) {
+      Process p = new ProcessBuilder("mkfifo", src.resolve(fifo).toString()).inheritIO().start();
+      assertThat(p.waitFor()).isZero();
+    }
+    ImageBuild build = ImageBuild.from(Base.scratch()).layer(Layer.files("app").add(src, "/app"));
+    for (int i = 0; i < 3; i++) {
+      assertThatThrownBy(() -> kiln.bake(build))
+          .isInstanceOf(ProvisioningException.class)
+          .hasMessageContaining("layer 'app'")
+          .hasMessageContaining("a/x/p1")
+          .hasMessageContaining("special file");
+    }
+    assertThat(published()).isEqualTo(before);
+  }
+
+  @Test
   void tarEntryWithDotDotIsRejected() throws Exception {
     Path tar = tmp.resolve("evil.tar");
     try (TarArchiveOutputStream t = new TarArchiveOutputStream(Files.newOutputStream(tar))) {

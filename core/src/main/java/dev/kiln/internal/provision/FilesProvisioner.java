@@ -135,20 +135,37 @@ public final class FilesProvisioner implements Provisioner {
     }
 
     /**
-     * Lists and stats every directory of the tree, level by level, the directories of a level in parallel (a no-op
-     * rebake is one lstat per path: on a tree of small files, these system calls are most of its time).
+     * Lists and stats every directory of the tree, level by level: the directories of a level are read in parallel,
+     * then the lstat of every path of the level is spread over all cores (one large directory must not hold a level
+     * up on one core). A no-op rebake is these system calls: on a tree of small files they are most of its time.
      */
     private Map<String, Listing> listAll(Path root, String base) {
       Map<String, Listing> listings = new HashMap<>();
       List<Listing> level = List.of(new Listing(root, base));
       while (!level.isEmpty()) {
-        level.parallelStream().forEach(Listing::read);
+        level.parallelStream().forEach(Listing::list);
+        int total = 0;
+        for (Listing l : level) {
+          total += l.error == null ? l.names.length : 0;
+        }
+        Listing[] owner = new Listing[total];
+        int[] index = new int[total];
+        int k = 0;
+        for (Listing l : level) {
+          if (l.error == null) {
+            for (int i = 0; i < l.names.length; i++, k++) {
+              owner[k] = l;
+              index[k] = i;
+            }
+          }
+        }
+        java.util.stream.IntStream.range(0, total).parallel().forEach(j -> owner[j].stat(index[j]));
         List<Listing> next = new ArrayList<>();
         for (Listing l : level) {
           listings.put(l.prefix, l);
           if (l.error == null) {
             for (int i = 0; i < l.names.length; i++) {
-              if (l.stats[i].type() == FileStat.Type.DIRECTORY) {
+              if (l.stats[i] != null && l.stats[i].type() == FileStat.Type.DIRECTORY) {
                 next.add(new Listing(l.children[i], join(l.prefix, l.names[i])));
               }
             }
@@ -289,14 +306,17 @@ public final class FilesProvisioner implements Provisioner {
       String[] names;
       FileStat[] stats;
       String[] links;
+      /** The error of the first child in canonical order that failed, or of the listing itself. */
       IOException error;
+      private int errorAt = Integer.MAX_VALUE;
 
       Listing(Path dir, String prefix) {
         this.dir = dir;
         this.prefix = prefix;
       }
 
-      void read() {
+      /** Reads the directory and sorts its names; the children are stat-ed by {@link #stat}. */
+      void list() {
         try {
           List<Path> found = new ArrayList<>();
           try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
@@ -325,13 +345,27 @@ public final class FilesProvisioner implements Provisioner {
           for (int i = 0; i < n; i++) {
             children[i] = found.get(order[i]);
             names[i] = unsorted[order[i]];
-            stats[i] = FileStat.lstat(children[i]);
-            if (stats[i].type() == FileStat.Type.SYMLINK) {
-              links[i] = Files.readSymbolicLink(children[i]).toString();
-            }
           }
         } catch (IOException e) {
           error = e;
+          errorAt = -1;
+        }
+      }
+
+      /** The lstat of child {@code i} (and its link target); thread-safe for distinct {@code i}. */
+      void stat(int i) {
+        try {
+          stats[i] = FileStat.lstat(children[i]);
+          if (stats[i].type() == FileStat.Type.SYMLINK) {
+            links[i] = Files.readSymbolicLink(children[i]).toString();
+          }
+        } catch (IOException e) {
+          synchronized (this) {
+            if (i < errorAt) {
+              errorAt = i;
+              error = e;
+            }
+          }
         }
       }
     }
