@@ -26,6 +26,7 @@ import dev.kiln.internal.oci.OciLayoutReader;
 import dev.kiln.internal.store.KeyEntry;
 import dev.kiln.internal.store.LocalStore;
 import dev.kiln.internal.tar.CanonicalLayerWriter;
+import dev.kiln.internal.tar.ChunkIndex;
 import dev.kiln.spi.BaseImageProvider;
 import dev.kiln.spi.CorruptBlobException;
 import dev.kiln.spi.FileDigests;
@@ -725,7 +726,7 @@ public final class Engine {
 
         @Override
         public LayerWriter newLayerWriter() throws IOException {
-          return new CanonicalLayerWriter(tempDir(), mtime, gzipLevel, compressPool);
+          return chunkedWriter(n, tempDir());
         }
 
         @Override
@@ -741,6 +742,29 @@ public final class Engine {
           return layerPool;
         }
       };
+    }
+
+    /**
+     * A layer writer that copies the gzip chunks this layer shares with its previous version in this store (same kind
+     * and name), and records the chunks of what it writes for the next version: after one file of a large layer
+     * changes, only the chunks around it are deflated again. The blob is the same as without it.
+     */
+    private CanonicalLayerWriter chunkedWriter(Node n, Path tmp) {
+      CanonicalLayerWriter w = new CanonicalLayerWriter(tmp, mtime, gzipLevel, compressPool);
+      String lineage = new Fingerprint().put("v", "kiln.lineage.v1").put("kind", n.layer.kind()).put("name", n.layer.name()).digest().hex();
+      ChunkIndex previous = null;
+      Optional<Digest> latest = store.latestBlob(lineage);
+      if (latest.isPresent() && store.hasBlob(latest.get())) {
+        try {
+          previous = ChunkIndex.open(store.chunkIndexPath(latest.get()), store.blobPath(latest.get()));
+        } catch (IOException e) {
+          log.debug("no chunk index for {}: {}", latest.get(), e.toString());
+        }
+      }
+      return w.reuseChunks(previous, (blob, chunks) -> {
+        store.writeAtomically(store.chunkIndexPath(blob), ChunkIndex.encode(chunks));
+        store.setLatestBlob(lineage, blob);
+      });
     }
 
     private PublishContext publishContext() {

@@ -399,6 +399,30 @@ public final class LocalStore implements AutoCloseable {
     moveIntoPlace(tempFile, target);
   }
 
+  /**
+   * Where the gzip chunk index of a layer blob is kept ({@code chunks/<blob hex>}): a hint for rewriting the layer
+   * incrementally, never trusted for content.
+   */
+  public Path chunkIndexPath(Digest blob) throws IOException {
+    return Files.createDirectories(root.resolve("chunks")).resolve(blob.hex());
+  }
+
+  /** The latest blob of a layer's lineage (its kind and name), as {@link #setLatestBlob} left it; a hint. */
+  public Optional<Digest> latestBlob(String lineage) {
+    try {
+      String hex = Files.readString(root.resolve("chunks").resolve("lineage").resolve(lineage)).strip();
+      return Optional.of(Digest.parse("sha256:" + hex));
+    } catch (IOException | RuntimeException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** Records the blob just written for a layer's lineage (last writer wins). */
+  public void setLatestBlob(String lineage, Digest blob) throws IOException {
+    Path dir = Files.createDirectories(root.resolve("chunks").resolve("lineage"));
+    writeAtomically(dir.resolve(lineage), blob.hex().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+  }
+
   /** The stat index file. */
   public Path statIndexFile() {
     return root.resolve("stat").resolve("index");

@@ -52,13 +52,17 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Memory holds metadata only: {@link #add(LayerEntry)} opens content when the layer is written, and {@link
  * #add(LayerEntry, InputStream)} spools content to one append-only temp file in {@code tmpDir}. The tar is hashed
- * (diffID) on the calling thread while a {@link ParallelGzipOutputStream} compresses it on the executor. Not
- * thread-safe: one thread adds, then finishes.
+ * (diffID) on the calling thread while a {@link ParallelGzipOutputStream} compresses it on the executor, cut into
+ * chunks at entry boundaries that depend on the entries alone ({@link #cutsBefore}), so that {@link #reuseChunks} can
+ * copy the compressed chunks an earlier version of the layer shares with this one. Not thread-safe: one thread adds,
+ * then finishes.
  */
 public final class CanonicalLayerWriter implements LayerWriter {
   private static final Logger log = LoggerFactory.getLogger(CanonicalLayerWriter.class);
 
   private static final int IO_BUFFER = 256 * 1024;
+  /** Files this large get gzip chunks of their own (see {@link #cutsBefore}). */
+  static final long LARGE_FILE = 512 * 1024;
   private static final String WHITEOUT_PREFIX = ".wh.";
   private static final String OPAQUE_NAME = ".wh..wh..opq";
 
@@ -80,6 +84,8 @@ public final class CanonicalLayerWriter implements LayerWriter {
   private byte[] buffer;
   private boolean finished;
   private boolean done;
+  private ParallelGzipOutputStream.ChunkSource previousChunks;
+  private ChunkSink chunkSink;
 
   /**
    * A writer whose output and spool files go to {@code tmpDir}, stamping every entry with {@code mtimeEpochSeconds}
@@ -131,10 +137,19 @@ public final class CanonicalLayerWriter implements LayerWriter {
       List<Item> items = canonicalize();
       output = Files.createTempFile(tmpDir, "kiln-layer-", ".tar.gz");
       gz = new ParallelGzipOutputStream(Files.newOutputStream(output), compressors, gzipLevel);
+      if (chunkSink != null) {
+        gz.reuseChunks(previousChunks);
+      }
       HashingOutputStream tarOut = new HashingOutputStream(gz);
       TarWriter tar = new TarWriter(tarOut, mtime);
       buffer = new byte[IO_BUFFER];
+      boolean afterLarge = false;
       for (Item item : items) {
+        boolean large = item.entry.type() == Type.FILE && item.entry.size() >= LARGE_FILE;
+        if (large || afterLarge || cutsBefore(item.entry.path())) {
+          gz.cut();
+        }
+        afterLarge = large;
         write(tar, tarOut, item);
       }
       tar.finish();
@@ -143,6 +158,15 @@ public final class CanonicalLayerWriter implements LayerWriter {
           new LayerBlob(
               tarOut.digest(), gz.digest(), gz.compressedSize(), tarOut.count(), items.size(), output);
       done = true;
+      if (chunkSink != null) {
+        log.debug("layer {}: {} of {} gzip chunks ({} bytes) copied from the layer's previous version",
+            blob.diffId().shortHex(), gz.reusedChunks(), gz.chunks().size(), gz.reusedBytes());
+        try {
+          chunkSink.accept(blob.digest(), gz.chunks());
+        } catch (IOException | RuntimeException e) {
+          log.debug("could not save the gzip chunks of layer {}: {}", blob.digest().shortHex(), e.toString());
+        }
+      }
       log.debug(
           "wrote layer {}: {} entries, {} bytes, {} compressed, in {} ms",
           blob.diffId().shortHex(),
@@ -160,7 +184,50 @@ public final class CanonicalLayerWriter implements LayerWriter {
     } finally {
       buffer = null;
       closeSpool();
+      closePreviousChunks();
     }
+  }
+
+  /**
+   * Where the gzip stream is cut between entries: before and after every file of {@value #LARGE_FILE} bytes or more
+   * (whose chunks then start at the file's own header), and before an entry whose path hashes to 0 modulo 32 (about
+   * every 32nd small entry). Both depend on the entry alone, so after a change the cuts fall where they fell before,
+   * and the chunks away from the change are the same bytes as in the layer's previous version.
+   */
+  static boolean cutsBefore(String path) {
+    int h = path.hashCode(); // specified by String: the same on every JVM
+    h ^= h >>> 16;
+    h *= 0x85ebca6b;
+    h ^= h >>> 13;
+    return (h & 31) == 0;
+  }
+
+  /**
+   * Lets {@link #finish()} copy the gzip chunks that {@code previous} (an earlier version of this layer; may be null)
+   * shares with this one, and hands the chunks of the new blob to {@code sink}. The output is the same either way.
+   * The writer closes {@code previous}.
+   */
+  public CanonicalLayerWriter reuseChunks(ParallelGzipOutputStream.ChunkSource previous, ChunkSink sink) {
+    checkOpen();
+    this.previousChunks = previous;
+    this.chunkSink = Objects.requireNonNull(sink, "sink");
+    return this;
+  }
+
+  /** Receives the chunks of a finished layer blob. */
+  public interface ChunkSink {
+    void accept(Digest blob, List<ParallelGzipOutputStream.ChunkRecord> chunks) throws IOException;
+  }
+
+  private void closePreviousChunks() {
+    if (previousChunks instanceof java.io.Closeable c) {
+      try {
+        c.close();
+      } catch (IOException e) {
+        log.debug("closing the previous chunks failed: {}", e.toString());
+      }
+    }
+    previousChunks = null;
   }
 
   /** Discards the output and spool files unless {@link #finish()} returned; the writer cannot be used afterwards. */
@@ -170,6 +237,7 @@ public final class CanonicalLayerWriter implements LayerWriter {
       closeSpool();
       deleteQuietly(output, null);
     }
+    closePreviousChunks();
     finished = true;
     done = true;
   }

@@ -23,9 +23,12 @@ import java.util.zip.Deflater;
  * A gzip {@link OutputStream} whose deflate work runs in parallel on an {@link Executor}, pigz-style, and whose output
  * depends only on the bytes written and the level: never on thread timing, pool size or how writes are split.
  *
- * <p>The input is cut into fixed {@value #CHUNK_SIZE}-byte chunks. Each chunk is compressed as raw deflate by its own
- * {@link Deflater}, primed with the last 32 KiB of the previous chunk as preset dictionary (so matches may reach back
- * across the cut, as in one long stream) and ended with a sync flush, except the last chunk, which is finished. The
+ * <p>The input is cut into chunks of at most {@value #CHUNK_SIZE} bytes: when a chunk is full, and where the writer
+ * calls {@link #cut()} (the layer writer does so at some tar entry boundaries, chosen by the entries alone). Each
+ * chunk is compressed as raw deflate by its own {@link Deflater}, primed with the 32 KiB of input before it as preset
+ * dictionary (so matches may reach back across the cut, as in one long stream) and ended with a sync flush, except the
+ * last chunk, which is finished. A chunk's compressed bytes are thus a function of its input, the 32 KiB before it,
+ * the level and whether it is the last one: its <em>chunk key</em> is the SHA-256 of those. The
  * concatenation is one valid deflate stream, framed by a fixed RFC 1952 header (no name, no comment, mtime 0, XFL 0,
  * OS 255) and the CRC-32/ISIZE trailer. Besides the chunk being filled, at most {@code 2 x parallelism} chunks wait
  * for or undergo compression: a write blocks (and helps compressing) until the oldest one is done, so memory stays at
@@ -33,6 +36,12 @@ import java.util.zip.Deflater;
  *
  * <p>The stream counts and SHA-256-hashes what it emits, so the blob digest of a layer needs no second read. {@link
  * #flush()} only writes out chunks that are already compressed: cutting a chunk early would change the bytes.
+ *
+ * <p>Incremental rewrites ({@link #reuseChunks}): the stream can record each chunk's key, place and SHA-256 in its
+ * output ({@link #chunks()}), and take a {@link ChunkSource} of an earlier output's chunks: a chunk whose key the
+ * source knows is copied from it, after its bytes are checked against their recorded SHA-256, instead of deflated.
+ * Since the copied bytes are exactly what deflating would produce, the output is the same byte for byte; only the
+ * time differs. A layer rewritten after one file changed deflates the chunks around that file and copies the rest.
  *
  * <p>Not thread-safe: one thread writes. The executor may be shared and may even be saturated by the caller's own
  * tasks: the writing thread compresses a chunk itself rather than wait for a pool thread that never comes.
@@ -57,6 +66,25 @@ public final class ParallelGzipOutputStream extends OutputStream {
   private final ArrayDeque<Chunk> free = new ArrayDeque<>();
   /** Deflaters are reused across chunks of this stream; ended on close so no native memory outlives it. */
   private final ConcurrentLinkedDeque<Deflater> deflaters = new ConcurrentLinkedDeque<>();
+
+  /** One chunk of an output: its key, where its compressed bytes start in the gzip stream, their length and SHA-256. */
+  public record ChunkRecord(byte[] key, long offset, int length, byte[] sha256) {}
+
+  /** Compressed chunks of an earlier output, by chunk key. Called from several threads at once. */
+  public interface ChunkSource {
+    /** The compressed bytes and their recorded SHA-256 for {@code key}, or null; the stream checks the bytes. */
+    Candidate find(byte[] key) throws IOException;
+  }
+
+  /** What a {@link ChunkSource} offers for a key. */
+  public record Candidate(byte[] bytes, byte[] sha256) {}
+
+  private boolean keyed;
+  private ChunkSource source;
+  private final java.util.List<ChunkRecord> records = new java.util.ArrayList<>();
+  private long reusedBytes;
+  private int reusedChunks;
+  private boolean cutPending;
 
   private final CRC32 crc = new CRC32();
   private final MessageDigest sha256 = newSha256();
@@ -97,6 +125,40 @@ public final class ParallelGzipOutputStream extends OutputStream {
     this.current = new Chunk();
   }
 
+  /**
+   * Records the chunks of this output ({@link #chunks()}) and copies those that {@code previous} (may be null) holds
+   * instead of deflating them. Call before the first write.
+   */
+  public void reuseChunks(ChunkSource previous) {
+    checkState(uncompressed == 0 && !finished, "reuseChunks must be called before the first write");
+    this.keyed = true;
+    this.source = previous;
+  }
+
+  /**
+   * Ends the current chunk before the next byte written (nothing happens when no byte follows, or the chunk is
+   * empty). Where the writer cuts is part of the output: it must depend on the content alone.
+   */
+  public void cut() {
+    cutPending = true;
+  }
+
+  /** The chunks of the finished output, in order, when {@link #reuseChunks} was called; else empty. */
+  public java.util.List<ChunkRecord> chunks() {
+    checkState(finished, "the gzip stream is not finished yet");
+    return java.util.List.copyOf(records);
+  }
+
+  /** Compressed bytes copied from the chunk source rather than deflated. */
+  public long reusedBytes() {
+    return reusedBytes;
+  }
+
+  /** Chunks copied from the chunk source. */
+  public int reusedChunks() {
+    return reusedChunks;
+  }
+
   @Override
   public void write(int b) throws IOException {
     write(new byte[] {(byte) b}, 0, 1);
@@ -106,6 +168,12 @@ public final class ParallelGzipOutputStream extends OutputStream {
   public void write(byte[] b, int off, int len) throws IOException {
     Objects.checkFromIndexSize(off, len, b.length);
     checkOpen();
+    if (len > 0 && cutPending) {
+      cutPending = false;
+      if (current.inLen > 0) {
+        rotate();
+      }
+    }
     while (len > 0) {
       if (current.inLen == chunkSize) {
         // Only now that more input exists is the full chunk known not to be the last one.
@@ -234,13 +302,16 @@ public final class ParallelGzipOutputStream extends OutputStream {
     return io;
   }
 
-  /** Submits the full current chunk and starts the next one, primed with the tail of the full one. */
+  /** Submits the current chunk and starts the next one, primed with the last 32 KiB of input. */
   private void rotate() throws IOException {
     try {
       Chunk next = acquire();
-      int dictLen = Math.min(DICT_SIZE, current.inLen);
-      System.arraycopy(current.in, current.inLen - dictLen, next.dict, 0, dictLen);
-      next.dictLen = dictLen;
+      // the tail of the input so far: of the current chunk, and of its own dictionary when the chunk is shorter
+      int fromIn = Math.min(DICT_SIZE, current.inLen);
+      int fromDict = Math.min(DICT_SIZE - fromIn, current.dictLen);
+      System.arraycopy(current.dict, current.dictLen - fromDict, next.dict, 0, fromDict);
+      System.arraycopy(current.in, current.inLen - fromIn, next.dict, fromDict, fromIn);
+      next.dictLen = fromDict + fromIn;
       submit(current);
       current = next;
       drainDone();
@@ -305,6 +376,13 @@ public final class ParallelGzipOutputStream extends OutputStream {
       throw new IOException("compressing a gzip chunk failed: " + head.failure, head.failure);
     }
     writeHeaderIfNeeded();
+    if (keyed) {
+      records.add(new ChunkRecord(head.key, compressed, head.outLen, head.sha));
+      if (head.reused) {
+        reusedBytes += head.outLen;
+        reusedChunks++;
+      }
+    }
     emit(head.out, 0, head.outLen);
     head.state.set(Chunk.IDLE);
     free.addLast(head);
@@ -354,6 +432,12 @@ public final class ParallelGzipOutputStream extends OutputStream {
     return d != null ? d : new Deflater(level, true);
   }
 
+  private static byte[] intLe(int v) {
+    byte[] b = new byte[4];
+    putIntLe(b, 0, v);
+    return b;
+  }
+
   private static void putIntLe(byte[] b, int off, int v) {
     b[off] = (byte) v;
     b[off + 1] = (byte) (v >>> 8);
@@ -389,6 +473,9 @@ public final class ParallelGzipOutputStream extends OutputStream {
     byte[] out = new byte[chunkSize + (chunkSize >> 6) + 64];
     int outLen;
     Throwable failure;
+    byte[] key;
+    byte[] sha;
+    boolean reused;
 
     void reset() {
       inLen = 0;
@@ -396,6 +483,9 @@ public final class ParallelGzipOutputStream extends OutputStream {
       last = false;
       outLen = 0;
       failure = null;
+      key = null;
+      sha = null;
+      reused = false;
     }
 
     @Override
@@ -425,6 +515,48 @@ public final class ParallelGzipOutputStream extends OutputStream {
     }
 
     private void compress() {
+      if (keyed) {
+        MessageDigest k = newSha256();
+        k.update(new byte[] {'k', 'c', '1', (byte) level, (byte) (last ? 1 : 0)});
+        k.update(intLe(dictLen));
+        k.update(dict, 0, dictLen);
+        k.update(intLe(inLen));
+        k.update(in, 0, inLen);
+        key = k.digest();
+        Candidate c = null;
+        if (source != null) {
+          try {
+            c = source.find(key);
+          } catch (IOException e) {
+            c = null; // an unreadable earlier output: deflate, as if it had not been there
+          }
+        }
+        if (c != null) {
+          MessageDigest h = newSha256();
+          h.update(c.bytes());
+          byte[] actual = h.digest();
+          if (MessageDigest.isEqual(actual, c.sha256())) {
+            if (out.length < c.bytes().length) {
+              out = new byte[c.bytes().length];
+            }
+            System.arraycopy(c.bytes(), 0, out, 0, c.bytes().length);
+            outLen = c.bytes().length;
+            sha = actual;
+            reused = true;
+            return;
+          }
+          // a damaged earlier output: deflate, as if it had not been there
+        }
+      }
+      deflate();
+      if (keyed) {
+        MessageDigest h = newSha256();
+        h.update(out, 0, outLen);
+        sha = h.digest();
+      }
+    }
+
+    private void deflate() {
       Deflater d = borrowDeflater();
       try {
         if (dictLen > 0) {
