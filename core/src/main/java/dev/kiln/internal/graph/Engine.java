@@ -761,7 +761,7 @@ public final class Engine {
           log.debug("no chunk index for {}: {}", latest.get(), e.toString());
         }
       }
-      return w.reuseChunks(previous, (blob, chunks) -> {
+      return w.reuseChunks(previous, (blob, chunks, copied) -> {
         store.writeAtomically(store.chunkIndexPath(blob), ChunkIndex.encode(chunks));
         store.setLatestBlob(lineage, blob);
       });

@@ -63,6 +63,8 @@ public final class CanonicalLayerWriter implements LayerWriter {
   private static final int IO_BUFFER = 256 * 1024;
   /** Files this large get gzip chunks of their own (see {@link #cutsBefore}). */
   static final long LARGE_FILE = 512 * 1024;
+  /** The least a chunk holds before a small entry may cut it (see {@link #cutsBefore}). */
+  static final int MIN_CHUNK = 512 * 1024;
   private static final String WHITEOUT_PREFIX = ".wh.";
   private static final String OPAQUE_NAME = ".wh..wh..opq";
 
@@ -146,8 +148,10 @@ public final class CanonicalLayerWriter implements LayerWriter {
       boolean afterLarge = false;
       for (Item item : items) {
         boolean large = item.entry.type() == Type.FILE && item.entry.size() >= LARGE_FILE;
-        if (large || afterLarge || cutsBefore(item.entry.path())) {
+        if (large || afterLarge) {
           gz.cut();
+        } else if (cutsBefore(item.entry.path())) {
+          gz.cutIfAtLeast(MIN_CHUNK);
         }
         afterLarge = large;
         write(tar, tarOut, item);
@@ -162,7 +166,7 @@ public final class CanonicalLayerWriter implements LayerWriter {
         log.debug("layer {}: {} of {} gzip chunks ({} bytes) copied from the layer's previous version",
             blob.diffId().shortHex(), gz.reusedChunks(), gz.chunks().size(), gz.reusedBytes());
         try {
-          chunkSink.accept(blob.digest(), gz.chunks());
+          chunkSink.accept(blob.digest(), gz.chunks(), gz.reusedChunks());
         } catch (IOException | RuntimeException e) {
           log.debug("could not save the gzip chunks of layer {}: {}", blob.digest().shortHex(), e.toString());
         }
@@ -190,16 +194,18 @@ public final class CanonicalLayerWriter implements LayerWriter {
 
   /**
    * Where the gzip stream is cut between entries: before and after every file of {@value #LARGE_FILE} bytes or more
-   * (whose chunks then start at the file's own header), and before an entry whose path hashes to 0 modulo 32 (about
-   * every 32nd small entry). Both depend on the entry alone, so after a change the cuts fall where they fell before,
-   * and the chunks away from the change are the same bytes as in the layer's previous version.
+   * (whose chunks then start at the file's own header), and before a small entry whose path hashes to 0 modulo 16
+   * when the chunk holds {@value #MIN_CHUNK} bytes or more (smaller chunks cost compression time: fewer bytes in
+   * flight per chunk). The first rule depends on the entry alone; the second on the entry and the bytes since the last
+   * cut, so after a change the cuts fall where they fell before from the next cut both versions share (within a
+   * chunk or two), and the chunks away from the change are the same bytes as in the layer's previous version.
    */
   static boolean cutsBefore(String path) {
     int h = path.hashCode(); // specified by String: the same on every JVM
     h ^= h >>> 16;
     h *= 0x85ebca6b;
     h ^= h >>> 13;
-    return (h & 31) == 0;
+    return (h & 15) == 0;
   }
 
   /**
@@ -214,9 +220,9 @@ public final class CanonicalLayerWriter implements LayerWriter {
     return this;
   }
 
-  /** Receives the chunks of a finished layer blob. */
+  /** Receives the chunks of a finished layer blob, and how many of them were copied from the previous version. */
   public interface ChunkSink {
-    void accept(Digest blob, List<ParallelGzipOutputStream.ChunkRecord> chunks) throws IOException;
+    void accept(Digest blob, List<ParallelGzipOutputStream.ChunkRecord> chunks, int copied) throws IOException;
   }
 
   private void closePreviousChunks() {

@@ -143,6 +143,13 @@ public final class ParallelGzipOutputStream extends OutputStream {
     cutPending = true;
   }
 
+  /** {@link #cut()} when the current chunk holds at least {@code minBytes}: cuts that keep chunks large. */
+  public void cutIfAtLeast(int minBytes) {
+    if (current != null && current.inLen >= minBytes) {
+      cutPending = true;
+    }
+  }
+
   /** The chunks of the finished output, in order, when {@link #reuseChunks} was called; else empty. */
   public java.util.List<ChunkRecord> chunks() {
     checkState(finished, "the gzip stream is not finished yet");

@@ -174,6 +174,59 @@ class ChunkReuseTest {
     assertThat(ChunkIndex.open(tmp.resolve("missing.idx"), tmp.resolve("truncated.gz"))).isNull();
   }
 
+  /** A layer of many small files and a few large ones, as a tree of an application or a JDK is. */
+  private static java.util.Map<String, byte[]> files(int seed) {
+    java.util.Map<String, byte[]> m = new java.util.TreeMap<>();
+    for (int i = 0; i < 600; i++) {
+      int size = i % 97 == 0 ? 700_000 + i : 500 + (i * 7919) % 12_000;
+      m.put("d" + i % 13 + "/f" + i, data(seed + i, size));
+    }
+    return m;
+  }
+
+  private record Layer(dev.kiln.spi.LayerBlob blob, List<ChunkRecord> chunks, int copied) {}
+
+  private Layer write(java.util.Map<String, byte[]> files, ParallelGzipOutputStream.ChunkSource previous) throws IOException {
+    CanonicalLayerWriter w = new CanonicalLayerWriter(tmp, 1, 6, pool);
+    Object[] got = new Object[2];
+    w.reuseChunks(previous, (blob, chunks, copied) -> {
+      got[0] = chunks;
+      got[1] = copied;
+    });
+    for (var e : files.entrySet()) {
+      w.add(dev.kiln.spi.LayerEntry.file(e.getKey(), 0644, e.getValue()));
+    }
+    dev.kiln.spi.LayerBlob blob = w.finish();
+    @SuppressWarnings("unchecked")
+    List<ChunkRecord> chunks = (List<ChunkRecord>) got[0];
+    return new Layer(blob, chunks, (Integer) got[1]);
+  }
+
+  @Test
+  void theLayerWritersCutsFollowItsEntries() throws IOException {
+    java.util.Map<String, byte[]> before = files(1);
+    Layer first = write(before, null);
+    assertThat(first.chunks()).hasSizeGreaterThan(10);
+    Path blob = Files.copy(first.blob().file(), tmp.resolve("first.tar.gz"));
+    Path idx = Files.write(tmp.resolve("first.idx"), ChunkIndex.encode(first.chunks()));
+
+    java.util.Map<String, byte[]> grown = new java.util.TreeMap<>(before);
+    grown.put("d5/f200", data(5, 20_000)); // a small file, longer
+    java.util.Map<String, byte[]> fewer = new java.util.TreeMap<>(before);
+    fewer.remove("d0/f0"); // a large file gone
+    java.util.Map<String, byte[]> more = new java.util.TreeMap<>(before);
+    more.put("d7/new", data(6, 3_000));
+    for (java.util.Map<String, byte[]> after : List.of(grown, fewer, more)) {
+      Layer scratch = write(after, null);
+      Layer incremental = write(after, ChunkIndex.open(idx, blob));
+      assertThat(incremental.blob().digest()).isEqualTo(scratch.blob().digest());
+      assertThat(incremental.blob().diffId()).isEqualTo(scratch.blob().diffId());
+      int n = incremental.chunks().size();
+      assertThat(incremental.copied()).as("chunks copied of %s", n).isBetween(n - 4, n - 1);
+      assertThat(scratch.copied()).isZero();
+    }
+  }
+
   @Test
   void withoutCutsTheOutputIsWhatItWasBeforeChunkReuse() throws IOException {
     // recording chunks changes nothing in the bytes: full 1 MiB-style chunks, primed by the previous chunk's tail
