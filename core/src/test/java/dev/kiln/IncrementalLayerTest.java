@@ -67,8 +67,9 @@ class IncrementalLayerTest {
     assertThat(second.layers()).isEqualTo(fresh.layers());
     assertThat(second.digest()).isEqualTo(fresh.digest());
     assertThat(chunkIndexes(store)).as("one chunk index per blob").isEqualTo(2);
-    assertThat(Files.readString(Files.list(store.resolve("chunks/lineage")).findFirst().orElseThrow()))
-        .isEqualTo(second.layers().get(0).digest().hex());
+    try (Stream<Path> lineage = Files.list(store.resolve("chunks/lineage"))) {
+      assertThat(Files.readString(lineage.findFirst().orElseThrow())).isEqualTo(second.layers().get(0).digest().hex());
+    }
   }
 
   @Test
