@@ -54,7 +54,7 @@ public interface RemoteCache extends AutoCloseable {
      * Its size and blob digest (the default), as registry clients and content stores check what they pull: every
      * byte is the one the entry's writer pushed, whatever the transport or the backend's storage did to it. The
      * entry's diffID is taken as written; a writer that lied about it is caught where the layer is unpacked (docker
-     * load, containerd and umoci compare diffIDs), not silently.
+     * load and containerd compare diffIDs), not silently.
      */
     DIGEST,
     /**
