@@ -28,6 +28,11 @@ public record LayerRecord(
   /** The OCI media type of an uncompressed layer (accepted in OCI bases). */
   public static final String TAR_LAYER = "application/vnd.oci.image.layer.v1.tar";
 
+  /** Whether a layer media type is gzip-compressed (OCI {@code +gzip}, Docker's {@code .tar.gzip}). */
+  public static boolean isGzip(String mediaType) {
+    return mediaType.endsWith("+gzip") || mediaType.endsWith(".gzip");
+  }
+
   public LayerRecord {
     inputs = List.copyOf(inputs);
     metadata = ImmutableSortedMap.copyOf(metadata);

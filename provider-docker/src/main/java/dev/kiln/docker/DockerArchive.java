@@ -75,7 +75,7 @@ final class DockerArchive {
       dir.setMode(040755);
       tar.putArchiveEntry(dir);
       tar.closeArchiveEntry();
-      boolean inflate = l.uncompressedSize() >= 0 && isGzip(l.mediaType());
+      boolean inflate = l.uncompressedSize() >= 0 && LayerRecord.isGzip(l.mediaType());
       TarArchiveEntry e = new TarArchiveEntry(l.digest().hex() + "/layer.tar");
       e.setSize(inflate ? l.uncompressedSize() : image.blobSize(l.digest()));
       e.setModTime(MTIME_MILLIS);
@@ -97,10 +97,6 @@ final class DockerArchive {
     }
     tar.finish();
     tar.close(); // the block stream inside pads and writes its last block only when closed
-  }
-
-  static boolean isGzip(String mediaType) {
-    return mediaType.endsWith("+gzip") || mediaType.endsWith(".gzip");
   }
 
   private static void bytes(TarArchiveOutputStream tar, String name, byte[] content) throws IOException {

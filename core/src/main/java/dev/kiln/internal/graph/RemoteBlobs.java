@@ -74,7 +74,7 @@ final class RemoteBlobs {
   }
 
   private static Optional<String> check(InputStream in, KeyEntry e, boolean diffIds) throws IOException {
-    boolean gzip = diffIds && isGzip(e.mediaType());
+    boolean gzip = diffIds && LayerRecord.isGzip(e.mediaType());
     CountingInputStream counted = new CountingInputStream(in);
     HashingInputStream compressed = new HashingInputStream(Hashing.sha256(), counted);
     String diffId;
@@ -97,10 +97,10 @@ final class RemoteBlobs {
     if (!digest.equals(e.digest().hex())) {
       return Optional.of("blob hashes to sha256:" + digest + ", expected " + e.digest());
     }
-    if (diffId == null) {
-      diffId = diffIds ? digest : e.diffId().hex();
+    if (diffIds && !gzip) {
+      diffId = digest; // an uncompressed layer is its own diffID
     }
-    if (!diffId.equals(e.diffId().hex())) {
+    if (diffIds && !diffId.equals(e.diffId().hex())) {
       return Optional.of("layer content hashes to sha256:" + diffId + ", its entry says diffID " + e.diffId());
     }
     return Optional.empty();
@@ -199,10 +199,6 @@ final class RemoteBlobs {
         channel.close();
       }
     }
-  }
-
-  static boolean isGzip(String mediaType) {
-    return mediaType.equals(LayerRecord.GZIP_LAYER) || mediaType.endsWith("+gzip") || mediaType.endsWith(".gzip");
   }
 
   /** Keeps GZIPInputStream from closing the hashing stream under it. */

@@ -163,10 +163,11 @@ public final class CanonicalLayerWriter implements LayerWriter {
               tarOut.digest(), gz.digest(), gz.compressedSize(), tarOut.count(), items.size(), output);
       done = true;
       if (chunkSink != null) {
+        List<ParallelGzipOutputStream.ChunkRecord> chunks = gz.chunks();
         log.debug("layer {}: {} of {} gzip chunks ({} bytes) copied from the layer's previous version",
-            blob.diffId().shortHex(), gz.reusedChunks(), gz.chunks().size(), gz.reusedBytes());
+            blob.diffId().shortHex(), gz.reusedChunks(), chunks.size(), gz.reusedBytes());
         try {
-          chunkSink.accept(blob.digest(), gz.chunks(), gz.reusedChunks());
+          chunkSink.accept(blob.digest(), chunks, gz.reusedChunks());
         } catch (IOException | RuntimeException e) {
           log.debug("could not save the gzip chunks of layer {}: {}", blob.digest().shortHex(), e.toString());
         }
