@@ -182,11 +182,18 @@ public final class RegistryRemoteCache implements RemoteCache {
         c.putManifest(repo(), tag(namespace, key), manifest, RegistryClient.OCI_MANIFEST);
         return;
       } catch (RegistryException e) {
-        // the empty config blob can be lost to a concurrent upload of it; push it again once
-        if (attempt >= 2 || !e.codes().contains("MANIFEST_BLOB_UNKNOWN")) {
+        // a blob the manifest names can be briefly unknown while a concurrent upload of the same blob settles
+        // (distribution relinks it): push the empty config again if need be, wait a little, and try again
+        if (attempt >= 3 || !e.codes().contains("MANIFEST_BLOB_UNKNOWN")) {
           throw e;
         }
         emptyPushed = false;
+        try {
+          Thread.sleep(200L * attempt);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          throw new java.io.InterruptedIOException("interrupted while writing entry " + tag(namespace, key));
+        }
       }
     }
   }
