@@ -36,6 +36,8 @@ import java.util.concurrent.Executors;
 public final class Kiln implements AutoCloseable {
   /** System property that makes execution serial, for debugging. */
   public static final String SERIAL_PROPERTY = "kiln.serial";
+  /** System property that, set to {@code false}, turns file-system watching off (see {@link Builder#watchFileSystem}). */
+  public static final String WATCH_PROPERTY = "kiln.watch";
 
   private static Kiln defaults;
 
@@ -59,6 +61,9 @@ public final class Kiln implements AutoCloseable {
       this.ownLayerPool = null;
     }
     Registry registry = new Registry(b.provisioners, b.stores, b.capabilities, Kiln.class.getClassLoader());
+    if (b.watchFileSystem && !"false".equalsIgnoreCase(System.getProperty(WATCH_PROPERTY, "true"))) {
+      registry.watchTrees();
+    }
     Engine.RemoteConfig remote = null;
     if (b.remoteCache != null) {
       remote = new Engine.RemoteConfig(b.remoteCache, b.remoteMode, b.remoteVerify, b.remoteTimeout, b.remoteTransferTimeout);
@@ -186,6 +191,7 @@ public final class Kiln implements AutoCloseable {
     private final List<ImageStoreProvider> stores = new ArrayList<>();
     private final List<Object> capabilities = new ArrayList<>();
     private boolean serial;
+    private boolean watchFileSystem = true;
     private int compressionLevel = 6;
     private long sourceDateEpoch = sourceDateEpochFromEnv();
     private RemoteCache remoteCache;
@@ -300,6 +306,20 @@ public final class Kiln implements AutoCloseable {
     /** Offers an object to providers that ask for it through {@code PublishContext.capability}. */
     public Builder capability(Object capability) {
       capabilities.add(Objects.requireNonNull(capability));
+      return this;
+    }
+
+    /**
+     * Whether a files layer baked more than once by this instance has its source trees watched (inotify, on Linux
+     * and local file systems), so that a rebake of an unchanged tree neither walks nor stats it: a build daemon,
+     * an IDE or a service that keeps one Kiln open rebakes in milliseconds. On by default; a one-off bake never
+     * watches. Off: every bake walks its trees and asks the stat index (also {@code -Dkiln.watch=false}).
+     *
+     * <p>What watching cannot see, as with every inotify-based tool: a file written through a hard link from
+     * outside the tree, or through a shared memory mapping alone. Turn it off where inputs change that way.
+     */
+    public Builder watchFileSystem(boolean watch) {
+      this.watchFileSystem = watch;
       return this;
     }
 

@@ -121,6 +121,7 @@ public final class Engine {
 
   /** Closes the remote cache's connections and threads. */
   public void close() throws IOException {
+    registry.close();
     if (remote != null) {
       remote.close();
     }

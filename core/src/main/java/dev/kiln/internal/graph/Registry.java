@@ -4,6 +4,7 @@ import dev.kiln.InvalidTargetException;
 import dev.kiln.Layer;
 import dev.kiln.ProvisioningException;
 import dev.kiln.Target;
+import dev.kiln.internal.provision.FilesProvisioner;
 import dev.kiln.spi.BaseImageProvider;
 import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageStoreProvider;
@@ -20,6 +21,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.ServiceLoader;
 import java.util.TreeMap;
+import org.slf4j.LoggerFactory;
 
 /**
  * Provisioners by layer kind and image store providers by target scheme: the ones passed in code first, then
@@ -45,6 +47,8 @@ public final class Registry {
   private final Map<String, ImageStoreProvider> stores = new TreeMap<>();
   private final Map<Class<?>, Object> capabilities = new LinkedHashMap<>();
   private final Map<String, BaseImageProvider> baseImages = new TreeMap<>();
+  /** The provisioners this registry created (discovered ones); those passed in code belong to the caller. */
+  private final List<Provisioner> owned = new ArrayList<>();
 
   public Registry(
       List<Provisioner> explicitProvisioners,
@@ -53,7 +57,9 @@ public final class Registry {
       ClassLoader loader) {
     for (ProvisionerProvider pp : ServiceLoader.load(ProvisionerProvider.class, loader)) {
       for (Provisioner p : pp.provisioners()) {
-        provisioners.putIfAbsent(p.kind(), p);
+        if (provisioners.putIfAbsent(p.kind(), p) == null) {
+          owned.add(p);
+        }
       }
     }
     provisioners.put(OciBaseLayer.KIND, new OciBaseProvisioner());
@@ -157,6 +163,26 @@ public final class Registry {
   /** The schemes that have a store. */
   public List<String> schemes() {
     return List.copyOf(stores.keySet());
+  }
+
+  /** Lets the core {@code files} provisioner, when it is the one in use, watch the trees it walks (see FilesProvisioner). */
+  public void watchTrees() {
+    if (provisioners.get("files") instanceof FilesProvisioner fp && owned.contains(fp)) {
+      fp.watchTrees();
+    }
+  }
+
+  /** Closes the provisioners this registry created that hold resources (watches, threads). */
+  public void close() {
+    for (Provisioner p : owned) {
+      if (p instanceof AutoCloseable c) {
+        try {
+          c.close();
+        } catch (Exception e) {
+          LoggerFactory.getLogger(Registry.class).warn("closing provisioner '{}' failed: {}", p.kind(), e.toString());
+        }
+      }
+    }
   }
 
   <C> Optional<C> capability(Class<C> type) {

@@ -31,24 +31,155 @@ import java.util.TreeMap;
 /**
  * Provisions {@code files} layers: walks the declared sources once, hashes their content through the stat index
  * (unchanged files are not read), and on a cache miss writes them through the canonical layer writer. Pure Java,
- * no daemon. Thread-safe (stateless).
+ * no daemon. Thread-safe.
+ *
+ * <p>With {@link #watchTrees()}, a layer prepared a second time by the same instance has its trees watched (see
+ * {@link TreeWatcher}) and its walk retained: from then on, when no watched directory reported a change and every
+ * declared source still has the same {@code lstat}, the retained walk is the answer and nothing is walked or
+ * hashed. A one-off bake never pays for watching; a long-lived Kiln rebakes an unchanged tree in the time of one
+ * watcher round trip.
  */
-public final class FilesProvisioner implements Provisioner {
+public final class FilesProvisioner implements Provisioner, AutoCloseable {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(FilesProvisioner.class);
+  /** Layers whose walks are retained (each with its directories watched); the least recently prepared goes first. */
+  static final int RETAINED = 16;
+
+  private boolean watchTrees;
+  private TreeWatcher watcher;
+  private boolean watcherTried;
+  // in access order: the least recently prepared layer first
+  private final Map<RetainedKey, Retained> retained = new LinkedHashMap<>(16, 0.75f, true);
 
   @Override
   public String kind() {
     return "files";
   }
 
+  /** Watches the trees of layers prepared more than once, so that unchanged ones are not walked again. */
+  public synchronized void watchTrees() {
+    watchTrees = true;
+  }
+
   @Override
   public PreparedLayer prepare(Layer layer, KeyContext ctx) throws BakeException {
     FilesLayer files = (FilesLayer) layer;
-    Walk walk = new Walk(files.name(), ctx);
-    for (FilesLayer.Entry e : files.entries()) {
-      walk.add(e);
+    RetainedKey key = new RetainedKey(files.name(), files.entries());
+    TreeWatcher tw;
+    Retained before;
+    synchronized (this) {
+      // the first time a layer is prepared leaves a marker only; watching starts with the second
+      before = watchTrees ? retained.get(key) : null;
+      tw = before != null ? watcher() : null;
     }
-    walk.hashAll();
+    if (before != null && before.walk != null && tw != null && before.unchanged(tw)) {
+      log.debug("files layer '{}': nothing changed under its watched sources, the last walk stands", files.name());
+      return before.walk;
+    }
+    TreeWatcher.Watch watch = tw != null ? tw.newWatch() : null;
+    Walk walk = new Walk(files.name(), ctx, tw, watch);
+    try {
+      for (FilesLayer.Entry e : files.entries()) {
+        walk.add(e);
+      }
+      walk.hashAll();
+    } catch (BakeException | RuntimeException e) {
+      if (watch != null) {
+        watch.release();
+      }
+      throw e;
+    }
+    if (watchTrees) {
+      boolean keep = watch != null && walk.watchable;
+      Retained now = keep ? new Retained(walk, watch, List.copyOf(walk.sources)) : new Retained(null, null, List.of());
+      if (!keep && watch != null) {
+        watch.release();
+      }
+      synchronized (this) {
+        Retained old = retained.put(key, now);
+        if (old != null && old != before) {
+          old.release();
+        }
+        trim();
+      }
+      if (before != null) {
+        before.release();
+      }
+    }
     return walk;
+  }
+
+  /** Keeps the walks (and watches) of the {@value #RETAINED} most recently prepared layers, and markers of more. */
+  private void trim() {
+    int walks = 0;
+    for (Retained r : retained.values()) {
+      walks += r.walk != null ? 1 : 0;
+    }
+    var it = retained.entrySet().iterator();
+    while (it.hasNext() && (walks > RETAINED || retained.size() > RETAINED * 4)) {
+      Map.Entry<RetainedKey, Retained> eldest = it.next();
+      if (eldest.getValue().walk != null) {
+        eldest.getValue().release();
+        walks--;
+        eldest.setValue(new Retained(null, null, List.of()));
+      }
+      if (retained.size() > RETAINED * 4) {
+        it.remove();
+      }
+    }
+  }
+
+  private TreeWatcher watcher() {
+    if (watcher != null && watcher.broken()) {
+      TreeWatcher.release(watcher);
+      watcher = null;
+      watcherTried = false;
+    }
+    if (watchTrees && watcher == null && !watcherTried) {
+      watcherTried = true;
+      watcher = TreeWatcher.acquire();
+    }
+    return watcher;
+  }
+
+  /** Stops watching and drops every retained walk. */
+  @Override
+  public synchronized void close() {
+    retained.values().forEach(Retained::release);
+    retained.clear();
+    if (watcher != null) {
+      TreeWatcher.release(watcher);
+      watcher = null;
+    }
+    watchTrees = false;
+  }
+
+  private record RetainedKey(String name, List<FilesLayer.Entry> entries) {}
+
+  /** A declared source as the walk found it: its {@code lstat} and, for a symlink, where it led. */
+  private record Source(Path declared, FileStat stat, Path real, FileStat realStat) {
+    boolean unchanged() {
+      try {
+        if (!FileStat.lstat(declared).equals(stat)) {
+          return false;
+        }
+        return real == null || (declared.toRealPath().equals(real) && FileStat.lstat(real).equals(realStat));
+      } catch (IOException e) {
+        return false;
+      }
+    }
+  }
+
+  /** A retained walk with the watch over its trees; a marker (null walk) for a layer seen once. */
+  private record Retained(Walk walk, TreeWatcher.Watch watch, List<Source> sources) {
+    boolean unchanged(TreeWatcher tw) {
+      return tw.sync() && watch.clean() && sources.stream().allMatch(Source::unchanged) && watch.clean();
+    }
+
+    void release() {
+      if (watch != null) {
+        watch.release();
+      }
+    }
   }
 
   /** A planned entry: the final metadata plus, for files, the source and its digest. */
@@ -57,7 +188,13 @@ public final class FilesProvisioner implements Provisioner {
   /** The result of walking a files layer's sources. */
   static final class Walk implements PreparedLayer {
     private final String layer;
-    private final KeyContext ctx;
+    private KeyContext ctx;
+    private final TreeWatcher watcher;
+    /** Null unless this walk's directories are watched. */
+    private final TreeWatcher.Watch watch;
+    /** Whether every tree was on a file system the watcher trusts. */
+    boolean watchable = true;
+    final List<Source> sources = new ArrayList<>();
     // later entries for the same path win; in canonical path order (see sorted()) so the fingerprint is independent
     // of walk order
     private final Map<String, Planned> planned = new LinkedHashMap<>();
@@ -65,9 +202,11 @@ public final class FilesProvisioner implements Provisioner {
     private final Map<String, Digest> declaredInputs = new TreeMap<>();
     private Digest listing;
 
-    Walk(String layer, KeyContext ctx) {
+    Walk(String layer, KeyContext ctx, TreeWatcher watcher, TreeWatcher.Watch watch) {
       this.layer = layer;
       this.ctx = ctx;
+      this.watcher = watcher;
+      this.watch = watch;
     }
 
     void add(FilesLayer.Entry e) throws ProvisioningException {
@@ -92,8 +231,13 @@ public final class FilesProvisioner implements Provisioner {
         st = FileStat.lstat(src);
         if (st.type() == FileStat.Type.SYMLINK) {
           // a declared source is followed, as cp does; only links inside a copied tree are kept as links
+          Path declared = src;
+          FileStat linkStat = st;
           src = src.toRealPath();
           st = FileStat.lstat(src);
+          sources.add(new Source(declared, linkStat, src, st));
+        } else {
+          sources.add(new Source(src, st, null, null));
         }
       } catch (NoSuchFileException ex) {
         throw new ProvisioningException(layer, "source '" + e.source() + "' does not exist (for " + e.target() + ")");
@@ -124,8 +268,11 @@ public final class FilesProvisioner implements Provisioner {
       if (!base.isEmpty()) {
         put(LayerEntry.directory(base, keepModes ? rootStat.mode() : 0755).withOwner(e.uid(), e.gid()), null, null);
       }
+      if (watch != null && watchable && !watcher.watchable(root)) {
+        watchable = false;
+      }
       try {
-        Map<String, Listing> listings = listAll(root, base);
+        Map<String, Listing> listings = listAll(root, rootStat, base);
         emit(e, listings, base, keepModes);
       } catch (IOException ex) {
         String what = ex instanceof AccessDeniedException ? "cannot read '" + ex.getMessage() + "': permission denied" : ex.getMessage();
@@ -139,11 +286,12 @@ public final class FilesProvisioner implements Provisioner {
      * then the lstat of every path of the level is spread over all cores (one large directory must not hold a level
      * up on one core). A no-op rebake is these system calls: on a tree of small files they are most of its time.
      */
-    private Map<String, Listing> listAll(Path root, String base) {
+    private Map<String, Listing> listAll(Path root, FileStat rootStat, String base) {
       Map<String, Listing> listings = new HashMap<>();
-      List<Listing> level = List.of(new Listing(root, base));
+      List<Listing> level = List.of(new Listing(root, base, rootStat.inode()));
+      TreeWatcher.Watch w = watchable ? watch : null;
       while (!level.isEmpty()) {
-        level.parallelStream().forEach(Listing::list);
+        level.parallelStream().forEach(l -> l.list(watcher, w));
         int total = 0;
         for (Listing l : level) {
           total += l.error == null ? l.names.length : 0;
@@ -166,7 +314,7 @@ public final class FilesProvisioner implements Provisioner {
           if (l.error == null) {
             for (int i = 0; i < l.names.length; i++) {
               if (l.stats[i] != null && l.stats[i].type() == FileStat.Type.DIRECTORY) {
-                next.add(new Listing(l.children[i], join(l.prefix, l.names[i])));
+                next.add(new Listing(l.children[i], join(l.prefix, l.names[i]), l.stats[i].inode()));
               }
             }
           }
@@ -239,6 +387,9 @@ public final class FilesProvisioner implements Provisioner {
           declaredInputs.put(p.input(), p.digest()[0]);
         }
       }
+      // a walk may be retained across bakes: keep only what fingerprint and provision use
+      planned.clear();
+      ctx = null;
       // the whole listing, described once; a copied tree is listed as one input, the digest of its own listing,
       // which for a tree that makes up the whole layer (the common case) is the listing's digest
       Fingerprint whole = new Fingerprint();
@@ -302,6 +453,7 @@ public final class FilesProvisioner implements Provisioner {
     private static final class Listing {
       final Path dir;
       final String prefix;
+      final long inode;
       Path[] children;
       String[] names;
       FileStat[] stats;
@@ -310,13 +462,25 @@ public final class FilesProvisioner implements Provisioner {
       IOException error;
       private int errorAt = Integer.MAX_VALUE;
 
-      Listing(Path dir, String prefix) {
+      Listing(Path dir, String prefix, long inode) {
         this.dir = dir;
         this.prefix = prefix;
+        this.inode = inode;
       }
 
-      /** Reads the directory and sorts its names; the children are stat-ed by {@link #stat}. */
-      void list() {
+      /**
+       * Reads the directory and sorts its names; the children are stat-ed by {@link #stat}. With a watch, the
+       * directory is watched first, so a change after the listing is reported.
+       */
+      void list(TreeWatcher watcher, TreeWatcher.Watch watch) {
+        if (watch != null) {
+          try {
+            watcher.register(watch, dir, inode);
+          } catch (IOException e) {
+            // the watch is dirty: the next bake walks again
+            log.debug("cannot watch {}: {}", dir, e.toString());
+          }
+        }
         try {
           List<Path> found = new ArrayList<>();
           try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
