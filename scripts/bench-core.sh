@@ -40,7 +40,7 @@ for tree in "$jdk" "$small"; do
   for tool in jib kiln kiln-open; do
     line="MEDIAN tool=$tool"
     for field in cold_median_ms warm_median_ms first_warm_median_ms peak_heap_mb; do
-      vals=$(grep "tool=$tool tree=$tree " "$work/results" | grep -o "$field=[0-9]*" | cut -d= -f2 | sort -n)
+      vals=$(grep "tool=$tool tree=$tree " "$work/results" | grep -o " $field=[0-9]*" | cut -d= -f2 | sort -n)
       n=$(echo "$vals" | wc -l)
       line="$line ${field%_median_ms}=$(echo "$vals" | sed -n "$(( (n + 1) / 2 ))p")"
     done
