@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -16,6 +17,16 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class IncrementalLayerTest {
   @TempDir Path tmp;
+  private Path src;
+  private ImageBuild build;
+  private Path store;
+
+  @BeforeEach
+  void setUp() throws IOException {
+    src = tree();
+    build = ImageBuild.from(Base.scratch()).layer(Layer.files("big").add(src, "/opt/big"));
+    store = tmp.resolve("store");
+  }
 
   private Path tree() throws IOException {
     Path root = Files.createDirectories(tmp.resolve("tree"));
@@ -47,9 +58,6 @@ class IncrementalLayerTest {
 
   @Test
   void aLayerRewrittenAfterAChangeIsTheBlobAFreshStoreBakes() throws Exception {
-    Path src = tree();
-    ImageBuild build = ImageBuild.from(Base.scratch()).layer(Layer.files("big").add(src, "/opt/big"));
-    Path store = tmp.resolve("store");
     BakeResult first = bake(store, build);
     assertThat(chunkIndexes(store)).isEqualTo(1);
 
@@ -74,9 +82,6 @@ class IncrementalLayerTest {
 
   @Test
   void aStoreWithDamagedChunksStillBakesTheRightBlob() throws Exception {
-    Path src = tree();
-    ImageBuild build = ImageBuild.from(Base.scratch()).layer(Layer.files("big").add(src, "/opt/big"));
-    Path store = tmp.resolve("store");
     BakeResult first = bake(store, build);
     // the previous blob damaged on disk: its chunks no longer match their recorded SHA-256
     Path blob = store.resolve("blobs/sha256").resolve(first.layers().get(0).digest().hex());

@@ -172,7 +172,7 @@ public final class FilesProvisioner implements Provisioner, AutoCloseable {
   /** A retained walk with the watch over its trees; a marker (null walk) for a layer seen once. */
   private record Retained(Walk walk, TreeWatcher.Watch watch, List<Source> sources) {
     boolean unchanged(TreeWatcher tw) {
-      return tw.sync() && watch.clean() && sources.stream().allMatch(Source::unchanged) && watch.clean();
+      return tw.sync() && watch.clean() && sources.stream().allMatch(Source::unchanged);
     }
 
     void release() {

@@ -57,7 +57,6 @@ final class TreeWatcher implements Closeable {
   private final Map<Path, Dir> byPath = new ConcurrentHashMap<>();
   private final Map<WatchKey, Dir> byKey = new ConcurrentHashMap<>();
   private final Map<String, CompletableFuture<Void>> pending = new ConcurrentHashMap<>();
-  private final Map<String, Boolean> fileSystems = new ConcurrentHashMap<>();
   private final AtomicLong cookieIds = new AtomicLong();
   private volatile boolean broken;
 
@@ -133,8 +132,7 @@ final class TreeWatcher implements Closeable {
   /** Whether changes under {@code dir} are all seen by this kernel (a local file system). */
   boolean watchable(Path dir) {
     try {
-      String type = Files.getFileStore(dir).type();
-      return fileSystems.computeIfAbsent(type, LOCAL::contains);
+      return LOCAL.contains(Files.getFileStore(dir).type());
     } catch (IOException e) {
       return false;
     }
