@@ -752,6 +752,7 @@ public final class Engine {
      */
     private CanonicalLayerWriter chunkedWriter(Node n, Path tmp) {
       CanonicalLayerWriter w = new CanonicalLayerWriter(tmp, mtime, gzipLevel, compressPool);
+      w = n.parent == null ? w.lowest() : w; // a hard link of the image's first layer has nothing below to link to
       String lineage = new Fingerprint().put("v", "kiln.lineage.v1").put("kind", n.layer.kind()).put("name", n.layer.name()).digest().hex();
       ChunkIndex previous = null;
       Optional<Digest> latest = store.latestBlob(lineage);
