@@ -11,10 +11,13 @@ import dev.kiln.Digest;
 import dev.kiln.ImageBuild;
 import dev.kiln.Kiln;
 import dev.kiln.Layer;
+import dev.kiln.event.BakeEvent;
+import dev.kiln.testing.RecordingListener;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -100,14 +103,37 @@ class StoreCorruptionTest {
   @Test
   void aLayerDamagedBetweenTwoBakesOfAKilnKeptOpenIsProvisionedAgain() throws Exception {
     Path store = tmp.resolve("store");
-    try (Kiln kiln = Kiln.builder().store(store).build()) {
+    RecordingListener events = new RecordingListener();
+    try (Kiln kiln = Kiln.builder().store(store).listener(events).build()) {
       BakeResult first = kiln.bake(build());
       kiln.bake(build());
       damage(file(store, Part.BIG_LAYER, first), Damage.FLIP);
+      events.clear();
       BakeResult again = kiln.bake(build());
       assertThat(again.digest()).isEqualTo(reference);
       assertThat(again.provisioned()).containsExactly("big");
+      assertThat(events.of(BakeEvent.CacheCorrupted.class)).extracting(BakeEvent.CacheCorrupted::digest)
+          .containsExactly(first.layers().get(0).digest());
     }
+    StoreLayoutCheck.assertGood(store, reference, tmp);
+  }
+
+  @Test
+  void aBlobDamagedWithItsSizeAndMtimePutBackIsStillCaught() throws Exception {
+    Path store = tmp.resolve("store");
+    BakeResult first = bake(store);
+    Path blob = file(store, Part.BIG_LAYER, first);
+    Thread.sleep(200); // past the timestamp tick after the blob was written, so its verification is remembered
+    bake(store);
+    assertThat(store.resolve("stat/blobs")).content().contains(first.layers().get(0).digest().hex());
+    FileTime mtime = Files.getLastModifiedTime(blob);
+    damage(blob, Damage.FLIP);
+    Files.setLastModifiedTime(blob, mtime); // only the ctime, which nothing can set back, tells
+
+    BakeResult again = bake(store);
+
+    assertThat(again.digest()).isEqualTo(reference);
+    assertThat(again.provisioned()).containsExactly("big");
     StoreLayoutCheck.assertGood(store, reference, tmp);
   }
 

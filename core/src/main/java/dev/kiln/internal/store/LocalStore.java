@@ -57,6 +57,7 @@ public final class LocalStore implements AutoCloseable {
   private final FileLock sessionLock;
   private final VerifiedBlobs verified;
   private final StoreIndex index;
+  private volatile java.util.function.BiConsumer<Digest, String> corruption = (d, why) -> {};
 
   private LocalStore(Path root) throws IOException {
     this.root = root;
@@ -86,6 +87,19 @@ public final class LocalStore implements AutoCloseable {
 
   public Path root() {
     return root;
+  }
+
+  /** Tells {@code listener} of every damaged blob the store finds (and repairs) by itself. */
+  public void onCorruption(java.util.function.BiConsumer<Digest, String> listener) {
+    this.corruption = listener;
+  }
+
+  void corrupt(Digest digest, String why) {
+    try {
+      corruption.accept(digest, why);
+    } catch (RuntimeException e) {
+      log.warn("corruption listener failed: {}", e.toString());
+    }
   }
 
   private void initLayout() throws IOException {
@@ -211,6 +225,7 @@ public final class LocalStore implements AutoCloseable {
   /** Puts a verified temp file in place of a stored blob that does not match its digest. */
   private void replaceBlob(Path tempFile, Digest digest) throws IOException {
     log.warn("blob {} in the store at {} does not match its digest; replacing it", digest, root);
+    corrupt(digest, "blob " + digest + " in the store does not match its digest; it was replaced by a verified copy");
     Path target = blobPath(digest);
     if (Files.isDirectory(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
       deleteTree(target);
@@ -323,6 +338,8 @@ public final class LocalStore implements AutoCloseable {
       return Optional.empty();
     }
     if (!verified.check(entry.digest(), blob)) {
+      corrupt(entry.digest(), "blob " + entry.digest() + " of key " + key.shortHex() + " in the store is corrupt: its content"
+          + " does not match its digest; it is evicted and the layer provisioned again");
       evict(entry.digest());
       return Optional.empty();
     }

@@ -255,6 +255,7 @@ final class StoreIndex {
       return Optional.empty();
     }
     if (!verified.check(d.digest, p)) {
+      store.corrupt(d.digest, "blob " + d.digest + " in the store is corrupt: its content does not match its digest; it is evicted");
       store.evictBlob(d.digest, "it does not match its digest");
       return Optional.of("blob " + d.digest + " is corrupt (evicted)");
     }
