@@ -117,6 +117,7 @@ public final class Engine {
         : new GuardedRemoteCache(remoteConfig.cache(), remoteConfig.mode(), remoteConfig.timeout(), remoteConfig.transferTimeout(), this::emit);
     this.checkDiffIds = remoteConfig != null && remoteConfig.verify() == RemoteCache.Verify.CONTENT;
     this.diskCache = new StoreDiskCache(store, statIndex, this::emit, remote, compressPool);
+    store.onCorruption((d, why) -> emit(new BakeEvent.CacheCorrupted(d, why)));
   }
 
   /** Closes the remote cache's connections and threads. */
