@@ -98,9 +98,9 @@ class KillNineIT {
     int round = 0;
     for (Moment m : moments) {
       // a moment the bake outran, or a kill meant for a short phase that missed it, is tried again (sooner)
-      for (int attempt = 0; attempt < 3; attempt++, m = new Moment(m.anchor(), m.delayMicros() / 4, m.hold(), m.phase())) {
+      for (int attempt = 0; attempt < 4; attempt++, m = new Moment(m.anchor(), m.delayMicros() / 4, m.hold(), m.phase())) {
         round++;
-        Killed k = bakeAndKill(store, jdk, out, m, ref, round);
+        Killed k = bakeAndKill(store, jdk, out, m, round);
         String phase = k.finished() ? "finished" : phase(k, store, ref);
         System.out.printf("round %d (%s): %s%n", round, m, k.finished() ? "the bake finished before the kill" : "killed while " + phase);
         String where = "round " + round + " (" + m + ", killed while " + phase + ")";
@@ -193,7 +193,7 @@ class KillNineIT {
     }
   }
 
-  private Killed bakeAndKill(Path store, Path jdk, Path out, Moment m, Reference ref, int round) throws Exception {
+  private Killed bakeAndKill(Path store, Path jdk, Path out, Moment m, int round) throws Exception {
     List<String> cmd = new ArrayList<>(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
         "-cp", System.getProperty("java.class.path"), KillNineBakeMain.class.getName(), store.toString(), jdk.toString()));
