@@ -344,8 +344,10 @@ class KillNineIT {
     }
     Path index = store.resolve("index.json");
     if (!Files.exists(index)) {
-      // killed while the store was first created: nothing is in it yet, and the next open completes it
+      // killed while the store was first created: nothing is in it yet, it does not claim to be an OCI layout, and
+      // the next open completes it
       assertThat(blobNames(store)).as(where + ": blobs of a store without index.json").isEmpty();
+      assertThat(store.resolve("oci-layout")).as(where + ": an oci-layout marker without index.json").doesNotExist();
       return;
     }
     for (JsonNode m : json.readTree(index.toFile()).path("manifests")) {

@@ -103,10 +103,8 @@ public final class LocalStore implements AutoCloseable {
   }
 
   private void initLayout() throws IOException {
-    Path layout = root.resolve("oci-layout");
-    if (!layoutFileValid(layout)) {
-      writeAtomically(layout, "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
-    }
+    // index.json first: a process killed in between leaves no `oci-layout` marker on a directory that is not yet a
+    // whole OCI layout
     Path index = root.resolve("index.json");
     if (!Files.exists(index)) {
       try (StoreLock l = lock("index")) {
@@ -114,6 +112,10 @@ public final class LocalStore implements AutoCloseable {
           writeAtomically(index, Json.bytes(Json.emptyIndex()));
         }
       }
+    }
+    Path layout = root.resolve("oci-layout");
+    if (!layoutFileValid(layout)) {
+      writeAtomically(layout, "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
   }
 
