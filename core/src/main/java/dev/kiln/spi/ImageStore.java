@@ -15,6 +15,14 @@ public interface ImageStore {
     return Optional.empty();
   }
 
+  /**
+   * The local file or directory this store writes, if any. A bake refuses targets whose outputs would overwrite
+   * each other (see {@link LocalOutput}) before it writes anything. Empty for stores that write no local file.
+   */
+  default Optional<LocalOutput> localOutput() {
+    return Optional.empty();
+  }
+
   /** Publishes the image; called only when {@link #find} found nothing. */
   PublishedImage publish(ImageView image, PublishContext context) throws BakeException;
 }

@@ -11,6 +11,7 @@ import dev.kiln.PublishedImage;
 import dev.kiln.event.BakeEvent;
 import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageView;
+import dev.kiln.spi.LocalOutput;
 import dev.kiln.spi.PublishContext;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
@@ -53,6 +54,11 @@ final class ArchiveStore implements ImageStore {
     this.file = file.toAbsolutePath().normalize();
     this.format = format;
     this.name = name;
+  }
+
+  @Override
+  public Optional<LocalOutput> localOutput() {
+    return Optional.of(new LocalOutput(file, format == Format.OCI ? "oci-archive" : "docker-archive", name, false));
   }
 
   @Override

@@ -11,6 +11,7 @@ import dev.kiln.PublishedImage;
 import dev.kiln.event.BakeEvent;
 import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageView;
+import dev.kiln.spi.LocalOutput;
 import dev.kiln.spi.PublishContext;
 import java.io.IOException;
 import java.io.InputStream;
@@ -39,6 +40,11 @@ final class OciLayoutStore implements ImageStore {
     this.target = target;
     this.dir = dir.toAbsolutePath().normalize();
     this.tag = tag;
+  }
+
+  @Override
+  public Optional<LocalOutput> localOutput() {
+    return Optional.of(new LocalOutput(dir, "oci-layout", tag, true));
   }
 
   @Override
