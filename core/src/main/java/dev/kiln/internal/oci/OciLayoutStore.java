@@ -25,13 +25,19 @@ import java.nio.file.StandardOpenOption;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * {@code oci:DIR[:TAG]}: writes the image into an OCI image layout directory (creating it), blobs it already has are
- * skipped, and points TAG at the image in index.json. Thread-safe; concurrent writers to one layout coordinate
- * with a file lock.
+ * skipped, and points TAG at the image in index.json. Thread-safe; concurrent writers to one layout, in this process or
+ * others, serialise their index.json updates on a lock per directory in this process and a file lock across
+ * processes, so every tag lands.
  */
 final class OciLayoutStore implements ImageStore {
+  /** A file lock does not exclude threads of one process: this does, per layout directory (by real path). */
+  private static final ConcurrentHashMap<Path, ReentrantLock> INDEX_LOCKS = new ConcurrentHashMap<>();
+
   private final String target;
   private final Path dir;
   private final String tag;
@@ -94,8 +100,7 @@ final class OciLayoutStore implements ImageStore {
       }
       writeBlob(image.configDigest(), image.config());
       writeBlob(image.digest(), image.manifest());
-      try (FileChannel ch = FileChannel.open(dir.resolve(".kiln-index.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-          FileLock l = ch.lock()) {
+      lockIndex(() -> {
         Path index = dir.resolve("index.json");
         ObjectNode idx = Files.isRegularFile(index) ? (ObjectNode) Json.read(Files.readAllBytes(index)) : Json.emptyIndex();
         ArrayNode kept = Json.mapper().createArrayNode();
@@ -107,10 +112,27 @@ final class OciLayoutStore implements ImageStore {
         kept.add(Json.manifestDescriptor(image.digest(), image.manifest().length, tag));
         idx.set("manifests", kept);
         writeAtomically(index, Json.bytes(idx));
-      }
+      });
       return published(image, false);
     } catch (IOException e) {
       throw new ImageStoreException(target, "could not write the OCI layout: " + e.getMessage(), e);
+    }
+  }
+
+  private interface IndexUpdate {
+    void run() throws IOException;
+  }
+
+  /** Runs {@code update} holding the layout's index lock, across the threads of this process and across processes. */
+  private void lockIndex(IndexUpdate update) throws IOException {
+    Path lockFile = dir.toRealPath().resolve(".kiln-index.lock");
+    ReentrantLock jvm = INDEX_LOCKS.computeIfAbsent(lockFile, k -> new ReentrantLock());
+    jvm.lock(); // first: this process opens the lock file only while it holds this, never beside a held file lock
+    try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileLock l = ch.lock()) {
+      update.run();
+    } finally {
+      jvm.unlock();
     }
   }
 
