@@ -20,7 +20,6 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -31,14 +30,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.UUID;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 
 /**
  * {@code oci-archive:FILE[:TAG]} (an OCI image layout in a tar) and {@code docker-archive:FILE[:NAME:TAG]} (what
  * {@code docker load} reads). Entries carry a fixed time, so the archive of an image is the same bytes on every
- * machine. The archive is written next to FILE and renamed into place, so a reader never sees a half-written file.
+ * machine. The archive is written to a locked temp file {@code .FILE.kiln-tmp-UUID} beside FILE and renamed into
+ * place, so a reader never sees a half-written file; the temp files of writers that are gone (kill -9) are removed by
+ * the next bake of the target, those of live writers are left alone.
  *
  * <p>An archive holds the image when it has exactly the size of the archive this store writes and exactly its
  * members, in order, each with its name, type and size, the small ones (index, manifests, config) byte for byte and
@@ -82,6 +82,7 @@ final class ArchiveStore implements ImageStore {
 
   @Override
   public Optional<PublishedImage> find(ImageView image, PublishContext ctx) {
+    TargetTempFile.sweep(file.getParent(), tempPrefix());
     try {
       return Files.isRegularFile(file) && holds(members(image)) ? Optional.of(published(image, true)) : Optional.empty();
     } catch (IOException | RuntimeException e) {
@@ -117,9 +118,8 @@ final class ArchiveStore implements ImageStore {
     try {
       Files.createDirectories(file.getParent());
       List<Member> members = members(image);
-      Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp-" + UUID.randomUUID());
-      try {
-        try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16)) {
+      try (TargetTempFile tmp = TargetTempFile.create(file.getParent(), tempPrefix())) {
+        try (OutputStream os = new BufferedOutputStream(tmp.output(), 1 << 16)) {
           long total = members.stream().filter(m -> m.blob() != null).mapToLong(Member::size).sum();
           long[] done = {0};
           write(members, os, (m, tar) -> {
@@ -130,14 +130,16 @@ final class ArchiveStore implements ImageStore {
             ctx.emit(new BakeEvent.BytesWritten(target, done[0], total));
           });
         }
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      } finally {
-        Files.deleteIfExists(tmp);
+        tmp.moveTo(file);
       }
       return published(image, false);
     } catch (IOException e) {
       throw new ImageStoreException(target, "could not write " + file + ": " + e.getMessage(), e);
     }
+  }
+
+  private String tempPrefix() {
+    return "." + file.getFileName();
   }
 
   /** The members of the archive of {@code image}, in the order they are written. */

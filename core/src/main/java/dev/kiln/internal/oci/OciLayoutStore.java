@@ -17,13 +17,13 @@ import dev.kiln.spi.LocalOutput;
 import dev.kiln.spi.PublishContext;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -41,7 +41,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * index.json. The layout holds the image when TAG names it in index.json and every blob of the image is there with
  * its size and SHA-256 (read in full), so a truncated or altered blob, manifest, config or index is written again.
  * An index.json that is not valid JSON is replaced by one with the complete entries it still held, and kept beside
- * as {@code index.json.damaged-UUID}. Every file is written to a temp file and renamed into place.
+ * as {@code index.json.damaged-UUID}. Every file is written to a locked temp file and renamed into place; temp files
+ * of writers that are gone (kill -9) are removed by the next bake of the layout.
  *
  * <p>Thread-safe. Writers of one layout, in this process or others, serialise their index.json updates on a lock that
  * holds across threads (a lock per directory in this process) and across processes (a file lock), so every tag lands.
@@ -68,6 +69,7 @@ final class OciLayoutStore implements ImageStore {
 
   @Override
   public Optional<PublishedImage> find(ImageView image, PublishContext ctx) {
+    sweepTempFiles();
     try {
       if (!layoutFileIsValid() || !tagged(Json.read(Files.readAllBytes(dir.resolve("index.json"))), image)) {
         return Optional.empty();
@@ -266,12 +268,11 @@ final class OciLayoutStore implements ImageStore {
     if (blobIsIntact(d, image.blobSize(d))) {
       return;
     }
-    Path tmp = blob(d).resolveSibling(".tmp-" + UUID.randomUUID());
-    try (InputStream in = image.openBlob(d)) {
-      Files.copy(in, tmp); // the store's stream checks the digest at its end
-      Files.move(tmp, blob(d), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } finally {
-      Files.deleteIfExists(tmp);
+    try (TargetTempFile tmp = TargetTempFile.create(blob(d).getParent(), "")) {
+      try (OutputStream out = tmp.output(); InputStream in = image.openBlob(d)) {
+        in.transferTo(out); // the store's stream checks the digest at its end
+      }
+      tmp.moveTo(blob(d));
     }
   }
 
@@ -282,13 +283,16 @@ final class OciLayoutStore implements ImageStore {
   }
 
   private static void writeAtomically(Path dest, byte[] content) throws IOException {
-    Path tmp = dest.resolveSibling(".tmp-" + UUID.randomUUID());
-    try {
-      Files.write(tmp, content);
-      Files.move(tmp, dest, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } finally {
-      Files.deleteIfExists(tmp);
+    try (TargetTempFile tmp = TargetTempFile.create(dest.getParent(), "")) {
+      tmp.write(content);
+      tmp.moveTo(dest);
     }
+  }
+
+  /** Removes temp files that writers which are gone left in the layout. */
+  private void sweepTempFiles() {
+    TargetTempFile.sweep(dir, "");
+    TargetTempFile.sweep(dir.resolve("blobs").resolve("sha256"), "");
   }
 
   private static MessageDigest sha256() {
