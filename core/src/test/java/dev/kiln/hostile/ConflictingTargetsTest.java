@@ -104,6 +104,13 @@ class ConflictingTargetsTest {
   }
 
   @Test
+  void aDiskAndAnArchiveOfOneFileAreRefused() {
+    Path f = tmp.resolve("out/disk.img");
+    assertRefused(one, "raw:" + f, "oci-archive:" + f);
+    assertThat(f).doesNotExist();
+  }
+
+  @Test
   void twoBuildsOfOneBakeAllWritingOneArchiveAreRefused() throws IOException {
     Path f = tmp.resolve("out/m.tar");
     Map<ImageBuild, List<String>> builds = new LinkedHashMap<>();
