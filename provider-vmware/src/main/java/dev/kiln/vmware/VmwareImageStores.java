@@ -3,10 +3,8 @@ package dev.kiln.vmware;
 import dev.kiln.BakeException;
 import dev.kiln.Digest;
 import dev.kiln.ImageStoreException;
-import dev.kiln.InvalidTargetException;
 import dev.kiln.PublishedImage;
 import dev.kiln.Target;
-import dev.kiln.UriTarget;
 import dev.kiln.disk.DiskCache;
 import dev.kiln.disk.DiskOptions;
 import dev.kiln.disk.RawDiskStores;
@@ -40,11 +38,7 @@ public final class VmwareImageStores implements ImageStoreProvider {
     if (target.scheme().equals(VsphereTarget.SCHEME)) {
       return new VsphereStore(VsphereTarget.parse(target.toString()));
     }
-    UriTarget t = UriTarget.parse(target.toString());
-    if (t.hierarchical() || t.reference().isBlank()) {
-      throw new InvalidTargetException("expected " + t.scheme() + ":PATH, found " + target);
-    }
-    return new FileStore(t.scheme(), t.toString(), Path.of(t.reference()).toAbsolutePath().normalize());
+    return new FileStore(VmwareFileTarget.parse(target));
   }
 
   static String annotation(ImageView image) {
@@ -63,16 +57,18 @@ public final class VmwareImageStores implements ImageStoreProvider {
     private final String kind;
     private final String target;
     private final Path path;
+    private final DiskOptions options;
 
-    FileStore(String kind, String target, Path path) {
-      this.kind = kind;
-      this.target = target;
-      this.path = path;
+    FileStore(VmwareFileTarget t) {
+      this.kind = t.scheme();
+      this.target = t.toString();
+      this.path = t.path();
+      this.options = t.diskOptions();
     }
 
     @Override
     public PublishedImage publish(ImageView image, PublishContext ctx) throws BakeException {
-      DiskCache.CachedDisk disk = RawDiskStores.diskCache(ctx, target).disk(image, DiskOptions.defaults());
+      DiskCache.CachedDisk disk = RawDiskStores.diskCache(ctx, target).disk(image, options);
       Map<String, String> details = new LinkedHashMap<>();
       details.put("path", path.toString());
       details.put("diskSha256", disk.sha256().toString());
@@ -128,7 +124,7 @@ public final class VmwareImageStores implements ImageStoreProvider {
 
     @Override
     public PublishedImage publish(ImageView image, PublishContext ctx) throws BakeException {
-      DiskCache.CachedDisk disk = RawDiskStores.diskCache(ctx, target.toString()).disk(image, DiskOptions.defaults());
+      DiskCache.CachedDisk disk = RawDiskStores.diskCache(ctx, target.toString()).disk(image, target.diskOptions());
       try {
         OvfFiles files = ovf(target.name(), image).writeOvf(disk.path(), ctx.newTempDirectory().resolve("ovf"));
         PublishResult r = publisher(ctx).publish(files);
