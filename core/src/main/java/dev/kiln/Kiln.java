@@ -4,6 +4,7 @@ import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import dev.kiln.event.BakeListener;
 import dev.kiln.internal.graph.Engine;
 import dev.kiln.internal.graph.Registry;
+import dev.kiln.internal.graph.StoredImages;
 import dev.kiln.internal.store.LocalStore;
 import dev.kiln.spi.ImageStoreProvider;
 import dev.kiln.spi.Provisioner;
@@ -48,6 +49,7 @@ public final class Kiln implements AutoCloseable {
 
   private final LocalStore store;
   private final Engine engine;
+  private final StoredImages stored;
   private final ExecutorService ownLayerPool;
   private final ExecutorService compressPool;
   private final AtomicBoolean closed = new AtomicBoolean();
@@ -75,6 +77,7 @@ public final class Kiln implements AutoCloseable {
       remote = new Engine.RemoteConfig(b.remoteCache, b.remoteMode, b.remoteVerify, b.remoteTimeout, b.remoteTransferTimeout);
     }
     this.engine = new Engine(store, registry, layers, compressPool, b.listeners, b.sourceDateEpoch, b.compressionLevel, remote);
+    this.stored = new StoredImages(store, registry, engine);
   }
 
   private static java.util.concurrent.ThreadFactory daemon(String name) {
@@ -193,6 +196,30 @@ public final class Kiln implements AutoCloseable {
       m.put(b, List.of());
     }
     return bakeAll(m);
+  }
+
+  /**
+   * Publishes an image already in the local store to the targets without baking it again: the promotion step of a
+   * pipeline ({@code kiln copy}). Every target receives the stored manifest, config and layers byte for byte, so the
+   * image keeps its digest; a target that already holds it is left alone. Listeners see {@code ImagePublished}.
+   *
+   * @return what each target holds, by target as written
+   * @throws BakeException when the image is not in the store (or is damaged there), or a target fails
+   * @throws InvalidTargetException when a target is malformed or no provider handles its scheme (nothing is sent)
+   */
+  public Map<String, PublishedImage> publish(Digest image, String... targets) throws BakeException {
+    checkOpen();
+    return stored.publish(Objects.requireNonNull(image, "image"), Arrays.stream(targets).map(Target::parse).toList());
+  }
+
+  /**
+   * Copies the image tagged {@code tag} in the OCI image layout at {@code layout} into the local store, checking
+   * every blob against its digest, so that {@link #publish} can send it anywhere. The image keeps its manifest
+   * digest, which is returned (for an image index, that of its linux/amd64 image).
+   */
+  public Digest importImage(Path layout, String tag) throws BakeException {
+    checkOpen();
+    return stored.importImage(Objects.requireNonNull(layout, "layout"), Objects.requireNonNull(tag, "tag"));
   }
 
   /** Whether {@link #close()} was called. */
