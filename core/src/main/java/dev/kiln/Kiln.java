@@ -222,6 +222,19 @@ public final class Kiln implements AutoCloseable {
     return stored.importImage(Objects.requireNonNull(layout, "layout"), Objects.requireNonNull(tag, "tag"));
   }
 
+  /**
+   * Names a stored image in the store's {@code index.json} ({@code org.opencontainers.image.ref.name}), so that
+   * {@code oci:STORE:name} finds it; the name moves from the image it named before. Every image is also tagged with
+   * its digest hex.
+   *
+   * @throws IllegalArgumentException when {@code name} is not a valid OCI reference name
+   * @throws BakeException when the image is not in the store
+   */
+  public void tag(Digest image, String name) throws BakeException {
+    checkOpen();
+    stored.tag(Objects.requireNonNull(image, "image"), name);
+  }
+
   /** Whether {@link #close()} was called. */
   public boolean isClosed() {
     return closed.get();

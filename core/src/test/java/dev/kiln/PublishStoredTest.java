@@ -115,4 +115,20 @@ class PublishStoredTest {
           .hasMessageContaining("no image tagged 'nosuch'");
     }
   }
+
+  @Test
+  void aTagNamesTheLatestImageInTheStoreLayout() throws Exception {
+    try (Kiln k = Kiln.builder().store(dir.resolve("s")).build()) {
+      BakeResult one = k.bake(app("5"));
+      BakeResult two = k.bake(app("6"));
+      k.tag(one.digest(), "app");
+      assertThat(tagged(dir.resolve("s"), "app")).isEqualTo(one.digest().toString());
+      k.tag(two.digest(), "app");
+      assertThat(tagged(dir.resolve("s"), "app")).isEqualTo(two.digest().toString());
+      assertThat(tagged(dir.resolve("s"), one.digest().hex())).isEqualTo(one.digest().toString());
+      assertThatThrownBy(() -> k.tag(two.digest(), "../x")).isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("cannot name an image");
+      assertThatThrownBy(() -> k.tag(one.digest(), two.digest().hex())).isInstanceOf(IllegalArgumentException.class);
+    }
+  }
 }

@@ -90,6 +90,24 @@ public final class StoredImages {
     }
   }
 
+  /**
+   * Tags the stored image {@code image} in the store's {@code index.json} as {@code name}, moving the tag from the
+   * image it named before, so that {@code oci:STORE:name} names it for other tools.
+   */
+  public void tag(Digest image, String name) throws BakeException {
+    if (name == null || !name.matches("[A-Za-z0-9]+([._+/-][A-Za-z0-9]+)*") || name.matches("[0-9a-f]{64}")) {
+      throw new IllegalArgumentException("'" + name + "' cannot name an image in the store: use letters, digits and"
+          + " . _ + / - between them (a 64-digit hex name is the digest tag Kiln gives every image)");
+    }
+    StoredImage stored = read(image);
+    try {
+      store.tag(image, stored.manifest().length, name);
+    } catch (IOException e) {
+      throw new BakeException("cannot tag " + image + " as '" + name + "' in the store at " + store.root() + ": "
+          + e.getMessage(), e);
+    }
+  }
+
   /** Resolves every target before anything is read or written: an unknown or malformed one fails first. */
   private Map<String, ImageStore> stores(List<Target> targets) {
     Map<String, ImageStore> m = new LinkedHashMap<>();
