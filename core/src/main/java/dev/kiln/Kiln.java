@@ -98,13 +98,7 @@ public final class Kiln implements AutoCloseable {
   public static synchronized Kiln defaults() {
     if (defaults == null || defaults.closed.get()) {
       try {
-        Builder b = builder();
-        String remote = System.getenv("KILN_REMOTE_CACHE");
-        if (remote != null && !remote.isBlank()) {
-          b.remoteCache(remote.strip(), Builder.mode(System.getenv().getOrDefault("KILN_REMOTE_CACHE_MODE", "read-write")));
-          b.remoteCacheVerify(Builder.verify(System.getenv().getOrDefault("KILN_REMOTE_CACHE_VERIFY", "digest")));
-        }
-        defaults = b.build();
+        defaults = builder().remoteCacheFromEnvironment().build();
       } catch (IOException e) {
         throw new UncheckedIOException("cannot open the Kiln store at " + defaultStorePath() + ": " + e.getMessage(), e);
       }
@@ -315,6 +309,22 @@ public final class Kiln implements AutoCloseable {
     public Builder remoteCache(RemoteCache cache, RemoteCache.Mode mode) {
       this.remoteCache = Objects.requireNonNull(cache, "cache");
       this.remoteMode = Objects.requireNonNull(mode, "mode");
+      return this;
+    }
+
+    /**
+     * The remote cache of {@code $KILN_REMOTE_CACHE}, with {@code $KILN_REMOTE_CACHE_MODE} and
+     * {@code $KILN_REMOTE_CACHE_VERIFY}, when it is set (what {@link Kiln#defaults()} and the {@code kiln} command
+     * use); nothing when it is not.
+     *
+     * @throws IllegalArgumentException when a value is not one these variables take
+     */
+    public Builder remoteCacheFromEnvironment() {
+      String remote = System.getenv("KILN_REMOTE_CACHE");
+      if (remote != null && !remote.isBlank()) {
+        remoteCache(remote.strip(), mode(System.getenv().getOrDefault("KILN_REMOTE_CACHE_MODE", "read-write")));
+        remoteCacheVerify(verify(System.getenv().getOrDefault("KILN_REMOTE_CACHE_VERIFY", "digest")));
+      }
       return this;
     }
 

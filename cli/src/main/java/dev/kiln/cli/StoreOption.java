@@ -31,14 +31,22 @@ final class StoreOption {
     return p;
   }
 
-  /** A Kiln on the store (created if it does not exist), with the listener when there is one. */
+  /**
+   * A Kiln on the store (created if it does not exist), with the remote cache of {@code $KILN_REMOTE_CACHE} as
+   * {@link Kiln#defaults()} has it, and the listener when there is one.
+   */
   Kiln open(BakeListener listener) {
     Path p = path();
+    Kiln.Builder b = Kiln.builder().store(p);
     try {
-      Kiln.Builder b = Kiln.builder().store(p);
-      if (listener != null) {
-        b.listener(listener);
-      }
+      b.remoteCacheFromEnvironment();
+    } catch (IllegalArgumentException e) {
+      throw new Exit.CliException(Exit.USAGE, "$KILN_REMOTE_CACHE: " + e.getMessage(), e);
+    }
+    if (listener != null) {
+      b.listener(listener);
+    }
+    try {
       return b.build();
     } catch (IOException | RuntimeException e) {
       throw new Exit.CliException(Exit.NOT_FOUND, "cannot open the Kiln store at " + p + ": " + what(e), e);

@@ -51,6 +51,14 @@ class DistributionIT {
     }
     assertThat(out).isEqualTo(lib.digest().toString());
 
+    ProcessBuilder remote = new ProcessBuilder(kiln.toString(), "run", "Images.java", "--store", store.toString())
+        .directory(project.toFile());
+    remote.environment().put("KILN_REMOTE_CACHE", "nosuch://cache");
+    Process withRemote = remote.start();
+    String remoteErr = new String(withRemote.getErrorStream().readAllBytes());
+    assertThat(withRemote.waitFor()).as(remoteErr).isEqualTo(Exit.USAGE);
+    assertThat(remoteErr.lines().toList()).hasSize(1).allMatch(l -> l.startsWith("kiln: $KILN_REMOTE_CACHE: ") && l.contains("nosuch"));
+
     Process bad = new ProcessBuilder(kiln.toString(), "images", "--store", dir.resolve("none").toString())
         .directory(project.toFile()).start();
     String badErr = new String(bad.getErrorStream().readAllBytes());
