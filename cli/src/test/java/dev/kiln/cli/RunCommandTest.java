@@ -17,7 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** kiln run, images and inspect on a definition file, against the same definition baked through the library. */
 class RunCommandTest {
-  /** A definition file: a file of its directory, a parameter, a config; two images with --name "several". */
+  /** A definition file: a file of its directory, a parameter, a config. */
   static final String IMAGES = """
       import dev.kiln.*;
       import java.nio.charset.StandardCharsets;
@@ -34,7 +34,10 @@ class RunCommandTest {
       }
       """;
 
+  /** A definition of two images, in a package. */
   static final String SEVERAL = """
+      package demo.images;
+
       import dev.kiln.*;
       import java.nio.charset.StandardCharsets;
       import java.util.Set;
