@@ -3,7 +3,7 @@ package dev.kiln;
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import dev.kiln.event.BakeListener;
 import dev.kiln.internal.graph.Engine;
-import dev.kiln.internal.graph.Registry;
+import dev.kiln.internal.registry.Registry;
 import dev.kiln.internal.store.LocalStore;
 import dev.kiln.spi.ImageStoreProvider;
 import dev.kiln.spi.Provisioner;

@@ -19,10 +19,16 @@ import dev.kiln.Target;
 import dev.kiln.TarLayer;
 import dev.kiln.event.BakeEvent;
 import dev.kiln.event.BakeListener;
-import dev.kiln.internal.hash.StatIndex;
+import dev.kiln.internal.diskcache.StoreDiskCache;
+import dev.kiln.internal.keys.StatDigests;
+import dev.kiln.internal.keys.StatIndex;
 import dev.kiln.internal.oci.Json;
 import dev.kiln.internal.oci.OciImages;
 import dev.kiln.internal.oci.OciLayoutReader;
+import dev.kiln.internal.provision.OciBaseLayer;
+import dev.kiln.internal.registry.Registry;
+import dev.kiln.internal.remote.GuardedRemoteCache;
+import dev.kiln.internal.remote.RemoteBlobs;
 import dev.kiln.internal.store.KeyEntry;
 import dev.kiln.internal.store.LocalStore;
 import dev.kiln.internal.tar.CanonicalLayerWriter;
@@ -385,7 +391,7 @@ public final class Engine {
         CompletableFuture<PreparedLayer> f = preparing.computeIfAbsent(n.layer, l -> async(() -> {
           StatDigests d = new StatDigests(statIndex);
           PreparedLayer prepared = p.prepare(l, keyContext(d));
-          emit(new BakeEvent.InputsHashed(l.name(), l.kind(), d.checked.get(), d.read.get(), d.bytes.get()));
+          emit(new BakeEvent.InputsHashed(l.name(), l.kind(), d.checked(), d.read(), d.bytesRead()));
           return prepared;
         }));
         perNode.put(n, f);

@@ -1,4 +1,4 @@
-package dev.kiln.internal.graph;
+package dev.kiln.internal.provision;
 
 import com.google.common.hash.Hashing;
 import com.google.common.hash.HashingInputStream;
@@ -23,7 +23,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 
 /** Copies the layers of an OCI-layout base into the store, verified; gzip blobs are kept byte for byte. */
-final class OciBaseProvisioner implements Provisioner {
+public final class OciBaseProvisioner implements Provisioner {
 
   @Override
   public String kind() {
