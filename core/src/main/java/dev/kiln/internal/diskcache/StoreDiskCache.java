@@ -12,11 +12,11 @@ import dev.kiln.disk.DiskException;
 import dev.kiln.disk.DiskImage;
 import dev.kiln.disk.DiskOptions;
 import dev.kiln.event.BakeEvent;
+import dev.kiln.internal.keys.LayerKeys;
 import dev.kiln.internal.keys.StatIndex;
 import dev.kiln.internal.oci.Json;
 import dev.kiln.internal.remote.GuardedRemoteCache;
 import dev.kiln.internal.store.LocalStore;
-import dev.kiln.spi.Fingerprint;
 import dev.kiln.spi.ImageView;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -86,7 +86,7 @@ public final class StoreDiskCache implements DiskCache {
   /** The disk of layers[0..n): extended from the disk of the last boundary, or built from scratch without one. */
   private CachedDisk prefix(List<LayerRecord> layers, int n, List<Integer> bounds, DiskOptions options) throws BakeException {
     Digest layerKey = layers.get(n - 1).key();
-    Digest diskKey = new Fingerprint().put("v", "kiln.disk.v1").put("layers", layerKey).put("options", options.toString()).digest();
+    Digest diskKey = LayerKeys.disk(layerKey, options.toString());
     try {
       Path path = store.diskPath(diskKey);
       Optional<CachedDisk> cached = read(path, diskKey);
