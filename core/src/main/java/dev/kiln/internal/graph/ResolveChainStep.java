@@ -35,80 +35,74 @@ final class ResolveChainStep {
   }
 
   Chain resolve(ImageBuild build) throws BakeException {
-    Base base = build.base();
-    Node top = null;
-    ImageConfig baseConfig = ImageConfig.empty();
-    List<Integer> bases = new ArrayList<>();
-    String description;
-    switch (base.kind()) {
-      case SCRATCH -> description = "scratch";
-      case ROOTFS -> {
-        Path p = base.path().orElseThrow();
-        Layer l = Files.isDirectory(p) ? Layer.files("rootfs").addTree(p, "/") : Layer.tar(p).named("rootfs");
-        if (!Files.exists(p)) {
-          throw new ProvisioningException("rootfs", "root file system '" + p + "' does not exist");
-        }
-        top = node(null, l, ImageConfig.empty());
-        bases.add(1);
-        description = "rootfs";
-      }
-      case OCI -> {
-        OciLayoutReader.Image img;
-        try {
-          img = OciLayoutReader.read(base.path().orElseThrow(), base.reference().orElseThrow());
-        } catch (IOException e) {
-          throw new ProvisioningException("base", "cannot read OCI base: " + e.getMessage(), e);
-        }
-        top = imageLayers(img);
-        baseConfig = img.runtimeConfig();
-        bases.add(img.layers().size());
-        description = "oci " + img.manifest();
-      }
-      case BUILD -> {
-        ImageBuild other = base.build().orElseThrow();
-        Chain c = resolve(other);
-        top = c.top();
-        baseConfig = other.config().over(c.baseConfig());
-        bases.addAll(c.bases());
-        int n = Node.depth(c.top());
-        if (n > 0 && (bases.isEmpty() || bases.get(bases.size() - 1) != n)) {
-          bases.add(n);
-        }
-        description = c.baseDescription();
-      }
-      case IMAGE -> {
-        String ref = base.reference().orElseThrow();
-        BaseImageProvider.PulledImage pulled =
-            services.registry().baseImages(ref).pull(ref, contexts.keyContext(new StatDigests(services.statIndex())));
-        OciLayoutReader.Image img;
-        try {
-          img = OciLayoutReader.read(pulled.layout(), pulled.tag());
-        } catch (IOException e) {
-          throw new ProvisioningException("base", "cannot read pulled base " + ref + ": " + e.getMessage(), e);
-        }
-        top = imageLayers(img);
-        baseConfig = img.runtimeConfig();
-        bases.add(img.layers().size());
-        description = "image " + ref + "@" + pulled.manifest();
-      }
-      default -> throw new IllegalStateException(base.kind().toString());
-    }
-    ImageConfig runConfig = runConfig(baseConfig);
+    Chain base = base(build.base());
+    Node top = base.top();
+    ImageConfig runConfig = runConfig(base.baseConfig());
     for (Layer l : build.layers()) {
       top = node(top, l, runConfig);
     }
+    List<Integer> bases = new ArrayList<>(base.bases());
     bases.removeIf(b -> b <= 0);
-    return new Chain(top, baseConfig, description, List.copyOf(bases));
+    return new Chain(top, base.baseConfig(), base.baseDescription(), List.copyOf(bases));
   }
 
-  /** The layers of an image read from an OCI layout, as nodes used as they are. */
-  private Node imageLayers(OciLayoutReader.Image img) {
+  /** The chain a base brings, before the build's own layers. */
+  private Chain base(Base base) throws BakeException {
+    if (base instanceof Base.Scratch) {
+      return new Chain(null, ImageConfig.empty(), "scratch", List.of());
+    } else if (base instanceof Base.Rootfs r) {
+      return rootfs(r.path());
+    } else if (base instanceof Base.OciLayout o) {
+      OciLayoutReader.Image img;
+      try {
+        img = OciLayoutReader.read(o.layout(), o.tag());
+      } catch (IOException e) {
+        throw new ProvisioningException("base", "cannot read OCI base: " + e.getMessage(), e);
+      }
+      return image(img, "oci " + img.manifest());
+    } else if (base instanceof Base.RegistryImage i) {
+      String ref = i.reference();
+      BaseImageProvider.PulledImage pulled =
+          services.registry().baseImages(ref).pull(ref, contexts.keyContext(new StatDigests(services.statIndex())));
+      OciLayoutReader.Image img;
+      try {
+        img = OciLayoutReader.read(pulled.layout(), pulled.tag());
+      } catch (IOException e) {
+        throw new ProvisioningException("base", "cannot read pulled base " + ref + ": " + e.getMessage(), e);
+      }
+      return image(img, "image " + ref + "@" + pulled.manifest());
+    } else {
+      return otherBuild(((Base.FromBuild) base).build());
+    }
+  }
+
+  private Chain rootfs(Path p) throws BakeException {
+    Layer l = Files.isDirectory(p) ? Layer.files("rootfs").addTree(p, "/") : Layer.tar(p).named("rootfs");
+    if (!Files.exists(p)) {
+      throw new ProvisioningException("rootfs", "root file system '" + p + "' does not exist");
+    }
+    return new Chain(node(null, l, ImageConfig.empty()), ImageConfig.empty(), "rootfs", List.of(1));
+  }
+
+  /** Another build's chain and configuration; its layer count ends a base unless its own base ended there. */
+  private Chain otherBuild(ImageBuild other) throws BakeException {
+    Chain c = resolve(other);
+    List<Integer> bases = new ArrayList<>(c.bases());
+    int n = Node.depth(c.top());
+    if (n > 0 && (bases.isEmpty() || bases.get(bases.size() - 1) != n)) {
+      bases.add(n);
+    }
+    return new Chain(c.top(), other.config().over(c.baseConfig()), c.baseDescription(), bases);
+  }
+
+  /** The layers of an image read from an OCI layout, as nodes used as they are, and its configuration. */
+  private Chain image(OciLayoutReader.Image img, String description) {
     Node top = null;
     int i = 0;
     for (OciLayoutReader.BlobLayer bl : img.layers()) {
       top = node(top, new OciBaseLayer("base-" + (i++), bl.blob(), bl.digest(), bl.diffId(), bl.mediaType()), ImageConfig.empty());
     }
-    return top;
+    return new Chain(top, img.runtimeConfig(), description, List.of(img.layers().size()));
   }
 
   private Node node(Node parent, Layer layer, ImageConfig runConfig) {
