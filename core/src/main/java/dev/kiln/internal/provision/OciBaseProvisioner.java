@@ -10,9 +10,6 @@ import dev.kiln.ProvisioningException;
 import dev.kiln.spi.Fingerprint;
 import dev.kiln.spi.KeyContext;
 import dev.kiln.spi.LayerBlob;
-import dev.kiln.spi.LayerEntry;
-import dev.kiln.spi.LayerReader;
-import dev.kiln.spi.LayerWriter;
 import dev.kiln.spi.PreparedLayer;
 import dev.kiln.spi.ProvisionContext;
 import dev.kiln.spi.Provisioner;
@@ -55,20 +52,7 @@ public final class OciBaseProvisioner implements Provisioner {
             }
             return new LayerBlob(l.diffId(), l.digest(), Files.size(tmp), -1, -1, tmp);
           }
-          try (LayerReader r = LayerReader.open(l.blob());
-              LayerWriter w = pc.newLayerWriter()) {
-            LayerEntry e;
-            while ((e = r.next()) != null) {
-              if (e.type() == LayerEntry.Type.FILE) {
-                try (InputStream in = e.content().open()) {
-                  w.add(e, in);
-                }
-              } else {
-                w.add(e);
-              }
-            }
-            return w.finish();
-          }
+          return TarProvisioner.copy(l.blob(), pc);
         } catch (IOException | IllegalArgumentException e) {
           throw new ProvisioningException(l.name(), "cannot use base layer " + l.blob() + ": " + e.getMessage(), e);
         }

@@ -66,6 +66,20 @@ public final class TarProvisioner implements Provisioner {
 
   /** Reads a tarball entry by entry into the canonical writer. */
   static LayerBlob rewrite(String layer, Path file, ProvisionContext pc) throws BakeException {
+    try {
+      return copy(file, pc);
+    } catch (IllegalArgumentException e) {
+      throw new ProvisioningException(layer, "unsafe tarball '" + file + "': " + e.getMessage(), e);
+    } catch (IOException e) {
+      throw new ProvisioningException(layer, "cannot use tarball '" + file + "': " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Copies every entry of a layer tarball (checked as {@link LayerReader} reads it) into a new canonical layer. An
+   * unsafe entry is an {@link IllegalArgumentException} or an {@link java.io.IOException}; callers name the layer.
+   */
+  static LayerBlob copy(Path file, ProvisionContext pc) throws IOException {
     try (LayerReader r = LayerReader.open(file);
         LayerWriter w = pc.newLayerWriter()) {
       LayerEntry e;
@@ -79,10 +93,6 @@ public final class TarProvisioner implements Provisioner {
         }
       }
       return w.finish();
-    } catch (IllegalArgumentException e) {
-      throw new ProvisioningException(layer, "unsafe tarball '" + file + "': " + e.getMessage(), e);
-    } catch (IOException e) {
-      throw new ProvisioningException(layer, "cannot use tarball '" + file + "': " + e.getMessage(), e);
     }
   }
 }

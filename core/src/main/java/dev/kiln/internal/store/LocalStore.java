@@ -185,13 +185,6 @@ public final class LocalStore implements AutoCloseable {
     return new VerifyingInputStream(in, digest);
   }
 
-  /** Reads a whole (small) blob, verified. */
-  public byte[] readBlob(Digest digest) throws IOException {
-    try (InputStream in = openBlob(digest)) {
-      return in.readAllBytes();
-    }
-  }
-
   /** Hashes a blob completely; true when it matches its digest. */
   public boolean verify(Digest digest) throws IOException {
     try (InputStream in = openBlob(digest)) {
@@ -270,10 +263,6 @@ public final class LocalStore implements AutoCloseable {
     Path p = dir.resolve(name + ".json");
     writeAtomicallyKeepExisting(p, Json.bytes(record));
     return p;
-  }
-
-  public Path recordPath(Digest image) {
-    return records.resolve(image.hex() + ".json");
   }
 
   // ---- index.json ----
