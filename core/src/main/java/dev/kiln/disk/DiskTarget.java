@@ -3,6 +3,7 @@ package dev.kiln.disk;
 import dev.kiln.InvalidTargetException;
 import dev.kiln.Target;
 import dev.kiln.UriTarget;
+import dev.kiln.spi.TargetPaths;
 import java.nio.file.Path;
 import java.util.Objects;
 
@@ -17,13 +18,18 @@ public final class DiskTarget implements Target {
   private final DiskOptions options;
 
   private DiskTarget(Path file, DiskOptions options) {
-    this.file = file.toAbsolutePath().normalize();
+    this.file = file;
     this.options = Objects.requireNonNull(options);
   }
 
-  /** A raw disk at {@code file} with {@link DiskOptions#defaults()}. */
+  /**
+   * A raw disk at {@code file} with {@link DiskOptions#defaults()}; the path is read as {@link TargetPaths} says.
+   *
+   * @throws InvalidTargetException if the path names a directory
+   */
   public static DiskTarget raw(Path file) {
-    return new DiskTarget(Objects.requireNonNull(file), DiskOptions.defaults());
+    String path = Objects.requireNonNull(file, "file").toString();
+    return new DiskTarget(TargetPaths.file("raw:" + path, path), DiskOptions.defaults());
   }
 
   /** Parses {@code raw:FILE}. */
@@ -38,7 +44,7 @@ public final class DiskTarget implements Target {
     if (t.hierarchical() || t.reference().isBlank()) {
       throw new InvalidTargetException("expected raw:FILE, found " + target);
     }
-    return raw(Path.of(t.reference()));
+    return new DiskTarget(TargetPaths.file(t.toString(), t.reference()), DiskOptions.defaults());
   }
 
   public DiskTarget withOptions(DiskOptions options) {

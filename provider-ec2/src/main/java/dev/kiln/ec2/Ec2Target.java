@@ -125,8 +125,8 @@ public final class Ec2Target implements Target {
    * Parses {@code ec2://REGION/NAME[?param=value&...]}. Parameters: {@code share} (account id, organization or OU
    * ARN; repeatable), {@code copyTo} (region; repeatable), {@code tag.KEY=VALUE}, {@code volumeType} (gp3), {@code
    * size} (root volume GiB), {@code deleteOnTermination} (true), {@code imds} ({@code v2} (default) or {@code
-   * optional}), {@code tpm} (false), {@code arch} (x86_64), {@code bootMode} (uefi), {@code endpoint} (both EC2 and
-   * EBS), {@code ec2Endpoint}, {@code ebsEndpoint}.
+   * optional}), {@code tpm} (false), {@code arch} (x86_64, the only one for now), {@code bootMode} (uefi, the only
+   * one for now), {@code endpoint} (both EC2 and EBS), {@code ec2Endpoint}, {@code ebsEndpoint}.
    *
    * @throws InvalidTargetException when the string is not such a URI, with what was expected and what was found
    */
@@ -349,14 +349,23 @@ public final class Ec2Target implements Target {
     return new Ec2Target(b);
   }
 
-  /** Sets the architecture (x86_64, arm64, ...). */
+  /**
+   * Sets the architecture. Only {@code x86_64} for now: the disks Kiln builds boot only on x86-64 with UEFI.
+   *
+   * @throws InvalidTargetException for any other architecture ({@code arm64}, {@code i386}, …)
+   */
   public Ec2Target withArchitecture(String arch) {
     Builder b = toBuilder();
     b.apply("arch", arch);
     return new Ec2Target(b);
   }
 
-  /** Sets the boot mode (uefi, legacy-bios, uefi-preferred). */
+  /**
+   * Sets the boot mode. Only {@code uefi} for now: the disks Kiln builds have no legacy BIOS boot code, so
+   * {@code legacy-bios} and {@code uefi-preferred} (BIOS on instance types without UEFI) would not boot.
+   *
+   * @throws InvalidTargetException for any other boot mode
+   */
   public Ec2Target withBootMode(String mode) {
     Builder b = toBuilder();
     b.apply("bootMode", mode);
@@ -602,11 +611,19 @@ public final class Ec2Target implements Target {
           if (!ARCHITECTURES.contains(value)) {
             throw invalid("arch= expects one of " + new java.util.TreeSet<>(ARCHITECTURES) + ", found " + value);
           }
+          if (!value.equals("x86_64")) {
+            throw invalid("arch=" + value + " is not supported yet: the disks Kiln builds boot only on x86-64 with"
+                + " UEFI; expected arch=x86_64 (the default)");
+          }
           architecture = value;
           return;
         case "bootMode":
           if (!BOOT_MODES.contains(value)) {
             throw invalid("bootMode= expects one of " + new java.util.TreeSet<>(BOOT_MODES) + ", found " + value);
+          }
+          if (!value.equals("uefi")) {
+            throw invalid("bootMode=" + value + " is not supported yet: the disks Kiln builds boot only with UEFI"
+                + " (no legacy BIOS boot code); expected bootMode=uefi (the default)");
           }
           bootMode = value;
           return;

@@ -15,6 +15,7 @@ import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageStoreProvider;
 import dev.kiln.spi.ImageView;
 import dev.kiln.spi.PublishContext;
+import dev.kiln.spi.TargetPaths;
 import dev.kiln.vmware.vsphere.Credentials;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -44,7 +45,10 @@ public final class VmwareImageStores implements ImageStoreProvider {
     if (t.hierarchical() || t.reference().isBlank()) {
       throw new InvalidTargetException("expected " + t.scheme() + ":PATH, found " + target);
     }
-    return new FileStore(t.scheme(), t.toString(), Path.of(t.reference()).toAbsolutePath().normalize());
+    Path path = t.scheme().equals("ovf")
+        ? TargetPaths.directory(t.toString(), t.reference())
+        : TargetPaths.file(t.toString(), t.reference());
+    return new FileStore(t.scheme(), t.toString(), path);
   }
 
   static String annotation(ImageView image) {

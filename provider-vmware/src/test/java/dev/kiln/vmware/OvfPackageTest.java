@@ -96,12 +96,12 @@ class OvfPackageTest {
   }
 
   @Test
-  void biosFirmwareAndNoNetwork() throws Exception {
+  void efiFirmwareAndNoNetwork() throws Exception {
     String xml =
-        OvfPackage.named("a").withFirmware(Firmware.BIOS).withoutNetwork().descriptor(DISK, 1);
+        OvfPackage.named("a").withFirmware(Firmware.EFI).withoutNetwork().descriptor(DISK, 1);
     Document d = parse(xml);
-    assertThat(config(d, "firmware")).isEqualTo("bios");
-    assertThat(xml).doesNotContain("NetworkSection").doesNotContain("efiSecureBootEnabled");
+    assertThat(config(d, "firmware")).isEqualTo("efi");
+    assertThat(xml).doesNotContain("NetworkSection").contains("efiSecureBootEnabled");
     assertThat(d.getElementsByTagNameNS(RASD, "Connection").getLength()).isZero();
   }
 

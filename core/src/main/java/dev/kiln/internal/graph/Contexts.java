@@ -97,6 +97,7 @@ final class Contexts {
   private CanonicalLayerWriter chunkedWriter(Node n, Path tmp) {
     LocalStore store = services.store();
     CanonicalLayerWriter w = new CanonicalLayerWriter(tmp, services.mtime(), services.gzipLevel(), services.compressPool());
+    w = n.parent == null ? w.lowest() : w; // a hard link of the image's first layer has nothing below to link to
     String lineage = LayerKeys.lineage(n.layer.kind(), n.layer.name());
     ChunkIndex previous = null;
     Optional<Digest> latest = store.latestBlob(lineage);

@@ -54,4 +54,9 @@ public final class StatDigests implements FileDigests {
     }
     return r.digest();
   }
+
+  @Override
+  public void forget(Path file) {
+    index.forget(file);
+  }
 }

@@ -37,6 +37,8 @@ public final class StatIndex {
 
   private final Map<String, Entry> entries;
   private final Map<String, Entry> added = new ConcurrentHashMap<>();
+  /** Paths forgotten in this process: dropped from the file too when it is saved. */
+  private final java.util.Set<String> removed = ConcurrentHashMap.newKeySet();
 
   private StatIndex(int expected) {
     entries = new ConcurrentHashMap<>(expected);
@@ -74,12 +76,34 @@ public final class StatIndex {
       return new Result(new Digest(e.hex), false, 0);
     }
     String hex = hash(abs);
-    if (key.indexOf('\n') < 0) {
+    // remembered only if the file still has the stat it was hashed under: a file changed while (or just before) it
+    // was read must not leave its new content's digest under its old stat
+    if (key.indexOf('\n') < 0 && unchanged(abs, stat)) {
       Entry fresh = new Entry(stat.size(), stat.mtimeNanos(), stat.inode(), stat.ctimeNanos(), hex);
       entries.put(key, fresh);
       added.put(key, fresh);
+      removed.remove(key);
     }
     return new Result(new Digest(hex), true, stat.size());
+  }
+
+  private static boolean unchanged(Path abs, FileStat before) {
+    try {
+      return FileStat.lstat(abs).equals(before);
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Forgets a file: its content did not match the digest this index gave for it (see {@code InputChangedException}),
+   * so the next request reads it, in this process and, once saved, in others.
+   */
+  public void forget(Path file) {
+    String key = file.toAbsolutePath().normalize().toString();
+    entries.remove(key);
+    added.remove(key);
+    removed.add(key);
   }
 
   /** Reads a whole file and returns its SHA-256 hex. */
@@ -112,11 +136,12 @@ public final class StatIndex {
    * this index was loaded. The caller holds the store's lock for the file.
    */
   public void save(Path file, java.util.function.Function<Path, Path> tempFile) throws IOException {
-    if (added.isEmpty()) {
+    if (added.isEmpty() && removed.isEmpty()) {
       return;
     }
     Map<String, Entry> merged = new java.util.HashMap<>();
     readInto(file, merged);
+    merged.keySet().removeAll(removed);
     merged.putAll(added);
     Path tmp = tempFile.apply(file);
     try (BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
@@ -128,6 +153,7 @@ public final class StatIndex {
     }
     Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     added.clear();
+    removed.clear();
   }
 
   /** One line: {@code size mtime inode ctime hex path}; a malformed line is skipped (its file is hashed again). */

@@ -50,7 +50,7 @@ final class ArchiveStore implements ImageStore {
 
   ArchiveStore(String target, Path file, Format format, String name) {
     this.target = target;
-    this.file = file.toAbsolutePath().normalize();
+    this.file = file; // absolute, as TargetPaths resolves it
     this.format = format;
     this.name = name;
   }

@@ -37,7 +37,7 @@ final class OciLayoutStore implements ImageStore {
 
   OciLayoutStore(String target, Path dir, String tag) {
     this.target = target;
-    this.dir = dir.toAbsolutePath().normalize();
+    this.dir = dir; // absolute, as TargetPaths resolves it
     this.tag = tag;
   }
 

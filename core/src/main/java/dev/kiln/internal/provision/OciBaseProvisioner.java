@@ -10,6 +10,8 @@ import dev.kiln.ProvisioningException;
 import dev.kiln.spi.Fingerprint;
 import dev.kiln.spi.KeyContext;
 import dev.kiln.spi.LayerBlob;
+import dev.kiln.spi.LayerReader;
+import dev.kiln.spi.LayerWriter;
 import dev.kiln.spi.PreparedLayer;
 import dev.kiln.spi.ProvisionContext;
 import dev.kiln.spi.Provisioner;
@@ -52,7 +54,11 @@ public final class OciBaseProvisioner implements Provisioner {
             }
             return new LayerBlob(l.diffId(), l.digest(), Files.size(tmp), -1, -1, tmp);
           }
-          return TarProvisioner.copy(l.blob(), pc);
+          try (LayerReader r = LayerReader.open(l.blob());
+              LayerWriter w = pc.newLayerWriter()) {
+            TarProvisioner.copyEntries(r, w);
+            return w.finish();
+          }
         } catch (IOException | IllegalArgumentException e) {
           throw new ProvisioningException(l.name(), "cannot use base layer " + l.blob() + ": " + e.getMessage(), e);
         }
