@@ -73,6 +73,7 @@ public final class Engine {
     boolean checkDiffIds = remoteConfig != null && remoteConfig.verify() == RemoteCache.Verify.CONTENT;
     RemoteLayers remoteLayers = remote == null ? null : new RemoteLayers(remote, store, checkDiffIds, this::emit, compressPool);
     StoreDiskCache diskCache = new StoreDiskCache(store, statIndex, this::emit, remote, compressPool);
+    store.onCorruption((d, why) -> emit(new BakeEvent.CacheCorrupted(d, why)));
     this.services = new Services(
         store, statIndex, registry, layerPool, compressPool, this::emit, mtime, gzipLevel, diskCache, remote, remoteLayers);
   }

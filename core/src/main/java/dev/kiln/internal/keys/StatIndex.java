@@ -23,11 +23,13 @@ import org.slf4j.LoggerFactory;
 /**
  * Remembers the SHA-256 of files by (path, size, mtime, inode, ctime), as git's index does, so that a file whose
  * stat is unchanged is not read again. Persisted as a text file, merged under the store's lock so that concurrent
- * processes never lose each other's entries. Thread-safe.
+ * processes never lose each other's entries. Each line carries a CRC-32 of itself: a damaged line is dropped (its
+ * file is hashed again) rather than trusted. Thread-safe.
  */
 public final class StatIndex {
   private static final Logger log = LoggerFactory.getLogger(StatIndex.class);
   private static final int BUFFER = 1 << 17;
+  private static final String HEADER = "kiln-stat-index 2";
 
   /** The stat of a file and its content digest. */
   record Entry(long size, long mtimeNanos, long inode, long ctimeNanos, String hex) {}
@@ -145,10 +147,11 @@ public final class StatIndex {
     merged.putAll(added);
     Path tmp = tempFile.apply(file);
     try (BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
-      w.write("kiln-stat-index 1\n");
+      w.write(HEADER + "\n");
       for (Map.Entry<String, Entry> me : merged.entrySet()) {
         Entry e = me.getValue();
-        w.write(e.size + " " + e.mtimeNanos + " " + e.inode + " " + e.ctimeNanos + " " + e.hex + " " + me.getKey() + "\n");
+        String line = e.size + " " + e.mtimeNanos + " " + e.inode + " " + e.ctimeNanos + " " + e.hex + " " + me.getKey();
+        w.write(crc(line) + " " + line + "\n");
       }
     }
     Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
@@ -156,8 +159,21 @@ public final class StatIndex {
     removed.clear();
   }
 
-  /** One line: {@code size mtime inode ctime hex path}; a malformed line is skipped (its file is hashed again). */
-  private static void parse(String line, Map<String, Entry> into) {
+  private static String crc(String line) {
+    java.util.zip.CRC32 c = new java.util.zip.CRC32();
+    c.update(line.getBytes(StandardCharsets.UTF_8));
+    return String.format("%08x", c.getValue());
+  }
+
+  /**
+   * One line: {@code crc size mtime inode ctime hex path}; a malformed line, or one whose CRC does not match, is
+   * skipped (its file is hashed again).
+   */
+  private static void parse(String checked, Map<String, Entry> into) {
+    if (checked.length() < 10 || checked.charAt(8) != ' ' || !checked.substring(0, 8).equals(crc(checked.substring(9)))) {
+      return;
+    }
+    String line = checked.substring(9);
     int a = line.indexOf(' ');
     int b = line.indexOf(' ', a + 1);
     int c = line.indexOf(' ', b + 1);
@@ -181,7 +197,7 @@ public final class StatIndex {
   private void readInto(Path file, Map<String, Entry> into) {
     try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
       String header = r.readLine();
-      if (!"kiln-stat-index 1".equals(header)) {
+      if (!HEADER.equals(header)) {
         return;
       }
       String line;

@@ -55,6 +55,9 @@ public final class LocalStore implements AutoCloseable {
   private final Path session;
   private final FileChannel sessionLockChannel;
   private final FileLock sessionLock;
+  private final VerifiedBlobs verified;
+  private final StoreIndex index;
+  private volatile java.util.function.BiConsumer<Digest, String> corruption = (d, why) -> {};
 
   private LocalStore(Path root) throws IOException {
     this.root = root;
@@ -71,6 +74,8 @@ public final class LocalStore implements AutoCloseable {
     this.sessionLockChannel =
         FileChannel.open(tmpRoot.resolve(id + ".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
     this.sessionLock = sessionLockChannel.lock();
+    this.verified = new VerifiedBlobs(root.resolve("stat").resolve("blobs"), () -> newTempFile(".tmp"));
+    this.index = new StoreIndex(this, verified);
     initLayout();
     sweepStaleSessions();
   }
@@ -84,9 +89,22 @@ public final class LocalStore implements AutoCloseable {
     return root;
   }
 
+  /** Tells {@code listener} of every damaged blob the store finds (and repairs) by itself. */
+  public void onCorruption(java.util.function.BiConsumer<Digest, String> listener) {
+    this.corruption = listener;
+  }
+
+  void corrupt(Digest digest, String why) {
+    try {
+      corruption.accept(digest, why);
+    } catch (RuntimeException e) {
+      log.warn("corruption listener failed: {}", e.toString());
+    }
+  }
+
   private void initLayout() throws IOException {
     Path layout = root.resolve("oci-layout");
-    if (!Files.exists(layout)) {
+    if (!layoutFileValid(layout)) {
       writeAtomically(layout, "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
     Path index = root.resolve("index.json");
@@ -96,6 +114,14 @@ public final class LocalStore implements AutoCloseable {
           writeAtomically(index, Json.bytes(Json.emptyIndex()));
         }
       }
+    }
+  }
+
+  private static boolean layoutFileValid(Path layout) {
+    try {
+      return Json.read(Files.readAllBytes(layout)).path("imageLayoutVersion").isTextual();
+    } catch (IOException | RuntimeException e) {
+      return false;
     }
   }
 
@@ -156,22 +182,71 @@ public final class LocalStore implements AutoCloseable {
   }
 
   /**
-   * Moves a temp file whose content has {@code digest} into the blob store. If the blob is already there it is
-   * kept and the temp file deleted.
+   * Moves a temp file whose content has {@code digest} into the blob store. If the blob is already there and matches
+   * its digest it is kept and the temp file deleted; if it does not (truncated, damaged), the temp file replaces it.
    */
   public void commitBlob(Path tempFile, Digest digest) throws IOException {
-    moveIntoPlace(tempFile, blobPath(digest));
+    Path target = blobPath(digest);
+    if (Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      if (Files.isRegularFile(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+          && Files.size(target) == Files.size(tempFile) && verified.check(digest, target)) {
+        Files.deleteIfExists(tempFile);
+        return;
+      }
+      replaceBlob(tempFile, digest);
+      return;
+    }
+    moveIntoPlace(tempFile, target);
   }
 
-  /** Stores small content (configs, manifests, records) and returns its digest. */
+  /** Stores small content (configs, manifests) and returns its digest; a stored copy that differs is replaced. */
   public Digest putBlob(byte[] content) throws IOException {
     Digest d = Digest.of(content);
-    if (!hasBlob(d) || Files.size(blobPath(d)) != content.length) {
+    Path p = blobPath(d);
+    byte[] there;
+    try {
+      there = Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS) && Files.size(p) == content.length
+          ? Files.readAllBytes(p) : null;
+    } catch (NoSuchFileException e) {
+      there = null;
+    }
+    if (there == null || !java.util.Arrays.equals(there, content)) {
       Path tmp = newTempFile(".blob");
       Files.write(tmp, content);
-      Files.move(tmp, blobPath(d), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      if (Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        replaceBlob(tmp, d);
+      } else {
+        moveIntoPlace(tmp, p);
+      }
     }
     return d;
+  }
+
+  /** Puts a verified temp file in place of a stored blob that does not match its digest. */
+  private void replaceBlob(Path tempFile, Digest digest) throws IOException {
+    log.warn("blob {} in the store at {} does not match its digest; replacing it", digest, root);
+    corrupt(digest, "blob " + digest + " in the store does not match its digest; it was replaced by a verified copy");
+    Path target = blobPath(digest);
+    if (Files.isDirectory(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      deleteTree(target);
+    }
+    Files.move(tempFile, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    verified.forget(digest);
+    index.invalidate();
+  }
+
+  /**
+   * Checks a stored blob against its size and digest, hashing it unless its stat is the one it had when it last
+   * matched (see {@link VerifiedBlobs}). False when it is missing, of another size, or corrupt.
+   */
+  public boolean verified(Digest digest, long size) throws IOException {
+    Path p = blobPath(digest);
+    try {
+      return Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS) && Files.size(p) == size
+          && verified.check(digest, p);
+    } catch (NoSuchFileException e) {
+      return false;
+    }
   }
 
   /** Opens a blob; the stream verifies the digest as it is read and throws at the end if it does not match. */
@@ -195,9 +270,24 @@ public final class LocalStore implements AutoCloseable {
     }
   }
 
-  /** Removes a (corrupt) blob and every key that refers to it. */
+  /**
+   * Removes a (corrupt) blob, every key that refers to it, and every entry of {@code index.json} whose image needs
+   * it (the image records stay: rebaking the image restores exactly that image).
+   */
   public void evict(Digest digest) throws IOException {
+    evictBlob(digest, "it does not match its digest");
+    try (StoreLock l = lock("index")) {
+      index.invalidate();
+      index.readRepaired();
+    }
+  }
+
+  /** Removes a blob and every key that refers to it; {@code index.json} is repaired by the caller. */
+  void evictBlob(Digest digest, String why) throws IOException {
+    log.warn("evicting blob {} from the store at {}: {}", digest, root, why);
     Files.deleteIfExists(blobPath(digest));
+    verified.forget(digest);
+    index.invalidate();
     try (Stream<Path> s = Files.list(keys)) {
       for (Path k : (Iterable<Path>) s::iterator) {
         try {
@@ -224,35 +314,92 @@ public final class LocalStore implements AutoCloseable {
       return Optional.empty();
     }
     KeyEntry entry;
+    boolean sealed;
     try {
-      entry = KeyEntry.fromJson(Json.read(bytes));
+      JsonNode n = Json.read(bytes);
+      sealed = Seal.verify(key, n);
+      entry = KeyEntry.fromJson(n);
     } catch (IOException | RuntimeException e) {
-      log.warn("unreadable key entry {}: {}; it will be provisioned again", p, e.toString());
+      log.warn("unreadable key entry {}: {}; the layer will be provisioned again", p, e.toString());
       Files.deleteIfExists(p);
       return Optional.empty();
     }
     Path blob = blobPath(entry.digest());
-    if (!Files.isRegularFile(blob) || Files.size(blob) != entry.size()) {
-      log.warn("key {} names blob {} which is missing or has the wrong size; it will be provisioned again", key, entry.digest());
+    if (!Files.isRegularFile(blob, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      log.warn("key {} names blob {} which is missing; the layer will be provisioned again", key, entry.digest());
+      Files.deleteIfExists(p);
       return Optional.empty();
+    }
+    if (!verified.check(entry.digest(), blob)) {
+      corrupt(entry.digest(), "blob " + entry.digest() + " of key " + key.shortHex() + " in the store is corrupt: its content"
+          + " does not match its digest; it is evicted and the layer provisioned again");
+      evict(entry.digest());
+      return Optional.empty();
+    }
+    if (Files.size(blob) != entry.size()) {
+      log.warn("key {} declares size {} for blob {}, which has {} bytes; the layer will be provisioned again", key,
+          entry.size(), entry.digest(), Files.size(blob));
+      Files.deleteIfExists(p);
+      return Optional.empty();
+    }
+    if (!sealed) {
+      // written before entries were sealed: what the seal would vouch for beyond the blob is its diffID
+      if (!Seal.diffIdMatches(entry, blob)) {
+        log.warn("key {} declares diffID {}, which blob {} does not have; the layer will be provisioned again", key,
+            entry.diffId(), entry.digest());
+        Files.deleteIfExists(p);
+        return Optional.empty();
+      }
+      putKey(key, entry);
     }
     return Optional.of(entry);
   }
 
-  /** Records what a cache key maps to (the blob must be committed first). An existing entry is kept. */
+  /**
+   * Records what a cache key maps to (the blob must be committed first), sealed with a digest of the key and the
+   * entry so that a damaged entry is recognised and dropped.
+   */
   public void putKey(Digest key, KeyEntry entry) throws IOException {
     Path p = keys.resolve(key.hex() + ".json");
-    writeAtomically(p, Json.bytes(entry.toJson()));
+    writeAtomically(p, Json.bytes(Seal.seal(key, entry.toJson())));
   }
 
   // ---- image records ----
 
-  /** Writes the image record for a manifest digest once; an existing record is kept. Returns its path. */
+  /**
+   * Writes the image record for a manifest digest once; an existing record is kept unless it is damaged (not sealed
+   * by its own digest, or not about this image), when it is written again with the time it was first baked if that
+   * is still readable. Returns its path.
+   */
   public Path writeRecord(Digest image, ObjectNode record) throws IOException {
     Path p = records.resolve(image.hex() + ".json");
     if (!Files.exists(p)) {
-      writeAtomicallyKeepExisting(p, Json.bytes(record));
+      writeAtomicallyKeepExisting(p, Json.bytes(Seal.seal(image, record)));
+      return p;
     }
+    JsonNode there = null;
+    try {
+      there = Json.read(Files.readAllBytes(p));
+      if (there.isObject() && Seal.verify(image, there) && image.toString().equals(there.path("image").asText())) {
+        return p;
+      }
+      if (there.isObject() && !there.has(Seal.FIELD) && Seal.sameImage(there, record)) {
+        writeAtomically(p, Json.bytes(Seal.seal(image, ((ObjectNode) there).deepCopy())));
+        return p;
+      }
+    } catch (IOException | RuntimeException e) {
+      // damaged: written again below
+    }
+    log.warn("image record {} is damaged; writing it again", p);
+    ObjectNode fresh = record.deepCopy();
+    String first = there == null ? "" : there.path("firstBaked").asText("");
+    try {
+      java.time.Instant.parse(first);
+      fresh.put("firstBaked", first);
+    } catch (RuntimeException e) {
+      // unreadable: the record says now
+    }
+    writeAtomically(p, Json.bytes(Seal.seal(image, fresh)));
     return p;
   }
 
@@ -265,13 +412,17 @@ public final class LocalStore implements AutoCloseable {
     return p;
   }
 
+  /** Where the image record of a manifest digest is (or would be). */
+  public Path recordPath(Digest image) {
+    return records.resolve(image.hex() + ".json");
+  }
+
   // ---- index.json ----
 
   /** Adds (or retags) a manifest in the layout's index.json under {@code refName}. */
   public void tag(Digest manifest, long size, String refName) throws IOException {
     try (StoreLock l = lock("index")) {
-      Path index = root.resolve("index.json");
-      ObjectNode idx = (ObjectNode) Json.read(Files.readAllBytes(index));
+      ObjectNode idx = index.readRepaired();
       ArrayNode manifests = idx.withArray("manifests");
       ArrayNode kept = Json.mapper().createArrayNode();
       for (JsonNode m : manifests) {
@@ -286,7 +437,7 @@ public final class LocalStore implements AutoCloseable {
       }
       kept.add(Json.manifestDescriptor(manifest, size, refName));
       idx.set("manifests", kept);
-      writeAtomically(index, Json.bytes(idx));
+      index.write(idx);
     }
   }
 
