@@ -8,6 +8,7 @@ import dev.kiln.event.BakeEvent;
 import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageStoreProvider;
 import dev.kiln.spi.ImageView;
+import dev.kiln.spi.LocalOutput;
 import dev.kiln.spi.PublishContext;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -45,6 +46,12 @@ public final class RawDiskStores implements ImageStoreProvider {
 
     RawStore(DiskTarget target) {
       this.target = target;
+    }
+
+    @Override
+    public Optional<LocalOutput> localOutput() {
+      // the options are the name: two disks of one file with different options are two different files
+      return Optional.of(new LocalOutput(target.file(), "raw", target.options().toString(), false));
     }
 
     @Override

@@ -17,7 +17,6 @@ import dev.kiln.internal.provision.FilesProvisioner;
 import dev.kiln.internal.provision.TarProvisioner;
 import dev.kiln.internal.tar.CanonicalLayerWriter;
 import dev.kiln.spi.FileDigests;
-import dev.kiln.spi.FileStat;
 import dev.kiln.spi.ImageView;
 import dev.kiln.spi.LayerBlob;
 import dev.kiln.spi.LayerEntry;
@@ -25,6 +24,7 @@ import dev.kiln.spi.LayerReader;
 import dev.kiln.spi.LayerWriter;
 import dev.kiln.spi.PreparedLayer;
 import dev.kiln.spi.ProvisionContext;
+import dev.kiln.testing.StaleStatIndex;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -130,7 +130,7 @@ class InPlaceEditTest {
     Path conf = Files.write(Files.createDirectories(tmp.resolve("src")).resolve("app.conf"), EVIL);
     Path store = tmp.resolve("store");
     kiln("store", false).close(); // the store exists; the index is written before a Kiln loads it
-    writeStatIndex(store, conf, sha256(SAFE));
+    StaleStatIndex.write(store, conf, sha256(SAFE));
     ImageBuild build = ImageBuild.from(Base.scratch()).layer(Layer.files("app").add(conf, "/etc/app.conf"));
     try (Kiln k = kiln("store", false)) {
       Throwable t = catchThrowable(() -> k.bake(build));
@@ -227,7 +227,7 @@ class InPlaceEditTest {
     Path safe = tarball(tmp.resolve("safe.tar"), Map.of("etc/app.conf", SAFE));
     Path store = tmp.resolve("store");
     kiln("store", false).close(); // the store exists
-    writeStatIndex(store, tarball, sha256(Files.readAllBytes(safe)));
+    StaleStatIndex.write(store, tarball, sha256(Files.readAllBytes(safe)));
     ImageBuild build = ImageBuild.from(Base.scratch()).layer(Layer.tar(tarball));
     try (Kiln k = kiln("store", false)) {
       Throwable t = catchThrowable(() -> k.bake(build));
@@ -359,15 +359,6 @@ class InPlaceEditTest {
     }
     assertThat(found).as("entry %s in the image", path).isNotNull();
     return found;
-  }
-
-  /** Writes a stat index that has the file's current stat with {@code digest}. */
-  private static void writeStatIndex(Path store, Path file, Digest digest) throws IOException {
-    Path abs = file.toAbsolutePath().normalize();
-    FileStat st = FileStat.lstat(abs);
-    Files.createDirectories(store.resolve("stat"));
-    Files.writeString(store.resolve("stat/index"), "kiln-stat-index 1\n" + st.size() + " " + st.mtimeNanos() + " "
-        + st.inode() + " " + st.ctimeNanos() + " " + digest.hex() + " " + abs + "\n");
   }
 
   /** Flips {@code length} bytes of the file at {@code offset}, in place: same inode, same size. */

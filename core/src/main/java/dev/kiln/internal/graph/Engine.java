@@ -97,6 +97,7 @@ public final class Engine {
       }
       stores.put(r, m);
     }
+    TargetConflicts.check(List.copyOf(stores.values())); // targets that would overwrite each other: refused here
     if (remote != null) {
       remote.startBake();
     }

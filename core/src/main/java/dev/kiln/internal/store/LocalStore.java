@@ -52,6 +52,9 @@ public final class LocalStore implements AutoCloseable {
   private final Path records;
   private final Path tmpRoot;
   private final Path locks;
+  /** The session lock files of every store open in this JVM (a file lock belongs to the process, not the store). */
+  private static final java.util.Set<Path> LIVE_SESSIONS = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
   private final Path session;
   private final FileChannel sessionLockChannel;
   private final FileLock sessionLock;
@@ -74,6 +77,7 @@ public final class LocalStore implements AutoCloseable {
     this.sessionLockChannel =
         FileChannel.open(tmpRoot.resolve(id + ".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
     this.sessionLock = sessionLockChannel.lock();
+    LIVE_SESSIONS.add(tmpRoot.resolve(id + ".lock"));
     this.verified = new VerifiedBlobs(root.resolve("stat").resolve("blobs"), () -> newTempFile(".tmp"));
     this.index = new StoreIndex(this, verified);
     initLayout();
@@ -103,10 +107,8 @@ public final class LocalStore implements AutoCloseable {
   }
 
   private void initLayout() throws IOException {
-    Path layout = root.resolve("oci-layout");
-    if (!layoutFileValid(layout)) {
-      writeAtomically(layout, "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
-    }
+    // index.json first: a process killed in between leaves no `oci-layout` marker on a directory that is not yet a
+    // whole OCI layout
     Path index = root.resolve("index.json");
     if (!Files.exists(index)) {
       try (StoreLock l = lock("index")) {
@@ -114,6 +116,10 @@ public final class LocalStore implements AutoCloseable {
           writeAtomically(index, Json.bytes(Json.emptyIndex()));
         }
       }
+    }
+    Path layout = root.resolve("oci-layout");
+    if (!layoutFileValid(layout)) {
+      writeAtomically(layout, "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
   }
 
@@ -131,7 +137,10 @@ public final class LocalStore implements AutoCloseable {
       for (Path lockFile : ds) {
         String name = lockFile.getFileName().toString();
         Path dir = tmpRoot.resolve(name.substring(0, name.length() - ".lock".length()));
-        if (dir.equals(session)) {
+        if (dir.equals(session) || LIVE_SESSIONS.contains(lockFile)) {
+          // this JVM's own session (of another LocalStore on this store): never open its lock file, since closing
+          // any channel of a file releases all of this process's locks on it, and another process could then
+          // sweep a live session
           continue;
         }
         try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.WRITE)) {
@@ -573,9 +582,13 @@ public final class LocalStore implements AutoCloseable {
     try {
       deleteTree(session);
     } finally {
-      sessionLock.release();
-      sessionLockChannel.close();
-      Files.deleteIfExists(tmpRoot.resolve(session.getFileName() + ".lock"));
+      try {
+        sessionLock.release();
+        sessionLockChannel.close();
+        Files.deleteIfExists(tmpRoot.resolve(session.getFileName() + ".lock"));
+      } finally {
+        LIVE_SESSIONS.remove(tmpRoot.resolve(session.getFileName() + ".lock"));
+      }
     }
   }
 

@@ -13,10 +13,10 @@ import dev.kiln.Layer;
 import dev.kiln.LayerRecord;
 import dev.kiln.ProvisioningException;
 import dev.kiln.event.BakeEvent;
-import dev.kiln.spi.FileStat;
 import dev.kiln.spi.LayerEntry;
 import dev.kiln.spi.LayerReader;
 import dev.kiln.testing.Busybox;
+import dev.kiln.testing.StaleStatIndex;
 import dev.kiln.testing.Tools;
 import java.io.IOException;
 import java.io.InputStream;
@@ -107,7 +107,7 @@ class InPlaceInputEditIT {
     Path in = Files.createDirectories(tmp.resolve("in"));
     Path conf = Files.write(in.resolve("app.conf"), EVIL);
     kiln("store").close(); // the store exists
-    writeStatIndex(tmp.resolve("store"), conf, SAFE);
+    StaleStatIndex.write(tmp.resolve("store"), conf, Digest.fromBytes(MessageDigest.getInstance("SHA-256").digest(SAFE)));
     try (Kiln k = kiln("store")) {
       Throwable t = catchThrowable(() -> k.bake(runBuild(rootfs, in)));
       assertThat(t).as("the layer was stored with EVIL content under the key of SAFE content").isNotNull()
@@ -198,13 +198,6 @@ class InPlaceInputEditIT {
     throw new AssertionError(path + " is not in layer " + layer);
   }
 
-  private static void writeStatIndex(Path store, Path file, byte[] content) throws Exception {
-    Path abs = file.toAbsolutePath().normalize();
-    FileStat st = FileStat.lstat(abs);
-    Digest d = Digest.fromBytes(MessageDigest.getInstance("SHA-256").digest(content));
-    Files.createDirectories(store.resolve("stat"));
-    Files.writeString(store.resolve("stat/index"), "kiln-stat-index 1\n" + st.size() + " " + st.mtimeNanos() + " "
-        + st.inode() + " " + st.ctimeNanos() + " " + d.hex() + " " + abs + "\n", UTF_8);
-  }
+
 
 }

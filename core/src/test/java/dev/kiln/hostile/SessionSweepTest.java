@@ -1,0 +1,43 @@
+package dev.kiln.hostile;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kiln.internal.store.LocalStore;
+import dev.kiln.testing.Jvm;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Two stores open on one directory in one JVM (two {@code Kiln}s of one service): the second one's sweep of stale
+ * sessions must not release the first one's session lock, or another process's sweep deletes a live temp area.
+ */
+class SessionSweepTest {
+  @TempDir Path tmp;
+
+  /** Opens the store given as argument and closes it again: its sweep removes every session whose lock is free. */
+  public static final class OpenAndClose {
+    public static void main(String[] args) throws Exception {
+      LocalStore.open(Path.of(args[0])).close();
+    }
+  }
+
+  @Test
+  void aSecondStoreInOneJvmLeavesTheFirstOnesSessionLocked() throws Exception {
+    Path root = tmp.resolve("store");
+    try (LocalStore first = LocalStore.open(root)) {
+      Path live = first.newTempDirectory();
+      Files.writeString(live.resolve("half-written"), "in use");
+      try (LocalStore second = LocalStore.open(root)) {
+        Process p = Jvm.start(OpenAndClose.class, tmp.resolve("child.log"), root.toString());
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("the child process ended").isTrue();
+        assertThat(p.exitValue()).as("child exit; log: %s", Files.readString(tmp.resolve("child.log"))).isZero();
+        assertThat(live.resolve("half-written")).as("a live session's temp file after another process's sweep")
+            .exists();
+        assertThat(second.newTempDirectory()).exists();
+      }
+    }
+  }
+}
