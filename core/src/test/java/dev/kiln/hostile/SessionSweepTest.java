@@ -6,6 +6,7 @@ import dev.kiln.internal.store.LocalStore;
 import dev.kiln.testing.Jvm;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,5 +40,22 @@ class SessionSweepTest {
         assertThat(second.newTempDirectory()).exists();
       }
     }
+  }
+
+  /** What a process killed while it opened the store leaves: a lock file alone, or an old directory alone. */
+  @Test
+  void whatAKilledOpenLeavesIsSweptAndNothingElse() throws Exception {
+    Path root = tmp.resolve("store");
+    LocalStore.open(root).close();
+    Path tmpRoot = root.resolve("tmp");
+    Path lockAlone = Files.createFile(tmpRoot.resolve("11111111-1111-1111-1111-111111111111.lock"));
+    Path oldOrphan = Files.createDirectories(tmpRoot.resolve("22222222-2222-2222-2222-222222222222/d1"));
+    Files.setLastModifiedTime(oldOrphan.getParent(), FileTime.fromMillis(System.currentTimeMillis() - 3_600_000L));
+    Path newOrphan = Files.createDirectories(tmpRoot.resolve("33333333-3333-3333-3333-333333333333"));
+    LocalStore.open(root).close();
+    assertThat(lockAlone).doesNotExist();
+    assertThat(oldOrphan.getParent()).as("a directory left without its lock an hour ago").doesNotExist();
+    assertThat(newOrphan).as("a directory without its lock made just now, perhaps by an older Kiln still starting")
+        .exists();
   }
 }

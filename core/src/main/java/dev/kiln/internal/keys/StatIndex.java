@@ -77,16 +77,30 @@ public final class StatIndex {
         && e.ctimeNanos == stat.ctimeNanos()) {
       return new Result(new Digest(e.hex), false, 0);
     }
+    long now = System.currentTimeMillis() * 1_000_000L;
     String hex = hash(abs);
     // remembered only if the file still has the stat it was hashed under: a file changed while (or just before) it
-    // was read must not leave its new content's digest under its old stat
-    if (key.indexOf('\n') < 0 && unchanged(abs, stat)) {
+    // was read must not leave its new content's digest under its old stat; nor if it changed less than one
+    // timestamp tick before it was read, since a write in that same tick would leave the stat as it is
+    if (key.indexOf('\n') < 0 && unchanged(abs, stat) && settled(stat, now)) {
       Entry fresh = new Entry(stat.size(), stat.mtimeNanos(), stat.inode(), stat.ctimeNanos(), hex);
       entries.put(key, fresh);
       added.put(key, fresh);
       removed.remove(key);
     }
     return new Result(new Digest(hex), true, stat.size());
+  }
+
+  /**
+   * Whether a stat taken at {@code nowNanos} can still be the same after a later write: not while the file's last
+   * change is less than one timestamp tick old. The kernel stamps files from a clock that advances in ticks of a few
+   * milliseconds; file systems that keep whole seconds show it as a zero fraction. A stat that is not settled is never
+   * remembered, so the file is read again next time, once it is.
+   */
+  public static boolean settled(FileStat s, long nowNanos) {
+    boolean wholeSeconds = s.ctimeNanos() % 1_000_000_000L == 0 && s.mtimeNanos() % 1_000_000_000L == 0;
+    long tick = wholeSeconds ? 2_000_000_000L : 50_000_000L;
+    return nowNanos - s.ctimeNanos() >= tick; // every write, and every change of mtime, sets ctime to the clock
   }
 
   private static boolean unchanged(Path abs, FileStat before) {

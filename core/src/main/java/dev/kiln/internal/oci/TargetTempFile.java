@@ -83,6 +83,11 @@ public final class TargetTempFile implements AutoCloseable {
     return path;
   }
 
+  /** The file's channel, open for writing at any position; it stays this object's (never close it). */
+  public FileChannel channel() {
+    return channel;
+  }
+
   /** A stream into the file; closing it flushes but keeps the file locked. */
   public OutputStream output() {
     return new FilterOutputStream(Channels.newOutputStream(channel)) {

@@ -21,6 +21,7 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -72,12 +73,28 @@ public final class LocalStore implements AutoCloseable {
     for (Path d : new Path[] {blobs, keys, records, tmpRoot, locks, root.resolve("stat")}) {
       Files.createDirectories(d);
     }
-    String id = UUID.randomUUID().toString();
+    // the lock file is created and locked before the session's directory, and the session starts over if a sweeper
+    // removed the file in the instant between (it then sees a free lock): a sweeper never removes a live session,
+    // and a process killed at any point leaves a lock file that the next sweep finds
+    FileChannel channel;
+    FileLock lock;
+    String id;
+    while (true) {
+      id = UUID.randomUUID().toString();
+      Path lockFile = tmpRoot.resolve(id + ".lock");
+      LIVE_SESSIONS.add(lockFile);
+      channel = FileChannel.open(lockFile, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+      lock = channel.lock();
+      if (Files.exists(lockFile)) {
+        break;
+      }
+      lock.release();
+      channel.close();
+      LIVE_SESSIONS.remove(lockFile);
+    }
+    this.sessionLockChannel = channel;
+    this.sessionLock = lock;
     this.session = Files.createDirectories(tmpRoot.resolve(id));
-    this.sessionLockChannel =
-        FileChannel.open(tmpRoot.resolve(id + ".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-    this.sessionLock = sessionLockChannel.lock();
-    LIVE_SESSIONS.add(tmpRoot.resolve(id + ".lock"));
     this.verified = new VerifiedBlobs(root.resolve("stat").resolve("blobs"), () -> newTempFile(".tmp"));
     this.index = new StoreIndex(this, verified);
     initLayout();
@@ -161,6 +178,20 @@ public final class LocalStore implements AutoCloseable {
       }
     } catch (IOException e) {
       log.warn("could not sweep {}: {}", tmpRoot, e.toString());
+    }
+    // a session directory without its lock file: left by a version of Kiln that made the directory first and was
+    // killed before it made the lock (a session of this version always has its lock file first)
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(tmpRoot, p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS))) {
+      long old = System.currentTimeMillis() - java.util.concurrent.TimeUnit.MINUTES.toMillis(10);
+      for (Path dir : ds) {
+        if (!dir.equals(session) && !Files.exists(tmpRoot.resolve(dir.getFileName() + ".lock"))
+            && Files.getLastModifiedTime(dir, LinkOption.NOFOLLOW_LINKS).toMillis() < old) {
+          deleteTree(dir);
+          log.debug("removed orphaned temp directory {}", dir);
+        }
+      }
+    } catch (IOException e) {
+      log.debug("could not sweep orphaned directories of {}: {}", tmpRoot, e.toString());
     }
   }
 

@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
  * <p>Why this is sound: any write to a file, through any path or hard link, sets its ctime to the current time, and
  * no user-space call can set a ctime back. So a blob whose stat is the one it had when it was hashed has not been
  * written since, unless it was written within the same timestamp tick as the hash was taken. Such a "racy" stat (the
- * file changed less than {@link #tickNanos one tick} before it was hashed) is never remembered: that blob is hashed
+ * file changed less than {@link StatIndex#settled one tick} before it was hashed) is never remembered: that blob is hashed
  * again next time, when it is no longer racy. A corrupt line cannot vouch for a bad blob, since it would need the
  * exact stat of the damaged file. What no stat-based check sees is damage below the file system (a bit flipped on the
  * disk); a blob read for publishing is always hashed, so such damage is still caught before it leaves the store.
@@ -96,7 +96,7 @@ final class VerifiedBlobs {
       return false;
     }
     FileStat after = FileStat.lstat(blob);
-    if (Stat.of(after).equals(Stat.of(before)) && now - after.ctimeNanos() >= tickNanos(after)) {
+    if (Stat.of(after).equals(Stat.of(before)) && StatIndex.settled(after, now)) {
       remember(digest, after);
     }
     return true;
@@ -105,15 +105,6 @@ final class VerifiedBlobs {
   /** Forgets a blob (evicted). */
   void forget(Digest digest) {
     verified.remove(digest.hex());
-  }
-
-  /**
-   * How long after a change a stat may still be the same as before it: the kernel stamps files from a clock that
-   * advances in ticks of a few milliseconds; file systems that keep whole seconds show it as a zero fraction.
-   */
-  private static long tickNanos(FileStat s) {
-    boolean wholeSeconds = s.ctimeNanos() % 1_000_000_000L == 0 && s.mtimeNanos() % 1_000_000_000L == 0;
-    return wholeSeconds ? 2_000_000_000L : 50_000_000L;
   }
 
   private void remember(Digest digest, FileStat s) {

@@ -1,4 +1,14 @@
-package dev.kiln.ec2;
+package dev.kiln.bench;
+
+import dev.kiln.ec2.EbsSnapshotUploader;
+import dev.kiln.ec2.Ec2Clients;
+import dev.kiln.ec2.Ec2Target;
+import dev.kiln.ec2.LoopbackAws;
+import dev.kiln.ec2.RetryPolicy;
+import dev.kiln.ec2.SnapshotUpload;
+import dev.kiln.ec2.TestDisks;
+import dev.kiln.ec2.UploadListener;
+import dev.kiln.ec2.UploadResult;
 
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -13,22 +23,18 @@ import java.util.SplittableRandom;
 
 /**
  * Upload throughput to the loopback server against the raw disk read speed, and bytes sent for an app disk (5 MB
- * changed over a 1 GiB base) incrementally against a full upload. Not a test: run it by hand, e.g.
- *
- * <pre>
- * mvn -q -pl provider-ec2 test-compile exec:java -Dexec.classpathScope=test \
- *     -Dexec.mainClass=dev.kiln.ec2.UploadBenchmark [-Dexec.args=/some/dir]
- * </pre>
+ * changed over a 1 GiB base) incrementally against a full upload. Not a test: {@code scripts/bench-upload.sh [DIR]}
+ * runs it (the loopback server and the disk helpers come from provider-ec2's test-jar).
  *
  * <p>Needs ~3 GiB of heap (the server keeps every block in memory) and ~2.5 GiB of disk. The client and the server
  * share the machine's cores, so loopback throughput is a lower bound of what the uploader does against EBS.
  */
-public final class UploadBenchmark {
+public final class UploadBench {
   private static final int BLOCK = TestDisks.BLOCK;
   private static final long GIB = TestDisks.GIB;
   private static final long MIB = TestDisks.MIB;
 
-  private UploadBenchmark() {}
+  private UploadBench() {}
 
   public static void main(String[] args) throws Exception {
     Path dir = args.length > 0 ? Path.of(args[0]) : Files.createTempDirectory("kiln-ec2-bench");
@@ -134,11 +140,11 @@ public final class UploadBenchmark {
     }
   }
 
-  interface Measure {
+  interface Rate {
     double run() throws Exception;
   }
 
-  private static double bestOf(int n, Measure m) throws Exception {
+  private static double bestOf(int n, Rate m) throws Exception {
     double best = 0;
     for (int i = 0; i < n; i++) {
       best = Math.max(best, m.run());
