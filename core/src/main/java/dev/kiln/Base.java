@@ -4,118 +4,102 @@ import static com.google.common.base.Preconditions.checkArgument;
 
 import java.nio.file.Path;
 import java.util.Objects;
-import java.util.Optional;
 
 /**
- * What an image starts from: nothing, a root file system, an image in an OCI layout, or another build.
- * Immutable and thread-safe.
+ * What an image starts from: nothing, a root file system, an image in an OCI layout, an image from a registry, or
+ * another build. One record per kind, so code that handles bases checks each with {@code instanceof} and the compiler
+ * knows the list is complete. Immutable and thread-safe.
  */
-public final class Base {
+public sealed interface Base permits Base.Scratch, Base.Rootfs, Base.OciLayout, Base.RegistryImage, Base.FromBuild {
 
-  /** The kinds of base. */
-  public enum Kind {
-    /** No layers. */
-    SCRATCH,
-    /** One layer from a tarball (plain or gzip) or a directory. */
-    ROOTFS,
-    /** The layers and configuration of an image in an OCI image layout. */
-    OCI,
-    /** The layers and configuration of another build. */
-    BUILD,
-    /** An image from a registry, resolved by a store provider for the reference's scheme. */
-    IMAGE
+  /** No layers. */
+  record Scratch() implements Base {
+    @Override
+    public String toString() {
+      return "scratch";
+    }
   }
 
-  private static final Base SCRATCH = new Base(Kind.SCRATCH, null, null, null);
+  /**
+   * One layer from a tarball (plain or gzip, detected by content) or a directory. The tarball's entries are checked
+   * and rewritten in canonical form; a directory's files keep their permission bits and get owner 0:0.
+   */
+  record Rootfs(Path path) implements Base {
+    public Rootfs {
+      path = Objects.requireNonNull(path, "rootfs").toAbsolutePath().normalize();
+    }
 
-  private final Kind kind;
-  private final Path path;
-  private final String reference;
-  private final ImageBuild build;
+    @Override
+    public String toString() {
+      return "rootfs " + path;
+    }
+  }
 
-  private Base(Kind kind, Path path, String reference, ImageBuild build) {
-    this.kind = kind;
-    this.path = path;
-    this.reference = reference;
-    this.build = build;
+  /** The layers and configuration of the image tagged {@code tag} in the OCI image layout at {@code layout}. */
+  record OciLayout(Path layout, String tag) implements Base {
+    public OciLayout {
+      layout = Objects.requireNonNull(layout, "layout").toAbsolutePath().normalize();
+      checkArgument(tag != null && !tag.isEmpty(), "an OCI base needs a tag");
+    }
+
+    @Override
+    public String toString() {
+      return "oci " + layout + ":" + tag;
+    }
+  }
+
+  /** An image from a registry ({@code SCHEME:REFERENCE}), resolved by a provider for the reference's scheme. */
+  record RegistryImage(String reference) implements Base {
+    public RegistryImage {
+      checkArgument(reference != null && reference.contains(":"), "expected SCHEME:REFERENCE, found %s", reference);
+    }
+
+    @Override
+    public String toString() {
+      return "image " + reference;
+    }
+  }
+
+  /** The layers (shared, cached once) and configuration of another build. */
+  record FromBuild(ImageBuild build) implements Base {
+    public FromBuild {
+      Objects.requireNonNull(build, "build");
+    }
+
+    @Override
+    public String toString() {
+      return "build " + build;
+    }
   }
 
   /** An empty base: the image has only the layers added to it. */
-  public static Base scratch() {
-    return SCRATCH;
+  static Base scratch() {
+    return new Scratch();
   }
 
   /**
    * A root file system: a tarball (plain or gzip, detected by content) or a directory. The tarball's entries are
    * checked and rewritten in canonical form; a directory's files keep their permission bits and get owner 0:0.
    */
-  public static Base rootfs(Path tarballOrDirectory) {
-    Objects.requireNonNull(tarballOrDirectory, "rootfs");
-    return new Base(Kind.ROOTFS, tarballOrDirectory.toAbsolutePath().normalize(), null, null);
+  static Base rootfs(Path tarballOrDirectory) {
+    return new Rootfs(tarballOrDirectory);
   }
 
   /** The image tagged {@code tag} in the OCI image layout at {@code layout}. */
-  public static Base oci(Path layout, String tag) {
-    Objects.requireNonNull(layout, "layout");
-    checkArgument(tag != null && !tag.isEmpty(), "an OCI base needs a tag");
-    return new Base(Kind.OCI, layout.toAbsolutePath().normalize(), tag, null);
+  static Base oci(Path layout, String tag) {
+    return new OciLayout(layout, tag);
   }
 
   /** The result of another build: its layers (shared, cached once) and its configuration. */
-  public static Base of(ImageBuild build) {
-    return new Base(Kind.BUILD, null, null, Objects.requireNonNull(build, "build"));
+  static Base of(ImageBuild build) {
+    return new FromBuild(build);
   }
 
   /**
    * An image from a registry, such as {@code docker://registry.example/debian@sha256:…}; needs the provider for
    * the scheme on the classpath, and is pinned to its manifest digest in the image record.
    */
-  public static Base image(String reference) {
-    checkArgument(reference != null && reference.contains(":"), "expected SCHEME:REFERENCE, found %s", reference);
-    return new Base(Kind.IMAGE, null, reference, null);
-  }
-
-  public Kind kind() {
-    return kind;
-  }
-
-  /** The rootfs tarball or directory, or the OCI layout directory. */
-  public Optional<Path> path() {
-    return Optional.ofNullable(path);
-  }
-
-  /** The OCI tag, or the image reference. */
-  public Optional<String> reference() {
-    return Optional.ofNullable(reference);
-  }
-
-  /** The build this base is the result of. */
-  public Optional<ImageBuild> build() {
-    return Optional.ofNullable(build);
-  }
-
-  @Override
-  public boolean equals(Object o) {
-    return o instanceof Base b
-        && kind == b.kind
-        && Objects.equals(path, b.path)
-        && Objects.equals(reference, b.reference)
-        && Objects.equals(build, b.build);
-  }
-
-  @Override
-  public int hashCode() {
-    return Objects.hash(kind, path, reference, build);
-  }
-
-  @Override
-  public String toString() {
-    return switch (kind) {
-      case SCRATCH -> "scratch";
-      case ROOTFS -> "rootfs " + path;
-      case OCI -> "oci " + path + ":" + reference;
-      case BUILD -> "build " + build;
-      case IMAGE -> "image " + reference;
-    };
+  static Base image(String reference) {
+    return new RegistryImage(reference);
   }
 }

@@ -98,7 +98,7 @@ public final class DiskBuilder {
 
   /** A builder with the given options. */
   public static DiskBuilder create(DiskOptions options) {
-    return new DiskBuilder(options, HostTools.system(), dev.kiln.internal.tar.TarLayerReader::of, null, false, false);
+    return new DiskBuilder(options, HostTools.system(), LayerReader::of, null, false, false);
   }
 
   /** A builder with {@link DiskOptions#defaults()}. */

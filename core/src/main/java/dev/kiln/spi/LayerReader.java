@@ -2,6 +2,7 @@ package dev.kiln.spi;
 
 import java.io.Closeable;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Path;
 
 /**
@@ -20,6 +21,14 @@ public interface LayerReader extends Closeable {
 
   /** Opens a layer tarball, detecting gzip by its magic bytes. */
   static LayerReader open(Path tarOrTarGz) throws IOException {
-    return dev.kiln.internal.tar.TarLayerReader.open(tarOrTarGz);
+    return TarLayerReader.open(tarOrTarGz);
+  }
+
+  /**
+   * Reads a layer from a stream (plain or gzip tar, detected by its magic bytes); {@code source} names it in error
+   * messages. Closing the reader closes the stream.
+   */
+  static LayerReader of(InputStream in, String source) throws IOException {
+    return TarLayerReader.of(in, source);
   }
 }

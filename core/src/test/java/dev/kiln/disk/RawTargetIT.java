@@ -10,7 +10,7 @@ import dev.kiln.ImageBuild;
 import dev.kiln.Kiln;
 import dev.kiln.Layer;
 import dev.kiln.event.BakeEvent;
-import dev.kiln.internal.hash.StatIndex;
+import dev.kiln.internal.keys.StatIndex;
 import dev.kiln.testing.RecordingListener;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -9,7 +9,7 @@ import dev.kiln.ImageBuild;
 import dev.kiln.Kiln;
 import dev.kiln.Layer;
 import dev.kiln.event.BakeEvent;
-import dev.kiln.internal.hash.StatIndex;
+import dev.kiln.internal.keys.StatIndex;
 import dev.kiln.spi.RemoteCache;
 import dev.kiln.testing.MemoryRemoteCache;
 import dev.kiln.testing.RecordingListener;

@@ -2,7 +2,7 @@ package dev.kiln.hostile;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.kiln.internal.hash.StatIndex;
+import dev.kiln.internal.keys.StatIndex;
 import dev.kiln.spi.FileStat;
 import java.nio.file.Files;
 import java.nio.file.Path;

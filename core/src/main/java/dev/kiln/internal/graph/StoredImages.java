@@ -9,12 +9,14 @@ import dev.kiln.ImageConfig;
 import dev.kiln.LayerRecord;
 import dev.kiln.PublishedImage;
 import dev.kiln.Target;
+import dev.kiln.internal.keys.LayerKeys;
 import dev.kiln.internal.oci.Json;
 import dev.kiln.internal.oci.OciImages;
 import dev.kiln.internal.oci.OciLayoutReader;
+import dev.kiln.internal.provision.OciBaseLayer;
+import dev.kiln.internal.registry.Registry;
 import dev.kiln.internal.store.LocalStore;
 import dev.kiln.spi.CorruptBlobException;
-import dev.kiln.spi.Fingerprint;
 import dev.kiln.spi.ImageStore;
 import java.io.IOException;
 import java.io.InputStream;
@@ -163,14 +165,14 @@ public final class StoredImages {
         JsonNode r = named && digest.toString().equals(recorded.get(i).path("digest").asText()) ? recorded.get(i) : null;
         String name = r != null ? r.path("name").asText() : "layer-" + i;
         String kind = r != null ? r.path("kind").asText() : OciBaseLayer.KIND;
-        Digest key = r != null && r.path("key").isTextual() ? Digest.parse(r.path("key").asText()) : importedKey(digest);
+        Digest key = r != null && r.path("key").isTextual() ? Digest.parse(r.path("key").asText()) : LayerKeys.imported(digest);
         long uncompressed = r != null ? r.path("uncompressedSize").asLong(-1) : -1;
         String media = l.path("mediaType").asText(LayerRecord.GZIP_LAYER);
         layers.add(new LayerRecord(name, kind, key, diffId, digest, l.path("size").asLong(), uncompressed, media, List.of(), Map.of()));
       }
       ImageConfig runtime = OciImages.runtimeConfig(c);
       Digest key = record.path("key").isTextual() ? Digest.parse(record.path("key").asText())
-          : layers.isEmpty() ? importedKey(image) : layers.get(layers.size() - 1).key();
+          : layers.isEmpty() ? LayerKeys.imported(image) : layers.get(layers.size() - 1).key();
       return new StoredImage(store, image, manifest, configDigest, config, runtime, layers, key, bases(record, layers));
     } catch (CorruptBlobException e) {
       try {
@@ -209,11 +211,6 @@ public final class StoredImages {
       return n > 0 ? List.of(n) : List.of();
     }
     return List.of();
-  }
-
-  /** The key a layer that Kiln did not bake is known by: its blob. */
-  private static Digest importedKey(Digest blob) {
-    return new Fingerprint().put("v", "kiln.imported.v1").put("blob", blob.toString()).digest();
   }
 
   private void importBlob(Path source, Digest digest) throws IOException {

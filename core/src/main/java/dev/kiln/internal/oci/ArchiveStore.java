@@ -12,6 +12,7 @@ import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageView;
 import dev.kiln.spi.LocalOutput;
 import dev.kiln.spi.PublishContext;
+import dev.kiln.spi.TargetTempFile;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.IOException;

@@ -15,6 +15,7 @@ import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageView;
 import dev.kiln.spi.LocalOutput;
 import dev.kiln.spi.PublishContext;
+import dev.kiln.spi.TargetTempFile;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

@@ -14,7 +14,6 @@ import dev.kiln.spi.LayerWriter;
 import dev.kiln.spi.PreparedLayer;
 import dev.kiln.spi.ProvisionContext;
 import dev.kiln.spi.Provisioner;
-import dev.kiln.internal.tar.TarLayerReader;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -74,18 +73,9 @@ public final class TarProvisioner implements Provisioner {
    */
   static LayerBlob rewrite(String layer, Path file, Digest digest, ProvisionContext pc) throws BakeException {
     try (HashingStream raw = new HashingStream(Files.newInputStream(file));
-        LayerReader r = TarLayerReader.of(raw, file.toString());
+        LayerReader r = LayerReader.of(raw, file.toString());
         LayerWriter w = pc.newLayerWriter()) {
-      LayerEntry e;
-      while ((e = r.next()) != null) {
-        if (e.type() == LayerEntry.Type.FILE) {
-          try (InputStream in = e.content().open()) {
-            w.add(e, in);
-          }
-        } else {
-          w.add(e);
-        }
-      }
+      copyEntries(r, w);
       Digest read = raw.finish();
       if (!read.equals(digest)) {
         pc.files().forget(file);
@@ -98,6 +88,23 @@ public final class TarProvisioner implements Provisioner {
       throw new ProvisioningException(layer, "unsafe tarball '" + file + "': " + e.getMessage(), e);
     } catch (IOException e) {
       throw new ProvisioningException(layer, "cannot use tarball '" + file + "': " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Copies every entry a layer reader gives (checked as it reads them) into a canonical layer writer. An unsafe entry
+   * is an {@link IllegalArgumentException} or an {@link IOException}; callers name the layer.
+   */
+  static void copyEntries(LayerReader r, LayerWriter w) throws IOException {
+    LayerEntry e;
+    while ((e = r.next()) != null) {
+      if (e.type() == LayerEntry.Type.FILE) {
+        try (InputStream in = e.content().open()) {
+          w.add(e, in);
+        }
+      } else {
+        w.add(e);
+      }
     }
   }
 

@@ -300,7 +300,7 @@ public final class LocalStore implements AutoCloseable {
     return new VerifyingInputStream(in, digest);
   }
 
-  /** Reads a whole (small) blob, verified. */
+  /** A whole blob (a manifest or config), checked against its digest as it is read. */
   public byte[] readBlob(Digest digest) throws IOException {
     try (InputStream in = openBlob(digest)) {
       return in.readAllBytes();
@@ -459,6 +459,7 @@ public final class LocalStore implements AutoCloseable {
     return p;
   }
 
+  /** Where the image record of a manifest digest is (or would be). */
   public Path recordPath(Digest image) {
     return records.resolve(image.hex() + ".json");
   }

@@ -1,7 +1,7 @@
 package dev.kiln.internal.store;
 
 import dev.kiln.Digest;
-import dev.kiln.internal.hash.StatIndex;
+import dev.kiln.internal.keys.StatIndex;
 import dev.kiln.spi.FileStat;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -2,6 +2,7 @@ package dev.kiln.internal.tar;
 
 import com.google.common.collect.ImmutableList;
 import dev.kiln.spi.LayerEntry;
+import dev.kiln.spi.LayerReader;
 import dev.kiln.spi.LayerEntry.Type;
 import java.io.FilterInputStream;
 import java.io.IOException;
@@ -116,7 +117,7 @@ public final class LayerFlattener {
       Path file = layers.get(layer.getKey());
       Iterator<Inode> wanted = layer.getValue().values().iterator();
       Inode next = wanted.next();
-      try (TarLayerReader reader = TarLayerReader.open(file)) {
+      try (LayerReader reader = LayerReader.open(file)) {
         long ordinal = 0;
         LayerEntry e;
         while (next != null && (e = reader.next()) != null) {
@@ -144,7 +145,7 @@ public final class LayerFlattener {
     List<String> whiteouts = new ArrayList<>();
     List<String> opaques = new ArrayList<>();
     List<Inode> adds = new ArrayList<>();
-    try (TarLayerReader reader = TarLayerReader.open(file)) {
+    try (LayerReader reader = LayerReader.open(file)) {
       long ordinal = 0;
       LayerEntry e;
       while ((e = reader.next()) != null) {
@@ -341,7 +342,7 @@ public final class LayerFlattener {
   private LayerEntry.Content rescan(Inode inode) {
     Path file = layers.get(inode.layer);
     return () -> {
-      TarLayerReader reader = TarLayerReader.open(file);
+      LayerReader reader = LayerReader.open(file);
       try {
         LayerEntry e = null;
         for (long i = 0; i <= inode.ordinal; i++) {

@@ -287,11 +287,6 @@ public final class ParallelGzipOutputStream extends OutputStream {
     return digest;
   }
 
-  /** The CRC-32 of the bytes written so far, as stored in the gzip trailer. */
-  public long crc32() {
-    return crc.getValue();
-  }
-
   private void checkOpen() throws IOException {
     if (failure != null) {
       throw new IOException("gzip stream failed earlier: " + failure.getMessage(), failure);

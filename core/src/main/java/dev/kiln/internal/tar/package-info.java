@@ -1,8 +1,6 @@
 /**
- * Layer tarballs, not API: {@link dev.kiln.internal.tar.CanonicalLayerWriter} writes the one reproducible form
- * (sorted PAX tar, fixed mtime, explicit parents, OCI whiteouts, gzip compressed in parallel by {@link
- * dev.kiln.internal.tar.ParallelGzipOutputStream} with bytes that do not depend on thread timing), {@link
- * dev.kiln.internal.tar.TarLayerReader} reads any layer tarball with safety checks, and {@link
- * dev.kiln.internal.tar.LayerFlattener} adds a stack of layers up to one root file system.
+ * Layer tarballs: {@link dev.kiln.internal.tar.CanonicalLayerWriter} writes the one reproducible form (gzip in parallel
+ * by {@link dev.kiln.internal.tar.ParallelGzipOutputStream}), {@link dev.kiln.internal.tar.LayerFlattener} adds a stack
+ * of layers up to one root file system. May use {@code dev.kiln} and {@code spi} (which reads layer tarballs).
  */
 package dev.kiln.internal.tar;

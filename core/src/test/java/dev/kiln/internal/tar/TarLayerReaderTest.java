@@ -9,6 +9,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.kiln.internal.tar.TarTestSupport.Snap;
+import dev.kiln.spi.UnsafeLayerException;
 import dev.kiln.spi.LayerEntry;
 import dev.kiln.spi.LayerEntry.Type;
 import dev.kiln.spi.LayerReader;
@@ -148,7 +149,7 @@ class TarLayerReaderTest {
     for (String format : List.of("gnu", "posix")) {
       Path tar = tmp.resolve("sparse-" + format + ".tar");
       TarTestSupport.run(src, "tar", "-S", "--format=" + format, "-cf", tar.toString(), "holes");
-      try (LayerReader r = TarLayerReader.open(tar)) {
+      try (LayerReader r = LayerReader.open(tar)) {
         LayerEntry e = r.next();
         assertThat(e.path()).isEqualTo("holes");
         assertThat(e.size()).isEqualTo(expected.length);
@@ -244,7 +245,7 @@ class TarLayerReaderTest {
   void aTruncatedEntryFailsWhileItsContentIsRead() throws IOException {
     byte[] good = new RawTar().file("f", "x".repeat(3000)).bytes();
     Path file = Files.write(tmp.resolve("cut.tar"), Arrays.copyOf(good, 512 + 1000));
-    try (LayerReader r = TarLayerReader.open(file)) {
+    try (LayerReader r = LayerReader.open(file)) {
       LayerEntry e = r.next();
       try (InputStream in = e.content().open()) {
         assertThatThrownBy(in::readAllBytes)
@@ -298,13 +299,13 @@ class TarLayerReaderTest {
   @Test
   void zstdIsNamed() throws IOException {
     Path file = Files.write(tmp.resolve("layer.zst"), new byte[] {0x28, (byte) 0xb5, 0x2f, (byte) 0xfd, 0, 0});
-    assertThatThrownBy(() -> TarLayerReader.open(file)).hasMessageContaining("zstd");
+    assertThatThrownBy(() -> LayerReader.open(file)).hasMessageContaining("zstd");
   }
 
   @Test
   void contentIsValidUntilNext() throws IOException {
     Path file = new RawTar().file("a", "first").file("b", "second").to(tmp.resolve("two.tar"));
-    try (LayerReader r = TarLayerReader.open(file)) {
+    try (LayerReader r = LayerReader.open(file)) {
       LayerEntry a = r.next();
       InputStream in = a.content().open();
       assertThat(in.read()).isEqualTo('f');
@@ -324,11 +325,11 @@ class TarLayerReaderTest {
   void readsFromAStream() throws IOException {
     byte[] tar = new RawTar().file("f", "content").bytes();
     for (byte[] bytes : List.of(tar, gzip(tar))) {
-      try (LayerReader r = TarLayerReader.of(new ByteArrayInputStream(bytes), "upload")) {
+      try (LayerReader r = LayerReader.of(new ByteArrayInputStream(bytes), "upload")) {
         assertThat(readAll(r)).extracting(Snap::content).containsExactly("content");
       }
     }
-    assertThatThrownBy(() -> readAll(TarLayerReader.of(new ByteArrayInputStream(new byte[100]), "upload")))
+    assertThatThrownBy(() -> readAll(LayerReader.of(new ByteArrayInputStream(new byte[100]), "upload")))
         .hasMessageStartingWith("truncated or not a tar archive: upload");
   }
 
@@ -358,7 +359,7 @@ class TarLayerReaderTest {
     try (LayerReader r = LayerReader.open(file)) {
       assertThat(r.next().type()).isEqualTo(Type.FILE);
     }
-    assertThatThrownBy(() -> TarLayerReader.open(tmp.resolve("missing.tar")))
+    assertThatThrownBy(() -> LayerReader.open(tmp.resolve("missing.tar")))
         .isInstanceOf(java.nio.file.NoSuchFileException.class)
         .hasMessageContaining("missing.tar");
   }

@@ -22,11 +22,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.zip.GZIPInputStream;
 
 /** Shared helpers for the tar package tests: processes, digests and comparable snapshots of entries. */
-final class TarTestSupport {
+public final class TarTestSupport {
   private TarTestSupport() {}
 
   /** An entry with its content read out, comparable with equals. */
-  record Snap(
+  public record Snap(
       String path,
       LayerEntry.Type type,
       int mode,
@@ -62,13 +62,13 @@ final class TarTestSupport {
     }
   }
 
-  static List<Snap> readAll(Path layer) throws IOException {
-    try (LayerReader r = TarLayerReader.open(layer)) {
+  public static List<Snap> readAll(Path layer) throws IOException {
+    try (LayerReader r = LayerReader.open(layer)) {
       return readAll(r);
     }
   }
 
-  static List<Snap> readAll(LayerReader r) throws IOException {
+  public static List<Snap> readAll(LayerReader r) throws IOException {
     List<Snap> out = new ArrayList<>();
     LayerEntry e;
     while ((e = r.next()) != null) {
@@ -77,30 +77,30 @@ final class TarTestSupport {
     return out;
   }
 
-  static List<String> paths(List<Snap> snaps) {
+  public static List<String> paths(List<Snap> snaps) {
     return snaps.stream().map(Snap::path).toList();
   }
 
-  static String sha256(byte[] bytes) {
+  public static String sha256(byte[] bytes) {
     return Hashing.sha256().hashBytes(bytes).toString();
   }
 
-  static String sha256(Path file) throws IOException {
+  public static String sha256(Path file) throws IOException {
     return com.google.common.io.Files.asByteSource(file.toFile()).hash(Hashing.sha256()).toString();
   }
 
-  static byte[] gunzip(byte[] gz) throws IOException {
+  public static byte[] gunzip(byte[] gz) throws IOException {
     try (GZIPInputStream in = new GZIPInputStream(new java.io.ByteArrayInputStream(gz))) {
       return in.readAllBytes();
     }
   }
 
-  static byte[] gunzip(Path gz) throws IOException {
+  public static byte[] gunzip(Path gz) throws IOException {
     return gunzip(Files.readAllBytes(gz));
   }
 
   /** Deterministic bytes that compress somewhat, like binaries do. */
-  static byte[] data(long seed, int size) {
+  public static byte[] data(long seed, int size) {
     Random r = new Random(seed);
     byte[] b = new byte[size];
     String[] words = {"kiln ", "layer ", "tar ", "gzip ", "\u0000\u0001\u0002", "deflate ", "oci "};
@@ -119,9 +119,9 @@ final class TarTestSupport {
   }
 
   /** The result of a finished process. */
-  record Result(int exit, String out, String err) {}
+  public record Result(int exit, String out, String err) {}
 
-  static Result run(Path dir, String... command) throws IOException, InterruptedException {
+  public static Result run(Path dir, String... command) throws IOException, InterruptedException {
     ProcessBuilder pb = new ProcessBuilder(command).directory(dir == null ? null : dir.toFile());
     pb.environment().put("TZ", "UTC");
     pb.environment().put("LC_ALL", "C.UTF-8");
@@ -147,7 +147,7 @@ final class TarTestSupport {
     return new Result(p.exitValue(), new String(out, UTF_8), err.toString(UTF_8));
   }
 
-  static boolean onPath(String tool) {
+  public static boolean onPath(String tool) {
     for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
       if (Files.isExecutable(Path.of(dir, tool))) {
         return true;
@@ -156,7 +156,7 @@ final class TarTestSupport {
     return false;
   }
 
-  static ExecutorService pool(int threads) {
+  public static ExecutorService pool(int threads) {
     return Executors.newFixedThreadPool(
         threads,
         r -> {

@@ -1,4 +1,4 @@
-package dev.kiln.internal.graph;
+package dev.kiln.internal.remote;
 
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import dev.kiln.Digest;
@@ -36,7 +36,7 @@ import org.slf4j.LoggerFactory;
  * timeout, or when it has run longer than the transfer timeout. Thread-safe; concurrent bakes of one Kiln share the
  * breaker (a bake that starts turns the remote on again for all).
  */
-final class GuardedRemoteCache implements RemoteCache {
+public final class GuardedRemoteCache implements RemoteCache {
   private static final Logger log = LoggerFactory.getLogger(GuardedRemoteCache.class);
 
   private final RemoteCache remote;
@@ -49,7 +49,7 @@ final class GuardedRemoteCache implements RemoteCache {
   private final AtomicInteger failures = new AtomicInteger();
   private final AtomicInteger skipped = new AtomicInteger();
 
-  GuardedRemoteCache(RemoteCache remote, Mode mode, Duration timeout, Duration transferTimeout, Consumer<BakeEvent> events) {
+  public GuardedRemoteCache(RemoteCache remote, Mode mode, Duration timeout, Duration transferTimeout, Consumer<BakeEvent> events) {
     this.remote = remote;
     this.mode = mode;
     this.timeout = timeout;
@@ -59,7 +59,7 @@ final class GuardedRemoteCache implements RemoteCache {
   }
 
   /** A new bake asks the remote again, whatever happened in the last one. */
-  void startBake() {
+  public void startBake() {
     failures.set(0);
     skipped.set(0);
     String was = down.getAndSet(null);
@@ -69,7 +69,7 @@ final class GuardedRemoteCache implements RemoteCache {
   }
 
   /** Logs what the bake did with the remote (failures, calls skipped after it went down). */
-  void endBake() {
+  public void endBake() {
     if (down.get() != null) {
       log.warn("remote cache {} was unavailable in this bake ({}); {} calls failed, {} skipped", remote.describe(), down.get(), failures.get(), skipped.get());
     }
@@ -80,21 +80,21 @@ final class GuardedRemoteCache implements RemoteCache {
   }
 
   /** Whether this bake looks things up in the remote: the mode reads and the remote is not down. */
-  boolean reads() {
+  public boolean reads() {
     return mode.reads() && down.get() == null;
   }
 
   /** Whether this bake writes to the remote: the mode writes and the remote is not down. */
-  boolean writes() {
+  public boolean writes() {
     return mode.writes() && down.get() == null;
   }
 
   /** Whether the remote failed in this bake. */
-  boolean isDown() {
+  public boolean isDown() {
     return down.get() != null;
   }
 
-  int failures() {
+  public int failures() {
     return failures.get();
   }
 
@@ -123,7 +123,7 @@ final class GuardedRemoteCache implements RemoteCache {
   }
 
   /** Whether the remote holds the entry, asked even in write-only mode (to decide whether to push). */
-  Optional<Boolean> hasEntry(String namespace, String key) {
+  public Optional<Boolean> hasEntry(String namespace, String key) {
     if (isDown()) {
       skipped.incrementAndGet();
       return Optional.empty();

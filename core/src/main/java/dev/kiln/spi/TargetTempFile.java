@@ -1,4 +1,4 @@
-package dev.kiln.internal.oci;
+package dev.kiln.spi;
 
 import java.io.FilterOutputStream;
 import java.io.IOException;

@@ -1,7 +1,6 @@
-package dev.kiln.internal.graph;
+package dev.kiln.internal.keys;
 
 import dev.kiln.Digest;
-import dev.kiln.internal.hash.StatIndex;
 import dev.kiln.spi.FileDigests;
 import dev.kiln.spi.FileStat;
 import java.io.IOException;
@@ -9,14 +8,29 @@ import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** The stat index as one layer sees it, counting what it checked and what it had to read. Thread-safe. */
-final class StatDigests implements FileDigests {
+public final class StatDigests implements FileDigests {
   private final StatIndex index;
-  final AtomicLong checked = new AtomicLong();
-  final AtomicLong read = new AtomicLong();
-  final AtomicLong bytes = new AtomicLong();
+  private final AtomicLong checked = new AtomicLong();
+  private final AtomicLong read = new AtomicLong();
+  private final AtomicLong bytes = new AtomicLong();
 
-  StatDigests(StatIndex index) {
+  public StatDigests(StatIndex index) {
     this.index = index;
+  }
+
+  /** How many files were looked up. */
+  public long checked() {
+    return checked.get();
+  }
+
+  /** How many of them had to be read (their stat changed or was unknown). */
+  public long read() {
+    return read.get();
+  }
+
+  /** How many bytes those reads hashed. */
+  public long bytesRead() {
+    return bytes.get();
   }
 
   @Override

@@ -1,4 +1,4 @@
-package dev.kiln.internal.graph;
+package dev.kiln.internal.diskcache;
 
 import com.google.common.hash.Hasher;
 import com.google.common.hash.Hashing;

@@ -1,4 +1,4 @@
-package dev.kiln.internal.graph;
+package dev.kiln.internal.provision;
 
 import com.google.common.hash.Hashing;
 import com.google.common.hash.HashingInputStream;
@@ -10,7 +10,6 @@ import dev.kiln.ProvisioningException;
 import dev.kiln.spi.Fingerprint;
 import dev.kiln.spi.KeyContext;
 import dev.kiln.spi.LayerBlob;
-import dev.kiln.spi.LayerEntry;
 import dev.kiln.spi.LayerReader;
 import dev.kiln.spi.LayerWriter;
 import dev.kiln.spi.PreparedLayer;
@@ -23,7 +22,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 
 /** Copies the layers of an OCI-layout base into the store, verified; gzip blobs are kept byte for byte. */
-final class OciBaseProvisioner implements Provisioner {
+public final class OciBaseProvisioner implements Provisioner {
 
   @Override
   public String kind() {
@@ -57,16 +56,7 @@ final class OciBaseProvisioner implements Provisioner {
           }
           try (LayerReader r = LayerReader.open(l.blob());
               LayerWriter w = pc.newLayerWriter()) {
-            LayerEntry e;
-            while ((e = r.next()) != null) {
-              if (e.type() == LayerEntry.Type.FILE) {
-                try (InputStream in = e.content().open()) {
-                  w.add(e, in);
-                }
-              } else {
-                w.add(e);
-              }
-            }
+            TarProvisioner.copyEntries(r, w);
             return w.finish();
           }
         } catch (IOException | IllegalArgumentException e) {

@@ -1,4 +1,4 @@
-package dev.kiln.internal.graph;
+package dev.kiln.internal.remote;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

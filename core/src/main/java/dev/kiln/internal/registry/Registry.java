@@ -1,10 +1,12 @@
-package dev.kiln.internal.graph;
+package dev.kiln.internal.registry;
 
 import dev.kiln.InvalidTargetException;
 import dev.kiln.Layer;
 import dev.kiln.ProvisioningException;
 import dev.kiln.Target;
 import dev.kiln.internal.provision.FilesProvisioner;
+import dev.kiln.internal.provision.OciBaseLayer;
+import dev.kiln.internal.provision.OciBaseProvisioner;
 import dev.kiln.spi.BaseImageProvider;
 import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageStoreProvider;
@@ -86,7 +88,7 @@ public final class Registry {
     }
   }
 
-  Provisioner provisioner(Layer layer) throws ProvisioningException {
+  public Provisioner provisioner(Layer layer) throws ProvisioningException {
     Provisioner p = provisioners.get(layer.kind());
     if (p == null) {
       List<String> found = new ArrayList<>(provisioners.keySet());
@@ -102,7 +104,7 @@ public final class Registry {
   }
 
   /** The provider that fetches base images with this reference's scheme. */
-  BaseImageProvider baseImages(String reference) throws ProvisioningException {
+  public BaseImageProvider baseImages(String reference) throws ProvisioningException {
     String scheme = reference.substring(0, Math.max(0, reference.indexOf(':')));
     BaseImageProvider p = baseImages.get(scheme);
     if (p == null) {
@@ -185,7 +187,7 @@ public final class Registry {
     }
   }
 
-  <C> Optional<C> capability(Class<C> type) {
+  public <C> Optional<C> capability(Class<C> type) {
     for (Object c : capabilities.values()) {
       if (type.isInstance(c)) {
         return Optional.of(type.cast(c));

@@ -1,10 +1,8 @@
-package dev.kiln.internal.tar;
+package dev.kiln.spi;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
-import dev.kiln.spi.LayerEntry;
 import dev.kiln.spi.LayerEntry.Type;
-import dev.kiln.spi.LayerReader;
 import java.io.BufferedInputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;
@@ -37,7 +35,7 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  * bookkeeping such as {@code .wh..wh.plnk/}) are skipped, as Docker does, though hard links into them are not
  * resolved. mtimes, user and group names are dropped. Not thread-safe.
  */
-public final class TarLayerReader implements LayerReader {
+final class TarLayerReader implements LayerReader {
   private static final int BLOCK = 512;
   private static final int BUFFER = 64 * 1024;
   private static final String WHITEOUT_PREFIX = ".wh.";

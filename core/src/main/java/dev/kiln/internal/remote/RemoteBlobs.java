@@ -1,4 +1,4 @@
-package dev.kiln.internal.graph;
+package dev.kiln.internal.remote;
 
 import com.google.common.hash.Hashing;
 import com.google.common.hash.HashingInputStream;
@@ -21,7 +21,7 @@ import java.util.function.LongConsumer;
 import java.util.zip.GZIPInputStream;
 
 /** Checks what a remote cache served before the local store trusts it. */
-final class RemoteBlobs {
+public final class RemoteBlobs {
   private RemoteBlobs() {}
 
   /**
@@ -31,7 +31,7 @@ final class RemoteBlobs {
    * or start over. {@code diffIds} also checks the entry's diffID against the decompressed blob. Empty when the blob
    * is right, else what is wrong.
    */
-  static Optional<String> fetchAndCheck(
+  public static Optional<String> fetchAndCheck(
       RemoteCache remote, KeyEntry e, Path dest, boolean diffIds, LongConsumer progress, Executor executor)
       throws IOException {
     Tail tail = new Tail(dest);
@@ -67,7 +67,7 @@ final class RemoteBlobs {
    * set, the diffID (for a gzip layer, of the decompressed stream: an entry whose diffID is wrong would give images
    * that no runtime accepts). Empty when it is right, else what is wrong.
    */
-  static Optional<String> check(Path file, KeyEntry e, boolean diffIds) throws IOException {
+  public static Optional<String> check(Path file, KeyEntry e, boolean diffIds) throws IOException {
     try (InputStream in = Files.newInputStream(file)) {
       return check(in, e, diffIds);
     }

@@ -1,4 +1,4 @@
-package dev.kiln.internal.tar;
+package dev.kiln.spi;
 
 import java.io.IOException;
 

@@ -1,4 +1,4 @@
-package dev.kiln.internal.graph;
+package dev.kiln.internal.diskcache;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -12,10 +12,11 @@ import dev.kiln.disk.DiskException;
 import dev.kiln.disk.DiskImage;
 import dev.kiln.disk.DiskOptions;
 import dev.kiln.event.BakeEvent;
-import dev.kiln.internal.hash.StatIndex;
+import dev.kiln.internal.keys.LayerKeys;
+import dev.kiln.internal.keys.StatIndex;
 import dev.kiln.internal.oci.Json;
+import dev.kiln.internal.remote.GuardedRemoteCache;
 import dev.kiln.internal.store.LocalStore;
-import dev.kiln.spi.Fingerprint;
 import dev.kiln.spi.ImageView;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -30,7 +31,7 @@ import java.util.function.Consumer;
  * built base by base along {@link ImageView#bases()} so an image's disk is its base's disk extended in place.
  * Thread-safe; one process builds a given disk, others wait on its lock and reuse it.
  */
-final class StoreDiskCache implements DiskCache {
+public final class StoreDiskCache implements DiskCache {
   private final LocalStore store;
   private final StatIndex statIndex;
   private final Consumer<BakeEvent> events;
@@ -38,7 +39,7 @@ final class StoreDiskCache implements DiskCache {
   private final java.util.concurrent.Executor compressPool;
   private final List<java.util.concurrent.CompletableFuture<Void>> pushes = new java.util.concurrent.CopyOnWriteArrayList<>();
 
-  StoreDiskCache(LocalStore store, StatIndex statIndex, Consumer<BakeEvent> events, GuardedRemoteCache remote, java.util.concurrent.Executor compressPool) {
+  public StoreDiskCache(LocalStore store, StatIndex statIndex, Consumer<BakeEvent> events, GuardedRemoteCache remote, java.util.concurrent.Executor compressPool) {
     this.store = store;
     this.statIndex = statIndex;
     this.events = events;
@@ -85,7 +86,7 @@ final class StoreDiskCache implements DiskCache {
   /** The disk of layers[0..n): extended from the disk of the last boundary, or built from scratch without one. */
   private CachedDisk prefix(List<LayerRecord> layers, int n, List<Integer> bounds, DiskOptions options) throws BakeException {
     Digest layerKey = layers.get(n - 1).key();
-    Digest diskKey = new Fingerprint().put("v", "kiln.disk.v1").put("layers", layerKey).put("options", options.toString()).digest();
+    Digest diskKey = LayerKeys.disk(layerKey, options.toString());
     try {
       Path path = store.diskPath(diskKey);
       Optional<CachedDisk> cached = read(path, diskKey);
@@ -244,7 +245,7 @@ final class StoreDiskCache implements DiskCache {
   static final String DISK_MEDIA_TYPE = "application/vnd.dev.kiln.disk.raw.v1+gzip";
 
   /** Waits for the disk pushes started so far (each bounded by the remote's timeouts). */
-  void awaitPushes() {
+  public void awaitPushes() {
     for (java.util.concurrent.CompletableFuture<Void> f : pushes) {
       try {
         f.get();

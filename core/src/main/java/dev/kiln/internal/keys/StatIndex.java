@@ -1,4 +1,4 @@
-package dev.kiln.internal.hash;
+package dev.kiln.internal.keys;
 
 import com.google.common.hash.Hasher;
 import com.google.common.hash.Hashing;

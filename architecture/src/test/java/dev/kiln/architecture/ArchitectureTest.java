@@ -1,0 +1,77 @@
+package dev.kiln.architecture;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import com.tngtech.archunit.lang.ArchRule;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The package rules of docs/architecture.md, over the main classes of core and of every provider module: providers
+ * use only the API and the SPI, and not each other; the SPI and the disk code never reach into the engine; no
+ * package cycles.
+ */
+class ArchitectureTest {
+  static final List<String> PROVIDERS = List.of("dev.kiln.docker..", "dev.kiln.ec2..", "dev.kiln.vmware..", "dev.kiln.s3..");
+
+  static JavaClasses classes;
+
+  @BeforeAll
+  static void importClasses() {
+    classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS).importPackages("dev.kiln");
+  }
+
+  @Test
+  void everyModuleIsChecked() {
+    for (String p : List.of("dev.kiln.internal.graph", "dev.kiln.docker", "dev.kiln.ec2", "dev.kiln.vmware", "dev.kiln.s3")) {
+      if (classes.stream().noneMatch(c -> c.getPackageName().equals(p))) {
+        throw new AssertionError("no classes of " + p + " on the class path: the rules would check nothing there");
+      }
+    }
+  }
+
+  @Test
+  void providersUseNoInternals() {
+    providersRule().check(classes);
+  }
+
+  static ArchRule providersRule() {
+    return noClasses().that().resideInAnyPackage(PROVIDERS.toArray(String[]::new))
+        .should().dependOnClassesThat().resideInAPackage("dev.kiln.internal..")
+        .because("providers see Kiln through its API and SPI only");
+  }
+
+  @Test
+  void providersDoNotUseEachOther() {
+    for (String p : PROVIDERS) {
+      String[] others = PROVIDERS.stream().filter(o -> !o.equals(p)).toArray(String[]::new);
+      noClasses().that().resideInAPackage(p)
+          .should().dependOnClassesThat().resideInAnyPackage(others)
+          .because("a provider module can be left off the class path without breaking another")
+          .check(classes);
+    }
+  }
+
+  @Test
+  void spiAndDiskDoNotReachIntoTheEngine() {
+    noClasses().that().resideInAnyPackage("dev.kiln.spi..", "dev.kiln.disk..")
+        .should().dependOnClassesThat().resideInAPackage("dev.kiln.internal..")
+        .because("the SPI and the disk code are contracts and libraries the engine uses, not the other way round")
+        .check(classes);
+  }
+
+  @Test
+  void noPackageCycles() {
+    slices().matching("dev.kiln.(**)").should().beFreeOfCycles().check(classes);
+  }
+
+  @Test
+  void noCyclesBetweenAreas() {
+    slices().matching("dev.kiln.(*)..").should().beFreeOfCycles().check(classes);
+  }
+}

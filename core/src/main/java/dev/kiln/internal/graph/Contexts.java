@@ -1,0 +1,146 @@
+package dev.kiln.internal.graph;
+
+import dev.kiln.Digest;
+import dev.kiln.event.BakeEvent;
+import dev.kiln.internal.keys.LayerKeys;
+import dev.kiln.internal.keys.StatDigests;
+import dev.kiln.internal.store.LocalStore;
+import dev.kiln.internal.tar.CanonicalLayerWriter;
+import dev.kiln.internal.tar.ChunkIndex;
+import dev.kiln.spi.FileDigests;
+import dev.kiln.spi.ImageView;
+import dev.kiln.spi.KeyContext;
+import dev.kiln.spi.LayerWriter;
+import dev.kiln.spi.ProvisionContext;
+import dev.kiln.spi.PublishContext;
+import dev.kiln.spi.RemoteCache;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.concurrent.Executor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The contexts providers see during one bake: for keys, for provisioning a layer, for publishing an image. */
+final class Contexts {
+  private static final Logger log = LoggerFactory.getLogger(Contexts.class);
+
+  private final Services services;
+  private final BakeScope scope;
+
+  Contexts(Services services, BakeScope scope) {
+    this.services = services;
+    this.scope = scope;
+  }
+
+  KeyContext keyContext(FileDigests files) {
+    return new KeyContext() {
+      @Override
+      public FileDigests files() {
+        return files;
+      }
+
+      @Override
+      public void emit(BakeEvent event) {
+        services.emit(event);
+      }
+
+      @Override
+      public Path newTempDirectory() throws IOException {
+        return scope.tempDir();
+      }
+    };
+  }
+
+  ProvisionContext provisionContext(Node n, ImageView parent) {
+    return new ProvisionContext() {
+      @Override
+      public FileDigests files() {
+        return new StatDigests(services.statIndex());
+      }
+
+      @Override
+      public void emit(BakeEvent event) {
+        services.emit(event);
+      }
+
+      @Override
+      public Path newTempDirectory() throws IOException {
+        return scope.tempDir();
+      }
+
+      @Override
+      public LayerWriter newLayerWriter() throws IOException {
+        return chunkedWriter(n, scope.tempDir());
+      }
+
+      @Override
+      public ImageView parent() {
+        if (parent == null) {
+          throw new IllegalStateException("layer '" + n.layer.name() + "' did not ask for its parent image (needsParent)");
+        }
+        return parent;
+      }
+
+      @Override
+      public Executor executor() {
+        return services.layerPool();
+      }
+    };
+  }
+
+  /**
+   * A layer writer that copies the gzip chunks this layer shares with its previous version in this store (same kind
+   * and name), and records the chunks of what it writes for the next version: after one file of a large layer
+   * changes, only the chunks around it are deflated again. The blob is the same as without it.
+   */
+  private CanonicalLayerWriter chunkedWriter(Node n, Path tmp) {
+    LocalStore store = services.store();
+    CanonicalLayerWriter w = new CanonicalLayerWriter(tmp, services.mtime(), services.gzipLevel(), services.compressPool());
+    w = n.parent == null ? w.lowest() : w; // a hard link of the image's first layer has nothing below to link to
+    String lineage = LayerKeys.lineage(n.layer.kind(), n.layer.name());
+    ChunkIndex previous = null;
+    Optional<Digest> latest = store.latestBlob(lineage);
+    if (latest.isPresent() && store.hasBlob(latest.get())) {
+      try {
+        previous = ChunkIndex.open(store.chunkIndexPath(latest.get()), store.blobPath(latest.get()));
+      } catch (IOException e) {
+        log.debug("no chunk index for {}: {}", latest.get(), e.toString());
+      }
+    }
+    return w.reuseChunks(previous, (blob, chunks, copied) -> {
+      store.writeAtomically(store.chunkIndexPath(blob), ChunkIndex.encode(chunks));
+      store.setLatestBlob(lineage, blob);
+    });
+  }
+
+  PublishContext publishContext() {
+    return new PublishContext() {
+      @Override
+      public void emit(BakeEvent event) {
+        services.emit(event);
+      }
+
+      @Override
+      public Path newTempDirectory() throws IOException {
+        return scope.tempDir();
+      }
+
+      @Override
+      public Executor executor() {
+        return services.layerPool();
+      }
+
+      @Override
+      public <C> Optional<C> capability(Class<C> type) {
+        if (type.isInstance(services.diskCache())) {
+          return Optional.of(type.cast(services.diskCache()));
+        }
+        if (services.remote() != null && type == RemoteCache.class) {
+          return Optional.of(type.cast(services.remote()));
+        }
+        return services.registry().capability(type);
+      }
+    };
+  }
+}

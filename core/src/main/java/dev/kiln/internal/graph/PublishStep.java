@@ -1,0 +1,69 @@
+package dev.kiln.internal.graph;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.google.common.base.Stopwatch;
+import dev.kiln.BakeException;
+import dev.kiln.PublishedImage;
+import dev.kiln.event.BakeEvent;
+import dev.kiln.internal.oci.Json;
+import dev.kiln.spi.ImageStore;
+import dev.kiln.spi.PublishContext;
+import java.io.IOException;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Step 7: publishes an image to each of its targets in parallel (a target that already holds it is reused) and
+ * records each publication in the store.
+ */
+final class PublishStep {
+  private static final Logger log = LoggerFactory.getLogger(PublishStep.class);
+
+  private final Services services;
+  private final BakeScope scope;
+  private final Contexts contexts;
+
+  PublishStep(Services services, BakeScope scope, Contexts contexts) {
+    this.services = services;
+    this.scope = scope;
+    this.contexts = contexts;
+  }
+
+  Map<String, PublishedImage> run(StoredImage image, Map<String, ImageStore> targets) throws BakeException {
+    Map<String, CompletableFuture<PublishedImage>> fs = new LinkedHashMap<>();
+    PublishContext pc = contexts.publishContext();
+    for (Map.Entry<String, ImageStore> t : targets.entrySet()) {
+      fs.put(t.getKey(), scope.async(() -> {
+        Stopwatch sw = Stopwatch.createStarted();
+        Optional<PublishedImage> found = t.getValue().find(image, pc);
+        PublishedImage p = found.isPresent() ? found.get().asReused() : t.getValue().publish(image, pc);
+        services.emit(new BakeEvent.ImagePublished(t.getKey(), image.digest(), p.reused(), p.details().toString(), sw.elapsed()));
+        record(image, t.getKey(), p);
+        return p;
+      }));
+    }
+    Map<String, PublishedImage> out = new LinkedHashMap<>();
+    for (Map.Entry<String, CompletableFuture<PublishedImage>> f : fs.entrySet()) {
+      out.put(f.getKey(), BakeScope.join(f.getValue()));
+    }
+    return out;
+  }
+
+  private void record(StoredImage image, String target, PublishedImage p) {
+    ObjectNode rec = Json.object();
+    rec.put("target", target).put("image", image.digest().toString()).put("reused", p.reused());
+    rec.put("at", Instant.now().toString());
+    ObjectNode d = rec.putObject("details");
+    p.details().forEach(d::put);
+    try {
+      services.store().writeTargetRecord(image.digest(), target + " " + Instant.now() + " " + System.nanoTime(), rec);
+    } catch (IOException e) {
+      log.warn("could not record publication to {}: {}", target, e.toString());
+    }
+  }
+}
