@@ -15,7 +15,6 @@ import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageStoreProvider;
 import dev.kiln.spi.ImageView;
 import dev.kiln.spi.PublishContext;
-import dev.kiln.vmware.vsphere.Credentials;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;

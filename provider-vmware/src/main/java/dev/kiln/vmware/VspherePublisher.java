@@ -4,15 +4,13 @@ import com.google.common.annotations.VisibleForTesting;
 import dev.kiln.Digest;
 import dev.kiln.ImageStoreException;
 import dev.kiln.InvalidTargetException;
-import dev.kiln.vmware.vsphere.ContentLibraryClient;
-import dev.kiln.vmware.vsphere.Credentials;
-import dev.kiln.vmware.vsphere.ImportSpec;
-import dev.kiln.vmware.vsphere.LeaseInfo;
-import dev.kiln.vmware.vsphere.ManagedObject;
-import dev.kiln.vmware.vsphere.TlsTrust;
-import dev.kiln.vmware.vsphere.VmConfig;
-import dev.kiln.vmware.vsphere.VsphereClient;
-import dev.kiln.vmware.vsphere.VsphereException;
+import dev.kiln.vmware.internal.vsphere.ContentLibraryClient;
+import dev.kiln.vmware.internal.vsphere.ImportSpec;
+import dev.kiln.vmware.internal.vsphere.LeaseInfo;
+import dev.kiln.vmware.internal.vsphere.ManagedObject;
+import dev.kiln.vmware.internal.vsphere.VmConfig;
+import dev.kiln.vmware.internal.vsphere.VsphereClient;
+import dev.kiln.vmware.internal.vsphere.VsphereException;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -163,7 +161,7 @@ public final class VspherePublisher {
   }
 
   /** A copy that reports to {@code listener}. */
-  public VspherePublisher withListener(PublishListener listener) {
+  VspherePublisher withListener(PublishListener listener) {
     return new VspherePublisher(
         target,
         credentials,

@@ -1,7 +1,6 @@
 package dev.kiln.vmware;
 
 import dev.kiln.InvalidTargetException;
-import dev.kiln.vmware.vsphere.TlsTrust;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;

@@ -4,12 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kiln.Digest;
-import dev.kiln.vmware.vsphere.Credentials;
-import dev.kiln.vmware.vsphere.ImportSpec;
-import dev.kiln.vmware.vsphere.ManagedObject;
-import dev.kiln.vmware.vsphere.TlsTrust;
-import dev.kiln.vmware.vsphere.VsphereClient;
-import dev.kiln.vmware.vsphere.VsphereException;
+import dev.kiln.vmware.internal.vsphere.ImportSpec;
+import dev.kiln.vmware.internal.vsphere.ManagedObject;
+import dev.kiln.vmware.internal.vsphere.VsphereClient;
+import dev.kiln.vmware.internal.vsphere.VsphereException;
 import java.util.Map;
 import javax.net.ssl.SSLHandshakeException;
 import org.junit.jupiter.api.Test;

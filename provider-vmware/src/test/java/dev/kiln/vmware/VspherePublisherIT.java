@@ -5,12 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kiln.Digest;
 import dev.kiln.ImageStoreException;
-import dev.kiln.vmware.vsphere.ContentLibraryClient;
-import dev.kiln.vmware.vsphere.LeaseInfo;
-import dev.kiln.vmware.vsphere.ManagedObject;
-import dev.kiln.vmware.vsphere.TlsTrust;
-import dev.kiln.vmware.vsphere.VmConfig;
-import dev.kiln.vmware.vsphere.VsphereClient;
+import dev.kiln.vmware.internal.vsphere.ContentLibraryClient;
+import dev.kiln.vmware.internal.vsphere.LeaseInfo;
+import dev.kiln.vmware.internal.vsphere.ManagedObject;
+import dev.kiln.vmware.internal.vsphere.VmConfig;
+import dev.kiln.vmware.internal.vsphere.VsphereClient;
 import java.io.ByteArrayOutputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;

@@ -1,5 +1,6 @@
-package dev.kiln.vmware.vsphere;
+package dev.kiln.vmware.internal.vsphere;
 
+import dev.kiln.vmware.TlsTrust;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
