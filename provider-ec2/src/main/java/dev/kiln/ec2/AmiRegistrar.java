@@ -49,7 +49,7 @@ import software.amazon.awssdk.services.ec2.model.TagSpecification;
  *
  * <p>Immutable and thread-safe.
  */
-public final class AmiRegistrar {
+final class AmiRegistrar {
   private static final Logger log = LoggerFactory.getLogger(AmiRegistrar.class);
   /** The root device every Kiln AMI boots from. */
   public static final String ROOT_DEVICE = "/dev/xvda";

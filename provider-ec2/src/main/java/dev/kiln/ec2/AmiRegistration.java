@@ -12,7 +12,7 @@ import java.util.Optional;
  *
  * <p>Immutable and thread-safe.
  */
-public final class AmiRegistration {
+final class AmiRegistration {
   private final String snapshotId;
   private final long volumeSizeGiB;
   private final Digest digest;

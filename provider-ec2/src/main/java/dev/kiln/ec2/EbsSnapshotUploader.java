@@ -61,7 +61,7 @@ import software.amazon.awssdk.services.ec2.model.SnapshotState;
  *
  * <p>Immutable and thread-safe; one instance can run several uploads at once.
  */
-public final class EbsSnapshotUploader {
+final class EbsSnapshotUploader {
   /** The EBS direct APIs block size: 512 KiB. */
   public static final int BLOCK_SIZE = 512 * 1024;
 

@@ -56,7 +56,7 @@ public final class Ec2Publisher {
    * A copy that also finds base snapshots in {@code d} (the remote cache of a build fleet) when the account's tags
    * name none, and records the snapshots it uploads there.
    */
-  public Ec2Publisher withSnapshotDirectory(SnapshotDirectory d) {
+  Ec2Publisher withSnapshotDirectory(SnapshotDirectory d) {
     return new Ec2Publisher(target, uploader, registrar, sweepAge, Objects.requireNonNull(d));
   }
 
@@ -68,12 +68,12 @@ public final class Ec2Publisher {
   }
 
   /** A copy that uploads with {@code u} (e.g. {@code p.withUploader(p.uploader().withConcurrency(16))}). */
-  public Ec2Publisher withUploader(EbsSnapshotUploader u) {
+  Ec2Publisher withUploader(EbsSnapshotUploader u) {
     return new Ec2Publisher(target, Objects.requireNonNull(u), registrar, sweepAge);
   }
 
   /** A copy that registers with {@code r}. */
-  public Ec2Publisher withRegistrar(AmiRegistrar r) {
+  Ec2Publisher withRegistrar(AmiRegistrar r) {
     return new Ec2Publisher(target, uploader, Objects.requireNonNull(r), sweepAge);
   }
 
@@ -87,11 +87,11 @@ public final class Ec2Publisher {
     return new Ec2Publisher(target, uploader, registrar, Optional.empty());
   }
 
-  public EbsSnapshotUploader uploader() {
+  EbsSnapshotUploader uploader() {
     return uploader;
   }
 
-  public AmiRegistrar registrar() {
+  AmiRegistrar registrar() {
     return registrar;
   }
 

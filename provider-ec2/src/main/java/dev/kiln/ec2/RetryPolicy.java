@@ -26,7 +26,7 @@ import software.amazon.awssdk.core.exception.SdkClientException;
  *
  * <p>Immutable and thread-safe.
  */
-public final class RetryPolicy {
+final class RetryPolicy {
   private static final Logger log = LoggerFactory.getLogger(RetryPolicy.class);
 
   private static final Set<String> THROTTLING =

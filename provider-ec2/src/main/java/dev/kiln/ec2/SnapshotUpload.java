@@ -21,7 +21,7 @@ import java.util.OptionalLong;
  *
  * <p>Immutable and thread-safe.
  */
-public final class SnapshotUpload {
+final class SnapshotUpload {
   private final Path disk;
   private final Optional<ParentSnapshot> parent;
   private final String description;
