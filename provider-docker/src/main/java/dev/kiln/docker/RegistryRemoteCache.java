@@ -29,7 +29,7 @@ import java.util.function.LongConsumer;
  * writers of one key leave one writer's whole manifest, and every manifest references a blob that was uploaded
  * before it (the registry refuses a manifest whose blobs it lacks). Thread-safe.
  */
-public final class RegistryRemoteCache implements RemoteCache {
+final class RegistryRemoteCache implements RemoteCache {
   static final String ARTIFACT_TYPE = "application/vnd.dev.kiln.cache.entry.v1+json";
   static final String EMPTY_TYPE = "application/vnd.oci.empty.v1+json";
   static final byte[] EMPTY = "{}".getBytes(StandardCharsets.UTF_8);
