@@ -35,12 +35,14 @@ class EbsSnapshotUploaderTest {
   @BeforeEach
   void start() {
     aws = LoopbackAws.start();
-    clients = Ec2Clients.create(aws.target(REGION, "web"), 16);
-    uploader =
-        EbsSnapshotUploader.create(clients)
-            .withConcurrency(8)
-            .withRetryPolicy(RetryPolicy.defaults().withDelays(Duration.ofMillis(1), Duration.ofMillis(20)))
-            .withCompletionWait(Duration.ofSeconds(30), Duration.ofMillis(10));
+    clients = TestRetries.clients(aws.target(REGION, "web"), 16);
+    uploader = uploader(clients);
+  }
+
+  static EbsSnapshotUploader uploader(Ec2Clients clients) {
+    return EbsSnapshotUploader.create(clients)
+        .withConcurrency(8)
+        .withCompletionWait(Duration.ofSeconds(30), Duration.ofMillis(10));
   }
 
   @AfterEach
@@ -273,12 +275,13 @@ class EbsSnapshotUploaderTest {
     aws.failFromNow("PutSnapshotBlock", Fault.INTERNAL_ERROR);
     Path disk = TestDisks.randomSparse(dir.resolve("disk.raw"), 32 * TestDisks.MIB, 5, 9);
 
-    assertThatThrownBy(
-            () -> uploader.withRetryPolicy(RetryPolicy.defaults().withMaxAttempts(3)
-                    .withDelays(Duration.ofMillis(1), Duration.ofMillis(5)))
-                .upload(SnapshotUpload.of(disk), UploadListener.none()))
-        .isInstanceOf(ImageStoreException.class)
-        .hasRootCauseInstanceOf(InternalServerException.class);
+    try (Ec2Clients threeAttempts = Ec2Clients.create(aws.target(REGION, "web"), 16, TestRetries.fast(3))) {
+      assertThatThrownBy(
+              () -> uploader(threeAttempts)
+                  .upload(SnapshotUpload.of(disk), UploadListener.none()))
+          .isInstanceOf(ImageStoreException.class)
+          .hasRootCauseInstanceOf(InternalServerException.class);
+    }
     assertNoSnapshotLeft();
   }
 
@@ -308,10 +311,10 @@ class EbsSnapshotUploaderTest {
     aws.fail("PutSnapshotBlock", Fault.THROTTLED, 3, 1000); // keep it busy
     Path disk = TestDisks.randomSparse(dir.resolve("disk.raw"), 64 * TestDisks.MIB, 20, 12);
     Thread me = Thread.currentThread();
-    try {
+    try (Ec2Clients patient =
+        Ec2Clients.create(aws.target(REGION, "web"), 16, TestRetries.endless(1000, Duration.ofMillis(5)))) {
       assertThatThrownBy(
-              () -> uploader.withRetryPolicy(RetryPolicy.defaults().withMaxAttempts(1000)
-                      .withDelays(Duration.ofMillis(5), Duration.ofMillis(5)))
+              () -> uploader(patient)
                   .upload(SnapshotUpload.of(disk), p -> {
                     if (p.retries() > 5) {
                       me.interrupt();

@@ -48,11 +48,10 @@ class Ec2PublisherTest {
   }
 
   Ec2Publisher publisher(Ec2Clients clients) {
-    RetryPolicy fast = RetryPolicy.defaults().withDelays(Duration.ofMillis(1), Duration.ofMillis(20));
     Ec2Publisher p = Ec2Publisher.create(clients);
-    return p.withUploader(p.uploader().withConcurrency(8).withRetryPolicy(fast)
+    return p.withUploader(p.uploader().withConcurrency(8)
             .withCompletionWait(Duration.ofSeconds(30), Duration.ofMillis(10)))
-        .withRegistrar(p.registrar().withRetryPolicy(fast)
+        .withRegistrar(p.registrar()
             .withWaits(Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofMillis(10)));
   }
 
@@ -71,7 +70,7 @@ class Ec2PublisherTest {
     Set<Integer> differing = TestDisks.differingBlocks(base, app);
     Digest appDigest = digest("app image");
 
-    try (Ec2Clients clients = Ec2Clients.create(target, 16)) {
+    try (Ec2Clients clients = TestRetries.clients(target, 16)) {
       Ec2Publisher p = publisher(clients);
 
       // 1. the base: a full upload, registered with the requested attributes, shared, copied
@@ -174,7 +173,7 @@ class Ec2PublisherTest {
     Ec2Target target = aws.target(REGION, "secure").withTpm(true).withImdsV2Required(false).withVolumeType("io2")
         .withRootVolumeSizeGiB(8).withDeleteOnTermination(false).withArchitecture("arm64");
     Path disk = TestDisks.randomSparse(dir.resolve("d.raw"), 32 * MIB, 4, 23);
-    try (Ec2Clients clients = Ec2Clients.create(target, 16)) {
+    try (Ec2Clients clients = TestRetries.clients(target, 16)) {
       PublishResult r = publisher(clients).publish(PublishRequest.of(disk, digest("tpm"), "k"), UploadListener.none());
       ImageInfo img = aws.image(r.ami().imageId()).orElseThrow();
       assertThat(img.tpmSupport()).isEqualTo("v2.0");
@@ -189,7 +188,7 @@ class Ec2PublisherTest {
   void aRegisterImageFailureDeletesTheSnapshot() throws Exception {
     aws.failFromNow("RegisterImage", Fault.ACCESS_DENIED);
     Path disk = TestDisks.randomSparse(dir.resolve("d.raw"), 32 * MIB, 4, 24);
-    try (Ec2Clients clients = Ec2Clients.create(aws.target(REGION, "web"), 16)) {
+    try (Ec2Clients clients = TestRetries.clients(aws.target(REGION, "web"), 16)) {
       assertThatThrownBy(
               () -> publisher(clients).publish(PublishRequest.of(disk, digest("x"), "k"), UploadListener.none()))
           .isInstanceOf(ImageStoreException.class)
@@ -204,7 +203,7 @@ class Ec2PublisherTest {
   void aFailureAfterRegisterImageDeregistersTheAmiAndDeletesTheSnapshot() throws Exception {
     aws.failFromNow("ModifyImageAttribute", Fault.ACCESS_DENIED);
     Path disk = TestDisks.randomSparse(dir.resolve("d.raw"), 32 * MIB, 4, 25);
-    try (Ec2Clients clients = Ec2Clients.create(aws.target(REGION, "web").withShare(ACCOUNT_A), 16)) {
+    try (Ec2Clients clients = TestRetries.clients(aws.target(REGION, "web").withShare(ACCOUNT_A), 16)) {
       assertThatThrownBy(
               () -> publisher(clients).publish(PublishRequest.of(disk, digest("x"), "k"), UploadListener.none()))
           .isInstanceOf(ImageStoreException.class)
@@ -218,7 +217,7 @@ class Ec2PublisherTest {
   void aFatalUploadErrorRegistersNothing() throws Exception {
     aws.failNth("PutSnapshotBlock", Fault.ACCESS_DENIED, 3);
     Path disk = TestDisks.randomSparse(dir.resolve("d.raw"), 64 * MIB, 10, 26);
-    try (Ec2Clients clients = Ec2Clients.create(aws.target(REGION, "web"), 16)) {
+    try (Ec2Clients clients = TestRetries.clients(aws.target(REGION, "web"), 16)) {
       assertThatThrownBy(
               () -> publisher(clients).publish(PublishRequest.of(disk, digest("x"), "k"), UploadListener.none()))
           .isInstanceOf(ImageStoreException.class);
@@ -231,7 +230,7 @@ class Ec2PublisherTest {
   void aLostRegisterImageAnswerIsAdoptedNotDuplicated() throws Exception {
     aws.failNth("RegisterImage", Fault.DROP_AFTER_PROCESSING, 1);
     Path disk = TestDisks.randomSparse(dir.resolve("d.raw"), 32 * MIB, 4, 27);
-    try (Ec2Clients clients = Ec2Clients.create(aws.target(REGION, "web"), 16)) {
+    try (Ec2Clients clients = TestRetries.clients(aws.target(REGION, "web"), 16)) {
       PublishResult r = publisher(clients).publish(PublishRequest.of(disk, digest("x"), "k"), UploadListener.none());
       assertThat(aws.calls("RegisterImage")).isEqualTo(2);
       assertThat(aws.images()).extracting(ImageInfo::imageId).containsExactly(r.ami().imageId());
@@ -242,7 +241,7 @@ class Ec2PublisherTest {
   void aNameTakenByAnotherImageIsAClearErrorAndLeavesNothing() throws Exception {
     Path disk = TestDisks.randomSparse(dir.resolve("d.raw"), 32 * MIB, 4, 28);
     Digest d = digest("x");
-    try (Ec2Clients clients = Ec2Clients.create(aws.target(REGION, "web"), 16)) {
+    try (Ec2Clients clients = TestRetries.clients(aws.target(REGION, "web"), 16)) {
       Ec2Publisher p = publisher(clients);
       PublishResult first = p.publish(PublishRequest.of(disk, d, "k"), UploadListener.none());
       // someone removes the tags: the AMI no longer says which image it holds, but keeps the name
@@ -259,7 +258,7 @@ class Ec2PublisherTest {
   @Test
   void theSweepRemovesStaleInProgressLeftoversOnly() throws Exception {
     Path disk = TestDisks.randomSparse(dir.resolve("d.raw"), 32 * MIB, 4, 29);
-    try (Ec2Clients clients = Ec2Clients.create(aws.target(REGION, "web"), 16)) {
+    try (Ec2Clients clients = TestRetries.clients(aws.target(REGION, "web"), 16)) {
       Ec2Publisher p = publisher(clients);
       AmiRegistrar reg = p.registrar();
       EbsSnapshotUploader up = p.uploader();
@@ -304,7 +303,7 @@ class Ec2PublisherTest {
   void anotherBakeInProgressForTheSameDigestIsNotTrampled() throws Exception {
     Path disk = TestDisks.randomSparse(dir.resolve("d.raw"), 32 * MIB, 4, 30);
     Digest d = digest("busy");
-    try (Ec2Clients clients = Ec2Clients.create(aws.target(REGION, "web"), 16)) {
+    try (Ec2Clients clients = TestRetries.clients(aws.target(REGION, "web"), 16)) {
       Ec2Publisher p = publisher(clients);
       UploadResult u = p.uploader().upload(SnapshotUpload.of(disk).withTags(p.registrar().snapshotTags(d, "k")),
           UploadListener.none());
@@ -328,7 +327,7 @@ class Ec2PublisherTest {
     for (int i = 0; i < 60; i++) {
       inputs.put("in" + i, "v");
     }
-    try (Ec2Clients clients = Ec2Clients.create(aws.target(REGION, "web"), 16)) {
+    try (Ec2Clients clients = TestRetries.clients(aws.target(REGION, "web"), 16)) {
       assertThatThrownBy(() -> publisher(clients).publish(PublishRequest.of(disk, digest("t"), "k").withInputs(inputs),
               UploadListener.none()))
           .isInstanceOf(ImageStoreException.class)
@@ -342,7 +341,7 @@ class Ec2PublisherTest {
     aws.failNth("CopyImage", Fault.ACCESS_DENIED, 1);
     Path disk = TestDisks.randomSparse(dir.resolve("d.raw"), 32 * MIB, 4, 32);
     Digest d = digest("copy");
-    try (Ec2Clients clients = Ec2Clients.create(aws.target(REGION, "web").withCopyTo("us-west-2"), 16)) {
+    try (Ec2Clients clients = TestRetries.clients(aws.target(REGION, "web").withCopyTo("us-west-2"), 16)) {
       Ec2Publisher p = publisher(clients);
       assertThatThrownBy(() -> p.publish(PublishRequest.of(disk, d, "k"), UploadListener.none()))
           .isInstanceOf(ImageStoreException.class)

@@ -41,7 +41,6 @@ public final class UploadBenchmark {
       aws.setCompletionPolls(0);
       Ec2Target target = aws.target("eu-west-1", "bench");
       try (Ec2Clients clients = Ec2Clients.create(target, 80)) {
-        RetryPolicy retry = RetryPolicy.defaults();
 
         // 1. throughput: a 1 GiB disk full of incompressible data
         Path full = dir.resolve("full.raw");
@@ -52,7 +51,7 @@ public final class UploadBenchmark {
         report.append(String.format(Locale.ROOT, "| raw read, 512 KiB blocks (page cache warm) | %.0f MiB/s |%n", read));
         report.append(String.format(Locale.ROOT, "| raw read + SHA-256 per block | %.0f MiB/s |%n", readHash));
         for (int c : new int[] {8, 16, 64}) {
-          EbsSnapshotUploader up = EbsSnapshotUploader.create(clients).withConcurrency(c).withRetryPolicy(retry)
+          EbsSnapshotUploader up = EbsSnapshotUploader.create(clients).withConcurrency(c)
               .withCompletionWait(Duration.ofMinutes(5), Duration.ofMillis(20));
           UploadResult r = up.upload(SnapshotUpload.of(full), UploadListener.none());
           double mibs = r.bytesSent() / (double) MIB / (r.elapsed().toNanos() / 1e9);
@@ -76,7 +75,7 @@ public final class UploadBenchmark {
         for (int i = 0; i < 6; i++) { // metadata the new files touch: bitmaps, inode table, directories
           TestDisks.writeRandom(app, (long) (r.nextInt(2048)) * BLOCK + 1024, 256, r);
         }
-        EbsSnapshotUploader up = EbsSnapshotUploader.create(clients).withRetryPolicy(retry)
+        EbsSnapshotUploader up = EbsSnapshotUploader.create(clients)
             .withCompletionWait(Duration.ofMinutes(5), Duration.ofMillis(20));
         UploadResult b = up.upload(SnapshotUpload.of(base), UploadListener.none());
         UploadResult appFull = up.upload(SnapshotUpload.of(app), UploadListener.none());
