@@ -96,7 +96,7 @@ final class AmiRegistrar {
    * A copy that waits at most {@code image} for a registered AMI and {@code copy} for a copied one to become {@code
    * available}, polling every {@code poll}.
    */
-  public AmiRegistrar withWaits(Duration image, Duration copy, Duration poll) {
+  public AmiRegistrar waits(Duration image, Duration copy, Duration poll) {
     checkArgument(!poll.isZero() && !poll.isNegative(), "poll interval must be positive, found %s", poll);
     return new AmiRegistrar(target, region, clients, image, copy, poll);
   }
@@ -421,7 +421,7 @@ final class AmiRegistrar {
               + "); baking again resumes the copies",
           firstFailure);
     }
-    return ami.withCopies(copies);
+    return ami.copies(copies);
   }
 
   private String copyTo(Ami ami, String dest, String cacheKey) throws Exception {
@@ -493,7 +493,7 @@ final class AmiRegistrar {
       if (System.nanoTime() > deadline) {
         throw new ImageStoreException(
             target.toUri(), imageId + " is still " + (i == null ? "not visible" : "pending") + " after " + timeout
-                + "; raise the wait with withWaits(...)");
+                + "; raise the wait with waits(...)");
       }
       Thread.sleep(pollInterval.toMillis());
     }

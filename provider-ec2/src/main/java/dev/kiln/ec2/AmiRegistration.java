@@ -44,12 +44,12 @@ final class AmiRegistration {
   }
 
   /** Sets the inputs to record as {@code kiln:input:NAME} tags (name up to 117, value up to 256 characters). */
-  public AmiRegistration withInputs(Map<String, String> in) {
+  public AmiRegistration inputs(Map<String, String> in) {
     return new AmiRegistration(snapshotId, volumeSizeGiB, digest, cacheKey, in, description);
   }
 
   /** Sets the AMI description (up to 255 characters). */
-  public AmiRegistration withDescription(String text) {
+  public AmiRegistration description(String text) {
     if (text.length() > 255) {
       throw new IllegalArgumentException("an AMI description has at most 255 characters, found " + text.length());
     }

@@ -119,13 +119,13 @@ final class EbsSnapshotUploader {
   }
 
   /** A copy that runs up to {@code n} PutSnapshotBlock calls at once (1-1024; the HTTP pool should be as large). */
-  public EbsSnapshotUploader withConcurrency(int n) {
+  public EbsSnapshotUploader concurrency(int n) {
     checkArgument(n >= 1 && n <= 1024, "concurrency must be 1-1024, found %s", n);
     return new EbsSnapshotUploader(ebs, ec2, n, completionTimeout, pollInterval, snapshotTimeout);
   }
 
   /** A copy that waits at most {@code timeout} for {@code completed}, polling every {@code poll}. */
-  public EbsSnapshotUploader withCompletionWait(Duration timeout, Duration poll) {
+  public EbsSnapshotUploader completionWait(Duration timeout, Duration poll) {
     checkArgument(!timeout.isNegative() && !poll.isNegative() && !poll.isZero(), "bad wait %s / %s", timeout, poll);
     return new EbsSnapshotUploader(ebs, ec2, concurrency, timeout, poll, snapshotTimeout);
   }
@@ -134,7 +134,7 @@ final class EbsSnapshotUploader {
    * A copy whose snapshots EBS cancels after {@code timeout} without writes or completion (StartSnapshot Timeout,
    * 10 minutes to 72 hours; 60 minutes by default), a backstop should this process die mid-upload.
    */
-  public EbsSnapshotUploader withSnapshotTimeout(Duration timeout) {
+  public EbsSnapshotUploader snapshotTimeout(Duration timeout) {
     checkArgument(
         timeout.toMinutes() >= 10 && timeout.toMinutes() <= 4320, "snapshot timeout must be 10-4320 minutes, found %s",
         timeout);
@@ -512,7 +512,7 @@ final class EbsSnapshotUploader {
       if (System.nanoTime() > deadline) {
         throw new ImageStoreException(
             target, "snapshot " + snapshotId + " is still " + (s == null ? "not visible" : s.stateAsString())
-                + " after " + completionTimeout + "; raise the wait with withCompletionWait(...)");
+                + " after " + completionTimeout + "; raise the wait with completionWait(...)");
       }
       Thread.sleep(pollInterval.toMillis());
     }

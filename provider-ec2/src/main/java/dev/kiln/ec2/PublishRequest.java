@@ -34,7 +34,7 @@ public final class PublishRequest {
   }
 
   /** Records these inputs as {@code kiln:input:NAME} tags on the AMI. */
-  public PublishRequest withInputs(Map<String, String> in) {
+  public PublishRequest inputs(Map<String, String> in) {
     return new PublishRequest(disk, digest, cacheKey, in, base);
   }
 
@@ -42,7 +42,7 @@ public final class PublishRequest {
    * Names the image this one was built on: if a completed snapshot tagged {@code kiln:key=baseCacheKey} exists in
    * the region, the upload starts from it and sends only the blocks where {@code disk} differs from {@code baseDisk}.
    */
-  public PublishRequest withBase(String baseCacheKey, Path baseDisk) {
+  public PublishRequest base(String baseCacheKey, Path baseDisk) {
     return new PublishRequest(disk, digest, cacheKey, inputs, Optional.of(new Base(baseCacheKey, baseDisk)));
   }
 

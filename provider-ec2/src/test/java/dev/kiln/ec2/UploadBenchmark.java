@@ -51,8 +51,8 @@ public final class UploadBenchmark {
         report.append(String.format(Locale.ROOT, "| raw read, 512 KiB blocks (page cache warm) | %.0f MiB/s |%n", read));
         report.append(String.format(Locale.ROOT, "| raw read + SHA-256 per block | %.0f MiB/s |%n", readHash));
         for (int c : new int[] {8, 16, 64}) {
-          EbsSnapshotUploader up = EbsSnapshotUploader.create(clients).withConcurrency(c)
-              .withCompletionWait(Duration.ofMinutes(5), Duration.ofMillis(20));
+          EbsSnapshotUploader up = EbsSnapshotUploader.create(clients).concurrency(c)
+              .completionWait(Duration.ofMinutes(5), Duration.ofMillis(20));
           UploadResult r = up.upload(SnapshotUpload.of(full), UploadListener.none());
           double mibs = r.bytesSent() / (double) MIB / (r.elapsed().toNanos() / 1e9);
           report.append(String.format(Locale.ROOT,
@@ -76,11 +76,11 @@ public final class UploadBenchmark {
           TestDisks.writeRandom(app, (long) (r.nextInt(2048)) * BLOCK + 1024, 256, r);
         }
         EbsSnapshotUploader up = EbsSnapshotUploader.create(clients)
-            .withCompletionWait(Duration.ofMinutes(5), Duration.ofMillis(20));
+            .completionWait(Duration.ofMinutes(5), Duration.ofMillis(20));
         UploadResult b = up.upload(SnapshotUpload.of(base), UploadListener.none());
         UploadResult appFull = up.upload(SnapshotUpload.of(app), UploadListener.none());
         clients.ec2().deleteSnapshot(x -> x.snapshotId(appFull.snapshotId()));
-        UploadResult appInc = up.upload(SnapshotUpload.of(app).withParent(b.snapshotId(), base),
+        UploadResult appInc = up.upload(SnapshotUpload.of(app).parent(b.snapshotId(), base),
             UploadListener.none());
         report.append(String.format(Locale.ROOT, "| base disk, full upload | %d blocks, %.1f MiB, %.1f s |%n",
             b.blocksSent(), b.bytesSent() / (double) MIB, secs(b.elapsed())));

@@ -54,7 +54,7 @@ public final class VmwareImageStores implements ImageStoreProvider {
   }
 
   static OvfPackage ovf(String name, ImageView image) {
-    return OvfPackage.named(name).withImageDigest(image.digest()).withAnnotation(annotation(image));
+    return OvfPackage.named(name).imageDigest(image.digest()).annotation(annotation(image));
   }
 
   /** {@code vmdk:}, {@code ova:}, {@code ovf:}: files, rewritten atomically on every publish (they are reproducible). */
@@ -107,8 +107,8 @@ public final class VmwareImageStores implements ImageStoreProvider {
 
     private VspherePublisher publisher(PublishContext ctx) {
       return VspherePublisher.to(target)
-          .withCredentials(Credentials.fromEnvironment())
-          .withListener(new PublishListener() {
+          .credentials(Credentials.fromEnvironment())
+          .listener(new PublishListener() {
             @Override
             public void bytesUploaded(String file, long done, long total) {
               ctx.emit(new BakeEvent.BytesWritten(target + " " + file, done, total));

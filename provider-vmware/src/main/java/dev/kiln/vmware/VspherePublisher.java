@@ -54,7 +54,7 @@ import org.w3c.dom.NodeList;
  * VsphereTarget target =
  *     VsphereTarget.parse("vsphere://vc.example/DC/vm/templates/web?datastore=ds1&pool=C1");
  * PublishResult r = VspherePublisher.to(target)
- *     .withCredentials(Credentials.fromEnvironment())
+ *     .credentials(Credentials.fromEnvironment())
  *     .publish(ovfFiles);
  * }</pre>
  *
@@ -110,7 +110,7 @@ public final class VspherePublisher {
   }
 
   /** A copy that logs in with {@code credentials}. */
-  public VspherePublisher withCredentials(Credentials credentials) {
+  public VspherePublisher credentials(Credentials credentials) {
     return new VspherePublisher(
         target,
         Objects.requireNonNull(credentials),
@@ -125,7 +125,7 @@ public final class VspherePublisher {
    * A copy that trusts vCenter's certificate as {@code trust} says (instead of the target's
    * thumbprint option).
    */
-  public VspherePublisher withTrust(TlsTrust trust) {
+  public VspherePublisher trust(TlsTrust trust) {
     return new VspherePublisher(
         target,
         credentials,
@@ -140,7 +140,7 @@ public final class VspherePublisher {
    * A copy that reports lease progress every {@code interval} while uploading (vSphere drops idle
    * leases).
    */
-  public VspherePublisher withLeaseKeepAlive(Duration interval) {
+  public VspherePublisher leaseKeepAlive(Duration interval) {
     if (interval.isNegative() || interval.isZero()) {
       throw new IllegalArgumentException("keep-alive interval must be positive, found " + interval);
     }
@@ -149,7 +149,7 @@ public final class VspherePublisher {
   }
 
   /** A copy that waits at most {@code timeout} for each lease, task or update session. */
-  public VspherePublisher withTimeout(Duration timeout) {
+  public VspherePublisher timeout(Duration timeout) {
     return new VspherePublisher(
         target,
         credentials,
@@ -161,7 +161,7 @@ public final class VspherePublisher {
   }
 
   /** A copy that reports to {@code listener}. */
-  VspherePublisher withListener(PublishListener listener) {
+  VspherePublisher listener(PublishListener listener) {
     return new VspherePublisher(
         target,
         credentials,
@@ -177,7 +177,7 @@ public final class VspherePublisher {
    * failures with it).
    */
   @VisibleForTesting
-  VspherePublisher withUploadInterceptor(UnaryOperator<InputStream> interceptor) {
+  VspherePublisher uploadInterceptor(UnaryOperator<InputStream> interceptor) {
     return new VspherePublisher(
         target,
         credentials,
@@ -257,7 +257,7 @@ public final class VspherePublisher {
                     new IllegalArgumentException(
                         source.label()
                             + " carries no Kiln image digest in its annotation: write it with"
-                            + " OvfPackage.withImageDigest(digest) so that the template can be"
+                            + " OvfPackage.imageDigest(digest) so that the template can be"
                             + " recognised later"));
     try {
       return target.mode() == VsphereTarget.Mode.TEMPLATE

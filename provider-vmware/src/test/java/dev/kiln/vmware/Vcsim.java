@@ -95,17 +95,17 @@ final class Vcsim implements BeforeAllCallback, AfterAllCallback {
   /** A template target in the VM folder of the simulator's datacenter. */
   VsphereTarget template(String name) {
     return VsphereTarget.template(host, DATACENTER, "vm", name)
-        .withDatastore(DATASTORE)
-        .withPool(CLUSTER)
-        .withNetwork(NETWORK)
-        .withThumbprint(thumbprint);
+        .datastore(DATASTORE)
+        .pool(CLUSTER)
+        .network(NETWORK)
+        .thumbprint(thumbprint);
   }
 
   /** A content library item target. */
   VsphereTarget libraryItem(String library, String name) {
     return VsphereTarget.libraryItem(host, DATACENTER, library, name)
-        .withDatastore(DATASTORE)
-        .withThumbprint(thumbprint);
+        .datastore(DATASTORE)
+        .thumbprint(thumbprint);
   }
 
   private void stop() {

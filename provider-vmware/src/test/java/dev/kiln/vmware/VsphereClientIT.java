@@ -76,7 +76,7 @@ class VsphereClientIT {
     // must come through.
     String ovf =
         OvfPackage.named("nvme")
-            .withImageDigest(Digest.of(new byte[] {1}))
+            .imageDigest(Digest.of(new byte[] {1}))
             .descriptor(
                 new VmdkInfo(1 << 20, 1000, 65536, 1, "00000001", Digest.of(new byte[] {2})), 1000);
     try (VsphereClient vc = client()) {
@@ -92,7 +92,7 @@ class VsphereClientIT {
   void importSpecConfigCanBeSetInSchemaOrder() throws Exception {
     String ovf =
         OvfPackage.named("cfg")
-            .withDiskController(DiskController.PVSCSI)
+            .diskController(DiskController.PVSCSI)
             .descriptor(
                 new VmdkInfo(1 << 20, 1000, 65536, 1, "00000001", Digest.of(new byte[] {2})), 1000);
     try (VsphereClient vc = client()) {
