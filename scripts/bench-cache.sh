@@ -10,20 +10,13 @@ cd "$(dirname "$0")/.."
 RUNS=${1:-3}
 SCENARIOS=${2:-jdk,run,ansible}
 HEAP=${HEAP:--Xmx512m}
-MVN=(mvn -B -ntp -q -Dstyle.color=never ${MAVEN_REPO:+-Dmaven.repo.local=$MAVEN_REPO})
-"${MVN[@]}" -DskipTests -pl bench -am install
+. scripts/bench-lib.sh
 work=$(mktemp -d /tmp/kiln-cache-bench.XXXXXX)
 reg_pid=
 cleanup() { [ -n "$reg_pid" ] && kill "$reg_pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
-# a private copy of the class path: a concurrent `mvn install` must not swap jars under a running benchmark
-"${MVN[@]}" -pl bench dependency:build-classpath -Dmdep.outputFile="$work/classpath" >/dev/null
-mkdir -p "$work/lib"
-cp -r bench/target/classes "$work/lib/classes"
-cp="$work/lib/classes"
-for jar in $(tr ':' ' ' < "$work/classpath"); do
-  cp "$jar" "$work/lib/" && cp="$cp:$work/lib/$(basename "$jar")"
-done
+bench_classpath "$work"
+cp="$BENCH_CP"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat > "$work/registry.yml" <<YML
 version: 0.1

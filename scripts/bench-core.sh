@@ -9,17 +9,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-5}
 HEAP=${HEAP:--Xmx256m}
-mvn -B -ntp -q -DskipTests -pl bench -am install
+. scripts/bench-lib.sh
 work=$(mktemp -d /tmp/kiln-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-# a private copy of the class path: a concurrent `mvn install` must not swap jars under a running benchmark
-mkdir -p "$work/lib"
-cp -r bench/target/classes "$work/lib/classes"
-cp="$work/lib/classes"
-mvn -B -ntp -q -pl bench dependency:build-classpath -Dmdep.outputFile="$work/classpath.txt" >/dev/null
-for jar in $(tr ':' ' ' < "$work/classpath.txt"); do
-  cp "$jar" "$work/lib/" && cp="$cp:$work/lib/$(basename "$jar")"
-done
+bench_classpath "$work"
+cp="$BENCH_CP"
 # copies, so both tools read the same bytes; dangling symlinks (the JDK's src.zip) removed, since Jib follows links
 jdk="$work/jdk"
 cp -a "$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")" "$jdk"

@@ -8,10 +8,10 @@ cd "$(dirname "$0")/.."
 RUNS=${1:-3}
 HEAP=${HEAP:--Xmx512m}
 export DOCKER_BUILDKIT=${DOCKER_BUILDKIT:-1}
-mvn -B -ntp -q -Dstyle.color=never -DskipTests -pl bench -am install
+. scripts/bench-lib.sh
 work=$(mktemp -d /tmp/kiln-docker-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-mvn -B -ntp -q -Dstyle.color=never -pl bench dependency:build-classpath -Dmdep.outputFile="$work/classpath" >/dev/null
-cp="bench/target/classes:$(cat "$work/classpath")"
+bench_classpath "$work"
+cp="$BENCH_CP"
 jdk=$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")
 java $HEAP -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$cp" dev.kiln.bench.DockerBench "$work" "$RUNS" "$jdk"

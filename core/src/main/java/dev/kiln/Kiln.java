@@ -20,6 +20,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.UnaryOperator;
 
 /**
  * A configured Kiln: a local store, the provisioners and image stores in use, executors and listeners. Build one
@@ -31,7 +33,9 @@ import java.util.concurrent.Executors;
  * }
  * }</pre>
  *
- * <p>Thread-safe: several threads may bake with one instance; several processes may share one store.
+ * <p>Thread-safe: several threads may bake with one instance; several processes may share one store. Once
+ * {@link #close() closed}, an instance refuses to bake ({@link IllegalStateException}); {@link #defaults()} then
+ * opens a new one.
  */
 public final class Kiln implements AutoCloseable {
   /** System property that makes execution serial, for debugging. */
@@ -40,11 +44,13 @@ public final class Kiln implements AutoCloseable {
   public static final String WATCH_PROPERTY = "kiln.watch";
 
   private static Kiln defaults;
+  private static boolean defaultsHook;
 
   private final LocalStore store;
   private final Engine engine;
   private final ExecutorService ownLayerPool;
   private final ExecutorService compressPool;
+  private final AtomicBoolean closed = new AtomicBoolean();
 
   private Kiln(Builder b) throws IOException {
     this.store = LocalStore.open(b.store != null ? b.store : defaultStorePath());
@@ -81,13 +87,13 @@ public final class Kiln implements AutoCloseable {
   }
 
   /**
-   * The shared instance for the default store, created on first use: {@code $KILN_STORE}, the system property
-   * {@code kiln.store}, or {@code ~/.cache/kiln}; with the remote cache of {@code $KILN_REMOTE_CACHE} (and
-   * {@code $KILN_REMOTE_CACHE_MODE}: {@code read-write}, {@code read-only} or {@code write-only}) when set, so a CI
-   * runner shares a cache by its environment alone.
+   * The shared instance for the default store ({@link #defaultStorePath()}), created on first use and again after
+   * it was closed; with the remote cache of {@code $KILN_REMOTE_CACHE} (and {@code $KILN_REMOTE_CACHE_MODE}:
+   * {@code read-write}, {@code read-only} or {@code write-only}) when set, so a CI runner shares a cache by its
+   * environment alone. It is closed when the JVM exits.
    */
   public static synchronized Kiln defaults() {
-    if (defaults == null) {
+    if (defaults == null || defaults.closed.get()) {
       try {
         Builder b = builder();
         String remote = System.getenv("KILN_REMOTE_CACHE");
@@ -99,32 +105,50 @@ public final class Kiln implements AutoCloseable {
       } catch (IOException e) {
         throw new UncheckedIOException("cannot open the Kiln store at " + defaultStorePath() + ": " + e.getMessage(), e);
       }
-      Kiln k = defaults;
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-        try {
-          k.close();
-        } catch (IOException e) {
-          // the next process sweeps what is left
-        }
-      }, "kiln-close"));
+      if (!defaultsHook) {
+        defaultsHook = true;
+        Runtime.getRuntime().addShutdownHook(new Thread(Kiln::closeDefaults, "kiln-close"));
+      }
     }
     return defaults;
   }
 
-  /** Where the default store lives: {@code $KILN_STORE}, {@code -Dkiln.store}, {@code $XDG_CACHE_HOME/kiln} or {@code ~/.cache/kiln}. */
+  private static void closeDefaults() {
+    Kiln k;
+    synchronized (Kiln.class) {
+      k = defaults;
+    }
+    if (k != null) {
+      try {
+        k.close();
+      } catch (IOException e) {
+        // the next process sweeps what is left
+      }
+    }
+  }
+
+  /**
+   * Where the default store lives, the first of: the system property {@code kiln.store} ({@code -Dkiln.store=DIR}),
+   * the environment variable {@code $KILN_STORE}, {@code $XDG_CACHE_HOME/kiln}, {@code ~/.cache/kiln}. Empty values
+   * count as unset.
+   */
   public static Path defaultStorePath() {
-    String p = System.getProperty("kiln.store");
+    return defaultStorePath(System::getProperty, System::getenv);
+  }
+
+  static Path defaultStorePath(UnaryOperator<String> properties, UnaryOperator<String> environment) {
+    String p = properties.apply("kiln.store");
     if (p == null || p.isEmpty()) {
-      p = System.getenv("KILN_STORE");
+      p = environment.apply("KILN_STORE");
     }
     if (p != null && !p.isEmpty()) {
       return Path.of(p);
     }
-    String xdg = System.getenv("XDG_CACHE_HOME");
+    String xdg = environment.apply("XDG_CACHE_HOME");
     if (xdg != null && !xdg.isEmpty()) {
       return Path.of(xdg, "kiln");
     }
-    return Path.of(System.getProperty("user.home"), ".cache", "kiln");
+    return Path.of(properties.apply("user.home"), ".cache", "kiln");
   }
 
   /** The local store's directory (also a valid OCI image layout). */
@@ -139,11 +163,13 @@ public final class Kiln implements AutoCloseable {
 
   /** Bakes one build and publishes it to the targets (none: the local store only). */
   public BakeResult bake(ImageBuild build, String... targets) throws BakeException {
+    checkOpen();
     return bake(build, Arrays.stream(targets).map(Target::parse).toArray(Target[]::new));
   }
 
   /** Bakes one build and publishes it to the typed targets. */
   public BakeResult bake(ImageBuild build, Target... targets) throws BakeException {
+    checkOpen();
     return engine.bake(List.of(new Engine.Request(build, List.of(targets)))).get(0);
   }
 
@@ -152,6 +178,7 @@ public final class Kiln implements AutoCloseable {
    * parallel. Results are in the order of the map.
    */
   public List<BakeResult> bakeAll(Map<ImageBuild, List<String>> builds) throws BakeException {
+    checkOpen();
     List<Engine.Request> reqs = new ArrayList<>();
     for (Map.Entry<ImageBuild, List<String>> e : builds.entrySet()) {
       reqs.add(new Engine.Request(e.getKey(), e.getValue().stream().map(Target::parse).toList()));
@@ -168,9 +195,27 @@ public final class Kiln implements AutoCloseable {
     return bakeAll(m);
   }
 
-  /** Releases the executors Kiln created and this process's temp area in the store. */
+  /** Whether {@link #close()} was called. */
+  public boolean isClosed() {
+    return closed.get();
+  }
+
+  private void checkOpen() {
+    if (closed.get()) {
+      throw new IllegalStateException("this Kiln is closed (store " + store.root() + "): bake with an open one, such as "
+          + "a new Kiln.builder().build() or Kiln.defaults()");
+    }
+  }
+
+  /**
+   * Releases the executors Kiln created and this process's temp area in the store. A closed Kiln refuses to bake
+   * ({@link IllegalStateException}); closing it again does nothing.
+   */
   @Override
   public void close() throws IOException {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
     if (ownLayerPool != null) {
       ownLayerPool.shutdownNow();
     }

@@ -24,6 +24,11 @@ final class Measure {
     return s.get(s.size() / 2);
   }
 
+  /** The SHA-256 of a file, in lowercase hex. */
+  static String sha256(Path file) throws IOException {
+    return com.google.common.io.MoreFiles.asByteSource(file).hash(com.google.common.hash.Hashing.sha256()).toString();
+  }
+
   /** Deletes a directory tree, if it exists. */
   static void deleteTree(Path dir) throws IOException {
     if (!Files.exists(dir)) {

@@ -3,12 +3,13 @@ package dev.kiln.disk;
 import dev.kiln.InvalidTargetException;
 import dev.kiln.Target;
 import dev.kiln.UriTarget;
+import dev.kiln.spi.TargetPaths;
 import java.nio.file.Path;
 import java.util.Objects;
 
 /**
- * {@code raw:FILE}: the image as a bootable raw GPT disk (EFI system partition + ext4 root), with the options a
- * string cannot carry well. Immutable.
+ * {@code raw:FILE}: the image as a bootable raw GPT disk (EFI system partition + ext4 root). Its {@link DiskOptions}
+ * are given in code or as {@link DiskParameters} in the string ({@code raw:FILE?disk.size=4G}). Immutable.
  *
  * <pre>{@code kiln.bake(build, DiskTarget.raw(Path.of("build/web.img")).withOptions(DiskOptions.defaults().withSize(4L << 30)))}</pre>
  */
@@ -17,16 +18,21 @@ public final class DiskTarget implements Target {
   private final DiskOptions options;
 
   private DiskTarget(Path file, DiskOptions options) {
-    this.file = file.toAbsolutePath().normalize();
+    this.file = file;
     this.options = Objects.requireNonNull(options);
   }
 
-  /** A raw disk at {@code file} with {@link DiskOptions#defaults()}. */
+  /**
+   * A raw disk at {@code file} with {@link DiskOptions#defaults()}; the path is read as {@link TargetPaths} says.
+   *
+   * @throws InvalidTargetException if the path names a directory
+   */
   public static DiskTarget raw(Path file) {
-    return new DiskTarget(Objects.requireNonNull(file), DiskOptions.defaults());
+    String path = Objects.requireNonNull(file, "file").toString();
+    return new DiskTarget(TargetPaths.file("raw:" + path, path), DiskOptions.defaults());
   }
 
-  /** Parses {@code raw:FILE}. */
+  /** Parses {@code raw:FILE[?disk.NAME=VALUE&…]} (see {@link DiskParameters}). */
   public static DiskTarget parse(Target target) {
     if (target instanceof DiskTarget d) {
       return d;
@@ -38,7 +44,8 @@ public final class DiskTarget implements Target {
     if (t.hierarchical() || t.reference().isBlank()) {
       throw new InvalidTargetException("expected raw:FILE, found " + target);
     }
-    return raw(Path.of(t.reference()));
+    DiskParameters.FileTarget f = DiskParameters.parseFile(target.toString(), t.reference());
+    return new DiskTarget(TargetPaths.file(target.toString(), f.path()), f.options());
   }
 
   public DiskTarget withOptions(DiskOptions options) {
@@ -60,6 +67,6 @@ public final class DiskTarget implements Target {
 
   @Override
   public String toString() {
-    return "raw:" + file;
+    return "raw:" + file + DiskParameters.toQuery(options);
   }
 }

@@ -5,9 +5,11 @@ import dev.kiln.ImageStoreException;
 import dev.kiln.PublishedImage;
 import dev.kiln.Target;
 import dev.kiln.event.BakeEvent;
+import dev.kiln.internal.oci.TargetTempFile;
 import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageStoreProvider;
 import dev.kiln.spi.ImageView;
+import dev.kiln.spi.LocalOutput;
 import dev.kiln.spi.PublishContext;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -48,7 +50,14 @@ public final class RawDiskStores implements ImageStoreProvider {
     }
 
     @Override
+    public Optional<LocalOutput> localOutput() {
+      // the options are the name: two disks of one file with different options are two different files
+      return Optional.of(new LocalOutput(target.file(), "raw", target.options().toString(), false));
+    }
+
+    @Override
     public Optional<PublishedImage> find(ImageView image, PublishContext ctx) throws BakeException {
+      TargetTempFile.sweep(target.file().getParent(), tempPrefix(target.file()));
       if (!Files.isRegularFile(target.file())) {
         return Optional.empty();
       }
@@ -68,20 +77,17 @@ public final class RawDiskStores implements ImageStoreProvider {
     public PublishedImage publish(ImageView image, PublishContext ctx) throws BakeException {
       DiskCache.CachedDisk disk = diskCache(ctx, target.toString()).disk(image, target.options());
       Path out = target.file();
-      Path tmp = out.resolveSibling("." + out.getFileName() + ".tmp-" + UUID.randomUUID());
+      // a locked temp file: one left by a killed writer is removed by the next bake of this target
       try {
         Files.createDirectories(out.getParent());
-        sparseCopy(disk.path(), tmp, (done, total) -> ctx.emit(new BakeEvent.BytesWritten(target.toString(), done, total)));
-        Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        try (TargetTempFile tmp = TargetTempFile.create(out.getParent(), tempPrefix(out))) {
+          sparseCopy(disk.path(), tmp.channel(),
+              (done, total) -> ctx.emit(new BakeEvent.BytesWritten(target.toString(), done, total)));
+          tmp.moveTo(out);
+        }
         return published(image, disk);
       } catch (IOException e) {
         throw new ImageStoreException(target.toString(), "could not write the disk: " + e.getMessage(), e);
-      } finally {
-        try {
-          Files.deleteIfExists(tmp);
-        } catch (IOException e) {
-          // best effort
-        }
       }
     }
 
@@ -99,11 +105,21 @@ public final class RawDiskStores implements ImageStoreProvider {
     void copied(long done, long total);
   }
 
+  private static String tempPrefix(Path out) {
+    return "." + out.getFileName();
+  }
+
   /** Copies {@code from} to {@code to}, leaving holes where {@code from} has all-zero 1 MiB chunks. */
   public static void sparseCopy(Path from, Path to, Progress progress) throws IOException {
+    try (FileChannel out = FileChannel.open(to, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+      sparseCopy(from, out, progress);
+    }
+  }
+
+  /** Copies {@code from} into the empty file open as {@code out}, leaving holes for all-zero 1 MiB chunks. */
+  static void sparseCopy(Path from, FileChannel out, Progress progress) throws IOException {
     final int chunk = 1 << 20;
-    try (FileChannel in = FileChannel.open(from, StandardOpenOption.READ);
-        FileChannel out = FileChannel.open(to, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+    try (FileChannel in = FileChannel.open(from, StandardOpenOption.READ)) {
       long size = in.size();
       ByteBuffer buf = ByteBuffer.allocateDirect(chunk);
       long pos = 0;

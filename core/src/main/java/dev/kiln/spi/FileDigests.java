@@ -20,4 +20,10 @@ public interface FileDigests {
   default Digest digest(Path file, FileStat stat) throws IOException {
     return digest(file);
   }
+
+  /**
+   * Forgets what is known of {@code file}: its content turned out not to be the digest given for it (see {@link
+   * InputChangedException}), so the next request reads it again.
+   */
+  default void forget(Path file) {}
 }

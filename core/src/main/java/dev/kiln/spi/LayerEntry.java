@@ -56,6 +56,29 @@ public record LayerEntry(
       return () -> Files.newInputStream(file);
     }
 
+    /**
+     * The content of a file on disk that must have the SHA-256 {@code digest}, the one its layer's cache key was
+     * computed from: the layer writer hashes the bytes as it copies them and fails with an {@link
+     * InputChangedException} naming the file when they differ, so a file edited after it was hashed never ends up
+     * in a layer stored under the old key.
+     */
+    static Content hashed(Path file, dev.kiln.Digest digest) {
+      return new Hashed(file, digest);
+    }
+
+    /** See {@link #hashed}. */
+    record Hashed(Path file, dev.kiln.Digest digest) implements Content {
+      public Hashed {
+        Objects.requireNonNull(file, "file");
+        Objects.requireNonNull(digest, "digest");
+      }
+
+      @Override
+      public InputStream open() throws IOException {
+        return Files.newInputStream(file);
+      }
+    }
+
     /** In-memory content, for small generated files. */
     static Content of(byte[] bytes) {
       byte[] copy = bytes.clone();
@@ -132,6 +155,12 @@ public record LayerEntry(
   }
 
   public LayerEntry withMode(int mode) {
+    return new LayerEntry(path, type, mode, uid, gid, size, linkTarget, devMajor, devMinor, xattrs, content);
+  }
+
+  /** The same file entry with its content from {@code content}. */
+  public LayerEntry withContent(Content content) {
+    checkArgument(type == Type.FILE, "only a FILE entry has content, but %s is a %s", path, type);
     return new LayerEntry(path, type, mode, uid, gid, size, linkTarget, devMajor, devMinor, xattrs, content);
   }
 

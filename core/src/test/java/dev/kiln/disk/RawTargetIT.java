@@ -58,12 +58,20 @@ class RawTargetIT {
       first = kiln.bake(definition(rootfs, checkout(tmp.resolve("checkout-a"), marker, 1_500_000_000_000L)), "raw:" + a);
       assertThat(first.published().get("raw:" + a).details().get("kernel")).startsWith("/boot/vmlinuz-");
 
-      // a second raw target of the same image reuses the cached disk; a rebake to the first copies nothing
+      // a second raw target of the same image reuses the cached disk; a rebake to the first copies nothing, and
+      // removes the temp file a writer killed in the middle of a copy left beside it (unlocked), but no other file
+      Path dead = Files.write(tmp.resolve(".a.img.kiln-tmp-" + java.util.UUID.randomUUID()), new byte[4096]);
+      Path unrelated = Files.write(tmp.resolve(".a.img.notes"), new byte[1]);
       events.clear();
       kiln.bake(definition(rootfs, tmp.resolve("checkout-a")), "raw:" + tmp.resolve("copy.img"), "raw:" + a);
       assertThat(events.of(BakeEvent.Output.class)).noneMatch(o -> o.line().startsWith("building the disk") || o.line().startsWith("extending"));
       assertThat(events.of(BakeEvent.ImagePublished.class)).filteredOn(BakeEvent.ImagePublished::reused).extracting(BakeEvent.ImagePublished::target).containsExactly("raw:" + a);
       assertThat(events.provisioned()).isEmpty();
+      assertThat(dead).as("a dead writer's temp file beside a raw: target").doesNotExist();
+      assertThat(unrelated).exists();
+      try (var s = Files.list(tmp)) {
+        assertThat(s.map(p -> p.getFileName().toString())).noneMatch(n -> n.contains(".kiln-tmp-"));
+      }
     }
     Digest sha = new Digest(StatIndex.hash(a));
     assertThat(new Digest(StatIndex.hash(tmp.resolve("copy.img")))).isEqualTo(sha);

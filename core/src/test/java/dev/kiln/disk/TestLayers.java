@@ -14,12 +14,12 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
 
 /** Writes small gzip PAX layer tars for tests, the way Kiln lays them out (fixed mtime, numeric owners). */
-final class TestLayers {
+public final class TestLayers {
   private final List<TarArchiveEntry> entries = new ArrayList<>();
   private final List<byte[]> contents = new ArrayList<>();
   private long mtime = 1;
 
-  static TestLayers layer() {
+  public static TestLayers layer() {
     return new TestLayers();
   }
 
@@ -33,17 +33,17 @@ final class TestLayers {
     return add(e, mode, uid, gid, null);
   }
 
-  TestLayers dir(String path) {
+  public TestLayers dir(String path) {
     return dir(path, 0755, 0, 0);
   }
 
-  TestLayers file(String path, int mode, int uid, int gid, byte[] content) {
+  public TestLayers file(String path, int mode, int uid, int gid, byte[] content) {
     TarArchiveEntry e = new TarArchiveEntry(path);
     e.setSize(content.length);
     return add(e, mode, uid, gid, content);
   }
 
-  TestLayers file(String path, String content) {
+  public TestLayers file(String path, String content) {
     return file(path, 0644, 0, 0, content.getBytes(StandardCharsets.UTF_8));
   }
 
@@ -103,7 +103,7 @@ final class TestLayers {
     return this;
   }
 
-  Path write(Path file) throws IOException {
+  public Path write(Path file) throws IOException {
     try (OutputStream out = new GZIPOutputStream(Files.newOutputStream(file));
         TarArchiveOutputStream tar = new TarArchiveOutputStream(out, StandardCharsets.UTF_8.name())) {
       tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);

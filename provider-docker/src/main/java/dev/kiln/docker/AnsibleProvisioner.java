@@ -7,6 +7,7 @@ import dev.kiln.BakeException;
 import dev.kiln.Digest;
 import dev.kiln.Layer;
 import dev.kiln.ProvisioningException;
+import dev.kiln.spi.FileDigests;
 import dev.kiln.spi.Fingerprint;
 import dev.kiln.spi.KeyContext;
 import dev.kiln.spi.LayerBlob;
@@ -86,13 +87,15 @@ final class AnsibleProvisioner implements Provisioner {
     Digest tree;
     List<Digest> roles = new ArrayList<>();
     List<Digest> includes = new ArrayList<>();
+    InputCheck check = new InputCheck();
+    FileDigests files = check.recording(ctx.files());
     try {
-      tree = AnsibleTree.playbookTree(ans.playbook(), ctx.files());
+      tree = AnsibleTree.playbookTree(ans.playbook(), files);
       for (Path r : ans.roles()) {
-        roles.add(AnsibleTree.path(r, ctx.files()));
+        roles.add(AnsibleTree.path(r, files));
       }
       for (Path i : ans.includes()) {
-        includes.add(AnsibleTree.path(i, ctx.files()));
+        includes.add(AnsibleTree.path(i, files));
       }
     } catch (IOException e) {
       throw new ProvisioningException(name, "could not read the playbook tree of '" + ans.playbook() + "': " + e.getMessage(), e);
@@ -127,7 +130,11 @@ final class AnsibleProvisioner implements Provisioner {
 
       @Override
       public LayerBlob provision(ProvisionContext pc) throws BakeException {
-        return AnsibleProvisioner.this.provision(ans, executable, pc);
+        // Ansible reads the tree itself while it plays: it must be what the key was computed from
+        check.beforeRun(ans.name(), pc.files());
+        LayerBlob blob = AnsibleProvisioner.this.provision(ans, executable, pc);
+        check.afterRun(ans.name(), pc.files());
+        return blob;
       }
     };
   }

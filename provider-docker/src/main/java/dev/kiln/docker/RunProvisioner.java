@@ -7,6 +7,7 @@ import dev.kiln.Digest;
 import dev.kiln.Layer;
 import dev.kiln.ProvisioningException;
 import dev.kiln.RunLayer;
+import dev.kiln.spi.FileDigests;
 import dev.kiln.spi.Fingerprint;
 import dev.kiln.spi.KeyContext;
 import dev.kiln.spi.LayerBlob;
@@ -26,8 +27,8 @@ import java.util.stream.Stream;
 
 /**
  * Provisions {@code run} layers ({@link RunLayer}) in containers: see {@link ContainerRunner}. Inputs are hashed
- * (through the stat index) when the layer is prepared, and mounted read-only when it runs; secrets are mounted at
- * {@code /run/secrets/NAME}. Thread-safe.
+ * (through the stat index) when the layer is prepared, checked to be unchanged before and after the run ({@link
+ * InputCheck}), and mounted read-only when it runs; secrets are mounted at {@code /run/secrets/NAME}. Thread-safe.
  */
 final class RunProvisioner implements Provisioner {
   static final String SECRETS_DIR = "/run/secrets/";
@@ -49,8 +50,9 @@ final class RunProvisioner implements Provisioner {
       throw new ProvisioningException(layer.name(), "layer kind 'run' must be a dev.kiln.RunLayer, found " + layer.getClass().getName());
     }
     Map<String, Digest> inputDigests = new TreeMap<>();
+    InputCheck check = new InputCheck();
     for (RunLayer.Input in : run.inputs()) {
-      inputDigests.put(in.target(), digestInput(run.name(), in.source(), ctx));
+      inputDigests.put(in.target(), digestInput(run.name(), in.source(), ctx, check));
     }
     for (Map.Entry<String, Path> s : run.secrets().entrySet()) {
       if (!Files.isRegularFile(s.getValue())) {
@@ -77,7 +79,11 @@ final class RunProvisioner implements Provisioner {
 
       @Override
       public LayerBlob provision(ProvisionContext pc) throws BakeException {
-        return runner.run(spec(run), pc).blob();
+        // the container reads the inputs through its mounts: they must be what the key was computed from
+        check.beforeRun(run.name(), pc.files());
+        LayerBlob blob = runner.run(spec(run), pc).blob();
+        check.afterRun(run.name(), pc.files());
+        return blob;
       }
     };
   }
@@ -117,11 +123,12 @@ final class RunProvisioner implements Provisioner {
    * The digest of an input: a file's content and executable bit, or for a directory every entry's relative path,
    * type, executable bit and content (symlinks by target), in sorted order.
    */
-  static Digest digestInput(String layer, Path source, KeyContext ctx) throws ProvisioningException {
+  static Digest digestInput(String layer, Path source, KeyContext ctx, InputCheck check) throws ProvisioningException {
+    FileDigests files = check.recording(ctx.files());
     try {
       if (Files.isRegularFile(source)) {
         Hasher h = Hashing.sha256().newHasher();
-        entry(h, "f", "", Files.isExecutable(source) ? "x" : "-", ctx.files().digest(source).hex());
+        entry(h, "f", "", Files.isExecutable(source) ? "x" : "-", files.digest(source).hex());
         return new Digest(h.hash().toString());
       }
       if (!Files.isDirectory(source)) {
@@ -138,8 +145,9 @@ final class RunProvisioner implements Provisioner {
           entry(h, "l", rel, "", Files.readSymbolicLink(p).toString());
         } else if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
           entry(h, "d", rel, "", "");
+          check.directory(p);
         } else if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
-          entry(h, "f", rel, Files.isExecutable(p) ? "x" : "-", ctx.files().digest(p).hex());
+          entry(h, "f", rel, Files.isExecutable(p) ? "x" : "-", files.digest(p).hex());
         }
       }
       return new Digest(h.hash().toString());

@@ -61,7 +61,7 @@ public final class Ec2ImageStores implements ImageStoreProvider {
     @Override
     public PublishedImage publish(ImageView image, PublishContext ctx) throws BakeException {
       DiskCache disks = RawDiskStores.diskCache(ctx, target.toString());
-      DiskOptions options = DiskOptions.defaults();
+      DiskOptions options = target.diskOptions();
       DiskCache.CachedDisk disk = disks.disk(image, options);
       PublishRequest request = PublishRequest.of(disk.path(), image.digest(), image.key().toString())
           .inputs(inputs(image));

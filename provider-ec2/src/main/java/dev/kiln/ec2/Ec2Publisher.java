@@ -77,6 +77,14 @@ public final class Ec2Publisher {
     return new Ec2Publisher(target, uploader, Objects.requireNonNull(r), sweepAge);
   }
 
+  /**
+   * A copy that runs up to {@code n} PutSnapshotBlock calls at once (1-1024, default
+   * {@value EbsSnapshotUploader#DEFAULT_CONCURRENCY}); give the clients a connection pool as large.
+   */
+  public Ec2Publisher concurrency(int n) {
+    return uploader(uploader.concurrency(n));
+  }
+
   /** A copy that sweeps in-progress leftovers older than {@code age} before publishing. */
   public Ec2Publisher sweepAge(Duration age) {
     return new Ec2Publisher(target, uploader, registrar, Optional.of(age));

@@ -4,6 +4,8 @@ import com.google.common.collect.ImmutableList;
 import com.google.common.collect.ImmutableMap;
 import dev.kiln.InvalidTargetException;
 import dev.kiln.Target;
+import dev.kiln.disk.DiskOptions;
+import dev.kiln.disk.DiskParameters;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.URLDecoder;
@@ -22,8 +24,8 @@ import java.util.regex.Pattern;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 
 /**
- * Where and how an image is published as an EC2 AMI: region, AMI name, sharing, copies, tags and the root volume and
- * instance metadata options the AMI is registered with.
+ * Where and how an image is published as an EC2 AMI: region, AMI name, sharing, copies, tags, the root volume and
+ * instance metadata options the AMI is registered with, and the {@link DiskOptions} of the disk its snapshot holds.
  *
  * <p>Written as {@code ec2://REGION/NAME?share=ACCOUNT&tag.K=V&copyTo=REGION} or built in code:
  *
@@ -77,6 +79,7 @@ public final class Ec2Target implements Target {
   private final Optional<URI> ec2Endpoint;
   private final Optional<URI> ebsEndpoint;
   private final Optional<AwsCredentialsProvider> credentials;
+  private final DiskOptions diskOptions;
 
   private Ec2Target(Builder b) {
     this.region = b.region;
@@ -96,6 +99,7 @@ public final class Ec2Target implements Target {
     this.ec2Endpoint = b.ec2Endpoint;
     this.ebsEndpoint = b.ebsEndpoint;
     this.credentials = b.credentials;
+    this.diskOptions = b.diskOptions;
     if (tpm && !"uefi".equals(bootMode)) {
       throw invalid("tpm=true expects bootMode=uefi (NitroTPM works only with UEFI), found bootMode=" + bootMode);
     }
@@ -125,8 +129,9 @@ public final class Ec2Target implements Target {
    * Parses {@code ec2://REGION/NAME[?param=value&...]}. Parameters: {@code share} (account id, organization or OU
    * ARN; repeatable), {@code copyTo} (region; repeatable), {@code tag.KEY=VALUE}, {@code volumeType} (gp3), {@code
    * size} (root volume GiB), {@code deleteOnTermination} (true), {@code imds} ({@code v2} (default) or {@code
-   * optional}), {@code tpm} (false), {@code arch} (x86_64), {@code bootMode} (uefi), {@code endpoint} (both EC2 and
-   * EBS), {@code ec2Endpoint}, {@code ebsEndpoint}.
+   * optional}), {@code tpm} (false), {@code arch} (x86_64, the only one for now), {@code bootMode} (uefi, the only
+   * one for now), {@code endpoint} (both EC2 and EBS), {@code ec2Endpoint}, {@code ebsEndpoint}, and the disk's
+   * options {@code disk.NAME} ({@link DiskParameters}).
    *
    * @throws InvalidTargetException when the string is not such a URI, with what was expected and what was found
    */
@@ -150,6 +155,7 @@ public final class Ec2Target implements Target {
     String regionPart = rest.substring(0, slash);
     String namePart = decode(rest.substring(slash + 1), target);
     Builder b = new Builder();
+    DiskParameters disk = DiskParameters.create();
     try {
       b.region = regionPart.isEmpty() ? Optional.empty() : Optional.of(checkRegion(regionPart));
       b.name = checkName(namePart);
@@ -165,12 +171,17 @@ public final class Ec2Target implements Target {
         String key = decode(eq < 0 ? pair : pair.substring(0, eq), target);
         String value = eq < 0 ? "" : decode(pair.substring(eq + 1), target);
         try {
-          b.apply(key, value);
+          if (DiskParameters.isDiskParameter(key)) {
+            disk.put(key, value);
+          } else {
+            b.apply(key, value);
+          }
         } catch (InvalidTargetException e) {
           throw new InvalidTargetException(target + ": " + e.getMessage());
         }
       }
     }
+    b.diskOptions = disk.options();
     try {
       return new Ec2Target(b);
     } catch (InvalidTargetException e) {
@@ -281,6 +292,11 @@ public final class Ec2Target implements Target {
     return ebsEndpoint;
   }
 
+  /** How the disk the AMI's snapshot holds is laid out: size, free space, kernel arguments, … */
+  public DiskOptions diskOptions() {
+    return diskOptions;
+  }
+
   /** The credentials provider passed in code; empty means the SDK's default chain. */
   public Optional<AwsCredentialsProvider> credentials() {
     return credentials;
@@ -349,14 +365,23 @@ public final class Ec2Target implements Target {
     return new Ec2Target(b);
   }
 
-  /** Sets the architecture (x86_64, arm64, ...). */
+  /**
+   * Sets the architecture. Only {@code x86_64} for now: the disks Kiln builds boot only on x86-64 with UEFI.
+   *
+   * @throws InvalidTargetException for any other architecture ({@code arm64}, {@code i386}, …)
+   */
   public Ec2Target architecture(String arch) {
     Builder b = toBuilder();
     b.apply("arch", arch);
     return new Ec2Target(b);
   }
 
-  /** Sets the boot mode (uefi, legacy-bios, uefi-preferred). */
+  /**
+   * Sets the boot mode. Only {@code uefi} for now: the disks Kiln builds have no legacy BIOS boot code, so
+   * {@code legacy-bios} and {@code uefi-preferred} (BIOS on instance types without UEFI) would not boot.
+   *
+   * @throws InvalidTargetException for any other boot mode
+   */
   public Ec2Target bootMode(String mode) {
     Builder b = toBuilder();
     b.apply("bootMode", mode);
@@ -382,6 +407,16 @@ public final class Ec2Target implements Target {
   public Ec2Target ebsEndpoint(URI endpoint) {
     Builder b = toBuilder();
     b.ebsEndpoint = Optional.of(checkEndpoint(endpoint));
+    return new Ec2Target(b);
+  }
+
+  /**
+   * Sets how the disk is built (its size, free space, kernel arguments, …); {@code disk.NAME} parameters in the URI.
+   * The root volume ({@link #withRootVolumeSizeGiB}) must be at least the disk's size.
+   */
+  public Ec2Target withDiskOptions(DiskOptions options) {
+    Builder b = toBuilder();
+    b.diskOptions = Objects.requireNonNull(options, "options");
     return new Ec2Target(b);
   }
 
@@ -423,6 +458,7 @@ public final class Ec2Target implements Target {
     }
     ec2Endpoint.ifPresent(e -> params.add("ec2Endpoint=" + encode(e.toString())));
     ebsEndpoint.ifPresent(e -> params.add("ebsEndpoint=" + encode(e.toString())));
+    params.addAll(DiskParameters.toParameters(diskOptions));
     if (!params.isEmpty()) {
       s.append('?').append(String.join("&", params));
     }
@@ -467,6 +503,7 @@ public final class Ec2Target implements Target {
     b.ec2Endpoint = ec2Endpoint;
     b.ebsEndpoint = ebsEndpoint;
     b.credentials = credentials;
+    b.diskOptions = diskOptions;
     return b;
   }
 
@@ -532,6 +569,7 @@ public final class Ec2Target implements Target {
     Optional<URI> ec2Endpoint = Optional.empty();
     Optional<URI> ebsEndpoint = Optional.empty();
     Optional<AwsCredentialsProvider> credentials = Optional.empty();
+    DiskOptions diskOptions = DiskOptions.defaults();
 
     void apply(String key, String value) {
       if (key.startsWith("tag.")) {
@@ -602,11 +640,19 @@ public final class Ec2Target implements Target {
           if (!ARCHITECTURES.contains(value)) {
             throw invalid("arch= expects one of " + new java.util.TreeSet<>(ARCHITECTURES) + ", found " + value);
           }
+          if (!value.equals("x86_64")) {
+            throw invalid("arch=" + value + " is not supported yet: the disks Kiln builds boot only on x86-64 with"
+                + " UEFI; expected arch=x86_64 (the default)");
+          }
           architecture = value;
           return;
         case "bootMode":
           if (!BOOT_MODES.contains(value)) {
             throw invalid("bootMode= expects one of " + new java.util.TreeSet<>(BOOT_MODES) + ", found " + value);
+          }
+          if (!value.equals("uefi")) {
+            throw invalid("bootMode=" + value + " is not supported yet: the disks Kiln builds boot only with UEFI"
+                + " (no legacy BIOS boot code); expected bootMode=uefi (the default)");
           }
           bootMode = value;
           return;
@@ -622,7 +668,7 @@ public final class Ec2Target implements Target {
           return;
         default:
           throw invalid("unknown parameter '" + key + "': expected one of " + new java.util.TreeSet<>(KNOWN_PARAMS)
-              + " or tag.KEY");
+              + ", tag.KEY or disk.NAME");
       }
     }
 

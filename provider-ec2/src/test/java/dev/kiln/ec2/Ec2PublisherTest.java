@@ -83,6 +83,7 @@ class Ec2PublisherTest {
       assertThat(img.state()).isEqualTo("available");
       assertThat(img.name()).isEqualTo("web-" + baseDigest.shortHex());
       assertThat(img.architecture()).isEqualTo("x86_64");
+      assertThat(img.bootMode()).isEqualTo("uefi");
       assertThat(img.virtualizationType()).isEqualTo("hvm");
       assertThat(img.enaSupport()).isTrue();
       assertThat(img.bootMode()).isEqualTo("uefi");
@@ -171,14 +172,15 @@ class Ec2PublisherTest {
   @Test
   void registrationOptionsFollowTheTarget() throws Exception {
     Ec2Target target = aws.target(REGION, "secure").tpm(true).imdsV2Required(false).volumeType("io2")
-        .rootVolumeSizeGiB(8).deleteOnTermination(false).architecture("arm64");
+        .rootVolumeSizeGiB(8).deleteOnTermination(false).architecture("x86_64").bootMode("uefi");
     Path disk = TestDisks.randomSparse(dir.resolve("d.raw"), 32 * MIB, 4, 23);
     try (Ec2Clients clients = TestRetries.clients(target, 16)) {
       PublishResult r = publisher(clients).publish(PublishRequest.of(disk, digest("tpm"), "k"), UploadListener.none());
       ImageInfo img = aws.image(r.ami().imageId()).orElseThrow();
       assertThat(img.tpmSupport()).isEqualTo("v2.0");
       assertThat(img.imdsSupport()).isNull();
-      assertThat(img.architecture()).isEqualTo("arm64");
+      assertThat(img.architecture()).isEqualTo("x86_64");
+      assertThat(img.bootMode()).isEqualTo("uefi");
       assertThat(img.blockDeviceMappings()).containsExactly(
           new LoopbackAws.Bdm("/dev/xvda", r.ami().snapshotId(), 8, false, "io2"));
     }

@@ -18,7 +18,7 @@ class Ec2TargetTest {
   void parsesTheFullForm() {
     Ec2Target t = Ec2Target.parse("ec2://eu-west-1/web?share=123456789012&share=" + ORG + "&share=" + OU
         + "&tag.team=platform&tag.cost%20center=42&copyTo=us-east-1&copyTo=ap-southeast-2&volumeType=gp2&size=20"
-        + "&imds=optional&tpm=true&arch=arm64&deleteOnTermination=false&endpoint=http://127.0.0.1:4566");
+        + "&imds=optional&tpm=true&arch=x86_64&bootMode=uefi&deleteOnTermination=false&endpoint=http://127.0.0.1:4566");
     assertThat(t.region()).contains("eu-west-1");
     assertThat(t.name()).isEqualTo("web");
     assertThat(t.shareAccounts()).containsExactly("123456789012");
@@ -31,7 +31,8 @@ class Ec2TargetTest {
     assertThat(t.rootVolumeSizeGiB()).hasValue(20);
     assertThat(t.imdsV2Required()).isFalse();
     assertThat(t.tpm()).isTrue();
-    assertThat(t.architecture()).isEqualTo("arm64");
+    assertThat(t.architecture()).isEqualTo("x86_64");
+    assertThat(t.bootMode()).isEqualTo("uefi");
     assertThat(t.deleteOnTermination()).isFalse();
     assertThat(t.ec2Endpoint()).contains(URI.create("http://127.0.0.1:4566"));
     assertThat(t.ebsEndpoint()).contains(URI.create("http://127.0.0.1:4566"));

@@ -10,16 +10,16 @@ import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
 
-/** Synthetic raw disks for the tests: sparse files with random content in chosen places. */
-final class TestDisks {
-  static final int BLOCK = 512 * 1024;
-  static final long GIB = 1L << 30;
-  static final long MIB = 1L << 20;
+/** Synthetic raw disks for the tests and the upload benchmark: sparse files with random content in chosen places. */
+public final class TestDisks {
+  public static final int BLOCK = 512 * 1024;
+  public static final long GIB = 1L << 30;
+  public static final long MIB = 1L << 20;
 
   private TestDisks() {}
 
   /** A sparse file of {@code size} bytes. */
-  static Path sparse(Path file, long size) throws IOException {
+  public static Path sparse(Path file, long size) throws IOException {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
       if (size > 0) {
         ch.write(ByteBuffer.wrap(new byte[1]), size - 1);
@@ -29,7 +29,7 @@ final class TestDisks {
   }
 
   /** Writes {@code length} random bytes at {@code offset}. */
-  static void writeRandom(Path file, long offset, int length, Random random) throws IOException {
+  public static void writeRandom(Path file, long offset, int length, Random random) throws IOException {
     byte[] b = new byte[length];
     random.nextBytes(b);
     write(file, offset, b);
@@ -64,7 +64,7 @@ final class TestDisks {
   }
 
   /** Copies a sparse disk without filling its holes. */
-  static Path sparseCopy(Path from, Path to) throws IOException {
+  public static Path sparseCopy(Path from, Path to) throws IOException {
     long size = java.nio.file.Files.size(from);
     sparse(to, size);
     byte[] b = new byte[BLOCK];

@@ -9,7 +9,10 @@ public enum Firmware {
    * are made.
    */
   EFI,
-  /** Legacy BIOS. */
+  /**
+   * Legacy BIOS: not supported yet, the disks Kiln builds have no BIOS boot code ({@link OvfPackage#withFirmware}
+   * refuses it). vSphere reports it for descriptors that name no firmware.
+   */
   BIOS;
 
   /** The value vSphere uses ({@code efi}, {@code bios}). */

@@ -166,9 +166,20 @@ public final class OvfPackage {
     return copy(b -> b.hardwareVersion = version);
   }
 
-  /** A copy with the given firmware. */
+  /**
+   * A copy with the given firmware. Only {@link Firmware#EFI} for now: the disks Kiln builds boot only with UEFI
+   * (they have no legacy BIOS boot code), so a BIOS virtual machine would not boot.
+   *
+   * @throws IllegalArgumentException for {@link Firmware#BIOS}
+   */
   public OvfPackage firmware(Firmware firmware) {
-    return copy(b -> b.firmware = Objects.requireNonNull(firmware, "firmware"));
+    Objects.requireNonNull(firmware, "firmware");
+    checkArgument(
+        firmware == Firmware.EFI,
+        "firmware(%s) is not supported yet: the disks Kiln builds boot only with UEFI (no legacy BIOS boot"
+            + " code); use Firmware.EFI (the default)",
+        firmware);
+    return copy(b -> b.firmware = firmware);
   }
 
   /** A copy with the disk on the given controller. */

@@ -3,10 +3,8 @@ package dev.kiln.vmware;
 import dev.kiln.BakeException;
 import dev.kiln.Digest;
 import dev.kiln.ImageStoreException;
-import dev.kiln.InvalidTargetException;
 import dev.kiln.PublishedImage;
 import dev.kiln.Target;
-import dev.kiln.UriTarget;
 import dev.kiln.disk.DiskCache;
 import dev.kiln.disk.DiskOptions;
 import dev.kiln.disk.RawDiskStores;
@@ -14,6 +12,7 @@ import dev.kiln.event.BakeEvent;
 import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageStoreProvider;
 import dev.kiln.spi.ImageView;
+import dev.kiln.spi.LocalOutput;
 import dev.kiln.spi.PublishContext;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -39,11 +38,7 @@ public final class VmwareImageStores implements ImageStoreProvider {
     if (target.scheme().equals(VsphereTarget.SCHEME)) {
       return new VsphereStore(VsphereTarget.parse(target.toString()));
     }
-    UriTarget t = UriTarget.parse(target.toString());
-    if (t.hierarchical() || t.reference().isBlank()) {
-      throw new InvalidTargetException("expected " + t.scheme() + ":PATH, found " + target);
-    }
-    return new FileStore(t.scheme(), t.toString(), Path.of(t.reference()).toAbsolutePath().normalize());
+    return new FileStore(VmwareFileTarget.parse(target));
   }
 
   static String annotation(ImageView image) {
@@ -62,16 +57,24 @@ public final class VmwareImageStores implements ImageStoreProvider {
     private final String kind;
     private final String target;
     private final Path path;
+    private final DiskOptions options;
 
-    FileStore(String kind, String target, Path path) {
-      this.kind = kind;
-      this.target = target;
-      this.path = path;
+    FileStore(VmwareFileTarget t) {
+      this.kind = t.scheme();
+      this.target = t.toString();
+      this.path = t.path();
+      this.options = t.diskOptions();
+    }
+
+    @Override
+    public Optional<LocalOutput> localOutput() {
+      // one image per file (or per ovf: directory); the disk options are part of what is written
+      return Optional.of(new LocalOutput(path, kind, options.toString(), false));
     }
 
     @Override
     public PublishedImage publish(ImageView image, PublishContext ctx) throws BakeException {
-      DiskCache.CachedDisk disk = RawDiskStores.diskCache(ctx, target).disk(image, DiskOptions.defaults());
+      DiskCache.CachedDisk disk = RawDiskStores.diskCache(ctx, target).disk(image, options);
       Map<String, String> details = new LinkedHashMap<>();
       details.put("path", path.toString());
       details.put("diskSha256", disk.sha256().toString());
@@ -127,7 +130,7 @@ public final class VmwareImageStores implements ImageStoreProvider {
 
     @Override
     public PublishedImage publish(ImageView image, PublishContext ctx) throws BakeException {
-      DiskCache.CachedDisk disk = RawDiskStores.diskCache(ctx, target.toString()).disk(image, DiskOptions.defaults());
+      DiskCache.CachedDisk disk = RawDiskStores.diskCache(ctx, target.toString()).disk(image, target.diskOptions());
       try {
         OvfFiles files = ovf(target.name(), image).writeOvf(disk.path(), ctx.newTempDirectory().resolve("ovf"));
         PublishResult r = publisher(ctx).publish(files);

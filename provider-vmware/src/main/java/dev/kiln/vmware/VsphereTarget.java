@@ -1,6 +1,8 @@
 package dev.kiln.vmware;
 
 import dev.kiln.InvalidTargetException;
+import dev.kiln.disk.DiskOptions;
+import dev.kiln.disk.DiskParameters;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -35,6 +37,8 @@ import java.util.regex.Pattern;
  *       library}.
  *   <li>{@code thumbprint} pins vCenter's certificate by its SHA-256 thumbprint (see {@link
  *       TlsTrust}); without it the platform's CAs are trusted. Credentials never go in the target.
+ *   <li>{@code disk.NAME} set the {@link DiskOptions} of the template's disk (see {@link
+ *       DiskParameters}); in code, {@link #withDiskOptions}.
  * </ul>
  *
  * <p>Immutable and thread-safe.
@@ -66,14 +70,21 @@ public final class VsphereTarget implements dev.kiln.Target {
   private final String folder; // null in library mode
   private final String name;
   private final Map<String, String> options; // keys from KEYS, in KEYS order
+  private final DiskOptions diskOptions;
 
   private VsphereTarget(
-      String host, String datacenter, String folder, String name, Map<String, String> options) {
+      String host,
+      String datacenter,
+      String folder,
+      String name,
+      Map<String, String> options,
+      DiskOptions diskOptions) {
     this.host = host;
     this.datacenter = datacenter;
     this.folder = folder;
     this.name = name;
     this.options = options;
+    this.diskOptions = Objects.requireNonNull(diskOptions, "diskOptions");
   }
 
   /**
@@ -107,14 +118,24 @@ public final class VsphereTarget implements dev.kiln.Target {
       }
     }
     Map<String, String> options = new LinkedHashMap<>();
+    DiskParameters disk = DiskParameters.create();
     if (!query.isEmpty()) {
       for (String pair : query.split("&")) {
         int eq = pair.indexOf('=');
         String key = eq < 0 ? pair : pair.substring(0, eq);
         String value =
             eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+        if (DiskParameters.isDiskParameter(key)) {
+          try {
+            disk.put(key, value);
+          } catch (InvalidTargetException e) {
+            throw invalid(uri, e.getMessage());
+          }
+          continue;
+        }
         if (!KEYS.contains(key)) {
-          throw invalid(uri, "unknown option '" + key + "': expected one of " + KEYS);
+          throw invalid(
+              uri, "unknown option '" + key + "': expected one of " + KEYS + " or disk.NAME");
         }
         if (options.put(key, value) != null) {
           throw invalid(uri, "option '" + key + "' given twice");
@@ -131,7 +152,9 @@ public final class VsphereTarget implements dev.kiln.Target {
                 + segments.size()
                 + " path segment(s)");
       }
-      t = new VsphereTarget(host, segments.get(0), null, segments.get(1), sorted(Map.of()));
+      t =
+          new VsphereTarget(
+              host, segments.get(0), null, segments.get(1), sorted(Map.of()), disk.options());
     } else {
       if (segments.size() < 2) {
         throw invalid(
@@ -141,7 +164,12 @@ public final class VsphereTarget implements dev.kiln.Target {
           segments.size() == 2 ? "vm" : String.join("/", segments.subList(1, segments.size() - 1));
       t =
           new VsphereTarget(
-              host, segments.get(0), folder, segments.get(segments.size() - 1), sorted(Map.of()));
+              host,
+              segments.get(0),
+              folder,
+              segments.get(segments.size() - 1),
+              sorted(Map.of()),
+              disk.options());
     }
     t = t.with(options, uri);
     t.checkComplete(uri);
@@ -153,7 +181,8 @@ public final class VsphereTarget implements dev.kiln.Target {
    * {@code vm}).
    */
   public static VsphereTarget template(String host, String datacenter, String folder, String name) {
-    VsphereTarget t = new VsphereTarget(host, datacenter, folder, name, sorted(Map.of()));
+    VsphereTarget t =
+        new VsphereTarget(host, datacenter, folder, name, sorted(Map.of()), DiskOptions.defaults());
     t.checkNames(t.toString());
     return t;
   }
@@ -161,7 +190,8 @@ public final class VsphereTarget implements dev.kiln.Target {
   /** A content library target: item {@code name} in library {@code library}. */
   public static VsphereTarget libraryItem(
       String host, String datacenter, String library, String name) {
-    VsphereTarget t = new VsphereTarget(host, datacenter, null, name, sorted(Map.of()));
+    VsphereTarget t =
+        new VsphereTarget(host, datacenter, null, name, sorted(Map.of()), DiskOptions.defaults());
     return t.withOption("library", library);
   }
 
@@ -184,6 +214,16 @@ public final class VsphereTarget implements dev.kiln.Target {
   public VsphereTarget thumbprint(String sha256) {
     TlsTrust.pinnedSha256(sha256); // validates
     return withOption("thumbprint", sha256);
+  }
+
+  /** A copy whose disk is built with these options ({@code disk.NAME} parameters in the URI). */
+  public VsphereTarget withDiskOptions(DiskOptions options) {
+    return new VsphereTarget(host, datacenter, folder, name, this.options, options);
+  }
+
+  /** How the template's disk is built. */
+  public DiskOptions diskOptions() {
+    return diskOptions;
   }
 
   /** {@code HOST} or {@code HOST:PORT}. */
@@ -289,6 +329,10 @@ public final class VsphereTarget implements dev.kiln.Target {
       sb.append(sep).append(e.getKey()).append('=').append(encode(e.getValue()));
       sep = '&';
     }
+    for (String p : DiskParameters.toParameters(diskOptions)) {
+      sb.append(sep).append(p);
+      sep = '&';
+    }
     return sb.toString();
   }
 
@@ -321,7 +365,7 @@ public final class VsphereTarget implements dev.kiln.Target {
         throw invalid(uri, e.getMessage());
       }
     }
-    VsphereTarget t = new VsphereTarget(host, datacenter, folder, name, sorted(m));
+    VsphereTarget t = new VsphereTarget(host, datacenter, folder, name, sorted(m), diskOptions);
     t.checkNames(uri);
     return t;
   }

@@ -96,12 +96,12 @@ class OvfPackageTest {
   }
 
   @Test
-  void biosFirmwareAndNoNetwork() throws Exception {
+  void efiFirmwareAndNoNetwork() throws Exception {
     String xml =
-        OvfPackage.named("a").firmware(Firmware.BIOS).noNetwork().descriptor(DISK, 1);
+        OvfPackage.named("a").firmware(Firmware.EFI).noNetwork().descriptor(DISK, 1);
     Document d = parse(xml);
-    assertThat(config(d, "firmware")).isEqualTo("bios");
-    assertThat(xml).doesNotContain("NetworkSection").doesNotContain("efiSecureBootEnabled");
+    assertThat(config(d, "firmware")).isEqualTo("efi");
+    assertThat(xml).doesNotContain("NetworkSection").contains("efiSecureBootEnabled");
     assertThat(d.getElementsByTagNameNS(RASD, "Connection").getLength()).isZero();
   }
 

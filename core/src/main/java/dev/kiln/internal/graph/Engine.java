@@ -117,6 +117,7 @@ public final class Engine {
         : new GuardedRemoteCache(remoteConfig.cache(), remoteConfig.mode(), remoteConfig.timeout(), remoteConfig.transferTimeout(), this::emit);
     this.checkDiffIds = remoteConfig != null && remoteConfig.verify() == RemoteCache.Verify.CONTENT;
     this.diskCache = new StoreDiskCache(store, statIndex, this::emit, remote, compressPool);
+    store.onCorruption((d, why) -> emit(new BakeEvent.CacheCorrupted(d, why)));
   }
 
   /** Closes the remote cache's connections and threads. */
@@ -138,6 +139,7 @@ public final class Engine {
       }
       stores.put(r, m);
     }
+    TargetConflicts.check(List.copyOf(stores.values())); // targets that would overwrite each other: refused here
     if (remote != null) {
       remote.startBake();
     }
@@ -752,6 +754,7 @@ public final class Engine {
      */
     private CanonicalLayerWriter chunkedWriter(Node n, Path tmp) {
       CanonicalLayerWriter w = new CanonicalLayerWriter(tmp, mtime, gzipLevel, compressPool);
+      w = n.parent == null ? w.lowest() : w; // a hard link of the image's first layer has nothing below to link to
       String lineage = new Fingerprint().put("v", "kiln.lineage.v1").put("kind", n.layer.kind()).put("name", n.layer.name()).digest().hex();
       ChunkIndex previous = null;
       Optional<Digest> latest = store.latestBlob(lineage);

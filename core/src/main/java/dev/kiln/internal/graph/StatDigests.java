@@ -40,4 +40,9 @@ final class StatDigests implements FileDigests {
     }
     return r.digest();
   }
+
+  @Override
+  public void forget(Path file) {
+    index.forget(file);
+  }
 }

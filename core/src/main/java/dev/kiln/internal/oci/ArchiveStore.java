@@ -1,6 +1,5 @@
 package dev.kiln.internal.oci;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kiln.BakeException;
@@ -11,6 +10,7 @@ import dev.kiln.PublishedImage;
 import dev.kiln.event.BakeEvent;
 import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageView;
+import dev.kiln.spi.LocalOutput;
 import dev.kiln.spi.PublishContext;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
@@ -20,20 +20,29 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
+import java.util.Set;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 
 /**
  * {@code oci-archive:FILE[:TAG]} (an OCI image layout in a tar) and {@code docker-archive:FILE[:NAME:TAG]} (what
- * {@code docker load} reads). The archive is written next to FILE and renamed into place, so a reader never sees a
- * half-written file; an archive that already holds this image is left alone. Entries carry a fixed time, so the
- * archive itself is reproducible. Thread-safe.
+ * {@code docker load} reads). Entries carry a fixed time, so the archive of an image is the same bytes on every
+ * machine. The archive is written to a locked temp file {@code .FILE.kiln-tmp-UUID} beside FILE and renamed into
+ * place, so a reader never sees a half-written file; the temp files of writers that are gone (kill -9) are removed by
+ * the next bake of the target, those of live writers are left alone.
+ *
+ * <p>An archive holds the image when it has exactly the size of the archive this store writes and exactly its
+ * members, in order, each with its name, type and size, the small ones (index, manifests, config) byte for byte and
+ * every blob with its SHA-256, read in full. A truncated, altered or extended archive is written again. Thread-safe.
  */
 final class ArchiveStore implements ImageStore {
   enum Format {
@@ -50,149 +59,233 @@ final class ArchiveStore implements ImageStore {
 
   ArchiveStore(String target, Path file, Format format, String name) {
     this.target = target;
-    this.file = file.toAbsolutePath().normalize();
+    this.file = file; // absolute, as TargetPaths resolves it
     this.format = format;
     this.name = name;
   }
 
+  /** One member of the archive: a directory, a small file given as bytes, or a blob of the image. */
+  private record Member(String name, boolean dir, byte[] bytes, Digest blob, long size) {
+    static Member directory(String name) {
+      return new Member(name, true, null, null, 0);
+    }
+
+    static Member file(String name, byte[] bytes) {
+      return new Member(name, false, bytes, null, bytes.length);
+    }
+  }
+
+  @Override
+  public Optional<LocalOutput> localOutput() {
+    return Optional.of(new LocalOutput(file, format == Format.OCI ? "oci-archive" : "docker-archive", name, false));
+  }
+
   @Override
   public Optional<PublishedImage> find(ImageView image, PublishContext ctx) {
-    if (!Files.isRegularFile(file)) {
-      return Optional.empty();
-    }
-    try (TarArchiveInputStream in = new TarArchiveInputStream(new BufferedInputStream(Files.newInputStream(file)))) {
-      TarArchiveEntry e;
-      for (int i = 0; i < 4 && (e = in.getNextEntry()) != null; i++) {
-        if (format == Format.OCI && e.getName().equals("index.json")) {
-          for (JsonNode m : Json.read(in.readAllBytes()).path("manifests")) {
-            if (m.path("digest").asText().equals(image.digest().toString())
-                && m.path("annotations").path(Json.REF_NAME).asText().equals(name)) {
-              return Optional.of(published(image, true));
-            }
-          }
-          return Optional.empty();
-        }
-        if (format == Format.DOCKER && e.getName().equals("manifest.json")) {
-          JsonNode m = Json.read(in.readAllBytes()).path(0);
-          boolean sameConfig = m.path("Config").asText().equals(image.configDigest().hex() + ".json");
-          boolean sameTags = name.isEmpty() ? m.path("RepoTags").isEmpty() : m.path("RepoTags").path(0).asText().equals(name);
-          return sameConfig && sameTags ? Optional.of(published(image, true)) : Optional.empty();
-        }
-      }
+    TargetTempFile.sweep(file.getParent(), tempPrefix());
+    try {
+      return Files.isRegularFile(file) && holds(members(image)) ? Optional.of(published(image, true)) : Optional.empty();
     } catch (IOException | RuntimeException e) {
-      return Optional.empty();
+      return Optional.empty(); // unreadable or not a tar: write it again
     }
-    return Optional.empty();
+  }
+
+  /**
+   * True when the file is byte for byte the archive of these members: the archive is written again into a
+   * comparison with the file, except that the file's bytes of each blob are hashed instead of being compared with the
+   * store's copy, so the file is read once and the store not at all.
+   */
+  private boolean holds(List<Member> members) throws IOException {
+    try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
+      Comparison cmp = new Comparison(in);
+      try {
+        write(members, cmp, (m, tar) -> {
+          cmp.expectBlob(m.blob(), m.size());
+          byte[] zeros = new byte[(int) Math.min(m.size(), 1 << 16)];
+          for (long left = m.size(); left > 0; left -= zeros.length) {
+            tar.write(zeros, 0, (int) Math.min(left, zeros.length));
+          }
+        });
+      } catch (Differs e) {
+        return false;
+      }
+      return cmp.atEnd();
+    }
   }
 
   @Override
   public PublishedImage publish(ImageView image, PublishContext ctx) throws BakeException {
-    Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp-" + UUID.randomUUID());
     try {
       Files.createDirectories(file.getParent());
-      try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16);
-          TarArchiveOutputStream tar = new TarArchiveOutputStream(os)) {
-        tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
-        tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
-        if (format == Format.OCI) {
-          writeOci(image, tar, ctx);
-        } else {
-          writeDocker(image, tar, ctx);
+      List<Member> members = members(image);
+      try (TargetTempFile tmp = TargetTempFile.create(file.getParent(), tempPrefix())) {
+        try (OutputStream os = new BufferedOutputStream(tmp.output(), 1 << 16)) {
+          long total = members.stream().filter(m -> m.blob() != null).mapToLong(Member::size).sum();
+          long[] done = {0};
+          write(members, os, (m, tar) -> {
+            try (InputStream in = image.openBlob(m.blob())) {
+              in.transferTo(tar); // the store's stream checks the digest at its end
+            }
+            done[0] += m.size();
+            ctx.emit(new BakeEvent.BytesWritten(target, done[0], total));
+          });
         }
-        tar.finish();
+        tmp.moveTo(file);
       }
-      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       return published(image, false);
     } catch (IOException e) {
       throw new ImageStoreException(target, "could not write " + file + ": " + e.getMessage(), e);
-    } finally {
-      try {
-        Files.deleteIfExists(tmp);
-      } catch (IOException e) {
-        // best effort
-      }
     }
   }
 
-  private void writeOci(ImageView image, TarArchiveOutputStream tar, PublishContext ctx) throws IOException {
-    bytes(tar, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(StandardCharsets.UTF_8));
-    ObjectNode idx = Json.emptyIndex();
-    idx.withArray("manifests").add(Json.manifestDescriptor(image.digest(), image.manifest().length, name));
-    bytes(tar, "index.json", Json.bytes(idx));
-    dir(tar, "blobs/");
-    dir(tar, "blobs/sha256/");
-    bytes(tar, "blobs/sha256/" + image.digest().hex(), image.manifest());
-    bytes(tar, "blobs/sha256/" + image.configDigest().hex(), image.config());
-    copyLayers(image, tar, ctx, l -> "blobs/sha256/" + l.digest().hex());
+  private String tempPrefix() {
+    return "." + file.getFileName();
   }
 
-  private void writeDocker(ImageView image, TarArchiveOutputStream tar, PublishContext ctx) throws IOException {
-    ArrayNode manifest = Json.mapper().createArrayNode();
-    ObjectNode m = manifest.addObject();
-    m.put("Config", image.configDigest().hex() + ".json");
-    ArrayNode tags = m.putArray("RepoTags");
-    if (!name.isEmpty()) {
-      tags.add(name);
-    }
-    ArrayNode layers = m.putArray("Layers");
-    Map<Digest, String> paths = new LinkedHashMap<>();
-    for (LayerRecord l : image.layers()) {
-      // docker load decompresses gzip layer files itself: the blobs go in as they are, no re-compression
-      paths.putIfAbsent(l.digest(), l.digest().hex() + "/layer.tar");
-      layers.add(paths.get(l.digest()));
-    }
-    bytes(tar, "manifest.json", Json.bytes(manifest));
-    bytes(tar, image.configDigest().hex() + ".json", image.config());
-    copyLayers(image, tar, ctx, l -> l.digest().hex() + "/layer.tar");
-  }
-
-  private interface Naming {
-    String name(LayerRecord l);
-  }
-
-  private void copyLayers(ImageView image, TarArchiveOutputStream tar, PublishContext ctx, Naming naming) throws IOException {
-    long total = image.layers().stream().mapToLong(LayerRecord::size).sum();
-    long done = 0;
-    java.util.Set<Digest> written = new java.util.HashSet<>();
-    for (LayerRecord l : image.layers()) {
-      if (!written.add(l.digest())) {
-        continue;
+  /** The members of the archive of {@code image}, in the order they are written. */
+  private List<Member> members(ImageView image) throws IOException {
+    List<Member> out = new ArrayList<>();
+    Set<Digest> layers = new LinkedHashSet<>();
+    image.layers().forEach(l -> layers.add(l.digest()));
+    if (format == Format.OCI) {
+      out.add(Member.file("oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(StandardCharsets.UTF_8)));
+      ObjectNode idx = Json.emptyIndex();
+      idx.withArray("manifests").add(Json.manifestDescriptor(image.digest(), image.manifest().length, name));
+      out.add(Member.file("index.json", Json.bytes(idx)));
+      out.add(Member.directory("blobs/"));
+      out.add(Member.directory("blobs/sha256/"));
+      out.add(Member.file("blobs/sha256/" + image.digest().hex(), image.manifest()));
+      out.add(Member.file("blobs/sha256/" + image.configDigest().hex(), image.config()));
+      for (Digest d : layers) {
+        out.add(new Member("blobs/sha256/" + d.hex(), false, null, d, image.blobSize(d)));
       }
-      String entryName = naming.name(l);
-      int slash = entryName.lastIndexOf('/');
-      if (format == Format.DOCKER && slash > 0) {
-        dir(tar, entryName.substring(0, slash + 1));
+    } else {
+      ArrayNode manifest = Json.mapper().createArrayNode();
+      ObjectNode m = manifest.addObject();
+      m.put("Config", image.configDigest().hex() + ".json");
+      ArrayNode tags = m.putArray("RepoTags");
+      if (!name.isEmpty()) {
+        tags.add(name);
       }
-      TarArchiveEntry e = new TarArchiveEntry(entryName);
-      e.setSize(image.blobSize(l.digest()));
+      ArrayNode ls = m.putArray("Layers");
+      for (LayerRecord l : image.layers()) {
+        // docker load decompresses gzip layer files itself: the blobs go in as they are, no re-compression
+        ls.add(l.digest().hex() + "/layer.tar");
+      }
+      out.add(Member.file("manifest.json", Json.bytes(manifest)));
+      out.add(Member.file(image.configDigest().hex() + ".json", image.config()));
+      for (Digest d : layers) {
+        out.add(Member.directory(d.hex() + "/"));
+        out.add(new Member(d.hex() + "/layer.tar", false, null, d, image.blobSize(d)));
+      }
+    }
+    return out;
+  }
+
+  /** Writes the content of a blob member. */
+  private interface BlobContent {
+    void write(Member m, TarArchiveOutputStream tar) throws IOException;
+  }
+
+  /** Writes the archive of {@code members} into {@code os} and closes it. */
+  private static void write(List<Member> members, OutputStream os, BlobContent blobs) throws IOException {
+    TarArchiveOutputStream tar = new TarArchiveOutputStream(os);
+    tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+    tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
+    for (Member m : members) {
+      TarArchiveEntry e = new TarArchiveEntry(m.name());
       e.setModTime(MTIME * 1000);
-      e.setMode(0100644);
+      e.setMode(m.dir() ? 040755 : 0100644);
+      if (!m.dir()) {
+        e.setSize(m.size());
+      }
       tar.putArchiveEntry(e);
-      try (InputStream in = image.openBlob(l.digest())) {
-        in.transferTo(tar);
+      if (m.bytes() != null) {
+        tar.write(m.bytes());
+      } else if (m.blob() != null) {
+        blobs.write(m, tar);
       }
       tar.closeArchiveEntry();
-      done += l.size();
-      ctx.emit(new BakeEvent.BytesWritten(target, done, total));
+    }
+    tar.finish();
+    tar.close(); // the last block is padded and written on close
+  }
+
+  /** The file differs from the archive being compared with it. */
+  private static final class Differs extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    Differs() {
+      super("the file differs from the archive of the image");
     }
   }
 
-  private static void bytes(TarArchiveOutputStream tar, String name, byte[] content) throws IOException {
-    TarArchiveEntry e = new TarArchiveEntry(name);
-    e.setSize(content.length);
-    e.setModTime(MTIME * 1000);
-    e.setMode(0100644);
-    tar.putArchiveEntry(e);
-    tar.write(content);
-    tar.closeArchiveEntry();
-  }
+  /**
+   * An output that compares what is written with a file, byte for byte, except in the ranges announced with
+   * {@link #expectBlob}, where the file's bytes are hashed and checked against the blob's digest. Throws
+   * {@link Differs} at the first difference.
+   */
+  private static final class Comparison extends OutputStream {
+    private final InputStream file;
+    private final byte[] buf = new byte[1 << 16];
+    private long pos;
+    private Digest blob;
+    private long blobEnd;
+    private MessageDigest sha;
 
-  private static void dir(TarArchiveOutputStream tar, String name) throws IOException {
-    TarArchiveEntry e = new TarArchiveEntry(name);
-    e.setModTime(MTIME * 1000);
-    e.setMode(040755);
-    tar.putArchiveEntry(e);
-    tar.closeArchiveEntry();
+    Comparison(InputStream file) {
+      this.file = file;
+    }
+
+    /** The next {@code size} bytes written are the content of blob {@code d}: hash the file's instead. */
+    void expectBlob(Digest d, long size) throws IOException {
+      sha = sha256();
+      blob = d;
+      blobEnd = pos + size;
+      if (size == 0) {
+        endBlob();
+      }
+    }
+
+    private void endBlob() throws IOException {
+      boolean same = Digest.fromBytes(sha.digest()).equals(blob);
+      blob = null;
+      if (!same) {
+        throw new Differs();
+      }
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      write(new byte[] {(byte) b}, 0, 1);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      while (len > 0) {
+        boolean inBlob = blob != null;
+        int n = (int) (inBlob ? Math.min(Math.min(len, buf.length), blobEnd - pos) : Math.min(len, buf.length));
+        if (file.readNBytes(buf, 0, n) != n) {
+          throw new Differs();
+        }
+        if (inBlob) {
+          sha.update(buf, 0, n);
+        } else if (!Arrays.equals(buf, 0, n, b, off, off + n)) {
+          throw new Differs();
+        }
+        pos += n;
+        off += n;
+        len -= n;
+        if (inBlob && pos == blobEnd) {
+          endBlob();
+        }
+      }
+    }
+
+    /** True when every blob was whole and the file has no bytes after those compared. */
+    boolean atEnd() throws IOException {
+      return blob == null && file.read() < 0;
+    }
   }
 
   private PublishedImage published(ImageView image, boolean reused) {
@@ -202,5 +295,13 @@ final class ArchiveStore implements ImageStore {
       d.put("name", name);
     }
     return new PublishedImage(target, image.digest(), reused, d);
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 }

@@ -5,10 +5,13 @@ import dev.kiln.Target;
 import dev.kiln.UriTarget;
 import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageStoreProvider;
-import java.nio.file.Path;
+import dev.kiln.spi.TargetPaths;
 import java.util.Set;
 
-/** The image stores core brings: {@code oci:DIR[:TAG]}, {@code oci-archive:FILE[:TAG]}, {@code docker-archive:FILE[:NAME:TAG]}. */
+/**
+ * The image stores core brings: {@code oci:DIR[:TAG]}, {@code oci-archive:FILE[:TAG]}, {@code docker-archive:FILE[:NAME:TAG]}.
+ * Paths follow {@link TargetPaths}.
+ */
 public final class CoreImageStores implements ImageStoreProvider {
 
   @Override
@@ -23,11 +26,11 @@ public final class CoreImageStores implements ImageStoreProvider {
     return switch (t.scheme()) {
       case "oci" -> {
         String[] pt = pathAndTag(ref, t);
-        yield new OciLayoutStore(t.toString(), Path.of(pt[0]), pt[1]);
+        yield new OciLayoutStore(t.toString(), TargetPaths.directory(t.toString(), pt[0]), pt[1]);
       }
       case "oci-archive" -> {
         String[] pt = pathAndTag(ref, t);
-        yield new ArchiveStore(t.toString(), Path.of(pt[0]), ArchiveStore.Format.OCI, pt[1]);
+        yield new ArchiveStore(t.toString(), TargetPaths.file(t.toString(), pt[0]), ArchiveStore.Format.OCI, pt[1]);
       }
       case "docker-archive" -> {
         int colon = ref.indexOf(':');
@@ -45,7 +48,7 @@ public final class CoreImageStores implements ImageStoreProvider {
             throw new InvalidTargetException("docker-archive target '" + t + "': '" + name + "' is not a valid NAME:TAG");
           }
         }
-        yield new ArchiveStore(t.toString(), Path.of(file), ArchiveStore.Format.DOCKER, name);
+        yield new ArchiveStore(t.toString(), TargetPaths.file(t.toString(), file), ArchiveStore.Format.DOCKER, name);
       }
       default -> throw new InvalidTargetException("scheme " + t.scheme() + " is not a core store");
     };

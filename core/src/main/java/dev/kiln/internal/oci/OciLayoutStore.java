@@ -1,5 +1,7 @@
 package dev.kiln.internal.oci;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -11,73 +13,106 @@ import dev.kiln.PublishedImage;
 import dev.kiln.event.BakeEvent;
 import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageView;
+import dev.kiln.spi.LocalOutput;
 import dev.kiln.spi.PublishContext;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * {@code oci:DIR[:TAG]}: writes the image into an OCI image layout directory (creating it), blobs it already has are
- * skipped, and points TAG at the image in index.json. Thread-safe; concurrent writers to one layout coordinate
- * with a file lock.
+ * {@code oci:DIR[:TAG]}: writes the image into an OCI image layout directory (creating it) and points TAG at it in
+ * index.json. The layout holds the image when TAG names it in index.json and every blob of the image is there with
+ * its size and SHA-256 (read in full), so a truncated or altered blob, manifest, config or index is written again.
+ * An index.json that is not valid JSON is replaced by one with the complete entries it still held, and kept beside
+ * as {@code index.json.damaged-UUID}. Every file is written to a locked temp file and renamed into place; temp files
+ * of writers that are gone (kill -9) are removed by the next bake of the layout.
+ *
+ * <p>Thread-safe. Writers of one layout, in this process or others, serialise their index.json updates on a lock that
+ * holds across threads (a lock per directory in this process) and across processes (a file lock), so every tag lands.
  */
 final class OciLayoutStore implements ImageStore {
+  private static final byte[] LAYOUT = "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(StandardCharsets.UTF_8);
+  /** A file lock does not exclude threads of one process: this does, per layout directory (by real path). */
+  private static final ConcurrentHashMap<Path, ReentrantLock> INDEX_LOCKS = new ConcurrentHashMap<>();
+
   private final String target;
   private final Path dir;
   private final String tag;
 
   OciLayoutStore(String target, Path dir, String tag) {
     this.target = target;
-    this.dir = dir.toAbsolutePath().normalize();
+    this.dir = dir; // absolute, as TargetPaths resolves it
     this.tag = tag;
   }
 
   @Override
-  public Optional<PublishedImage> find(ImageView image, PublishContext ctx) {
-    try {
-      Path index = dir.resolve("index.json");
-      if (!Files.isRegularFile(index)) {
-        return Optional.empty();
-      }
-      for (JsonNode m : Json.read(Files.readAllBytes(index)).path("manifests")) {
-        if (tag.equals(m.path("annotations").path(Json.REF_NAME).asText())
-            && image.digest().toString().equals(m.path("digest").asText())
-            && allBlobsPresent(image)) {
-          return Optional.of(published(image, false));
-        }
-      }
-    } catch (IOException e) {
-      return Optional.empty();
-    }
-    return Optional.empty();
+  public Optional<LocalOutput> localOutput() {
+    return Optional.of(new LocalOutput(dir, "oci-layout", tag, true));
   }
 
-  private boolean allBlobsPresent(ImageView image) throws IOException {
+  @Override
+  public Optional<PublishedImage> find(ImageView image, PublishContext ctx) {
+    sweepTempFiles();
+    try {
+      if (!layoutFileIsValid() || !tagged(Json.read(Files.readAllBytes(dir.resolve("index.json"))), image)) {
+        return Optional.empty();
+      }
+      return holdsBlobs(image) ? Optional.of(published(image, true)) : Optional.empty();
+    } catch (IOException | RuntimeException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** True when TAG names exactly this image (one entry, this digest and size) in the index. */
+  private boolean tagged(JsonNode index, ImageView image) {
+    int entries = 0;
+    boolean same = false;
+    for (JsonNode m : index.path("manifests")) {
+      if (tag.equals(m.path("annotations").path(Json.REF_NAME).asText())) {
+        entries++;
+        same = image.digest().toString().equals(m.path("digest").asText())
+            && m.path("size").asLong(-1) == image.manifest().length;
+      }
+    }
+    return entries == 1 && same;
+  }
+
+  private boolean holdsBlobs(ImageView image) throws IOException {
+    if (!sameBytes(blob(image.digest()), image.manifest()) || !sameBytes(blob(image.configDigest()), image.config())) {
+      return false;
+    }
+    Set<Digest> checked = new HashSet<>();
     for (LayerRecord l : image.layers()) {
-      Path p = blob(l.digest());
-      if (!Files.isRegularFile(p) || Files.size(p) != l.size()) {
+      if (checked.add(l.digest()) && !blobIsIntact(l.digest(), image.blobSize(l.digest()))) {
         return false;
       }
     }
-    return Files.isRegularFile(blob(image.configDigest())) && Files.isRegularFile(blob(image.digest()));
+    return true;
   }
 
   @Override
   public PublishedImage publish(ImageView image, PublishContext ctx) throws BakeException {
     try {
       Files.createDirectories(dir.resolve("blobs").resolve("sha256"));
-      Path layoutFile = dir.resolve("oci-layout");
-      if (!Files.exists(layoutFile)) {
-        writeAtomically(layoutFile, "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(StandardCharsets.UTF_8));
+      if (!layoutFileIsValid()) {
+        writeAtomically(dir.resolve("oci-layout"), LAYOUT);
       }
       long total = image.layers().stream().mapToLong(LayerRecord::size).sum();
       long done = 0;
@@ -88,10 +123,9 @@ final class OciLayoutStore implements ImageStore {
       }
       writeBlob(image.configDigest(), image.config());
       writeBlob(image.digest(), image.manifest());
-      try (FileChannel ch = FileChannel.open(dir.resolve(".kiln-index.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-          FileLock l = ch.lock()) {
+      lockIndex(() -> {
         Path index = dir.resolve("index.json");
-        ObjectNode idx = Files.isRegularFile(index) ? (ObjectNode) Json.read(Files.readAllBytes(index)) : Json.emptyIndex();
+        ObjectNode idx = readIndex(index, ctx);
         ArrayNode kept = Json.mapper().createArrayNode();
         for (JsonNode m : idx.path("manifests")) {
           if (!tag.equals(m.path("annotations").path(Json.REF_NAME).asText())) {
@@ -101,10 +135,96 @@ final class OciLayoutStore implements ImageStore {
         kept.add(Json.manifestDescriptor(image.digest(), image.manifest().length, tag));
         idx.set("manifests", kept);
         writeAtomically(index, Json.bytes(idx));
-      }
+      });
       return published(image, false);
     } catch (IOException e) {
       throw new ImageStoreException(target, "could not write the OCI layout: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The index to update. One that is not a JSON object with a manifests array is damaged (a truncated write, a
+   * hand edit): its complete entries are kept, the file itself is kept beside it, and a warning says so.
+   */
+  private ObjectNode readIndex(Path index, PublishContext ctx) throws IOException {
+    byte[] b;
+    try {
+      b = Files.readAllBytes(index);
+    } catch (NoSuchFileException e) {
+      return Json.emptyIndex();
+    }
+    try {
+      if (Json.read(b) instanceof ObjectNode o && (o.path("manifests").isArray() || o.path("manifests").isMissingNode())) {
+        return o;
+      }
+    } catch (IOException e) {
+      // damaged: salvaged below
+    }
+    ArrayNode salvaged = salvage(b);
+    String kept = "";
+    if (b.length > 0) {
+      Path copy = dir.resolve("index.json.damaged-" + UUID.randomUUID());
+      writeAtomically(copy, b);
+      kept = "; the damaged file is kept as " + copy;
+    }
+    ctx.emit(new BakeEvent.Warning("index.json of the OCI layout " + dir + " is damaged (" + b.length + " bytes, not a valid "
+        + "image index): kept the " + salvaged.size() + " complete entries it still held" + kept));
+    ObjectNode idx = Json.emptyIndex();
+    idx.set("manifests", salvaged);
+    return idx;
+  }
+
+  /** The complete manifest descriptors at the start of a damaged index, up to where it stops being valid JSON. */
+  static ArrayNode salvage(byte[] index) {
+    ArrayNode out = Json.mapper().createArrayNode();
+    try (JsonParser p = Json.mapper().getFactory().createParser(index)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        return out;
+      }
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String field = p.getCurrentName();
+        JsonToken value = p.nextToken();
+        if (!"manifests".equals(field) || value != JsonToken.START_ARRAY) {
+          p.skipChildren();
+          continue;
+        }
+        while (p.nextToken() == JsonToken.START_OBJECT) {
+          JsonNode m = Json.mapper().readTree(p);
+          if (m.path("mediaType").isTextual() && m.path("size").canConvertToLong() && validDigest(m.path("digest").asText())) {
+            out.add(m);
+          }
+        }
+        return out;
+      }
+    } catch (IOException | RuntimeException e) {
+      // the rest is lost; what was complete before it is kept
+    }
+    return out;
+  }
+
+  private static boolean validDigest(String s) {
+    try {
+      Digest.parse(s);
+      return true;
+    } catch (RuntimeException e) {
+      return false;
+    }
+  }
+
+  private interface IndexUpdate {
+    void run() throws IOException;
+  }
+
+  /** Runs {@code update} holding the layout's index lock, across the threads of this process and across processes. */
+  private void lockIndex(IndexUpdate update) throws IOException {
+    Path lockFile = dir.toRealPath().resolve(".kiln-index.lock");
+    ReentrantLock jvm = INDEX_LOCKS.computeIfAbsent(lockFile, k -> new ReentrantLock());
+    jvm.lock(); // first: this process opens the lock file only while it holds this, never beside a held file lock
+    try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileLock l = ch.lock()) {
+      update.run();
+    } finally {
+      jvm.unlock();
     }
   }
 
@@ -116,34 +236,70 @@ final class OciLayoutStore implements ImageStore {
     return dir.resolve("blobs").resolve("sha256").resolve(d.hex());
   }
 
+  private boolean layoutFileIsValid() {
+    try {
+      return Json.read(Files.readAllBytes(dir.resolve("oci-layout"))).path("imageLayoutVersion").isTextual();
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
+  }
+
+  /** True when the blob file has this size and this SHA-256, read in full. */
+  private boolean blobIsIntact(Digest d, long size) throws IOException {
+    Path p = blob(d);
+    if (!Files.isRegularFile(p) || Files.size(p) != size) {
+      return false;
+    }
+    MessageDigest sha = sha256();
+    byte[] buf = new byte[1 << 16];
+    try (InputStream in = Files.newInputStream(p)) {
+      for (int n; (n = in.read(buf)) > 0; ) {
+        sha.update(buf, 0, n);
+      }
+    }
+    return Digest.fromBytes(sha.digest()).equals(d);
+  }
+
+  private boolean sameBytes(Path p, byte[] content) throws IOException {
+    return Files.isRegularFile(p) && Files.size(p) == content.length && Arrays.equals(Files.readAllBytes(p), content);
+  }
+
   private void copyBlob(ImageView image, Digest d) throws IOException {
-    Path dest = blob(d);
-    if (Files.isRegularFile(dest) && Files.size(dest) == image.blobSize(d)) {
+    if (blobIsIntact(d, image.blobSize(d))) {
       return;
     }
-    Path tmp = dest.resolveSibling(".tmp-" + UUID.randomUUID());
-    try (InputStream in = image.openBlob(d)) {
-      Files.copy(in, tmp);
-      Files.move(tmp, dest, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } finally {
-      Files.deleteIfExists(tmp);
+    try (TargetTempFile tmp = TargetTempFile.create(blob(d).getParent(), "")) {
+      try (OutputStream out = tmp.output(); InputStream in = image.openBlob(d)) {
+        in.transferTo(out); // the store's stream checks the digest at its end
+      }
+      tmp.moveTo(blob(d));
     }
   }
 
   private void writeBlob(Digest d, byte[] content) throws IOException {
-    Path dest = blob(d);
-    if (!Files.isRegularFile(dest) || Files.size(dest) != content.length) {
-      writeAtomically(dest, content);
+    if (!sameBytes(blob(d), content)) {
+      writeAtomically(blob(d), content);
     }
   }
 
   private static void writeAtomically(Path dest, byte[] content) throws IOException {
-    Path tmp = dest.resolveSibling(".tmp-" + UUID.randomUUID());
+    try (TargetTempFile tmp = TargetTempFile.create(dest.getParent(), "")) {
+      tmp.write(content);
+      tmp.moveTo(dest);
+    }
+  }
+
+  /** Removes temp files that writers which are gone left in the layout. */
+  private void sweepTempFiles() {
+    TargetTempFile.sweep(dir, "");
+    TargetTempFile.sweep(dir.resolve("blobs").resolve("sha256"), "");
+  }
+
+  private static MessageDigest sha256() {
     try {
-      Files.write(tmp, content);
-      Files.move(tmp, dest, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } finally {
-      Files.deleteIfExists(tmp);
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
     }
   }
 }

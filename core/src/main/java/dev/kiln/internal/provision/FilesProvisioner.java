@@ -8,6 +8,7 @@ import dev.kiln.ProvisioningException;
 import dev.kiln.internal.tar.PathOrder;
 import dev.kiln.spi.FileStat;
 import dev.kiln.spi.Fingerprint;
+import dev.kiln.spi.InputChangedException;
 import dev.kiln.spi.KeyContext;
 import dev.kiln.spi.LayerBlob;
 import dev.kiln.spi.LayerEntry;
@@ -172,7 +173,7 @@ public final class FilesProvisioner implements Provisioner, AutoCloseable {
   /** A retained walk with the watch over its trees; a marker (null walk) for a layer seen once. */
   private record Retained(Walk walk, TreeWatcher.Watch watch, List<Source> sources) {
     boolean unchanged(TreeWatcher tw) {
-      return tw.sync() && watch.clean() && sources.stream().allMatch(Source::unchanged);
+      return !walk.stale && tw.sync() && watch.clean() && sources.stream().allMatch(Source::unchanged);
     }
 
     void release() {
@@ -201,6 +202,8 @@ public final class FilesProvisioner implements Provisioner, AutoCloseable {
     private List<Planned> sorted;
     private final Map<String, Digest> declaredInputs = new TreeMap<>();
     private Digest listing;
+    /** Set when a file turned out to differ from its digest: the walk is not to be trusted again. */
+    private volatile boolean stale;
 
     Walk(String layer, KeyContext ctx, TreeWatcher watcher, TreeWatcher.Watch watch) {
       this.layer = layer;
@@ -435,13 +438,24 @@ public final class FilesProvisioner implements Provisioner, AutoCloseable {
       }
     }
 
+    /**
+     * Writes the layer; each file's bytes are checked, as they are copied, against the digest its key was computed
+     * from. A file changed since is an error naming it: nothing is stored, the stat index forgets the file and a
+     * retained walk is not trusted again, so the next bake hashes it afresh.
+     */
     @Override
     public LayerBlob provision(ProvisionContext pc) throws BakeException {
       try (LayerWriter w = pc.newLayerWriter()) {
         for (Planned p : sorted) {
-          w.add(p.entry());
+          LayerEntry e = p.entry();
+          w.add(p.source() != null && e.type() == LayerEntry.Type.FILE
+              ? e.withContent(LayerEntry.Content.hashed(p.source(), p.digest()[0])) : e);
         }
         return w.finish();
+      } catch (InputChangedException e) {
+        stale = true;
+        pc.files().forget(e.file());
+        throw new ProvisioningException(layer, e.getMessage(), e);
       } catch (IllegalArgumentException e) {
         throw new ProvisioningException(layer, e.getMessage(), e);
       } catch (IOException e) {

@@ -14,12 +14,16 @@ import dev.kiln.spi.LayerWriter;
 import dev.kiln.spi.PreparedLayer;
 import dev.kiln.spi.ProvisionContext;
 import dev.kiln.spi.Provisioner;
+import dev.kiln.internal.tar.TarLayerReader;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 
 /**
  * Provisions {@code tar} layers (and root file system tarballs): the tarball's entries are checked (no {@code ..},
@@ -59,14 +63,18 @@ public final class TarProvisioner implements Provisioner {
 
       @Override
       public LayerBlob provision(ProvisionContext pc) throws BakeException {
-        return rewrite(layer.name(), file, pc);
+        return rewrite(layer.name(), file, digest, pc);
       }
     };
   }
 
-  /** Reads a tarball entry by entry into the canonical writer. */
-  static LayerBlob rewrite(String layer, Path file, ProvisionContext pc) throws BakeException {
-    try (LayerReader r = LayerReader.open(file);
+  /**
+   * Reads a tarball entry by entry into the canonical writer, hashing its bytes on the way: a tarball that no longer
+   * has the digest its key was computed from is an error naming it, found before the layer is written.
+   */
+  static LayerBlob rewrite(String layer, Path file, Digest digest, ProvisionContext pc) throws BakeException {
+    try (HashingStream raw = new HashingStream(Files.newInputStream(file));
+        LayerReader r = TarLayerReader.of(raw, file.toString());
         LayerWriter w = pc.newLayerWriter()) {
       LayerEntry e;
       while ((e = r.next()) != null) {
@@ -78,11 +86,78 @@ public final class TarProvisioner implements Provisioner {
           w.add(e);
         }
       }
+      Digest read = raw.finish();
+      if (!read.equals(digest)) {
+        pc.files().forget(file);
+        throw new ProvisioningException(layer, "tarball '" + file + "' changed after it was hashed for the layer's cache"
+            + " key (hashed as " + digest + ", read as " + read + "); the layer was not stored: bake again once the"
+            + " file stays put");
+      }
       return w.finish();
     } catch (IllegalArgumentException e) {
       throw new ProvisioningException(layer, "unsafe tarball '" + file + "': " + e.getMessage(), e);
     } catch (IOException e) {
       throw new ProvisioningException(layer, "cannot use tarball '" + file + "': " + e.getMessage(), e);
+    }
+  }
+
+  /** Hashes every byte read through it; {@link #finish} reads what the tar reader left (padding) and digests all. */
+  private static final class HashingStream extends FilterInputStream {
+    private final MessageDigest sha256;
+
+    HashingStream(InputStream in) {
+      super(in);
+      try {
+        sha256 = MessageDigest.getInstance("SHA-256");
+      } catch (NoSuchAlgorithmException e) {
+        throw new IllegalStateException("SHA-256 is required of every Java platform", e);
+      }
+    }
+
+    @Override
+    public int read() throws IOException {
+      int b = in.read();
+      if (b >= 0) {
+        sha256.update((byte) b);
+      }
+      return b;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      int n = in.read(b, off, len);
+      if (n > 0) {
+        sha256.update(b, off, n);
+      }
+      return n;
+    }
+
+    /** Reads instead of skipping, so that every byte is hashed. */
+    @Override
+    public long skip(long n) throws IOException {
+      byte[] buf = new byte[(int) Math.min(8192, Math.max(n, 1))];
+      long skipped = 0;
+      while (skipped < n) {
+        int r = read(buf, 0, (int) Math.min(buf.length, n - skipped));
+        if (r < 0) {
+          break;
+        }
+        skipped += r;
+      }
+      return skipped;
+    }
+
+    Digest finish() throws IOException {
+      byte[] buf = new byte[64 * 1024];
+      while (read(buf, 0, buf.length) >= 0) {
+        // the rest of the file
+      }
+      return Digest.fromBytes(sha256.digest());
+    }
+
+    @Override
+    public boolean markSupported() {
+      return false;
     }
   }
 }

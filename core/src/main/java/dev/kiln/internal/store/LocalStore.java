@@ -21,6 +21,7 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -52,9 +53,15 @@ public final class LocalStore implements AutoCloseable {
   private final Path records;
   private final Path tmpRoot;
   private final Path locks;
+  /** The session lock files of every store open in this JVM (a file lock belongs to the process, not the store). */
+  private static final java.util.Set<Path> LIVE_SESSIONS = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
   private final Path session;
   private final FileChannel sessionLockChannel;
   private final FileLock sessionLock;
+  private final VerifiedBlobs verified;
+  private final StoreIndex index;
+  private volatile java.util.function.BiConsumer<Digest, String> corruption = (d, why) -> {};
 
   private LocalStore(Path root) throws IOException {
     this.root = root;
@@ -66,11 +73,30 @@ public final class LocalStore implements AutoCloseable {
     for (Path d : new Path[] {blobs, keys, records, tmpRoot, locks, root.resolve("stat")}) {
       Files.createDirectories(d);
     }
-    String id = UUID.randomUUID().toString();
+    // the lock file is created and locked before the session's directory, and the session starts over if a sweeper
+    // removed the file in the instant between (it then sees a free lock): a sweeper never removes a live session,
+    // and a process killed at any point leaves a lock file that the next sweep finds
+    FileChannel channel;
+    FileLock lock;
+    String id;
+    while (true) {
+      id = UUID.randomUUID().toString();
+      Path lockFile = tmpRoot.resolve(id + ".lock");
+      LIVE_SESSIONS.add(lockFile);
+      channel = FileChannel.open(lockFile, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+      lock = channel.lock();
+      if (Files.exists(lockFile)) {
+        break;
+      }
+      lock.release();
+      channel.close();
+      LIVE_SESSIONS.remove(lockFile);
+    }
+    this.sessionLockChannel = channel;
+    this.sessionLock = lock;
     this.session = Files.createDirectories(tmpRoot.resolve(id));
-    this.sessionLockChannel =
-        FileChannel.open(tmpRoot.resolve(id + ".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-    this.sessionLock = sessionLockChannel.lock();
+    this.verified = new VerifiedBlobs(root.resolve("stat").resolve("blobs"), () -> newTempFile(".tmp"));
+    this.index = new StoreIndex(this, verified);
     initLayout();
     sweepStaleSessions();
   }
@@ -84,11 +110,22 @@ public final class LocalStore implements AutoCloseable {
     return root;
   }
 
-  private void initLayout() throws IOException {
-    Path layout = root.resolve("oci-layout");
-    if (!Files.exists(layout)) {
-      writeAtomically(layout, "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  /** Tells {@code listener} of every damaged blob the store finds (and repairs) by itself. */
+  public void onCorruption(java.util.function.BiConsumer<Digest, String> listener) {
+    this.corruption = listener;
+  }
+
+  void corrupt(Digest digest, String why) {
+    try {
+      corruption.accept(digest, why);
+    } catch (RuntimeException e) {
+      log.warn("corruption listener failed: {}", e.toString());
     }
+  }
+
+  private void initLayout() throws IOException {
+    // index.json first: a process killed in between leaves no `oci-layout` marker on a directory that is not yet a
+    // whole OCI layout
     Path index = root.resolve("index.json");
     if (!Files.exists(index)) {
       try (StoreLock l = lock("index")) {
@@ -96,6 +133,18 @@ public final class LocalStore implements AutoCloseable {
           writeAtomically(index, Json.bytes(Json.emptyIndex()));
         }
       }
+    }
+    Path layout = root.resolve("oci-layout");
+    if (!layoutFileValid(layout)) {
+      writeAtomically(layout, "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+  }
+
+  private static boolean layoutFileValid(Path layout) {
+    try {
+      return Json.read(Files.readAllBytes(layout)).path("imageLayoutVersion").isTextual();
+    } catch (IOException | RuntimeException e) {
+      return false;
     }
   }
 
@@ -105,7 +154,10 @@ public final class LocalStore implements AutoCloseable {
       for (Path lockFile : ds) {
         String name = lockFile.getFileName().toString();
         Path dir = tmpRoot.resolve(name.substring(0, name.length() - ".lock".length()));
-        if (dir.equals(session)) {
+        if (dir.equals(session) || LIVE_SESSIONS.contains(lockFile)) {
+          // this JVM's own session (of another LocalStore on this store): never open its lock file, since closing
+          // any channel of a file releases all of this process's locks on it, and another process could then
+          // sweep a live session
           continue;
         }
         try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.WRITE)) {
@@ -126,6 +178,20 @@ public final class LocalStore implements AutoCloseable {
       }
     } catch (IOException e) {
       log.warn("could not sweep {}: {}", tmpRoot, e.toString());
+    }
+    // a session directory without its lock file: left by a version of Kiln that made the directory first and was
+    // killed before it made the lock (a session of this version always has its lock file first)
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(tmpRoot, p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS))) {
+      long old = System.currentTimeMillis() - java.util.concurrent.TimeUnit.MINUTES.toMillis(10);
+      for (Path dir : ds) {
+        if (!dir.equals(session) && !Files.exists(tmpRoot.resolve(dir.getFileName() + ".lock"))
+            && Files.getLastModifiedTime(dir, LinkOption.NOFOLLOW_LINKS).toMillis() < old) {
+          deleteTree(dir);
+          log.debug("removed orphaned temp directory {}", dir);
+        }
+      }
+    } catch (IOException e) {
+      log.debug("could not sweep orphaned directories of {}: {}", tmpRoot, e.toString());
     }
   }
 
@@ -156,22 +222,71 @@ public final class LocalStore implements AutoCloseable {
   }
 
   /**
-   * Moves a temp file whose content has {@code digest} into the blob store. If the blob is already there it is
-   * kept and the temp file deleted.
+   * Moves a temp file whose content has {@code digest} into the blob store. If the blob is already there and matches
+   * its digest it is kept and the temp file deleted; if it does not (truncated, damaged), the temp file replaces it.
    */
   public void commitBlob(Path tempFile, Digest digest) throws IOException {
-    moveIntoPlace(tempFile, blobPath(digest));
+    Path target = blobPath(digest);
+    if (Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      if (Files.isRegularFile(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+          && Files.size(target) == Files.size(tempFile) && verified.check(digest, target)) {
+        Files.deleteIfExists(tempFile);
+        return;
+      }
+      replaceBlob(tempFile, digest);
+      return;
+    }
+    moveIntoPlace(tempFile, target);
   }
 
-  /** Stores small content (configs, manifests, records) and returns its digest. */
+  /** Stores small content (configs, manifests) and returns its digest; a stored copy that differs is replaced. */
   public Digest putBlob(byte[] content) throws IOException {
     Digest d = Digest.of(content);
-    if (!hasBlob(d) || Files.size(blobPath(d)) != content.length) {
+    Path p = blobPath(d);
+    byte[] there;
+    try {
+      there = Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS) && Files.size(p) == content.length
+          ? Files.readAllBytes(p) : null;
+    } catch (NoSuchFileException e) {
+      there = null;
+    }
+    if (there == null || !java.util.Arrays.equals(there, content)) {
       Path tmp = newTempFile(".blob");
       Files.write(tmp, content);
-      Files.move(tmp, blobPath(d), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      if (Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        replaceBlob(tmp, d);
+      } else {
+        moveIntoPlace(tmp, p);
+      }
     }
     return d;
+  }
+
+  /** Puts a verified temp file in place of a stored blob that does not match its digest. */
+  private void replaceBlob(Path tempFile, Digest digest) throws IOException {
+    log.warn("blob {} in the store at {} does not match its digest; replacing it", digest, root);
+    corrupt(digest, "blob " + digest + " in the store does not match its digest; it was replaced by a verified copy");
+    Path target = blobPath(digest);
+    if (Files.isDirectory(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      deleteTree(target);
+    }
+    Files.move(tempFile, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    verified.forget(digest);
+    index.invalidate();
+  }
+
+  /**
+   * Checks a stored blob against its size and digest, hashing it unless its stat is the one it had when it last
+   * matched (see {@link VerifiedBlobs}). False when it is missing, of another size, or corrupt.
+   */
+  public boolean verified(Digest digest, long size) throws IOException {
+    Path p = blobPath(digest);
+    try {
+      return Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS) && Files.size(p) == size
+          && verified.check(digest, p);
+    } catch (NoSuchFileException e) {
+      return false;
+    }
   }
 
   /** Opens a blob; the stream verifies the digest as it is read and throws at the end if it does not match. */
@@ -202,9 +317,24 @@ public final class LocalStore implements AutoCloseable {
     }
   }
 
-  /** Removes a (corrupt) blob and every key that refers to it. */
+  /**
+   * Removes a (corrupt) blob, every key that refers to it, and every entry of {@code index.json} whose image needs
+   * it (the image records stay: rebaking the image restores exactly that image).
+   */
   public void evict(Digest digest) throws IOException {
+    evictBlob(digest, "it does not match its digest");
+    try (StoreLock l = lock("index")) {
+      index.invalidate();
+      index.readRepaired();
+    }
+  }
+
+  /** Removes a blob and every key that refers to it; {@code index.json} is repaired by the caller. */
+  void evictBlob(Digest digest, String why) throws IOException {
+    log.warn("evicting blob {} from the store at {}: {}", digest, root, why);
     Files.deleteIfExists(blobPath(digest));
+    verified.forget(digest);
+    index.invalidate();
     try (Stream<Path> s = Files.list(keys)) {
       for (Path k : (Iterable<Path>) s::iterator) {
         try {
@@ -231,35 +361,92 @@ public final class LocalStore implements AutoCloseable {
       return Optional.empty();
     }
     KeyEntry entry;
+    boolean sealed;
     try {
-      entry = KeyEntry.fromJson(Json.read(bytes));
+      JsonNode n = Json.read(bytes);
+      sealed = Seal.verify(key, n);
+      entry = KeyEntry.fromJson(n);
     } catch (IOException | RuntimeException e) {
-      log.warn("unreadable key entry {}: {}; it will be provisioned again", p, e.toString());
+      log.warn("unreadable key entry {}: {}; the layer will be provisioned again", p, e.toString());
       Files.deleteIfExists(p);
       return Optional.empty();
     }
     Path blob = blobPath(entry.digest());
-    if (!Files.isRegularFile(blob) || Files.size(blob) != entry.size()) {
-      log.warn("key {} names blob {} which is missing or has the wrong size; it will be provisioned again", key, entry.digest());
+    if (!Files.isRegularFile(blob, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      log.warn("key {} names blob {} which is missing; the layer will be provisioned again", key, entry.digest());
+      Files.deleteIfExists(p);
       return Optional.empty();
+    }
+    if (!verified.check(entry.digest(), blob)) {
+      corrupt(entry.digest(), "blob " + entry.digest() + " of key " + key.shortHex() + " in the store is corrupt: its content"
+          + " does not match its digest; it is evicted and the layer provisioned again");
+      evict(entry.digest());
+      return Optional.empty();
+    }
+    if (Files.size(blob) != entry.size()) {
+      log.warn("key {} declares size {} for blob {}, which has {} bytes; the layer will be provisioned again", key,
+          entry.size(), entry.digest(), Files.size(blob));
+      Files.deleteIfExists(p);
+      return Optional.empty();
+    }
+    if (!sealed) {
+      // written before entries were sealed: what the seal would vouch for beyond the blob is its diffID
+      if (!Seal.diffIdMatches(entry, blob)) {
+        log.warn("key {} declares diffID {}, which blob {} does not have; the layer will be provisioned again", key,
+            entry.diffId(), entry.digest());
+        Files.deleteIfExists(p);
+        return Optional.empty();
+      }
+      putKey(key, entry);
     }
     return Optional.of(entry);
   }
 
-  /** Records what a cache key maps to (the blob must be committed first). An existing entry is kept. */
+  /**
+   * Records what a cache key maps to (the blob must be committed first), sealed with a digest of the key and the
+   * entry so that a damaged entry is recognised and dropped.
+   */
   public void putKey(Digest key, KeyEntry entry) throws IOException {
     Path p = keys.resolve(key.hex() + ".json");
-    writeAtomically(p, Json.bytes(entry.toJson()));
+    writeAtomically(p, Json.bytes(Seal.seal(key, entry.toJson())));
   }
 
   // ---- image records ----
 
-  /** Writes the image record for a manifest digest once; an existing record is kept. Returns its path. */
+  /**
+   * Writes the image record for a manifest digest once; an existing record is kept unless it is damaged (not sealed
+   * by its own digest, or not about this image), when it is written again with the time it was first baked if that
+   * is still readable. Returns its path.
+   */
   public Path writeRecord(Digest image, ObjectNode record) throws IOException {
     Path p = records.resolve(image.hex() + ".json");
     if (!Files.exists(p)) {
-      writeAtomicallyKeepExisting(p, Json.bytes(record));
+      writeAtomicallyKeepExisting(p, Json.bytes(Seal.seal(image, record)));
+      return p;
     }
+    JsonNode there = null;
+    try {
+      there = Json.read(Files.readAllBytes(p));
+      if (there.isObject() && Seal.verify(image, there) && image.toString().equals(there.path("image").asText())) {
+        return p;
+      }
+      if (there.isObject() && !there.has(Seal.FIELD) && Seal.sameImage(there, record)) {
+        writeAtomically(p, Json.bytes(Seal.seal(image, ((ObjectNode) there).deepCopy())));
+        return p;
+      }
+    } catch (IOException | RuntimeException e) {
+      // damaged: written again below
+    }
+    log.warn("image record {} is damaged; writing it again", p);
+    ObjectNode fresh = record.deepCopy();
+    String first = there == null ? "" : there.path("firstBaked").asText("");
+    try {
+      java.time.Instant.parse(first);
+      fresh.put("firstBaked", first);
+    } catch (RuntimeException e) {
+      // unreadable: the record says now
+    }
+    writeAtomically(p, Json.bytes(Seal.seal(image, fresh)));
     return p;
   }
 
@@ -281,8 +468,7 @@ public final class LocalStore implements AutoCloseable {
   /** Adds (or retags) a manifest in the layout's index.json under {@code refName}. */
   public void tag(Digest manifest, long size, String refName) throws IOException {
     try (StoreLock l = lock("index")) {
-      Path index = root.resolve("index.json");
-      ObjectNode idx = (ObjectNode) Json.read(Files.readAllBytes(index));
+      ObjectNode idx = index.readRepaired();
       ArrayNode manifests = idx.withArray("manifests");
       ArrayNode kept = Json.mapper().createArrayNode();
       for (JsonNode m : manifests) {
@@ -297,7 +483,7 @@ public final class LocalStore implements AutoCloseable {
       }
       kept.add(Json.manifestDescriptor(manifest, size, refName));
       idx.set("manifests", kept);
-      writeAtomically(index, Json.bytes(idx));
+      index.write(idx);
     }
   }
 
@@ -433,9 +619,13 @@ public final class LocalStore implements AutoCloseable {
     try {
       deleteTree(session);
     } finally {
-      sessionLock.release();
-      sessionLockChannel.close();
-      Files.deleteIfExists(tmpRoot.resolve(session.getFileName() + ".lock"));
+      try {
+        sessionLock.release();
+        sessionLockChannel.close();
+        Files.deleteIfExists(tmpRoot.resolve(session.getFileName() + ".lock"));
+      } finally {
+        LIVE_SESSIONS.remove(tmpRoot.resolve(session.getFileName() + ".lock"));
+      }
     }
   }
 

@@ -3,6 +3,7 @@ package dev.kiln.internal.tar;
 import static com.google.common.base.Preconditions.checkArgument;
 
 import dev.kiln.Digest;
+import dev.kiln.spi.InputChangedException;
 import dev.kiln.spi.LayerBlob;
 import dev.kiln.spi.LayerEntry;
 import dev.kiln.spi.LayerEntry.Type;
@@ -44,7 +45,8 @@ import org.slf4j.LoggerFactory;
  * entry carries the one fixed mtime; deletions become OCI whiteout files ({@code dir/.wh.NAME},
  * {@code dir/.wh..wh..opq}: empty, mode 0). Files hard-linked to each other within the layer are stored once, under
  * the first of their paths in that order, and the other paths link to it, so tar readers always meet the content
- * before the links; a hard link whose target is not in the layer is kept as is (it links to a lower layer's file).
+ * before the links; a hard link whose target is not in the layer is kept as is (it links to a lower layer's file),
+ * unless the layer is the {@link #lowest()} of its image.
  *
  * <p>Rejected, with an {@link IllegalArgumentException} naming both paths: an entry under a symlink of the same
  * layer, an entry under a path of the same layer that is not a directory, a name starting with {@code .wh.}, and
@@ -88,6 +90,7 @@ public final class CanonicalLayerWriter implements LayerWriter {
   private boolean done;
   private ParallelGzipOutputStream.ChunkSource previousChunks;
   private ChunkSink chunkSink;
+  private boolean lowest;
 
   /**
    * A writer whose output and spool files go to {@code tmpDir}, stamping every entry with {@code mtimeEpochSeconds}
@@ -218,6 +221,16 @@ public final class CanonicalLayerWriter implements LayerWriter {
     checkOpen();
     this.previousChunks = previous;
     this.chunkSink = Objects.requireNonNull(sink, "sink");
+    return this;
+  }
+
+  /**
+   * Marks the layer as the lowest of its image (a root file system): nothing is below it, so a hard link to a path
+   * the layer does not hold is refused (an extractor could not create it) instead of being kept for a lower layer.
+   */
+  public CanonicalLayerWriter lowest() {
+    checkOpen();
+    this.lowest = true;
     return this;
   }
 
@@ -394,6 +407,7 @@ public final class CanonicalLayerWriter implements LayerWriter {
       checkArgument(!seen.contains(target), "%s is part of a cycle of hard links", what);
       checkAncestors(target, what);
       if (t == null) {
+        checkArgument(!lowest, "%s: the target is not in the layer, and no layer is below it", what);
         // A file of a lower layer: the link is applied on top of it.
         if (!target.equals(item.entry.linkTarget())) {
           all.put(path, new Item(withPath(item.entry, path, target), -1));
@@ -492,9 +506,15 @@ public final class CanonicalLayerWriter implements LayerWriter {
     }
   }
 
-  /** Copies exactly the declared size, failing if the source turns out shorter or longer than it was declared. */
+  /**
+   * Copies exactly the declared size, failing if the source turns out shorter or longer than it was declared. Content
+   * given as {@link LayerEntry.Content#hashed} is hashed on its way and must have its digest: the layer holds the
+   * bytes its cache key was computed from, or is not written at all.
+   */
   private void copyContent(Item item, OutputStream tarOut) throws IOException {
     LayerEntry e = item.entry;
+    LayerEntry.Content.Hashed hashed = item.spoolOffset < 0 && e.content() instanceof LayerEntry.Content.Hashed h ? h : null;
+    MessageDigest sha256 = hashed != null ? sha256() : null;
     long size = e.size();
     long remaining = size;
     try (InputStream in = open(item)) {
@@ -506,20 +526,41 @@ public final class CanonicalLayerWriter implements LayerWriter {
           throw new IOException("cannot read the content of layer entry '" + e.path() + "': " + describe(ex), ex);
         }
         if (n < 0) {
-          throw new IOException(
-              String.format(
-                  "content of layer entry '%s' changed while being read: expected %d bytes, found %d",
-                  e.path(), size, size - remaining));
+          String what = String.format("expected %d bytes, found %d", size, size - remaining);
+          throw hashed != null ? changed(hashed, e, what) : new IOException(
+              String.format("content of layer entry '%s' changed while being read: %s", e.path(), what));
+        }
+        if (sha256 != null) {
+          sha256.update(buffer, 0, n);
         }
         tarOut.write(buffer, 0, n);
         remaining -= n;
       }
       if (in.read() >= 0) {
-        throw new IOException(
-            String.format(
-                "content of layer entry '%s' changed while being read: expected %d bytes, found more",
-                e.path(), size));
+        String what = String.format("expected %d bytes, found more", size);
+        throw hashed != null ? changed(hashed, e, what) : new IOException(
+            String.format("content of layer entry '%s' changed while being read: %s", e.path(), what));
       }
+    }
+    if (sha256 != null) {
+      Digest read = Digest.fromBytes(sha256.digest());
+      if (!read.equals(hashed.digest())) {
+        throw changed(hashed, e, "hashed as " + hashed.digest() + ", read as " + read);
+      }
+    }
+  }
+
+  private static InputChangedException changed(LayerEntry.Content.Hashed h, LayerEntry e, String what) {
+    return new InputChangedException(h.file(), String.format(
+        "input file '%s' (layer entry '%s') changed after it was hashed for the layer's cache key (%s); the layer "
+            + "was not stored: bake again once the file stays put", h.file(), e.path(), what));
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is required of every Java platform", e);
     }
   }
 

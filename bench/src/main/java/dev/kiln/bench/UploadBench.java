@@ -1,5 +1,15 @@
-package dev.kiln.ec2;
+package dev.kiln.bench;
 
+import dev.kiln.Digest;
+import dev.kiln.ec2.Ec2Clients;
+import dev.kiln.ec2.Ec2Publisher;
+import dev.kiln.ec2.Ec2Target;
+import dev.kiln.ec2.LoopbackAws;
+import dev.kiln.ec2.PublishRequest;
+import dev.kiln.ec2.PublishResult;
+import dev.kiln.ec2.TestDisks;
+import dev.kiln.ec2.UploadListener;
+import dev.kiln.ec2.UploadResult;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -13,22 +23,18 @@ import java.util.SplittableRandom;
 
 /**
  * Upload throughput to the loopback server against the raw disk read speed, and bytes sent for an app disk (5 MB
- * changed over a 1 GiB base) incrementally against a full upload. Not a test: run it by hand, e.g.
- *
- * <pre>
- * mvn -q -pl provider-ec2 test-compile exec:java -Dexec.classpathScope=test \
- *     -Dexec.mainClass=dev.kiln.ec2.UploadBenchmark [-Dexec.args=/some/dir]
- * </pre>
+ * changed over a 1 GiB base) incrementally against a full upload. Not a test: {@code scripts/bench-upload.sh [DIR]}
+ * runs it (the loopback server and the disk helpers come from provider-ec2's test-jar).
  *
  * <p>Needs ~3 GiB of heap (the server keeps every block in memory) and ~2.5 GiB of disk. The client and the server
  * share the machine's cores, so loopback throughput is a lower bound of what the uploader does against EBS.
  */
-public final class UploadBenchmark {
+public final class UploadBench {
   private static final int BLOCK = TestDisks.BLOCK;
   private static final long GIB = TestDisks.GIB;
   private static final long MIB = TestDisks.MIB;
 
-  private UploadBenchmark() {}
+  private UploadBench() {}
 
   public static void main(String[] args) throws Exception {
     Path dir = args.length > 0 ? Path.of(args[0]) : Files.createTempDirectory("kiln-ec2-bench");
@@ -50,15 +56,13 @@ public final class UploadBenchmark {
         double readHash = bestOf(2, () -> readAll(full, true));
         report.append(String.format(Locale.ROOT, "| raw read, 512 KiB blocks (page cache warm) | %.0f MiB/s |%n", read));
         report.append(String.format(Locale.ROOT, "| raw read + SHA-256 per block | %.0f MiB/s |%n", readHash));
+        Ec2Publisher publisher = Ec2Publisher.create(clients).noSweep();
         for (int c : new int[] {8, 16, 64}) {
-          EbsSnapshotUploader up = EbsSnapshotUploader.create(clients).concurrency(c)
-              .completionWait(Duration.ofMinutes(5), Duration.ofMillis(20));
-          UploadResult r = up.upload(SnapshotUpload.of(full), UploadListener.none());
+          UploadResult r = upload(clients, publisher.concurrency(c), PublishRequest.of(full, digest("full" + c), "full"));
           double mibs = r.bytesSent() / (double) MIB / (r.elapsed().toNanos() / 1e9);
           report.append(String.format(Locale.ROOT,
               "| full upload of 1 GiB (2048 blocks), concurrency %d | %.0f MiB/s (%.1f s, %d retries) |%n", c, mibs,
               r.elapsed().toNanos() / 1e9, r.retries()));
-          clients.ec2().deleteSnapshot(b -> b.snapshotId(r.snapshotId()));
           System.gc();
         }
         Files.delete(full);
@@ -75,13 +79,10 @@ public final class UploadBenchmark {
         for (int i = 0; i < 6; i++) { // metadata the new files touch: bitmaps, inode table, directories
           TestDisks.writeRandom(app, (long) (r.nextInt(2048)) * BLOCK + 1024, 256, r);
         }
-        EbsSnapshotUploader up = EbsSnapshotUploader.create(clients)
-            .completionWait(Duration.ofMinutes(5), Duration.ofMillis(20));
-        UploadResult b = up.upload(SnapshotUpload.of(base), UploadListener.none());
-        UploadResult appFull = up.upload(SnapshotUpload.of(app), UploadListener.none());
-        clients.ec2().deleteSnapshot(x -> x.snapshotId(appFull.snapshotId()));
-        UploadResult appInc = up.upload(SnapshotUpload.of(app).parent(b.snapshotId(), base),
-            UploadListener.none());
+        UploadResult b = upload(clients, publisher, PublishRequest.of(base, digest("base"), "base"));
+        UploadResult appFull = upload(clients, publisher, PublishRequest.of(app, digest("app"), "app"));
+        UploadResult appInc =
+            upload(clients, publisher, PublishRequest.of(app, digest("app again"), "app").base("base", base));
         report.append(String.format(Locale.ROOT, "| base disk, full upload | %d blocks, %.1f MiB, %.1f s |%n",
             b.blocksSent(), b.bytesSent() / (double) MIB, secs(b.elapsed())));
         report.append(String.format(Locale.ROOT, "| app disk (base + 5 MB), full upload | %d blocks, %.1f MiB, %.1f s |%n",
@@ -101,6 +102,25 @@ public final class UploadBenchmark {
     System.out.println("| measure | result |");
     System.out.println("| --- | --- |");
     System.out.print(report);
+  }
+
+  /**
+   * Publishes {@code request} and returns its upload's figures; the AMI is deregistered and its snapshot deleted
+   * afterwards (the server keeps every block in memory), except a base that a later upload starts from.
+   */
+  private static UploadResult upload(Ec2Clients clients, Ec2Publisher publisher, PublishRequest request)
+      throws Exception {
+    PublishResult p = publisher.publish(request, UploadListener.none());
+    UploadResult r = p.upload().orElseThrow();
+    if (!request.cacheKey().equals("base")) {
+      clients.ec2().deregisterImage(x -> x.imageId(p.ami().imageId()));
+      clients.ec2().deleteSnapshot(x -> x.snapshotId(r.snapshotId()));
+    }
+    return r;
+  }
+
+  private static Digest digest(String name) {
+    return Digest.of(name.getBytes(java.nio.charset.StandardCharsets.UTF_8));
   }
 
   /** A base disk like a file system image: metadata spread out, 300 MiB of files, the rest never written. */
@@ -133,11 +153,11 @@ public final class UploadBenchmark {
     }
   }
 
-  interface Measure {
+  interface Rate {
     double run() throws Exception;
   }
 
-  private static double bestOf(int n, Measure m) throws Exception {
+  private static double bestOf(int n, Rate m) throws Exception {
     double best = 0;
     for (int i = 0; i < n; i++) {
       best = Math.max(best, m.run());

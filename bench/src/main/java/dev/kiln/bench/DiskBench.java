@@ -1,4 +1,9 @@
-package dev.kiln.disk;
+package dev.kiln.bench;
+
+import dev.kiln.disk.BlockDiff;
+import dev.kiln.disk.DiskBuilder;
+import dev.kiln.disk.DiskOptions;
+import dev.kiln.disk.TestLayers;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -8,7 +13,7 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * Side-by-side timing, by hand (not a test; {@code scripts/disk/bench.sh} runs it): Kiln's full disk build of a
+ * Side-by-side timing, by hand (not a test; {@code scripts/bench-disk.sh} runs it): Kiln's full disk build of a
  * rootfs vs the shell pipeline (scripts/disk/shell-pipeline.sh: fakeroot tar -x + mke2fs -d + sfdisk + dd) on the
  * same tarball, plus Kiln's rebuild after changing only the app layer (extend of the cached base disk, a new 5 MiB
  * app layer each round) and the 512 KiB blocks that changes.
@@ -57,7 +62,7 @@ public final class DiskBench {
         x = rebuild(kiln, work, app);
         s = shell(script, rootfs, work, staging);
       }
-      String sha = Tools.sha256(work.resolve("kiln.img"));
+      String sha = Measure.sha256(work.resolve("kiln.img"));
       if (firstSha == null) {
         firstSha = sha;
       } else if (!firstSha.equals(sha)) {
