@@ -374,7 +374,7 @@ class VspherePublisherIT {
             .writeOva(raw, dir.resolve("plain.ova"));
     assertThatThrownBy(() -> publisher(vcsim.template("plain")).publish(plain))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("withImageDigest");
+        .hasMessageContaining("OvfPackage.imageDigest(digest)");
   }
 
   private static UnaryOperator<InputStream> counting(AtomicLong bytes) {
