@@ -4,6 +4,7 @@ import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import dev.kiln.event.BakeListener;
 import dev.kiln.internal.graph.Engine;
 import dev.kiln.internal.graph.Registry;
+import dev.kiln.internal.graph.StoredImages;
 import dev.kiln.internal.store.LocalStore;
 import dev.kiln.spi.ImageStoreProvider;
 import dev.kiln.spi.Provisioner;
@@ -48,6 +49,7 @@ public final class Kiln implements AutoCloseable {
 
   private final LocalStore store;
   private final Engine engine;
+  private final StoredImages stored;
   private final ExecutorService ownLayerPool;
   private final ExecutorService compressPool;
   private final AtomicBoolean closed = new AtomicBoolean();
@@ -75,6 +77,7 @@ public final class Kiln implements AutoCloseable {
       remote = new Engine.RemoteConfig(b.remoteCache, b.remoteMode, b.remoteVerify, b.remoteTimeout, b.remoteTransferTimeout);
     }
     this.engine = new Engine(store, registry, layers, compressPool, b.listeners, b.sourceDateEpoch, b.compressionLevel, remote);
+    this.stored = new StoredImages(store, registry, engine);
   }
 
   private static java.util.concurrent.ThreadFactory daemon(String name) {
@@ -95,13 +98,7 @@ public final class Kiln implements AutoCloseable {
   public static synchronized Kiln defaults() {
     if (defaults == null || defaults.closed.get()) {
       try {
-        Builder b = builder();
-        String remote = System.getenv("KILN_REMOTE_CACHE");
-        if (remote != null && !remote.isBlank()) {
-          b.remoteCache(remote.strip(), Builder.mode(System.getenv().getOrDefault("KILN_REMOTE_CACHE_MODE", "read-write")));
-          b.remoteCacheVerify(Builder.verify(System.getenv().getOrDefault("KILN_REMOTE_CACHE_VERIFY", "digest")));
-        }
-        defaults = b.build();
+        defaults = builder().remoteCacheFromEnvironment().build();
       } catch (IOException e) {
         throw new UncheckedIOException("cannot open the Kiln store at " + defaultStorePath() + ": " + e.getMessage(), e);
       }
@@ -195,6 +192,43 @@ public final class Kiln implements AutoCloseable {
     return bakeAll(m);
   }
 
+  /**
+   * Publishes an image already in the local store to the targets without baking it again: the promotion step of a
+   * pipeline ({@code kiln copy}). Every target receives the stored manifest, config and layers byte for byte, so the
+   * image keeps its digest; a target that already holds it is left alone. Listeners see {@code ImagePublished}.
+   *
+   * @return what each target holds, by target as written
+   * @throws BakeException when the image is not in the store (or is damaged there), or a target fails
+   * @throws InvalidTargetException when a target is malformed or no provider handles its scheme (nothing is sent)
+   */
+  public Map<String, PublishedImage> publish(Digest image, String... targets) throws BakeException {
+    checkOpen();
+    return stored.publish(Objects.requireNonNull(image, "image"), Arrays.stream(targets).map(Target::parse).toList());
+  }
+
+  /**
+   * Copies the image tagged {@code tag} in the OCI image layout at {@code layout} into the local store, checking
+   * every blob against its digest, so that {@link #publish} can send it anywhere. The image keeps its manifest
+   * digest, which is returned (for an image index, that of its linux/amd64 image).
+   */
+  public Digest importImage(Path layout, String tag) throws BakeException {
+    checkOpen();
+    return stored.importImage(Objects.requireNonNull(layout, "layout"), Objects.requireNonNull(tag, "tag"));
+  }
+
+  /**
+   * Names a stored image in the store's {@code index.json} ({@code org.opencontainers.image.ref.name}), so that
+   * {@code oci:STORE:name} finds it; the name moves from the image it named before. Every image is also tagged with
+   * its digest hex.
+   *
+   * @throws IllegalArgumentException when {@code name} is not a valid OCI reference name
+   * @throws BakeException when the image is not in the store
+   */
+  public void tag(Digest image, String name) throws BakeException {
+    checkOpen();
+    stored.tag(Objects.requireNonNull(image, "image"), name);
+  }
+
   /** Whether {@link #close()} was called. */
   public boolean isClosed() {
     return closed.get();
@@ -275,6 +309,22 @@ public final class Kiln implements AutoCloseable {
     public Builder remoteCache(RemoteCache cache, RemoteCache.Mode mode) {
       this.remoteCache = Objects.requireNonNull(cache, "cache");
       this.remoteMode = Objects.requireNonNull(mode, "mode");
+      return this;
+    }
+
+    /**
+     * The remote cache of {@code $KILN_REMOTE_CACHE}, with {@code $KILN_REMOTE_CACHE_MODE} and
+     * {@code $KILN_REMOTE_CACHE_VERIFY}, when it is set (what {@link Kiln#defaults()} and the {@code kiln} command
+     * use); nothing when it is not.
+     *
+     * @throws IllegalArgumentException when a value is not one these variables take
+     */
+    public Builder remoteCacheFromEnvironment() {
+      String remote = System.getenv("KILN_REMOTE_CACHE");
+      if (remote != null && !remote.isBlank()) {
+        remoteCache(remote.strip(), mode(System.getenv().getOrDefault("KILN_REMOTE_CACHE_MODE", "read-write")));
+        remoteCacheVerify(verify(System.getenv().getOrDefault("KILN_REMOTE_CACHE_VERIFY", "digest")));
+      }
       return this;
     }
 

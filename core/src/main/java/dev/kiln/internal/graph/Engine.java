@@ -170,6 +170,16 @@ public final class Engine {
     }
   }
 
+  /** Publishes an image already in the store to the targets, as the last step of a bake does ({@link StoredImages}). */
+  Map<String, PublishedImage> publish(StoredImage image, Map<String, ImageStore> targets) throws BakeException {
+    Bake bake = new Bake();
+    try {
+      return bake.publish(image, targets);
+    } finally {
+      bake.cleanUp();
+    }
+  }
+
   private static Optional<CorruptBlobException> corruptCause(Throwable t) {
     for (Throwable c = t; c != null; c = c.getCause()) {
       if (c instanceof CorruptBlobException cbe) {

@@ -1,0 +1,176 @@
+package dev.kiln.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kiln.Digest;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+
+/**
+ * The images of a local store, read from what the store documents (docs/concepts.md, "The local store"):
+ * {@code index.json} (every image under its digest hex, and the names given to it), {@code records/<image>.json}
+ * (the image record) and {@code records/<image>/} (one record per publication). Reads only; a file it cannot read
+ * leaves a field empty rather than failing the listing.
+ */
+final class StoreListing {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String REF_NAME = "org.opencontainers.image.ref.name";
+
+  /** One publication of an image: the target as written, when, and what the target said it holds. */
+  record Publication(String target, String at, boolean reused, JsonNode details) {}
+
+  /** An image of the store. */
+  record Image(Digest digest, List<String> names, Optional<String> baked, long size, int layers,
+      Optional<JsonNode> record, List<Publication> publications) {
+
+    /** The targets it was published to, each once, in the order first published. */
+    List<String> targets() {
+      List<String> out = new ArrayList<>();
+      for (Publication p : publications) {
+        if (!out.contains(p.target())) {
+          out.add(p.target());
+        }
+      }
+      return out;
+    }
+  }
+
+  private final Path root;
+
+  StoreListing(Path root) {
+    this.root = root;
+  }
+
+  /** Every image, newest first (those without a record, as imported ones, last). */
+  List<Image> images() throws IOException {
+    Map<Digest, List<String>> tags = tags();
+    List<Image> out = new ArrayList<>();
+    for (Map.Entry<Digest, List<String>> e : tags.entrySet()) {
+      image(e.getKey(), e.getValue()).ifPresent(out::add);
+    }
+    out.sort(Comparator.comparing((Image i) -> i.baked().orElse("")).reversed().thenComparing(Image::digest));
+    return out;
+  }
+
+  /**
+   * The image {@code ref} names: a digest ({@code sha256:…} or its hex), a unique prefix of at least 4 hex digits, a
+   * name given in the store, or a target it was published to (the latest image published there).
+   */
+  Image resolve(String ref) throws IOException {
+    List<Image> all = images();
+    String hex = ref.startsWith("sha256:") ? ref.substring("sha256:".length()) : ref;
+    if (hex.matches("[0-9a-f]{4,64}")) {
+      List<Image> found = all.stream().filter(i -> i.digest().hex().startsWith(hex)).toList();
+      if (found.size() == 1) {
+        return found.get(0);
+      }
+      if (found.size() > 1) {
+        throw new Exit.CliException(Exit.USAGE, "'" + ref + "' is the start of " + found.size()
+            + " images' digests in the store at " + root + ": give more digits");
+      }
+    }
+    for (Image i : all) {
+      if (i.names().contains(ref)) {
+        return i;
+      }
+    }
+    Image latest = null;
+    String latestAt = "";
+    for (Image i : all) {
+      for (Publication p : i.publications()) {
+        if (p.target().equals(ref) && p.at().compareTo(latestAt) >= 0) {
+          latest = i;
+          latestAt = p.at();
+        }
+      }
+    }
+    if (latest != null) {
+      return latest;
+    }
+    throw new Exit.CliException(Exit.NOT_FOUND, "no image '" + ref + "' in the store at " + root
+        + ": give a digest, a name or a target it was published to (see 'kiln images')");
+  }
+
+  /** The images of index.json with their names (tags other than the digest hex), in the index's order. */
+  private Map<Digest, List<String>> tags() throws IOException {
+    JsonNode index;
+    try {
+      index = JSON.readTree(Files.readAllBytes(root.resolve("index.json")));
+    } catch (NoSuchFileException e) {
+      return Map.of();
+    }
+    Map<Digest, List<String>> out = new LinkedHashMap<>();
+    for (JsonNode m : index.path("manifests")) {
+      Digest d;
+      try {
+        d = Digest.parse(m.path("digest").asText());
+      } catch (IllegalArgumentException e) {
+        continue;
+      }
+      List<String> names = out.computeIfAbsent(d, k -> new ArrayList<>());
+      String ref = m.path("annotations").path(REF_NAME).asText("");
+      if (!ref.isEmpty() && !ref.equals(d.hex())) {
+        names.add(ref);
+      }
+    }
+    return out;
+  }
+
+  private Optional<Image> image(Digest digest, List<String> names) {
+    JsonNode manifest = read(root.resolve("blobs/sha256").resolve(digest.hex()));
+    if (manifest == null || !manifest.path("layers").isArray()) {
+      return Optional.empty();
+    }
+    long size = manifest.path("config").path("size").asLong();
+    for (JsonNode l : manifest.path("layers")) {
+      size += l.path("size").asLong();
+    }
+    JsonNode record = read(root.resolve("records").resolve(digest.hex() + ".json"));
+    if (record != null && !digest.toString().equals(record.path("image").asText())) {
+      record = null;
+    }
+    Optional<String> baked = record == null ? Optional.empty()
+        : Optional.of(record.path("firstBaked").asText("")).filter(s -> !s.isEmpty());
+    return Optional.of(new Image(digest, List.copyOf(new TreeSet<>(names)), baked, size,
+        manifest.path("layers").size(), Optional.ofNullable(record), publications(digest)));
+  }
+
+  private List<Publication> publications(Digest digest) {
+    Path dir = root.resolve("records").resolve(digest.hex());
+    List<Publication> out = new ArrayList<>();
+    if (!Files.isDirectory(dir)) {
+      return out;
+    }
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*.json")) {
+      for (Path p : ds) {
+        JsonNode r = read(p);
+        if (r != null && r.path("target").isTextual()) {
+          out.add(new Publication(r.path("target").asText(), r.path("at").asText(""), r.path("reused").asBoolean(),
+              r.path("details")));
+        }
+      }
+    } catch (IOException e) {
+      // unreadable: no publications shown
+    }
+    out.sort(Comparator.comparing(Publication::at));
+    return out;
+  }
+
+  private static JsonNode read(Path p) {
+    try {
+      return JSON.readTree(Files.readAllBytes(p));
+    } catch (IOException | RuntimeException e) {
+      return null;
+    }
+  }
+}
