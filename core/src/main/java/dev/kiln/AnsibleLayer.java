@@ -17,10 +17,10 @@ import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
- * A layer made by running an existing Ansible playbook, unchanged, against a container whose root file system is the
- * image below it; the layer is exactly what the play changed, as for {@link RunLayer}. Needs a provisioner for kind
- * {@code ansible}, such as the one in {@code dev.kiln:kiln-provider-docker}, and {@code ansible-playbook} (with the
- * {@code community.docker} collection) on the build machine; the image below needs {@code /usr/bin/python3}.
+ * A layer made by running an existing Ansible playbook, unchanged, against the image below it; the layer is exactly
+ * what the play changed, as for {@link RunLayer}. This is the definition only: it needs a provisioner for kind
+ * {@code ansible}, such as the one in {@code dev.kiln:kiln-provider-docker} (which runs the play against a container
+ * and says what it needs on the build machine and in the image).
  *
  * <pre>{@code
  * Layer.ansible(Path.of("ansible/site.yml"))
@@ -30,8 +30,8 @@ import java.util.regex.Pattern;
  *     .vaultPasswordFile(Path.of(System.getProperty("user.home"), ".vault-pass")) // never in a layer or the key
  * }</pre>
  *
- * <p>The image is one inventory host, {@value #HOST} (also the container's host name, so facts do not vary), in
- * group {@code all} and in the {@link #groups groups} given here. Plays, roles and variables are Ansible's own: the
+ * <p>The image is one inventory host, {@value #HOST}, in group {@code all} and in the {@link #groups groups} given
+ * here. Plays, roles and variables are Ansible's own: the
  * playbook's {@code roles/}, {@code group_vars/} and {@code host_vars/} apply as with any inventory.
  *
  * <p>What decides the layer (its cache key): the <em>playbook tree</em>, the options below and the version of
@@ -50,13 +50,16 @@ import java.util.regex.Pattern;
  * <p>Each method returns a changed copy. Immutable and thread-safe.
  */
 public final class AnsibleLayer implements Layer {
-  /** The inventory host name of the image (and the container's host name while the play runs). */
+  /** The inventory host name of the image. */
   public static final String HOST = "kiln-image";
 
   private static final Pattern VAR = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
   private static final Pattern GROUP = Pattern.compile("[A-Za-z_][A-Za-z0-9_-]*");
-  /** Inventory variables the provisioner sets itself: how Ansible reaches the container. */
-  private static final Pattern RESERVED = Pattern.compile("ansible_(connection|host|docker_.*|remote_tmp|async_dir)");
+  /**
+   * Inventory variables every provisioner sets itself: how Ansible reaches the image. A provisioner may reserve more
+   * (the Docker one: its connection plugin's and the temporary directories').
+   */
+  private static final Pattern RESERVED = Pattern.compile("ansible_(connection|host)");
 
   private final String name;
   private final Path playbook;
@@ -133,8 +136,7 @@ public final class AnsibleLayer implements Layer {
   /**
    * Sets host variables of the image in the inventory (as {@code host_vars} would), merged with those set before.
    * Values are strings, numbers, booleans, lists and maps of them. The connection variables ({@code ansible_host},
-   * {@code ansible_connection}, {@code ansible_docker_*}, {@code ansible_remote_tmp}, {@code ansible_async_dir}) are
-   * Kiln's.
+   * {@code ansible_connection}) are Kiln's; the provisioner may reserve more and refuses them before the play runs.
    */
   public AnsibleLayer inventoryVars(Map<String, ?> vars) {
     Values v = values();
@@ -220,8 +222,8 @@ public final class AnsibleLayer implements Layer {
   }
 
   /**
-   * The network the container joins, as for {@link RunLayer#network}: {@code host}, or a network name; the
-   * container engine's default network unless set. Not part of the key.
+   * The network the play's target joins, as for {@link RunLayer#network}: {@code host}, or a network name; the
+   * provisioner's default network unless set. Not part of the key.
    */
   public AnsibleLayer network(String network) {
     Values v = values();
@@ -336,7 +338,7 @@ public final class AnsibleLayer implements Layer {
     for (Map.Entry<String, ?> e : vars.entrySet()) {
       String k = e.getKey();
       checkArgument(k != null && VAR.matcher(k).matches(), "bad variable name '%s'", k);
-      checkArgument(!inventory || !RESERVED.matcher(k).matches(), "inventory variable '%s' is set by Kiln (it connects Ansible to the container)", k);
+      checkArgument(!inventory || !RESERVED.matcher(k).matches(), "inventory variable '%s' is set by Kiln (it connects Ansible to the image)", k);
       m.put(k, value(k, e.getValue()));
     }
     return ImmutableMap.copyOf(m);

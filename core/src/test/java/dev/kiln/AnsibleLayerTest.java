@@ -66,4 +66,11 @@ class AnsibleLayerTest {
     assertThatThrownBy(() -> a.network("bad network")).isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> a.timeout(java.time.Duration.ZERO)).isInstanceOf(IllegalArgumentException.class);
   }
+
+  @Test
+  void variablesOfOneProvisionerAreLeftToThatProvisioner() {
+    // the Docker provisioner's connection settings are its own business, not the definition's
+    AnsibleLayer a = Layer.ansible(playbook).inventoryVars(Map.of("ansible_docker_extra_args", "-u 0", "ansible_remote_tmp", "/t"));
+    assertThat(a.inventoryVars()).containsOnlyKeys("ansible_docker_extra_args", "ansible_remote_tmp");
+  }
 }

@@ -1,15 +1,15 @@
 package dev.kiln.bench;
 
-import dev.kiln.ec2.EbsSnapshotUploader;
+import dev.kiln.Digest;
 import dev.kiln.ec2.Ec2Clients;
+import dev.kiln.ec2.Ec2Publisher;
 import dev.kiln.ec2.Ec2Target;
 import dev.kiln.ec2.LoopbackAws;
-import dev.kiln.ec2.RetryPolicy;
-import dev.kiln.ec2.SnapshotUpload;
+import dev.kiln.ec2.PublishRequest;
+import dev.kiln.ec2.PublishResult;
 import dev.kiln.ec2.TestDisks;
 import dev.kiln.ec2.UploadListener;
 import dev.kiln.ec2.UploadResult;
-
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -47,7 +47,6 @@ public final class UploadBench {
       aws.setCompletionPolls(0);
       Ec2Target target = aws.target("eu-west-1", "bench");
       try (Ec2Clients clients = Ec2Clients.create(target, 80)) {
-        RetryPolicy retry = RetryPolicy.defaults();
 
         // 1. throughput: a 1 GiB disk full of incompressible data
         Path full = dir.resolve("full.raw");
@@ -57,15 +56,13 @@ public final class UploadBench {
         double readHash = bestOf(2, () -> readAll(full, true));
         report.append(String.format(Locale.ROOT, "| raw read, 512 KiB blocks (page cache warm) | %.0f MiB/s |%n", read));
         report.append(String.format(Locale.ROOT, "| raw read + SHA-256 per block | %.0f MiB/s |%n", readHash));
+        Ec2Publisher publisher = Ec2Publisher.create(clients).noSweep();
         for (int c : new int[] {8, 16, 64}) {
-          EbsSnapshotUploader up = EbsSnapshotUploader.create(clients).withConcurrency(c).withRetryPolicy(retry)
-              .withCompletionWait(Duration.ofMinutes(5), Duration.ofMillis(20));
-          UploadResult r = up.upload(SnapshotUpload.of(full), UploadListener.none());
+          UploadResult r = upload(clients, publisher.concurrency(c), PublishRequest.of(full, digest("full" + c), "full"));
           double mibs = r.bytesSent() / (double) MIB / (r.elapsed().toNanos() / 1e9);
           report.append(String.format(Locale.ROOT,
               "| full upload of 1 GiB (2048 blocks), concurrency %d | %.0f MiB/s (%.1f s, %d retries) |%n", c, mibs,
               r.elapsed().toNanos() / 1e9, r.retries()));
-          clients.ec2().deleteSnapshot(b -> b.snapshotId(r.snapshotId()));
           System.gc();
         }
         Files.delete(full);
@@ -82,13 +79,10 @@ public final class UploadBench {
         for (int i = 0; i < 6; i++) { // metadata the new files touch: bitmaps, inode table, directories
           TestDisks.writeRandom(app, (long) (r.nextInt(2048)) * BLOCK + 1024, 256, r);
         }
-        EbsSnapshotUploader up = EbsSnapshotUploader.create(clients).withRetryPolicy(retry)
-            .withCompletionWait(Duration.ofMinutes(5), Duration.ofMillis(20));
-        UploadResult b = up.upload(SnapshotUpload.of(base), UploadListener.none());
-        UploadResult appFull = up.upload(SnapshotUpload.of(app), UploadListener.none());
-        clients.ec2().deleteSnapshot(x -> x.snapshotId(appFull.snapshotId()));
-        UploadResult appInc = up.upload(SnapshotUpload.of(app).withParent(b.snapshotId(), base),
-            UploadListener.none());
+        UploadResult b = upload(clients, publisher, PublishRequest.of(base, digest("base"), "base"));
+        UploadResult appFull = upload(clients, publisher, PublishRequest.of(app, digest("app"), "app"));
+        UploadResult appInc =
+            upload(clients, publisher, PublishRequest.of(app, digest("app again"), "app").base("base", base));
         report.append(String.format(Locale.ROOT, "| base disk, full upload | %d blocks, %.1f MiB, %.1f s |%n",
             b.blocksSent(), b.bytesSent() / (double) MIB, secs(b.elapsed())));
         report.append(String.format(Locale.ROOT, "| app disk (base + 5 MB), full upload | %d blocks, %.1f MiB, %.1f s |%n",
@@ -108,6 +102,25 @@ public final class UploadBench {
     System.out.println("| measure | result |");
     System.out.println("| --- | --- |");
     System.out.print(report);
+  }
+
+  /**
+   * Publishes {@code request} and returns its upload's figures; the AMI is deregistered and its snapshot deleted
+   * afterwards (the server keeps every block in memory), except a base that a later upload starts from.
+   */
+  private static UploadResult upload(Ec2Clients clients, Ec2Publisher publisher, PublishRequest request)
+      throws Exception {
+    PublishResult p = publisher.publish(request, UploadListener.none());
+    UploadResult r = p.upload().orElseThrow();
+    if (!request.cacheKey().equals("base")) {
+      clients.ec2().deregisterImage(x -> x.imageId(p.ami().imageId()));
+      clients.ec2().deleteSnapshot(x -> x.snapshotId(r.snapshotId()));
+    }
+    return r;
+  }
+
+  private static Digest digest(String name) {
+    return Digest.of(name.getBytes(java.nio.charset.StandardCharsets.UTF_8));
   }
 
   /** A base disk like a file system image: metadata spread out, 300 MiB of files, the rest never written. */

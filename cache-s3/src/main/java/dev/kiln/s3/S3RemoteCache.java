@@ -49,7 +49,7 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
  * {@code arn:aws:s3:::BUCKET/PREFIX/*} and {@code s3:ListBucket} on the bucket (without it S3 answers a missing
  * object with 403, which reads as an unavailable remote). Thread-safe.
  */
-public final class S3RemoteCache implements RemoteCache {
+final class S3RemoteCache implements RemoteCache {
   private final String bucket;
   private final String prefix;
   private final String described;

@@ -272,6 +272,22 @@ final class AnsiblePlaybook {
     return new Outcome(events.tail());
   }
 
+  /**
+   * Inventory variables this provisioner sets besides the connection variables core reserves for every provisioner:
+   * the Docker connection plugin's and where Ansible's temporary files go (a tmpfs kept out of the layer).
+   */
+  private static final Pattern DOCKER_RESERVED = Pattern.compile("ansible_(docker_.*|remote_tmp|async_dir)");
+
+  /** Refuses inventory variables of the layer that {@link #inventory} sets itself. */
+  static void checkInventoryVars(AnsibleLayer layer) throws ProvisioningException {
+    for (String k : layer.inventoryVars().keySet()) {
+      if (DOCKER_RESERVED.matcher(k).matches()) {
+        throw new ProvisioningException(layer.name(), "inventory variable '" + k + "' is set by Kiln (it connects "
+            + "Ansible to the container and keeps its temporary files out of the layer); remove it from inventoryVars");
+      }
+    }
+  }
+
   /** The inventory: one host, the container, in group {@code all} and the layer's groups. */
   static Map<String, Object> inventory(AnsibleLayer layer, String containerId, String python) {
     Map<String, Object> vars = new LinkedHashMap<>(layer.inventoryVars());

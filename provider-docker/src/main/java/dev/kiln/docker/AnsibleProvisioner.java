@@ -65,6 +65,7 @@ final class AnsibleProvisioner implements Provisioner {
       throw new ProvisioningException(layer.name(), "layer kind 'ansible' must be a dev.kiln.AnsibleLayer, found " + layer.getClass().getName());
     }
     String name = ans.name();
+    AnsiblePlaybook.checkInventoryVars(ans);
     if (!Files.isRegularFile(ans.playbook())) {
       throw new ProvisioningException(name, "the playbook '" + ans.playbook() + "' does not exist or is not a file");
     }

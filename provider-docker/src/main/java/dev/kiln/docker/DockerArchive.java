@@ -1,8 +1,5 @@
 package dev.kiln.docker;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.common.io.CountingInputStream;
 import dev.kiln.Digest;
 import dev.kiln.LayerRecord;
@@ -33,7 +30,6 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
  * left out of the archive: {@code present} counts such layers from the bottom. Thread-safe (stateless).
  */
 final class DockerArchive {
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static final long MTIME_MILLIS = 1000;
 
   private DockerArchive() {}
@@ -46,19 +42,11 @@ final class DockerArchive {
     TarArchiveOutputStream tar = new TarArchiveOutputStream(new BufferedOutputStream(out, 1 << 16));
     tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
     tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
-    ArrayNode manifest = JSON.createArrayNode();
-    ObjectNode m = manifest.addObject();
-    m.put("Config", image.configDigest().hex() + ".json");
-    ArrayNode tags = m.putArray("RepoTags");
-    if (repoTag != null) {
-      tags.add(repoTag);
-    }
-    ArrayNode layers = m.putArray("Layers");
     List<LayerRecord> records = image.layers();
-    for (LayerRecord l : records) {
-      layers.add(l.digest().hex() + "/layer.tar");
-    }
-    bytes(tar, "manifest.json", JSON.writeValueAsBytes(manifest));
+    OciJson.ArchiveImage manifest = new OciJson.ArchiveImage(
+        image.configDigest().hex() + ".json", repoTag == null ? List.of() : List.of(repoTag),
+        records.stream().map(l -> l.digest().hex() + "/layer.tar").toList());
+    bytes(tar, "manifest.json", OciJson.write(List.of(manifest)));
     bytes(tar, image.configDigest().hex() + ".json", image.config());
     Set<Digest> written = new HashSet<>();
     for (int i = 0; i < present && i < records.size(); i++) {

@@ -2,8 +2,6 @@ package dev.kiln.docker;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.common.hash.Hashing;
 import com.google.common.hash.HashingInputStream;
 import dev.kiln.BakeException;
@@ -23,6 +21,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 
@@ -136,16 +135,9 @@ public final class RegistryBaseImages implements BaseImageProvider {
       Path lb = layout.resolve("blobs").resolve("sha256");
       Files.createDirectories(lb);
       Files.writeString(layout.resolve("oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");
-      ObjectNode index = JSON.createObjectNode();
-      index.put("schemaVersion", 2);
-      index.put("mediaType", RegistryClient.OCI_INDEX);
-      ArrayNode ms = index.putArray("manifests");
-      ObjectNode desc = ms.addObject();
-      desc.put("mediaType", manifestType);
-      desc.put("digest", manifestDigest.toString());
-      desc.put("size", manifest.length);
-      desc.putObject("annotations").put("org.opencontainers.image.ref.name", TAG);
-      Files.write(layout.resolve("index.json"), JSON.writeValueAsBytes(index));
+      OciJson.Index index = new OciJson.Index(2, RegistryClient.OCI_INDEX, List.of(new OciJson.Descriptor(
+          manifestType, manifestDigest.toString(), manifest.length, Map.of("org.opencontainers.image.ref.name", TAG))));
+      Files.write(layout.resolve("index.json"), OciJson.write(index));
       List<Digest> all = new ArrayList<>(layers);
       all.add(config);
       all.add(manifestDigest);

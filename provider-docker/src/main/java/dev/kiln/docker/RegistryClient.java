@@ -3,6 +3,7 @@ package dev.kiln.docker;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.Digest;
+import dev.kiln.spi.ProgressInputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -310,31 +311,31 @@ final class RegistryClient {
    * connection errors when {@code retry} (requests with a streamed body are retried by their caller instead).
    */
   private HttpResponse<byte[]> send(String scope, RequestFactory factory, boolean retry) throws IOException {
-    for (int attempt = 1; ; attempt++) {
-      try {
-        HttpResponse<byte[]> r = sendAuthorized(scope, factory, HttpResponse.BodyHandlers.ofByteArray());
-        if (retry && attempt < attempts && (r.statusCode() >= 500 || r.statusCode() == 429)) {
-          log.info("{} {} answered {}; retrying", r.request().method(), r.uri(), r.statusCode());
-          sleep(attempt);
-          continue;
-        }
-        return r;
-      } catch (IOException e) {
-        if (!retry || attempt >= attempts || !retryable(e)) {
-          throw e;
-        }
-        log.info("request to {} failed ({}); retrying", registry, e.toString());
-        sleep(attempt);
-      }
+    if (!retry) {
+      return sendAuthorized(scope, factory, HttpResponse.BodyHandlers.ofByteArray());
     }
+    return withRetries(() -> sendAuthorized(scope, factory, HttpResponse.BodyHandlers.ofByteArray()));
   }
 
   private HttpResponse<InputStream> sendStreaming(String scope, HttpRequest.Builder b) throws IOException {
+    return withRetries(() -> sendAuthorized(scope, () -> b.copy(), HttpResponse.BodyHandlers.ofInputStream()));
+  }
+
+  private interface Exchange<T> {
+    HttpResponse<T> send() throws IOException;
+  }
+
+  /**
+   * Runs {@code exchange} up to {@code attempts} times with exponential backoff while it answers 5xx or 429 or fails
+   * with a retryable connection error; the last answer or error is the result.
+   */
+  private <T> HttpResponse<T> withRetries(Exchange<T> exchange) throws IOException {
     for (int attempt = 1; ; attempt++) {
       try {
-        HttpResponse<InputStream> r = sendAuthorized(scope, () -> b.copy(), HttpResponse.BodyHandlers.ofInputStream());
+        HttpResponse<T> r = exchange.send();
         if (attempt < attempts && (r.statusCode() >= 500 || r.statusCode() == 429)) {
-          r.body().close();
+          log.info("{} {} answered {}; retrying", r.request().method(), r.uri(), r.statusCode());
+          discard(r);
           sleep(attempt);
           continue;
         }
@@ -343,6 +344,7 @@ final class RegistryClient {
         if (attempt >= attempts || !retryable(e)) {
           throw e;
         }
+        log.info("request to {} failed ({}); retrying", registry, e.toString());
         sleep(attempt);
       }
     }
@@ -539,7 +541,7 @@ final class RegistryClient {
       try {
         InputStream in = source.open();
         discard(in, offset);
-        return new Counting(new Limited(in, len), sent, progress);
+        return new ProgressInputStream(new Limited(in, len), sent, progress);
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
@@ -586,35 +588,6 @@ final class RegistryClient {
       int n = super.read(b, off, (int) Math.min(len, left));
       if (n > 0) {
         left -= n;
-      }
-      return n;
-    }
-  }
-
-  private static final class Counting extends FilterInputStream {
-    private final AtomicLong sent;
-    private final LongConsumer progress;
-
-    Counting(InputStream in, AtomicLong sent, LongConsumer progress) {
-      super(in);
-      this.sent = sent;
-      this.progress = progress;
-    }
-
-    @Override
-    public int read() throws IOException {
-      int b = super.read();
-      if (b >= 0) {
-        progress.accept(sent.incrementAndGet());
-      }
-      return b;
-    }
-
-    @Override
-    public int read(byte[] b, int off, int len) throws IOException {
-      int n = super.read(b, off, len);
-      if (n > 0) {
-        progress.accept(sent.addAndGet(n));
       }
       return n;
     }

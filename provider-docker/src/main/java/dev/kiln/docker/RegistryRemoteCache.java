@@ -2,8 +2,6 @@ package dev.kiln.docker;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kiln.Digest;
 import dev.kiln.spi.RemoteCache;
 import java.io.FileNotFoundException;
@@ -15,6 +13,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.LongConsumer;
 
@@ -29,7 +30,7 @@ import java.util.function.LongConsumer;
  * writers of one key leave one writer's whole manifest, and every manifest references a blob that was uploaded
  * before it (the registry refuses a manifest whose blobs it lacks). Thread-safe.
  */
-public final class RegistryRemoteCache implements RemoteCache {
+final class RegistryRemoteCache implements RemoteCache {
   static final String ARTIFACT_TYPE = "application/vnd.dev.kiln.cache.entry.v1+json";
   static final String EMPTY_TYPE = "application/vnd.oci.empty.v1+json";
   static final byte[] EMPTY = "{}".getBytes(StandardCharsets.UTF_8);
@@ -200,26 +201,15 @@ public final class RegistryRemoteCache implements RemoteCache {
 
   /** The artifact manifest of an entry. */
   static byte[] manifest(String namespace, String key, byte[] json, Optional<BlobRef> blob) throws IOException {
-    ObjectNode m = JSON.createObjectNode();
-    m.put("schemaVersion", 2);
-    m.put("mediaType", RegistryClient.OCI_MANIFEST);
-    m.put("artifactType", ARTIFACT_TYPE);
-    m.set("config", descriptor(EMPTY_TYPE, EMPTY_DIGEST, EMPTY.length));
-    ArrayNode layers = m.putArray("layers");
-    layers.add(blob.map(b -> descriptor(b.mediaType(), b.digest(), b.size())).orElse(descriptor(EMPTY_TYPE, EMPTY_DIGEST, EMPTY.length)));
-    ObjectNode a = m.putObject("annotations");
-    a.put(ENTRY_ANNOTATION, new String(json, StandardCharsets.UTF_8));
-    a.put("dev.kiln.cache.namespace", namespace);
-    a.put("dev.kiln.cache.key", key);
-    return JSON.writeValueAsBytes(m);
-  }
-
-  private static ObjectNode descriptor(String mediaType, Digest digest, long size) {
-    ObjectNode d = JSON.createObjectNode();
-    d.put("mediaType", mediaType);
-    d.put("digest", digest.toString());
-    d.put("size", size);
-    return d;
+    OciJson.Descriptor empty = new OciJson.Descriptor(EMPTY_TYPE, EMPTY_DIGEST, EMPTY.length);
+    Map<String, String> annotations = new LinkedHashMap<>();
+    annotations.put(ENTRY_ANNOTATION, new String(json, StandardCharsets.UTF_8));
+    annotations.put("dev.kiln.cache.namespace", namespace);
+    annotations.put("dev.kiln.cache.key", key);
+    return OciJson.write(new OciJson.ArtifactManifest(
+        2, RegistryClient.OCI_MANIFEST, ARTIFACT_TYPE, empty,
+        List.of(blob.map(b -> new OciJson.Descriptor(b.mediaType(), b.digest(), b.size())).orElse(empty)),
+        annotations));
   }
 
   /** The path and query options of a {@code docker://} URI. */

@@ -32,7 +32,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * reused when it is this image. Details: {@code reference}, {@code bytesUploaded}, {@code blobsUploaded},
  * {@code blobsSkipped}, {@code blobsMounted}, {@code manifestType}. Thread-safe.
  */
-public final class RegistryStore implements ImageStore {
+final class RegistryStore implements ImageStore {
   private static final ObjectMapper JSON = new ObjectMapper();
   static final String DOCKER_CONFIG_TYPE = "application/vnd.docker.container.image.v1+json";
   static final String DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip";

@@ -37,7 +37,7 @@ public record Ami(
   }
 
   /** This AMI with these copies. */
-  Ami withCopies(Map<String, String> c) {
+  Ami copies(Map<String, String> c) {
     return new Ami(region, imageId, name, snapshotId, digest, c);
   }
 }

@@ -20,6 +20,7 @@ import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
+import software.amazon.awssdk.core.exception.AbortedException;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 import software.amazon.awssdk.services.ec2.model.BlockDeviceMapping;
 import software.amazon.awssdk.services.ec2.model.DescribeImagesRequest;
@@ -49,7 +50,7 @@ import software.amazon.awssdk.services.ec2.model.TagSpecification;
  *
  * <p>Immutable and thread-safe.
  */
-public final class AmiRegistrar {
+final class AmiRegistrar {
   private static final Logger log = LoggerFactory.getLogger(AmiRegistrar.class);
   /** The root device every Kiln AMI boots from. */
   public static final String ROOT_DEVICE = "/dev/xvda";
@@ -57,7 +58,6 @@ public final class AmiRegistrar {
   private final Ec2Target target;
   private final String region;
   private final Function<String, Ec2Client> clients;
-  private final RetryPolicy retry;
   private final Duration imageWait;
   private final Duration copyWait;
   private final Duration pollInterval;
@@ -66,14 +66,12 @@ public final class AmiRegistrar {
       Ec2Target target,
       String region,
       Function<String, Ec2Client> clients,
-      RetryPolicy retry,
       Duration imageWait,
       Duration copyWait,
       Duration pollInterval) {
     this.target = target;
     this.region = region;
     this.clients = clients;
-    this.retry = retry;
     this.imageWait = imageWait;
     this.copyWait = copyWait;
     this.pollInterval = pollInterval;
@@ -91,21 +89,16 @@ public final class AmiRegistrar {
   public static AmiRegistrar create(Ec2Target target, String region, Function<String, Ec2Client> clients) {
     return new AmiRegistrar(
         Objects.requireNonNull(target), Objects.requireNonNull(region), Objects.requireNonNull(clients),
-        RetryPolicy.defaults(), Duration.ofMinutes(15), Duration.ofMinutes(90), Duration.ofSeconds(5));
-  }
-
-  /** A copy with this retry policy. */
-  public AmiRegistrar withRetryPolicy(RetryPolicy policy) {
-    return new AmiRegistrar(target, region, clients, Objects.requireNonNull(policy), imageWait, copyWait, pollInterval);
+        Duration.ofMinutes(15), Duration.ofMinutes(90), Duration.ofSeconds(5));
   }
 
   /**
    * A copy that waits at most {@code image} for a registered AMI and {@code copy} for a copied one to become {@code
    * available}, polling every {@code poll}.
    */
-  public AmiRegistrar withWaits(Duration image, Duration copy, Duration poll) {
+  public AmiRegistrar waits(Duration image, Duration copy, Duration poll) {
     checkArgument(!poll.isZero() && !poll.isNegative(), "poll interval must be positive, found %s", poll);
-    return new AmiRegistrar(target, region, clients, retry, image, copy, poll);
+    return new AmiRegistrar(target, region, clients, image, copy, poll);
   }
 
   /** The target. */
@@ -244,7 +237,7 @@ public final class AmiRegistrar {
   public Ami ensureSharedAndCopied(Ami ami, String cacheKey) throws ImageStoreException {
     try {
       share(ec2(), ami.imageId(), ami.snapshotId());
-    } catch (InterruptedException e) {
+    } catch (AbortedException e) {
       Thread.currentThread().interrupt();
       throw new ImageStoreException(target.toUri(), "interrupted while sharing " + ami.imageId(), e);
     } catch (RuntimeException e) {
@@ -271,7 +264,7 @@ public final class AmiRegistrar {
           continue;
         }
         log.info("sweep: deregistering {} ({}), in progress since {}", i.imageId(), i.name(), created);
-        retry.call("DeregisterImage " + i.imageId(), () -> ec2.deregisterImage(b -> b.imageId(i.imageId())));
+        ec2.deregisterImage(b -> b.imageId(i.imageId()));
         images.add(i.imageId());
       }
       for (Snapshot s : snapshots(ec2, b -> b.ownerIds("self").filters(filter("tag:" + KilnTags.STATE,
@@ -282,16 +275,16 @@ public final class AmiRegistrar {
         try {
           log.info("sweep: deleting snapshot {} ({}), in progress since {}", s.snapshotId(), s.stateAsString(),
               s.startTime());
-          Snapshots.delete(ec2, retry, s.snapshotId());
+          Snapshots.delete(ec2, s.snapshotId());
           snaps.add(s.snapshotId());
         } catch (AwsServiceException e) {
-          if (!RetryPolicy.errorCode(e).equals("InvalidSnapshot.InUse")) {
+          if (!Ec2Clients.errorCode(e).equals("InvalidSnapshot.InUse")) {
             throw e;
           }
           log.warn("sweep: snapshot {} is tagged in-progress but in use by an AMI; left alone", s.snapshotId());
         }
       }
-    } catch (InterruptedException e) {
+    } catch (AbortedException e) {
       Thread.currentThread().interrupt();
       throw new ImageStoreException(target.toUri(), "interrupted while sweeping", e);
     } catch (RuntimeException e) {
@@ -304,7 +297,7 @@ public final class AmiRegistrar {
   List<Image> images(Ec2Client ec2, Digest digest) throws ImageStoreException {
     try {
       return allImages(ec2, b -> b.owners("self").filters(filter("tag:" + KilnTags.DIGEST, digest.toString())));
-    } catch (InterruptedException e) {
+    } catch (AbortedException e) {
       Thread.currentThread().interrupt();
       throw new ImageStoreException(target.toUri(), "interrupted while looking up " + digest, e);
     } catch (RuntimeException e) {
@@ -319,7 +312,7 @@ public final class AmiRegistrar {
   }
 
   private String registerImage(Ec2Client ec2, AmiRegistration reg, String name, Map<String, String> tags)
-      throws InterruptedException, ImageStoreException {
+      throws ImageStoreException {
     long size = target.rootVolumeSizeGiB().isPresent() ? target.rootVolumeSizeGiB().getAsInt() : reg.volumeSizeGiB();
     if (size < reg.volumeSizeGiB()) {
       throw new ImageStoreException(
@@ -328,10 +321,7 @@ public final class AmiRegistrar {
     }
     String description = reg.description().orElse("Kiln image " + reg.digest());
     try {
-      return retry
-          .call(
-              "RegisterImage " + name,
-              () -> ec2.registerImage(
+      return ec2.registerImage(
                   b -> {
                     b.name(name)
                         .description(description)
@@ -355,10 +345,10 @@ public final class AmiRegistrar {
                     if (target.tpm()) {
                       b.tpmSupport("v2.0");
                     }
-                  }))
+                  })
           .imageId();
     } catch (AwsServiceException e) {
-      if (!RetryPolicy.errorCode(e).equals("InvalidAMIName.Duplicate")) {
+      if (!Ec2Clients.errorCode(e).equals("InvalidAMIName.Duplicate")) {
         throw e;
       }
       // Either an earlier attempt of ours registered it and its answer was lost, or someone else owns the name.
@@ -377,38 +367,32 @@ public final class AmiRegistrar {
     }
   }
 
-  private void share(Ec2Client ec2, String imageId, String snapshotId) throws InterruptedException {
+  private void share(Ec2Client ec2, String imageId, String snapshotId) {
     List<LaunchPermission> add = new ArrayList<>();
     target.shareAccounts().forEach(a -> add.add(LaunchPermission.builder().userId(a).build()));
     target.shareOrganizations().forEach(a -> add.add(LaunchPermission.builder().organizationArn(a).build()));
     target.shareOrganizationalUnits()
         .forEach(a -> add.add(LaunchPermission.builder().organizationalUnitArn(a).build()));
     if (!add.isEmpty()) {
-      retry.call(
-          "ModifyImageAttribute " + imageId,
-          () -> ec2.modifyImageAttribute(b -> b.imageId(imageId).launchPermission(m -> m.add(add))));
+      ec2.modifyImageAttribute(b -> b.imageId(imageId).launchPermission(m -> m.add(add)));
     }
     // Organizations cannot be given create-volume permission on a snapshot; launching from a shared AMI does not
     // need it, copying the AMI or making volumes from the snapshot does.
     if (!target.shareAccounts().isEmpty() && snapshotId != null) {
-      retry.call(
-          "ModifySnapshotAttribute " + snapshotId,
-          () -> ec2.modifySnapshotAttribute(
+      ec2.modifySnapshotAttribute(
               b -> b.snapshotId(snapshotId)
                   .attribute(SnapshotAttributeName.CREATE_VOLUME_PERMISSION)
                   .createVolumePermission(
                       m -> m.add(target.shareAccounts().stream()
                           .map(a -> software.amazon.awssdk.services.ec2.model.CreateVolumePermission.builder()
                               .userId(a).build())
-                          .toList()))));
+                          .toList())));
     }
   }
 
-  private void markComplete(Ec2Client ec2, List<String> resources) throws InterruptedException {
-    retry.call(
-        "CreateTags " + resources,
-        () -> ec2.createTags(
-            b -> b.resources(resources).tags(Tag.builder().key(KilnTags.STATE).value(KilnTags.COMPLETE).build())));
+  private void markComplete(Ec2Client ec2, List<String> resources) {
+    ec2.createTags(
+            b -> b.resources(resources).tags(Tag.builder().key(KilnTags.STATE).value(KilnTags.COMPLETE).build()));
   }
 
   private Ami copyToRegions(Ami ami, String cacheKey) throws ImageStoreException {
@@ -437,7 +421,7 @@ public final class AmiRegistrar {
               + "); baking again resumes the copies",
           firstFailure);
     }
-    return ami.withCopies(copies);
+    return ami.copies(copies);
   }
 
   private String copyTo(Ami ami, String dest, String cacheKey) throws Exception {
@@ -451,24 +435,21 @@ public final class AmiRegistrar {
       }
       if (i.state() == ImageState.FAILED || i.state() == ImageState.ERROR || i.state() == ImageState.INVALID) {
         log.info("deregistering failed copy {} in {}", i.imageId(), dest);
-        retry.call("DeregisterImage " + i.imageId(), () -> dst.deregisterImage(b -> b.imageId(i.imageId())));
+        dst.deregisterImage(b -> b.imageId(i.imageId()));
       }
     }
     if (copyId == null) {
       // A fresh token per attempt: retries of this call are idempotent, a later bake is not tied to a dead copy.
       String token = "kiln-" + ami.digest().shortHex() + "-" + UUID.randomUUID().toString().substring(0, 8);
       copyId =
-          retry
-              .call(
-                  "CopyImage " + ami.imageId() + " to " + dest,
-                  () -> dst.copyImage(
+          dst.copyImage(
                       b -> b.sourceRegion(region)
                           .sourceImageId(ami.imageId())
                           .name(ami.name())
                           .description("Kiln image " + ami.digest() + " (copy of " + ami.imageId() + " in " + region
                               + ")")
                           .copyImageTags(true)
-                          .clientToken(token)))
+                          .clientToken(token))
               .imageId();
       log.info("copying {} to {}: {}", ami.imageId(), dest, copyId);
     }
@@ -484,7 +465,7 @@ public final class AmiRegistrar {
         .map(e -> Tag.builder().key(e.getKey()).value(e.getValue()).build())
         .toList();
     final String id = copyId;
-    retry.call("CreateTags " + resources, () -> dst.createTags(b -> b.resources(resources).tags(tagList)));
+    dst.createTags(b -> b.resources(resources).tags(tagList));
     share(dst, id, copySnapshot);
     return copyId;
   }
@@ -494,10 +475,10 @@ public final class AmiRegistrar {
     while (true) {
       Image i = null;
       try {
-        i = retry.call("DescribeImages " + imageId, () -> ec2.describeImages(b -> b.imageIds(imageId)))
+        i = ec2.describeImages(b -> b.imageIds(imageId))
             .images().stream().findFirst().orElse(null);
       } catch (AwsServiceException e) {
-        if (!RetryPolicy.errorCode(e).startsWith("InvalidAMIID.NotFound")) {
+        if (!Ec2Clients.errorCode(e).startsWith("InvalidAMIID.NotFound")) {
           throw e;
         }
       }
@@ -512,7 +493,7 @@ public final class AmiRegistrar {
       if (System.nanoTime() > deadline) {
         throw new ImageStoreException(
             target.toUri(), imageId + " is still " + (i == null ? "not visible" : "pending") + " after " + timeout
-                + "; raise the wait with withWaits(...)");
+                + "; raise the wait with waits(...)");
       }
       Thread.sleep(pollInterval.toMillis());
     }
@@ -521,7 +502,7 @@ public final class AmiRegistrar {
   private void cleanUp(Ec2Client ec2, String imageId, String snapshotId, Throwable cause) {
     if (imageId != null) {
       try {
-        retry.call("DeregisterImage " + imageId, () -> ec2.deregisterImage(b -> b.imageId(imageId)));
+        ec2.deregisterImage(b -> b.imageId(imageId));
         log.info("deregistered {} after a failure", imageId);
       } catch (Throwable e) {
         log.warn("could not deregister {}; the next sweep removes it", imageId, e);
@@ -529,7 +510,7 @@ public final class AmiRegistrar {
       }
     }
     try {
-      Snapshots.delete(ec2, retry, snapshotId);
+      Snapshots.delete(ec2, snapshotId);
       log.info("deleted snapshot {} after a failure", snapshotId);
     } catch (Throwable e) {
       log.warn("could not delete snapshot {}; the next sweep removes it", snapshotId, e);
@@ -537,17 +518,16 @@ public final class AmiRegistrar {
     }
   }
 
-  private List<Image> allImages(Ec2Client ec2, Consumer<DescribeImagesRequest.Builder> request)
-      throws InterruptedException {
+  private List<Image> allImages(Ec2Client ec2, Consumer<DescribeImagesRequest.Builder> request) {
     List<Image> out = new ArrayList<>();
     String token = null;
     do {
       final String t = token;
       DescribeImagesResponse r =
-          retry.call("DescribeImages", () -> ec2.describeImages(b -> {
+          ec2.describeImages(b -> {
             request.accept(b);
             b.nextToken(t);
-          }));
+          });
       out.addAll(r.images());
       token = r.nextToken();
     } while (token != null && !token.isEmpty());
@@ -562,15 +542,15 @@ public final class AmiRegistrar {
       do {
         final String t = token;
         DescribeSnapshotsResponse r =
-            retry.call("DescribeSnapshots", () -> ec2.describeSnapshots(b -> {
+            ec2.describeSnapshots(b -> {
               request.accept(b);
               b.nextToken(t);
-            }));
+            });
         out.addAll(r.snapshots());
         token = r.nextToken();
       } while (token != null && !token.isEmpty());
       return out;
-    } catch (InterruptedException e) {
+    } catch (AbortedException e) {
       Thread.currentThread().interrupt();
       throw new ImageStoreException(target.toUri(), "interrupted while listing snapshots", e);
     } catch (RuntimeException e) {

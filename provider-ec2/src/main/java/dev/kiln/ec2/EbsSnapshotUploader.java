@@ -29,10 +29,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
+import software.amazon.awssdk.core.exception.AbortedException;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.ebs.EbsClient;
 import software.amazon.awssdk.services.ebs.model.ChecksumAggregationMethod;
@@ -53,7 +53,10 @@ import software.amazon.awssdk.services.ec2.model.SnapshotState;
  * <p>Without a parent, all-zero blocks are skipped (an unwritten block reads as zeros). With a parent snapshot and
  * the parent's local disk, only blocks whose content differs from the parent's are sent, including blocks that became
  * zero. The disk is streamed: at most {@code 2 x concurrency} blocks are in memory, and up to {@code concurrency}
- * PutSnapshotBlock calls run at once. Calls are retried per {@link RetryPolicy}.
+ * PutSnapshotBlock calls run at once. Calls are retried by the SDK as {@link Ec2Clients} configures it; what this
+ * class adds is the recovery the SDK cannot do: a StartSnapshot whose answer was lost (found by its client token), a
+ * CompleteSnapshot that sealed the snapshot before its answer was lost, and a new snapshot the data plane does not
+ * know yet.
  *
  * <p>Never orphaned: any failure after StartSnapshot (including an interrupt) deletes the snapshot before the
  * exception is thrown; should the delete itself fail, the snapshot keeps the tags it was started with (Kiln tags it
@@ -61,7 +64,7 @@ import software.amazon.awssdk.services.ec2.model.SnapshotState;
  *
  * <p>Immutable and thread-safe; one instance can run several uploads at once.
  */
-public final class EbsSnapshotUploader {
+final class EbsSnapshotUploader {
   /** The EBS direct APIs block size: 512 KiB. */
   public static final int BLOCK_SIZE = 512 * 1024;
 
@@ -78,12 +81,12 @@ public final class EbsSnapshotUploader {
   private static final Duration REPORT_INTERVAL = Duration.ofMillis(200);
   // A just-started snapshot can briefly be unknown to PutSnapshotBlock (eventual consistency).
   private static final Duration YOUNG_SNAPSHOT = Duration.ofMinutes(2);
+  private static final Duration YOUNG_SNAPSHOT_POLL_MAX = Duration.ofSeconds(5);
   private static final AtomicInteger POOLS = new AtomicInteger();
 
   private final EbsClient ebs;
   private final Ec2Client ec2;
   private final int concurrency;
-  private final RetryPolicy retry;
   private final Duration completionTimeout;
   private final Duration pollInterval;
   private final Duration snapshotTimeout;
@@ -92,14 +95,12 @@ public final class EbsSnapshotUploader {
       EbsClient ebs,
       Ec2Client ec2,
       int concurrency,
-      RetryPolicy retry,
       Duration completionTimeout,
       Duration pollInterval,
       Duration snapshotTimeout) {
     this.ebs = ebs;
     this.ec2 = ec2;
     this.concurrency = concurrency;
-    this.retry = retry;
     this.completionTimeout = completionTimeout;
     this.pollInterval = pollInterval;
     this.snapshotTimeout = snapshotTimeout;
@@ -108,7 +109,7 @@ public final class EbsSnapshotUploader {
   /** An uploader over these clients (same region), with default settings. */
   public static EbsSnapshotUploader create(EbsClient ebs, Ec2Client ec2) {
     return new EbsSnapshotUploader(
-        ebs, ec2, DEFAULT_CONCURRENCY, RetryPolicy.defaults(), Duration.ofMinutes(30), Duration.ofSeconds(5),
+        ebs, ec2, DEFAULT_CONCURRENCY, Duration.ofMinutes(30), Duration.ofSeconds(5),
         Duration.ofMinutes(60));
   }
 
@@ -118,43 +119,31 @@ public final class EbsSnapshotUploader {
   }
 
   /** A copy that runs up to {@code n} PutSnapshotBlock calls at once (1-1024; the HTTP pool should be as large). */
-  public EbsSnapshotUploader withConcurrency(int n) {
+  public EbsSnapshotUploader concurrency(int n) {
     checkArgument(n >= 1 && n <= 1024, "concurrency must be 1-1024, found %s", n);
-    return new EbsSnapshotUploader(ebs, ec2, n, retry, completionTimeout, pollInterval, snapshotTimeout);
-  }
-
-  /** A copy with this retry policy for every call. */
-  public EbsSnapshotUploader withRetryPolicy(RetryPolicy policy) {
-    return new EbsSnapshotUploader(
-        ebs, ec2, concurrency, java.util.Objects.requireNonNull(policy), completionTimeout, pollInterval,
-        snapshotTimeout);
+    return new EbsSnapshotUploader(ebs, ec2, n, completionTimeout, pollInterval, snapshotTimeout);
   }
 
   /** A copy that waits at most {@code timeout} for {@code completed}, polling every {@code poll}. */
-  public EbsSnapshotUploader withCompletionWait(Duration timeout, Duration poll) {
+  public EbsSnapshotUploader completionWait(Duration timeout, Duration poll) {
     checkArgument(!timeout.isNegative() && !poll.isNegative() && !poll.isZero(), "bad wait %s / %s", timeout, poll);
-    return new EbsSnapshotUploader(ebs, ec2, concurrency, retry, timeout, poll, snapshotTimeout);
+    return new EbsSnapshotUploader(ebs, ec2, concurrency, timeout, poll, snapshotTimeout);
   }
 
   /**
    * A copy whose snapshots EBS cancels after {@code timeout} without writes or completion (StartSnapshot Timeout,
    * 10 minutes to 72 hours; 60 minutes by default), a backstop should this process die mid-upload.
    */
-  public EbsSnapshotUploader withSnapshotTimeout(Duration timeout) {
+  public EbsSnapshotUploader snapshotTimeout(Duration timeout) {
     checkArgument(
         timeout.toMinutes() >= 10 && timeout.toMinutes() <= 4320, "snapshot timeout must be 10-4320 minutes, found %s",
         timeout);
-    return new EbsSnapshotUploader(ebs, ec2, concurrency, retry, completionTimeout, pollInterval, timeout);
+    return new EbsSnapshotUploader(ebs, ec2, concurrency, completionTimeout, pollInterval, timeout);
   }
 
   /** The number of parallel PutSnapshotBlock calls. */
   public int concurrency() {
     return concurrency;
-  }
-
-  /** The retry policy. */
-  public RetryPolicy retryPolicy() {
-    return retry;
   }
 
   /**
@@ -213,28 +202,25 @@ public final class EbsSnapshotUploader {
     StartSnapshotResponse start;
     try {
       start =
-          retry.call(
-              "StartSnapshot",
-              () ->
-                  ebs.startSnapshot(
-                      b ->
-                          b.volumeSize(volume)
-                              .parentSnapshotId(parentId.orElse(null))
-                              .clientToken(token)
-                              .timeout((int) snapshotTimeout.toMinutes())
-                              .tags(tags)
-                              .description(request.description())),
-              null,
-              retries);
-    } catch (InterruptedException e) {
-      String left = retries.sum() > 0 && tokenTagged ? deleteByToken(token, e) : "";
-      Thread.currentThread().interrupt();
-      throw new ImageStoreException(target, "interrupted before StartSnapshot answered" + left, e);
+          ebs.startSnapshot(
+              b ->
+                  b.volumeSize(volume)
+                      .parentSnapshotId(parentId.orElse(null))
+                      .clientToken(token)
+                      .timeout((int) snapshotTimeout.toMinutes())
+                      .tags(tags)
+                      .description(request.description())
+                      .overrideConfiguration(Ec2Clients.countRetries(retries)));
     } catch (RuntimeException e) {
+      boolean interrupted = e instanceof AbortedException || Thread.interrupted();
       String left = "";
       if (retries.sum() > 0 && tokenTagged) {
         // an earlier attempt may have created the snapshot before its answer was lost
         left = deleteByToken(token, e);
+      }
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+        throw new ImageStoreException(target, "interrupted before StartSnapshot answered" + left, e);
       }
       throw new ImageStoreException(target, "StartSnapshot failed" + left + ": " + e.getMessage(), e);
     }
@@ -426,23 +412,31 @@ public final class EbsSnapshotUploader {
       aggregate.add(ordinal, digest);
       String checksum = Base64.getEncoder().encodeToString(digest);
       int progress = (int) Math.min(100, diskBytes == 0 ? 100 : scanned * 100 / diskBytes);
-      Predicate<Throwable> young =
-          e -> e instanceof ResourceNotFoundException
-              && System.nanoTime() - startNanos < YOUNG_SNAPSHOT.toNanos();
-      PutSnapshotBlockResponse r =
-          retry.call(
-              "PutSnapshotBlock " + snapshotId + "/" + index,
-              () -> ebs.putSnapshotBlock(
-                  b -> b.snapshotId(snapshotId)
-                      .blockIndex((int) index)
-                      .dataLength(BLOCK_SIZE)
-                      .checksum(checksum)
-                      .checksumAlgorithm(ChecksumAlgorithm.SHA256)
-                      .progress(progress),
-                  RequestBody.fromContentProvider(
-                      () -> new ByteArrayInputStream(block), BLOCK_SIZE, "application/octet-stream")),
-              young,
-              retries);
+      PutSnapshotBlockResponse r;
+      for (int attempt = 1; ; attempt++) {
+        try {
+          r = ebs.putSnapshotBlock(
+              b -> b.snapshotId(snapshotId)
+                  .blockIndex((int) index)
+                  .dataLength(BLOCK_SIZE)
+                  .checksum(checksum)
+                  .checksumAlgorithm(ChecksumAlgorithm.SHA256)
+                  .progress(progress)
+                  .overrideConfiguration(Ec2Clients.countRetries(retries)),
+              RequestBody.fromContentProvider(
+                  () -> new ByteArrayInputStream(block), BLOCK_SIZE, "application/octet-stream"));
+          break;
+        } catch (ResourceNotFoundException e) {
+          // a snapshot started a moment ago can be unknown to the data plane for a while: wait for it
+          if (System.nanoTime() - startNanos >= YOUNG_SNAPSHOT.toNanos()) {
+            throw e;
+          }
+          long delay = Math.min(YOUNG_SNAPSHOT_POLL_MAX.toMillis(), 100L << Math.min(attempt - 1, 10));
+          log.debug("PutSnapshotBlock {}/{}: snapshot not known yet, again in {} ms", snapshotId, index, delay);
+          retries.increment();
+          Thread.sleep(delay);
+        }
+      }
       if (r.checksum() != null && !r.checksum().equals(checksum)) {
         throw new ImageStoreException(
             target, "EBS stored block " + index + " of " + snapshotId + " with checksum " + r.checksum()
@@ -482,18 +476,15 @@ public final class EbsSnapshotUploader {
         count == 0 ? Optional.empty() : Optional.of(Base64.getEncoder().encodeToString(aggregate.finish(count)));
     LongAdder completeRetries = new LongAdder();
     try {
-      retry.call(
-          "CompleteSnapshot " + snapshotId,
-          () -> ebs.completeSnapshot(
-              b -> {
-                b.snapshotId(snapshotId).changedBlocksCount((int) count);
-                checksum.ifPresent(
-                    c -> b.checksum(c)
-                        .checksumAlgorithm(ChecksumAlgorithm.SHA256)
-                        .checksumAggregationMethod(ChecksumAggregationMethod.LINEAR));
-              }),
-          null,
-          completeRetries);
+      ebs.completeSnapshot(
+          b -> {
+            b.snapshotId(snapshotId).changedBlocksCount((int) count)
+                .overrideConfiguration(Ec2Clients.countRetries(completeRetries));
+            checksum.ifPresent(
+                c -> b.checksum(c)
+                    .checksumAlgorithm(ChecksumAlgorithm.SHA256)
+                    .checksumAggregationMethod(ChecksumAggregationMethod.LINEAR));
+          });
     } catch (AwsServiceException e) {
       // An earlier attempt may have reached EBS and sealed the snapshot; the waiter tells.
       if (completeRetries.sum() == 0) {
@@ -521,7 +512,7 @@ public final class EbsSnapshotUploader {
       if (System.nanoTime() > deadline) {
         throw new ImageStoreException(
             target, "snapshot " + snapshotId + " is still " + (s == null ? "not visible" : s.stateAsString())
-                + " after " + completionTimeout + "; raise the wait with withCompletionWait(...)");
+                + " after " + completionTimeout + "; raise the wait with completionWait(...)");
       }
       Thread.sleep(pollInterval.toMillis());
     }
@@ -530,19 +521,17 @@ public final class EbsSnapshotUploader {
   /** The snapshot as EC2 describes it, or null when EC2 does not know it (yet). */
   private Snapshot describe(String target, String snapshotId, LongAdder retries) throws ImageStoreException {
     try {
-      return retry
-          .call("DescribeSnapshots " + snapshotId, () -> ec2.describeSnapshots(b -> b.snapshotIds(snapshotId)), null,
-              retries)
+      return ec2.describeSnapshots(b -> b.snapshotIds(snapshotId).overrideConfiguration(Ec2Clients.countRetries(retries)))
           .snapshots()
           .stream()
           .findFirst()
           .orElse(null);
     } catch (AwsServiceException e) {
-      if (RetryPolicy.errorCode(e).startsWith("InvalidSnapshot.NotFound")) {
+      if (Ec2Clients.errorCode(e).startsWith("InvalidSnapshot.NotFound")) {
         return null;
       }
       throw new ImageStoreException(target, "DescribeSnapshots " + snapshotId + " failed: " + e.getMessage(), e);
-    } catch (InterruptedException e) {
+    } catch (AbortedException e) {
       Thread.currentThread().interrupt();
       throw new ImageStoreException(target, "interrupted while describing " + snapshotId, e);
     }
@@ -552,11 +541,10 @@ public final class EbsSnapshotUploader {
   private String deleteByToken(String token, Throwable cause) {
     try {
       List<String> ids = new ArrayList<>();
-      retry.call("DescribeSnapshots " + KilnTags.UPLOAD + "=" + token, () -> ec2.describeSnapshots(
-              b -> b.ownerIds("self").filters(AmiRegistrar.filter("tag:" + KilnTags.UPLOAD, token))))
+      ec2.describeSnapshots(b -> b.ownerIds("self").filters(AmiRegistrar.filter("tag:" + KilnTags.UPLOAD, token)))
           .snapshots().forEach(s -> ids.add(s.snapshotId()));
       for (String id : ids) {
-        Snapshots.delete(ec2, retry, id);
+        Snapshots.delete(ec2, id);
         log.info("deleted snapshot {} started by an attempt whose answer was lost", id);
       }
       return ids.isEmpty() ? " (nothing was created)" : " (deleted " + ids + ", created by an earlier attempt)";
@@ -572,7 +560,7 @@ public final class EbsSnapshotUploader {
 
   private void deleteAfterFailure(String snapshotId, Throwable cause) {
     try {
-      Snapshots.delete(ec2, retry, snapshotId);
+      Snapshots.delete(ec2, snapshotId);
       log.info("deleted snapshot {} after a failed upload", snapshotId);
     } catch (Throwable e) {
       log.warn("could not delete snapshot {} after a failed upload; the next sweep removes it", snapshotId, e);

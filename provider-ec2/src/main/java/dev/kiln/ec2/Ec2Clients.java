@@ -3,14 +3,28 @@ package dev.kiln.ec2;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+import software.amazon.awssdk.awscore.AwsRequestOverrideConfiguration;
+import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
 import software.amazon.awssdk.core.client.config.ClientOverrideConfiguration;
+import software.amazon.awssdk.core.interceptor.Context;
+import software.amazon.awssdk.core.interceptor.ExecutionAttribute;
+import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
+import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
+import software.amazon.awssdk.core.interceptor.SdkExecutionAttribute;
+import software.amazon.awssdk.core.retry.RetryMode;
 import software.amazon.awssdk.http.SdkHttpClient;
 import software.amazon.awssdk.http.apache.ApacheHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.regions.providers.DefaultAwsRegionProviderChain;
+import software.amazon.awssdk.retries.api.RetryStrategy;
 import software.amazon.awssdk.services.ebs.EbsClient;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 
@@ -19,11 +33,28 @@ import software.amazon.awssdk.services.ec2.Ec2Client;
  * region, sharing one pooled HTTP client. Credentials come from the target or the SDK's default chain; the region
  * from the target or the SDK's default region chain; endpoints from the target's overrides.
  *
- * <p>The SDK's own retries are off: every call goes through a {@link RetryPolicy}.
+ * <p>Calls are retried by the SDK's standard retry strategy ({@link RetryMode#STANDARD}: 5xx answers, throttling,
+ * broken connections, with exponential backoff and jitter, and a circuit breaker), with {@value #MAX_ATTEMPTS}
+ * attempts per call and EBS's {@code ConcurrentLimitExceededException} counted as throttling. Kiln adds only what the
+ * SDK cannot know: the recovery of idempotent calls whose answer was lost (client tokens), in the uploader and the
+ * registrar.
  *
  * <p>Thread-safe. Close it to release the connection pool.
  */
 public final class Ec2Clients implements AutoCloseable {
+  /** Attempts per call, the first included: with the SDK's backoff (up to 20 s) about a minute of throttling. */
+  static final int MAX_ATTEMPTS = 8;
+
+  /**
+   * Set on a request, counts the attempts the SDK repeated for it ({@link #countRetries}); read by the uploader for
+   * its figures and to tell whether a StartSnapshot or CompleteSnapshot may have reached EBS before its answer was
+   * lost.
+   */
+  static final ExecutionAttribute<LongAdder> RETRIES = new ExecutionAttribute<>("kiln.retries");
+
+  private static final ExecutionAttribute<AtomicInteger> ATTEMPTS = new ExecutionAttribute<>("kiln.attempts");
+  private static final Logger log = LoggerFactory.getLogger(Ec2Clients.class);
+
   private final Ec2Target target;
   private final Region region;
   private final AwsCredentialsProvider credentials;
@@ -32,7 +63,9 @@ public final class Ec2Clients implements AutoCloseable {
   private final EbsClient ebs;
   private final Map<String, Ec2Client> ec2 = new ConcurrentHashMap<>();
 
-  private Ec2Clients(Ec2Target target, int maxConnections) {
+  private final ClientOverrideConfiguration overrides;
+
+  private Ec2Clients(Ec2Target target, int maxConnections, RetryStrategy retry) {
     this.target = target;
     this.region =
         target.region().map(Region::of).orElseGet(() -> new DefaultAwsRegionProviderChain().getRegion());
@@ -51,12 +84,18 @@ public final class Ec2Clients implements AutoCloseable {
             .connectionAcquisitionTimeout(Duration.ofMinutes(2))
             .tcpKeepAlive(true)
             .build();
+    this.overrides =
+        ClientOverrideConfiguration.builder()
+            .retryStrategy(retry)
+            .addExecutionInterceptor(new RetryCounter())
+            .apiCallAttemptTimeout(Duration.ofMinutes(2))
+            .build();
     var builder =
         EbsClient.builder()
             .region(region)
             .credentialsProvider(credentials)
             .httpClient(http)
-            .overrideConfiguration(noSdkRetries());
+            .overrideConfiguration(overrides);
     target.ebsEndpoint().ifPresent(builder::endpointOverride);
     this.ebs = builder.build();
   }
@@ -71,10 +110,71 @@ public final class Ec2Clients implements AutoCloseable {
    * concurrency).
    */
   public static Ec2Clients create(Ec2Target target, int maxConnections) {
+    return create(target, maxConnections, retryStrategy(MAX_ATTEMPTS));
+  }
+
+  /** Clients that retry with {@code retry} (tests shorten the backoff). */
+  static Ec2Clients create(Ec2Target target, int maxConnections, RetryStrategy retry) {
     if (maxConnections < 1) {
       throw new IllegalArgumentException("maxConnections must be at least 1, found " + maxConnections);
     }
-    return new Ec2Clients(target, maxConnections);
+    return new Ec2Clients(target, maxConnections, retry);
+  }
+
+  /**
+   * The SDK's standard retry strategy with {@code maxAttempts} attempts per call. EBS answers too many concurrent
+   * calls for one snapshot with {@code ConcurrentLimitExceededException} (400), which the SDK does not know as
+   * throttling: it is retried, with the throttling backoff.
+   */
+  static RetryStrategy retryStrategy(int maxAttempts) {
+    return AwsRetryStrategy.forRetryMode(RetryMode.STANDARD).toBuilder()
+        .maxAttempts(maxAttempts)
+        .retryOnException(Ec2Clients::concurrentLimit)
+        .treatAsThrottling(Ec2Clients::concurrentLimit)
+        .build();
+  }
+
+  private static boolean concurrentLimit(Throwable t) {
+    return errorCode(t).equals("ConcurrentLimitExceededException");
+  }
+
+  /** Sets a request's {@link #RETRIES} counter (none when {@code retries} is null). */
+  static Consumer<AwsRequestOverrideConfiguration.Builder> countRetries(LongAdder retries) {
+    return o -> {
+      if (retries != null) {
+        o.putExecutionAttribute(RETRIES, retries);
+      }
+    };
+  }
+
+  /** The error code of an AWS service error, or empty. */
+  static String errorCode(Throwable t) {
+    if (t instanceof AwsServiceException e && e.awsErrorDetails() != null) {
+      String code = e.awsErrorDetails().errorCode();
+      return code == null ? "" : code;
+    }
+    return "";
+  }
+
+  /** Counts the attempts the SDK repeats for a request that carries a {@link #RETRIES} counter. */
+  private static final class RetryCounter implements ExecutionInterceptor {
+    @Override
+    public void beforeExecution(Context.BeforeExecution context, ExecutionAttributes attributes) {
+      attributes.putAttribute(ATTEMPTS, new AtomicInteger());
+    }
+
+    @Override
+    public void beforeTransmission(Context.BeforeTransmission context, ExecutionAttributes attributes) {
+      AtomicInteger attempts = attributes.getAttribute(ATTEMPTS);
+      if (attempts != null && attempts.incrementAndGet() > 1) {
+        LongAdder retries = attributes.getAttribute(RETRIES);
+        if (retries != null) {
+          retries.increment();
+        }
+        log.debug("{} {}: attempt {}", attributes.getAttribute(SdkExecutionAttribute.SERVICE_NAME),
+            attributes.getAttribute(SdkExecutionAttribute.OPERATION_NAME), attempts.get());
+      }
+    }
   }
 
   /** The target these clients were made for. */
@@ -110,17 +210,10 @@ public final class Ec2Clients implements AutoCloseable {
                   .region(Region.of(r))
                   .credentialsProvider(credentials)
                   .httpClient(http)
-                  .overrideConfiguration(noSdkRetries());
+                  .overrideConfiguration(overrides);
           target.ec2Endpoint().ifPresent(b::endpointOverride);
           return b.build();
         });
-  }
-
-  private static ClientOverrideConfiguration noSdkRetries() {
-    return ClientOverrideConfiguration.builder()
-        .retryStrategy(AwsRetryStrategy.doNotRetry())
-        .apiCallAttemptTimeout(Duration.ofMinutes(2))
-        .build();
   }
 
   @Override

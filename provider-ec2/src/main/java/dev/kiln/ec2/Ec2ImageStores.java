@@ -64,17 +64,17 @@ public final class Ec2ImageStores implements ImageStoreProvider {
       DiskOptions options = target.diskOptions();
       DiskCache.CachedDisk disk = disks.disk(image, options);
       PublishRequest request = PublishRequest.of(disk.path(), image.digest(), image.key().toString())
-          .withInputs(inputs(image));
+          .inputs(inputs(image));
       Optional<DiskCache.CachedDisk> base = disks.baseDisk(image, options);
       if (base.isPresent()) {
-        request = request.withBase(baseKey(image).toString(), base.get().path());
+        request = request.base(baseKey(image).toString(), base.get().path());
       }
       String subject = target.toString();
       try (Ec2Clients clients = Ec2Clients.create(target)) {
         Ec2Publisher publisher = Ec2Publisher.create(clients);
         Optional<RemoteCache> remote = ctx.capability(RemoteCache.class);
         if (remote.isPresent()) {
-          publisher = publisher.withSnapshotDirectory(new RemoteSnapshots(remote.get()));
+          publisher = publisher.snapshotDirectory(new RemoteSnapshots(remote.get()));
         }
         PublishResult r = publisher.publish(request, p -> ctx.emit(new BakeEvent.BytesWritten(subject, p.bytesScanned(), p.diskBytes())));
         long sent = r.upload().map(UploadResult::bytesSent).orElse(0L);

@@ -19,7 +19,7 @@ import software.amazon.awssdk.services.ec2.model.ImageState;
  * <pre>{@code
  * try (Ec2Clients clients = Ec2Clients.create(Ec2Target.parse("ec2://eu-west-1/web?share=123456789012"))) {
  *   PublishResult r = Ec2Publisher.create(clients)
- *       .publish(PublishRequest.of(disk, digest, key).withBase(baseKey, baseDisk), progress -> {});
+ *       .publish(PublishRequest.of(disk, digest, key).base(baseKey, baseDisk), progress -> {});
  * }
  * }</pre>
  *
@@ -56,7 +56,7 @@ public final class Ec2Publisher {
    * A copy that also finds base snapshots in {@code d} (the remote cache of a build fleet) when the account's tags
    * name none, and records the snapshots it uploads there.
    */
-  public Ec2Publisher withSnapshotDirectory(SnapshotDirectory d) {
+  Ec2Publisher snapshotDirectory(SnapshotDirectory d) {
     return new Ec2Publisher(target, uploader, registrar, sweepAge, Objects.requireNonNull(d));
   }
 
@@ -67,31 +67,39 @@ public final class Ec2Publisher {
         Optional.of(DEFAULT_SWEEP_AGE));
   }
 
-  /** A copy that uploads with {@code u} (e.g. {@code p.withUploader(p.uploader().withConcurrency(16))}). */
-  public Ec2Publisher withUploader(EbsSnapshotUploader u) {
+  /** A copy that uploads with {@code u} (e.g. {@code p.uploader(p.uploader().concurrency(16))}). */
+  Ec2Publisher uploader(EbsSnapshotUploader u) {
     return new Ec2Publisher(target, Objects.requireNonNull(u), registrar, sweepAge);
   }
 
   /** A copy that registers with {@code r}. */
-  public Ec2Publisher withRegistrar(AmiRegistrar r) {
+  Ec2Publisher registrar(AmiRegistrar r) {
     return new Ec2Publisher(target, uploader, Objects.requireNonNull(r), sweepAge);
   }
 
+  /**
+   * A copy that runs up to {@code n} PutSnapshotBlock calls at once (1-1024, default
+   * {@value EbsSnapshotUploader#DEFAULT_CONCURRENCY}); give the clients a connection pool as large.
+   */
+  public Ec2Publisher concurrency(int n) {
+    return uploader(uploader.concurrency(n));
+  }
+
   /** A copy that sweeps in-progress leftovers older than {@code age} before publishing. */
-  public Ec2Publisher withSweepAge(Duration age) {
+  public Ec2Publisher sweepAge(Duration age) {
     return new Ec2Publisher(target, uploader, registrar, Optional.of(age));
   }
 
   /** A copy that does not sweep. */
-  public Ec2Publisher withoutSweep() {
+  public Ec2Publisher noSweep() {
     return new Ec2Publisher(target, uploader, registrar, Optional.empty());
   }
 
-  public EbsSnapshotUploader uploader() {
+  EbsSnapshotUploader uploader() {
     return uploader;
   }
 
-  public AmiRegistrar registrar() {
+  AmiRegistrar registrar() {
     return registrar;
   }
 
@@ -148,9 +156,9 @@ public final class Ec2Publisher {
     }
     SnapshotUpload upload =
         SnapshotUpload.of(request.disk())
-            .withTarget(target.toUri())
-            .withDescription("Kiln " + target.amiName(digest) + " " + digest)
-            .withTags(registrar.snapshotTags(digest, request.cacheKey()));
+            .target(target.toUri())
+            .description("Kiln " + target.amiName(digest) + " " + digest)
+            .tags(registrar.snapshotTags(digest, request.cacheKey()));
     if (request.base().isPresent()) {
       PublishRequest.Base base = request.base().get();
       Optional<String> parent = registrar.findSnapshotByKey(base.cacheKey());
@@ -160,7 +168,7 @@ public final class Ec2Publisher {
       }
       if (parent.isPresent()) {
         log.info("base {} has snapshot {}: uploading only the blocks that differ", base.cacheKey(), parent.get());
-        upload = upload.withParent(parent.get(), base.disk());
+        upload = upload.parent(parent.get(), base.disk());
       } else {
         log.info("no snapshot for base {} in {}: full upload", base.cacheKey(), registrar.region());
       }
@@ -171,7 +179,7 @@ public final class Ec2Publisher {
     Ami ami =
         registrar.register(
             AmiRegistration.of(uploaded.snapshotId(), uploaded.volumeSizeGiB(), digest, request.cacheKey())
-                .withInputs(request.inputs()));
+                .inputs(request.inputs()));
     log.info("published {} as {} in {}", digest, ami.imageId(), Duration.between(t0, Instant.now()));
     return new PublishResult(ami, false, Optional.of(uploaded), swept);
   }

@@ -31,14 +31,14 @@ import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
  *
  * <pre>{@code
  * Ec2Target t = Ec2Target.of("eu-west-1", "web")
- *     .withShare("123456789012", "arn:aws:organizations::111122223333:organization/o-abc123")
- *     .withCopyTo("us-east-1")
- *     .withTag("team", "platform");
+ *     .share("123456789012", "arn:aws:organizations::111122223333:organization/o-abc123")
+ *     .copyTo("us-east-1")
+ *     .tag("team", "platform");
  * }</pre>
  *
  * <p>An empty region ({@code ec2:///web}) means the SDK's default region chain (AWS_REGION, profile, instance
  * metadata). Credentials are not part of the URI: the SDK's default chain is used unless {@link
- * #withCredentials(AwsCredentialsProvider)} sets a provider.
+ * #credentials(AwsCredentialsProvider)} sets a provider.
  *
  * <p>Immutable and thread-safe.
  */
@@ -306,7 +306,7 @@ public final class Ec2Target implements Target {
    * Adds principals to share with: 12-digit account ids, organization ARNs ({@code
    * arn:aws:organizations::ACCOUNT:organization/o-...}) or organizational unit ARNs ({@code .../ou/o-.../ou-...}).
    */
-  public Ec2Target withShare(String... principals) {
+  public Ec2Target share(String... principals) {
     Builder b = toBuilder();
     for (String p : principals) {
       b.apply("share", p);
@@ -315,7 +315,7 @@ public final class Ec2Target implements Target {
   }
 
   /** Adds regions to copy the AMI to. */
-  public Ec2Target withCopyTo(String... regions) {
+  public Ec2Target copyTo(String... regions) {
     Builder b = toBuilder();
     for (String r : regions) {
       b.apply("copyTo", r);
@@ -324,42 +324,42 @@ public final class Ec2Target implements Target {
   }
 
   /** Adds (or replaces) a user tag. Keys starting with {@code kiln:} or {@code aws:} are reserved. */
-  public Ec2Target withTag(String key, String value) {
+  public Ec2Target tag(String key, String value) {
     Builder b = toBuilder();
     b.apply("tag." + key, value);
     return new Ec2Target(b);
   }
 
   /** Sets the root volume type (gp3, gp2, io1, io2, st1, sc1, standard). */
-  public Ec2Target withVolumeType(String type) {
+  public Ec2Target volumeType(String type) {
     Builder b = toBuilder();
     b.apply("volumeType", type);
     return new Ec2Target(b);
   }
 
   /** Sets the root volume size in GiB; it must be at least the snapshot's size. */
-  public Ec2Target withRootVolumeSizeGiB(int gib) {
+  public Ec2Target rootVolumeSizeGiB(int gib) {
     Builder b = toBuilder();
     b.apply("size", Integer.toString(gib));
     return new Ec2Target(b);
   }
 
   /** Sets whether the root volume is deleted on termination. */
-  public Ec2Target withDeleteOnTermination(boolean delete) {
+  public Ec2Target deleteOnTermination(boolean delete) {
     Builder b = toBuilder();
     b.deleteOnTermination = delete;
     return new Ec2Target(b);
   }
 
   /** Sets whether IMDSv2 is required ({@code ImdsSupport=v2.0}); false leaves the instance's choice open. */
-  public Ec2Target withImdsV2Required(boolean required) {
+  public Ec2Target imdsV2Required(boolean required) {
     Builder b = toBuilder();
     b.imdsV2Required = required;
     return new Ec2Target(b);
   }
 
   /** Sets whether the AMI declares NitroTPM 2.0 support (needs UEFI boot). */
-  public Ec2Target withTpm(boolean tpmSupport) {
+  public Ec2Target tpm(boolean tpmSupport) {
     Builder b = toBuilder();
     b.tpm = tpmSupport;
     return new Ec2Target(b);
@@ -370,7 +370,7 @@ public final class Ec2Target implements Target {
    *
    * @throws InvalidTargetException for any other architecture ({@code arm64}, {@code i386}, …)
    */
-  public Ec2Target withArchitecture(String arch) {
+  public Ec2Target architecture(String arch) {
     Builder b = toBuilder();
     b.apply("arch", arch);
     return new Ec2Target(b);
@@ -382,14 +382,14 @@ public final class Ec2Target implements Target {
    *
    * @throws InvalidTargetException for any other boot mode
    */
-  public Ec2Target withBootMode(String mode) {
+  public Ec2Target bootMode(String mode) {
     Builder b = toBuilder();
     b.apply("bootMode", mode);
     return new Ec2Target(b);
   }
 
   /** Sends both EC2 and EBS calls to this endpoint (a test server, a proxy). */
-  public Ec2Target withEndpoint(URI endpoint) {
+  public Ec2Target endpoint(URI endpoint) {
     Builder b = toBuilder();
     b.ec2Endpoint = Optional.of(checkEndpoint(endpoint));
     b.ebsEndpoint = Optional.of(endpoint);
@@ -397,14 +397,14 @@ public final class Ec2Target implements Target {
   }
 
   /** Sends EC2 calls to this endpoint (e.g. an interface VPC endpoint). */
-  public Ec2Target withEc2Endpoint(URI endpoint) {
+  public Ec2Target ec2Endpoint(URI endpoint) {
     Builder b = toBuilder();
     b.ec2Endpoint = Optional.of(checkEndpoint(endpoint));
     return new Ec2Target(b);
   }
 
   /** Sends EBS direct API calls to this endpoint (e.g. an interface VPC endpoint). */
-  public Ec2Target withEbsEndpoint(URI endpoint) {
+  public Ec2Target ebsEndpoint(URI endpoint) {
     Builder b = toBuilder();
     b.ebsEndpoint = Optional.of(checkEndpoint(endpoint));
     return new Ec2Target(b);
@@ -421,7 +421,7 @@ public final class Ec2Target implements Target {
   }
 
   /** Uses these credentials instead of the SDK's default chain. */
-  public Ec2Target withCredentials(AwsCredentialsProvider provider) {
+  public Ec2Target credentials(AwsCredentialsProvider provider) {
     Builder b = toBuilder();
     b.credentials = Optional.of(Objects.requireNonNull(provider, "provider"));
     return new Ec2Target(b);

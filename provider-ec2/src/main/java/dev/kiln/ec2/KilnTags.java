@@ -4,7 +4,7 @@ package dev.kiln.ec2;
  * The tags Kiln puts on the snapshots and AMIs it makes. They are how a later bake finds an AMI to reuse (by
  * digest), a parent snapshot for an incremental upload (by cache key), and leftovers to sweep (by state).
  */
-public final class KilnTags {
+final class KilnTags {
   /** The Kiln image digest, {@code sha256:<hex>}: the identity of the image an AMI holds. */
   public static final String DIGEST = "kiln:digest";
 

@@ -12,20 +12,21 @@ import java.util.Optional;
  * on (its cache key and raw disk), whose snapshot, when this account has it, makes the upload incremental.
  *
  * <p>Immutable and thread-safe.
+ *
+ * @param disk the image's raw disk
+ * @param digest the image digest
+ * @param cacheKey the image's cache key
+ * @param inputs recorded as {@code kiln:input:NAME} tags on the AMI
+ * @param base the image this one was built on, if any
  */
-public final class PublishRequest {
-  private final Path disk;
-  private final Digest digest;
-  private final String cacheKey;
-  private final ImmutableMap<String, String> inputs;
-  private final Optional<Base> base;
-
-  private PublishRequest(Path disk, Digest digest, String cacheKey, Map<String, String> inputs, Optional<Base> base) {
-    this.disk = Objects.requireNonNull(disk, "disk");
-    this.digest = Objects.requireNonNull(digest, "digest");
-    this.cacheKey = Objects.requireNonNull(cacheKey, "cacheKey");
-    this.inputs = ImmutableMap.copyOf(inputs);
-    this.base = base;
+public record PublishRequest(
+    Path disk, Digest digest, String cacheKey, Map<String, String> inputs, Optional<Base> base) {
+  public PublishRequest {
+    Objects.requireNonNull(disk, "disk");
+    Objects.requireNonNull(digest, "digest");
+    Objects.requireNonNull(cacheKey, "cacheKey");
+    inputs = ImmutableMap.copyOf(inputs);
+    Objects.requireNonNull(base, "base");
   }
 
   /** Publishes the raw disk {@code disk} of the image {@code digest} whose cache key is {@code cacheKey}. */
@@ -34,7 +35,7 @@ public final class PublishRequest {
   }
 
   /** Records these inputs as {@code kiln:input:NAME} tags on the AMI. */
-  public PublishRequest withInputs(Map<String, String> in) {
+  public PublishRequest inputs(Map<String, String> in) {
     return new PublishRequest(disk, digest, cacheKey, in, base);
   }
 
@@ -42,28 +43,8 @@ public final class PublishRequest {
    * Names the image this one was built on: if a completed snapshot tagged {@code kiln:key=baseCacheKey} exists in
    * the region, the upload starts from it and sends only the blocks where {@code disk} differs from {@code baseDisk}.
    */
-  public PublishRequest withBase(String baseCacheKey, Path baseDisk) {
+  public PublishRequest base(String baseCacheKey, Path baseDisk) {
     return new PublishRequest(disk, digest, cacheKey, inputs, Optional.of(new Base(baseCacheKey, baseDisk)));
-  }
-
-  public Path disk() {
-    return disk;
-  }
-
-  public Digest digest() {
-    return digest;
-  }
-
-  public String cacheKey() {
-    return cacheKey;
-  }
-
-  public Map<String, String> inputs() {
-    return inputs;
-  }
-
-  public Optional<Base> base() {
-    return base;
   }
 
   /** The image an image was built on: its cache key and its local raw disk. */

@@ -8,7 +8,7 @@ import java.util.Optional;
  * even where tags do not reach (a snapshot shared from a build account). Implementations never fail: a lookup that
  * cannot be answered is empty. Thread-safe.
  */
-public interface SnapshotDirectory {
+interface SnapshotDirectory {
   /** None: only the account's tags are asked. */
   SnapshotDirectory NONE = new SnapshotDirectory() {
     @Override

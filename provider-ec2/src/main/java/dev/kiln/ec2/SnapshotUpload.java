@@ -14,14 +14,14 @@ import java.util.OptionalLong;
  *
  * <pre>{@code
  * SnapshotUpload.of(Path.of("app.raw"))
- *     .withParent("snap-0123456789abcdef0", Path.of("base.raw"))
- *     .withDescription("kiln sha256:...")
- *     .withTag("kiln:key", key);
+ *     .parent("snap-0123456789abcdef0", Path.of("base.raw"))
+ *     .description("kiln sha256:...")
+ *     .tag("kiln:key", key);
  * }</pre>
  *
  * <p>Immutable and thread-safe.
  */
-public final class SnapshotUpload {
+final class SnapshotUpload {
   private final Path disk;
   private final Optional<ParentSnapshot> parent;
   private final String description;
@@ -92,19 +92,19 @@ public final class SnapshotUpload {
    * Starts the snapshot from {@code snapshotId} and sends only the blocks where {@code disk} differs from {@code
    * parentDisk}, which must be the exact local content of that snapshot.
    */
-  public SnapshotUpload withParent(String snapshotId, Path parentDisk) {
+  public SnapshotUpload parent(String snapshotId, Path parentDisk) {
     return new SnapshotUpload(
         disk, Optional.of(new ParentSnapshot(snapshotId, parentDisk)), description, tags, clientToken, volumeSizeGiB,
         target);
   }
 
   /** A full upload again (no parent). */
-  public SnapshotUpload withoutParent() {
+  public SnapshotUpload noParent() {
     return new SnapshotUpload(disk, Optional.empty(), description, tags, clientToken, volumeSizeGiB, target);
   }
 
   /** Sets the description. */
-  public SnapshotUpload withDescription(String text) {
+  public SnapshotUpload description(String text) {
     if (text != null && text.length() > 255) {
       throw new IllegalArgumentException("a snapshot description has at most 255 characters, found " + text.length());
     }
@@ -112,21 +112,21 @@ public final class SnapshotUpload {
   }
 
   /** Adds (or replaces) a tag. */
-  public SnapshotUpload withTag(String key, String value) {
+  public SnapshotUpload tag(String key, String value) {
     Map<String, String> t = new LinkedHashMap<>(tags);
     t.put(key, value);
     return new SnapshotUpload(disk, parent, description, t, clientToken, volumeSizeGiB, target);
   }
 
   /** Adds (or replaces) tags. */
-  public SnapshotUpload withTags(Map<String, String> more) {
+  public SnapshotUpload tags(Map<String, String> more) {
     Map<String, String> t = new LinkedHashMap<>(tags);
     t.putAll(more);
     return new SnapshotUpload(disk, parent, description, t, clientToken, volumeSizeGiB, target);
   }
 
   /** Sets the StartSnapshot idempotency token (1-255 non-space characters). */
-  public SnapshotUpload withClientToken(String token) {
+  public SnapshotUpload clientToken(String token) {
     if (token == null || token.isEmpty() || token.length() > 255 || token.chars().anyMatch(Character::isWhitespace)) {
       throw new IllegalArgumentException("a client token has 1-255 non-space characters, found '" + token + "'");
     }
@@ -134,7 +134,7 @@ public final class SnapshotUpload {
   }
 
   /** Forces the volume size in GiB (at least the disk's size). */
-  public SnapshotUpload withVolumeSizeGiB(long gib) {
+  public SnapshotUpload volumeSizeGiB(long gib) {
     if (gib < 1 || gib > 65536) {
       throw new IllegalArgumentException("a volume size is 1-65536 GiB, found " + gib);
     }
@@ -142,7 +142,7 @@ public final class SnapshotUpload {
   }
 
   /** Sets the target named in errors (e.g. the {@code ec2://} URI). */
-  public SnapshotUpload withTarget(String name) {
+  public SnapshotUpload target(String name) {
     return new SnapshotUpload(
         disk, parent, description, tags, clientToken, volumeSizeGiB, Objects.requireNonNull(name));
   }

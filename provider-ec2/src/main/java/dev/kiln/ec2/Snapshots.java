@@ -8,11 +8,11 @@ final class Snapshots {
   private Snapshots() {}
 
   /** Deletes a snapshot; one that is already gone counts as deleted. */
-  static void delete(Ec2Client ec2, RetryPolicy retry, String snapshotId) throws InterruptedException {
+  static void delete(Ec2Client ec2, String snapshotId) {
     try {
-      retry.call("DeleteSnapshot " + snapshotId, () -> ec2.deleteSnapshot(b -> b.snapshotId(snapshotId)));
+      ec2.deleteSnapshot(b -> b.snapshotId(snapshotId));
     } catch (AwsServiceException e) {
-      if (!RetryPolicy.errorCode(e).startsWith("InvalidSnapshot.NotFound")) {
+      if (!Ec2Clients.errorCode(e).startsWith("InvalidSnapshot.NotFound")) {
         throw e;
       }
     }

@@ -35,12 +35,14 @@ class EbsSnapshotUploaderTest {
   @BeforeEach
   void start() {
     aws = LoopbackAws.start();
-    clients = Ec2Clients.create(aws.target(REGION, "web"), 16);
-    uploader =
-        EbsSnapshotUploader.create(clients)
-            .withConcurrency(8)
-            .withRetryPolicy(RetryPolicy.defaults().withDelays(Duration.ofMillis(1), Duration.ofMillis(20)))
-            .withCompletionWait(Duration.ofSeconds(30), Duration.ofMillis(10));
+    clients = TestRetries.clients(aws.target(REGION, "web"), 16);
+    uploader = uploader(clients);
+  }
+
+  static EbsSnapshotUploader uploader(Ec2Clients clients) {
+    return EbsSnapshotUploader.create(clients)
+        .concurrency(8)
+        .completionWait(Duration.ofSeconds(30), Duration.ofMillis(10));
   }
 
   @AfterEach
@@ -57,8 +59,8 @@ class EbsSnapshotUploaderTest {
 
     UploadResult r =
         uploader.upload(
-            SnapshotUpload.of(disk).withDescription("kiln test").withTag("kiln:state", "in-progress")
-                .withTag("team", "platform"),
+            SnapshotUpload.of(disk).description("kiln test").tag("kiln:state", "in-progress")
+                .tag("team", "platform"),
             progress::add);
 
     LoopbackAws.SnapshotInfo s = aws.snapshot(r.snapshotId()).orElseThrow();
@@ -115,7 +117,7 @@ class EbsSnapshotUploaderTest {
     assertThat(differing).hasSizeBetween(11, 14);
 
     UploadResult child = uploader.upload(
-        SnapshotUpload.of(app).withParent(parent.snapshotId(), base), UploadListener.none());
+        SnapshotUpload.of(app).parent(parent.snapshotId(), base), UploadListener.none());
 
     assertThat(child.parentSnapshotId()).contains(parent.snapshotId());
     assertThat(child.blocksSent()).isEqualTo(differing.size());
@@ -145,7 +147,7 @@ class EbsSnapshotUploaderTest {
     Path base = TestDisks.randomSparse(dir.resolve("base.raw"), 64 * TestDisks.MIB, 10, 4);
     UploadResult parent = uploader.upload(SnapshotUpload.of(base), UploadListener.none());
     Path same = TestDisks.sparseCopy(base, dir.resolve("same.raw"));
-    UploadResult child = uploader.upload(SnapshotUpload.of(same).withParent(parent.snapshotId(), base),
+    UploadResult child = uploader.upload(SnapshotUpload.of(same).parent(parent.snapshotId(), base),
         UploadListener.none());
     assertThat(child.blocksSent()).isZero();
     assertThat(child.aggregateChecksum()).isEmpty();
@@ -161,7 +163,7 @@ class EbsSnapshotUploaderTest {
     TestDisks.writeRandom(app, 0, 4096, new Random(19));
 
     UploadResult child =
-        uploader.upload(SnapshotUpload.of(app).withParent(parent.snapshotId(), base), UploadListener.none());
+        uploader.upload(SnapshotUpload.of(app).parent(parent.snapshotId(), base), UploadListener.none());
 
     assertThat(child.blocksTotal()).isEqualTo(128);
     assertThat(aws.snapshot(child.snapshotId()).orElseThrow().writtenBlocks())
@@ -203,7 +205,7 @@ class EbsSnapshotUploaderTest {
     // the first StartSnapshot is processed but its answer is lost: the retry with the same token gets the same one
     aws.failNth("StartSnapshot", Fault.DROP_AFTER_PROCESSING, 1);
     Path disk = TestDisks.randomSparse(dir.resolve("disk.raw"), 16 * TestDisks.MIB, 4, 6);
-    UploadResult r = uploader.upload(SnapshotUpload.of(disk).withClientToken("kiln-token-1"), UploadListener.none());
+    UploadResult r = uploader.upload(SnapshotUpload.of(disk).clientToken("kiln-token-1"), UploadListener.none());
 
     assertThat(aws.log("StartSnapshot")).hasSize(2)
         .allSatisfy(c -> assertThat(c.params()).containsEntry("ClientToken", "kiln-token-1"));
@@ -273,12 +275,13 @@ class EbsSnapshotUploaderTest {
     aws.failFromNow("PutSnapshotBlock", Fault.INTERNAL_ERROR);
     Path disk = TestDisks.randomSparse(dir.resolve("disk.raw"), 32 * TestDisks.MIB, 5, 9);
 
-    assertThatThrownBy(
-            () -> uploader.withRetryPolicy(RetryPolicy.defaults().withMaxAttempts(3)
-                    .withDelays(Duration.ofMillis(1), Duration.ofMillis(5)))
-                .upload(SnapshotUpload.of(disk), UploadListener.none()))
-        .isInstanceOf(ImageStoreException.class)
-        .hasRootCauseInstanceOf(InternalServerException.class);
+    try (Ec2Clients threeAttempts = Ec2Clients.create(aws.target(REGION, "web"), 16, TestRetries.fast(3))) {
+      assertThatThrownBy(
+              () -> uploader(threeAttempts)
+                  .upload(SnapshotUpload.of(disk), UploadListener.none()))
+          .isInstanceOf(ImageStoreException.class)
+          .hasRootCauseInstanceOf(InternalServerException.class);
+    }
     assertNoSnapshotLeft();
   }
 
@@ -296,7 +299,7 @@ class EbsSnapshotUploaderTest {
     aws.setCompletionPolls(1_000_000);
     Path disk = TestDisks.randomSparse(dir.resolve("disk.raw"), 32 * TestDisks.MIB, 5, 11);
     assertThatThrownBy(
-            () -> uploader.withCompletionWait(Duration.ofMillis(300), Duration.ofMillis(20))
+            () -> uploader.completionWait(Duration.ofMillis(300), Duration.ofMillis(20))
                 .upload(SnapshotUpload.of(disk), UploadListener.none()))
         .isInstanceOf(ImageStoreException.class)
         .hasMessageContaining("still pending");
@@ -308,10 +311,10 @@ class EbsSnapshotUploaderTest {
     aws.fail("PutSnapshotBlock", Fault.THROTTLED, 3, 1000); // keep it busy
     Path disk = TestDisks.randomSparse(dir.resolve("disk.raw"), 64 * TestDisks.MIB, 20, 12);
     Thread me = Thread.currentThread();
-    try {
+    try (Ec2Clients patient =
+        Ec2Clients.create(aws.target(REGION, "web"), 16, TestRetries.endless(1000, Duration.ofMillis(5)))) {
       assertThatThrownBy(
-              () -> uploader.withRetryPolicy(RetryPolicy.defaults().withMaxAttempts(1000)
-                      .withDelays(Duration.ofMillis(5), Duration.ofMillis(5)))
+              () -> uploader(patient)
                   .upload(SnapshotUpload.of(disk), p -> {
                     if (p.retries() > 5) {
                       me.interrupt();
@@ -332,7 +335,7 @@ class EbsSnapshotUploaderTest {
     UploadResult parent = uploader.upload(SnapshotUpload.of(small), UploadListener.none());
     Path big = TestDisks.sparse(dir.resolve("big.raw"), 2 * GIB);
     assertThatThrownBy(
-            () -> uploader.upload(SnapshotUpload.of(big).withParent(parent.snapshotId(), big), UploadListener.none()))
+            () -> uploader.upload(SnapshotUpload.of(big).parent(parent.snapshotId(), big), UploadListener.none()))
         .isInstanceOf(ImageStoreException.class)
         .hasMessageContaining("not that snapshot's disk");
     assertThat(aws.calls("StartSnapshot")).isEqualTo(1);
@@ -342,7 +345,7 @@ class EbsSnapshotUploaderTest {
   void aMissingParentIsRefusedBeforeStarting() throws Exception {
     Path disk = TestDisks.randomSparse(dir.resolve("disk.raw"), 16 * TestDisks.MIB, 2, 14);
     assertThatThrownBy(
-            () -> uploader.upload(SnapshotUpload.of(disk).withParent("snap-0123456789abcdef0", disk),
+            () -> uploader.upload(SnapshotUpload.of(disk).parent("snap-0123456789abcdef0", disk),
                 UploadListener.none()))
         .isInstanceOf(ImageStoreException.class)
         .hasMessageContaining("does not exist");
@@ -356,7 +359,7 @@ class EbsSnapshotUploaderTest {
     assertThat(aws.authFailures()).isZero();
     assertThat(aws.log()).extracting(LoopbackAws.Call::region).containsOnly(REGION);
 
-    Ec2Target wrong = Ec2Target.of(REGION, "web").withEndpoint(aws.endpoint()).withCredentials(
+    Ec2Target wrong = Ec2Target.of(REGION, "web").endpoint(aws.endpoint()).credentials(
         software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
             software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create(LoopbackAws.ACCESS_KEY, "wrong")));
     try (Ec2Clients bad = Ec2Clients.create(wrong)) {

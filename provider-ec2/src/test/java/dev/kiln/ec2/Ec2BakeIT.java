@@ -52,7 +52,7 @@ class Ec2BakeIT {
     Path baseDisk = tmp.resolve("base.img");
     Path webDisk = tmp.resolve("web.img");
     try (Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
-      BakeResult b = kiln.bake(base, aws.target(REGION, "base").withTag("team", "platform"), DiskTarget.raw(baseDisk));
+      BakeResult b = kiln.bake(base, aws.target(REGION, "base").tag("team", "platform"), DiskTarget.raw(baseDisk));
       PublishedImage bAmi = b.published().values().stream().filter(p -> p.target().startsWith("ec2:")).findFirst().orElseThrow();
       LoopbackAws.ImageInfo bImg = aws.image(bAmi.details().get("imageId")).orElseThrow();
       assertThat(bImg.bootMode()).isEqualTo("uefi");

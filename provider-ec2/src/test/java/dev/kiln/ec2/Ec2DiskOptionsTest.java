@@ -46,7 +46,7 @@ class Ec2DiskOptionsTest {
     // snapshot of 2 GiB), 320 MiB is a snapshot of 1 GiB
     String disk = "disk.dataOnly=true&disk.size=320M&disk.timestamp=1700000000";
     Ec2Target target = Ec2Target.parse("ec2://" + REGION + "/data?endpoint=" + aws.endpoint() + "&" + disk)
-        .withCredentials(aws.credentials());
+        .credentials(aws.credentials());
     assertThat(target.diskOptions())
         .isEqualTo(DiskOptions.defaults().withDataOnly(true).withSize(320L << 20).withTimestamp(1_700_000_000L));
     Path raw = tmp.resolve("data.img");

@@ -48,12 +48,11 @@ class Ec2PublisherTest {
   }
 
   Ec2Publisher publisher(Ec2Clients clients) {
-    RetryPolicy fast = RetryPolicy.defaults().withDelays(Duration.ofMillis(1), Duration.ofMillis(20));
     Ec2Publisher p = Ec2Publisher.create(clients);
-    return p.withUploader(p.uploader().withConcurrency(8).withRetryPolicy(fast)
-            .withCompletionWait(Duration.ofSeconds(30), Duration.ofMillis(10)))
-        .withRegistrar(p.registrar().withRetryPolicy(fast)
-            .withWaits(Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofMillis(10)));
+    return p.uploader(p.uploader().concurrency(8)
+            .completionWait(Duration.ofSeconds(30), Duration.ofMillis(10)))
+        .registrar(p.registrar()
+            .waits(Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofMillis(10)));
   }
 
   static Digest digest(String s) {
@@ -63,7 +62,7 @@ class Ec2PublisherTest {
   @Test
   void baseThenAppThenRebakeOfTheSameImage() throws Exception {
     Ec2Target target =
-        aws.target(REGION, "web").withShare(ACCOUNT_A, ORG).withCopyTo("us-east-1").withTag("team", "platform");
+        aws.target(REGION, "web").share(ACCOUNT_A, ORG).copyTo("us-east-1").tag("team", "platform");
     Path base = TestDisks.randomSparse(dir.resolve("base.raw"), 256 * MIB, 60, 21);
     Digest baseDigest = digest("base image");
     Path app = TestDisks.sparseCopy(base, dir.resolve("app.raw"));
@@ -71,12 +70,12 @@ class Ec2PublisherTest {
     Set<Integer> differing = TestDisks.differingBlocks(base, app);
     Digest appDigest = digest("app image");
 
-    try (Ec2Clients clients = Ec2Clients.create(target, 16)) {
+    try (Ec2Clients clients = TestRetries.clients(target, 16)) {
       Ec2Publisher p = publisher(clients);
 
       // 1. the base: a full upload, registered with the requested attributes, shared, copied
       PublishResult b =
-          p.publish(PublishRequest.of(base, baseDigest, "key-base").withInputs(Map.of("rootfs", "sha256:aa")),
+          p.publish(PublishRequest.of(base, baseDigest, "key-base").inputs(Map.of("rootfs", "sha256:aa")),
               UploadListener.none());
       assertThat(b.reused()).isFalse();
       assertThat(b.ami().name()).isEqualTo("web-" + baseDigest.shortHex());
@@ -141,7 +140,7 @@ class Ec2PublisherTest {
       // 2. the app on that base: its snapshot has the base's as parent and only the differing blocks are sent
       int putsBefore = aws.calls("PutSnapshotBlock");
       PublishResult a =
-          p.publish(PublishRequest.of(app, appDigest, "key-app").withBase("key-base", base), UploadListener.none());
+          p.publish(PublishRequest.of(app, appDigest, "key-app").base("key-base", base), UploadListener.none());
       UploadResult up = a.upload().orElseThrow();
       assertThat(up.parentSnapshotId()).contains(b.ami().snapshotId());
       assertThat(up.blocksSent()).isEqualTo(differing.size());
@@ -156,7 +155,7 @@ class Ec2PublisherTest {
       int starts = aws.calls("StartSnapshot");
       int registers = aws.calls("RegisterImage");
       PublishResult again =
-          p.publish(PublishRequest.of(app, appDigest, "key-app").withBase("key-base", base), UploadListener.none());
+          p.publish(PublishRequest.of(app, appDigest, "key-app").base("key-base", base), UploadListener.none());
       assertThat(again.reused()).isTrue();
       assertThat(again.bytesUploaded()).isZero();
       assertThat(again.ami().imageId()).isEqualTo(a.ami().imageId());
@@ -172,10 +171,10 @@ class Ec2PublisherTest {
 
   @Test
   void registrationOptionsFollowTheTarget() throws Exception {
-    Ec2Target target = aws.target(REGION, "secure").withTpm(true).withImdsV2Required(false).withVolumeType("io2")
-        .withRootVolumeSizeGiB(8).withDeleteOnTermination(false).withArchitecture("x86_64").withBootMode("uefi");
+    Ec2Target target = aws.target(REGION, "secure").tpm(true).imdsV2Required(false).volumeType("io2")
+        .rootVolumeSizeGiB(8).deleteOnTermination(false).architecture("x86_64").bootMode("uefi");
     Path disk = TestDisks.randomSparse(dir.resolve("d.raw"), 32 * MIB, 4, 23);
-    try (Ec2Clients clients = Ec2Clients.create(target, 16)) {
+    try (Ec2Clients clients = TestRetries.clients(target, 16)) {
       PublishResult r = publisher(clients).publish(PublishRequest.of(disk, digest("tpm"), "k"), UploadListener.none());
       ImageInfo img = aws.image(r.ami().imageId()).orElseThrow();
       assertThat(img.tpmSupport()).isEqualTo("v2.0");
@@ -191,7 +190,7 @@ class Ec2PublisherTest {
   void aRegisterImageFailureDeletesTheSnapshot() throws Exception {
     aws.failFromNow("RegisterImage", Fault.ACCESS_DENIED);
     Path disk = TestDisks.randomSparse(dir.resolve("d.raw"), 32 * MIB, 4, 24);
-    try (Ec2Clients clients = Ec2Clients.create(aws.target(REGION, "web"), 16)) {
+    try (Ec2Clients clients = TestRetries.clients(aws.target(REGION, "web"), 16)) {
       assertThatThrownBy(
               () -> publisher(clients).publish(PublishRequest.of(disk, digest("x"), "k"), UploadListener.none()))
           .isInstanceOf(ImageStoreException.class)
@@ -206,7 +205,7 @@ class Ec2PublisherTest {
   void aFailureAfterRegisterImageDeregistersTheAmiAndDeletesTheSnapshot() throws Exception {
     aws.failFromNow("ModifyImageAttribute", Fault.ACCESS_DENIED);
     Path disk = TestDisks.randomSparse(dir.resolve("d.raw"), 32 * MIB, 4, 25);
-    try (Ec2Clients clients = Ec2Clients.create(aws.target(REGION, "web").withShare(ACCOUNT_A), 16)) {
+    try (Ec2Clients clients = TestRetries.clients(aws.target(REGION, "web").share(ACCOUNT_A), 16)) {
       assertThatThrownBy(
               () -> publisher(clients).publish(PublishRequest.of(disk, digest("x"), "k"), UploadListener.none()))
           .isInstanceOf(ImageStoreException.class)
@@ -220,7 +219,7 @@ class Ec2PublisherTest {
   void aFatalUploadErrorRegistersNothing() throws Exception {
     aws.failNth("PutSnapshotBlock", Fault.ACCESS_DENIED, 3);
     Path disk = TestDisks.randomSparse(dir.resolve("d.raw"), 64 * MIB, 10, 26);
-    try (Ec2Clients clients = Ec2Clients.create(aws.target(REGION, "web"), 16)) {
+    try (Ec2Clients clients = TestRetries.clients(aws.target(REGION, "web"), 16)) {
       assertThatThrownBy(
               () -> publisher(clients).publish(PublishRequest.of(disk, digest("x"), "k"), UploadListener.none()))
           .isInstanceOf(ImageStoreException.class);
@@ -233,7 +232,7 @@ class Ec2PublisherTest {
   void aLostRegisterImageAnswerIsAdoptedNotDuplicated() throws Exception {
     aws.failNth("RegisterImage", Fault.DROP_AFTER_PROCESSING, 1);
     Path disk = TestDisks.randomSparse(dir.resolve("d.raw"), 32 * MIB, 4, 27);
-    try (Ec2Clients clients = Ec2Clients.create(aws.target(REGION, "web"), 16)) {
+    try (Ec2Clients clients = TestRetries.clients(aws.target(REGION, "web"), 16)) {
       PublishResult r = publisher(clients).publish(PublishRequest.of(disk, digest("x"), "k"), UploadListener.none());
       assertThat(aws.calls("RegisterImage")).isEqualTo(2);
       assertThat(aws.images()).extracting(ImageInfo::imageId).containsExactly(r.ami().imageId());
@@ -244,7 +243,7 @@ class Ec2PublisherTest {
   void aNameTakenByAnotherImageIsAClearErrorAndLeavesNothing() throws Exception {
     Path disk = TestDisks.randomSparse(dir.resolve("d.raw"), 32 * MIB, 4, 28);
     Digest d = digest("x");
-    try (Ec2Clients clients = Ec2Clients.create(aws.target(REGION, "web"), 16)) {
+    try (Ec2Clients clients = TestRetries.clients(aws.target(REGION, "web"), 16)) {
       Ec2Publisher p = publisher(clients);
       PublishResult first = p.publish(PublishRequest.of(disk, d, "k"), UploadListener.none());
       // someone removes the tags: the AMI no longer says which image it holds, but keeps the name
@@ -261,30 +260,30 @@ class Ec2PublisherTest {
   @Test
   void theSweepRemovesStaleInProgressLeftoversOnly() throws Exception {
     Path disk = TestDisks.randomSparse(dir.resolve("d.raw"), 32 * MIB, 4, 29);
-    try (Ec2Clients clients = Ec2Clients.create(aws.target(REGION, "web"), 16)) {
+    try (Ec2Clients clients = TestRetries.clients(aws.target(REGION, "web"), 16)) {
       Ec2Publisher p = publisher(clients);
       AmiRegistrar reg = p.registrar();
       EbsSnapshotUploader up = p.uploader();
       // a published image: must survive
-      PublishResult kept = p.withoutSweep().publish(PublishRequest.of(disk, digest("kept"), "k1"),
+      PublishResult kept = p.noSweep().publish(PublishRequest.of(disk, digest("kept"), "k1"),
           UploadListener.none());
       // a bake that died after its upload: a completed snapshot tagged in-progress
       UploadResult dead1 = up.upload(
-          SnapshotUpload.of(disk).withTags(reg.snapshotTags(digest("dead1"), "k2")), UploadListener.none());
+          SnapshotUpload.of(disk).tags(reg.snapshotTags(digest("dead1"), "k2")), UploadListener.none());
       // a bake that died during its upload: a pending snapshot tagged in-progress
       String dead2 = clients.ebs().startSnapshot(b -> b.volumeSize(1L).tags(
           software.amazon.awssdk.services.ebs.model.Tag.builder().key("kiln:state").value("in-progress").build()))
           .snapshotId();
       // a bake that died after RegisterImage: an AMI and its snapshot tagged in-progress
       UploadResult dead3 = up.upload(
-          SnapshotUpload.of(disk).withTags(reg.snapshotTags(digest("dead3"), "k3")), UploadListener.none());
+          SnapshotUpload.of(disk).tags(reg.snapshotTags(digest("dead3"), "k3")), UploadListener.none());
       String dead3Ami = clients.ec2().registerImage(b -> b.name("web-dead3").rootDeviceName("/dev/xvda")
           .architecture("x86_64").virtualizationType("hvm")
           .blockDeviceMappings(rootOn(dead3.snapshotId()))
           .tagSpecifications(imageTags(Tag.builder().key("kiln:state").value("in-progress").build()))).imageId();
       // a bake running right now: recent, must survive
       UploadResult running = up.upload(
-          SnapshotUpload.of(disk).withTags(reg.snapshotTags(digest("running"), "k4")), UploadListener.none());
+          SnapshotUpload.of(disk).tags(reg.snapshotTags(digest("running"), "k4")), UploadListener.none());
       for (String id : new String[] {dead1.snapshotId(), dead2, dead3.snapshotId(), dead3Ami}) {
         aws.backdate(id, Duration.ofHours(7));
       }
@@ -306,9 +305,9 @@ class Ec2PublisherTest {
   void anotherBakeInProgressForTheSameDigestIsNotTrampled() throws Exception {
     Path disk = TestDisks.randomSparse(dir.resolve("d.raw"), 32 * MIB, 4, 30);
     Digest d = digest("busy");
-    try (Ec2Clients clients = Ec2Clients.create(aws.target(REGION, "web"), 16)) {
+    try (Ec2Clients clients = TestRetries.clients(aws.target(REGION, "web"), 16)) {
       Ec2Publisher p = publisher(clients);
-      UploadResult u = p.uploader().upload(SnapshotUpload.of(disk).withTags(p.registrar().snapshotTags(d, "k")),
+      UploadResult u = p.uploader().upload(SnapshotUpload.of(disk).tags(p.registrar().snapshotTags(d, "k")),
           UploadListener.none());
       clients.ec2().registerImage(b -> b.name("web-" + d.shortHex()).rootDeviceName("/dev/xvda")
           .architecture("x86_64").virtualizationType("hvm")
@@ -330,8 +329,8 @@ class Ec2PublisherTest {
     for (int i = 0; i < 60; i++) {
       inputs.put("in" + i, "v");
     }
-    try (Ec2Clients clients = Ec2Clients.create(aws.target(REGION, "web"), 16)) {
-      assertThatThrownBy(() -> publisher(clients).publish(PublishRequest.of(disk, digest("t"), "k").withInputs(inputs),
+    try (Ec2Clients clients = TestRetries.clients(aws.target(REGION, "web"), 16)) {
+      assertThatThrownBy(() -> publisher(clients).publish(PublishRequest.of(disk, digest("t"), "k").inputs(inputs),
               UploadListener.none()))
           .isInstanceOf(ImageStoreException.class)
           .hasMessageContaining("at most 50 tags");
@@ -344,7 +343,7 @@ class Ec2PublisherTest {
     aws.failNth("CopyImage", Fault.ACCESS_DENIED, 1);
     Path disk = TestDisks.randomSparse(dir.resolve("d.raw"), 32 * MIB, 4, 32);
     Digest d = digest("copy");
-    try (Ec2Clients clients = Ec2Clients.create(aws.target(REGION, "web").withCopyTo("us-west-2"), 16)) {
+    try (Ec2Clients clients = TestRetries.clients(aws.target(REGION, "web").copyTo("us-west-2"), 16)) {
       Ec2Publisher p = publisher(clients);
       assertThatThrownBy(() -> p.publish(PublishRequest.of(disk, d, "k"), UploadListener.none()))
           .isInstanceOf(ImageStoreException.class)

@@ -63,8 +63,8 @@ class Ec2TargetTest {
 
   @Test
   void theTypedFormEqualsTheParsedOne() {
-    Ec2Target typed = Ec2Target.of("eu-west-1", "web").withShare("123456789012").withTag("team", "x")
-        .withCopyTo("us-east-1");
+    Ec2Target typed = Ec2Target.of("eu-west-1", "web").share("123456789012").tag("team", "x")
+        .copyTo("us-east-1");
     assertThat(typed).isEqualTo(Ec2Target.parse("ec2://eu-west-1/web?share=123456789012&copyTo=us-east-1&tag.team=x"));
   }
 
@@ -114,7 +114,7 @@ class Ec2TargetTest {
 
   @Test
   void credentialsAreNotPartOfTheUri() {
-    Ec2Target t = Ec2Target.of("eu-west-1", "web").withCredentials(
+    Ec2Target t = Ec2Target.of("eu-west-1", "web").credentials(
         software.amazon.awssdk.auth.credentials.AnonymousCredentialsProvider.create());
     assertThat(t.toUri()).isEqualTo("ec2://eu-west-1/web");
     assertThat(t.credentials()).isPresent();

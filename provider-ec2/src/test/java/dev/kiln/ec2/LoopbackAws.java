@@ -281,7 +281,7 @@ public final class LoopbackAws implements AutoCloseable {
 
   /** A target in {@code region} pointed at this server with its credentials. */
   public Ec2Target target(String region, String name) {
-    return Ec2Target.of(region, name).withEndpoint(endpoint()).withCredentials(credentials());
+    return Ec2Target.of(region, name).endpoint(endpoint()).credentials(credentials());
   }
 
   // ---------------------------------------------------------------- faults and knobs

@@ -13,9 +13,9 @@ import java.util.regex.Pattern;
  *
  * <p>Stateless and thread-safe.
  */
-public final class DigestNote {
+final class DigestNote {
   /** The line's label. */
-  public static final String LABEL = "Kiln-Image-Digest";
+  static final String LABEL = "Kiln-Image-Digest";
 
   private static final Pattern LINE =
       Pattern.compile("(?m)^" + LABEL + ": (sha256:[0-9a-f]{64})\\s*$");
@@ -23,7 +23,7 @@ public final class DigestNote {
   private DigestNote() {}
 
   /** The line for {@code digest}, without a line break. */
-  public static String line(Digest digest) {
+  static String line(Digest digest) {
     return LABEL + ": " + digest;
   }
 
@@ -31,13 +31,13 @@ public final class DigestNote {
    * {@code text} followed by the digest line (after a blank line when {@code text} is not empty);
    * any digest line already in {@code text} is removed first, so the result holds exactly one.
    */
-  public static String append(String text, Digest digest) {
+  static String append(String text, Digest digest) {
     String base = LINE.matcher(text == null ? "" : text).replaceAll("").strip();
     return base.isEmpty() ? line(digest) : base + "\n\n" + line(digest);
   }
 
   /** The digest named by the last digest line in {@code text}, if there is one. */
-  public static Optional<Digest> find(String text) {
+  static Optional<Digest> find(String text) {
     if (text == null) {
       return Optional.empty();
     }

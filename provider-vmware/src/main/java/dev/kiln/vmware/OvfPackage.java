@@ -36,9 +36,9 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
  *
  * <pre>{@code
  * OvaArchive ova = OvfPackage.named("web")
- *     .withCpus(2).withMemoryMiB(4096)
- *     .withDiskController(DiskController.NVME).withNetwork("VM Network")
- *     .withAnnotation(recordSummary).withImageDigest(imageDigest)
+ *     .cpus(2).memoryMiB(4096)
+ *     .diskController(DiskController.NVME).network("VM Network")
+ *     .annotation(recordSummary).imageDigest(imageDigest)
  *     .writeOva(Path.of("disk.raw"), Path.of("web.ova"));
  * }</pre>
  *
@@ -142,13 +142,13 @@ public final class OvfPackage {
   }
 
   /** A copy with {@code cpus} virtual CPUs. */
-  public OvfPackage withCpus(int cpus) {
+  public OvfPackage cpus(int cpus) {
     checkArgument(cpus >= 1 && cpus <= 768, "CPU count must be 1..768, found %s", cpus);
     return copy(b -> b.cpus = cpus);
   }
 
   /** A copy with {@code mib} MiB of memory (a multiple of 4, as vSphere requires). */
-  public OvfPackage withMemoryMiB(long mib) {
+  public OvfPackage memoryMiB(long mib) {
     checkArgument(
         mib >= 4 && mib % 4 == 0, "memory must be a positive multiple of 4 MiB, found %s", mib);
     return copy(b -> b.memoryMiB = mib);
@@ -158,7 +158,7 @@ public final class OvfPackage {
    * A copy with virtual hardware version {@code version}, such as {@code vmx-14} (ESXi 6.7) or
    * {@code vmx-19}.
    */
-  public OvfPackage withHardwareVersion(String version) {
+  public OvfPackage hardwareVersion(String version) {
     checkArgument(
         version != null && HW_VERSION.matcher(version).matches(),
         "hardware version must look like vmx-14, found '%s'",
@@ -172,38 +172,38 @@ public final class OvfPackage {
    *
    * @throws IllegalArgumentException for {@link Firmware#BIOS}
    */
-  public OvfPackage withFirmware(Firmware firmware) {
+  public OvfPackage firmware(Firmware firmware) {
     Objects.requireNonNull(firmware, "firmware");
     checkArgument(
         firmware == Firmware.EFI,
-        "withFirmware(%s) is not supported yet: the disks Kiln builds boot only with UEFI (no legacy BIOS boot"
+        "firmware(%s) is not supported yet: the disks Kiln builds boot only with UEFI (no legacy BIOS boot"
             + " code); use Firmware.EFI (the default)",
         firmware);
     return copy(b -> b.firmware = firmware);
   }
 
   /** A copy with the disk on the given controller. */
-  public OvfPackage withDiskController(DiskController controller) {
+  public OvfPackage diskController(DiskController controller) {
     return copy(b -> b.controller = Objects.requireNonNull(controller, "controller"));
   }
 
   /**
    * A copy whose NIC is on the OVF network {@code network} (mapped to a vSphere network at import).
    */
-  public OvfPackage withNetwork(String network) {
+  public OvfPackage network(String network) {
     checkArgument(network != null && !network.isBlank(), "network name must not be blank");
     return copy(b -> b.network = network);
   }
 
   /** A copy with no NIC and no network section. */
-  public OvfPackage withoutNetwork() {
+  public OvfPackage noNetwork() {
     return copy(b -> b.network = null);
   }
 
   /**
    * A copy with VMware guest OS identifier {@code vmwareOsType}, such as {@code debian12_64Guest}.
    */
-  public OvfPackage withGuestOs(String vmwareOsType) {
+  public OvfPackage guestOs(String vmwareOsType) {
     checkArgument(
         vmwareOsType != null && vmwareOsType.matches("[A-Za-z0-9_]+"),
         "guest OS must be a VMware identifier such as other4xLinux64Guest, found '%s'",
@@ -212,12 +212,12 @@ public final class OvfPackage {
   }
 
   /** A copy with the VM annotation (notes) {@code text}; Kiln passes the image record's summary. */
-  public OvfPackage withAnnotation(String text) {
+  public OvfPackage annotation(String text) {
     return copy(b -> b.annotation = Objects.requireNonNull(text, "text"));
   }
 
   /** A copy with a product section. */
-  public OvfPackage withProduct(Product product) {
+  public OvfPackage product(Product product) {
     return copy(b -> b.product = Objects.requireNonNull(product, "product"));
   }
 
@@ -225,19 +225,19 @@ public final class OvfPackage {
    * A copy whose annotation ends with the Kiln image digest line ({@link DigestNote}), which {@code
    * vsphere://} publishing needs to recognise the template later.
    */
-  public OvfPackage withImageDigest(Digest digest) {
+  public OvfPackage imageDigest(Digest digest) {
     return copy(b -> b.imageDigest = Objects.requireNonNull(digest, "digest"));
   }
 
   /** A copy whose OVA tar entries carry {@code mtime} (whole seconds) instead of the default. */
-  public OvfPackage withModificationTime(Instant mtime) {
+  public OvfPackage modificationTime(Instant mtime) {
     checkArgument(
         mtime != null && mtime.getEpochSecond() >= 0, "mtime must not be before the epoch");
     return copy(b -> b.mtime = Instant.ofEpochSecond(mtime.getEpochSecond()));
   }
 
   /** A copy that writes the disk with {@code writer}. */
-  public OvfPackage withVmdkWriter(VmdkWriter writer) {
+  public OvfPackage vmdkWriter(VmdkWriter writer) {
     return copy(b -> b.vmdkWriter = Objects.requireNonNull(writer, "writer"));
   }
 
@@ -574,7 +574,7 @@ public final class OvfPackage {
     checkArgument(
         controller != DiskController.NVME || hw >= 13,
         "an NVMe controller needs hardware version vmx-13 or later, found %s: use"
-            + " withHardwareVersion(\"vmx-14\")",
+            + " hardwareVersion(\"vmx-14\")",
         hardwareVersion);
     checkArgument(
         controller != DiskController.SATA || hw >= 10,

@@ -1,13 +1,13 @@
 package dev.kiln.vmware;
 
-import dev.kiln.vmware.vsphere.LeaseInfo;
+import dev.kiln.vmware.internal.vsphere.LeaseInfo;
 
 /**
  * Hears what a {@link VspherePublisher} does, for progress display and diagnostics. Called from the
  * publishing thread and from the lease keep-alive timer: implementations must be thread-safe and
  * quick. All methods do nothing by default.
  */
-public interface PublishListener {
+interface PublishListener {
   /**
    * An import lease is ready; its VM exists from now until the import completes or is rolled back.
    */

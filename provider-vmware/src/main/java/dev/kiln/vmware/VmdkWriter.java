@@ -52,7 +52,7 @@ import java.util.zip.Deflater;
  * blocks in flight, never by the disk size.
  *
  * <pre>{@code
- * VmdkInfo info = VmdkWriter.defaults().withThreads(4)
+ * VmdkInfo info = VmdkWriter.defaults().threads(4)
  *     .write(Path.of("disk.raw"), Path.of("disk.vmdk"));
  * }</pre>
  *
@@ -107,7 +107,7 @@ public final class VmdkWriter {
    * A copy that compresses on {@code threads} threads (1: on the calling thread only). The output
    * does not depend on it.
    */
-  public VmdkWriter withThreads(int threads) {
+  public VmdkWriter threads(int threads) {
     checkArgument(
         threads >= 1 && threads <= 256, "threads must be between 1 and 256, found %s", threads);
     return new VmdkWriter(threads, level, executor);
@@ -116,7 +116,7 @@ public final class VmdkWriter {
   /**
    * A copy that uses zlib level {@code level} (1 fastest .. 9 smallest; -1 the zlib default, 6).
    */
-  public VmdkWriter withCompressionLevel(int level) {
+  public VmdkWriter compressionLevel(int level) {
     checkArgument(
         level == Deflater.DEFAULT_COMPRESSION || (level >= 1 && level <= 9),
         "compression level must be 1..9 or -1, found %s",
@@ -126,9 +126,9 @@ public final class VmdkWriter {
 
   /**
    * A copy that runs compression tasks on the caller's executor instead of threads of its own;
-   * {@link #withThreads} then only bounds how many 1 MiB blocks are in flight.
+   * {@link #threads(int)} then only bounds how many 1 MiB blocks are in flight.
    */
-  public VmdkWriter withExecutor(Executor executor) {
+  public VmdkWriter executor(Executor executor) {
     return new VmdkWriter(threads, level, Objects.requireNonNull(executor, "executor"));
   }
 

@@ -12,10 +12,8 @@ import dev.kiln.event.BakeEvent;
 import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageStoreProvider;
 import dev.kiln.spi.ImageView;
-import dev.kiln.spi.PublishContext;
 import dev.kiln.spi.LocalOutput;
-import dev.kiln.spi.TargetPaths;
-import dev.kiln.vmware.vsphere.Credentials;
+import dev.kiln.spi.PublishContext;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -51,7 +49,7 @@ public final class VmwareImageStores implements ImageStoreProvider {
   }
 
   static OvfPackage ovf(String name, ImageView image) {
-    return OvfPackage.named(name).withImageDigest(image.digest()).withAnnotation(annotation(image));
+    return OvfPackage.named(name).imageDigest(image.digest()).annotation(annotation(image));
   }
 
   /** {@code vmdk:}, {@code ova:}, {@code ovf:}: files, rewritten atomically on every publish (they are reproducible). */
@@ -112,8 +110,8 @@ public final class VmwareImageStores implements ImageStoreProvider {
 
     private VspherePublisher publisher(PublishContext ctx) {
       return VspherePublisher.to(target)
-          .withCredentials(Credentials.fromEnvironment())
-          .withListener(new PublishListener() {
+          .credentials(Credentials.fromEnvironment())
+          .listener(new PublishListener() {
             @Override
             public void bytesUploaded(String file, long done, long total) {
               ctx.emit(new BakeEvent.BytesWritten(target + " " + file, done, total));

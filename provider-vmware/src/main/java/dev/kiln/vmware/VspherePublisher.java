@@ -4,15 +4,13 @@ import com.google.common.annotations.VisibleForTesting;
 import dev.kiln.Digest;
 import dev.kiln.ImageStoreException;
 import dev.kiln.InvalidTargetException;
-import dev.kiln.vmware.vsphere.ContentLibraryClient;
-import dev.kiln.vmware.vsphere.Credentials;
-import dev.kiln.vmware.vsphere.ImportSpec;
-import dev.kiln.vmware.vsphere.LeaseInfo;
-import dev.kiln.vmware.vsphere.ManagedObject;
-import dev.kiln.vmware.vsphere.TlsTrust;
-import dev.kiln.vmware.vsphere.VmConfig;
-import dev.kiln.vmware.vsphere.VsphereClient;
-import dev.kiln.vmware.vsphere.VsphereException;
+import dev.kiln.vmware.internal.vsphere.ContentLibraryClient;
+import dev.kiln.vmware.internal.vsphere.ImportSpec;
+import dev.kiln.vmware.internal.vsphere.LeaseInfo;
+import dev.kiln.vmware.internal.vsphere.ManagedObject;
+import dev.kiln.vmware.internal.vsphere.VmConfig;
+import dev.kiln.vmware.internal.vsphere.VsphereClient;
+import dev.kiln.vmware.internal.vsphere.VsphereException;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -56,7 +54,7 @@ import org.w3c.dom.NodeList;
  * VsphereTarget target =
  *     VsphereTarget.parse("vsphere://vc.example/DC/vm/templates/web?datastore=ds1&pool=C1");
  * PublishResult r = VspherePublisher.to(target)
- *     .withCredentials(Credentials.fromEnvironment())
+ *     .credentials(Credentials.fromEnvironment())
  *     .publish(ovfFiles);
  * }</pre>
  *
@@ -112,7 +110,7 @@ public final class VspherePublisher {
   }
 
   /** A copy that logs in with {@code credentials}. */
-  public VspherePublisher withCredentials(Credentials credentials) {
+  public VspherePublisher credentials(Credentials credentials) {
     return new VspherePublisher(
         target,
         Objects.requireNonNull(credentials),
@@ -127,7 +125,7 @@ public final class VspherePublisher {
    * A copy that trusts vCenter's certificate as {@code trust} says (instead of the target's
    * thumbprint option).
    */
-  public VspherePublisher withTrust(TlsTrust trust) {
+  public VspherePublisher trust(TlsTrust trust) {
     return new VspherePublisher(
         target,
         credentials,
@@ -142,7 +140,7 @@ public final class VspherePublisher {
    * A copy that reports lease progress every {@code interval} while uploading (vSphere drops idle
    * leases).
    */
-  public VspherePublisher withLeaseKeepAlive(Duration interval) {
+  public VspherePublisher leaseKeepAlive(Duration interval) {
     if (interval.isNegative() || interval.isZero()) {
       throw new IllegalArgumentException("keep-alive interval must be positive, found " + interval);
     }
@@ -151,7 +149,7 @@ public final class VspherePublisher {
   }
 
   /** A copy that waits at most {@code timeout} for each lease, task or update session. */
-  public VspherePublisher withTimeout(Duration timeout) {
+  public VspherePublisher timeout(Duration timeout) {
     return new VspherePublisher(
         target,
         credentials,
@@ -163,7 +161,7 @@ public final class VspherePublisher {
   }
 
   /** A copy that reports to {@code listener}. */
-  public VspherePublisher withListener(PublishListener listener) {
+  VspherePublisher listener(PublishListener listener) {
     return new VspherePublisher(
         target,
         credentials,
@@ -179,7 +177,7 @@ public final class VspherePublisher {
    * failures with it).
    */
   @VisibleForTesting
-  VspherePublisher withUploadInterceptor(UnaryOperator<InputStream> interceptor) {
+  VspherePublisher uploadInterceptor(UnaryOperator<InputStream> interceptor) {
     return new VspherePublisher(
         target,
         credentials,
@@ -259,7 +257,7 @@ public final class VspherePublisher {
                     new IllegalArgumentException(
                         source.label()
                             + " carries no Kiln image digest in its annotation: write it with"
-                            + " OvfPackage.withImageDigest(digest) so that the template can be"
+                            + " OvfPackage.imageDigest(digest) so that the template can be"
                             + " recognised later"));
     try {
       return target.mode() == VsphereTarget.Mode.TEMPLATE

@@ -3,7 +3,6 @@ package dev.kiln.vmware;
 import dev.kiln.InvalidTargetException;
 import dev.kiln.disk.DiskOptions;
 import dev.kiln.disk.DiskParameters;
-import dev.kiln.vmware.vsphere.TlsTrust;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -197,22 +196,22 @@ public final class VsphereTarget implements dev.kiln.Target {
   }
 
   /** A copy with the datastore. */
-  public VsphereTarget withDatastore(String datastore) {
+  public VsphereTarget datastore(String datastore) {
     return withOption("datastore", datastore);
   }
 
   /** A copy with the resource pool (cluster, host, or pool path under the host folder). */
-  public VsphereTarget withPool(String pool) {
+  public VsphereTarget pool(String pool) {
     return withOption("pool", pool);
   }
 
   /** A copy that maps the OVF's network to this vSphere network. */
-  public VsphereTarget withNetwork(String network) {
+  public VsphereTarget network(String network) {
     return withOption("network", network);
   }
 
   /** A copy that pins vCenter's certificate by its SHA-256 thumbprint. */
-  public VsphereTarget withThumbprint(String sha256) {
+  public VsphereTarget thumbprint(String sha256) {
     TlsTrust.pinnedSha256(sha256); // validates
     return withOption("thumbprint", sha256);
   }

@@ -38,12 +38,12 @@ class OvfPackageTest {
   void descriptorMatchesTheGoldenFile() throws Exception {
     String ovf =
         OvfPackage.named("web")
-            .withCpus(4)
-            .withMemoryMiB(4096)
-            .withNetwork("VM Network")
-            .withAnnotation("Kiln image web\nlayers: 3 <base & app>")
-            .withProduct(OvfPackage.Product.of("web", "Kiln", "1.4"))
-            .withImageDigest(DIGEST)
+            .cpus(4)
+            .memoryMiB(4096)
+            .network("VM Network")
+            .annotation("Kiln image web\nlayers: 3 <base & app>")
+            .product(OvfPackage.Product.of("web", "Kiln", "1.4"))
+            .imageDigest(DIGEST)
             .descriptor(DISK, 123456);
     String golden;
     try (InputStream in = getClass().getResourceAsStream("/golden/web-nvme-efi.ovf")) {
@@ -54,7 +54,7 @@ class OvfPackageTest {
 
   @Test
   void nvmeEfiDefaultsAreWhatVsphereExpects() throws Exception {
-    Document d = parse(OvfPackage.named("web").withImageDigest(DIGEST).descriptor(DISK, 123456));
+    Document d = parse(OvfPackage.named("web").imageDigest(DIGEST).descriptor(DISK, 123456));
     assertThat(
             text(
                 d,
@@ -84,11 +84,11 @@ class OvfPackageTest {
   @Test
   void pvscsiAndSataControllers() throws Exception {
     Document pv =
-        parse(OvfPackage.named("a").withDiskController(DiskController.PVSCSI).descriptor(DISK, 1));
+        parse(OvfPackage.named("a").diskController(DiskController.PVSCSI).descriptor(DISK, 1));
     assertThat(child(item(pv, "3"), "ResourceType")).isEqualTo("6");
     assertThat(child(item(pv, "3"), "ResourceSubType")).isEqualTo("VirtualSCSI");
     Document sata =
-        parse(OvfPackage.named("a").withDiskController(DiskController.SATA).descriptor(DISK, 1));
+        parse(OvfPackage.named("a").diskController(DiskController.SATA).descriptor(DISK, 1));
     assertThat(child(item(sata, "3"), "ResourceType")).isEqualTo("20");
     assertThat(child(item(sata, "3"), "ResourceSubType")).isEqualTo("vmware.sata.ahci");
     assertRasdElementsInSchemaOrder(pv);
@@ -98,7 +98,7 @@ class OvfPackageTest {
   @Test
   void efiFirmwareAndNoNetwork() throws Exception {
     String xml =
-        OvfPackage.named("a").withFirmware(Firmware.EFI).withoutNetwork().descriptor(DISK, 1);
+        OvfPackage.named("a").firmware(Firmware.EFI).noNetwork().descriptor(DISK, 1);
     Document d = parse(xml);
     assertThat(config(d, "firmware")).isEqualTo("efi");
     assertThat(xml).doesNotContain("NetworkSection").contains("efiSecureBootEnabled");
@@ -108,7 +108,7 @@ class OvfPackageTest {
   @Test
   void annotationIsEscapedAndEndsWithTheDigestLine() throws Exception {
     String text = "a <b> & \"c\"\nsecond line";
-    OvfPackage p = OvfPackage.named("a").withAnnotation(text).withImageDigest(DIGEST);
+    OvfPackage p = OvfPackage.named("a").annotation(text).imageDigest(DIGEST);
     Document d = parse(p.descriptor(DISK, 1));
     String annotation = d.getElementsByTagNameNS(OVF, "Annotation").item(0).getTextContent();
     assertThat(annotation).isEqualTo(text + "\n\nKiln-Image-Digest: " + DIGEST);
@@ -119,18 +119,18 @@ class OvfPackageTest {
   @Test
   void badOptionsAreRefusedWithTheFix() {
     assertThatThrownBy(() -> OvfPackage.named("a b")).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> OvfPackage.named("a").withMemoryMiB(1001))
+    assertThatThrownBy(() -> OvfPackage.named("a").memoryMiB(1001))
         .hasMessageContaining("multiple of 4");
-    assertThatThrownBy(() -> OvfPackage.named("a").withHardwareVersion("14"))
+    assertThatThrownBy(() -> OvfPackage.named("a").hardwareVersion("14"))
         .hasMessageContaining("vmx-14");
     assertThatThrownBy(
-            () -> OvfPackage.named("a").withHardwareVersion("vmx-11").descriptor(DISK, 1))
+            () -> OvfPackage.named("a").hardwareVersion("vmx-11").descriptor(DISK, 1))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("NVMe controller needs hardware version vmx-13");
     assertThat(
             OvfPackage.named("a")
-                .withHardwareVersion("vmx-11")
-                .withDiskController(DiskController.PVSCSI)
+                .hardwareVersion("vmx-11")
+                .diskController(DiskController.PVSCSI)
                 .descriptor(DISK, 1))
         .contains("vmx-11");
   }
@@ -139,7 +139,7 @@ class OvfPackageTest {
   void ovfDirectoryHasDescriptorManifestAndDisk() throws Exception {
     Path raw = TestDisks.withData(dir.resolve("disk.raw"), 6L << 20, 4);
     OvfFiles files =
-        OvfPackage.named("web").withImageDigest(DIGEST).writeOvf(raw, dir.resolve("out"));
+        OvfPackage.named("web").imageDigest(DIGEST).writeOvf(raw, dir.resolve("out"));
 
     assertThat(files.files())
         .extracting(PackagedFile::name)
@@ -174,8 +174,8 @@ class OvfPackageTest {
     Path raw = TestDisks.withData(dir.resolve("disk.raw"), 6L << 20, 4);
     OvfPackage p =
         OvfPackage.named("web")
-            .withImageDigest(DIGEST)
-            .withModificationTime(Instant.ofEpochSecond(1700000000));
+            .imageDigest(DIGEST)
+            .modificationTime(Instant.ofEpochSecond(1700000000));
     OvaArchive one = p.writeOva(raw, dir.resolve("one/web.ova"));
     OvaArchive two = p.writeOva(raw, dir.resolve("two/web.ova"));
 

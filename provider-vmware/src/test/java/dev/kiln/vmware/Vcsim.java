@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.kiln.vmware.vsphere.Credentials;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -96,17 +95,17 @@ final class Vcsim implements BeforeAllCallback, AfterAllCallback {
   /** A template target in the VM folder of the simulator's datacenter. */
   VsphereTarget template(String name) {
     return VsphereTarget.template(host, DATACENTER, "vm", name)
-        .withDatastore(DATASTORE)
-        .withPool(CLUSTER)
-        .withNetwork(NETWORK)
-        .withThumbprint(thumbprint);
+        .datastore(DATASTORE)
+        .pool(CLUSTER)
+        .network(NETWORK)
+        .thumbprint(thumbprint);
   }
 
   /** A content library item target. */
   VsphereTarget libraryItem(String library, String name) {
     return VsphereTarget.libraryItem(host, DATACENTER, library, name)
-        .withDatastore(DATASTORE)
-        .withThumbprint(thumbprint);
+        .datastore(DATASTORE)
+        .thumbprint(thumbprint);
   }
 
   private void stop() {

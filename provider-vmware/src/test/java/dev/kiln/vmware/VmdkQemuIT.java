@@ -70,7 +70,7 @@ class VmdkQemuIT {
   void twoWritesAreBitIdenticalAndNoLargerThanQemuImgsOwn() throws Exception {
     Path raw = TestDisks.withData(dir.resolve("disk.raw"), 32 * MIB, 11);
     VmdkWriter.defaults().write(raw, dir.resolve("a/disk.vmdk"));
-    VmdkWriter.defaults().withThreads(3).write(raw, dir.resolve("b/disk.vmdk"));
+    VmdkWriter.defaults().threads(3).write(raw, dir.resolve("b/disk.vmdk"));
     assertThat(Files.readAllBytes(dir.resolve("b/disk.vmdk")))
         .isEqualTo(Files.readAllBytes(dir.resolve("a/disk.vmdk")));
 

@@ -118,12 +118,12 @@ class VmdkWriterTest {
     Path a = dir.resolve("a/disk.vmdk");
     Path b = dir.resolve("b/disk.vmdk");
     Path c = dir.resolve("c/disk.vmdk");
-    VmdkInfo ia = VmdkWriter.defaults().withThreads(1).write(raw, a);
-    VmdkInfo ib = VmdkWriter.defaults().withThreads(4).write(raw, b);
+    VmdkInfo ia = VmdkWriter.defaults().threads(1).write(raw, a);
+    VmdkInfo ib = VmdkWriter.defaults().threads(4).write(raw, b);
     ExecutorService pool = Executors.newFixedThreadPool(3);
     VmdkInfo ic;
     try {
-      ic = VmdkWriter.defaults().withThreads(2).withExecutor(pool).write(raw, c);
+      ic = VmdkWriter.defaults().threads(2).executor(pool).write(raw, c);
     } finally {
       pool.shutdown();
     }
@@ -159,9 +159,9 @@ class VmdkWriterTest {
   void compressionLevelChangesSizeNotContent() throws Exception {
     Path raw = TestDisks.withData(dir.resolve("disk.raw"), 4L * MIB, 5);
     VmdkInfo fast =
-        VmdkWriter.defaults().withCompressionLevel(1).write(raw, dir.resolve("fast.vmdk"));
+        VmdkWriter.defaults().compressionLevel(1).write(raw, dir.resolve("fast.vmdk"));
     VmdkInfo small =
-        VmdkWriter.defaults().withCompressionLevel(9).write(raw, dir.resolve("small.vmdk"));
+        VmdkWriter.defaults().compressionLevel(9).write(raw, dir.resolve("small.vmdk"));
     assertThat(small.fileSize()).isLessThanOrEqualTo(fast.fileSize());
     assertThat(small.contentId()).isEqualTo(fast.contentId());
     try (StreamOptimizedReader r = new StreamOptimizedReader(dir.resolve("fast.vmdk"))) {
@@ -188,9 +188,9 @@ class VmdkWriterTest {
 
   @Test
   void badOptionsAreRefused() {
-    assertThatThrownBy(() -> VmdkWriter.defaults().withThreads(0))
+    assertThatThrownBy(() -> VmdkWriter.defaults().threads(0))
         .isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> VmdkWriter.defaults().withCompressionLevel(10))
+    assertThatThrownBy(() -> VmdkWriter.defaults().compressionLevel(10))
         .isInstanceOf(IllegalArgumentException.class);
   }
 }

@@ -4,12 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kiln.Digest;
-import dev.kiln.vmware.vsphere.Credentials;
-import dev.kiln.vmware.vsphere.ImportSpec;
-import dev.kiln.vmware.vsphere.ManagedObject;
-import dev.kiln.vmware.vsphere.TlsTrust;
-import dev.kiln.vmware.vsphere.VsphereClient;
-import dev.kiln.vmware.vsphere.VsphereException;
+import dev.kiln.vmware.internal.vsphere.ImportSpec;
+import dev.kiln.vmware.internal.vsphere.ManagedObject;
+import dev.kiln.vmware.internal.vsphere.VsphereClient;
+import dev.kiln.vmware.internal.vsphere.VsphereException;
 import java.util.Map;
 import javax.net.ssl.SSLHandshakeException;
 import org.junit.jupiter.api.Test;
@@ -78,7 +76,7 @@ class VsphereClientIT {
     // must come through.
     String ovf =
         OvfPackage.named("nvme")
-            .withImageDigest(Digest.of(new byte[] {1}))
+            .imageDigest(Digest.of(new byte[] {1}))
             .descriptor(
                 new VmdkInfo(1 << 20, 1000, 65536, 1, "00000001", Digest.of(new byte[] {2})), 1000);
     try (VsphereClient vc = client()) {
@@ -94,7 +92,7 @@ class VsphereClientIT {
   void importSpecConfigCanBeSetInSchemaOrder() throws Exception {
     String ovf =
         OvfPackage.named("cfg")
-            .withDiskController(DiskController.PVSCSI)
+            .diskController(DiskController.PVSCSI)
             .descriptor(
                 new VmdkInfo(1 << 20, 1000, 65536, 1, "00000001", Digest.of(new byte[] {2})), 1000);
     try (VsphereClient vc = client()) {

@@ -4,9 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kiln.disk.DiskOptions;
 import dev.kiln.testing.Tools;
-import dev.kiln.vmware.vsphere.ContentLibraryClient;
-import dev.kiln.vmware.vsphere.Credentials;
-import dev.kiln.vmware.vsphere.TlsTrust;
+import dev.kiln.vmware.internal.vsphere.ContentLibraryClient;
 import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;

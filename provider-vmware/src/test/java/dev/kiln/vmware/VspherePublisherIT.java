@@ -5,12 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kiln.Digest;
 import dev.kiln.ImageStoreException;
-import dev.kiln.vmware.vsphere.ContentLibraryClient;
-import dev.kiln.vmware.vsphere.LeaseInfo;
-import dev.kiln.vmware.vsphere.ManagedObject;
-import dev.kiln.vmware.vsphere.TlsTrust;
-import dev.kiln.vmware.vsphere.VmConfig;
-import dev.kiln.vmware.vsphere.VsphereClient;
+import dev.kiln.vmware.internal.vsphere.ContentLibraryClient;
+import dev.kiln.vmware.internal.vsphere.LeaseInfo;
+import dev.kiln.vmware.internal.vsphere.ManagedObject;
+import dev.kiln.vmware.internal.vsphere.VmConfig;
+import dev.kiln.vmware.internal.vsphere.VsphereClient;
 import java.io.ByteArrayOutputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;
@@ -60,18 +59,18 @@ class VspherePublisherIT {
     // vCenter knows all three)
     OvfPackage base =
         OvfPackage.named("kiln-test")
-            .withCpus(2)
-            .withMemoryMiB(1024)
-            .withDiskController(DiskController.PVSCSI)
-            .withNetwork("VM Network")
-            .withAnnotation("Kiln image kiln-test\nbase: debian-12");
-    ovaA = base.withImageDigest(digestA).writeOva(raw, dir.resolve("a.ova"));
-    ovaB = base.withImageDigest(digestB).writeOva(raw, dir.resolve("b.ova"));
-    filesA = base.withImageDigest(digestA).writeOvf(raw, dir.resolve("a-ovf"));
+            .cpus(2)
+            .memoryMiB(1024)
+            .diskController(DiskController.PVSCSI)
+            .network("VM Network")
+            .annotation("Kiln image kiln-test\nbase: debian-12");
+    ovaA = base.imageDigest(digestA).writeOva(raw, dir.resolve("a.ova"));
+    ovaB = base.imageDigest(digestB).writeOva(raw, dir.resolve("b.ova"));
+    filesA = base.imageDigest(digestA).writeOvf(raw, dir.resolve("a-ovf"));
   }
 
   private VspherePublisher publisher(VsphereTarget target) {
-    return VspherePublisher.to(target).withCredentials(vcsim.credentials());
+    return VspherePublisher.to(target).credentials(vcsim.credentials());
   }
 
   private VsphereClient client() throws IOException {
@@ -85,7 +84,7 @@ class VspherePublisherIT {
     AtomicReference<LeaseInfo> lease = new AtomicReference<>();
     PublishResult r =
         publisher(target)
-            .withListener(
+            .listener(
                 new PublishListener() {
                   @Override
                   public void leaseReady(LeaseInfo info) {
@@ -129,7 +128,7 @@ class VspherePublisherIT {
   void republishingTheSameImageUploadsNothing() throws Exception {
     VsphereTarget target = vcsim.template("web-again");
     AtomicLong bytes = new AtomicLong();
-    VspherePublisher p = publisher(target).withUploadInterceptor(counting(bytes));
+    VspherePublisher p = publisher(target).uploadInterceptor(counting(bytes));
     PublishResult first = p.publish(ovaA);
     assertThat(bytes.get()).isEqualTo(first.bytesUploaded()).isPositive();
 
@@ -189,8 +188,8 @@ class VspherePublisherIT {
               };
       VspherePublisher p =
           publisher(target)
-              .withUploadInterceptor(failAfter100k)
-              .withListener(
+              .uploadInterceptor(failAfter100k)
+              .listener(
                   new PublishListener() {
                     @Override
                     public void leaseReady(LeaseInfo info) {
@@ -234,9 +233,9 @@ class VspherePublisherIT {
             };
     PublishResult r =
         publisher(vcsim.template("web-slow"))
-            .withUploadInterceptor(slow)
-            .withLeaseKeepAlive(Duration.ofMillis(40))
-            .withListener(
+            .uploadInterceptor(slow)
+            .leaseKeepAlive(Duration.ofMillis(40))
+            .listener(
                 new PublishListener() {
                   @Override
                   public void leaseKeptAlive(int percent) {
@@ -295,7 +294,7 @@ class VspherePublisherIT {
     VsphereTarget target = vcsim.libraryItem("kiln-lib-again", "web");
     AtomicLong bytes = new AtomicLong();
     publisher(target).publish(ovaA);
-    PublishResult again = publisher(target).withUploadInterceptor(counting(bytes)).publish(ovaA);
+    PublishResult again = publisher(target).uploadInterceptor(counting(bytes)).publish(ovaA);
     assertThat(again.uploaded()).isFalse();
     assertThat(bytes.get()).isZero();
 
@@ -322,7 +321,7 @@ class VspherePublisherIT {
                 return r;
               }
             };
-    assertThatThrownBy(() -> publisher(target).withUploadInterceptor(failOnDisk).publish(filesA))
+    assertThatThrownBy(() -> publisher(target).uploadInterceptor(failOnDisk).publish(filesA))
         .isInstanceOf(ImageStoreException.class)
         .hasMessageContaining("rolled back");
     try (ContentLibraryClient cl =
@@ -343,7 +342,7 @@ class VspherePublisherIT {
   void aLibraryThatDoesNotExistNeedsADatastore() {
     VsphereTarget target =
         VsphereTarget.libraryItem(vcsim.host(), "DC0", "nowhere", "web")
-            .withThumbprint(vcsim.thumbprint());
+            .thumbprint(vcsim.thumbprint());
     assertThatThrownBy(() -> publisher(target).publish(ovaA))
         .isInstanceOf(ImageStoreException.class)
         .hasMessageContaining("no content library named nowhere, and no datastore=");
@@ -353,16 +352,16 @@ class VspherePublisherIT {
   void aMissingFolderOrPoolIsNamed() {
     VsphereTarget noFolder =
         VsphereTarget.template(vcsim.host(), "DC0", "vm/nope", "x")
-            .withDatastore("LocalDS_0")
-            .withPool("DC0_C0")
-            .withThumbprint(vcsim.thumbprint());
+            .datastore("LocalDS_0")
+            .pool("DC0_C0")
+            .thumbprint(vcsim.thumbprint());
     assertThatThrownBy(() -> publisher(noFolder).publish(ovaA))
         .hasMessageContaining("no folder at inventory path /DC0/vm/nope");
     VsphereTarget noPool =
         VsphereTarget.template(vcsim.host(), "DC0", "vm", "x")
-            .withDatastore("LocalDS_0")
-            .withPool("nope")
-            .withThumbprint(vcsim.thumbprint());
+            .datastore("LocalDS_0")
+            .pool("nope")
+            .thumbprint(vcsim.thumbprint());
     assertThatThrownBy(() -> publisher(noPool).publish(ovaA))
         .hasMessageContaining("no resource pool at inventory path /DC0/host/nope");
   }
@@ -371,11 +370,11 @@ class VspherePublisherIT {
   void aPackageWithoutAnImageDigestIsRefused() throws Exception {
     OvaArchive plain =
         OvfPackage.named("plain")
-            .withDiskController(DiskController.PVSCSI)
+            .diskController(DiskController.PVSCSI)
             .writeOva(raw, dir.resolve("plain.ova"));
     assertThatThrownBy(() -> publisher(vcsim.template("plain")).publish(plain))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("withImageDigest");
+        .hasMessageContaining("OvfPackage.imageDigest(digest)");
   }
 
   private static UnaryOperator<InputStream> counting(AtomicLong bytes) {

@@ -58,10 +58,10 @@ class VsphereTargetTest {
     assertThat(VsphereTarget.parse(t.toString())).isEqualTo(t);
     VsphereTarget typed =
         VsphereTarget.template("vc", "DC", "vm/a b", "web")
-            .withDatastore("ds")
-            .withPool("C")
-            .withNetwork("VM Network")
-            .withThumbprint(PIN);
+            .datastore("ds")
+            .pool("C")
+            .network("VM Network")
+            .thumbprint(PIN);
     assertThat(typed).isEqualTo(t);
     assertThat(VsphereTarget.libraryItem("vc", "DC", "lib", "web").toString())
         .isEqualTo("vsphere://vc/DC/web?library=lib");

@@ -28,7 +28,7 @@ class UnbootableEc2OptionsTest {
         .hasMessageContaining(option + " is not supported yet")
         .hasMessageContaining("x86-64 with UEFI");
     String arch = option.substring("arch=".length());
-    assertThatThrownBy(() -> Ec2Target.of("eu-west-1", "web").withArchitecture(arch))
+    assertThatThrownBy(() -> Ec2Target.of("eu-west-1", "web").architecture(arch))
         .isInstanceOf(InvalidTargetException.class)
         .hasMessageContaining(option);
   }
@@ -39,7 +39,7 @@ class UnbootableEc2OptionsTest {
     assertThatThrownBy(() -> Ec2Target.parse("ec2://eu-west-1/web?bootMode=" + mode))
         .isInstanceOf(InvalidTargetException.class)
         .hasMessageContaining("bootMode=" + mode + " is not supported yet");
-    assertThatThrownBy(() -> Ec2Target.of("eu-west-1", "web").withBootMode(mode))
+    assertThatThrownBy(() -> Ec2Target.of("eu-west-1", "web").bootMode(mode))
         .isInstanceOf(InvalidTargetException.class)
         .hasMessageContaining("bootMode=" + mode);
   }

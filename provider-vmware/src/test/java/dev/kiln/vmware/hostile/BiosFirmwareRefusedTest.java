@@ -12,11 +12,11 @@ class BiosFirmwareRefusedTest {
   @Test
   void biosFirmwareIsRefusedNamingTheOption() {
     OvfPackage p = OvfPackage.named("web");
-    assertThatThrownBy(() -> p.withFirmware(Firmware.BIOS))
+    assertThatThrownBy(() -> p.firmware(Firmware.BIOS))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("withFirmware(BIOS) is not supported yet")
+        .hasMessageContaining("firmware(BIOS) is not supported yet")
         .hasMessageContaining("UEFI");
     assertThat(p.firmware()).isEqualTo(Firmware.EFI);
-    assertThat(p.withFirmware(Firmware.EFI).firmware()).isEqualTo(Firmware.EFI);
+    assertThat(p.firmware(Firmware.EFI).firmware()).isEqualTo(Firmware.EFI);
   }
 }

@@ -1,7 +1,9 @@
-package dev.kiln.vmware.vsphere;
+package dev.kiln.vmware.internal.vsphere;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import dev.kiln.vmware.Credentials;
+import dev.kiln.vmware.TlsTrust;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;

@@ -1,4 +1,4 @@
-package dev.kiln.vmware.vsphere;
+package dev.kiln.vmware.internal.vsphere;
 
 import java.io.IOException;
 import java.util.Optional;

@@ -1,4 +1,4 @@
-package dev.kiln.vmware.vsphere;
+package dev.kiln.vmware.internal.vsphere;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -8,9 +8,11 @@ import java.nio.file.StandardOpenOption;
 import java.util.BitSet;
 
 /**
- * Which fixed-size blocks differ between two disk images: what an incremental upload (EBS direct
- * {@code PutSnapshotBlock}, 512 KiB blocks) has to send for {@code disk} given {@code base}. A shorter image counts
- * as zeros past its end. Immutable and thread-safe.
+ * Which fixed-size blocks differ between two disk images, for tests and benchmarks that measure how much of a disk
+ * an incremental upload (EBS direct {@code PutSnapshotBlock}, 512 KiB blocks) would send for {@code disk} given
+ * {@code base}. A shorter image counts as zeros past its end. The upload itself compares blocks as it reads them
+ * (provider-ec2's snapshot uploader); this is the independent measure tests check it and the disk layout against.
+ * Immutable and thread-safe.
  *
  * <pre>{@code
  * BlockDiff d = BlockDiff.compare(baseDisk, appDisk);

@@ -1,4 +1,4 @@
-package dev.kiln.vmware.vsphere;
+package dev.kiln.vmware;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
@@ -58,7 +58,7 @@ public final class TlsTrust {
    * The certificate of an ESXi host as an HttpNfcLease device URL names it: SHA-256 (64 hex digits)
    * or, as older hosts report, SHA-1 (40 hex digits).
    */
-  static TlsTrust pinnedHost(String thumbprint) {
+  public static TlsTrust pinnedHost(String thumbprint) {
     String hex = normalize(thumbprint);
     checkArgument(
         hex.length() == 64 || hex.length() == 40,

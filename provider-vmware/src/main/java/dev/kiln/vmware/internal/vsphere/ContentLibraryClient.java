@@ -1,10 +1,11 @@
-package dev.kiln.vmware.vsphere;
+package dev.kiln.vmware.internal.vsphere;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.kiln.vmware.Credentials;
+import dev.kiln.vmware.TlsTrust;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -21,7 +22,6 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -107,9 +107,8 @@ public final class ContentLibraryClient implements AutoCloseable {
 
   /** The ids of libraries named {@code name} (case-insensitive, as vCenter matches). */
   public List<String> findLibraries(String name) throws IOException {
-    ObjectNode body = JSON.createObjectNode();
-    body.putObject("spec").put("name", name);
-    return strings(post("/com/vmware/content/library?~action=find", body).path("value"));
+    return strings(post("/com/vmware/content/library?~action=find",
+        new LibraryRequests.FindLibrary(new LibraryRequests.NameSpec(name))).path("value"));
   }
 
   /**
@@ -117,21 +116,14 @@ public final class ContentLibraryClient implements AutoCloseable {
    * returns its id.
    */
   public String createLocalLibrary(String name, String datastoreId) throws IOException {
-    ObjectNode body = JSON.createObjectNode();
-    body.put("client_token", UUID.randomUUID().toString());
-    ObjectNode spec = body.putObject("create_spec");
-    spec.put("name", name).put("type", "LOCAL");
-    spec.putArray("storage_backings")
-        .addObject()
-        .put("type", "DATASTORE")
-        .put("datastore_id", datastoreId);
+    var body = new LibraryRequests.CreateLibrary(LibraryRequests.token(), new LibraryRequests.LibrarySpec(
+        name, "LOCAL", List.of(new LibraryRequests.StorageBacking("DATASTORE", datastoreId))));
     return post("/com/vmware/content/local-library", body).path("value").asText();
   }
 
   /** The id of the item named {@code name} in library {@code libraryId}, if there is one. */
   public Optional<String> findItem(String libraryId, String name) throws IOException {
-    ObjectNode body = JSON.createObjectNode();
-    body.putObject("spec").put("name", name).put("library_id", libraryId);
+    var body = new LibraryRequests.FindItem(new LibraryRequests.ItemFindSpec(name, libraryId));
     List<String> ids =
         strings(post("/com/vmware/content/library/item?~action=find", body).path("value"));
     if (ids.size() > 1) {
@@ -155,20 +147,14 @@ public final class ContentLibraryClient implements AutoCloseable {
   /** Creates an item and returns its id. */
   public String createItem(String libraryId, String name, String type, String description)
       throws IOException {
-    ObjectNode body = JSON.createObjectNode();
-    body.put("client_token", UUID.randomUUID().toString());
-    body.putObject("create_spec")
-        .put("library_id", libraryId)
-        .put("name", name)
-        .put("type", type)
-        .put("description", description);
+    var body = new LibraryRequests.CreateItem(
+        LibraryRequests.token(), new LibraryRequests.ItemSpec(libraryId, name, type, description));
     return post("/com/vmware/content/library/item", body).path("value").asText();
   }
 
   /** Replaces an item's description. */
   public void updateDescription(String itemId, String description) throws IOException {
-    ObjectNode body = JSON.createObjectNode();
-    body.putObject("update_spec").put("description", description);
+    var body = new LibraryRequests.UpdateItem(new LibraryRequests.DescriptionSpec(description));
     send("PATCH", "/com/vmware/content/library/item/id:" + enc(itemId), body);
   }
 
@@ -189,16 +175,13 @@ public final class ContentLibraryClient implements AutoCloseable {
 
   /** Opens an update session on an item and returns its id. */
   public String createUpdateSession(String itemId) throws IOException {
-    ObjectNode body = JSON.createObjectNode();
-    body.put("client_token", UUID.randomUUID().toString());
-    body.putObject("create_spec").put("library_item_id", itemId);
+    var body = new LibraryRequests.CreateSession(LibraryRequests.token(), new LibraryRequests.SessionSpec(itemId));
     return post("/com/vmware/content/library/item/update-session", body).path("value").asText();
   }
 
   /** Announces a file to be pushed in an update session and returns the URI to PUT it to. */
   public URI addFile(String sessionId, String name, long size) throws IOException {
-    ObjectNode body = JSON.createObjectNode();
-    body.putObject("file_spec").put("name", name).put("source_type", "PUSH").put("size", size);
+    var body = new LibraryRequests.AddFile(new LibraryRequests.FileSpec(name, "PUSH", size));
     JsonNode v =
         post(
                 "/com/vmware/content/library/item/updatesession/file/id:"
@@ -304,13 +287,11 @@ public final class ContentLibraryClient implements AutoCloseable {
    * its length.
    */
   public long download(String itemId, String fileName, OutputStream out) throws IOException {
-    ObjectNode create = JSON.createObjectNode();
-    create.put("client_token", UUID.randomUUID().toString());
-    create.putObject("create_spec").put("library_item_id", itemId);
+    var create = new LibraryRequests.CreateSession(LibraryRequests.token(), new LibraryRequests.SessionSpec(itemId));
     String sid =
         post("/com/vmware/content/library/item/download-session", create).path("value").asText();
     try {
-      ObjectNode prepare = JSON.createObjectNode().put("file_name", fileName);
+      var prepare = new LibraryRequests.PrepareFile(fileName);
       String path = "/com/vmware/content/library/item/downloadsession/file/id:" + enc(sid);
       JsonNode info = post(path + "?~action=prepare", prepare).path("value");
       Instant deadline = Instant.now().plus(Duration.ofMinutes(10));
@@ -362,11 +343,11 @@ public final class ContentLibraryClient implements AutoCloseable {
     return send("GET", path, null);
   }
 
-  private JsonNode post(String path, JsonNode body) throws IOException {
+  private JsonNode post(String path, Object body) throws IOException {
     return send("POST", path, body);
   }
 
-  private JsonNode send(String method, String path, JsonNode body) throws IOException {
+  private JsonNode send(String method, String path, Object body) throws IOException {
     HttpRequest.Builder b =
         HttpRequest.newBuilder(URI.create(base + path))
             .timeout(CALL_TIMEOUT)

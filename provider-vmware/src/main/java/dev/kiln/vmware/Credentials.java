@@ -1,4 +1,4 @@
-package dev.kiln.vmware.vsphere;
+package dev.kiln.vmware;
 
 import static com.google.common.base.Preconditions.checkArgument;
 

@@ -1,4 +1,4 @@
-package dev.kiln.vmware.vsphere;
+package dev.kiln.vmware.internal.vsphere;
 
 import com.google.common.collect.ImmutableList;
 import java.util.List;

@@ -1,6 +1,7 @@
-package dev.kiln.vmware.vsphere;
+package dev.kiln.vmware.internal.vsphere;
 
-import java.io.FilterInputStream;
+import dev.kiln.spi.ProgressInputStream;
+import dev.kiln.vmware.TlsTrust;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -65,26 +66,7 @@ final class Http {
       LongConsumer progress)
       throws IOException {
     AtomicLong sent = new AtomicLong();
-    InputStream counting =
-        new FilterInputStream(in) {
-          @Override
-          public int read() throws IOException {
-            int b = super.read();
-            if (b >= 0) {
-              progress.accept(sent.incrementAndGet());
-            }
-            return b;
-          }
-
-          @Override
-          public int read(byte[] buf, int off, int len) throws IOException {
-            int n = super.read(buf, off, len);
-            if (n > 0) {
-              progress.accept(sent.addAndGet(n));
-            }
-            return n;
-          }
-        };
+    InputStream counting = new ProgressInputStream(in, sent, progress);
     HttpRequest.Builder b =
         HttpRequest.newBuilder(uri)
             .method(
