@@ -87,6 +87,11 @@ public class BakeMojo extends AbstractMojo {
       getLog().info("kiln: skipped");
       return;
     }
+    if ("pom".equals(project.getPackaging())) {
+      // mvn package kiln:bake at the root of a multi-module build: the aggregator has no classes to bake
+      getLog().info("kiln: skipped: packaging is pom");
+      return;
+    }
     try {
       PluginBake.Request req = new PluginBake.Request(classpath(), definition, Set.copyOf(nonBlank(images)),
           nonBlank(targets), store == null ? null : store.toPath(), context(), outputDirectory.toPath());
