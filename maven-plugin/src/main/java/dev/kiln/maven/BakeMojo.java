@@ -95,7 +95,9 @@ public class BakeMojo extends AbstractMojo {
     try {
       PluginBake.Request req = new PluginBake.Request(classpath(), definition, Set.copyOf(nonBlank(images)),
           nonBlank(targets), store == null ? null : store.toPath(), context(), outputDirectory.toPath());
-      for (PluginBake.Baked b : PluginBake.run(req, m -> getLog().info("kiln: " + m), m -> getLog().warn("kiln: " + m))) {
+      List<PluginBake.Baked> baked =
+          PluginBake.run(req, m -> getLog().info("kiln: " + m), m -> getLog().warn("kiln: " + m));
+      for (PluginBake.Baked b : baked) {
         String digest = b.result().digest().toString();
         project.getProperties().putIfAbsent("kiln.digest", digest);
         project.getProperties().setProperty("kiln.image." + b.name() + ".digest", digest);

@@ -86,7 +86,8 @@ class MavenPluginIT {
     Tools.Result r = MavenProjects.mvn(project, repo, "-Dkiln.store=" + dir.resolve("store"),
         "-Dkiln.definition=sample.app.Missing", "package");
     assertThat(r.exit()).isNotZero();
-    List<String> errors = r.output().lines().filter(l -> l.startsWith("[ERROR] Failed to execute goal dev.kiln:")).toList();
+    List<String> errors =
+        r.output().lines().filter(l -> l.startsWith("[ERROR] Failed to execute goal dev.kiln:")).toList();
     assertThat(errors).hasSize(1);
     assertThat(errors.get(0)).contains("on project app: kiln: image definition sample.app.Missing not found on the "
         + "project's class path");
