@@ -8,14 +8,14 @@
 #   scripts/bench-maven.sh [ROUNDS]        # default 3
 #
 # Offline: the plugin and Kiln's jars are installed into maven-plugin/target/it-repo (never ~/.m2) and everything
-# else is linked from ~/.m2, which must already hold jib-maven-plugin (one online `mvn dependency:get
+# else is linked from ~/.m2 (or $MAVEN_REPO), which must already hold jib-maven-plugin (one online `mvn dependency:get
 # -Dartifact=com.google.cloud.tools:jib-maven-plugin:3.5.1` fetches it). Needs docker (to turn the JRE root file
 # system into the docker-archive base Jib reads), jlink and busybox-static.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}
 root=$PWD
-m2="${M2_REPO:-$HOME/.m2/repository}"
+m2="${MAVEN_REPO:-$HOME/.m2/repository}"
 work=$(mktemp -d /tmp/kiln-maven-bench.XXXXXX)
 base_tag="kiln-maven-bench-jre-$$:1"
 trap 'rm -rf "$work"; docker rmi -f "$base_tag" >/dev/null 2>&1 || true' EXIT

@@ -87,10 +87,17 @@ public class BakeMojo extends AbstractMojo {
       getLog().info("kiln: skipped");
       return;
     }
+    if ("pom".equals(project.getPackaging())) {
+      // mvn package kiln:bake at the root of a multi-module build: the aggregator has no classes to bake
+      getLog().info("kiln: skipped: packaging is pom");
+      return;
+    }
     try {
       PluginBake.Request req = new PluginBake.Request(classpath(), definition, Set.copyOf(nonBlank(images)),
           nonBlank(targets), store == null ? null : store.toPath(), context(), outputDirectory.toPath());
-      for (PluginBake.Baked b : PluginBake.run(req, m -> getLog().info("kiln: " + m), m -> getLog().warn("kiln: " + m))) {
+      List<PluginBake.Baked> baked =
+          PluginBake.run(req, m -> getLog().info("kiln: " + m), m -> getLog().warn("kiln: " + m));
+      for (PluginBake.Baked b : baked) {
         String digest = b.result().digest().toString();
         project.getProperties().putIfAbsent("kiln.digest", digest);
         project.getProperties().setProperty("kiln.image." + b.name() + ".digest", digest);

@@ -29,7 +29,8 @@ final class MavenProjects {
     }
     Path r = Path.of(repo);
     if (!Files.isDirectory(r.resolve("dev/kiln/kiln-maven-plugin"))) {
-      Tools.missing("kiln-maven-plugin is not installed in " + r + ": run through failsafe, after pre-integration-test");
+      Tools.missing("kiln-maven-plugin is not installed in " + r
+          + ": run through failsafe, after pre-integration-test");
     }
     String seed = System.getProperty("kiln.it.seed");
     if (seed != null && Files.isDirectory(Path.of(seed))) {
