@@ -13,6 +13,7 @@ import dev.kiln.spi.KeyContext;
 import dev.kiln.spi.LayerWriter;
 import dev.kiln.spi.ProvisionContext;
 import dev.kiln.spi.PublishContext;
+import dev.kiln.spi.OutputChecks;
 import dev.kiln.spi.RemoteCache;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -138,6 +139,9 @@ final class Contexts {
         }
         if (services.remote() != null && type == RemoteCache.class) {
           return Optional.of(type.cast(services.remote()));
+        }
+        if (type == OutputChecks.class) {
+          return Optional.of(type.cast(services.store().outputChecks()));
         }
         return services.registry().capability(type);
       }

@@ -11,6 +11,7 @@ import dev.kiln.event.BakeEvent;
 import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageView;
 import dev.kiln.spi.LocalOutput;
+import dev.kiln.spi.OutputChecks;
 import dev.kiln.spi.PublishContext;
 import dev.kiln.spi.TargetTempFile;
 import java.io.BufferedInputStream;
@@ -85,7 +86,16 @@ final class ArchiveStore implements ImageStore {
   public Optional<PublishedImage> find(ImageView image, PublishContext ctx) {
     TargetTempFile.sweep(file.getParent(), tempPrefix());
     try {
-      return Files.isRegularFile(file) && holds(members(image)) ? Optional.of(published(image, true)) : Optional.empty();
+      if (!Files.isRegularFile(file)) {
+        return Optional.empty();
+      }
+      // an archive that passed this check and has not been written since (same stat) is not read again
+      String what = "kiln.archive.v1 " + format + " " + name + " " + image.digest();
+      Optional<OutputChecks> checks = ctx.capability(OutputChecks.class);
+      boolean held = checks.isPresent()
+          ? checks.get().holds(what, file, () -> holds(members(image)))
+          : holds(members(image));
+      return held ? Optional.of(published(image, true)) : Optional.empty();
     } catch (IOException | RuntimeException e) {
       return Optional.empty(); // unreadable or not a tar: write it again
     }

@@ -60,6 +60,7 @@ public final class LocalStore implements AutoCloseable {
   private final FileChannel sessionLockChannel;
   private final FileLock sessionLock;
   private final VerifiedBlobs verified;
+  private final VerifiedBlobs checkedOutputs;
   private final StoreIndex index;
   private volatile java.util.function.BiConsumer<Digest, String> corruption = (d, why) -> {};
 
@@ -96,6 +97,7 @@ public final class LocalStore implements AutoCloseable {
     this.sessionLock = lock;
     this.session = Files.createDirectories(tmpRoot.resolve(id));
     this.verified = new VerifiedBlobs(root.resolve("stat").resolve("blobs"), () -> newTempFile(".tmp"));
+    this.checkedOutputs = new VerifiedBlobs(root.resolve("stat").resolve("outputs"), () -> newTempFile(".tmp"));
     this.index = new StoreIndex(this, verified);
     initLayout();
     sweepStaleSessions();
@@ -608,6 +610,18 @@ public final class LocalStore implements AutoCloseable {
   public void setLatestBlob(String lineage, Digest blob) throws IOException {
     Path dir = Files.createDirectories(root.resolve("chunks").resolve("lineage"));
     writeAtomically(dir.resolve(lineage), blob.hex().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+  }
+
+  /**
+   * Which target files were last checked to hold which image, by their stat ({@code stat/outputs}): an unchanged
+   * archive is not read again on every no-op bake.
+   */
+  public dev.kiln.spi.OutputChecks outputChecks() {
+    return (what, file, check) -> {
+      Path abs = file.toAbsolutePath().normalize();
+      Digest id = Digest.of((what + "\n" + abs).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return checkedOutputs.check(id, abs, check);
+    };
   }
 
   /** The stat index file. */

@@ -85,19 +85,27 @@ final class VerifiedBlobs {
    * Returns whether the content matches {@code digest}.
    */
   boolean check(Digest digest, Path blob) throws IOException {
-    FileStat before = FileStat.lstat(blob);
-    if (known(digest, before)) {
+    return check(digest, blob, () -> StatIndex.hash(blob).equals(digest.hex()));
+  }
+
+  /**
+   * The same for any check of a file's content, remembered under {@code id}: true without reading the file when its
+   * stat is the one it had when it last passed, else the check's answer (a pass remembered unless the stat is racy).
+   */
+  boolean check(Digest id, Path file, dev.kiln.spi.OutputChecks.Check check) throws IOException {
+    FileStat before = FileStat.lstat(file);
+    if (known(id, before)) {
       return true;
     }
     long now = System.currentTimeMillis() * 1_000_000L;
-    boolean ok = StatIndex.hash(blob).equals(digest.hex());
+    boolean ok = check.holds();
     if (!ok) {
-      verified.remove(digest.hex());
+      verified.remove(id.hex());
       return false;
     }
-    FileStat after = FileStat.lstat(blob);
+    FileStat after = FileStat.lstat(file);
     if (Stat.of(after).equals(Stat.of(before)) && StatIndex.settled(after, now)) {
-      remember(digest, after);
+      remember(id, after);
     }
     return true;
   }
