@@ -17,10 +17,11 @@ import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
- * A layer made by running an existing Ansible playbook, unchanged, against the image below it; the layer is exactly
- * what the play changed, as for {@link RunLayer}. This is the definition only: it needs a provisioner for kind
- * {@code ansible}, such as the one in {@code dev.kiln:kiln-provider-docker} (which runs the play against a container
- * and says what it needs on the build machine and in the image).
+ * A layer made by running an existing Ansible playbook, unchanged, against the image below it; the
+ * layer is exactly what the play changed, as for {@link RunLayer}. This is the definition only: it
+ * needs a provisioner for kind {@code ansible}, such as the one in {@code
+ * dev.kiln:kiln-provider-docker} (which runs the play against a container and says what it needs on
+ * the build machine and in the image).
  *
  * <pre>{@code
  * Layer.ansible(Path.of("ansible/site.yml"))
@@ -30,21 +31,23 @@ import java.util.regex.Pattern;
  *     .vaultPasswordFile(Path.of(System.getProperty("user.home"), ".vault-pass")) // never in a layer or the key
  * }</pre>
  *
- * <p>The image is one inventory host, {@value #HOST}, in group {@code all} and in the {@link #groups groups} given
- * here. Plays, roles and variables are Ansible's own: the
- * playbook's {@code roles/}, {@code group_vars/} and {@code host_vars/} apply as with any inventory.
+ * <p>The image is one inventory host, {@value #HOST}, in group {@code all} and in the {@link
+ * #groups groups} given here. Plays, roles and variables are Ansible's own: the playbook's {@code
+ * roles/}, {@code group_vars/} and {@code host_vars/} apply as with any inventory.
  *
- * <p>What decides the layer (its cache key): the <em>playbook tree</em>, the options below and the version of
- * ansible-core — nothing else, so touching an unrelated file in the repository does not rebuild the image. The tree
- * is, relative to the playbook's directory: the playbook file; every {@code *.yml} and {@code *.yaml} file directly in
- * that directory (sibling playbooks, vars files, {@code requirements.yml}); the directories {@code roles},
- * {@code group_vars}, {@code host_vars}, {@code collections}, {@code files}, {@code templates}, {@code vars},
- * {@code tasks}, {@code handlers}, {@code library}, {@code module_utils} and every {@code *_plugins} directory (the
- * places Ansible itself looks next to a playbook); each directory given to {@link #roles}; and each path given to
- * {@link #include}. Within them every file counts (relative path, executable bit, content; symlinks followed) except
- * {@code .git}, {@code __pycache__} and {@code *.pyc}. Options in the key: inventory and extra variables, tags, skipped
- * tags, limit, groups, check mode. Not in the key: the vault password (rotating it does not rebuild), the timeout
- * and the network. Collections installed on the build machine are not in the key either: vendor them under the
+ * <p>What decides the layer (its cache key): the <em>playbook tree</em>, the options below and the
+ * version of ansible-core — nothing else, so touching an unrelated file in the repository does not
+ * rebuild the image. The tree is, relative to the playbook's directory: the playbook file; every
+ * {@code *.yml} and {@code *.yaml} file directly in that directory (sibling playbooks, vars files,
+ * {@code requirements.yml}); the directories {@code roles}, {@code group_vars}, {@code host_vars},
+ * {@code collections}, {@code files}, {@code templates}, {@code vars}, {@code tasks}, {@code
+ * handlers}, {@code library}, {@code module_utils} and every {@code *_plugins} directory (the
+ * places Ansible itself looks next to a playbook); each directory given to {@link #roles}; and each
+ * path given to {@link #include}. Within them every file counts (relative path, executable bit,
+ * content; symlinks followed) except {@code .git}, {@code __pycache__} and {@code *.pyc}. Options
+ * in the key: inventory and extra variables, tags, skipped tags, limit, groups, check mode. Not in
+ * the key: the vault password (rotating it does not rebuild), the timeout and the network.
+ * Collections installed on the build machine are not in the key either: vendor them under the
  * playbook's {@code collections/} directory to have them count.
  *
  * <p>Each method returns a changed copy. Immutable and thread-safe.
@@ -55,9 +58,10 @@ public final class AnsibleLayer implements Layer {
 
   private static final Pattern VAR = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
   private static final Pattern GROUP = Pattern.compile("[A-Za-z_][A-Za-z0-9_-]*");
+
   /**
-   * Inventory variables every provisioner sets itself: how Ansible reaches the image. A provisioner may reserve more
-   * (the Docker one: its connection plugin's and the temporary directories').
+   * Inventory variables every provisioner sets itself: how Ansible reaches the image. A provisioner
+   * may reserve more (the Docker one: its connection plugin's and the temporary directories').
    */
   private static final Pattern RESERVED = Pattern.compile("ansible_(connection|host)");
 
@@ -97,7 +101,8 @@ public final class AnsibleLayer implements Layer {
     Objects.requireNonNull(playbook, "playbook");
     Values v = new Values();
     v.playbook = playbook.toAbsolutePath().normalize();
-    checkArgument(v.playbook.getFileName() != null, "the playbook must be a file, found %s", playbook);
+    checkArgument(
+        v.playbook.getFileName() != null, "the playbook must be a file, found %s", playbook);
     v.name = "ansible " + v.playbook.getFileName();
     return new AnsibleLayer(v);
   }
@@ -111,8 +116,8 @@ public final class AnsibleLayer implements Layer {
   }
 
   /**
-   * Adds directories that hold roles (as entries of Ansible's {@code roles_path}), searched after the playbook's own
-   * {@code roles/}. Every file in them is part of the key.
+   * Adds directories that hold roles (as entries of Ansible's {@code roles_path}), searched after
+   * the playbook's own {@code roles/}. Every file in them is part of the key.
    */
   public AnsibleLayer roles(Path... dirs) {
     Objects.requireNonNull(dirs, "dirs");
@@ -122,9 +127,10 @@ public final class AnsibleLayer implements Layer {
   }
 
   /**
-   * Adds files or directories the play reads from outside the playbook tree (say, {@code vars_files: ../common.yml}
-   * or a lookup): their content becomes part of the key, so editing them rebuilds the layer. Relative paths are
-   * resolved against the working directory, as every path here.
+   * Adds files or directories the play reads from outside the playbook tree (say, {@code
+   * vars_files: ../common.yml} or a lookup): their content becomes part of the key, so editing them
+   * rebuilds the layer. Relative paths are resolved against the working directory, as every path
+   * here.
    */
   public AnsibleLayer include(Path... paths) {
     Objects.requireNonNull(paths, "paths");
@@ -134,9 +140,10 @@ public final class AnsibleLayer implements Layer {
   }
 
   /**
-   * Sets host variables of the image in the inventory (as {@code host_vars} would), merged with those set before.
-   * Values are strings, numbers, booleans, lists and maps of them. The connection variables ({@code ansible_host},
-   * {@code ansible_connection}) are Kiln's; the provisioner may reserve more and refuses them before the play runs.
+   * Sets host variables of the image in the inventory (as {@code host_vars} would), merged with
+   * those set before. Values are strings, numbers, booleans, lists and maps of them. The connection
+   * variables ({@code ansible_host}, {@code ansible_connection}) are Kiln's; the provisioner may
+   * reserve more and refuses them before the play runs.
    */
   public AnsibleLayer inventoryVars(Map<String, ?> vars) {
     Values v = values();
@@ -144,7 +151,10 @@ public final class AnsibleLayer implements Layer {
     return new AnsibleLayer(v);
   }
 
-  /** Sets extra variables ({@code --extra-vars}, the highest precedence), merged with those set before. */
+  /**
+   * Sets extra variables ({@code --extra-vars}, the highest precedence), merged with those set
+   * before.
+   */
   public AnsibleLayer extraVars(Map<String, ?> vars) {
     Values v = values();
     v.extraVars = merge(extraVars, vars, false);
@@ -154,20 +164,25 @@ public final class AnsibleLayer implements Layer {
   /** Runs only tasks with these tags ({@code --tags}); adds to those given before. */
   public AnsibleLayer tags(String... tags) {
     Values v = values();
-    v.tags = ImmutableSortedSet.<String>naturalOrder().addAll(this.tags).addAll(checkTags(tags)).build();
+    v.tags =
+        ImmutableSortedSet.<String>naturalOrder().addAll(this.tags).addAll(checkTags(tags)).build();
     return new AnsibleLayer(v);
   }
 
   /** Skips tasks with these tags ({@code --skip-tags}); adds to those given before. */
   public AnsibleLayer skipTags(String... tags) {
     Values v = values();
-    v.skipTags = ImmutableSortedSet.<String>naturalOrder().addAll(this.skipTags).addAll(checkTags(tags)).build();
+    v.skipTags =
+        ImmutableSortedSet.<String>naturalOrder()
+            .addAll(this.skipTags)
+            .addAll(checkTags(tags))
+            .build();
     return new AnsibleLayer(v);
   }
 
   /**
-   * Limits the run to a host pattern ({@code --limit}), such as a group name: plays for hosts outside it do not
-   * apply to the image.
+   * Limits the run to a host pattern ({@code --limit}), such as a group name: plays for hosts
+   * outside it do not apply to the image.
    */
   public AnsibleLayer limit(String pattern) {
     checkArgument(pattern != null && !pattern.isBlank(), "empty limit");
@@ -177,9 +192,10 @@ public final class AnsibleLayer implements Layer {
   }
 
   /**
-   * Decrypts vaulted content with the password in this file ({@code --vault-password-file}; an executable file is
-   * run by Ansible and prints the password). The file is read by Ansible on the build machine only: it is never
-   * copied into the container, never part of a layer, and neither its path nor its content is part of the key.
+   * Decrypts vaulted content with the password in this file ({@code --vault-password-file}; an
+   * executable file is run by Ansible and prints the password). The file is read by Ansible on the
+   * build machine only: it is never copied into the container, never part of a layer, and neither
+   * its path nor its content is part of the key.
    */
   public AnsibleLayer vaultPasswordFile(Path file) {
     Objects.requireNonNull(file, "file");
@@ -190,13 +206,16 @@ public final class AnsibleLayer implements Layer {
 
   /**
    * Puts the image host into these inventory groups (besides {@code all}), so that plays for them
-   * ({@code hosts: webservers}) apply and their {@code group_vars} are loaded; adds to those given before.
+   * ({@code hosts: webservers}) apply and their {@code group_vars} are loaded; adds to those given
+   * before.
    */
   public AnsibleLayer groups(String... groups) {
     Objects.requireNonNull(groups, "groups");
     for (String g : groups) {
-      checkArgument(g != null && GROUP.matcher(g).matches() && !g.equals("all") && !g.equals("ungrouped"),
-          "bad inventory group name '%s': use letters, digits, '_', '-', not 'all' or 'ungrouped'", g);
+      checkArgument(
+          g != null && GROUP.matcher(g).matches() && !g.equals("all") && !g.equals("ungrouped"),
+          "bad inventory group name '%s': use letters, digits, '_', '-', not 'all' or 'ungrouped'",
+          g);
     }
     Values v = values();
     v.groups = ImmutableSortedSet.<String>naturalOrder().addAll(this.groups).add(groups).build();
@@ -204,8 +223,8 @@ public final class AnsibleLayer implements Layer {
   }
 
   /**
-   * A dry run ({@code --check}): modules report what they would change and change nothing, so the layer holds
-   * (nearly) nothing; the output shows what a real run would do.
+   * A dry run ({@code --check}): modules report what they would change and change nothing, so the
+   * layer holds (nearly) nothing; the output shows what a real run would do.
    */
   public AnsibleLayer check() {
     Values v = values();
@@ -215,15 +234,16 @@ public final class AnsibleLayer implements Layer {
 
   /** Stops the play and fails the layer when it runs longer than this (default 30 minutes). */
   public AnsibleLayer timeout(Duration timeout) {
-    checkArgument(timeout != null && !timeout.isNegative() && !timeout.isZero(), "timeout must be positive");
+    checkArgument(
+        timeout != null && !timeout.isNegative() && !timeout.isZero(), "timeout must be positive");
     Values v = values();
     v.timeout = timeout;
     return new AnsibleLayer(v);
   }
 
   /**
-   * The network the play's target joins, as for {@link RunLayer#network}: {@code host}, or a network name; the
-   * provisioner's default network unless set. Not part of the key.
+   * The network the play's target joins, as for {@link RunLayer#network}: {@code host}, or a
+   * network name; the provisioner's default network unless set. Not part of the key.
    */
   public AnsibleLayer network(String network) {
     Values v = values();
@@ -321,33 +341,51 @@ public final class AnsibleLayer implements Layer {
   }
 
   private static List<Path> absolute(Path[] paths) {
-    return java.util.Arrays.stream(paths).map(p -> Objects.requireNonNull(p, "path").toAbsolutePath().normalize()).toList();
+    return java.util.Arrays.stream(paths)
+        .map(p -> Objects.requireNonNull(p, "path").toAbsolutePath().normalize())
+        .toList();
   }
 
   private static List<String> checkTags(String[] tags) {
     Objects.requireNonNull(tags, "tags");
     for (String t : tags) {
-      checkArgument(t != null && !t.isBlank() && !t.contains(","), "bad tag '%s': tags are non-empty and have no ','", t);
+      checkArgument(
+          t != null && !t.isBlank() && !t.contains(","),
+          "bad tag '%s': tags are non-empty and have no ','",
+          t);
     }
     return List.of(tags);
   }
 
-  private static ImmutableMap<String, Object> merge(Map<String, Object> old, Map<String, ?> vars, boolean inventory) {
+  private static ImmutableMap<String, Object> merge(
+      Map<String, Object> old, Map<String, ?> vars, boolean inventory) {
     Objects.requireNonNull(vars, "vars");
     Map<String, Object> m = new LinkedHashMap<>(old);
     for (Map.Entry<String, ?> e : vars.entrySet()) {
       String k = e.getKey();
       checkArgument(k != null && VAR.matcher(k).matches(), "bad variable name '%s'", k);
-      checkArgument(!inventory || !RESERVED.matcher(k).matches(), "inventory variable '%s' is set by Kiln (it connects Ansible to the image)", k);
+      checkArgument(
+          !inventory || !RESERVED.matcher(k).matches(),
+          "inventory variable '%s' is set by Kiln (it connects Ansible to the image)",
+          k);
       m.put(k, value(k, e.getValue()));
     }
     return ImmutableMap.copyOf(m);
   }
 
-  /** An immutable copy of a variable's value: strings, numbers, booleans, lists and string-keyed maps of them. */
+  /**
+   * An immutable copy of a variable's value: strings, numbers, booleans, lists and string-keyed
+   * maps of them.
+   */
   private static Object value(String name, Object v) {
-    if (v instanceof String || v instanceof Boolean || v instanceof Integer || v instanceof Long
-        || v instanceof Short || v instanceof Byte || v instanceof BigInteger || v instanceof BigDecimal) {
+    if (v instanceof String
+        || v instanceof Boolean
+        || v instanceof Integer
+        || v instanceof Long
+        || v instanceof Short
+        || v instanceof Byte
+        || v instanceof BigInteger
+        || v instanceof BigDecimal) {
       return v;
     }
     if (v instanceof Double d) {
@@ -364,13 +402,20 @@ public final class AnsibleLayer implements Layer {
     if (v instanceof Map<?, ?> map) {
       ImmutableMap.Builder<String, Object> b = ImmutableMap.builder();
       for (Map.Entry<?, ?> e : map.entrySet()) {
-        checkArgument(e.getKey() instanceof String, "variable '%s' has a map with a key that is not a string", name);
+        checkArgument(
+            e.getKey() instanceof String,
+            "variable '%s' has a map with a key that is not a string",
+            name);
         b.put((String) e.getKey(), value(name, e.getValue()));
       }
       return b.buildOrThrow();
     }
-    throw new IllegalArgumentException("variable '" + name + "' has a value Ansible cannot take: "
-        + (v == null ? "null" : v.getClass().getName()) + " (use strings, numbers, booleans, lists and maps)");
+    throw new IllegalArgumentException(
+        "variable '"
+            + name
+            + "' has a value Ansible cannot take: "
+            + (v == null ? "null" : v.getClass().getName())
+            + " (use strings, numbers, booleans, lists and maps)");
   }
 
   @Override
@@ -394,8 +439,21 @@ public final class AnsibleLayer implements Layer {
 
   @Override
   public int hashCode() {
-    return Objects.hash(name, playbook, roles, includes, inventoryVars, extraVars, tags, skipTags, limit,
-        vaultPasswordFile, groups, check, timeout, network);
+    return Objects.hash(
+        name,
+        playbook,
+        roles,
+        includes,
+        inventoryVars,
+        extraVars,
+        tags,
+        skipTags,
+        limit,
+        vaultPasswordFile,
+        groups,
+        check,
+        timeout,
+        network);
   }
 
   @Override

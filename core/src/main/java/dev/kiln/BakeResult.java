@@ -5,9 +5,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The outcome of a bake: the image digest (of its OCI manifest), its config digest, the layers, what was
- * provisioned in this bake (as opposed to found in the cache), what each target holds, the image record, and which
- * layers were downloaded from the remote cache ({@code Kiln.builder().remoteCache(…)}) instead of provisioned.
+ * The outcome of a bake: the image digest (of its OCI manifest), its config digest, the layers,
+ * what was provisioned in this bake (as opposed to found in the cache), what each target holds, the
+ * image record, and which layers were downloaded from the remote cache ({@code
+ * Kiln.builder().remoteCache(…)}) instead of provisioned.
  */
 public record BakeResult(
     Digest digest,

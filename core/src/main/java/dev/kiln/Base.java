@@ -6,11 +6,12 @@ import java.nio.file.Path;
 import java.util.Objects;
 
 /**
- * What an image starts from: nothing, a root file system, an image in an OCI layout, an image from a registry, or
- * another build. One record per kind, so code that handles bases checks each with {@code instanceof} and the compiler
- * knows the list is complete. Immutable and thread-safe.
+ * What an image starts from: nothing, a root file system, an image in an OCI layout, an image from
+ * a registry, or another build. One record per kind, so code that handles bases checks each with
+ * {@code instanceof} and the compiler knows the list is complete. Immutable and thread-safe.
  */
-public sealed interface Base permits Base.Scratch, Base.Rootfs, Base.OciLayout, Base.RegistryImage, Base.FromBuild {
+public sealed interface Base
+    permits Base.Scratch, Base.Rootfs, Base.OciLayout, Base.RegistryImage, Base.FromBuild {
 
   /** No layers. */
   record Scratch() implements Base {
@@ -21,8 +22,9 @@ public sealed interface Base permits Base.Scratch, Base.Rootfs, Base.OciLayout, 
   }
 
   /**
-   * One layer from a tarball (plain or gzip, detected by content) or a directory. The tarball's entries are checked
-   * and rewritten in canonical form; a directory's files keep their permission bits and get owner 0:0.
+   * One layer from a tarball (plain or gzip, detected by content) or a directory. The tarball's
+   * entries are checked and rewritten in canonical form; a directory's files keep their permission
+   * bits and get owner 0:0.
    */
   record Rootfs(Path path) implements Base {
     public Rootfs {
@@ -35,7 +37,10 @@ public sealed interface Base permits Base.Scratch, Base.Rootfs, Base.OciLayout, 
     }
   }
 
-  /** The layers and configuration of the image tagged {@code tag} in the OCI image layout at {@code layout}. */
+  /**
+   * The layers and configuration of the image tagged {@code tag} in the OCI image layout at {@code
+   * layout}.
+   */
   record OciLayout(Path layout, String tag) implements Base {
     public OciLayout {
       layout = Objects.requireNonNull(layout, "layout").toAbsolutePath().normalize();
@@ -48,10 +53,16 @@ public sealed interface Base permits Base.Scratch, Base.Rootfs, Base.OciLayout, 
     }
   }
 
-  /** An image from a registry ({@code SCHEME:REFERENCE}), resolved by a provider for the reference's scheme. */
+  /**
+   * An image from a registry ({@code SCHEME:REFERENCE}), resolved by a provider for the reference's
+   * scheme.
+   */
   record RegistryImage(String reference) implements Base {
     public RegistryImage {
-      checkArgument(reference != null && reference.contains(":"), "expected SCHEME:REFERENCE, found %s", reference);
+      checkArgument(
+          reference != null && reference.contains(":"),
+          "expected SCHEME:REFERENCE, found %s",
+          reference);
     }
 
     @Override
@@ -78,8 +89,9 @@ public sealed interface Base permits Base.Scratch, Base.Rootfs, Base.OciLayout, 
   }
 
   /**
-   * A root file system: a tarball (plain or gzip, detected by content) or a directory. The tarball's entries are
-   * checked and rewritten in canonical form; a directory's files keep their permission bits and get owner 0:0.
+   * A root file system: a tarball (plain or gzip, detected by content) or a directory. The
+   * tarball's entries are checked and rewritten in canonical form; a directory's files keep their
+   * permission bits and get owner 0:0.
    */
   static Base rootfs(Path tarballOrDirectory) {
     return new Rootfs(tarballOrDirectory);
@@ -96,8 +108,9 @@ public sealed interface Base permits Base.Scratch, Base.Rootfs, Base.OciLayout, 
   }
 
   /**
-   * An image from a registry, such as {@code docker://registry.example/debian@sha256:…}; needs the provider for
-   * the scheme on the classpath, and is pinned to its manifest digest in the image record.
+   * An image from a registry, such as {@code docker://registry.example/debian@sha256:…}; needs the
+   * provider for the scheme on the classpath, and is pinned to its manifest digest in the image
+   * record.
    */
   static Base image(String reference) {
     return new RegistryImage(reference);

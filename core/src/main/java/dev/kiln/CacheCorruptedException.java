@@ -1,8 +1,8 @@
 package dev.kiln;
 
 /**
- * Content in the local store did not match its digest. The bake that meets it evicts the entry and provisions it
- * again; it is never used.
+ * Content in the local store did not match its digest. The bake that meets it evicts the entry and
+ * provisions it again; it is never used.
  */
 public class CacheCorruptedException extends BakeException {
   private static final long serialVersionUID = 1L;

@@ -21,13 +21,15 @@ import java.util.TreeMap;
 import java.util.stream.Stream;
 
 /**
- * What an {@link ImageDefinition} is given: which of its images is asked for, and the project's artifacts (the
- * built jar, the compiled classes and resources, the runtime dependencies split into releases and snapshots, the
- * project's version) and parameters (from the command line or the build). A front door (the Maven plugin, the
- * {@code kiln} command line, a test) builds one with {@link #builder()}. Immutable and thread-safe.
+ * What an {@link ImageDefinition} is given: which of its images is asked for, and the project's
+ * artifacts (the built jar, the compiled classes and resources, the runtime dependencies split into
+ * releases and snapshots, the project's version) and parameters (from the command line or the
+ * build). A front door (the Maven plugin, the {@code kiln} command line, a test) builds one with
+ * {@link #builder()}. Immutable and thread-safe.
  *
- * <p>{@link #javaLayers} lays a Java application out as Jib does: release dependencies, snapshot dependencies,
- * resources and classes in four layers, so that a change to one class re-provisions only the classes layer.
+ * <p>{@link #javaLayers} lays a Java application out as Jib does: release dependencies, snapshot
+ * dependencies, resources and classes in four layers, so that a change to one class re-provisions
+ * only the classes layer.
  */
 public final class DefinitionContext {
   private final String name;
@@ -81,7 +83,9 @@ public final class DefinitionContext {
     return name;
   }
 
-  /** The project's directory (the Maven project's base directory, or where a definition file is). */
+  /**
+   * The project's directory (the Maven project's base directory, or where a definition file is).
+   */
   public Path projectDirectory() {
     return projectDirectory;
   }
@@ -96,7 +100,10 @@ public final class DefinitionContext {
     return Optional.ofNullable(jar);
   }
 
-  /** The directory of the compiled classes and the processed resources (Maven's {@code target/classes}). */
+  /**
+   * The directory of the compiled classes and the processed resources (Maven's {@code
+   * target/classes}).
+   */
   public Optional<Path> classesDirectory() {
     return Optional.ofNullable(classesDirectory);
   }
@@ -106,7 +113,10 @@ public final class DefinitionContext {
     return releaseDependencies;
   }
 
-  /** The runtime dependencies whose version is a snapshot (they change more often), in class path order. */
+  /**
+   * The runtime dependencies whose version is a snapshot (they change more often), in class path
+   * order.
+   */
   public ImmutableList<Path> snapshotDependencies() {
     return snapshotDependencies;
   }
@@ -126,12 +136,18 @@ public final class DefinitionContext {
     return parameters.getOrDefault(key, fallback);
   }
 
-  /** The class files under {@link #classesDirectory()}, by their path relative to it ({@code /}-separated). */
+  /**
+   * The class files under {@link #classesDirectory()}, by their path relative to it ({@code
+   * /}-separated).
+   */
   public ImmutableSortedMap<String, Path> classFiles() {
     return walk(true);
   }
 
-  /** The other files under {@link #classesDirectory()} (processed resources), by their relative path. */
+  /**
+   * The other files under {@link #classesDirectory()} (processed resources), by their relative
+   * path.
+   */
   public ImmutableSortedMap<String, Path> resourceFiles() {
     return walk(false);
   }
@@ -142,12 +158,14 @@ public final class DefinitionContext {
     }
     TreeMap<String, Path> out = new TreeMap<>();
     try (Stream<Path> s = Files.walk(classesDirectory)) {
-      s.filter(Files::isRegularFile).forEach(p -> {
-        String rel = classesDirectory.relativize(p).toString().replace('\\', '/');
-        if (rel.endsWith(".class") == classes) {
-          out.put(rel, p);
-        }
-      });
+      s.filter(Files::isRegularFile)
+          .forEach(
+              p -> {
+                String rel = classesDirectory.relativize(p).toString().replace('\\', '/');
+                if (rel.endsWith(".class") == classes) {
+                  out.put(rel, p);
+                }
+              });
     } catch (IOException e) {
       throw new UncheckedIOException("cannot list " + classesDirectory + ": " + e.getMessage(), e);
     }
@@ -155,11 +173,11 @@ public final class DefinitionContext {
   }
 
   /**
-   * {@code base} with the application on top, laid out under {@code appRoot} as Jib does, one layer each, lowest
-   * first and empty ones left out: {@code dependencies} ({@code appRoot/libs/}), {@code snapshot-dependencies}
-   * ({@code appRoot/libs/}), {@code resources} ({@code appRoot/resources/}) and {@code classes}
-   * ({@code appRoot/classes/}). Files are 0644, directories 0755, owned by 0:0. Run it with
-   * {@link #classpath(String)}.
+   * {@code base} with the application on top, laid out under {@code appRoot} as Jib does, one layer
+   * each, lowest first and empty ones left out: {@code dependencies} ({@code appRoot/libs/}),
+   * {@code snapshot-dependencies} ({@code appRoot/libs/}), {@code resources} ({@code
+   * appRoot/resources/}) and {@code classes} ({@code appRoot/classes/}). Files are 0644,
+   * directories 0755, owned by 0:0. Run it with {@link #classpath(String)}.
    */
   public ImageBuild javaLayers(ImageBuild base, String appRoot) {
     String root = root(appRoot);
@@ -190,15 +208,18 @@ public final class DefinitionContext {
     return b;
   }
 
-  /** The class path of {@link #javaLayers} under {@code appRoot}: resources, classes, then every library. */
+  /**
+   * The class path of {@link #javaLayers} under {@code appRoot}: resources, classes, then every
+   * library.
+   */
   public String classpath(String appRoot) {
     String root = root(appRoot);
     return root + "/resources:" + root + "/classes:" + root + "/libs/*";
   }
 
   /**
-   * The dependencies' names under {@code libs/}: their file names, and for two with the same file name, the later
-   * one prefixed with its position so that neither hides the other.
+   * The dependencies' names under {@code libs/}: their file names, and for two with the same file
+   * name, the later one prefixed with its position so that neither hides the other.
    */
   private Map<String, Path> libraryNames() {
     Map<String, Path> out = new LinkedHashMap<>();
@@ -215,7 +236,8 @@ public final class DefinitionContext {
     return out;
   }
 
-  private static ImageBuild filesLayer(ImageBuild b, String name, String dir, Map<String, Path> files) {
+  private static ImageBuild filesLayer(
+      ImageBuild b, String name, String dir, Map<String, Path> files) {
     if (files.isEmpty()) {
       return b;
     }
@@ -235,16 +257,32 @@ public final class DefinitionContext {
   }
 
   private static String root(String appRoot) {
-    checkArgument(appRoot != null && appRoot.startsWith("/") && appRoot.length() > 1,
-        "the application root must be an absolute path in the image, such as /app: found %s", appRoot);
+    checkArgument(
+        appRoot != null && appRoot.startsWith("/") && appRoot.length() > 1,
+        "the application root must be an absolute path in the image, such as /app: found %s",
+        appRoot);
     return appRoot.endsWith("/") ? appRoot.substring(0, appRoot.length() - 1) : appRoot;
   }
 
   @Override
   public String toString() {
-    return "DefinitionContext{" + name + ", " + projectDirectory + ", version " + version + ", jar " + jar
-        + ", classes " + classesDirectory + ", " + releaseDependencies.size() + " release and "
-        + snapshotDependencies.size() + " snapshot dependencies, parameters " + parameters.keySet() + "}";
+    return "DefinitionContext{"
+        + name
+        + ", "
+        + projectDirectory
+        + ", version "
+        + version
+        + ", jar "
+        + jar
+        + ", classes "
+        + classesDirectory
+        + ", "
+        + releaseDependencies.size()
+        + " release and "
+        + snapshotDependencies.size()
+        + " snapshot dependencies, parameters "
+        + parameters.keySet()
+        + "}";
   }
 
   /** Builds a {@link DefinitionContext}. Not thread-safe. */
@@ -268,7 +306,8 @@ public final class DefinitionContext {
     }
 
     public Builder projectDirectory(Path dir) {
-      this.projectDirectory = Objects.requireNonNull(dir, "projectDirectory").toAbsolutePath().normalize();
+      this.projectDirectory =
+          Objects.requireNonNull(dir, "projectDirectory").toAbsolutePath().normalize();
       return this;
     }
 
@@ -287,20 +326,25 @@ public final class DefinitionContext {
       return this;
     }
 
-    /** Adds a runtime dependency; a file whose name has {@code -SNAPSHOT} goes with the snapshots. */
+    /**
+     * Adds a runtime dependency; a file whose name has {@code -SNAPSHOT} goes with the snapshots.
+     */
     public Builder dependency(Path file) {
       Objects.requireNonNull(file, "dependency");
       return file.getFileName().toString().contains("-SNAPSHOT")
-          ? snapshotDependency(file) : releaseDependency(file);
+          ? snapshotDependency(file)
+          : releaseDependency(file);
     }
 
     public Builder releaseDependency(Path file) {
-      releaseDependencies.add(Objects.requireNonNull(file, "dependency").toAbsolutePath().normalize());
+      releaseDependencies.add(
+          Objects.requireNonNull(file, "dependency").toAbsolutePath().normalize());
       return this;
     }
 
     public Builder snapshotDependency(Path file) {
-      snapshotDependencies.add(Objects.requireNonNull(file, "dependency").toAbsolutePath().normalize());
+      snapshotDependencies.add(
+          Objects.requireNonNull(file, "dependency").toAbsolutePath().normalize());
       return this;
     }
 

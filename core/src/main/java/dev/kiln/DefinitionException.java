@@ -1,9 +1,9 @@
 package dev.kiln;
 
 /**
- * An image definition could not be found, loaded or run: no definition on the class path, a class that is not an
- * {@link ImageDefinition}, a definition that threw or returned nothing, a name it does not define. The message is
- * one line that names the definition.
+ * An image definition could not be found, loaded or run: no definition on the class path, a class
+ * that is not an {@link ImageDefinition}, a definition that threw or returned nothing, a name it
+ * does not define. The message is one line that names the definition.
  */
 public class DefinitionException extends BakeException {
   private static final long serialVersionUID = 1L;

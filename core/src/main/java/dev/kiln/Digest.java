@@ -14,7 +14,9 @@ public record Digest(String hex) implements Comparable<Digest> {
     checkArgument(isHex(hex), "not a sha256 hex digest: %s", hex);
   }
 
-  /** 64 lowercase hex digits (a loop: digests are made by the hundred thousand on a no-op rebake). */
+  /**
+   * 64 lowercase hex digits (a loop: digests are made by the hundred thousand on a no-op rebake).
+   */
   private static boolean isHex(String s) {
     if (s == null || s.length() != 64) {
       return false;

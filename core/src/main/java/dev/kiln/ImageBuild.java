@@ -9,8 +9,8 @@ import java.util.Optional;
 import java.util.function.UnaryOperator;
 
 /**
- * The definition of an image: a base, layers on top of it, and a runtime configuration. A pure value: building one
- * does no I/O; {@link #bake} does the work.
+ * The definition of an image: a base, layers on top of it, and a runtime configuration. A pure
+ * value: building one does no I/O; {@link #bake} does the work.
  *
  * <pre>{@code
  * BakeResult r = ImageBuild.from(Base.rootfs(Path.of("debian-12.tar")))
@@ -19,8 +19,9 @@ import java.util.function.UnaryOperator;
  *     .bake("oci-archive:app.tar");
  * }</pre>
  *
- * <p>{@link #layer} returns a new build whose parent is this one, so the chain is the layer graph: builds forked
- * from a common prefix share those layers, and their cache keys. Immutable and thread-safe.
+ * <p>{@link #layer} returns a new build whose parent is this one, so the chain is the layer graph:
+ * builds forked from a common prefix share those layers, and their cache keys. Immutable and
+ * thread-safe.
  */
 public final class ImageBuild {
   private final Base base;
@@ -46,9 +47,13 @@ public final class ImageBuild {
     return new ImageBuild(base, this, layer, config);
   }
 
-  /** This build with its configuration changed by {@code change}, e.g. {@code c -> c.env("PORT", "8080")}. */
+  /**
+   * This build with its configuration changed by {@code change}, e.g. {@code c -> c.env("PORT",
+   * "8080")}.
+   */
   public ImageBuild config(UnaryOperator<ImageConfig> change) {
-    ImageConfig changed = Objects.requireNonNull(change.apply(config), "config change returned null");
+    ImageConfig changed =
+        Objects.requireNonNull(change.apply(config), "config change returned null");
     return new ImageBuild(base, parent, layer, changed);
   }
 
@@ -87,7 +92,10 @@ public final class ImageBuild {
     return Kiln.defaults().bake(this);
   }
 
-  /** Bakes this build with {@link Kiln#defaults()} and publishes it to the targets (none: the local store only). */
+  /**
+   * Bakes this build with {@link Kiln#defaults()} and publishes it to the targets (none: the local
+   * store only).
+   */
   public BakeResult bake(String... targets) throws BakeException {
     return Kiln.defaults().bake(this, targets);
   }

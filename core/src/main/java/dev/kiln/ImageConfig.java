@@ -13,14 +13,21 @@ import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
- * The runtime configuration of an image: entrypoint, command, environment, working directory, user, labels and
- * exposed ports. Each method returns a changed copy, so a build reads
- * {@code .config(c -> c.entrypoint("/opt/app/run").env("PORT", "8080"))}. Immutable and thread-safe.
+ * The runtime configuration of an image: entrypoint, command, environment, working directory, user,
+ * labels and exposed ports. Each method returns a changed copy, so a build reads {@code .config(c
+ * -> c.entrypoint("/opt/app/run").env("PORT", "8080"))}. Immutable and thread-safe.
  */
 public final class ImageConfig {
   private static final Pattern PORT = Pattern.compile("\\d{1,5}(/(tcp|udp|sctp))?");
   private static final ImageConfig EMPTY =
-      new ImageConfig(null, null, ImmutableMap.of(), null, null, ImmutableSortedMap.of(), ImmutableSortedSet.of());
+      new ImageConfig(
+          null,
+          null,
+          ImmutableMap.of(),
+          null,
+          null,
+          ImmutableSortedMap.of(),
+          ImmutableSortedSet.of());
 
   private final ImmutableList<String> entrypoint;
   private final ImmutableList<String> cmd;
@@ -53,27 +60,37 @@ public final class ImageConfig {
   }
 
   public ImageConfig entrypoint(String... entrypoint) {
-    return new ImageConfig(ImmutableList.copyOf(entrypoint), cmd, env, workdir, user, labels, exposedPorts);
+    return new ImageConfig(
+        ImmutableList.copyOf(entrypoint), cmd, env, workdir, user, labels, exposedPorts);
   }
 
   public ImageConfig cmd(String... cmd) {
-    return new ImageConfig(entrypoint, ImmutableList.copyOf(cmd), env, workdir, user, labels, exposedPorts);
+    return new ImageConfig(
+        entrypoint, ImmutableList.copyOf(cmd), env, workdir, user, labels, exposedPorts);
   }
 
   /** Sets one environment variable; a later value for the same name replaces the earlier one. */
   public ImageConfig env(String name, String value) {
-    checkArgument(name != null && !name.isEmpty() && !name.contains("="), "bad environment variable name: %s", name);
+    checkArgument(
+        name != null && !name.isEmpty() && !name.contains("="),
+        "bad environment variable name: %s",
+        name);
     Map<String, String> m = new LinkedHashMap<>(env);
     m.put(name, Objects.requireNonNull(value, "value"));
-    return new ImageConfig(entrypoint, cmd, ImmutableMap.copyOf(m), workdir, user, labels, exposedPorts);
+    return new ImageConfig(
+        entrypoint, cmd, ImmutableMap.copyOf(m), workdir, user, labels, exposedPorts);
   }
 
   public ImageConfig workdir(String workdir) {
-    checkArgument(workdir != null && workdir.startsWith("/"), "workdir must be absolute, found %s", workdir);
+    checkArgument(
+        workdir != null && workdir.startsWith("/"), "workdir must be absolute, found %s", workdir);
     return new ImageConfig(entrypoint, cmd, env, workdir, user, labels, exposedPorts);
   }
 
-  /** The user the container runs as: {@code name}, {@code uid}, {@code uid:gid} or {@code name:group}. */
+  /**
+   * The user the container runs as: {@code name}, {@code uid}, {@code uid:gid} or {@code
+   * name:group}.
+   */
   public ImageConfig user(String user) {
     checkArgument(user != null && !user.isEmpty(), "empty user");
     return new ImageConfig(entrypoint, cmd, env, workdir, user, labels, exposedPorts);
@@ -83,15 +100,24 @@ public final class ImageConfig {
     checkArgument(key != null && !key.isEmpty(), "empty label key");
     Map<String, String> m = new LinkedHashMap<>(labels);
     m.put(key, Objects.requireNonNull(value, "value"));
-    return new ImageConfig(entrypoint, cmd, env, workdir, user, ImmutableSortedMap.copyOf(m), exposedPorts);
+    return new ImageConfig(
+        entrypoint, cmd, env, workdir, user, ImmutableSortedMap.copyOf(m), exposedPorts);
   }
 
   /** Exposes a port, {@code 8080} (tcp) or {@code 53/udp}. */
   public ImageConfig expose(String port) {
-    checkArgument(port != null && PORT.matcher(port).matches(), "expected PORT[/tcp|udp|sctp], found %s", port);
+    checkArgument(
+        port != null && PORT.matcher(port).matches(),
+        "expected PORT[/tcp|udp|sctp], found %s",
+        port);
     String p = port.contains("/") ? port : port + "/tcp";
     return new ImageConfig(
-        entrypoint, cmd, env, workdir, user, labels,
+        entrypoint,
+        cmd,
+        env,
+        workdir,
+        user,
+        labels,
         ImmutableSortedSet.<String>naturalOrder().addAll(exposedPorts).add(p).build());
   }
 
@@ -100,8 +126,8 @@ public final class ImageConfig {
   }
 
   /**
-   * This configuration over {@code base}: values set here win, environment variables and labels are merged, ports
-   * are added.
+   * This configuration over {@code base}: values set here win, environment variables and labels are
+   * merged, ports are added.
    */
   public ImageConfig over(ImageConfig base) {
     Map<String, String> e = new LinkedHashMap<>(base.env);
@@ -115,7 +141,10 @@ public final class ImageConfig {
         workdir != null ? workdir : base.workdir,
         user != null ? user : base.user,
         ImmutableSortedMap.copyOf(l),
-        ImmutableSortedSet.<String>naturalOrder().addAll(base.exposedPorts).addAll(exposedPorts).build());
+        ImmutableSortedSet.<String>naturalOrder()
+            .addAll(base.exposedPorts)
+            .addAll(exposedPorts)
+            .build());
   }
 
   public Optional<ImmutableList<String>> entrypoint() {
@@ -166,7 +195,20 @@ public final class ImageConfig {
 
   @Override
   public String toString() {
-    return "ImageConfig{entrypoint=" + entrypoint + ", cmd=" + cmd + ", env=" + env + ", workdir=" + workdir
-        + ", user=" + user + ", labels=" + labels + ", ports=" + exposedPorts + "}";
+    return "ImageConfig{entrypoint="
+        + entrypoint
+        + ", cmd="
+        + cmd
+        + ", env="
+        + env
+        + ", workdir="
+        + workdir
+        + ", user="
+        + user
+        + ", labels="
+        + labels
+        + ", ports="
+        + exposedPorts
+        + "}";
   }
 }

@@ -1,6 +1,9 @@
 package dev.kiln;
 
-/** A target string or typed target that no store can accept: unknown scheme, malformed reference, bad option. */
+/**
+ * A target string or typed target that no store can accept: unknown scheme, malformed reference,
+ * bad option.
+ */
 public class InvalidTargetException extends IllegalArgumentException {
   private static final long serialVersionUID = 1L;
 

@@ -25,8 +25,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.UnaryOperator;
 
 /**
- * A configured Kiln: a local store, the provisioners and image stores in use, executors and listeners. Build one
- * with {@link #builder()} to embed Kiln; {@link ImageBuild#bake} uses {@link #defaults()}.
+ * A configured Kiln: a local store, the provisioners and image stores in use, executors and
+ * listeners. Build one with {@link #builder()} to embed Kiln; {@link ImageBuild#bake} uses {@link
+ * #defaults()}.
  *
  * <pre>{@code
  * try (Kiln kiln = Kiln.builder().store(Path.of("build/kiln")).listener(System.out::println).build()) {
@@ -34,14 +35,18 @@ import java.util.function.UnaryOperator;
  * }
  * }</pre>
  *
- * <p>Thread-safe: several threads may bake with one instance; several processes may share one store. Once
- * {@link #close() closed}, an instance refuses to bake ({@link IllegalStateException}); {@link #defaults()} then
- * opens a new one.
+ * <p>Thread-safe: several threads may bake with one instance; several processes may share one
+ * store. Once {@link #close() closed}, an instance refuses to bake ({@link IllegalStateException});
+ * {@link #defaults()} then opens a new one.
  */
 public final class Kiln implements AutoCloseable {
   /** System property that makes execution serial, for debugging. */
   public static final String SERIAL_PROPERTY = "kiln.serial";
-  /** System property that, set to {@code false}, turns file-system watching off (see {@link Builder#watchFileSystem}). */
+
+  /**
+   * System property that, set to {@code false}, turns file-system watching off (see {@link
+   * Builder#watchFileSystem}).
+   */
   public static final String WATCH_PROPERTY = "kiln.watch";
 
   private static Kiln defaults;
@@ -61,22 +66,40 @@ public final class Kiln implements AutoCloseable {
     this.compressPool = Executors.newFixedThreadPool(cores, daemon("kiln-compress-%d"));
     ExecutorService layers = b.executor;
     if (layers == null) {
-      layers = serial
-          ? Executors.newSingleThreadExecutor(daemon("kiln-layer-%d"))
-          : Executors.newCachedThreadPool(daemon("kiln-layer-%d"));
+      layers =
+          serial
+              ? Executors.newSingleThreadExecutor(daemon("kiln-layer-%d"))
+              : Executors.newCachedThreadPool(daemon("kiln-layer-%d"));
       this.ownLayerPool = layers;
     } else {
       this.ownLayerPool = null;
     }
-    Registry registry = new Registry(b.provisioners, b.stores, b.capabilities, Kiln.class.getClassLoader());
-    if (b.watchFileSystem && !"false".equalsIgnoreCase(System.getProperty(WATCH_PROPERTY, "true"))) {
+    Registry registry =
+        new Registry(b.provisioners, b.stores, b.capabilities, Kiln.class.getClassLoader());
+    if (b.watchFileSystem
+        && !"false".equalsIgnoreCase(System.getProperty(WATCH_PROPERTY, "true"))) {
       registry.watchTrees();
     }
     Engine.RemoteConfig remote = null;
     if (b.remoteCache != null) {
-      remote = new Engine.RemoteConfig(b.remoteCache, b.remoteMode, b.remoteVerify, b.remoteTimeout, b.remoteTransferTimeout);
+      remote =
+          new Engine.RemoteConfig(
+              b.remoteCache,
+              b.remoteMode,
+              b.remoteVerify,
+              b.remoteTimeout,
+              b.remoteTransferTimeout);
     }
-    this.engine = new Engine(store, registry, layers, compressPool, b.listeners, b.sourceDateEpoch, b.compressionLevel, remote);
+    this.engine =
+        new Engine(
+            store,
+            registry,
+            layers,
+            compressPool,
+            b.listeners,
+            b.sourceDateEpoch,
+            b.compressionLevel,
+            remote);
     this.stored = new StoredImages(store, registry, engine);
   }
 
@@ -84,23 +107,27 @@ public final class Kiln implements AutoCloseable {
     return new ThreadFactoryBuilder().setNameFormat(name).setDaemon(true).build();
   }
 
-  /** A builder with the defaults: the store at {@link #defaultStorePath()}, discovered providers, no listener. */
+  /**
+   * A builder with the defaults: the store at {@link #defaultStorePath()}, discovered providers, no
+   * listener.
+   */
   public static Builder builder() {
     return new Builder();
   }
 
   /**
-   * The shared instance for the default store ({@link #defaultStorePath()}), created on first use and again after
-   * it was closed; with the remote cache of {@code $KILN_REMOTE_CACHE} (and {@code $KILN_REMOTE_CACHE_MODE}:
-   * {@code read-write}, {@code read-only} or {@code write-only}) when set, so a CI runner shares a cache by its
-   * environment alone. It is closed when the JVM exits.
+   * The shared instance for the default store ({@link #defaultStorePath()}), created on first use
+   * and again after it was closed; with the remote cache of {@code $KILN_REMOTE_CACHE} (and {@code
+   * $KILN_REMOTE_CACHE_MODE}: {@code read-write}, {@code read-only} or {@code write-only}) when
+   * set, so a CI runner shares a cache by its environment alone. It is closed when the JVM exits.
    */
   public static synchronized Kiln defaults() {
     if (defaults == null || defaults.closed.get()) {
       try {
         defaults = builder().remoteCacheFromEnvironment().build();
       } catch (IOException e) {
-        throw new UncheckedIOException("cannot open the Kiln store at " + defaultStorePath() + ": " + e.getMessage(), e);
+        throw new UncheckedIOException(
+            "cannot open the Kiln store at " + defaultStorePath() + ": " + e.getMessage(), e);
       }
       if (!defaultsHook) {
         defaultsHook = true;
@@ -125,15 +152,16 @@ public final class Kiln implements AutoCloseable {
   }
 
   /**
-   * Where the default store lives, the first of: the system property {@code kiln.store} ({@code -Dkiln.store=DIR}),
-   * the environment variable {@code $KILN_STORE}, {@code $XDG_CACHE_HOME/kiln}, {@code ~/.cache/kiln}. Empty values
-   * count as unset.
+   * Where the default store lives, the first of: the system property {@code kiln.store} ({@code
+   * -Dkiln.store=DIR}), the environment variable {@code $KILN_STORE}, {@code $XDG_CACHE_HOME/kiln},
+   * {@code ~/.cache/kiln}. Empty values count as unset.
    */
   public static Path defaultStorePath() {
     return defaultStorePath(System::getProperty, System::getenv);
   }
 
-  static Path defaultStorePath(UnaryOperator<String> properties, UnaryOperator<String> environment) {
+  static Path defaultStorePath(
+      UnaryOperator<String> properties, UnaryOperator<String> environment) {
     String p = properties.apply("kiln.store");
     if (p == null || p.isEmpty()) {
       p = environment.apply("KILN_STORE");
@@ -171,8 +199,8 @@ public final class Kiln implements AutoCloseable {
   }
 
   /**
-   * Bakes several builds at once: layers they share (by cache key) are provisioned once, independent layers in
-   * parallel. Results are in the order of the map.
+   * Bakes several builds at once: layers they share (by cache key) are provisioned once,
+   * independent layers in parallel. Results are in the order of the map.
    */
   public List<BakeResult> bakeAll(Map<ImageBuild, List<String>> builds) throws BakeException {
     checkOpen();
@@ -193,33 +221,39 @@ public final class Kiln implements AutoCloseable {
   }
 
   /**
-   * Publishes an image already in the local store to the targets without baking it again: the promotion step of a
-   * pipeline ({@code kiln copy}). Every target receives the stored manifest, config and layers byte for byte, so the
-   * image keeps its digest; a target that already holds it is left alone. Listeners see {@code ImagePublished}.
+   * Publishes an image already in the local store to the targets without baking it again: the
+   * promotion step of a pipeline ({@code kiln copy}). Every target receives the stored manifest,
+   * config and layers byte for byte, so the image keeps its digest; a target that already holds it
+   * is left alone. Listeners see {@code ImagePublished}.
    *
    * @return what each target holds, by target as written
-   * @throws BakeException when the image is not in the store (or is damaged there), or a target fails
-   * @throws InvalidTargetException when a target is malformed or no provider handles its scheme (nothing is sent)
+   * @throws BakeException when the image is not in the store (or is damaged there), or a target
+   *     fails
+   * @throws InvalidTargetException when a target is malformed or no provider handles its scheme
+   *     (nothing is sent)
    */
   public Map<String, PublishedImage> publish(Digest image, String... targets) throws BakeException {
     checkOpen();
-    return stored.publish(Objects.requireNonNull(image, "image"), Arrays.stream(targets).map(Target::parse).toList());
+    return stored.publish(
+        Objects.requireNonNull(image, "image"), Arrays.stream(targets).map(Target::parse).toList());
   }
 
   /**
-   * Copies the image tagged {@code tag} in the OCI image layout at {@code layout} into the local store, checking
-   * every blob against its digest, so that {@link #publish} can send it anywhere. The image keeps its manifest
-   * digest, which is returned (for an image index, that of its linux/amd64 image).
+   * Copies the image tagged {@code tag} in the OCI image layout at {@code layout} into the local
+   * store, checking every blob against its digest, so that {@link #publish} can send it anywhere.
+   * The image keeps its manifest digest, which is returned (for an image index, that of its
+   * linux/amd64 image).
    */
   public Digest importImage(Path layout, String tag) throws BakeException {
     checkOpen();
-    return stored.importImage(Objects.requireNonNull(layout, "layout"), Objects.requireNonNull(tag, "tag"));
+    return stored.importImage(
+        Objects.requireNonNull(layout, "layout"), Objects.requireNonNull(tag, "tag"));
   }
 
   /**
-   * Names a stored image in the store's {@code index.json} ({@code org.opencontainers.image.ref.name}), so that
-   * {@code oci:STORE:name} finds it; the name moves from the image it named before. Every image is also tagged with
-   * its digest hex.
+   * Names a stored image in the store's {@code index.json} ({@code
+   * org.opencontainers.image.ref.name}), so that {@code oci:STORE:name} finds it; the name moves
+   * from the image it named before. Every image is also tagged with its digest hex.
    *
    * @throws IllegalArgumentException when {@code name} is not a valid OCI reference name
    * @throws BakeException when the image is not in the store
@@ -236,14 +270,17 @@ public final class Kiln implements AutoCloseable {
 
   private void checkOpen() {
     if (closed.get()) {
-      throw new IllegalStateException("this Kiln is closed (store " + store.root() + "): bake with an open one, such as "
-          + "a new Kiln.builder().build() or Kiln.defaults()");
+      throw new IllegalStateException(
+          "this Kiln is closed (store "
+              + store.root()
+              + "): bake with an open one, such as "
+              + "a new Kiln.builder().build() or Kiln.defaults()");
     }
   }
 
   /**
-   * Releases the executors Kiln created and this process's temp area in the store. A closed Kiln refuses to bake
-   * ({@link IllegalStateException}); closing it again does nothing.
+   * Releases the executors Kiln created and this process's temp area in the store. A closed Kiln
+   * refuses to bake ({@link IllegalStateException}); closing it again does nothing.
    */
   @Override
   public void close() throws IOException {
@@ -282,9 +319,10 @@ public final class Kiln implements AutoCloseable {
     private Builder() {}
 
     /**
-     * Shares layers (and disks, and EC2 snapshot ids) with other machines through a registry or an object store the
-     * team already runs, reading and writing ({@link RemoteCache.Mode#READ_WRITE}). Before provisioning a layer the
-     * bake looks its cache key up there and downloads the layer instead; after provisioning one it pushes it.
+     * Shares layers (and disks, and EC2 snapshot ids) with other machines through a registry or an
+     * object store the team already runs, reading and writing ({@link
+     * RemoteCache.Mode#READ_WRITE}). Before provisioning a layer the bake looks its cache key up
+     * there and downloads the layer instead; after provisioning one it pushes it.
      *
      * <pre>{@code
      * Kiln.builder().remoteCache("docker://registry.example:5000/team/kiln-cache")
@@ -293,8 +331,8 @@ public final class Kiln implements AutoCloseable {
      *
      * A remote that is down or slow never fails a bake: see {@link #remoteCacheTimeouts}.
      *
-     * @throws IllegalArgumentException when no provider on the class path handles the URI's scheme, or the URI is
-     *     malformed for its provider
+     * @throws IllegalArgumentException when no provider on the class path handles the URI's scheme,
+     *     or the URI is malformed for its provider
      */
     public Builder remoteCache(String uri) {
       return remoteCache(uri, RemoteCache.Mode.READ_WRITE);
@@ -302,7 +340,9 @@ public final class Kiln implements AutoCloseable {
 
     /** Like {@link #remoteCache(String)}, only reading or only writing as {@code mode} says. */
     public Builder remoteCache(String uri, RemoteCache.Mode mode) {
-      return remoteCache(Registry.remoteCache(Objects.requireNonNull(uri, "uri"), Kiln.class.getClassLoader()), mode);
+      return remoteCache(
+          Registry.remoteCache(Objects.requireNonNull(uri, "uri"), Kiln.class.getClassLoader()),
+          mode);
     }
 
     /** Uses this remote cache instance (closed by {@link Kiln#close()}). */
@@ -314,23 +354,27 @@ public final class Kiln implements AutoCloseable {
 
     /**
      * The remote cache of {@code $KILN_REMOTE_CACHE}, with {@code $KILN_REMOTE_CACHE_MODE} and
-     * {@code $KILN_REMOTE_CACHE_VERIFY}, when it is set (what {@link Kiln#defaults()} and the {@code kiln} command
-     * use); nothing when it is not.
+     * {@code $KILN_REMOTE_CACHE_VERIFY}, when it is set (what {@link Kiln#defaults()} and the
+     * {@code kiln} command use); nothing when it is not.
      *
      * @throws IllegalArgumentException when a value is not one these variables take
      */
     public Builder remoteCacheFromEnvironment() {
       String remote = System.getenv("KILN_REMOTE_CACHE");
       if (remote != null && !remote.isBlank()) {
-        remoteCache(remote.strip(), mode(System.getenv().getOrDefault("KILN_REMOTE_CACHE_MODE", "read-write")));
-        remoteCacheVerify(verify(System.getenv().getOrDefault("KILN_REMOTE_CACHE_VERIFY", "digest")));
+        remoteCache(
+            remote.strip(),
+            mode(System.getenv().getOrDefault("KILN_REMOTE_CACHE_MODE", "read-write")));
+        remoteCacheVerify(
+            verify(System.getenv().getOrDefault("KILN_REMOTE_CACHE_VERIFY", "digest")));
       }
       return this;
     }
 
     /**
-     * What a bake checks of a layer it downloads from the remote cache: {@link RemoteCache.Verify#DIGEST} (size and
-     * blob digest, the default) or {@link RemoteCache.Verify#CONTENT} (also the diffID of the decompressed layer).
+     * What a bake checks of a layer it downloads from the remote cache: {@link
+     * RemoteCache.Verify#DIGEST} (size and blob digest, the default) or {@link
+     * RemoteCache.Verify#CONTENT} (also the diffID of the decompressed layer).
      */
     public Builder remoteCacheVerify(RemoteCache.Verify verify) {
       this.remoteVerify = Objects.requireNonNull(verify, "verify");
@@ -338,9 +382,10 @@ public final class Kiln implements AutoCloseable {
     }
 
     /**
-     * How long the remote cache may take: {@code timeout} for one call (a lookup, an entry write) and for a blob
-     * transfer that makes no progress (default 30 s); {@code transfer} for a whole blob transfer (default 30 min).
-     * Past either, the bake stops asking the remote and provisions locally.
+     * How long the remote cache may take: {@code timeout} for one call (a lookup, an entry write)
+     * and for a blob transfer that makes no progress (default 30 s); {@code transfer} for a whole
+     * blob transfer (default 30 min). Past either, the bake stops asking the remote and provisions
+     * locally.
      */
     public Builder remoteCacheTimeouts(Duration timeout, Duration transfer) {
       if (timeout.isNegative() || timeout.isZero() || transfer.isNegative() || transfer.isZero()) {
@@ -355,7 +400,9 @@ public final class Kiln implements AutoCloseable {
       return switch (s.strip().toLowerCase(java.util.Locale.ROOT)) {
         case "digest" -> RemoteCache.Verify.DIGEST;
         case "content" -> RemoteCache.Verify.CONTENT;
-        default -> throw new IllegalArgumentException("remote cache verify '" + s + "': expected digest or content");
+        default ->
+            throw new IllegalArgumentException(
+                "remote cache verify '" + s + "': expected digest or content");
       };
     }
 
@@ -364,7 +411,9 @@ public final class Kiln implements AutoCloseable {
         case "read-write", "rw" -> RemoteCache.Mode.READ_WRITE;
         case "read-only", "ro" -> RemoteCache.Mode.READ_ONLY;
         case "write-only", "wo" -> RemoteCache.Mode.WRITE_ONLY;
-        default -> throw new IllegalArgumentException("remote cache mode '" + s + "': expected read-write, read-only or write-only");
+        default ->
+            throw new IllegalArgumentException(
+                "remote cache mode '" + s + "': expected read-write, read-only or write-only");
       };
     }
 
@@ -374,7 +423,9 @@ public final class Kiln implements AutoCloseable {
       return this;
     }
 
-    /** The executor that runs layer steps; Kiln's own cached pool by default. Not shut down by Kiln. */
+    /**
+     * The executor that runs layer steps; Kiln's own cached pool by default. Not shut down by Kiln.
+     */
     public Builder executor(ExecutorService executor) {
       this.executor = Objects.requireNonNull(executor);
       return this;
@@ -405,13 +456,15 @@ public final class Kiln implements AutoCloseable {
     }
 
     /**
-     * Whether a files layer baked more than once by this instance has its source trees watched (inotify, on Linux
-     * and local file systems), so that a rebake of an unchanged tree neither walks nor stats it: a build daemon,
-     * an IDE or a service that keeps one Kiln open rebakes in milliseconds. On by default; a one-off bake never
-     * watches. Off: every bake walks its trees and asks the stat index (also {@code -Dkiln.watch=false}).
+     * Whether a files layer baked more than once by this instance has its source trees watched
+     * (inotify, on Linux and local file systems), so that a rebake of an unchanged tree neither
+     * walks nor stats it: a build daemon, an IDE or a service that keeps one Kiln open rebakes in
+     * milliseconds. On by default; a one-off bake never watches. Off: every bake walks its trees
+     * and asks the stat index (also {@code -Dkiln.watch=false}).
      *
-     * <p>What watching cannot see, as with every inotify-based tool: a file written through a hard link from
-     * outside the tree, or through a shared memory mapping alone. Turn it off where inputs change that way.
+     * <p>What watching cannot see, as with every inotify-based tool: a file written through a hard
+     * link from outside the tree, or through a shared memory mapping alone. Turn it off where
+     * inputs change that way.
      */
     public Builder watchFileSystem(boolean watch) {
       this.watchFileSystem = watch;
@@ -425,8 +478,8 @@ public final class Kiln implements AutoCloseable {
     }
 
     /**
-     * The gzip level of layer blobs, 1–9 (default 6, as docker and Jib use). Part of what makes blob digests
-     * reproducible: machines that share a cache must use the same level.
+     * The gzip level of layer blobs, 1–9 (default 6, as docker and Jib use). Part of what makes
+     * blob digests reproducible: machines that share a cache must use the same level.
      */
     public Builder compressionLevel(int level) {
       if (level < 1 || level > 9) {
@@ -436,7 +489,10 @@ public final class Kiln implements AutoCloseable {
       return this;
     }
 
-    /** The time stamped on every layer entry and in the config (default {@code $SOURCE_DATE_EPOCH}, else 1). */
+    /**
+     * The time stamped on every layer entry and in the config (default {@code $SOURCE_DATE_EPOCH},
+     * else 1).
+     */
     public Builder sourceDateEpoch(long epochSeconds) {
       if (epochSeconds < 0) {
         throw new IllegalArgumentException("negative SOURCE_DATE_EPOCH");

@@ -3,9 +3,9 @@ package dev.kiln;
 import java.nio.file.Path;
 
 /**
- * One layer of an image: a named, immutable recipe of a given kind ({@code files}, {@code tar}, {@code run},
- * {@code ansible}, …). A {@link dev.kiln.spi.Provisioner} for the kind turns it into content; which one is chosen
- * by {@link #kind()}.
+ * One layer of an image: a named, immutable recipe of a given kind ({@code files}, {@code tar},
+ * {@code run}, {@code ansible}, …). A {@link dev.kiln.spi.Provisioner} for the kind turns it into
+ * content; which one is chosen by {@link #kind()}.
  *
  * <p>Implementations are immutable values and thread-safe.
  */
@@ -26,24 +26,29 @@ public interface Layer {
     return FilesLayer.named(name);
   }
 
-  /** A layer whose content is the entries of a tarball (plain or gzip), normalised to canonical form. */
+  /**
+   * A layer whose content is the entries of a tarball (plain or gzip), normalised to canonical
+   * form.
+   */
   static TarLayer tar(Path tarball) {
     return TarLayer.of(tarball);
   }
 
   /**
-   * A layer made by running shell commands in a container of the image below; the layer is what they changed.
-   * Needs {@code dev.kiln:kiln-provider-docker}.
+   * A layer made by running shell commands in a container of the image below; the layer is what
+   * they changed. Needs {@code dev.kiln:kiln-provider-docker}.
    *
-   * <pre>{@code Layer.run("app-user", "adduser -D app", "mkdir -p /srv/app").env("LANG", "C.UTF-8")}</pre>
+   * <pre>
+   * {@code Layer.run("app-user", "adduser -D app", "mkdir -p /srv/app").env("LANG", "C.UTF-8")}
+   * </pre>
    */
   static RunLayer run(String name, String... commands) {
     return RunLayer.of(name, commands);
   }
 
   /**
-   * A layer that installs OS packages with the image's own package manager and records their versions. Needs
-   * {@code dev.kiln:kiln-provider-docker}.
+   * A layer that installs OS packages with the image's own package manager and records their
+   * versions. Needs {@code dev.kiln:kiln-provider-docker}.
    *
    * <pre>{@code Layer.packages("curl", "ca-certificates")}</pre>
    */
@@ -52,11 +57,14 @@ public interface Layer {
   }
 
   /**
-   * A layer made by running an existing Ansible playbook, unchanged, against a container of the image below; the
-   * layer is what the play changed, cached by the playbook tree, the options and the Ansible version. Needs
-   * {@code dev.kiln:kiln-provider-docker} and {@code ansible-playbook} on the build machine.
+   * A layer made by running an existing Ansible playbook, unchanged, against a container of the
+   * image below; the layer is what the play changed, cached by the playbook tree, the options and
+   * the Ansible version. Needs {@code dev.kiln:kiln-provider-docker} and {@code ansible-playbook}
+   * on the build machine.
    *
-   * <pre>{@code Layer.ansible(Path.of("ansible/site.yml")).groups("webservers").extraVars(Map.of("port", 8080))}</pre>
+   * <pre>
+   * {@code Layer.ansible(Path.of("ansible/site.yml")).groups("webservers").extraVars(Map.of("port", 8080))}
+   * </pre>
    */
   static AnsibleLayer ansible(Path playbook) {
     return AnsibleLayer.of(playbook);

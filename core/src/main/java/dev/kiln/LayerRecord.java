@@ -6,9 +6,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One layer of a baked image: its name and kind, the cache key of its recipe, its diffID (uncompressed) and blob
- * digest (compressed), size, the size of the uncompressed tar (-1 when unknown, as for a base image's layers), media
- * type, the named inputs that built it, and what its provisioner recorded (e.g. resolved package versions).
+ * One layer of a baked image: its name and kind, the cache key of its recipe, its diffID
+ * (uncompressed) and blob digest (compressed), size, the size of the uncompressed tar (-1 when
+ * unknown, as for a base image's layers), media type, the named inputs that built it, and what its
+ * provisioner recorded (e.g. resolved package versions).
  */
 public record LayerRecord(
     String name,
@@ -28,7 +29,9 @@ public record LayerRecord(
   /** The OCI media type of an uncompressed layer (accepted in OCI bases). */
   public static final String TAR_LAYER = "application/vnd.oci.image.layer.v1.tar";
 
-  /** Whether a layer media type is gzip-compressed (OCI {@code +gzip}, Docker's {@code .tar.gzip}). */
+  /**
+   * Whether a layer media type is gzip-compressed (OCI {@code +gzip}, Docker's {@code .tar.gzip}).
+   */
   public static boolean isGzip(String mediaType) {
     return mediaType.endsWith("+gzip") || mediaType.endsWith(".gzip");
   }

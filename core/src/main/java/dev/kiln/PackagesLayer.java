@@ -10,17 +10,19 @@ import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
- * A layer that installs operating-system packages with the image's own package manager (apt, dnf/yum or apk, found
- * in the image below), cleans the package manager's caches and lists in the same layer, and records the installed
- * versions in the image record (layer metadata {@code package.NAME} → version). Needs a provisioner for kind
- * {@code packages}, such as the one in {@code dev.kiln:kiln-provider-docker}.
+ * A layer that installs operating-system packages with the image's own package manager (apt,
+ * dnf/yum or apk, found in the image below), cleans the package manager's caches and lists in the
+ * same layer, and records the installed versions in the image record (layer metadata {@code
+ * package.NAME} → version). Needs a provisioner for kind {@code packages}, such as the one in
+ * {@code dev.kiln:kiln-provider-docker}.
  *
  * <pre>{@code Layer.packages("curl", "ca-certificates")}</pre>
  *
- * <p>What decides the layer (its cache key): the package names (as a set) and the image below, whose key already
- * covers its package-manager configuration. A cached layer keeps the versions it resolved when it was built;
- * {@link #refresh()} makes every bake resolve them again. Names may carry a version or architecture as the package
- * manager writes them ({@code curl=7.88.1-10+deb12u5}, {@code libc6:amd64}).
+ * <p>What decides the layer (its cache key): the package names (as a set) and the image below,
+ * whose key already covers its package-manager configuration. A cached layer keeps the versions it
+ * resolved when it was built; {@link #refresh()} makes every bake resolve them again. Names may
+ * carry a version or architecture as the package manager writes them ({@code
+ * curl=7.88.1-10+deb12u5}, {@code libc6:amd64}).
  *
  * <p>Each method returns a changed copy. Immutable and thread-safe.
  */
@@ -33,7 +35,12 @@ public final class PackagesLayer implements Layer {
   private final Duration timeout;
   private final String network;
 
-  private PackagesLayer(String name, ImmutableSortedSet<String> packages, boolean refresh, Duration timeout, String network) {
+  private PackagesLayer(
+      String name,
+      ImmutableSortedSet<String> packages,
+      boolean refresh,
+      Duration timeout,
+      String network) {
     this.name = name;
     this.packages = packages;
     this.refresh = refresh;
@@ -48,7 +55,8 @@ public final class PackagesLayer implements Layer {
       checkArgument(n != null && NAME.matcher(n).matches(), "'%s' is not a package name", n);
     }
     ImmutableSortedSet<String> set = ImmutableSortedSet.copyOf(names);
-    return new PackagesLayer("packages " + String.join(" ", set), set, false, RunLayer.DEFAULT_TIMEOUT, null);
+    return new PackagesLayer(
+        "packages " + String.join(" ", set), set, false, RunLayer.DEFAULT_TIMEOUT, null);
   }
 
   /** The same layer under another name (default {@code packages NAME...}). */
@@ -58,22 +66,26 @@ public final class PackagesLayer implements Layer {
   }
 
   /**
-   * Resolves and installs the packages again on every bake instead of reusing the cached layer (its key gets a
-   * fresh nonce each time), to pick up security updates; layers above it are rebuilt too.
+   * Resolves and installs the packages again on every bake instead of reusing the cached layer (its
+   * key gets a fresh nonce each time), to pick up security updates; layers above it are rebuilt
+   * too.
    */
   public PackagesLayer refresh() {
     return new PackagesLayer(name, packages, true, timeout, network);
   }
 
-  /** Stops the installation and fails the layer when it runs longer than this (default 30 minutes). */
+  /**
+   * Stops the installation and fails the layer when it runs longer than this (default 30 minutes).
+   */
   public PackagesLayer timeout(Duration timeout) {
-    checkArgument(timeout != null && !timeout.isNegative() && !timeout.isZero(), "timeout must be positive");
+    checkArgument(
+        timeout != null && !timeout.isNegative() && !timeout.isZero(), "timeout must be positive");
     return new PackagesLayer(name, packages, refresh, timeout, network);
   }
 
   /**
-   * The network the installation runs in, as for {@link RunLayer#network}: {@code host}, or a network name; the
-   * container engine's default network unless set. Not part of the key.
+   * The network the installation runs in, as for {@link RunLayer#network}: {@code host}, or a
+   * network name; the container engine's default network unless set. Not part of the key.
    */
   public PackagesLayer network(String network) {
     return new PackagesLayer(name, packages, refresh, timeout, RunLayer.checkNetwork(network));

@@ -4,8 +4,9 @@ import java.util.List;
 import java.util.OptionalInt;
 
 /**
- * A layer could not be provisioned: its inputs are missing or unreadable, its content is unsafe, or the command it
- * runs failed. Carries the layer's name and, for commands, the exit code and the last lines of output.
+ * A layer could not be provisioned: its inputs are missing or unreadable, its content is unsafe, or
+ * the command it runs failed. Carries the layer's name and, for commands, the exit code and the
+ * last lines of output.
  */
 public class ProvisioningException extends BakeException {
   private static final long serialVersionUID = 1L;

@@ -14,9 +14,10 @@ import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
- * A layer made by running shell commands in a container whose root file system is the image below it; the layer is
- * exactly what the commands changed (added and modified files, deletions as OCI whiteouts), in canonical form. Needs
- * a provisioner for kind {@code run}, such as the one in {@code dev.kiln:kiln-provider-docker}.
+ * A layer made by running shell commands in a container whose root file system is the image below
+ * it; the layer is exactly what the commands changed (added and modified files, deletions as OCI
+ * whiteouts), in canonical form. Needs a provisioner for kind {@code run}, such as the one in
+ * {@code dev.kiln:kiln-provider-docker}.
  *
  * <pre>{@code
  * Layer.run("nginx", "apt-get update", "apt-get install -y nginx")
@@ -26,12 +27,13 @@ import java.util.regex.Pattern;
  *     .timeout(Duration.ofMinutes(10))
  * }</pre>
  *
- * <p>What decides the layer (its cache key): the commands, the environment set here, user, working directory, the
- * container path and content digest of every declared input, and the <em>names</em> of the secrets. Not in the key:
- * the content of secrets (rotating a credential does not rebuild the image; rename the secret to force a rebuild),
- * the network and the timeout (they decide whether the commands can succeed, not what they write). Commands run in
- * order with {@code /bin/sh -c}, stopping at the first that fails, in one shell, so {@code cd} and {@code export}
- * carry over to the next command. Deterministic commands give the same layer digest on every machine.
+ * <p>What decides the layer (its cache key): the commands, the environment set here, user, working
+ * directory, the container path and content digest of every declared input, and the <em>names</em>
+ * of the secrets. Not in the key: the content of secrets (rotating a credential does not rebuild
+ * the image; rename the secret to force a rebuild), the network and the timeout (they decide
+ * whether the commands can succeed, not what they write). Commands run in order with {@code /bin/sh
+ * -c}, stopping at the first that fails, in one shell, so {@code cd} and {@code export} carry over
+ * to the next command. Deterministic commands give the same layer digest on every machine.
  *
  * <p>Each method returns a changed copy. Immutable and thread-safe.
  */
@@ -43,8 +45,9 @@ public final class RunLayer implements Layer {
   private static final Pattern NETWORK = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]*");
 
   /**
-   * A file or directory of the build machine that the commands read, mounted read-only at {@code target} while they
-   * run (never part of the layer). Its content digest is part of the layer's key.
+   * A file or directory of the build machine that the commands read, mounted read-only at {@code
+   * target} while they run (never part of the layer). Its content digest is part of the layer's
+   * key.
    */
   public record Input(Path source, String target) {
     public Input {
@@ -92,35 +95,66 @@ public final class RunLayer implements Layer {
       checkArgument(c != null && !c.isBlank(), "run layer '%s' has an empty command", name);
     }
     return new RunLayer(
-        name, ImmutableList.copyOf(commands), ImmutableMap.of(), null, null, ImmutableList.of(),
-        ImmutableSortedMap.of(), DEFAULT_TIMEOUT, null);
+        name,
+        ImmutableList.copyOf(commands),
+        ImmutableMap.of(),
+        null,
+        null,
+        ImmutableList.of(),
+        ImmutableSortedMap.of(),
+        DEFAULT_TIMEOUT,
+        null);
   }
 
-  /** Sets an environment variable for the commands (not for the image: use {@code ImageBuild.config} for that). */
+  /**
+   * Sets an environment variable for the commands (not for the image: use {@code ImageBuild.config}
+   * for that).
+   */
   public RunLayer env(String name, String value) {
-    checkArgument(name != null && !name.isEmpty() && !name.contains("="), "bad environment variable name: %s", name);
+    checkArgument(
+        name != null && !name.isEmpty() && !name.contains("="),
+        "bad environment variable name: %s",
+        name);
     Objects.requireNonNull(value, "value");
     Map<String, String> m = new LinkedHashMap<>(env);
     m.put(name, value);
-    return new RunLayer(this.name, commands, ImmutableMap.copyOf(m), user, workdir, inputs, secrets, timeout, network);
+    return new RunLayer(
+        this.name,
+        commands,
+        ImmutableMap.copyOf(m),
+        user,
+        workdir,
+        inputs,
+        secrets,
+        timeout,
+        network);
   }
 
-  /** The user the commands run as: {@code name}, {@code uid}, {@code uid:gid} or {@code name:group} (default root). */
+  /**
+   * The user the commands run as: {@code name}, {@code uid}, {@code uid:gid} or {@code name:group}
+   * (default root).
+   */
   public RunLayer user(String user) {
     checkArgument(user != null && !user.isBlank(), "empty user");
     return new RunLayer(name, commands, env, user, workdir, inputs, secrets, timeout, network);
   }
 
-  /** The directory the commands start in; created (as part of the layer) when the image below lacks it. */
+  /**
+   * The directory the commands start in; created (as part of the layer) when the image below lacks
+   * it.
+   */
   public RunLayer workdir(String workdir) {
-    checkArgument(workdir != null && workdir.startsWith("/"), "workdir must be absolute, found %s", workdir);
-    return new RunLayer(name, commands, env, user, FilesLayer.target(workdir), inputs, secrets, timeout, network);
+    checkArgument(
+        workdir != null && workdir.startsWith("/"), "workdir must be absolute, found %s", workdir);
+    return new RunLayer(
+        name, commands, env, user, FilesLayer.target(workdir), inputs, secrets, timeout, network);
   }
 
   /**
-   * Mounts a file or directory of the build machine read-only at {@code target} while the commands run. Its content
-   * (every file of a directory, with its relative path and executable bit) is part of the layer's key, so editing it
-   * rebuilds the layer; the mount itself leaves nothing in the layer.
+   * Mounts a file or directory of the build machine read-only at {@code target} while the commands
+   * run. Its content (every file of a directory, with its relative path and executable bit) is part
+   * of the layer's key, so editing it rebuilds the layer; the mount itself leaves nothing in the
+   * layer.
    */
   public RunLayer input(Path source, String target) {
     Objects.requireNonNull(source, "source");
@@ -128,38 +162,63 @@ public final class RunLayer implements Layer {
     checkArgument(!t.equals("/"), "an input cannot be mounted at the image root");
     Input in = new Input(source.toAbsolutePath().normalize(), t);
     return new RunLayer(
-        name, commands, env, user, workdir, ImmutableList.<Input>builder().addAll(inputs).add(in).build(), secrets,
-        timeout, network);
+        name,
+        commands,
+        env,
+        user,
+        workdir,
+        ImmutableList.<Input>builder().addAll(inputs).add(in).build(),
+        secrets,
+        timeout,
+        network);
   }
 
   /**
-   * Makes a file readable by the commands at {@code /run/secrets/NAME} (read-only) without it ever being part of a
-   * layer. Only the name is part of the layer's key, not the content.
+   * Makes a file readable by the commands at {@code /run/secrets/NAME} (read-only) without it ever
+   * being part of a layer. Only the name is part of the layer's key, not the content.
    */
   public RunLayer secret(String name, Path file) {
-    checkArgument(name != null && SECRET_NAME.matcher(name).matches(), "bad secret name '%s': use letters, digits, '_', '.', '-'", name);
+    checkArgument(
+        name != null && SECRET_NAME.matcher(name).matches(),
+        "bad secret name '%s': use letters, digits, '_', '.', '-'",
+        name);
     Objects.requireNonNull(file, "file");
     Map<String, Path> m = new LinkedHashMap<>(secrets);
     m.put(name, file.toAbsolutePath().normalize());
-    return new RunLayer(this.name, commands, env, user, workdir, inputs, ImmutableSortedMap.copyOf(m), timeout, network);
+    return new RunLayer(
+        this.name,
+        commands,
+        env,
+        user,
+        workdir,
+        inputs,
+        ImmutableSortedMap.copyOf(m),
+        timeout,
+        network);
   }
 
-  /** Stops the commands and fails the layer when they run longer than this (default {@link #DEFAULT_TIMEOUT}). */
+  /**
+   * Stops the commands and fails the layer when they run longer than this (default {@link
+   * #DEFAULT_TIMEOUT}).
+   */
   public RunLayer timeout(Duration timeout) {
-    checkArgument(timeout != null && !timeout.isNegative() && !timeout.isZero(), "timeout must be positive");
+    checkArgument(
+        timeout != null && !timeout.isNegative() && !timeout.isZero(), "timeout must be positive");
     return new RunLayer(name, commands, env, user, workdir, inputs, secrets, timeout, network);
   }
 
   /**
-   * The network the container joins: {@code host}, {@code none}, or a network name; the container engine's default
-   * network unless set.
+   * The network the container joins: {@code host}, {@code none}, or a network name; the container
+   * engine's default network unless set.
    */
   public RunLayer network(String network) {
-    return new RunLayer(name, commands, env, user, workdir, inputs, secrets, timeout, checkNetwork(network));
+    return new RunLayer(
+        name, commands, env, user, workdir, inputs, secrets, timeout, checkNetwork(network));
   }
 
   static String checkNetwork(String network) {
-    checkArgument(network != null && NETWORK.matcher(network).matches(), "bad network name: %s", network);
+    checkArgument(
+        network != null && NETWORK.matcher(network).matches(), "bad network name: %s", network);
     return network;
   }
 

@@ -4,8 +4,8 @@ import java.nio.file.Path;
 import java.util.Objects;
 
 /**
- * A layer whose content is the entries of a tarball, plain or gzip, checked (no {@code ..}, nothing written through
- * a symlink) and rewritten in canonical form. Immutable and thread-safe.
+ * A layer whose content is the entries of a tarball, plain or gzip, checked (no {@code ..}, nothing
+ * written through a symlink) and rewritten in canonical form. Immutable and thread-safe.
  */
 public final class TarLayer implements Layer {
   private final Path tarball;

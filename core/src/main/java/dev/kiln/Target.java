@@ -1,10 +1,11 @@
 package dev.kiln;
 
 /**
- * Where a baked image is published. Parse strings in the containers-image transport syntax with {@link #parse}
- * ({@code oci:DIR[:TAG]}, {@code oci-archive:FILE[:TAG]}, {@code docker-archive:FILE[:NAME:TAG]},
- * {@code docker-daemon:NAME:TAG}, {@code docker://HOST/REPO:TAG}, {@code raw:FILE}, {@code ec2://REGION/NAME}, …);
- * providers add typed targets for options a string cannot carry well. Implementations are immutable.
+ * Where a baked image is published. Parse strings in the containers-image transport syntax with
+ * {@link #parse} ({@code oci:DIR[:TAG]}, {@code oci-archive:FILE[:TAG]}, {@code
+ * docker-archive:FILE[:NAME:TAG]}, {@code docker-daemon:NAME:TAG}, {@code docker://HOST/REPO:TAG},
+ * {@code raw:FILE}, {@code ec2://REGION/NAME}, …); providers add typed targets for options a string
+ * cannot carry well. Implementations are immutable.
  */
 public interface Target {
 
@@ -16,7 +17,8 @@ public interface Target {
   String toString();
 
   /**
-   * Parses {@code SCHEME:REFERENCE}. Only the syntax is checked here; the store for the scheme checks the rest.
+   * Parses {@code SCHEME:REFERENCE}. Only the syntax is checked here; the store for the scheme
+   * checks the rest.
    *
    * @throws InvalidTargetException if there is no scheme
    */

@@ -8,22 +8,30 @@ import java.util.regex.Pattern;
 
 /**
  * A target as written: scheme, reference and (for {@code scheme://} targets) query parameters.
- * {@code ec2://eu-west-1/web?share=1234&tag.team=x} has scheme {@code ec2}, reference {@code eu-west-1/web} and two
- * parameters; {@code oci:/tmp/out:v1} has scheme {@code oci} and reference {@code /tmp/out:v1}.
+ * {@code ec2://eu-west-1/web?share=1234&tag.team=x} has scheme {@code ec2}, reference {@code
+ * eu-west-1/web} and two parameters; {@code oci:/tmp/out:v1} has scheme {@code oci} and reference
+ * {@code /tmp/out:v1}.
  */
-public record UriTarget(String scheme, String reference, boolean hierarchical, ImmutableListMultimap<String, String> params)
+public record UriTarget(
+    String scheme,
+    String reference,
+    boolean hierarchical,
+    ImmutableListMultimap<String, String> params)
     implements Target {
   private static final Pattern SCHEME = Pattern.compile("[a-z][a-z0-9+.-]*");
 
   /** Parses a target string; see {@link Target#parse}. */
   public static UriTarget parse(String s) {
     if (s == null || s.isBlank()) {
-      throw new InvalidTargetException("empty target: expected SCHEME:REFERENCE such as oci-archive:image.tar");
+      throw new InvalidTargetException(
+          "empty target: expected SCHEME:REFERENCE such as oci-archive:image.tar");
     }
     int colon = s.indexOf(':');
     if (colon <= 0 || !SCHEME.matcher(s.substring(0, colon)).matches()) {
       throw new InvalidTargetException(
-          "target '" + s + "' has no scheme: expected SCHEME:REFERENCE such as oci:DIR:TAG or docker://HOST/REPO:TAG");
+          "target '"
+              + s
+              + "' has no scheme: expected SCHEME:REFERENCE such as oci:DIR:TAG or docker://HOST/REPO:TAG");
     }
     String scheme = s.substring(0, colon);
     String rest = s.substring(colon + 1);
@@ -43,7 +51,8 @@ public record UriTarget(String scheme, String reference, boolean hierarchical, I
       }
     }
     if (rest.isEmpty()) {
-      throw new InvalidTargetException("target '" + s + "' has an empty reference after '" + scheme + ":'");
+      throw new InvalidTargetException(
+          "target '" + s + "' has an empty reference after '" + scheme + ":'");
     }
     return new UriTarget(scheme, rest, hierarchical, params.build());
   }

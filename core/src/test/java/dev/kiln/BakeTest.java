@@ -24,7 +24,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Baking with files and tar layers into a local store: caching, sharing, corruption and bad input. */
+/**
+ * Baking with files and tar layers into a local store: caching, sharing, corruption and bad input.
+ */
 class BakeTest {
   @TempDir Path tmp;
   Path storeDir;
@@ -50,7 +52,9 @@ class BakeTest {
       Files.createDirectories(f.getParent());
       Files.writeString(f, files[i + 1]);
     }
-    Settle.inputs(); // as files are, once written: older than one timestamp tick when they are first hashed
+    Settle
+        .inputs(); // as files are, once written: older than one timestamp tick when they are first
+    // hashed
     return root;
   }
 
@@ -134,11 +138,14 @@ class BakeTest {
   @Test
   void buildsThatShareAPrefixProvisionItOnce() throws Exception {
     Path deps = tree("deps", "big.jar", "x".repeat(100_000));
-    ImageBuild base = ImageBuild.from(Base.scratch()).layer(Layer.files("deps").add(deps, "/opt/deps"));
+    ImageBuild base =
+        ImageBuild.from(Base.scratch()).layer(Layer.files("deps").add(deps, "/opt/deps"));
     ImageBuild web = base.layer(Layer.files("web").content("/opt/web", "web".getBytes(), 0644));
-    ImageBuild worker = base.layer(Layer.files("worker").content("/opt/worker", "worker".getBytes(), 0644));
+    ImageBuild worker =
+        base.layer(Layer.files("worker").content("/opt/worker", "worker".getBytes(), 0644));
     // an equal but separately built definition shares by cache key, too
-    ImageBuild again = ImageBuild.from(Base.scratch()).layer(Layer.files("deps").add(deps, "/opt/deps"));
+    ImageBuild again =
+        ImageBuild.from(Base.scratch()).layer(Layer.files("deps").add(deps, "/opt/deps"));
 
     List<BakeResult> rs = kiln.bakeAll(web, worker, again);
 
@@ -149,29 +156,40 @@ class BakeTest {
 
   @Test
   void baseOfABuildReusesItsLayersAndConfig() throws Exception {
-    ImageBuild base = ImageBuild.from(Base.scratch())
-        .layer(Layer.files("os").content("/etc/os-release", "ID=test\n".getBytes(), 0644))
-        .config(c -> c.env("A", "1").cmd("/bin/sh"));
+    ImageBuild base =
+        ImageBuild.from(Base.scratch())
+            .layer(Layer.files("os").content("/etc/os-release", "ID=test\n".getBytes(), 0644))
+            .config(c -> c.env("A", "1").cmd("/bin/sh"));
     BakeResult b = kiln.bake(base);
     events.clear();
-    BakeResult app = kiln.bake(ImageBuild.from(Base.of(base))
-        .layer(Layer.files("app").content("/app", "x".getBytes(), 0755))
-        .config(c -> c.env("B", "2")));
+    BakeResult app =
+        kiln.bake(
+            ImageBuild.from(Base.of(base))
+                .layer(Layer.files("app").content("/app", "x".getBytes(), 0755))
+                .config(c -> c.env("B", "2")));
     assertThat(events.provisioned()).containsExactly("app");
     assertThat(app.layers().get(0)).isEqualTo(b.layers().get(0));
-    String config = new String(Files.readAllBytes(storeDir.resolve("blobs/sha256/" + app.configDigest().hex())), StandardCharsets.UTF_8);
+    String config =
+        new String(
+            Files.readAllBytes(storeDir.resolve("blobs/sha256/" + app.configDigest().hex())),
+            StandardCharsets.UTF_8);
     assertThat(config).contains("\"Env\":[\"A=1\",\"B=2\"]").contains("\"Cmd\":[\"/bin/sh\"]");
   }
 
   @Test
   void storeIsAnOciLayoutWithRecordsAndKeys() throws Exception {
-    BakeResult r = kiln.bake(ImageBuild.from(Base.scratch()).layer(Layer.files("a").content("/a", "a".getBytes(), 0644)));
+    BakeResult r =
+        kiln.bake(
+            ImageBuild.from(Base.scratch())
+                .layer(Layer.files("a").content("/a", "a".getBytes(), 0644)));
     assertThat(storeDir.resolve("oci-layout")).exists();
     assertThat(Files.readString(storeDir.resolve("index.json"))).contains(r.digest().toString());
     assertThat(r.record()).exists();
     String record = Files.readString(r.record());
-    assertThat(record).contains(r.digest().toString(), r.layers().get(0).key().toString(), "\"/a\"");
-    assertThat(Digest.of(Files.readAllBytes(storeDir.resolve("blobs/sha256/" + r.digest().hex())))).isEqualTo(r.digest());
+    assertThat(record)
+        .contains(r.digest().toString(), r.layers().get(0).key().toString(), "\"/a\"");
+    assertThat(Digest.of(Files.readAllBytes(storeDir.resolve("blobs/sha256/" + r.digest().hex()))))
+        .isEqualTo(r.digest());
   }
 
   @Test
@@ -191,23 +209,31 @@ class BakeTest {
     assertThat(events.provisioned()).containsExactly("app");
     assertThat(second.digest()).isEqualTo(first.digest());
     assertThat(Digest.of(Files.readAllBytes(blob))).isEqualTo(first.layers().get(0).digest());
-    assertThat(Files.readAllBytes(tmp.resolve("two.tar"))).isEqualTo(Files.readAllBytes(tmp.resolve("one.tar")));
+    assertThat(Files.readAllBytes(tmp.resolve("two.tar")))
+        .isEqualTo(Files.readAllBytes(tmp.resolve("one.tar")));
   }
 
   @Test
   void republishingToTheSameArchiveTransfersNothing() throws Exception {
     Path out = tmp.resolve("img.tar");
-    ImageBuild build = ImageBuild.from(Base.scratch()).layer(Layer.files("a").content("/a", "a".getBytes(), 0644));
-    assertThat(kiln.bake(build, "oci-archive:" + out).published().get("oci-archive:" + out).reused()).isFalse();
+    ImageBuild build =
+        ImageBuild.from(Base.scratch()).layer(Layer.files("a").content("/a", "a".getBytes(), 0644));
+    assertThat(
+            kiln.bake(build, "oci-archive:" + out).published().get("oci-archive:" + out).reused())
+        .isFalse();
     FileTime written = Files.getLastModifiedTime(out);
-    assertThat(kiln.bake(build, "oci-archive:" + out).published().get("oci-archive:" + out).reused()).isTrue();
+    assertThat(
+            kiln.bake(build, "oci-archive:" + out).published().get("oci-archive:" + out).reused())
+        .isTrue();
     assertThat(Files.getLastModifiedTime(out)).isEqualTo(written);
   }
 
   // ---- bad input: a clear error, nothing published ----
 
   private Set<String> published() throws IOException {
-    try (Stream<Path> s = Stream.concat(Files.list(storeDir.resolve("blobs/sha256")), Files.list(storeDir.resolve("keys")))) {
+    try (Stream<Path> s =
+        Stream.concat(
+            Files.list(storeDir.resolve("blobs/sha256")), Files.list(storeDir.resolve("keys")))) {
       return s.map(p -> p.getFileName().toString()).collect(Collectors.toSet());
     }
   }
@@ -215,7 +241,9 @@ class BakeTest {
   @Test
   void missingSourceFile() throws Exception {
     Set<String> before = published();
-    ImageBuild build = ImageBuild.from(Base.scratch()).layer(Layer.files("app").add(tmp.resolve("nope.jar"), "/app.jar"));
+    ImageBuild build =
+        ImageBuild.from(Base.scratch())
+            .layer(Layer.files("app").add(tmp.resolve("nope.jar"), "/app.jar"));
     assertThatThrownBy(() -> kiln.bake(build, "oci-archive:" + tmp.resolve("x.tar")))
         .isInstanceOf(ProvisioningException.class)
         .hasMessageContaining("nope.jar")
@@ -227,9 +255,11 @@ class BakeTest {
   @Test
   void targetPathsMustBeAbsoluteWithoutDotDot() {
     assertThatThrownBy(() -> Layer.files("x").add(tmp, "/opt/../../etc"))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("..");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("..");
     assertThatThrownBy(() -> Layer.files("x").add(tmp, "opt/app"))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("absolute");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("absolute");
     assertThatThrownBy(() -> Layer.files("x").content("/a/..", new byte[0], 0644))
         .isInstanceOf(IllegalArgumentException.class);
   }
@@ -237,7 +267,8 @@ class BakeTest {
   @Test
   void unknownTargetSchemeListsTheSchemesFound() throws Exception {
     Set<String> before = published();
-    ImageBuild build = ImageBuild.from(Base.scratch()).layer(Layer.files("a").content("/a", "a".getBytes(), 0644));
+    ImageBuild build =
+        ImageBuild.from(Base.scratch()).layer(Layer.files("a").content("/a", "a".getBytes(), 0644));
     assertThatThrownBy(() -> kiln.bake(build, "floppy:/dev/fd0"))
         .isInstanceOf(InvalidTargetException.class)
         .hasMessageContaining("floppy")
@@ -246,23 +277,25 @@ class BakeTest {
     assertThatThrownBy(() -> kiln.bake(build, "ec2://eu-west-1/web"))
         .isInstanceOf(InvalidTargetException.class)
         .hasMessageContaining("kiln-provider-ec2");
-    assertThatThrownBy(() -> kiln.bake(build, "no-scheme-here")).isInstanceOf(InvalidTargetException.class);
+    assertThatThrownBy(() -> kiln.bake(build, "no-scheme-here"))
+        .isInstanceOf(InvalidTargetException.class);
     assertThat(published()).isEqualTo(before);
   }
 
   @Test
   void missingProvisionerNamesTheModule() {
-    Layer run = new Layer() {
-      @Override
-      public String kind() {
-        return "run";
-      }
+    Layer run =
+        new Layer() {
+          @Override
+          public String kind() {
+            return "run";
+          }
 
-      @Override
-      public String name() {
-        return "install";
-      }
-    };
+          @Override
+          public String name() {
+            return "install";
+          }
+        };
     assertThatThrownBy(() -> kiln.bake(ImageBuild.from(Base.scratch()).layer(run)))
         .isInstanceOf(ProvisioningException.class)
         .hasMessageContaining("no provisioner for layer kind 'run'")
@@ -274,7 +307,9 @@ class BakeTest {
   void unreadableFile() throws Exception {
     Set<String> before = published();
     // /proc/self/mem is a regular file that no one, not even root, can read from offset 0
-    ImageBuild build = ImageBuild.from(Base.scratch()).layer(Layer.files("app").add(Path.of("/proc/self/mem"), "/mem"));
+    ImageBuild build =
+        ImageBuild.from(Base.scratch())
+            .layer(Layer.files("app").add(Path.of("/proc/self/mem"), "/mem"));
     assertThatThrownBy(() -> kiln.bake(build))
         .isInstanceOf(ProvisioningException.class)
         .hasMessageContaining("layer 'app'")
@@ -339,23 +374,28 @@ class BakeTest {
       file(t, "big", "y".repeat(100_000));
     }
     byte[] all = Files.readAllBytes(good);
-    Path truncated = Files.write(tmp.resolve("truncated.tar"), java.util.Arrays.copyOf(all, 50_000));
+    Path truncated =
+        Files.write(tmp.resolve("truncated.tar"), java.util.Arrays.copyOf(all, 50_000));
     assertRejected(Base.rootfs(truncated), "truncated");
-    Path notTar = Files.writeString(tmp.resolve("not.tar"), "this is not a tar archive, just text. ".repeat(50));
+    Path notTar =
+        Files.writeString(
+            tmp.resolve("not.tar"), "this is not a tar archive, just text. ".repeat(50));
     assertRejected(Base.rootfs(notTar), "not.tar");
     assertRejected(Base.rootfs(tmp.resolve("missing.tar")), "does not exist");
   }
 
   private void assertRejected(Base base, String mention) throws IOException {
     Set<String> before = published();
-    assertThatThrownBy(() -> kiln.bake(ImageBuild.from(base), "oci-archive:" + tmp.resolve("out.tar")))
+    assertThatThrownBy(
+            () -> kiln.bake(ImageBuild.from(base), "oci-archive:" + tmp.resolve("out.tar")))
         .isInstanceOf(ProvisioningException.class)
         .hasMessageContaining(mention);
     assertThat(published()).isEqualTo(before);
     assertThat(tmp.resolve("out.tar")).doesNotExist();
   }
 
-  private static void file(TarArchiveOutputStream t, String name, String content) throws IOException {
+  private static void file(TarArchiveOutputStream t, String name, String content)
+      throws IOException {
     byte[] b = content.getBytes(StandardCharsets.UTF_8);
     TarArchiveEntry e = new TarArchiveEntry(name, true);
     e.setSize(b.length);

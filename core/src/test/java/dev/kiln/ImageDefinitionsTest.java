@@ -23,7 +23,9 @@ class ImageDefinitionsTest {
     @Override
     public ImageBuild define(DefinitionContext ctx) {
       ImageBuild app = ctx.javaLayers(ImageBuild.from(Base.scratch()), "/app");
-      return ctx.name().equals("debug") ? app.config(c -> c.env("DEBUG", ctx.parameter("debug", "1"))) : app;
+      return ctx.name().equals("debug")
+          ? app.config(c -> c.env("DEBUG", ctx.parameter("debug", "1")))
+          : app;
     }
   }
 
@@ -48,18 +50,24 @@ class ImageDefinitionsTest {
     Files.writeString(dir.resolve("classes/app.properties"), "a=1");
     Path rel = Files.writeString(dir.resolve("guava-33.jar"), "g");
     Path snap = Files.writeString(dir.resolve("lib-1.0-SNAPSHOT.jar"), "s");
-    DefinitionContext ctx = DefinitionContext.builder().classesDirectory(dir.resolve("classes"))
-        .dependency(rel).dependency(snap).build();
+    DefinitionContext ctx =
+        DefinitionContext.builder()
+            .classesDirectory(dir.resolve("classes"))
+            .dependency(rel)
+            .dependency(snap)
+            .build();
 
     assertThat(ctx.releaseDependencies()).containsExactly(rel.toAbsolutePath());
     assertThat(ctx.snapshotDependencies()).containsExactly(snap.toAbsolutePath());
     assertThat(ctx.classFiles()).containsOnlyKeys("com/example/Main.class");
     assertThat(ctx.resourceFiles()).containsOnlyKeys("app.properties");
     ImageBuild b = ctx.javaLayers(ImageBuild.from(Base.scratch()), "/app/");
-    assertThat(b.layers()).extracting(Layer::name)
+    assertThat(b.layers())
+        .extracting(Layer::name)
         .containsExactly("dependencies", "snapshot-dependencies", "resources", "classes");
     FilesLayer cls = (FilesLayer) b.layers().get(3);
-    assertThat(cls.entries()).extracting(FilesLayer.Entry::target)
+    assertThat(cls.entries())
+        .extracting(FilesLayer.Entry::target)
         .contains("/app/classes/com/example/Main.class");
     assertThat(ctx.classpath("/app")).isEqualTo("/app/resources:/app/classes:/app/libs/*");
   }
@@ -70,9 +78,11 @@ class ImageDefinitionsTest {
     Map<String, ImageBuild> all = ImageDefinitions.define(List.of(new Two()), ctx, Set.of());
     assertThat(all).containsOnlyKeys("app", "debug");
     assertThat(all.get("debug").config().env()).containsEntry("DEBUG", "yes");
-    assertThat(ImageDefinitions.define(List.of(new Two()), ctx, Set.of("app"))).containsOnlyKeys("app");
+    assertThat(ImageDefinitions.define(List.of(new Two()), ctx, Set.of("app")))
+        .containsOnlyKeys("app");
     assertThatThrownBy(() -> ImageDefinitions.define(List.of(new Two()), ctx, Set.of("prod")))
-        .isInstanceOf(DefinitionException.class).hasMessage("no image definition defines 'prod'; defined: app, debug");
+        .isInstanceOf(DefinitionException.class)
+        .hasMessage("no image definition defines 'prod'; defined: app, debug");
   }
 
   @Test
@@ -80,10 +90,13 @@ class ImageDefinitionsTest {
     DefinitionContext ctx = DefinitionContext.builder().build();
     assertThatThrownBy(() -> ImageDefinitions.define(List.of(new Throws()), ctx, Set.of()))
         .isInstanceOf(DefinitionException.class)
-        .hasMessage("image definition " + Throws.class.getName()
-            + " failed to define 'default': IllegalStateException: no base configured");
+        .hasMessage(
+            "image definition "
+                + Throws.class.getName()
+                + " failed to define 'default': IllegalStateException: no base configured");
     assertThatThrownBy(() -> ImageDefinitions.define(List.of(new ReturnsNull()), ctx, Set.of()))
-        .isInstanceOf(DefinitionException.class).hasMessageContaining("returned no build for 'default'");
+        .isInstanceOf(DefinitionException.class)
+        .hasMessageContaining("returned no build for 'default'");
   }
 
   @Test
@@ -91,10 +104,13 @@ class ImageDefinitionsTest {
     ClassLoader cl = getClass().getClassLoader();
     assertThat(ImageDefinitions.load(Two.class.getName(), cl)).isInstanceOf(Two.class);
     assertThatThrownBy(() -> ImageDefinitions.load("com.example.Missing", cl))
-        .isInstanceOf(DefinitionException.class).hasMessageStartingWith("image definition com.example.Missing not found");
+        .isInstanceOf(DefinitionException.class)
+        .hasMessageStartingWith("image definition com.example.Missing not found");
     assertThatThrownBy(() -> ImageDefinitions.load(String.class.getName(), cl))
-        .isInstanceOf(DefinitionException.class).hasMessageContaining("does not implement dev.kiln.ImageDefinition");
+        .isInstanceOf(DefinitionException.class)
+        .hasMessageContaining("does not implement dev.kiln.ImageDefinition");
     assertThatThrownBy(() -> ImageDefinitions.discover(new ClassLoader(null) {}))
-        .isInstanceOf(DefinitionException.class).hasMessageStartingWith("no image definition found");
+        .isInstanceOf(DefinitionException.class)
+        .hasMessageStartingWith("no image definition found");
   }
 }

@@ -12,8 +12,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A layer rewritten after a change copies the gzip chunks it shares with its previous version in the store; the blob
- * must be exactly the one a fresh store bakes.
+ * A layer rewritten after a change copies the gzip chunks it shares with its previous version in
+ * the store; the blob must be exactly the one a fresh store bakes.
  */
 class IncrementalLayerTest {
   @TempDir Path tmp;
@@ -76,7 +76,8 @@ class IncrementalLayerTest {
     assertThat(second.digest()).isEqualTo(fresh.digest());
     assertThat(chunkIndexes(store)).as("one chunk index per blob").isEqualTo(2);
     try (Stream<Path> lineage = Files.list(store.resolve("chunks/lineage"))) {
-      assertThat(Files.readString(lineage.findFirst().orElseThrow())).isEqualTo(second.layers().get(0).digest().hex());
+      assertThat(Files.readString(lineage.findFirst().orElseThrow()))
+          .isEqualTo(second.layers().get(0).digest().hex());
     }
   }
 

@@ -12,7 +12,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A closed Kiln says so; {@link Kiln#defaults()} opens a new instance once the old one is closed; where the default store is. */
+/**
+ * A closed Kiln says so; {@link Kiln#defaults()} opens a new instance once the old one is closed;
+ * where the default store is.
+ */
 class KilnLifecycleTest {
   @TempDir Path tmp;
   String savedStore;
@@ -35,7 +38,9 @@ class KilnLifecycleTest {
 
   private static ImageBuild tiny(String text) {
     return ImageBuild.from(Base.scratch())
-        .layer(Layer.files("greeting").content("/greeting", text.getBytes(StandardCharsets.UTF_8), 0644));
+        .layer(
+            Layer.files("greeting")
+                .content("/greeting", text.getBytes(StandardCharsets.UTF_8), 0644));
   }
 
   @Test
@@ -63,16 +68,19 @@ class KilnLifecycleTest {
     assertThat(kiln.isClosed()).isTrue();
 
     ImageBuild b = tiny("two\n");
-    List<org.assertj.core.api.ThrowableAssert.ThrowingCallable> uses = List.of(
-        () -> kiln.bake(b),
-        () -> kiln.bake(b, "oci:" + tmp.resolve("out")),
-        () -> kiln.bake(b, Target.parse("oci:" + tmp.resolve("out"))),
-        () -> kiln.bakeAll(b),
-        () -> kiln.bakeAll(Map.of(b, List.of("oci:" + tmp.resolve("out")))),
-        // checked before the target is parsed: the closed instance is the first thing wrong
-        () -> kiln.bake(b, "no-scheme"));
+    List<org.assertj.core.api.ThrowableAssert.ThrowingCallable> uses =
+        List.of(
+            () -> kiln.bake(b),
+            () -> kiln.bake(b, "oci:" + tmp.resolve("out")),
+            () -> kiln.bake(b, Target.parse("oci:" + tmp.resolve("out"))),
+            () -> kiln.bakeAll(b),
+            () -> kiln.bakeAll(Map.of(b, List.of("oci:" + tmp.resolve("out")))),
+            // checked before the target is parsed: the closed instance is the first thing wrong
+            () -> kiln.bake(b, "no-scheme"));
     for (var use : uses) {
-      assertThatThrownBy(use).isInstanceOf(IllegalStateException.class).hasMessageContaining("this Kiln is closed");
+      assertThatThrownBy(use)
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("this Kiln is closed");
     }
     assertThat(tmp.resolve("out")).doesNotExist();
   }
@@ -81,7 +89,8 @@ class KilnLifecycleTest {
   void storeLocationPropertyThenEnvironmentThenXdgThenHome() {
     Map<String, String> props = new java.util.HashMap<>(Map.of("user.home", "/home/u"));
     Map<String, String> env = new java.util.HashMap<>();
-    assertThat(Kiln.defaultStorePath(props::get, env::get)).isEqualTo(Path.of("/home/u/.cache/kiln"));
+    assertThat(Kiln.defaultStorePath(props::get, env::get))
+        .isEqualTo(Path.of("/home/u/.cache/kiln"));
     env.put("XDG_CACHE_HOME", "/xdg");
     assertThat(Kiln.defaultStorePath(props::get, env::get)).isEqualTo(Path.of("/xdg/kiln"));
     env.put("KILN_STORE", "/from-env");

@@ -17,7 +17,10 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** What takes more than one process: reproducibility across checkouts, kill -9 mid-write, concurrent bakers. */
+/**
+ * What takes more than one process: reproducibility across checkouts, kill -9 mid-write, concurrent
+ * bakers.
+ */
 class MultiProcessIT {
   @TempDir Path tmp;
 
@@ -28,7 +31,8 @@ class MultiProcessIT {
     for (String d : dirs) {
       Path dir = Files.createDirectories(root.resolve(d).resolve("sub"));
       for (int i = 0; i < 20; i++) {
-        Files.writeString(dir.resolve("text-" + i + ".txt"), ("line " + i + " of " + d + "\n").repeat(200));
+        Files.writeString(
+            dir.resolve("text-" + i + ".txt"), ("line " + i + " of " + d + "\n").repeat(200));
       }
       Files.createSymbolicLink(root.resolve(d).resolve("link"), Path.of("sub/text-1.txt"));
     }
@@ -67,14 +71,29 @@ class MultiProcessIT {
     setAllMtimes(b, 1_700_000_000_000L);
     Path logA = tmp.resolve("a.log");
     Path logB = tmp.resolve("b.log");
-    Process pa = Jvm.start(BakeMain.class, logA, tmp.resolve("store-a").toString(), a.toString(), "oci-archive:" + tmp.resolve("a.tar"));
-    Process pb = Jvm.start(BakeMain.class, logB, tmp.resolve("store-b").toString(), b.toString(), "oci-archive:" + tmp.resolve("b.tar"));
+    Process pa =
+        Jvm.start(
+            BakeMain.class,
+            logA,
+            tmp.resolve("store-a").toString(),
+            a.toString(),
+            "oci-archive:" + tmp.resolve("a.tar"));
+    Process pb =
+        Jvm.start(
+            BakeMain.class,
+            logB,
+            tmp.resolve("store-b").toString(),
+            b.toString(),
+            "oci-archive:" + tmp.resolve("b.tar"));
     String outA = run(pa, logA);
     String outB = run(pb, logB);
-    List<String> linesA = outA.lines().filter(l -> l.startsWith("layer ") || l.startsWith("image=")).toList();
-    List<String> linesB = outB.lines().filter(l -> l.startsWith("layer ") || l.startsWith("image=")).toList();
+    List<String> linesA =
+        outA.lines().filter(l -> l.startsWith("layer ") || l.startsWith("image=")).toList();
+    List<String> linesB =
+        outB.lines().filter(l -> l.startsWith("layer ") || l.startsWith("image=")).toList();
     assertThat(linesA).hasSize(4).isEqualTo(linesB);
-    assertThat(Files.readAllBytes(tmp.resolve("a.tar"))).isEqualTo(Files.readAllBytes(tmp.resolve("b.tar")));
+    assertThat(Files.readAllBytes(tmp.resolve("a.tar")))
+        .isEqualTo(Files.readAllBytes(tmp.resolve("b.tar")));
   }
 
   @Test
@@ -85,8 +104,15 @@ class MultiProcessIT {
     int midWrite = 0;
     for (int i = 0; i < 5; i++) {
       Path log = tmp.resolve("killed-" + i + ".log");
-      Process p = Jvm.start(BakeMain.class, log, store.toString(), tree.toString(), "oci-archive:" + tmp.resolve("out.tar"));
-      // wait until the baker is writing (a temp file of its own exists), then kill it a moment later
+      Process p =
+          Jvm.start(
+              BakeMain.class,
+              log,
+              store.toString(),
+              tree.toString(),
+              "oci-archive:" + tmp.resolve("out.tar"));
+      // wait until the baker is writing (a temp file of its own exists), then kill it a moment
+      // later
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
       while (p.isAlive() && filesUnder(store.resolve("tmp")) == 0 && System.nanoTime() < deadline) {
         Thread.sleep(20);
@@ -102,7 +128,15 @@ class MultiProcessIT {
     }
     assertThat(midWrite).as("kills that landed while the baker was writing").isPositive();
     Path log = tmp.resolve("final.log");
-    String out = run(Jvm.start(BakeMain.class, log, store.toString(), tree.toString(), "oci-archive:" + tmp.resolve("out.tar")), log);
+    String out =
+        run(
+            Jvm.start(
+                BakeMain.class,
+                log,
+                store.toString(),
+                tree.toString(),
+                "oci-archive:" + tmp.resolve("out.tar")),
+            log);
     assertThat(out).contains("image=sha256:");
     assertVerified(store);
     assertThat(filesUnder(store.resolve("tmp"))).as("stale temp files swept").isZero();
@@ -133,45 +167,61 @@ class MultiProcessIT {
     assertThat(lib1).isEqualTo(lib2);
     assertVerified(store);
     try (Stream<Path> s = Files.list(store.resolve("blobs/sha256"))) {
-      // 3 layers each, 2 shared + 1 own app layer each (base/lib identical), plus 2 configs and 2 manifests
+      // 3 layers each, 2 shared + 1 own app layer each (base/lib identical), plus 2 configs and 2
+      // manifests
       assertThat(s.count()).isEqualTo(4 + 4);
     }
   }
 
   private static void assertVerified(Path storeDir) throws Exception {
-    try (LocalStore store = LocalStore.open(storeDir); Stream<Path> s = Files.list(storeDir.resolve("blobs/sha256"))) {
+    try (LocalStore store = LocalStore.open(storeDir);
+        Stream<Path> s = Files.list(storeDir.resolve("blobs/sha256"))) {
       for (Path blob : s.toList()) {
-        assertThat(store.verify(new Digest(blob.getFileName().toString()))).as("blob " + blob + " verifies").isTrue();
+        assertThat(store.verify(new Digest(blob.getFileName().toString())))
+            .as("blob " + blob + " verifies")
+            .isTrue();
       }
     }
     try (Stream<Path> s = Files.list(storeDir.resolve("keys"))) {
       for (Path k : s.toList()) {
-        String digest = new com.fasterxml.jackson.databind.ObjectMapper().readTree(k.toFile()).path("digest").asText();
-        assertThat(storeDir.resolve("blobs/sha256").resolve(Digest.parse(digest).hex())).as("blob of key " + k).exists();
+        String digest =
+            new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(k.toFile())
+                .path("digest")
+                .asText();
+        assertThat(storeDir.resolve("blobs/sha256").resolve(Digest.parse(digest).hex()))
+            .as("blob of key " + k)
+            .exists();
       }
     }
   }
 
-  /** Regular files (other than lock files) under dir; tolerant of files that a live process removes meanwhile. */
+  /**
+   * Regular files (other than lock files) under dir; tolerant of files that a live process removes
+   * meanwhile.
+   */
   private static long filesUnder(Path dir) throws IOException {
     if (!Files.isDirectory(dir)) {
       return 0;
     }
     long[] n = {0};
-    Files.walkFileTree(dir, new java.nio.file.SimpleFileVisitor<>() {
-      @Override
-      public java.nio.file.FileVisitResult visitFile(Path f, java.nio.file.attribute.BasicFileAttributes a) {
-        if (a.isRegularFile() && !f.getFileName().toString().endsWith(".lock")) {
-          n[0]++;
-        }
-        return java.nio.file.FileVisitResult.CONTINUE;
-      }
+    Files.walkFileTree(
+        dir,
+        new java.nio.file.SimpleFileVisitor<>() {
+          @Override
+          public java.nio.file.FileVisitResult visitFile(
+              Path f, java.nio.file.attribute.BasicFileAttributes a) {
+            if (a.isRegularFile() && !f.getFileName().toString().endsWith(".lock")) {
+              n[0]++;
+            }
+            return java.nio.file.FileVisitResult.CONTINUE;
+          }
 
-      @Override
-      public java.nio.file.FileVisitResult visitFileFailed(Path f, IOException e) {
-        return java.nio.file.FileVisitResult.CONTINUE;
-      }
-    });
+          @Override
+          public java.nio.file.FileVisitResult visitFileFailed(Path f, IOException e) {
+            return java.nio.file.FileVisitResult.CONTINUE;
+          }
+        });
     return n[0];
   }
 

@@ -15,15 +15,21 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Kiln.publish and Kiln.importImage: an image already baked goes to more targets without a rebake. */
+/**
+ * Kiln.publish and Kiln.importImage: an image already baked goes to more targets without a rebake.
+ */
 class PublishStoredTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   @TempDir Path dir;
 
   static ImageBuild app(String version) {
     return ImageBuild.from(Base.scratch())
-        .layer(Layer.files("etc").content("/etc/motd", "hello\n".getBytes(StandardCharsets.UTF_8), 0644))
-        .layer(Layer.files("app").content("/app/version", version.getBytes(StandardCharsets.UTF_8), 0644))
+        .layer(
+            Layer.files("etc")
+                .content("/etc/motd", "hello\n".getBytes(StandardCharsets.UTF_8), 0644))
+        .layer(
+            Layer.files("app")
+                .content("/app/version", version.getBytes(StandardCharsets.UTF_8), 0644))
         .config(c -> c.cmd("/bin/cat", "/app/version").env("A", "1"));
   }
 
@@ -48,16 +54,24 @@ class PublishStoredTest {
       assertThat(stored.digest()).isEqualTo(direct.digest());
       events.clear();
 
-      Map<String, PublishedImage> out = promoted.publish(stored.digest(), "oci:" + dir.resolve("copy") + ":app",
-          "oci-archive:" + dir.resolve("copy.tar"));
+      Map<String, PublishedImage> out =
+          promoted.publish(
+              stored.digest(),
+              "oci:" + dir.resolve("copy") + ":app",
+              "oci-archive:" + dir.resolve("copy.tar"));
 
       assertThat(out).hasSize(2);
       assertThat(out.values()).allSatisfy(p -> assertThat(p.digest()).isEqualTo(direct.digest()));
       assertThat(tagged(dir.resolve("copy"), "app")).isEqualTo(direct.digest().toString());
-      assertThat(Files.readAllBytes(dir.resolve("copy/blobs/sha256/" + direct.configDigest().hex())))
-          .isEqualTo(Files.readAllBytes(dir.resolve("direct/blobs/sha256/" + direct.configDigest().hex())));
+      assertThat(
+              Files.readAllBytes(dir.resolve("copy/blobs/sha256/" + direct.configDigest().hex())))
+          .isEqualTo(
+              Files.readAllBytes(
+                  dir.resolve("direct/blobs/sha256/" + direct.configDigest().hex())));
       // nothing was provisioned or assembled: only published
-      assertThat(events).noneMatch(e -> e instanceof BakeEvent.LayerProvisioned || e instanceof BakeEvent.LayerStarted);
+      assertThat(events)
+          .noneMatch(
+              e -> e instanceof BakeEvent.LayerProvisioned || e instanceof BakeEvent.LayerStarted);
       assertThat(events).filteredOn(e -> e instanceof BakeEvent.ImagePublished).hasSize(2);
       // each publication is recorded beside the image record
       try (var s = Files.list(dir.resolve("b/records/" + stored.digest().hex()))) {
@@ -126,9 +140,11 @@ class PublishStoredTest {
       k.tag(two.digest(), "app");
       assertThat(tagged(dir.resolve("s"), "app")).isEqualTo(two.digest().toString());
       assertThat(tagged(dir.resolve("s"), one.digest().hex())).isEqualTo(one.digest().toString());
-      assertThatThrownBy(() -> k.tag(two.digest(), "../x")).isInstanceOf(IllegalArgumentException.class)
+      assertThatThrownBy(() -> k.tag(two.digest(), "../x"))
+          .isInstanceOf(IllegalArgumentException.class)
           .hasMessageContaining("cannot name an image");
-      assertThatThrownBy(() -> k.tag(one.digest(), two.digest().hex())).isInstanceOf(IllegalArgumentException.class);
+      assertThatThrownBy(() -> k.tag(one.digest(), two.digest().hex()))
+          .isInstanceOf(IllegalArgumentException.class);
     }
   }
 }

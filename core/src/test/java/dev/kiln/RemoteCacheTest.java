@@ -18,7 +18,10 @@ import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The engine with a remote cache: two machines sharing one, modes, and a remote that fails, hangs or lies. */
+/**
+ * The engine with a remote cache: two machines sharing one, modes, and a remote that fails, hangs
+ * or lies.
+ */
 class RemoteCacheTest {
   @TempDir Path tmp;
 
@@ -39,9 +42,15 @@ class RemoteCacheTest {
         .config(c -> c.cmd("/opt/app/run"));
   }
 
-  private Kiln machine(String name, RemoteCache remote, RemoteCache.Mode mode, RecordingListener events) throws IOException {
-    return Kiln.builder().store(tmp.resolve(name)).listener(events)
-        .remoteCache(remote, mode).remoteCacheTimeouts(Duration.ofSeconds(2), Duration.ofSeconds(20)).build();
+  private Kiln machine(
+      String name, RemoteCache remote, RemoteCache.Mode mode, RecordingListener events)
+      throws IOException {
+    return Kiln.builder()
+        .store(tmp.resolve(name))
+        .listener(events)
+        .remoteCache(remote, mode)
+        .remoteCacheTimeouts(Duration.ofSeconds(2), Duration.ofSeconds(20))
+        .build();
   }
 
   @Test
@@ -54,7 +63,8 @@ class RemoteCacheTest {
       first = kiln.bake(build);
     }
     assertThat(a.provisioned()).containsExactlyInAnyOrder("deps", "app", "conf");
-    assertThat(a.of(BakeEvent.RemoteCachePushed.class)).extracting(BakeEvent.RemoteCachePushed::subject)
+    assertThat(a.of(BakeEvent.RemoteCachePushed.class))
+        .extracting(BakeEvent.RemoteCachePushed::subject)
         .containsExactlyInAnyOrder("deps", "app", "conf");
     assertThat(remote.entries).hasSize(3);
 
@@ -65,13 +75,16 @@ class RemoteCacheTest {
     }
     assertThat(b.provisioned()).isEmpty();
     assertThat(b.of(BakeEvent.LayerStarted.class)).isEmpty();
-    assertThat(b.of(BakeEvent.RemoteCacheHit.class)).extracting(BakeEvent.RemoteCacheHit::layer)
+    assertThat(b.of(BakeEvent.RemoteCacheHit.class))
+        .extracting(BakeEvent.RemoteCacheHit::layer)
         .containsExactlyInAnyOrder("deps", "app", "conf");
     assertThat(b.of(BakeEvent.RemoteCachePushed.class)).isEmpty();
     assertThat(second.fromRemoteCache()).containsExactly("deps", "app", "conf");
     assertThat(second.provisioned()).isEmpty();
     assertThat(second.digest()).isEqualTo(first.digest());
-    assertThat(second.layers()).extracting(LayerRecord::digest).isEqualTo(first.layers().stream().map(LayerRecord::digest).toList());
+    assertThat(second.layers())
+        .extracting(LayerRecord::digest)
+        .isEqualTo(first.layers().stream().map(LayerRecord::digest).toList());
     assertThat(second.diffIds()).isEqualTo(first.diffIds());
   }
 
@@ -109,7 +122,8 @@ class RemoteCacheTest {
     assertThat(remote.entries).hasSize(3);
     assertThat(remote.blobs).hasSize(3);
 
-    // a write-only runner with an empty store provisions everything even though the remote has it all
+    // a write-only runner with an empty store provisions everything even though the remote has it
+    // all
     RecordingListener e = new RecordingListener();
     try (Kiln kiln = machine("wo-2", remote, RemoteCache.Mode.WRITE_ONLY, e)) {
       kiln.bake(build);
@@ -133,9 +147,11 @@ class RemoteCacheTest {
     }
     assertThat(r.digest()).isEqualTo(plain.digest());
     assertThat(e.provisioned()).containsExactlyInAnyOrder("deps", "app", "conf");
-    assertThat(e.of(BakeEvent.RemoteCacheUnavailable.class)).hasSize(1)
+    assertThat(e.of(BakeEvent.RemoteCacheUnavailable.class))
+        .hasSize(1)
         .allSatisfy(u -> assertThat(u.reason()).contains("Connection refused"));
-    // the circuit breaker: layers are looked up in parallel, so a few calls may race the first failure, not all 6
+    // the circuit breaker: layers are looked up in parallel, so a few calls may race the first
+    // failure, not all 6
     assertThat(remote.calls.get()).isLessThanOrEqualTo(3);
   }
 
@@ -152,7 +168,8 @@ class RemoteCacheTest {
     long seconds = (System.nanoTime() - t0) / 1_000_000_000L;
     assertThat(seconds).as("bake time with a 2 s timeout").isLessThan(10);
     assertThat(r.provisioned()).hasSize(3);
-    assertThat(e.of(BakeEvent.RemoteCacheUnavailable.class)).singleElement()
+    assertThat(e.of(BakeEvent.RemoteCacheUnavailable.class))
+        .singleElement()
         .satisfies(u -> assertThat(u.reason()).contains("no answer in 2 s"));
     Thread.sleep(200);
     assertThat(remote.interrupted.get()).as("the hung call was interrupted").isPositive();
@@ -179,9 +196,13 @@ class RemoteCacheTest {
     }
     assertThat(second.digest()).isEqualTo(first.digest());
     assertThat(e.provisioned()).containsExactly("app");
-    assertThat(e.of(BakeEvent.Warning.class)).anySatisfy(w -> assertThat(w.message()).contains("served a wrong blob for layer 'app'"));
-    assertThat(e.of(BakeEvent.RemoteCacheUnavailable.class)).as("a wrong blob is not an outage").isEmpty();
-    assertThat(Files.readAllBytes(tmp.resolve("b/blobs/sha256").resolve(app.hex()))).isEqualTo(good);
+    assertThat(e.of(BakeEvent.Warning.class))
+        .anySatisfy(w -> assertThat(w.message()).contains("served a wrong blob for layer 'app'"));
+    assertThat(e.of(BakeEvent.RemoteCacheUnavailable.class))
+        .as("a wrong blob is not an outage")
+        .isEmpty();
+    assertThat(Files.readAllBytes(tmp.resolve("b/blobs/sha256").resolve(app.hex())))
+        .isEqualTo(good);
   }
 
   @Test
@@ -193,17 +214,29 @@ class RemoteCacheTest {
     }
     for (Map.Entry<String, byte[]> en : remote.entries.entrySet()) {
       String json = new String(en.getValue(), java.nio.charset.StandardCharsets.UTF_8);
-      en.setValue(json.replaceFirst("\"diffId\":\"sha256:[0-9a-f]{64}\"", "\"diffId\":\"sha256:" + "0".repeat(64) + "\"").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      en.setValue(
+          json.replaceFirst(
+                  "\"diffId\":\"sha256:[0-9a-f]{64}\"",
+                  "\"diffId\":\"sha256:" + "0".repeat(64) + "\"")
+              .getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
     RecordingListener e = new RecordingListener();
-    try (Kiln kiln = Kiln.builder().store(tmp.resolve("b")).listener(e)
-        .remoteCache(remote, RemoteCache.Mode.READ_ONLY).remoteCacheVerify(RemoteCache.Verify.CONTENT).build()) {
+    try (Kiln kiln =
+        Kiln.builder()
+            .store(tmp.resolve("b"))
+            .listener(e)
+            .remoteCache(remote, RemoteCache.Mode.READ_ONLY)
+            .remoteCacheVerify(RemoteCache.Verify.CONTENT)
+            .build()) {
       kiln.bake(build);
     }
     assertThat(e.provisioned()).hasSize(3);
-    assertThat(e.of(BakeEvent.Warning.class)).hasSize(3).allSatisfy(w -> assertThat(w.message()).contains("its entry says diffID"));
+    assertThat(e.of(BakeEvent.Warning.class))
+        .hasSize(3)
+        .allSatisfy(w -> assertThat(w.message()).contains("its entry says diffID"));
 
-    // by default only the blob's digest is checked: the entry's diffID is taken as its writer wrote it
+    // by default only the blob's digest is checked: the entry's diffID is taken as its writer wrote
+    // it
     RecordingListener d = new RecordingListener();
     BakeResult trusted;
     try (Kiln kiln = machine("c", remote, RemoteCache.Mode.READ_ONLY, d)) {
@@ -217,7 +250,8 @@ class RemoteCacheTest {
   void verifyModesParseFromTheEnvironmentSpelling() {
     assertThat(Kiln.Builder.verify("digest")).isEqualTo(RemoteCache.Verify.DIGEST);
     assertThat(Kiln.Builder.verify(" Content ")).isEqualTo(RemoteCache.Verify.CONTENT);
-    assertThatThrownBy(() -> Kiln.Builder.verify("full")).hasMessageContaining("expected digest or content");
+    assertThatThrownBy(() -> Kiln.Builder.verify("full"))
+        .hasMessageContaining("expected digest or content");
   }
 
   @Test

@@ -12,25 +12,36 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The package rules of docs/architecture.md, over the main classes of core and of every provider module: providers
- * use only the API and the SPI, and not each other; the SPI and the disk code never reach into the engine; no
- * package cycles.
+ * The package rules of docs/architecture.md, over the main classes of core and of every provider
+ * module: providers use only the API and the SPI, and not each other; the SPI and the disk code
+ * never reach into the engine; no package cycles.
  */
 class ArchitectureTest {
-  static final List<String> PROVIDERS = List.of("dev.kiln.docker..", "dev.kiln.ec2..", "dev.kiln.vmware..", "dev.kiln.s3..");
+  static final List<String> PROVIDERS =
+      List.of("dev.kiln.docker..", "dev.kiln.ec2..", "dev.kiln.vmware..", "dev.kiln.s3..");
 
   static JavaClasses classes;
 
   @BeforeAll
   static void importClasses() {
-    classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS).importPackages("dev.kiln");
+    classes =
+        new ClassFileImporter()
+            .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+            .importPackages("dev.kiln");
   }
 
   @Test
   void everyModuleIsChecked() {
-    for (String p : List.of("dev.kiln.internal.graph", "dev.kiln.docker", "dev.kiln.ec2", "dev.kiln.vmware", "dev.kiln.s3")) {
+    for (String p :
+        List.of(
+            "dev.kiln.internal.graph",
+            "dev.kiln.docker",
+            "dev.kiln.ec2",
+            "dev.kiln.vmware",
+            "dev.kiln.s3")) {
       if (classes.stream().noneMatch(c -> c.getPackageName().equals(p))) {
-        throw new AssertionError("no classes of " + p + " on the class path: the rules would check nothing there");
+        throw new AssertionError(
+            "no classes of " + p + " on the class path: the rules would check nothing there");
       }
     }
   }
@@ -41,8 +52,12 @@ class ArchitectureTest {
   }
 
   static ArchRule providersRule() {
-    return noClasses().that().resideInAnyPackage(PROVIDERS.toArray(String[]::new))
-        .should().dependOnClassesThat().resideInAPackage("dev.kiln.internal..")
+    return noClasses()
+        .that()
+        .resideInAnyPackage(PROVIDERS.toArray(String[]::new))
+        .should()
+        .dependOnClassesThat()
+        .resideInAPackage("dev.kiln.internal..")
         .because("providers see Kiln through its API and SPI only");
   }
 
@@ -50,8 +65,12 @@ class ArchitectureTest {
   void providersDoNotUseEachOther() {
     for (String p : PROVIDERS) {
       String[] others = PROVIDERS.stream().filter(o -> !o.equals(p)).toArray(String[]::new);
-      noClasses().that().resideInAPackage(p)
-          .should().dependOnClassesThat().resideInAnyPackage(others)
+      noClasses()
+          .that()
+          .resideInAPackage(p)
+          .should()
+          .dependOnClassesThat()
+          .resideInAnyPackage(others)
           .because("a provider module can be left off the class path without breaking another")
           .check(classes);
     }
@@ -59,9 +78,14 @@ class ArchitectureTest {
 
   @Test
   void spiAndDiskDoNotReachIntoTheEngine() {
-    noClasses().that().resideInAnyPackage("dev.kiln.spi..", "dev.kiln.disk..")
-        .should().dependOnClassesThat().resideInAPackage("dev.kiln.internal..")
-        .because("the SPI and the disk code are contracts and libraries the engine uses, not the other way round")
+    noClasses()
+        .that()
+        .resideInAnyPackage("dev.kiln.spi..", "dev.kiln.disk..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAPackage("dev.kiln.internal..")
+        .because(
+            "the SPI and the disk code are contracts and libraries the engine uses, not the other way round")
         .check(classes);
   }
 

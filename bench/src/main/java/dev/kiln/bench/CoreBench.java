@@ -20,21 +20,21 @@ import java.lang.management.MemoryType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
-import java.util.stream.Stream;
 
 /**
- * The core benchmark: builds the same one-layer image of a directory tree with Kiln and with Jib (jib-core,
- * {@code Jib.fromScratch()} + one {@code FileEntriesLayer} of the tree → {@code TarImage}), in-process after
- * warm-up, the same way for both: cold runs start from empty caches, warm runs rebuild the unchanged tree with the
- * caches of the previous run. Warm-up is one cold build and {@value #WARMS} warm ones (JIT, class loading, page
- * cache); each measured round is one cold build and {@value #WARMS} warm ones, whose median is the round's warm time.
+ * The core benchmark: builds the same one-layer image of a directory tree with Kiln and with Jib
+ * (jib-core, {@code Jib.fromScratch()} + one {@code FileEntriesLayer} of the tree → {@code
+ * TarImage}), in-process after warm-up, the same way for both: cold runs start from empty caches,
+ * warm runs rebuild the unchanged tree with the caches of the previous run. Warm-up is one cold
+ * build and {@value #WARMS} warm ones (JIT, class loading, page cache); each measured round is one
+ * cold build and {@value #WARMS} warm ones, whose median is the round's warm time.
  *
- * <p>Usage: {@code CoreBench kiln|kiln-open|jib TREE WORKDIR [RUNS]}; prints one line per run and a summary line
- * with medians (also of each round's first warm build: with {@code kiln-open} that one walks the tree and starts
- * watching it) and the peak heap. Run each tool in its own JVM (scripts/bench-core.sh does).
+ * <p>Usage: {@code CoreBench kiln|kiln-open|jib TREE WORKDIR [RUNS]}; prints one line per run and a
+ * summary line with medians (also of each round's first warm build: with {@code kiln-open} that one
+ * walks the tree and starts watching it) and the peak heap. Run each tool in its own JVM
+ * (scripts/bench-core.sh does).
  */
 public final class CoreBench {
   static final int WARMS = 5;
@@ -45,12 +45,15 @@ public final class CoreBench {
     Path work = Path.of(args[2]).toAbsolutePath();
     int runs = args.length > 3 ? Integer.parseInt(args[3]) : 5;
     Files.createDirectories(work);
-    Runner runner = switch (tool) {
-      case "kiln" -> new KilnRunner(tree, work, false);
-      case "kiln-open" -> new KilnRunner(tree, work, true);
-      case "jib" -> new JibRunner(tree, work);
-      default -> throw new IllegalArgumentException("unknown tool " + tool + ": kiln, kiln-open or jib");
-    };
+    Runner runner =
+        switch (tool) {
+          case "kiln" -> new KilnRunner(tree, work, false);
+          case "kiln-open" -> new KilnRunner(tree, work, true);
+          case "jib" -> new JibRunner(tree, work);
+          default ->
+              throw new IllegalArgumentException(
+                  "unknown tool " + tool + ": kiln, kiln-open or jib");
+        };
 
     // warm-up: JIT, class loading, page cache for the tree
     runner.cold(-1);
@@ -73,11 +76,25 @@ public final class CoreBench {
       }
       warm.add(median(round));
       firstWarm.add(round.get(0));
-      System.out.printf(Locale.ROOT, "%s run %d: cold %d ms, warm %d ms (warm builds %s)%n", tool, i, cold.get(i), warm.get(i), round);
+      System.out.printf(
+          Locale.ROOT,
+          "%s run %d: cold %d ms, warm %d ms (warm builds %s)%n",
+          tool,
+          i,
+          cold.get(i),
+          warm.get(i),
+          round);
     }
-    System.out.printf(Locale.ROOT,
+    System.out.printf(
+        Locale.ROOT,
         "RESULT tool=%s tree=%s cold_median_ms=%d warm_median_ms=%d first_warm_median_ms=%d peak_heap_mb=%d runs=%d%n",
-        tool, tree, median(cold), median(warm), median(firstWarm), peakHeapMb(), runs);
+        tool,
+        tree,
+        median(cold),
+        median(warm),
+        median(firstWarm),
+        peakHeapMb(),
+        runs);
   }
 
   interface Runner {
@@ -89,9 +106,10 @@ public final class CoreBench {
   }
 
   /**
-   * Kiln, either with a new {@code Kiln} instance per bake (as a command-line tool runs it) or, with
-   * {@code keepOpen}, with one instance per store kept open across its bakes (as a build daemon, an IDE or a
-   * service embeds it): its stat index stays loaded and its file-system watches stay in place.
+   * Kiln, either with a new {@code Kiln} instance per bake (as a command-line tool runs it) or,
+   * with {@code keepOpen}, with one instance per store kept open across its bakes (as a build
+   * daemon, an IDE or a service embeds it): its stat index stays loaded and its file-system watches
+   * stay in place.
    */
   static final class KilnRunner implements Runner {
     private final Path tree;
@@ -151,11 +169,16 @@ public final class CoreBench {
     }
 
     private void build() throws Exception {
-      JibContainerBuilder b = Jib.fromScratch()
-          .addFileEntriesLayer(FileEntriesLayer.builder().addEntryRecursive(tree, AbsoluteUnixPath.get("/tree")).build());
-      b.containerize(Containerizer.to(TarImage.at(work.resolve("jib-image.tar")).named("bench:latest"))
-          .setApplicationLayersCache(cache.resolve("app"))
-          .setBaseImageLayersCache(cache.resolve("base")));
+      JibContainerBuilder b =
+          Jib.fromScratch()
+              .addFileEntriesLayer(
+                  FileEntriesLayer.builder()
+                      .addEntryRecursive(tree, AbsoluteUnixPath.get("/tree"))
+                      .build());
+      b.containerize(
+          Containerizer.to(TarImage.at(work.resolve("jib-image.tar")).named("bench:latest"))
+              .setApplicationLayersCache(cache.resolve("app"))
+              .setBaseImageLayersCache(cache.resolve("base")));
     }
 
     @Override
@@ -182,5 +205,4 @@ public final class CoreBench {
     }
     return peak / (1024 * 1024);
   }
-
 }

@@ -4,7 +4,6 @@ import dev.kiln.disk.BlockDiff;
 import dev.kiln.disk.DiskBuilder;
 import dev.kiln.disk.DiskOptions;
 import dev.kiln.disk.TestLayers;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -13,16 +12,18 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * Side-by-side timing, by hand (not a test; {@code scripts/bench-disk.sh} runs it): Kiln's full disk build of a
- * rootfs vs the shell pipeline (scripts/disk/shell-pipeline.sh: fakeroot tar -x + mke2fs -d + sfdisk + dd) on the
- * same tarball, plus Kiln's rebuild after changing only the app layer (extend of the cached base disk, a new 5 MiB
- * app layer each round) and the 512 KiB blocks that changes.
+ * Side-by-side timing, by hand (not a test; {@code scripts/bench-disk.sh} runs it): Kiln's full
+ * disk build of a rootfs vs the shell pipeline (scripts/disk/shell-pipeline.sh: fakeroot tar -x +
+ * mke2fs -d + sfdisk + dd) on the same tarball, plus Kiln's rebuild after changing only the app
+ * layer (extend of the cached base disk, a new 5 MiB app layer each round) and the 512 KiB blocks
+ * that changes.
  *
- * <p>Fairness: both sides stage in the same directory ({@code STAGING_DIR}, default {@code /dev/shm}; the shell
- * through {@code TMPDIR}), write a new disk file into {@code WORKDIR} (the previous one deleted and the page cache
- * synced before each timed step, untimed), and run in the same rounds, their order alternating from round to round
- * so that both see the same machine load; a warm-up round (both sides, not counted) comes first; the load average
- * is printed with every round. Every full build must give the same sha256.
+ * <p>Fairness: both sides stage in the same directory ({@code STAGING_DIR}, default {@code
+ * /dev/shm}; the shell through {@code TMPDIR}), write a new disk file into {@code WORKDIR} (the
+ * previous one deleted and the page cache synced before each timed step, untimed), and run in the
+ * same rounds, their order alternating from round to round so that both see the same machine load;
+ * a warm-up round (both sides, not counted) comes first; the load average is printed with every
+ * round. Every full build must give the same sha256.
  *
  * <p>Usage: {@code DiskBench ROOTFS.tar WORKDIR [ROUNDS [STAGING_DIR]]} (ROUNDS default 7).
  */
@@ -32,9 +33,12 @@ public final class DiskBench {
     Path work = Files.createDirectories(Path.of(args[1]));
     int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 7;
     Path staging = Path.of(args.length > 3 ? args[3] : "/dev/shm");
-    Path script = Path.of(System.getProperty("kiln.repo", ".."), "scripts", "disk", "shell-pipeline.sh")
-        .toAbsolutePath().normalize();
-    DiskBuilder kiln = DiskBuilder.create(DiskOptions.defaults().withSize(2L << 30)).withWorkDirectory(staging);
+    Path script =
+        Path.of(System.getProperty("kiln.repo", ".."), "scripts", "disk", "shell-pipeline.sh")
+            .toAbsolutePath()
+            .normalize();
+    DiskBuilder kiln =
+        DiskBuilder.create(DiskOptions.defaults().withSize(2L << 30)).withWorkDirectory(staging);
     List<Long> shell = new ArrayList<>();
     List<Long> full = new ArrayList<>();
     List<Long> rebuild = new ArrayList<>();
@@ -42,14 +46,20 @@ public final class DiskBench {
     String firstSha = null;
     long changedBlocks = -1;
     double ratio = 0;
-    System.out.printf("rootfs %s (%d MB), staging in %s, disks in %s, %d rounds after a warm-up round%n", rootfs,
-        Files.size(rootfs) / 1_000_000, staging, work, rounds);
+    System.out.printf(
+        "rootfs %s (%d MB), staging in %s, disks in %s, %d rounds after a warm-up round%n",
+        rootfs, Files.size(rootfs) / 1_000_000, staging, work, rounds);
     for (int r = -1; r < rounds; r++) {
       double load = load();
       byte[] payload = new byte[5 << 20];
       new Random(r).nextBytes(payload);
-      Path app = TestLayers.layer().dir("opt").dir("opt/app").file("opt/app/app.bin", 0644, 0, 0, payload)
-          .file("opt/app/version", "round " + r).write(work.resolve("app.tar.gz"));
+      Path app =
+          TestLayers.layer()
+              .dir("opt")
+              .dir("opt/app")
+              .file("opt/app/app.bin", 0644, 0, 0, payload)
+              .file("opt/app/version", "round " + r)
+              .write(work.resolve("app.tar.gz"));
       long s;
       long f;
       long x;
@@ -74,7 +84,15 @@ public final class DiskBench {
       System.out.printf(
           "%s: load %.2f; shell %d ms, kiln full %d ms (%.2fx), kiln rebuild %d ms (full/rebuild %.1fx); %s;"
               + " changed/app layer %.2f%n",
-          r < 0 ? "warm-up" : "round " + r, load, s, f, f / (double) s, x, f / (double) x, d, ratio);
+          r < 0 ? "warm-up" : "round " + r,
+          load,
+          s,
+          f,
+          f / (double) s,
+          x,
+          f / (double) x,
+          d,
+          ratio);
       if (r >= 0) {
         shell.add(s);
         full.add(f);
@@ -89,13 +107,26 @@ public final class DiskBench {
     System.out.printf(
         "median of %d: shell %d ms, kiln full %d ms (%.2fx the shell), kiln rebuild %d ms (full/rebuild %.1fx);"
             + " %d blocks changed (%.2fx the app layer); load average %.1f-%.1f (median %.1f); sha256 %s%n",
-        rounds, ms, mf, mf / (double) ms, mr, mf / (double) mr, changedBlocks, ratio, Collections.min(loads),
-        Collections.max(loads), medianD(loads), firstSha);
+        rounds,
+        ms,
+        mf,
+        mf / (double) ms,
+        mr,
+        mf / (double) mr,
+        changedBlocks,
+        ratio,
+        Collections.min(loads),
+        Collections.max(loads),
+        medianD(loads),
+        firstSha);
   }
 
-  // Every timed step writes a new file (the previous output is deleted first, untimed), as in the store: replacing
-  // a big file by rename or truncation makes the file system flush or free it in the timed window. And every timed
-  // step starts without a backlog of dirty pages (sync, untimed), so that no side pays for the previous one's
+  // Every timed step writes a new file (the previous output is deleted first, untimed), as in the
+  // store: replacing
+  // a big file by rename or truncation makes the file system flush or free it in the timed window.
+  // And every timed
+  // step starts without a backlog of dirty pages (sync, untimed), so that no side pays for the
+  // previous one's
   // writeback.
 
   private static void settle(Path... delete) throws Exception {
@@ -108,8 +139,14 @@ public final class DiskBench {
   private static long shell(Path script, Path rootfs, Path work, Path staging) throws Exception {
     settle(work.resolve("shell.img"));
     long t0 = System.nanoTime();
-    ProcessBuilder pb = new ProcessBuilder("bash", script.toString(), rootfs.toString(),
-        work.resolve("shell.img").toString(), "2").inheritIO();
+    ProcessBuilder pb =
+        new ProcessBuilder(
+                "bash",
+                script.toString(),
+                rootfs.toString(),
+                work.resolve("shell.img").toString(),
+                "2")
+            .inheritIO();
     pb.environment().put("TMPDIR", staging.toString());
     pb.environment().put("KILN_BENCH_STEPS", "1");
     if (pb.start().waitFor() != 0) {
@@ -139,7 +176,9 @@ public final class DiskBench {
   private static long median(List<Long> v) {
     List<Long> s = new ArrayList<>(v);
     Collections.sort(s);
-    return s.size() % 2 == 1 ? s.get(s.size() / 2) : (s.get(s.size() / 2 - 1) + s.get(s.size() / 2)) / 2;
+    return s.size() % 2 == 1
+        ? s.get(s.size() / 2)
+        : (s.get(s.size() / 2 - 1) + s.get(s.size() / 2)) / 2;
   }
 
   private static double medianD(List<Double> v) {

@@ -15,33 +15,38 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 
 /**
- * The Docker benchmark: the same 3-layer image — a busybox base, a run layer, a files layer of a JDK tree — built by
- * Kiln into the Docker daemon ({@code docker-daemon:}) and by {@code docker build} of the equivalent Dockerfile, side
- * by side on one daemon. Cold: Kiln with an empty store and none of its images in the daemon; docker build after
- * {@code docker builder prune -af} and without its image. Warm: after changing one file of the JDK tree, each with
- * the caches of its previous build. Unchanged: the same build once more, nothing changed. One warm-up round is not
+ * The Docker benchmark: the same 3-layer image — a busybox base, a run layer, a files layer of a
+ * JDK tree — built by Kiln into the Docker daemon ({@code docker-daemon:}) and by {@code docker
+ * build} of the equivalent Dockerfile, side by side on one daemon. Cold: Kiln with an empty store
+ * and none of its images in the daemon; docker build after {@code docker builder prune -af} and
+ * without its image. Warm: after changing one file of the JDK tree, each with the caches of its
+ * previous build. Unchanged: the same build once more, nothing changed. One warm-up round is not
  * counted.
  *
- * <p>Usage: {@code DockerBench WORKDIR [RUNS] [JDK_DIR]}; {@code DOCKER_BUILDKIT} is passed to docker build as set
- * (scripts/bench-docker.sh sets 1); {@code KILN_GZIP_LEVEL} sets Kiln's layer compression level (default 6, Kiln's
- * default). Prints one line per run and {@code RESULT} lines with medians.
+ * <p>Usage: {@code DockerBench WORKDIR [RUNS] [JDK_DIR]}; {@code DOCKER_BUILDKIT} is passed to
+ * docker build as set (scripts/bench-docker.sh sets 1); {@code KILN_GZIP_LEVEL} sets Kiln's layer
+ * compression level (default 6, Kiln's default). Prints one line per run and {@code RESULT} lines
+ * with medians.
  */
 public final class DockerBench {
-  static final String DOCKER = Files.isExecutable(Path.of("/usr/bin/docker")) ? "/usr/bin/docker" : "docker";
+  static final String DOCKER =
+      Files.isExecutable(Path.of("/usr/bin/docker")) ? "/usr/bin/docker" : "docker";
   static final String KILN_IMAGE = "kiln-bench/kiln:latest";
   static final String DOCKER_IMAGE = "kiln-bench/docker:latest";
   static final String BASE_IMAGE = "kiln-bench/busybox:base";
-  static final String[] RUN = {"mkdir -p /opt/app /var/log/app", "echo v1 > /opt/app/version", "ln -s /opt/jdk/bin/java /opt/app/java"};
+  static final String[] RUN = {
+    "mkdir -p /opt/app /var/log/app",
+    "echo v1 > /opt/app/version",
+    "ln -s /opt/jdk/bin/java /opt/app/java"
+  };
 
   public static void main(String[] args) throws Exception {
     Path work = Path.of(args[0]).toAbsolutePath();
@@ -55,17 +60,24 @@ public final class DockerBench {
       Files.createDirectories(ctx);
       run(List.of("cp", "-a", jdkSource.toString() + "/.", jdk.toString()));
     }
-    Files.writeString(ctx.resolve("Dockerfile"),
+    Files.writeString(
+        ctx.resolve("Dockerfile"),
         "FROM " + BASE_IMAGE + "\nRUN " + String.join(" && ", RUN) + "\nCOPY jdk /opt/jdk\n");
     run(List.of(DOCKER, "import", rootfs.toString(), BASE_IMAGE));
     String buildkit = System.getenv().getOrDefault("DOCKER_BUILDKIT", "0");
-    System.out.printf(Locale.ROOT, "machine: %d cores; jdk tree %s (%s); DOCKER_BUILDKIT=%s; docker %s%n",
-        Runtime.getRuntime().availableProcessors(), jdkSource, run(List.of("du", "-sh", jdk.toString())).split("\\s")[0],
-        buildkit, run(List.of(DOCKER, "version", "--format", "{{.Server.Version}}")).strip());
+    System.out.printf(
+        Locale.ROOT,
+        "machine: %d cores; jdk tree %s (%s); DOCKER_BUILDKIT=%s; docker %s%n",
+        Runtime.getRuntime().availableProcessors(),
+        jdkSource,
+        run(List.of("du", "-sh", jdk.toString())).split("\\s")[0],
+        buildkit,
+        run(List.of(DOCKER, "version", "--format", "{{.Server.Version}}")).strip());
 
-    ImageBuild build = ImageBuild.from(Base.rootfs(rootfs))
-        .layer(Layer.run("setup", RUN))
-        .layer(Layer.files("jdk").add(jdk, "/opt/jdk"));
+    ImageBuild build =
+        ImageBuild.from(Base.rootfs(rootfs))
+            .layer(Layer.run("setup", RUN))
+            .layer(Layer.files("jdk").add(jdk, "/opt/jdk"));
     Path store = work.resolve("kiln-store");
     List<Long> kCold = new ArrayList<>();
     List<Long> kWarm = new ArrayList<>();
@@ -85,11 +97,15 @@ public final class DockerBench {
       touch(jdk, "kiln", i);
       long t1 = System.nanoTime();
       long[] assembled = new long[1];
-      BakeResult r = bake(store, build, e -> {
-        if (e instanceof dev.kiln.event.BakeEvent.ImageAssembled) {
-          assembled[0] = System.nanoTime();
-        }
-      });
+      BakeResult r =
+          bake(
+              store,
+              build,
+              e -> {
+                if (e instanceof dev.kiln.event.BakeEvent.ImageAssembled) {
+                  assembled[0] = System.nanoTime();
+                }
+              });
       long kw = ms(t1);
       long kwLayers = (assembled[0] - t1) / 1_000_000;
       if (!r.provisioned().equals(List.of("jdk"))) {
@@ -114,14 +130,23 @@ public final class DockerBench {
       long t5 = System.nanoTime();
       dockerBuild(ctx, buildkit);
       long dn = ms(t5);
-      // both tools leave the image a tag moved away from dangling: remove those this benchmark made (not timed)
+      // both tools leave the image a tag moved away from dangling: remove those this benchmark made
+      // (not timed)
       for (String id : dangling()) {
         if (!danglingBefore.contains(id)) {
           runQuietly(List.of(DOCKER, "rmi", "-f", id));
         }
       }
       if (i < 0) {
-        System.out.printf(Locale.ROOT, "warm-up: kiln cold %d ms, warm %d ms, unchanged %d ms; docker build cold %d ms, warm %d ms, unchanged %d ms%n", kc, kw, kn, dc, dw, dn);
+        System.out.printf(
+            Locale.ROOT,
+            "warm-up: kiln cold %d ms, warm %d ms, unchanged %d ms; docker build cold %d ms, warm %d ms, unchanged %d ms%n",
+            kc,
+            kw,
+            kn,
+            dc,
+            dw,
+            dn);
         continue;
       }
       kSame.add(kn);
@@ -130,33 +155,63 @@ public final class DockerBench {
       kWarm.add(kw);
       dCold.add(dc);
       dWarm.add(dw);
-      System.out.printf(Locale.ROOT, "run %d: kiln cold %d ms, warm %d ms (layers %d ms, publishing %d ms), unchanged %d ms; docker build cold %d ms, warm %d ms, unchanged %d ms%n",
-          i, kc, kw, kwLayers, kw - kwLayers, kn, dc, dw, dn);
+      System.out.printf(
+          Locale.ROOT,
+          "run %d: kiln cold %d ms, warm %d ms (layers %d ms, publishing %d ms), unchanged %d ms; docker build cold %d ms, warm %d ms, unchanged %d ms%n",
+          i,
+          kc,
+          kw,
+          kwLayers,
+          kw - kwLayers,
+          kn,
+          dc,
+          dw,
+          dn);
     }
-    System.out.printf(Locale.ROOT, "RESULT tool=kiln gzip_level=%d cold_median_ms=%d warm_median_ms=%d unchanged_median_ms=%d runs=%d%n",
-        GZIP_LEVEL, median(kCold), median(kWarm), median(kSame), runs);
-    System.out.printf(Locale.ROOT, "RESULT tool=docker-build buildkit=%s cold_median_ms=%d warm_median_ms=%d unchanged_median_ms=%d runs=%d%n",
-        buildkit, median(dCold), median(dWarm), median(dSame), runs);
-    System.out.printf(Locale.ROOT, "RESULT warm_speedup=%.2f cold_ratio=%.2f%n",
-        median(dWarm) / (double) median(kWarm), median(kCold) / (double) median(dCold));
+    System.out.printf(
+        Locale.ROOT,
+        "RESULT tool=kiln gzip_level=%d cold_median_ms=%d warm_median_ms=%d unchanged_median_ms=%d runs=%d%n",
+        GZIP_LEVEL,
+        median(kCold),
+        median(kWarm),
+        median(kSame),
+        runs);
+    System.out.printf(
+        Locale.ROOT,
+        "RESULT tool=docker-build buildkit=%s cold_median_ms=%d warm_median_ms=%d unchanged_median_ms=%d runs=%d%n",
+        buildkit,
+        median(dCold),
+        median(dWarm),
+        median(dSame),
+        runs);
+    System.out.printf(
+        Locale.ROOT,
+        "RESULT warm_speedup=%.2f cold_ratio=%.2f%n",
+        median(dWarm) / (double) median(kWarm),
+        median(kCold) / (double) median(dCold));
     removeImages(KILN_IMAGE, DOCKER_IMAGE, BASE_IMAGE);
     removeParentImages();
   }
 
-  static final int GZIP_LEVEL = Integer.parseInt(System.getenv().getOrDefault("KILN_GZIP_LEVEL", "6"));
+  static final int GZIP_LEVEL =
+      Integer.parseInt(System.getenv().getOrDefault("KILN_GZIP_LEVEL", "6"));
 
   private static BakeResult bake(Path store, ImageBuild build) throws Exception {
-    return bake(store, build, e -> { });
+    return bake(store, build, e -> {});
   }
 
-  private static BakeResult bake(Path store, ImageBuild build, dev.kiln.event.BakeListener listener) throws Exception {
-    try (Kiln kiln = Kiln.builder().store(store).compressionLevel(GZIP_LEVEL).listener(listener).build()) {
+  private static BakeResult bake(Path store, ImageBuild build, dev.kiln.event.BakeListener listener)
+      throws Exception {
+    try (Kiln kiln =
+        Kiln.builder().store(store).compressionLevel(GZIP_LEVEL).listener(listener).build()) {
       return kiln.bake(build, "docker-daemon:" + KILN_IMAGE);
     }
   }
 
   private static void dockerBuild(Path ctx, String buildkit) throws Exception {
-    ProcessBuilder pb = new ProcessBuilder(DOCKER, "build", "-q", "-t", DOCKER_IMAGE, ctx.toString()).redirectErrorStream(true);
+    ProcessBuilder pb =
+        new ProcessBuilder(DOCKER, "build", "-q", "-t", DOCKER_IMAGE, ctx.toString())
+            .redirectErrorStream(true);
     pb.environment().put("DOCKER_BUILDKIT", buildkit);
     Process p = pb.start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -165,14 +220,22 @@ public final class DockerBench {
     }
   }
 
-  /** Changes one file of the tree (the same file for both tools), as an edit between two builds would. */
+  /**
+   * Changes one file of the tree (the same file for both tools), as an edit between two builds
+   * would.
+   */
   private static void touch(Path jdk, String who, int run) throws IOException {
-    Files.writeString(jdk.resolve("release"), "# " + who + " " + run + " " + System.nanoTime() + "\n",
+    Files.writeString(
+        jdk.resolve("release"),
+        "# " + who + " " + run + " " + System.nanoTime() + "\n",
         java.nio.file.StandardOpenOption.APPEND);
   }
 
   private static java.util.Set<String> dangling() throws Exception {
-    return new java.util.TreeSet<>(List.of(run(List.of(DOCKER, "images", "-q", "--no-trunc", "--filter", "dangling=true")).split("\\s+")));
+    return new java.util.TreeSet<>(
+        List.of(
+            run(List.of(DOCKER, "images", "-q", "--no-trunc", "--filter", "dangling=true"))
+                .split("\\s+")));
   }
 
   private static void removeImages(String... refs) throws Exception {
@@ -182,14 +245,25 @@ public final class DockerBench {
   }
 
   private static void removeParentImages() throws Exception {
-    for (String ref : run(List.of(DOCKER, "images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", "reference=kiln-parent/*")).split("\n")) {
+    for (String ref :
+        run(List.of(
+                DOCKER,
+                "images",
+                "--format",
+                "{{.Repository}}:{{.Tag}}",
+                "--filter",
+                "reference=kiln-parent/*"))
+            .split("\n")) {
       if (!ref.isBlank()) {
         runQuietly(List.of(DOCKER, "rmi", "-f", ref.strip()));
       }
     }
   }
 
-  /** Removes the parent images run layers load into the daemon, so the next bake starts as a fresh machine would. */
+  /**
+   * Removes the parent images run layers load into the daemon, so the next bake starts as a fresh
+   * machine would.
+   */
   static void removeParentImagesQuietly() throws Exception {
     removeParentImages();
   }
@@ -232,7 +306,9 @@ public final class DockerBench {
         t.putArchiveEntry(l);
         t.closeArchiveEntry();
       }
-      for (Map.Entry<String, String> f : Map.of("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n", "etc/group", "root:x:0:\n").entrySet()) {
+      for (Map.Entry<String, String> f :
+          Map.of("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n", "etc/group", "root:x:0:\n")
+              .entrySet()) {
         byte[] b = f.getValue().getBytes(StandardCharsets.UTF_8);
         TarArchiveEntry e = new TarArchiveEntry(f.getKey());
         e.setMode(0100644);

@@ -15,9 +15,9 @@ import java.util.concurrent.Executors;
 import java.util.stream.Stream;
 
 /**
- * Layer writing throughput: Kiln's canonical layer writer (tar + parallel gzip at level 6, on every core) over a
- * real tree, three times, against {@code tar -cf - . | gzip -6 | sha256sum} of the same tree. Not a test: {@code
- * scripts/bench-layer.sh [TREE]} runs it (default tree: the JDK).
+ * Layer writing throughput: Kiln's canonical layer writer (tar + parallel gzip at level 6, on every
+ * core) over a real tree, three times, against {@code tar -cf - . | gzip -6 | sha256sum} of the
+ * same tree. Not a test: {@code scripts/bench-layer.sh [TREE]} runs it (default tree: the JDK).
  *
  * <p>Usage: {@code LayerBench TREE WORKDIR [RUNS]}.
  */
@@ -29,11 +29,14 @@ public final class LayerBench {
     Path work = Files.createDirectories(Path.of(args[1]));
     int runs = args.length > 2 ? Integer.parseInt(args[2]) : 3;
     int threads = Runtime.getRuntime().availableProcessors();
-    ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
-      Thread t = new Thread(r, "kiln-bench-gzip");
-      t.setDaemon(true);
-      return t;
-    });
+    ExecutorService pool =
+        Executors.newFixedThreadPool(
+            threads,
+            r -> {
+              Thread t = new Thread(r, "kiln-bench-gzip");
+              t.setDaemon(true);
+              return t;
+            });
     try {
       for (int run = 1; run <= runs; run++) {
         long start = System.nanoTime();
@@ -46,13 +49,21 @@ public final class LayerBench {
         double seconds = (System.nanoTime() - start) / 1e9;
         System.out.printf(
             "kiln run %d: %d files, %.1f MB tar -> %.1f MB gz in %.2f s (%.0f MB/s), %d threads, %s%n",
-            run, files, blob.uncompressedSize() / 1e6, blob.size() / 1e6, seconds,
-            blob.uncompressedSize() / 1e6 / seconds, threads, blob.digest().shortHex());
+            run,
+            files,
+            blob.uncompressedSize() / 1e6,
+            blob.size() / 1e6,
+            seconds,
+            blob.uncompressedSize() / 1e6 / seconds,
+            threads,
+            blob.digest().shortHex());
         Files.delete(blob.file());
       }
       long start = System.nanoTime();
-      Process p = new ProcessBuilder("bash", "-c", "tar -C '" + root + "' -cf - . | gzip -6 | sha256sum")
-          .redirectErrorStream(true).start();
+      Process p =
+          new ProcessBuilder("bash", "-c", "tar -C '" + root + "' -cf - . | gzip -6 | sha256sum")
+              .redirectErrorStream(true)
+              .start();
       String out = new String(p.getInputStream().readAllBytes()).strip();
       if (p.waitFor() != 0) {
         throw new IllegalStateException("tar | gzip failed: " + out);
@@ -71,7 +82,8 @@ public final class LayerBench {
     int files = 0;
     for (Path p : paths) {
       String name = root.relativize(p).toString();
-      PosixFileAttributes a = Files.readAttributes(p, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      PosixFileAttributes a =
+          Files.readAttributes(p, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
       int mode = mode(a);
       if (a.isSymbolicLink()) {
         w.add(LayerEntry.symlink(name, Files.readSymbolicLink(p).toString()));

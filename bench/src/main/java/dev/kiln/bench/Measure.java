@@ -8,7 +8,9 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 
-/** What every benchmark here needs: elapsed milliseconds, medians, and a clean slate between runs. */
+/**
+ * What every benchmark here needs: elapsed milliseconds, medians, and a clean slate between runs.
+ */
 final class Measure {
   private Measure() {}
 
@@ -26,7 +28,9 @@ final class Measure {
 
   /** The SHA-256 of a file, in lowercase hex. */
   static String sha256(Path file) throws IOException {
-    return com.google.common.io.MoreFiles.asByteSource(file).hash(com.google.common.hash.Hashing.sha256()).toString();
+    return com.google.common.io.MoreFiles.asByteSource(file)
+        .hash(com.google.common.hash.Hashing.sha256())
+        .toString();
   }
 
   /** Deletes a directory tree, if it exists. */

@@ -22,12 +22,14 @@ import java.util.Random;
 import java.util.SplittableRandom;
 
 /**
- * Upload throughput to the loopback server against the raw disk read speed, and bytes sent for an app disk (5 MB
- * changed over a 1 GiB base) incrementally against a full upload. Not a test: {@code scripts/bench-upload.sh [DIR]}
- * runs it (the loopback server and the disk helpers come from provider-ec2's test-jar).
+ * Upload throughput to the loopback server against the raw disk read speed, and bytes sent for an
+ * app disk (5 MB changed over a 1 GiB base) incrementally against a full upload. Not a test: {@code
+ * scripts/bench-upload.sh [DIR]} runs it (the loopback server and the disk helpers come from
+ * provider-ec2's test-jar).
  *
- * <p>Needs ~3 GiB of heap (the server keeps every block in memory) and ~2.5 GiB of disk. The client and the server
- * share the machine's cores, so loopback throughput is a lower bound of what the uploader does against EBS.
+ * <p>Needs ~3 GiB of heap (the server keeps every block in memory) and ~2.5 GiB of disk. The client
+ * and the server share the machine's cores, so loopback throughput is a lower bound of what the
+ * uploader does against EBS.
  */
 public final class UploadBench {
   private static final int BLOCK = TestDisks.BLOCK;
@@ -40,8 +42,9 @@ public final class UploadBench {
     Path dir = args.length > 0 ? Path.of(args[0]) : Files.createTempDirectory("kiln-ec2-bench");
     Files.createDirectories(dir);
     StringBuilder report = new StringBuilder();
-    System.out.printf("cores %d, heap %d MiB, dir %s%n", Runtime.getRuntime().availableProcessors(),
-        Runtime.getRuntime().maxMemory() >> 20, dir);
+    System.out.printf(
+        "cores %d, heap %d MiB, dir %s%n",
+        Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20, dir);
     try (LoopbackAws aws = LoopbackAws.start()) {
       aws.setRecordBlockCalls(false);
       aws.setCompletionPolls(0);
@@ -54,15 +57,30 @@ public final class UploadBench {
         writeRandomDisk(full, GIB, 42);
         double read = bestOf(3, () -> readAll(full, false));
         double readHash = bestOf(2, () -> readAll(full, true));
-        report.append(String.format(Locale.ROOT, "| raw read, 512 KiB blocks (page cache warm) | %.0f MiB/s |%n", read));
-        report.append(String.format(Locale.ROOT, "| raw read + SHA-256 per block | %.0f MiB/s |%n", readHash));
+        report.append(
+            String.format(
+                Locale.ROOT,
+                "| raw read, 512 KiB blocks (page cache warm) | %.0f MiB/s |%n",
+                read));
+        report.append(
+            String.format(
+                Locale.ROOT, "| raw read + SHA-256 per block | %.0f MiB/s |%n", readHash));
         Ec2Publisher publisher = Ec2Publisher.create(clients).noSweep();
         for (int c : new int[] {8, 16, 64}) {
-          UploadResult r = upload(clients, publisher.concurrency(c), PublishRequest.of(full, digest("full" + c), "full"));
+          UploadResult r =
+              upload(
+                  clients,
+                  publisher.concurrency(c),
+                  PublishRequest.of(full, digest("full" + c), "full"));
           double mibs = r.bytesSent() / (double) MIB / (r.elapsed().toNanos() / 1e9);
-          report.append(String.format(Locale.ROOT,
-              "| full upload of 1 GiB (2048 blocks), concurrency %d | %.0f MiB/s (%.1f s, %d retries) |%n", c, mibs,
-              r.elapsed().toNanos() / 1e9, r.retries()));
+          report.append(
+              String.format(
+                  Locale.ROOT,
+                  "| full upload of 1 GiB (2048 blocks), concurrency %d | %.0f MiB/s (%.1f s, %d retries) |%n",
+                  c,
+                  mibs,
+                  r.elapsed().toNanos() / 1e9,
+                  r.retries()));
           System.gc();
         }
         Files.delete(full);
@@ -75,24 +93,49 @@ public final class UploadBench {
         makeBase(base);
         TestDisks.sparseCopy(base, app);
         Random r = new Random(7);
-        TestDisks.writeRandom(app, 700 * MIB + 4096, 5 * 1000 * 1000, r); // the app's files, laid after the base's
-        for (int i = 0; i < 6; i++) { // metadata the new files touch: bitmaps, inode table, directories
+        TestDisks.writeRandom(
+            app, 700 * MIB + 4096, 5 * 1000 * 1000, r); // the app's files, laid after the base's
+        for (int i = 0;
+            i < 6;
+            i++) { // metadata the new files touch: bitmaps, inode table, directories
           TestDisks.writeRandom(app, (long) (r.nextInt(2048)) * BLOCK + 1024, 256, r);
         }
-        UploadResult b = upload(clients, publisher, PublishRequest.of(base, digest("base"), "base"));
-        UploadResult appFull = upload(clients, publisher, PublishRequest.of(app, digest("app"), "app"));
+        UploadResult b =
+            upload(clients, publisher, PublishRequest.of(base, digest("base"), "base"));
+        UploadResult appFull =
+            upload(clients, publisher, PublishRequest.of(app, digest("app"), "app"));
         UploadResult appInc =
-            upload(clients, publisher, PublishRequest.of(app, digest("app again"), "app").base("base", base));
-        report.append(String.format(Locale.ROOT, "| base disk, full upload | %d blocks, %.1f MiB, %.1f s |%n",
-            b.blocksSent(), b.bytesSent() / (double) MIB, secs(b.elapsed())));
-        report.append(String.format(Locale.ROOT, "| app disk (base + 5 MB), full upload | %d blocks, %.1f MiB, %.1f s |%n",
-            appFull.blocksSent(), appFull.bytesSent() / (double) MIB, secs(appFull.elapsed())));
-        report.append(String.format(Locale.ROOT,
-            "| app disk, incremental over the base snapshot | %d blocks, %.1f MiB, %.1f s |%n",
-            appInc.blocksSent(), appInc.bytesSent() / (double) MIB, secs(appInc.elapsed())));
-        report.append(String.format(Locale.ROOT,
-            "| incremental / full upload of the app disk | %.2f %% (of 1 GiB: %.2f %%) |%n",
-            100.0 * appInc.bytesSent() / appFull.bytesSent(), 100.0 * appInc.bytesSent() / GIB));
+            upload(
+                clients,
+                publisher,
+                PublishRequest.of(app, digest("app again"), "app").base("base", base));
+        report.append(
+            String.format(
+                Locale.ROOT,
+                "| base disk, full upload | %d blocks, %.1f MiB, %.1f s |%n",
+                b.blocksSent(),
+                b.bytesSent() / (double) MIB,
+                secs(b.elapsed())));
+        report.append(
+            String.format(
+                Locale.ROOT,
+                "| app disk (base + 5 MB), full upload | %d blocks, %.1f MiB, %.1f s |%n",
+                appFull.blocksSent(),
+                appFull.bytesSent() / (double) MIB,
+                secs(appFull.elapsed())));
+        report.append(
+            String.format(
+                Locale.ROOT,
+                "| app disk, incremental over the base snapshot | %d blocks, %.1f MiB, %.1f s |%n",
+                appInc.blocksSent(),
+                appInc.bytesSent() / (double) MIB,
+                secs(appInc.elapsed())));
+        report.append(
+            String.format(
+                Locale.ROOT,
+                "| incremental / full upload of the app disk | %.2f %% (of 1 GiB: %.2f %%) |%n",
+                100.0 * appInc.bytesSent() / appFull.bytesSent(),
+                100.0 * appInc.bytesSent() / GIB));
         Files.delete(base);
         Files.delete(app);
         System.out.println("TCP connections opened to the server: " + aws.connections());
@@ -105,11 +148,12 @@ public final class UploadBench {
   }
 
   /**
-   * Publishes {@code request} and returns its upload's figures; the AMI is deregistered and its snapshot deleted
-   * afterwards (the server keeps every block in memory), except a base that a later upload starts from.
+   * Publishes {@code request} and returns its upload's figures; the AMI is deregistered and its
+   * snapshot deleted afterwards (the server keeps every block in memory), except a base that a
+   * later upload starts from.
    */
-  private static UploadResult upload(Ec2Clients clients, Ec2Publisher publisher, PublishRequest request)
-      throws Exception {
+  private static UploadResult upload(
+      Ec2Clients clients, Ec2Publisher publisher, PublishRequest request) throws Exception {
     PublishResult p = publisher.publish(request, UploadListener.none());
     UploadResult r = p.upload().orElseThrow();
     if (!request.cacheKey().equals("base")) {
@@ -123,7 +167,10 @@ public final class UploadBench {
     return Digest.of(name.getBytes(java.nio.charset.StandardCharsets.UTF_8));
   }
 
-  /** A base disk like a file system image: metadata spread out, 300 MiB of files, the rest never written. */
+  /**
+   * A base disk like a file system image: metadata spread out, 300 MiB of files, the rest never
+   * written.
+   */
   private static void makeBase(Path disk) throws Exception {
     TestDisks.sparse(disk, GIB);
     Random r = new Random(11);
@@ -139,7 +186,8 @@ public final class UploadBench {
   private static void writeRandomDisk(Path file, long size, long seed) throws Exception {
     SplittableRandom r = new SplittableRandom(seed);
     ByteBuffer buf = ByteBuffer.allocate(BLOCK);
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+    try (FileChannel ch =
+        FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
       for (long pos = 0; pos < size; pos += BLOCK) {
         buf.clear();
         while (buf.hasRemaining()) {

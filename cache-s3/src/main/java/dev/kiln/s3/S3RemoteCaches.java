@@ -5,7 +5,10 @@ import dev.kiln.spi.RemoteCacheProvider;
 import java.net.URI;
 import java.util.Set;
 
-/** The {@code s3://BUCKET/PREFIX} remote cache ({@link S3RemoteCache}), found by {@link java.util.ServiceLoader}. */
+/**
+ * The {@code s3://BUCKET/PREFIX} remote cache ({@link S3RemoteCache}), found by {@link
+ * java.util.ServiceLoader}.
+ */
 public final class S3RemoteCaches implements RemoteCacheProvider {
   @Override
   public Set<String> schemes() {

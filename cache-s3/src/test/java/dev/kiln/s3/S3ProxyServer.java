@@ -10,8 +10,9 @@ import org.jclouds.ContextBuilder;
 import org.jclouds.blobstore.BlobStoreContext;
 
 /**
- * s3proxy on a free 127.0.0.1 port over jclouds' in-memory ("transient") blob store, checking SigV4 with the
- * credentials the module's test environment sets ({@code AWS_ACCESS_KEY_ID=kiln-test}). Stopped by {@link #close()}.
+ * s3proxy on a free 127.0.0.1 port over jclouds' in-memory ("transient") blob store, checking SigV4
+ * with the credentials the module's test environment sets ({@code AWS_ACCESS_KEY_ID=kiln-test}).
+ * Stopped by {@link #close()}.
  */
 final class S3ProxyServer implements AutoCloseable {
   static final String ACCESS_KEY = "kiln-test";
@@ -32,18 +33,20 @@ final class S3ProxyServer implements AutoCloseable {
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       port = s.getLocalPort();
     }
-    BlobStoreContext context = ContextBuilder.newBuilder("transient")
-        .credentials("identity", "credential")
-        .overrides(new Properties())
-        .build(BlobStoreContext.class);
+    BlobStoreContext context =
+        ContextBuilder.newBuilder("transient")
+            .credentials("identity", "credential")
+            .overrides(new Properties())
+            .build(BlobStoreContext.class);
     for (String b : buckets) {
       context.getBlobStore().createContainerInLocation(null, b);
     }
-    S3Proxy proxy = S3Proxy.builder()
-        .blobStore(context.getBlobStore())
-        .endpoint(URI.create("http://127.0.0.1:" + port))
-        .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY)
-        .build();
+    S3Proxy proxy =
+        S3Proxy.builder()
+            .blobStore(context.getBlobStore())
+            .endpoint(URI.create("http://127.0.0.1:" + port))
+            .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY)
+            .build();
     proxy.start();
     long deadline = System.nanoTime() + 20_000_000_000L;
     while (!proxy.getState().equals("STARTED")) {
@@ -62,7 +65,13 @@ final class S3ProxyServer implements AutoCloseable {
 
   /** The cache URI of a bucket and prefix on this server. */
   String uri(String bucket, String prefix) {
-    return "s3://" + bucket + "/" + prefix + "?endpoint=" + endpoint() + "&region=us-east-1&pathStyle=true";
+    return "s3://"
+        + bucket
+        + "/"
+        + prefix
+        + "?endpoint="
+        + endpoint()
+        + "&region=us-east-1&pathStyle=true";
   }
 
   @Override

@@ -59,7 +59,9 @@ class S3RemoteCacheIT {
 
     @Override
     protected String remoteAt(int port) {
-      return "s3://kiln-cache/silent?endpoint=http://127.0.0.1:" + port + "&region=us-east-1&pathStyle=true";
+      return "s3://kiln-cache/silent?endpoint=http://127.0.0.1:"
+          + port
+          + "&region=us-east-1&pathStyle=true";
     }
 
     @Override
@@ -90,13 +92,24 @@ class S3RemoteCacheIT {
       c.putEntry("keys", key, "{\"x\":1}".getBytes(StandardCharsets.UTF_8), Optional.empty());
       assertThat(c.describe()).isEqualTo("s3://kiln-cache/" + prefix + " at " + server.endpoint());
     }
-    // a plain SDK client reads the object where the layout says it is (its default checksum mode, which s3proxy
+    // a plain SDK client reads the object where the layout says it is (its default checksum mode,
+    // which s3proxy
     // answers with 501, is what S3RemoteCache turns off)
-    try (S3Client s3 = S3Client.builder().endpointOverride(URI.create(server.endpoint())).forcePathStyle(true)
-        .responseChecksumValidation(software.amazon.awssdk.core.checksums.ResponseChecksumValidation.WHEN_REQUIRED)
-        .requestChecksumCalculation(software.amazon.awssdk.core.checksums.RequestChecksumCalculation.WHEN_REQUIRED)
-        .region(software.amazon.awssdk.regions.Region.US_EAST_1).build()) {
-      byte[] got = s3.getObject(r -> r.bucket("kiln-cache").key(prefix + "/keys/" + "d".repeat(64) + ".json"), ResponseTransformer.toBytes()).asByteArray();
+    try (S3Client s3 =
+        S3Client.builder()
+            .endpointOverride(URI.create(server.endpoint()))
+            .forcePathStyle(true)
+            .responseChecksumValidation(
+                software.amazon.awssdk.core.checksums.ResponseChecksumValidation.WHEN_REQUIRED)
+            .requestChecksumCalculation(
+                software.amazon.awssdk.core.checksums.RequestChecksumCalculation.WHEN_REQUIRED)
+            .region(software.amazon.awssdk.regions.Region.US_EAST_1)
+            .build()) {
+      byte[] got =
+          s3.getObject(
+                  r -> r.bucket("kiln-cache").key(prefix + "/keys/" + "d".repeat(64) + ".json"),
+                  ResponseTransformer.toBytes())
+              .asByteArray();
       assertThat(new String(got, StandardCharsets.UTF_8)).isEqualTo("{\"x\":1}");
     }
   }
@@ -105,8 +118,10 @@ class S3RemoteCacheIT {
   void theSchemeIsFoundAndBadUrisAreRejected() {
     assertThat(Kiln.builder().remoteCache(freshUri())).isNotNull();
     assertThatThrownBy(() -> S3RemoteCache.of(URI.create("s3:///nobucket")))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("expected s3://BUCKET/PREFIX");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("expected s3://BUCKET/PREFIX");
     assertThatThrownBy(() -> S3RemoteCache.of(URI.create("s3://b/p?colour=red")))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unknown option 'colour'");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("unknown option 'colour'");
   }
 }

@@ -25,8 +25,9 @@ import javax.tools.StandardJavaFileManager;
 import javax.tools.ToolProvider;
 
 /**
- * A definition file ({@code Images.java}): compiled with the JDK's compiler against Kiln's own class path into a
- * temporary directory, and its public {@link ImageDefinition} classes created. Closing it removes the classes.
+ * A definition file ({@code Images.java}): compiled with the JDK's compiler against Kiln's own
+ * class path into a temporary directory, and its public {@link ImageDefinition} classes created.
+ * Closing it removes the classes.
  */
 final class DefinitionFile implements AutoCloseable {
   private final Path file;
@@ -34,7 +35,8 @@ final class DefinitionFile implements AutoCloseable {
   private final URLClassLoader loader;
   private final List<ImageDefinition> definitions;
 
-  private DefinitionFile(Path file, Path classes, URLClassLoader loader, List<ImageDefinition> definitions) {
+  private DefinitionFile(
+      Path file, Path classes, URLClassLoader loader, List<ImageDefinition> definitions) {
     this.file = file;
     this.classes = classes;
     this.loader = loader;
@@ -45,33 +47,47 @@ final class DefinitionFile implements AutoCloseable {
   static DefinitionFile compile(Path file) throws DefinitionException {
     Path f = file.toAbsolutePath().normalize();
     if (!Files.isRegularFile(f)) {
-      throw new DefinitionException("definition file " + file + " not found" + (Files.isDirectory(f) ? " (it is a directory)" : ""));
+      throw new DefinitionException(
+          "definition file "
+              + file
+              + " not found"
+              + (Files.isDirectory(f) ? " (it is a directory)" : ""));
     }
     if (!f.getFileName().toString().endsWith(".java")) {
       throw new DefinitionException("definition file " + file + " is not a .java source file");
     }
     JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
     if (javac == null) {
-      throw new DefinitionException("cannot compile " + file + ": this Java (" + System.getProperty("java.home")
-          + ") has no compiler; run kiln with a JDK 17 or later (JAVA_HOME)");
+      throw new DefinitionException(
+          "cannot compile "
+              + file
+              + ": this Java ("
+              + System.getProperty("java.home")
+              + ") has no compiler; run kiln with a JDK 17 or later (JAVA_HOME)");
     }
     Path classes;
     try {
       classes = Files.createTempDirectory("kiln-definition-");
     } catch (IOException e) {
-      throw new DefinitionException("cannot create a directory to compile " + file + " into: " + e.getMessage(), e);
+      throw new DefinitionException(
+          "cannot create a directory to compile " + file + " into: " + e.getMessage(), e);
     }
     boolean ok = false;
     try {
       compile(javac, f, classes);
-      URLClassLoader loader = new URLClassLoader("kiln-definition", new URL[] {classes.toUri().toURL()},
-          DefinitionFile.class.getClassLoader());
+      URLClassLoader loader =
+          new URLClassLoader(
+              "kiln-definition",
+              new URL[] {classes.toUri().toURL()},
+              DefinitionFile.class.getClassLoader());
       List<ImageDefinition> defs = new ArrayList<>();
       try {
         for (String name : classNames(classes)) {
           Class<?> c = Class.forName(name, false, loader);
-          if (ImageDefinition.class.isAssignableFrom(c) && Modifier.isPublic(c.getModifiers())
-              && !Modifier.isAbstract(c.getModifiers()) && !c.isInterface()
+          if (ImageDefinition.class.isAssignableFrom(c)
+              && Modifier.isPublic(c.getModifiers())
+              && !Modifier.isAbstract(c.getModifiers())
+              && !c.isInterface()
               && (c.getEnclosingClass() == null || Modifier.isStatic(c.getModifiers()))) {
             defs.add(ImageDefinitions.load(name, loader));
           }
@@ -85,8 +101,11 @@ final class DefinitionFile implements AutoCloseable {
       }
       if (defs.isEmpty()) {
         loader.close();
-        throw new DefinitionException(file + " defines no image: it needs a public class that implements "
-            + ImageDefinition.class.getName() + ", with a public no-argument constructor");
+        throw new DefinitionException(
+            file
+                + " defines no image: it needs a public class that implements "
+                + ImageDefinition.class.getName()
+                + ", with a public no-argument constructor");
       }
       ok = true;
       return new DefinitionFile(f, classes, loader, List.copyOf(defs));
@@ -99,28 +118,49 @@ final class DefinitionFile implements AutoCloseable {
     }
   }
 
-  private static void compile(JavaCompiler javac, Path f, Path classes) throws IOException, DefinitionException {
+  private static void compile(JavaCompiler javac, Path f, Path classes)
+      throws IOException, DefinitionException {
     DiagnosticCollector<JavaFileObject> diagnostics = new DiagnosticCollector<>();
-    try (StandardJavaFileManager fm = javac.getStandardFileManager(diagnostics, Locale.ROOT, StandardCharsets.UTF_8)) {
-      List<String> options = List.of("-d", classes.toString(), "-classpath", classPath(), "-proc:none",
-          "-implicit:none", "-encoding", "UTF-8", "-nowarn");
+    try (StandardJavaFileManager fm =
+        javac.getStandardFileManager(diagnostics, Locale.ROOT, StandardCharsets.UTF_8)) {
+      List<String> options =
+          List.of(
+              "-d",
+              classes.toString(),
+              "-classpath",
+              classPath(),
+              "-proc:none",
+              "-implicit:none",
+              "-encoding",
+              "UTF-8",
+              "-nowarn");
       StringWriter javacOut = new StringWriter();
-      boolean ok = javac.getTask(javacOut, fm, diagnostics, options, null, fm.getJavaFileObjects(f)).call();
+      boolean ok =
+          javac.getTask(javacOut, fm, diagnostics, options, null, fm.getJavaFileObjects(f)).call();
       if (!ok) {
-        List<Diagnostic<? extends JavaFileObject>> errors = diagnostics.getDiagnostics().stream()
-            .filter(d -> d.getKind() == Diagnostic.Kind.ERROR).toList();
+        List<Diagnostic<? extends JavaFileObject>> errors =
+            diagnostics.getDiagnostics().stream()
+                .filter(d -> d.getKind() == Diagnostic.Kind.ERROR)
+                .toList();
         if (errors.isEmpty()) {
-          throw new DefinitionException(f.getFileName() + " does not compile: " + javacOut.toString().strip());
+          throw new DefinitionException(
+              f.getFileName() + " does not compile: " + javacOut.toString().strip());
         }
         Diagnostic<? extends JavaFileObject> d = errors.get(0);
         String where = f.getFileName() + (d.getLineNumber() > 0 ? ":" + d.getLineNumber() : "");
-        throw new DefinitionException(where + ": does not compile: " + d.getMessage(Locale.ROOT)
-            + (errors.size() > 1 ? " (and " + (errors.size() - 1) + " more errors)" : ""));
+        throw new DefinitionException(
+            where
+                + ": does not compile: "
+                + d.getMessage(Locale.ROOT)
+                + (errors.size() > 1 ? " (and " + (errors.size() - 1) + " more errors)" : ""));
       }
     }
   }
 
-  /** The class path a definition compiles against: the one Kiln runs with (the distribution's lib/*.jar). */
+  /**
+   * The class path a definition compiles against: the one Kiln runs with (the distribution's
+   * lib/*.jar).
+   */
   private static String classPath() {
     List<String> out = new ArrayList<>();
     for (String e : System.getProperty("java.class.path", "").split(File.pathSeparator)) {
@@ -152,7 +192,9 @@ final class DefinitionFile implements AutoCloseable {
     return file;
   }
 
-  /** The directory of the file: what relative paths of a definition's context are resolved against. */
+  /**
+   * The directory of the file: what relative paths of a definition's context are resolved against.
+   */
   Path directory() {
     return file.getParent();
   }

@@ -6,16 +6,27 @@ import dev.kiln.InvalidTargetException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 
-/** The exit codes of {@code kiln}, and how a failure maps to one of them with a one-line message. */
+/**
+ * The exit codes of {@code kiln}, and how a failure maps to one of them with a one-line message.
+ */
 public final class Exit {
   /** Done. */
   public static final int OK = 0;
-  /** A bake or a publication failed: a layer could not be provisioned, a target refused the image. */
+
+  /**
+   * A bake or a publication failed: a layer could not be provisioned, a target refused the image.
+   */
   public static final int FAILED = 1;
-  /** The command line is wrong: an unknown command or option, a missing argument, a malformed or unknown target. */
+
+  /**
+   * The command line is wrong: an unknown command or option, a missing argument, a malformed or
+   * unknown target.
+   */
   public static final int USAGE = 2;
+
   /** The definition file is missing, does not compile, defines no image, or threw. */
   public static final int DEFINITION = 3;
+
   /** There is no store where one is needed, it cannot be opened, or it holds no such image. */
   public static final int NOT_FOUND = 4;
 

@@ -14,13 +14,16 @@ import picocli.CommandLine.Spec;
     name = "images",
     mixinStandardHelpOptions = true,
     header = "List the store's images.",
-    description = "Lists the images of the store, newest first: digest, names, when first baked, size (config and "
-        + "compressed layers), and the targets each was published to.")
+    description =
+        "Lists the images of the store, newest first: digest, names, when first baked, size (config and "
+            + "compressed layers), and the targets each was published to.")
 final class ImagesCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin StoreOption store;
 
-  @Option(names = {"-q", "--quiet"}, description = "Print only the full digests, one a line.")
+  @Option(
+      names = {"-q", "--quiet"},
+      description = "Print only the full digests, one a line.")
   boolean quiet;
 
   @Option(names = "--no-trunc", description = "Print full digests.")
@@ -37,7 +40,8 @@ final class ImagesCommand implements Callable<Integer> {
     String format = noTrunc ? "%-71s  %-20s  %-20s  %10s  %s%n" : "%-12s  %-20s  %-20s  %10s  %s%n";
     out.printf(format, "DIGEST", "NAME", "BAKED", "SIZE", "TARGETS");
     for (StoreListing.Image i : images) {
-      out.printf(format,
+      out.printf(
+          format,
           noTrunc ? i.digest().toString() : i.digest().shortHex(),
           i.names().isEmpty() ? "-" : String.join(",", i.names()),
           i.baked().map(ImagesCommand::when).orElse("-"),

@@ -19,16 +19,21 @@ import picocli.CommandLine.Spec;
     name = "inspect",
     mixinStandardHelpOptions = true,
     header = "Show an image: layers, keys, record, publications.",
-    description = "Shows an image of the store: its record (base, config, key), its layers with their cache keys, "
-        + "digests and sizes, and where it was published.")
+    description =
+        "Shows an image of the store: its record (base, config, key), its layers with their cache keys, "
+            + "digests and sizes, and where it was published.")
 final class InspectCommand implements Callable<Integer> {
-  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  private static final ObjectMapper JSON =
+      new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   @Spec CommandSpec spec;
   @Mixin StoreOption store;
 
-  @Parameters(index = "0", paramLabel = "IMAGE",
-      description = "A digest (or its first digits), a name in the store, or a target the image was published to.")
+  @Parameters(
+      index = "0",
+      paramLabel = "IMAGE",
+      description =
+          "A digest (or its first digits), a name in the store, or a target the image was published to.")
   String image;
 
   @Option(names = "--json", description = "Print the image record and its publications as JSON.")
@@ -39,13 +44,18 @@ final class InspectCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     StoreListing.Image i = new StoreListing(store.existing()).resolve(image);
     if (json) {
-      ObjectNode n = i.record().map(r -> ((ObjectNode) r).deepCopy()).orElseGet(JSON::createObjectNode);
+      ObjectNode n =
+          i.record().map(r -> ((ObjectNode) r).deepCopy()).orElseGet(JSON::createObjectNode);
       n.put("image", i.digest().toString());
       ArrayNode names = n.putArray("names");
       i.names().forEach(names::add);
       ArrayNode pubs = n.putArray("publications");
       for (StoreListing.Publication p : i.publications()) {
-        pubs.addObject().put("target", p.target()).put("at", p.at()).put("reused", p.reused()).set("details", p.details());
+        pubs.addObject()
+            .put("target", p.target())
+            .put("at", p.at())
+            .put("reused", p.reused())
+            .set("details", p.details());
       }
       out.println(JSON.writeValueAsString(n));
       return Exit.OK;
@@ -54,7 +64,8 @@ final class InspectCommand implements Callable<Integer> {
     out.printf("names     %s%n", i.names().isEmpty() ? "-" : String.join(", ", i.names()));
     JsonNode r = i.record().orElse(null);
     if (r == null) {
-      out.printf("record    none (not baked by this store: imported, or written by another tool)%n");
+      out.printf(
+          "record    none (not baked by this store: imported, or written by another tool)%n");
     } else {
       out.printf("baked     %s%n", r.path("firstBaked").asText("-"));
       out.printf("base      %s%n", r.path("base").asText("-"));
@@ -65,18 +76,26 @@ final class InspectCommand implements Callable<Integer> {
     if (r != null) {
       out.printf("layers%n");
       for (JsonNode l : r.path("layers")) {
-        out.printf("  %-16s %-10s %10s  digest %s%n", l.path("name").asText(), l.path("kind").asText(),
-            Progress.size(l.path("size").asLong()), l.path("digest").asText());
+        out.printf(
+            "  %-16s %-10s %10s  digest %s%n",
+            l.path("name").asText(),
+            l.path("kind").asText(),
+            Progress.size(l.path("size").asLong()),
+            l.path("digest").asText());
         out.printf("  %-16s %-10s %10s  diffId %s%n", "", "", "", l.path("diffId").asText());
         out.printf("  %-16s %-10s %10s  key    %s%n", "", "", "", l.path("key").asText());
         for (JsonNode in : l.path("inputs")) {
-          out.printf("  %-16s %-10s %10s  input  %s %s%n", "", "", "", in.path("name").asText(), in.path("digest").asText());
+          out.printf(
+              "  %-16s %-10s %10s  input  %s %s%n",
+              "", "", "", in.path("name").asText(), in.path("digest").asText());
         }
       }
     }
     out.printf("published%s%n", i.publications().isEmpty() ? "  nowhere yet" : "");
     for (StoreListing.Publication p : i.publications()) {
-      out.printf("  %s  %s%s  %s%n", p.at(), p.target(), p.reused() ? " (already there)" : "", p.details());
+      out.printf(
+          "  %s  %s%s  %s%n",
+          p.at(), p.target(), p.reused() ? " (already there)" : "", p.details());
     }
     return Exit.OK;
   }

@@ -11,13 +11,20 @@ import picocli.CommandLine.Spec;
     name = "kiln",
     mixinStandardHelpOptions = true,
     versionProvider = KilnCommand.Version.class,
-    description = "Bakes machine images (OCI/Docker images, EC2 AMIs, VMware templates) from Java definitions.",
+    description =
+        "Bakes machine images (OCI/Docker images, EC2 AMIs, VMware templates) from Java definitions.",
     subcommands = {RunCommand.class, ImagesCommand.class, InspectCommand.class, CopyCommand.class},
-    footer = {"", "Exit codes:", "  0  done", "  1  a bake or a publication failed",
-        "  2  usage error: unknown command or option, malformed or unknown target",
-        "  3  definition error: the file is missing, does not compile, defines no image, or threw",
-        "  4  no store, or no such image in it",
-        "", "'kiln COMMAND --help' tells more about each command."})
+    footer = {
+      "",
+      "Exit codes:",
+      "  0  done",
+      "  1  a bake or a publication failed",
+      "  2  usage error: unknown command or option, malformed or unknown target",
+      "  3  definition error: the file is missing, does not compile, defines no image, or threw",
+      "  4  no store, or no such image in it",
+      "",
+      "'kiln COMMAND --help' tells more about each command."
+    })
 final class KilnCommand implements Callable<Integer> {
   private final boolean terminal;
   @Spec CommandSpec spec;

@@ -23,36 +23,49 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
-/** {@code kiln run Images.java [--target T]…}: compiles a definition file and bakes what it defines. */
+/**
+ * {@code kiln run Images.java [--target T]…}: compiles a definition file and bakes what it defines.
+ */
 @Command(
     name = "run",
     mixinStandardHelpOptions = true,
     header = "Compile a definition file and bake it.",
     description = {
-        "Compiles a definition file against Kiln and bakes the images it defines into the store, then publishes them "
-            + "to the targets. The file holds a public class implementing dev.kiln.ImageDefinition; no project is "
-            + "needed. Relative paths in the definition are relative to the working directory; "
-            + "ctx.projectDirectory() is the file's directory.",
-        "Prints the image digest (for several images, 'DIGEST NAME' per image). Each image is also named in the "
-            + "store: by the file's name in lower case for a definition of one image, by its name otherwise."})
+      "Compiles a definition file against Kiln and bakes the images it defines into the store, then publishes them "
+          + "to the targets. The file holds a public class implementing dev.kiln.ImageDefinition; no project is "
+          + "needed. Relative paths in the definition are relative to the working directory; "
+          + "ctx.projectDirectory() is the file's directory.",
+      "Prints the image digest (for several images, 'DIGEST NAME' per image). Each image is also named in the "
+          + "store: by the file's name in lower case for a definition of one image, by its name otherwise."
+    })
 final class RunCommand implements Callable<Integer> {
   @ParentCommand KilnCommand parent;
   @Spec CommandSpec spec;
   @Mixin StoreOption store;
 
-  @Parameters(index = "0", paramLabel = "FILE", description = "The definition file, such as Images.java.")
+  @Parameters(
+      index = "0",
+      paramLabel = "FILE",
+      description = "The definition file, such as Images.java.")
   Path file;
 
-  @Option(names = {"-t", "--target"}, paramLabel = "TARGET",
-      description = "Where to publish the image, such as oci-archive:build/app.tar or docker://HOST/REPO:TAG. "
-          + "Repeatable.")
+  @Option(
+      names = {"-t", "--target"},
+      paramLabel = "TARGET",
+      description =
+          "Where to publish the image, such as oci-archive:build/app.tar or docker://HOST/REPO:TAG. "
+              + "Repeatable.")
   List<String> targets = new ArrayList<>();
 
-  @Option(names = {"-n", "--name"}, paramLabel = "NAME",
+  @Option(
+      names = {"-n", "--name"},
+      paramLabel = "NAME",
       description = "Bake only the image of this name, for a definition of several. Repeatable.")
   List<String> names = new ArrayList<>();
 
-  @Option(names = {"-P", "--param"}, paramLabel = "KEY=VALUE",
+  @Option(
+      names = {"-P", "--param"},
+      paramLabel = "KEY=VALUE",
       description = "A parameter for the definition (ctx.parameter(KEY)). Repeatable.")
   Map<String, String> params = new LinkedHashMap<>();
 
@@ -61,11 +74,19 @@ final class RunCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     try (DefinitionFile def = DefinitionFile.compile(file)) {
-      DefinitionContext ctx = DefinitionContext.builder().projectDirectory(def.directory()).parameters(params).build();
-      Map<String, ImageBuild> builds = ImageDefinitions.define(def.definitions(), ctx, new LinkedHashSet<>(names));
+      DefinitionContext ctx =
+          DefinitionContext.builder().projectDirectory(def.directory()).parameters(params).build();
+      Map<String, ImageBuild> builds =
+          ImageDefinitions.define(def.definitions(), ctx, new LinkedHashSet<>(names));
       if (builds.size() > 1 && !targets.isEmpty()) {
-        throw new Exit.CliException(Exit.USAGE, file + " defines " + builds.size() + " images ("
-            + String.join(", ", builds.keySet()) + "): choose the one to publish with --name");
+        throw new Exit.CliException(
+            Exit.USAGE,
+            file
+                + " defines "
+                + builds.size()
+                + " images ("
+                + String.join(", ", builds.keySet())
+                + "): choose the one to publish with --name");
       }
       Progress progress = parent.terminal() ? new Progress(err) : null;
       try (Kiln kiln = store.open(progress)) {
@@ -90,21 +111,30 @@ final class RunCommand implements Callable<Integer> {
         }
         for (Map.Entry<String, BakeResult> r : results.entrySet()) {
           name(kiln, r.getKey(), r.getValue(), builds.size(), err);
-          out.println(builds.size() == 1 ? r.getValue().digest().toString() : r.getValue().digest() + " " + r.getKey());
+          out.println(
+              builds.size() == 1
+                  ? r.getValue().digest().toString()
+                  : r.getValue().digest() + " " + r.getKey());
         }
       }
     }
     return Exit.OK;
   }
 
-  /** Names the image in the store; a name that cannot be a tag is said, and the image stays known by its digest. */
-  private void name(Kiln kiln, String name, BakeResult r, int count, PrintWriter err) throws Exception {
-    String stem = file.getFileName().toString().replaceFirst("\\.java$", "").toLowerCase(Locale.ROOT);
+  /**
+   * Names the image in the store; a name that cannot be a tag is said, and the image stays known by
+   * its digest.
+   */
+  private void name(Kiln kiln, String name, BakeResult r, int count, PrintWriter err)
+      throws Exception {
+    String stem =
+        file.getFileName().toString().replaceFirst("\\.java$", "").toLowerCase(Locale.ROOT);
     String tag = count == 1 && name.equals(ImageDefinition.DEFAULT_NAME) ? stem : name;
     try {
       kiln.tag(r.digest(), tag);
     } catch (IllegalArgumentException e) {
-      err.println("kiln: warning: image '" + name + "' is not named in the store: " + e.getMessage());
+      err.println(
+          "kiln: warning: image '" + name + "' is not named in the store: " + e.getMessage());
     }
   }
 }

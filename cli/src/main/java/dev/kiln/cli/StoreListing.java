@@ -17,21 +17,30 @@ import java.util.Optional;
 import java.util.TreeSet;
 
 /**
- * The images of a local store, read from what the store documents (docs/concepts.md, "The local store"):
- * {@code index.json} (every image under its digest hex, and the names given to it), {@code records/<image>.json}
- * (the image record) and {@code records/<image>/} (one record per publication). Reads only; a file it cannot read
- * leaves a field empty rather than failing the listing.
+ * The images of a local store, read from what the store documents (docs/concepts.md, "The local
+ * store"): {@code index.json} (every image under its digest hex, and the names given to it), {@code
+ * records/<image>.json} (the image record) and {@code records/<image>/} (one record per
+ * publication). Reads only; a file it cannot read leaves a field empty rather than failing the
+ * listing.
  */
 final class StoreListing {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String REF_NAME = "org.opencontainers.image.ref.name";
 
-  /** One publication of an image: the target as written, when, and what the target said it holds. */
+  /**
+   * One publication of an image: the target as written, when, and what the target said it holds.
+   */
   record Publication(String target, String at, boolean reused, JsonNode details) {}
 
   /** An image of the store. */
-  record Image(Digest digest, List<String> names, Optional<String> baked, long size, int layers,
-      Optional<JsonNode> record, List<Publication> publications) {
+  record Image(
+      Digest digest,
+      List<String> names,
+      Optional<String> baked,
+      long size,
+      int layers,
+      Optional<JsonNode> record,
+      List<Publication> publications) {
 
     /** The targets it was published to, each once, in the order first published. */
     List<String> targets() {
@@ -58,13 +67,17 @@ final class StoreListing {
     for (Map.Entry<Digest, List<String>> e : tags.entrySet()) {
       image(e.getKey(), e.getValue()).ifPresent(out::add);
     }
-    out.sort(Comparator.comparing((Image i) -> i.baked().orElse("")).reversed().thenComparing(Image::digest));
+    out.sort(
+        Comparator.comparing((Image i) -> i.baked().orElse(""))
+            .reversed()
+            .thenComparing(Image::digest));
     return out;
   }
 
   /**
-   * The image {@code ref} names: a digest ({@code sha256:…} or its hex), a unique prefix of at least 4 hex digits, a
-   * name given in the store, or a target it was published to (the latest image published there).
+   * The image {@code ref} names: a digest ({@code sha256:…} or its hex), a unique prefix of at
+   * least 4 hex digits, a name given in the store, or a target it was published to (the latest
+   * image published there).
    */
   Image resolve(String ref) throws IOException {
     List<Image> all = images();
@@ -75,8 +88,15 @@ final class StoreListing {
         return found.get(0);
       }
       if (found.size() > 1) {
-        throw new Exit.CliException(Exit.USAGE, "'" + ref + "' is the start of " + found.size()
-            + " images' digests in the store at " + root + ": give more digits");
+        throw new Exit.CliException(
+            Exit.USAGE,
+            "'"
+                + ref
+                + "' is the start of "
+                + found.size()
+                + " images' digests in the store at "
+                + root
+                + ": give more digits");
       }
     }
     for (Image i : all) {
@@ -97,11 +117,19 @@ final class StoreListing {
     if (latest != null) {
       return latest;
     }
-    throw new Exit.CliException(Exit.NOT_FOUND, "no image '" + ref + "' in the store at " + root
-        + ": give a digest, a name or a target it was published to (see 'kiln images')");
+    throw new Exit.CliException(
+        Exit.NOT_FOUND,
+        "no image '"
+            + ref
+            + "' in the store at "
+            + root
+            + ": give a digest, a name or a target it was published to (see 'kiln images')");
   }
 
-  /** The images of index.json with their names (tags other than the digest hex), in the index's order. */
+  /**
+   * The images of index.json with their names (tags other than the digest hex), in the index's
+   * order.
+   */
   private Map<Digest, List<String>> tags() throws IOException {
     JsonNode index;
     try {
@@ -139,10 +167,19 @@ final class StoreListing {
     if (record != null && !digest.toString().equals(record.path("image").asText())) {
       record = null;
     }
-    Optional<String> baked = record == null ? Optional.empty()
-        : Optional.of(record.path("firstBaked").asText("")).filter(s -> !s.isEmpty());
-    return Optional.of(new Image(digest, List.copyOf(new TreeSet<>(names)), baked, size,
-        manifest.path("layers").size(), Optional.ofNullable(record), publications(digest)));
+    Optional<String> baked =
+        record == null
+            ? Optional.empty()
+            : Optional.of(record.path("firstBaked").asText("")).filter(s -> !s.isEmpty());
+    return Optional.of(
+        new Image(
+            digest,
+            List.copyOf(new TreeSet<>(names)),
+            baked,
+            size,
+            manifest.path("layers").size(),
+            Optional.ofNullable(record),
+            publications(digest)));
   }
 
   private List<Publication> publications(Digest digest) {
@@ -155,8 +192,12 @@ final class StoreListing {
       for (Path p : ds) {
         JsonNode r = read(p);
         if (r != null && r.path("target").isTextual()) {
-          out.add(new Publication(r.path("target").asText(), r.path("at").asText(""), r.path("reused").asBoolean(),
-              r.path("details")));
+          out.add(
+              new Publication(
+                  r.path("target").asText(),
+                  r.path("at").asText(""),
+                  r.path("reused").asBoolean(),
+                  r.path("details")));
         }
       }
     } catch (IOException e) {

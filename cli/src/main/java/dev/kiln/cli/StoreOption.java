@@ -12,8 +12,9 @@ final class StoreOption {
   @Option(
       names = "--store",
       paramLabel = "DIR",
-      description = "The local store. Default: -Dkiln.store, else $KILN_STORE, else $XDG_CACHE_HOME/kiln, "
-          + "else ~/.cache/kiln.")
+      description =
+          "The local store. Default: -Dkiln.store, else $KILN_STORE, else $XDG_CACHE_HOME/kiln, "
+              + "else ~/.cache/kiln.")
   Path store;
 
   Path path() {
@@ -24,16 +25,19 @@ final class StoreOption {
   Path existing() {
     Path p = path();
     if (!Files.isDirectory(p) || !Files.isRegularFile(p.resolve("oci-layout"))) {
-      throw new Exit.CliException(Exit.NOT_FOUND, "no Kiln store at " + p
-          + (Files.exists(p) ? " (it is not an OCI layout that Kiln made)" : "")
-          + ": bake into it first, or name another with --store DIR");
+      throw new Exit.CliException(
+          Exit.NOT_FOUND,
+          "no Kiln store at "
+              + p
+              + (Files.exists(p) ? " (it is not an OCI layout that Kiln made)" : "")
+              + ": bake into it first, or name another with --store DIR");
     }
     return p;
   }
 
   /**
-   * A Kiln on the store (created if it does not exist), with the remote cache of {@code $KILN_REMOTE_CACHE} as
-   * {@link Kiln#defaults()} has it, and the listener when there is one.
+   * A Kiln on the store (created if it does not exist), with the remote cache of {@code
+   * $KILN_REMOTE_CACHE} as {@link Kiln#defaults()} has it, and the listener when there is one.
    */
   Kiln open(BakeListener listener) {
     Path p = path();
@@ -49,12 +53,14 @@ final class StoreOption {
     try {
       return b.build();
     } catch (IOException | RuntimeException e) {
-      throw new Exit.CliException(Exit.NOT_FOUND, "cannot open the Kiln store at " + p + ": " + what(e), e);
+      throw new Exit.CliException(
+          Exit.NOT_FOUND, "cannot open the Kiln store at " + p + ": " + what(e), e);
     }
   }
 
   private static String what(Exception e) {
-    if (e instanceof java.nio.file.FileAlreadyExistsException || e instanceof java.nio.file.NotDirectoryException) {
+    if (e instanceof java.nio.file.FileAlreadyExistsException
+        || e instanceof java.nio.file.NotDirectoryException) {
       return "a file that is not a directory is in the way (" + e.getMessage() + ")";
     }
     if (e instanceof java.nio.file.AccessDeniedException) {

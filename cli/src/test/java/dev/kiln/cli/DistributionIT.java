@@ -11,7 +11,10 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The distribution a user unpacks: bin/kiln runs with the jars of lib/ alone, from any working directory. */
+/**
+ * The distribution a user unpacks: bin/kiln runs with the jars of lib/ alone, from any working
+ * directory.
+ */
 class DistributionIT {
   @TempDir Path dir;
 
@@ -28,7 +31,8 @@ class DistributionIT {
     assertThat(Files.isExecutable(kiln)).isTrue();
     try (var s = Files.list(home.resolve("lib"))) {
       assertThat(s.map(p -> p.getFileName().toString()).toList())
-          .anyMatch(n -> n.startsWith("kiln-cli-")).anyMatch(n -> n.startsWith("picocli-"))
+          .anyMatch(n -> n.startsWith("kiln-cli-"))
+          .anyMatch(n -> n.startsWith("picocli-"))
           .anyMatch(n -> n.startsWith("kiln-provider-docker-"));
     }
 
@@ -36,8 +40,17 @@ class DistributionIT {
     Files.writeString(project.resolve("Images.java"), RunCommandTest.IMAGES);
     Files.writeString(project.resolve("motd"), "welcome\n");
     Path store = dir.resolve("store");
-    ProcessBuilder pb = new ProcessBuilder(List.of(kiln.toString(), "run", "Images.java", "-P", "greeting=hi",
-        "--store", store.toString())).directory(project.toFile());
+    ProcessBuilder pb =
+        new ProcessBuilder(
+                List.of(
+                    kiln.toString(),
+                    "run",
+                    "Images.java",
+                    "-P",
+                    "greeting=hi",
+                    "--store",
+                    store.toString()))
+            .directory(project.toFile());
     pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
     Process p = pb.redirectErrorStream(false).start();
     String out = new String(p.getInputStream().readAllBytes()).strip();
@@ -51,18 +64,25 @@ class DistributionIT {
     }
     assertThat(out).isEqualTo(lib.digest().toString());
 
-    ProcessBuilder remote = new ProcessBuilder(kiln.toString(), "run", "Images.java", "--store", store.toString())
-        .directory(project.toFile());
+    ProcessBuilder remote =
+        new ProcessBuilder(kiln.toString(), "run", "Images.java", "--store", store.toString())
+            .directory(project.toFile());
     remote.environment().put("KILN_REMOTE_CACHE", "nosuch://cache");
     Process withRemote = remote.start();
     String remoteErr = new String(withRemote.getErrorStream().readAllBytes());
     assertThat(withRemote.waitFor()).as(remoteErr).isEqualTo(Exit.USAGE);
-    assertThat(remoteErr.lines().toList()).hasSize(1).allMatch(l -> l.startsWith("kiln: $KILN_REMOTE_CACHE: ") && l.contains("nosuch"));
+    assertThat(remoteErr.lines().toList())
+        .hasSize(1)
+        .allMatch(l -> l.startsWith("kiln: $KILN_REMOTE_CACHE: ") && l.contains("nosuch"));
 
-    Process bad = new ProcessBuilder(kiln.toString(), "images", "--store", dir.resolve("none").toString())
-        .directory(project.toFile()).start();
+    Process bad =
+        new ProcessBuilder(kiln.toString(), "images", "--store", dir.resolve("none").toString())
+            .directory(project.toFile())
+            .start();
     String badErr = new String(bad.getErrorStream().readAllBytes());
     assertThat(bad.waitFor()).isEqualTo(Exit.NOT_FOUND);
-    assertThat(badErr.lines().toList()).hasSize(1).allMatch(l -> l.startsWith("kiln: no Kiln store at "));
+    assertThat(badErr.lines().toList())
+        .hasSize(1)
+        .allMatch(l -> l.startsWith("kiln: no Kiln store at "));
   }
 }

@@ -15,10 +15,14 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** kiln run, images and inspect on a definition file, against the same definition baked through the library. */
+/**
+ * kiln run, images and inspect on a definition file, against the same definition baked through the
+ * library.
+ */
 class RunCommandTest {
   /** A definition file: a file of its directory, a parameter, a config. */
-  static final String IMAGES = """
+  static final String IMAGES =
+      """
       import dev.kiln.*;
       import java.nio.charset.StandardCharsets;
       import java.util.Set;
@@ -35,7 +39,8 @@ class RunCommandTest {
       """;
 
   /** A definition of two images, in a package. */
-  static final String SEVERAL = """
+  static final String SEVERAL =
+      """
       package demo.images;
 
       import dev.kiln.*;
@@ -60,7 +65,9 @@ class RunCommandTest {
   static ImageBuild library(Path projectDir, String greeting) {
     return ImageBuild.from(Base.scratch())
         .layer(Layer.files("etc").add(projectDir.resolve("motd"), "/etc/motd", 0644))
-        .layer(Layer.files("app").content("/app/greeting", greeting.getBytes(StandardCharsets.UTF_8), 0644))
+        .layer(
+            Layer.files("app")
+                .content("/app/greeting", greeting.getBytes(StandardCharsets.UTF_8), 0644))
         .config(c -> c.cmd("/bin/cat", "/app/greeting").env("GREETING", greeting));
   }
 
@@ -75,8 +82,16 @@ class RunCommandTest {
   void runBakesTheDigestTheLibraryBakesAndPublishes() throws Exception {
     Path p = project();
     Path archive = dir.resolve("out/app.tar");
-    CliRun r = CliRun.kiln("run", p.resolve("Images.java").toString(), "-P", "greeting=hi",
-        "--target", "oci-archive:" + archive, "--store", dir.resolve("store").toString());
+    CliRun r =
+        CliRun.kiln(
+            "run",
+            p.resolve("Images.java").toString(),
+            "-P",
+            "greeting=hi",
+            "--target",
+            "oci-archive:" + archive,
+            "--store",
+            dir.resolve("store").toString());
     assertThat(r.code()).as(r.toString()).isZero();
 
     BakeResult lib;
@@ -87,7 +102,9 @@ class RunCommandTest {
     assertThat(r.err()).as("quiet when not a terminal").isEmpty();
     assertThat(archive).isRegularFile();
     // another parameter is another image
-    CliRun other = CliRun.kiln("run", p.resolve("Images.java").toString(), "--store", dir.resolve("store").toString());
+    CliRun other =
+        CliRun.kiln(
+            "run", p.resolve("Images.java").toString(), "--store", dir.resolve("store").toString());
     try (Kiln k = Kiln.builder().store(dir.resolve("library-store")).build()) {
       assertThat(other.outLines()).containsExactly(k.bake(library(p, "hello")).digest().toString());
     }
@@ -102,7 +119,10 @@ class RunCommandTest {
     assertThat(first.err()).contains("built   etc").contains("built   app");
     CliRun second = CliRun.kiln(true, "run", p.resolve("Images.java").toString(), "--store", store);
     assertThat(second.out()).isEqualTo(first.out());
-    assertThat(second.err()).contains("cached  etc").contains("cached  app").doesNotContain("built");
+    assertThat(second.err())
+        .contains("cached  etc")
+        .contains("cached  app")
+        .doesNotContain("built");
   }
 
   @Test
@@ -110,13 +130,21 @@ class RunCommandTest {
     Path p = project();
     String store = dir.resolve("store").toString();
     String target = "oci:" + dir.resolve("layout") + ":v1";
-    String digest = CliRun.kiln("run", p.resolve("Images.java").toString(), "-t", target, "--store", store).out().strip();
+    String digest =
+        CliRun.kiln("run", p.resolve("Images.java").toString(), "-t", target, "--store", store)
+            .out()
+            .strip();
 
     CliRun images = CliRun.kiln("images", "--store", store);
     assertThat(images.code()).as(images.toString()).isZero();
     assertThat(images.outLines()).hasSize(2);
-    assertThat(images.outLines().get(0)).startsWith("DIGEST").contains("NAME", "BAKED", "SIZE", "TARGETS");
-    assertThat(images.outLines().get(1)).startsWith(digest.substring(7, 19)).contains("images").contains(target);
+    assertThat(images.outLines().get(0))
+        .startsWith("DIGEST")
+        .contains("NAME", "BAKED", "SIZE", "TARGETS");
+    assertThat(images.outLines().get(1))
+        .startsWith(digest.substring(7, 19))
+        .contains("images")
+        .contains(target);
     assertThat(CliRun.kiln("images", "-q", "--store", store).outLines()).containsExactly(digest);
 
     // by name, by digest prefix and by the target it was published to: the same image
@@ -124,9 +152,15 @@ class RunCommandTest {
       CliRun inspect = CliRun.kiln("inspect", ref, "--store", store);
       assertThat(inspect.code()).as(inspect.toString()).isZero();
       assertThat(inspect.outLines().get(0)).isEqualTo("image     " + digest);
-      assertThat(inspect.out()).contains("etc ").contains("app ").contains("key    sha256:").contains(target);
+      assertThat(inspect.out())
+          .contains("etc ")
+          .contains("app ")
+          .contains("key    sha256:")
+          .contains(target);
     }
-    JsonNode json = new ObjectMapper().readTree(CliRun.kiln("inspect", "images", "--json", "--store", store).out());
+    JsonNode json =
+        new ObjectMapper()
+            .readTree(CliRun.kiln("inspect", "images", "--json", "--store", store).out());
     assertThat(json.path("image").asText()).isEqualTo(digest);
     assertThat(json.path("layers")).hasSize(2);
     assertThat(json.path("layers").get(1).path("name").asText()).isEqualTo("app");
@@ -145,12 +179,21 @@ class RunCommandTest {
     assertThat(all.outLines().get(1)).endsWith(" worker");
 
     Path archive = dir.resolve("worker.tar");
-    CliRun one = CliRun.kiln("run", p.resolve("Several.java").toString(), "--name", "worker",
-        "-t", "oci-archive:" + archive, "--store", store);
+    CliRun one =
+        CliRun.kiln(
+            "run",
+            p.resolve("Several.java").toString(),
+            "--name",
+            "worker",
+            "-t",
+            "oci-archive:" + archive,
+            "--store",
+            store);
     assertThat(one.code()).as(one.toString()).isZero();
     assertThat(one.outLines()).containsExactly(all.outLines().get(1).split(" ")[0]);
     assertThat(archive).isRegularFile();
-    assertThat(CliRun.kiln("inspect", "worker", "--store", store).outLines().get(0)).endsWith(one.out().strip());
+    assertThat(CliRun.kiln("inspect", "worker", "--store", store).outLines().get(0))
+        .endsWith(one.out().strip());
   }
 
   @Test

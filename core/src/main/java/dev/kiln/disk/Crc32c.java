@@ -1,9 +1,9 @@
 package dev.kiln.disk;
 
 /**
- * CRC-32C (Castagnoli) in the "raw" form ext4 and e2fsprogs use: the caller passes the running value and no final
- * inversion is applied ({@code java.util.zip.CRC32C} always starts at {@code ~0} and inverts at the end, so it cannot
- * chain from a seed). Thread-safe.
+ * CRC-32C (Castagnoli) in the "raw" form ext4 and e2fsprogs use: the caller passes the running
+ * value and no final inversion is applied ({@code java.util.zip.CRC32C} always starts at {@code ~0}
+ * and inverts at the end, so it cannot chain from a seed). Thread-safe.
  */
 final class Crc32c {
   private static final int[] TABLE = new int[256];

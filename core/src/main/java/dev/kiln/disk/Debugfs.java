@@ -10,9 +10,9 @@ import java.util.Map;
 
 /**
  * Runs batches of {@code debugfs} commands against the ext4 file system inside a disk image (the
- * {@code IMAGE?offset=N} form, so the partition is never copied out), without root and without mounting it.
- * debugfs reports failures on stderr but exits 0, so any stderr line other than its banner is an error here.
- * Not thread-safe.
+ * {@code IMAGE?offset=N} form, so the partition is never copied out), without root and without
+ * mounting it. debugfs reports failures on stderr but exits 0, so any stderr line other than its
+ * banner is an error here. Not thread-safe.
  */
 final class Debugfs {
   private final HostTools tools;
@@ -29,11 +29,16 @@ final class Debugfs {
     this.env = Map.copyOf(env);
   }
 
-  /** Quotes a path or value for debugfs's command parser; names with quotes or line breaks are refused. */
+  /**
+   * Quotes a path or value for debugfs's command parser; names with quotes or line breaks are
+   * refused.
+   */
   static String q(String s) throws DiskException {
     if (s.indexOf('"') >= 0 || s.indexOf('\n') >= 0 || s.indexOf('\r') >= 0) {
       throw new DiskException(
-          "cannot add '" + s + "' to an existing disk: names with quotes or line breaks are not supported by the"
+          "cannot add '"
+              + s
+              + "' to an existing disk: names with quotes or line breaks are not supported by the"
               + " in-place (debugfs) path; build the disk in full instead");
     }
     return "\"" + s + "\"";
@@ -65,7 +70,10 @@ final class Debugfs {
         }
         if (!errors.isEmpty()) {
           throw new DiskException(
-              "debugfs reported errors on " + disk + ":\n" + HostTools.tail(String.join("\n", errors)));
+              "debugfs reported errors on "
+                  + disk
+                  + ":\n"
+                  + HostTools.tail(String.join("\n", errors)));
         }
         return split(r.stdout(), commands.size());
       } finally {

@@ -33,36 +33,40 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Builds a bootable raw GPT disk from the layers of an image, without root, mounts or loop devices: an EFI system
- * partition (FAT32 written in Java) holding GRUB ({@code grub-mkimage}, configuration embedded) that boots the
- * kernel and initramfs found in the image with {@code root=PARTUUID=…}, and an ext4 root partition made by
- * {@code mke2fs -d} (the declared owners, modes and device numbers then written into its inodes in Java, so no
- * fakeroot) and, for layers added on top of an existing disk, changed in place with {@code debugfs -w}.
+ * Builds a bootable raw GPT disk from the layers of an image, without root, mounts or loop devices:
+ * an EFI system partition (FAT32 written in Java) holding GRUB ({@code grub-mkimage}, configuration
+ * embedded) that boots the kernel and initramfs found in the image with {@code root=PARTUUID=…},
+ * and an ext4 root partition made by {@code mke2fs -d} (the declared owners, modes and device
+ * numbers then written into its inodes in Java, so no fakeroot) and, for layers added on top of an
+ * existing disk, changed in place with {@code debugfs -w}.
  *
  * <h2>Reproducibility and the layered layout</h2>
  *
- * The bytes of a disk are a function of its layers, its options and a <em>base boundary</em> {@code k}:
+ * The bytes of a disk are a function of its layers, its options and a <em>base boundary</em> {@code
+ * k}:
  *
  * <pre>
  *   disk(L1..Ln; k) = extend(build(L1..Lk), Lk+1..Ln)      and      disk(L1..Ln; n) = build(L1..Ln)
  * </pre>
  *
- * {@link #build(List, Path)} lays out its layers from scratch; {@link #extend(Path, List, Path)} copies a disk and
- * applies more layers to its root file system in place (new data goes to free blocks, only the metadata it touches
- * changes), so the result differs from the base disk in few 512 KiB blocks, which is what lets an EBS snapshot be
- * uploaded incrementally. {@code k} must come from the <em>definition</em>, never from what happens to be cached:
- * the engine uses the layers of the image's base ({@code ImageBuild.from(...)}) as {@code L1..Lk}. Then the disk
- * of an image has the same sha256 whether its base disk was cached or built on the spot ({@link #build(List, int,
- * Path)} does the latter). Identifiers (disk and partition GUIDs, ext4 UUID and hash seed, FAT serial) are derived
- * from the sha256 of the base layers' files and the options; an extended disk keeps its base disk's identifiers.
- * Every inode's times and the file system's own times are {@link DiskOptions#timestamp()}; layer mtimes are not
- * used (canonical layers fix them anyway).
+ * {@link #build(List, Path)} lays out its layers from scratch; {@link #extend(Path, List, Path)}
+ * copies a disk and applies more layers to its root file system in place (new data goes to free
+ * blocks, only the metadata it touches changes), so the result differs from the base disk in few
+ * 512 KiB blocks, which is what lets an EBS snapshot be uploaded incrementally. {@code k} must come
+ * from the <em>definition</em>, never from what happens to be cached: the engine uses the layers of
+ * the image's base ({@code ImageBuild.from(...)}) as {@code L1..Lk}. Then the disk of an image has
+ * the same sha256 whether its base disk was cached or built on the spot ({@link #build(List, int,
+ * Path)} does the latter). Identifiers (disk and partition GUIDs, ext4 UUID and hash seed, FAT
+ * serial) are derived from the sha256 of the base layers' files and the options; an extended disk
+ * keeps its base disk's identifiers. Every inode's times and the file system's own times are {@link
+ * DiskOptions#timestamp()}; layer mtimes are not used (canonical layers fix them anyway).
  *
- * <p>Host tools: e2fsprogs ({@code mke2fs}, {@code debugfs}), GRUB ({@code grub-mkimage} from grub-common
- * and the x86_64-efi modules from grub-efi-amd64-bin), coreutils {@code cp}. They are checked before any work, and a
- * missing one is a {@link DiskException} naming its Debian package.
+ * <p>Host tools: e2fsprogs ({@code mke2fs}, {@code debugfs}), GRUB ({@code grub-mkimage} from
+ * grub-common and the x86_64-efi modules from grub-efi-amd64-bin), coreutils {@code cp}. They are
+ * checked before any work, and a missing one is a {@link DiskException} naming its Debian package.
  *
- * <p>Thread-safe: a builder holds only immutable configuration; concurrent builds must write different outputs.
+ * <p>Thread-safe: a builder holds only immutable configuration; concurrent builds must write
+ * different outputs.
  */
 public final class DiskBuilder {
   private static final Logger log = LoggerFactory.getLogger(DiskBuilder.class);
@@ -72,7 +76,10 @@ public final class DiskBuilder {
   private static final int INODE_RATIO = 16384;
   private static final int INODE_SIZE = 256;
 
-  /** Reads a layer from a stream (plain or gzip tar); the tar reader of core unless a test substitutes its own. */
+  /**
+   * Reads a layer from a stream (plain or gzip tar); the tar reader of core unless a test
+   * substitutes its own.
+   */
   @FunctionalInterface
   interface LayerOpener {
     LayerReader open(InputStream in, String name) throws IOException;
@@ -83,10 +90,16 @@ public final class DiskBuilder {
   private final LayerOpener opener;
   private final Path workDirectory;
   private final boolean durable;
+
   /** Extend on a full copy of the base disk instead of a metadata copy (tests compare the two). */
   private final boolean fullCopy;
 
-  private DiskBuilder(DiskOptions options, HostTools tools, LayerOpener opener, Path workDirectory, boolean durable,
+  private DiskBuilder(
+      DiskOptions options,
+      HostTools tools,
+      LayerOpener opener,
+      Path workDirectory,
+      boolean durable,
       boolean fullCopy) {
     this.options = options;
     this.tools = tools;
@@ -111,20 +124,21 @@ public final class DiskBuilder {
   }
 
   /**
-   * Where the flattened file system is unpacked for {@code mke2fs -d} and the disk is made before it is copied next
-   * to the output. By default it is {@code /dev/shm} (a tmpfs: unpacking there is several times faster than on a
-   * disk, and the fsync calls of mke2fs and debugfs cost nothing) when it has room for twice the layers and so does
-   * the memory, else a temporary directory next to the output. It is always removed before a build returns; ones
-   * left behind by a killed process are removed by the next build.
+   * Where the flattened file system is unpacked for {@code mke2fs -d} and the disk is made before
+   * it is copied next to the output. By default it is {@code /dev/shm} (a tmpfs: unpacking there is
+   * several times faster than on a disk, and the fsync calls of mke2fs and debugfs cost nothing)
+   * when it has room for twice the layers and so does the memory, else a temporary directory next
+   * to the output. It is always removed before a build returns; ones left behind by a killed
+   * process are removed by the next build.
    */
   public DiskBuilder withWorkDirectory(Path dir) {
     return new DiskBuilder(options, tools, opener, dir, durable, fullCopy);
   }
 
   /**
-   * Whether the disk is flushed to stable storage ({@code fsync}) before it is moved into place (default: off, like
-   * the rest of Kiln's store; the move is atomic either way). It costs about as long as writing the disk's data to
-   * the device, 0.5-1 s for a 400 MB root file system.
+   * Whether the disk is flushed to stable storage ({@code fsync}) before it is moved into place
+   * (default: off, like the rest of Kiln's store; the move is atomic either way). It costs about as
+   * long as writing the disk's data to the device, 0.5-1 s for a 400 MB root file system.
    */
   public DiskBuilder withDurableWrites(boolean on) {
     return new DiskBuilder(options, tools, opener, workDirectory, on, fullCopy);
@@ -151,18 +165,19 @@ public final class DiskBuilder {
   }
 
   /**
-   * Builds the disk of {@code layers} (gzip or plain tars, lowest first) from scratch into {@code out} (replaced
-   * atomically; nothing is left behind on failure).
+   * Builds the disk of {@code layers} (gzip or plain tars, lowest first) from scratch into {@code
+   * out} (replaced atomically; nothing is left behind on failure).
    *
-   * <p>Steps (each timed in the INFO log line): the layers are unpacked into a staging directory (a background
-   * thread does the file system calls) while another thread hashes them for the identifiers' seed; {@code mke2fs
-   * -d} (no fakeroot) writes the ext4 into a scratch disk file while another thread builds the ESP (grub-mkimage,
-   * FAT32); the ESP and the GPT are written; then, while the staging directory is deleted and the scratch disk is
-   * copied sparsely next to {@code out} in the background, Java walks the new file system's directories, writes the
-   * declared owners, modes and device numbers into the inodes mke2fs made and pins every inode's times, in one pass
-   * over the inode tables; last the blocks that pass changed are written over the copy. Staging and scratch disk are
-   * on {@code /dev/shm} when it has room (see {@link #withWorkDirectory}), where the fsync calls of mke2fs cost
-   * nothing.
+   * <p>Steps (each timed in the INFO log line): the layers are unpacked into a staging directory (a
+   * background thread does the file system calls) while another thread hashes them for the
+   * identifiers' seed; {@code mke2fs -d} (no fakeroot) writes the ext4 into a scratch disk file
+   * while another thread builds the ESP (grub-mkimage, FAT32); the ESP and the GPT are written;
+   * then, while the staging directory is deleted and the scratch disk is copied sparsely next to
+   * {@code out} in the background, Java walks the new file system's directories, writes the
+   * declared owners, modes and device numbers into the inodes mke2fs made and pins every inode's
+   * times, in one pass over the inode tables; last the blocks that pass changed are written over
+   * the copy. Staging and scratch disk are on {@code /dev/shm} when it has room (see {@link
+   * #withWorkDirectory}), where the fsync calls of mke2fs cost nothing.
    */
   public DiskImage build(List<Path> layers, Path out) throws IOException, DiskException {
     checkArgument(!layers.isEmpty(), "a disk needs at least one layer");
@@ -177,8 +192,7 @@ public final class DiskBuilder {
       Future<List<String>> layerHashes = pool.submit(() -> sha256s(layers));
       staging = new Staging(scratch.resolve("root"));
       for (Path layer : layers) {
-        try (LayerReader r =
-            opener.open(LayerInput.open(layer), layer.getFileName().toString())) {
+        try (LayerReader r = opener.open(LayerInput.open(layer), layer.getFileName().toString())) {
           staging.apply(r, layer.getFileName().toString());
         }
       }
@@ -198,16 +212,24 @@ public final class DiskBuilder {
       long size = options.size().orElse(roundUp(needed + options.freeSpace(), GIB));
       if (size < needed) {
         throw new DiskException(
-            "disk size " + human(size) + " is too small for the content: it needs at least " + human(needed)
-                + " (" + human(staging.contentBytes()) + " of files, " + staging.entries().size()
+            "disk size "
+                + human(size)
+                + " is too small for the content: it needs at least "
+                + human(needed)
+                + " ("
+                + human(staging.contentBytes())
+                + " of files, "
+                + staging.entries().size()
                 + " entries, plus the ESP and file system overhead): use DiskOptions.withSize("
-                + roundUp(needed, MIB) + "L) or more, or the automatic size");
+                + roundUp(needed, MIB)
+                + "L) or more, or the automatic size");
       }
       Layout l = layout(size, seed(get(layerHashes)));
       steps.mark("hash");
       Path tmpDir = scratch;
       Future<byte[]> esp =
-          pool.submit(() -> esp(kernel, l.fsUuid(), l.root().guid(), l.espSerial(), l.esp(), tmpDir));
+          pool.submit(
+              () -> esp(kernel, l.fsUuid(), l.root().guid(), l.espSerial(), l.esp(), tmpDir));
       Path disk = scratch.resolve("scratch.img");
       try (RandomAccessFile f = new RandomAccessFile(disk.toFile(), "rw")) {
         f.setLength(size);
@@ -215,11 +237,14 @@ public final class DiskBuilder {
       mkfs(disk, l, staging.root(), scratch, staging.entries().size());
       steps.mark("mke2fs");
       Staging staged = staging;
-      Future<?> deleted = pool.submit(() -> {
-        staged.delete();
-        return null;
-      });
-      try (FileChannel ch = FileChannel.open(disk, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+      Future<?> deleted =
+          pool.submit(
+              () -> {
+                staged.delete();
+                return null;
+              });
+      try (FileChannel ch =
+          FileChannel.open(disk, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
         DiskFiles.writeNonZero(ch, get(esp), l.esp().offset());
         l.gpt().write(ch);
       }
@@ -229,13 +254,17 @@ public final class DiskBuilder {
         new Debugfs(tools, disk, l.root().offset(), scratch, env()).run(xattrCmds, true);
         steps.mark("xattrs");
       }
-      // the copy next to the output starts now; what the inode pass changes afterwards is carried over to it
+      // the copy next to the output starts now; what the inode pass changes afterwards is carried
+      // over to it
       Path result = work.resolve("disk.img");
       boolean inPlace = disk.getParent().equals(result.getParent());
-      List<String> cp = List.of(tools.path("cp"), "--sparse=always", disk.toString(), result.toString());
-      Future<HostTools.Result> copied = inPlace ? null : pool.submit(() -> HostTools.run(cp, Map.of(), null, true));
+      List<String> cp =
+          List.of(tools.path("cp"), "--sparse=always", disk.toString(), result.toString());
+      Future<HostTools.Result> copied =
+          inPlace ? null : pool.submit(() -> HostTools.run(cp, Map.of(), null, true));
       List<long[]> written = new ArrayList<>();
-      try (FileChannel ch = FileChannel.open(disk, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+      try (FileChannel ch =
+          FileChannel.open(disk, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
         Ext4Inodes fs = new Ext4Inodes(ch, l.root().offset());
         Map<Long, Ext4Inodes.Patch> patches = declare(new Ext4Dirs(fs), staging, written);
         steps.mark("walk");
@@ -271,8 +300,13 @@ public final class DiskBuilder {
       get(deleted);
       Files.move(result, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
       steps.mark("cleanup");
-      log.info("built {} ({}, {} entries, scratch in {}): {}", out, human(size), staging.entries().size(),
-          scratch.getParent(), steps);
+      log.info(
+          "built {} ({}, {} entries, scratch in {}): {}",
+          out,
+          human(size),
+          staging.entries().size(),
+          scratch.getParent(),
+          steps);
       return image(out, l, kernel);
     } finally {
       if (staging != null) {
@@ -285,12 +319,16 @@ public final class DiskBuilder {
   }
 
   /**
-   * The disk of {@code layers} with the first {@code baseLayers} as its base: exactly
-   * {@code extend(build(layers[0..k]), layers[k..n])}, built without a cache. Use this when the base disk is not
-   * cached; the bytes are the same as through a cached base disk.
+   * The disk of {@code layers} with the first {@code baseLayers} as its base: exactly {@code
+   * extend(build(layers[0..k]), layers[k..n])}, built without a cache. Use this when the base disk
+   * is not cached; the bytes are the same as through a cached base disk.
    */
-  public DiskImage build(List<Path> layers, int baseLayers, Path out) throws IOException, DiskException {
-    checkArgument(baseLayers >= 1 && baseLayers <= layers.size(), "base boundary %s out of 1..%s", baseLayers,
+  public DiskImage build(List<Path> layers, int baseLayers, Path out)
+      throws IOException, DiskException {
+    checkArgument(
+        baseLayers >= 1 && baseLayers <= layers.size(),
+        "base boundary %s out of 1..%s",
+        baseLayers,
         layers.size());
     if (baseLayers == layers.size()) {
       return build(layers, out);
@@ -306,19 +344,22 @@ public final class DiskBuilder {
   }
 
   /**
-   * Copies {@code baseDisk} (a disk this class built) to {@code out} and applies {@code moreLayers} to its root file
-   * system in place. The disk keeps the base disk's size and identifiers; the layers must fit in its free space.
-   * The ESP is kept as it is unless the GRUB configuration it embeds would change (another kernel or initramfs,
-   * other kernel arguments): then it is rebuilt and written back where it differs.
+   * Copies {@code baseDisk} (a disk this class built) to {@code out} and applies {@code moreLayers}
+   * to its root file system in place. The disk keeps the base disk's size and identifiers; the
+   * layers must fit in its free space. The ESP is kept as it is unless the GRUB configuration it
+   * embeds would change (another kernel or initramfs, other kernel arguments): then it is rebuilt
+   * and written back where it differs.
    *
-   * <p>Steps: the base disk is copied next to {@code out} in the background ({@code cp --sparse=always
-   * --reflink=auto}) while its root file system's metadata (everything but regular-file data, see
-   * {@link Ext4Blocks}) is copied to a scratch file on {@code /dev/shm} and the layers are read and planned against
-   * the base disk (its directories are read in Java); then one {@code debugfs -w} session applies the plan to the
-   * scratch file and the inode times are pinned in Java; last the blocks that changed are carried over to the copy.
-   * A base disk whose file system this class cannot read that way is copied whole to the scratch directory instead.
+   * <p>Steps: the base disk is copied next to {@code out} in the background ({@code cp
+   * --sparse=always --reflink=auto}) while its root file system's metadata (everything but
+   * regular-file data, see {@link Ext4Blocks}) is copied to a scratch file on {@code /dev/shm} and
+   * the layers are read and planned against the base disk (its directories are read in Java); then
+   * one {@code debugfs -w} session applies the plan to the scratch file and the inode times are
+   * pinned in Java; last the blocks that changed are carried over to the copy. A base disk whose
+   * file system this class cannot read that way is copied whole to the scratch directory instead.
    */
-  public DiskImage extend(Path baseDisk, List<Path> moreLayers, Path out) throws IOException, DiskException {
+  public DiskImage extend(Path baseDisk, List<Path> moreLayers, Path out)
+      throws IOException, DiskException {
     tools.require(false, "debugfs", "cp");
     DiskImage base = DiskImage.read(baseDisk);
     Path work = workDir(out);
@@ -357,11 +398,20 @@ public final class DiskBuilder {
           scratchBytes = (long) meta.cardinality() * fs.blockSize + 5 * layerBytes + base.espSize();
           scratch = scratchDir(work, scratchBytes);
           disk = scratch.resolve("scratch.img");
-          List<String> cp = List.of(tools.path("cp"), "--sparse=always", "--reflink=auto", baseDisk.toString(),
-              result.toString());
+          List<String> cp =
+              List.of(
+                  tools.path("cp"),
+                  "--sparse=always",
+                  "--reflink=auto",
+                  baseDisk.toString(),
+                  result.toString());
           copied = pool.submit(() -> HostTools.run(cp, Map.of(), null, true));
-          try (FileChannel sc = FileChannel.open(disk, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
-              StandardOpenOption.WRITE)) {
+          try (FileChannel sc =
+              FileChannel.open(
+                  disk,
+                  StandardOpenOption.CREATE_NEW,
+                  StandardOpenOption.READ,
+                  StandardOpenOption.WRITE)) {
             metaBytes = blocks.copy(meta, sc);
             if (sc.size() < base.size()) {
               sc.write(ByteBuffer.allocate(1), base.size() - 1);
@@ -369,25 +419,36 @@ public final class DiskBuilder {
           }
           steps.mark("metadata copy (" + (metaBytes >> 20) + " MiB)");
         } else {
-          scratchBytes = (fs.blocksCount - fs.freeBlocks) * fs.blockSize + 5 * layerBytes + base.espSize();
+          scratchBytes =
+              (fs.blocksCount - fs.freeBlocks) * fs.blockSize + 5 * layerBytes + base.espSize();
           scratch = scratchDir(work, scratchBytes);
           disk = scratch.resolve("scratch.img");
-          List<String> cp = List.of(tools.path("cp"), "--sparse=always", "--reflink=auto", baseDisk.toString(),
-              disk.toString());
+          List<String> cp =
+              List.of(
+                  tools.path("cp"),
+                  "--sparse=always",
+                  "--reflink=auto",
+                  baseDisk.toString(),
+                  disk.toString());
           copied = pool.submit(() -> HostTools.run(cp, Map.of(), null, true));
         }
         Ext4Tree tree = new Ext4Tree(new Ext4Dirs(fs));
         plan = new ExtendPlan(tree, Files.createDirectory(scratch.resolve("spool")));
         for (Path layer : moreLayers) {
-          try (LayerReader r = opener.open(
-              LayerInput.open(layer), layer.getFileName().toString())) {
+          try (LayerReader r =
+              opener.open(LayerInput.open(layer), layer.getFileName().toString())) {
             plan.addLayer(r, layer.getFileName().toString());
           }
         }
         long need = plan.bytes() + plan.bytes() / 50 + 8 * MIB;
         if (need > free) {
           throw new DiskException(
-              "the layers add " + human(plan.bytes()) + " but the base disk " + baseDisk + " has only " + human(free)
+              "the layers add "
+                  + human(plan.bytes())
+                  + " but the base disk "
+                  + baseDisk
+                  + " has only "
+                  + human(free)
                   + " free in its root file system: build the base disk with more free space"
                   + " (DiskOptions.withFreeSpace) or a larger size (DiskOptions.withSize)");
         }
@@ -395,18 +456,21 @@ public final class DiskBuilder {
         kernel = Kernel.find(tree);
         if (kernel.isEmpty() && options.requireKernel()) {
           throw new DiskException(
-              "no kernel found in the image (/boot/vmlinuz-* or the /vmlinuz link) after applying " + moreLayers
+              "no kernel found in the image (/boot/vmlinuz-* or the /vmlinuz link) after applying "
+                  + moreLayers
                   + ": add a layer that installs one (on Debian: linux-image-cloud-amd64), or build a data disk"
                   + " with DiskOptions.withDataOnly(true)");
         }
         if (baseData != null) {
-          // data blocks of removed files may be freed and reused by the session: those are compared too
+          // data blocks of removed files may be freed and reused by the session: those are compared
+          // too
           for (Map.Entry<Long, Integer> r : plan.removedFiles().entrySet()) {
             ByteBuffer inode = fs.inode(r.getKey());
             if (r.getValue() >= (inode.getShort(0x1A) & 0xffff)) {
               BitSet freed = new BitSet();
               if (!blocks.addFileData(inode, freed)) {
-                throw new DiskException("cannot read the blocks of inode " + r.getKey() + " of " + baseDisk);
+                throw new DiskException(
+                    "cannot read the blocks of inode " + r.getKey() + " of " + baseDisk);
               }
               baseData.andNot(freed);
             }
@@ -421,7 +485,10 @@ public final class DiskBuilder {
             tools.require(true, "grub-mkimage");
             int serial = base.espSerial();
             Path tmpDir = scratch;
-            esp = pool.submit(() -> esp(kernel, base.fsUuid(), base.rootPartition(), serial, l.esp(), tmpDir));
+            esp =
+                pool.submit(
+                    () ->
+                        esp(kernel, base.fsUuid(), base.rootPartition(), serial, l.esp(), tmpDir));
           }
         }
         steps.mark("boot check");
@@ -432,7 +499,8 @@ public final class DiskBuilder {
       }
       new Debugfs(tools, disk, base.rootOffset(), scratch, env()).run(plan.commands(), true);
       steps.mark("debugfs");
-      try (FileChannel ch = FileChannel.open(disk, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+      try (FileChannel ch =
+          FileChannel.open(disk, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
         new Ext4Inodes(ch, base.rootOffset()).pinTimes(options.timestamp());
         SuperblockTimes.pin(ch, base.rootOffset(), options.timestamp());
         steps.mark("inodes");
@@ -446,7 +514,8 @@ public final class DiskBuilder {
         steps.mark("copy wait");
         try (FileChannel baseCh = FileChannel.open(baseDisk, StandardOpenOption.READ);
             FileChannel sc = FileChannel.open(disk, StandardOpenOption.READ);
-            FileChannel rc = FileChannel.open(result, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            FileChannel rc =
+                FileChannel.open(result, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
           Ext4Blocks after = new Ext4Blocks(new Ext4Inodes(sc, base.rootOffset()));
           BitSet candidates = after.used();
           candidates.or(baseUsed);
@@ -454,7 +523,9 @@ public final class DiskBuilder {
           BitSet untouched = after.uninitializedInodeTables();
           untouched.and(baseUninit);
           candidates.andNot(untouched);
-          long n = new Ext4Blocks(new Ext4Inodes(baseCh, base.rootOffset())).carryOver(candidates, sc, rc);
+          long n =
+              new Ext4Blocks(new Ext4Inodes(baseCh, base.rootOffset()))
+                  .carryOver(candidates, sc, rc);
           if (esp != null) {
             DiskFiles.writeChanged(rc, get(esp), base.espOffset());
           }
@@ -472,9 +543,16 @@ public final class DiskBuilder {
       }
       Files.move(result, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
       steps.mark("move");
-      log.info("extended {} into {} with {} layer(s), {} of files, {}, {} in {}: {}", baseDisk, out,
-          moreLayers.size(), human(plan.bytes()), newBootLoader ? "new boot loader" : "ESP kept",
-          baseData != null ? "metadata copy" : "full copy", scratch.getParent(), steps);
+      log.info(
+          "extended {} into {} with {} layer(s), {} of files, {}, {} in {}: {}",
+          baseDisk,
+          out,
+          moreLayers.size(),
+          human(plan.bytes()),
+          newBootLoader ? "new boot loader" : "ESP kept",
+          baseData != null ? "metadata copy" : "full copy",
+          scratch.getParent(),
+          steps);
       return image(out, l, kernel);
     } finally {
       shutdown(pool);
@@ -484,16 +562,19 @@ public final class DiskBuilder {
   }
 
   /**
-   * Brings a finished disk from the scratch directory to {@code result} next to the output: a rename when it is
-   * already in the work directory, else a sparse copy.
+   * Brings a finished disk from the scratch directory to {@code result} next to the output: a
+   * rename when it is already in the work directory, else a sparse copy.
    */
   private void finish(Path disk, Path result, Steps steps) throws IOException, DiskException {
     if (disk.getParent().equals(result.getParent())) {
       Files.move(disk, result, StandardCopyOption.ATOMIC_MOVE);
       return;
     }
-    HostTools.run(List.of(tools.path("cp"), "--sparse=always", disk.toString(), result.toString()), Map.of(),
-        null, true);
+    HostTools.run(
+        List.of(tools.path("cp"), "--sparse=always", disk.toString(), result.toString()),
+        Map.of(),
+        null,
+        true);
     Files.delete(disk);
     steps.mark("copy out");
   }
@@ -531,12 +612,13 @@ public final class DiskBuilder {
   }
 
   /**
-   * Matches the staged entries to the inodes mke2fs made (by walking the new file system's directories) and returns
-   * what each inode must become: the declared type, mode, owner and device number. Devices and FIFOs were staged as
-   * empty regular files; their directory entries get their real file type here, their inodes in the patch pass.
+   * Matches the staged entries to the inodes mke2fs made (by walking the new file system's
+   * directories) and returns what each inode must become: the declared type, mode, owner and device
+   * number. Devices and FIFOs were staged as empty regular files; their directory entries get their
+   * real file type here, their inodes in the patch pass.
    */
-  private static Map<Long, Ext4Inodes.Patch> declare(Ext4Dirs dirs, Staging staging, List<long[]> written)
-      throws IOException, DiskException {
+  private static Map<Long, Ext4Inodes.Patch> declare(
+      Ext4Dirs dirs, Staging staging, List<long[]> written) throws IOException, DiskException {
     Map<String, Ext4Dirs.Dirent> onDisk = dirs.walk();
     Map<Long, Ext4Inodes.Patch> patches = new HashMap<>();
     patches.put(Ext4Dirs.ROOT_INO, new Ext4Inodes.Patch(0040755, 0, 0, 0, 0));
@@ -554,23 +636,32 @@ public final class DiskBuilder {
         throw new DiskException("mke2fs did not write /" + e.getKey() + " into the file system");
       }
       Staging.Meta m = e.getValue();
-      int fmt = switch (m.type()) {
-        case DIRECTORY -> 0040000;
-        case FILE -> 0100000;
-        case SYMLINK -> 0120000;
-        case CHAR_DEVICE -> 0020000;
-        case BLOCK_DEVICE -> 0060000;
-        case FIFO -> 0010000;
-        default -> throw new IllegalStateException(m.type().toString());
-      };
+      int fmt =
+          switch (m.type()) {
+            case DIRECTORY -> 0040000;
+            case FILE -> 0100000;
+            case SYMLINK -> 0120000;
+            case CHAR_DEVICE -> 0020000;
+            case BLOCK_DEVICE -> 0060000;
+            case FIFO -> 0010000;
+            default -> throw new IllegalStateException(m.type().toString());
+          };
       int perm = m.type() == LayerEntry.Type.SYMLINK ? 0777 : m.mode();
-      patches.put(d.ino(), new Ext4Inodes.Patch(fmt | perm, m.uid(), m.gid(), m.major(), m.minor()));
+      patches.put(
+          d.ino(), new Ext4Inodes.Patch(fmt | perm, m.uid(), m.gid(), m.major(), m.minor()));
       int ft = Ext4Dirs.fileType(m.type());
       if (d.fileType() != ft) {
-        if (d.fileType() != Ext4Dirs.FT_REG || ft == Ext4Dirs.FT_REG || ft == Ext4Dirs.FT_DIR
+        if (d.fileType() != Ext4Dirs.FT_REG
+            || ft == Ext4Dirs.FT_REG
+            || ft == Ext4Dirs.FT_DIR
             || ft == Ext4Dirs.FT_SYMLINK) {
-          throw new DiskException("mke2fs wrote /" + e.getKey() + " as file type " + d.fileType() + ", not "
-              + m.type().name().toLowerCase());
+          throw new DiskException(
+              "mke2fs wrote /"
+                  + e.getKey()
+                  + " as file type "
+                  + d.fileType()
+                  + ", not "
+                  + m.type().name().toLowerCase());
         }
         dirs.setFileType(d, ft);
         written.add(new long[] {d.blockPos(), dirs.inodes().blockSize});
@@ -579,15 +670,21 @@ public final class DiskBuilder {
     return patches;
   }
 
-  private static List<String> xattrCommands(Staging staging, Path work) throws IOException, DiskException {
+  private static List<String> xattrCommands(Staging staging, Path work)
+      throws IOException, DiskException {
     List<String> cmds = new ArrayList<>();
     int n = 0;
     for (Map.Entry<String, Staging.Meta> e : staging.withXattrs()) {
       for (Map.Entry<String, byte[]> x : e.getValue().xattrs().entrySet()) {
         Path v = work.resolve("xattr" + (n++));
         Files.write(v, x.getValue());
-        cmds.add("ea_set -f " + Debugfs.q(v.toString()) + " " + Debugfs.q("/" + e.getKey()) + " "
-            + Debugfs.q(x.getKey()));
+        cmds.add(
+            "ea_set -f "
+                + Debugfs.q(v.toString())
+                + " "
+                + Debugfs.q("/" + e.getKey())
+                + " "
+                + Debugfs.q(x.getKey()));
       }
     }
     return cmds;
@@ -597,7 +694,10 @@ public final class DiskBuilder {
   private static List<String> sha256s(List<Path> layers) throws IOException {
     List<String> out = new ArrayList<>();
     for (Path layer : layers) {
-      out.add(com.google.common.io.Files.asByteSource(layer.toFile()).hash(Hashing.sha256()).toString());
+      out.add(
+          com.google.common.io.Files.asByteSource(layer.toFile())
+              .hash(Hashing.sha256())
+              .toString());
     }
     return out;
   }
@@ -634,21 +734,23 @@ public final class DiskBuilder {
     }
   }
 
-  private static final ThreadFactory DAEMON = r -> {
-    Thread t = new Thread(r, "kiln-disk");
-    t.setDaemon(true);
-    return t;
-  };
+  private static final ThreadFactory DAEMON =
+      r -> {
+        Thread t = new Thread(r, "kiln-disk");
+        t.setDaemon(true);
+        return t;
+      };
 
   /** The tmpfs that scratch work goes to by default, when it has room. */
   static final Path SHM = Path.of("/dev/shm");
+
   private static final String SCRATCH_PREFIX = "kiln-disk-";
   private static final long ABANDONED_AFTER_MILLIS = 6 * 3600 * 1000L;
 
   /**
-   * A new scratch directory for the staging directory and the disk being made: under {@link #withWorkDirectory} if
-   * set, else on {@code /dev/shm} if {@code bytes} fit there with a margin (and in available memory), else the work
-   * directory next to the output.
+   * A new scratch directory for the staging directory and the disk being made: under {@link
+   * #withWorkDirectory} if set, else on {@code /dev/shm} if {@code bytes} fit there with a margin
+   * (and in available memory), else the work directory next to the output.
    */
   private Path scratchDir(Path work, long bytes) throws IOException {
     Path parent = workDirectory;
@@ -667,7 +769,10 @@ public final class DiskBuilder {
     return Files.createTempDirectory(parent, SCRATCH_PREFIX + ProcessHandle.current().pid() + "-");
   }
 
-  /** Scratch directories of processes that are gone (killed mid-build) would hold memory until a reboot. */
+  /**
+   * Scratch directories of processes that are gone (killed mid-build) would hold memory until a
+   * reboot.
+   */
   private static void removeAbandonedScratch(Path dir) {
     try (var s = Files.newDirectoryStream(dir, SCRATCH_PREFIX + "*")) {
       for (Path p : s) {
@@ -689,7 +794,10 @@ public final class DiskBuilder {
     }
   }
 
-  /** Bytes the layers unpack to, roughly: plain tars as they are, compressed ones five times their size. */
+  /**
+   * Bytes the layers unpack to, roughly: plain tars as they are, compressed ones five times their
+   * size.
+   */
   static long estimatedContent(List<Path> layers) throws IOException {
     long n = 0;
     for (Path l : layers) {
@@ -720,40 +828,74 @@ public final class DiskBuilder {
   // ---------------------------------------------------------------------------------------------------------
 
   /** Where things go on the disk. */
-  record Layout(Gpt gpt, Gpt.Partition esp, Gpt.Partition root, UUID fsUuid, UUID hashSeed, int espSerial) {}
+  record Layout(
+      Gpt gpt, Gpt.Partition esp, Gpt.Partition root, UUID fsUuid, UUID hashSeed, int espSerial) {}
 
   private Layout layout(long size, String seed) {
     long sectors = size / Gpt.SECTOR;
     long espFirst = MIB / Gpt.SECTOR;
     long espLast = espFirst + options.espSize() / Gpt.SECTOR - 1;
     long rootFirst = espLast + 1;
-    long rootLast = ((sectors - 1 - Gpt.ENTRY_SECTORS) / (MIB / Gpt.SECTOR)) * (MIB / Gpt.SECTOR) - 1;
+    long rootLast =
+        ((sectors - 1 - Gpt.ENTRY_SECTORS) / (MIB / Gpt.SECTOR)) * (MIB / Gpt.SECTOR) - 1;
     Gpt.Partition esp =
-        new Gpt.Partition(Gpt.ESP_TYPE, Ids.uuid(seed, "esp-partition"), espFirst, espLast, "EFI system");
+        new Gpt.Partition(
+            Gpt.ESP_TYPE, Ids.uuid(seed, "esp-partition"), espFirst, espLast, "EFI system");
     Gpt.Partition root =
-        new Gpt.Partition(Gpt.ROOT_X86_64_TYPE, Ids.uuid(seed, "root-partition"), rootFirst, rootLast, "root");
+        new Gpt.Partition(
+            Gpt.ROOT_X86_64_TYPE, Ids.uuid(seed, "root-partition"), rootFirst, rootLast, "root");
     Gpt gpt = new Gpt(size, Ids.uuid(seed, "disk"), List.of(esp, root));
-    return new Layout(gpt, esp, root, Ids.uuid(seed, "ext4-uuid"), Ids.uuid(seed, "ext4-hash-seed"),
+    return new Layout(
+        gpt,
+        esp,
+        root,
+        Ids.uuid(seed, "ext4-uuid"),
+        Ids.uuid(seed, "ext4-hash-seed"),
         Ids.serial(seed, "fat-serial"));
   }
 
   private static Layout layoutOf(DiskImage d) throws IOException {
-    Gpt.Partition esp = new Gpt.Partition(Gpt.ESP_TYPE, d.espPartition(), d.espOffset() / Gpt.SECTOR,
-        (d.espOffset() + d.espSize()) / Gpt.SECTOR - 1, "EFI system");
-    Gpt.Partition root = new Gpt.Partition(Gpt.ROOT_X86_64_TYPE, d.rootPartition(), d.rootOffset() / Gpt.SECTOR,
-        (d.rootOffset() + d.rootSize()) / Gpt.SECTOR - 1, "root");
-    return new Layout(new Gpt(d.size(), d.diskGuid(), List.of(esp, root)), esp, root, d.fsUuid(), null,
+    Gpt.Partition esp =
+        new Gpt.Partition(
+            Gpt.ESP_TYPE,
+            d.espPartition(),
+            d.espOffset() / Gpt.SECTOR,
+            (d.espOffset() + d.espSize()) / Gpt.SECTOR - 1,
+            "EFI system");
+    Gpt.Partition root =
+        new Gpt.Partition(
+            Gpt.ROOT_X86_64_TYPE,
+            d.rootPartition(),
+            d.rootOffset() / Gpt.SECTOR,
+            (d.rootOffset() + d.rootSize()) / Gpt.SECTOR - 1,
+            "root");
+    return new Layout(
+        new Gpt(d.size(), d.diskGuid(), List.of(esp, root)),
+        esp,
+        root,
+        d.fsUuid(),
+        null,
         d.espSerial());
   }
 
   private DiskImage image(Path out, Layout l, Optional<Kernel> kernel) {
     return new DiskImage(
-        out, l.gpt().diskBytes(), l.gpt().diskGuid(), l.esp().guid(), l.root().guid(), l.fsUuid(),
-        l.esp().offset(), l.esp().size(), l.root().offset(), l.root().size(),
-        kernel.map(Kernel::kernel), kernel.flatMap(Kernel::initrd));
+        out,
+        l.gpt().diskBytes(),
+        l.gpt().diskGuid(),
+        l.esp().guid(),
+        l.root().guid(),
+        l.fsUuid(),
+        l.esp().offset(),
+        l.esp().size(),
+        l.root().offset(),
+        l.root().size(),
+        kernel.map(Kernel::kernel),
+        kernel.flatMap(Kernel::initrd));
   }
 
-  private byte[] esp(Optional<Kernel> kernel, UUID fsUuid, UUID rootPart, int serial, Gpt.Partition esp, Path work)
+  private byte[] esp(
+      Optional<Kernel> kernel, UUID fsUuid, UUID rootPart, int serial, Gpt.Partition esp, Path work)
       throws DiskException {
     Fat32 fat = new Fat32(esp.size(), serial, options.timestamp(), esp.firstLba());
     if (kernel.isPresent()) {
@@ -804,7 +946,10 @@ public final class DiskBuilder {
     return 262144;
   }
 
-  /** The mke2fs configuration: fixed here so that the host's /etc/mke2fs.conf cannot change the bytes. */
+  /**
+   * The mke2fs configuration: fixed here so that the host's /etc/mke2fs.conf cannot change the
+   * bytes.
+   */
   static final String MKE2FS_CONF =
       "[defaults]\n"
           + "\tbase_features = sparse_super2,large_file,filetype,dir_index,ext_attr\n"
@@ -820,28 +965,55 @@ public final class DiskBuilder {
           + "\t\tfeatures = has_journal,extent,huge_file,flex_bg,metadata_csum,64bit,dir_nlink,extra_isize\n"
           + "\t}\n";
 
-  private void mkfs(Path disk, Layout l, Path root, Path work, int entries) throws IOException, DiskException {
+  private void mkfs(Path disk, Layout l, Path root, Path work, int entries)
+      throws IOException, DiskException {
     Path conf = work.resolve("mke2fs.conf");
     Files.writeString(conf, MKE2FS_CONF, StandardCharsets.US_ASCII);
     Map<String, String> env = new java.util.HashMap<>(env());
     env.put("MKE2FS_CONFIG", conf.toString());
-    // no fakeroot: owners, modes and device numbers are written into the inodes afterwards (declare + pinTimes)
+    // no fakeroot: owners, modes and device numbers are written into the inodes afterwards (declare
+    // + pinTimes)
     List<String> cmd =
         List.of(
-            tools.path("mke2fs"), "-q", "-F", "-t", "ext4", "-b", String.valueOf(BLOCK), "-m", "0",
-            "-L", "root", "-U", l.fsUuid().toString(),
-            "-E", "offset=" + l.root().offset() + ",hash_seed=" + l.hashSeed() + ",num_backup_sb=0,root_owner=0:0",
-            "-d", root.toString(), disk.toString(), (l.root().size() / 1024) + "k");
+            tools.path("mke2fs"),
+            "-q",
+            "-F",
+            "-t",
+            "ext4",
+            "-b",
+            String.valueOf(BLOCK),
+            "-m",
+            "0",
+            "-L",
+            "root",
+            "-U",
+            l.fsUuid().toString(),
+            "-E",
+            "offset="
+                + l.root().offset()
+                + ",hash_seed="
+                + l.hashSeed()
+                + ",num_backup_sb=0,root_owner=0:0",
+            "-d",
+            root.toString(),
+            disk.toString(),
+            (l.root().size() / 1024) + "k");
     HostTools.Result r = HostTools.run(cmd, env, null, false);
     if (r.exitCode() != 0) {
       String err = r.stderr() + r.stdout();
-      if (err.contains("Could not allocate") || err.contains("No space left") || err.contains("inodes")) {
+      if (err.contains("Could not allocate")
+          || err.contains("No space left")
+          || err.contains("inodes")) {
         throw new DiskException(
-            "disk size " + human(l.gpt().diskBytes()) + " is too small for the content (" + entries
+            "disk size "
+                + human(l.gpt().diskBytes())
+                + " is too small for the content ("
+                + entries
                 + " entries): mke2fs ran out of space; use a larger DiskOptions.withSize or the automatic size\n"
                 + HostTools.tail(err));
       }
-      throw new DiskException("mke2fs failed (exit code " + r.exitCode() + "):\n" + HostTools.tail(err));
+      throw new DiskException(
+          "mke2fs failed (exit code " + r.exitCode() + "):\n" + HostTools.tail(err));
     }
   }
 

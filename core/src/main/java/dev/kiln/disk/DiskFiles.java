@@ -27,9 +27,9 @@ final class DiskFiles {
   }
 
   /**
-   * Writes {@code data} at {@code pos}, but only the 4 KiB chunks that differ from what is there, so that an
-   * unchanged region of a copied disk stays unchanged (and, on a sparse file, unallocated). Returns the bytes
-   * written.
+   * Writes {@code data} at {@code pos}, but only the 4 KiB chunks that differ from what is there,
+   * so that an unchanged region of a copied disk stays unchanged (and, on a sparse file,
+   * unallocated). Returns the bytes written.
    */
   static long writeChanged(FileChannel ch, byte[] data, long pos) throws IOException {
     final int chunk = 4096;
@@ -47,7 +47,10 @@ final class DiskFiles {
     return written;
   }
 
-  /** Writes the 4 KiB chunks of {@code data} that are not all zero (the file is known to be zero there). */
+  /**
+   * Writes the 4 KiB chunks of {@code data} that are not all zero (the file is known to be zero
+   * there).
+   */
   static void writeNonZero(FileChannel ch, byte[] data, long pos) throws IOException {
     final int chunk = 4096;
     byte[] zero = new byte[chunk];

@@ -10,8 +10,8 @@ import java.util.Optional;
 import java.util.UUID;
 
 /**
- * A raw GPT disk image that {@link DiskBuilder} wrote (or read back from a file): where it is, its identifiers, the
- * partitions' byte ranges, and the kernel it boots. Immutable and thread-safe.
+ * A raw GPT disk image that {@link DiskBuilder} wrote (or read back from a file): where it is, its
+ * identifiers, the partitions' byte ranges, and the kernel it boots. Immutable and thread-safe.
  *
  * @param path the image file
  * @param size its size in bytes
@@ -21,9 +21,11 @@ import java.util.UUID;
  * @param fsUuid the ext4 file system UUID
  * @param espOffset byte offset of the ESP
  * @param espSize byte size of the ESP
- * @param rootOffset byte offset of the root partition ({@code debugfs 'disk.img?offset=N'} reads it)
+ * @param rootOffset byte offset of the root partition ({@code debugfs 'disk.img?offset=N'} reads
+ *     it)
  * @param rootSize byte size of the root partition
- * @param kernel the kernel the boot loader loads, absent for a data disk (and when read back from a file)
+ * @param kernel the kernel the boot loader loads, absent for a data disk (and when read back from a
+ *     file)
  * @param initrd the initramfs it loads, if any
  */
 public record DiskImage(
@@ -48,15 +50,26 @@ public record DiskImage(
           || !gpt.partitions().get(0).type().equals(Gpt.ESP_TYPE)
           || !gpt.partitions().get(1).type().equals(Gpt.ROOT_X86_64_TYPE)) {
         throw new IOException(
-            disk + " is not a disk Kiln built: expected an EFI system partition and an x86-64 root partition, found "
+            disk
+                + " is not a disk Kiln built: expected an EFI system partition and an x86-64 root partition, found "
                 + gpt.partitions());
       }
       Gpt.Partition esp = gpt.partitions().get(0);
       Gpt.Partition root = gpt.partitions().get(1);
       Ext4Inodes fs = new Ext4Inodes(ch, root.offset());
       return new DiskImage(
-          disk, gpt.diskBytes(), gpt.diskGuid(), esp.guid(), root.guid(), fs.uuid, esp.offset(), esp.size(),
-          root.offset(), root.size(), Optional.empty(), Optional.empty());
+          disk,
+          gpt.diskBytes(),
+          gpt.diskGuid(),
+          esp.guid(),
+          root.guid(),
+          fs.uuid,
+          esp.offset(),
+          esp.size(),
+          root.offset(),
+          root.size(),
+          Optional.empty(),
+          Optional.empty());
     }
   }
 

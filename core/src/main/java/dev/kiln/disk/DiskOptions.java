@@ -22,8 +22,12 @@ public final class DiskOptions {
   static final long MIB = 1L << 20;
   static final long GIB = 1L << 30;
 
-  /** The default kernel console arguments: the last console is /dev/console, so the serial port gets boot logs. */
-  public static final List<String> DEFAULT_CONSOLES = List.of("console=tty0", "console=ttyS0,115200");
+  /**
+   * The default kernel console arguments: the last console is /dev/console, so the serial port gets
+   * boot logs.
+   */
+  public static final List<String> DEFAULT_CONSOLES =
+      List.of("console=tty0", "console=ttyS0,115200");
 
   private final long size; // 0 = automatic
   private final long freeSpace;
@@ -54,12 +58,14 @@ public final class DiskOptions {
   }
 
   /**
-   * Automatic size (content plus {@link #freeSpace()}, rounded up to a whole GiB), 1 GiB of free space, a 64 MiB
-   * ESP, UEFI, the default consoles, a kernel required, and the time stamp of every file and of the file systems
-   * from {@code SOURCE_DATE_EPOCH} if set, else 1 second after the epoch (the layer format's rule).
+   * Automatic size (content plus {@link #freeSpace()}, rounded up to a whole GiB), 1 GiB of free
+   * space, a 64 MiB ESP, UEFI, the default consoles, a kernel required, and the time stamp of every
+   * file and of the file systems from {@code SOURCE_DATE_EPOCH} if set, else 1 second after the
+   * epoch (the layer format's rule).
    */
   public static DiskOptions defaults() {
-    return new DiskOptions(0, GIB, 64 * MIB, List.of(), true, BootMode.UEFI, true, defaultTimestamp());
+    return new DiskOptions(
+        0, GIB, 64 * MIB, List.of(), true, BootMode.UEFI, true, defaultTimestamp());
   }
 
   static long defaultTimestamp() {
@@ -70,61 +76,94 @@ public final class DiskOptions {
     return 1;
   }
 
-  /** A fixed disk size in bytes (a multiple of 1 MiB); the build fails, saying how much is needed, if it is too small. */
+  /**
+   * A fixed disk size in bytes (a multiple of 1 MiB); the build fails, saying how much is needed,
+   * if it is too small.
+   */
   public DiskOptions withSize(long bytes) {
-    checkArgument(bytes > 0 && bytes % MIB == 0, "disk size must be a positive multiple of 1 MiB: %s", bytes);
-    return new DiskOptions(bytes, freeSpace, espSize, kernelArgs, defaultConsoles, bootMode, requireKernel, timestamp);
+    checkArgument(
+        bytes > 0 && bytes % MIB == 0, "disk size must be a positive multiple of 1 MiB: %s", bytes);
+    return new DiskOptions(
+        bytes, freeSpace, espSize, kernelArgs, defaultConsoles, bootMode, requireKernel, timestamp);
   }
 
   /** Lets the disk size follow the content again (the default). */
   public DiskOptions withAutomaticSize() {
-    return new DiskOptions(0, freeSpace, espSize, kernelArgs, defaultConsoles, bootMode, requireKernel, timestamp);
+    return new DiskOptions(
+        0, freeSpace, espSize, kernelArgs, defaultConsoles, bootMode, requireKernel, timestamp);
   }
 
   /** Free space to leave in the root file system when the size is automatic. */
   public DiskOptions withFreeSpace(long bytes) {
     checkArgument(bytes >= 0, "negative free space: %s", bytes);
-    return new DiskOptions(size, bytes, espSize, kernelArgs, defaultConsoles, bootMode, requireKernel, timestamp);
+    return new DiskOptions(
+        size, bytes, espSize, kernelArgs, defaultConsoles, bootMode, requireKernel, timestamp);
   }
 
   /** Size of the EFI system partition (FAT32 needs at least 33 MiB). */
   public DiskOptions withEspSize(long bytes) {
-    checkArgument(bytes >= 34 * MIB && bytes % MIB == 0, "ESP size must be a multiple of 1 MiB, at least 34 MiB: %s", bytes);
-    return new DiskOptions(size, freeSpace, bytes, kernelArgs, defaultConsoles, bootMode, requireKernel, timestamp);
+    checkArgument(
+        bytes >= 34 * MIB && bytes % MIB == 0,
+        "ESP size must be a multiple of 1 MiB, at least 34 MiB: %s",
+        bytes);
+    return new DiskOptions(
+        size, freeSpace, bytes, kernelArgs, defaultConsoles, bootMode, requireKernel, timestamp);
   }
 
   /** Kernel command line arguments added after {@code root=… rw} and the default consoles. */
   public DiskOptions withKernelArgs(String... args) {
     for (String a : args) {
       checkArgument(
-          a != null && !a.isBlank() && a.chars().noneMatch(c -> c == '\n' || c == '\'' || c == '"' || c == '\\'),
+          a != null
+              && !a.isBlank()
+              && a.chars().noneMatch(c -> c == '\n' || c == '\'' || c == '"' || c == '\\'),
           "kernel argument must be non-blank without quotes, backslashes or newlines: %s",
           a);
     }
-    return new DiskOptions(size, freeSpace, espSize, List.of(args), defaultConsoles, bootMode, requireKernel, timestamp);
+    return new DiskOptions(
+        size,
+        freeSpace,
+        espSize,
+        List.of(args),
+        defaultConsoles,
+        bootMode,
+        requireKernel,
+        timestamp);
   }
 
   /** Whether {@link #DEFAULT_CONSOLES} go on the kernel command line (on by default). */
   public DiskOptions withDefaultConsoles(boolean on) {
-    return new DiskOptions(size, freeSpace, espSize, kernelArgs, on, bootMode, requireKernel, timestamp);
+    return new DiskOptions(
+        size, freeSpace, espSize, kernelArgs, on, bootMode, requireKernel, timestamp);
   }
 
   public DiskOptions withBootMode(BootMode mode) {
-    return new DiskOptions(size, freeSpace, espSize, kernelArgs, defaultConsoles, mode, requireKernel, timestamp);
+    return new DiskOptions(
+        size, freeSpace, espSize, kernelArgs, defaultConsoles, mode, requireKernel, timestamp);
   }
 
   /**
-   * A data disk: the image need not have a kernel. Without one the ESP holds no boot loader and the disk does not
-   * boot; with one it boots as usual.
+   * A data disk: the image need not have a kernel. Without one the ESP holds no boot loader and the
+   * disk does not boot; with one it boots as usual.
    */
   public DiskOptions withDataOnly(boolean dataOnly) {
-    return new DiskOptions(size, freeSpace, espSize, kernelArgs, defaultConsoles, bootMode, !dataOnly, timestamp);
+    return new DiskOptions(
+        size, freeSpace, espSize, kernelArgs, defaultConsoles, bootMode, !dataOnly, timestamp);
   }
 
   /** The time (seconds since the epoch) given to every inode and to the file systems. */
   public DiskOptions withTimestamp(long epochSeconds) {
-    checkArgument(epochSeconds >= 0 && epochSeconds < (1L << 32), "timestamp out of range: %s", epochSeconds);
-    return new DiskOptions(size, freeSpace, espSize, kernelArgs, defaultConsoles, bootMode, requireKernel, epochSeconds);
+    checkArgument(
+        epochSeconds >= 0 && epochSeconds < (1L << 32), "timestamp out of range: %s", epochSeconds);
+    return new DiskOptions(
+        size,
+        freeSpace,
+        espSize,
+        kernelArgs,
+        defaultConsoles,
+        bootMode,
+        requireKernel,
+        epochSeconds);
   }
 
   /** The fixed size, or empty when it follows the content. */
@@ -162,8 +201,22 @@ public final class DiskOptions {
 
   /** Everything that changes the bytes of a disk, for the seed of its identifiers. */
   String fingerprint() {
-    return "size=" + size + ";free=" + freeSpace + ";esp=" + espSize + ";args=" + kernelArgs + ";consoles="
-        + defaultConsoles + ";boot=" + bootMode + ";kernel=" + requireKernel + ";t=" + timestamp;
+    return "size="
+        + size
+        + ";free="
+        + freeSpace
+        + ";esp="
+        + espSize
+        + ";args="
+        + kernelArgs
+        + ";consoles="
+        + defaultConsoles
+        + ";boot="
+        + bootMode
+        + ";kernel="
+        + requireKernel
+        + ";t="
+        + timestamp;
   }
 
   @Override

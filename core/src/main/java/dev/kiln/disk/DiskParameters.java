@@ -14,8 +14,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * {@link DiskOptions} written as target parameters, the same for every target that builds a disk ({@code raw:},
- * {@code vmdk:}, {@code ova:}, {@code ovf:}, {@code ec2://}, {@code vsphere://}):
+ * {@link DiskOptions} written as target parameters, the same for every target that builds a disk
+ * ({@code raw:}, {@code vmdk:}, {@code ova:}, {@code ovf:}, {@code ec2://}, {@code vsphere://}):
  *
  * <pre>
  * raw:build/web.img?disk.size=8G&amp;disk.kernelArgs=quiet+net.ifnames=0
@@ -33,20 +33,27 @@ import java.util.regex.Pattern;
  *   <tr><td>{@code disk.timestamp}</td><td>{@link DiskOptions#withTimestamp}, seconds since the epoch</td></tr>
  * </table>
  *
- * <p>Sizes are bytes, or a number with a binary unit: {@code K}, {@code M}, {@code G}, {@code T} (also {@code KiB},
- * {@code MiB}, …). Values are checked the way the {@code DiskOptions} methods check them, with their messages. Not
- * thread-safe; parse one target per instance.
+ * <p>Sizes are bytes, or a number with a binary unit: {@code K}, {@code M}, {@code G}, {@code T}
+ * (also {@code KiB}, {@code MiB}, …). Values are checked the way the {@code DiskOptions} methods
+ * check them, with their messages. Not thread-safe; parse one target per instance.
  */
 public final class DiskParameters {
   /** Every disk parameter starts with this. */
   public static final String PREFIX = "disk.";
 
   /** The parameter names, in the order {@link #toParameters} writes them. */
-  public static final List<String> NAMES = List.of(
-      "disk.size", "disk.freeSpace", "disk.espSize", "disk.kernelArgs", "disk.consoles", "disk.dataOnly",
-      "disk.timestamp");
+  public static final List<String> NAMES =
+      List.of(
+          "disk.size",
+          "disk.freeSpace",
+          "disk.espSize",
+          "disk.kernelArgs",
+          "disk.consoles",
+          "disk.dataOnly",
+          "disk.timestamp");
 
-  private static final Pattern SIZE = Pattern.compile("([0-9]{1,19})\\s*([KMGT]?)(iB)?", Pattern.CASE_INSENSITIVE);
+  private static final Pattern SIZE =
+      Pattern.compile("([0-9]{1,19})\\s*([KMGT]?)(iB)?", Pattern.CASE_INSENSITIVE);
 
   private final Set<String> seen = new HashSet<>();
   private DiskOptions options = DiskOptions.defaults();
@@ -66,12 +73,13 @@ public final class DiskParameters {
   /**
    * Applies one parameter.
    *
-   * @throws InvalidTargetException for an unknown name, a name given twice, or a value the option does not take,
-   *     saying what was expected
+   * @throws InvalidTargetException for an unknown name, a name given twice, or a value the option
+   *     does not take, saying what was expected
    */
   public DiskParameters put(String name, String value) {
     if (!NAMES.contains(name)) {
-      throw new InvalidTargetException("unknown disk parameter '" + name + "': expected one of " + NAMES);
+      throw new InvalidTargetException(
+          "unknown disk parameter '" + name + "': expected one of " + NAMES);
     }
     if (!seen.add(name)) {
       throw new InvalidTargetException("disk parameter '" + name + "' given twice");
@@ -95,7 +103,9 @@ public final class DiskParameters {
   private static DiskOptions apply(DiskOptions o, String name, String value) {
     switch (name) {
       case "disk.size":
-        return value.equalsIgnoreCase("auto") ? o.withAutomaticSize() : o.withSize(size(name, value));
+        return value.equalsIgnoreCase("auto")
+            ? o.withAutomaticSize()
+            : o.withSize(size(name, value));
       case "disk.freeSpace":
         return o.withFreeSpace(size(name, value));
       case "disk.espSize":
@@ -111,7 +121,8 @@ public final class DiskParameters {
         try {
           return o.withTimestamp(Long.parseLong(value));
         } catch (NumberFormatException e) {
-          throw new InvalidTargetException(name + "= expects seconds since the epoch, found '" + value + "'");
+          throw new InvalidTargetException(
+              name + "= expects seconds since the epoch, found '" + value + "'");
         }
       default:
         throw new AssertionError(name);
@@ -122,15 +133,19 @@ public final class DiskParameters {
     Matcher m = SIZE.matcher(value.strip());
     if (!m.matches()) {
       throw new InvalidTargetException(
-          name + "= expects a size in bytes or with a unit K, M, G or T (512M, 8G), found '" + value + "'");
+          name
+              + "= expects a size in bytes or with a unit K, M, G or T (512M, 8G), found '"
+              + value
+              + "'");
     }
-    int shift = switch (m.group(2).toUpperCase(Locale.ROOT)) {
-      case "K" -> 10;
-      case "M" -> 20;
-      case "G" -> 30;
-      case "T" -> 40;
-      default -> 0;
-    };
+    int shift =
+        switch (m.group(2).toUpperCase(Locale.ROOT)) {
+          case "K" -> 10;
+          case "M" -> 20;
+          case "G" -> 30;
+          case "T" -> 40;
+          default -> 0;
+        };
     try {
       long n = Long.parseLong(m.group(1));
       if (n > (Long.MAX_VALUE >> shift)) {
@@ -153,15 +168,17 @@ public final class DiskParameters {
   }
 
   /**
-   * The parameters that give {@code options}, in {@link #NAMES} order, each {@code name=value} with the value
-   * percent-encoded; only those that differ from {@link DiskOptions#defaults()}. Parsing them gives {@code options}
-   * again.
+   * The parameters that give {@code options}, in {@link #NAMES} order, each {@code name=value} with
+   * the value percent-encoded; only those that differ from {@link DiskOptions#defaults()}. Parsing
+   * them gives {@code options} again.
    */
   public static List<String> toParameters(DiskOptions options) {
     DiskOptions d = DiskOptions.defaults();
     List<String> out = new ArrayList<>();
     if (!options.size().equals(d.size())) {
-      out.add("disk.size=" + (options.size().isPresent() ? Long.toString(options.size().getAsLong()) : "auto"));
+      out.add(
+          "disk.size="
+              + (options.size().isPresent() ? Long.toString(options.size().getAsLong()) : "auto"));
     }
     if (options.freeSpace() != d.freeSpace()) {
       out.add("disk.freeSpace=" + options.freeSpace());
@@ -184,30 +201,35 @@ public final class DiskParameters {
     return out;
   }
 
-  /** {@link #toParameters} as a query: empty, or {@code ?} and the parameters joined by {@code &}. */
+  /**
+   * {@link #toParameters} as a query: empty, or {@code ?} and the parameters joined by {@code &}.
+   */
   public static String toQuery(DiskOptions options) {
     List<String> p = toParameters(options);
     return p.isEmpty() ? "" : "?" + String.join("&", p);
   }
 
   /**
-   * A file target's path as written (resolve it with {@link TargetPaths}, as {@code ..} follows the file system) and
-   * its disk options.
+   * A file target's path as written (resolve it with {@link TargetPaths}, as {@code ..} follows the
+   * file system) and its disk options.
    */
   public record FileTarget(String path, DiskOptions options) {}
 
   /**
-   * Parses the reference of a file target, {@code FILE[?disk.NAME=VALUE&…]} (for {@code raw:}, {@code vmdk:}, …):
-   * the first {@code ?} starts the disk parameters (a path with a {@code ?} in it is given in code instead).
+   * Parses the reference of a file target, {@code FILE[?disk.NAME=VALUE&…]} (for {@code raw:},
+   * {@code vmdk:}, …): the first {@code ?} starts the disk parameters (a path with a {@code ?} in
+   * it is given in code instead).
    *
    * @param target the whole target, for messages
-   * @throws InvalidTargetException for an empty path, an unknown or repeated parameter, or a bad value
+   * @throws InvalidTargetException for an empty path, an unknown or repeated parameter, or a bad
+   *     value
    */
   public static FileTarget parseFile(String target, String reference) {
     int q = reference.indexOf('?');
     String file = q < 0 ? reference : reference.substring(0, q);
     if (file.isBlank()) {
-      throw new InvalidTargetException("expected a file path before the disk parameters, found " + target);
+      throw new InvalidTargetException(
+          "expected a file path before the disk parameters, found " + target);
     }
     DiskParameters p = create();
     if (q >= 0) {

@@ -8,10 +8,13 @@ import java.nio.file.Path;
 import java.util.Objects;
 
 /**
- * {@code raw:FILE}: the image as a bootable raw GPT disk (EFI system partition + ext4 root). Its {@link DiskOptions}
- * are given in code or as {@link DiskParameters} in the string ({@code raw:FILE?disk.size=4G}). Immutable.
+ * {@code raw:FILE}: the image as a bootable raw GPT disk (EFI system partition + ext4 root). Its
+ * {@link DiskOptions} are given in code or as {@link DiskParameters} in the string ({@code
+ * raw:FILE?disk.size=4G}). Immutable.
  *
- * <pre>{@code kiln.bake(build, DiskTarget.raw(Path.of("build/web.img")).withOptions(DiskOptions.defaults().withSize(4L << 30)))}</pre>
+ * <pre>
+ * {@code kiln.bake(build, DiskTarget.raw(Path.of("build/web.img")).withOptions(DiskOptions.defaults().withSize(4L << 30)))}
+ * </pre>
  */
 public final class DiskTarget implements Target {
   private final Path file;
@@ -23,7 +26,8 @@ public final class DiskTarget implements Target {
   }
 
   /**
-   * A raw disk at {@code file} with {@link DiskOptions#defaults()}; the path is read as {@link TargetPaths} says.
+   * A raw disk at {@code file} with {@link DiskOptions#defaults()}; the path is read as {@link
+   * TargetPaths} says.
    *
    * @throws InvalidTargetException if the path names a directory
    */

@@ -8,22 +8,26 @@ import java.util.Arrays;
 import java.util.BitSet;
 
 /**
- * Which blocks of an ext4 file system are in use, and which of them hold regular-file data, so that an extend can
- * work on a <em>metadata copy</em> of a base disk and then carry only the blocks it changed over to a plain copy.
+ * Which blocks of an ext4 file system are in use, and which of them hold regular-file data, so that
+ * an extend can work on a <em>metadata copy</em> of a base disk and then carry only the blocks it
+ * changed over to a plain copy.
  *
- * <p>The point: {@code debugfs -w} (like mke2fs) calls fsync when it closes the file system, which on a disk-backed
- * copy of a 2 GiB disk costs as long as writing the whole copy to the device. So debugfs runs on a scratch file on a
- * tmpfs that holds everything of the base's root file system except the data of regular files (superblock, group
- * descriptors, bitmaps, inode tables, directories, extent-tree blocks, symlink and xattr blocks: a few tens of MB),
- * while the base disk is copied to the output in the background. debugfs never reads regular-file data in Kiln's
- * sessions (write, mkdir, symlink, mknod, ln, rm, rmdir, sif, ea_set; new data blocks are zero-filled before they are
- * written), so it behaves exactly as on a full copy. The blocks to carry over are then found by comparing the scratch
- * file with the base disk over every block that is not regular-file data of the base, plus the data blocks of the
- * files the plan removed that the result uses again (freed and reallocated in the same session). Regular-file data of
- * the base is otherwise never written by the session, and blocks freed and not reused keep the base's bytes.
+ * <p>The point: {@code debugfs -w} (like mke2fs) calls fsync when it closes the file system, which
+ * on a disk-backed copy of a 2 GiB disk costs as long as writing the whole copy to the device. So
+ * debugfs runs on a scratch file on a tmpfs that holds everything of the base's root file system
+ * except the data of regular files (superblock, group descriptors, bitmaps, inode tables,
+ * directories, extent-tree blocks, symlink and xattr blocks: a few tens of MB), while the base disk
+ * is copied to the output in the background. debugfs never reads regular-file data in Kiln's
+ * sessions (write, mkdir, symlink, mknod, ln, rm, rmdir, sif, ea_set; new data blocks are
+ * zero-filled before they are written), so it behaves exactly as on a full copy. The blocks to
+ * carry over are then found by comparing the scratch file with the base disk over every block that
+ * is not regular-file data of the base, plus the data blocks of the files the plan removed that the
+ * result uses again (freed and reallocated in the same session). Regular-file data of the base is
+ * otherwise never written by the session, and blocks freed and not reused keep the base's bytes.
  *
- * <p>Only the layout Kiln's mke2fs configuration and debugfs produce is supported (extents, no inline data, no
- * meta_bg); {@link #supported} says when to fall back to a full copy. Not thread-safe.
+ * <p>Only the layout Kiln's mke2fs configuration and debugfs produce is supported (extents, no
+ * inline data, no meta_bg); {@link #supported} says when to fall back to a full copy. Not
+ * thread-safe.
  */
 final class Ext4Blocks {
   static final int INCOMPAT_META_BG = 0x10;
@@ -49,8 +53,10 @@ final class Ext4Blocks {
   /** Whether the file system uses only features this class understands. */
   boolean supported() {
     int incompat = fs.sb.getInt(0x60);
-    return (incompat & (INCOMPAT_META_BG | INCOMPAT_INLINE_DATA)) == 0 && blocksPerGroup > 0
-        && blocksPerGroup <= (long) bs * 8 && fs.blocksCount <= Integer.MAX_VALUE;
+    return (incompat & (INCOMPAT_META_BG | INCOMPAT_INLINE_DATA)) == 0
+        && blocksPerGroup > 0
+        && blocksPerGroup <= (long) bs * 8
+        && fs.blocksCount <= Integer.MAX_VALUE;
   }
 
   private ByteBuffer gdt() throws IOException {
@@ -74,8 +80,9 @@ final class Ext4Blocks {
   }
 
   /**
-   * The blocks in use: the block bitmaps of initialized groups, plus every group's superblock and descriptor
-   * copies, bitmaps and inode table (which is what a block-uninitialized group's bitmap would say).
+   * The blocks in use: the block bitmaps of initialized groups, plus every group's superblock and
+   * descriptor copies, bitmaps and inode table (which is what a block-uninitialized group's bitmap
+   * would say).
    */
   BitSet used() throws IOException {
     ByteBuffer gdt = gdt();
@@ -84,7 +91,8 @@ final class Ext4Blocks {
     for (int g = 0; g < fs.groups; g++) {
       int flags = gdt.getShort(g * fs.descSize + 0x12) & 0xffff;
       if ((flags & 0x2) == 0) { // not BLOCK_UNINIT
-        DiskFiles.readFully(ch, ByteBuffer.wrap(bitmap), fs.offset() + field(gdt, g, 0x0, 0x20) * bs);
+        DiskFiles.readFully(
+            ch, ByteBuffer.wrap(bitmap), fs.offset() + field(gdt, g, 0x0, 0x20) * bs);
         long start = groupStart(g);
         long n = groupBlocks(g);
         for (int i = 0; i < n; i++) {
@@ -111,8 +119,8 @@ final class Ext4Blocks {
   }
 
   /**
-   * The inode-table blocks of groups whose inodes were never initialized (INODE_UNINIT): nothing reads or writes them
-   * until an inode is allocated there, which clears the flag.
+   * The inode-table blocks of groups whose inodes were never initialized (INODE_UNINIT): nothing
+   * reads or writes them until an inode is allocated there, which clears the flag.
    */
   BitSet uninitializedInodeTables() throws IOException {
     ByteBuffer gdt = gdt();
@@ -153,8 +161,8 @@ final class Ext4Blocks {
   }
 
   /**
-   * The data blocks (leaf extents, not extent-tree blocks) of every regular file in use, or null if an inode is
-   * laid out in a way this class does not read (inline data, block maps).
+   * The data blocks (leaf extents, not extent-tree blocks) of every regular file in use, or null if
+   * an inode is laid out in a way this class does not read (inline data, block maps).
    */
   BitSet regularFileData() throws IOException {
     ByteBuffer gdt = gdt();
@@ -178,15 +186,18 @@ final class Ext4Blocks {
       if (last < 0) {
         continue;
       }
-      int len = (int) Math.min(tableBytes, DiskBuilder.roundUp((long) (last + 1) * fs.inodeSize, bs));
-      DiskFiles.readFully(ch, ByteBuffer.wrap(table, 0, len), fs.offset() + field(gdt, g, 0x8, 0x28) * bs);
+      int len =
+          (int) Math.min(tableBytes, DiskBuilder.roundUp((long) (last + 1) * fs.inodeSize, bs));
+      DiskFiles.readFully(
+          ch, ByteBuffer.wrap(table, 0, len), fs.offset() + field(gdt, g, 0x8, 0x28) * bs);
       ByteBuffer tb = ByteBuffer.wrap(table).order(ByteOrder.LITTLE_ENDIAN);
       for (int i = 0; i <= last; i++) {
         if ((bitmap[i >> 3] & (1 << (i & 7))) == 0) {
           continue;
         }
         int o = i * fs.inodeSize;
-        if (!addFileData(ByteBuffer.wrap(table, o, fs.inodeSize).slice().order(ByteOrder.LITTLE_ENDIAN), data)) {
+        if (!addFileData(
+            ByteBuffer.wrap(table, o, fs.inodeSize).slice().order(ByteOrder.LITTLE_ENDIAN), data)) {
           return null;
         }
       }
@@ -194,7 +205,9 @@ final class Ext4Blocks {
     return data;
   }
 
-  /** Adds the data blocks of a regular-file inode; false if it is laid out in an unsupported way. */
+  /**
+   * Adds the data blocks of a regular-file inode; false if it is laid out in an unsupported way.
+   */
   boolean addFileData(ByteBuffer inode, BitSet data) throws IOException {
     int mode = inode.getShort(0) & 0xffff;
     if ((mode & 0170000) != 0100000) {
@@ -248,8 +261,8 @@ final class Ext4Blocks {
   }
 
   /**
-   * Copies the given blocks of this file system to the same place in {@code to} (in runs; the rest of {@code to}
-   * is left as it is). Returns the bytes copied.
+   * Copies the given blocks of this file system to the same place in {@code to} (in runs; the rest
+   * of {@code to} is left as it is). Returns the bytes copied.
    */
   long copy(BitSet blocks, FileChannel to) throws IOException {
     long bytes = 0;
@@ -272,8 +285,9 @@ final class Ext4Blocks {
   }
 
   /**
-   * Writes into {@code out} every block of {@code candidates} whose bytes differ between {@code changed} (at this
-   * file system's offset) and this file system. Returns the number of blocks written.
+   * Writes into {@code out} every block of {@code candidates} whose bytes differ between {@code
+   * changed} (at this file system's offset) and this file system. Returns the number of blocks
+   * written.
    */
   long carryOver(BitSet candidates, FileChannel changed, FileChannel out) throws IOException {
     final int chunkBlocks = 256;

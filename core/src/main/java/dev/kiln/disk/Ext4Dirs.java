@@ -13,12 +13,12 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Reads the directories and symlinks of an ext4 file system inside a disk image, in Java: extent trees, linear and
- * hashed (htree) directories (whose leaf blocks hold the entries and whose index blocks look like empty entries to a
- * linear scan). It replaces {@code debugfs ls}/{@code stat} runs, and it can change the file type recorded in a
- * directory entry (with the block's checksum), which is how a staged placeholder becomes a device or a FIFO. Only
- * what {@code mke2fs} and {@code debugfs} write with Kiln's features is supported (extents; no inline data). Not
- * thread-safe.
+ * Reads the directories and symlinks of an ext4 file system inside a disk image, in Java: extent
+ * trees, linear and hashed (htree) directories (whose leaf blocks hold the entries and whose index
+ * blocks look like empty entries to a linear scan). It replaces {@code debugfs ls}/{@code stat}
+ * runs, and it can change the file type recorded in a directory entry (with the block's checksum),
+ * which is how a staged placeholder becomes a device or a FIFO. Only what {@code mke2fs} and {@code
+ * debugfs} write with Kiln's features is supported (extents; no inline data). Not thread-safe.
  */
 final class Ext4Dirs {
   static final long ROOT_INO = 2;
@@ -68,7 +68,8 @@ final class Ext4Dirs {
           int nameLen = block[off + 6] & 0xff;
           int ft = block[off + 7] & 0xff;
           if (recLen < 8 || off + recLen > bs || 8 + nameLen > recLen) {
-            throw new IOException("corrupt directory block of inode " + dirIno + " at byte " + pos + "+" + off);
+            throw new IOException(
+                "corrupt directory block of inode " + dirIno + " at byte " + pos + "+" + off);
           }
           if (ino != 0 && nameLen > 0) {
             String name = new String(block, off + 8, nameLen, StandardCharsets.UTF_8);
@@ -83,7 +84,10 @@ final class Ext4Dirs {
     return out;
   }
 
-  /** Every path below the root (no leading slash) and its entry; directories are entered depth first. */
+  /**
+   * Every path below the root (no leading slash) and its entry; directories are entered depth
+   * first.
+   */
   Map<String, Dirent> walk() throws IOException {
     Map<String, Dirent> out = new HashMap<>();
     Deque<Object[]> todo = new ArrayDeque<>();
@@ -102,7 +106,9 @@ final class Ext4Dirs {
     return out;
   }
 
-  /** The type of an entry: from the directory entry, or from its inode when the entry does not say. */
+  /**
+   * The type of an entry: from the directory entry, or from its inode when the entry does not say.
+   */
   Type typeOf(Dirent e) throws IOException {
     return switch (e.fileType()) {
       case FT_REG -> Type.FILE;
@@ -146,7 +152,8 @@ final class Ext4Dirs {
         for (long k = 0; k < run[2] && got < size; k++) {
           int n = (int) Math.min(bs, size - got);
           if (run[3] == 0) {
-            DiskFiles.readFully(fs.channel(), ByteBuffer.wrap(target, got, n), fs.offset() + (run[1] + k) * bs);
+            DiskFiles.readFully(
+                fs.channel(), ByteBuffer.wrap(target, got, n), fs.offset() + (run[1] + k) * bs);
           }
           got += n;
         }
@@ -156,8 +163,8 @@ final class Ext4Dirs {
   }
 
   /**
-   * Changes the file type byte of a directory entry and, with metadata checksums, the checksum in the tail of its
-   * block.
+   * Changes the file type byte of a directory entry and, with metadata checksums, the checksum in
+   * the tail of its block.
    */
   void setFileType(Dirent e, int fileType) throws IOException {
     byte[] block = new byte[bs];
@@ -165,8 +172,11 @@ final class Ext4Dirs {
     DiskFiles.readFully(fs.channel(), ByteBuffer.wrap(block), e.blockPos());
     block[e.offset() + 7] = (byte) fileType;
     int t = bs - 12;
-    boolean tail = b.getInt(t) == 0 && (b.getShort(t + 4) & 0xffff) == 12 && block[t + 6] == 0
-        && (block[t + 7] & 0xff) == 0xDE;
+    boolean tail =
+        b.getInt(t) == 0
+            && (b.getShort(t + 4) & 0xffff) == 12
+            && block[t + 6] == 0
+            && (block[t + 7] & 0xff) == 0xDE;
     if (fs.metadataCsum() && tail) {
       int gen = fs.inode(e.dirIno()).getInt(0x64);
       int crc = Crc32c.updateInt(fs.csumSeed(), (int) e.dirIno());

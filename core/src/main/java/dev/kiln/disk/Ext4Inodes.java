@@ -8,12 +8,13 @@ import java.util.Map;
 import java.util.UUID;
 
 /**
- * Reads the ext4 superblock, group descriptors and inodes of a file system inside a disk image, and rewrites the
- * inode tables in one pass: every in-use inode's times pinned to one instant, the declared type, mode, owner and
- * device number set where a {@link Patch} asks for them, and the inode checksums recomputed. {@code mke2fs -d}
- * copies atime and ctime from the staged files (which the host sets to "now") and the owners and modes of the host
- * files, and {@code debugfs} stamps the inodes it touches, so this runs last. Only inode-table blocks whose bytes
- * change are written. Not thread-safe.
+ * Reads the ext4 superblock, group descriptors and inodes of a file system inside a disk image, and
+ * rewrites the inode tables in one pass: every in-use inode's times pinned to one instant, the
+ * declared type, mode, owner and device number set where a {@link Patch} asks for them, and the
+ * inode checksums recomputed. {@code mke2fs -d} copies atime and ctime from the staged files (which
+ * the host sets to "now") and the owners and modes of the host files, and {@code debugfs} stamps
+ * the inodes it touches, so this runs last. Only inode-table blocks whose bytes change are written.
+ * Not thread-safe.
  */
 final class Ext4Inodes {
   static final int INCOMPAT_64BIT = 0x80;
@@ -33,13 +34,16 @@ final class Ext4Inodes {
   final int descSize;
   final UUID uuid;
   private ByteBuffer gdt;
-  /** Inode tables read so far, whole, by group (this class is the only writer while it is in use). */
+
+  /**
+   * Inode tables read so far, whole, by group (this class is the only writer while it is in use).
+   */
   private byte[][] tables;
 
   /**
-   * What to set on one inode before its times are pinned: the full {@code i_mode} (type and permission bits), the
-   * owner and, for a device, its number. Turning a regular file into a device or FIFO also drops its (empty)
-   * extent tree, the way mke2fs writes special files.
+   * What to set on one inode before its times are pinned: the full {@code i_mode} (type and
+   * permission bits), the owner and, for a device, its number. Turning a regular file into a device
+   * or FIFO also drops its (empty) extent tree, the way mke2fs writes special files.
    */
   record Patch(int mode, int uid, int gid, int major, int minor) {}
 
@@ -54,8 +58,10 @@ final class Ext4Inodes {
     blockSize = 1024 << sb.getInt(0x18);
     int incompat = sb.getInt(0x60);
     boolean is64 = (incompat & INCOMPAT_64BIT) != 0;
-    blocksCount = (sb.getInt(0x4) & 0xffffffffL) | (is64 ? (sb.getInt(0x150) & 0xffffffffL) << 32 : 0);
-    freeBlocks = (sb.getInt(0xC) & 0xffffffffL) | (is64 ? (sb.getInt(0x158) & 0xffffffffL) << 32 : 0);
+    blocksCount =
+        (sb.getInt(0x4) & 0xffffffffL) | (is64 ? (sb.getInt(0x150) & 0xffffffffL) << 32 : 0);
+    freeBlocks =
+        (sb.getInt(0xC) & 0xffffffffL) | (is64 ? (sb.getInt(0x158) & 0xffffffffL) << 32 : 0);
     long blocksPerGroup = sb.getInt(0x20) & 0xffffffffL;
     long firstDataBlock = sb.getInt(0x14) & 0xffffffffL;
     groups = (int) ((blocksCount - firstDataBlock + blocksPerGroup - 1) / blocksPerGroup);
@@ -110,10 +116,14 @@ final class Ext4Inodes {
     return (d.getInt(o + 0x8) & 0xffffffffL) | hi(d, o, 0x28);
   }
 
-  /** One inode ({@link #inodeSize} bytes, little-endian, a copy), from its group's table (read whole, once). */
+  /**
+   * One inode ({@link #inodeSize} bytes, little-endian, a copy), from its group's table (read
+   * whole, once).
+   */
   ByteBuffer inode(long ino) throws IOException {
     if (ino < 1 || ino > (long) groups * inodesPerGroup) {
-      throw new IOException("inode " + ino + " out of range in the ext4 file system at byte " + offset);
+      throw new IOException(
+          "inode " + ino + " out of range in the ext4 file system at byte " + offset);
     }
     int g = (int) ((ino - 1) / inodesPerGroup);
     int index = (int) ((ino - 1) % inodesPerGroup);
@@ -125,25 +135,33 @@ final class Ext4Inodes {
       DiskFiles.readFully(ch, ByteBuffer.wrap(t), offset + inodeTableBlock(g) * blockSize);
       tables[g] = t;
     }
-    byte[] one = java.util.Arrays.copyOfRange(tables[g], index * inodeSize, (index + 1) * inodeSize);
+    byte[] one =
+        java.util.Arrays.copyOfRange(tables[g], index * inodeSize, (index + 1) * inodeSize);
     return ByteBuffer.wrap(one).order(ByteOrder.LITTLE_ENDIAN);
   }
 
-  /** Sets atime, ctime, mtime and crtime (with zero nanoseconds) of every in-use inode to {@code t}. */
+  /**
+   * Sets atime, ctime, mtime and crtime (with zero nanoseconds) of every in-use inode to {@code t}.
+   */
   long pinTimes(long t) throws IOException {
     return pinTimes(t, Map.of());
   }
 
   /**
-   * Applies {@code patches} (by inode number) and sets atime, ctime, mtime and crtime (with zero nanoseconds) of
-   * every in-use inode to {@code t}, recomputing the checksums. Returns the number of inode-table blocks written.
+   * Applies {@code patches} (by inode number) and sets atime, ctime, mtime and crtime (with zero
+   * nanoseconds) of every in-use inode to {@code t}, recomputing the checksums. Returns the number
+   * of inode-table blocks written.
    */
   long pinTimes(long t, Map<Long, Patch> patches) throws IOException {
     return pinTimes(t, patches, null);
   }
 
-  /** As {@link #pinTimes(long, Map)}, adding {position, length} of every write to {@code written} if not null. */
-  long pinTimes(long t, Map<Long, Patch> patches, java.util.List<long[]> written) throws IOException {
+  /**
+   * As {@link #pinTimes(long, Map)}, adding {position, length} of every write to {@code written} if
+   * not null.
+   */
+  long pinTimes(long t, Map<Long, Patch> patches, java.util.List<long[]> written)
+      throws IOException {
     boolean csum = metadataCsum();
     int seed = csumSeed();
     ByteBuffer gdt = gdt();
@@ -177,7 +195,8 @@ final class Ext4Inodes {
       if (tables != null && tables[g] != null) {
         System.arraycopy(tables[g], 0, table, 0, usedBytes);
       } else {
-        DiskFiles.readFully(ch, ByteBuffer.wrap(table, 0, usedBytes), offset + tableBlock * blockSize);
+        DiskFiles.readFully(
+            ch, ByteBuffer.wrap(table, 0, usedBytes), offset + tableBlock * blockSize);
       }
       System.arraycopy(table, 0, before, 0, usedBytes);
       ByteBuffer tb = ByteBuffer.wrap(table).order(ByteOrder.LITTLE_ENDIAN);
@@ -231,8 +250,14 @@ final class Ext4Inodes {
     int newType = p.mode() & 0170000;
     boolean special = newType == 0020000 || newType == 0060000 || newType == 0010000;
     if (oldType != newType && !(special && oldType == 0100000)) {
-      throw new IOException("inode " + inum + " has type " + Integer.toOctalString(oldType) + ", not the "
-          + Integer.toOctalString(newType) + " it was staged as");
+      throw new IOException(
+          "inode "
+              + inum
+              + " has type "
+              + Integer.toOctalString(oldType)
+              + ", not the "
+              + Integer.toOctalString(newType)
+              + " it was staged as");
     }
     tb.putShort(o, (short) p.mode());
     tb.putShort(o + 0x2, (short) p.uid());
@@ -240,8 +265,10 @@ final class Ext4Inodes {
     tb.putShort(o + 0x18, (short) p.gid());
     tb.putShort(o + 0x7A, (short) (p.gid() >>> 16));
     if (special && oldType != newType) {
-      // an empty regular file staged in the device's place: no data, no extent tree; the number in i_block
-      // (the encoding of the kernel and of mke2fs: old 16-bit form when it fits, else the new form in i_block[1])
+      // an empty regular file staged in the device's place: no data, no extent tree; the number in
+      // i_block
+      // (the encoding of the kernel and of mke2fs: old 16-bit form when it fits, else the new form
+      // in i_block[1])
       tb.putInt(o + 0x4, 0); // i_size_lo
       tb.putInt(o + 0x6C, 0); // i_size_high
       tb.putInt(o + 0x1C, 0); // i_blocks_lo

@@ -11,17 +11,19 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The directory tree of an ext4 file system in a disk image, read in Java ({@link Ext4Dirs}) one directory at a time
- * as the caller needs it, and changed by the caller as it plans commands, so that it always shows the state the plan
- * has reached. Entries that come from the disk carry their inode number (to read a symlink target or a directory
- * later); entries the plan creates carry what the plan gave them. Not thread-safe.
+ * The directory tree of an ext4 file system in a disk image, read in Java ({@link Ext4Dirs}) one
+ * directory at a time as the caller needs it, and changed by the caller as it plans commands, so
+ * that it always shows the state the plan has reached. Entries that come from the disk carry their
+ * inode number (to read a symlink target or a directory later); entries the plan creates carry what
+ * the plan gave them. Not thread-safe.
  */
 final class Ext4Tree implements FsTree {
   /**
    * One directory entry.
    *
    * @param ino the inode on the disk read, or 0 for an entry the plan created
-   * @param linkTarget a symlink's target when the plan created it, else null (read from the disk when asked)
+   * @param linkTarget a symlink's target when the plan created it, else null (read from the disk
+   *     when asked)
    */
   record Node(Type type, int mode, int uid, int gid, long ino, String linkTarget) {
     Node(Type type, int mode, int uid, int gid) {
@@ -30,7 +32,10 @@ final class Ext4Tree implements FsTree {
   }
 
   private final Ext4Dirs disk;
-  /** Directory path ("" = root) -> its entries; only directories that were read or created are here. */
+
+  /**
+   * Directory path ("" = root) -> its entries; only directories that were read or created are here.
+   */
   private final Map<String, Map<String, Node>> dirs = new HashMap<>();
 
   Ext4Tree(Ext4Dirs disk) {
@@ -57,7 +62,10 @@ final class Ext4Tree implements FsTree {
     }
   }
 
-  /** Reads directory {@code d} and the directories on the way to it, if they exist; false if it does not. */
+  /**
+   * Reads directory {@code d} and the directories on the way to it, if they exist; false if it does
+   * not.
+   */
   private boolean loadDir(String d) throws DiskException {
     if (dirs.containsKey(d)) {
       return true;
@@ -105,7 +113,8 @@ final class Ext4Tree implements FsTree {
       }
       dirs.put(d, entries);
     } catch (IOException ex) {
-      throw new DiskException("could not read directory /" + d + " of the base disk: " + ex.getMessage(), ex);
+      throw new DiskException(
+          "could not read directory /" + d + " of the base disk: " + ex.getMessage(), ex);
     }
   }
 

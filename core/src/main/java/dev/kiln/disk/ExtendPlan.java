@@ -16,19 +16,25 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Turns the entries of layers added on top of an existing disk into {@code debugfs -w} commands that change its
- * ext4 file system in place: write, mkdir, symlink, mknod, ln, rm/rmdir (whiteouts, replaced entries), sif for
- * mode, owner and link counts, ea_set for extended attributes. Within a layer, its whiteouts apply first (they
- * delete from the layers below), then its entries in order. File contents are spooled to {@code spoolDir}, because
- * debugfs copies from host files. Not thread-safe.
+ * Turns the entries of layers added on top of an existing disk into {@code debugfs -w} commands
+ * that change its ext4 file system in place: write, mkdir, symlink, mknod, ln, rm/rmdir (whiteouts,
+ * replaced entries), sif for mode, owner and link counts, ea_set for extended attributes. Within a
+ * layer, its whiteouts apply first (they delete from the layers below), then its entries in order.
+ * File contents are spooled to {@code spoolDir}, because debugfs copies from host files. Not
+ * thread-safe.
  */
 final class ExtendPlan {
   private final Ext4Tree tree;
   private final Path spoolDir;
   private final List<String> commands = new ArrayList<>();
   private final Map<String, Integer> linkCounts = new HashMap<>();
-  /** Inodes of the disk read whose regular files the plan removes -> links removed (their blocks may be reused). */
+
+  /**
+   * Inodes of the disk read whose regular files the plan removes -> links removed (their blocks may
+   * be reused).
+   */
   private final Map<Long, Integer> removedFiles = new HashMap<>();
+
   private int spooled;
   private long bytes;
 
@@ -42,8 +48,8 @@ final class ExtendPlan {
   }
 
   /**
-   * Inode numbers, on the disk the plan was made against, of the regular files it removes links to, with the number
-   * of links removed.
+   * Inode numbers, on the disk the plan was made against, of the regular files it removes links to,
+   * with the number of links removed.
    */
   Map<Long, Integer> removedFiles() {
     return removedFiles;
@@ -140,7 +146,12 @@ final class ExtendPlan {
         Integer n = linkCounts.get(e.linkTarget());
         if (n == null) {
           throw new DiskException(
-              "layer " + layer + ": hard link /" + p + " points at /" + e.linkTarget()
+              "layer "
+                  + layer
+                  + ": hard link /"
+                  + p
+                  + " points at /"
+                  + e.linkTarget()
                   + ", which is not a file added by the layers being applied");
         }
         commands.add("ln " + Debugfs.q("/" + e.linkTarget()) + " " + name);
@@ -152,18 +163,28 @@ final class ExtendPlan {
         return;
       }
       case CHAR_DEVICE, BLOCK_DEVICE, FIFO -> {
-        String kind = e.type() == Type.CHAR_DEVICE ? "c" : e.type() == Type.BLOCK_DEVICE ? "b" : "p";
+        String kind =
+            e.type() == Type.CHAR_DEVICE ? "c" : e.type() == Type.BLOCK_DEVICE ? "b" : "p";
         commands.add(
-            "mknod " + name + " " + kind + (e.type() == Type.FIFO ? "" : " " + e.devMajor() + " " + e.devMinor()));
-        fmt = e.type() == Type.CHAR_DEVICE ? 0020000 : e.type() == Type.BLOCK_DEVICE ? 0060000 : 0010000;
+            "mknod "
+                + name
+                + " "
+                + kind
+                + (e.type() == Type.FIFO ? "" : " " + e.devMajor() + " " + e.devMinor()));
+        fmt =
+            e.type() == Type.CHAR_DEVICE
+                ? 0020000
+                : e.type() == Type.BLOCK_DEVICE ? 0060000 : 0010000;
       }
       default -> throw new IllegalStateException(e.type().toString());
     }
     commands.add("cd /");
     int perm = e.type() == Type.SYMLINK ? 0777 : e.mode();
     owner(abs, fmt | perm, e.uid(), e.gid());
-    tree.put(p, new Ext4Tree.Node(e.type(), perm, e.uid(), e.gid(), 0,
-        e.type() == Type.SYMLINK ? e.linkTarget() : null));
+    tree.put(
+        p,
+        new Ext4Tree.Node(
+            e.type(), perm, e.uid(), e.gid(), 0, e.type() == Type.SYMLINK ? e.linkTarget() : null));
     xattrs(e, abs);
   }
 
@@ -181,7 +202,8 @@ final class ExtendPlan {
       } catch (IOException ex) {
         throw new DiskException("could not spool an extended attribute: " + ex.getMessage(), ex);
       }
-      commands.add("ea_set -f " + Debugfs.q(v.toString()) + " " + abs + " " + Debugfs.q(x.getKey()));
+      commands.add(
+          "ea_set -f " + Debugfs.q(v.toString()) + " " + abs + " " + Debugfs.q(x.getKey()));
     }
   }
 
@@ -201,8 +223,15 @@ final class ExtendPlan {
       tree.put(parent, new Ext4Tree.Node(Type.DIRECTORY, 0755, 0, 0));
     } else if (n.type() != Type.DIRECTORY) {
       throw new DiskException(
-          "layer " + layer + ": entry /" + p + " would be written through /" + parent + ", which is a "
-              + n.type().name().toLowerCase() + ", not a directory");
+          "layer "
+              + layer
+              + ": entry /"
+              + p
+              + " would be written through /"
+              + parent
+              + ", which is a "
+              + n.type().name().toLowerCase()
+              + ", not a directory");
     }
   }
 

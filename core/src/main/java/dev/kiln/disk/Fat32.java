@@ -14,9 +14,10 @@ import java.util.TreeMap;
 import java.util.regex.Pattern;
 
 /**
- * A FAT32 file system image written in Java, for the EFI system partition: no mkfs.vfat, no mtools, no mount.
- * Deterministic: clusters are allocated in name order, all times are one fixed instant, the volume serial is given.
- * Names are 8.3 upper case (all UEFI needs: {@code EFI/BOOT/BOOTX64.EFI}); there are no long-name entries.
+ * A FAT32 file system image written in Java, for the EFI system partition: no mkfs.vfat, no mtools,
+ * no mount. Deterministic: clusters are allocated in name order, all times are one fixed instant,
+ * the volume serial is given. Names are 8.3 upper case (all UEFI needs: {@code
+ * EFI/BOOT/BOOTX64.EFI}); there are no long-name entries.
  *
  * <pre>{@code
  * byte[] esp = new Fat32(64 << 20, 0x1234abcd, 1, 2048).add("EFI/BOOT/BOOTX64.EFI", grub).image();
@@ -51,13 +52,17 @@ final class Fat32 {
     int cluster;
   }
 
-  /** Adds a file at a {@code /}-separated path of 8.3 upper-case names; parent directories are implied. */
+  /**
+   * Adds a file at a {@code /}-separated path of 8.3 upper-case names; parent directories are
+   * implied.
+   */
   Fat32 add(String path, byte[] content) {
     String[] parts = path.split("/");
     Dir d = root;
     for (int i = 0; i < parts.length; i++) {
       String n = parts[i];
-      checkArgument(SHORT_NAME.matcher(n).matches(), "not an upper-case 8.3 FAT name: '%s' in %s", n, path);
+      checkArgument(
+          SHORT_NAME.matcher(n).matches(), "not an upper-case 8.3 FAT name: '%s' in %s", n, path);
       if (i == parts.length - 1) {
         checkArgument(!d.children.containsKey(n), "duplicate FAT path %s", path);
         d.children.put(n, content.clone());
@@ -100,17 +105,23 @@ final class Fat32 {
     fat[1] = EOC;
     int[] next = {2};
     List<Object[]> writes = new ArrayList<>(); // {Dir or byte[], cluster, parentCluster}
-    root.cluster = alloc(fat, next, Math.max(1, clusterCount(root.children.size() * 32L, clusterBytes)));
+    root.cluster =
+        alloc(fat, next, Math.max(1, clusterCount(root.children.size() * 32L, clusterBytes)));
     List<Dir> queue = new ArrayList<>(List.of(root));
     for (int qi = 0; qi < queue.size(); qi++) {
       Dir d = queue.get(qi);
       for (Object o : d.children.values()) {
         if (o instanceof Dir sub) {
-          sub.cluster = alloc(fat, next, Math.max(1, clusterCount((sub.children.size() + 2) * 32L, clusterBytes)));
+          sub.cluster =
+              alloc(
+                  fat,
+                  next,
+                  Math.max(1, clusterCount((sub.children.size() + 2) * 32L, clusterBytes)));
           queue.add(sub);
         } else {
           byte[] data = (byte[]) o;
-          int first = data.length == 0 ? 0 : alloc(fat, next, clusterCount(data.length, clusterBytes));
+          int first =
+              data.length == 0 ? 0 : alloc(fat, next, clusterCount(data.length, clusterBytes));
           writes.add(new Object[] {data, first});
         }
       }
@@ -120,7 +131,8 @@ final class Fat32 {
     int dosDate = dosDate();
     // directory contents
     for (Dir d : queue) {
-      ByteBuffer dir = ByteBuffer.allocate(d.children.size() * 32 + 64).order(ByteOrder.LITTLE_ENDIAN);
+      ByteBuffer dir =
+          ByteBuffer.allocate(d.children.size() * 32 + 64).order(ByteOrder.LITTLE_ENDIAN);
       if (d != root) {
         entry(dir, ".          ", 0x10, d.cluster, 0, dosTime, dosDate);
         int parent = parentCluster(d);
@@ -131,7 +143,14 @@ final class Fat32 {
           entry(dir, shortName(e.getKey()), 0x10, sub.cluster, 0, dosTime, dosDate);
         } else {
           byte[] data = (byte[]) e.getValue();
-          entry(dir, shortName(e.getKey()), 0x20, firstClusterOf(writes, data), data.length, dosTime, dosDate);
+          entry(
+              dir,
+              shortName(e.getKey()),
+              0x20,
+              firstClusterOf(writes, data),
+              data.length,
+              dosTime,
+              dosDate);
         }
       }
       writeChain(img, fat, d.cluster, dir.array(), dir.position(), dataStart, spc);
@@ -196,10 +215,12 @@ final class Fat32 {
   }
 
   /**
-   * Reads a file (a {@code /}-separated path of 8.3 names) from a FAT32 file system at byte {@code pos} of
-   * {@code ch}, or returns null if it is not there: enough to read back what {@link #image()} wrote.
+   * Reads a file (a {@code /}-separated path of 8.3 names) from a FAT32 file system at byte {@code
+   * pos} of {@code ch}, or returns null if it is not there: enough to read back what {@link
+   * #image()} wrote.
    */
-  static byte[] readFile(java.nio.channels.FileChannel ch, long pos, String path) throws java.io.IOException {
+  static byte[] readFile(java.nio.channels.FileChannel ch, long pos, String path)
+      throws java.io.IOException {
     ByteBuffer bs = ByteBuffer.allocate(SECTOR).order(ByteOrder.LITTLE_ENDIAN);
     DiskFiles.readFully(ch, bs, pos);
     int bytesPerSector = bs.getShort(11) & 0xffff;
@@ -208,11 +229,16 @@ final class Fat32 {
     int fats = bs.get(16) & 0xff;
     long fatSectors = bs.getInt(36) & 0xffffffffL;
     int rootCluster = bs.getInt(44);
-    if ((bs.getShort(510) & 0xffff) != 0xAA55 || bytesPerSector != SECTOR || spc == 0 || fats == 0
-        || fatSectors == 0 || fatSectors * SECTOR > Integer.MAX_VALUE) {
+    if ((bs.getShort(510) & 0xffff) != 0xAA55
+        || bytesPerSector != SECTOR
+        || spc == 0
+        || fats == 0
+        || fatSectors == 0
+        || fatSectors * SECTOR > Integer.MAX_VALUE) {
       return null;
     }
-    ByteBuffer fat = ByteBuffer.allocate((int) (fatSectors * SECTOR)).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer fat =
+        ByteBuffer.allocate((int) (fatSectors * SECTOR)).order(ByteOrder.LITTLE_ENDIAN);
     DiskFiles.readFully(ch, fat, pos + (long) reserved * SECTOR);
     long dataStart = pos + (reserved + fats * fatSectors) * SECTOR;
     int clusterBytes = spc * SECTOR;
@@ -224,7 +250,8 @@ final class Fat32 {
       String want = shortName(parts[i]);
       int found = -1;
       for (int o = 0; o + 32 <= dir.length && dir[o] != 0; o += 32) {
-        if ((dir[o] & 0xff) != 0xE5 && (dir[o + 11] & 0x0f) != 0x0f
+        if ((dir[o] & 0xff) != 0xE5
+            && (dir[o + 11] & 0x0f) != 0x0f
             && new String(dir, o, 11, StandardCharsets.US_ASCII).equals(want)) {
           found = o;
           break;
@@ -248,8 +275,14 @@ final class Fat32 {
   }
 
   /** The bytes of a cluster chain, up to {@code limit}. */
-  private static byte[] chain(java.nio.channels.FileChannel ch, ByteBuffer fat, long dataStart, int clusterBytes,
-      int first, int limit) throws java.io.IOException {
+  private static byte[] chain(
+      java.nio.channels.FileChannel ch,
+      ByteBuffer fat,
+      long dataStart,
+      int clusterBytes,
+      int first,
+      int limit)
+      throws java.io.IOException {
     java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
     byte[] buf = new byte[clusterBytes];
     int c = first;

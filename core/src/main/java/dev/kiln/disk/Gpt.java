@@ -13,24 +13,28 @@ import java.util.UUID;
 import java.util.zip.CRC32;
 
 /**
- * A GUID partition table written and read in Java: protective MBR, primary header and 128 entries at LBA 1-33,
- * backup entries and header in the last 33 sectors, CRC32s over both. 512-byte sectors. Immutable.
+ * A GUID partition table written and read in Java: protective MBR, primary header and 128 entries
+ * at LBA 1-33, backup entries and header in the last 33 sectors, CRC32s over both. 512-byte
+ * sectors. Immutable.
  */
 final class Gpt {
   static final int SECTOR = 512;
   static final int ENTRIES = 128;
   static final int ENTRY_SIZE = 128;
+
   /** Sectors the entry array takes: 128 * 128 / 512. */
   static final int ENTRY_SECTORS = ENTRIES * ENTRY_SIZE / SECTOR;
 
   static final UUID ESP_TYPE = UUID.fromString("c12a7328-f81f-11d2-ba4b-00a0c93ec93b");
+
   /** "Linux root (x86-64)" from the Discoverable Partitions Specification. */
   static final UUID ROOT_X86_64_TYPE = UUID.fromString("4f68bce3-e8cd-4db1-96e7-fbcaf984b709");
 
   /** One partition: inclusive LBA range. */
   record Partition(UUID type, UUID guid, long firstLba, long lastLba, String name) {
     Partition {
-      checkArgument(firstLba <= lastLba, "partition %s: first LBA %s after last %s", name, firstLba, lastLba);
+      checkArgument(
+          firstLba <= lastLba, "partition %s: first LBA %s after last %s", name, firstLba, lastLba);
       checkArgument(name.length() <= 36, "partition name longer than 36 characters: %s", name);
     }
 
@@ -48,7 +52,8 @@ final class Gpt {
   private final List<Partition> partitions;
 
   Gpt(long diskBytes, UUID diskGuid, List<Partition> partitions) {
-    checkArgument(diskBytes % SECTOR == 0, "disk size %s is not a multiple of %s", diskBytes, SECTOR);
+    checkArgument(
+        diskBytes % SECTOR == 0, "disk size %s is not a multiple of %s", diskBytes, SECTOR);
     this.sectors = diskBytes / SECTOR;
     this.diskGuid = diskGuid;
     this.partitions = List.copyOf(partitions);
@@ -56,7 +61,8 @@ final class Gpt {
     long prevLast = firstUsableLba() - 1;
     for (Partition p : this.partitions) {
       checkArgument(p.firstLba() > prevLast, "partition %s overlaps the one before", p.name());
-      checkArgument(p.lastLba() <= lastUsableLba(), "partition %s ends past the last usable LBA", p.name());
+      checkArgument(
+          p.lastLba() <= lastUsableLba(), "partition %s ends past the last usable LBA", p.name());
       prevLast = p.lastLba();
     }
   }
@@ -177,7 +183,11 @@ final class Gpt {
     long backupLba = b.getLong(SECTOR + 32);
     if ((backupLba + 1) * SECTOR != size) {
       throw new IOException(
-          "GPT backup header at LBA " + backupLba + " but the disk has " + size / SECTOR + " sectors");
+          "GPT backup header at LBA "
+              + backupLba
+              + " but the disk has "
+              + size / SECTOR
+              + " sectors");
     }
     UUID disk = Ids.fromGuidBytes(a, SECTOR + 56);
     int n = b.getInt(SECTOR + 80);

@@ -11,14 +11,24 @@ import java.util.UUID;
 
 /**
  * The UEFI boot loader: GRUB's core image built with {@code grub-mkimage} (reproducible, unlike
- * {@code grub-mkstandalone}, whose memdisk carries wall-clock times) with the whole configuration embedded, so the
- * ESP holds one file, {@code \EFI\BOOT\BOOTX64.EFI}, which firmware finds without NVRAM entries. GRUB reads the
- * kernel and initramfs from the ext4 root (found by file system UUID), so a kernel update changes the root file
- * system and a few bytes of the ESP, not a copy of the kernel.
+ * {@code grub-mkstandalone}, whose memdisk carries wall-clock times) with the whole configuration
+ * embedded, so the ESP holds one file, {@code \EFI\BOOT\BOOTX64.EFI}, which firmware finds without
+ * NVRAM entries. GRUB reads the kernel and initramfs from the ext4 root (found by file system
+ * UUID), so a kernel update changes the root file system and a few bytes of the ESP, not a copy of
+ * the kernel.
  */
 final class Grub {
   static final List<String> MODULES =
-      List.of("part_gpt", "ext2", "search", "search_fs_uuid", "linux", "boot", "echo", "efi_gop", "efi_uga");
+      List.of(
+          "part_gpt",
+          "ext2",
+          "search",
+          "search_fs_uuid",
+          "linux",
+          "boot",
+          "echo",
+          "efi_gop",
+          "efi_uga");
 
   private Grub() {}
 
@@ -41,8 +51,8 @@ final class Grub {
   }
 
   /**
-   * Whether a core image made by {@link #image} embeds exactly {@code config}: grub-mkimage stores it as a module
-   * of type OBJ_TYPE_CONFIG (2) whose payload is the file's bytes and a NUL.
+   * Whether a core image made by {@link #image} embeds exactly {@code config}: grub-mkimage stores
+   * it as a module of type OBJ_TYPE_CONFIG (2) whose payload is the file's bytes and a NUL.
    */
   static boolean embeds(byte[] efi, String config) {
     byte[] want = (config + "\0").getBytes(StandardCharsets.UTF_8);

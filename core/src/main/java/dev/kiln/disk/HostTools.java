@@ -16,9 +16,10 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * Finds the host programs the disk builder runs and runs them. Every tool is looked up before any work starts, and a
- * missing one is an error that names the Debian package to install. {@code /usr/sbin} and {@code /sbin} are searched
- * too, because an ordinary user's PATH on Debian does not have them and e2fsprogs lives there. Immutable.
+ * Finds the host programs the disk builder runs and runs them. Every tool is looked up before any
+ * work starts, and a missing one is an error that names the Debian package to install. {@code
+ * /usr/sbin} and {@code /sbin} are searched too, because an ordinary user's PATH on Debian does not
+ * have them and e2fsprogs lives there. Immutable.
  */
 final class HostTools {
   /** Tool name -> Debian package. */
@@ -64,8 +65,8 @@ final class HostTools {
   }
 
   /**
-   * Checks that every named tool (and, if asked, the GRUB EFI modules) is present; the error lists everything
-   * missing at once with the packages that provide it.
+   * Checks that every named tool (and, if asked, the GRUB EFI modules) is present; the error lists
+   * everything missing at once with the packages that provide it.
    */
   HostTools require(boolean grub, String... tools) throws DiskException {
     List<String> missing = new ArrayList<>();
@@ -130,8 +131,9 @@ final class HostTools {
   record Result(int exitCode, String stdout, String stderr) {}
 
   /**
-   * Runs a command to completion with the given extra environment and stdin file (or none), collecting its output.
-   * A non-zero exit is an error naming the command and the last lines of its error output.
+   * Runs a command to completion with the given extra environment and stdin file (or none),
+   * collecting its output. A non-zero exit is an error naming the command and the last lines of its
+   * error output.
    */
   static Result run(List<String> cmd, Map<String, String> env, Path stdin, boolean check)
       throws DiskException {
@@ -148,13 +150,20 @@ final class HostTools {
         p.getOutputStream().close();
       }
       Process proc = p;
-      CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> slurp(proc.getInputStream()));
-      CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> slurp(proc.getErrorStream()));
+      CompletableFuture<String> out =
+          CompletableFuture.supplyAsync(() -> slurp(proc.getInputStream()));
+      CompletableFuture<String> err =
+          CompletableFuture.supplyAsync(() -> slurp(proc.getErrorStream()));
       int rc = p.waitFor();
       Result r = new Result(rc, out.join(), err.join());
       if (check && rc != 0) {
         throw new DiskException(
-            "command failed with exit code " + rc + ": " + String.join(" ", cmd) + "\n" + tail(r.stderr + r.stdout));
+            "command failed with exit code "
+                + rc
+                + ": "
+                + String.join(" ", cmd)
+                + "\n"
+                + tail(r.stderr + r.stdout));
       }
       return r;
     } catch (IOException e) {

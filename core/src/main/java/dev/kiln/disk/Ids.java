@@ -6,17 +6,16 @@ import java.nio.charset.StandardCharsets;
 import java.util.UUID;
 
 /**
- * Identifiers derived from the content instead of drawn at random: the disk GUID, partition GUIDs, the ext4 UUID and
- * hash seed and the FAT serial are all a function of one seed (a digest of the layers and the options), so the same
- * layers give the same disk bit for bit. Thread-safe.
+ * Identifiers derived from the content instead of drawn at random: the disk GUID, partition GUIDs,
+ * the ext4 UUID and hash seed and the FAT serial are all a function of one seed (a digest of the
+ * layers and the options), so the same layers give the same disk bit for bit. Thread-safe.
  */
 final class Ids {
   private Ids() {}
 
   /** A version-4-shaped UUID from {@code sha256(seed || 0 || label)}. */
   static UUID uuid(String seed, String label) {
-    byte[] h =
-        Hashing.sha256().hashString(seed + '\0' + label, StandardCharsets.UTF_8).asBytes();
+    byte[] h = Hashing.sha256().hashString(seed + '\0' + label, StandardCharsets.UTF_8).asBytes();
     h[6] = (byte) ((h[6] & 0x0f) | 0x40);
     h[8] = (byte) ((h[8] & 0x3f) | 0x80);
     ByteBuffer b = ByteBuffer.wrap(h);
@@ -25,8 +24,7 @@ final class Ids {
 
   /** A 32-bit serial number from the seed (for the FAT volume id). */
   static int serial(String seed, String label) {
-    byte[] h =
-        Hashing.sha256().hashString(seed + '\0' + label, StandardCharsets.UTF_8).asBytes();
+    byte[] h = Hashing.sha256().hashString(seed + '\0' + label, StandardCharsets.UTF_8).asBytes();
     return ByteBuffer.wrap(h).getInt();
   }
 

@@ -7,9 +7,10 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The kernel and initramfs an image boots, found the way Debian lays them out: the {@code /vmlinuz} and
- * {@code /initrd.img} links if they point at files, else the newest {@code /boot/vmlinuz-VERSION} and its
- * {@code /boot/initrd.img-VERSION}. Paths are absolute inside the image.
+ * The kernel and initramfs an image boots, found the way Debian lays them out: the {@code /vmlinuz}
+ * and {@code /initrd.img} links if they point at files, else the newest {@code
+ * /boot/vmlinuz-VERSION} and its {@code /boot/initrd.img-VERSION}. Paths are absolute inside the
+ * image.
  */
 record Kernel(String kernel, Optional<String> initrd) {
 
@@ -37,7 +38,10 @@ record Kernel(String kernel, Optional<String> initrd) {
             tree.typeOf(initrd) == Type.FILE ? Optional.of("/" + initrd) : Optional.empty()));
   }
 
-  /** The file a root-level link points at, if it is a regular file (one level of links inside /boot). */
+  /**
+   * The file a root-level link points at, if it is a regular file (one level of links inside
+   * /boot).
+   */
   private static String resolveLink(FsTree tree, String link) throws IOException, DiskException {
     if (tree.typeOf(link) != Type.SYMLINK) {
       return null;

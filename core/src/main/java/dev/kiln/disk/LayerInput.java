@@ -7,9 +7,10 @@ import java.io.InputStream;
 import java.nio.file.Path;
 
 /**
- * A layer file as an input stream whose {@link #available()} is the number of bytes left, counted here: the buffered
- * streams above it ask after every partial read, and the JDK's file streams answer with system calls (fstat and
- * lseek) each time, tens of thousands of them for a rootfs tarball. Not thread-safe.
+ * A layer file as an input stream whose {@link #available()} is the number of bytes left, counted
+ * here: the buffered streams above it ask after every partial read, and the JDK's file streams
+ * answer with system calls (fstat and lseek) each time, tens of thousands of them for a rootfs
+ * tarball. Not thread-safe.
  */
 final class LayerInput extends FilterInputStream {
   private long remaining;

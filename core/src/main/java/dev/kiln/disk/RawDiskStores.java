@@ -16,14 +16,15 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.UUID;
 
-/** The {@code raw:FILE} store: copies the image's cached disk to FILE, sparsely (zero blocks become holes). */
+/**
+ * The {@code raw:FILE} store: copies the image's cached disk to FILE, sparsely (zero blocks become
+ * holes).
+ */
 public final class RawDiskStores implements ImageStoreProvider {
 
   @Override
@@ -39,7 +40,8 @@ public final class RawDiskStores implements ImageStoreProvider {
   /** The engine's disk cache, or a clear error when the engine does not offer one. */
   public static DiskCache diskCache(PublishContext ctx, String target) throws ImageStoreException {
     return ctx.capability(DiskCache.class)
-        .orElseThrow(() -> new ImageStoreException(target, "this Kiln engine offers no disk cache"));
+        .orElseThrow(
+            () -> new ImageStoreException(target, "this Kiln engine offers no disk cache"));
   }
 
   private static final class RawStore implements ImageStore {
@@ -51,7 +53,8 @@ public final class RawDiskStores implements ImageStoreProvider {
 
     @Override
     public Optional<LocalOutput> localOutput() {
-      // the options are the name: two disks of one file with different options are two different files
+      // the options are the name: two disks of one file with different options are two different
+      // files
       return Optional.of(new LocalOutput(target.file(), "raw", target.options().toString(), false));
     }
 
@@ -81,22 +84,30 @@ public final class RawDiskStores implements ImageStoreProvider {
       try {
         Files.createDirectories(out.getParent());
         try (TargetTempFile tmp = TargetTempFile.create(out.getParent(), tempPrefix(out))) {
-          sparseCopy(disk.path(), tmp.channel(),
-              (done, total) -> ctx.emit(new BakeEvent.BytesWritten(target.toString(), done, total)));
+          sparseCopy(
+              disk.path(),
+              tmp.channel(),
+              (done, total) ->
+                  ctx.emit(new BakeEvent.BytesWritten(target.toString(), done, total)));
           tmp.moveTo(out);
         }
         return published(image, disk);
       } catch (IOException e) {
-        throw new ImageStoreException(target.toString(), "could not write the disk: " + e.getMessage(), e);
+        throw new ImageStoreException(
+            target.toString(), "could not write the disk: " + e.getMessage(), e);
       }
     }
 
     private PublishedImage published(ImageView image, DiskCache.CachedDisk disk) {
-      return new PublishedImage(target.toString(), image.digest(), false, Map.of(
-          "file", target.file().toString(),
-          "diskSha256", disk.sha256().toString(),
-          "size", Long.toString(disk.image().size()),
-          "kernel", disk.image().kernel().orElse("")));
+      return new PublishedImage(
+          target.toString(),
+          image.digest(),
+          false,
+          Map.of(
+              "file", target.file().toString(),
+              "diskSha256", disk.sha256().toString(),
+              "size", Long.toString(disk.image().size()),
+              "kernel", disk.image().kernel().orElse("")));
     }
   }
 
@@ -109,14 +120,20 @@ public final class RawDiskStores implements ImageStoreProvider {
     return "." + out.getFileName();
   }
 
-  /** Copies {@code from} to {@code to}, leaving holes where {@code from} has all-zero 1 MiB chunks. */
+  /**
+   * Copies {@code from} to {@code to}, leaving holes where {@code from} has all-zero 1 MiB chunks.
+   */
   public static void sparseCopy(Path from, Path to, Progress progress) throws IOException {
-    try (FileChannel out = FileChannel.open(to, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+    try (FileChannel out =
+        FileChannel.open(to, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
       sparseCopy(from, out, progress);
     }
   }
 
-  /** Copies {@code from} into the empty file open as {@code out}, leaving holes for all-zero 1 MiB chunks. */
+  /**
+   * Copies {@code from} into the empty file open as {@code out}, leaving holes for all-zero 1 MiB
+   * chunks.
+   */
   static void sparseCopy(Path from, FileChannel out, Progress progress) throws IOException {
     final int chunk = 1 << 20;
     try (FileChannel in = FileChannel.open(from, StandardOpenOption.READ)) {

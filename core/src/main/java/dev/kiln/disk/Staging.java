@@ -5,13 +5,13 @@ import dev.kiln.spi.LayerEntry.Type;
 import dev.kiln.spi.LayerReader;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
-import java.io.OutputStream;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -22,22 +22,36 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * The flattened root file system of ordered layers, unpacked into a host directory for {@code mke2fs -d}, with the
- * ownership, modes and device numbers the layers declare kept beside it (the host files are all owned by the
- * current user, readable by it, and carry the host's default permissions; devices and FIFOs are empty regular
- * files). Whiteouts remove what lower layers put there; an entry of a different type replaces what was there;
- * directories merge. Nothing is ever written through a symlink.
+ * The flattened root file system of ordered layers, unpacked into a host directory for {@code
+ * mke2fs -d}, with the ownership, modes and device numbers the layers declare kept beside it (the
+ * host files are all owned by the current user, readable by it, and carry the host's default
+ * permissions; devices and FIFOs are empty regular files). Whiteouts remove what lower layers put
+ * there; an entry of a different type replaces what was there; directories merge. Nothing is ever
+ * written through a symlink.
  *
- * <p>The declared metadata is written into the inodes mke2fs made, afterwards, in Java ({@link Ext4Inodes.Patch}),
- * so no root, no fakeroot and no per-file chown or chmod is needed. Not thread-safe.
+ * <p>The declared metadata is written into the inodes mke2fs made, afterwards, in Java ({@link
+ * Ext4Inodes.Patch}), so no root, no fakeroot and no per-file chown or chmod is needed. Not
+ * thread-safe.
  */
 final class Staging implements FsTree {
-  /** What a path is in the image. For a hard link, the metadata of the file it shares an inode with. */
-  record Meta(Type type, int mode, int uid, int gid, int major, int minor, long size, String linkTarget,
-      Map<String, byte[]> xattrs, boolean hardlink) {}
+  /**
+   * What a path is in the image. For a hard link, the metadata of the file it shares an inode with.
+   */
+  record Meta(
+      Type type,
+      int mode,
+      int uid,
+      int gid,
+      int major,
+      int minor,
+      long size,
+      String linkTarget,
+      Map<String, byte[]> xattrs,
+      boolean hardlink) {}
 
   /** Files up to this size are read into memory and written by the background writer. */
   private static final int QUEUED_FILE_MAX = 32 << 20;
+
   /** Bytes of file content queued for the writer at most. */
   private static final int QUEUE_KIB = 96 << 10;
 
@@ -51,9 +65,10 @@ final class Staging implements FsTree {
   }
 
   /**
-   * Host file system changes (create, write, link), done in order by one background thread while the reading
-   * thread parses the next entries, so that parsing and the system calls overlap. Anything that reads the host
-   * tree waits for the queue to drain first. The first failure is reported by the next call.
+   * Host file system changes (create, write, link), done in order by one background thread while
+   * the reading thread parses the next entries, so that parsing and the system calls overlap.
+   * Anything that reads the host tree waits for the queue to drain first. The first failure is
+   * reported by the next call.
    */
   private static final class Writer {
     interface Op {
@@ -63,8 +78,10 @@ final class Staging implements FsTree {
     private record Job(Op op, int kib) {}
 
     private static final Job STOP = new Job(() -> {}, 0);
-    private final java.util.concurrent.BlockingQueue<Job> queue = new java.util.concurrent.LinkedBlockingQueue<>();
-    private final java.util.concurrent.Semaphore budget = new java.util.concurrent.Semaphore(QUEUE_KIB);
+    private final java.util.concurrent.BlockingQueue<Job> queue =
+        new java.util.concurrent.LinkedBlockingQueue<>();
+    private final java.util.concurrent.Semaphore budget =
+        new java.util.concurrent.Semaphore(QUEUE_KIB);
     private final Thread thread;
     private volatile IOException failure;
 
@@ -145,7 +162,10 @@ final class Staging implements FsTree {
     return writer;
   }
 
-  /** Waits for the host tree to be complete (call before anything reads it) and stops the writer thread. */
+  /**
+   * Waits for the host tree to be complete (call before anything reads it) and stops the writer
+   * thread.
+   */
   void finish() throws IOException {
     if (writer != null) {
       try {
@@ -157,7 +177,10 @@ final class Staging implements FsTree {
     }
   }
 
-  /** Stops the writer thread (after what is queued; on failure paths, where nobody waits for the tree). */
+  /**
+   * Stops the writer thread (after what is queued; on failure paths, where nobody waits for the
+   * tree).
+   */
   void abandon() {
     if (writer != null) {
       writer.stop();
@@ -233,8 +256,15 @@ final class Staging implements FsTree {
       entries.put(parent, new Meta(Type.DIRECTORY, 0755, 0, 0, 0, 0, 0, "", Map.of(), false));
     } else if (m.type() != Type.DIRECTORY) {
       throw new IOException(
-          "layer " + layer + ": entry /" + p + " would be written through /" + parent + ", which is a "
-              + m.type().name().toLowerCase() + (m.type() == Type.SYMLINK ? " (to " + m.linkTarget() + ")" : "")
+          "layer "
+              + layer
+              + ": entry /"
+              + p
+              + " would be written through /"
+              + parent
+              + ", which is a "
+              + m.type().name().toLowerCase()
+              + (m.type() == Type.SYMLINK ? " (to " + m.linkTarget() + ")" : "")
               + ", not a directory");
     }
   }
@@ -242,8 +272,17 @@ final class Staging implements FsTree {
   private void create(LayerEntry e, String layer) throws IOException {
     Path h = host(e.path());
     Meta meta =
-        new Meta(e.type(), e.mode(), e.uid(), e.gid(), e.devMajor(), e.devMinor(), e.size(), e.linkTarget(),
-            e.xattrs(), false);
+        new Meta(
+            e.type(),
+            e.mode(),
+            e.uid(),
+            e.gid(),
+            e.devMajor(),
+            e.devMinor(),
+            e.size(),
+            e.linkTarget(),
+            e.xattrs(),
+            false);
     Writer w = writer();
     switch (e.type()) {
       case DIRECTORY -> {
@@ -258,20 +297,32 @@ final class Staging implements FsTree {
           try (InputStream in = e.content().open()) {
             int n = in.readNBytes(data, 0, data.length);
             if (n != data.length || in.read() >= 0) {
-              throw new IOException("layer " + layer + ": /" + e.path() + " declares " + e.size()
-                  + " bytes but has " + (n != data.length ? n : "more"));
+              throw new IOException(
+                  "layer "
+                      + layer
+                      + ": /"
+                      + e.path()
+                      + " declares "
+                      + e.size()
+                      + " bytes but has "
+                      + (n != data.length ? n : "more"));
             }
           }
-          w.submit(() -> {
-            try (OutputStream out = Files.newOutputStream(h, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-              out.write(data);
-            }
-          }, (data.length >> 10) + 1);
+          w.submit(
+              () -> {
+                try (OutputStream out =
+                    Files.newOutputStream(
+                        h, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                  out.write(data);
+                }
+              },
+              (data.length >> 10) + 1);
         } else {
           w.drain();
           try (InputStream in = e.content().open();
               OutputStream out =
-                  Files.newOutputStream(h, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                  Files.newOutputStream(
+                      h, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             int n;
             while ((n = in.read(buffer)) > 0) {
               out.write(buffer, 0, n);
@@ -287,13 +338,28 @@ final class Staging implements FsTree {
         Meta target = entries.get(e.linkTarget());
         if (target == null || target.type() != Type.FILE) {
           throw new IOException(
-              "layer " + layer + ": hard link /" + e.path() + " points at /" + e.linkTarget()
+              "layer "
+                  + layer
+                  + ": hard link /"
+                  + e.path()
+                  + " points at /"
+                  + e.linkTarget()
                   + ", which is not a regular file of the image");
         }
         Path existing = host(e.linkTarget());
         w.submit(() -> Files.createLink(h, existing), 0);
-        meta = new Meta(Type.FILE, target.mode(), target.uid(), target.gid(), 0, 0, target.size(), "",
-            target.xattrs(), true);
+        meta =
+            new Meta(
+                Type.FILE,
+                target.mode(),
+                target.uid(),
+                target.gid(),
+                0,
+                0,
+                target.size(),
+                "",
+                target.xattrs(),
+                true);
       }
       case CHAR_DEVICE, BLOCK_DEVICE, FIFO -> w.submit(() -> Files.createFile(h), 0);
       default -> throw new IllegalStateException(e.type().toString());
@@ -349,9 +415,9 @@ final class Staging implements FsTree {
   }
 
   /**
-   * File system blocks of {@code blockSize} the content needs beyond inodes: file data rounded up to whole blocks,
-   * one or more blocks per directory, a block for each long symlink target and for each inode with extended
-   * attributes.
+   * File system blocks of {@code blockSize} the content needs beyond inodes: file data rounded up
+   * to whole blocks, one or more blocks per directory, a block for each long symlink target and for
+   * each inode with extended attributes.
    */
   long dataBlocks(int blockSize) {
     long blocks = 1;
@@ -417,7 +483,9 @@ final class Staging implements FsTree {
     return out;
   }
 
-  /** Deletes the host directory ({@code rm -rf} is several times faster than a Java tree walk here). */
+  /**
+   * Deletes the host directory ({@code rm -rf} is several times faster than a Java tree walk here).
+   */
   void delete() throws IOException {
     abandon();
     remove(root);
@@ -429,12 +497,15 @@ final class Staging implements FsTree {
       return;
     }
     try {
-      Process p = new ProcessBuilder("rm", "-rf", "--one-file-system", "--", root.toString())
-          .redirectErrorStream(true).start();
+      Process p =
+          new ProcessBuilder("rm", "-rf", "--one-file-system", "--", root.toString())
+              .redirectErrorStream(true)
+              .start();
       p.getOutputStream().close();
       String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       if (p.waitFor() != 0) {
-        throw new IOException("could not delete the staging directory " + root + ": " + out.strip());
+        throw new IOException(
+            "could not delete the staging directory " + root + ": " + out.strip());
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

@@ -4,9 +4,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A simple timer log: the wall-clock milliseconds of each step of a build, in order, for the one-line summary the
- * builder logs ({@code stage 1180 ms, mke2fs 2210 ms, …}). Steps that overlap with background work are timed as the
- * time the caller waited. Not thread-safe.
+ * A simple timer log: the wall-clock milliseconds of each step of a build, in order, for the
+ * one-line summary the builder logs ({@code stage 1180 ms, mke2fs 2210 ms, …}). Steps that overlap
+ * with background work are timed as the time the caller waited. Not thread-safe.
  */
 final class Steps {
   private final long start = System.nanoTime();

@@ -6,9 +6,9 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 
 /**
- * Pins the time fields of an ext4 superblock (mount, write, last check, creation) to one instant and recomputes its
- * checksum; mke2fs honours {@code E2FSPROGS_FAKE_TIME} but a later {@code debugfs -w} stamps the write time with the
- * clock. Writes only if something changed.
+ * Pins the time fields of an ext4 superblock (mount, write, last check, creation) to one instant
+ * and recomputes its checksum; mke2fs honours {@code E2FSPROGS_FAKE_TIME} but a later {@code
+ * debugfs -w} stamps the write time with the clock. Writes only if something changed.
  */
 final class SuperblockTimes {
   private SuperblockTimes() {}

@@ -9,14 +9,21 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * What one {@code lstat} of a path says: its type, permission bits, size and the fields a stat index compares to
- * tell an unchanged file (size, mtime, inode, ctime). Walkers take it once per path and hand it to
- * {@link FileDigests#digest(Path, FileStat)}, so a no-op rebake costs one system call per file.
+ * What one {@code lstat} of a path says: its type, permission bits, size and the fields a stat
+ * index compares to tell an unchanged file (size, mtime, inode, ctime). Walkers take it once per
+ * path and hand it to {@link FileDigests#digest(Path, FileStat)}, so a no-op rebake costs one
+ * system call per file.
  */
-public record FileStat(Type type, int mode, long size, long mtimeNanos, long inode, long ctimeNanos) {
+public record FileStat(
+    Type type, int mode, long size, long mtimeNanos, long inode, long ctimeNanos) {
 
   /** The kinds of file a layer can hold, and everything else. */
-  public enum Type { FILE, DIRECTORY, SYMLINK, OTHER }
+  public enum Type {
+    FILE,
+    DIRECTORY,
+    SYMLINK,
+    OTHER
+  }
 
   private static final String ATTRIBUTES = "unix:mode,size,lastModifiedTime,ino,ctime";
   private static final int S_IFMT = 0170000;
@@ -25,12 +32,13 @@ public record FileStat(Type type, int mode, long size, long mtimeNanos, long ino
   public static FileStat lstat(Path path) throws IOException {
     Map<String, Object> a = Files.readAttributes(path, ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
     int mode = (Integer) a.get("mode");
-    Type type = switch (mode & S_IFMT) {
-      case 0100000 -> Type.FILE;
-      case 0040000 -> Type.DIRECTORY;
-      case 0120000 -> Type.SYMLINK;
-      default -> Type.OTHER;
-    };
+    Type type =
+        switch (mode & S_IFMT) {
+          case 0100000 -> Type.FILE;
+          case 0040000 -> Type.DIRECTORY;
+          case 0120000 -> Type.SYMLINK;
+          default -> Type.OTHER;
+        };
     return new FileStat(
         type,
         mode & 07777,

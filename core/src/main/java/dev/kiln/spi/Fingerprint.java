@@ -10,13 +10,14 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Collects everything that decides a layer's content, in a canonical, unambiguous encoding, and the named input
- * digests that the image record lists. The layer's cache key is the SHA-256 of its parent's key, its kind and this
- * fingerprint. Not thread-safe.
+ * Collects everything that decides a layer's content, in a canonical, unambiguous encoding, and the
+ * named input digests that the image record lists. The layer's cache key is the SHA-256 of its
+ * parent's key, its kind and this fingerprint. Not thread-safe.
  *
- * <p>The encoding: each field is its type character (UTF-16LE), the length-prefixed UTF-8 name, then the value —
- * numbers as 8 bytes, strings and digests length-prefixed, lists count-prefixed; integers little-endian. Fields are
- * buffered and hashed in bulk: a files layer of 30,000 entries adds about 200,000 small fields.
+ * <p>The encoding: each field is its type character (UTF-16LE), the length-prefixed UTF-8 name,
+ * then the value — numbers as 8 bytes, strings and digests length-prefixed, lists count-prefixed;
+ * integers little-endian. Fields are buffered and hashed in bulk: a files layer of 30,000 entries
+ * adds about 200,000 small fields.
  */
 public final class Fingerprint {
 
@@ -89,7 +90,8 @@ public final class Fingerprint {
   private void string(String s) {
     int n = s.length();
     if (n <= BUFFER - 4) {
-      // the common case (paths, names, hex digests) is 7-bit text, whose UTF-8 bytes are its chars: copied in one
+      // the common case (paths, names, hex digests) is 7-bit text, whose UTF-8 bytes are its chars:
+      // copied in one
       // pass, which falls back to the encoder at the first other char
       room(4 + n);
       int start = pos + 4;

@@ -5,8 +5,8 @@ import java.util.Set;
 
 /**
  * Creates image stores for target schemes, discovered with {@link java.util.ServiceLoader} from
- * {@code META-INF/services/dev.kiln.spi.ImageStoreProvider}. One passed to {@code Kiln.builder().imageStores(…)}
- * wins over a discovered one for the same scheme.
+ * {@code META-INF/services/dev.kiln.spi.ImageStoreProvider}. One passed to {@code
+ * Kiln.builder().imageStores(…)} wins over a discovered one for the same scheme.
  */
 public interface ImageStoreProvider {
 

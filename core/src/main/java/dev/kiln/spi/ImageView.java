@@ -8,8 +8,8 @@ import java.io.InputStream;
 import java.util.List;
 
 /**
- * An assembled image in the local store, as image stores and provisioners see it: the OCI manifest and config,
- * the layers lowest first, and their blobs. Thread-safe.
+ * An assembled image in the local store, as image stores and provisioners see it: the OCI manifest
+ * and config, the layers lowest first, and their blobs. Thread-safe.
  */
 public interface ImageView {
 
@@ -31,20 +31,24 @@ public interface ImageView {
   List<LayerRecord> layers();
 
   /**
-   * Where the image's bases end, as layer counts, innermost first: {@code [1]} for a root file system base with
-   * layers on top, {@code [1, 3]} for a build on {@code Base.of(b)} where {@code b} has a rootfs and two layers.
-   * Disk images are laid out base by base along these boundaries, so an image's disk extends its base's disk.
+   * Where the image's bases end, as layer counts, innermost first: {@code [1]} for a root file
+   * system base with layers on top, {@code [1, 3]} for a build on {@code Base.of(b)} where {@code
+   * b} has a rootfs and two layers. Disk images are laid out base by base along these boundaries,
+   * so an image's disk extends its base's disk.
    */
   default List<Integer> bases() {
     return List.of();
   }
 
-  /** The cache key of the top layer (or of the base when there is no layer): the recipe's identity. */
+  /**
+   * The cache key of the top layer (or of the base when there is no layer): the recipe's identity.
+   */
   Digest key();
 
   /**
-   * Opens a blob (layer, config or manifest) of this image. The stream checks the content against the digest as it
-   * is read and throws {@link CorruptBlobException} at the end if it does not match.
+   * Opens a blob (layer, config or manifest) of this image. The stream checks the content against
+   * the digest as it is read and throws {@link CorruptBlobException} at the end if it does not
+   * match.
    */
   InputStream openBlob(Digest digest) throws IOException;
 

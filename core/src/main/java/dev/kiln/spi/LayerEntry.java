@@ -11,11 +11,12 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * One entry of a layer, as a {@link LayerWriter} takes it: a normalised path inside the image, its type, mode,
- * ownership and, for regular files, where its content comes from. Deletions are whiteout entries.
+ * One entry of a layer, as a {@link LayerWriter} takes it: a normalised path inside the image, its
+ * type, mode, ownership and, for regular files, where its content comes from. Deletions are
+ * whiteout entries.
  *
- * <p>Paths are relative to the image root, without a leading slash, normalised ({@code usr/bin/app}); the root
- * directory itself is never an entry. Immutable and thread-safe.
+ * <p>Paths are relative to the image root, without a leading slash, normalised ({@code
+ * usr/bin/app}); the root directory itself is never an entry. Immutable and thread-safe.
  */
 public record LayerEntry(
     String path,
@@ -42,7 +43,10 @@ public record LayerEntry(
     FIFO,
     /** Deletes {@link #path()} from the layers below ({@code .wh.NAME}). */
     WHITEOUT,
-    /** Hides everything the layers below have in the directory {@link #path()} ({@code .wh..wh..opq}). */
+    /**
+     * Hides everything the layers below have in the directory {@link #path()} ({@code
+     * .wh..wh..opq}).
+     */
     OPAQUE_WHITEOUT
   }
 
@@ -57,10 +61,10 @@ public record LayerEntry(
     }
 
     /**
-     * The content of a file on disk that must have the SHA-256 {@code digest}, the one its layer's cache key was
-     * computed from: the layer writer hashes the bytes as it copies them and fails with an {@link
-     * InputChangedException} naming the file when they differ, so a file edited after it was hashed never ends up
-     * in a layer stored under the old key.
+     * The content of a file on disk that must have the SHA-256 {@code digest}, the one its layer's
+     * cache key was computed from: the layer writer hashes the bytes as it copies them and fails
+     * with an {@link InputChangedException} naming the file when they differ, so a file edited
+     * after it was hashed never ends up in a layer stored under the old key.
      */
     static Content hashed(Path file, dev.kiln.Digest digest) {
       return new Hashed(file, digest);
@@ -89,7 +93,11 @@ public record LayerEntry(
   public LayerEntry {
     path = normalize(path);
     Objects.requireNonNull(type, "type");
-    checkArgument(mode >= 0 && mode <= 07777, "mode %s out of range for %s", Integer.toOctalString(mode), path);
+    checkArgument(
+        mode >= 0 && mode <= 07777,
+        "mode %s out of range for %s",
+        Integer.toOctalString(mode),
+        path);
     checkArgument(uid >= 0 && gid >= 0, "negative uid/gid for %s", path);
     xattrs = xattrs == null ? Map.of() : ImmutableSortedMap.copyOf(xattrs);
     linkTarget = linkTarget == null ? "" : linkTarget;
@@ -108,7 +116,10 @@ public record LayerEntry(
     }
   }
 
-  /** A regular file with content from {@code source}, which must be {@code size} bytes long when read. */
+  /**
+   * A regular file with content from {@code source}, which must be {@code size} bytes long when
+   * read.
+   */
   public static LayerEntry file(String path, int mode, long size, Content source) {
     return new LayerEntry(path, Type.FILE, mode, 0, 0, size, "", 0, 0, Map.of(), source);
   }
@@ -136,7 +147,10 @@ public record LayerEntry(
   }
 
   public static LayerEntry device(String path, Type type, int mode, int major, int minor) {
-    checkArgument(type == Type.CHAR_DEVICE || type == Type.BLOCK_DEVICE || type == Type.FIFO, "not a device: %s", type);
+    checkArgument(
+        type == Type.CHAR_DEVICE || type == Type.BLOCK_DEVICE || type == Type.FIFO,
+        "not a device: %s",
+        type);
     return new LayerEntry(path, type, mode, 0, 0, 0, "", major, minor, Map.of(), null);
   }
 
@@ -151,27 +165,33 @@ public record LayerEntry(
   }
 
   public LayerEntry withOwner(int uid, int gid) {
-    return new LayerEntry(path, type, mode, uid, gid, size, linkTarget, devMajor, devMinor, xattrs, content);
+    return new LayerEntry(
+        path, type, mode, uid, gid, size, linkTarget, devMajor, devMinor, xattrs, content);
   }
 
   public LayerEntry withMode(int mode) {
-    return new LayerEntry(path, type, mode, uid, gid, size, linkTarget, devMajor, devMinor, xattrs, content);
+    return new LayerEntry(
+        path, type, mode, uid, gid, size, linkTarget, devMajor, devMinor, xattrs, content);
   }
 
   /** The same file entry with its content from {@code content}. */
   public LayerEntry withContent(Content content) {
     checkArgument(type == Type.FILE, "only a FILE entry has content, but %s is a %s", path, type);
-    return new LayerEntry(path, type, mode, uid, gid, size, linkTarget, devMajor, devMinor, xattrs, content);
+    return new LayerEntry(
+        path, type, mode, uid, gid, size, linkTarget, devMajor, devMinor, xattrs, content);
   }
 
   public LayerEntry withXattrs(Map<String, byte[]> xattrs) {
-    return new LayerEntry(path, type, mode, uid, gid, size, linkTarget, devMajor, devMinor, xattrs, content);
+    return new LayerEntry(
+        path, type, mode, uid, gid, size, linkTarget, devMajor, devMinor, xattrs, content);
   }
 
   /**
-   * Normalises an image path: strips leading {@code /} and {@code ./}, folds {@code //} and {@code .} segments.
+   * Normalises an image path: strips leading {@code /} and {@code ./}, folds {@code //} and {@code
+   * .} segments.
    *
-   * @throws IllegalArgumentException if the path is empty, names the root, or has a {@code ..} segment
+   * @throws IllegalArgumentException if the path is empty, names the root, or has a {@code ..}
+   *     segment
    */
   public static String normalize(String path) {
     checkArgument(path != null && !path.isEmpty(), "empty path");
@@ -184,7 +204,8 @@ public record LayerEntry(
       if (seg.isEmpty() || seg.equals(".")) {
         continue;
       }
-      checkArgument(!seg.equals(".."), "path '%s' has a '..' segment: it would escape the image root", path);
+      checkArgument(
+          !seg.equals(".."), "path '%s' has a '..' segment: it would escape the image root", path);
       if (sb.length() > 0) {
         sb.append('/');
       }
@@ -194,7 +215,10 @@ public record LayerEntry(
     return sb.toString();
   }
 
-  /** True when the path has no leading, trailing or double slash and no {@code .} or {@code ..} segment. */
+  /**
+   * True when the path has no leading, trailing or double slash and no {@code .} or {@code ..}
+   * segment.
+   */
   private static boolean isNormal(String path) {
     int start = 0;
     int n = path.length();

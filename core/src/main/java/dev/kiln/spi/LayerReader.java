@@ -6,13 +6,15 @@ import java.io.InputStream;
 import java.nio.file.Path;
 
 /**
- * Reads the entries of one layer (a tar, plain or gzip-compressed) in the order they are stored, with OCI whiteouts
- * turned into {@link LayerEntry.Type#WHITEOUT} / {@link LayerEntry.Type#OPAQUE_WHITEOUT} entries.
+ * Reads the entries of one layer (a tar, plain or gzip-compressed) in the order they are stored,
+ * with OCI whiteouts turned into {@link LayerEntry.Type#WHITEOUT} / {@link
+ * LayerEntry.Type#OPAQUE_WHITEOUT} entries.
  *
- * <p>Every entry is checked as it is read: paths are normalised and may not escape the root ({@code ..}), an entry
- * may not be written through a symlink that an earlier entry of the same layer created, and a truncated or non-tar
- * input is an {@link IOException} that says so. For a {@code FILE} entry, {@link LayerEntry#content()} opens the
- * bytes of that entry; it is valid only until the next call to {@link #next()}. Not thread-safe.
+ * <p>Every entry is checked as it is read: paths are normalised and may not escape the root ({@code
+ * ..}), an entry may not be written through a symlink that an earlier entry of the same layer
+ * created, and a truncated or non-tar input is an {@link IOException} that says so. For a {@code
+ * FILE} entry, {@link LayerEntry#content()} opens the bytes of that entry; it is valid only until
+ * the next call to {@link #next()}. Not thread-safe.
  */
 public interface LayerReader extends Closeable {
 
@@ -25,8 +27,8 @@ public interface LayerReader extends Closeable {
   }
 
   /**
-   * Reads a layer from a stream (plain or gzip tar, detected by its magic bytes); {@code source} names it in error
-   * messages. Closing the reader closes the stream.
+   * Reads a layer from a stream (plain or gzip tar, detected by its magic bytes); {@code source}
+   * names it in error messages. Closing the reader closes the stream.
    */
   static LayerReader of(InputStream in, String source) throws IOException {
     return TarLayerReader.of(in, source);

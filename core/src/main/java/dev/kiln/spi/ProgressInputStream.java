@@ -8,9 +8,10 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongConsumer;
 
 /**
- * An input stream that adds every byte read through it to a counter and tells {@code progress} the counter's new
- * value: how stores report the bytes they send. The counter may be shared by several streams (the attempts of one
- * upload, say), so the total includes bytes sent again. {@code skip} is not counted: nothing is sent for it.
+ * An input stream that adds every byte read through it to a counter and tells {@code progress} the
+ * counter's new value: how stores report the bytes they send. The counter may be shared by several
+ * streams (the attempts of one upload, say), so the total includes bytes sent again. {@code skip}
+ * is not counted: nothing is sent for it.
  *
  * <p>As thread-safe as the stream it wraps; the counter is atomic.
  */

@@ -10,8 +10,8 @@ public interface ProvisionContext extends KeyContext {
   LayerWriter newLayerWriter() throws IOException;
 
   /**
-   * The image below this layer (base and lower layers, with their blobs in the store); available only to layers
-   * whose {@link PreparedLayer#needsParent()} is true.
+   * The image below this layer (base and lower layers, with their blobs in the store); available
+   * only to layers whose {@link PreparedLayer#needsParent()} is true.
    *
    * @throws IllegalStateException for a layer that did not ask for its parent
    */

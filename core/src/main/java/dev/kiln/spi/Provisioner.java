@@ -4,9 +4,9 @@ import dev.kiln.BakeException;
 import dev.kiln.Layer;
 
 /**
- * Turns layers of one kind into content. Core provides {@code files} and {@code tar}; provider modules add
- * {@code run}, {@code packages}, {@code ansible}. Implementations must be thread-safe: the engine prepares and
- * provisions independent layers concurrently.
+ * Turns layers of one kind into content. Core provides {@code files} and {@code tar}; provider
+ * modules add {@code run}, {@code packages}, {@code ansible}. Implementations must be thread-safe:
+ * the engine prepares and provisions independent layers concurrently.
  */
 public interface Provisioner {
 
@@ -14,8 +14,9 @@ public interface Provisioner {
   String kind();
 
   /**
-   * Reads and checks the layer's inputs (hashing files through {@link KeyContext#files()}) and returns what can
-   * fingerprint and provision it. Bad input (a missing source, an unsafe path) fails here, before anything is written.
+   * Reads and checks the layer's inputs (hashing files through {@link KeyContext#files()}) and
+   * returns what can fingerprint and provision it. Bad input (a missing source, an unsafe path)
+   * fails here, before anything is written.
    */
   PreparedLayer prepare(Layer layer, KeyContext context) throws BakeException;
 }

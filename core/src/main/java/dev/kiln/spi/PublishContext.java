@@ -19,8 +19,8 @@ public interface PublishContext {
   Executor executor();
 
   /**
-   * An optional ability of the engine that some stores need, such as the disk cache; empty when this engine does
-   * not offer it.
+   * An optional ability of the engine that some stores need, such as the disk cache; empty when
+   * this engine does not offer it.
    */
   <C> Optional<C> capability(Class<C> type);
 }

@@ -8,25 +8,28 @@ import java.util.function.LongConsumer;
 import java.util.regex.Pattern;
 
 /**
- * A cache shared by many machines, kept in a store the team already runs (an OCI registry, an S3 bucket): blobs by
- * digest, and small JSON entries by (namespace, key). Core decides what the entries mean (a layer's cache key → its
- * blob and diffID, a disk key → its compressed disk, an EC2 image key → a snapshot id), so every backend stores the
- * same entries and knows nothing about layers.
+ * A cache shared by many machines, kept in a store the team already runs (an OCI registry, an S3
+ * bucket): blobs by digest, and small JSON entries by (namespace, key). Core decides what the
+ * entries mean (a layer's cache key → its blob and diffID, a disk key → its compressed disk, an EC2
+ * image key → a snapshot id), so every backend stores the same entries and knows nothing about
+ * layers.
  *
  * <p>Contract for implementations:
+ *
  * <ul>
- *   <li>{@link #putEntry} replaces one entry atomically (one manifest tag, one object): a reader sees the old value
- *       or the new one, never a mixture, and concurrent writers of one key leave one of their values. No
- *       read-modify-write of a shared index.
- *   <li>An entry's blob is pushed before the entry, and the entry references it where the backend collects garbage
- *       (a registry), so an entry never names a blob that was never there.
- *   <li>Nothing fetched is trusted: the engine checks every blob against its digest before it is used.
- *   <li>Calls may block; the engine bounds them with its own timeouts and interrupts a call it gave up on.
- *       Implementations should also set their own connect and read timeouts.
+ *   <li>{@link #putEntry} replaces one entry atomically (one manifest tag, one object): a reader
+ *       sees the old value or the new one, never a mixture, and concurrent writers of one key leave
+ *       one of their values. No read-modify-write of a shared index.
+ *   <li>An entry's blob is pushed before the entry, and the entry references it where the backend
+ *       collects garbage (a registry), so an entry never names a blob that was never there.
+ *   <li>Nothing fetched is trusted: the engine checks every blob against its digest before it is
+ *       used.
+ *   <li>Calls may block; the engine bounds them with its own timeouts and interrupts a call it gave
+ *       up on. Implementations should also set their own connect and read timeouts.
  * </ul>
  *
- * <p>Implementations must be thread-safe. Found by {@link RemoteCacheProvider} from the URI scheme given to
- * {@code Kiln.builder().remoteCache(uri)}.
+ * <p>Implementations must be thread-safe. Found by {@link RemoteCacheProvider} from the URI scheme
+ * given to {@code Kiln.builder().remoteCache(uri)}.
  */
 public interface RemoteCache extends AutoCloseable {
 
@@ -34,7 +37,10 @@ public interface RemoteCache extends AutoCloseable {
   enum Mode {
     /** Look keys up before provisioning, push what was provisioned locally (the default). */
     READ_WRITE,
-    /** Look keys up, never write (runners that must not publish, such as builds of untrusted branches). */
+    /**
+     * Look keys up, never write (runners that must not publish, such as builds of untrusted
+     * branches).
+     */
     READ_ONLY,
     /** Push what was provisioned, never look up (a trusted builder that seeds the cache). */
     WRITE_ONLY;
@@ -51,26 +57,35 @@ public interface RemoteCache extends AutoCloseable {
   /** How much of a downloaded layer blob a bake checks before its local store takes it. */
   enum Verify {
     /**
-     * Its size and blob digest (the default), as registry clients and content stores check what they pull: every
-     * byte is the one the entry's writer pushed, whatever the transport or the backend's storage did to it. The
-     * entry's diffID is taken as written; a writer that lied about it is caught where the layer is unpacked (docker
-     * load and containerd compare diffIDs), not silently.
+     * Its size and blob digest (the default), as registry clients and content stores check what
+     * they pull: every byte is the one the entry's writer pushed, whatever the transport or the
+     * backend's storage did to it. The entry's diffID is taken as written; a writer that lied about
+     * it is caught where the layer is unpacked (docker load and containerd compare diffIDs), not
+     * silently.
      */
     DIGEST,
     /**
-     * Also decompresses the blob and checks the entry's diffID (about one core-second per 200 MB of layer here), for
-     * caches that writers outside the team's own builds can reach.
+     * Also decompresses the blob and checks the entry's diffID (about one core-second per 200 MB of
+     * layer here), for caches that writers outside the team's own builds can reach.
      */
     CONTENT
   }
 
-  /** A blob that an entry refers to: a registry keeps it from garbage collection by referencing it. */
+  /**
+   * A blob that an entry refers to: a registry keeps it from garbage collection by referencing it.
+   */
   record BlobRef(Digest digest, long size, String mediaType) {}
 
-  /** Namespaces are short lowercase words: {@code keys} (layers), {@code disks}, {@code ec2-snapshots}. */
+  /**
+   * Namespaces are short lowercase words: {@code keys} (layers), {@code disks}, {@code
+   * ec2-snapshots}.
+   */
   Pattern NAMESPACE = Pattern.compile("[a-z0-9][a-z0-9-]{0,23}");
 
-  /** Entry keys are lowercase hex digests or similar names, short enough for a registry tag (128 characters). */
+  /**
+   * Entry keys are lowercase hex digests or similar names, short enough for a registry tag (128
+   * characters).
+   */
   Pattern KEY = Pattern.compile("[a-z0-9][a-z0-9._-]{0,89}");
 
   /** Where this cache is, for messages and events (never with credentials). */
@@ -80,27 +95,32 @@ public interface RemoteCache extends AutoCloseable {
   boolean hasBlob(Digest digest) throws IOException;
 
   /**
-   * Downloads a blob into {@code dest} (which does not exist yet), reporting the bytes received so far. The caller
-   * verifies the digest and size; an implementation need not.
+   * Downloads a blob into {@code dest} (which does not exist yet), reporting the bytes received so
+   * far. The caller verifies the digest and size; an implementation need not.
    *
    * @throws java.io.FileNotFoundException when the cache does not hold the blob
    */
   void fetchBlob(Digest digest, Path dest, LongConsumer progress) throws IOException;
 
   /**
-   * Uploads a blob from {@code file} unless the cache already holds it; returns the bytes sent (0 when it was
-   * there). Content-addressed, so concurrent pushes of one blob are harmless.
+   * Uploads a blob from {@code file} unless the cache already holds it; returns the bytes sent (0
+   * when it was there). Content-addressed, so concurrent pushes of one blob are harmless.
    */
-  long pushBlob(Digest digest, long size, String mediaType, Path file, LongConsumer progress) throws IOException;
+  long pushBlob(Digest digest, long size, String mediaType, Path file, LongConsumer progress)
+      throws IOException;
 
-  /** The entry stored under (namespace, key), if any: the bytes exactly as {@link #putEntry} was given them. */
+  /**
+   * The entry stored under (namespace, key), if any: the bytes exactly as {@link #putEntry} was
+   * given them.
+   */
   Optional<byte[]> getEntry(String namespace, String key) throws IOException;
 
   /**
-   * Stores a small JSON entry (at most a few KiB) under (namespace, key), atomically replacing any entry there. The
-   * {@code blob}, when given, must have been pushed first.
+   * Stores a small JSON entry (at most a few KiB) under (namespace, key), atomically replacing any
+   * entry there. The {@code blob}, when given, must have been pushed first.
    */
-  void putEntry(String namespace, String key, byte[] json, Optional<BlobRef> blob) throws IOException;
+  void putEntry(String namespace, String key, byte[] json, Optional<BlobRef> blob)
+      throws IOException;
 
   /** Releases connections. */
   @Override
@@ -109,7 +129,8 @@ public interface RemoteCache extends AutoCloseable {
   /** Checks a namespace and key against {@link #NAMESPACE} and {@link #KEY}. */
   static void checkEntryName(String namespace, String key) {
     if (!NAMESPACE.matcher(namespace).matches()) {
-      throw new IllegalArgumentException("remote cache namespace '" + namespace + "' must match " + NAMESPACE);
+      throw new IllegalArgumentException(
+          "remote cache namespace '" + namespace + "' must match " + NAMESPACE);
     }
     if (!KEY.matcher(key).matches()) {
       throw new IllegalArgumentException("remote cache key '" + key + "' must match " + KEY);

@@ -20,20 +20,22 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
 /**
- * Reads a layer tarball, plain or gzip-compressed (detected by its magic bytes), as checked {@link LayerEntry}
- * values: the {@link LayerReader} contract.
+ * Reads a layer tarball, plain or gzip-compressed (detected by its magic bytes), as checked {@link
+ * LayerEntry} values: the {@link LayerReader} contract.
  *
- * <p>Parsing is left to commons-compress, which knows the GNU, PAX, star and v7 variants. Around it, this reader
- * watches the raw bytes that go by: to verify every header checksum (commons-compress does not), to tell a proper end
- * of archive (a zero block) from a truncated one (commons-compress just stops), and to take {@code SCHILY.xattr.*}
- * values as raw bytes (commons-compress decodes PAX values as UTF-8, which mangles binary attributes such as
- * {@code security.capability}). A gzip stream is read to its end so that its CRC is checked too.
+ * <p>Parsing is left to commons-compress, which knows the GNU, PAX, star and v7 variants. Around
+ * it, this reader watches the raw bytes that go by: to verify every header checksum
+ * (commons-compress does not), to tell a proper end of archive (a zero block) from a truncated one
+ * (commons-compress just stops), and to take {@code SCHILY.xattr.*} values as raw bytes
+ * (commons-compress decodes PAX values as UTF-8, which mangles binary attributes such as {@code
+ * security.capability}). A gzip stream is read to its end so that its CRC is checked too.
  *
- * <p>Entries come in archive order. Paths are normalised ({@code ./a//b} becomes {@code a/b}) and the root entry is
- * skipped; {@code .wh.NAME} becomes a {@link Type#WHITEOUT} of {@code dir/NAME} and {@code .wh..wh..opq} an {@link
- * Type#OPAQUE_WHITEOUT} of {@code dir}; other {@code .wh..wh.*} names and everything under a top-level one (aufs
- * bookkeeping such as {@code .wh..wh.plnk/}) are skipped, as Docker does, though hard links into them are not
- * resolved. mtimes, user and group names are dropped. Not thread-safe.
+ * <p>Entries come in archive order. Paths are normalised ({@code ./a//b} becomes {@code a/b}) and
+ * the root entry is skipped; {@code .wh.NAME} becomes a {@link Type#WHITEOUT} of {@code dir/NAME}
+ * and {@code .wh..wh..opq} an {@link Type#OPAQUE_WHITEOUT} of {@code dir}; other {@code .wh..wh.*}
+ * names and everything under a top-level one (aufs bookkeeping such as {@code .wh..wh.plnk/}) are
+ * skipped, as Docker does, though hard links into them are not resolved. mtimes, user and group
+ * names are dropped. Not thread-safe.
  */
 final class TarLayerReader implements LayerReader {
   private static final int BLOCK = 512;
@@ -47,12 +49,17 @@ final class TarLayerReader implements LayerReader {
   private final boolean gzip;
   private final RecordingInputStream tap;
   private final TarArchiveInputStream tar;
+
   /** Symlinks created so far in this layer, by path, to refuse entries written through them. */
   private final Map<String, String> symlinks = new HashMap<>();
+
   private final byte[] scratch = new byte[BUFFER];
 
-  /** Bumped on every {@link #next()}, so that a content stream of an earlier entry refuses to read. */
+  /**
+   * Bumped on every {@link #next()}, so that a content stream of an earlier entry refuses to read.
+   */
   private long generation;
+
   private boolean entryOpen;
   private boolean atEnd;
   private boolean closed;
@@ -71,7 +78,10 @@ final class TarLayerReader implements LayerReader {
       } catch (IOException e) {
         throw truncated(e);
       }
-    } else if (magic.length == 4 && (magic[0] & 0xff) == 0x28 && (magic[1] & 0xff) == 0xb5 && (magic[2] & 0xff) == 0x2f
+    } else if (magic.length == 4
+        && (magic[0] & 0xff) == 0x28
+        && (magic[1] & 0xff) == 0xb5
+        && (magic[2] & 0xff) == 0x2f
         && (magic[3] & 0xff) == 0xfd) {
       throw new IOException("zstd-compressed layers are not supported yet: " + source);
     } else {
@@ -93,14 +103,17 @@ final class TarLayerReader implements LayerReader {
     return of(raw, file.toString());
   }
 
-  /** Reads a layer from a stream (plain or gzip tar), called "stream" in messages; closing the reader closes it. */
+  /**
+   * Reads a layer from a stream (plain or gzip tar), called "stream" in messages; closing the
+   * reader closes it.
+   */
   public static TarLayerReader of(InputStream in) throws IOException {
     return of(in, "stream");
   }
 
   /**
-   * Reads a layer from a stream (plain or gzip tar); {@code source} names it in error messages. Closing the reader
-   * closes the stream.
+   * Reads a layer from a stream (plain or gzip tar); {@code source} names it in error messages.
+   * Closing the reader closes the stream.
    */
   public static TarLayerReader of(InputStream in, String source) throws IOException {
     Objects.requireNonNull(in, "in");
@@ -140,18 +153,23 @@ final class TarLayerReader implements LayerReader {
       HeaderChain chain = HeaderChain.parse(tap.recorded, tap.recordedLength, start, tap.overflow);
       if (chain.badChecksumAt >= 0) {
         throw new IOException(
-            "truncated or not a tar archive: " + source + " (bad header checksum at offset " + chain.badChecksumAt
+            "truncated or not a tar archive: "
+                + source
+                + " (bad header checksum at offset "
+                + chain.badChecksumAt
                 + ")");
       }
       if (te == null) {
         if (!chain.endMarker && !tap.overflow) {
-          throw new IOException("truncated or not a tar archive: " + source + " (no end-of-archive marker)");
+          throw new IOException(
+              "truncated or not a tar archive: " + source + " (no end-of-archive marker)");
         }
         finishStream();
         atEnd = true;
         return null;
       }
-      // Drained by us before the next header, even if skipped: commons-compress would otherwise skip it while we
+      // Drained by us before the next header, even if skipped: commons-compress would otherwise
+      // skip it while we
       // record, and the recording must hold headers only.
       entryOpen = true;
       LayerEntry entry = convert(te, chain.xattrs);
@@ -170,7 +188,10 @@ final class TarLayerReader implements LayerReader {
     }
   }
 
-  /** Reads what the caller left of the current entry, so a truncated entry is noticed even when nobody reads it. */
+  /**
+   * Reads what the caller left of the current entry, so a truncated entry is noticed even when
+   * nobody reads it.
+   */
   private void skipRestOfEntry() throws IOException {
     if (!entryOpen) {
       return;
@@ -185,7 +206,10 @@ final class TarLayerReader implements LayerReader {
     }
   }
 
-  /** Reads a gzip stream to its end, where GZIPInputStream checks the CRC and length of what it inflated. */
+  /**
+   * Reads a gzip stream to its end, where GZIPInputStream checks the CRC and length of what it
+   * inflated.
+   */
   private void finishStream() throws IOException {
     if (!gzip) {
       return;
@@ -210,7 +234,8 @@ final class TarLayerReader implements LayerReader {
       return null; // a volume label, not a file
     }
     if (path.startsWith(META_PREFIX)) {
-      return null; // aufs metadata (.wh..wh.plnk/, .wh..wh.aufs) at the top, never image content: Docker skips it too
+      return null; // aufs metadata (.wh..wh.plnk/, .wh..wh.aufs) at the top, never image content:
+      // Docker skips it too
     }
     int slash = path.lastIndexOf('/');
     String base = path.substring(slash + 1);
@@ -220,7 +245,10 @@ final class TarLayerReader implements LayerReader {
       if (base.equals(OPAQUE_NAME)) {
         if (parent == null) {
           throw new IOException(
-              "tar entry '" + name + "' in " + source
+              "tar entry '"
+                  + name
+                  + "' in "
+                  + source
                   + " is an opaque whiteout of the image root, which is not supported");
         }
         return make(name, parent, Type.OPAQUE_WHITEOUT, 0, 0, 0, 0, "", 0, 0, Map.of(), null);
@@ -231,11 +259,27 @@ final class TarLayerReader implements LayerReader {
       String deleted = base.substring(WHITEOUT_PREFIX.length());
       if (deleted.isEmpty() || deleted.equals(".") || deleted.equals("..")) {
         throw new UnsafeLayerException(
-            "tar entry '" + name + "' in " + source + " is a whiteout of '" + deleted
+            "tar entry '"
+                + name
+                + "' in "
+                + source
+                + " is a whiteout of '"
+                + deleted
                 + "', which would escape its directory");
       }
       return make(
-          name, parent == null ? deleted : parent + "/" + deleted, Type.WHITEOUT, 0, 0, 0, 0, "", 0, 0, Map.of(), null);
+          name,
+          parent == null ? deleted : parent + "/" + deleted,
+          Type.WHITEOUT,
+          0,
+          0,
+          0,
+          0,
+          "",
+          0,
+          0,
+          Map.of(),
+          null);
     }
 
     Type type = typeOf(te, flag, name);
@@ -244,14 +288,23 @@ final class TarLayerReader implements LayerReader {
     long gid = te.getLongGroupId();
     if (uid < 0 || uid > Integer.MAX_VALUE || gid < 0 || gid > Integer.MAX_VALUE) {
       throw new IOException(
-          "tar entry '" + name + "' in " + source + " has uid/gid " + uid + "/" + gid + ", out of the supported range");
+          "tar entry '"
+              + name
+              + "' in "
+              + source
+              + " has uid/gid "
+              + uid
+              + "/"
+              + gid
+              + ", out of the supported range");
     }
     String link = "";
     if (type == Type.SYMLINK) {
       link = te.getLinkName();
       symlinks.put(path, link);
     } else {
-      // A directory or file replaces a symlink of the same name on extraction; what follows may use the path.
+      // A directory or file replaces a symlink of the same name on extraction; what follows may use
+      // the path.
       symlinks.remove(path);
     }
     if (type == Type.HARDLINK) {
@@ -266,7 +319,18 @@ final class TarLayerReader implements LayerReader {
     Map<String, byte[]> xattrs = rawXattrs != null ? rawXattrs : decodedXattrs(te);
     if (type != Type.FILE) {
       return make(
-          name, path, type, mode, (int) uid, (int) gid, 0, link, te.getDevMajor(), te.getDevMinor(), xattrs, null);
+          name,
+          path,
+          type,
+          mode,
+          (int) uid,
+          (int) gid,
+          0,
+          link,
+          te.getDevMajor(),
+          te.getDevMinor(),
+          xattrs,
+          null);
     }
     long size = te.isSparse() ? te.getRealSize() : te.getSize();
     long gen = generation;
@@ -277,7 +341,8 @@ final class TarLayerReader implements LayerReader {
             throw gone(path);
           }
           if (opened[0]) {
-            throw new IOException("content of tar entry '" + path + "' in " + source + " can be opened only once");
+            throw new IOException(
+                "content of tar entry '" + path + "' in " + source + " can be opened only once");
           }
           opened[0] = true;
           return new EntryContent(path, gen);
@@ -327,13 +392,18 @@ final class TarLayerReader implements LayerReader {
       LayerEntry.Content content)
       throws IOException {
     try {
-      return new LayerEntry(path, type, mode, uid, gid, size, link, devMajor, devMinor, xattrs, content);
+      return new LayerEntry(
+          path, type, mode, uid, gid, size, link, devMajor, devMinor, xattrs, content);
     } catch (IllegalArgumentException e) {
-      throw new IOException("invalid tar entry '" + name + "' in " + source + ": " + e.getMessage(), e);
+      throw new IOException(
+          "invalid tar entry '" + name + "' in " + source + ": " + e.getMessage(), e);
     }
   }
 
-  /** Normalises a tar name; {@code null} for the root. Refuses {@code ..}: it could only be meant to escape. */
+  /**
+   * Normalises a tar name; {@code null} for the root. Refuses {@code ..}: it could only be meant to
+   * escape.
+   */
   private String normalize(String name) throws UnsafeLayerException {
     StringBuilder sb = new StringBuilder(name.length());
     for (String seg : name.split("/")) {
@@ -341,7 +411,8 @@ final class TarLayerReader implements LayerReader {
         continue;
       }
       if (seg.equals("..")) {
-        throw new UnsafeLayerException("tar entry '" + name + "' in " + source + " would escape the image root");
+        throw new UnsafeLayerException(
+            "tar entry '" + name + "' in " + source + " would escape the image root");
       }
       if (sb.length() > 0) {
         sb.append('/');
@@ -361,13 +432,22 @@ final class TarLayerReader implements LayerReader {
       String target = symlinks.get(ancestor);
       if (target != null) {
         throw new UnsafeLayerException(
-            "tar entry '" + what + "' in " + source + " writes through symlink '" + ancestor + "' -> '" + target
+            "tar entry '"
+                + what
+                + "' in "
+                + source
+                + " writes through symlink '"
+                + ancestor
+                + "' -> '"
+                + target
                 + "' created earlier in the same layer");
       }
     }
   }
 
-  /** Fallback when the raw header was not captured: commons-compress's UTF-8 reading of the values. */
+  /**
+   * Fallback when the raw header was not captured: commons-compress's UTF-8 reading of the values.
+   */
   private static Map<String, byte[]> decodedXattrs(TarArchiveEntry te) {
     Map<String, byte[]> xattrs = new TreeMap<>();
     for (Map.Entry<String, String> h : te.getExtraPaxHeaders().entrySet()) {
@@ -380,17 +460,25 @@ final class TarLayerReader implements LayerReader {
 
   private IOException gone(String path) {
     return new IOException(
-        "content of tar entry '" + path + "' in " + source + " is gone: the reader has moved past it");
+        "content of tar entry '"
+            + path
+            + "' in "
+            + source
+            + " is gone: the reader has moved past it");
   }
 
   private IOException truncated(Exception cause) {
     if (cause instanceof UnsafeLayerException) {
       return (UnsafeLayerException) cause;
     }
-    return new IOException("truncated or not a tar archive: " + source + " (" + cause.getMessage() + ")", cause);
+    return new IOException(
+        "truncated or not a tar archive: " + source + " (" + cause.getMessage() + ")", cause);
   }
 
-  /** The bytes of the current file entry, readable until the reader moves on; closing it does not close the reader. */
+  /**
+   * The bytes of the current file entry, readable until the reader moves on; closing it does not
+   * close the reader.
+   */
   private final class EntryContent extends InputStream {
     private final String path;
     private final long gen;
@@ -426,8 +514,9 @@ final class TarLayerReader implements LayerReader {
   }
 
   /**
-   * Passes the decompressed tar through, counting bytes and, while asked to, keeping a copy of them: the headers
-   * commons-compress consumes in one {@code getNextEntry()} call. Skips are reads, so every byte is seen.
+   * Passes the decompressed tar through, counting bytes and, while asked to, keeping a copy of
+   * them: the headers commons-compress consumes in one {@code getNextEntry()} call. Skips are
+   * reads, so every byte is seen.
    */
   private static final class RecordingInputStream extends FilterInputStream {
     /** Headers of one entry are a few KiB; PAX headers with large xattrs stay well below this. */
@@ -492,7 +581,8 @@ final class TarLayerReader implements LayerReader {
 
     @Override
     public synchronized void mark(int readlimit) {
-      // unsupported: commons-compress then reads the optional second zero block for good, which is what we want
+      // unsupported: commons-compress then reads the optional second zero block for good, which is
+      // what we want
     }
 
     @Override
@@ -517,13 +607,19 @@ final class TarLayerReader implements LayerReader {
     }
   }
 
-  /** What the raw headers consumed for one entry say: end marker, checksum errors, raw extended attributes. */
+  /**
+   * What the raw headers consumed for one entry say: end marker, checksum errors, raw extended
+   * attributes.
+   */
   private static final class HeaderChain {
     boolean endMarker;
     long badChecksumAt = -1;
     Map<String, byte[]> xattrs;
 
-    /** Walks the headers in {@code rec}, which starts at archive offset {@code start}; headers are block-aligned. */
+    /**
+     * Walks the headers in {@code rec}, which starts at archive offset {@code start}; headers are
+     * block-aligned.
+     */
     static HeaderChain parse(byte[] rec, int len, long start, boolean overflow) {
       HeaderChain chain = new HeaderChain();
       if (overflow) {
@@ -568,7 +664,10 @@ final class TarLayerReader implements LayerReader {
       return true;
     }
 
-    /** The sum of the header bytes with the checksum field as spaces; old tars summed signed bytes, so accept both. */
+    /**
+     * The sum of the header bytes with the checksum field as spaces; old tars summed signed bytes,
+     * so accept both.
+     */
     private static boolean checksumOk(byte[] h, int off) {
       long stored = number(h, off + 148, 8);
       long unsigned = 0;
@@ -581,7 +680,10 @@ final class TarLayerReader implements LayerReader {
       return stored == unsigned || stored == signed;
     }
 
-    /** An octal field (leading spaces, NUL or space terminated) or a GNU base-256 one; -1 if malformed. */
+    /**
+     * An octal field (leading spaces, NUL or space terminated) or a GNU base-256 one; -1 if
+     * malformed.
+     */
     private static long number(byte[] h, int off, int len) {
       if ((h[off] & 0x80) != 0) {
         long v = h[off] & 0x3f;
@@ -633,7 +735,8 @@ final class TarLayerReader implements LayerReader {
         if (eq < p + len) {
           String key = new String(b, keyStart, eq - keyStart, UTF_8);
           if (key.startsWith(XATTR_PREFIX)) {
-            xattrs.put(key.substring(XATTR_PREFIX.length()), Arrays.copyOfRange(b, eq + 1, p + len - 1));
+            xattrs.put(
+                key.substring(XATTR_PREFIX.length()), Arrays.copyOfRange(b, eq + 1, p + len - 1));
           }
         }
         p += len;

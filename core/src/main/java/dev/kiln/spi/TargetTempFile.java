@@ -21,21 +21,25 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A temp file beside a target's output, written and then renamed into place, that a later bake can tell from a live
- * writer's. It is named {@code PREFIX.kiln-tmp-UUID} and holds a file lock from before its first byte until it is
- * renamed or removed; the kernel releases the lock when its process ends, {@code kill -9} included. {@link #sweep}
- * removes the temp files of a prefix whose lock is free: those of writers that are gone. A live writer's file, in
- * this process or another, is never touched.
+ * A temp file beside a target's output, written and then renamed into place, that a later bake can
+ * tell from a live writer's. It is named {@code PREFIX.kiln-tmp-UUID} and holds a file lock from
+ * before its first byte until it is renamed or removed; the kernel releases the lock when its
+ * process ends, {@code kill -9} included. {@link #sweep} removes the temp files of a prefix whose
+ * lock is free: those of writers that are gone. A live writer's file, in this process or another,
+ * is never touched.
  *
- * <p>A sweeper in another process may find a new file in the instant between its creation and its lock; it then
- * removes it, and the writer, which checks after locking that its file is still there, starts over with a new name.
+ * <p>A sweeper in another process may find a new file in the instant between its creation and its
+ * lock; it then removes it, and the writer, which checks after locking that its file is still
+ * there, starts over with a new name.
  */
 public final class TargetTempFile implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(TargetTempFile.class);
   static final String MARK = ".kiln-tmp-";
+
   /**
-   * Names of the temp files this process is writing or probing. A file lock is per process, and closing any channel
-   * of a file releases all of the process's locks on it, so this process never opens a file it holds locked itself.
+   * Names of the temp files this process is writing or probing. A file lock is per process, and
+   * closing any channel of a file releases all of the process's locks on it, so this process never
+   * opens a file it holds locked itself.
    */
   private static final Set<String> BUSY = ConcurrentHashMap.newKeySet();
 
@@ -50,7 +54,10 @@ public final class TargetTempFile implements AutoCloseable {
     this.channel = channel;
   }
 
-  /** Creates a new empty temp file {@code PREFIX.kiln-tmp-UUID} in {@code dir}, locked until {@link #close}. */
+  /**
+   * Creates a new empty temp file {@code PREFIX.kiln-tmp-UUID} in {@code dir}, locked until {@link
+   * #close}.
+   */
   public static TargetTempFile create(Path dir, String prefix) throws IOException {
     for (int attempt = 1; ; attempt++) {
       String name = prefix + MARK + UUID.randomUUID();
@@ -70,11 +77,13 @@ public final class TargetTempFile implements AutoCloseable {
         BUSY.remove(name);
         throw e;
       }
-      // another process's sweep removed it before it was locked: the name is gone for good, take another
+      // another process's sweep removed it before it was locked: the name is gone for good, take
+      // another
       ch.close();
       BUSY.remove(name);
       if (attempt >= 8) {
-        throw new IOException("could not create a temp file in " + dir + ": it was removed each time");
+        throw new IOException(
+            "could not create a temp file in " + dir + ": it was removed each time");
       }
     }
   }
@@ -83,7 +92,9 @@ public final class TargetTempFile implements AutoCloseable {
     return path;
   }
 
-  /** The file's channel, open for writing at any position; it stays this object's (never close it). */
+  /**
+   * The file's channel, open for writing at any position; it stays this object's (never close it).
+   */
   public FileChannel channel() {
     return channel;
   }
@@ -133,20 +144,22 @@ public final class TargetTempFile implements AutoCloseable {
   }
 
   /**
-   * Removes the temp files {@code PREFIX.kiln-tmp-*} in {@code dir} whose writers are gone (their lock is free).
-   * Best effort: a file that cannot be probed is left for a later sweep.
+   * Removes the temp files {@code PREFIX.kiln-tmp-*} in {@code dir} whose writers are gone (their
+   * lock is free). Best effort: a file that cannot be probed is left for a later sweep.
    */
   public static void sweep(Path dir, String prefix) {
     if (!Files.isDirectory(dir)) {
       return;
     }
-    try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, p -> p.getFileName().toString().startsWith(prefix + MARK))) {
+    try (DirectoryStream<Path> ds =
+        Files.newDirectoryStream(dir, p -> p.getFileName().toString().startsWith(prefix + MARK))) {
       for (Path p : ds) {
         String name = p.getFileName().toString();
         if (!BUSY.add(name)) {
           continue; // this process writes it (or another thread probes it)
         }
-        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+        try (FileChannel ch =
+            FileChannel.open(p, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
           FileLock fl = ch.tryLock();
           if (fl != null) {
             Files.deleteIfExists(p);

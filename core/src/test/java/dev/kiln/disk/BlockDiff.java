@@ -8,11 +8,11 @@ import java.nio.file.StandardOpenOption;
 import java.util.BitSet;
 
 /**
- * Which fixed-size blocks differ between two disk images, for tests and benchmarks that measure how much of a disk
- * an incremental upload (EBS direct {@code PutSnapshotBlock}, 512 KiB blocks) would send for {@code disk} given
- * {@code base}. A shorter image counts as zeros past its end. The upload itself compares blocks as it reads them
- * (provider-ec2's snapshot uploader); this is the independent measure tests check it and the disk layout against.
- * Immutable and thread-safe.
+ * Which fixed-size blocks differ between two disk images, for tests and benchmarks that measure how
+ * much of a disk an incremental upload (EBS direct {@code PutSnapshotBlock}, 512 KiB blocks) would
+ * send for {@code disk} given {@code base}. A shorter image counts as zeros past its end. The
+ * upload itself compares blocks as it reads them (provider-ec2's snapshot uploader); this is the
+ * independent measure tests check it and the disk layout against. Immutable and thread-safe.
  *
  * <pre>{@code
  * BlockDiff d = BlockDiff.compare(baseDisk, appDisk);
@@ -98,7 +98,13 @@ public final class BlockDiff {
 
   @Override
   public String toString() {
-    return changedBlocks() + " of " + blocks + " blocks of " + blockSize + " bytes differ ("
-        + changedBytes() / (1024 * 1024) + " MiB)";
+    return changedBlocks()
+        + " of "
+        + blocks
+        + " blocks of "
+        + blockSize
+        + " bytes differ ("
+        + changedBytes() / (1024 * 1024)
+        + " MiB)";
   }
 }

@@ -2,15 +2,10 @@ package dev.kiln.disk;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.Logger;
@@ -18,9 +13,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Builds the disk of a Debian 12 rootfs (mmdebstrap, cloud kernel, systemd; cached by
- * scripts/disk/debian-rootfs.sh) plus an app layer with a systemd unit that prints a marker, and boots it with qemu
- * and OVMF from an NVMe device until the marker appears on the serial console. Also measures the blocks an app layer
- * changes against the base disk.
+ * scripts/disk/debian-rootfs.sh) plus an app layer with a systemd unit that prints a marker, and
+ * boots it with qemu and OVMF from an NVMe device until the marker appears on the serial console.
+ * Also measures the blocks an app layer changes against the base disk.
  */
 class DiskBootIT {
   private static final Logger log = LoggerFactory.getLogger(DiskBootIT.class);
@@ -40,7 +35,9 @@ class DiskBootIT {
             .file(
                 "etc/systemd/system/kiln-marker.service",
                 "[Unit]\nDescription=Kiln boot marker\n\n[Service]\nType=oneshot\n"
-                    + "ExecStart=/bin/sh -c 'echo " + marker + " > /dev/console'\n\n"
+                    + "ExecStart=/bin/sh -c 'echo "
+                    + marker
+                    + " > /dev/console'\n\n"
                     + "[Install]\nWantedBy=multi-user.target\n")
             .dir("etc/systemd/system/multi-user.target.wants")
             .symlink(
@@ -50,7 +47,8 @@ class DiskBootIT {
             .dir("opt/app")
             .file("opt/app/payload.bin", 0644, 0, 0, payload)
             .write(tmp.resolve("app.tar.gz"));
-    DiskBuilder builder = DiskBuilder.create(DiskOptions.defaults().withKernelArgs("systemd.show_status=1"));
+    DiskBuilder builder =
+        DiskBuilder.create(DiskOptions.defaults().withKernelArgs("systemd.show_status=1"));
 
     long t0 = System.nanoTime();
     DiskImage base = builder.build(List.of(rootfs), tmp.resolve("base.img"));
@@ -60,7 +58,11 @@ class DiskBootIT {
     BlockDiff diff = BlockDiff.compare(base.path(), disk.path());
     log.info(
         "Debian base disk {} in {} ms; extend with a {} byte app layer in {} ms; {}; changed bytes / app layer = {}",
-        DiskBuilder.human(base.size()), (t1 - t0) / 1_000_000, payload.length, (t2 - t1) / 1_000_000, diff,
+        DiskBuilder.human(base.size()),
+        (t1 - t0) / 1_000_000,
+        payload.length,
+        (t2 - t1) / 1_000_000,
+        diff,
         String.format("%.2f", diff.changedBytes() / (double) payload.length));
 
     assertThat(base.kernel()).hasValueSatisfying(k -> assertThat(k).startsWith("/boot/vmlinuz-"));

@@ -15,7 +15,8 @@ class DiskBuilderTest {
   @TempDir Path tmp;
   Path base;
   Path app;
-  static final DiskOptions SMALL = DiskOptions.defaults().withFreeSpace(32L << 20).withTimestamp(1_700_000_000L);
+  static final DiskOptions SMALL =
+      DiskOptions.defaults().withFreeSpace(32L << 20).withTimestamp(1_700_000_000L);
 
   @BeforeEach
   void layers() throws Exception {
@@ -52,7 +53,8 @@ class DiskBuilderTest {
             .file("opt/big.bin", 0644, 0, 0, big)
             .dir("home", 0755, 0, 0)
             .dir("home/user", 0700, 1000, 1000)
-            .file("home/user/.profile", 0600, 1000, 1000, "PS1=x\n".getBytes(StandardCharsets.UTF_8))
+            .file(
+                "home/user/.profile", 0600, 1000, 1000, "PS1=x\n".getBytes(StandardCharsets.UTF_8))
             .write(tmp.resolve("base.tar.gz"));
     app =
         TestLayers.layer()
@@ -91,10 +93,13 @@ class DiskBuilderTest {
     Path other = Files.createDirectories(tmp.resolve("other"));
     Files.copy(base, other.resolve("l1.tar.gz"));
     Files.copy(app, other.resolve("l2.tar.gz"));
-    Files.setLastModifiedTime(other.resolve("l1.tar.gz"), java.nio.file.attribute.FileTime.fromMillis(12345));
-    b.build(List.of(other.resolve("l1.tar.gz"), other.resolve("l2.tar.gz")), other.resolve("two.img"));
+    Files.setLastModifiedTime(
+        other.resolve("l1.tar.gz"), java.nio.file.attribute.FileTime.fromMillis(12345));
+    b.build(
+        List.of(other.resolve("l1.tar.gz"), other.resolve("l2.tar.gz")), other.resolve("two.img"));
 
-    assertThat(Tools.sha256(other.resolve("two.img"))).isEqualTo(Tools.sha256(tmp.resolve("one.img")));
+    assertThat(Tools.sha256(other.resolve("two.img")))
+        .isEqualTo(Tools.sha256(tmp.resolve("one.img")));
   }
 
   @Test
@@ -110,8 +115,10 @@ class DiskBuilderTest {
     assertThat(extended.kernel()).isEqualTo(baseDisk.kernel());
     BlockDiff diff = BlockDiff.compare(baseDisk.path(), extended.path());
     assertThat(diff.changedBlocks()).isGreaterThan(0).isLessThan(20);
-    // the metadata copy (debugfs on a scratch file without regular-file data) gives what a full copy gives
-    DiskImage full = b.withFullCopy(true).extend(baseDisk.path(), List.of(app), tmp.resolve("full.img"));
+    // the metadata copy (debugfs on a scratch file without regular-file data) gives what a full
+    // copy gives
+    DiskImage full =
+        b.withFullCopy(true).extend(baseDisk.path(), List.of(app), tmp.resolve("full.img"));
     assertThat(Tools.sha256(full.path())).isEqualTo(Tools.sha256(extended.path()));
   }
 
@@ -125,25 +132,42 @@ class DiskBuilderTest {
     }
     byte[] bigger = new byte[5 << 20];
     java.util.Arrays.fill(bigger, (byte) 0x5a);
-    Path replace = TestLayers.layer()
-        .dir("opt")
-        .file("opt/big.bin", 0644, 0, 0, other) // same size: freed blocks are reused in the same session
-        .whiteout("opt/ping")
-        .file("opt/more.bin", 0600, 7, 7, bigger)
-        .dir("usr").dir("usr/bin")
-        .whiteout("usr/bin/su") // one of two hard links: the file stays
-        .write(tmp.resolve("replace.tar.gz"));
+    Path replace =
+        TestLayers.layer()
+            .dir("opt")
+            .file(
+                "opt/big.bin",
+                0644,
+                0,
+                0,
+                other) // same size: freed blocks are reused in the same session
+            .whiteout("opt/ping")
+            .file("opt/more.bin", 0600, 7, 7, bigger)
+            .dir("usr")
+            .dir("usr/bin")
+            .whiteout("usr/bin/su") // one of two hard links: the file stays
+            .write(tmp.resolve("replace.tar.gz"));
     DiskImage fast = b.extend(baseDisk.path(), List.of(replace), tmp.resolve("fast.img"));
-    DiskImage full = b.withFullCopy(true).extend(baseDisk.path(), List.of(replace), tmp.resolve("full.img"));
+    DiskImage full =
+        b.withFullCopy(true).extend(baseDisk.path(), List.of(replace), tmp.resolve("full.img"));
 
     assertThat(Tools.sha256(fast.path())).isEqualTo(Tools.sha256(full.path()));
     assertValid(fast);
     Path dump = tmp.resolve("big.out");
-    Tools.run("debugfs", "-R", "dump /opt/big.bin " + dump, fast.path() + "?offset=" + fast.rootOffset());
+    Tools.run(
+        "debugfs", "-R", "dump /opt/big.bin " + dump, fast.path() + "?offset=" + fast.rootOffset());
     assertThat(Files.readAllBytes(dump)).isEqualTo(other);
-    Tools.run("debugfs", "-R", "dump /opt/more.bin " + dump, fast.path() + "?offset=" + fast.rootOffset());
+    Tools.run(
+        "debugfs",
+        "-R",
+        "dump /opt/more.bin " + dump,
+        fast.path() + "?offset=" + fast.rootOffset());
     assertThat(Files.readAllBytes(dump)).isEqualTo(bigger);
-    Tools.run("debugfs", "-R", "dump /usr/bin/su-again " + dump, fast.path() + "?offset=" + fast.rootOffset());
+    Tools.run(
+        "debugfs",
+        "-R",
+        "dump /usr/bin/su-again " + dump,
+        fast.path() + "?offset=" + fast.rootOffset());
     assertThat(Files.readString(dump)).isEqualTo("setuid");
     assertThat(Tools.debugfs(fast, "stat /opt/ping")).contains("File not found");
     assertThat(Tools.debugfs(fast, "stat /usr/bin/su-again")).contains("Links: 1");
@@ -153,23 +177,29 @@ class DiskBuilderTest {
   void theEspIsKeptUnlessTheBootConfigurationChanges() throws Exception {
     DiskBuilder b = DiskBuilder.create(SMALL);
     DiskImage baseDisk = b.build(List.of(base), tmp.resolve("base.img"));
-    Path newKernel = TestLayers.layer().dir("boot").file("boot/vmlinuz-6.1.0-11-cloud-amd64", 0644, "newer")
-        .write(tmp.resolve("kernel.tar.gz"));
+    Path newKernel =
+        TestLayers.layer()
+            .dir("boot")
+            .file("boot/vmlinuz-6.1.0-11-cloud-amd64", 0644, "newer")
+            .write(tmp.resolve("kernel.tar.gz"));
 
     DiskImage same = b.extend(baseDisk.path(), List.of(app), tmp.resolve("same.img"));
     DiskImage kernel = b.extend(baseDisk.path(), List.of(newKernel), tmp.resolve("kernel.img"));
-    DiskImage args = DiskBuilder.create(SMALL.withKernelArgs("quiet"))
-        .extend(baseDisk.path(), List.of(app), tmp.resolve("args.img"));
+    DiskImage args =
+        DiskBuilder.create(SMALL.withKernelArgs("quiet"))
+            .extend(baseDisk.path(), List.of(app), tmp.resolve("args.img"));
 
     assertThat(esp(same)).isEqualTo(esp(baseDisk));
     assertThat(kernel.kernel()).contains("/boot/vmlinuz-6.1.0-11-cloud-amd64");
     assertThat(kernel.initrd()).isEmpty();
     assertValid(kernel);
     assertThat(new String(esp(kernel), StandardCharsets.ISO_8859_1))
-        .contains("linux /boot/vmlinuz-6.1.0-11-cloud-amd64 root=PARTUUID=" + baseDisk.rootPartition())
+        .contains(
+            "linux /boot/vmlinuz-6.1.0-11-cloud-amd64 root=PARTUUID=" + baseDisk.rootPartition())
         .doesNotContain("initrd /boot/initrd.img");
     assertValid(args);
-    assertThat(new String(esp(args), StandardCharsets.ISO_8859_1)).contains("console=ttyS0,115200 quiet\n");
+    assertThat(new String(esp(args), StandardCharsets.ISO_8859_1))
+        .contains("console=ttyS0,115200 quiet\n");
     assertThat(new String(esp(same), StandardCharsets.ISO_8859_1)).doesNotContain(" quiet\n");
   }
 
@@ -183,14 +213,16 @@ class DiskBuilderTest {
 
   @Test
   void anImageWithoutAKernelIsAnErrorUnlessADataDiskIsAsked() throws Exception {
-    Path data = TestLayers.layer().dir("srv").file("srv/data", "x").write(tmp.resolve("data.tar.gz"));
+    Path data =
+        TestLayers.layer().dir("srv").file("srv/data", "x").write(tmp.resolve("data.tar.gz"));
     assertThatThrownBy(() -> DiskBuilder.create(SMALL).build(List.of(data), tmp.resolve("x.img")))
         .isInstanceOf(DiskException.class)
         .hasMessageContaining("no kernel found in the image (/boot/vmlinuz-*")
         .hasMessageContaining("withDataOnly(true)");
     assertThat(tmp.resolve("x.img")).doesNotExist();
 
-    DiskImage d = DiskBuilder.create(SMALL.withDataOnly(true)).build(List.of(data), tmp.resolve("data.img"));
+    DiskImage d =
+        DiskBuilder.create(SMALL.withDataOnly(true)).build(List.of(data), tmp.resolve("data.img"));
     assertThat(d.kernel()).isEmpty();
     assertValid(d);
     assertThat(Tools.debugfs(d, "cat /srv/data")).contains("x");
@@ -199,10 +231,16 @@ class DiskBuilderTest {
   @Test
   void aTooSmallSizeSaysHowMuchIsNeeded() throws Exception {
     byte[] big = new byte[200 << 20];
-    Path fat = TestLayers.layer().dir("boot").file("boot/vmlinuz-1", "k").file("blob", 0644, 0, 0, big)
-        .write(tmp.resolve("fat.tar.gz"));
+    Path fat =
+        TestLayers.layer()
+            .dir("boot")
+            .file("boot/vmlinuz-1", "k")
+            .file("blob", 0644, 0, 0, big)
+            .write(tmp.resolve("fat.tar.gz"));
     assertThatThrownBy(
-            () -> DiskBuilder.create(SMALL.withSize(128L << 20)).build(List.of(fat), tmp.resolve("x.img")))
+            () ->
+                DiskBuilder.create(SMALL.withSize(128L << 20))
+                    .build(List.of(fat), tmp.resolve("x.img")))
         .isInstanceOf(DiskException.class)
         .hasMessageContaining("disk size 128.0 MiB is too small for the content: it needs at least")
         .hasMessageContaining("withSize(");
@@ -212,13 +250,15 @@ class DiskBuilderTest {
   void missingHostToolsNameTheirPackages() throws Exception {
     Path empty = Files.createDirectories(tmp.resolve("bin"));
     DiskBuilder b =
-        DiskBuilder.create(SMALL).with(HostTools.in(List.of(empty), tmp.resolve("nogrub")), (in, n) -> null);
+        DiskBuilder.create(SMALL)
+            .with(HostTools.in(List.of(empty), tmp.resolve("nogrub")), (in, n) -> null);
     assertThatThrownBy(b::checkHostTools)
         .isInstanceOf(DiskException.class)
         .hasMessageContaining("'mke2fs'")
         .hasMessageContaining("'debugfs'")
         .hasMessageContaining("install the Debian packages e2fsprogs coreutils grub-efi-amd64-bin");
-    assertThatThrownBy(() -> b.build(List.of(base), tmp.resolve("x.img"))).isInstanceOf(DiskException.class);
+    assertThatThrownBy(() -> b.build(List.of(base), tmp.resolve("x.img")))
+        .isInstanceOf(DiskException.class);
   }
 
   // -----------------------------------------------------------------------------------------------------
@@ -251,24 +291,41 @@ class DiskBuilderTest {
     String shadow = Tools.debugfs(d, "stat /etc/shadow");
     assertThat(shadow).contains("Mode:  0640").contains("User:     0   Group:    42");
     assertThat(Tools.debugfs(d, "stat /usr/bin/su")).contains("Mode:  04755").contains("Links: 2");
-    assertThat(Tools.debugfs(d, "stat /bin")).contains("Type: symlink").contains("Fast link dest: \"usr/bin\"");
+    assertThat(Tools.debugfs(d, "stat /bin"))
+        .contains("Type: symlink")
+        .contains("Fast link dest: \"usr/bin\"");
     assertThat(Tools.debugfs(d, "stat /dev/null")).contains("character special").contains("01:03");
     assertThat(Tools.debugfs(d, "stat /dev/initctl")).contains("FIFO").contains("Mode:  0600");
-    assertThat(Tools.debugfs(d, "ls /var/cache")).contains("c").doesNotContain(" a ").doesNotContain(" b ");
+    assertThat(Tools.debugfs(d, "ls /var/cache"))
+        .contains("c")
+        .doesNotContain(" a ")
+        .doesNotContain(" b ");
     assertThat(Tools.debugfs(d, "stat /var/cache/a")).contains("File not found");
     assertThat(Tools.debugfs(d, "cat /var/cache/c")).contains("c");
     assertThat(Tools.debugfs(d, "stat /opt")).contains("Mode:  0700");
-    assertThat(Tools.debugfs(d, "stat /opt/app")).contains("Mode:  0750").contains("User:    33   Group:    33");
-    assertThat(Tools.debugfs(d, "stat /opt/app/app.jar")).contains("Mode:  0640").contains("Size: 3");
-    assertThat(Tools.debugfs(d, "stat /opt/app/current")).contains("Fast link dest: \"/opt/app/app.jar\"");
+    assertThat(Tools.debugfs(d, "stat /opt/app"))
+        .contains("Mode:  0750")
+        .contains("User:    33   Group:    33");
+    assertThat(Tools.debugfs(d, "stat /opt/app/app.jar"))
+        .contains("Mode:  0640")
+        .contains("Size: 3");
+    assertThat(Tools.debugfs(d, "stat /opt/app/current"))
+        .contains("Fast link dest: \"/opt/app/app.jar\"");
     assertThat(Tools.debugfs(d, "cat /opt/ping")).contains("replaced");
-    assertThat(Tools.debugfs(d, "stat /home/user/.profile")).contains("Mode:  0600").contains("User:  1000");
+    assertThat(Tools.debugfs(d, "stat /home/user/.profile"))
+        .contains("Mode:  0600")
+        .contains("User:  1000");
     assertThat(Tools.debugfs(d, "ea_list /opt/ping")).doesNotContain("security.capability");
-    assertThat(Tools.debugfs(d, "ea_list /usr/bin/ping6")).contains("security.capability").contains("capability-bytes");
+    assertThat(Tools.debugfs(d, "ea_list /usr/bin/ping6"))
+        .contains("security.capability")
+        .contains("capability-bytes");
     assertThat(Tools.debugfs(d, "ea_list /opt/app/app.jar")).contains("user.kiln").contains("yes");
     String times = Tools.debugfs(d, "stat /opt/app/app.jar");
-    assertThat(times).contains("ctime: 0x6553f100:00000000").contains("atime: 0x6553f100:00000000")
-        .contains("mtime: 0x6553f100:00000000").contains("crtime: 0x6553f100:00000000");
+    assertThat(times)
+        .contains("ctime: 0x6553f100:00000000")
+        .contains("atime: 0x6553f100:00000000")
+        .contains("mtime: 0x6553f100:00000000")
+        .contains("crtime: 0x6553f100:00000000");
     Path big = d.path().resolveSibling("big.out");
     Tools.run("debugfs", "-R", "dump /opt/big.bin " + big, d.path() + "?offset=" + d.rootOffset());
     assertThat(Files.size(big)).isEqualTo(3 << 20);

@@ -32,16 +32,21 @@ class Fat32Test {
     Path out = tmp.resolve("out.efi");
     Tools.run("mcopy", "-n", "-i", f.toString(), "::/EFI/BOOT/BOOTX64.EFI", out.toString());
     assertThat(Files.readAllBytes(out)).isEqualTo(big);
-    assertThat(Tools.run("mtype", "-i", f.toString(), "::/EFI/BOOT/GRUB.CFG").out()).isEqualTo("set x=1\n");
-    assertThat(Tools.run("mdir", "-i", f.toString(), "::/").out()).contains("EMPTY").contains("TXT");
+    assertThat(Tools.run("mtype", "-i", f.toString(), "::/EFI/BOOT/GRUB.CFG").out())
+        .isEqualTo("set x=1\n");
+    assertThat(Tools.run("mdir", "-i", f.toString(), "::/").out())
+        .contains("EMPTY")
+        .contains("TXT");
     Tools.Out blkid = Tools.run("blkid", "-p", f.toString());
     assertThat(blkid.out()).contains("UUID=\"1234-ABCD\"").contains("TYPE=\"vfat\"");
   }
 
   @Test
   void theSameInputGivesTheSameBytes() {
-    byte[] a = new Fat32(40L << 20, 7, 1, 2048).add("EFI/BOOT/BOOTX64.EFI", new byte[] {1, 2}).image();
-    byte[] b = new Fat32(40L << 20, 7, 1, 2048).add("EFI/BOOT/BOOTX64.EFI", new byte[] {1, 2}).image();
+    byte[] a =
+        new Fat32(40L << 20, 7, 1, 2048).add("EFI/BOOT/BOOTX64.EFI", new byte[] {1, 2}).image();
+    byte[] b =
+        new Fat32(40L << 20, 7, 1, 2048).add("EFI/BOOT/BOOTX64.EFI", new byte[] {1, 2}).image();
     assertThat(a).isEqualTo(b);
   }
 
@@ -49,6 +54,7 @@ class Fat32Test {
   void refusesNamesThatAreNotShortAndTooSmallVolumes() {
     assertThatThrownBy(() -> new Fat32(64L << 20, 1, 1, 0).add("EFI/BOOT/bootx64.efi", new byte[1]))
         .hasMessageContaining("not an upper-case 8.3 FAT name");
-    assertThatThrownBy(() -> new Fat32(16L << 20, 1, 1, 0).image()).hasMessageContaining("at least 65525 clusters");
+    assertThatThrownBy(() -> new Fat32(16L << 20, 1, 1, 0).image())
+        .hasMessageContaining("at least 65525 clusters");
   }
 }

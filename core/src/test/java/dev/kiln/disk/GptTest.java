@@ -21,9 +21,14 @@ class GptTest {
         size,
         Ids.uuid("seed", "disk"),
         List.of(
-            new Gpt.Partition(Gpt.ESP_TYPE, Ids.uuid("seed", "esp"), 2048, 2048 + 34 * 2048 - 1, "EFI system"),
             new Gpt.Partition(
-                Gpt.ROOT_X86_64_TYPE, Ids.uuid("seed", "root"), 2048 + 34 * 2048, size / 512 - 2048 - 1, "root")));
+                Gpt.ESP_TYPE, Ids.uuid("seed", "esp"), 2048, 2048 + 34 * 2048 - 1, "EFI system"),
+            new Gpt.Partition(
+                Gpt.ROOT_X86_64_TYPE,
+                Ids.uuid("seed", "root"),
+                2048 + 34 * 2048,
+                size / 512 - 2048 - 1,
+                "root")));
   }
 
   private Path write(Gpt g) throws IOException {
@@ -49,8 +54,10 @@ class GptTest {
     Tools.Out dump = Tools.run("sfdisk", "--dump", disk.toString());
     assertThat(dump.out())
         .containsIgnoringCase("label-id: " + g.diskGuid())
-        .containsIgnoringCase("type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, uuid=" + Ids.uuid("seed", "esp"))
-        .containsIgnoringCase("type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, uuid=" + Ids.uuid("seed", "root"))
+        .containsIgnoringCase(
+            "type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, uuid=" + Ids.uuid("seed", "esp"))
+        .containsIgnoringCase(
+            "type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, uuid=" + Ids.uuid("seed", "root"))
         .contains("name=\"root\"");
   }
 
@@ -69,7 +76,8 @@ class GptTest {
   @Test
   void aCorruptHeaderIsDetected() throws Exception {
     Path disk = write(gpt(64L << 20));
-    try (FileChannel ch = FileChannel.open(disk, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+    try (FileChannel ch =
+        FileChannel.open(disk, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
       DiskFiles.writeFully(ch, java.nio.ByteBuffer.wrap(new byte[] {9}), 512 + 40);
       assertThatThrownBy(() -> Gpt.read(ch)).hasMessageContaining("GPT header CRC mismatch");
     }

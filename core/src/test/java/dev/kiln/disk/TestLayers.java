@@ -13,7 +13,10 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
 
-/** Writes small gzip PAX layer tars for tests, the way Kiln lays them out (fixed mtime, numeric owners). */
+/**
+ * Writes small gzip PAX layer tars for tests, the way Kiln lays them out (fixed mtime, numeric
+ * owners).
+ */
 public final class TestLayers {
   private final List<TarArchiveEntry> entries = new ArrayList<>();
   private final List<byte[]> contents = new ArrayList<>();
@@ -105,7 +108,8 @@ public final class TestLayers {
 
   public Path write(Path file) throws IOException {
     try (OutputStream out = new GZIPOutputStream(Files.newOutputStream(file));
-        TarArchiveOutputStream tar = new TarArchiveOutputStream(out, StandardCharsets.UTF_8.name())) {
+        TarArchiveOutputStream tar =
+            new TarArchiveOutputStream(out, StandardCharsets.UTF_8.name())) {
       tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
       tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
       for (int i = 0; i < entries.size(); i++) {

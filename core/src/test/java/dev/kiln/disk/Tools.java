@@ -34,6 +34,8 @@ final class Tools {
   }
 
   static String sha256(Path p) throws IOException {
-    return com.google.common.io.Files.asByteSource(p.toFile()).hash(com.google.common.hash.Hashing.sha256()).toString();
+    return com.google.common.io.Files.asByteSource(p.toFile())
+        .hash(com.google.common.hash.Hashing.sha256())
+        .toString();
   }
 }

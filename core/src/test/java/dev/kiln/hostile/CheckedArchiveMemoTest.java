@@ -18,9 +18,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * An archive that passed the reuse check is remembered by its stat ({@code stat/outputs}) so a no-op bake does not
- * read it again; any write to it since, even one that keeps its size and puts its mtime back, makes the next bake
- * check it again and write it anew.
+ * An archive that passed the reuse check is remembered by its stat ({@code stat/outputs}) so a
+ * no-op bake does not read it again; any write to it since, even one that keeps its size and puts
+ * its mtime back, makes the next bake check it again and write it anew.
  */
 class CheckedArchiveMemoTest {
   @TempDir Path tmp;
@@ -38,12 +38,16 @@ class CheckedArchiveMemoTest {
     try (Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
       kiln.bake(build, target);
       String written = StatIndex.hash(archive);
-      Settle.inputs(); // the archive's last write is older than one timestamp tick: a check of it is remembered
+      Settle
+          .inputs(); // the archive's last write is older than one timestamp tick: a check of it is
+      // remembered
       assertThat(kiln.bake(build, target).published().get(target).reused()).isTrue();
       assertThat(memo).as("the memo of checked outputs").exists();
       long lines = Files.readAllLines(memo).size();
       assertThat(kiln.bake(build, target).published().get(target).reused()).isTrue();
-      assertThat(Files.readAllLines(memo)).as("a vouched archive adds no line").hasSize((int) lines);
+      assertThat(Files.readAllLines(memo))
+          .as("a vouched archive adds no line")
+          .hasSize((int) lines);
 
       // one byte flipped in place, same size, mtime put back: only the ctime tells
       FileTime mtime = Files.getLastModifiedTime(archive);
@@ -55,7 +59,9 @@ class CheckedArchiveMemoTest {
       }
       Files.setLastModifiedTime(archive, mtime);
       BakeResult r = kiln.bake(build, target);
-      assertThat(r.published().get(target).reused()).as("a remembered archive written since").isFalse();
+      assertThat(r.published().get(target).reused())
+          .as("a remembered archive written since")
+          .isFalse();
       assertThat(StatIndex.hash(archive)).isEqualTo(written);
     }
   }

@@ -21,9 +21,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Targets that would write one file or one tag twice: a bake refuses them before it writes anything, naming both,
- * so {@code published()} never lists a target that does not hold its image. Targets that can share a place (tags
- * of one OCI layout, one target spelled twice) are all published.
+ * Targets that would write one file or one tag twice: a bake refuses them before it writes
+ * anything, naming both, so {@code published()} never lists a target that does not hold its image.
+ * Targets that can share a place (tags of one OCI layout, one target spelled twice) are all
+ * published.
  */
 class ConflictingTargetsTest {
   @TempDir Path tmp;
@@ -62,9 +63,13 @@ class ConflictingTargetsTest {
   }
 
   @Test
-  void anOciArchiveAndADockerArchiveOfOneFileAreRefusedBeforeAnythingIsWritten() throws IOException {
+  void anOciArchiveAndADockerArchiveOfOneFileAreRefusedBeforeAnythingIsWritten()
+      throws IOException {
     Path out = tmp.resolve("out");
-    assertRefused(one, "oci-archive:" + out.resolve("m.tar"), "docker-archive:" + out.resolve("m.tar") + ":app:1");
+    assertRefused(
+        one,
+        "oci-archive:" + out.resolve("m.tar"),
+        "docker-archive:" + out.resolve("m.tar") + ":app:1");
     assertThat(filesIn(out)).isZero();
   }
 
@@ -81,7 +86,8 @@ class ConflictingTargetsTest {
   void oneFileSpelledDifferentlyIsStillOneFile() throws IOException {
     Files.createDirectories(tmp.resolve("x/y"));
     String spelled = tmp + "/x/./y/../m.tar";
-    assertRefused(one, "oci-archive:" + spelled + ":one", "oci-archive:" + tmp.resolve("x/m.tar") + ":two");
+    assertRefused(
+        one, "oci-archive:" + spelled + ":one", "oci-archive:" + tmp.resolve("x/m.tar") + ":two");
     assertRefused(one, "oci-archive:" + spelled, "docker-archive:" + tmp.resolve("x/m.tar"));
   }
 
@@ -89,7 +95,10 @@ class ConflictingTargetsTest {
   void aSymlinkedPathToTheSameFileIsTheSameFile() throws Exception {
     Path real = Files.createDirectories(tmp.resolve("real"));
     Path link = Files.createSymbolicLink(tmp.resolve("link"), real);
-    assertRefused(one, "oci-archive:" + link.resolve("m.tar") + ":one", "oci-archive:" + real.resolve("m.tar") + ":two");
+    assertRefused(
+        one,
+        "oci-archive:" + link.resolve("m.tar") + ":one",
+        "oci-archive:" + real.resolve("m.tar") + ":two");
     // and a symlink to an existing archive file
     kiln.bake(one, "oci-archive:" + real.resolve("m.tar"));
     Path fileLink = Files.createSymbolicLink(tmp.resolve("m-link.tar"), real.resolve("m.tar"));
@@ -129,7 +138,9 @@ class ConflictingTargetsTest {
     Map<ImageBuild, List<String>> builds = new LinkedHashMap<>();
     builds.put(one, List.of("oci:" + d + ":v1"));
     builds.put(two, List.of("oci:" + d + ":v1"));
-    assertThatThrownBy(() -> kiln.bakeAll(builds)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("oci:" + d + ":v1");
+    assertThatThrownBy(() -> kiln.bakeAll(builds))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("oci:" + d + ":v1");
     assertThat(d).doesNotExist();
   }
 
@@ -141,7 +152,9 @@ class ConflictingTargetsTest {
     builds.put(two, List.of("oci:" + d + ":two"));
     List<BakeResult> rs = kiln.bakeAll(builds);
     String index = Files.readString(d.resolve("index.json"));
-    assertThat(index).contains(rs.get(0).digest().toString(), rs.get(1).digest().toString(), "\"one\"", "\"two\"");
+    assertThat(index)
+        .contains(
+            rs.get(0).digest().toString(), rs.get(1).digest().toString(), "\"one\"", "\"two\"");
   }
 
   @Test

@@ -29,8 +29,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * A target that looks like it holds the image but is damaged (truncated anywhere, one byte flipped) is not
- * "reused": the next bake writes it again, and skopeo reads the result.
+ * A target that looks like it holds the image but is damaged (truncated anywhere, one byte flipped)
+ * is not "reused": the next bake writes it again, and skopeo reads the result.
  */
 class DamagedTargetReuseTest {
   @TempDir Path tmp;
@@ -49,10 +49,11 @@ class DamagedTargetReuseTest {
     new Random(4).nextBytes(noise);
     Files.write(in.resolve("noise.bin"), noise);
     Files.writeString(in.resolve("hello.txt"), "hello\n".repeat(100));
-    build = ImageBuild.from(Base.scratch())
-        .layer(Layer.files("noise").add(in.resolve("noise.bin"), "/noise.bin"))
-        .layer(Layer.files("hello").add(in.resolve("hello.txt"), "/hello.txt"))
-        .config(c -> c.cmd("/hello"));
+    build =
+        ImageBuild.from(Base.scratch())
+            .layer(Layer.files("noise").add(in.resolve("noise.bin"), "/noise.bin"))
+            .layer(Layer.files("hello").add(in.resolve("hello.txt"), "/hello.txt"))
+            .config(c -> c.cmd("/hello"));
   }
 
   @AfterEach
@@ -93,7 +94,8 @@ class DamagedTargetReuseTest {
     byte[] good = Files.readAllBytes(f);
     assertThat(bakeReused(target)).as("an intact archive is reused").isTrue();
     long n = good.length;
-    List<Long> cuts = List.of(0L, 1L, 511L, 700L, 1600L, n / 3, n / 2, n - 2048, n - 1030, n - 512, n - 1);
+    List<Long> cuts =
+        List.of(0L, 1L, 511L, 700L, 1600L, n / 3, n / 2, n - 2048, n - 1030, n - 512, n - 1);
     for (long cut : cuts) {
       Files.write(f, good);
       truncate(f, cut);
@@ -125,7 +127,9 @@ class DamagedTargetReuseTest {
   private void assertLayoutVerifies(Path layout) throws IOException {
     try (Stream<Path> s = Files.list(layout.resolve("blobs/sha256"))) {
       for (Path b : s.toList()) {
-        assertThat(Digest.of(Files.readAllBytes(b)).hex()).as("blob " + b).isEqualTo(b.getFileName().toString());
+        assertThat(Digest.of(Files.readAllBytes(b)).hex())
+            .as("blob " + b)
+            .isEqualTo(b.getFileName().toString());
       }
     }
   }
@@ -174,16 +178,21 @@ class DamagedTargetReuseTest {
     int cut = text.lastIndexOf("\"c\"");
     truncate(index, cut);
     events.clear();
-    assertThat(kiln.bake(build, "oci:" + d + ":c").published().get("oci:" + d + ":c").reused()).isFalse();
+    assertThat(kiln.bake(build, "oci:" + d + ":c").published().get("oci:" + d + ":c").reused())
+        .isFalse();
     List<String> tags = new ArrayList<>();
     for (JsonNode m : json(index).path("manifests")) {
       tags.add(m.path("annotations").path("org.opencontainers.image.ref.name").asText());
       assertThat(m.path("digest").asText()).isEqualTo(r.digest().toString());
     }
     assertThat(tags).containsExactlyInAnyOrder("a", "b", "c");
-    assertThat(events.of(BakeEvent.Warning.class)).anySatisfy(w -> assertThat(w.message()).contains("index.json"));
+    assertThat(events.of(BakeEvent.Warning.class))
+        .anySatisfy(w -> assertThat(w.message()).contains("index.json"));
     try (Stream<Path> s = Files.list(d)) {
-      Path kept = s.filter(p -> p.getFileName().toString().startsWith("index.json.damaged-")).findFirst().orElseThrow();
+      Path kept =
+          s.filter(p -> p.getFileName().toString().startsWith("index.json.damaged-"))
+              .findFirst()
+              .orElseThrow();
       assertThat(Files.readAllBytes(kept)).hasSize(cut);
     }
     for (String t : tags) {

@@ -4,8 +4,8 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.kiln.Base;
 import dev.kiln.BakeResult;
+import dev.kiln.Base;
 import dev.kiln.ImageBuild;
 import dev.kiln.Kiln;
 import dev.kiln.Layer;
@@ -22,9 +22,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A root file system tarball with a hard link to a file it does not hold: nothing is below the first layer of an
- * image, so no extractor can create the link ({@code docker load} fails on it). It is refused with the entry named,
- * and nothing is stored; a tar layer higher up may still link to a file of the layers below.
+ * A root file system tarball with a hard link to a file it does not hold: nothing is below the
+ * first layer of an image, so no extractor can create the link ({@code docker load} fails on it).
+ * It is refused with the entry named, and nothing is stored; a tar layer higher up may still link
+ * to a file of the layers below.
  */
 class DanglingHardLinkTest {
   @TempDir Path tmp;
@@ -33,7 +34,8 @@ class DanglingHardLinkTest {
   void aRootfsTarballWithAHardLinkToAMissingFileIsRefusedWithTheEntryNamed() throws Exception {
     Path tarball = tarball("rootfs.tar", "etc/os-release", "bin/sh-again", "bin/sh");
     try (Kiln k = Kiln.builder().store(tmp.resolve("store")).build()) {
-      assertThatThrownBy(() -> k.bake(ImageBuild.from(Base.rootfs(tarball)), "oci:" + tmp.resolve("out")))
+      assertThatThrownBy(
+              () -> k.bake(ImageBuild.from(Base.rootfs(tarball)), "oci:" + tmp.resolve("out")))
           .isInstanceOf(ProvisioningException.class)
           .hasMessageContaining(tarball.toString())
           .hasMessageContaining("hard link 'bin/sh-again' -> 'bin/sh'")
@@ -64,10 +66,14 @@ class DanglingHardLinkTest {
     }
   }
 
-  /** A tarball with one file and, unless {@code link} is null, a hard link from {@code link} to {@code target}. */
+  /**
+   * A tarball with one file and, unless {@code link} is null, a hard link from {@code link} to
+   * {@code target}.
+   */
   private Path tarball(String name, String file, String link, String target) throws IOException {
     Path p = tmp.resolve(name);
-    try (OutputStream out = Files.newOutputStream(p); TarArchiveOutputStream tar = new TarArchiveOutputStream(out)) {
+    try (OutputStream out = Files.newOutputStream(p);
+        TarArchiveOutputStream tar = new TarArchiveOutputStream(out)) {
       byte[] content = "ID=test\n".getBytes(UTF_8);
       TarArchiveEntry f = new TarArchiveEntry(file);
       f.setSize(content.length);

@@ -4,8 +4,8 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
-import dev.kiln.Base;
 import dev.kiln.BakeResult;
+import dev.kiln.Base;
 import dev.kiln.Digest;
 import dev.kiln.ImageBuild;
 import dev.kiln.Kiln;
@@ -49,11 +49,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * An input edited in place, at every stage of a bake, must never leave a layer under a key computed from other bytes:
- * before it is hashed (an edit the stat index or the watcher cannot see), between hashing and writing (an editor
- * saving while the layer starts) and while the layer writer copies it. Each bake either stores the bytes its key was
- * computed from or fails naming the file, storing nothing; the next bake after the file is put back gives the layer
- * a fresh store gives. For files layers, root file system directories and tarballs, and tar layers.
+ * An input edited in place, at every stage of a bake, must never leave a layer under a key computed
+ * from other bytes: before it is hashed (an edit the stat index or the watcher cannot see), between
+ * hashing and writing (an editor saving while the layer starts) and while the layer writer copies
+ * it. Each bake either stores the bytes its key was computed from or fails naming the file, storing
+ * nothing; the next bake after the file is put back gives the layer a fresh store gives. For files
+ * layers, root file system directories and tarballs, and tar layers.
  */
 class InPlaceEditTest {
   private static final byte[] SAFE = "mode=SAFE\n".getBytes(UTF_8);
@@ -69,16 +70,22 @@ class InPlaceEditTest {
   }
 
   private Kiln kiln(String store, boolean watch) throws IOException {
-    return Kiln.builder().store(tmp.resolve(store)).watchFileSystem(watch).listener(e -> {
-      IORunnable r = e instanceof BakeEvent.LayerStarted ? onLayerStarted.getAndSet(null) : null;
-      if (r != null) {
-        try {
-          r.run();
-        } catch (IOException ex) {
-          throw new java.io.UncheckedIOException(ex);
-        }
-      }
-    }).build();
+    return Kiln.builder()
+        .store(tmp.resolve(store))
+        .watchFileSystem(watch)
+        .listener(
+            e -> {
+              IORunnable r =
+                  e instanceof BakeEvent.LayerStarted ? onLayerStarted.getAndSet(null) : null;
+              if (r != null) {
+                try {
+                  r.run();
+                } catch (IOException ex) {
+                  throw new java.io.UncheckedIOException(ex);
+                }
+              }
+            })
+        .build();
   }
 
   // ---- files layers ----
@@ -86,7 +93,8 @@ class InPlaceEditTest {
   @Test
   void aFileEditedBetweenHashingAndWritingIsNeverStoredUnderTheOldKey() throws Exception {
     Path conf = Files.write(Files.createDirectories(tmp.resolve("src")).resolve("app.conf"), SAFE);
-    ImageBuild build = ImageBuild.from(Base.scratch()).layer(Layer.files("app").add(conf, "/etc/app.conf"));
+    ImageBuild build =
+        ImageBuild.from(Base.scratch()).layer(Layer.files("app").add(conf, "/etc/app.conf"));
     try (Kiln k = kiln("store", false)) {
       onLayerStarted.set(() -> Files.write(conf, EVIL));
       checkBakeThenRestore(k, build, conf, "etc/app.conf", tmp.resolve("store"));
@@ -97,7 +105,8 @@ class InPlaceEditTest {
   void aFileEditedBetweenHashingAndWritingInAKilnKeptOpen() throws Exception {
     Path src = Files.createDirectories(tmp.resolve("src"));
     Path conf = Files.write(src.resolve("app.conf"), "mode=WARM\n".getBytes(UTF_8));
-    ImageBuild build = ImageBuild.from(Base.scratch()).layer(Layer.files("app").add(src, "/etc/app"));
+    ImageBuild build =
+        ImageBuild.from(Base.scratch()).layer(Layer.files("app").add(src, "/etc/app"));
     try (Kiln k = kiln("store", true)) {
       k.bake(build);
       k.bake(build); // the second bake watches the tree and keeps its walk
@@ -121,9 +130,10 @@ class InPlaceEditTest {
   }
 
   /**
-   * Before hashing: the stat index has the file's current stat with the digest of what it held before (an edit in
-   * the same timestamp tick as its hashing, or on a file system whose times are coarse). The key then says SAFE
-   * while the file holds EVIL: the writer must notice, and the stat index must forget the file.
+   * Before hashing: the stat index has the file's current stat with the digest of what it held
+   * before (an edit in the same timestamp tick as its hashing, or on a file system whose times are
+   * coarse). The key then says SAFE while the file holds EVIL: the writer must notice, and the stat
+   * index must forget the file.
    */
   @Test
   void aStaleStatIndexEntryIsCaughtByTheWriterAndForgotten() throws Exception {
@@ -131,11 +141,13 @@ class InPlaceEditTest {
     Path store = tmp.resolve("store");
     kiln("store", false).close(); // the store exists; the index is written before a Kiln loads it
     StaleStatIndex.write(store, conf, sha256(SAFE));
-    ImageBuild build = ImageBuild.from(Base.scratch()).layer(Layer.files("app").add(conf, "/etc/app.conf"));
+    ImageBuild build =
+        ImageBuild.from(Base.scratch()).layer(Layer.files("app").add(conf, "/etc/app.conf"));
     try (Kiln k = kiln("store", false)) {
       Throwable t = catchThrowable(() -> k.bake(build));
       if (t == null) {
-        throw new AssertionError("the bake stored the file's EVIL content under the key of SAFE content");
+        throw new AssertionError(
+            "the bake stored the file's EVIL content under the key of SAFE content");
       }
       assertThat(t).isInstanceOf(ProvisioningException.class).hasMessageContaining(conf.toString());
       assertNothingStored(store);
@@ -148,18 +160,23 @@ class InPlaceEditTest {
   }
 
   /**
-   * Before hashing, in a Kiln kept open: the file is changed through a hard link from outside the watched tree (which
-   * no inotify watch reports), then the layer is needed under a key not yet stored. The watched walk's digests are
-   * stale; the writer must not store the new bytes under them.
+   * Before hashing, in a Kiln kept open: the file is changed through a hard link from outside the
+   * watched tree (which no inotify watch reports), then the layer is needed under a key not yet
+   * stored. The watched walk's digests are stale; the writer must not store the new bytes under
+   * them.
    */
   @Test
   void anEditTheWatcherCannotSeeIsCaughtByTheWriter() throws Exception {
     Path src = Files.createDirectories(tmp.resolve("src"));
     Path conf = Files.write(src.resolve("app.conf"), SAFE);
-    Path outside = Files.createLink(Files.createDirectories(tmp.resolve("outside")).resolve("link"), conf);
+    Path outside =
+        Files.createLink(Files.createDirectories(tmp.resolve("outside")).resolve("link"), conf);
     Layer app = Layer.files("app").add(src, "/etc/app");
     ImageBuild one = ImageBuild.from(Base.scratch()).layer(app);
-    ImageBuild two = ImageBuild.from(Base.scratch()).layer(Layer.files("below").content("/below", SAFE, 0644)).layer(app);
+    ImageBuild two =
+        ImageBuild.from(Base.scratch())
+            .layer(Layer.files("below").content("/below", SAFE, 0644))
+            .layer(app);
     try (Kiln k = kiln("store", true)) {
       k.bake(one);
       k.bake(one); // watched from now on
@@ -167,11 +184,14 @@ class InPlaceEditTest {
       Throwable t = catchThrowable(() -> k.bake(two));
       if (t == null) {
         BakeResult r = k.bake(two);
-        assertThat(read(r, "etc/app/app.conf")).as("the layer holds what its key was computed from")
+        assertThat(read(r, "etc/app/app.conf"))
+            .as("the layer holds what its key was computed from")
             .isEqualTo(Files.readAllBytes(conf));
         assertThat(r.key()).isEqualTo(freshBake(two).key());
       } else {
-        assertThat(t).isInstanceOf(ProvisioningException.class).hasMessageContaining(conf.toString());
+        assertThat(t)
+            .isInstanceOf(ProvisioningException.class)
+            .hasMessageContaining(conf.toString());
       }
       // the walk that turned out stale is not trusted again
       BakeResult r = k.bake(two);
@@ -180,26 +200,35 @@ class InPlaceEditTest {
     }
   }
 
-  /** While writing: a part of the file is rewritten (same size) once the writer has copied its first MiB. */
+  /**
+   * While writing: a part of the file is rewritten (same size) once the writer has copied its first
+   * MiB.
+   */
   @Test
   void aFileRewrittenWhileTheWriterCopiesItFailsTheLayer() throws Exception {
     byte[] big = new byte[3 << 20];
     new Random(7).nextBytes(big);
     Path file = Files.write(Files.createDirectories(tmp.resolve("src")).resolve("big.bin"), big);
-    PreparedLayer prepared = new FilesProvisioner().prepare(Layer.files("big").add(file, "/big.bin"), new Context());
+    PreparedLayer prepared =
+        new FilesProvisioner().prepare(Layer.files("big").add(file, "/big.bin"), new Context());
     AtomicBoolean edited = new AtomicBoolean();
-    Executor editing = task -> {
-      // the first gzip chunk is handed over once the writer has read 1 MiB of the file: the rest changes under it
-      if (edited.compareAndSet(false, true)) {
-        overwrite(file, 2 << 20, 4096);
-      }
-      task.run();
-    };
+    Executor editing =
+        task -> {
+          // the first gzip chunk is handed over once the writer has read 1 MiB of the file: the
+          // rest changes under it
+          if (edited.compareAndSet(false, true)) {
+            overwrite(file, 2 << 20, 4096);
+          }
+          task.run();
+        };
     Context pc = new Context(editing);
     Throwable t = catchThrowable(() -> pc.blob = prepared.provision(pc));
     assertThat(edited).isTrue();
-    assertThat(t).as("a layer written from bytes other than the hashed ones").isNotNull()
-        .isInstanceOf(ProvisioningException.class).hasMessageContaining(file.toString());
+    assertThat(t)
+        .as("a layer written from bytes other than the hashed ones")
+        .isNotNull()
+        .isInstanceOf(ProvisioningException.class)
+        .hasMessageContaining(file.toString());
   }
 
   // ---- tarballs: root file systems and tar layers ----
@@ -211,8 +240,11 @@ class InPlaceEditTest {
     try (Kiln k = kiln("store", false)) {
       onLayerStarted.set(() -> tarball(tarball, Map.of("etc/app.conf", EVIL)));
       Throwable t = catchThrowable(() -> k.bake(build));
-      assertThat(t).as("the bake stored EVIL content under the key of SAFE content").isNotNull()
-          .isInstanceOf(ProvisioningException.class).hasMessageContaining(tarball.toString());
+      assertThat(t)
+          .as("the bake stored EVIL content under the key of SAFE content")
+          .isNotNull()
+          .isInstanceOf(ProvisioningException.class)
+          .hasMessageContaining(tarball.toString());
       assertNothingStored(tmp.resolve("store"));
       tarball(tarball, Map.of("etc/app.conf", SAFE));
       BakeResult r = k.bake(build);
@@ -231,8 +263,11 @@ class InPlaceEditTest {
     ImageBuild build = ImageBuild.from(Base.scratch()).layer(Layer.tar(tarball));
     try (Kiln k = kiln("store", false)) {
       Throwable t = catchThrowable(() -> k.bake(build));
-      assertThat(t).as("the bake stored EVIL content under the key of SAFE content").isNotNull()
-          .isInstanceOf(ProvisioningException.class).hasMessageContaining(tarball.toString());
+      assertThat(t)
+          .as("the bake stored EVIL content under the key of SAFE content")
+          .isNotNull()
+          .isInstanceOf(ProvisioningException.class)
+          .hasMessageContaining(tarball.toString());
       assertNothingStored(store);
       BakeResult again = k.bake(build);
       assertThat(read(again, "etc/app.conf")).isEqualTo(EVIL);
@@ -240,7 +275,10 @@ class InPlaceEditTest {
     }
   }
 
-  /** While writing: a later entry's bytes change after the reader has handed the first entry to the writer. */
+  /**
+   * While writing: a later entry's bytes change after the reader has handed the first entry to the
+   * writer.
+   */
   @Test
   void aTarballRewrittenWhileItIsReadFailsTheLayer() throws Exception {
     byte[] big = new byte[1 << 20];
@@ -248,50 +286,57 @@ class InPlaceEditTest {
     Path tarball = tarball(tmp.resolve("layer.tar"), Map.of("a/small", SAFE, "z/big", big));
     PreparedLayer prepared = new TarProvisioner().prepare(Layer.tar(tarball), new Context());
     AtomicBoolean edited = new AtomicBoolean();
-    Context pc = new Context() {
-      @Override
-      public LayerWriter newLayerWriter() throws IOException {
-        LayerWriter w = super.newLayerWriter();
-        return new LayerWriter() {
+    Context pc =
+        new Context() {
           @Override
-          public void add(LayerEntry entry) throws IOException {
-            w.add(entry);
-          }
+          public LayerWriter newLayerWriter() throws IOException {
+            LayerWriter w = super.newLayerWriter();
+            return new LayerWriter() {
+              @Override
+              public void add(LayerEntry entry) throws IOException {
+                w.add(entry);
+              }
 
-          @Override
-          public void add(LayerEntry entry, InputStream content) throws IOException {
-            w.add(entry, content);
-            if (edited.compareAndSet(false, true)) {
-              overwrite(tarball, 512 << 10, 4096); // inside z/big, well past what the reader has buffered
-            }
-          }
+              @Override
+              public void add(LayerEntry entry, InputStream content) throws IOException {
+                w.add(entry, content);
+                if (edited.compareAndSet(false, true)) {
+                  overwrite(
+                      tarball, 512 << 10,
+                      4096); // inside z/big, well past what the reader has buffered
+                }
+              }
 
-          @Override
-          public LayerBlob finish() throws IOException {
-            return w.finish();
-          }
+              @Override
+              public LayerBlob finish() throws IOException {
+                return w.finish();
+              }
 
-          @Override
-          public void close() throws IOException {
-            w.close();
+              @Override
+              public void close() throws IOException {
+                w.close();
+              }
+            };
           }
         };
-      }
-    };
     Throwable t = catchThrowable(() -> prepared.provision(pc));
     assertThat(edited).isTrue();
-    assertThat(t).as("a layer written from bytes other than the hashed ones").isNotNull()
-        .isInstanceOf(ProvisioningException.class).hasMessageContaining(tarball.toString());
+    assertThat(t)
+        .as("a layer written from bytes other than the hashed ones")
+        .isNotNull()
+        .isInstanceOf(ProvisioningException.class)
+        .hasMessageContaining(tarball.toString());
   }
 
   // ---- helpers ----
 
   /**
-   * Bakes (the listener edits the file to EVIL), then puts SAFE back and bakes again into the same store: the first
-   * bake fails naming the file and stores nothing, or stores what its key says; the second holds SAFE, as a fresh
-   * store does.
+   * Bakes (the listener edits the file to EVIL), then puts SAFE back and bakes again into the same
+   * store: the first bake fails naming the file and stores nothing, or stores what its key says;
+   * the second holds SAFE, as a fresh store does.
    */
-  private void checkBakeThenRestore(Kiln k, ImageBuild build, Path file, String entry, Path store) throws Exception {
+  private void checkBakeThenRestore(Kiln k, ImageBuild build, Path file, String entry, Path store)
+      throws Exception {
     List<Path> before = stored(store);
     BakeResult first = null;
     Throwable t = null;
@@ -302,7 +347,8 @@ class InPlaceEditTest {
     }
     assertThat(onLayerStarted.get()).as("the edit was made").isNull();
     if (first != null) {
-      assertThat(first.key()).as("the key of the layer holding %s", new String(read(first, entry), UTF_8))
+      assertThat(first.key())
+          .as("the key of the layer holding %s", new String(read(first, entry), UTF_8))
           .isEqualTo(freshBake(build).key());
     } else {
       assertThat(t).hasMessageContaining(file.toString()).hasMessageContaining("changed");
@@ -317,9 +363,13 @@ class InPlaceEditTest {
 
   private int fresh;
 
-  /** The result of baking the build as its inputs are now, in a store of its own and a Kiln that does not watch. */
+  /**
+   * The result of baking the build as its inputs are now, in a store of its own and a Kiln that
+   * does not watch.
+   */
   private BakeResult freshBake(ImageBuild build) throws Exception {
-    try (Kiln k = Kiln.builder().store(tmp.resolve("fresh-" + fresh++)).watchFileSystem(false).build()) {
+    try (Kiln k =
+        Kiln.builder().store(tmp.resolve("fresh-" + fresh++)).watchFileSystem(false).build()) {
       return k.bake(build);
     }
   }
@@ -346,7 +396,8 @@ class InPlaceEditTest {
     Path store = r.record().getParent().getParent();
     byte[] found = null;
     for (LayerRecord l : r.layers()) {
-      try (LayerReader reader = LayerReader.open(store.resolve("blobs/sha256").resolve(l.digest().hex()))) {
+      try (LayerReader reader =
+          LayerReader.open(store.resolve("blobs/sha256").resolve(l.digest().hex()))) {
         LayerEntry e;
         while ((e = reader.next()) != null) {
           if (e.path().equals(path) && e.type() == LayerEntry.Type.FILE) {
@@ -363,7 +414,8 @@ class InPlaceEditTest {
 
   /** Flips {@code length} bytes of the file at {@code offset}, in place: same inode, same size. */
   private static void overwrite(Path file, long offset, int length) {
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+    try (FileChannel ch =
+        FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
       ByteBuffer b = ByteBuffer.allocate(length);
       ch.read(b, offset);
       b.flip();
@@ -389,7 +441,8 @@ class InPlaceEditTest {
         tar.closeArchiveEntry();
       }
     }
-    try (OutputStream out = Files.newOutputStream(file)) { // truncates in place, as an editor saving does
+    try (OutputStream out =
+        Files.newOutputStream(file)) { // truncates in place, as an editor saving does
       bytes.writeTo(out);
     }
     return file;

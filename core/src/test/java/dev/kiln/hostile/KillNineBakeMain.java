@@ -12,18 +12,23 @@ import java.nio.file.Path;
 import java.util.Arrays;
 
 /**
- * The baker {@link KillNineIT} kills: {@code KillNineBakeMain STORE TREE [--hold="TYPE SUBJECT"] [--level=N]
- * TARGET...} bakes {@link #definition} into STORE and the targets at gzip level N (default {@value #LEVEL}), and prints
- * {@code ready} before it opens the store, one {@code event MILLIS TYPE SUBJECT} line per bake event (MILLIS since
- * {@code ready}) as the event happens, and {@code image=DIGEST} at the end. With {@code --hold}, the listener stops
- * the bake right after that event (and prints {@code holding}), so a kill lands at exactly that point.
+ * The baker {@link KillNineIT} kills: {@code KillNineBakeMain STORE TREE [--hold="TYPE SUBJECT"]
+ * [--level=N] TARGET...} bakes {@link #definition} into STORE and the targets at gzip level N
+ * (default {@value #LEVEL}), and prints {@code ready} before it opens the store, one {@code event
+ * MILLIS TYPE SUBJECT} line per bake event (MILLIS since {@code ready}) as the event happens, and
+ * {@code image=DIGEST} at the end. With {@code --hold}, the listener stops the bake right after
+ * that event (and prints {@code holding}), so a kill lands at exactly that point.
  */
 public final class KillNineBakeMain {
-  /** The gzip level of these bakes: the fastest, so that one round of kill and rebake takes seconds. */
+  /**
+   * The gzip level of these bakes: the fastest, so that one round of kill and rebake takes seconds.
+   */
   static final int LEVEL = 1;
 
   public static void main(String[] args) throws Exception {
-    PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true, StandardCharsets.UTF_8);
+    PrintStream out =
+        new PrintStream(
+            new java.io.FileOutputStream(java.io.FileDescriptor.out), true, StandardCharsets.UTF_8);
     Path store = Path.of(args[0]);
     Path tree = Path.of(args[1]);
     String hold = null;
@@ -42,33 +47,47 @@ public final class KillNineBakeMain {
     String holdAt = hold;
     long t0 = System.nanoTime();
     out.println("ready");
-    try (Kiln kiln = Kiln.builder().store(store).compressionLevel(level).watchFileSystem(false).listener(e -> {
-      String line = type(e) + " " + subject(e);
-      synchronized (out) {
-        out.println("event " + (System.nanoTime() - t0) / 1_000_000 + " " + line);
-      }
-      if (line.equals(holdAt)) {
-        out.println("holding");
-        try {
-          Thread.sleep(600_000);
-        } catch (InterruptedException ie) {
-          Thread.currentThread().interrupt();
-        }
-      }
-    }).build()) {
+    try (Kiln kiln =
+        Kiln.builder()
+            .store(store)
+            .compressionLevel(level)
+            .watchFileSystem(false)
+            .listener(
+                e -> {
+                  String line = type(e) + " " + subject(e);
+                  synchronized (out) {
+                    out.println("event " + (System.nanoTime() - t0) / 1_000_000 + " " + line);
+                  }
+                  if (line.equals(holdAt)) {
+                    out.println("holding");
+                    try {
+                      Thread.sleep(600_000);
+                    } catch (InterruptedException ie) {
+                      Thread.currentThread().interrupt();
+                    }
+                  }
+                })
+            .build()) {
       BakeResult r = kiln.bake(definition(tree), targets);
       out.println("image=" + r.digest());
     }
   }
 
-  /** The JDK tree as one files layer under /opt/jdk and a small layer declared in code, over scratch. */
+  /**
+   * The JDK tree as one files layer under /opt/jdk and a small layer declared in code, over
+   * scratch.
+   */
   static ImageBuild definition(Path tree) {
     return ImageBuild.from(Base.scratch())
         .layer(Layer.files("jdk").add(tree, "/opt/jdk"))
-        .layer(Layer.files("app")
-            .directory("/opt/app", 0755)
-            .content("/opt/app/hello.txt", "hello from a small layer\n".getBytes(StandardCharsets.UTF_8), 0644)
-            .symlink("/opt/app/java", "/opt/jdk/bin/java"))
+        .layer(
+            Layer.files("app")
+                .directory("/opt/app", 0755)
+                .content(
+                    "/opt/app/hello.txt",
+                    "hello from a small layer\n".getBytes(StandardCharsets.UTF_8),
+                    0644)
+                .symlink("/opt/app/java", "/opt/jdk/bin/java"))
         .config(c -> c.entrypoint("/opt/app/java", "-version"));
   }
 

@@ -24,16 +24,17 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Writers of one target in other processes: a writer killed with kill -9 in the middle of an archive leaves a temp
- * file that the next bake of the target removes (and a live writer's temp file is left alone); several processes
- * publishing into one OCI layout all land their tags.
+ * Writers of one target in other processes: a writer killed with kill -9 in the middle of an
+ * archive leaves a temp file that the next bake of the target removes (and a live writer's temp
+ * file is left alone); several processes publishing into one OCI layout all land their tags.
  */
 class KilledTargetWriterIT {
   @TempDir Path tmp;
 
   private static List<Path> tempFilesBeside(Path file) throws IOException {
     try (Stream<Path> s = Files.list(file.getParent())) {
-      return s.filter(p -> p.getFileName().toString().startsWith("." + file.getFileName() + ".")).toList();
+      return s.filter(p -> p.getFileName().toString().startsWith("." + file.getFileName() + "."))
+          .toList();
     }
   }
 
@@ -41,7 +42,8 @@ class KilledTargetWriterIT {
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
     while (!Files.readString(log).lines().anyMatch(line::equals)) {
       if (!p.isAlive() || System.nanoTime() > deadline) {
-        throw new AssertionError("the writer did not reach '" + line + "':\n" + Files.readString(log));
+        throw new AssertionError(
+            "the writer did not reach '" + line + "':\n" + Files.readString(log));
       }
       Thread.sleep(20);
     }
@@ -54,7 +56,13 @@ class KilledTargetWriterIT {
     Path archive = tmp.resolve("out/image.tar");
     String target = scheme + ":" + archive;
     Path log = tmp.resolve("writer.log");
-    Process writer = Jvm.start(StalledArchiveWriterMain.class, log, tmp.resolve("store-child").toString(), in.toString(), target);
+    Process writer =
+        Jvm.start(
+            StalledArchiveWriterMain.class,
+            log,
+            tmp.resolve("store-child").toString(),
+            in.toString(),
+            target);
     try {
       awaitLine(writer, log, "stalled");
       List<Path> partial = tempFilesBeside(archive);
@@ -64,10 +72,14 @@ class KilledTargetWriterIT {
         // a bake while the writer lives: its temp file is not ours to remove
         BakeResult r = kiln.bake(StalledArchiveWriterMain.definition(in), target);
         assertThat(r.published().get(target).reused()).isFalse();
-        assertThat(tempFilesBeside(archive)).as("a live writer's temp file is kept").containsExactlyElementsOf(partial);
+        assertThat(tempFilesBeside(archive))
+            .as("a live writer's temp file is kept")
+            .containsExactlyElementsOf(partial);
 
         writer.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-        assertThat(tempFilesBeside(archive)).as("kill -9 leaves the temp file").containsExactlyElementsOf(partial);
+        assertThat(tempFilesBeside(archive))
+            .as("kill -9 leaves the temp file")
+            .containsExactlyElementsOf(partial);
 
         BakeResult again = kiln.bake(StalledArchiveWriterMain.definition(in), target);
         assertThat(again.published().get(target).reused()).isTrue();
@@ -90,7 +102,9 @@ class KilledTargetWriterIT {
     for (int i = 0; i < 3; i++) {
       Path log = tmp.resolve("baker-" + i + ".log");
       logs.add(log);
-      List<String> args = new ArrayList<>(List.of(tmp.resolve("store-" + i).toString(), tmp.resolve("tree").toString()));
+      List<String> args =
+          new ArrayList<>(
+              List.of(tmp.resolve("store-" + i).toString(), tmp.resolve("tree").toString()));
       for (int t = 0; t < 4; t++) {
         args.add("oci:" + layout + ":p" + i + "-" + t);
       }
@@ -101,7 +115,8 @@ class KilledTargetWriterIT {
       assertThat(ps.get(i).exitValue()).as(Files.readString(logs.get(i))).isZero();
     }
     Set<String> tags = new HashSet<>();
-    for (JsonNode m : new ObjectMapper().readTree(layout.resolve("index.json").toFile()).path("manifests")) {
+    for (JsonNode m :
+        new ObjectMapper().readTree(layout.resolve("index.json").toFile()).path("manifests")) {
       tags.add(m.path("annotations").path("org.opencontainers.image.ref.name").asText());
     }
     assertThat(tags).hasSize(12);

@@ -14,18 +14,23 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Kiln.publish of a stored image whose blobs were damaged after the bake: it fails with a message that says so and
- * what to do, hands no damaged bytes to the target, and removes the damaged blob so that the next bake restores it.
+ * Kiln.publish of a stored image whose blobs were damaged after the bake: it fails with a message
+ * that says so and what to do, hands no damaged bytes to the target, and removes the damaged blob
+ * so that the next bake restores it.
  */
 class PublishFromDamagedStoreTest {
   @TempDir Path dir;
 
-  enum Part { LAYER, CONFIG, MANIFEST }
+  enum Part {
+    LAYER,
+    CONFIG,
+    MANIFEST
+  }
 
   static ImageBuild build() {
     byte[] data = new byte[200_000];
@@ -41,11 +46,14 @@ class PublishFromDamagedStoreTest {
     try (Kiln k = Kiln.builder().store(dir.resolve("store")).build()) {
       BakeResult r = k.bake(build());
       LayerRecord layer = r.layers().get(0);
-      Path blob = dir.resolve("store/blobs/sha256/" + switch (part) {
-        case LAYER -> layer.digest().hex();
-        case CONFIG -> r.configDigest().hex();
-        case MANIFEST -> r.digest().hex();
-      });
+      Path blob =
+          dir.resolve(
+              "store/blobs/sha256/"
+                  + switch (part) {
+                    case LAYER -> layer.digest().hex();
+                    case CONFIG -> r.configDigest().hex();
+                    case MANIFEST -> r.digest().hex();
+                  });
       byte[] bytes = Files.readAllBytes(blob);
       bytes[bytes.length / 2] ^= 0x55; // same size, other content
       Files.write(blob, bytes);

@@ -10,8 +10,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A file hashed within one timestamp tick of its last write could be written again in that same tick without its
- * stat changing: its digest must not be remembered under that stat (git's "racily clean" entries).
+ * A file hashed within one timestamp tick of its last write could be written again in that same
+ * tick without its stat changing: its digest must not be remembered under that stat (git's "racily
+ * clean" entries).
  */
 class RacyStatTest {
   @TempDir Path tmp;
@@ -25,7 +26,8 @@ class RacyStatTest {
       Files.writeString(f, "mode=SAFE\n");
       assertThat(idx.digest(f).read()).isTrue();
       long after = System.currentTimeMillis() * 1_000_000L;
-      // the test means something only if that hash was within the tick of the write (a slow machine retries)
+      // the test means something only if that hash was within the tick of the write (a slow machine
+      // retries)
       racy = !StatIndex.settled(FileStat.lstat(f), after);
     }
     assertThat(racy).as("the file was hashed within one tick of its write").isTrue();

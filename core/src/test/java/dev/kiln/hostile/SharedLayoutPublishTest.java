@@ -26,22 +26,28 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Several publishers into one OCI layout in one JVM: the targets of one bake run in parallel, and separate
- * {@code Kiln}s may run in separate threads. A file lock does not exclude threads of one JVM; every tag must land.
+ * Several publishers into one OCI layout in one JVM: the targets of one bake run in parallel, and
+ * separate {@code Kiln}s may run in separate threads. A file lock does not exclude threads of one
+ * JVM; every tag must land.
  */
 class SharedLayoutPublishTest {
   @TempDir Path tmp;
 
   private static Map<String, String> tags(Path layout) throws IOException {
     Map<String, String> out = new HashMap<>();
-    for (JsonNode m : new ObjectMapper().readTree(layout.resolve("index.json").toFile()).path("manifests")) {
-      out.put(m.path("annotations").path("org.opencontainers.image.ref.name").asText(), m.path("digest").asText());
+    for (JsonNode m :
+        new ObjectMapper().readTree(layout.resolve("index.json").toFile()).path("manifests")) {
+      out.put(
+          m.path("annotations").path("org.opencontainers.image.ref.name").asText(),
+          m.path("digest").asText());
     }
     return out;
   }
 
   private ImageBuild build(String name, String content) throws IOException {
-    Path f = Files.writeString(Files.createDirectories(tmp.resolve("in-" + name)).resolve("f.txt"), content);
+    Path f =
+        Files.writeString(
+            Files.createDirectories(tmp.resolve("in-" + name)).resolve("f.txt"), content);
     return ImageBuild.from(Base.scratch()).layer(Layer.files(name).add(f, "/f.txt"));
   }
 
@@ -78,13 +84,15 @@ class SharedLayoutPublishTest {
       List<Future<BakeResult>> fs = new ArrayList<>();
       for (int i = 0; i < threads; i++) {
         int n = i;
-        fs.add(pool.submit(() -> {
-          try (Kiln kiln = Kiln.builder().store(tmp.resolve("store-" + n)).build()) {
-            kiln.bake(builds.get(n)); // provision first, so the publishes below overlap
-            start.await(60, TimeUnit.SECONDS);
-            return kiln.bake(builds.get(n), "oci:" + d + ":t" + n, "oci:" + d + ":u" + n);
-          }
-        }));
+        fs.add(
+            pool.submit(
+                () -> {
+                  try (Kiln kiln = Kiln.builder().store(tmp.resolve("store-" + n)).build()) {
+                    kiln.bake(builds.get(n)); // provision first, so the publishes below overlap
+                    start.await(60, TimeUnit.SECONDS);
+                    return kiln.bake(builds.get(n), "oci:" + d + ":t" + n, "oci:" + d + ":u" + n);
+                  }
+                }));
       }
       Map<String, String> expected = new HashMap<>();
       for (int i = 0; i < threads; i++) {

@@ -12,23 +12,28 @@ import java.util.Random;
 
 /**
  * A separate process that starts writing a target and stops in the middle, for kill -9 tests:
- * {@code StalledArchiveWriterMain STORE INPUT_DIR TARGET}. Once the first layer is in the target's temp file it
- * prints {@code stalled} and waits forever.
+ * {@code StalledArchiveWriterMain STORE INPUT_DIR TARGET}. Once the first layer is in the target's
+ * temp file it prints {@code stalled} and waits forever.
  */
 public final class StalledArchiveWriterMain {
   public static void main(String[] args) throws Exception {
     String target = args[2];
-    try (Kiln kiln = Kiln.builder().store(Path.of(args[0])).listener(e -> {
-      if (e instanceof BakeEvent.BytesWritten w && w.subject().equals(target)) {
-        System.out.println("stalled");
-        System.out.flush();
-        try {
-          Thread.sleep(Long.MAX_VALUE);
-        } catch (InterruptedException ie) {
-          Thread.currentThread().interrupt();
-        }
-      }
-    }).build()) {
+    try (Kiln kiln =
+        Kiln.builder()
+            .store(Path.of(args[0]))
+            .listener(
+                e -> {
+                  if (e instanceof BakeEvent.BytesWritten w && w.subject().equals(target)) {
+                    System.out.println("stalled");
+                    System.out.flush();
+                    try {
+                      Thread.sleep(Long.MAX_VALUE);
+                    } catch (InterruptedException ie) {
+                      Thread.currentThread().interrupt();
+                    }
+                  }
+                })
+            .build()) {
       kiln.bake(definition(Path.of(args[1])), target);
     }
   }

@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.kiln.Base;
 import dev.kiln.BakeResult;
+import dev.kiln.Base;
 import dev.kiln.Digest;
 import dev.kiln.ImageBuild;
 import dev.kiln.Kiln;
@@ -33,8 +33,9 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Every kind of file of the local store damaged in several ways, then a normal bake: it gives the image a fresh store
- * gives, and leaves a store that is a valid OCI layout whose every blob matches its digest, which skopeo copies.
+ * Every kind of file of the local store damaged in several ways, then a normal bake: it gives the
+ * image a fresh store gives, and leaves a store that is a valid OCI layout whose every blob matches
+ * its digest, which skopeo copies.
  */
 class StoreCorruptionTest {
   @TempDir static Path shared;
@@ -44,10 +45,25 @@ class StoreCorruptionTest {
 
   @TempDir Path tmp;
 
-  enum Damage { FLIP, TRUNCATE, EMPTY, DELETE, GARBAGE }
+  enum Damage {
+    FLIP,
+    TRUNCATE,
+    EMPTY,
+    DELETE,
+    GARBAGE
+  }
 
   /** The store files a bake relies on. */
-  enum Part { BIG_LAYER, SMALL_LAYER, CONFIG, MANIFEST, INDEX, KEY, STAT_INDEX, RECORD }
+  enum Part {
+    BIG_LAYER,
+    SMALL_LAYER,
+    CONFIG,
+    MANIFEST,
+    INDEX,
+    KEY,
+    STAT_INDEX,
+    RECORD
+  }
 
   @BeforeAll
   static void referenceBake() throws Exception {
@@ -75,7 +91,8 @@ class StoreCorruptionTest {
     List<Arguments> out = new ArrayList<>();
     for (Part p : Part.values()) {
       for (Damage d : Damage.values()) {
-        boolean blob = p == Part.BIG_LAYER || p == Part.SMALL_LAYER || p == Part.CONFIG || p == Part.MANIFEST;
+        boolean blob =
+            p == Part.BIG_LAYER || p == Part.SMALL_LAYER || p == Part.CONFIG || p == Part.MANIFEST;
         if (!(blob && d == Damage.GARBAGE)) {
           out.add(Arguments.of(p, d));
         }
@@ -96,7 +113,9 @@ class StoreCorruptionTest {
     BakeResult again = bake(store);
     assertThat(again.digest()).isEqualTo(reference);
     assertThat(again.configDigest()).isEqualTo(referenceResult.configDigest());
-    assertThat(again.layers()).extracting(l -> l.diffId()).isEqualTo(referenceResult.layers().stream().map(l -> l.diffId()).toList());
+    assertThat(again.layers())
+        .extracting(l -> l.diffId())
+        .isEqualTo(referenceResult.layers().stream().map(l -> l.diffId()).toList());
     StoreLayoutCheck.assertGood(store, reference, tmp);
   }
 
@@ -112,7 +131,8 @@ class StoreCorruptionTest {
       BakeResult again = kiln.bake(build());
       assertThat(again.digest()).isEqualTo(reference);
       assertThat(again.provisioned()).containsExactly("big");
-      assertThat(events.of(BakeEvent.CacheCorrupted.class)).extracting(BakeEvent.CacheCorrupted::digest)
+      assertThat(events.of(BakeEvent.CacheCorrupted.class))
+          .extracting(BakeEvent.CacheCorrupted::digest)
           .containsExactly(first.layers().get(0).digest());
     }
     StoreLayoutCheck.assertGood(store, reference, tmp);
@@ -123,9 +143,12 @@ class StoreCorruptionTest {
     Path store = tmp.resolve("store");
     BakeResult first = bake(store);
     Path blob = file(store, Part.BIG_LAYER, first);
-    Thread.sleep(200); // past the timestamp tick after the blob was written, so its verification is remembered
+    Thread.sleep(200); // past the timestamp tick after the blob was written, so its verification is
+    // remembered
     bake(store);
-    assertThat(store.resolve("stat/blobs")).content().contains(first.layers().get(0).digest().hex());
+    assertThat(store.resolve("stat/blobs"))
+        .content()
+        .contains(first.layers().get(0).digest().hex());
     FileTime mtime = Files.getLastModifiedTime(blob);
     damage(blob, Damage.FLIP);
     Files.setLastModifiedTime(blob, mtime); // only the ctime, which nothing can set back, tells
@@ -165,27 +188,48 @@ class StoreCorruptionTest {
     ArrayNode ms = (ArrayNode) idx.get("manifests");
     ObjectNode good = (ObjectNode) ms.get(0);
     String mt = "application/vnd.oci.image.manifest.v1+json";
-    // a manifest that is not there; one of the wrong size; a config called a manifest; a second entry for the tag
-    ms.addObject().put("mediaType", mt).put("digest", "sha256:" + "ab".repeat(32)).put("size", 100)
-        .putObject("annotations").put("org.opencontainers.image.ref.name", "missing");
-    ms.addObject().put("mediaType", mt).put("digest", first.digest().toString()).put("size", 7)
-        .putObject("annotations").put("org.opencontainers.image.ref.name", "wrong-size");
+    // a manifest that is not there; one of the wrong size; a config called a manifest; a second
+    // entry for the tag
+    ms.addObject()
+        .put("mediaType", mt)
+        .put("digest", "sha256:" + "ab".repeat(32))
+        .put("size", 100)
+        .putObject("annotations")
+        .put("org.opencontainers.image.ref.name", "missing");
+    ms.addObject()
+        .put("mediaType", mt)
+        .put("digest", first.digest().toString())
+        .put("size", 7)
+        .putObject("annotations")
+        .put("org.opencontainers.image.ref.name", "wrong-size");
     long cfgSize = Files.size(blob(store, first.configDigest()));
-    ms.addObject().put("mediaType", mt).put("digest", first.configDigest().toString()).put("size", cfgSize)
-        .putObject("annotations").put("org.opencontainers.image.ref.name", "config");
+    ms.addObject()
+        .put("mediaType", mt)
+        .put("digest", first.configDigest().toString())
+        .put("size", cfgSize)
+        .putObject("annotations")
+        .put("org.opencontainers.image.ref.name", "config");
     ms.add(good.deepCopy().put("digest", first.configDigest().toString()).put("size", cfgSize));
     ms.add("not a descriptor");
     ms.addObject().put("mediaType", mt).put("digest", "sha256:nothex").put("size", "big");
-    // a valid manifest that declares a truncated size for the big layer: no such image can exist; with its record
+    // a valid manifest that declares a truncated size for the big layer: no such image can exist;
+    // with its record
     ObjectNode bad = (ObjectNode) json.readTree(Files.readAllBytes(blob(store, first.digest())));
     ObjectNode layer0 = (ObjectNode) bad.get("layers").get(0);
     layer0.put("size", layer0.get("size").asLong() - 100);
     byte[] badBytes = json.writeValueAsBytes(bad);
     Digest badDigest = Digest.of(badBytes);
     Files.write(blob(store, badDigest), badBytes);
-    ms.addObject().put("mediaType", mt).put("digest", badDigest.toString()).put("size", badBytes.length)
-        .putObject("annotations").put("org.opencontainers.image.ref.name", badDigest.hex());
-    ObjectNode rec = (ObjectNode) json.readTree(Files.readAllBytes(store.resolve("records/" + first.digest().hex() + ".json")));
+    ms.addObject()
+        .put("mediaType", mt)
+        .put("digest", badDigest.toString())
+        .put("size", badBytes.length)
+        .putObject("annotations")
+        .put("org.opencontainers.image.ref.name", badDigest.hex());
+    ObjectNode rec =
+        (ObjectNode)
+            json.readTree(
+                Files.readAllBytes(store.resolve("records/" + first.digest().hex() + ".json")));
     rec.put("image", badDigest.toString());
     Files.write(store.resolve("records/" + badDigest.hex() + ".json"), json.writeValueAsBytes(rec));
     Files.write(index, json.writeValueAsBytes(idx));
@@ -203,15 +247,22 @@ class StoreCorruptionTest {
   @Test
   void anUnreadableIndexIsSetAsideAndRebuiltWithEveryRecordedImage() throws Exception {
     Path store = tmp.resolve("store");
-    BakeResult other = bake(store, ImageBuild.from(Base.scratch()).layer(Layer.files("other").content("/o", "o".getBytes(), 0644)));
+    BakeResult other =
+        bake(
+            store,
+            ImageBuild.from(Base.scratch())
+                .layer(Layer.files("other").content("/o", "o".getBytes(), 0644)));
     bake(store);
-    Files.writeString(store.resolve("index.json"), "{\"schemaVersion\":2,\"manifests\":[{\"digest\":");
+    Files.writeString(
+        store.resolve("index.json"), "{\"schemaVersion\":2,\"manifests\":[{\"digest\":");
 
     BakeResult again = bake(store);
 
     assertThat(again.digest()).isEqualTo(reference);
-    assertThat(manifestsIn(store)).containsExactlyInAnyOrder(reference.toString(), other.digest().toString());
-    assertThat(store.resolve("index.json.corrupt")).hasContent("{\"schemaVersion\":2,\"manifests\":[{\"digest\":");
+    assertThat(manifestsIn(store))
+        .containsExactlyInAnyOrder(reference.toString(), other.digest().toString());
+    assertThat(store.resolve("index.json.corrupt"))
+        .hasContent("{\"schemaVersion\":2,\"manifests\":[{\"digest\":");
     StoreLayoutCheck.assertGood(store, reference, tmp);
   }
 
@@ -233,7 +284,9 @@ class StoreCorruptionTest {
 
   private static List<String> manifestsIn(Path store) throws IOException {
     List<String> out = new ArrayList<>();
-    new ObjectMapper().readTree(Files.readAllBytes(store.resolve("index.json"))).path("manifests")
+    new ObjectMapper()
+        .readTree(Files.readAllBytes(store.resolve("index.json")))
+        .path("manifests")
         .forEach(m -> out.add(m.path("digest").asText()));
     return out;
   }
@@ -252,8 +305,8 @@ class StoreCorruptionTest {
   }
 
   /**
-   * Damages a file. A flip in a JSON or text file changes one hex digit of a digest (so the file still parses: the
-   * damage only its meaning shows); in a blob it flips a byte in the middle.
+   * Damages a file. A flip in a JSON or text file changes one hex digit of a digest (so the file
+   * still parses: the damage only its meaning shows); in a blob it flips a byte in the middle.
    */
   static void damage(Path f, Damage d) throws IOException {
     assertThat(f).exists();
@@ -263,7 +316,12 @@ class StoreCorruptionTest {
         String s = new String(b, StandardCharsets.ISO_8859_1);
         int at = -1;
         if (!f.getParent().getFileName().toString().equals("sha256")) {
-          for (String re : new String[] {"diffId\":\"sha256:([0-9a-f]{64})", "^\\S+ \\d+ \\d+ \\d+ \\d+ ([0-9a-f]{64}) ", "sha256:([0-9a-f]{64})"}) {
+          for (String re :
+              new String[] {
+                "diffId\":\"sha256:([0-9a-f]{64})",
+                "^\\S+ \\d+ \\d+ \\d+ \\d+ ([0-9a-f]{64}) ",
+                "sha256:([0-9a-f]{64})"
+              }) {
             Matcher m = Pattern.compile(re, Pattern.MULTILINE).matcher(s);
             if (m.find()) {
               at = m.start(1) + 10;

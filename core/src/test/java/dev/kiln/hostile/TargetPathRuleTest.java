@@ -19,8 +19,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Target paths as docs/getting-started.md states them: relative to the working directory, {@code ..} resolved as the
- * file system resolves it (through symbolic links), and a file target that names a directory refused up front.
+ * Target paths as docs/getting-started.md states them: relative to the working directory, {@code
+ * ..} resolved as the file system resolves it (through symbolic links), and a file target that
+ * names a directory refused up front.
  */
 class TargetPathRuleTest {
   @TempDir Path tmp;
@@ -48,7 +49,10 @@ class TargetPathRuleTest {
 
   @Test
   void dotDotAfterASymlinkIsTheParentOfTheLinksTarget() throws Exception {
-    kiln.bake(tiny(), "oci-archive:" + link + "/../a.tar", "docker-archive:" + link + "/../d.tar:x/y:1",
+    kiln.bake(
+        tiny(),
+        "oci-archive:" + link + "/../a.tar",
+        "docker-archive:" + link + "/../d.tar:x/y:1",
         "oci:" + link + "/../layout:v1");
 
     assertThat(real.resolve("a.tar")).isRegularFile();
@@ -58,26 +62,34 @@ class TargetPathRuleTest {
     assertThat(tmp.resolve("d.tar")).doesNotExist();
     assertThat(tmp.resolve("layout")).doesNotExist();
     // what the file system itself says the path is
-    assertThat(tmp.resolve("link/../a.tar").toRealPath()).isEqualTo(real.resolve("a.tar").toRealPath());
+    assertThat(tmp.resolve("link/../a.tar").toRealPath())
+        .isEqualTo(real.resolve("a.tar").toRealPath());
 
     assertThat(DiskTarget.parse(Target.parse("raw:" + link + "/../disk.img")).file())
         .isEqualTo(real.toRealPath().resolve("disk.img"));
-    assertThat(DiskTarget.raw(link.resolve("../disk.img")).file()).isEqualTo(real.toRealPath().resolve("disk.img"));
+    assertThat(DiskTarget.raw(link.resolve("../disk.img")).file())
+        .isEqualTo(real.toRealPath().resolve("disk.img"));
   }
 
   @Test
   void relativePathsAreRelativeToTheWorkingDirectory() {
     Path cwd = Path.of(System.getProperty("user.dir")).toAbsolutePath();
-    assertThat(DiskTarget.parse(Target.parse("raw:build/./x.img")).file()).isEqualTo(cwd.resolve("build/x.img"));
+    assertThat(DiskTarget.parse(Target.parse("raw:build/./x.img")).file())
+        .isEqualTo(cwd.resolve("build/x.img"));
     assertThat(DiskTarget.raw(Path.of("x.img")).file()).isEqualTo(cwd.resolve("x.img"));
     assertThat(Target.parse("raw:build/x.img").toString()).isEqualTo("raw:build/x.img");
   }
 
   @Test
   void aFileTargetThatNamesADirectoryIsRefusedBeforeAnythingIsWritten() {
-    for (String t : new String[] {
-        "oci-archive:" + tmp + "/out/", "oci-archive:" + tmp + "/out/..:v1", "docker-archive:" + tmp + "/.:x/y:1",
-        "raw:" + tmp + "/disks/", "raw:.."}) {
+    for (String t :
+        new String[] {
+          "oci-archive:" + tmp + "/out/",
+          "oci-archive:" + tmp + "/out/..:v1",
+          "docker-archive:" + tmp + "/.:x/y:1",
+          "raw:" + tmp + "/disks/",
+          "raw:.."
+        }) {
       assertThatThrownBy(() -> kiln.bake(tiny(), t))
           .as(t)
           .isInstanceOf(InvalidTargetException.class)

@@ -18,9 +18,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Temp files beside targets: those of writers that are gone are removed by the next bake of the target, those of
- * live writers (here, another Kiln of this process stopped in the middle of an archive) are left alone. Writers
- * killed in other processes are in {@link KilledTargetWriterIT}.
+ * Temp files beside targets: those of writers that are gone are removed by the next bake of the
+ * target, those of live writers (here, another Kiln of this process stopped in the middle of an
+ * archive) are left alone. Writers killed in other processes are in {@link KilledTargetWriterIT}.
  */
 class TargetTempFilesTest {
   @TempDir Path tmp;
@@ -55,24 +55,33 @@ class TargetTempFilesTest {
     String target = "oci-archive:" + archive;
     CountDownLatch writing = new CountDownLatch(1);
     CountDownLatch resume = new CountDownLatch(1);
-    try (Kiln stalled = Kiln.builder().store(tmp.resolve("store-a")).listener(e -> {
-          if (e instanceof BakeEvent.BytesWritten w && w.subject().equals(target) && writing.getCount() > 0) {
-            writing.countDown();
-            try {
-              resume.await(2, TimeUnit.MINUTES);
-            } catch (InterruptedException ie) {
-              Thread.currentThread().interrupt();
-            }
-          }
-        }).build();
+    try (Kiln stalled =
+            Kiln.builder()
+                .store(tmp.resolve("store-a"))
+                .listener(
+                    e -> {
+                      if (e instanceof BakeEvent.BytesWritten w
+                          && w.subject().equals(target)
+                          && writing.getCount() > 0) {
+                        writing.countDown();
+                        try {
+                          resume.await(2, TimeUnit.MINUTES);
+                        } catch (InterruptedException ie) {
+                          Thread.currentThread().interrupt();
+                        }
+                      }
+                    })
+                .build();
         Kiln other = Kiln.builder().store(tmp.resolve("store-b")).build()) {
-      CompletableFuture<BakeResult> first = CompletableFuture.supplyAsync(() -> {
-        try {
-          return stalled.bake(StalledArchiveWriterMain.definition(in), target);
-        } catch (Exception e) {
-          throw new IllegalStateException(e);
-        }
-      });
+      CompletableFuture<BakeResult> first =
+          CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  return stalled.bake(StalledArchiveWriterMain.definition(in), target);
+                } catch (Exception e) {
+                  throw new IllegalStateException(e);
+                }
+              });
       assertThat(writing.await(2, TimeUnit.MINUTES)).isTrue();
       List<Path> live = tempFiles(archive.getParent());
       assertThat(live).hasSize(1);
@@ -82,7 +91,13 @@ class TargetTempFilesTest {
       BakeResult r = first.get(2, TimeUnit.MINUTES);
       assertThat(r.published().get(target).reused()).isFalse();
       assertThat(tempFiles(archive.getParent())).isEmpty();
-      assertThat(other.bake(StalledArchiveWriterMain.definition(in), target).published().get(target).reused()).isTrue();
+      assertThat(
+              other
+                  .bake(StalledArchiveWriterMain.definition(in), target)
+                  .published()
+                  .get(target)
+                  .reused())
+          .isTrue();
     }
   }
 }

@@ -12,8 +12,9 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * The fingerprint encoding is part of every cache key: these tests pin it to a straightforward reference encoding
- * (one hasher call per field part), so buffering or other speed-ups can never change a key.
+ * The fingerprint encoding is part of every cache key: these tests pin it to a straightforward
+ * reference encoding (one hasher call per field part), so buffering or other speed-ups can never
+ * change a key.
  */
 class FingerprintTest {
 
@@ -42,7 +43,10 @@ class FingerprintTest {
         String name = text(rnd, 12);
         switch (rnd.nextInt(4)) {
           case 0 -> {
-            String v = rnd.nextInt(50) == 0 ? Strings.repeat("x", 9000 + rnd.nextInt(9000)) : text(rnd, 40);
+            String v =
+                rnd.nextInt(50) == 0
+                    ? Strings.repeat("x", 9000 + rnd.nextInt(9000))
+                    : text(rnd, 40);
             fp.put(name, v);
             ref.field('s', name);
             ref.bytes(v.getBytes(StandardCharsets.UTF_8));
@@ -74,9 +78,12 @@ class FingerprintTest {
 
   @Test
   void aKnownFingerprintKeepsItsDigest() {
-    // pinned (computed independently, with Python's hashlib): a change here changes every cache key in every store
-    Fingerprint fp = new Fingerprint().put("format", "files.v1").put("entries", 2).put("path", "usr/bin/ä");
-    assertThat(fp.digest().hex()).isEqualTo("aea01d1ba933a9c5de3179228906fc9f6b57dda1e17f610750042f13b46861ff");
+    // pinned (computed independently, with Python's hashlib): a change here changes every cache key
+    // in every store
+    Fingerprint fp =
+        new Fingerprint().put("format", "files.v1").put("entries", 2).put("path", "usr/bin/ä");
+    assertThat(fp.digest().hex())
+        .isEqualTo("aea01d1ba933a9c5de3179228906fc9f6b57dda1e17f610750042f13b46861ff");
   }
 
   private static String text(Random rnd, int max) {

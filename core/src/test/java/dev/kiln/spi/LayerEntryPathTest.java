@@ -8,7 +8,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** Layer paths: relative, no empty, {@code .} or {@code ..} segments; both the fast path and the rewriting one. */
+/**
+ * Layer paths: relative, no empty, {@code .} or {@code ..} segments; both the fast path and the
+ * rewriting one.
+ */
 class LayerEntryPathTest {
 
   @ParameterizedTest
@@ -34,12 +37,16 @@ class LayerEntryPathTest {
   @ParameterizedTest
   @ValueSource(strings = {"..", "a/..", "../etc/passwd", "/a/b/../../..", "a/../b"})
   void rejectsEscapes(String in) {
-    assertThatThrownBy(() -> LayerEntry.normalize(in)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'..'");
+    assertThatThrownBy(() -> LayerEntry.normalize(in))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("'..'");
   }
 
   @ParameterizedTest
   @ValueSource(strings = {"/", ".", "//", "./"})
   void rejectsTheRoot(String in) {
-    assertThatThrownBy(() -> LayerEntry.normalize(in)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("image root");
+    assertThatThrownBy(() -> LayerEntry.normalize(in))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("image root");
   }
 }

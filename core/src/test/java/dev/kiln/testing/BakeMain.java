@@ -4,14 +4,14 @@ import dev.kiln.BakeResult;
 import dev.kiln.Base;
 import dev.kiln.ImageBuild;
 import dev.kiln.Kiln;
-import dev.kiln.LayerRecord;
 import dev.kiln.Layer;
+import dev.kiln.LayerRecord;
 import java.nio.file.Path;
 
 /**
- * A separate process that bakes a tree for the multi-process tests: {@code BakeMain STORE TREE [TARGET...]}. The
- * build has one files layer per top-level directory of TREE (sorted), over scratch. Prints one line per layer and a
- * final {@code image=} line.
+ * A separate process that bakes a tree for the multi-process tests: {@code BakeMain STORE TREE
+ * [TARGET...]}. The build has one files layer per top-level directory of TREE (sorted), over
+ * scratch. Prints one line per layer and a final {@code image=} line.
  */
 public final class BakeMain {
   public static void main(String[] args) throws Exception {
@@ -22,7 +22,15 @@ public final class BakeMain {
     try (Kiln kiln = Kiln.builder().store(store).build()) {
       BakeResult r = kiln.bake(build, targets);
       for (LayerRecord l : r.layers()) {
-        System.out.println("layer " + l.name() + " key=" + l.key() + " diffId=" + l.diffId() + " digest=" + l.digest());
+        System.out.println(
+            "layer "
+                + l.name()
+                + " key="
+                + l.key()
+                + " diffId="
+                + l.diffId()
+                + " digest="
+                + l.digest());
       }
       System.out.println("image=" + r.digest());
     }

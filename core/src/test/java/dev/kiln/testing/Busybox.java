@@ -7,7 +7,10 @@ import java.nio.file.Path;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 
-/** Makes a tiny root file system tarball from the host's busybox-static: /bin/busybox plus /bin/sh and applet links. */
+/**
+ * Makes a tiny root file system tarball from the host's busybox-static: /bin/busybox plus /bin/sh
+ * and applet links.
+ */
 public final class Busybox {
   private Busybox() {}
 
@@ -29,14 +32,45 @@ public final class Busybox {
       t.putArchiveEntry(bb);
       Files.copy(busybox, t);
       t.closeArchiveEntry();
-      for (String applet : new String[] {"sh", "cat", "ls", "echo", "rm", "mkdir", "sed", "stat", "id", "env", "sleep", "wc", "test", "true", "false", "chmod", "touch", "head", "tail", "grep", "find", "sha256sum", "printf", "mv", "cp", "ln", "date", "uname"}) {
+      for (String applet :
+          new String[] {
+            "sh",
+            "cat",
+            "ls",
+            "echo",
+            "rm",
+            "mkdir",
+            "sed",
+            "stat",
+            "id",
+            "env",
+            "sleep",
+            "wc",
+            "test",
+            "true",
+            "false",
+            "chmod",
+            "touch",
+            "head",
+            "tail",
+            "grep",
+            "find",
+            "sha256sum",
+            "printf",
+            "mv",
+            "cp",
+            "ln",
+            "date",
+            "uname"
+          }) {
         TarArchiveEntry l = new TarArchiveEntry("bin/" + applet, TarArchiveEntry.LF_SYMLINK);
         l.setLinkName("busybox");
         l.setMode(0120777);
         t.putArchiveEntry(l);
         t.closeArchiveEntry();
       }
-      byte[] passwd = "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n".getBytes();
+      byte[] passwd =
+          "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n".getBytes();
       TarArchiveEntry pw = new TarArchiveEntry("etc/passwd");
       pw.setMode(0100644);
       pw.setSize(passwd.length);

@@ -6,18 +6,24 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
-/** Root file systems the integration tests share, built once and cached by the project's scripts. */
+/**
+ * Root file systems the integration tests share, built once and cached by the project's scripts.
+ */
 public final class Fixtures {
   private Fixtures() {}
 
   /**
-   * Debian 12 minbase + python3 + linux-image-cloud-amd64 + systemd-sysv, as a tarball (mmdebstrap, cached in
-   * ~/.cache/kiln-fixtures by scripts/disk/debian-rootfs.sh; a few minutes the first time).
+   * Debian 12 minbase + python3 + linux-image-cloud-amd64 + systemd-sysv, as a tarball (mmdebstrap,
+   * cached in ~/.cache/kiln-fixtures by scripts/disk/debian-rootfs.sh; a few minutes the first
+   * time).
    */
   public static Path debianWithKernel() throws IOException, InterruptedException {
     Tools.require("mmdebstrap", "mmdebstrap");
     Path script = repoRoot().resolve("scripts/disk/debian-rootfs.sh");
-    Process p = new ProcessBuilder("bash", script.toString()).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    Process p =
+        new ProcessBuilder("bash", script.toString())
+            .redirectError(ProcessBuilder.Redirect.INHERIT)
+            .start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
     assertThat(p.waitFor()).as("debian-rootfs.sh exit code").isZero();
     return Path.of(out.lines().reduce((a, b) -> b).orElseThrow());
@@ -30,7 +36,8 @@ public final class Fixtures {
       p = p.getParent();
     }
     if (p == null) {
-      throw new IllegalStateException("not inside the Kiln repository: " + Path.of("").toAbsolutePath());
+      throw new IllegalStateException(
+          "not inside the Kiln repository: " + Path.of("").toAbsolutePath());
     }
     return p;
   }

@@ -14,8 +14,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongConsumer;
 
 /**
- * A remote cache in memory, shared by the "machines" of a test, that can be made to fail, hang or serve wrong
- * blobs. Counts every call. Thread-safe.
+ * A remote cache in memory, shared by the "machines" of a test, that can be made to fail, hang or
+ * serve wrong blobs. Counts every call. Thread-safe.
  */
 public final class MemoryRemoteCache implements RemoteCache {
   /** How the fake behaves from now on. */
@@ -53,7 +53,7 @@ public final class MemoryRemoteCache implements RemoteCache {
           throw new java.io.InterruptedIOException("interrupted");
         }
       }
-      default -> { }
+      default -> {}
     }
   }
 
@@ -82,7 +82,8 @@ public final class MemoryRemoteCache implements RemoteCache {
   }
 
   @Override
-  public long pushBlob(Digest digest, long size, String mediaType, Path file, LongConsumer progress) throws IOException {
+  public long pushBlob(Digest digest, long size, String mediaType, Path file, LongConsumer progress)
+      throws IOException {
     enter();
     writes.incrementAndGet();
     if (blobs.containsKey(digest)) {
@@ -102,11 +103,13 @@ public final class MemoryRemoteCache implements RemoteCache {
   }
 
   @Override
-  public void putEntry(String namespace, String key, byte[] json, Optional<BlobRef> blob) throws IOException {
+  public void putEntry(String namespace, String key, byte[] json, Optional<BlobRef> blob)
+      throws IOException {
     enter();
     writes.incrementAndGet();
     if (blob.isPresent() && !blobs.containsKey(blob.get().digest())) {
-      throw new IOException("entry " + key + " names blob " + blob.get().digest() + " which was not pushed");
+      throw new IOException(
+          "entry " + key + " names blob " + blob.get().digest() + " which was not pushed");
     }
     entries.put(namespace + "/" + key, json.clone());
   }

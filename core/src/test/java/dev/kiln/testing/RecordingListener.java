@@ -24,16 +24,22 @@ public final class RecordingListener implements BakeListener {
 
   /** Names of the layers provisioned (not found in the cache). */
   public List<String> provisioned() {
-    return of(BakeEvent.LayerProvisioned.class).stream().map(BakeEvent.LayerProvisioned::layer).toList();
+    return of(BakeEvent.LayerProvisioned.class).stream()
+        .map(BakeEvent.LayerProvisioned::layer)
+        .toList();
   }
 
   /** Total bytes of input files read while fingerprinting. */
   public long bytesRead() {
-    return of(BakeEvent.InputsHashed.class).stream().mapToLong(BakeEvent.InputsHashed::bytesRead).sum();
+    return of(BakeEvent.InputsHashed.class).stream()
+        .mapToLong(BakeEvent.InputsHashed::bytesRead)
+        .sum();
   }
 
   public long filesRead() {
-    return of(BakeEvent.InputsHashed.class).stream().mapToLong(BakeEvent.InputsHashed::filesRead).sum();
+    return of(BakeEvent.InputsHashed.class).stream()
+        .mapToLong(BakeEvent.InputsHashed::filesRead)
+        .sum();
   }
 
   public void clear() {

@@ -20,7 +20,10 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** What every {@link RemoteCache} backend must do; a backend's test extends this and says how to make one. */
+/**
+ * What every {@link RemoteCache} backend must do; a backend's test extends this and says how to
+ * make one.
+ */
 public abstract class RemoteCacheContract {
   @TempDir protected Path tmp;
 
@@ -42,10 +45,13 @@ public abstract class RemoteCacheContract {
       Digest d = Digest.of(Files.readAllBytes(f));
       assertThat(c.hasBlob(d)).isFalse();
       AtomicLong progress = new AtomicLong();
-      assertThat(c.pushBlob(d, Files.size(f), "application/octet-stream", f, progress::set)).isEqualTo(3 << 20);
+      assertThat(c.pushBlob(d, Files.size(f), "application/octet-stream", f, progress::set))
+          .isEqualTo(3 << 20);
       assertThat(progress.get()).isEqualTo(3 << 20);
       assertThat(c.hasBlob(d)).isTrue();
-      assertThat(c.pushBlob(d, Files.size(f), "application/octet-stream", f, n -> {})).as("present: not sent again").isZero();
+      assertThat(c.pushBlob(d, Files.size(f), "application/octet-stream", f, n -> {}))
+          .as("present: not sent again")
+          .isZero();
       Path back = tmp.resolve("back");
       AtomicLong got = new AtomicLong();
       c.fetchBlob(d, back, got::set);
@@ -58,7 +64,8 @@ public abstract class RemoteCacheContract {
   void aMissingBlobIsFileNotFound() throws Exception {
     try (RemoteCache c = cache()) {
       Digest d = Digest.of("never pushed".getBytes(StandardCharsets.UTF_8));
-      assertThatThrownBy(() -> c.fetchBlob(d, tmp.resolve("x"), n -> {})).isInstanceOf(FileNotFoundException.class);
+      assertThatThrownBy(() -> c.fetchBlob(d, tmp.resolve("x"), n -> {}))
+          .isInstanceOf(FileNotFoundException.class);
     }
   }
 
@@ -71,14 +78,20 @@ public abstract class RemoteCacheContract {
       String key = "a".repeat(64);
       assertThat(c.getEntry("keys", key)).isEmpty();
       byte[] v1 = "{\"v\":1}".getBytes(StandardCharsets.UTF_8);
-      c.putEntry("keys", key, v1, Optional.of(new RemoteCache.BlobRef(d, 1000, "application/vnd.oci.image.layer.v1.tar+gzip")));
+      c.putEntry(
+          "keys",
+          key,
+          v1,
+          Optional.of(
+              new RemoteCache.BlobRef(d, 1000, "application/vnd.oci.image.layer.v1.tar+gzip")));
       assertThat(c.getEntry("keys", key)).hasValueSatisfying(v -> assertThat(v).isEqualTo(v1));
       assertThat(c.getEntry("disks", key)).isEmpty();
       byte[] v2 = "{\"v\":2,\"snapshot\":\"snap-0123\"}".getBytes(StandardCharsets.UTF_8);
       c.putEntry("keys", key, v2, Optional.empty());
       assertThat(c.getEntry("keys", key)).hasValueSatisfying(v -> assertThat(v).isEqualTo(v2));
       c.putEntry("ec2-snapshots", "eu-west-1." + key.substring(0, 40), v1, Optional.empty());
-      assertThat(c.getEntry("ec2-snapshots", "eu-west-1." + key.substring(0, 40))).hasValueSatisfying(v -> assertThat(v).isEqualTo(v1));
+      assertThat(c.getEntry("ec2-snapshots", "eu-west-1." + key.substring(0, 40)))
+          .hasValueSatisfying(v -> assertThat(v).isEqualTo(v1));
     }
   }
 
@@ -89,23 +102,29 @@ public abstract class RemoteCacheContract {
       int writers = 8;
       List<byte[]> values = new ArrayList<>();
       for (int i = 0; i < writers; i++) {
-        values.add(("{\"writer\":" + i + ",\"pad\":\"" + "x".repeat(2000 + i) + "\"}").getBytes(StandardCharsets.UTF_8));
+        values.add(
+            ("{\"writer\":" + i + ",\"pad\":\"" + "x".repeat(2000 + i) + "\"}")
+                .getBytes(StandardCharsets.UTF_8));
       }
       ExecutorService pool = Executors.newFixedThreadPool(writers);
       try {
         for (int round = 0; round < 3; round++) {
           List<Future<?>> fs = new ArrayList<>();
           for (byte[] v : values) {
-            fs.add(pool.submit(() -> {
-              c.putEntry("keys", key, v, Optional.empty());
-              return null;
-            }));
+            fs.add(
+                pool.submit(
+                    () -> {
+                      c.putEntry("keys", key, v, Optional.empty());
+                      return null;
+                    }));
           }
           for (Future<?> f : fs) {
             f.get();
           }
           byte[] got = c.getEntry("keys", key).orElseThrow();
-          assertThat(values).as("the entry is one writer's whole value").anySatisfy(v -> assertThat(v).isEqualTo(got));
+          assertThat(values)
+              .as("the entry is one writer's whole value")
+              .anySatisfy(v -> assertThat(v).isEqualTo(got));
         }
       } finally {
         pool.shutdownNow();

@@ -34,17 +34,24 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Issue #8's done-when lines against a real backend on loopback: machines (fresh stores) sharing one remote cache,
- * processes racing to write it, the remote stopped mid-bake, and a remote that accepts connections but never
- * answers. A backend's integration test extends this and says how to start, name and stop its server.
+ * Issue #8's done-when lines against a real backend on loopback: machines (fresh stores) sharing
+ * one remote cache, processes racing to write it, the remote stopped mid-bake, and a remote that
+ * accepts connections but never answers. A backend's integration test extends this and says how to
+ * start, name and stop its server.
  */
 public abstract class RemoteCacheFleetContract {
   @TempDir protected Path tmp;
 
-  /** The URI of a fresh, empty cache on the running server, e.g. {@code docker://127.0.0.1:5000/cache-1}. */
+  /**
+   * The URI of a fresh, empty cache on the running server, e.g. {@code
+   * docker://127.0.0.1:5000/cache-1}.
+   */
   protected abstract String freshRemote() throws Exception;
 
-  /** The URI of a cache at a server on {@code 127.0.0.1:port} that accepts connections and never answers. */
+  /**
+   * The URI of a cache at a server on {@code 127.0.0.1:port} that accepts connections and never
+   * answers.
+   */
   protected abstract String remoteAt(int port);
 
   /** A fresh cache on a server of this test's own, which {@link #stopServer()} stops. */
@@ -53,7 +60,9 @@ public abstract class RemoteCacheFleetContract {
   /** Stops the server of {@link #stoppableRemote()} for good (the remote goes down mid-bake). */
   protected abstract void stopServer() throws Exception;
 
-  /** Busybox root file system, a run layer, a files layer: three layers, one of them needing Docker. */
+  /**
+   * Busybox root file system, a run layer, a files layer: three layers, one of them needing Docker.
+   */
   protected ImageBuild threeLayers() throws IOException {
     Tools.requireDocker();
     Path rootfs = Busybox.rootfs(Files.createDirectories(tmp.resolve("rootfs")));
@@ -63,14 +72,22 @@ public abstract class RemoteCacheFleetContract {
     new java.util.Random(8).nextBytes(data);
     Files.write(app.resolve("data.bin"), data);
     return ImageBuild.from(Base.rootfs(rootfs))
-        .layer(Layer.run("setup", "mkdir -p /opt/app", "echo built > /opt/app/marker", "ln -s /bin/busybox /opt/app/bb"))
+        .layer(
+            Layer.run(
+                "setup",
+                "mkdir -p /opt/app",
+                "echo built > /opt/app/marker",
+                "ln -s /bin/busybox /opt/app/bb"))
         .layer(Layer.files("app").add(app, "/opt/app/etc"))
         .config(c -> c.cmd("/bin/cat", "/opt/app/marker"));
   }
 
   protected Kiln.Builder machine(String name, String remote, RecordingListener events) {
-    return Kiln.builder().store(tmp.resolve("machines").resolve(name)).listener(events)
-        .remoteCache(remote).remoteCacheTimeouts(Duration.ofSeconds(5), Duration.ofMinutes(2));
+    return Kiln.builder()
+        .store(tmp.resolve("machines").resolve(name))
+        .listener(events)
+        .remoteCache(remote)
+        .remoteCacheTimeouts(Duration.ofSeconds(5), Duration.ofMinutes(2));
   }
 
   /** The cache a URI names, found as Kiln finds it. */
@@ -104,17 +121,23 @@ public abstract class RemoteCacheFleetContract {
     }
     assertThat(b.provisioned()).as("layers provisioned on the second machine").isEmpty();
     assertThat(b.of(BakeEvent.LayerStarted.class)).isEmpty();
-    assertThat(b.of(BakeEvent.RemoteCacheHit.class)).extracting(BakeEvent.RemoteCacheHit::layer)
+    assertThat(b.of(BakeEvent.RemoteCacheHit.class))
+        .extracting(BakeEvent.RemoteCacheHit::layer)
         .containsExactlyInAnyOrder("rootfs", "setup", "app");
     assertThat(b.of(BakeEvent.RemoteCacheUnavailable.class)).isEmpty();
     assertThat(second.fromRemoteCache()).containsExactly("rootfs", "setup", "app");
     assertThat(second.digest()).isEqualTo(first.digest());
     assertThat(second.configDigest()).isEqualTo(first.configDigest());
-    assertThat(second.layers()).extracting(LayerRecord::digest).containsExactlyElementsOf(first.layers().stream().map(LayerRecord::digest).toList());
+    assertThat(second.layers())
+        .extracting(LayerRecord::digest)
+        .containsExactlyElementsOf(first.layers().stream().map(LayerRecord::digest).toList());
     assertThat(second.diffIds()).isEqualTo(first.diffIds());
     // the second machine's store holds the same bytes
     Path manifest = tmp.resolve("machines/b/blobs/sha256").resolve(second.digest().hex());
-    assertThat(Files.readAllBytes(manifest)).isEqualTo(Files.readAllBytes(tmp.resolve("machines/a/blobs/sha256").resolve(first.digest().hex())));
+    assertThat(Files.readAllBytes(manifest))
+        .isEqualTo(
+            Files.readAllBytes(
+                tmp.resolve("machines/a/blobs/sha256").resolve(first.digest().hex())));
   }
 
   @Test
@@ -134,11 +157,19 @@ public abstract class RemoteCacheFleetContract {
     for (int i = 0; i < writers; i++) {
       Path log = tmp.resolve("writer-" + i + ".log");
       logs.add(log);
-      procs.add(Jvm.start(RemoteBakeMain.class, log, tmp.resolve("writer-store-" + i).toString(), tree.toString(), remote));
+      procs.add(
+          Jvm.start(
+              RemoteBakeMain.class,
+              log,
+              tmp.resolve("writer-store-" + i).toString(),
+              tree.toString(),
+              remote));
     }
     List<String> outputs = new ArrayList<>();
     for (int i = 0; i < writers; i++) {
-      assertThat(procs.get(i).waitFor(5, TimeUnit.MINUTES)).as("writer " + i + " finished").isTrue();
+      assertThat(procs.get(i).waitFor(5, TimeUnit.MINUTES))
+          .as("writer " + i + " finished")
+          .isTrue();
       String out = Files.readString(logs.get(i));
       assertThat(procs.get(i).exitValue()).as("writer output:\n" + out).isZero();
       assertThat(out).contains("unavailable=0");
@@ -147,18 +178,34 @@ public abstract class RemoteCacheFleetContract {
     List<String> layers = outputs.get(0).lines().filter(l -> l.startsWith("layer ")).toList();
     assertThat(layers).hasSize(6);
     for (String out : outputs) {
-      assertThat(out.lines().filter(l -> l.startsWith("layer ")).toList()).as("every writer baked the same layers").isEqualTo(layers);
+      assertThat(out.lines().filter(l -> l.startsWith("layer ")).toList())
+          .as("every writer baked the same layers")
+          .isEqualTo(layers);
     }
-    int pushed = outputs.stream().mapToInt(o -> Integer.parseInt(o.lines().filter(l -> l.startsWith("pushed=")).findFirst().orElseThrow().substring(7))).sum();
+    int pushed =
+        outputs.stream()
+            .mapToInt(
+                o ->
+                    Integer.parseInt(
+                        o.lines()
+                            .filter(l -> l.startsWith("pushed="))
+                            .findFirst()
+                            .orElseThrow()
+                            .substring(7)))
+            .sum();
     assertThat(pushed).as("entries written by all writers together").isGreaterThanOrEqualTo(6);
 
-    // every key's entry parses and names a blob that is there, with the right digest, size and diffID
+    // every key's entry parses and names a blob that is there, with the right digest, size and
+    // diffID
     ObjectMapper json = new ObjectMapper();
     try (RemoteCache cache = open(remote)) {
       for (String line : layers) {
         Map<String, String> f = fields(line);
         Digest key = Digest.parse(f.get("key"));
-        byte[] raw = cache.getEntry("keys", key.hex()).orElseThrow(() -> new AssertionError("no entry for " + line));
+        byte[] raw =
+            cache
+                .getEntry("keys", key.hex())
+                .orElseThrow(() -> new AssertionError("no entry for " + line));
         JsonNode e = json.readTree(raw);
         assertThat(e.path("digest").asText()).isEqualTo(f.get("digest"));
         assertThat(e.path("diffId").asText()).isEqualTo(f.get("diffId"));
@@ -205,26 +252,37 @@ public abstract class RemoteCacheFleetContract {
     try (Kiln kiln = machine("a", remote, new RecordingListener()).build()) {
       assertThat(kiln.bake(build).digest()).isEqualTo(plain.digest());
     }
-    // machine b: serial, so the layers are fetched one after another; the server stops after the first hit
+    // machine b: serial, so the layers are fetched one after another; the server stops after the
+    // first hit
     List<String> stopped = new CopyOnWriteArrayList<>();
     AtomicBoolean once = new AtomicBoolean();
     RecordingListener b = new RecordingListener();
     BakeResult r;
-    try (Kiln kiln = machine("b", remote, b).serial(true).listener(e -> {
-      if (e instanceof BakeEvent.RemoteCacheHit hit && once.compareAndSet(false, true)) {
-        try {
-          stopServer();
-          stopped.add(hit.layer());
-        } catch (Exception ex) {
-          throw new IllegalStateException(ex);
-        }
-      }
-    }).build()) {
+    try (Kiln kiln =
+        machine("b", remote, b)
+            .serial(true)
+            .listener(
+                e -> {
+                  if (e instanceof BakeEvent.RemoteCacheHit hit
+                      && once.compareAndSet(false, true)) {
+                    try {
+                      stopServer();
+                      stopped.add(hit.layer());
+                    } catch (Exception ex) {
+                      throw new IllegalStateException(ex);
+                    }
+                  }
+                })
+            .build()) {
       r = kiln.bake(build);
     }
     assertThat(stopped).containsExactly("rootfs");
-    assertThat(b.of(BakeEvent.RemoteCacheHit.class)).extracting(BakeEvent.RemoteCacheHit::layer).containsExactly("rootfs");
-    assertThat(b.of(BakeEvent.RemoteCacheUnavailable.class)).as("the bake says the remote went away").hasSize(1);
+    assertThat(b.of(BakeEvent.RemoteCacheHit.class))
+        .extracting(BakeEvent.RemoteCacheHit::layer)
+        .containsExactly("rootfs");
+    assertThat(b.of(BakeEvent.RemoteCacheUnavailable.class))
+        .as("the bake says the remote went away")
+        .hasSize(1);
     assertThat(b.provisioned()).containsExactlyInAnyOrder("setup", "app");
     assertThat(r.fromRemoteCache()).containsExactly("rootfs");
     assertThat(r.digest()).as("the same image as a bake without a cache").isEqualTo(plain.digest());
@@ -236,28 +294,36 @@ public abstract class RemoteCacheFleetContract {
     Files.writeString(tree.resolve("f.txt"), "x");
     List<Socket> held = new CopyOnWriteArrayList<>();
     try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-      Thread acceptor = new Thread(() -> {
-        try {
-          while (true) {
-            held.add(silent.accept()); // accepted, never answered
-          }
-        } catch (IOException e) {
-          // closed
-        }
-      });
+      Thread acceptor =
+          new Thread(
+              () -> {
+                try {
+                  while (true) {
+                    held.add(silent.accept()); // accepted, never answered
+                  }
+                } catch (IOException e) {
+                  // closed
+                }
+              });
       acceptor.setDaemon(true);
       acceptor.start();
       RecordingListener e = new RecordingListener();
       long t0 = System.nanoTime();
       BakeResult r;
-      try (Kiln kiln = Kiln.builder().store(tmp.resolve("machines/silent")).listener(e)
-          .remoteCache(remoteAt(silent.getLocalPort())).remoteCacheTimeouts(Duration.ofSeconds(2), Duration.ofSeconds(30)).build()) {
+      try (Kiln kiln =
+          Kiln.builder()
+              .store(tmp.resolve("machines/silent"))
+              .listener(e)
+              .remoteCache(remoteAt(silent.getLocalPort()))
+              .remoteCacheTimeouts(Duration.ofSeconds(2), Duration.ofSeconds(30))
+              .build()) {
         r = kiln.bake(BakeMain.definition(tmp.resolve("small")));
       }
       long ms = (System.nanoTime() - t0) / 1_000_000;
       assertThat(r.provisioned()).containsExactly("one");
       assertThat(held).as("the client did connect").isNotEmpty();
-      assertThat(e.of(BakeEvent.RemoteCacheUnavailable.class)).singleElement()
+      assertThat(e.of(BakeEvent.RemoteCacheUnavailable.class))
+          .singleElement()
           .satisfies(u -> assertThat(u.reason()).contains("no answer in 2 s"));
       assertThat(ms).as("bake time with a silent remote and a 2 s timeout").isLessThan(15_000);
     } finally {

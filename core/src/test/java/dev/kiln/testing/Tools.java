@@ -13,9 +13,10 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Finds the real tools tests validate against (skopeo, umoci, docker, qemu-img, …) and runs them. When a tool or
- * the Docker daemon is missing, a test is skipped on a developer machine but FAILS under {@code CI=true}: CI
- * installs everything with scripts/setup-test-env.sh, so a missing tool there is a broken setup, never a pass.
+ * Finds the real tools tests validate against (skopeo, umoci, docker, qemu-img, …) and runs them.
+ * When a tool or the Docker daemon is missing, a test is skipped on a developer machine but FAILS
+ * under {@code CI=true}: CI installs everything with scripts/setup-test-env.sh, so a missing tool
+ * there is a broken setup, never a pass.
  */
 public final class Tools {
   private Tools() {}
@@ -33,11 +34,19 @@ public final class Tools {
         return p.toString();
       }
     }
-    missing("'" + tool + "' is not installed (Debian package " + debianPackage + "; scripts/setup-test-env.sh installs it)");
+    missing(
+        "'"
+            + tool
+            + "' is not installed (Debian package "
+            + debianPackage
+            + "; scripts/setup-test-env.sh installs it)");
     return null;
   }
 
-  /** Skips the test on a developer machine, or fails it under {@code CI=true}, saying what is missing. */
+  /**
+   * Skips the test on a developer machine, or fails it under {@code CI=true}, saying what is
+   * missing.
+   */
   public static void missing(String why) {
     if (ci()) {
       fail("CI=true and something the test needs is missing: " + why);
@@ -56,20 +65,24 @@ public final class Tools {
     String docker = require("docker", "docker.io");
     Result r = runQuietly(List.of(docker, "version", "--format", "{{.Server.Version}}"));
     if (r.exit() != 0) {
-      missing("the Docker daemon is not running (" + r.output().strip() + "); scripts/setup-test-env.sh starts it");
+      missing(
+          "the Docker daemon is not running ("
+              + r.output().strip()
+              + "); scripts/setup-test-env.sh starts it");
     }
     return docker;
   }
 
   /**
-   * Removes images a test published, and the parent images run layers left under {@code kiln-parent/}; quiet when
-   * there is nothing to remove or no daemon.
+   * Removes images a test published, and the parent images run layers left under {@code
+   * kiln-parent/}; quiet when there is nothing to remove or no daemon.
    */
   public static void removeImagesAndParents(String... images) {
     for (String image : images) {
       run("/usr/bin/docker", "rmi", "-f", image);
     }
-    String parents = run("/usr/bin/docker", "images", "-q", "--filter", "reference=kiln-parent/*").output();
+    String parents =
+        run("/usr/bin/docker", "images", "-q", "--filter", "reference=kiln-parent/*").output();
     for (String id : parents.split("\\s+")) {
       if (!id.isBlank()) {
         run("/usr/bin/docker", "rmi", "-f", id);
@@ -100,7 +113,8 @@ public final class Tools {
     try {
       Path out = Files.createTempFile("kiln-tool", ".out");
       try {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        Process p =
+            new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
         if (!p.waitFor(10, TimeUnit.MINUTES)) {
           p.destroyForcibly();
           return new Result(-1, "timed out: " + cmd);

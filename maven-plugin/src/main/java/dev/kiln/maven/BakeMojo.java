@@ -23,17 +23,19 @@ import org.apache.maven.plugins.annotations.ResolutionScope;
 import org.apache.maven.project.MavenProject;
 
 /**
- * Bakes the project's image definitions ({@code dev.kiln.ImageDefinition}) with its jar, classes, resources and
- * runtime dependencies, into Kiln's local store and the targets. Bound to {@code package} by default.
+ * Bakes the project's image definitions ({@code dev.kiln.ImageDefinition}) with its jar, classes,
+ * resources and runtime dependencies, into Kiln's local store and the targets. Bound to {@code
+ * package} by default.
  *
  * <pre>
  * mvn package kiln:bake -Dkiln.targets=oci-archive:target/app.tar,docker-daemon:app:latest
  * </pre>
  *
- * <p>Afterwards {@code target/kiln/NAME.digest} holds each image's digest, {@code target/kiln/NAME.json} its targets,
- * layers and what this bake provisioned, {@code target/kiln/NAME.record.json} its image record; the project
- * properties {@code kiln.digest} (the first image) and {@code kiln.image.NAME.digest} carry the digests to the
- * plugins that run after it.
+ * <p>Afterwards {@code target/kiln/NAME.digest} holds each image's digest, {@code
+ * target/kiln/NAME.json} its targets, layers and what this bake provisioned, {@code
+ * target/kiln/NAME.record.json} its image record; the project properties {@code kiln.digest} (the
+ * first image) and {@code kiln.image.NAME.digest} carry the digests to the plugins that run after
+ * it.
  */
 @Mojo(
     name = "bake",
@@ -41,7 +43,10 @@ import org.apache.maven.project.MavenProject;
     requiresDependencyResolution = ResolutionScope.COMPILE_PLUS_RUNTIME,
     threadSafe = true)
 public class BakeMojo extends AbstractMojo {
-  /** Prefix of the user properties passed to definitions as parameters: {@code -Dkiln.param.env=prod}. */
+  /**
+   * Prefix of the user properties passed to definitions as parameters: {@code
+   * -Dkiln.param.env=prod}.
+   */
   static final String PARAM_PREFIX = "kiln.param.";
 
   @Parameter(defaultValue = "${project}", readonly = true, required = true)
@@ -51,13 +56,16 @@ public class BakeMojo extends AbstractMojo {
   private MavenSession session;
 
   /**
-   * The definition class; without it, the classes listed in {@code META-INF/services/dev.kiln.ImageDefinition} on
-   * the project's class path.
+   * The definition class; without it, the classes listed in {@code
+   * META-INF/services/dev.kiln.ImageDefinition} on the project's class path.
    */
   @Parameter(property = "kiln.definition")
   private String definition;
 
-  /** Where each image is published (comma-separated on the command line); {@code {name}} is the image's name. */
+  /**
+   * Where each image is published (comma-separated on the command line); {@code {name}} is the
+   * image's name.
+   */
   @Parameter(property = "kiln.targets")
   private List<String> targets;
 
@@ -65,13 +73,18 @@ public class BakeMojo extends AbstractMojo {
   @Parameter(property = "kiln.images")
   private List<String> images;
 
-  /** Kiln's local store; by default {@code -Dkiln.store}, {@code $KILN_STORE}, then {@code ~/.cache/kiln}. */
+  /**
+   * Kiln's local store; by default {@code -Dkiln.store}, {@code $KILN_STORE}, then {@code
+   * ~/.cache/kiln}.
+   */
   @Parameter(property = "kiln.store")
   private File store;
 
-  /** Parameters for the definitions ({@code DefinitionContext.parameter}); {@code -Dkiln.param.KEY=VALUE} adds. */
-  @Parameter
-  private Map<String, String> parameters;
+  /**
+   * Parameters for the definitions ({@code DefinitionContext.parameter}); {@code
+   * -Dkiln.param.KEY=VALUE} adds.
+   */
+  @Parameter private Map<String, String> parameters;
 
   /** Where the digests, results and image records are written. */
   @Parameter(property = "kiln.outputDirectory", defaultValue = "${project.build.directory}/kiln")
@@ -88,13 +101,21 @@ public class BakeMojo extends AbstractMojo {
       return;
     }
     if ("pom".equals(project.getPackaging())) {
-      // mvn package kiln:bake at the root of a multi-module build: the aggregator has no classes to bake
+      // mvn package kiln:bake at the root of a multi-module build: the aggregator has no classes to
+      // bake
       getLog().info("kiln: skipped: packaging is pom");
       return;
     }
     try {
-      PluginBake.Request req = new PluginBake.Request(classpath(), definition, Set.copyOf(nonBlank(images)),
-          nonBlank(targets), store == null ? null : store.toPath(), context(), outputDirectory.toPath());
+      PluginBake.Request req =
+          new PluginBake.Request(
+              classpath(),
+              definition,
+              Set.copyOf(nonBlank(images)),
+              nonBlank(targets),
+              store == null ? null : store.toPath(),
+              context(),
+              outputDirectory.toPath());
       List<PluginBake.Baked> baked =
           PluginBake.run(req, m -> getLog().info("kiln: " + m), m -> getLog().warn("kiln: " + m));
       for (PluginBake.Baked b : baked) {
@@ -108,9 +129,10 @@ public class BakeMojo extends AbstractMojo {
   }
 
   private DefinitionContext context() throws BakeException {
-    DefinitionContext.Builder b = DefinitionContext.builder()
-        .projectDirectory(project.getBasedir().toPath())
-        .version(project.getVersion());
+    DefinitionContext.Builder b =
+        DefinitionContext.builder()
+            .projectDirectory(project.getBasedir().toPath())
+            .version(project.getVersion());
     File jar = project.getArtifact() == null ? null : project.getArtifact().getFile();
     if (jar != null && jar.isFile()) {
       b.jar(jar.toPath());
@@ -127,8 +149,13 @@ public class BakeMojo extends AbstractMojo {
       }
       File f = a.getFile();
       if (f == null || !f.isFile()) {
-        throw new BakeException("dependency " + a + " has no jar yet (" + f + "): run kiln:bake in the package phase"
-            + " or later, e.g. mvn package kiln:bake");
+        throw new BakeException(
+            "dependency "
+                + a
+                + " has no jar yet ("
+                + f
+                + "): run kiln:bake in the package phase"
+                + " or later, e.g. mvn package kiln:bake");
       }
       if (a.isSnapshot()) {
         b.snapshotDependency(f.toPath());
@@ -140,12 +167,15 @@ public class BakeMojo extends AbstractMojo {
     if (parameters != null) {
       parameters.forEach((k, v) -> params.put(k, v == null ? "" : v));
     }
-    session.getUserProperties().forEach((k, v) -> {
-      String key = String.valueOf(k);
-      if (key.startsWith(PARAM_PREFIX) && key.length() > PARAM_PREFIX.length()) {
-        params.put(key.substring(PARAM_PREFIX.length()), String.valueOf(v));
-      }
-    });
+    session
+        .getUserProperties()
+        .forEach(
+            (k, v) -> {
+              String key = String.valueOf(k);
+              if (key.startsWith(PARAM_PREFIX) && key.length() > PARAM_PREFIX.length()) {
+                params.put(key.substring(PARAM_PREFIX.length()), String.valueOf(v));
+              }
+            });
     return b.parameters(params).build();
   }
 

@@ -34,13 +34,17 @@ import java.util.Set;
 import java.util.function.Consumer;
 
 /**
- * What {@code kiln:bake} does, without Maven's types: loads the project's definitions from its class path, defines
- * their images with the project's artifacts, bakes them into the store and the targets, and writes what it baked
- * under the output directory ({@code NAME.digest}, {@code NAME.json}, {@code NAME.record.json}). Every failure is a
- * {@link BakeException} whose message is one line. Public for tests; the goal is the interface.
+ * What {@code kiln:bake} does, without Maven's types: loads the project's definitions from its
+ * class path, defines their images with the project's artifacts, bakes them into the store and the
+ * targets, and writes what it baked under the output directory ({@code NAME.digest}, {@code
+ * NAME.json}, {@code NAME.record.json}). Every failure is a {@link BakeException} whose message is
+ * one line. Public for tests; the goal is the interface.
  */
 public final class PluginBake {
-  /** A target may carry {@code {name}}, replaced by the image's name; needed when a definition has several. */
+  /**
+   * A target may carry {@code {name}}, replaced by the image's name; needed when a definition has
+   * several.
+   */
   public static final String NAME_PLACEHOLDER = "{name}";
 
   /** What the bake is asked to do. */
@@ -56,12 +60,14 @@ public final class PluginBake {
   /** One baked image. */
   public record Baked(String name, BakeResult result, List<String> targets) {}
 
-  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  private static final ObjectMapper JSON =
+      new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   private PluginBake() {}
 
   /** Runs the bake; {@code info} and {@code warn} receive progress lines. */
-  public static List<Baked> run(Request req, Consumer<String> info, Consumer<String> warn) throws BakeException {
+  public static List<Baked> run(Request req, Consumer<String> info, Consumer<String> warn)
+      throws BakeException {
     List<String> targets = new ArrayList<>();
     for (String t : req.targets()) {
       if (t != null && !t.isBlank()) {
@@ -75,10 +81,12 @@ public final class PluginBake {
         throw new BakeException("invalid target '" + t + "': " + e.getMessage());
       }
     }
-    try (URLClassLoader loader = new URLClassLoader(urls(req.classpath()), PluginBake.class.getClassLoader())) {
-      List<ImageDefinition> defs = req.definition() == null || req.definition().isBlank()
-          ? ImageDefinitions.discover(loader)
-          : List.of(ImageDefinitions.load(req.definition(), loader));
+    try (URLClassLoader loader =
+        new URLClassLoader(urls(req.classpath()), PluginBake.class.getClassLoader())) {
+      List<ImageDefinition> defs =
+          req.definition() == null || req.definition().isBlank()
+              ? ImageDefinitions.discover(loader)
+              : List.of(ImageDefinitions.load(req.definition(), loader));
       Map<String, ImageBuild> builds;
       Thread th = Thread.currentThread();
       ClassLoader before = th.getContextClassLoader();
@@ -91,9 +99,16 @@ public final class PluginBake {
       if (builds.size() > 1) {
         for (String t : targets) {
           if (!t.contains(NAME_PLACEHOLDER)) {
-            throw new BakeException("target '" + t + "' would receive " + builds.size() + " images ("
-                + String.join(", ", builds.keySet()) + "): put " + NAME_PLACEHOLDER
-                + " in it, or choose one image with -Dkiln.images=NAME");
+            throw new BakeException(
+                "target '"
+                    + t
+                    + "' would receive "
+                    + builds.size()
+                    + " images ("
+                    + String.join(", ", builds.keySet())
+                    + "): put "
+                    + NAME_PLACEHOLDER
+                    + " in it, or choose one image with -Dkiln.images=NAME");
           }
         }
       }
@@ -103,8 +118,13 @@ public final class PluginBake {
     }
   }
 
-  private static List<Baked> bake(Request req, Map<String, ImageBuild> builds, List<String> targets,
-      Consumer<String> info, Consumer<String> warn) throws BakeException {
+  private static List<Baked> bake(
+      Request req,
+      Map<String, ImageBuild> builds,
+      List<String> targets,
+      Consumer<String> info,
+      Consumer<String> warn)
+      throws BakeException {
     Kiln kiln;
     try {
       Kiln.Builder b = Kiln.builder().watchFileSystem(false).listener(listener(info, warn));
@@ -114,15 +134,21 @@ public final class PluginBake {
       kiln = b.build();
     } catch (IOException | RuntimeException e) {
       Path where = req.store() != null ? req.store() : Kiln.defaultStorePath();
-      throw new BakeException("cannot open the Kiln store at " + where + ": " + oneLine(e)
-          + " (set <store> or -Dkiln.store=DIR to a writable directory)", e);
+      throw new BakeException(
+          "cannot open the Kiln store at "
+              + where
+              + ": "
+              + oneLine(e)
+              + " (set <store> or -Dkiln.store=DIR to a writable directory)",
+          e);
     }
     try (kiln) {
       // equal builds share one bake: their targets are merged
       Map<ImageBuild, List<String>> bakes = new LinkedHashMap<>();
       Map<String, List<String>> targetsByName = new LinkedHashMap<>();
       for (Map.Entry<String, ImageBuild> e : builds.entrySet()) {
-        List<String> ts = targets.stream().map(t -> t.replace(NAME_PLACEHOLDER, e.getKey())).toList();
+        List<String> ts =
+            targets.stream().map(t -> t.replace(NAME_PLACEHOLDER, e.getKey())).toList();
         targetsByName.put(e.getKey(), ts);
         bakes.computeIfAbsent(e.getValue(), k -> new ArrayList<>()).addAll(ts);
       }
@@ -144,18 +170,31 @@ public final class PluginBake {
         BakeResult r = byBuild.get(e.getValue());
         Baked baked = new Baked(e.getKey(), r, targetsByName.get(e.getKey()));
         write(req.outputDirectory(), baked);
-        info.accept("image '" + e.getKey() + "' " + r.digest() + " (" + r.layers().size() + " layers, "
-            + (r.provisioned().isEmpty() ? "nothing provisioned" : "provisioned: " + String.join(", ", r.provisioned()))
-            + ")");
+        info.accept(
+            "image '"
+                + e.getKey()
+                + "' "
+                + r.digest()
+                + " ("
+                + r.layers().size()
+                + " layers, "
+                + (r.provisioned().isEmpty()
+                    ? "nothing provisioned"
+                    : "provisioned: " + String.join(", ", r.provisioned()))
+                + ")");
         out.add(baked);
       }
       return out;
     } catch (IOException e) {
-      throw new BakeException("cannot write the bake's results to " + req.outputDirectory() + ": " + e.getMessage(), e);
+      throw new BakeException(
+          "cannot write the bake's results to " + req.outputDirectory() + ": " + e.getMessage(), e);
     }
   }
 
-  /** Writes NAME.digest, NAME.json (digest, targets, layers, what was provisioned) and a copy of the image record. */
+  /**
+   * Writes NAME.digest, NAME.json (digest, targets, layers, what was provisioned) and a copy of the
+   * image record.
+   */
   private static void write(Path dir, Baked b) throws IOException {
     Files.createDirectories(dir);
     BakeResult r = b.result();
@@ -182,26 +221,41 @@ public final class PluginBake {
     if (r.record() != null) {
       o.put("record", r.record().toString());
       if (Files.isRegularFile(r.record())) {
-        Files.copy(r.record(), dir.resolve(b.name() + ".record.json"), StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(
+            r.record(),
+            dir.resolve(b.name() + ".record.json"),
+            StandardCopyOption.REPLACE_EXISTING);
       }
     }
     Path tmp = dir.resolve(b.name() + ".json.tmp");
     JSON.writeValue(tmp.toFile(), o);
-    Files.move(tmp, dir.resolve(b.name() + ".json"), StandardCopyOption.REPLACE_EXISTING,
+    Files.move(
+        tmp,
+        dir.resolve(b.name() + ".json"),
+        StandardCopyOption.REPLACE_EXISTING,
         StandardCopyOption.ATOMIC_MOVE);
   }
 
   private static BakeListener listener(Consumer<String> info, Consumer<String> warn) {
     return e -> {
       if (e instanceof BakeEvent.LayerProvisioned p) {
-        info.accept("layer " + p.layer() + " provisioned (" + p.kind() + ", " + p.size() + " bytes, "
-            + p.took().toMillis() + " ms)");
+        info.accept(
+            "layer "
+                + p.layer()
+                + " provisioned ("
+                + p.kind()
+                + ", "
+                + p.size()
+                + " bytes, "
+                + p.took().toMillis()
+                + " ms)");
       } else if (e instanceof BakeEvent.ImagePublished p) {
         info.accept((p.reused() ? "already in " : "published to ") + p.target());
       } else if (e instanceof BakeEvent.Warning w) {
         warn.accept(w.message());
       } else if (e instanceof BakeEvent.CacheCorrupted c) {
-        warn.accept("store blob " + c.digest() + " was damaged and is provisioned again: " + c.detail());
+        warn.accept(
+            "store blob " + c.digest() + " was damaged and is provisioned again: " + c.detail());
       }
     };
   }
@@ -212,7 +266,8 @@ public final class PluginBake {
       try {
         out.add(p.toUri().toURL());
       } catch (MalformedURLException e) {
-        throw new BakeException("class path entry " + p + " is not a valid location: " + e.getMessage(), e);
+        throw new BakeException(
+            "class path entry " + p + " is not a valid location: " + e.getMessage(), e);
       }
     }
     return out.toArray(URL[]::new);

@@ -15,9 +15,10 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * Runs outside Maven projects against a private local repository (target/it-repo): the build installs this plugin
- * and the Kiln jars there (maven-invoker-plugin's install goal), and the rest is linked from the build's own local
- * repository, so the outside build runs offline and nothing is ever installed into the shared one.
+ * Runs outside Maven projects against a private local repository (target/it-repo): the build
+ * installs this plugin and the Kiln jars there (maven-invoker-plugin's install goal), and the rest
+ * is linked from the build's own local repository, so the outside build runs offline and nothing is
+ * ever installed into the shared one.
  */
 final class MavenProjects {
   private MavenProjects() {}
@@ -25,12 +26,15 @@ final class MavenProjects {
   static Path repo() throws IOException {
     String repo = System.getProperty("kiln.it.repo");
     if (repo == null) {
-      Tools.missing("kiln.it.repo is not set: run this test through failsafe (mvn -pl maven-plugin -am verify)");
+      Tools.missing(
+          "kiln.it.repo is not set: run this test through failsafe (mvn -pl maven-plugin -am verify)");
     }
     Path r = Path.of(repo);
     if (!Files.isDirectory(r.resolve("dev/kiln/kiln-maven-plugin"))) {
-      Tools.missing("kiln-maven-plugin is not installed in " + r
-          + ": run through failsafe, after pre-integration-test");
+      Tools.missing(
+          "kiln-maven-plugin is not installed in "
+              + r
+              + ": run through failsafe, after pre-integration-test");
     }
     String seed = System.getProperty("kiln.it.seed");
     if (seed != null && Files.isDirectory(Path.of(seed))) {
@@ -40,8 +44,9 @@ final class MavenProjects {
   }
 
   /**
-   * Links the seed repository's jars and poms into {@code repo} and copies its small metadata files (which Maven may
-   * rewrite in place), leaving Kiln's own artifacts and anything already there alone.
+   * Links the seed repository's jars and poms into {@code repo} and copies its small metadata files
+   * (which Maven may rewrite in place), leaving Kiln's own artifacts and anything already there
+   * alone.
    */
   private static void seed(Path from, Path repo) throws IOException {
     Path kiln = from.resolve("dev/kiln");
@@ -98,7 +103,10 @@ final class MavenProjects {
     Tools.require("jlink", "openjdk-17-jdk-headless");
     Tools.require("busybox", "busybox-static");
     Path script = Fixtures.repoRoot().resolve("scripts/docker/jre-rootfs.sh");
-    Process p = new ProcessBuilder("bash", script.toString()).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    Process p =
+        new ProcessBuilder("bash", script.toString())
+            .redirectError(ProcessBuilder.Redirect.INHERIT)
+            .start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
     assertThat(p.waitFor()).as("jre-rootfs.sh exit code").isZero();
     return Path.of(out.lines().reduce((a, b) -> b).orElseThrow());
@@ -106,9 +114,16 @@ final class MavenProjects {
 
   /** Runs {@code mvn -B -o} on the project's pom with the private repository and {@code args}. */
   static Tools.Result mvn(Path project, Path repo, String... args) {
-    List<String> cmd = new ArrayList<>(List.of(Tools.require("mvn", "maven"), "-B", "-o", "-f",
-        project.resolve("pom.xml").toString(), "-Dmaven.repo.local=" + repo,
-        "-Dkiln.version=" + System.getProperty("kiln.it.version", "0.1.0-SNAPSHOT")));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                Tools.require("mvn", "maven"),
+                "-B",
+                "-o",
+                "-f",
+                project.resolve("pom.xml").toString(),
+                "-Dmaven.repo.local=" + repo,
+                "-Dkiln.version=" + System.getProperty("kiln.it.version", "0.1.0-SNAPSHOT")));
     cmd.addAll(List.of(args));
     return Tools.run(cmd);
   }

@@ -14,7 +14,6 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -29,27 +28,35 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * {@code ansible-playbook} on the build machine: finding it, its version (part of every Ansible layer's key), and one
- * run against a container through the {@code community.docker.docker} connection, with its output turned into
- * events and its failure into a {@link PlaybookFailedException}. Thread-safe.
+ * {@code ansible-playbook} on the build machine: finding it, its version (part of every Ansible
+ * layer's key), and one run against a container through the {@code community.docker.docker}
+ * connection, with its output turned into events and its failure into a {@link
+ * PlaybookFailedException}. Thread-safe.
  *
- * <p>Why the docker connection: it runs every module with {@code docker exec} in the container and copies files in
- * with {@code dd} over {@code docker exec}, so nothing of the build machine is mounted into the image and the layer
- * is exactly what the play changed. It ships with Debian's {@code ansible} and needs only the docker CLI.
+ * <p>Why the docker connection: it runs every module with {@code docker exec} in the container and
+ * copies files in with {@code dd} over {@code docker exec}, so nothing of the build machine is
+ * mounted into the image and the layer is exactly what the play changed. It ships with Debian's
+ * {@code ansible} and needs only the docker CLI.
  */
 final class AnsiblePlaybook {
   static final String EXECUTABLE = "ansible-playbook";
+
   /** The marker the callback plugin puts before each of its JSON lines. */
   static final String EVENT_PREFIX = "KILN-EVENT ";
-  static final String INSTALL_HINT = "install Ansible on the build machine: on Debian or Ubuntu 'apt-get install ansible'"
-      + " (ansible-core with the community.docker collection), elsewhere 'pip install ansible'";
+
+  static final String INSTALL_HINT =
+      "install Ansible on the build machine: on Debian or Ubuntu 'apt-get install ansible'"
+          + " (ansible-core with the community.docker collection), elsewhere 'pip install ansible'";
   private static final Pattern CORE_VERSION = Pattern.compile("\\[core ([^\\]]+)\\]");
-  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);
+  private static final ObjectMapper JSON =
+      new ObjectMapper().enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);
 
   private final Path configured;
   private final Map<Path, String> versions = new ConcurrentHashMap<>();
 
-  /** {@code executable}: an explicit path, or null to look {@value #EXECUTABLE} up on {@code PATH}. */
+  /**
+   * {@code executable}: an explicit path, or null to look {@value #EXECUTABLE} up on {@code PATH}.
+   */
   AnsiblePlaybook(Path executable) {
     this.configured = executable;
   }
@@ -58,14 +65,23 @@ final class AnsiblePlaybook {
   Path executable(String layer) throws ProvisioningException {
     if (configured != null) {
       if (!Files.isExecutable(configured) || Files.isDirectory(configured)) {
-        throw new ProvisioningException(layer, "ansible-playbook was not found at " + configured + ": " + INSTALL_HINT
-            + ", or configure its path with DockerProvisioners.builder().ansiblePlaybook(...)");
+        throw new ProvisioningException(
+            layer,
+            "ansible-playbook was not found at "
+                + configured
+                + ": "
+                + INSTALL_HINT
+                + ", or configure its path with DockerProvisioners.builder().ansiblePlaybook(...)");
       }
       return configured;
     }
     String path = System.getenv().getOrDefault("PATH", "");
-    return onPath(EXECUTABLE, path).orElseThrow(() -> new ProvisioningException(
-        layer, "ansible-playbook was not found on PATH (" + path + "): " + INSTALL_HINT));
+    return onPath(EXECUTABLE, path)
+        .orElseThrow(
+            () ->
+                new ProvisioningException(
+                    layer,
+                    "ansible-playbook was not found on PATH (" + path + "): " + INSTALL_HINT));
   }
 
   /** The first executable {@code name} in the directories of {@code path}. */
@@ -83,8 +99,8 @@ final class AnsiblePlaybook {
   }
 
   /**
-   * The version line of {@code ansible-playbook --version} ({@code ansible-playbook [core 2.14.18]}), asked once per
-   * executable for the life of this object.
+   * The version line of {@code ansible-playbook --version} ({@code ansible-playbook [core
+   * 2.14.18]}), asked once per executable for the life of this object.
    */
   String version(String layer, Path executable) throws ProvisioningException {
     String v = versions.get(executable);
@@ -94,29 +110,42 @@ final class AnsiblePlaybook {
     Path tmp = null;
     try {
       tmp = Files.createTempFile("kiln-ansible-version", ".out");
-      ProcessBuilder pb = new ProcessBuilder(executable.toString(), "--version")
-          .redirectErrorStream(true)
-          .redirectOutput(tmp.toFile());
+      ProcessBuilder pb =
+          new ProcessBuilder(executable.toString(), "--version")
+              .redirectErrorStream(true)
+              .redirectOutput(tmp.toFile());
       sanitize(pb.environment());
       Process p = pb.start();
       p.getOutputStream().close();
       if (!p.waitFor(2, TimeUnit.MINUTES)) {
         p.destroyForcibly();
-        throw new ProvisioningException(layer, executable + " --version did not answer within 2 minutes");
+        throw new ProvisioningException(
+            layer, executable + " --version did not answer within 2 minutes");
       }
       String out = Files.readString(tmp, StandardCharsets.UTF_8);
       if (p.exitValue() != 0 || out.isBlank()) {
-        throw new ProvisioningException(layer, executable + " --version failed (exit code " + p.exitValue() + "): "
-            + out.strip() + "; " + INSTALL_HINT);
+        throw new ProvisioningException(
+            layer,
+            executable
+                + " --version failed (exit code "
+                + p.exitValue()
+                + "): "
+                + out.strip()
+                + "; "
+                + INSTALL_HINT);
       }
       v = out.strip().lines().findFirst().orElseThrow().strip();
       versions.putIfAbsent(executable, v);
       return v;
     } catch (IOException e) {
-      throw new ProvisioningException(layer, "could not run " + executable + " --version: " + e.getMessage() + "; " + INSTALL_HINT, e);
+      throw new ProvisioningException(
+          layer,
+          "could not run " + executable + " --version: " + e.getMessage() + "; " + INSTALL_HINT,
+          e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new ProvisioningException(layer, "interrupted while asking " + executable + " for its version", e);
+      throw new ProvisioningException(
+          layer, "interrupted while asking " + executable + " for its version", e);
     } finally {
       if (tmp != null) {
         try {
@@ -128,15 +157,17 @@ final class AnsiblePlaybook {
     }
   }
 
-  /** The ansible-core version in a version line, or the line itself when it has no {@code [core …]}. */
+  /**
+   * The ansible-core version in a version line, or the line itself when it has no {@code [core …]}.
+   */
   static String coreVersion(String versionLine) {
     Matcher m = CORE_VERSION.matcher(versionLine);
     return m.find() ? m.group(1) : versionLine;
   }
 
   /**
-   * Removes the build machine's {@code ANSIBLE_*} settings: what the play does must depend on the layer's options
-   * only, which the key covers, not on a developer's shell.
+   * Removes the build machine's {@code ANSIBLE_*} settings: what the play does must depend on the
+   * layer's options only, which the key covers, not on a developer's shell.
    */
   static void sanitize(Map<String, String> env) {
     env.keySet().removeIf(k -> k.startsWith("ANSIBLE_"));
@@ -155,18 +186,28 @@ final class AnsiblePlaybook {
   record Outcome(List<String> tail) {}
 
   /**
-   * Runs the play against {@code containerId}. Writes the inventory, the extra variables, an empty configuration
-   * and the callback plugin into {@code work} (a fresh directory of the build machine, never in the playbook tree).
+   * Runs the play against {@code containerId}. Writes the inventory, the extra variables, an empty
+   * configuration and the callback plugin into {@code work} (a fresh directory of the build
+   * machine, never in the playbook tree).
    */
-  Outcome run(AnsibleLayer layer, Path executable, String containerId, String dockerHost, String python, Path work,
-      KeyContext ctx) throws ProvisioningException {
+  Outcome run(
+      AnsibleLayer layer,
+      Path executable,
+      String containerId,
+      String dockerHost,
+      String python,
+      Path work,
+      KeyContext ctx)
+      throws ProvisioningException {
     String name = layer.name();
     List<String> cmd = new ArrayList<>();
     Map<String, String> env;
     try {
       cmd.add(executable.toString());
       cmd.add("-i");
-      cmd.add(write(work.resolve("inventory.json"), json(inventory(layer, containerId, python))).toString());
+      cmd.add(
+          write(work.resolve("inventory.json"), json(inventory(layer, containerId, python)))
+              .toString());
       if (!layer.extraVars().isEmpty()) {
         cmd.add("--extra-vars");
         cmd.add("@" + write(work.resolve("extra-vars.json"), json(layer.extraVars())));
@@ -196,22 +237,30 @@ final class AnsiblePlaybook {
       Path callbacks = Files.createDirectories(work.resolve("callback_plugins"));
       try (InputStream in = AnsiblePlaybook.class.getResourceAsStream("ansible/kiln_events.py")) {
         if (in == null) {
-          throw new IOException("the callback plugin dev/kiln/docker/ansible/kiln_events.py is missing from the class path");
+          throw new IOException(
+              "the callback plugin dev/kiln/docker/ansible/kiln_events.py is missing from the class path");
         }
         Files.copy(in, callbacks.resolve("kiln_events.py"));
       }
-      Path config = write(work.resolve("ansible.cfg"), "# empty: Kiln sets everything through the environment\n");
+      Path config =
+          write(
+              work.resolve("ansible.cfg"),
+              "# empty: Kiln sets everything through the environment\n");
       Path roles = layer.playbook().getParent().resolve("roles");
       List<String> rolesPath = new ArrayList<>();
       rolesPath.add(roles.toString());
       layer.roles().forEach(r -> rolesPath.add(r.toString()));
 
       env = new LinkedHashMap<>();
-      // no ansible.cfg of the build machine (./ansible.cfg, ~/.ansible.cfg, /etc/ansible): only what the key covers
+      // no ansible.cfg of the build machine (./ansible.cfg, ~/.ansible.cfg, /etc/ansible): only
+      // what the key covers
       env.put("ANSIBLE_CONFIG", config.toString());
-      // the stdout callback is ours: Ansible's default one prints for humans (its format changes between versions)
-      // and the json/jsonl callbacks are in ansible.posix, which ansible-core alone does not have; ours prints one
-      // JSON line per play, task, handler, result and recap, through the callback API v2 of every ansible-core
+      // the stdout callback is ours: Ansible's default one prints for humans (its format changes
+      // between versions)
+      // and the json/jsonl callbacks are in ansible.posix, which ansible-core alone does not have;
+      // ours prints one
+      // JSON line per play, task, handler, result and recap, through the callback API v2 of every
+      // ansible-core
       env.put("ANSIBLE_STDOUT_CALLBACK", "kiln_events");
       env.put("ANSIBLE_CALLBACK_PLUGINS", callbacks.toString());
       env.put("ANSIBLE_CALLBACKS_ENABLED", "");
@@ -223,13 +272,15 @@ final class AnsiblePlaybook {
       env.put("ANSIBLE_NOCOWS", "true");
       env.put("ANSIBLE_NOCOLOR", "true");
       env.put("ANSIBLE_FORCE_COLOR", "false");
-      // modules go to the container's python over docker exec's stdin: fewer temporary files, faster
+      // modules go to the container's python over docker exec's stdin: fewer temporary files,
+      // faster
       env.put("ANSIBLE_PIPELINING", "true");
       env.put("PYTHONDONTWRITEBYTECODE", "1");
       env.put("PYTHONUNBUFFERED", "1");
       env.put("DOCKER_HOST", dockerHost);
     } catch (IOException e) {
-      throw new ProvisioningException(name, "could not prepare the Ansible run in " + work + ": " + e.getMessage(), e);
+      throw new ProvisioningException(
+          name, "could not prepare the Ansible run in " + work + ": " + e.getMessage(), e);
     }
 
     ProcessBuilder pb = new ProcessBuilder(cmd).directory(work.toFile());
@@ -239,7 +290,8 @@ final class AnsiblePlaybook {
     try {
       process = pb.start();
     } catch (IOException e) {
-      throw new ProvisioningException(name, "could not start " + executable + ": " + e.getMessage() + "; " + INSTALL_HINT, e);
+      throw new ProvisioningException(
+          name, "could not start " + executable + ": " + e.getMessage() + "; " + INSTALL_HINT, e);
     }
     Events events = new Events(name, ctx);
     Thread err = reader(process.getErrorStream(), events::plain, "kiln-ansible-stderr");
@@ -252,14 +304,22 @@ final class AnsiblePlaybook {
         process.destroyForcibly();
         process.waitFor(30, TimeUnit.SECONDS);
         join(out, err);
-        throw new ProvisioningException(name, "the play did not finish within " + ContainerRunner.human(layer.timeout())
-            + " and was stopped" + events.lastTask().map(t -> " (in task '" + t + "')").orElse(""), null, events.tail(), null);
+        throw new ProvisioningException(
+            name,
+            "the play did not finish within "
+                + ContainerRunner.human(layer.timeout())
+                + " and was stopped"
+                + events.lastTask().map(t -> " (in task '" + t + "')").orElse(""),
+            null,
+            events.tail(),
+            null);
       }
       exit = process.exitValue();
       join(out, err);
     } catch (IOException e) {
       process.destroyForcibly();
-      throw new ProvisioningException(name, "could not talk to ansible-playbook: " + e.getMessage(), e);
+      throw new ProvisioningException(
+          name, "could not talk to ansible-playbook: " + e.getMessage(), e);
     } catch (InterruptedException e) {
       process.descendants().forEach(ProcessHandle::destroyForcibly);
       process.destroyForcibly();
@@ -273,17 +333,23 @@ final class AnsiblePlaybook {
   }
 
   /**
-   * Inventory variables this provisioner sets besides the connection variables core reserves for every provisioner:
-   * the Docker connection plugin's and where Ansible's temporary files go (a tmpfs kept out of the layer).
+   * Inventory variables this provisioner sets besides the connection variables core reserves for
+   * every provisioner: the Docker connection plugin's and where Ansible's temporary files go (a
+   * tmpfs kept out of the layer).
    */
-  private static final Pattern DOCKER_RESERVED = Pattern.compile("ansible_(docker_.*|remote_tmp|async_dir)");
+  private static final Pattern DOCKER_RESERVED =
+      Pattern.compile("ansible_(docker_.*|remote_tmp|async_dir)");
 
   /** Refuses inventory variables of the layer that {@link #inventory} sets itself. */
   static void checkInventoryVars(AnsibleLayer layer) throws ProvisioningException {
     for (String k : layer.inventoryVars().keySet()) {
       if (DOCKER_RESERVED.matcher(k).matches()) {
-        throw new ProvisioningException(layer.name(), "inventory variable '" + k + "' is set by Kiln (it connects "
-            + "Ansible to the container and keeps its temporary files out of the layer); remove it from inventoryVars");
+        throw new ProvisioningException(
+            layer.name(),
+            "inventory variable '"
+                + k
+                + "' is set by Kiln (it connects "
+                + "Ansible to the container and keeps its temporary files out of the layer); remove it from inventoryVars");
       }
     }
   }
@@ -314,16 +380,20 @@ final class AnsiblePlaybook {
   }
 
   private static Thread reader(InputStream in, Consumer<String> lines, String name) {
-    Thread t = new Thread(() -> {
-      try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
-        String line;
-        while ((line = r.readLine()) != null) {
-          lines.accept(line);
-        }
-      } catch (IOException e) {
-        // the process is gone; what was read is what there is
-      }
-    }, name);
+    Thread t =
+        new Thread(
+            () -> {
+              try (BufferedReader r =
+                  new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                  lines.accept(line);
+                }
+              } catch (IOException e) {
+                // the process is gone; what was read is what there is
+              }
+            },
+            name);
     t.setDaemon(true);
     t.start();
     return t;
@@ -336,8 +406,9 @@ final class AnsiblePlaybook {
   }
 
   /**
-   * What the play printed: callback events rendered for people as {@link BakeEvent.Output} lines ({@code TASK [...]}
-   * for progress), other lines (warnings, errors) as they are; the last failure is kept for the exception.
+   * What the play printed: callback events rendered for people as {@link BakeEvent.Output} lines
+   * ({@code TASK [...]} for progress), other lines (warnings, errors) as they are; the last failure
+   * is kept for the exception.
    */
   static final class Events {
     private final String layer;
@@ -380,7 +451,10 @@ final class AnsiblePlaybook {
           show("RUNNING HANDLER [" + task + "]");
         }
         case "ok", "changed" -> {
-          String msg = e.path("action").asText().endsWith("debug") && e.hasNonNull("msg") ? " => " + e.path("msg").asText() : "";
+          String msg =
+              e.path("action").asText().endsWith("debug") && e.hasNonNull("msg")
+                  ? " => " + e.path("msg").asText()
+                  : "";
           show(e.path("event").asText() + ": [" + host + "]" + item + msg);
         }
         case "skipped" -> show("skipping: [" + host + "]" + item);
@@ -388,28 +462,62 @@ final class AnsiblePlaybook {
           String msg = message(e);
           boolean ignored = e.path("ignored").asBoolean(false);
           boolean unreachable = e.path("event").asText().equals("unreachable");
-          show((unreachable ? "unreachable" : "fatal") + ": [" + host + "]" + item + ": FAILED! task '"
-              + e.path("task").asText() + "': " + msg + (ignored ? " (ignored)" : ""));
+          show(
+              (unreachable ? "unreachable" : "fatal")
+                  + ": ["
+                  + host
+                  + "]"
+                  + item
+                  + ": FAILED! task '"
+                  + e.path("task").asText()
+                  + "': "
+                  + msg
+                  + (ignored ? " (ignored)" : ""));
           if (!ignored && e.path("item").isMissingNode()) {
             failure = new Failure(e.path("task").asText(), host, msg);
           }
         }
-        case "no_hosts" -> ctx.emit(new BakeEvent.Warning("layer '" + layer + "': a play matched no host, so it did"
-            + " not run: put the image into its groups with .groups(...)"));
-        case "stats" -> e.path("hosts").fields().forEachRemaining(h -> {
-          JsonNode s = h.getValue();
-          show("PLAY RECAP " + h.getKey() + ": ok=" + s.path("ok").asInt() + " changed=" + s.path("changed").asInt()
-              + " unreachable=" + s.path("unreachable").asInt() + " failed=" + s.path("failures").asInt()
-              + " skipped=" + s.path("skipped").asInt() + " rescued=" + s.path("rescued").asInt()
-              + " ignored=" + s.path("ignored").asInt());
-        });
+        case "no_hosts" ->
+            ctx.emit(
+                new BakeEvent.Warning(
+                    "layer '"
+                        + layer
+                        + "': a play matched no host, so it did"
+                        + " not run: put the image into its groups with .groups(...)"));
+        case "stats" ->
+            e.path("hosts")
+                .fields()
+                .forEachRemaining(
+                    h -> {
+                      JsonNode s = h.getValue();
+                      show(
+                          "PLAY RECAP "
+                              + h.getKey()
+                              + ": ok="
+                              + s.path("ok").asInt()
+                              + " changed="
+                              + s.path("changed").asInt()
+                              + " unreachable="
+                              + s.path("unreachable").asInt()
+                              + " failed="
+                              + s.path("failures").asInt()
+                              + " skipped="
+                              + s.path("skipped").asInt()
+                              + " rescued="
+                              + s.path("rescued").asInt()
+                              + " ignored="
+                              + s.path("ignored").asInt());
+                    });
         default -> {
           // an event this version does not show
         }
       }
     }
 
-    /** Ansible's message for a failed result: {@code msg}, with the command's error output when there is one. */
+    /**
+     * Ansible's message for a failed result: {@code msg}, with the command's error output when
+     * there is one.
+     */
     private static String message(JsonNode e) {
       String msg = e.path("msg").asText("").strip();
       String stderr = e.path("stderr").asText("").strip();
@@ -428,7 +536,8 @@ final class AnsiblePlaybook {
       if (line.startsWith("ERROR!")) {
         errors.add(line);
       } else if (!errors.isEmpty() && errors.size() < 20 && !line.isBlank()) {
-        errors.add(line); // an error goes on over the next lines (the offending line of YAML, its column)
+        errors.add(
+            line); // an error goes on over the next lines (the offending line of YAML, its column)
       }
       show(line);
     }
@@ -449,16 +558,21 @@ final class AnsiblePlaybook {
       return Optional.ofNullable(task);
     }
 
-    /** The exception for a play that ended with {@code exit}: the failed task if one failed, else Ansible's error. */
+    /**
+     * The exception for a play that ended with {@code exit}: the failed task if one failed, else
+     * Ansible's error.
+     */
     synchronized ProvisioningException failure(int exit) {
       if (failure != null) {
-        return new PlaybookFailedException(layer, failure.task(), failure.host(), failure.message(), exit, tail());
+        return new PlaybookFailedException(
+            layer, failure.task(), failure.host(), failure.message(), exit, tail());
       }
       String all = String.join("\n", errors);
       String msg = errors.isEmpty() ? "ansible-playbook failed" : all;
       if (all.contains("community.docker.docker") && all.contains("not found")) {
-        msg += "\nthe community.docker collection is missing: 'ansible-galaxy collection install community.docker'"
-            + " (Debian's ansible package includes it)";
+        msg +=
+            "\nthe community.docker collection is missing: 'ansible-galaxy collection install community.docker'"
+                + " (Debian's ansible package includes it)";
       }
       return new ProvisioningException(layer, msg, exit, tail(), null);
     }

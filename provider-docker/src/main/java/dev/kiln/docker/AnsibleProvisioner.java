@@ -24,26 +24,46 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Provisions {@code ansible} layers ({@link AnsibleLayer}): a container of the image below waits while
- * {@code ansible-playbook} on the build machine runs the play against it through the {@code community.docker.docker}
- * connection; then the container is stopped and what it changed becomes the layer, as for {@code run} layers
- * ({@link ContainerRunner}, {@link ContainerChanges}).
+ * Provisions {@code ansible} layers ({@link AnsibleLayer}): a container of the image below waits
+ * while {@code ansible-playbook} on the build machine runs the play against it through the {@code
+ * community.docker.docker} connection; then the container is stopped and what it changed becomes
+ * the layer, as for {@code run} layers ({@link ContainerRunner}, {@link ContainerChanges}).
  *
- * <p>Left out of the layer besides what {@code run} layers leave out: Ansible's temporary files (they go to a tmpfs
- * at {@value #SCRATCH}) and the package managers' lists, caches and logs that change from run to run
- * ({@link #CACHES}), so the same play on the same image gives the same layer. Python writes no byte code
- * ({@code PYTHONDONTWRITEBYTECODE=1}); {@code SOURCE_DATE_EPOCH}, when the build sets it, reaches the modules (so
- * {@code useradd} stamps that day into {@code /etc/shadow}, not today). Thread-safe.
+ * <p>Left out of the layer besides what {@code run} layers leave out: Ansible's temporary files
+ * (they go to a tmpfs at {@value #SCRATCH}) and the package managers' lists, caches and logs that
+ * change from run to run ({@link #CACHES}), so the same play on the same image gives the same
+ * layer. Python writes no byte code ({@code PYTHONDONTWRITEBYTECODE=1}); {@code SOURCE_DATE_EPOCH},
+ * when the build sets it, reaches the modules (so {@code useradd} stamps that day into {@code
+ * /etc/shadow}, not today). Thread-safe.
  */
 final class AnsibleProvisioner implements Provisioner {
-  /** A tmpfs in the container for Ansible's remote temporary and async files; never part of the layer. */
+  /**
+   * A tmpfs in the container for Ansible's remote temporary and async files; never part of the
+   * layer.
+   */
   static final String SCRATCH = "/run/kiln-ansible";
-  /** What package managers write on every run and nobody needs in an image: never part of the layer. */
-  static final List<String> CACHES = List.of(
-      "/var/lib/apt/lists", "/var/cache/apt", "/var/log/apt", "/var/log/dpkg.log", "/var/log/alternatives.log",
-      "/var/cache/ldconfig/aux-cache", "/var/cache/dnf", "/var/cache/yum", "/var/cache/apk", "/root/.ansible");
-  /** The container only waits, on its standard input, while Ansible works in it with docker exec. */
+
+  /**
+   * What package managers write on every run and nobody needs in an image: never part of the layer.
+   */
+  static final List<String> CACHES =
+      List.of(
+          "/var/lib/apt/lists",
+          "/var/cache/apt",
+          "/var/log/apt",
+          "/var/log/dpkg.log",
+          "/var/log/alternatives.log",
+          "/var/cache/ldconfig/aux-cache",
+          "/var/cache/dnf",
+          "/var/cache/yum",
+          "/var/cache/apk",
+          "/root/.ansible");
+
+  /**
+   * The container only waits, on its standard input, while Ansible works in it with docker exec.
+   */
   static final String WAIT = "read _";
+
   static final String DEFAULT_PYTHON = "/usr/bin/python3";
 
   private final ContainerRunner runner;
@@ -62,16 +82,21 @@ final class AnsibleProvisioner implements Provisioner {
   @Override
   public PreparedLayer prepare(Layer layer, KeyContext ctx) throws BakeException {
     if (!(layer instanceof AnsibleLayer ans)) {
-      throw new ProvisioningException(layer.name(), "layer kind 'ansible' must be a dev.kiln.AnsibleLayer, found " + layer.getClass().getName());
+      throw new ProvisioningException(
+          layer.name(),
+          "layer kind 'ansible' must be a dev.kiln.AnsibleLayer, found "
+              + layer.getClass().getName());
     }
     String name = ans.name();
     AnsiblePlaybook.checkInventoryVars(ans);
     if (!Files.isRegularFile(ans.playbook())) {
-      throw new ProvisioningException(name, "the playbook '" + ans.playbook() + "' does not exist or is not a file");
+      throw new ProvisioningException(
+          name, "the playbook '" + ans.playbook() + "' does not exist or is not a file");
     }
     for (Path r : ans.roles()) {
       if (!Files.isDirectory(r)) {
-        throw new ProvisioningException(name, "the roles directory '" + r + "' does not exist or is not a directory");
+        throw new ProvisioningException(
+            name, "the roles directory '" + r + "' does not exist or is not a directory");
       }
     }
     for (Path i : ans.includes()) {
@@ -79,8 +104,13 @@ final class AnsibleProvisioner implements Provisioner {
         throw new ProvisioningException(name, "the included path '" + i + "' does not exist");
       }
     }
-    if (ans.vaultPasswordFile().isPresent() && !Files.isRegularFile(ans.vaultPasswordFile().get())) {
-      throw new ProvisioningException(name, "the vault password file '" + ans.vaultPasswordFile().get() + "' does not exist or is not a file");
+    if (ans.vaultPasswordFile().isPresent()
+        && !Files.isRegularFile(ans.vaultPasswordFile().get())) {
+      throw new ProvisioningException(
+          name,
+          "the vault password file '"
+              + ans.vaultPasswordFile().get()
+              + "' does not exist or is not a file");
     }
     Path executable = playbooks.executable(name);
     String version = playbooks.version(name, executable);
@@ -98,13 +128,17 @@ final class AnsibleProvisioner implements Provisioner {
         includes.add(AnsibleTree.path(i, files));
       }
     } catch (IOException e) {
-      throw new ProvisioningException(name, "could not read the playbook tree of '" + ans.playbook() + "': " + e.getMessage(), e);
+      throw new ProvisioningException(
+          name,
+          "could not read the playbook tree of '" + ans.playbook() + "': " + e.getMessage(),
+          e);
     }
     return new PreparedLayer() {
       @Override
       public void fingerprint(Fingerprint fp) {
         fp.put("format", "ansible.v1");
-        // the core version, not the whole line: the same ansible-core behaves the same whatever its script is called
+        // the core version, not the whole line: the same ansible-core behaves the same whatever its
+        // script is called
         fp.put("ansible-core", AnsiblePlaybook.coreVersion(version));
         fp.put("playbook", ans.playbook().getFileName().toString());
         fp.input("playbook tree", tree);
@@ -139,12 +173,15 @@ final class AnsibleProvisioner implements Provisioner {
     };
   }
 
-  private LayerBlob provision(AnsibleLayer ans, Path executable, ProvisionContext pc) throws BakeException {
+  private LayerBlob provision(AnsibleLayer ans, Path executable, ProvisionContext pc)
+      throws BakeException {
     String name = ans.name();
     if (AnsiblePlaybook.onPath("docker", System.getenv().getOrDefault("PATH", "")).isEmpty()) {
-      throw new ProvisioningException(name, "Ansible's community.docker.docker connection needs the docker CLI on the"
-          + " build machine's PATH, and it is not there: install it (Debian: 'apt-get install docker.io' or"
-          + " docker-ce-cli)");
+      throw new ProvisioningException(
+          name,
+          "Ansible's community.docker.docker connection needs the docker CLI on the"
+              + " build machine's PATH, and it is not there: install it (Debian: 'apt-get install docker.io' or"
+              + " docker-ce-cli)");
     }
     Map<String, String> env = new LinkedHashMap<>();
     env.put("PYTHONDONTWRITEBYTECODE", "1");
@@ -152,22 +189,46 @@ final class AnsibleProvisioner implements Provisioner {
     if (epoch != null && epoch.matches("\\d{1,12}")) {
       env.put("SOURCE_DATE_EPOCH", epoch);
     }
-    ContainerRunner.Spec spec = new ContainerRunner.Spec(
-        name, WAIT, env, null, null, List.of(), ans.timeout(), ans.network().orElse(null), line -> false,
-        AnsibleLayer.HOST, List.of(SCRATCH), CACHES);
+    ContainerRunner.Spec spec =
+        new ContainerRunner.Spec(
+            name,
+            WAIT,
+            env,
+            null,
+            null,
+            List.of(),
+            ans.timeout(),
+            ans.network().orElse(null),
+            line -> false,
+            AnsibleLayer.HOST,
+            List.of(SCRATCH),
+            CACHES);
     Object python = ans.inventoryVars().get("ansible_python_interpreter");
     String interpreter = python instanceof String s && s.startsWith("/") ? s : DEFAULT_PYTHON;
     Path work;
     try {
       work = pc.newTempDirectory();
     } catch (IOException e) {
-      throw new ProvisioningException(name, "could not make a temporary directory: " + e.getMessage(), e);
+      throw new ProvisioningException(
+          name, "could not make a temporary directory: " + e.getMessage(), e);
     }
     try {
-      return runner.session(spec, pc, container -> {
-        checkPython(name, container, interpreter);
-        playbooks.run(ans, executable, container.id(), container.dockerHost().toString(), interpreter, work, pc);
-      }).blob();
+      return runner
+          .session(
+              spec,
+              pc,
+              container -> {
+                checkPython(name, container, interpreter);
+                playbooks.run(
+                    ans,
+                    executable,
+                    container.id(),
+                    container.dockerHost().toString(),
+                    interpreter,
+                    work,
+                    pc);
+              })
+          .blob();
     } finally {
       try {
         MoreFiles.deleteRecursively(work, RecursiveDeleteOption.ALLOW_INSECURE);
@@ -177,13 +238,22 @@ final class AnsibleProvisioner implements Provisioner {
     }
   }
 
-  /** Fails with what to do when the image has no python for Ansible's modules, before the play starts. */
-  private static void checkPython(String layer, ContainerRunner.Container c, String interpreter) throws ProvisioningException {
+  /**
+   * Fails with what to do when the image has no python for Ansible's modules, before the play
+   * starts.
+   */
+  private static void checkPython(String layer, ContainerRunner.Container c, String interpreter)
+      throws ProvisioningException {
     ContainerRunner.ExecResult r = c.exec(List.of(interpreter, "--version"), Duration.ofMinutes(1));
     if (r.exitCode() != 0 || !r.output().strip().startsWith("Python 3")) {
-      throw new ProvisioningException(layer, "the image has no " + interpreter + ", which Ansible runs its modules with"
-          + (r.output().isBlank() ? "" : " (" + r.output().strip() + ")") + ": add a layer that installs python3"
-          + " (for example Layer.packages(\"python3\")) or use a base that has it");
+      throw new ProvisioningException(
+          layer,
+          "the image has no "
+              + interpreter
+              + ", which Ansible runs its modules with"
+              + (r.output().isBlank() ? "" : " (" + r.output().strip() + ")")
+              + ": add a layer that installs python3"
+              + " (for example Layer.packages(\"python3\")) or use a base that has it");
     }
   }
 }

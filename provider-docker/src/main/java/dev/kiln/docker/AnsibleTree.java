@@ -15,20 +15,32 @@ import java.util.TreeMap;
 import java.util.stream.Stream;
 
 /**
- * Which files of the build machine an Ansible layer depends on, and their digest: the playbook, the YAML files next to
- * it, the directories Ansible looks into next to a playbook, and the roles and includes given explicitly (see
- * {@link dev.kiln.AnsibleLayer}). Paths enter the digest relative to the directory they are found in, so the key does
- * not depend on where the checkout is. Thread-safe (stateless).
+ * Which files of the build machine an Ansible layer depends on, and their digest: the playbook, the
+ * YAML files next to it, the directories Ansible looks into next to a playbook, and the roles and
+ * includes given explicitly (see {@link dev.kiln.AnsibleLayer}). Paths enter the digest relative to
+ * the directory they are found in, so the key does not depend on where the checkout is. Thread-safe
+ * (stateless).
  */
 final class AnsibleTree {
   /**
-   * Directories next to a playbook that Ansible reads by itself: roles, inventory variables, vendored collections,
-   * the places relative {@code src:}, {@code vars_files:} and {@code include_tasks:} paths are looked up, and the
-   * adjacent module and plugin directories ({@code *_plugins} too, see {@link #adjacent}).
+   * Directories next to a playbook that Ansible reads by itself: roles, inventory variables,
+   * vendored collections, the places relative {@code src:}, {@code vars_files:} and {@code
+   * include_tasks:} paths are looked up, and the adjacent module and plugin directories ({@code
+   * *_plugins} too, see {@link #adjacent}).
    */
-  static final Set<String> ADJACENT_DIRS = Set.of(
-      "roles", "group_vars", "host_vars", "collections", "files", "templates", "vars", "tasks", "handlers", "library",
-      "module_utils");
+  static final Set<String> ADJACENT_DIRS =
+      Set.of(
+          "roles",
+          "group_vars",
+          "host_vars",
+          "collections",
+          "files",
+          "templates",
+          "vars",
+          "tasks",
+          "handlers",
+          "library",
+          "module_utils");
 
   private AnsibleTree() {}
 
@@ -38,7 +50,9 @@ final class AnsibleTree {
       return false;
     }
     if (directory) {
-      return ADJACENT_DIRS.contains(name) || name.endsWith("_plugins") || name.equals("doc_fragments");
+      return ADJACENT_DIRS.contains(name)
+          || name.endsWith("_plugins")
+          || name.equals("doc_fragments");
     }
     return name.endsWith(".yml") || name.endsWith(".yaml");
   }
@@ -50,8 +64,9 @@ final class AnsibleTree {
   }
 
   /**
-   * The digest of the playbook tree: every file under the playbook's directory that {@link #adjacent} selects, by
-   * relative path. The playbook itself is always in it, whatever its extension.
+   * The digest of the playbook tree: every file under the playbook's directory that {@link
+   * #adjacent} selects, by relative path. The playbook itself is always in it, whatever its
+   * extension.
    */
   static Digest playbookTree(Path playbook, FileDigests files) throws IOException {
     Path dir = playbook.getParent();
@@ -72,7 +87,10 @@ final class AnsibleTree {
     return new Digest(h.hash().toString());
   }
 
-  /** The digest of a file or directory given explicitly (a roles directory, an include), relative to itself. */
+  /**
+   * The digest of a file or directory given explicitly (a roles directory, an include), relative to
+   * itself.
+   */
   static Digest path(Path path, FileDigests files) throws IOException {
     if (!Files.exists(path)) {
       throw new java.nio.file.NoSuchFileException(path.toString());
@@ -82,13 +100,20 @@ final class AnsibleTree {
     return new Digest(h.hash().toString());
   }
 
-  /** Adds every entry under {@code start} (symlinks followed, as Ansible follows them) to the hash, in path order. */
+  /**
+   * Adds every entry under {@code start} (symlinks followed, as Ansible follows them) to the hash,
+   * in path order.
+   */
   private static void walk(Hasher h, Path base, Path start, FileDigests files) throws IOException {
     TreeMap<String, Path> sorted = new TreeMap<>();
-    Files.walkFileTree(start, java.util.EnumSet.of(FileVisitOption.FOLLOW_LINKS), Integer.MAX_VALUE,
+    Files.walkFileTree(
+        start,
+        java.util.EnumSet.of(FileVisitOption.FOLLOW_LINKS),
+        Integer.MAX_VALUE,
         new java.nio.file.SimpleFileVisitor<>() {
           @Override
-          public java.nio.file.FileVisitResult preVisitDirectory(Path dir, java.nio.file.attribute.BasicFileAttributes a) {
+          public java.nio.file.FileVisitResult preVisitDirectory(
+              Path dir, java.nio.file.attribute.BasicFileAttributes a) {
             if (!dir.equals(start) && skipped(dir)) {
               return java.nio.file.FileVisitResult.SKIP_SUBTREE;
             }
@@ -97,7 +122,8 @@ final class AnsibleTree {
           }
 
           @Override
-          public java.nio.file.FileVisitResult visitFile(Path file, java.nio.file.attribute.BasicFileAttributes a) {
+          public java.nio.file.FileVisitResult visitFile(
+              Path file, java.nio.file.attribute.BasicFileAttributes a) {
             if (!skipped(file)) {
               sorted.put(relative(base, file), file);
             }
@@ -105,12 +131,15 @@ final class AnsibleTree {
           }
 
           @Override
-          public java.nio.file.FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+          public java.nio.file.FileVisitResult visitFileFailed(Path file, IOException e)
+              throws IOException {
             if (e instanceof FileSystemLoopException) {
-              throw new IOException("a symbolic link loops back into its own directory: " + file, e);
+              throw new IOException(
+                  "a symbolic link loops back into its own directory: " + file, e);
             }
             if (Files.isSymbolicLink(file) && !Files.exists(file)) {
-              return java.nio.file.FileVisitResult.CONTINUE; // a dangling link is nothing Ansible can read
+              return java.nio.file.FileVisitResult
+                  .CONTINUE; // a dangling link is nothing Ansible can read
             }
             throw e;
           }
@@ -120,7 +149,12 @@ final class AnsibleTree {
       if (Files.isDirectory(p)) {
         field(h, "d", e.getKey(), "", "");
       } else if (Files.isRegularFile(p)) {
-        field(h, "f", e.getKey(), Files.isExecutable(p) ? "x" : "-", files.digest(p.toRealPath()).hex());
+        field(
+            h,
+            "f",
+            e.getKey(),
+            Files.isExecutable(p) ? "x" : "-",
+            files.digest(p.toRealPath()).hex());
       }
       // sockets and fifos are nothing Ansible reads
     }

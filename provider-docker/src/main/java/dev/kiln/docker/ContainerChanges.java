@@ -16,19 +16,20 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
- * Turns what a container changed ({@code docker diff}: added, changed and deleted paths) plus the container's
- * exported file system into the entries of a layer: added and changed paths with their content and metadata as they
- * are in the container, deletions as whiteouts.
+ * Turns what a container changed ({@code docker diff}: added, changed and deleted paths) plus the
+ * container's exported file system into the entries of a layer: added and changed paths with their
+ * content and metadata as they are in the container, deletions as whiteouts.
  *
- * <p>Left out: what Docker itself puts into every container ({@code /etc/hostname}, {@code /etc/hosts},
- * {@code /etc/resolv.conf}, {@code /etc/mtab}, {@code /.dockerenv}, {@code /proc}, {@code /sys}, {@code /dev}), the
- * mount points of inputs and secrets, and the directories Docker created only to hold those mount points. A
- * directory that merely holds a mount point and is otherwise unchanged is left out too, even if the commands changed
- * its mode, which is the one change this cannot tell apart.
+ * <p>Left out: what Docker itself puts into every container ({@code /etc/hostname}, {@code
+ * /etc/hosts}, {@code /etc/resolv.conf}, {@code /etc/mtab}, {@code /.dockerenv}, {@code /proc},
+ * {@code /sys}, {@code /dev}), the mount points of inputs and secrets, and the directories Docker
+ * created only to hold those mount points. A directory that merely holds a mount point and is
+ * otherwise unchanged is left out too, even if the commands changed its mode, which is the one
+ * change this cannot tell apart.
  *
- * <p>A changed file that is a hard link to a file the commands did not change needs that file's content, which the
- * export may have shown before it was known to be needed: such paths are returned by {@link #write} to be fetched
- * one by one. Not thread-safe.
+ * <p>A changed file that is a hard link to a file the commands did not change needs that file's
+ * content, which the export may have shown before it was known to be needed: such paths are
+ * returned by {@link #write} to be fetched one by one. Not thread-safe.
  */
 final class ContainerChanges {
   /** A line of {@code docker diff}. */
@@ -60,8 +61,10 @@ final class ContainerChanges {
 
   /** Kept added/changed paths. */
   private final Set<String> present = new HashSet<>();
+
   /** Kept deleted paths. */
   private final Set<String> deleted = new TreeSet<>();
+
   /** Ancestors of kept paths, whose metadata the layer needs too. */
   private final Set<String> ancestors = new HashSet<>();
 
@@ -78,11 +81,14 @@ final class ContainerChanges {
       }
       kept.put(p, c.kind());
     }
-    // directories that exist only to hold mount points: deepest first, so a chain of them goes away together
-    TreeSet<String> mountParents = new TreeSet<>((a, b) -> {
-      int d = Integer.compare(depth(b), depth(a));
-      return d != 0 ? d : a.compareTo(b);
-    });
+    // directories that exist only to hold mount points: deepest first, so a chain of them goes away
+    // together
+    TreeSet<String> mountParents =
+        new TreeSet<>(
+            (a, b) -> {
+              int d = Integer.compare(depth(b), depth(a));
+              return d != 0 ? d : a.compareTo(b);
+            });
     for (String m : mounts) {
       for (String a = parent(m); a != null; a = parent(a)) {
         mountParents.add(a);
@@ -122,8 +128,9 @@ final class ContainerChanges {
   }
 
   /**
-   * Reads the exported file system and adds every kept path to {@code writer}; deleted paths that are gone become
-   * whiteouts. Returns the hard-linked files whose content must be fetched separately (see the class comment).
+   * Reads the exported file system and adds every kept path to {@code writer}; deleted paths that
+   * are gone become whiteouts. Returns the hard-linked files whose content must be fetched
+   * separately (see the class comment).
    */
   List<Fetch> write(LayerReader export, LayerWriter writer) throws IOException {
     Set<String> seen = new HashSet<>();
@@ -163,7 +170,8 @@ final class ContainerChanges {
         writer.add(LayerEntry.whiteout(d));
       }
     }
-    // hard links to unchanged files: the first path of each group gets the content, the others link to it
+    // hard links to unchanged files: the first path of each group gets the content, the others link
+    // to it
     List<Fetch> fetches = new ArrayList<>();
     Map<String, String> firstOfGroup = new TreeMap<>();
     for (String p : new TreeSet<>(pendingLinks.keySet())) {
@@ -177,7 +185,8 @@ final class ContainerChanges {
     }
     for (String p : present) {
       if (!seen.contains(p)) {
-        throw new IOException("the container's export has no '" + p + "', which docker diff lists as changed");
+        throw new IOException(
+            "the container's export has no '" + p + "', which docker diff lists as changed");
       }
     }
     return fetches;

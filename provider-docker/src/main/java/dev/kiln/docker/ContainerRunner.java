@@ -43,11 +43,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs a shell script in a container of a layer's parent image and turns what it changed into the layer: the parent
- * is loaded into the daemon once ({@link ParentImages}), the script runs with the layer's environment, user, working
- * directory, network and read-only mounts, its output goes to the bake's listeners line by line, and the container's
- * changes ({@link ContainerChanges}) go through the canonical layer writer. The container is removed whatever
- * happens. Thread-safe.
+ * Runs a shell script in a container of a layer's parent image and turns what it changed into the
+ * layer: the parent is loaded into the daemon once ({@link ParentImages}), the script runs with the
+ * layer's environment, user, working directory, network and read-only mounts, its output goes to
+ * the bake's listeners line by line, and the container's changes ({@link ContainerChanges}) go
+ * through the canonical layer writer. The container is removed whatever happens. Thread-safe.
  */
 final class ContainerRunner {
   static final String LAYER_LABEL = "dev.kiln.layer";
@@ -58,9 +58,10 @@ final class ContainerRunner {
   record Mount(Path source, String target) {}
 
   /**
-   * What to run. {@code hide} selects output lines that are for the provisioner only (markers). {@code hostname}
-   * (null: Docker's default, the container id) and {@code tmpfs} (mount points of empty tmpfs file systems, mode
-   * 1777, never part of the layer) are for sessions; changes under {@code leftOut} are not part of the layer either.
+   * What to run. {@code hide} selects output lines that are for the provisioner only (markers).
+   * {@code hostname} (null: Docker's default, the container id) and {@code tmpfs} (mount points of
+   * empty tmpfs file systems, mode 1777, never part of the layer) are for sessions; changes under
+   * {@code leftOut} are not part of the layer either.
    */
   record Spec(
       String layer,
@@ -76,9 +77,19 @@ final class ContainerRunner {
       List<String> tmpfs,
       List<String> leftOut) {
 
-    Spec(String layer, String script, Map<String, String> env, String user, String workdir, List<Mount> mounts,
-        Duration timeout, String network, Predicate<String> hide) {
-      this(layer, script, env, user, workdir, mounts, timeout, network, hide, null, List.of(), List.of());
+    Spec(
+        String layer,
+        String script,
+        Map<String, String> env,
+        String user,
+        String workdir,
+        List<Mount> mounts,
+        Duration timeout,
+        String network,
+        Predicate<String> hide) {
+      this(
+          layer, script, env, user, workdir, mounts, timeout, network, hide, null, List.of(),
+          List.of());
     }
 
     /** Paths whose changes are never part of the layer: mount points, tmpfs and {@code leftOut}. */
@@ -98,7 +109,10 @@ final class ContainerRunner {
     /** The container's id, as {@code docker exec} and Ansible's docker connection name it. */
     String id();
 
-    /** The daemon the container runs on, for clients of its own (the docker CLI's {@code DOCKER_HOST}). */
+    /**
+     * The daemon the container runs on, for clients of its own (the docker CLI's {@code
+     * DOCKER_HOST}).
+     */
     URI dockerHost();
 
     /** Runs a command in the container as root, without a shell, bounded by {@code timeout}. */
@@ -127,9 +141,10 @@ final class ContainerRunner {
   }
 
   /**
-   * Starts a container of the layer's parent image that only waits (the spec's script runs first and should end by
-   * blocking on its standard input, which stays open), hands it to {@code session}, then stops it and turns what
-   * changed into the layer, as {@link #run} does. The container is removed whatever happens.
+   * Starts a container of the layer's parent image that only waits (the spec's script runs first
+   * and should end by blocking on its standard input, which stays open), hands it to {@code
+   * session}, then stops it and turns what changed into the layer, as {@link #run} does. The
+   * container is removed whatever happens.
    */
   Result session(Spec spec, ProvisionContext ctx, Session session) throws ProvisioningException {
     return new Run(daemon(spec.layer()), spec, ctx).run(session);
@@ -164,7 +179,10 @@ final class ContainerRunner {
       ImageView parent = ctx.parent();
       if (parent.layers().isEmpty()) {
         throw new ProvisioningException(
-            layer, "the image below is empty: a " + (session == null ? "run" : "container") + " layer needs a base with"
+            layer,
+            "the image below is empty: a "
+                + (session == null ? "run" : "container")
+                + " layer needs a base with"
                 + " a shell at /bin/sh (e.g. Base.rootfs(...))");
       }
       try (ParentImages.Lease lease = acquire(layer, parent)) {
@@ -175,7 +193,11 @@ final class ContainerRunner {
             int exit = runToExit(spec, id, out);
             if (exit != 0) {
               throw new ProvisioningException(
-                  layer, "the commands failed in a container of the image below", exit, out.tail(), null);
+                  layer,
+                  "the commands failed in a container of the image below",
+                  exit,
+                  out.tail(),
+                  null);
             }
           } else {
             runSession(spec, id, out, session);
@@ -191,51 +213,59 @@ final class ContainerRunner {
       }
     }
 
-    private ParentImages.Lease acquire(String layer, ImageView parent) throws ProvisioningException {
+    private ParentImages.Lease acquire(String layer, ImageView parent)
+        throws ProvisioningException {
       try {
         return ParentImages.of(daemon).acquire(parent, keepParents);
       } catch (IOException e) {
-        throw new ProvisioningException(layer, "could not load the image below into the Docker daemon: " + e.getMessage(), e);
+        throw new ProvisioningException(
+            layer, "could not load the image below into the Docker daemon: " + e.getMessage(), e);
       } catch (RuntimeException e) {
         throw dockerFailure(layer, e);
       }
     }
 
-    /** Starts the waiting container, runs the session against it, and stops it so that nothing changes any more. */
-    private void runSession(Spec spec, String id, Output out, Session session) throws ProvisioningException {
+    /**
+     * Starts the waiting container, runs the session against it, and stops it so that nothing
+     * changes any more.
+     */
+    private void runSession(Spec spec, String id, Output out, Session session)
+        throws ProvisioningException {
       DockerClient c = daemon.client();
       try {
         c.startContainerCmd(id).exec();
       } catch (DockerException e) {
-        throw new ProvisioningException(spec.layer(), "the container did not start: " + e.getMessage().strip(), e);
+        throw new ProvisioningException(
+            spec.layer(), "the container did not start: " + e.getMessage().strip(), e);
       }
-      ResultCallback.Adapter<Frame> logs = c.logContainerCmd(id)
-          .withStdOut(true)
-          .withStdErr(true)
-          .withFollowStream(true)
-          .exec(out);
+      ResultCallback.Adapter<Frame> logs =
+          c.logContainerCmd(id).withStdOut(true).withStdErr(true).withFollowStream(true).exec(out);
       try {
-        session.run(new Container() {
-          @Override
-          public String id() {
-            return id;
-          }
+        session.run(
+            new Container() {
+              @Override
+              public String id() {
+                return id;
+              }
 
-          @Override
-          public URI dockerHost() {
-            return daemon.host();
-          }
+              @Override
+              public URI dockerHost() {
+                return daemon.host();
+              }
 
-          @Override
-          public ExecResult exec(List<String> command, Duration timeout) throws ProvisioningException {
-            return Run.this.exec(spec.layer(), id, command, timeout);
-          }
-        });
+              @Override
+              public ExecResult exec(List<String> command, Duration timeout)
+                  throws ProvisioningException {
+                return Run.this.exec(spec.layer(), id, command, timeout);
+              }
+            });
       } finally {
         // stopped before it is read: nothing may change between the diff and the export
         kill(id);
         try {
-          c.waitContainerCmd(id).exec(new WaitContainerResultCallback()).awaitStatusCode(30, TimeUnit.SECONDS);
+          c.waitContainerCmd(id)
+              .exec(new WaitContainerResultCallback())
+              .awaitStatusCode(30, TimeUnit.SECONDS);
         } catch (RuntimeException e) {
           log.debug("wait {}: {}", id, e.toString());
         }
@@ -243,35 +273,43 @@ final class ContainerRunner {
       }
     }
 
-    private ExecResult exec(String layer, String id, List<String> command, Duration timeout) throws ProvisioningException {
+    private ExecResult exec(String layer, String id, List<String> command, Duration timeout)
+        throws ProvisioningException {
       DockerClient c = daemon.client();
-      String exec = c.execCreateCmd(id)
-          .withCmd(command.toArray(String[]::new))
-          .withUser("0")
-          .withAttachStdout(true)
-          .withAttachStderr(true)
-          .exec()
-          .getId();
+      String exec =
+          c.execCreateCmd(id)
+              .withCmd(command.toArray(String[]::new))
+              .withUser("0")
+              .withAttachStdout(true)
+              .withAttachStderr(true)
+              .exec()
+              .getId();
       ByteArrayOutputStream buf = new ByteArrayOutputStream();
-      ResultCallback.Adapter<Frame> cb = new ResultCallback.Adapter<>() {
-        @Override
-        public void onNext(Frame frame) {
-          synchronized (buf) {
-            buf.writeBytes(frame.getPayload());
-          }
-        }
-      };
+      ResultCallback.Adapter<Frame> cb =
+          new ResultCallback.Adapter<>() {
+            @Override
+            public void onNext(Frame frame) {
+              synchronized (buf) {
+                buf.writeBytes(frame.getPayload());
+              }
+            }
+          };
       try {
-        if (!c.execStartCmd(exec).exec(cb).awaitCompletion(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-          throw new ProvisioningException(layer, "'" + String.join(" ", command) + "' did not finish within " + human(timeout));
+        if (!c.execStartCmd(exec)
+            .exec(cb)
+            .awaitCompletion(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+          throw new ProvisioningException(
+              layer, "'" + String.join(" ", command) + "' did not finish within " + human(timeout));
         }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw new ProvisioningException(layer, "interrupted while running '" + String.join(" ", command) + "'", e);
+        throw new ProvisioningException(
+            layer, "interrupted while running '" + String.join(" ", command) + "'", e);
       }
       Long code = c.inspectExecCmd(exec).exec().getExitCodeLong();
       synchronized (buf) {
-        return new ExecResult(code == null ? -1 : code.intValue(), buf.toString(StandardCharsets.UTF_8));
+        return new ExecResult(
+            code == null ? -1 : code.intValue(), buf.toString(StandardCharsets.UTF_8));
       }
     }
 
@@ -292,18 +330,21 @@ final class ContainerRunner {
       }
       List<String> env = new ArrayList<>();
       spec.env().forEach((k, v) -> env.add(k + "=" + v));
-      CreateContainerCmd cmd = c.createContainerCmd(image)
-          .withEntrypoint("/bin/sh", "-c")
-          // one stream: Docker copies stdout and stderr separately, so their lines would reach us out of order
-          .withCmd("exec 2>&1\n" + spec.script())
-          .withEnv(env)
-          .withLabels(Map.of(LAYER_LABEL, spec.layer()))
-          .withTty(false)
-          .withAttachStdout(false)
-          .withAttachStderr(false)
-          .withHostConfig(host);
+      CreateContainerCmd cmd =
+          c.createContainerCmd(image)
+              .withEntrypoint("/bin/sh", "-c")
+              // one stream: Docker copies stdout and stderr separately, so their lines would reach
+              // us out of order
+              .withCmd("exec 2>&1\n" + spec.script())
+              .withEnv(env)
+              .withLabels(Map.of(LAYER_LABEL, spec.layer()))
+              .withTty(false)
+              .withAttachStdout(false)
+              .withAttachStderr(false)
+              .withHostConfig(host);
       if (session) {
-        // the script ends by waiting on its standard input, which Docker keeps open while nothing is attached
+        // the script ends by waiting on its standard input, which Docker keeps open while nothing
+        // is attached
         cmd = cmd.withStdinOpen(true);
       }
       if (spec.hostname() != null) {
@@ -324,27 +365,31 @@ final class ContainerRunner {
         c.startContainerCmd(id).exec();
       } catch (DockerException e) {
         throw new ProvisioningException(
-            spec.layer(), "the container did not start: " + e.getMessage().strip()
+            spec.layer(),
+            "the container did not start: "
+                + e.getMessage().strip()
                 + (spec.user() != null ? " (user '" + spec.user() + "')" : ""),
             e);
       }
-      ResultCallback.Adapter<Frame> logs = c.logContainerCmd(id)
-          .withStdOut(true)
-          .withStdErr(true)
-          .withFollowStream(true)
-          .exec(out);
+      ResultCallback.Adapter<Frame> logs =
+          c.logContainerCmd(id).withStdOut(true).withStdErr(true).withFollowStream(true).exec(out);
       long started = System.nanoTime();
       Integer code;
       try {
-        code = c.waitContainerCmd(id).exec(new WaitContainerResultCallback())
-            .awaitStatusCode(spec.timeout().toMillis(), TimeUnit.MILLISECONDS);
+        code =
+            c.waitContainerCmd(id)
+                .exec(new WaitContainerResultCallback())
+                .awaitStatusCode(spec.timeout().toMillis(), TimeUnit.MILLISECONDS);
       } catch (DockerClientException e) {
         if (System.nanoTime() - started >= spec.timeout().toNanos() - 1_000_000) {
           kill(id);
           awaitLogs(logs);
           throw new ProvisioningException(
-              spec.layer(), "the commands did not finish within " + human(spec.timeout()) + " and were stopped", null,
-              out.tail(), null);
+              spec.layer(),
+              "the commands did not finish within " + human(spec.timeout()) + " and were stopped",
+              null,
+              out.tail(),
+              null);
         }
         throw e;
       }
@@ -384,12 +429,14 @@ final class ContainerRunner {
       }
     }
 
-    private LayerBlob capture(String layer, String id, Spec spec, ProvisionContext ctx) throws ProvisioningException {
+    private LayerBlob capture(String layer, String id, Spec spec, ProvisionContext ctx)
+        throws ProvisioningException {
       List<ContainerChanges.Change> changes = new ArrayList<>();
       List<ChangeLog> diff = daemon.client().containerDiffCmd(id).exec();
       if (diff != null) {
         for (ChangeLog cl : diff) {
-          changes.add(new ContainerChanges.Change(cl.getPath(), ContainerChanges.Kind.of(cl.getKind())));
+          changes.add(
+              new ContainerChanges.Change(cl.getPath(), ContainerChanges.Kind.of(cl.getKind())));
         }
       }
       ContainerChanges cc = new ContainerChanges(changes, spec.excluded());
@@ -413,7 +460,8 @@ final class ContainerRunner {
         }
         return w.finish();
       } catch (IOException | IllegalArgumentException e) {
-        throw new ProvisioningException(layer, "could not read what the commands changed: " + e.getMessage(), e);
+        throw new ProvisioningException(
+            layer, "could not read what the commands changed: " + e.getMessage(), e);
       } finally {
         if (tmp != null) {
           try {
@@ -426,17 +474,30 @@ final class ContainerRunner {
     }
 
     /** Reads one file whose content the export gave only as a hard link to an unchanged file. */
-    private void fetch(String id, ContainerChanges.Fetch f, Path file, LayerWriter w) throws IOException {
+    private void fetch(String id, ContainerChanges.Fetch f, Path file, LayerWriter w)
+        throws IOException {
       try (InputStream in = daemon.archive(id, "/" + f.path())) {
         Files.copy(in, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
       }
       try (LayerReader r = LayerReader.open(file)) {
         LayerEntry e = r.next();
         if (e == null || e.type() != LayerEntry.Type.FILE) {
-          throw new IOException("the container's archive of '/" + f.path() + "' holds no regular file");
+          throw new IOException(
+              "the container's archive of '/" + f.path() + "' holds no regular file");
         }
-        LayerEntry entry = new LayerEntry(
-            f.path(), LayerEntry.Type.FILE, e.mode(), e.uid(), e.gid(), e.size(), "", 0, 0, e.xattrs(), e.content());
+        LayerEntry entry =
+            new LayerEntry(
+                f.path(),
+                LayerEntry.Type.FILE,
+                e.mode(),
+                e.uid(),
+                e.gid(),
+                e.size(),
+                "",
+                0,
+                0,
+                e.xattrs(),
+                e.content());
         try (InputStream content = e.content().open()) {
           w.add(entry, content);
         }
@@ -448,7 +509,8 @@ final class ContainerRunner {
         return new ProvisioningException(layer, daemon.unavailable(e).getMessage(), e);
       }
       String msg = e.getMessage() == null ? e.toString() : e.getMessage().strip();
-      return new ProvisioningException(layer, "the Docker daemon at " + daemon.host() + " failed: " + msg, e);
+      return new ProvisioningException(
+          layer, "the Docker daemon at " + daemon.host() + " failed: " + msg, e);
     }
   }
 
@@ -476,7 +538,8 @@ final class ContainerRunner {
 
     @Override
     public synchronized void onNext(Frame frame) {
-      ByteArrayOutputStream buf = partial.computeIfAbsent(frame.getStreamType(), t -> new ByteArrayOutputStream());
+      ByteArrayOutputStream buf =
+          partial.computeIfAbsent(frame.getStreamType(), t -> new ByteArrayOutputStream());
       for (byte b : frame.getPayload()) {
         if (b == '\n') {
           line(buf);

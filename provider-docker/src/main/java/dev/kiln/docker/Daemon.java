@@ -24,8 +24,9 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * One Docker engine, reached through docker-java (httpclient5 transport) at {@code DOCKER_HOST} or the default
- * socket. Shared by every provisioner and store that talks to the same host (see {@link #of}). Thread-safe.
+ * One Docker engine, reached through docker-java (httpclient5 transport) at {@code DOCKER_HOST} or
+ * the default socket. Shared by every provisioner and store that talks to the same host (see {@link
+ * #of}). Thread-safe.
  */
 final class Daemon {
   static final String DEFAULT_HOST = "unix:///var/run/docker.sock";
@@ -33,8 +34,13 @@ final class Daemon {
   private static final Map<String, Daemon> BY_HOST = new ConcurrentHashMap<>();
 
   private final URI host;
-  /** How the host was chosen, for error messages: "DOCKER_HOST=…", "the default …", or "configured in code". */
+
+  /**
+   * How the host was chosen, for error messages: "DOCKER_HOST=…", "the default …", or "configured
+   * in code".
+   */
   private final String origin;
+
   private final DockerHttpClient http;
   private final DockerClient client;
   private volatile boolean reachable;
@@ -42,13 +48,17 @@ final class Daemon {
   private Daemon(URI host, String origin) {
     this.host = host;
     this.origin = origin;
-    DockerClientConfig config = DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(host.toString()).build();
-    this.http = new ApacheDockerHttpClient.Builder()
-        .dockerHost(config.getDockerHost())
-        .sslConfig(config.getSSLConfig())
-        .maxConnections(64)
-        .connectionTimeout(Duration.ofSeconds(10))
-        .build();
+    DockerClientConfig config =
+        DefaultDockerClientConfig.createDefaultConfigBuilder()
+            .withDockerHost(host.toString())
+            .build();
+    this.http =
+        new ApacheDockerHttpClient.Builder()
+            .dockerHost(config.getDockerHost())
+            .sslConfig(config.getSSLConfig())
+            .maxConnections(64)
+            .connectionTimeout(Duration.ofSeconds(10))
+            .build();
     this.client = DockerClientImpl.getInstance(config, http);
   }
 
@@ -62,7 +72,8 @@ final class Daemon {
     try {
       uri = URI.create(env.trim());
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("DOCKER_HOST='" + env + "' is not a URI such as unix:///var/run/docker.sock", e);
+      throw new IllegalArgumentException(
+          "DOCKER_HOST='" + env + "' is not a URI such as unix:///var/run/docker.sock", e);
     }
     return of(uri, "from DOCKER_HOST=" + env);
   }
@@ -85,8 +96,8 @@ final class Daemon {
   }
 
   /**
-   * Checks once that the daemon answers, so that a missing daemon is one clear error naming DOCKER_HOST rather than a
-   * transport exception from the middle of a step.
+   * Checks once that the daemon answers, so that a missing daemon is one clear error naming
+   * DOCKER_HOST rather than a transport exception from the middle of a step.
    */
   void checkReachable() throws DaemonUnavailableException {
     if (reachable) {
@@ -108,20 +119,30 @@ final class Daemon {
     }
     String why = root.getMessage() != null ? root.getMessage() : root.getClass().getSimpleName();
     return new DaemonUnavailableException(
-        "cannot reach the Docker daemon at " + host + " (" + origin + "): " + why
+        "cannot reach the Docker daemon at "
+            + host
+            + " ("
+            + origin
+            + "): "
+            + why
             + ". Start dockerd, or set DOCKER_HOST to the socket of a running daemon (e.g. unix:///var/run/docker.sock)",
         cause);
   }
 
-  /** Whether a failure looks like the daemon being unreachable rather than an error it answered with. */
+  /**
+   * Whether a failure looks like the daemon being unreachable rather than an error it answered
+   * with.
+   */
   static boolean isConnectionFailure(Throwable t) {
     for (Throwable c = t; c != null; c = c.getCause()) {
       if (c instanceof java.net.ConnectException
           || c instanceof java.nio.file.NoSuchFileException
           || c instanceof java.net.UnknownHostException
           || c instanceof java.net.NoRouteToHostException
-          || (c instanceof IOException && String.valueOf(c.getMessage()).contains("No such file or directory"))
-          || (c instanceof IOException && String.valueOf(c.getMessage()).contains("Connection refused"))) {
+          || (c instanceof IOException
+              && String.valueOf(c.getMessage()).contains("No such file or directory"))
+          || (c instanceof IOException
+              && String.valueOf(c.getMessage()).contains("Connection refused"))) {
         return true;
       }
       if (c.getCause() == c) {
@@ -141,22 +162,24 @@ final class Daemon {
   }
 
   /**
-   * Streams a docker-archive into {@code POST /images/load} and reads the daemon's answer, which reports errors in
-   * its body with status 200.
+   * Streams a docker-archive into {@code POST /images/load} and reads the daemon's answer, which
+   * reports errors in its body with status 200.
    *
    * @throws IOException with the daemon's message when the load failed
    */
   void load(InputStream archive) throws IOException {
-    DockerHttpClient.Request req = DockerHttpClient.Request.builder()
-        .method(DockerHttpClient.Request.Method.POST)
-        .path("/images/load?quiet=1")
-        .putHeader("Content-Type", "application/x-tar")
-        .body(archive)
-        .build();
+    DockerHttpClient.Request req =
+        DockerHttpClient.Request.builder()
+            .method(DockerHttpClient.Request.Method.POST)
+            .path("/images/load?quiet=1")
+            .putHeader("Content-Type", "application/x-tar")
+            .body(archive)
+            .build();
     try (DockerHttpClient.Response res = http.execute(req)) {
       String body = readAll(res.getBody());
       if (res.getStatusCode() / 100 != 2) {
-        throw new IOException("the daemon refused the image (HTTP " + res.getStatusCode() + "): " + message(body));
+        throw new IOException(
+            "the daemon refused the image (HTTP " + res.getStatusCode() + "): " + message(body));
       }
       for (String line : body.split("\n")) {
         if (line.isBlank()) {
@@ -183,14 +206,19 @@ final class Daemon {
 
   /** Opens {@code GET /containers/ID/archive?path=P}: a tar of one path of the container. */
   InputStream archive(String containerId, String path) throws IOException {
-    return get("/containers/" + containerId + "/archive?path=" + URLEncoder.encode(path, StandardCharsets.UTF_8));
+    return get(
+        "/containers/"
+            + containerId
+            + "/archive?path="
+            + URLEncoder.encode(path, StandardCharsets.UTF_8));
   }
 
   private InputStream get(String path) throws IOException {
-    DockerHttpClient.Request req = DockerHttpClient.Request.builder()
-        .method(DockerHttpClient.Request.Method.GET)
-        .path(path)
-        .build();
+    DockerHttpClient.Request req =
+        DockerHttpClient.Request.builder()
+            .method(DockerHttpClient.Request.Method.GET)
+            .path(path)
+            .build();
     DockerHttpClient.Response res;
     try {
       res = http.execute(req);
@@ -241,7 +269,9 @@ final class Daemon {
 
   /** The diffIDs of an image's layers as the daemon lists them. */
   static List<String> diffIds(InspectImageResponse image) {
-    return image.getRootFS() == null || image.getRootFS().getLayers() == null ? List.of() : image.getRootFS().getLayers();
+    return image.getRootFS() == null || image.getRootFS().getLayers() == null
+        ? List.of()
+        : image.getRootFS().getLayers();
   }
 
   /** The Docker engine could not be reached. */

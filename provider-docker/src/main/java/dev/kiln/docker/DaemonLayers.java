@@ -10,7 +10,9 @@ import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Finds which layers of an image the daemon already holds, so that they need not be streamed again. */
+/**
+ * Finds which layers of an image the daemon already holds, so that they need not be streamed again.
+ */
 final class DaemonLayers {
   private static final Logger log = LoggerFactory.getLogger(DaemonLayers.class);
   private static final int MAX_CANDIDATES = 64;
@@ -18,9 +20,9 @@ final class DaemonLayers {
   private DaemonLayers() {}
 
   /**
-   * The number of lowest layers of {@code image} that the daemon holds as a chain: the longest prefix of diffIDs
-   * shared with one of {@code names} or with an image under {@code kiln-parent/}. 0 when nothing is shared or the
-   * daemon cannot say.
+   * The number of lowest layers of {@code image} that the daemon holds as a chain: the longest
+   * prefix of diffIDs shared with one of {@code names} or with an image under {@code kiln-parent/}.
+   * 0 when nothing is shared or the daemon cannot say.
    */
   static int presentPrefix(Daemon daemon, ImageView image, List<String> names) {
     List<String> want = image.layers().stream().map(l -> l.diffId().toString()).toList();
@@ -30,7 +32,8 @@ final class DaemonLayers {
     int best = 0;
     try {
       List<String> candidates = new ArrayList<>(names);
-      List<Image> parents = daemon.client().listImagesCmd().withReferenceFilter(ParentImages.REPOSITORY + "*").exec();
+      List<Image> parents =
+          daemon.client().listImagesCmd().withReferenceFilter(ParentImages.REPOSITORY + "*").exec();
       for (Image i : parents) {
         if (candidates.size() >= MAX_CANDIDATES) {
           break;

@@ -20,14 +20,16 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 
 /**
- * Writes an image as a docker-archive, what {@code docker load} reads: {@code manifest.json}, the config as
- * {@code <config hex>.json} and each layer as {@code <blob hex>/layer.tar}. The same layout core's
- * {@code docker-archive:} store writes, except that a gzip layer whose uncompressed size is known goes in
- * decompressed: this thread inflates it (zlib) while the daemon unpacks, which halves the load of a large layer
- * against the daemon's own gunzip (5.4 s vs 2.6 s for the 271 MB JDK layer here). Other blobs go in as they are.
+ * Writes an image as a docker-archive, what {@code docker load} reads: {@code manifest.json}, the
+ * config as {@code <config hex>.json} and each layer as {@code <blob hex>/layer.tar}. The same
+ * layout core's {@code docker-archive:} store writes, except that a gzip layer whose uncompressed
+ * size is known goes in decompressed: this thread inflates it (zlib) while the daemon unpacks,
+ * which halves the load of a large layer against the daemon's own gunzip (5.4 s vs 2.6 s for the
+ * 271 MB JDK layer here). Other blobs go in as they are.
  *
- * <p>The daemon reads a layer file only when it lacks that layer (by chain id), so layers it is known to hold can be
- * left out of the archive: {@code present} counts such layers from the bottom. Thread-safe (stateless).
+ * <p>The daemon reads a layer file only when it lacks that layer (by chain id), so layers it is
+ * known to hold can be left out of the archive: {@code present} counts such layers from the bottom.
+ * Thread-safe (stateless).
  */
 final class DockerArchive {
   private static final long MTIME_MILLIS = 1000;
@@ -35,17 +37,21 @@ final class DockerArchive {
   private DockerArchive() {}
 
   /**
-   * Writes the archive of {@code image}, tagged {@code repoTag} (may be null), leaving out the lowest {@code present}
-   * layers, and closes {@code out}.
+   * Writes the archive of {@code image}, tagged {@code repoTag} (may be null), leaving out the
+   * lowest {@code present} layers, and closes {@code out}.
    */
-  static void write(ImageView image, String repoTag, int present, OutputStream out, LongConsumer progress) throws IOException {
+  static void write(
+      ImageView image, String repoTag, int present, OutputStream out, LongConsumer progress)
+      throws IOException {
     TarArchiveOutputStream tar = new TarArchiveOutputStream(new BufferedOutputStream(out, 1 << 16));
     tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
     tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
     List<LayerRecord> records = image.layers();
-    OciJson.ArchiveImage manifest = new OciJson.ArchiveImage(
-        image.configDigest().hex() + ".json", repoTag == null ? List.of() : List.of(repoTag),
-        records.stream().map(l -> l.digest().hex() + "/layer.tar").toList());
+    OciJson.ArchiveImage manifest =
+        new OciJson.ArchiveImage(
+            image.configDigest().hex() + ".json",
+            repoTag == null ? List.of() : List.of(repoTag),
+            records.stream().map(l -> l.digest().hex() + "/layer.tar").toList());
     bytes(tar, "manifest.json", OciJson.write(List.of(manifest)));
     bytes(tar, image.configDigest().hex() + ".json", image.config());
     Set<Digest> written = new HashSet<>();
@@ -75,11 +81,14 @@ final class DockerArchive {
         long base = done;
         int n;
         while ((n = in.read(buf)) > 0) {
-          tar.write(buf, 0, n); // more bytes than the entry's size throw here, fewer at closeArchiveEntry
+          tar.write(
+              buf, 0, n); // more bytes than the entry's size throw here, fewer at closeArchiveEntry
           done = base + blob.getCount(); // progress in blob bytes, as the caller counts its total
           progress.accept(done);
         }
-        blob.transferTo(OutputStream.nullOutputStream()); // to its end, where the store's stream checks the digest
+        blob.transferTo(
+            OutputStream
+                .nullOutputStream()); // to its end, where the store's stream checks the digest
       }
       tar.closeArchiveEntry();
     }
@@ -87,7 +96,8 @@ final class DockerArchive {
     tar.close(); // the block stream inside pads and writes its last block only when closed
   }
 
-  private static void bytes(TarArchiveOutputStream tar, String name, byte[] content) throws IOException {
+  private static void bytes(TarArchiveOutputStream tar, String name, byte[] content)
+      throws IOException {
     TarArchiveEntry e = new TarArchiveEntry(name);
     e.setSize(content.length);
     e.setModTime(MTIME_MILLIS);
@@ -103,24 +113,28 @@ final class DockerArchive {
   }
 
   /**
-   * Streams the archive into {@code sink} through a pipe, written by a thread of its own: no copy of the image is
-   * made. A failure to read a blob (such as a corrupt blob) is thrown in preference to the sink's error, which is
-   * usually just its consequence (a truncated archive).
+   * Streams the archive into {@code sink} through a pipe, written by a thread of its own: no copy
+   * of the image is made. A failure to read a blob (such as a corrupt blob) is thrown in preference
+   * to the sink's error, which is usually just its consequence (a truncated archive).
    */
-  static void stream(ImageView image, String repoTag, int present, Sink sink, LongConsumer progress) throws IOException {
+  static void stream(ImageView image, String repoTag, int present, Sink sink, LongConsumer progress)
+      throws IOException {
     PipedInputStream in = new PipedInputStream(1 << 20);
     PipedOutputStream out = new PipedOutputStream(in);
     IOException[] writeError = new IOException[1];
     RuntimeException[] writeBug = new RuntimeException[1];
-    Thread writer = new Thread(() -> {
-      try (out) {
-        write(image, repoTag, present, out, progress);
-      } catch (IOException e) {
-        writeError[0] = e;
-      } catch (RuntimeException e) {
-        writeBug[0] = e;
-      }
-    }, "kiln-docker-archive");
+    Thread writer =
+        new Thread(
+            () -> {
+              try (out) {
+                write(image, repoTag, present, out, progress);
+              } catch (IOException e) {
+                writeError[0] = e;
+              } catch (RuntimeException e) {
+                writeBug[0] = e;
+              }
+            },
+            "kiln-docker-archive");
     writer.setDaemon(true);
     writer.start();
     IOException sinkError = null;

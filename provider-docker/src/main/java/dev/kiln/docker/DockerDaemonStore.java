@@ -20,16 +20,18 @@ import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
 /**
- * {@code docker-daemon:NAME:TAG}: loads the image into a Docker engine and tags it, as {@code docker load} would, with
- * the archive streamed into the engine (no copy of the image is written). The engine's image id is the config
- * digest, so an engine that already has {@code NAME:TAG} with this id is left alone ({@link #find}), one that has the
- * image under another name only gets the tag, and layers the engine already holds (below an image Kiln tagged
- * before) are not sent again. Like {@code docker build -t}, publishing moves the tag from an older image. Details:
- * {@code name}, {@code imageId}, {@code bytesStreamed}, {@code layersSent}. Thread-safe.
+ * {@code docker-daemon:NAME:TAG}: loads the image into a Docker engine and tags it, as {@code
+ * docker load} would, with the archive streamed into the engine (no copy of the image is written).
+ * The engine's image id is the config digest, so an engine that already has {@code NAME:TAG} with
+ * this id is left alone ({@link #find}), one that has the image under another name only gets the
+ * tag, and layers the engine already holds (below an image Kiln tagged before) are not sent again.
+ * Like {@code docker build -t}, publishing moves the tag from an older image. Details: {@code
+ * name}, {@code imageId}, {@code bytesStreamed}, {@code layersSent}. Thread-safe.
  */
 public final class DockerDaemonStore implements ImageStore {
-  private static final Pattern NAME = Pattern.compile(
-      "(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*");
+  private static final Pattern NAME =
+      Pattern.compile(
+          "(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*");
   private static final Pattern TAG = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
 
   private final String target;
@@ -48,17 +50,25 @@ public final class DockerDaemonStore implements ImageStore {
     String ref = target.toString().substring(target.scheme().length() + 1);
     int colon = ref.lastIndexOf(':');
     if (colon <= 0 || ref.indexOf('/', colon) >= 0) {
-      throw new InvalidTargetException("'" + target + "': expected docker-daemon:NAME:TAG, such as docker-daemon:app:1.4");
+      throw new InvalidTargetException(
+          "'" + target + "': expected docker-daemon:NAME:TAG, such as docker-daemon:app:1.4");
     }
     this.name = ref.substring(0, colon);
     this.tag = ref.substring(colon + 1);
     if (!NAME.matcher(name).matches()) {
-      throw new InvalidTargetException("'" + target + "': '" + name + "' is not an image name (lowercase letters, digits, . _ - and /)");
+      throw new InvalidTargetException(
+          "'"
+              + target
+              + "': '"
+              + name
+              + "' is not an image name (lowercase letters, digits, . _ - and /)");
     }
     if (!TAG.matcher(tag).matches()) {
       throw new InvalidTargetException("'" + target + "': '" + tag + "' is not a tag");
     }
-    this.daemon = com.google.common.base.Suppliers.memoize(() -> dockerHost == null ? Daemon.fromEnvironment() : Daemon.at(dockerHost));
+    this.daemon =
+        com.google.common.base.Suppliers.memoize(
+            () -> dockerHost == null ? Daemon.fromEnvironment() : Daemon.at(dockerHost));
   }
 
   /** {@code NAME:TAG}. */
@@ -105,10 +115,15 @@ public final class DockerDaemonStore implements ImageStore {
       long total = DaemonLayers.bytes(image, present);
       long[] streamed = new long[1];
       try {
-        DockerArchive.stream(image, reference(), present, d::load, n -> {
-          streamed[0] = n;
-          ctx.emit(new BakeEvent.BytesWritten(target, n, total));
-        });
+        DockerArchive.stream(
+            image,
+            reference(),
+            present,
+            d::load,
+            n -> {
+              streamed[0] = n;
+              ctx.emit(new BakeEvent.BytesWritten(target, n, total));
+            });
       } catch (IOException e) {
         if (present == 0 || Daemon.isConnectionFailure(e)) {
           throw e;
@@ -119,15 +134,24 @@ public final class DockerDaemonStore implements ImageStore {
       }
       Optional<InspectImageResponse> loaded = d.image(reference());
       if (loaded.isEmpty() || !id.equals(loaded.get().getId())) {
-        throw new ImageStoreException(target, "the daemon loaded the image but " + reference() + " is "
-            + loaded.map(InspectImageResponse::getId).orElse("missing") + ", not " + id);
+        throw new ImageStoreException(
+            target,
+            "the daemon loaded the image but "
+                + reference()
+                + " is "
+                + loaded.map(InspectImageResponse::getId).orElse("missing")
+                + ", not "
+                + id);
       }
       return published(image, streamed[0], image.layers().size() - present);
     } catch (IOException e) {
       if (Daemon.isConnectionFailure(e)) {
         throw new ImageStoreException(target, d.unavailable(e).getMessage(), e);
       }
-      throw new ImageStoreException(target, "could not load the image into the Docker daemon at " + d.host() + ": " + e.getMessage(), e);
+      throw new ImageStoreException(
+          target,
+          "could not load the image into the Docker daemon at " + d.host() + ": " + e.getMessage(),
+          e);
     } catch (RuntimeException e) {
       throw failure(d, e);
     }
@@ -137,7 +161,8 @@ public final class DockerDaemonStore implements ImageStore {
     if (Daemon.isConnectionFailure(e)) {
       return new ImageStoreException(target, d.unavailable(e).getMessage(), e);
     }
-    return new ImageStoreException(target, "the Docker daemon at " + d.host() + " failed: " + e.getMessage(), e);
+    return new ImageStoreException(
+        target, "the Docker daemon at " + d.host() + " failed: " + e.getMessage(), e);
   }
 
   private PublishedImage published(ImageView image, long bytes, int layersSent) {

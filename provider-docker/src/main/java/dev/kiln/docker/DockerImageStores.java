@@ -7,9 +7,9 @@ import dev.kiln.spi.ImageStoreProvider;
 import java.util.Set;
 
 /**
- * The image stores of this module, discovered through {@link java.util.ServiceLoader}: {@code docker-daemon:NAME:TAG}
- * ({@link DockerDaemonStore}) and {@code docker://HOST[:PORT]/REPO:TAG} ({@link RegistryStore}, also from a typed
- * {@link RegistryTarget}). Thread-safe.
+ * The image stores of this module, discovered through {@link java.util.ServiceLoader}: {@code
+ * docker-daemon:NAME:TAG} ({@link DockerDaemonStore}) and {@code docker://HOST[:PORT]/REPO:TAG}
+ * ({@link RegistryStore}, also from a typed {@link RegistryTarget}). Thread-safe.
  */
 public final class DockerImageStores implements ImageStoreProvider {
 
@@ -23,7 +23,9 @@ public final class DockerImageStores implements ImageStoreProvider {
     return switch (target.scheme()) {
       case "docker-daemon" -> new DockerDaemonStore(target);
       case "docker" -> new RegistryStore(target);
-      default -> throw new InvalidTargetException("'" + target + "': scheme '" + target.scheme() + "' is not docker-daemon or docker");
+      default ->
+          throw new InvalidTargetException(
+              "'" + target + "': scheme '" + target.scheme() + "' is not docker-daemon or docker");
     };
   }
 }

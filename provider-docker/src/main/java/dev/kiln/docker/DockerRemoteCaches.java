@@ -5,7 +5,10 @@ import dev.kiln.spi.RemoteCacheProvider;
 import java.net.URI;
 import java.util.Set;
 
-/** The {@code docker://HOST/REPO} remote cache ({@link RegistryRemoteCache}), found by {@link java.util.ServiceLoader}. */
+/**
+ * The {@code docker://HOST/REPO} remote cache ({@link RegistryRemoteCache}), found by {@link
+ * java.util.ServiceLoader}.
+ */
 public final class DockerRemoteCaches implements RemoteCacheProvider {
   @Override
   public Set<String> schemes() {

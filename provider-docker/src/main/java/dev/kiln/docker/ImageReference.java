@@ -8,14 +8,16 @@ import java.util.regex.Pattern;
 
 /**
  * A registry image reference as {@code docker://} targets and bases write it, without the scheme:
- * {@code HOST[:PORT]/REPO[:TAG][@sha256:HEX]}. As Docker does, a first component without a dot or a colon that is not
- * {@code localhost} names a Docker Hub repository ({@code debian} is {@code docker.io/library/debian}). Immutable.
+ * {@code HOST[:PORT]/REPO[:TAG][@sha256:HEX]}. As Docker does, a first component without a dot or a
+ * colon that is not {@code localhost} names a Docker Hub repository ({@code debian} is {@code
+ * docker.io/library/debian}). Immutable.
  */
 record ImageReference(String registry, String repository, String tag, Digest digest) {
   static final String DOCKER_HUB = "docker.io";
   private static final Pattern COMPONENT = Pattern.compile("[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*");
   private static final Pattern TAG = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
-  private static final Pattern HOST = Pattern.compile("[A-Za-z0-9.-]+(:[0-9]{1,5})?|\\[[0-9A-Fa-f:.]+\\](:[0-9]{1,5})?");
+  private static final Pattern HOST =
+      Pattern.compile("[A-Za-z0-9.-]+(:[0-9]{1,5})?|\\[[0-9A-Fa-f:.]+\\](:[0-9]{1,5})?");
 
   static ImageReference parse(String ref) {
     String s = ref;
@@ -43,7 +45,11 @@ record ImageReference(String registry, String repository, String tag, Digest dig
     String rest;
     int slash = s.indexOf('/');
     String first = slash < 0 ? "" : s.substring(0, slash);
-    if (slash > 0 && (first.contains(".") || first.contains(":") || first.equals("localhost") || first.startsWith("["))) {
+    if (slash > 0
+        && (first.contains(".")
+            || first.contains(":")
+            || first.equals("localhost")
+            || first.startsWith("["))) {
       registry = first;
       rest = s.substring(slash + 1);
     } else {
@@ -67,7 +73,11 @@ record ImageReference(String registry, String repository, String tag, Digest dig
     }
     for (String c : rest.split("/", -1)) {
       if (!COMPONENT.matcher(c).matches()) {
-        throw bad(ref, "repository '" + rest + "' must be lowercase path components of letters, digits and . _ -");
+        throw bad(
+            ref,
+            "repository '"
+                + rest
+                + "' must be lowercase path components of letters, digits and . _ -");
       }
     }
     return new ImageReference(registry.toLowerCase(Locale.ROOT), rest, tag, digest);
@@ -75,7 +85,10 @@ record ImageReference(String registry, String repository, String tag, Digest dig
 
   private static InvalidTargetException bad(String ref, String why) {
     return new InvalidTargetException(
-        "'" + ref + "' is not an image reference (expected docker://HOST[:PORT]/REPO:TAG or @sha256:…): " + why);
+        "'"
+            + ref
+            + "' is not an image reference (expected docker://HOST[:PORT]/REPO:TAG or @sha256:…): "
+            + why);
   }
 
   /** The host the registry API answers on ({@code registry-1.docker.io} for Docker Hub). */
@@ -89,7 +102,10 @@ record ImageReference(String registry, String repository, String tag, Digest dig
     return host.equals("localhost") || host.startsWith("127.") || host.equals("[::1]");
   }
 
-  /** The tag or digest to address the manifest by: the digest if pinned, else the tag ({@code latest} if none). */
+  /**
+   * The tag or digest to address the manifest by: the digest if pinned, else the tag ({@code
+   * latest} if none).
+   */
   String manifestReference() {
     return digest != null ? digest.toString() : tagOrLatest();
   }
@@ -104,6 +120,10 @@ record ImageReference(String registry, String repository, String tag, Digest dig
 
   @Override
   public String toString() {
-    return registry + "/" + repository + (tag != null ? ":" + tag : "") + (digest != null ? "@" + digest : "");
+    return registry
+        + "/"
+        + repository
+        + (tag != null ? ":" + tag : "")
+        + (digest != null ? "@" + digest : "");
   }
 }

@@ -14,12 +14,13 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The files of the build machine a {@code run} or {@code ansible} layer reads, as they were when they were hashed for
- * its key: each with its {@code lstat} and digest. The container (or Ansible) reads them itself, so Kiln cannot hash
- * what it copies as the layer writer does; instead, before the run every file must still have its stat and, read
- * again, its digest (which also catches an edit no stat shows), and after the run its stat must be the same (a write
- * changes the ctime even when size and mtime are put back). Otherwise the layer fails, naming the file, and nothing
- * is stored under a key computed from other bytes. Thread-safe.
+ * The files of the build machine a {@code run} or {@code ansible} layer reads, as they were when
+ * they were hashed for its key: each with its {@code lstat} and digest. The container (or Ansible)
+ * reads them itself, so Kiln cannot hash what it copies as the layer writer does; instead, before
+ * the run every file must still have its stat and, read again, its digest (which also catches an
+ * edit no stat shows), and after the run its stat must be the same (a write changes the ctime even
+ * when size and mtime are put back). Otherwise the layer fails, naming the file, and nothing is
+ * stored under a key computed from other bytes. Thread-safe.
  */
 final class InputCheck {
   /** A hashed file, or (null digest) a directory whose listing is part of the key. */
@@ -50,7 +51,10 @@ final class InputCheck {
     };
   }
 
-  /** Records a directory whose listing went into the key: an entry added or removed changes its stat. */
+  /**
+   * Records a directory whose listing went into the key: an entry added or removed changes its
+   * stat.
+   */
   void directory(Path dir) throws IOException {
     Path abs = dir.toAbsolutePath().normalize();
     add(new Hashed(abs, FileStat.lstat(abs), null));
@@ -89,7 +93,8 @@ final class InputCheck {
     }
   }
 
-  private static void checkStat(String layer, Hashed h, FileDigests files) throws ProvisioningException {
+  private static void checkStat(String layer, Hashed h, FileDigests files)
+      throws ProvisioningException {
     FileStat now;
     try {
       now = FileStat.lstat(h.path());
@@ -101,13 +106,21 @@ final class InputCheck {
     }
   }
 
-  private static ProvisioningException changed(String layer, Hashed h, FileDigests files, String why) {
+  private static ProvisioningException changed(
+      String layer, Hashed h, FileDigests files, String why) {
     if (h.digest() != null) {
       files.forget(h.path());
     }
-    return new ProvisioningException(layer, "input " + (h.digest() != null ? "file" : "directory") + " '" + h.path()
-        + "' changed after it was hashed for the layer's cache key (" + why + "); the layer was not stored: bake again"
-        + " once it stays put");
+    return new ProvisioningException(
+        layer,
+        "input "
+            + (h.digest() != null ? "file" : "directory")
+            + " '"
+            + h.path()
+            + "' changed after it was hashed for the layer's cache key ("
+            + why
+            + "); the layer was not stored: bake again"
+            + " once it stays put");
   }
 
   private static Digest sha256(Path file) throws IOException {

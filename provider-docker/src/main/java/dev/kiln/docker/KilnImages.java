@@ -6,7 +6,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Names of baked images as container tools take them, for tests that start a baked image, e.g. with Testcontainers:
+ * Names of baked images as container tools take them, for tests that start a baked image, e.g. with
+ * Testcontainers:
  *
  * <pre>{@code
  * BakeResult r = kiln.bake(build, "docker-daemon:app:test");
@@ -21,7 +22,8 @@ public final class KilnImages {
   private KilnImages() {}
 
   /**
-   * The {@code NAME:TAG} the result was published under to a {@code docker-daemon:} target (the first, if several).
+   * The {@code NAME:TAG} the result was published under to a {@code docker-daemon:} target (the
+   * first, if several).
    *
    * @throws IllegalArgumentException if the result was not published to the Docker daemon
    */
@@ -36,11 +38,16 @@ public final class KilnImages {
       }
     }
     throw new IllegalArgumentException(
-        "image " + result.digest() + " was not published to the Docker daemon (targets: " + targets
+        "image "
+            + result.digest()
+            + " was not published to the Docker daemon (targets: "
+            + targets
             + "): bake it with a docker-daemon:NAME:TAG target");
   }
 
-  /** The image id the Docker daemon gives the image (its config digest), also for images not tagged. */
+  /**
+   * The image id the Docker daemon gives the image (its config digest), also for images not tagged.
+   */
   public static String dockerImageId(BakeResult result) {
     return result.configDigest().toString();
   }

@@ -10,9 +10,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The JSON documents this module writes (OCI descriptors, indexes and artifact manifests, the docker-archive
- * manifest), as records with a fixed property order: the bytes are what registries and daemons hash and compare, so
- * they must not depend on how a map was filled.
+ * The JSON documents this module writes (OCI descriptors, indexes and artifact manifests, the
+ * docker-archive manifest), as records with a fixed property order: the bytes are what registries
+ * and daemons hash and compare, so they must not depend on how a map was filled.
  */
 final class OciJson {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -38,9 +38,20 @@ final class OciJson {
   record Index(int schemaVersion, String mediaType, List<Descriptor> manifests) {}
 
   /** An OCI artifact manifest: one config, layers, annotations (in the order given). */
-  @JsonPropertyOrder({"schemaVersion", "mediaType", "artifactType", "config", "layers", "annotations"})
+  @JsonPropertyOrder({
+    "schemaVersion",
+    "mediaType",
+    "artifactType",
+    "config",
+    "layers",
+    "annotations"
+  })
   record ArtifactManifest(
-      int schemaVersion, String mediaType, String artifactType, Descriptor config, List<Descriptor> layers,
+      int schemaVersion,
+      String mediaType,
+      String artifactType,
+      Descriptor config,
+      List<Descriptor> layers,
       Map<String, String> annotations) {}
 
   /** One image of a docker-archive's {@code manifest.json}. */

@@ -5,15 +5,16 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The shell script a {@code packages} layer runs: it finds the image's package manager (apt, dnf, yum or apk, in
- * that order), lists the installed packages, installs the requested ones non-interactively without recommended or
- * weak dependencies, removes the package manager's caches, lists and logs in the same layer (so none of them is
- * ever part of the image, and the layer does not change from run to run because of them), and lists the installed
- * packages again. The lists are printed as marker lines that the provisioner reads and hides. Thread-safe
- * (stateless).
+ * The shell script a {@code packages} layer runs: it finds the image's package manager (apt, dnf,
+ * yum or apk, in that order), lists the installed packages, installs the requested ones
+ * non-interactively without recommended or weak dependencies, removes the package manager's caches,
+ * lists and logs in the same layer (so none of them is ever part of the image, and the layer does
+ * not change from run to run because of them), and lists the installed packages again. The lists
+ * are printed as marker lines that the provisioner reads and hides. Thread-safe (stateless).
  */
 final class PackageManagers {
   static final String MARKER = "##kiln## ";
+
   /** Exit code of the script when the image has no package manager it knows. */
   static final int NO_MANAGER = 97;
 
@@ -25,7 +26,8 @@ final class PackageManagers {
       names.append(' ').append(quote(p));
     }
     String n = names.toString();
-    return String.join("\n",
+    return String.join(
+        "\n",
         "if command -v apt-get >/dev/null 2>&1 && [ -d /var/lib/dpkg ]; then kiln_pm=apt",
         "elif command -v dnf >/dev/null 2>&1; then kiln_pm=dnf",
         "elif command -v yum >/dev/null 2>&1; then kiln_pm=yum",
@@ -45,7 +47,8 @@ final class PackageManagers {
         "    export DEBIAN_FRONTEND=noninteractive",
         "    apt-get update -q",
         "    apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confdef"
-            + " -o Dpkg::Options::=--force-confold" + n,
+            + " -o Dpkg::Options::=--force-confold"
+            + n,
         "    kiln_rc=$?",
         "    apt-get clean",
         "    rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/apt/archives/*.deb"
@@ -70,21 +73,28 @@ final class PackageManagers {
         "kiln_list after");
   }
 
-  /** Single-quotes a word for sh. Package names are checked to hold no quote, but quoting costs nothing. */
+  /**
+   * Single-quotes a word for sh. Package names are checked to hold no quote, but quoting costs
+   * nothing.
+   */
   static String quote(String s) {
     return "'" + s.replace("'", "'\\''") + "'";
   }
 
-  /** What the marker lines said: the manager and the packages installed before and after, name → version. */
+  /**
+   * What the marker lines said: the manager and the packages installed before and after, name →
+   * version.
+   */
   record Report(String manager, Map<String, String> before, Map<String, String> after) {
     /** Packages the layer added or changed, name → version. */
     Map<String, String> changed() {
       Map<String, String> m = new TreeMap<>();
-      after.forEach((k, v) -> {
-        if (!v.equals(before.get(k))) {
-          m.put(k, v);
-        }
-      });
+      after.forEach(
+          (k, v) -> {
+            if (!v.equals(before.get(k))) {
+              m.put(k, v);
+            }
+          });
       return m;
     }
   }
@@ -120,7 +130,10 @@ final class PackageManagers {
     return new Report(manager, before, after);
   }
 
-  /** {@code curl-8.5.0-r0} → {@code curl}, {@code 8.5.0-r0}: apk versions are the last two dash-separated parts. */
+  /**
+   * {@code curl-8.5.0-r0} → {@code curl}, {@code 8.5.0-r0}: apk versions are the last two
+   * dash-separated parts.
+   */
   static String[] splitApk(String nameVersion) {
     int last = nameVersion.lastIndexOf('-');
     int prev = last > 0 ? nameVersion.lastIndexOf('-', last - 1) : -1;

@@ -16,9 +16,10 @@ import java.util.Map;
 import java.util.UUID;
 
 /**
- * Provisions {@code packages} layers ({@link PackagesLayer}) with the image's own package manager, in a container
- * of the image below (see {@link PackageManagers} for the script), and records the versions of every package the
- * layer added or changed as layer metadata {@code package.NAME}, plus {@code package-manager}. Thread-safe.
+ * Provisions {@code packages} layers ({@link PackagesLayer}) with the image's own package manager,
+ * in a container of the image below (see {@link PackageManagers} for the script), and records the
+ * versions of every package the layer added or changed as layer metadata {@code package.NAME}, plus
+ * {@code package-manager}. Thread-safe.
  */
 final class PackagesProvisioner implements Provisioner {
   private final ContainerRunner runner;
@@ -35,7 +36,10 @@ final class PackagesProvisioner implements Provisioner {
   @Override
   public PreparedLayer prepare(Layer layer, KeyContext ctx) throws BakeException {
     if (!(layer instanceof PackagesLayer pkgs)) {
-      throw new ProvisioningException(layer.name(), "layer kind 'packages' must be a dev.kiln.PackagesLayer, found " + layer.getClass().getName());
+      throw new ProvisioningException(
+          layer.name(),
+          "layer kind 'packages' must be a dev.kiln.PackagesLayer, found "
+              + layer.getClass().getName());
     }
     // a refreshing layer gets a key no earlier bake had, so it is resolved again
     String nonce = pkgs.refreshes() ? UUID.randomUUID().toString() : "";
@@ -56,17 +60,27 @@ final class PackagesProvisioner implements Provisioner {
 
       @Override
       public LayerBlob provision(ProvisionContext pc) throws BakeException {
-        ContainerRunner.Spec spec = new ContainerRunner.Spec(
-            pkgs.name(), PackageManagers.script(pkgs.packages()), Map.of(), null, null, List.of(), pkgs.timeout(),
-            pkgs.network().orElse(null), line -> line.startsWith(PackageManagers.MARKER));
+        ContainerRunner.Spec spec =
+            new ContainerRunner.Spec(
+                pkgs.name(),
+                PackageManagers.script(pkgs.packages()),
+                Map.of(),
+                null,
+                null,
+                List.of(),
+                pkgs.timeout(),
+                pkgs.network().orElse(null),
+                line -> line.startsWith(PackageManagers.MARKER));
         ContainerRunner.Result r;
         try {
           r = runner.run(spec, pc);
         } catch (ProvisioningException e) {
           if (e.exitCode().orElse(0) == PackageManagers.NO_MANAGER) {
             throw new ProvisioningException(
-                pkgs.name(), "the image below has no package manager Kiln knows (looked for apt-get with /var/lib/dpkg,"
-                    + " dnf, yum and apk on the PATH): install packages with a run layer instead", e);
+                pkgs.name(),
+                "the image below has no package manager Kiln knows (looked for apt-get with /var/lib/dpkg,"
+                    + " dnf, yum and apk on the PATH): install packages with a run layer instead",
+                e);
           }
           throw e;
         }

@@ -15,13 +15,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The images below run layers, loaded into the daemon once per parent digest and tagged
- * {@code kiln-parent/<digest hex>:latest}, so that every container of the same parent starts at once. Layers the
- * daemon already holds (found through the images Kiln tagged before) are left out of the stream.
+ * The images below run layers, loaded into the daemon once per parent digest and tagged {@code
+ * kiln-parent/<digest hex>:latest}, so that every container of the same parent starts at once.
+ * Layers the daemon already holds (found through the images Kiln tagged before) are left out of the
+ * stream.
  *
- * <p>An image loaded here stays provisional until a layer on it succeeds; if the last user of a provisional image
- * fails, the image is removed again, so a failed bake leaves the daemon as it found it. With {@code keep == false}
- * every parent image this process loaded is removed once no layer uses it. Thread-safe; one instance per daemon.
+ * <p>An image loaded here stays provisional until a layer on it succeeds; if the last user of a
+ * provisional image fails, the image is removed again, so a failed bake leaves the daemon as it
+ * found it. With {@code keep == false} every parent image this process loaded is removed once no
+ * layer uses it. Thread-safe; one instance per daemon.
  */
 final class ParentImages {
   static final String REPOSITORY = "kiln-parent/";
@@ -87,13 +89,22 @@ final class ParentImages {
       Optional<InspectImageResponse> have = daemon.image(image.configDigest().toString());
       if (have.isEmpty()) {
         int present = presentLayers(image);
-        log.debug("loading parent image {} into the daemon ({} of {} layers already there)", image.digest(), present, image.layers().size());
+        log.debug(
+            "loading parent image {} into the daemon ({} of {} layers already there)",
+            image.digest(),
+            present,
+            image.layers().size());
         DockerArchive.stream(image, tag(image), present, daemon::load, n -> {});
         e.loadedHere = true;
         e.provisional = true;
-      } else if (have.get().getRepoTags() == null || !have.get().getRepoTags().contains(tag(image))) {
+      } else if (have.get().getRepoTags() == null
+          || !have.get().getRepoTags().contains(tag(image))) {
         try {
-          daemon.client().tagImageCmd(image.configDigest().toString(), REPOSITORY + image.digest().hex(), "latest").exec();
+          daemon
+              .client()
+              .tagImageCmd(
+                  image.configDigest().toString(), REPOSITORY + image.digest().hex(), "latest")
+              .exec();
         } catch (RuntimeException ex) {
           log.debug("could not tag {}: {}", image.digest(), ex.toString());
         }
@@ -135,9 +146,9 @@ final class ParentImages {
   }
 
   /**
-   * How many of the image's lowest layers the daemon certainly holds: the longest prefix of its diffIDs shared with
-   * an image Kiln tagged before (a parent image or a published one). The daemon keys layers by chain, so a shared
-   * prefix means those layers are there.
+   * How many of the image's lowest layers the daemon certainly holds: the longest prefix of its
+   * diffIDs shared with an image Kiln tagged before (a parent image or a published one). The daemon
+   * keys layers by chain, so a shared prefix means those layers are there.
    */
   int presentLayers(ImageView image) {
     return DaemonLayers.presentPrefix(daemon, image, List.of());

@@ -9,9 +9,9 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Registry clients shared by the stores and the base-image provider of one process (so tokens are reused), and
- * where blobs were last seen in each registry (so a push can mount a blob from another repository instead of
- * uploading it). Thread-safe.
+ * Registry clients shared by the stores and the base-image provider of one process (so tokens are
+ * reused), and where blobs were last seen in each registry (so a push can mount a blob from another
+ * repository instead of uploading it). Thread-safe.
  */
 final class Registries {
   static final int ATTEMPTS = 5;
@@ -23,11 +23,19 @@ final class Registries {
 
   private Registries() {}
 
-  static RegistryClient client(ImageReference ref, boolean plainHttp, RegistryCredentials.Credentials given) {
-    RegistryCredentials.Credentials creds = given != null ? given : RegistryCredentials.find(ref.registry()).orElse(null);
+  static RegistryClient client(
+      ImageReference ref, boolean plainHttp, RegistryCredentials.Credentials given) {
+    RegistryCredentials.Credentials creds =
+        given != null ? given : RegistryCredentials.find(ref.registry()).orElse(null);
     URI base = URI.create((plainHttp ? "http://" : "https://") + ref.apiHost() + "/");
-    String key = base + " " + (creds == null ? "-" : creds.user() + ":" + Integer.toHexString(creds.secret().hashCode()));
-    return CLIENTS.computeIfAbsent(key, k -> new RegistryClient(ref.registry(), base, creds, ATTEMPTS, BACKOFF, CHUNK));
+    String key =
+        base
+            + " "
+            + (creds == null
+                ? "-"
+                : creds.user() + ":" + Integer.toHexString(creds.secret().hashCode()));
+    return CLIENTS.computeIfAbsent(
+        key, k -> new RegistryClient(ref.registry(), base, creds, ATTEMPTS, BACKOFF, CHUNK));
   }
 
   /** Remembers that {@code repo} of {@code registry} holds the blob. */

@@ -26,13 +26,14 @@ import java.util.Set;
 import java.util.UUID;
 
 /**
- * Resolves {@code Base.image("docker://HOST[:PORT]/REPO:TAG")} (or {@code @sha256:…}) from a registry: the manifest
- * (for an image index, the linux/amd64 image), the config and the layer blobs, each verified against its digest,
- * into a cache shared by bakes ({@code $KILN_PULL_CACHE}, else {@code $XDG_CACHE_HOME/kiln-pulls}, else
- * {@code ~/.cache/kiln-pulls}), and hands the engine an OCI layout of the image in the bake's temp area. A base
- * pinned by digest whose blobs are cached needs no network at all; a tag costs one manifest request. The image record
- * holds the digest the reference resolved to. Options as for {@link RegistryTarget}: {@code ?insecure=true}, and
- * credentials from the Docker configuration. Thread-safe.
+ * Resolves {@code Base.image("docker://HOST[:PORT]/REPO:TAG")} (or {@code @sha256:…}) from a
+ * registry: the manifest (for an image index, the linux/amd64 image), the config and the layer
+ * blobs, each verified against its digest, into a cache shared by bakes ({@code $KILN_PULL_CACHE},
+ * else {@code $XDG_CACHE_HOME/kiln-pulls}, else {@code ~/.cache/kiln-pulls}), and hands the engine
+ * an OCI layout of the image in the bake's temp area. A base pinned by digest whose blobs are
+ * cached needs no network at all; a tag costs one manifest request. The image record holds the
+ * digest the reference resolved to. Options as for {@link RegistryTarget}: {@code ?insecure=true},
+ * and credentials from the Docker configuration. Thread-safe.
  */
 public final class RegistryBaseImages implements BaseImageProvider {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -92,8 +93,16 @@ public final class RegistryBaseImages implements BaseImageProvider {
       } else {
         RegistryClient.Manifest m = client.manifest(repo, ref.manifestReference());
         if (ref.digest() != null && !m.digest().equals(ref.digest())) {
-          throw new ProvisioningException("base", "registry " + ref.registry() + " answered " + repo + "@" + ref.digest()
-              + " with a manifest whose digest is " + m.digest());
+          throw new ProvisioningException(
+              "base",
+              "registry "
+                  + ref.registry()
+                  + " answered "
+                  + repo
+                  + "@"
+                  + ref.digest()
+                  + " with a manifest whose digest is "
+                  + m.digest());
         }
         top = m.bytes();
         topType = m.mediaType();
@@ -104,17 +113,22 @@ public final class RegistryBaseImages implements BaseImageProvider {
       String manifestType = topType;
       Digest manifestDigest = topDigest;
       JsonNode topJson = JSON.readTree(top);
-      if (topType.equals(RegistryClient.OCI_INDEX) || topType.equals(RegistryClient.DOCKER_LIST) || topJson.has("manifests")) {
+      if (topType.equals(RegistryClient.OCI_INDEX)
+          || topType.equals(RegistryClient.DOCKER_LIST)
+          || topJson.has("manifests")) {
         JsonNode chosen = null;
         for (JsonNode m : topJson.path("manifests")) {
           JsonNode p = m.path("platform");
-          if (p.isMissingNode() || ("linux".equals(p.path("os").asText()) && "amd64".equals(p.path("architecture").asText()))) {
+          if (p.isMissingNode()
+              || ("linux".equals(p.path("os").asText())
+                  && "amd64".equals(p.path("architecture").asText()))) {
             chosen = m;
             break;
           }
         }
         if (chosen == null) {
-          throw new ProvisioningException("base", reference + " is an image index without a linux/amd64 image");
+          throw new ProvisioningException(
+              "base", reference + " is an image index without a linux/amd64 image");
         }
         manifestDigest = Digest.parse(chosen.path("digest").asText());
         manifestType = chosen.path("mediaType").asText(RegistryClient.OCI_MANIFEST);
@@ -135,8 +149,16 @@ public final class RegistryBaseImages implements BaseImageProvider {
       Path lb = layout.resolve("blobs").resolve("sha256");
       Files.createDirectories(lb);
       Files.writeString(layout.resolve("oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");
-      OciJson.Index index = new OciJson.Index(2, RegistryClient.OCI_INDEX, List.of(new OciJson.Descriptor(
-          manifestType, manifestDigest.toString(), manifest.length, Map.of("org.opencontainers.image.ref.name", TAG))));
+      OciJson.Index index =
+          new OciJson.Index(
+              2,
+              RegistryClient.OCI_INDEX,
+              List.of(
+                  new OciJson.Descriptor(
+                      manifestType,
+                      manifestDigest.toString(),
+                      manifest.length,
+                      Map.of("org.opencontainers.image.ref.name", TAG))));
       Files.write(layout.resolve("index.json"), OciJson.write(index));
       List<Digest> all = new ArrayList<>(layers);
       all.add(config);
@@ -146,7 +168,8 @@ public final class RegistryBaseImages implements BaseImageProvider {
       }
       return new PulledImage(layout, TAG, topDigest);
     } catch (IOException e) {
-      throw new ProvisioningException("base", "could not pull " + reference + ": " + e.getMessage(), e);
+      throw new ProvisioningException(
+          "base", "could not pull " + reference + ": " + e.getMessage(), e);
     }
   }
 
@@ -168,7 +191,8 @@ public final class RegistryBaseImages implements BaseImageProvider {
   }
 
   /** A manifest or config: from the cache if there, else fetched and cached. */
-  private byte[] fetchSmall(RegistryClient client, String repo, Digest d, boolean manifest) throws IOException {
+  private byte[] fetchSmall(RegistryClient client, String repo, Digest d, boolean manifest)
+      throws IOException {
     if (Files.isRegularFile(blob(d))) {
       return read(d);
     }
@@ -181,13 +205,24 @@ public final class RegistryBaseImages implements BaseImageProvider {
       }
     }
     if (!Digest.of(b).equals(d)) {
-      throw new IOException("registry " + client.registry() + " sent " + repo + "@" + d + " with the wrong content (digest " + Digest.of(b) + ")");
+      throw new IOException(
+          "registry "
+              + client.registry()
+              + " sent "
+              + repo
+              + "@"
+              + d
+              + " with the wrong content (digest "
+              + Digest.of(b)
+              + ")");
     }
     put(d, b);
     return b;
   }
 
-  private void fetchBlob(RegistryClient client, String repo, Digest d, KeyContext ctx, String reference) throws IOException {
+  private void fetchBlob(
+      RegistryClient client, String repo, Digest d, KeyContext ctx, String reference)
+      throws IOException {
     Path target = blob(d);
     if (Files.isRegularFile(target)) {
       return;
@@ -209,7 +244,14 @@ public final class RegistryBaseImages implements BaseImageProvider {
         }
         String actual = h.hash().toString();
         if (!actual.equals(d.hex())) {
-          throw new IOException("registry " + client.registry() + " sent blob " + d + " with the wrong content (sha256:" + actual + ")");
+          throw new IOException(
+              "registry "
+                  + client.registry()
+                  + " sent blob "
+                  + d
+                  + " with the wrong content (sha256:"
+                  + actual
+                  + ")");
         }
       }
       move(tmp, target);

@@ -31,27 +31,31 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A client of the OCI distribution API (what {@code docker push}/{@code pull} speak) on {@code java.net.http}, for one
- * registry: blob existence, cross-repository mounts, streamed monolithic and chunked uploads that resume (or restart)
- * after a failure, manifests, and blob downloads. Authentication follows the registry's challenges: anonymous, Basic,
- * or Bearer tokens from the realm the registry names (as Docker Hub and GHCR do), with the credentials given.
- * Requests that fail with a 5xx, 429 or a connection error are retried with exponential backoff. Thread-safe.
+ * A client of the OCI distribution API (what {@code docker push}/{@code pull} speak) on {@code
+ * java.net.http}, for one registry: blob existence, cross-repository mounts, streamed monolithic
+ * and chunked uploads that resume (or restart) after a failure, manifests, and blob downloads.
+ * Authentication follows the registry's challenges: anonymous, Basic, or Bearer tokens from the
+ * realm the registry names (as Docker Hub and GHCR do), with the credentials given. Requests that
+ * fail with a 5xx, 429 or a connection error are retried with exponential backoff. Thread-safe.
  */
 final class RegistryClient {
   static final String OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
   static final String OCI_INDEX = "application/vnd.oci.image.index.v1+json";
   static final String DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
   static final String DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json";
-  static final String ACCEPT = String.join(", ", OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST);
+  static final String ACCEPT =
+      String.join(", ", OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST);
 
   private static final Logger log = LoggerFactory.getLogger(RegistryClient.class);
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final Pattern CHALLENGE_PARAM = Pattern.compile("([A-Za-z]+)=(?:\"([^\"]*)\"|([^,\\s]*))");
-  private static final HttpClient SHARED = HttpClient.newBuilder()
-      .version(HttpClient.Version.HTTP_1_1)
-      .followRedirects(HttpClient.Redirect.NEVER)
-      .connectTimeout(Duration.ofSeconds(15))
-      .build();
+  private static final Pattern CHALLENGE_PARAM =
+      Pattern.compile("([A-Za-z]+)=(?:\"([^\"]*)\"|([^,\\s]*))");
+  private static final HttpClient SHARED =
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .followRedirects(HttpClient.Redirect.NEVER)
+          .connectTimeout(Duration.ofSeconds(15))
+          .build();
 
   private final String registry;
   private final URI base;
@@ -72,7 +76,13 @@ final class RegistryClient {
     InputStream open() throws IOException;
   }
 
-  RegistryClient(String registry, URI base, RegistryCredentials.Credentials credentials, int attempts, Duration backoff, long chunkSize) {
+  RegistryClient(
+      String registry,
+      URI base,
+      RegistryCredentials.Credentials credentials,
+      int attempts,
+      Duration backoff,
+      long chunkSize) {
     this.registry = registry;
     this.base = base;
     this.credentials = credentials;
@@ -100,9 +110,18 @@ final class RegistryClient {
 
   // ---- blobs ----
 
-  /** Whether {@code repo} has the blob; {@code scope} is the access the caller will need next (pull, or push). */
+  /**
+   * Whether {@code repo} has the blob; {@code scope} is the access the caller will need next (pull,
+   * or push).
+   */
   boolean hasBlob(String repo, Digest digest, String scope) throws IOException {
-    HttpResponse<byte[]> r = send(scope, () -> request("/v2/" + repo + "/blobs/" + digest).method("HEAD", HttpRequest.BodyPublishers.noBody()), true);
+    HttpResponse<byte[]> r =
+        send(
+            scope,
+            () ->
+                request("/v2/" + repo + "/blobs/" + digest)
+                    .method("HEAD", HttpRequest.BodyPublishers.noBody()),
+            true);
     if (r.statusCode() == 200) {
       return true;
     }
@@ -113,12 +132,18 @@ final class RegistryClient {
   }
 
   /**
-   * Mounts a blob that the registry holds in repository {@code from} into {@code repo}; empty when it did. When the
-   * registry declines, it starts an ordinary upload instead, whose location is returned.
+   * Mounts a blob that the registry holds in repository {@code from} into {@code repo}; empty when
+   * it did. When the registry declines, it starts an ordinary upload instead, whose location is
+   * returned.
    */
   Optional<URI> mount(String repo, Digest digest, String from) throws IOException {
-    String path = "/v2/" + repo + "/blobs/uploads/?mount=" + enc(digest.toString()) + "&from=" + enc(from);
-    HttpResponse<byte[]> r = send(pushScope(repo) + " " + pullScope(from), () -> request(path).POST(HttpRequest.BodyPublishers.noBody()), true);
+    String path =
+        "/v2/" + repo + "/blobs/uploads/?mount=" + enc(digest.toString()) + "&from=" + enc(from);
+    HttpResponse<byte[]> r =
+        send(
+            pushScope(repo) + " " + pullScope(from),
+            () -> request(path).POST(HttpRequest.BodyPublishers.noBody()),
+            true);
     if (r.statusCode() == 201) {
       return Optional.empty();
     }
@@ -129,7 +154,13 @@ final class RegistryClient {
   }
 
   URI startUpload(String repo) throws IOException {
-    HttpResponse<byte[]> r = send(pushScope(repo), () -> request("/v2/" + repo + "/blobs/uploads/").POST(HttpRequest.BodyPublishers.noBody()), true);
+    HttpResponse<byte[]> r =
+        send(
+            pushScope(repo),
+            () ->
+                request("/v2/" + repo + "/blobs/uploads/")
+                    .POST(HttpRequest.BodyPublishers.noBody()),
+            true);
     if (r.statusCode() != 202) {
       throw error(r, "start an upload to " + repo);
     }
@@ -137,20 +168,28 @@ final class RegistryClient {
   }
 
   /**
-   * Uploads a blob of {@code size} bytes, streamed from {@code source}, and returns how many bytes were sent (more
-   * than {@code size} when parts had to be sent again). Blobs up to the chunk size go in one PUT, restarted on
-   * failure; larger ones in PATCH chunks, resumed from what the registry says it has.
+   * Uploads a blob of {@code size} bytes, streamed from {@code source}, and returns how many bytes
+   * were sent (more than {@code size} when parts had to be sent again). Blobs up to the chunk size
+   * go in one PUT, restarted on failure; larger ones in PATCH chunks, resumed from what the
+   * registry says it has.
    */
-  long upload(String repo, Digest digest, long size, BlobSource source, URI started, LongConsumer progress) throws IOException {
+  long upload(
+      String repo, Digest digest, long size, BlobSource source, URI started, LongConsumer progress)
+      throws IOException {
     AtomicLong sent = new AtomicLong();
     URI location = started != null ? started : startUpload(repo);
     if (size <= chunkSize) {
       for (int attempt = 1; ; attempt++) {
         try {
           URI put = withQuery(location, "digest=" + enc(digest.toString()));
-          HttpResponse<byte[]> r = send(pushScope(repo), () -> requestTo(put)
-              .header("Content-Type", "application/octet-stream")
-              .PUT(body(source, 0, size, sent, progress)), false);
+          HttpResponse<byte[]> r =
+              send(
+                  pushScope(repo),
+                  () ->
+                      requestTo(put)
+                          .header("Content-Type", "application/octet-stream")
+                          .PUT(body(source, 0, size, sent, progress)),
+                  false);
           if (r.statusCode() == 201) {
             return sent.get();
           }
@@ -159,7 +198,12 @@ final class RegistryClient {
           if (!retryable(e) || attempt >= attempts) {
             throw e;
           }
-          log.info("upload of {} to {}/{} failed ({}); restarting it", digest.shortHex(), registry, repo, e.getMessage());
+          log.info(
+              "upload of {} to {}/{} failed ({}); restarting it",
+              digest.shortHex(),
+              registry,
+              repo,
+              e.getMessage());
           sleep(attempt);
           location = startUpload(repo);
         }
@@ -172,10 +216,15 @@ final class RegistryClient {
       long from = offset;
       URI at = location;
       try {
-        HttpResponse<byte[]> r = send(pushScope(repo), () -> requestTo(at)
-            .header("Content-Type", "application/octet-stream")
-            .header("Content-Range", from + "-" + (from + len - 1))
-            .method("PATCH", body(source, from, len, sent, progress)), false);
+        HttpResponse<byte[]> r =
+            send(
+                pushScope(repo),
+                () ->
+                    requestTo(at)
+                        .header("Content-Type", "application/octet-stream")
+                        .header("Content-Range", from + "-" + (from + len - 1))
+                        .method("PATCH", body(source, from, len, sent, progress)),
+                false);
         if (r.statusCode() != 202) {
           throw error(r, "upload a chunk of blob " + digest + " to " + repo);
         }
@@ -189,18 +238,30 @@ final class RegistryClient {
         sleep(failures);
         Optional<Resume> resumed = resume(repo, location, offset);
         if (resumed.isEmpty()) {
-          log.info("upload of {} to {}/{} failed ({}); the registry lost it, restarting", digest.shortHex(), registry, repo, e.getMessage());
+          log.info(
+              "upload of {} to {}/{} failed ({}); the registry lost it, restarting",
+              digest.shortHex(),
+              registry,
+              repo,
+              e.getMessage());
           location = startUpload(repo);
           offset = 0;
         } else {
-          log.info("upload of {} to {}/{} failed ({}); resuming at byte {}", digest.shortHex(), registry, repo, e.getMessage(), resumed.get().offset());
+          log.info(
+              "upload of {} to {}/{} failed ({}); resuming at byte {}",
+              digest.shortHex(),
+              registry,
+              repo,
+              e.getMessage(),
+              resumed.get().offset());
           offset = resumed.get().offset();
           location = resumed.get().location();
         }
       }
     }
     URI put = withQuery(location, "digest=" + enc(digest.toString()));
-    HttpResponse<byte[]> r = send(pushScope(repo), () -> requestTo(put).PUT(HttpRequest.BodyPublishers.noBody()), true);
+    HttpResponse<byte[]> r =
+        send(pushScope(repo), () -> requestTo(put).PUT(HttpRequest.BodyPublishers.noBody()), true);
     if (r.statusCode() != 201) {
       throw error(r, "complete the upload of blob " + digest + " to " + repo);
     }
@@ -228,14 +289,26 @@ final class RegistryClient {
     }
   }
 
-  /** Opens a blob for reading; the caller checks its digest. Redirects (to storage) are followed without credentials. */
+  /**
+   * Opens a blob for reading; the caller checks its digest. Redirects (to storage) are followed
+   * without credentials.
+   */
   InputStream openBlob(String repo, Digest digest) throws IOException {
-    HttpResponse<InputStream> r = sendStreaming(pullScope(repo), request("/v2/" + repo + "/blobs/" + digest).GET());
+    HttpResponse<InputStream> r =
+        sendStreaming(pullScope(repo), request("/v2/" + repo + "/blobs/" + digest).GET());
     for (int hops = 0; r.statusCode() / 100 == 3 && hops < 5; hops++) {
-      URI to = r.uri().resolve(r.headers().firstValue("Location").orElseThrow(() -> new IOException("redirect without Location")));
+      URI to =
+          r.uri()
+              .resolve(
+                  r.headers()
+                      .firstValue("Location")
+                      .orElseThrow(() -> new IOException("redirect without Location")));
       r.body().close();
       try {
-        r = http.send(HttpRequest.newBuilder(to).GET().timeout(Duration.ofMinutes(30)).build(), HttpResponse.BodyHandlers.ofInputStream());
+        r =
+            http.send(
+                HttpRequest.newBuilder(to).GET().timeout(Duration.ofMinutes(30)).build(),
+                HttpResponse.BodyHandlers.ofInputStream());
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new InterruptedIOException("interrupted");
@@ -253,8 +326,14 @@ final class RegistryClient {
 
   /** The digest of the manifest a tag (or digest) names, if the registry has it. */
   Optional<Digest> manifestDigest(String repo, String reference, String scope) throws IOException {
-    HttpResponse<byte[]> r = send(scope, () -> request("/v2/" + repo + "/manifests/" + reference)
-        .header("Accept", ACCEPT).method("HEAD", HttpRequest.BodyPublishers.noBody()), true);
+    HttpResponse<byte[]> r =
+        send(
+            scope,
+            () ->
+                request("/v2/" + repo + "/manifests/" + reference)
+                    .header("Accept", ACCEPT)
+                    .method("HEAD", HttpRequest.BodyPublishers.noBody()),
+            true);
     if (r.statusCode() == 404) {
       return Optional.empty();
     }
@@ -269,7 +348,11 @@ final class RegistryClient {
   }
 
   Manifest manifest(String repo, String reference) throws IOException {
-    HttpResponse<byte[]> r = send(pullScope(repo), () -> request("/v2/" + repo + "/manifests/" + reference).header("Accept", ACCEPT).GET(), true);
+    HttpResponse<byte[]> r =
+        send(
+            pullScope(repo),
+            () -> request("/v2/" + repo + "/manifests/" + reference).header("Accept", ACCEPT).GET(),
+            true);
     if (r.statusCode() != 200) {
       throw error(r, "GET manifest " + repo + ":" + reference);
     }
@@ -282,14 +365,23 @@ final class RegistryClient {
   }
 
   /** Puts a manifest under {@code reference}; returns the digest the registry gives it. */
-  Digest putManifest(String repo, String reference, byte[] manifest, String mediaType) throws IOException {
-    HttpResponse<byte[]> r = send(pushScope(repo), () -> request("/v2/" + repo + "/manifests/" + reference)
-        .header("Content-Type", mediaType)
-        .PUT(HttpRequest.BodyPublishers.ofByteArray(manifest)), true);
+  Digest putManifest(String repo, String reference, byte[] manifest, String mediaType)
+      throws IOException {
+    HttpResponse<byte[]> r =
+        send(
+            pushScope(repo),
+            () ->
+                request("/v2/" + repo + "/manifests/" + reference)
+                    .header("Content-Type", mediaType)
+                    .PUT(HttpRequest.BodyPublishers.ofByteArray(manifest)),
+            true);
     if (r.statusCode() != 201 && r.statusCode() != 200) {
       throw error(r, "PUT manifest " + repo + ":" + reference);
     }
-    return r.headers().firstValue("Docker-Content-Digest").map(Digest::parse).orElse(Digest.of(manifest));
+    return r.headers()
+        .firstValue("Docker-Content-Digest")
+        .map(Digest::parse)
+        .orElse(Digest.of(manifest));
   }
 
   // ---- requests, auth, retries ----
@@ -307,18 +399,23 @@ final class RegistryClient {
   }
 
   /**
-   * Sends a request with the authorization for {@code scope}, answering one challenge; retries 5xx, 429 and
-   * connection errors when {@code retry} (requests with a streamed body are retried by their caller instead).
+   * Sends a request with the authorization for {@code scope}, answering one challenge; retries 5xx,
+   * 429 and connection errors when {@code retry} (requests with a streamed body are retried by
+   * their caller instead).
    */
-  private HttpResponse<byte[]> send(String scope, RequestFactory factory, boolean retry) throws IOException {
+  private HttpResponse<byte[]> send(String scope, RequestFactory factory, boolean retry)
+      throws IOException {
     if (!retry) {
       return sendAuthorized(scope, factory, HttpResponse.BodyHandlers.ofByteArray());
     }
-    return withRetries(() -> sendAuthorized(scope, factory, HttpResponse.BodyHandlers.ofByteArray()));
+    return withRetries(
+        () -> sendAuthorized(scope, factory, HttpResponse.BodyHandlers.ofByteArray()));
   }
 
-  private HttpResponse<InputStream> sendStreaming(String scope, HttpRequest.Builder b) throws IOException {
-    return withRetries(() -> sendAuthorized(scope, () -> b.copy(), HttpResponse.BodyHandlers.ofInputStream()));
+  private HttpResponse<InputStream> sendStreaming(String scope, HttpRequest.Builder b)
+      throws IOException {
+    return withRetries(
+        () -> sendAuthorized(scope, () -> b.copy(), HttpResponse.BodyHandlers.ofInputStream()));
   }
 
   private interface Exchange<T> {
@@ -326,8 +423,8 @@ final class RegistryClient {
   }
 
   /**
-   * Runs {@code exchange} up to {@code attempts} times with exponential backoff while it answers 5xx or 429 or fails
-   * with a retryable connection error; the last answer or error is the result.
+   * Runs {@code exchange} up to {@code attempts} times with exponential backoff while it answers
+   * 5xx or 429 or fails with a retryable connection error; the last answer or error is the result.
    */
   private <T> HttpResponse<T> withRetries(Exchange<T> exchange) throws IOException {
     for (int attempt = 1; ; attempt++) {
@@ -350,7 +447,9 @@ final class RegistryClient {
     }
   }
 
-  private <T> HttpResponse<T> sendAuthorized(String scope, RequestFactory factory, HttpResponse.BodyHandler<T> handler) throws IOException {
+  private <T> HttpResponse<T> sendAuthorized(
+      String scope, RequestFactory factory, HttpResponse.BodyHandler<T> handler)
+      throws IOException {
     HttpResponse<T> r = once(factory.build(), authFor(scope), handler);
     if (r.statusCode() != 401) {
       return r;
@@ -361,9 +460,22 @@ final class RegistryClient {
     r = once(factory.build(), auth, handler);
     if (r.statusCode() == 401) {
       discard(r);
-      throw new RegistryException(401, "UNAUTHORIZED", credentials == null
-          ? "registry " + registry + " requires credentials: pass them with RegistryTarget.credentials(user, password) or run `docker login " + registry + "`"
-          : "registry " + registry + " rejected the credentials of user '" + credentials.user() + "' (from " + credentials.source() + "): 401 Unauthorized");
+      throw new RegistryException(
+          401,
+          "UNAUTHORIZED",
+          credentials == null
+              ? "registry "
+                  + registry
+                  + " requires credentials: pass them with RegistryTarget.credentials(user, password) or run `docker login "
+                  + registry
+                  + "`"
+              : "registry "
+                  + registry
+                  + " rejected the credentials of user '"
+                  + credentials.user()
+                  + "' (from "
+                  + credentials.source()
+                  + "): 401 Unauthorized");
     }
     return r;
   }
@@ -383,7 +495,8 @@ final class RegistryClient {
     }
   }
 
-  private <T> HttpResponse<T> once(HttpRequest.Builder b, String auth, HttpResponse.BodyHandler<T> handler) throws IOException {
+  private <T> HttpResponse<T> once(
+      HttpRequest.Builder b, String auth, HttpResponse.BodyHandler<T> handler) throws IOException {
     if (auth != null) {
       b.setHeader("Authorization", auth);
     }
@@ -402,19 +515,31 @@ final class RegistryClient {
     String lower = challenge.toLowerCase(java.util.Locale.ROOT);
     if (lower.startsWith("basic")) {
       if (credentials == null) {
-        throw new RegistryException(401, "UNAUTHORIZED", "registry " + registry
-            + " requires credentials: pass them with RegistryTarget.credentials(user, password) or run `docker login " + registry + "`");
+        throw new RegistryException(
+            401,
+            "UNAUTHORIZED",
+            "registry "
+                + registry
+                + " requires credentials: pass them with RegistryTarget.credentials(user, password) or run `docker login "
+                + registry
+                + "`");
       }
       basicAuth = credentials.basic();
       return basicAuth;
     }
     if (!lower.startsWith("bearer")) {
-      throw new RegistryException(401, "UNAUTHORIZED", "registry " + registry + " asks for unsupported authentication: " + challenge);
+      throw new RegistryException(
+          401,
+          "UNAUTHORIZED",
+          "registry " + registry + " asks for unsupported authentication: " + challenge);
     }
     Map<String, String> params = challengeParams(challenge.substring("bearer".length()));
     String realm = params.get("realm");
     if (realm == null) {
-      throw new RegistryException(401, "UNAUTHORIZED", "registry " + registry + " sent a Bearer challenge without a realm: " + challenge);
+      throw new RegistryException(
+          401,
+          "UNAUTHORIZED",
+          "registry " + registry + " sent a Bearer challenge without a realm: " + challenge);
     }
     StringBuilder q = new StringBuilder();
     if (params.containsKey("service")) {
@@ -439,9 +564,26 @@ final class RegistryClient {
     }
     HttpResponse<byte[]> r = once(b, null, HttpResponse.BodyHandlers.ofByteArray());
     if (r.statusCode() == 401 || r.statusCode() == 403) {
-      throw new RegistryException(r.statusCode(), "UNAUTHORIZED", credentials == null
-          ? "the token service of " + registry + " (" + realm + ") refused anonymous access to " + scope + ": pass credentials"
-          : "the token service of " + registry + " (" + realm + ") rejected the credentials of user '" + credentials.user() + "' (from " + credentials.source() + ")");
+      throw new RegistryException(
+          r.statusCode(),
+          "UNAUTHORIZED",
+          credentials == null
+              ? "the token service of "
+                  + registry
+                  + " ("
+                  + realm
+                  + ") refused anonymous access to "
+                  + scope
+                  + ": pass credentials"
+              : "the token service of "
+                  + registry
+                  + " ("
+                  + realm
+                  + ") rejected the credentials of user '"
+                  + credentials.user()
+                  + "' (from "
+                  + credentials.source()
+                  + ")");
     }
     if (r.statusCode() != 200) {
       throw error(r, "get a token from " + realm);
@@ -449,7 +591,8 @@ final class RegistryClient {
     JsonNode n = JSON.readTree(r.body());
     String token = n.path("token").asText(n.path("access_token").asText(""));
     if (token.isEmpty()) {
-      throw new RegistryException(r.statusCode(), "", "the token service " + realm + " answered without a token");
+      throw new RegistryException(
+          r.statusCode(), "", "the token service " + realm + " answered without a token");
     }
     String auth = "Bearer " + token;
     authByScope.put(scope, auth);
@@ -464,7 +607,9 @@ final class RegistryClient {
     }
     String resource = s.substring(0, last + 1);
     for (String have : scopes) {
-      if (have.startsWith(resource) && List.of(have.substring(resource.length()).split(",")).containsAll(List.of(s.substring(last + 1).split(",")))) {
+      if (have.startsWith(resource)
+          && List.of(have.substring(resource.length()).split(","))
+              .containsAll(List.of(s.substring(last + 1).split(",")))) {
         return true;
       }
     }
@@ -475,7 +620,9 @@ final class RegistryClient {
     Map<String, String> m = new LinkedHashMap<>();
     Matcher matcher = CHALLENGE_PARAM.matcher(s);
     while (matcher.find()) {
-      m.put(matcher.group(1).toLowerCase(java.util.Locale.ROOT), matcher.group(2) != null ? matcher.group(2) : matcher.group(3));
+      m.put(
+          matcher.group(1).toLowerCase(java.util.Locale.ROOT),
+          matcher.group(2) != null ? matcher.group(2) : matcher.group(3));
     }
     return m;
   }
@@ -484,7 +631,8 @@ final class RegistryClient {
     if (e instanceof RegistryException re) {
       return re.retryable();
     }
-    return !(e instanceof InterruptedIOException) || e instanceof java.net.http.HttpTimeoutException;
+    return !(e instanceof InterruptedIOException)
+        || e instanceof java.net.http.HttpTimeoutException;
   }
 
   private void sleep(int attempt) throws InterruptedIOException {
@@ -498,8 +646,18 @@ final class RegistryClient {
   }
 
   private URI location(HttpResponse<?> r) throws IOException {
-    String l = r.headers().firstValue("Location").orElseThrow(() -> new IOException(
-        registry + " answered " + r.request().method() + " " + r.uri().getPath() + " without a Location header"));
+    String l =
+        r.headers()
+            .firstValue("Location")
+            .orElseThrow(
+                () ->
+                    new IOException(
+                        registry
+                            + " answered "
+                            + r.request().method()
+                            + " "
+                            + r.uri().getPath()
+                            + " without a Location header"));
     return r.uri().resolve(l);
   }
 
@@ -523,32 +681,55 @@ final class RegistryClient {
       if (body != null && body.length > 0) {
         for (JsonNode e : JSON.readTree(body).path("errors")) {
           codes.append(codes.length() > 0 ? "," : "").append(e.path("code").asText());
-          msgs.append(msgs.length() > 0 ? "; " : "").append(e.path("code").asText()).append(": ").append(e.path("message").asText());
+          msgs.append(msgs.length() > 0 ? "; " : "")
+              .append(e.path("code").asText())
+              .append(": ")
+              .append(e.path("message").asText());
         }
       }
     } catch (IOException | RuntimeException ignored) {
       // not the registry's JSON error form
     }
-    String detail = msgs.length() > 0 ? msgs.toString()
-        : body == null || body.length == 0 ? "" : new String(body, 0, Math.min(body.length, 300), StandardCharsets.UTF_8).strip();
-    return new RegistryException(status, codes.toString(),
-        "registry " + registry + " could not " + what + ": HTTP " + status + (detail.isEmpty() ? "" : " (" + detail + ")"));
+    String detail =
+        msgs.length() > 0
+            ? msgs.toString()
+            : body == null || body.length == 0
+                ? ""
+                : new String(body, 0, Math.min(body.length, 300), StandardCharsets.UTF_8).strip();
+    return new RegistryException(
+        status,
+        codes.toString(),
+        "registry "
+            + registry
+            + " could not "
+            + what
+            + ": HTTP "
+            + status
+            + (detail.isEmpty() ? "" : " (" + detail + ")"));
   }
 
-  /** A body that streams {@code len} bytes of the source from {@code offset}, counting what is sent. */
-  private static HttpRequest.BodyPublisher body(BlobSource source, long offset, long len, AtomicLong sent, LongConsumer progress) {
-    return HttpRequest.BodyPublishers.fromPublisher(HttpRequest.BodyPublishers.ofInputStream(() -> {
-      try {
-        InputStream in = source.open();
-        discard(in, offset);
-        return new ProgressInputStream(new Limited(in, len), sent, progress);
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }), len);
+  /**
+   * A body that streams {@code len} bytes of the source from {@code offset}, counting what is sent.
+   */
+  private static HttpRequest.BodyPublisher body(
+      BlobSource source, long offset, long len, AtomicLong sent, LongConsumer progress) {
+    return HttpRequest.BodyPublishers.fromPublisher(
+        HttpRequest.BodyPublishers.ofInputStream(
+            () -> {
+              try {
+                InputStream in = source.open();
+                discard(in, offset);
+                return new ProgressInputStream(new Limited(in, len), sent, progress);
+              } catch (IOException e) {
+                throw new UncheckedIOException(e);
+              }
+            }),
+        len);
   }
 
-  /** Reads and drops {@code n} bytes: store streams verify what they hash, so they must not skip. */
+  /**
+   * Reads and drops {@code n} bytes: store streams verify what they hash, so they must not skip.
+   */
   private static void discard(InputStream in, long n) throws IOException {
     byte[] buf = new byte[64 * 1024];
     while (n > 0) {

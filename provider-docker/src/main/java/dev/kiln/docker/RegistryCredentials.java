@@ -16,10 +16,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Finds the credentials Docker would use for a registry in {@code $DOCKER_CONFIG/config.json} (default
- * {@code ~/.docker/config.json}): a credential helper named in {@code credHelpers} for the registry, else the
- * {@code credsStore} helper, else the base64 {@code user:password} in {@code auths}. A helper is the program
- * {@code docker-credential-NAME}, asked with {@code get}. Thread-safe (stateless).
+ * Finds the credentials Docker would use for a registry in {@code $DOCKER_CONFIG/config.json}
+ * (default {@code ~/.docker/config.json}): a credential helper named in {@code credHelpers} for the
+ * registry, else the {@code credsStore} helper, else the base64 {@code user:password} in {@code
+ * auths}. A helper is the program {@code docker-credential-NAME}, asked with {@code get}.
+ * Thread-safe (stateless).
  */
 final class RegistryCredentials {
   private static final Logger log = LoggerFactory.getLogger(RegistryCredentials.class);
@@ -34,7 +35,9 @@ final class RegistryCredentials {
     }
 
     String basic() {
-      return "Basic " + Base64.getEncoder().encodeToString((user + ":" + secret).getBytes(StandardCharsets.UTF_8));
+      return "Basic "
+          + Base64.getEncoder()
+              .encodeToString((user + ":" + secret).getBytes(StandardCharsets.UTF_8));
     }
   }
 
@@ -48,7 +51,10 @@ final class RegistryCredentials {
     return Path.of(System.getProperty("user.home"), ".docker", "config.json");
   }
 
-  /** The credentials for {@code registry} (host[:port], {@code docker.io} for Docker Hub), if configured. */
+  /**
+   * The credentials for {@code registry} (host[:port], {@code docker.io} for Docker Hub), if
+   * configured.
+   */
   static Optional<Credentials> find(String registry) {
     return find(registry, configFile());
   }
@@ -57,7 +63,10 @@ final class RegistryCredentials {
     return find(registry, config, null);
   }
 
-  /** As {@link #find(String)}, with helpers looked up in {@code helperDir} (tests) instead of on the PATH. */
+  /**
+   * As {@link #find(String)}, with helpers looked up in {@code helperDir} (tests) instead of on the
+   * PATH.
+   */
   static Optional<Credentials> find(String registry, Path config, Path helperDir) {
     if (!Files.isRegularFile(config)) {
       return Optional.empty();
@@ -91,14 +100,19 @@ final class RegistryCredentials {
       JsonNode a = e.getValue();
       String auth = a.path("auth").asText("");
       if (!auth.isEmpty()) {
-        String decoded = new String(Base64.getDecoder().decode(auth.trim()), StandardCharsets.UTF_8);
+        String decoded =
+            new String(Base64.getDecoder().decode(auth.trim()), StandardCharsets.UTF_8);
         int colon = decoded.indexOf(':');
         if (colon > 0) {
-          return Optional.of(new Credentials(decoded.substring(0, colon), decoded.substring(colon + 1), config + " auths"));
+          return Optional.of(
+              new Credentials(
+                  decoded.substring(0, colon), decoded.substring(colon + 1), config + " auths"));
         }
       }
       if (a.hasNonNull("username") && a.hasNonNull("password")) {
-        return Optional.of(new Credentials(a.get("username").asText(), a.get("password").asText(), config + " auths"));
+        return Optional.of(
+            new Credentials(
+                a.get("username").asText(), a.get("password").asText(), config + " auths"));
       }
     }
     return Optional.empty();
@@ -112,14 +126,19 @@ final class RegistryCredentials {
       k = k.substring(0, slash);
     }
     if (registry.equals(ImageReference.DOCKER_HUB)) {
-      return k.equals("index.docker.io") || k.equals("docker.io") || k.equals("registry-1.docker.io");
+      return k.equals("index.docker.io")
+          || k.equals("docker.io")
+          || k.equals("registry-1.docker.io");
     }
     return k.equalsIgnoreCase(registry);
   }
 
   /** Runs {@code docker-credential-NAME get} with the server on stdin. */
   static Optional<Credentials> helper(String name, String server, Path dir) {
-    String program = dir == null ? "docker-credential-" + name : dir.resolve("docker-credential-" + name).toString();
+    String program =
+        dir == null
+            ? "docker-credential-" + name
+            : dir.resolve("docker-credential-" + name).toString();
     try {
       Process p = new ProcessBuilder(List.of(program, "get")).redirectErrorStream(false).start();
       try (OutputStream in = p.getOutputStream()) {
@@ -133,8 +152,15 @@ final class RegistryCredentials {
         return Optional.empty();
       }
       if (p.exitValue() != 0) {
-        // "credentials not found in native keychain" is the normal answer for a registry without credentials
-        log.debug("{} get {}: exit {}: {} {}", program, server, p.exitValue(), new String(out, StandardCharsets.UTF_8).strip(), err.strip());
+        // "credentials not found in native keychain" is the normal answer for a registry without
+        // credentials
+        log.debug(
+            "{} get {}: exit {}: {} {}",
+            program,
+            server,
+            p.exitValue(),
+            new String(out, StandardCharsets.UTF_8).strip(),
+            err.strip());
         return Optional.empty();
       }
       JsonNode n = JSON.readTree(out);
@@ -144,7 +170,10 @@ final class RegistryCredentials {
         return Optional.empty();
       }
       if (user.equals("<token>")) {
-        log.warn("{} holds an identity token for {}, which Kiln does not use yet; pushing anonymously", program, server);
+        log.warn(
+            "{} holds an identity token for {}, which Kiln does not use yet; pushing anonymously",
+            program,
+            server);
         return Optional.empty();
       }
       return Optional.of(new Credentials(user, secret, program));

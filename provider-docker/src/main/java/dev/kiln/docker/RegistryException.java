@@ -2,7 +2,10 @@ package dev.kiln.docker;
 
 import java.io.IOException;
 
-/** A registry answered with an error: the HTTP status and the registry's error codes, when it sent any. */
+/**
+ * A registry answered with an error: the HTTP status and the registry's error codes, when it sent
+ * any.
+ */
 final class RegistryException extends IOException {
   private static final long serialVersionUID = 1L;
   private final int status;

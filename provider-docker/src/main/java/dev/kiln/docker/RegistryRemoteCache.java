@@ -20,15 +20,17 @@ import java.util.Optional;
 import java.util.function.LongConsumer;
 
 /**
- * {@code docker://HOST[:PORT]/REPO}: a remote cache in a repository of an OCI distribution registry, as BuildKit's
- * {@code --cache-to type=registry} keeps one. Blobs are ordinary blobs of the repository. Each entry is one small OCI
- * artifact manifest tagged {@code kiln-NAMESPACE-KEY}: the entry's JSON is its {@code dev.kiln.cache.entry}
- * annotation (read back with one GET), its config is the OCI empty descriptor, and its one layer is the blob the
- * entry names (or the empty descriptor), so the registry's garbage collector keeps every blob an entry uses.
+ * {@code docker://HOST[:PORT]/REPO}: a remote cache in a repository of an OCI distribution
+ * registry, as BuildKit's {@code --cache-to type=registry} keeps one. Blobs are ordinary blobs of
+ * the repository. Each entry is one small OCI artifact manifest tagged {@code kiln-NAMESPACE-KEY}:
+ * the entry's JSON is its {@code dev.kiln.cache.entry} annotation (read back with one GET), its
+ * config is the OCI empty descriptor, and its one layer is the blob the entry names (or the empty
+ * descriptor), so the registry's garbage collector keeps every blob an entry uses.
  *
- * <p>A tag is replaced atomically by one manifest PUT, so writers never read-modify-write a shared index: concurrent
- * writers of one key leave one writer's whole manifest, and every manifest references a blob that was uploaded
- * before it (the registry refuses a manifest whose blobs it lacks). Thread-safe.
+ * <p>A tag is replaced atomically by one manifest PUT, so writers never read-modify-write a shared
+ * index: concurrent writers of one key leave one writer's whole manifest, and every manifest
+ * references a blob that was uploaded before it (the registry refuses a manifest whose blobs it
+ * lacks). Thread-safe.
  */
 final class RegistryRemoteCache implements RemoteCache {
   static final String ARTIFACT_TYPE = "application/vnd.dev.kiln.cache.entry.v1+json";
@@ -43,15 +45,17 @@ final class RegistryRemoteCache implements RemoteCache {
   private final RegistryCredentials.Credentials credentials;
   private volatile boolean emptyPushed;
 
-  private RegistryRemoteCache(ImageReference reference, boolean plainHttp, RegistryCredentials.Credentials credentials) {
+  private RegistryRemoteCache(
+      ImageReference reference, boolean plainHttp, RegistryCredentials.Credentials credentials) {
     this.reference = reference;
     this.plainHttp = plainHttp;
     this.credentials = credentials;
   }
 
   /**
-   * A cache for {@code docker://HOST[:PORT]/REPO[?insecure=true|tls=true]}: no tag (entries are tagged by key).
-   * Credentials come from {@code ~/.docker/config.json} as for {@code docker://} targets.
+   * A cache for {@code docker://HOST[:PORT]/REPO[?insecure=true|tls=true]}: no tag (entries are
+   * tagged by key). Credentials come from {@code ~/.docker/config.json} as for {@code docker://}
+   * targets.
    */
   public static RegistryRemoteCache of(URI uri) {
     String s = uri.toString();
@@ -60,23 +64,33 @@ final class RegistryRemoteCache implements RemoteCache {
     try {
       ref = ImageReference.parse(o.path());
     } catch (RuntimeException e) {
-      throw new IllegalArgumentException("remote cache '" + s + "': expected docker://HOST[:PORT]/REPO: " + e.getMessage(), e);
+      throw new IllegalArgumentException(
+          "remote cache '" + s + "': expected docker://HOST[:PORT]/REPO: " + e.getMessage(), e);
     }
     if (ref.tag() != null || ref.digest() != null) {
-      throw new IllegalArgumentException("remote cache '" + s + "': name a repository (docker://HOST/REPO), not a tag or digest: entries are tagged by cache key");
+      throw new IllegalArgumentException(
+          "remote cache '"
+              + s
+              + "': name a repository (docker://HOST/REPO), not a tag or digest: entries are tagged by cache key");
     }
     for (String k : o.params().keySet()) {
       if (!k.equals("insecure") && !k.equals("tls")) {
-        throw new IllegalArgumentException("remote cache '" + s + "': unknown option '" + k + "' (known: insecure, tls)");
+        throw new IllegalArgumentException(
+            "remote cache '" + s + "': unknown option '" + k + "' (known: insecure, tls)");
       }
     }
-    boolean plain = "true".equals(o.params().get("insecure")) || (ref.isLoopback() && !"true".equals(o.params().get("tls")));
+    boolean plain =
+        "true".equals(o.params().get("insecure"))
+            || (ref.isLoopback() && !"true".equals(o.params().get("tls")));
     return new RegistryRemoteCache(ref, plain, null);
   }
 
   /** The same cache with credentials given in code instead of those of the Docker configuration. */
   public RegistryRemoteCache credentials(String user, String password) {
-    return new RegistryRemoteCache(reference, plainHttp, new RegistryCredentials.Credentials(user, password, "credentials given in code"));
+    return new RegistryRemoteCache(
+        reference,
+        plainHttp,
+        new RegistryCredentials.Credentials(user, password, "credentials given in code"));
   }
 
   private RegistryClient client() {
@@ -87,7 +101,9 @@ final class RegistryRemoteCache implements RemoteCache {
     return reference.repository();
   }
 
-  /** The tag of an entry: {@code kiln-NAMESPACE-KEY}, at most 120 characters of the tag alphabet. */
+  /**
+   * The tag of an entry: {@code kiln-NAMESPACE-KEY}, at most 120 characters of the tag alphabet.
+   */
   static String tag(String namespace, String key) {
     RemoteCache.checkEntryName(namespace, key);
     return "kiln-" + namespace + "-" + key;
@@ -114,7 +130,8 @@ final class RegistryRemoteCache implements RemoteCache {
       }
       throw e;
     }
-    try (in; OutputStream out = Files.newOutputStream(dest, StandardOpenOption.CREATE_NEW)) {
+    try (in;
+        OutputStream out = Files.newOutputStream(dest, StandardOpenOption.CREATE_NEW)) {
       byte[] buf = new byte[1 << 16];
       long done = 0;
       for (int n; (n = in.read(buf)) > 0; ) {
@@ -126,18 +143,26 @@ final class RegistryRemoteCache implements RemoteCache {
   }
 
   @Override
-  public long pushBlob(Digest digest, long size, String mediaType, Path file, LongConsumer progress) throws IOException {
+  public long pushBlob(Digest digest, long size, String mediaType, Path file, LongConsumer progress)
+      throws IOException {
     long sent = uploadIfMissing(client(), digest, size, () -> Files.newInputStream(file), progress);
     Registries.seen(reference.registry(), digest, repo());
     return sent;
   }
 
   /**
-   * Uploads a blob the repository lacks. Concurrent uploads of one blob (runners that provisioned the same layer)
-   * can make distribution answer DIGEST_INVALID to all but one of them: a failed upload whose blob is there
-   * afterwards was somebody else's success, and a second attempt covers the rest.
+   * Uploads a blob the repository lacks. Concurrent uploads of one blob (runners that provisioned
+   * the same layer) can make distribution answer DIGEST_INVALID to all but one of them: a failed
+   * upload whose blob is there afterwards was somebody else's success, and a second attempt covers
+   * the rest.
    */
-  private long uploadIfMissing(RegistryClient c, Digest digest, long size, RegistryClient.BlobSource source, LongConsumer progress) throws IOException {
+  private long uploadIfMissing(
+      RegistryClient c,
+      Digest digest,
+      long size,
+      RegistryClient.BlobSource source,
+      LongConsumer progress)
+      throws IOException {
     for (int attempt = 1; ; attempt++) {
       if (c.hasBlob(repo(), digest, RegistryClient.pushScope(repo()))) {
         return 0;
@@ -165,26 +190,36 @@ final class RegistryRemoteCache implements RemoteCache {
     }
     JsonNode entry = JSON.readTree(m.bytes()).path("annotations").path(ENTRY_ANNOTATION);
     if (!entry.isTextual()) {
-      throw new IOException(describe() + ":" + tag(namespace, key) + " is not a Kiln cache entry (no " + ENTRY_ANNOTATION + " annotation)");
+      throw new IOException(
+          describe()
+              + ":"
+              + tag(namespace, key)
+              + " is not a Kiln cache entry (no "
+              + ENTRY_ANNOTATION
+              + " annotation)");
     }
     return Optional.of(entry.asText().getBytes(StandardCharsets.UTF_8));
   }
 
   @Override
-  public void putEntry(String namespace, String key, byte[] json, Optional<BlobRef> blob) throws IOException {
+  public void putEntry(String namespace, String key, byte[] json, Optional<BlobRef> blob)
+      throws IOException {
     RegistryClient c = client();
     byte[] manifest = manifest(namespace, key, json, blob);
     for (int attempt = 1; ; attempt++) {
       if (!emptyPushed) {
-        uploadIfMissing(c, EMPTY_DIGEST, EMPTY.length, () -> new java.io.ByteArrayInputStream(EMPTY), n -> {});
+        uploadIfMissing(
+            c, EMPTY_DIGEST, EMPTY.length, () -> new java.io.ByteArrayInputStream(EMPTY), n -> {});
         emptyPushed = true;
       }
       try {
         c.putManifest(repo(), tag(namespace, key), manifest, RegistryClient.OCI_MANIFEST);
         return;
       } catch (RegistryException e) {
-        // a blob the manifest names can be briefly unknown while a concurrent upload of the same blob settles
-        // (distribution relinks it): push the empty config again if need be, wait a little, and try again
+        // a blob the manifest names can be briefly unknown while a concurrent upload of the same
+        // blob settles
+        // (distribution relinks it): push the empty config again if need be, wait a little, and try
+        // again
         if (attempt >= 3 || !e.codes().contains("MANIFEST_BLOB_UNKNOWN")) {
           throw e;
         }
@@ -193,23 +228,31 @@ final class RegistryRemoteCache implements RemoteCache {
           Thread.sleep(200L * attempt);
         } catch (InterruptedException ie) {
           Thread.currentThread().interrupt();
-          throw new java.io.InterruptedIOException("interrupted while writing entry " + tag(namespace, key));
+          throw new java.io.InterruptedIOException(
+              "interrupted while writing entry " + tag(namespace, key));
         }
       }
     }
   }
 
   /** The artifact manifest of an entry. */
-  static byte[] manifest(String namespace, String key, byte[] json, Optional<BlobRef> blob) throws IOException {
+  static byte[] manifest(String namespace, String key, byte[] json, Optional<BlobRef> blob)
+      throws IOException {
     OciJson.Descriptor empty = new OciJson.Descriptor(EMPTY_TYPE, EMPTY_DIGEST, EMPTY.length);
     Map<String, String> annotations = new LinkedHashMap<>();
     annotations.put(ENTRY_ANNOTATION, new String(json, StandardCharsets.UTF_8));
     annotations.put("dev.kiln.cache.namespace", namespace);
     annotations.put("dev.kiln.cache.key", key);
-    return OciJson.write(new OciJson.ArtifactManifest(
-        2, RegistryClient.OCI_MANIFEST, ARTIFACT_TYPE, empty,
-        List.of(blob.map(b -> new OciJson.Descriptor(b.mediaType(), b.digest(), b.size())).orElse(empty)),
-        annotations));
+    return OciJson.write(
+        new OciJson.ArtifactManifest(
+            2,
+            RegistryClient.OCI_MANIFEST,
+            ARTIFACT_TYPE,
+            empty,
+            List.of(
+                blob.map(b -> new OciJson.Descriptor(b.mediaType(), b.digest(), b.size()))
+                    .orElse(empty)),
+            annotations));
   }
 
   /** The path and query options of a {@code docker://} URI. */

@@ -24,12 +24,13 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * {@code docker://HOST[:PORT]/REPO:TAG}: pushes images to an OCI distribution registry without a Docker daemon. Blobs
- * the repository already has are skipped (HEAD), blobs seen in another repository of the same registry are mounted,
- * the rest are streamed from the store (chunked and resumable when large), then the OCI manifest is put under the
- * tag; a registry that refuses OCI manifests gets the same image as a Docker v2 schema 2 manifest (whose digest
- * differs, and is the one reported). {@link #find} asks for the tag's manifest digest and reports the image as
- * reused when it is this image. Details: {@code reference}, {@code bytesUploaded}, {@code blobsUploaded},
+ * {@code docker://HOST[:PORT]/REPO:TAG}: pushes images to an OCI distribution registry without a
+ * Docker daemon. Blobs the repository already has are skipped (HEAD), blobs seen in another
+ * repository of the same registry are mounted, the rest are streamed from the store (chunked and
+ * resumable when large), then the OCI manifest is put under the tag; a registry that refuses OCI
+ * manifests gets the same image as a Docker v2 schema 2 manifest (whose digest differs, and is the
+ * one reported). {@link #find} asks for the tag's manifest digest and reports the image as reused
+ * when it is this image. Details: {@code reference}, {@code bytesUploaded}, {@code blobsUploaded},
  * {@code blobsSkipped}, {@code blobsMounted}, {@code manifestType}. Thread-safe.
  */
 final class RegistryStore implements ImageStore {
@@ -58,7 +59,10 @@ final class RegistryStore implements ImageStore {
   @Override
   public Optional<PublishedImage> find(ImageView image, PublishContext ctx) throws BakeException {
     try {
-      Optional<Digest> there = client().manifestDigest(repo(), options.reference().tagOrLatest(), RegistryClient.pushScope(repo()));
+      Optional<Digest> there =
+          client()
+              .manifestDigest(
+                  repo(), options.reference().tagOrLatest(), RegistryClient.pushScope(repo()));
       if (there.isPresent() && there.get().equals(image.digest())) {
         return Optional.of(published(image.digest(), RegistryClient.OCI_MANIFEST, 0, 0, 0, 0));
       }
@@ -118,8 +122,14 @@ final class RegistryStore implements ImageStore {
           }
         }
         long before = uploaded.get();
-        long n = client.upload(repo, d, image.blobSize(d), () -> image.openBlob(d), started,
-            done -> ctx.emit(new BakeEvent.BytesWritten(target, before + done, grandTotal)));
+        long n =
+            client.upload(
+                repo,
+                d,
+                image.blobSize(d),
+                () -> image.openBlob(d),
+                started,
+                done -> ctx.emit(new BakeEvent.BytesWritten(target, before + done, grandTotal)));
         uploaded.addAndGet(n);
         sent++;
         Registries.seen(registry, d, repo);
@@ -144,7 +154,9 @@ final class RegistryStore implements ImageStore {
   }
 
   private static boolean refusesOci(RegistryException e) {
-    return e.status() == 415 || (e.status() == 400 && (e.codes().contains("MANIFEST_INVALID") || e.codes().contains("UNSUPPORTED")));
+    return e.status() == 415
+        || (e.status() == 400
+            && (e.codes().contains("MANIFEST_INVALID") || e.codes().contains("UNSUPPORTED")));
   }
 
   /** The same image with a Docker v2 schema 2 manifest: media types change, nothing else. */
@@ -154,14 +166,20 @@ final class RegistryStore implements ImageStore {
     ((ObjectNode) m.path("config")).put("mediaType", DOCKER_CONFIG_TYPE);
     for (JsonNode l : m.path("layers")) {
       String t = l.path("mediaType").asText();
-      ((ObjectNode) l).put("mediaType", t.endsWith("+gzip") || t.endsWith(".gzip") ? DOCKER_LAYER_GZIP : DOCKER_LAYER_TAR);
+      ((ObjectNode) l)
+          .put(
+              "mediaType",
+              t.endsWith("+gzip") || t.endsWith(".gzip") ? DOCKER_LAYER_GZIP : DOCKER_LAYER_TAR);
     }
     return JSON.writeValueAsBytes(m);
   }
 
-  private PublishedImage published(Digest digest, String type, long bytes, int sent, int skipped, int mounted) {
+  private PublishedImage published(
+      Digest digest, String type, long bytes, int sent, int skipped, int mounted) {
     Map<String, String> d = new LinkedHashMap<>();
-    d.put("reference", options.reference().registry() + "/" + repo() + ":" + options.reference().tagOrLatest());
+    d.put(
+        "reference",
+        options.reference().registry() + "/" + repo() + ":" + options.reference().tagOrLatest());
     d.put("bytesUploaded", Long.toString(bytes));
     d.put("blobsUploaded", Integer.toString(sent));
     d.put("blobsSkipped", Integer.toString(skipped));
@@ -173,8 +191,13 @@ final class RegistryStore implements ImageStore {
   private ImageStoreException failure(IOException e) {
     String msg = e.getMessage();
     if (!(e instanceof RegistryException)) {
-      msg = "cannot reach registry " + options.reference().registry() + " over "
-          + (options.plainHttp() ? "plain HTTP" : "HTTPS") + ": " + e;
+      msg =
+          "cannot reach registry "
+              + options.reference().registry()
+              + " over "
+              + (options.plainHttp() ? "plain HTTP" : "HTTPS")
+              + ": "
+              + e;
     }
     return new ImageStoreException(target, msg, e);
   }

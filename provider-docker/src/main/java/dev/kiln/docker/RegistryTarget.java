@@ -6,17 +6,19 @@ import dev.kiln.UriTarget;
 import java.util.Objects;
 
 /**
- * A registry target with options a target string cannot carry well: credentials given in code, and plain HTTP.
+ * A registry target with options a target string cannot carry well: credentials given in code, and
+ * plain HTTP.
  *
  * <pre>{@code
  * kiln.bake(build, RegistryTarget.of("registry.example:5000/team/app:1.4").credentials(user, token));
  * }</pre>
  *
- * <p>As a string, {@code docker://HOST[:PORT]/REPO:TAG} with {@code ?insecure=true} for plain HTTP. Without
- * credentials in code, those of {@code ~/.docker/config.json} are used (credential helpers, then {@code auths}).
- * Registries on {@code localhost} and {@code 127.0.0.0/8} are spoken to over plain HTTP unless {@link #tls()} is set,
- * as Docker treats them as insecure registries by default; other registries only over HTTPS unless
- * {@link #insecure()}. Immutable and thread-safe; {@link #toString()} never shows the password.
+ * <p>As a string, {@code docker://HOST[:PORT]/REPO:TAG} with {@code ?insecure=true} for plain HTTP.
+ * Without credentials in code, those of {@code ~/.docker/config.json} are used (credential helpers,
+ * then {@code auths}). Registries on {@code localhost} and {@code 127.0.0.0/8} are spoken to over
+ * plain HTTP unless {@link #tls()} is set, as Docker treats them as insecure registries by default;
+ * other registries only over HTTPS unless {@link #insecure()}. Immutable and thread-safe; {@link
+ * #toString()} never shows the password.
  */
 public final class RegistryTarget implements Target {
   /** Whether a registry is reached over HTTPS, plain HTTP, or by Docker's default for its host. */
@@ -31,7 +33,8 @@ public final class RegistryTarget implements Target {
   private final String password;
   private final Transport transport;
 
-  private RegistryTarget(ImageReference reference, String user, String password, Transport transport) {
+  private RegistryTarget(
+      ImageReference reference, String user, String password, Transport transport) {
     this.reference = reference;
     this.user = user;
     this.password = password;
@@ -42,7 +45,8 @@ public final class RegistryTarget implements Target {
   public static RegistryTarget of(String reference) {
     ImageReference r = ImageReference.parse(Objects.requireNonNull(reference, "reference"));
     if (r.digest() != null) {
-      throw new InvalidTargetException("'" + reference + "': a push target names a tag, not a digest");
+      throw new InvalidTargetException(
+          "'" + reference + "': a push target names a tag, not a digest");
     }
     return new RegistryTarget(r, null, null, Transport.DEFAULT);
   }
@@ -59,7 +63,8 @@ public final class RegistryTarget implements Target {
     RegistryTarget t = of(u.reference());
     for (String k : u.params().keySet()) {
       if (!k.equals("insecure") && !k.equals("tls")) {
-        throw new InvalidTargetException("'" + target + "': unknown option '" + k + "' (known: insecure, tls)");
+        throw new InvalidTargetException(
+            "'" + target + "': unknown option '" + k + "' (known: insecure, tls)");
       }
     }
     if ("true".equals(u.param("insecure"))) {
@@ -71,7 +76,10 @@ public final class RegistryTarget implements Target {
     return t;
   }
 
-  /** Whether a reference with these options ({@code insecure}, {@code tls}) is reached over plain HTTP. */
+  /**
+   * Whether a reference with these options ({@code insecure}, {@code tls}) is reached over plain
+   * HTTP.
+   */
   static boolean plainHttp(ImageReference ref, UriTarget u) {
     if ("true".equals(u.param("insecure"))) {
       return true;
@@ -79,7 +87,10 @@ public final class RegistryTarget implements Target {
     return ref.isLoopback() && !"true".equals(u.param("tls"));
   }
 
-  /** Uses these credentials (Basic, or to obtain a Bearer token) instead of those in the Docker configuration. */
+  /**
+   * Uses these credentials (Basic, or to obtain a Bearer token) instead of those in the Docker
+   * configuration.
+   */
   public RegistryTarget credentials(String user, String password) {
     if (user == null || user.isEmpty() || password == null) {
       throw new IllegalArgumentException("credentials need a user name and a password");
@@ -87,7 +98,10 @@ public final class RegistryTarget implements Target {
     return new RegistryTarget(reference, user, password, transport);
   }
 
-  /** Speaks plain HTTP to the registry (never the default for a registry that is not on this machine). */
+  /**
+   * Speaks plain HTTP to the registry (never the default for a registry that is not on this
+   * machine).
+   */
   public RegistryTarget insecure() {
     return new RegistryTarget(reference, user, password, Transport.HTTP);
   }
@@ -102,11 +116,14 @@ public final class RegistryTarget implements Target {
   }
 
   RegistryCredentials.Credentials credentials() {
-    return user == null ? null : new RegistryCredentials.Credentials(user, password, "credentials given in code");
+    return user == null
+        ? null
+        : new RegistryCredentials.Credentials(user, password, "credentials given in code");
   }
 
   boolean plainHttp() {
-    return transport == Transport.HTTP || (transport == Transport.DEFAULT && reference.isLoopback());
+    return transport == Transport.HTTP
+        || (transport == Transport.DEFAULT && reference.isLoopback());
   }
 
   @Override
@@ -116,7 +133,10 @@ public final class RegistryTarget implements Target {
 
   @Override
   public String toString() {
-    String q = transport == Transport.HTTP ? "?insecure=true" : transport == Transport.HTTPS ? "?tls=true" : "";
+    String q =
+        transport == Transport.HTTP
+            ? "?insecure=true"
+            : transport == Transport.HTTPS ? "?tls=true" : "";
     return "docker://" + reference + q;
   }
 

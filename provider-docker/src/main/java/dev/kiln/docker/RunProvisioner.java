@@ -26,9 +26,10 @@ import java.util.TreeMap;
 import java.util.stream.Stream;
 
 /**
- * Provisions {@code run} layers ({@link RunLayer}) in containers: see {@link ContainerRunner}. Inputs are hashed
- * (through the stat index) when the layer is prepared, checked to be unchanged before and after the run ({@link
- * InputCheck}), and mounted read-only when it runs; secrets are mounted at {@code /run/secrets/NAME}. Thread-safe.
+ * Provisions {@code run} layers ({@link RunLayer}) in containers: see {@link ContainerRunner}.
+ * Inputs are hashed (through the stat index) when the layer is prepared, checked to be unchanged
+ * before and after the run ({@link InputCheck}), and mounted read-only when it runs; secrets are
+ * mounted at {@code /run/secrets/NAME}. Thread-safe.
  */
 final class RunProvisioner implements Provisioner {
   static final String SECRETS_DIR = "/run/secrets/";
@@ -47,7 +48,9 @@ final class RunProvisioner implements Provisioner {
   @Override
   public PreparedLayer prepare(Layer layer, KeyContext ctx) throws BakeException {
     if (!(layer instanceof RunLayer run)) {
-      throw new ProvisioningException(layer.name(), "layer kind 'run' must be a dev.kiln.RunLayer, found " + layer.getClass().getName());
+      throw new ProvisioningException(
+          layer.name(),
+          "layer kind 'run' must be a dev.kiln.RunLayer, found " + layer.getClass().getName());
     }
     Map<String, Digest> inputDigests = new TreeMap<>();
     InputCheck check = new InputCheck();
@@ -57,7 +60,12 @@ final class RunProvisioner implements Provisioner {
     for (Map.Entry<String, Path> s : run.secrets().entrySet()) {
       if (!Files.isRegularFile(s.getValue())) {
         throw new ProvisioningException(
-            run.name(), "secret '" + s.getKey() + "' must be a readable file, but '" + s.getValue() + "' is not");
+            run.name(),
+            "secret '"
+                + s.getKey()
+                + "' must be a readable file, but '"
+                + s.getValue()
+                + "' is not");
       }
     }
     return new PreparedLayer() {
@@ -79,7 +87,8 @@ final class RunProvisioner implements Provisioner {
 
       @Override
       public LayerBlob provision(ProvisionContext pc) throws BakeException {
-        // the container reads the inputs through its mounts: they must be what the key was computed from
+        // the container reads the inputs through its mounts: they must be what the key was computed
+        // from
         check.beforeRun(run.name(), pc.files());
         LayerBlob blob = runner.run(spec(run), pc).blob();
         check.afterRun(run.name(), pc.files());
@@ -93,16 +102,24 @@ final class RunProvisioner implements Provisioner {
     for (RunLayer.Input in : run.inputs()) {
       mounts.add(new ContainerRunner.Mount(in.source(), in.target()));
     }
-    run.secrets().forEach((name, file) -> mounts.add(new ContainerRunner.Mount(file, SECRETS_DIR + name)));
+    run.secrets()
+        .forEach((name, file) -> mounts.add(new ContainerRunner.Mount(file, SECRETS_DIR + name)));
     return new ContainerRunner.Spec(
-        run.name(), script(run.commands()), run.env(), run.user().orElse(null), run.workdir().orElse(null), mounts,
-        run.timeout(), run.network().orElse(null), line -> false);
+        run.name(),
+        script(run.commands()),
+        run.env(),
+        run.user().orElse(null),
+        run.workdir().orElse(null),
+        mounts,
+        run.timeout(),
+        run.network().orElse(null),
+        line -> false);
   }
 
   /**
-   * One shell script for the commands: each in braces (so {@code cd} and {@code export} carry over, and a command's
-   * trailing comment or {@code ;} cannot swallow the next), chained with {@code &&} so the first failure stops the
-   * run with its exit code.
+   * One shell script for the commands: each in braces (so {@code cd} and {@code export} carry over,
+   * and a command's trailing comment or {@code ;} cannot swallow the next), chained with {@code &&}
+   * so the first failure stops the run with its exit code.
    */
   static String script(List<String> commands) {
     StringBuilder sb = new StringBuilder();
@@ -116,14 +133,16 @@ final class RunProvisioner implements Provisioner {
   }
 
   static List<String> sortedEnv(Map<String, String> env) {
-    return new TreeMap<>(env).entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
+    return new TreeMap<>(env)
+        .entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
   }
 
   /**
-   * The digest of an input: a file's content and executable bit, or for a directory every entry's relative path,
-   * type, executable bit and content (symlinks by target), in sorted order.
+   * The digest of an input: a file's content and executable bit, or for a directory every entry's
+   * relative path, type, executable bit and content (symlinks by target), in sorted order.
    */
-  static Digest digestInput(String layer, Path source, KeyContext ctx, InputCheck check) throws ProvisioningException {
+  static Digest digestInput(String layer, Path source, KeyContext ctx, InputCheck check)
+      throws ProvisioningException {
     FileDigests files = check.recording(ctx.files());
     try {
       if (Files.isRegularFile(source)) {
@@ -132,7 +151,8 @@ final class RunProvisioner implements Provisioner {
         return new Digest(h.hash().toString());
       }
       if (!Files.isDirectory(source)) {
-        throw new ProvisioningException(layer, "input '" + source + "' does not exist or is neither a file nor a directory");
+        throw new ProvisioningException(
+            layer, "input '" + source + "' does not exist or is neither a file nor a directory");
       }
       List<Path> paths;
       try (Stream<Path> s = Files.walk(source)) {
@@ -152,7 +172,8 @@ final class RunProvisioner implements Provisioner {
       }
       return new Digest(h.hash().toString());
     } catch (IOException e) {
-      throw new ProvisioningException(layer, "cannot read input '" + source + "': " + e.getMessage(), e);
+      throw new ProvisioningException(
+          layer, "cannot read input '" + source + "': " + e.getMessage(), e);
     }
   }
 

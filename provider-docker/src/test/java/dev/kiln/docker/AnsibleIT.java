@@ -33,10 +33,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Issue #4 (Ansible layers), done-when 1-3, against real Ansible and a real Docker engine: a Debian base from
- * mmdebstrap plus a role that creates a user and directories, templates a configuration and runs a handler; what the
- * image holds, what rebuilds when, a failing task, a vault, and the clear errors. Done-when 4 (one provisioning for
- * {@code docker-daemon:} and {@code raw:}) is {@link AnsibleDiskIT}.
+ * Issue #4 (Ansible layers), done-when 1-3, against real Ansible and a real Docker engine: a Debian
+ * base from mmdebstrap plus a role that creates a user and directories, templates a configuration
+ * and runs a handler; what the image holds, what rebuilds when, a failing task, a vault, and the
+ * clear errors. Done-when 4 (one provisioning for {@code docker-daemon:} and {@code raw:}) is
+ * {@link AnsibleDiskIT}.
  */
 class AnsibleIT {
   private static final String IMAGE = "kiln-it/ansible-web:1";
@@ -59,7 +60,9 @@ class AnsibleIT {
     DockerTesting.removeParentImages();
   }
 
-  /** A copy of the test playbook inside a "repository" that also holds files Ansible never reads. */
+  /**
+   * A copy of the test playbook inside a "repository" that also holds files Ansible never reads.
+   */
   static Path checkout(Path dir) throws Exception {
     Path src = Path.of(AnsibleIT.class.getResource("/ansible/web").toURI());
     Path ansible = dir.resolve("ansible");
@@ -80,41 +83,68 @@ class AnsibleIT {
 
   static ImageBuild web(Path debian, Path playbook, int port) {
     return ImageBuild.from(Base.rootfs(debian))
-        .layer(Layer.files("below").content("/etc/kiln-below", "below\n".getBytes(StandardCharsets.UTF_8), 0644))
-        .layer(Layer.ansible(playbook).named("web role").groups("webservers").extraVars(Map.of("web_port", port)))
-        .layer(Layer.files("above").content("/etc/kiln-above", "above\n".getBytes(StandardCharsets.UTF_8), 0644));
+        .layer(
+            Layer.files("below")
+                .content("/etc/kiln-below", "below\n".getBytes(StandardCharsets.UTF_8), 0644))
+        .layer(
+            Layer.ansible(playbook)
+                .named("web role")
+                .groups("webservers")
+                .extraVars(Map.of("web_port", port)))
+        .layer(
+            Layer.files("above")
+                .content("/etc/kiln-above", "above\n".getBytes(StandardCharsets.UTF_8), 0644));
   }
 
   private String inImage(String script) {
-    return Tools.run(docker, "run", "--rm", "--entrypoint", "/bin/sh", IMAGE, "-c", script).ok().output();
+    return Tools.run(docker, "run", "--rm", "--entrypoint", "/bin/sh", IMAGE, "-c", script)
+        .ok()
+        .output();
   }
 
-  /** Done-when 1 and 2: content, owners and modes; what a change rebuilds; the same layer from a fresh store. */
+  /**
+   * Done-when 1 and 2: content, owners and modes; what a change rebuilds; the same layer from a
+   * fresh store.
+   */
   @Test
   void aRoleBecomesALayerThatRebuildsOnlyWhenItsTreeOrVariablesChange() throws Exception {
     Path playbook = checkout(tmp.resolve("repo"));
     RecordingListener events = new RecordingListener();
     try (Kiln kiln = Kiln.builder().store(tmp.resolve("store")).listener(events).build()) {
       BakeResult r = kiln.bake(web(debian, playbook, 8080), "docker-daemon:" + IMAGE);
-      assertThat(events.provisioned()).containsExactlyInAnyOrder("rootfs", "below", "web role", "above");
-      List<String> output = events.of(BakeEvent.Output.class).stream()
-          .filter(o -> o.layer().equals("web role")).map(BakeEvent.Output::line).toList();
-      assertThat(output).contains("TASK [web : write the configuration]", "RUNNING HANDLER [web : stamp the configuration]",
-          "changed: [kiln-image]");
-      assertThat(output).anyMatch(l -> l.startsWith("PLAY RECAP kiln-image: ok=") && l.contains("failed=0"));
+      assertThat(events.provisioned())
+          .containsExactlyInAnyOrder("rootfs", "below", "web role", "above");
+      List<String> output =
+          events.of(BakeEvent.Output.class).stream()
+              .filter(o -> o.layer().equals("web role"))
+              .map(BakeEvent.Output::line)
+              .toList();
+      assertThat(output)
+          .contains(
+              "TASK [web : write the configuration]",
+              "RUNNING HANDLER [web : stamp the configuration]",
+              "changed: [kiln-image]");
+      assertThat(output)
+          .anyMatch(l -> l.startsWith("PLAY RECAP kiln-image: ok=") && l.contains("failed=0"));
 
       // done-when 1: what docker run shows
-      assertThat(inImage("getent passwd www-app; getent group www-app")).isEqualTo(
-          "www-app:x:1501:1501::/home/www-app:/usr/sbin/nologin\nwww-app:x:1501:\n");
-      assertThat(inImage("stat -c '%n %U:%G %u:%g %a %F' /srv/web /etc/web /etc/web/web.conf /usr/local/bin/web-start"
-          + " /srv/web/config.sha256")).isEqualTo("""
+      assertThat(inImage("getent passwd www-app; getent group www-app"))
+          .isEqualTo("www-app:x:1501:1501::/home/www-app:/usr/sbin/nologin\nwww-app:x:1501:\n");
+      assertThat(
+              inImage(
+                  "stat -c '%n %U:%G %u:%g %a %F' /srv/web /etc/web /etc/web/web.conf /usr/local/bin/web-start"
+                      + " /srv/web/config.sha256"))
+          .isEqualTo(
+              """
           /srv/web www-app:www-app 1501:1501 2750 directory
           /etc/web root:root 0:0 755 directory
           /etc/web/web.conf root:www-app 0:1501 640 regular file
           /usr/local/bin/web-start root:root 0:0 755 regular file
           /srv/web/config.sha256 root:www-app 0:1501 600 regular file
           """);
-      assertThat(inImage("cat /etc/web/web.conf")).isEqualTo("""
+      assertThat(inImage("cat /etc/web/web.conf"))
+          .isEqualTo(
+              """
           # managed by Ansible
           greeting = hello from group_vars
           port = 8080
@@ -122,24 +152,44 @@ class AnsibleIT {
           groups = webservers
           """);
       // the handler ran after the template: its stamp is the configuration's digest
-      assertThat(inImage("cd /srv/web && sha256sum -c config.sha256")).isEqualTo("/etc/web/web.conf: OK\n");
+      assertThat(inImage("cd /srv/web && sha256sum -c config.sha256"))
+          .isEqualTo("/etc/web/web.conf: OK\n");
       assertThat(inImage("/usr/local/bin/web-start")).isEqualTo("web would start on port 8080\n");
 
-      // exactly what the play changed: no Ansible temporary files, byte code or the container's mount point
+      // exactly what the play changed: no Ansible temporary files, byte code or the container's
+      // mount point
       LayerRecord ansible = r.layers().get(2);
       assertThat(ansible.name()).isEqualTo("web role");
       List<String> paths = paths(tmp.resolve("store"), ansible.digest());
-      assertThat(paths).contains("etc/web/web.conf", "srv/web/config.sha256", "usr/local/bin/web-start", "etc/passwd",
-          "etc/shadow");
-      assertThat(paths).noneMatch(p -> p.startsWith("run") || p.startsWith("root/") || p.contains("__pycache__")
-          || p.startsWith("tmp/") || p.contains("ansible") || p.startsWith("var/cache/") || p.equals("etc/hostname"));
+      assertThat(paths)
+          .contains(
+              "etc/web/web.conf",
+              "srv/web/config.sha256",
+              "usr/local/bin/web-start",
+              "etc/passwd",
+              "etc/shadow");
+      assertThat(paths)
+          .noneMatch(
+              p ->
+                  p.startsWith("run")
+                      || p.startsWith("root/")
+                      || p.contains("__pycache__")
+                      || p.startsWith("tmp/")
+                      || p.contains("ansible")
+                      || p.startsWith("var/cache/")
+                      || p.equals("etc/hostname"));
       assertThat(ansible.inputs()).extracting(i -> i.name()).containsExactly("playbook tree");
       Digest diffId = ansible.diffId();
 
-      // done-when 2: unchanged, an unrelated file, a touched playbook: nothing is provisioned, Ansible does not run
+      // done-when 2: unchanged, an unrelated file, a touched playbook: nothing is provisioned,
+      // Ansible does not run
       events.clear();
-      Files.writeString(playbook.getParent().getParent().resolve("README.md"), "edited\n", StandardOpenOption.APPEND);
-      Files.writeString(playbook.getParent().resolve("NOTES.txt"), "edited\n", StandardOpenOption.APPEND);
+      Files.writeString(
+          playbook.getParent().getParent().resolve("README.md"),
+          "edited\n",
+          StandardOpenOption.APPEND);
+      Files.writeString(
+          playbook.getParent().resolve("NOTES.txt"), "edited\n", StandardOpenOption.APPEND);
       Files.setLastModifiedTime(playbook, FileTime.fromMillis(System.currentTimeMillis() + 5_000));
       BakeResult again = kiln.bake(web(debian, playbook, 8080), "docker-daemon:" + IMAGE);
       assertThat(events.provisioned()).isEmpty();
@@ -165,7 +215,8 @@ class AnsibleIT {
       // back to the first definition: the cache answers
       events.clear();
       Files.writeString(template, Files.readString(template).replace("edited = yes\n", ""));
-      assertThat(kiln.bake(web(debian, playbook, 8080), "docker-daemon:" + IMAGE).digest()).isEqualTo(r.digest());
+      assertThat(kiln.bake(web(debian, playbook, 8080), "docker-daemon:" + IMAGE).digest())
+          .isEqualTo(r.digest());
       assertThat(events.provisioned()).isEmpty();
 
       // the same play on the same image, from another checkout into a fresh store: the same layer
@@ -183,7 +234,9 @@ class AnsibleIT {
   @Test
   void aFailingTaskIsAProvisioningExceptionWithItsNameAndMessage() throws Exception {
     Path dir = Files.createDirectories(tmp.resolve("failing"));
-    Files.writeString(dir.resolve("site.yml"), """
+    Files.writeString(
+        dir.resolve("site.yml"),
+        """
         - hosts: all
           gather_facts: false
           tasks:
@@ -197,38 +250,64 @@ class AnsibleIT {
     DockerState before = DockerState.now();
     RecordingListener events = new RecordingListener();
     try (Kiln kiln = Kiln.builder().store(tmp.resolve("store")).listener(events).build()) {
-      assertThatThrownBy(() -> kiln.bake(ImageBuild.from(Base.rootfs(debian)).layer(Layer.ansible(dir.resolve("site.yml"))),
-              "docker-daemon:" + FAILING))
-          .isInstanceOfSatisfying(PlaybookFailedException.class, e -> {
-            assertThat(e.layer()).isEqualTo("ansible site.yml");
-            assertThat(e.task()).isEqualTo("list a directory that is not there");
-            assertThat(e.host()).isEqualTo(AnsibleLayer.HOST);
-            assertThat(e.taskMessage()).contains("non-zero return code")
-                .contains("ls: cannot access '/no/such/directory': No such file or directory");
-            assertThat(e.getMessage()).contains("task 'list a directory that is not there' failed on kiln-image:",
-                "No such file or directory");
-            assertThat(e.exitCode()).hasValue(2);
-          });
+      assertThatThrownBy(
+              () ->
+                  kiln.bake(
+                      ImageBuild.from(Base.rootfs(debian))
+                          .layer(Layer.ansible(dir.resolve("site.yml"))),
+                      "docker-daemon:" + FAILING))
+          .isInstanceOfSatisfying(
+              PlaybookFailedException.class,
+              e -> {
+                assertThat(e.layer()).isEqualTo("ansible site.yml");
+                assertThat(e.task()).isEqualTo("list a directory that is not there");
+                assertThat(e.host()).isEqualTo(AnsibleLayer.HOST);
+                assertThat(e.taskMessage())
+                    .contains("non-zero return code")
+                    .contains("ls: cannot access '/no/such/directory': No such file or directory");
+                assertThat(e.getMessage())
+                    .contains(
+                        "task 'list a directory that is not there' failed on kiln-image:",
+                        "No such file or directory");
+                assertThat(e.exitCode()).hasValue(2);
+              });
     }
-    assertThat(events.of(BakeEvent.Output.class)).extracting(BakeEvent.Output::line)
+    assertThat(events.of(BakeEvent.Output.class))
+        .extracting(BakeEvent.Output::line)
         .contains("TASK [list a directory that is not there]")
-        .anyMatch(l -> l.startsWith("fatal: [kiln-image]: FAILED! task 'list a directory that is not there'"))
+        .anyMatch(
+            l ->
+                l.startsWith(
+                    "fatal: [kiln-image]: FAILED! task 'list a directory that is not there'"))
         .doesNotContain("TASK [never reached]");
     assertThat(DockerState.now().containers()).isEqualTo(before.containers());
     assertThat(Tools.run(docker, "image", "inspect", FAILING).exit()).isNotZero();
   }
 
-  /** Done-when 3: vaulted variables decrypt with the password file, which is in no layer and not in the key. */
+  /**
+   * Done-when 3: vaulted variables decrypt with the password file, which is in no layer and not in
+   * the key.
+   */
   @Test
   void aVaultPasswordFileIsUsedAndIsInNoLayer() throws Exception {
-    String password = "kiln-vault-password-" + Long.toHexString(Double.doubleToLongBits(Math.random()));
+    String password =
+        "kiln-vault-password-" + Long.toHexString(Double.doubleToLongBits(Math.random()));
     Path secrets = Files.createDirectories(tmp.resolve("secrets"));
     Path passwordFile = Files.writeString(secrets.resolve("vault-pass"), password + "\n");
     Path dir = Files.createDirectories(tmp.resolve("vaulted/group_vars/all"));
     Files.writeString(dir.resolve("vault.yml"), "vault_api_token: s3cr3t-token-42\n");
-    Tools.run("ansible-vault", "encrypt", "--vault-password-file", passwordFile.toString(), dir.resolve("vault.yml").toString()).ok();
+    Tools.run(
+            "ansible-vault",
+            "encrypt",
+            "--vault-password-file",
+            passwordFile.toString(),
+            dir.resolve("vault.yml").toString())
+        .ok();
     assertThat(Files.readString(dir.resolve("vault.yml"))).startsWith("$ANSIBLE_VAULT;1.1;AES256");
-    Path playbook = Files.writeString(tmp.resolve("vaulted/site.yml"), """
+    Path playbook =
+        Files.writeString(
+            tmp.resolve("vaulted/site.yml"),
+            """
         - hosts: all
           gather_facts: false
           tasks:
@@ -239,22 +318,32 @@ class AnsibleIT {
     String image = "kiln-it/ansible-vault:1";
     try (Kiln kiln = Kiln.builder().store(store).build()) {
       AnsibleLayer layer = Layer.ansible(playbook).vaultPasswordFile(passwordFile);
-      BakeResult r = kiln.bake(ImageBuild.from(Base.rootfs(debian)).layer(layer), "docker-daemon:" + image);
-      assertThat(Tools.run(docker, "run", "--rm", image, "cat", "/etc/api-token").ok().output()).isEqualTo("s3cr3t-token-42\n");
+      BakeResult r =
+          kiln.bake(ImageBuild.from(Base.rootfs(debian)).layer(layer), "docker-daemon:" + image);
+      assertThat(Tools.run(docker, "run", "--rm", image, "cat", "/etc/api-token").ok().output())
+          .isEqualTo("s3cr3t-token-42\n");
       for (String blob : DockerTesting.decompressedBlobs(store)) {
         assertThat(blob).doesNotContain(password).doesNotContain(secrets.toString());
       }
-      assertThat(Files.readString(r.record())).doesNotContain(password).doesNotContain(secrets.toString());
+      assertThat(Files.readString(r.record()))
+          .doesNotContain(password)
+          .doesNotContain(secrets.toString());
 
       // the password file moved: the key does not change, the cache answers
       Path moved = Files.writeString(tmp.resolve("elsewhere-pass"), password + "\n");
-      BakeResult again = kiln.bake(ImageBuild.from(Base.rootfs(debian)).layer(Layer.ansible(playbook).vaultPasswordFile(moved)));
+      BakeResult again =
+          kiln.bake(
+              ImageBuild.from(Base.rootfs(debian))
+                  .layer(Layer.ansible(playbook).vaultPasswordFile(moved)));
       assertThat(again.provisioned()).isEmpty();
       assertThat(again.digest()).isEqualTo(r.digest());
 
       // without the password the play cannot decrypt the vault: a clear error
-      assertThatThrownBy(() -> kiln.bake(ImageBuild.from(Base.rootfs(debian))
-              .layer(Layer.ansible(playbook).extraVars(Map.of("force_rebuild", 1)))))
+      assertThatThrownBy(
+              () ->
+                  kiln.bake(
+                      ImageBuild.from(Base.rootfs(debian))
+                          .layer(Layer.ansible(playbook).extraVars(Map.of("force_rebuild", 1)))))
           .isInstanceOf(ProvisioningException.class)
           .hasMessageContaining("vault");
     } finally {
@@ -270,11 +359,16 @@ class AnsibleIT {
       AnsibleLayer base = Layer.ansible(playbook).groups("webservers");
       BakeResult tagged = kiln.bake(ImageBuild.from(Base.rootfs(debian)).layer(base.tags("user")));
       assertThat(paths(tmp.resolve("store"), tagged.layers().get(1).digest()))
-          .contains("etc/passwd").doesNotContain("etc/web/web.conf", "srv/web");
+          .contains("etc/passwd")
+          .doesNotContain("etc/web/web.conf", "srv/web");
 
-      BakeResult skipped = kiln.bake(ImageBuild.from(Base.rootfs(debian)).layer(base.skipTags("script").limit("webservers")));
+      BakeResult skipped =
+          kiln.bake(
+              ImageBuild.from(Base.rootfs(debian))
+                  .layer(base.skipTags("script").limit("webservers")));
       assertThat(paths(tmp.resolve("store"), skipped.layers().get(1).digest()))
-          .contains("etc/passwd", "etc/web/web.conf").doesNotContain("usr/local/bin/web-start");
+          .contains("etc/passwd", "etc/web/web.conf")
+          .doesNotContain("usr/local/bin/web-start");
 
       BakeResult check = kiln.bake(ImageBuild.from(Base.rootfs(debian)).layer(base.check()));
       assertThat(paths(tmp.resolve("store"), check.layers().get(1).digest())).isEmpty();
@@ -287,7 +381,11 @@ class AnsibleIT {
   void anImageWithoutPython3IsAClearError() throws Exception {
     Path playbook = checkout(tmp.resolve("repo"));
     try (Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
-      assertThatThrownBy(() -> kiln.bake(ImageBuild.from(Base.rootfs(Busybox.rootfs(tmp))).layer(Layer.ansible(playbook))))
+      assertThatThrownBy(
+              () ->
+                  kiln.bake(
+                      ImageBuild.from(Base.rootfs(Busybox.rootfs(tmp)))
+                          .layer(Layer.ansible(playbook))))
           .isInstanceOf(ProvisioningException.class)
           .hasMessageContaining("the image has no /usr/bin/python3")
           .hasMessageContaining("add a layer that installs python3");
@@ -298,11 +396,17 @@ class AnsibleIT {
   @Test
   void aMissingAnsiblePlaybookIsAClearError() throws Exception {
     Path playbook = checkout(tmp.resolve("repo"));
-    DockerProvisioners docker = DockerProvisioners.builder().ansiblePlaybook(tmp.resolve("no-ansible/ansible-playbook")).build();
-    try (Kiln kiln = Kiln.builder().store(tmp.resolve("store")).provisioner(docker.ansible()).build()) {
-      assertThatThrownBy(() -> kiln.bake(ImageBuild.from(Base.rootfs(debian)).layer(Layer.ansible(playbook))))
+    DockerProvisioners docker =
+        DockerProvisioners.builder()
+            .ansiblePlaybook(tmp.resolve("no-ansible/ansible-playbook"))
+            .build();
+    try (Kiln kiln =
+        Kiln.builder().store(tmp.resolve("store")).provisioner(docker.ansible()).build()) {
+      assertThatThrownBy(
+              () -> kiln.bake(ImageBuild.from(Base.rootfs(debian)).layer(Layer.ansible(playbook))))
           .isInstanceOf(ProvisioningException.class)
-          .hasMessageContaining("ansible-playbook was not found at " + tmp.resolve("no-ansible/ansible-playbook"))
+          .hasMessageContaining(
+              "ansible-playbook was not found at " + tmp.resolve("no-ansible/ansible-playbook"))
           .hasMessageContaining("apt-get install ansible")
           .hasMessageContaining("pip install ansible");
     }

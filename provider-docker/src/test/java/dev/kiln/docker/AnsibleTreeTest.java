@@ -15,7 +15,11 @@ import org.junit.jupiter.api.io.TempDir;
 /** Which files are part of an Ansible layer's key, and which are not. */
 class AnsibleTreeTest {
   private static final FileDigests SHA256 =
-      f -> new Digest(com.google.common.io.Files.asByteSource(f.toFile()).hash(Hashing.sha256()).toString());
+      f ->
+          new Digest(
+              com.google.common.io.Files.asByteSource(f.toFile())
+                  .hash(Hashing.sha256())
+                  .toString());
 
   @TempDir Path repo;
   private Path playbook;
@@ -61,13 +65,29 @@ class AnsibleTreeTest {
 
   @Test
   void everyPlaceAnsibleLooksNextToAPlaybookCounts() throws Exception {
-    for (String p : new String[] {"requirements.yml", "other-playbook.yaml", "host_vars/kiln-image.yml",
-        "collections/ansible_collections/x/y/galaxy.yml", "files/f", "templates/t.j2", "vars/v.yml", "tasks/t.yml",
-        "handlers/h.yml", "library/m.py", "filter_plugins/f.py", "module_utils/u.py"}) {
+    for (String p :
+        new String[] {
+          "requirements.yml",
+          "other-playbook.yaml",
+          "host_vars/kiln-image.yml",
+          "collections/ansible_collections/x/y/galaxy.yml",
+          "files/f",
+          "templates/t.j2",
+          "vars/v.yml",
+          "tasks/t.yml",
+          "handlers/h.yml",
+          "library/m.py",
+          "filter_plugins/f.py",
+          "module_utils/u.py"
+        }) {
       Digest before = digest();
       Path f = playbook.resolveSibling(p);
       Files.createDirectories(f.getParent());
-      Files.writeString(f, "content of " + p + "\n", java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+      Files.writeString(
+          f,
+          "content of " + p + "\n",
+          java.nio.file.StandardOpenOption.CREATE,
+          java.nio.file.StandardOpenOption.APPEND);
       assertThat(digest()).as(p).isNotEqualTo(before);
     }
   }
@@ -94,8 +114,10 @@ class AnsibleTreeTest {
     Files.writeString(a.resolve("main.yml"), "- debug: msg=1\n");
     Path b = Files.createDirectories(repo.resolve("b/roles/r/tasks"));
     Files.writeString(b.resolve("main.yml"), "- debug: msg=1\n");
-    assertThat(AnsibleTree.path(repo.resolve("a/roles"), SHA256)).isEqualTo(AnsibleTree.path(repo.resolve("b/roles"), SHA256));
+    assertThat(AnsibleTree.path(repo.resolve("a/roles"), SHA256))
+        .isEqualTo(AnsibleTree.path(repo.resolve("b/roles"), SHA256));
     Files.writeString(b.resolve("main.yml"), "- debug: msg=2\n");
-    assertThat(AnsibleTree.path(repo.resolve("a/roles"), SHA256)).isNotEqualTo(AnsibleTree.path(repo.resolve("b/roles"), SHA256));
+    assertThat(AnsibleTree.path(repo.resolve("a/roles"), SHA256))
+        .isNotEqualTo(AnsibleTree.path(repo.resolve("b/roles"), SHA256));
   }
 }

@@ -101,40 +101,86 @@ class ContainerChangesTest {
 
   @Test
   void keepsWhatTheCommandsChangedAndDropsWhatDockerDid(@TempDir Path tmp) throws Exception {
-    Path tar = export(tmp,
-        "f .dockerenv", "d app", "f app/new.txt new", "f app/config.txt edited", "d etc", "f etc/hosts 127.0.0.1",
-        "f etc/hostname abc", "d run", "d run/secrets", "f run/secrets/token", "d tmp 1777", "d tmp/in", "f tmp/in/x.txt",
-        "f tmp/made-by-command hi", "d var", "d var/cache", "d proc", "d dev", "f dev/console");
-    List<Change> diff = List.of(
-        c("/app", Kind.CHANGED), c("/app/new.txt", Kind.ADDED), c("/app/config.txt", Kind.CHANGED), c("/app/old.txt", Kind.DELETED),
-        c("/etc", Kind.CHANGED), c("/etc/mtab", Kind.DELETED),
-        c("/run", Kind.ADDED), c("/run/secrets", Kind.ADDED), c("/run/secrets/token", Kind.ADDED),
-        c("/tmp", Kind.CHANGED), c("/tmp/in", Kind.ADDED), c("/tmp/in/x.txt", Kind.ADDED), c("/tmp/made-by-command", Kind.ADDED),
-        c("/var", Kind.CHANGED), c("/var/cache", Kind.CHANGED));
-    ContainerChanges cc = new ContainerChanges(diff, List.of("/run/secrets/token", "/tmp/in/x.txt"));
+    Path tar =
+        export(
+            tmp,
+            "f .dockerenv",
+            "d app",
+            "f app/new.txt new",
+            "f app/config.txt edited",
+            "d etc",
+            "f etc/hosts 127.0.0.1",
+            "f etc/hostname abc",
+            "d run",
+            "d run/secrets",
+            "f run/secrets/token",
+            "d tmp 1777",
+            "d tmp/in",
+            "f tmp/in/x.txt",
+            "f tmp/made-by-command hi",
+            "d var",
+            "d var/cache",
+            "d proc",
+            "d dev",
+            "f dev/console");
+    List<Change> diff =
+        List.of(
+            c("/app", Kind.CHANGED),
+            c("/app/new.txt", Kind.ADDED),
+            c("/app/config.txt", Kind.CHANGED),
+            c("/app/old.txt", Kind.DELETED),
+            c("/etc", Kind.CHANGED),
+            c("/etc/mtab", Kind.DELETED),
+            c("/run", Kind.ADDED),
+            c("/run/secrets", Kind.ADDED),
+            c("/run/secrets/token", Kind.ADDED),
+            c("/tmp", Kind.CHANGED),
+            c("/tmp/in", Kind.ADDED),
+            c("/tmp/in/x.txt", Kind.ADDED),
+            c("/tmp/made-by-command", Kind.ADDED),
+            c("/var", Kind.CHANGED),
+            c("/var/cache", Kind.CHANGED));
+    ContainerChanges cc =
+        new ContainerChanges(diff, List.of("/run/secrets/token", "/tmp/in/x.txt"));
     RecordingWriter w = new RecordingWriter();
     try (LayerReader r = LayerReader.open(tar)) {
       assertThat(cc.write(r, w)).isEmpty();
     }
-    assertThat(w.entries.keySet()).containsExactly(
-        "app", "app/config.txt", "app/new.txt", "app/old.txt (whiteout)", "etc", "tmp", "tmp/made-by-command", "var", "var/cache");
+    assertThat(w.entries.keySet())
+        .containsExactly(
+            "app",
+            "app/config.txt",
+            "app/new.txt",
+            "app/old.txt (whiteout)",
+            "etc",
+            "tmp",
+            "tmp/made-by-command",
+            "var",
+            "var/cache");
     assertThat(w.entries.get("tmp").mode()).isEqualTo(01777);
-    assertThat(w.contents).containsEntry("app/new.txt", "new").containsEntry("app/config.txt", "edited");
+    assertThat(w.contents)
+        .containsEntry("app/new.txt", "new")
+        .containsEntry("app/config.txt", "edited");
   }
 
   @Test
-  void directoryThatOnlyHoldsAMountPointIsDroppedEvenWhenDockerSaysChanged(@TempDir Path tmp) throws Exception {
+  void directoryThatOnlyHoldsAMountPointIsDroppedEvenWhenDockerSaysChanged(@TempDir Path tmp)
+      throws Exception {
     Path tar = export(tmp, "d tmp 1777", "f tmp/install.sh");
-    ContainerChanges cc = new ContainerChanges(
-        List.of(c("/tmp", Kind.CHANGED), c("/tmp/install.sh", Kind.ADDED)), List.of("/tmp/install.sh"));
+    ContainerChanges cc =
+        new ContainerChanges(
+            List.of(c("/tmp", Kind.CHANGED), c("/tmp/install.sh", Kind.ADDED)),
+            List.of("/tmp/install.sh"));
     assertThat(cc.isEmpty()).isTrue();
   }
 
   @Test
   void deletedAndRecreatedPathIsTheNewEntryNotAWhiteout(@TempDir Path tmp) throws Exception {
     Path tar = export(tmp, "d d", "f d/x new");
-    ContainerChanges cc = new ContainerChanges(
-        List.of(c("/d", Kind.CHANGED), c("/d/a", Kind.DELETED), c("/d/x", Kind.DELETED)), List.of());
+    ContainerChanges cc =
+        new ContainerChanges(
+            List.of(c("/d", Kind.CHANGED), c("/d/a", Kind.DELETED), c("/d/x", Kind.DELETED)),
+            List.of());
     RecordingWriter w = new RecordingWriter();
     try (LayerReader r = LayerReader.open(tar)) {
       cc.write(r, w);
@@ -143,12 +189,28 @@ class ContainerChangesTest {
   }
 
   @Test
-  void hardLinksWithinTheChangesStayLinksAndLinksToUnchangedFilesAreFetched(@TempDir Path tmp) throws Exception {
-    Path tar = export(tmp, "d bin", "f bin/busybox BB", "h bin/bb2 bin/busybox", "h bin/bb3 bin/busybox",
-        "d opt", "f opt/a A", "h opt/b opt/a");
-    ContainerChanges cc = new ContainerChanges(List.of(
-        c("/bin", Kind.CHANGED), c("/bin/bb2", Kind.ADDED), c("/bin/bb3", Kind.ADDED),
-        c("/opt", Kind.ADDED), c("/opt/a", Kind.ADDED), c("/opt/b", Kind.ADDED)), List.of());
+  void hardLinksWithinTheChangesStayLinksAndLinksToUnchangedFilesAreFetched(@TempDir Path tmp)
+      throws Exception {
+    Path tar =
+        export(
+            tmp,
+            "d bin",
+            "f bin/busybox BB",
+            "h bin/bb2 bin/busybox",
+            "h bin/bb3 bin/busybox",
+            "d opt",
+            "f opt/a A",
+            "h opt/b opt/a");
+    ContainerChanges cc =
+        new ContainerChanges(
+            List.of(
+                c("/bin", Kind.CHANGED),
+                c("/bin/bb2", Kind.ADDED),
+                c("/bin/bb3", Kind.ADDED),
+                c("/opt", Kind.ADDED),
+                c("/opt/a", Kind.ADDED),
+                c("/opt/b", Kind.ADDED)),
+            List.of());
     RecordingWriter w = new RecordingWriter();
     List<ContainerChanges.Fetch> fetches;
     try (LayerReader r = LayerReader.open(tar)) {

@@ -7,10 +7,14 @@ import dev.kiln.Kiln;
 import dev.kiln.Layer;
 import java.nio.file.Path;
 
-/** {@code DeadDaemonMain STORE ROOTFS TARGET}: bakes a run layer, for the test that points DOCKER_HOST at nothing. */
+/**
+ * {@code DeadDaemonMain STORE ROOTFS TARGET}: bakes a run layer, for the test that points
+ * DOCKER_HOST at nothing.
+ */
 public final class DeadDaemonMain {
   public static void main(String[] args) throws Exception {
-    ImageBuild build = ImageBuild.from(Base.rootfs(Path.of(args[1]))).layer(Layer.run("touch", "touch /x"));
+    ImageBuild build =
+        ImageBuild.from(Base.rootfs(Path.of(args[1]))).layer(Layer.run("touch", "touch /x"));
     try (Kiln kiln = Kiln.builder().store(Path.of(args[0])).build()) {
       if (args.length > 2) {
         kiln.bake(ImageBuild.from(Base.rootfs(Path.of(args[1]))), args[2]);

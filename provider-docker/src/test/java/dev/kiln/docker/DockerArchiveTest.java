@@ -24,7 +24,9 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.junit.jupiter.api.Test;
 
-/** The archive streamed to {@code docker load}: which layers go in, and decompressed or as stored. */
+/**
+ * The archive streamed to {@code docker load}: which layers go in, and decompressed or as stored.
+ */
 class DockerArchiveTest {
 
   private static final class Layer {
@@ -54,12 +56,24 @@ class DockerArchiveTest {
     }
 
     LayerRecord record(long uncompressedSize) {
-      return new LayerRecord("l", "files", Digest.of(tar), Digest.of(tar), Digest.of(gzip), gzip.length, uncompressedSize,
-          LayerRecord.GZIP_LAYER, List.of(), Map.of());
+      return new LayerRecord(
+          "l",
+          "files",
+          Digest.of(tar),
+          Digest.of(tar),
+          Digest.of(gzip),
+          gzip.length,
+          uncompressedSize,
+          LayerRecord.GZIP_LAYER,
+          List.of(),
+          Map.of());
     }
   }
 
-  /** An image whose blobs are served from memory, checked against their digests as the store's streams are. */
+  /**
+   * An image whose blobs are served from memory, checked against their digests as the store's
+   * streams are.
+   */
   private static ImageView image(List<LayerRecord> layers, Map<Digest, byte[]> blobs) {
     byte[] config = "{}".getBytes(StandardCharsets.UTF_8);
     return new ImageView() {
@@ -142,15 +156,19 @@ class DockerArchiveTest {
     Layer b = new Layer("b", 200_000, 2);
     LayerRecord known = a.record(a.tar.length);
     LayerRecord unknown = b.record(-1);
-    ImageView image = image(List.of(known, unknown), Map.of(known.digest(), a.gzip, unknown.digest(), b.gzip));
+    ImageView image =
+        image(List.of(known, unknown), Map.of(known.digest(), a.gzip, unknown.digest(), b.gzip));
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     long[] progress = {0};
     DockerArchive.write(image, "kiln/test:1", 0, out, n -> progress[0] = n);
     Map<String, byte[]> entries = entries(out.toByteArray());
     assertThat(entries.get(known.digest().hex() + "/layer.tar")).isEqualTo(a.tar);
     assertThat(entries.get(unknown.digest().hex() + "/layer.tar")).isEqualTo(b.gzip);
-    assertThat(progress[0]).as("progress counts blob bytes").isEqualTo(a.gzip.length + b.gzip.length);
-    assertThat(new String(entries.get("manifest.json"), StandardCharsets.UTF_8)).contains("kiln/test:1");
+    assertThat(progress[0])
+        .as("progress counts blob bytes")
+        .isEqualTo(a.gzip.length + b.gzip.length);
+    assertThat(new String(entries.get("manifest.json"), StandardCharsets.UTF_8))
+        .contains("kiln/test:1");
   }
 
   @Test
@@ -160,8 +178,14 @@ class DockerArchiveTest {
     LayerRecord la = a.record(a.tar.length);
     LayerRecord lb = b.record(b.tar.length);
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    DockerArchive.write(image(List.of(la, lb), Map.of(la.digest(), a.gzip, lb.digest(), b.gzip)), null, 1, out, n -> {});
-    assertThat(entries(out.toByteArray())).containsKey(lb.digest().hex() + "/layer.tar")
+    DockerArchive.write(
+        image(List.of(la, lb), Map.of(la.digest(), a.gzip, lb.digest(), b.gzip)),
+        null,
+        1,
+        out,
+        n -> {});
+    assertThat(entries(out.toByteArray()))
+        .containsKey(lb.digest().hex() + "/layer.tar")
         .doesNotContainKey(la.digest().hex() + "/layer.tar");
   }
 
@@ -171,15 +195,37 @@ class DockerArchiveTest {
     LayerRecord known = a.record(a.tar.length);
     byte[] flipped = a.gzip.clone();
     flipped[flipped.length / 2] ^= 1;
-    assertThatThrownBy(() -> DockerArchive.write(image(List.of(known), Map.of(known.digest(), flipped)), null, 0,
-        new ByteArrayOutputStream(), n -> {})).isInstanceOf(IOException.class);
-    // bytes after the gzip member inflate to nothing; only the blob digest, checked at the blob's end, catches them
+    assertThatThrownBy(
+            () ->
+                DockerArchive.write(
+                    image(List.of(known), Map.of(known.digest(), flipped)),
+                    null,
+                    0,
+                    new ByteArrayOutputStream(),
+                    n -> {}))
+        .isInstanceOf(IOException.class);
+    // bytes after the gzip member inflate to nothing; only the blob digest, checked at the blob's
+    // end, catches them
     byte[] longer = java.util.Arrays.copyOf(a.gzip, a.gzip.length + 7);
-    assertThatThrownBy(() -> DockerArchive.write(image(List.of(known), Map.of(known.digest(), longer)), null, 0,
-        new ByteArrayOutputStream(), n -> {})).isInstanceOf(CorruptBlobException.class);
+    assertThatThrownBy(
+            () ->
+                DockerArchive.write(
+                    image(List.of(known), Map.of(known.digest(), longer)),
+                    null,
+                    0,
+                    new ByteArrayOutputStream(),
+                    n -> {}))
+        .isInstanceOf(CorruptBlobException.class);
 
     LayerRecord lying = a.record(a.tar.length + 512);
-    assertThatThrownBy(() -> DockerArchive.write(image(List.of(lying), Map.of(lying.digest(), a.gzip)), null, 0,
-        new ByteArrayOutputStream(), n -> {})).isInstanceOf(IOException.class);
+    assertThatThrownBy(
+            () ->
+                DockerArchive.write(
+                    image(List.of(lying), Map.of(lying.digest(), a.gzip)),
+                    null,
+                    0,
+                    new ByteArrayOutputStream(),
+                    n -> {}))
+        .isInstanceOf(IOException.class);
   }
 }

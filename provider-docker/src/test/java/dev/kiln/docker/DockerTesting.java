@@ -14,10 +14,14 @@ import java.util.zip.GZIPInputStream;
 final class DockerTesting {
   private DockerTesting() {}
 
-  /** The docker CLI of the engine package (not a wrapper earlier on PATH), with a running daemon. */
+  /**
+   * The docker CLI of the engine package (not a wrapper earlier on PATH), with a running daemon.
+   */
   static String docker() {
     Tools.requireDocker();
-    return Path.of("/usr/bin/docker").toFile().canExecute() ? "/usr/bin/docker" : Tools.require("docker", "docker.io");
+    return Path.of("/usr/bin/docker").toFile().canExecute()
+        ? "/usr/bin/docker"
+        : Tools.require("docker", "docker.io");
   }
 
   /** Removes images by reference, ignoring those already gone. */
@@ -29,7 +33,15 @@ final class DockerTesting {
 
   /** Removes every kiln-parent/* image (parents loaded by run layers). */
   static void removeParentImages() {
-    String out = Tools.run(docker(), "images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", "reference=kiln-parent/*").output();
+    String out =
+        Tools.run(
+                docker(),
+                "images",
+                "--format",
+                "{{.Repository}}:{{.Tag}}",
+                "--filter",
+                "reference=kiln-parent/*")
+            .output();
     for (String ref : out.split("\n")) {
       if (!ref.isBlank()) {
         Tools.run(docker(), "rmi", "-f", ref.strip());
@@ -37,7 +49,10 @@ final class DockerTesting {
     }
   }
 
-  /** Every layer blob (gzip) in a store, decompressed, as one string per blob (ISO-8859-1, so bytes survive). */
+  /**
+   * Every layer blob (gzip) in a store, decompressed, as one string per blob (ISO-8859-1, so bytes
+   * survive).
+   */
   static List<String> decompressedBlobs(Path store) throws IOException {
     List<String> out = new ArrayList<>();
     try (var s = Files.list(store.resolve("blobs").resolve("sha256"))) {

@@ -20,19 +20,31 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 
 /**
- * A loopback HTTP proxy in front of a registry that answers 500 to chosen requests (the body is read, nothing is
- * forwarded) and passes everything else through, rewriting Location headers so clients stay on the proxy. Records the
- * requests it saw.
+ * A loopback HTTP proxy in front of a registry that answers 500 to chosen requests (the body is
+ * read, nothing is forwarded) and passes everything else through, rewriting Location headers so
+ * clients stay on the proxy. Records the requests it saw.
  */
 final class FaultyProxy implements AutoCloseable {
-  private static final Set<String> HOP = Set.of("host", "content-length", "connection", "expect", "upgrade", "transfer-encoding", "keep-alive");
+  private static final Set<String> HOP =
+      Set.of(
+          "host",
+          "content-length",
+          "connection",
+          "expect",
+          "upgrade",
+          "transfer-encoding",
+          "keep-alive");
 
   /** A request as the proxy saw it. */
   record Seen(String method, String path, long bodyBytes, boolean failed) {}
 
   private final HttpServer server;
   private final String upstream;
-  private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).followRedirects(HttpClient.Redirect.NEVER).build();
+  private final HttpClient client =
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .followRedirects(HttpClient.Redirect.NEVER)
+          .build();
   private final Predicate<Seen> fail;
   private final AtomicInteger failures = new AtomicInteger();
   private final int maxFailures;
@@ -66,20 +78,31 @@ final class FaultyProxy implements AutoCloseable {
       try (InputStream in = ex.getRequestBody()) {
         body = in.readAllBytes();
       }
-      String path = ex.getRequestURI().getRawPath() + (ex.getRequestURI().getRawQuery() != null ? "?" + ex.getRequestURI().getRawQuery() : "");
+      String path =
+          ex.getRequestURI().getRawPath()
+              + (ex.getRequestURI().getRawQuery() != null
+                  ? "?" + ex.getRequestURI().getRawQuery()
+                  : "");
       Seen s = new Seen(ex.getRequestMethod(), path, body.length, false);
       if (failures.get() < maxFailures && fail.test(s)) {
         failures.incrementAndGet();
         seen.add(new Seen(s.method(), s.path(), s.bodyBytes(), true));
-        byte[] err = "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"injected failure\"}]}".getBytes(StandardCharsets.UTF_8);
+        byte[] err =
+            "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"injected failure\"}]}"
+                .getBytes(StandardCharsets.UTF_8);
         ex.getResponseHeaders().add("Content-Type", "application/json");
         ex.sendResponseHeaders(500, err.length);
         ex.getResponseBody().write(err);
         return;
       }
       seen.add(s);
-      HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + upstream + path))
-          .method(ex.getRequestMethod(), body.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+      HttpRequest.Builder b =
+          HttpRequest.newBuilder(URI.create("http://" + upstream + path))
+              .method(
+                  ex.getRequestMethod(),
+                  body.length == 0
+                      ? HttpRequest.BodyPublishers.noBody()
+                      : HttpRequest.BodyPublishers.ofByteArray(body));
       for (Map.Entry<String, List<String>> h : ex.getRequestHeaders().entrySet()) {
         if (!HOP.contains(h.getKey().toLowerCase())) {
           for (String v : h.getValue()) {
@@ -99,10 +122,14 @@ final class FaultyProxy implements AutoCloseable {
           continue;
         }
         for (String v : h.getValue()) {
-          ex.getResponseHeaders().add(h.getKey(), h.getKey().equalsIgnoreCase("Location") ? v.replace(upstream, host()) : v);
+          ex.getResponseHeaders()
+              .add(
+                  h.getKey(),
+                  h.getKey().equalsIgnoreCase("Location") ? v.replace(upstream, host()) : v);
         }
       }
-      boolean noBody = ex.getRequestMethod().equals("HEAD") || r.statusCode() == 204 || r.body().length == 0;
+      boolean noBody =
+          ex.getRequestMethod().equals("HEAD") || r.statusCode() == 204 || r.body().length == 0;
       ex.sendResponseHeaders(r.statusCode(), noBody ? -1 : r.body().length);
       if (!noBody) {
         try (OutputStream out = ex.getResponseBody()) {

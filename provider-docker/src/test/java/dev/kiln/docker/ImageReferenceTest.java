@@ -35,8 +35,11 @@ class ImageReferenceTest {
 
   @Test
   void rejectsBadReferences() {
-    assertThatThrownBy(() -> ImageReference.parse("docker://host.example/UPPER:1")).isInstanceOf(InvalidTargetException.class).hasMessageContaining("lowercase");
-    assertThatThrownBy(() -> ImageReference.parse("host.example/app@sha256:xyz")).isInstanceOf(InvalidTargetException.class);
+    assertThatThrownBy(() -> ImageReference.parse("docker://host.example/UPPER:1"))
+        .isInstanceOf(InvalidTargetException.class)
+        .hasMessageContaining("lowercase");
+    assertThatThrownBy(() -> ImageReference.parse("host.example/app@sha256:xyz"))
+        .isInstanceOf(InvalidTargetException.class);
     assertThatThrownBy(() -> ImageReference.parse("")).isInstanceOf(InvalidTargetException.class);
   }
 
@@ -46,18 +49,32 @@ class ImageReferenceTest {
     assertThat(RegistryTarget.of("registry.example/app:1").plainHttp()).isFalse();
     assertThat(RegistryTarget.of("registry.example/app:1").insecure().plainHttp()).isTrue();
     assertThat(RegistryTarget.of("localhost:5000/app:1").tls().plainHttp()).isFalse();
-    RegistryTarget parsed = RegistryTarget.parse(dev.kiln.Target.parse("docker://registry.example/app:1?insecure=true"));
+    RegistryTarget parsed =
+        RegistryTarget.parse(
+            dev.kiln.Target.parse("docker://registry.example/app:1?insecure=true"));
     assertThat(parsed.plainHttp()).isTrue();
-    assertThat(RegistryTarget.of("registry.example/app:1").credentials("me", "secret").toString()).doesNotContain("secret");
-    assertThatThrownBy(() -> RegistryTarget.parse(dev.kiln.Target.parse("docker://registry.example/app:1?bogus=1")))
-        .isInstanceOf(InvalidTargetException.class).hasMessageContaining("bogus");
+    assertThat(RegistryTarget.of("registry.example/app:1").credentials("me", "secret").toString())
+        .doesNotContain("secret");
+    assertThatThrownBy(
+            () ->
+                RegistryTarget.parse(
+                    dev.kiln.Target.parse("docker://registry.example/app:1?bogus=1")))
+        .isInstanceOf(InvalidTargetException.class)
+        .hasMessageContaining("bogus");
   }
 
   @Test
   void daemonTargetsNeedNameAndTag() {
-    assertThat(new DockerDaemonStore(dev.kiln.Target.parse("docker-daemon:localhost:5000/app:1")).reference()).isEqualTo("localhost:5000/app:1");
-    assertThatThrownBy(() -> new DockerDaemonStore(dev.kiln.Target.parse("docker-daemon:app"))).isInstanceOf(InvalidTargetException.class);
-    assertThatThrownBy(() -> new DockerDaemonStore(dev.kiln.Target.parse("docker-daemon:App:1"))).isInstanceOf(InvalidTargetException.class);
-    assertThatThrownBy(() -> new DockerDaemonStore(dev.kiln.Target.parse("docker-daemon:localhost:5000/app"))).isInstanceOf(InvalidTargetException.class);
+    assertThat(
+            new DockerDaemonStore(dev.kiln.Target.parse("docker-daemon:localhost:5000/app:1"))
+                .reference())
+        .isEqualTo("localhost:5000/app:1");
+    assertThatThrownBy(() -> new DockerDaemonStore(dev.kiln.Target.parse("docker-daemon:app")))
+        .isInstanceOf(InvalidTargetException.class);
+    assertThatThrownBy(() -> new DockerDaemonStore(dev.kiln.Target.parse("docker-daemon:App:1")))
+        .isInstanceOf(InvalidTargetException.class);
+    assertThatThrownBy(
+            () -> new DockerDaemonStore(dev.kiln.Target.parse("docker-daemon:localhost:5000/app")))
+        .isInstanceOf(InvalidTargetException.class);
   }
 }

@@ -31,20 +31,29 @@ class KilnImagesIT {
     DockerTesting.docker();
     BakeResult r;
     try (Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
-      r = kiln.bake(ImageBuild.from(Base.rootfs(Busybox.rootfs(tmp)))
-          .layer(Layer.files("msg").content("/msg", "baked by kiln\n".getBytes(), 0644))
-          .config(c -> c.cmd("/bin/cat", "/msg")), "docker-daemon:" + IMAGE);
+      r =
+          kiln.bake(
+              ImageBuild.from(Base.rootfs(Busybox.rootfs(tmp)))
+                  .layer(Layer.files("msg").content("/msg", "baked by kiln\n".getBytes(), 0644))
+                  .config(c -> c.cmd("/bin/cat", "/msg")),
+              "docker-daemon:" + IMAGE);
     }
     assertThat(KilnImages.dockerImageName(r)).isEqualTo(IMAGE);
     assertThat(KilnImages.dockerImageId(r)).isEqualTo(r.configDigest().toString());
-    try (GenericContainer<?> c = new GenericContainer<>(KilnImages.dockerImageName(r))
-        .withStartupCheckStrategy(new OneShotStartupCheckStrategy().withTimeout(Duration.ofSeconds(30)))) {
+    try (GenericContainer<?> c =
+        new GenericContainer<>(KilnImages.dockerImageName(r))
+            .withStartupCheckStrategy(
+                new OneShotStartupCheckStrategy().withTimeout(Duration.ofSeconds(30)))) {
       c.start();
       assertThat(c.getLogs()).isEqualTo("baked by kiln\n");
     }
     try (Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
-      BakeResult local = kiln.bake(ImageBuild.from(Base.scratch()).layer(Layer.files("x").content("/x", new byte[0], 0644)));
-      assertThatThrownBy(() -> KilnImages.dockerImageName(local)).isInstanceOf(IllegalArgumentException.class)
+      BakeResult local =
+          kiln.bake(
+              ImageBuild.from(Base.scratch())
+                  .layer(Layer.files("x").content("/x", new byte[0], 0644)));
+      assertThatThrownBy(() -> KilnImages.dockerImageName(local))
+          .isInstanceOf(IllegalArgumentException.class)
           .hasMessageContaining("docker-daemon:NAME:TAG");
     }
   }

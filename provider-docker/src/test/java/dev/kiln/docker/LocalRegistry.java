@@ -10,8 +10,9 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Debian's {@code docker-registry} (distribution 2.8) serving on a free 127.0.0.1 port with storage in a directory of
- * the test's own, optionally with htpasswd (Basic) authentication. Stopped by {@link #close()}.
+ * Debian's {@code docker-registry} (distribution 2.8) serving on a free 127.0.0.1 port with storage
+ * in a directory of the test's own, optionally with htpasswd (Basic) authentication. Stopped by
+ * {@link #close()}.
  */
 final class LocalRegistry implements AutoCloseable {
   private final Process process;
@@ -28,17 +29,25 @@ final class LocalRegistry implements AutoCloseable {
     return start(dir, null, null);
   }
 
-  /** A registry that requires {@code user}/{@code password} (Basic, via an htpasswd file made with htpasswd -B). */
+  /**
+   * A registry that requires {@code user}/{@code password} (Basic, via an htpasswd file made with
+   * htpasswd -B).
+   */
   static LocalRegistry start(Path dir, String user, String password) throws Exception {
     String binary = Tools.require("docker-registry", "docker-registry");
     Files.createDirectories(dir);
     int port = freePort();
-    StringBuilder yml = new StringBuilder()
-        .append("version: 0.1\n")
-        .append("log:\n  level: warn\n  accesslog:\n    disabled: true\n")
-        .append("storage:\n  filesystem:\n    rootdirectory: ").append(dir.resolve("data")).append('\n')
-        .append("  delete:\n    enabled: true\n")
-        .append("http:\n  addr: 127.0.0.1:").append(port).append('\n');
+    StringBuilder yml =
+        new StringBuilder()
+            .append("version: 0.1\n")
+            .append("log:\n  level: warn\n  accesslog:\n    disabled: true\n")
+            .append("storage:\n  filesystem:\n    rootdirectory: ")
+            .append(dir.resolve("data"))
+            .append('\n')
+            .append("  delete:\n    enabled: true\n")
+            .append("http:\n  addr: 127.0.0.1:")
+            .append(port)
+            .append('\n');
     if (user != null) {
       String htpasswd = Tools.require("htpasswd", "apache2-utils");
       String line = Tools.run(htpasswd, "-nbB", user, password).ok().output().strip();
@@ -49,13 +58,18 @@ final class LocalRegistry implements AutoCloseable {
     Path config = dir.resolve("config.yml");
     Files.writeString(config, yml.toString());
     Path log = dir.resolve("registry.log");
-    Process p = new ProcessBuilder(binary, "serve", config.toString())
-        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    Process p =
+        new ProcessBuilder(binary, "serve", config.toString())
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile())
+            .start();
     LocalRegistry r = new LocalRegistry(p, port, log);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
     while (true) {
       try {
-        HttpURLConnection c = (HttpURLConnection) URI.create("http://127.0.0.1:" + port + "/v2/").toURL().openConnection();
+        HttpURLConnection c =
+            (HttpURLConnection)
+                URI.create("http://127.0.0.1:" + port + "/v2/").toURL().openConnection();
         c.setConnectTimeout(500);
         int code = c.getResponseCode();
         c.disconnect();

@@ -10,7 +10,8 @@ class PackageManagersTest {
   @Test
   void scriptInstallsQuotedNamesAndCleansInTheSameRun() {
     String s = PackageManagers.script(List.of("curl", "libc6:amd64"));
-    assertThat(s).contains("apt-get install -y -q --no-install-recommends")
+    assertThat(s)
+        .contains("apt-get install -y -q --no-install-recommends")
         .contains(" 'curl' 'libc6:amd64'")
         .contains("rm -rf /var/lib/apt/lists/*")
         .contains("/var/log/dpkg.log")
@@ -26,26 +27,35 @@ class PackageManagersTest {
 
   @Test
   void reportListsWhatTheLayerAddedOrChanged() {
-    PackageManagers.Report r = PackageManagers.parse(List.of(
-        "##kiln## manager apt",
-        "##kiln## before installed libc6 2.36-9",
-        "##kiln## before installed zlib1g 1:1.2.13",
-        "##kiln## before not-installed curl 7.0",
-        "##kiln## after installed libc6 2.36-9",
-        "##kiln## after installed zlib1g 1:1.2.13.dfsg-1",
-        "##kiln## after installed curl 7.88.1-10+deb12u12",
-        "##kiln## after installed libcurl4 7.88.1-10+deb12u12"));
+    PackageManagers.Report r =
+        PackageManagers.parse(
+            List.of(
+                "##kiln## manager apt",
+                "##kiln## before installed libc6 2.36-9",
+                "##kiln## before installed zlib1g 1:1.2.13",
+                "##kiln## before not-installed curl 7.0",
+                "##kiln## after installed libc6 2.36-9",
+                "##kiln## after installed zlib1g 1:1.2.13.dfsg-1",
+                "##kiln## after installed curl 7.88.1-10+deb12u12",
+                "##kiln## after installed libcurl4 7.88.1-10+deb12u12"));
     assertThat(r.manager()).isEqualTo("apt");
-    assertThat(r.changed()).containsExactly(
-        java.util.Map.entry("curl", "7.88.1-10+deb12u12"),
-        java.util.Map.entry("libcurl4", "7.88.1-10+deb12u12"),
-        java.util.Map.entry("zlib1g", "1:1.2.13.dfsg-1"));
+    assertThat(r.changed())
+        .containsExactly(
+            java.util.Map.entry("curl", "7.88.1-10+deb12u12"),
+            java.util.Map.entry("libcurl4", "7.88.1-10+deb12u12"),
+            java.util.Map.entry("zlib1g", "1:1.2.13.dfsg-1"));
   }
 
   @Test
   void apkNamesAndVersionsAreSplitAtTheLastTwoDashes() {
-    PackageManagers.Report r = PackageManagers.parse(List.of(
-        "##kiln## manager apk", "##kiln## after installed curl-8.5.0-r0", "##kiln## after installed ca-certificates-bundle-20240226-r0"));
-    assertThat(r.after()).containsEntry("curl", "8.5.0-r0").containsEntry("ca-certificates-bundle", "20240226-r0");
+    PackageManagers.Report r =
+        PackageManagers.parse(
+            List.of(
+                "##kiln## manager apk",
+                "##kiln## after installed curl-8.5.0-r0",
+                "##kiln## after installed ca-certificates-bundle-20240226-r0"));
+    assertThat(r.after())
+        .containsEntry("curl", "8.5.0-r0")
+        .containsEntry("ca-certificates-bundle", "20240226-r0");
   }
 }

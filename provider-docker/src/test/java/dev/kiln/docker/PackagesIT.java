@@ -24,9 +24,11 @@ import org.junit.jupiter.api.io.TempDir;
 /** Done-when 5: {@code Layer.packages("curl")} over a Debian 12 minbase root file system. */
 class PackagesIT {
   private static final String IMAGE = "kiln-it/curl:1";
+
   /**
-   * The network apt reaches the Debian mirror from: the host's. With {@code dockerd --iptables=false}, as the build
-   * machines run it, the default bridge network has no NAT to the outside.
+   * The network apt reaches the Debian mirror from: the host's. With {@code dockerd
+   * --iptables=false}, as the build machines run it, the default bridge network has no NAT to the
+   * outside.
    */
   static final String NETWORK = System.getProperty("kiln.test.network", "host");
 
@@ -39,7 +41,10 @@ class PackagesIT {
   /** The cached Debian rootfs (scripts/docker/debian-rootfs.sh builds it once, in about 90 s). */
   static Path debianRootfs() throws Exception {
     Tools.require("mmdebstrap", "mmdebstrap");
-    Path script = Path.of(System.getProperty("user.dir")).getParent().resolve("scripts/docker/debian-rootfs.sh");
+    Path script =
+        Path.of(System.getProperty("user.dir"))
+            .getParent()
+            .resolve("scripts/docker/debian-rootfs.sh");
     Tools.Result r = Tools.run("bash", script.toString());
     if (r.exit() != 0) {
       throw new AssertionError("could not build the Debian rootfs:\n" + r.output());
@@ -54,29 +59,49 @@ class PackagesIT {
     Path debian = debianRootfs();
     BakeResult r;
     try (Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
-      r = kiln.bake(ImageBuild.from(Base.rootfs(debian)).layer(Layer.packages("curl").network(NETWORK)), "docker-daemon:" + IMAGE);
+      r =
+          kiln.bake(
+              ImageBuild.from(Base.rootfs(debian)).layer(Layer.packages("curl").network(NETWORK)),
+              "docker-daemon:" + IMAGE);
     }
-    assertThat(Tools.run(docker, "run", "--rm", IMAGE, "curl", "--version").ok().output()).startsWith("curl ");
+    assertThat(Tools.run(docker, "run", "--rm", IMAGE, "curl", "--version").ok().output())
+        .startsWith("curl ");
 
     LayerRecord pkgs = r.layers().get(1);
-    String version = Tools.run(docker, "run", "--rm", IMAGE, "dpkg-query", "-W", "-f=${Version}", "curl").ok().output().strip();
-    assertThat(pkgs.metadata()).containsEntry("package.curl", version).containsEntry("package-manager", "apt");
+    String version =
+        Tools.run(docker, "run", "--rm", IMAGE, "dpkg-query", "-W", "-f=${Version}", "curl")
+            .ok()
+            .output()
+            .strip();
+    assertThat(pkgs.metadata())
+        .containsEntry("package.curl", version)
+        .containsEntry("package-manager", "apt");
     assertThat(pkgs.metadata()).containsKey("package.libcurl4");
     JsonNode record = new ObjectMapper().readTree(Files.readAllBytes(r.record()));
-    assertThat(record.path("layers").get(1).path("metadata").path("package.curl").asText()).isEqualTo(version);
+    assertThat(record.path("layers").get(1).path("metadata").path("package.curl").asText())
+        .isEqualTo(version);
 
     List<String> files = new ArrayList<>();
-    try (LayerReader reader = LayerReader.open(DockerTesting.blob(RunOptionsIT.store(r), pkgs.digest()))) {
+    try (LayerReader reader =
+        LayerReader.open(DockerTesting.blob(RunOptionsIT.store(r), pkgs.digest()))) {
       LayerEntry e;
       while ((e = reader.next()) != null) {
-        if (e.type() != LayerEntry.Type.WHITEOUT && e.type() != LayerEntry.Type.OPAQUE_WHITEOUT && e.type() != LayerEntry.Type.DIRECTORY) {
+        if (e.type() != LayerEntry.Type.WHITEOUT
+            && e.type() != LayerEntry.Type.OPAQUE_WHITEOUT
+            && e.type() != LayerEntry.Type.DIRECTORY) {
           files.add(e.path());
         }
       }
     }
     assertThat(files).contains("usr/bin/curl");
-    assertThat(files).noneMatch(f -> f.startsWith("var/lib/apt/lists/"))
-        .noneMatch(f -> f.startsWith("var/cache/apt/") && (f.endsWith(".deb") || f.endsWith(".bin")))
-        .noneMatch(f -> f.startsWith("var/log/apt/") || f.equals("var/log/dpkg.log") || f.equals("var/cache/ldconfig/aux-cache"));
+    assertThat(files)
+        .noneMatch(f -> f.startsWith("var/lib/apt/lists/"))
+        .noneMatch(
+            f -> f.startsWith("var/cache/apt/") && (f.endsWith(".deb") || f.endsWith(".bin")))
+        .noneMatch(
+            f ->
+                f.startsWith("var/log/apt/")
+                    || f.equals("var/log/dpkg.log")
+                    || f.equals("var/cache/ldconfig/aux-cache"));
   }
 }

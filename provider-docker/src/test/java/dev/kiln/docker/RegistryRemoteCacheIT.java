@@ -95,8 +95,15 @@ class RegistryRemoteCacheIT {
     Digest d = Digest.of(blob);
     c.pushBlob(d, blob.length, "application/vnd.oci.image.layer.v1.tar+gzip", f, n -> {});
     String key = "c".repeat(64);
-    c.putEntry("keys", key, "{\"a\":1}".getBytes(StandardCharsets.UTF_8), Optional.of(new RemoteCache.BlobRef(d, blob.length, "application/vnd.oci.image.layer.v1.tar+gzip")));
-    RegistryClient client = Registries.client(ImageReference.parse(registry.host() + "/x"), true, null);
+    c.putEntry(
+        "keys",
+        key,
+        "{\"a\":1}".getBytes(StandardCharsets.UTF_8),
+        Optional.of(
+            new RemoteCache.BlobRef(
+                d, blob.length, "application/vnd.oci.image.layer.v1.tar+gzip")));
+    RegistryClient client =
+        Registries.client(ImageReference.parse(registry.host() + "/x"), true, null);
     String repo = c.describe().substring(c.describe().indexOf('/', "docker://".length()) + 1);
     RegistryClient.Manifest m = client.manifest(repo, "kiln-keys-" + key);
     JsonNode n = new ObjectMapper().readTree(m.bytes());
@@ -105,16 +112,30 @@ class RegistryRemoteCacheIT {
     assertThat(n.path("annotations").path("dev.kiln.cache.entry").asText()).isEqualTo("{\"a\":1}");
     // skopeo, a client of its own, reads the entry as an ordinary OCI manifest
     String skopeo = dev.kiln.testing.Tools.require("skopeo", "skopeo");
-    String raw = dev.kiln.testing.Tools.run(skopeo, "inspect", "--raw", "--tls-verify=false", "docker://" + registry.host() + "/" + repo + ":kiln-keys-" + key).ok().output();
-    assertThat(new ObjectMapper().readTree(raw).path("layers").get(0).path("digest").asText()).isEqualTo(d.toString());
+    String raw =
+        dev.kiln.testing.Tools.run(
+                skopeo,
+                "inspect",
+                "--raw",
+                "--tls-verify=false",
+                "docker://" + registry.host() + "/" + repo + ":kiln-keys-" + key)
+            .ok()
+            .output();
+    assertThat(new ObjectMapper().readTree(raw).path("layers").get(0).path("digest").asText())
+        .isEqualTo(d.toString());
   }
 
   @Test
   void badUrisAreRejectedWithTheExpectedForm() {
-    assertThatThrownBy(() -> RegistryRemoteCache.of(URI.create("docker://127.0.0.1:5000/cache:tag")))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("name a repository");
-    assertThatThrownBy(() -> RegistryRemoteCache.of(URI.create("docker://127.0.0.1:5000/cache?colour=red")))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unknown option 'colour'");
-    assertThat(RegistryRemoteCache.of(URI.create("docker://127.0.0.1:5000/team/cache")).describe()).isEqualTo("docker://127.0.0.1:5000/team/cache");
+    assertThatThrownBy(
+            () -> RegistryRemoteCache.of(URI.create("docker://127.0.0.1:5000/cache:tag")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("name a repository");
+    assertThatThrownBy(
+            () -> RegistryRemoteCache.of(URI.create("docker://127.0.0.1:5000/cache?colour=red")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("unknown option 'colour'");
+    assertThat(RegistryRemoteCache.of(URI.create("docker://127.0.0.1:5000/team/cache")).describe())
+        .isEqualTo("docker://127.0.0.1:5000/team/cache");
   }
 }

@@ -20,7 +20,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Done-when 1 and 2: a run layer that writes, edits and deletes files, loaded into the daemon and run. */
+/**
+ * Done-when 1 and 2: a run layer that writes, edits and deletes files, loaded into the daemon and
+ * run.
+ */
 class RunLayerIT {
   private static final String IMAGE = "kiln-it/run:1";
 
@@ -38,12 +41,14 @@ class RunLayerIT {
     Files.writeString(app.resolve("config.txt"), "mode=old\n");
     return ImageBuild.from(Base.rootfs(rootfs))
         .layer(Layer.files("app").add(app, "/app"))
-        .layer(Layer.run("edit",
-            "echo new > /app/new.txt",
-            "sed -i s/old/edited/ /app/config.txt",
-            "rm /app/hello.txt",
-            "mkdir -p /var/lib/x && echo y > /var/lib/x/y && chmod 0600 /var/lib/x/y",
-            "ln -s /app/new.txt /app/link"))
+        .layer(
+            Layer.run(
+                "edit",
+                "echo new > /app/new.txt",
+                "sed -i s/old/edited/ /app/config.txt",
+                "rm /app/hello.txt",
+                "mkdir -p /var/lib/x && echo y > /var/lib/x/y && chmod 0600 /var/lib/x/y",
+                "ln -s /app/new.txt /app/link"))
         .config(c -> c.cmd("/bin/sh", "-c", "cat /app/new.txt /app/config.txt; ls /app"));
   }
 
@@ -58,22 +63,45 @@ class RunLayerIT {
     assertThat(r.layers()).extracting(l -> l.name()).containsExactly("rootfs", "app", "edit");
 
     String out = Tools.run(docker, "run", "--rm", IMAGE).ok().output();
-    assertThat(out).contains("new").contains("mode=edited").contains("config.txt").doesNotContain("hello");
+    assertThat(out)
+        .contains("new")
+        .contains("mode=edited")
+        .contains("config.txt")
+        .doesNotContain("hello");
 
-    String layers = Tools.run(docker, "image", "inspect", IMAGE, "--format", "{{range .RootFS.Layers}}{{println .}}{{end}}").ok().output();
-    assertThat(layers.strip().split("\n")).containsExactlyElementsOf(r.diffIds().stream().map(Object::toString).toList());
+    String layers =
+        Tools.run(
+                docker,
+                "image",
+                "inspect",
+                IMAGE,
+                "--format",
+                "{{range .RootFS.Layers}}{{println .}}{{end}}")
+            .ok()
+            .output();
+    assertThat(layers.strip().split("\n"))
+        .containsExactlyElementsOf(r.diffIds().stream().map(Object::toString).toList());
 
     // the run layer holds exactly what the commands changed
     Map<String, LayerEntry> entries = new LinkedHashMap<>();
-    try (LayerReader reader = LayerReader.open(DockerTesting.blob(tmp.resolve("store"), r.layers().get(2).digest()))) {
+    try (LayerReader reader =
+        LayerReader.open(DockerTesting.blob(tmp.resolve("store"), r.layers().get(2).digest()))) {
       LayerEntry e;
       while ((e = reader.next()) != null) {
         entries.put(e.path() + (e.type() == LayerEntry.Type.WHITEOUT ? " (whiteout)" : ""), e);
       }
     }
-    assertThat(entries.keySet()).containsExactlyInAnyOrder(
-        "app", "app/new.txt", "app/config.txt", "app/hello.txt (whiteout)", "app/link",
-        "var", "var/lib", "var/lib/x", "var/lib/x/y");
+    assertThat(entries.keySet())
+        .containsExactlyInAnyOrder(
+            "app",
+            "app/new.txt",
+            "app/config.txt",
+            "app/hello.txt (whiteout)",
+            "app/link",
+            "var",
+            "var/lib",
+            "var/lib/x",
+            "var/lib/x/y");
     assertThat(entries.get("var/lib/x/y").mode()).isEqualTo(0600);
     assertThat(entries.get("app/link").linkTarget()).isEqualTo("/app/new.txt");
   }

@@ -44,7 +44,8 @@ class RunProvisionerTest {
   /** The layer's fingerprint digest, through the provisioner (a daemon is never asked for it). */
   static Digest key(Layer layer, Path tmp) throws Exception {
     DockerProvisioners docker = new DockerProvisioners();
-    PreparedLayer p = (layer instanceof RunLayer ? docker.run() : docker.packages()).prepare(layer, context(tmp));
+    PreparedLayer p =
+        (layer instanceof RunLayer ? docker.run() : docker.packages()).prepare(layer, context(tmp));
     Fingerprint fp = new Fingerprint();
     p.fingerprint(fp);
     assertThat(p.needsParent()).isTrue();
@@ -58,22 +59,44 @@ class RunProvisionerTest {
   }
 
   @Test
-  void keyFollowsCommandsEnvironmentInputsAndSecretNamesButNotSecretContentNetworkOrTimeout(@TempDir Path tmp) throws Exception {
+  void keyFollowsCommandsEnvironmentInputsAndSecretNamesButNotSecretContentNetworkOrTimeout(
+      @TempDir Path tmp) throws Exception {
     Path input = tmp.resolve("in");
     Files.createDirectories(input.resolve("d"));
     Files.writeString(input.resolve("d/a.conf"), "a=1");
     Path secret = tmp.resolve("secret");
     Files.writeString(secret, "one");
-    RunLayer base = Layer.run("x", "echo hi").env("A", "1").env("B", "2").input(input, "/mnt/in").secret("s", secret);
+    RunLayer base =
+        Layer.run("x", "echo hi")
+            .env("A", "1")
+            .env("B", "2")
+            .input(input, "/mnt/in")
+            .secret("s", secret);
     Digest k = key(base, tmp);
 
-    assertThat(key(Layer.run("renamed", "echo hi").env("B", "2").env("A", "1").input(input, "/mnt/in").secret("s", secret), tmp))
-        .as("name and env order").isEqualTo(k);
+    assertThat(
+            key(
+                Layer.run("renamed", "echo hi")
+                    .env("B", "2")
+                    .env("A", "1")
+                    .input(input, "/mnt/in")
+                    .secret("s", secret),
+                tmp))
+        .as("name and env order")
+        .isEqualTo(k);
     assertThat(key(base.timeout(Duration.ofSeconds(5)).network("none"), tmp)).isEqualTo(k);
     Files.writeString(secret, "two");
     assertThat(key(base, tmp)).as("secret content").isEqualTo(k);
 
-    assertThat(key(Layer.run("x", "echo ho").env("A", "1").env("B", "2").input(input, "/mnt/in").secret("s", secret), tmp)).isNotEqualTo(k);
+    assertThat(
+            key(
+                Layer.run("x", "echo ho")
+                    .env("A", "1")
+                    .env("B", "2")
+                    .input(input, "/mnt/in")
+                    .secret("s", secret),
+                tmp))
+        .isNotEqualTo(k);
     assertThat(key(base.env("A", "3"), tmp)).isNotEqualTo(k);
     assertThat(key(base.user("1000"), tmp)).isNotEqualTo(k);
     assertThat(key(base.workdir("/srv"), tmp)).isNotEqualTo(k);
@@ -85,17 +108,27 @@ class RunProvisionerTest {
   @Test
   void missingInputOrSecretFailsWhenPrepared(@TempDir Path tmp) {
     DockerProvisioners docker = new DockerProvisioners();
-    assertThatThrownBy(() -> docker.run().prepare(Layer.run("x", "true").input(tmp.resolve("nope"), "/in"), context(tmp)))
-        .isInstanceOf(ProvisioningException.class).hasMessageContaining("does not exist");
-    assertThatThrownBy(() -> docker.run().prepare(Layer.run("x", "true").secret("s", tmp), context(tmp)))
-        .isInstanceOf(ProvisioningException.class).hasMessageContaining("secret 's'");
+    assertThatThrownBy(
+            () ->
+                docker
+                    .run()
+                    .prepare(
+                        Layer.run("x", "true").input(tmp.resolve("nope"), "/in"), context(tmp)))
+        .isInstanceOf(ProvisioningException.class)
+        .hasMessageContaining("does not exist");
+    assertThatThrownBy(
+            () -> docker.run().prepare(Layer.run("x", "true").secret("s", tmp), context(tmp)))
+        .isInstanceOf(ProvisioningException.class)
+        .hasMessageContaining("secret 's'");
   }
 
   @Test
   void packagesKeyIsTheSetOfNamesAndRefreshChangesIt(@TempDir Path tmp) throws Exception {
     Digest k = key(Layer.packages("curl", "jq"), tmp);
     assertThat(key(Layer.packages("jq", "curl", "curl"), tmp)).isEqualTo(k);
-    assertThat(key(Layer.packages("curl", "jq").network("host").timeout(Duration.ofMinutes(1)), tmp)).isEqualTo(k);
+    assertThat(
+            key(Layer.packages("curl", "jq").network("host").timeout(Duration.ofMinutes(1)), tmp))
+        .isEqualTo(k);
     assertThat(key(Layer.packages("curl"), tmp)).isNotEqualTo(k);
     PackagesLayer refreshing = Layer.packages("curl", "jq").refresh();
     assertThat(key(refreshing, tmp)).isNotEqualTo(k).isNotEqualTo(key(refreshing, tmp));
@@ -105,10 +138,14 @@ class RunProvisionerTest {
   void layersAreValidatedValues() {
     assertThatThrownBy(() -> Layer.run("x")).isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> Layer.run("x", " ")).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> Layer.run("x", "true").secret("../etc", Path.of("/x"))).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> Layer.run("x", "true").workdir("rel")).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> Layer.run("x", "true").network("a b")).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> Layer.packages("curl; rm -rf /")).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Layer.run("x", "true").secret("../etc", Path.of("/x")))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Layer.run("x", "true").workdir("rel"))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Layer.run("x", "true").network("a b"))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Layer.packages("curl; rm -rf /"))
+        .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> Layer.packages()).isInstanceOf(IllegalArgumentException.class);
     RunLayer r = Layer.run("x", "true");
     assertThat(r.env("A", "1")).isNotEqualTo(r).isEqualTo(Layer.run("x", "true").env("A", "1"));

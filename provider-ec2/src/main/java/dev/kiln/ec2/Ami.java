@@ -4,8 +4,8 @@ import dev.kiln.Digest;
 import java.util.Map;
 
 /**
- * A published AMI: its id and name in the target region, the snapshot behind its root volume, the image digest it
- * holds, and its copies in other regions.
+ * A published AMI: its id and name in the target region, the snapshot behind its root volume, the
+ * image digest it holds, and its copies in other regions.
  *
  * @param region the target region
  * @param imageId the AMI id, {@code ami-...}
@@ -15,14 +15,19 @@ import java.util.Map;
  * @param copies region to AMI id of each copy
  */
 public record Ami(
-    String region, String imageId, String name, String snapshotId, Digest digest, Map<String, String> copies) {
+    String region,
+    String imageId,
+    String name,
+    String snapshotId,
+    Digest digest,
+    Map<String, String> copies) {
   public Ami {
     copies = Map.copyOf(copies);
   }
 
   /**
-   * The AMI as flat details for an image record: {@code region}, {@code imageId}, {@code name}, {@code snapshotId},
-   * and {@code copy.REGION} for each copy.
+   * The AMI as flat details for an image record: {@code region}, {@code imageId}, {@code name},
+   * {@code snapshotId}, and {@code copy.REGION} for each copy.
    */
   public Map<String, String> details() {
     Map<String, String> d = new java.util.TreeMap<>();

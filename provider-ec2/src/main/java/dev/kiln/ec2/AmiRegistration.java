@@ -7,8 +7,8 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * What {@link AmiRegistrar#register} turns into an AMI: a completed snapshot holding the image's disk, the image's
- * digest and cache key, and the record's inputs (tagged {@code kiln:input:NAME}).
+ * What {@link AmiRegistrar#register} turns into an AMI: a completed snapshot holding the image's
+ * disk, the image's digest and cache key, and the record's inputs (tagged {@code kiln:input:NAME}).
  *
  * <p>Immutable and thread-safe.
  *
@@ -16,7 +16,8 @@ import java.util.Optional;
  * @param volumeSizeGiB its volume size, at least 1 GiB
  * @param digest the image digest
  * @param cacheKey the image's cache key
- * @param inputs the inputs to record as {@code kiln:input:NAME} tags (name up to 117, value up to 256 characters)
+ * @param inputs the inputs to record as {@code kiln:input:NAME} tags (name up to 117, value up to
+ *     256 characters)
  * @param description the AMI description (up to 255 characters), if not the default
  */
 record AmiRegistration(
@@ -29,7 +30,8 @@ record AmiRegistration(
   AmiRegistration {
     Objects.requireNonNull(snapshotId, "snapshotId");
     if (volumeSizeGiB < 1) {
-      throw new IllegalArgumentException("volume size must be at least 1 GiB, found " + volumeSizeGiB);
+      throw new IllegalArgumentException(
+          "volume size must be at least 1 GiB, found " + volumeSizeGiB);
     }
     Objects.requireNonNull(digest, "digest");
     Objects.requireNonNull(cacheKey, "cacheKey");
@@ -40,9 +42,12 @@ record AmiRegistration(
     }
   }
 
-  /** A registration of {@code snapshotId} ({@code volumeSizeGiB} GiB) as the image {@code digest}. */
+  /**
+   * A registration of {@code snapshotId} ({@code volumeSizeGiB} GiB) as the image {@code digest}.
+   */
   static AmiRegistration of(String snapshotId, long volumeSizeGiB, Digest digest, String cacheKey) {
-    return new AmiRegistration(snapshotId, volumeSizeGiB, digest, cacheKey, Map.of(), Optional.empty());
+    return new AmiRegistration(
+        snapshotId, volumeSizeGiB, digest, cacheKey, Map.of(), Optional.empty());
   }
 
   /** Sets the inputs to record as {@code kiln:input:NAME} tags. */
@@ -52,6 +57,7 @@ record AmiRegistration(
 
   /** Sets the AMI description. */
   AmiRegistration description(String text) {
-    return new AmiRegistration(snapshotId, volumeSizeGiB, digest, cacheKey, inputs, Optional.of(text));
+    return new AmiRegistration(
+        snapshotId, volumeSizeGiB, digest, cacheKey, inputs, Optional.of(text));
   }
 }

@@ -46,21 +46,23 @@ import software.amazon.awssdk.services.ec2.model.Snapshot;
 import software.amazon.awssdk.services.ec2.model.SnapshotState;
 
 /**
- * Writes a local raw disk to a new EBS snapshot through the EBS direct APIs: StartSnapshot, PutSnapshotBlock for
- * every 512 KiB block that must be written, CompleteSnapshot with the LINEAR aggregate checksum, then waits until EC2
- * reports the snapshot {@code completed}.
+ * Writes a local raw disk to a new EBS snapshot through the EBS direct APIs: StartSnapshot,
+ * PutSnapshotBlock for every 512 KiB block that must be written, CompleteSnapshot with the LINEAR
+ * aggregate checksum, then waits until EC2 reports the snapshot {@code completed}.
  *
- * <p>Without a parent, all-zero blocks are skipped (an unwritten block reads as zeros). With a parent snapshot and
- * the parent's local disk, only blocks whose content differs from the parent's are sent, including blocks that became
- * zero. The disk is streamed: at most {@code 2 x concurrency} blocks are in memory, and up to {@code concurrency}
- * PutSnapshotBlock calls run at once. Calls are retried by the SDK as {@link Ec2Clients} configures it; what this
- * class adds is the recovery the SDK cannot do: a StartSnapshot whose answer was lost (found by its client token), a
- * CompleteSnapshot that sealed the snapshot before its answer was lost, and a new snapshot the data plane does not
- * know yet.
+ * <p>Without a parent, all-zero blocks are skipped (an unwritten block reads as zeros). With a
+ * parent snapshot and the parent's local disk, only blocks whose content differs from the parent's
+ * are sent, including blocks that became zero. The disk is streamed: at most {@code 2 x
+ * concurrency} blocks are in memory, and up to {@code concurrency} PutSnapshotBlock calls run at
+ * once. Calls are retried by the SDK as {@link Ec2Clients} configures it; what this class adds is
+ * the recovery the SDK cannot do: a StartSnapshot whose answer was lost (found by its client
+ * token), a CompleteSnapshot that sealed the snapshot before its answer was lost, and a new
+ * snapshot the data plane does not know yet.
  *
- * <p>Never orphaned: any failure after StartSnapshot (including an interrupt) deletes the snapshot before the
- * exception is thrown; should the delete itself fail, the snapshot keeps the tags it was started with (Kiln tags it
- * {@code kiln:state=in-progress}) so that {@link AmiRegistrar#sweep} finds it later.
+ * <p>Never orphaned: any failure after StartSnapshot (including an interrupt) deletes the snapshot
+ * before the exception is thrown; should the delete itself fail, the snapshot keeps the tags it was
+ * started with (Kiln tags it {@code kiln:state=in-progress}) so that {@link AmiRegistrar#sweep}
+ * finds it later.
  *
  * <p>Immutable and thread-safe; one instance can run several uploads at once.
  */
@@ -69,15 +71,16 @@ final class EbsSnapshotUploader {
   public static final int BLOCK_SIZE = 512 * 1024;
 
   /**
-   * Parallel PutSnapshotBlock calls by default: 64, as AWS's own coldsnap uses; enough to fill a multi-Gbit/s link
-   * at ~50 ms per call, and below the per-snapshot request rate limit.
+   * Parallel PutSnapshotBlock calls by default: 64, as AWS's own coldsnap uses; enough to fill a
+   * multi-Gbit/s link at ~50 ms per call, and below the per-snapshot request rate limit.
    */
   public static final int DEFAULT_CONCURRENCY = 64;
 
   static final long GIB = 1L << 30;
   private static final Logger log = LoggerFactory.getLogger(EbsSnapshotUploader.class);
   private static final byte[] ZERO = new byte[BLOCK_SIZE];
-  private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(LinearChecksum::sha256);
+  private static final ThreadLocal<MessageDigest> SHA256 =
+      ThreadLocal.withInitial(LinearChecksum::sha256);
   private static final Duration REPORT_INTERVAL = Duration.ofMillis(200);
   // A just-started snapshot can briefly be unknown to PutSnapshotBlock (eventual consistency).
   private static final Duration YOUNG_SNAPSHOT = Duration.ofMinutes(2);
@@ -109,7 +112,11 @@ final class EbsSnapshotUploader {
   /** An uploader over these clients (same region), with default settings. */
   public static EbsSnapshotUploader create(EbsClient ebs, Ec2Client ec2) {
     return new EbsSnapshotUploader(
-        ebs, ec2, DEFAULT_CONCURRENCY, Duration.ofMinutes(30), Duration.ofSeconds(5),
+        ebs,
+        ec2,
+        DEFAULT_CONCURRENCY,
+        Duration.ofMinutes(30),
+        Duration.ofSeconds(5),
         Duration.ofMinutes(60));
   }
 
@@ -118,25 +125,36 @@ final class EbsSnapshotUploader {
     return create(clients.ebs(), clients.ec2());
   }
 
-  /** A copy that runs up to {@code n} PutSnapshotBlock calls at once (1-1024; the HTTP pool should be as large). */
+  /**
+   * A copy that runs up to {@code n} PutSnapshotBlock calls at once (1-1024; the HTTP pool should
+   * be as large).
+   */
   public EbsSnapshotUploader concurrency(int n) {
     checkArgument(n >= 1 && n <= 1024, "concurrency must be 1-1024, found %s", n);
     return new EbsSnapshotUploader(ebs, ec2, n, completionTimeout, pollInterval, snapshotTimeout);
   }
 
-  /** A copy that waits at most {@code timeout} for {@code completed}, polling every {@code poll}. */
+  /**
+   * A copy that waits at most {@code timeout} for {@code completed}, polling every {@code poll}.
+   */
   public EbsSnapshotUploader completionWait(Duration timeout, Duration poll) {
-    checkArgument(!timeout.isNegative() && !poll.isNegative() && !poll.isZero(), "bad wait %s / %s", timeout, poll);
+    checkArgument(
+        !timeout.isNegative() && !poll.isNegative() && !poll.isZero(),
+        "bad wait %s / %s",
+        timeout,
+        poll);
     return new EbsSnapshotUploader(ebs, ec2, concurrency, timeout, poll, snapshotTimeout);
   }
 
   /**
-   * A copy whose snapshots EBS cancels after {@code timeout} without writes or completion (StartSnapshot Timeout,
-   * 10 minutes to 72 hours; 60 minutes by default), a backstop should this process die mid-upload.
+   * A copy whose snapshots EBS cancels after {@code timeout} without writes or completion
+   * (StartSnapshot Timeout, 10 minutes to 72 hours; 60 minutes by default), a backstop should this
+   * process die mid-upload.
    */
   public EbsSnapshotUploader snapshotTimeout(Duration timeout) {
     checkArgument(
-        timeout.toMinutes() >= 10 && timeout.toMinutes() <= 4320, "snapshot timeout must be 10-4320 minutes, found %s",
+        timeout.toMinutes() >= 10 && timeout.toMinutes() <= 4320,
+        "snapshot timeout must be 10-4320 minutes, found %s",
         timeout);
     return new EbsSnapshotUploader(ebs, ec2, concurrency, completionTimeout, pollInterval, timeout);
   }
@@ -149,9 +167,11 @@ final class EbsSnapshotUploader {
   /**
    * Uploads {@code request.disk()} to a new snapshot and waits until it is {@code completed}.
    *
-   * @throws ImageStoreException when the upload cannot be done; any snapshot it started has been deleted
+   * @throws ImageStoreException when the upload cannot be done; any snapshot it started has been
+   *     deleted
    */
-  public UploadResult upload(SnapshotUpload request, UploadListener listener) throws ImageStoreException {
+  public UploadResult upload(SnapshotUpload request, UploadListener listener)
+      throws ImageStoreException {
     String target = request.target();
     long started = System.nanoTime();
     Path disk = request.disk();
@@ -165,17 +185,33 @@ final class EbsSnapshotUploader {
       Snapshot ps = describe(target, p.snapshotId(), null);
       if (ps == null) {
         throw new ImageStoreException(
-            target, "parent snapshot " + p.snapshotId() + " does not exist in this region: upload without a parent");
+            target,
+            "parent snapshot "
+                + p.snapshotId()
+                + " does not exist in this region: upload without a parent");
       }
       if (ps.state() != SnapshotState.COMPLETED) {
         throw new ImageStoreException(
-            target, "parent snapshot " + p.snapshotId() + " is " + ps.stateAsString() + ", expected completed");
+            target,
+            "parent snapshot "
+                + p.snapshotId()
+                + " is "
+                + ps.stateAsString()
+                + ", expected completed");
       }
       long parentGiB = ps.volumeSize() == null ? 0 : ps.volumeSize();
       if (parentDiskBytes > parentGiB * GIB) {
         throw new ImageStoreException(
-            target, "parent disk " + p.disk() + " has " + parentDiskBytes + " bytes, more than snapshot "
-                + p.snapshotId() + " holds (" + parentGiB + " GiB): it is not that snapshot's disk");
+            target,
+            "parent disk "
+                + p.disk()
+                + " has "
+                + parentDiskBytes
+                + " bytes, more than snapshot "
+                + p.snapshotId()
+                + " holds ("
+                + parentGiB
+                + " GiB): it is not that snapshot's disk");
       }
       volumeGiB = Math.max(volumeGiB, parentGiB);
     }
@@ -183,8 +219,14 @@ final class EbsSnapshotUploader {
       long forced = request.volumeSizeGiB().getAsLong();
       if (forced < volumeGiB) {
         throw new ImageStoreException(
-            target, "volume size " + forced + " GiB is smaller than needed (" + volumeGiB + " GiB for the disk"
-                + (parentId.isPresent() ? " and its parent" : "") + ")");
+            target,
+            "volume size "
+                + forced
+                + " GiB is smaller than needed ("
+                + volumeGiB
+                + " GiB for the disk"
+                + (parentId.isPresent() ? " and its parent" : "")
+                + ")");
       }
       volumeGiB = forced;
     }
@@ -195,7 +237,8 @@ final class EbsSnapshotUploader {
     for (Map.Entry<String, String> e : request.tags().entrySet()) {
       tags.add(Tag.builder().key(e.getKey()).value(e.getValue()).build());
     }
-    boolean tokenTagged = tags.size() < KilnTags.MAX_TAGS && !request.tags().containsKey(KilnTags.UPLOAD);
+    boolean tokenTagged =
+        tags.size() < KilnTags.MAX_TAGS && !request.tags().containsKey(KilnTags.UPLOAD);
     if (tokenTagged) {
       tags.add(Tag.builder().key(KilnTags.UPLOAD).value(token).build());
     }
@@ -220,42 +263,78 @@ final class EbsSnapshotUploader {
       }
       if (interrupted) {
         Thread.currentThread().interrupt();
-        throw new ImageStoreException(target, "interrupted before StartSnapshot answered" + left, e);
+        throw new ImageStoreException(
+            target, "interrupted before StartSnapshot answered" + left, e);
       }
-      throw new ImageStoreException(target, "StartSnapshot failed" + left + ": " + e.getMessage(), e);
+      throw new ImageStoreException(
+          target, "StartSnapshot failed" + left + ": " + e.getMessage(), e);
     }
     String snapshotId = start.snapshotId();
     long startNanos = System.nanoTime();
-    log.info("started snapshot {} ({} GiB{}) for {}", snapshotId, volume,
-        parentId.map(p -> ", parent " + p).orElse(""), disk);
+    log.info(
+        "started snapshot {} ({} GiB{}) for {}",
+        snapshotId,
+        volume,
+        parentId.map(p -> ", parent " + p).orElse(""),
+        disk);
     try {
       if (start.blockSize() != null && start.blockSize() != BLOCK_SIZE) {
         throw new ImageStoreException(
-            target, "snapshot " + snapshotId + " has block size " + start.blockSize() + ", expected " + BLOCK_SIZE);
+            target,
+            "snapshot "
+                + snapshotId
+                + " has block size "
+                + start.blockSize()
+                + ", expected "
+                + BLOCK_SIZE);
       }
       Stream s =
           new Stream(
-              target, snapshotId, disk, diskBytes, request.parent().map(SnapshotUpload.ParentSnapshot::disk),
-              parentDiskBytes, listener, retries, startNanos);
+              target,
+              snapshotId,
+              disk,
+              diskBytes,
+              request.parent().map(SnapshotUpload.ParentSnapshot::disk),
+              parentDiskBytes,
+              listener,
+              retries,
+              startNanos);
       s.run();
       Optional<String> aggregate = complete(target, snapshotId, s.sent.sum(), s.aggregate, retries);
       waitCompleted(target, snapshotId, retries);
       s.report(true);
       UploadResult r =
           new UploadResult(
-              snapshotId, parentId, volume, diskBytes, s.blocks, s.sent.sum(),
-              s.skippedZero.sum(), s.skippedUnchanged.sum(), s.bytesSent.sum(), retries.sum(), aggregate,
+              snapshotId,
+              parentId,
+              volume,
+              diskBytes,
+              s.blocks,
+              s.sent.sum(),
+              s.skippedZero.sum(),
+              s.skippedUnchanged.sum(),
+              s.bytesSent.sum(),
+              retries.sum(),
+              aggregate,
               Duration.ofNanos(System.nanoTime() - started));
-      log.info("snapshot {} completed: {} blocks sent, {} zero and {} unchanged skipped, {} retries, {}", snapshotId,
-          r.blocksSent(), r.blocksSkippedZero(), r.blocksSkippedUnchanged(), r.retries(), r.elapsed());
+      log.info(
+          "snapshot {} completed: {} blocks sent, {} zero and {} unchanged skipped, {} retries, {}",
+          snapshotId,
+          r.blocksSent(),
+          r.blocksSkippedZero(),
+          r.blocksSkippedUnchanged(),
+          r.retries(),
+          r.elapsed());
       return r;
     } catch (Throwable e) {
       boolean interrupted = e instanceof InterruptedException || Thread.interrupted();
       deleteAfterFailure(snapshotId, e);
       if (interrupted) {
         Thread.currentThread().interrupt();
-        throw new ImageStoreException(target, "interrupted while writing snapshot " + snapshotId
-            + "; the snapshot was deleted", e);
+        throw new ImageStoreException(
+            target,
+            "interrupted while writing snapshot " + snapshotId + "; the snapshot was deleted",
+            e);
       }
       if (e instanceof ImageStoreException) {
         throw (ImageStoreException) e;
@@ -263,8 +342,13 @@ final class EbsSnapshotUploader {
       if (e instanceof Error) {
         throw (Error) e;
       }
-      throw new ImageStoreException(target, "writing snapshot " + snapshotId + " failed, the snapshot was deleted: "
-          + describeError(e), e);
+      throw new ImageStoreException(
+          target,
+          "writing snapshot "
+              + snapshotId
+              + " failed, the snapshot was deleted: "
+              + describeError(e),
+          e);
     }
   }
 
@@ -279,8 +363,13 @@ final class EbsSnapshotUploader {
     final UploadListener listener;
     final LongAdder retries;
     final long startNanos;
-    /** Blocks examined: the disk's, or the parent disk's if that is longer (its tail must read as zeros). */
+
+    /**
+     * Blocks examined: the disk's, or the parent disk's if that is longer (its tail must read as
+     * zeros).
+     */
     final long blocks;
+
     final LinearChecksum aggregate = new LinearChecksum();
     final LongAdder sent = new LongAdder();
     final LongAdder bytesSent = new LongAdder();
@@ -291,8 +380,16 @@ final class EbsSnapshotUploader {
     final Object reportLock = new Object();
     volatile long lastReport;
 
-    Stream(String target, String snapshotId, Path disk, long diskBytes, Optional<Path> parentDisk, long parentBytes,
-        UploadListener listener, LongAdder retries, long startNanos) {
+    Stream(
+        String target,
+        String snapshotId,
+        Path disk,
+        long diskBytes,
+        Optional<Path> parentDisk,
+        long parentBytes,
+        UploadListener listener,
+        LongAdder retries,
+        long startNanos) {
       this.target = target;
       this.snapshotId = snapshotId;
       this.disk = disk;
@@ -309,18 +406,22 @@ final class EbsSnapshotUploader {
       int poolSize = concurrency * 2;
       BlockingQueue<byte[]> free = new ArrayBlockingQueue<>(poolSize);
       int allocated = 0;
-      ThreadFactory tf = r -> {
-        Thread t = new Thread(r, "kiln-ebs-put-" + POOLS.incrementAndGet());
-        t.setDaemon(true);
-        return t;
-      };
+      ThreadFactory tf =
+          r -> {
+            Thread t = new Thread(r, "kiln-ebs-put-" + POOLS.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+          };
       ExecutorService workers =
-          new ThreadPoolExecutor(concurrency, concurrency, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), tf);
+          new ThreadPoolExecutor(
+              concurrency, concurrency, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), tf);
       long ordinal = 0;
       byte[] parentBuf = parentDisk.isPresent() ? new byte[BLOCK_SIZE] : null;
       try (FileChannel in = FileChannel.open(disk, StandardOpenOption.READ);
           FileChannel parentIn =
-              parentDisk.isPresent() ? FileChannel.open(parentDisk.get(), StandardOpenOption.READ) : null) {
+              parentDisk.isPresent()
+                  ? FileChannel.open(parentDisk.get(), StandardOpenOption.READ)
+                  : null) {
         for (long index = 0; index < blocks; index++) {
           if (failure.get() != null) {
             break;
@@ -365,15 +466,16 @@ final class EbsSnapshotUploader {
           final byte[] block = buf;
           final long blockIndex = index;
           final long blockOrdinal = ordinal++;
-          workers.execute(() -> {
-            try {
-              put(blockIndex, blockOrdinal, block);
-            } catch (Throwable t) {
-              failure.compareAndSet(null, t);
-            } finally {
-              free.add(block);
-            }
-          });
+          workers.execute(
+              () -> {
+                try {
+                  put(blockIndex, blockOrdinal, block);
+                } catch (Throwable t) {
+                  failure.compareAndSet(null, t);
+                } finally {
+                  free.add(block);
+                }
+              });
         }
         // Wait for every block in flight: each returns its buffer.
         for (int i = 0; i < allocated; i++) {
@@ -415,32 +517,50 @@ final class EbsSnapshotUploader {
       PutSnapshotBlockResponse r;
       for (int attempt = 1; ; attempt++) {
         try {
-          r = ebs.putSnapshotBlock(
-              b -> b.snapshotId(snapshotId)
-                  .blockIndex((int) index)
-                  .dataLength(BLOCK_SIZE)
-                  .checksum(checksum)
-                  .checksumAlgorithm(ChecksumAlgorithm.SHA256)
-                  .progress(progress)
-                  .overrideConfiguration(Ec2Clients.countRetries(retries)),
-              RequestBody.fromContentProvider(
-                  () -> new ByteArrayInputStream(block), BLOCK_SIZE, "application/octet-stream"));
+          r =
+              ebs.putSnapshotBlock(
+                  b ->
+                      b.snapshotId(snapshotId)
+                          .blockIndex((int) index)
+                          .dataLength(BLOCK_SIZE)
+                          .checksum(checksum)
+                          .checksumAlgorithm(ChecksumAlgorithm.SHA256)
+                          .progress(progress)
+                          .overrideConfiguration(Ec2Clients.countRetries(retries)),
+                  RequestBody.fromContentProvider(
+                      () -> new ByteArrayInputStream(block),
+                      BLOCK_SIZE,
+                      "application/octet-stream"));
           break;
         } catch (ResourceNotFoundException e) {
-          // a snapshot started a moment ago can be unknown to the data plane for a while: wait for it
+          // a snapshot started a moment ago can be unknown to the data plane for a while: wait for
+          // it
           if (System.nanoTime() - startNanos >= YOUNG_SNAPSHOT.toNanos()) {
             throw e;
           }
-          long delay = Math.min(YOUNG_SNAPSHOT_POLL_MAX.toMillis(), 100L << Math.min(attempt - 1, 10));
-          log.debug("PutSnapshotBlock {}/{}: snapshot not known yet, again in {} ms", snapshotId, index, delay);
+          long delay =
+              Math.min(YOUNG_SNAPSHOT_POLL_MAX.toMillis(), 100L << Math.min(attempt - 1, 10));
+          log.debug(
+              "PutSnapshotBlock {}/{}: snapshot not known yet, again in {} ms",
+              snapshotId,
+              index,
+              delay);
           retries.increment();
           Thread.sleep(delay);
         }
       }
       if (r.checksum() != null && !r.checksum().equals(checksum)) {
         throw new ImageStoreException(
-            target, "EBS stored block " + index + " of " + snapshotId + " with checksum " + r.checksum()
-                + ", expected " + checksum + ": the data was altered in transit");
+            target,
+            "EBS stored block "
+                + index
+                + " of "
+                + snapshotId
+                + " with checksum "
+                + r.checksum()
+                + ", expected "
+                + checksum
+                + ": the data was altered in transit");
       }
       sent.increment();
       bytesSent.add(BLOCK_SIZE);
@@ -459,8 +579,13 @@ final class EbsSnapshotUploader {
         lastReport = now;
         UploadProgress p =
             new UploadProgress(
-                snapshotId, diskBytes, last ? diskBytes : scanned, bytesSent.sum(), sent.sum(),
-                skippedZero.sum() + skippedUnchanged.sum(), retries.sum());
+                snapshotId,
+                diskBytes,
+                last ? diskBytes : scanned,
+                bytesSent.sum(),
+                sent.sum(),
+                skippedZero.sum() + skippedUnchanged.sum(),
+                retries.sum());
         try {
           listener.progress(p);
         } catch (RuntimeException e) {
@@ -471,27 +596,34 @@ final class EbsSnapshotUploader {
   }
 
   private Optional<String> complete(
-      String target, String snapshotId, long count, LinearChecksum aggregate, LongAdder retries) throws Exception {
+      String target, String snapshotId, long count, LinearChecksum aggregate, LongAdder retries)
+      throws Exception {
     Optional<String> checksum =
-        count == 0 ? Optional.empty() : Optional.of(Base64.getEncoder().encodeToString(aggregate.finish(count)));
+        count == 0
+            ? Optional.empty()
+            : Optional.of(Base64.getEncoder().encodeToString(aggregate.finish(count)));
     LongAdder completeRetries = new LongAdder();
     try {
       ebs.completeSnapshot(
           b -> {
-            b.snapshotId(snapshotId).changedBlocksCount((int) count)
+            b.snapshotId(snapshotId)
+                .changedBlocksCount((int) count)
                 .overrideConfiguration(Ec2Clients.countRetries(completeRetries));
             checksum.ifPresent(
-                c -> b.checksum(c)
-                    .checksumAlgorithm(ChecksumAlgorithm.SHA256)
-                    .checksumAggregationMethod(ChecksumAggregationMethod.LINEAR));
+                c ->
+                    b.checksum(c)
+                        .checksumAlgorithm(ChecksumAlgorithm.SHA256)
+                        .checksumAggregationMethod(ChecksumAggregationMethod.LINEAR));
           });
     } catch (AwsServiceException e) {
       // An earlier attempt may have reached EBS and sealed the snapshot; the waiter tells.
       if (completeRetries.sum() == 0) {
         throw e;
       }
-      log.info("CompleteSnapshot {} failed after a retry ({}); checking whether an earlier attempt sealed it",
-          snapshotId, e.getMessage());
+      log.info(
+          "CompleteSnapshot {} failed after a retry ({}); checking whether an earlier attempt sealed it",
+          snapshotId,
+          e.getMessage());
     } finally {
       retries.add(completeRetries.sum());
     }
@@ -511,17 +643,27 @@ final class EbsSnapshotUploader {
       }
       if (System.nanoTime() > deadline) {
         throw new ImageStoreException(
-            target, "snapshot " + snapshotId + " is still " + (s == null ? "not visible" : s.stateAsString())
-                + " after " + completionTimeout + "; raise the wait with completionWait(...)");
+            target,
+            "snapshot "
+                + snapshotId
+                + " is still "
+                + (s == null ? "not visible" : s.stateAsString())
+                + " after "
+                + completionTimeout
+                + "; raise the wait with completionWait(...)");
       }
       Thread.sleep(pollInterval.toMillis());
     }
   }
 
   /** The snapshot as EC2 describes it, or null when EC2 does not know it (yet). */
-  private Snapshot describe(String target, String snapshotId, LongAdder retries) throws ImageStoreException {
+  private Snapshot describe(String target, String snapshotId, LongAdder retries)
+      throws ImageStoreException {
     try {
-      return ec2.describeSnapshots(b -> b.snapshotIds(snapshotId).overrideConfiguration(Ec2Clients.countRetries(retries)))
+      return ec2
+          .describeSnapshots(
+              b ->
+                  b.snapshotIds(snapshotId).overrideConfiguration(Ec2Clients.countRetries(retries)))
           .snapshots()
           .stream()
           .findFirst()
@@ -530,24 +672,31 @@ final class EbsSnapshotUploader {
       if (Ec2Clients.errorCode(e).startsWith("InvalidSnapshot.NotFound")) {
         return null;
       }
-      throw new ImageStoreException(target, "DescribeSnapshots " + snapshotId + " failed: " + e.getMessage(), e);
+      throw new ImageStoreException(
+          target, "DescribeSnapshots " + snapshotId + " failed: " + e.getMessage(), e);
     } catch (AbortedException e) {
       Thread.currentThread().interrupt();
       throw new ImageStoreException(target, "interrupted while describing " + snapshotId, e);
     }
   }
 
-  /** Deletes the snapshots an upload with this token made; says what it did, for the error message. */
+  /**
+   * Deletes the snapshots an upload with this token made; says what it did, for the error message.
+   */
   private String deleteByToken(String token, Throwable cause) {
     try {
       List<String> ids = new ArrayList<>();
-      ec2.describeSnapshots(b -> b.ownerIds("self").filters(AmiRegistrar.filter("tag:" + KilnTags.UPLOAD, token)))
-          .snapshots().forEach(s -> ids.add(s.snapshotId()));
+      ec2.describeSnapshots(
+              b -> b.ownerIds("self").filters(AmiRegistrar.filter("tag:" + KilnTags.UPLOAD, token)))
+          .snapshots()
+          .forEach(s -> ids.add(s.snapshotId()));
       for (String id : ids) {
         Snapshots.delete(ec2, id);
         log.info("deleted snapshot {} started by an attempt whose answer was lost", id);
       }
-      return ids.isEmpty() ? " (nothing was created)" : " (deleted " + ids + ", created by an earlier attempt)";
+      return ids.isEmpty()
+          ? " (nothing was created)"
+          : " (deleted " + ids + ", created by an earlier attempt)";
     } catch (Throwable e) {
       if (e instanceof InterruptedException) {
         Thread.currentThread().interrupt();
@@ -563,7 +712,10 @@ final class EbsSnapshotUploader {
       Snapshots.delete(ec2, snapshotId);
       log.info("deleted snapshot {} after a failed upload", snapshotId);
     } catch (Throwable e) {
-      log.warn("could not delete snapshot {} after a failed upload; the next sweep removes it", snapshotId, e);
+      log.warn(
+          "could not delete snapshot {} after a failed upload; the next sweep removes it",
+          snapshotId,
+          e);
       cause.addSuppressed(e);
     }
   }
@@ -579,12 +731,14 @@ final class EbsSnapshotUploader {
       }
       return Files.size(p);
     } catch (IOException e) {
-      throw new ImageStoreException(target, "cannot read " + what + " " + p + ": " + e.getMessage(), e);
+      throw new ImageStoreException(
+          target, "cannot read " + what + " " + p + ": " + e.getMessage(), e);
     }
   }
 
   /** Reads block {@code index} into {@code buf}, zero-filling past the end of the file. */
-  private static void readBlock(FileChannel ch, long index, long size, byte[] buf) throws IOException {
+  private static void readBlock(FileChannel ch, long index, long size, byte[] buf)
+      throws IOException {
     long pos = index * BLOCK_SIZE;
     int want = (int) Math.max(0, Math.min(BLOCK_SIZE, size - pos));
     ByteBuffer bb = ByteBuffer.wrap(buf, 0, want);

@@ -29,30 +29,36 @@ import software.amazon.awssdk.services.ebs.EbsClient;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 
 /**
- * The SDK clients one {@link Ec2Target} needs: EBS direct and EC2 in the target's region, and EC2 in each copy
- * region, sharing one pooled HTTP client. Credentials come from the target or the SDK's default chain; the region
- * from the target or the SDK's default region chain; endpoints from the target's overrides.
+ * The SDK clients one {@link Ec2Target} needs: EBS direct and EC2 in the target's region, and EC2
+ * in each copy region, sharing one pooled HTTP client. Credentials come from the target or the
+ * SDK's default chain; the region from the target or the SDK's default region chain; endpoints from
+ * the target's overrides.
  *
- * <p>Calls are retried by the SDK's standard retry strategy ({@link RetryMode#STANDARD}: 5xx answers, throttling,
- * broken connections, with exponential backoff and jitter, and a circuit breaker), with {@value #MAX_ATTEMPTS}
- * attempts per call and EBS's {@code ConcurrentLimitExceededException} counted as throttling. Kiln adds only what the
- * SDK cannot know: the recovery of idempotent calls whose answer was lost (client tokens), in the uploader and the
+ * <p>Calls are retried by the SDK's standard retry strategy ({@link RetryMode#STANDARD}: 5xx
+ * answers, throttling, broken connections, with exponential backoff and jitter, and a circuit
+ * breaker), with {@value #MAX_ATTEMPTS} attempts per call and EBS's {@code
+ * ConcurrentLimitExceededException} counted as throttling. Kiln adds only what the SDK cannot know:
+ * the recovery of idempotent calls whose answer was lost (client tokens), in the uploader and the
  * registrar.
  *
  * <p>Thread-safe. Close it to release the connection pool.
  */
 public final class Ec2Clients implements AutoCloseable {
-  /** Attempts per call, the first included: with the SDK's backoff (up to 20 s) about a minute of throttling. */
+  /**
+   * Attempts per call, the first included: with the SDK's backoff (up to 20 s) about a minute of
+   * throttling.
+   */
   static final int MAX_ATTEMPTS = 8;
 
   /**
-   * Set on a request, counts the attempts the SDK repeated for it ({@link #countRetries}); read by the uploader for
-   * its figures and to tell whether a StartSnapshot or CompleteSnapshot may have reached EBS before its answer was
-   * lost.
+   * Set on a request, counts the attempts the SDK repeated for it ({@link #countRetries}); read by
+   * the uploader for its figures and to tell whether a StartSnapshot or CompleteSnapshot may have
+   * reached EBS before its answer was lost.
    */
   static final ExecutionAttribute<LongAdder> RETRIES = new ExecutionAttribute<>("kiln.retries");
 
-  private static final ExecutionAttribute<AtomicInteger> ATTEMPTS = new ExecutionAttribute<>("kiln.attempts");
+  private static final ExecutionAttribute<AtomicInteger> ATTEMPTS =
+      new ExecutionAttribute<>("kiln.attempts");
   private static final Logger log = LoggerFactory.getLogger(Ec2Clients.class);
 
   private final Ec2Target target;
@@ -68,7 +74,10 @@ public final class Ec2Clients implements AutoCloseable {
   private Ec2Clients(Ec2Target target, int maxConnections, RetryStrategy retry) {
     this.target = target;
     this.region =
-        target.region().map(Region::of).orElseGet(() -> new DefaultAwsRegionProviderChain().getRegion());
+        target
+            .region()
+            .map(Region::of)
+            .orElseGet(() -> new DefaultAwsRegionProviderChain().getRegion());
     if (target.credentials().isPresent()) {
       this.credentials = target.credentials().get();
       this.ownsCredentials = false;
@@ -100,14 +109,17 @@ public final class Ec2Clients implements AutoCloseable {
     this.ebs = builder.build();
   }
 
-  /** Clients for {@code target}, with a connection pool sized for {@link EbsSnapshotUploader#DEFAULT_CONCURRENCY}. */
+  /**
+   * Clients for {@code target}, with a connection pool sized for {@link
+   * EbsSnapshotUploader#DEFAULT_CONCURRENCY}.
+   */
   public static Ec2Clients create(Ec2Target target) {
     return create(target, EbsSnapshotUploader.DEFAULT_CONCURRENCY + 8);
   }
 
   /**
-   * Clients for {@code target} with at most {@code maxConnections} pooled connections (make it at least the upload
-   * concurrency).
+   * Clients for {@code target} with at most {@code maxConnections} pooled connections (make it at
+   * least the upload concurrency).
    */
   public static Ec2Clients create(Ec2Target target, int maxConnections) {
     return create(target, maxConnections, retryStrategy(MAX_ATTEMPTS));
@@ -116,15 +128,16 @@ public final class Ec2Clients implements AutoCloseable {
   /** Clients that retry with {@code retry} (tests shorten the backoff). */
   static Ec2Clients create(Ec2Target target, int maxConnections, RetryStrategy retry) {
     if (maxConnections < 1) {
-      throw new IllegalArgumentException("maxConnections must be at least 1, found " + maxConnections);
+      throw new IllegalArgumentException(
+          "maxConnections must be at least 1, found " + maxConnections);
     }
     return new Ec2Clients(target, maxConnections, retry);
   }
 
   /**
-   * The SDK's standard retry strategy with {@code maxAttempts} attempts per call. EBS answers too many concurrent
-   * calls for one snapshot with {@code ConcurrentLimitExceededException} (400), which the SDK does not know as
-   * throttling: it is retried, with the throttling backoff.
+   * The SDK's standard retry strategy with {@code maxAttempts} attempts per call. EBS answers too
+   * many concurrent calls for one snapshot with {@code ConcurrentLimitExceededException} (400),
+   * which the SDK does not know as throttling: it is retried, with the throttling backoff.
    */
   static RetryStrategy retryStrategy(int maxAttempts) {
     return AwsRetryStrategy.forRetryMode(RetryMode.STANDARD).toBuilder()
@@ -164,15 +177,19 @@ public final class Ec2Clients implements AutoCloseable {
     }
 
     @Override
-    public void beforeTransmission(Context.BeforeTransmission context, ExecutionAttributes attributes) {
+    public void beforeTransmission(
+        Context.BeforeTransmission context, ExecutionAttributes attributes) {
       AtomicInteger attempts = attributes.getAttribute(ATTEMPTS);
       if (attempts != null && attempts.incrementAndGet() > 1) {
         LongAdder retries = attributes.getAttribute(RETRIES);
         if (retries != null) {
           retries.increment();
         }
-        log.debug("{} {}: attempt {}", attributes.getAttribute(SdkExecutionAttribute.SERVICE_NAME),
-            attributes.getAttribute(SdkExecutionAttribute.OPERATION_NAME), attempts.get());
+        log.debug(
+            "{} {}: attempt {}",
+            attributes.getAttribute(SdkExecutionAttribute.SERVICE_NAME),
+            attributes.getAttribute(SdkExecutionAttribute.OPERATION_NAME),
+            attempts.get());
       }
     }
   }
@@ -198,8 +215,8 @@ public final class Ec2Clients implements AutoCloseable {
   }
 
   /**
-   * The EC2 client in {@code regionId} (for copies). With an endpoint override, every region's calls go to that
-   * endpoint, signed for their own region.
+   * The EC2 client in {@code regionId} (for copies). With an endpoint override, every region's
+   * calls go to that endpoint, signed for their own region.
    */
   public Ec2Client ec2(String regionId) {
     return ec2.computeIfAbsent(

@@ -21,9 +21,9 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * {@code ec2://REGION/NAME}: the image's raw disk (from the engine's disk cache) uploaded with the EBS direct APIs —
- * incrementally against the snapshot of the image's base when one is tagged with the base's cache key — and
- * registered as an AMI. Idempotent by the Kiln image digest tag.
+ * {@code ec2://REGION/NAME}: the image's raw disk (from the engine's disk cache) uploaded with the
+ * EBS direct APIs — incrementally against the snapshot of the image's base when one is tagged with
+ * the base's cache key — and registered as an AMI. Idempotent by the Kiln image digest tag.
  */
 public final class Ec2ImageStores implements ImageStoreProvider {
 
@@ -63,8 +63,9 @@ public final class Ec2ImageStores implements ImageStoreProvider {
       DiskCache disks = RawDiskStores.diskCache(ctx, target.toString());
       DiskOptions options = target.diskOptions();
       DiskCache.CachedDisk disk = disks.disk(image, options);
-      PublishRequest request = PublishRequest.of(disk.path(), image.digest(), image.key().toString())
-          .inputs(inputs(image));
+      PublishRequest request =
+          PublishRequest.of(disk.path(), image.digest(), image.key().toString())
+              .inputs(inputs(image));
       Optional<DiskCache.CachedDisk> base = disks.baseDisk(image, options);
       if (base.isPresent()) {
         request = request.base(baseKey(image).toString(), base.get().path());
@@ -76,7 +77,11 @@ public final class Ec2ImageStores implements ImageStoreProvider {
         if (remote.isPresent()) {
           publisher = publisher.snapshotDirectory(new RemoteSnapshots(remote.get()));
         }
-        PublishResult r = publisher.publish(request, p -> ctx.emit(new BakeEvent.BytesWritten(subject, p.bytesScanned(), p.diskBytes())));
+        PublishResult r =
+            publisher.publish(
+                request,
+                p ->
+                    ctx.emit(new BakeEvent.BytesWritten(subject, p.bytesScanned(), p.diskBytes())));
         long sent = r.upload().map(UploadResult::bytesSent).orElse(0L);
         PublishedImage out = published(image, r.ami(), sent);
         return r.reused() ? out.asReused() : out;
@@ -91,13 +96,16 @@ public final class Ec2ImageStores implements ImageStoreProvider {
   }
 
   /**
-   * Snapshot ids in the remote cache: {@code ec2-snapshots/REGION.KEYHEX} → {@code {"snapshotId": …}}. The key is
-   * the image's cache key, which does not depend on the account; the id is only a hint, checked before use.
+   * Snapshot ids in the remote cache: {@code ec2-snapshots/REGION.KEYHEX} → {@code {"snapshotId":
+   * …}}. The key is the image's cache key, which does not depend on the account; the id is only a
+   * hint, checked before use.
    */
   static final class RemoteSnapshots implements SnapshotDirectory {
     static final String NAMESPACE = "ec2-snapshots";
-    // a one-field entry: a pattern, not a JSON library this module does not otherwise need at run time
-    private static final java.util.regex.Pattern ID = java.util.regex.Pattern.compile("\"snapshotId\"\\s*:\\s*\"(snap-[0-9a-f]+)\"");
+    // a one-field entry: a pattern, not a JSON library this module does not otherwise need at run
+    // time
+    private static final java.util.regex.Pattern ID =
+        java.util.regex.Pattern.compile("\"snapshotId\"\\s*:\\s*\"(snap-[0-9a-f]+)\"");
     private final RemoteCache remote;
 
     RemoteSnapshots(RemoteCache remote) {
@@ -115,7 +123,8 @@ public final class Ec2ImageStores implements ImageStoreProvider {
         if (e.isEmpty()) {
           return Optional.empty();
         }
-        java.util.regex.Matcher m = ID.matcher(new String(e.get(), java.nio.charset.StandardCharsets.UTF_8));
+        java.util.regex.Matcher m =
+            ID.matcher(new String(e.get(), java.nio.charset.StandardCharsets.UTF_8));
         return m.find() ? Optional.of(m.group(1)) : Optional.empty();
       } catch (java.io.IOException | RuntimeException ex) {
         return Optional.empty();
@@ -125,15 +134,30 @@ public final class Ec2ImageStores implements ImageStoreProvider {
     @Override
     public void record(String region, String cacheKey, String snapshotId) {
       try {
-        String json = "{\"snapshotId\":\"" + snapshotId + "\",\"region\":\"" + region + "\",\"key\":\"" + cacheKey + "\"}";
-        remote.putEntry(NAMESPACE, key(region, cacheKey), json.getBytes(java.nio.charset.StandardCharsets.UTF_8), Optional.empty());
+        String json =
+            "{\"snapshotId\":\""
+                + snapshotId
+                + "\",\"region\":\""
+                + region
+                + "\",\"key\":\""
+                + cacheKey
+                + "\"}";
+        remote.putEntry(
+            NAMESPACE,
+            key(region, cacheKey),
+            json.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+            Optional.empty());
       } catch (java.io.IOException | RuntimeException ex) {
-        // the remote said it is unavailable (its own event); the account's tags still find the snapshot
+        // the remote said it is unavailable (its own event); the account's tags still find the
+        // snapshot
       }
     }
   }
 
-  /** The cache key of the image's base (the top layer of its last base), whose snapshot the upload starts from. */
+  /**
+   * The cache key of the image's base (the top layer of its last base), whose snapshot the upload
+   * starts from.
+   */
   static Digest baseKey(ImageView image) {
     List<LayerRecord> layers = image.layers();
     int k = 0;

@@ -12,9 +12,9 @@ import software.amazon.awssdk.services.ec2.model.Image;
 import software.amazon.awssdk.services.ec2.model.ImageState;
 
 /**
- * Publishes an image's raw disk as an AMI, the whole {@code ec2://} flow: sweep what dead bakes left, reuse an AMI
- * that already holds the digest, otherwise upload the disk (incrementally over the base image's snapshot when there
- * is one), register, share, tag and copy.
+ * Publishes an image's raw disk as an AMI, the whole {@code ec2://} flow: sweep what dead bakes
+ * left, reuse an AMI that already holds the digest, otherwise upload the disk (incrementally over
+ * the base image's snapshot when there is one), register, share, tag and copy.
  *
  * <pre>{@code
  * try (Ec2Clients clients = Ec2Clients.create(Ec2Target.parse("ec2://eu-west-1/web?share=123456789012"))) {
@@ -28,7 +28,10 @@ import software.amazon.awssdk.services.ec2.model.ImageState;
 public final class Ec2Publisher {
   private static final Logger log = LoggerFactory.getLogger(Ec2Publisher.class);
 
-  /** Default age after which an in-progress leftover is swept: longer than any bake, shorter than a day. */
+  /**
+   * Default age after which an in-progress leftover is swept: longer than any bake, shorter than a
+   * day.
+   */
   public static final Duration DEFAULT_SWEEP_AGE = Duration.ofHours(6);
 
   private final Ec2Target target;
@@ -38,12 +41,18 @@ public final class Ec2Publisher {
   private final SnapshotDirectory directory;
 
   private Ec2Publisher(
-      Ec2Target target, EbsSnapshotUploader uploader, AmiRegistrar registrar, Optional<Duration> sweepAge) {
+      Ec2Target target,
+      EbsSnapshotUploader uploader,
+      AmiRegistrar registrar,
+      Optional<Duration> sweepAge) {
     this(target, uploader, registrar, sweepAge, SnapshotDirectory.NONE);
   }
 
   private Ec2Publisher(
-      Ec2Target target, EbsSnapshotUploader uploader, AmiRegistrar registrar, Optional<Duration> sweepAge,
+      Ec2Target target,
+      EbsSnapshotUploader uploader,
+      AmiRegistrar registrar,
+      Optional<Duration> sweepAge,
       SnapshotDirectory directory) {
     this.target = target;
     this.uploader = uploader;
@@ -53,8 +62,8 @@ public final class Ec2Publisher {
   }
 
   /**
-   * A copy that also finds base snapshots in {@code d} (the remote cache of a build fleet) when the account's tags
-   * name none, and records the snapshots it uploads there.
+   * A copy that also finds base snapshots in {@code d} (the remote cache of a build fleet) when the
+   * account's tags name none, and records the snapshots it uploads there.
    */
   Ec2Publisher snapshotDirectory(SnapshotDirectory d) {
     return new Ec2Publisher(target, uploader, registrar, sweepAge, Objects.requireNonNull(d));
@@ -63,7 +72,9 @@ public final class Ec2Publisher {
   /** A publisher over {@code clients} (which the caller closes), with default settings. */
   public static Ec2Publisher create(Ec2Clients clients) {
     return new Ec2Publisher(
-        clients.target(), EbsSnapshotUploader.create(clients), AmiRegistrar.create(clients),
+        clients.target(),
+        EbsSnapshotUploader.create(clients),
+        AmiRegistrar.create(clients),
         Optional.of(DEFAULT_SWEEP_AGE));
   }
 
@@ -78,8 +89,8 @@ public final class Ec2Publisher {
   }
 
   /**
-   * A copy that runs up to {@code n} PutSnapshotBlock calls at once (1-1024, default
-   * {@value EbsSnapshotUploader#DEFAULT_CONCURRENCY}); give the clients a connection pool as large.
+   * A copy that runs up to {@code n} PutSnapshotBlock calls at once (1-1024, default {@value
+   * EbsSnapshotUploader#DEFAULT_CONCURRENCY}); give the clients a connection pool as large.
    */
   public Ec2Publisher concurrency(int n) {
     return uploader(uploader.concurrency(n));
@@ -113,14 +124,15 @@ public final class Ec2Publisher {
   }
 
   /**
-   * Publishes {@code request} to the target: reuses the AMI holding the same digest (making sure it is shared and
-   * copied as the target says) or uploads and registers a new one.
+   * Publishes {@code request} to the target: reuses the AMI holding the same digest (making sure it
+   * is shared and copied as the target says) or uploads and registers a new one.
    *
    * @param listener receives upload progress (thread-safe, see {@link UploadListener})
-   * @throws ImageStoreException on failure; nothing this call created is left behind, except a published AMI whose
-   *     copy to another region failed (the message says so)
+   * @throws ImageStoreException on failure; nothing this call created is left behind, except a
+   *     published AMI whose copy to another region failed (the message says so)
    */
-  public PublishResult publish(PublishRequest request, UploadListener listener) throws ImageStoreException {
+  public PublishResult publish(PublishRequest request, UploadListener listener)
+      throws ImageStoreException {
     SweepResult swept = SweepResult.empty();
     if (sweepAge.isPresent()) {
       try {
@@ -134,17 +146,34 @@ public final class Ec2Publisher {
       String state = AmiRegistrar.tag(i.tags(), KilnTags.STATE);
       if (i.state() == ImageState.AVAILABLE && KilnTags.COMPLETE.equals(state)) {
         Ami found =
-            new Ami(registrar.region(), i.imageId(), i.name(), AmiRegistrar.rootSnapshot(i).orElse(null), digest,
+            new Ami(
+                registrar.region(),
+                i.imageId(),
+                i.name(),
+                AmiRegistrar.rootSnapshot(i).orElse(null),
+                digest,
                 java.util.Map.of());
         log.info("{} already holds {}: reusing it", i.imageId(), digest);
         return new PublishResult(
-            registrar.ensureSharedAndCopied(found, request.cacheKey()), true, Optional.empty(), swept);
+            registrar.ensureSharedAndCopied(found, request.cacheKey()),
+            true,
+            Optional.empty(),
+            swept);
       }
       if (KilnTags.IN_PROGRESS.equals(state)
           && (i.state() == ImageState.PENDING || i.state() == ImageState.AVAILABLE)) {
         throw new ImageStoreException(
-            target.toUri(), i.imageId() + " for " + digest + " is being created by another bake (tagged "
-                + KilnTags.STATE + "=" + KilnTags.IN_PROGRESS + " since " + i.creationDate() + "): wait for it, or, if "
+            target.toUri(),
+            i.imageId()
+                + " for "
+                + digest
+                + " is being created by another bake (tagged "
+                + KilnTags.STATE
+                + "="
+                + KilnTags.IN_PROGRESS
+                + " since "
+                + i.creationDate()
+                + "): wait for it, or, if "
                 + "that bake died, sweep with a shorter age");
       }
     }
@@ -163,11 +192,18 @@ public final class Ec2Publisher {
       PublishRequest.Base base = request.base().get();
       Optional<String> parent = registrar.findSnapshotByKey(base.cacheKey());
       if (parent.isEmpty()) {
-        parent = directory.find(registrar.region(), base.cacheKey()).filter(registrar::isCompletedSnapshot);
-        parent.ifPresent(p -> log.info("base {} has snapshot {} in the remote cache", base.cacheKey(), p));
+        parent =
+            directory
+                .find(registrar.region(), base.cacheKey())
+                .filter(registrar::isCompletedSnapshot);
+        parent.ifPresent(
+            p -> log.info("base {} has snapshot {} in the remote cache", base.cacheKey(), p));
       }
       if (parent.isPresent()) {
-        log.info("base {} has snapshot {}: uploading only the blocks that differ", base.cacheKey(), parent.get());
+        log.info(
+            "base {} has snapshot {}: uploading only the blocks that differ",
+            base.cacheKey(),
+            parent.get());
         upload = upload.parent(parent.get(), base.disk());
       } else {
         log.info("no snapshot for base {} in {}: full upload", base.cacheKey(), registrar.region());
@@ -178,9 +214,11 @@ public final class Ec2Publisher {
     directory.record(registrar.region(), request.cacheKey(), uploaded.snapshotId());
     Ami ami =
         registrar.register(
-            AmiRegistration.of(uploaded.snapshotId(), uploaded.volumeSizeGiB(), digest, request.cacheKey())
+            AmiRegistration.of(
+                    uploaded.snapshotId(), uploaded.volumeSizeGiB(), digest, request.cacheKey())
                 .inputs(request.inputs()));
-    log.info("published {} as {} in {}", digest, ami.imageId(), Duration.between(t0, Instant.now()));
+    log.info(
+        "published {} as {} in {}", digest, ami.imageId(), Duration.between(t0, Instant.now()));
     return new PublishResult(ami, false, Optional.of(uploaded), swept);
   }
 }

@@ -24,8 +24,9 @@ import java.util.regex.Pattern;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 
 /**
- * Where and how an image is published as an EC2 AMI: region, AMI name, sharing, copies, tags, the root volume and
- * instance metadata options the AMI is registered with, and the {@link DiskOptions} of the disk its snapshot holds.
+ * Where and how an image is published as an EC2 AMI: region, AMI name, sharing, copies, tags, the
+ * root volume and instance metadata options the AMI is registered with, and the {@link DiskOptions}
+ * of the disk its snapshot holds.
  *
  * <p>Written as {@code ec2://REGION/NAME?share=ACCOUNT&tag.K=V&copyTo=REGION} or built in code:
  *
@@ -36,9 +37,9 @@ import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
  *     .tag("team", "platform");
  * }</pre>
  *
- * <p>An empty region ({@code ec2:///web}) means the SDK's default region chain (AWS_REGION, profile, instance
- * metadata). Credentials are not part of the URI: the SDK's default chain is used unless {@link
- * #credentials(AwsCredentialsProvider)} sets a provider.
+ * <p>An empty region ({@code ec2:///web}) means the SDK's default region chain (AWS_REGION,
+ * profile, instance metadata). Credentials are not part of the URI: the SDK's default chain is used
+ * unless {@link #credentials(AwsCredentialsProvider)} sets a provider.
  *
  * <p>Immutable and thread-safe.
  */
@@ -51,16 +52,29 @@ public final class Ec2Target implements Target {
   private static final Pattern ORGANIZATION =
       Pattern.compile("arn:aws[a-z-]*:organizations::[0-9]{12}:organization/o-[a-z0-9]{10,32}");
   private static final Pattern ORGANIZATIONAL_UNIT =
-      Pattern.compile("arn:aws[a-z-]*:organizations::[0-9]{12}:ou/o-[a-z0-9]{10,32}/ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}");
+      Pattern.compile(
+          "arn:aws[a-z-]*:organizations::[0-9]{12}:ou/o-[a-z0-9]{10,32}/ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}");
   // AMI names: 3-128 characters from this set; Kiln appends "-" and 12 hex digits.
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9()\\[\\] ./\\-'@_]{3,115}");
-  private static final Set<String> VOLUME_TYPES = Set.of("gp3", "gp2", "io1", "io2", "st1", "sc1", "standard");
-  private static final Set<String> ARCHITECTURES = Set.of("x86_64", "arm64", "i386", "x86_64_mac", "arm64_mac");
+  private static final Set<String> VOLUME_TYPES =
+      Set.of("gp3", "gp2", "io1", "io2", "st1", "sc1", "standard");
+  private static final Set<String> ARCHITECTURES =
+      Set.of("x86_64", "arm64", "i386", "x86_64_mac", "arm64_mac");
   private static final Set<String> BOOT_MODES = Set.of("uefi", "legacy-bios", "uefi-preferred");
   private static final Set<String> KNOWN_PARAMS =
       Set.of(
-          "share", "copyTo", "volumeType", "size", "deleteOnTermination", "imds", "tpm", "arch", "bootMode",
-          "endpoint", "ec2Endpoint", "ebsEndpoint");
+          "share",
+          "copyTo",
+          "volumeType",
+          "size",
+          "deleteOnTermination",
+          "imds",
+          "tpm",
+          "arch",
+          "bootMode",
+          "endpoint",
+          "ec2Endpoint",
+          "ebsEndpoint");
 
   private final Optional<String> region;
   private final String name;
@@ -101,7 +115,9 @@ public final class Ec2Target implements Target {
     this.credentials = b.credentials;
     this.diskOptions = b.diskOptions;
     if (tpm && !"uefi".equals(bootMode)) {
-      throw invalid("tpm=true expects bootMode=uefi (NitroTPM works only with UEFI), found bootMode=" + bootMode);
+      throw invalid(
+          "tpm=true expects bootMode=uefi (NitroTPM works only with UEFI), found bootMode="
+              + bootMode);
     }
     for (String r : copyRegions) {
       if (region.isPresent() && r.equals(region.get())) {
@@ -118,7 +134,10 @@ public final class Ec2Target implements Target {
     return new Ec2Target(b);
   }
 
-  /** A target in the region the SDK's default region chain names (AWS_REGION, profile, instance metadata). */
+  /**
+   * A target in the region the SDK's default region chain names (AWS_REGION, profile, instance
+   * metadata).
+   */
   public static Ec2Target inDefaultRegion(String name) {
     Builder b = new Builder();
     b.name = checkName(name);
@@ -126,14 +145,16 @@ public final class Ec2Target implements Target {
   }
 
   /**
-   * Parses {@code ec2://REGION/NAME[?param=value&...]}. Parameters: {@code share} (account id, organization or OU
-   * ARN; repeatable), {@code copyTo} (region; repeatable), {@code tag.KEY=VALUE}, {@code volumeType} (gp3), {@code
-   * size} (root volume GiB), {@code deleteOnTermination} (true), {@code imds} ({@code v2} (default) or {@code
-   * optional}), {@code tpm} (false), {@code arch} (x86_64, the only one for now), {@code bootMode} (uefi, the only
-   * one for now), {@code endpoint} (both EC2 and EBS), {@code ec2Endpoint}, {@code ebsEndpoint}, and the disk's
-   * options {@code disk.NAME} ({@link DiskParameters}).
+   * Parses {@code ec2://REGION/NAME[?param=value&...]}. Parameters: {@code share} (account id,
+   * organization or OU ARN; repeatable), {@code copyTo} (region; repeatable), {@code
+   * tag.KEY=VALUE}, {@code volumeType} (gp3), {@code size} (root volume GiB), {@code
+   * deleteOnTermination} (true), {@code imds} ({@code v2} (default) or {@code optional}), {@code
+   * tpm} (false), {@code arch} (x86_64, the only one for now), {@code bootMode} (uefi, the only one
+   * for now), {@code endpoint} (both EC2 and EBS), {@code ec2Endpoint}, {@code ebsEndpoint}, and
+   * the disk's options {@code disk.NAME} ({@link DiskParameters}).
    *
-   * @throws InvalidTargetException when the string is not such a URI, with what was expected and what was found
+   * @throws InvalidTargetException when the string is not such a URI, with what was expected and
+   *     what was found
    */
   public static Ec2Target parse(String target) {
     if (target == null || !target.startsWith(SCHEME + "://")) {
@@ -262,7 +283,10 @@ public final class Ec2Target implements Target {
     return deleteOnTermination;
   }
 
-  /** Whether instances launched from the AMI require IMDSv2 (true by default: {@code ImdsSupport=v2.0}). */
+  /**
+   * Whether instances launched from the AMI require IMDSv2 (true by default: {@code
+   * ImdsSupport=v2.0}).
+   */
   public boolean imdsV2Required() {
     return imdsV2Required;
   }
@@ -304,7 +328,8 @@ public final class Ec2Target implements Target {
 
   /**
    * Adds principals to share with: 12-digit account ids, organization ARNs ({@code
-   * arn:aws:organizations::ACCOUNT:organization/o-...}) or organizational unit ARNs ({@code .../ou/o-.../ou-...}).
+   * arn:aws:organizations::ACCOUNT:organization/o-...}) or organizational unit ARNs ({@code
+   * .../ou/o-.../ou-...}).
    */
   public Ec2Target share(String... principals) {
     Builder b = toBuilder();
@@ -323,7 +348,9 @@ public final class Ec2Target implements Target {
     return new Ec2Target(b);
   }
 
-  /** Adds (or replaces) a user tag. Keys starting with {@code kiln:} or {@code aws:} are reserved. */
+  /**
+   * Adds (or replaces) a user tag. Keys starting with {@code kiln:} or {@code aws:} are reserved.
+   */
   public Ec2Target tag(String key, String value) {
     Builder b = toBuilder();
     b.apply("tag." + key, value);
@@ -351,7 +378,10 @@ public final class Ec2Target implements Target {
     return new Ec2Target(b);
   }
 
-  /** Sets whether IMDSv2 is required ({@code ImdsSupport=v2.0}); false leaves the instance's choice open. */
+  /**
+   * Sets whether IMDSv2 is required ({@code ImdsSupport=v2.0}); false leaves the instance's choice
+   * open.
+   */
   public Ec2Target imdsV2Required(boolean required) {
     Builder b = toBuilder();
     b.imdsV2Required = required;
@@ -366,7 +396,8 @@ public final class Ec2Target implements Target {
   }
 
   /**
-   * Sets the architecture. Only {@code x86_64} for now: the disks Kiln builds boot only on x86-64 with UEFI.
+   * Sets the architecture. Only {@code x86_64} for now: the disks Kiln builds boot only on x86-64
+   * with UEFI.
    *
    * @throws InvalidTargetException for any other architecture ({@code arm64}, {@code i386}, …)
    */
@@ -377,8 +408,9 @@ public final class Ec2Target implements Target {
   }
 
   /**
-   * Sets the boot mode. Only {@code uefi} for now: the disks Kiln builds have no legacy BIOS boot code, so
-   * {@code legacy-bios} and {@code uefi-preferred} (BIOS on instance types without UEFI) would not boot.
+   * Sets the boot mode. Only {@code uefi} for now: the disks Kiln builds have no legacy BIOS boot
+   * code, so {@code legacy-bios} and {@code uefi-preferred} (BIOS on instance types without UEFI)
+   * would not boot.
    *
    * @throws InvalidTargetException for any other boot mode
    */
@@ -411,8 +443,9 @@ public final class Ec2Target implements Target {
   }
 
   /**
-   * Sets how the disk is built (its size, free space, kernel arguments, …); {@code disk.NAME} parameters in the URI.
-   * The root volume ({@link #withRootVolumeSizeGiB}) must be at least the disk's size.
+   * Sets how the disk is built (its size, free space, kernel arguments, …); {@code disk.NAME}
+   * parameters in the URI. The root volume ({@link #withRootVolumeSizeGiB}) must be at least the
+   * disk's size.
    */
   public Ec2Target withDiskOptions(DiskOptions options) {
     Builder b = toBuilder();
@@ -548,7 +581,10 @@ public final class Ec2Target implements Target {
   }
 
   private static String encode(String s) {
-    return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20").replace("%3A", ":").replace("%2F", "/");
+    return URLEncoder.encode(s, StandardCharsets.UTF_8)
+        .replace("+", "%20")
+        .replace("%3A", ":")
+        .replace("%2F", "/");
   }
 
   private static final class Builder {
@@ -575,11 +611,14 @@ public final class Ec2Target implements Target {
       if (key.startsWith("tag.")) {
         String k = key.substring("tag.".length());
         if (k.isEmpty() || k.length() > 128 || value.length() > 256) {
-          throw invalid("expected tag.KEY=VALUE with a key of 1-128 and a value of 0-256 characters, found " + key);
+          throw invalid(
+              "expected tag.KEY=VALUE with a key of 1-128 and a value of 0-256 characters, found "
+                  + key);
         }
         String lower = k.toLowerCase(Locale.ROOT);
         if (lower.startsWith("kiln:") || lower.startsWith("aws:")) {
-          throw invalid("expected a tag key not starting with kiln: or aws: (reserved), found " + k);
+          throw invalid(
+              "expected a tag key not starting with kiln: or aws: (reserved), found " + k);
         }
         tags.put(k, value);
         return;
@@ -606,7 +645,11 @@ public final class Ec2Target implements Target {
           return;
         case "volumeType":
           if (!VOLUME_TYPES.contains(value)) {
-            throw invalid("volumeType= expects one of " + new java.util.TreeSet<>(VOLUME_TYPES) + ", found " + value);
+            throw invalid(
+                "volumeType= expects one of "
+                    + new java.util.TreeSet<>(VOLUME_TYPES)
+                    + ", found "
+                    + value);
           }
           volumeType = value;
           return;
@@ -630,7 +673,8 @@ public final class Ec2Target implements Target {
           } else if (value.equals("optional") || value.equals("v1")) {
             imdsV2Required = false;
           } else {
-            throw invalid("imds= expects v2 (IMDSv2 required, the default) or optional, found " + value);
+            throw invalid(
+                "imds= expects v2 (IMDSv2 required, the default) or optional, found " + value);
           }
           return;
         case "tpm":
@@ -638,21 +682,35 @@ public final class Ec2Target implements Target {
           return;
         case "arch":
           if (!ARCHITECTURES.contains(value)) {
-            throw invalid("arch= expects one of " + new java.util.TreeSet<>(ARCHITECTURES) + ", found " + value);
+            throw invalid(
+                "arch= expects one of "
+                    + new java.util.TreeSet<>(ARCHITECTURES)
+                    + ", found "
+                    + value);
           }
           if (!value.equals("x86_64")) {
-            throw invalid("arch=" + value + " is not supported yet: the disks Kiln builds boot only on x86-64 with"
-                + " UEFI; expected arch=x86_64 (the default)");
+            throw invalid(
+                "arch="
+                    + value
+                    + " is not supported yet: the disks Kiln builds boot only on x86-64 with"
+                    + " UEFI; expected arch=x86_64 (the default)");
           }
           architecture = value;
           return;
         case "bootMode":
           if (!BOOT_MODES.contains(value)) {
-            throw invalid("bootMode= expects one of " + new java.util.TreeSet<>(BOOT_MODES) + ", found " + value);
+            throw invalid(
+                "bootMode= expects one of "
+                    + new java.util.TreeSet<>(BOOT_MODES)
+                    + ", found "
+                    + value);
           }
           if (!value.equals("uefi")) {
-            throw invalid("bootMode=" + value + " is not supported yet: the disks Kiln builds boot only with UEFI"
-                + " (no legacy BIOS boot code); expected bootMode=uefi (the default)");
+            throw invalid(
+                "bootMode="
+                    + value
+                    + " is not supported yet: the disks Kiln builds boot only with UEFI"
+                    + " (no legacy BIOS boot code); expected bootMode=uefi (the default)");
           }
           bootMode = value;
           return;
@@ -667,8 +725,12 @@ public final class Ec2Target implements Target {
           ebsEndpoint = Optional.of(checkEndpoint(uri(value)));
           return;
         default:
-          throw invalid("unknown parameter '" + key + "': expected one of " + new java.util.TreeSet<>(KNOWN_PARAMS)
-              + ", tag.KEY or disk.NAME");
+          throw invalid(
+              "unknown parameter '"
+                  + key
+                  + "': expected one of "
+                  + new java.util.TreeSet<>(KNOWN_PARAMS)
+                  + ", tag.KEY or disk.NAME");
       }
     }
 

@@ -1,32 +1,40 @@
 package dev.kiln.ec2;
 
 /**
- * The tags Kiln puts on the snapshots and AMIs it makes. They are how a later bake finds an AMI to reuse (by
- * digest), a parent snapshot for an incremental upload (by cache key), and leftovers to sweep (by state).
+ * The tags Kiln puts on the snapshots and AMIs it makes. They are how a later bake finds an AMI to
+ * reuse (by digest), a parent snapshot for an incremental upload (by cache key), and leftovers to
+ * sweep (by state).
  */
 final class KilnTags {
   /** The Kiln image digest, {@code sha256:<hex>}: the identity of the image an AMI holds. */
   public static final String DIGEST = "kiln:digest";
 
-  /** The cache key of the image (its top layer's recipe key): finds a parent snapshot for a derived image. */
+  /**
+   * The cache key of the image (its top layer's recipe key): finds a parent snapshot for a derived
+   * image.
+   */
   public static final String KEY = "kiln:key";
 
   /** The target name the AMI was published under. */
   public static final String NAME = "kiln:name";
 
-  /** {@link #IN_PROGRESS} while a bake creates the resource, {@link #COMPLETE} once it is published. */
+  /**
+   * {@link #IN_PROGRESS} while a bake creates the resource, {@link #COMPLETE} once it is published.
+   */
   public static final String STATE = "kiln:state";
 
   /**
-   * The StartSnapshot client token of the upload that made a snapshot: finds a snapshot whose StartSnapshot answer
-   * was lost, so that it can be deleted.
+   * The StartSnapshot client token of the upload that made a snapshot: finds a snapshot whose
+   * StartSnapshot answer was lost, so that it can be deleted.
    */
   public static final String UPLOAD = "kiln:upload";
 
   /** Prefix of the tags carrying the image record's inputs: {@code kiln:input:NAME}. */
   public static final String INPUT_PREFIX = "kiln:input:";
 
-  /** The value of {@link #STATE} while a bake is creating the resource; what the sweep looks for. */
+  /**
+   * The value of {@link #STATE} while a bake is creating the resource; what the sweep looks for.
+   */
   public static final String IN_PROGRESS = "in-progress";
 
   /** The value of {@link #STATE} once the AMI is registered, shared and tagged. */

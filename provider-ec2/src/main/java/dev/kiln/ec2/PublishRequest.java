@@ -8,8 +8,9 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * One image to publish as an AMI: its raw disk, digest, cache key and inputs, and optionally the image it was built
- * on (its cache key and raw disk), whose snapshot, when this account has it, makes the upload incremental.
+ * One image to publish as an AMI: its raw disk, digest, cache key and inputs, and optionally the
+ * image it was built on (its cache key and raw disk), whose snapshot, when this account has it,
+ * makes the upload incremental.
  *
  * <p>Immutable and thread-safe.
  *
@@ -29,7 +30,10 @@ public record PublishRequest(
     Objects.requireNonNull(base, "base");
   }
 
-  /** Publishes the raw disk {@code disk} of the image {@code digest} whose cache key is {@code cacheKey}. */
+  /**
+   * Publishes the raw disk {@code disk} of the image {@code digest} whose cache key is {@code
+   * cacheKey}.
+   */
   public static PublishRequest of(Path disk, Digest digest, String cacheKey) {
     return new PublishRequest(disk, digest, cacheKey, Map.of(), Optional.empty());
   }
@@ -40,11 +44,13 @@ public record PublishRequest(
   }
 
   /**
-   * Names the image this one was built on: if a completed snapshot tagged {@code kiln:key=baseCacheKey} exists in
-   * the region, the upload starts from it and sends only the blocks where {@code disk} differs from {@code baseDisk}.
+   * Names the image this one was built on: if a completed snapshot tagged {@code
+   * kiln:key=baseCacheKey} exists in the region, the upload starts from it and sends only the
+   * blocks where {@code disk} differs from {@code baseDisk}.
    */
   public PublishRequest base(String baseCacheKey, Path baseDisk) {
-    return new PublishRequest(disk, digest, cacheKey, inputs, Optional.of(new Base(baseCacheKey, baseDisk)));
+    return new PublishRequest(
+        disk, digest, cacheKey, inputs, Optional.of(new Base(baseCacheKey, baseDisk)));
   }
 
   /** The image an image was built on: its cache key and its local raw disk. */

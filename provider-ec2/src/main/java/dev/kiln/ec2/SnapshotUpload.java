@@ -9,8 +9,9 @@ import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
- * What one {@link EbsSnapshotUploader#upload} writes: a local raw disk, optionally over a parent snapshot whose
- * content is known locally, with the snapshot's description, tags and idempotency token.
+ * What one {@link EbsSnapshotUploader#upload} writes: a local raw disk, optionally over a parent
+ * snapshot whose content is known locally, with the snapshot's description, tags and idempotency
+ * token.
  *
  * <pre>{@code
  * SnapshotUpload.of(Path.of("app.raw"))
@@ -50,7 +51,13 @@ final class SnapshotUpload {
   /** A full upload of {@code disk} (a raw disk image file). */
   public static SnapshotUpload of(Path disk) {
     return new SnapshotUpload(
-        disk, Optional.empty(), null, Map.of(), Optional.empty(), OptionalLong.empty(), "ebs:" + disk.getFileName());
+        disk,
+        Optional.empty(),
+        null,
+        Map.of(),
+        Optional.empty(),
+        OptionalLong.empty(),
+        "ebs:" + disk.getFileName());
   }
 
   /** The local raw disk. */
@@ -78,7 +85,10 @@ final class SnapshotUpload {
     return clientToken;
   }
 
-  /** The volume size in GiB, if forced; otherwise the disk size rounded up to GiB (and at least the parent's). */
+  /**
+   * The volume size in GiB, if forced; otherwise the disk size rounded up to GiB (and at least the
+   * parent's).
+   */
   public OptionalLong volumeSizeGiB() {
     return volumeSizeGiB;
   }
@@ -89,24 +99,31 @@ final class SnapshotUpload {
   }
 
   /**
-   * Starts the snapshot from {@code snapshotId} and sends only the blocks where {@code disk} differs from {@code
-   * parentDisk}, which must be the exact local content of that snapshot.
+   * Starts the snapshot from {@code snapshotId} and sends only the blocks where {@code disk}
+   * differs from {@code parentDisk}, which must be the exact local content of that snapshot.
    */
   public SnapshotUpload parent(String snapshotId, Path parentDisk) {
     return new SnapshotUpload(
-        disk, Optional.of(new ParentSnapshot(snapshotId, parentDisk)), description, tags, clientToken, volumeSizeGiB,
+        disk,
+        Optional.of(new ParentSnapshot(snapshotId, parentDisk)),
+        description,
+        tags,
+        clientToken,
+        volumeSizeGiB,
         target);
   }
 
   /** A full upload again (no parent). */
   public SnapshotUpload noParent() {
-    return new SnapshotUpload(disk, Optional.empty(), description, tags, clientToken, volumeSizeGiB, target);
+    return new SnapshotUpload(
+        disk, Optional.empty(), description, tags, clientToken, volumeSizeGiB, target);
   }
 
   /** Sets the description. */
   public SnapshotUpload description(String text) {
     if (text != null && text.length() > 255) {
-      throw new IllegalArgumentException("a snapshot description has at most 255 characters, found " + text.length());
+      throw new IllegalArgumentException(
+          "a snapshot description has at most 255 characters, found " + text.length());
     }
     return new SnapshotUpload(disk, parent, text, tags, clientToken, volumeSizeGiB, target);
   }
@@ -127,10 +144,15 @@ final class SnapshotUpload {
 
   /** Sets the StartSnapshot idempotency token (1-255 non-space characters). */
   public SnapshotUpload clientToken(String token) {
-    if (token == null || token.isEmpty() || token.length() > 255 || token.chars().anyMatch(Character::isWhitespace)) {
-      throw new IllegalArgumentException("a client token has 1-255 non-space characters, found '" + token + "'");
+    if (token == null
+        || token.isEmpty()
+        || token.length() > 255
+        || token.chars().anyMatch(Character::isWhitespace)) {
+      throw new IllegalArgumentException(
+          "a client token has 1-255 non-space characters, found '" + token + "'");
     }
-    return new SnapshotUpload(disk, parent, description, tags, Optional.of(token), volumeSizeGiB, target);
+    return new SnapshotUpload(
+        disk, parent, description, tags, Optional.of(token), volumeSizeGiB, target);
   }
 
   /** Forces the volume size in GiB (at least the disk's size). */
@@ -138,7 +160,8 @@ final class SnapshotUpload {
     if (gib < 1 || gib > 65536) {
       throw new IllegalArgumentException("a volume size is 1-65536 GiB, found " + gib);
     }
-    return new SnapshotUpload(disk, parent, description, tags, clientToken, OptionalLong.of(gib), target);
+    return new SnapshotUpload(
+        disk, parent, description, tags, clientToken, OptionalLong.of(gib), target);
   }
 
   /** Sets the target named in errors (e.g. the {@code ec2://} URI). */
@@ -151,7 +174,8 @@ final class SnapshotUpload {
   public record ParentSnapshot(String snapshotId, Path disk) {
     public ParentSnapshot {
       if (snapshotId == null || !snapshotId.matches("snap-[0-9a-f]+")) {
-        throw new IllegalArgumentException("expected a snapshot id snap-<hex>, found " + snapshotId);
+        throw new IllegalArgumentException(
+            "expected a snapshot id snap-<hex>, found " + snapshotId);
       }
       Objects.requireNonNull(disk, "disk");
     }

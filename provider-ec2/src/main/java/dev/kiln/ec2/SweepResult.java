@@ -3,7 +3,8 @@ package dev.kiln.ec2;
 import java.util.List;
 
 /**
- * What a sweep removed: AMIs and snapshots left tagged {@code kiln:state=in-progress} by bakes that died.
+ * What a sweep removed: AMIs and snapshots left tagged {@code kiln:state=in-progress} by bakes that
+ * died.
  *
  * @param deregisteredImages AMI ids deregistered
  * @param deletedSnapshots snapshot ids deleted

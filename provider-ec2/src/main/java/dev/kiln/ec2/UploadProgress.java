@@ -1,8 +1,8 @@
 package dev.kiln.ec2;
 
 /**
- * Where an upload stands: how much of the disk has been examined, how much sent, how many blocks were skipped
- * (all-zero, or equal to the parent's).
+ * Where an upload stands: how much of the disk has been examined, how much sent, how many blocks
+ * were skipped (all-zero, or equal to the parent's).
  *
  * @param snapshotId the snapshot being written
  * @param diskBytes the size of the local disk

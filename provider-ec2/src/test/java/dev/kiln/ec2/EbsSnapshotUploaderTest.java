@@ -59,7 +59,9 @@ class EbsSnapshotUploaderTest {
 
     UploadResult r =
         uploader.upload(
-            SnapshotUpload.of(disk).description("kiln test").tag("kiln:state", "in-progress")
+            SnapshotUpload.of(disk)
+                .description("kiln test")
+                .tag("kiln:state", "in-progress")
                 .tag("team", "platform"),
             progress::add);
 
@@ -68,7 +70,9 @@ class EbsSnapshotUploaderTest {
     assertThat(s.volumeSizeGiB()).isEqualTo(1);
     assertThat(s.parentSnapshotId()).isEmpty();
     assertThat(s.description()).isEqualTo("kiln test");
-    assertThat(s.tags()).containsEntry("kiln:state", "in-progress").containsEntry("team", "platform")
+    assertThat(s.tags())
+        .containsEntry("kiln:state", "in-progress")
+        .containsEntry("team", "platform")
         .containsEntry("kiln:upload", s.clientToken().orElseThrow());
     assertThat(s.timeoutMinutes()).isEqualTo(60);
     assertThat(s.clientToken()).hasValueSatisfying(t -> assertThat(t).startsWith("kiln-"));
@@ -87,7 +91,8 @@ class EbsSnapshotUploaderTest {
     assertThat(TestDisks.mismatch(disk, back)).isEqualTo(-1L);
 
     Path viaSdk = dir.resolve("sdk.raw");
-    assertThat(SdkReadBack.read(clients.ebs(), r.snapshotId(), viaSdk, Files.size(disk))).isEqualTo(nonZero.size());
+    assertThat(SdkReadBack.read(clients.ebs(), r.snapshotId(), viaSdk, Files.size(disk)))
+        .isEqualTo(nonZero.size());
     assertThat(TestDisks.mismatch(disk, viaSdk)).isEqualTo(-1L);
 
     UploadProgress last = progress.get(progress.size() - 1);
@@ -95,8 +100,10 @@ class EbsSnapshotUploaderTest {
     assertThat(last.bytesSent()).isEqualTo(r.bytesSent());
     assertThat(last.blocksSkipped()).isEqualTo(2048 - nonZero.size());
     for (int i = 1; i < progress.size(); i++) {
-      assertThat(progress.get(i).bytesSent()).isGreaterThanOrEqualTo(progress.get(i - 1).bytesSent());
-      assertThat(progress.get(i).bytesScanned()).isGreaterThanOrEqualTo(progress.get(i - 1).bytesScanned());
+      assertThat(progress.get(i).bytesSent())
+          .isGreaterThanOrEqualTo(progress.get(i - 1).bytesSent());
+      assertThat(progress.get(i).bytesScanned())
+          .isGreaterThanOrEqualTo(progress.get(i - 1).bytesScanned());
     }
     assertThat(aws.authFailures()).isZero();
   }
@@ -109,15 +116,19 @@ class EbsSnapshotUploaderTest {
 
     Path app = TestDisks.sparseCopy(base, dir.resolve("app.raw"));
     Random r = new Random(3);
-    TestDisks.writeRandom(app, 100 * TestDisks.MIB + 12345, 5 * (int) TestDisks.MIB, r); // a 5 MB app layer
+    TestDisks.writeRandom(
+        app, 100 * TestDisks.MIB + 12345, 5 * (int) TestDisks.MIB, r); // a 5 MB app layer
     List<Integer> baseBlocks = List.copyOf(TestDisks.nonZeroBlocks(base));
-    TestDisks.write(app, (long) baseBlocks.get(7) * BLOCK, new byte[BLOCK]); // a block that became zero
-    TestDisks.write(app, (long) baseBlocks.get(9) * BLOCK + 100, new byte[] {1, 2, 3}); // a small edit
+    TestDisks.write(
+        app, (long) baseBlocks.get(7) * BLOCK, new byte[BLOCK]); // a block that became zero
+    TestDisks.write(
+        app, (long) baseBlocks.get(9) * BLOCK + 100, new byte[] {1, 2, 3}); // a small edit
     Set<Integer> differing = TestDisks.differingBlocks(base, app);
     assertThat(differing).hasSizeBetween(11, 14);
 
-    UploadResult child = uploader.upload(
-        SnapshotUpload.of(app).parent(parent.snapshotId(), base), UploadListener.none());
+    UploadResult child =
+        uploader.upload(
+            SnapshotUpload.of(app).parent(parent.snapshotId(), base), UploadListener.none());
 
     assertThat(child.parentSnapshotId()).contains(parent.snapshotId());
     assertThat(child.blocksSent()).isEqualTo(differing.size());
@@ -136,7 +147,9 @@ class EbsSnapshotUploaderTest {
 
     // EBS's own view of the difference agrees
     Set<Integer> changed = new java.util.TreeSet<>();
-    clients.ebs().listChangedBlocksPaginator(
+    clients
+        .ebs()
+        .listChangedBlocksPaginator(
             b -> b.firstSnapshotId(parent.snapshotId()).secondSnapshotId(child.snapshotId()))
         .forEach(p -> p.changedBlocks().forEach(c -> changed.add(c.blockIndex())));
     assertThat(changed).isEqualTo(differing);
@@ -147,8 +160,9 @@ class EbsSnapshotUploaderTest {
     Path base = TestDisks.randomSparse(dir.resolve("base.raw"), 64 * TestDisks.MIB, 10, 4);
     UploadResult parent = uploader.upload(SnapshotUpload.of(base), UploadListener.none());
     Path same = TestDisks.sparseCopy(base, dir.resolve("same.raw"));
-    UploadResult child = uploader.upload(SnapshotUpload.of(same).parent(parent.snapshotId(), base),
-        UploadListener.none());
+    UploadResult child =
+        uploader.upload(
+            SnapshotUpload.of(same).parent(parent.snapshotId(), base), UploadListener.none());
     assertThat(child.blocksSent()).isZero();
     assertThat(child.aggregateChecksum()).isEmpty();
     assertThat(aws.snapshot(child.snapshotId()).orElseThrow().status()).isEqualTo("completed");
@@ -163,14 +177,16 @@ class EbsSnapshotUploaderTest {
     TestDisks.writeRandom(app, 0, 4096, new Random(19));
 
     UploadResult child =
-        uploader.upload(SnapshotUpload.of(app).parent(parent.snapshotId(), base), UploadListener.none());
+        uploader.upload(
+            SnapshotUpload.of(app).parent(parent.snapshotId(), base), UploadListener.none());
 
     assertThat(child.blocksTotal()).isEqualTo(128);
     assertThat(aws.snapshot(child.snapshotId()).orElseThrow().writtenBlocks())
         .isEqualTo(TestDisks.differingBlocks(base, app))
         .contains(120);
     Path padded = TestDisks.sparseCopy(app, dir.resolve("padded.raw"));
-    try (var ch = java.nio.channels.FileChannel.open(padded, java.nio.file.StandardOpenOption.WRITE)) {
+    try (var ch =
+        java.nio.channels.FileChannel.open(padded, java.nio.file.StandardOpenOption.WRITE)) {
       ch.write(java.nio.ByteBuffer.wrap(new byte[1]), 64 * TestDisks.MIB - 1);
     }
     Path back = dir.resolve("back.raw");
@@ -202,27 +218,45 @@ class EbsSnapshotUploaderTest {
 
   @Test
   void startSnapshotIsIdempotentByClientToken() throws Exception {
-    // the first StartSnapshot is processed but its answer is lost: the retry with the same token gets the same one
+    // the first StartSnapshot is processed but its answer is lost: the retry with the same token
+    // gets the same one
     aws.failNth("StartSnapshot", Fault.DROP_AFTER_PROCESSING, 1);
     Path disk = TestDisks.randomSparse(dir.resolve("disk.raw"), 16 * TestDisks.MIB, 4, 6);
-    UploadResult r = uploader.upload(SnapshotUpload.of(disk).clientToken("kiln-token-1"), UploadListener.none());
+    UploadResult r =
+        uploader.upload(SnapshotUpload.of(disk).clientToken("kiln-token-1"), UploadListener.none());
 
-    assertThat(aws.log("StartSnapshot")).hasSize(2)
+    assertThat(aws.log("StartSnapshot"))
+        .hasSize(2)
         .allSatisfy(c -> assertThat(c.params()).containsEntry("ClientToken", "kiln-token-1"));
-    assertThat(aws.snapshots()).extracting(LoopbackAws.SnapshotInfo::snapshotId).containsExactly(r.snapshotId());
+    assertThat(aws.snapshots())
+        .extracting(LoopbackAws.SnapshotInfo::snapshotId)
+        .containsExactly(r.snapshotId());
 
-    // the same token and parameters give the same snapshot; the same token with other parameters is a conflict
+    // the same token and parameters give the same snapshot; the same token with other parameters is
+    // a conflict
     StartSnapshotResponse again =
-        clients.ebs().startSnapshot(b -> b.volumeSize(1L).clientToken("kiln-token-1").timeout(60).tags(
-            software.amazon.awssdk.services.ebs.model.Tag.builder().key("kiln:upload").value("kiln-token-1").build()));
+        clients
+            .ebs()
+            .startSnapshot(
+                b ->
+                    b.volumeSize(1L)
+                        .clientToken("kiln-token-1")
+                        .timeout(60)
+                        .tags(
+                            software.amazon.awssdk.services.ebs.model.Tag.builder()
+                                .key("kiln:upload")
+                                .value("kiln-token-1")
+                                .build()));
     assertThat(again.snapshotId()).isEqualTo(r.snapshotId());
-    assertThatThrownBy(() -> clients.ebs().startSnapshot(b -> b.volumeSize(2L).clientToken("kiln-token-1")))
+    assertThatThrownBy(
+            () -> clients.ebs().startSnapshot(b -> b.volumeSize(2L).clientToken("kiln-token-1")))
         .isInstanceOf(ConflictException.class);
   }
 
   @Test
   void aStartSnapshotWhoseAnswerWasLostIsFoundAndDeletedWhenTheRetryFails() throws Exception {
-    aws.failNth("StartSnapshot", Fault.DROP_AFTER_PROCESSING, 1).failNth("StartSnapshot", Fault.ACCESS_DENIED, 2);
+    aws.failNth("StartSnapshot", Fault.DROP_AFTER_PROCESSING, 1)
+        .failNth("StartSnapshot", Fault.ACCESS_DENIED, 2);
     Path disk = TestDisks.randomSparse(dir.resolve("disk.raw"), 16 * TestDisks.MIB, 4, 16);
     assertThatThrownBy(() -> uploader.upload(SnapshotUpload.of(disk), UploadListener.none()))
         .isInstanceOf(ImageStoreException.class)
@@ -275,10 +309,10 @@ class EbsSnapshotUploaderTest {
     aws.failFromNow("PutSnapshotBlock", Fault.INTERNAL_ERROR);
     Path disk = TestDisks.randomSparse(dir.resolve("disk.raw"), 32 * TestDisks.MIB, 5, 9);
 
-    try (Ec2Clients threeAttempts = Ec2Clients.create(aws.target(REGION, "web"), 16, TestRetries.fast(3))) {
+    try (Ec2Clients threeAttempts =
+        Ec2Clients.create(aws.target(REGION, "web"), 16, TestRetries.fast(3))) {
       assertThatThrownBy(
-              () -> uploader(threeAttempts)
-                  .upload(SnapshotUpload.of(disk), UploadListener.none()))
+              () -> uploader(threeAttempts).upload(SnapshotUpload.of(disk), UploadListener.none()))
           .isInstanceOf(ImageStoreException.class)
           .hasRootCauseInstanceOf(InternalServerException.class);
     }
@@ -299,8 +333,10 @@ class EbsSnapshotUploaderTest {
     aws.setCompletionPolls(1_000_000);
     Path disk = TestDisks.randomSparse(dir.resolve("disk.raw"), 32 * TestDisks.MIB, 5, 11);
     assertThatThrownBy(
-            () -> uploader.completionWait(Duration.ofMillis(300), Duration.ofMillis(20))
-                .upload(SnapshotUpload.of(disk), UploadListener.none()))
+            () ->
+                uploader
+                    .completionWait(Duration.ofMillis(300), Duration.ofMillis(20))
+                    .upload(SnapshotUpload.of(disk), UploadListener.none()))
         .isInstanceOf(ImageStoreException.class)
         .hasMessageContaining("still pending");
     assertNoSnapshotLeft();
@@ -312,14 +348,18 @@ class EbsSnapshotUploaderTest {
     Path disk = TestDisks.randomSparse(dir.resolve("disk.raw"), 64 * TestDisks.MIB, 20, 12);
     Thread me = Thread.currentThread();
     try (Ec2Clients patient =
-        Ec2Clients.create(aws.target(REGION, "web"), 16, TestRetries.endless(1000, Duration.ofMillis(5)))) {
+        Ec2Clients.create(
+            aws.target(REGION, "web"), 16, TestRetries.endless(1000, Duration.ofMillis(5)))) {
       assertThatThrownBy(
-              () -> uploader(patient)
-                  .upload(SnapshotUpload.of(disk), p -> {
-                    if (p.retries() > 5) {
-                      me.interrupt();
-                    }
-                  }))
+              () ->
+                  uploader(patient)
+                      .upload(
+                          SnapshotUpload.of(disk),
+                          p -> {
+                            if (p.retries() > 5) {
+                              me.interrupt();
+                            }
+                          }))
           .isInstanceOf(ImageStoreException.class)
           .hasMessageContaining("interrupted");
       assertThat(Thread.currentThread().isInterrupted()).isTrue();
@@ -335,7 +375,9 @@ class EbsSnapshotUploaderTest {
     UploadResult parent = uploader.upload(SnapshotUpload.of(small), UploadListener.none());
     Path big = TestDisks.sparse(dir.resolve("big.raw"), 2 * GIB);
     assertThatThrownBy(
-            () -> uploader.upload(SnapshotUpload.of(big).parent(parent.snapshotId(), big), UploadListener.none()))
+            () ->
+                uploader.upload(
+                    SnapshotUpload.of(big).parent(parent.snapshotId(), big), UploadListener.none()))
         .isInstanceOf(ImageStoreException.class)
         .hasMessageContaining("not that snapshot's disk");
     assertThat(aws.calls("StartSnapshot")).isEqualTo(1);
@@ -345,8 +387,10 @@ class EbsSnapshotUploaderTest {
   void aMissingParentIsRefusedBeforeStarting() throws Exception {
     Path disk = TestDisks.randomSparse(dir.resolve("disk.raw"), 16 * TestDisks.MIB, 2, 14);
     assertThatThrownBy(
-            () -> uploader.upload(SnapshotUpload.of(disk).parent("snap-0123456789abcdef0", disk),
-                UploadListener.none()))
+            () ->
+                uploader.upload(
+                    SnapshotUpload.of(disk).parent("snap-0123456789abcdef0", disk),
+                    UploadListener.none()))
         .isInstanceOf(ImageStoreException.class)
         .hasMessageContaining("does not exist");
     assertThat(aws.calls("StartSnapshot")).isZero();
@@ -359,11 +403,18 @@ class EbsSnapshotUploaderTest {
     assertThat(aws.authFailures()).isZero();
     assertThat(aws.log()).extracting(LoopbackAws.Call::region).containsOnly(REGION);
 
-    Ec2Target wrong = Ec2Target.of(REGION, "web").endpoint(aws.endpoint()).credentials(
-        software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
-            software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create(LoopbackAws.ACCESS_KEY, "wrong")));
+    Ec2Target wrong =
+        Ec2Target.of(REGION, "web")
+            .endpoint(aws.endpoint())
+            .credentials(
+                software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
+                    software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create(
+                        LoopbackAws.ACCESS_KEY, "wrong")));
     try (Ec2Clients bad = Ec2Clients.create(wrong)) {
-      assertThatThrownBy(() -> EbsSnapshotUploader.create(bad).upload(SnapshotUpload.of(disk), UploadListener.none()))
+      assertThatThrownBy(
+              () ->
+                  EbsSnapshotUploader.create(bad)
+                      .upload(SnapshotUpload.of(disk), UploadListener.none()))
           .isInstanceOf(ImageStoreException.class)
           .hasMessageContaining("StartSnapshot failed");
     }

@@ -17,11 +17,16 @@ import software.amazon.awssdk.retries.api.RetryToken;
 import software.amazon.awssdk.retries.api.TokenAcquisitionFailedException;
 import software.amazon.awssdk.services.ec2.model.Ec2Exception;
 
-/** The clients retry with the SDK's standard strategy, plus EBS's concurrency limit, and count what they repeat. */
+/**
+ * The clients retry with the SDK's standard strategy, plus EBS's concurrency limit, and count what
+ * they repeat.
+ */
 class Ec2ClientsRetryTest {
   static AwsServiceException error(int status, String code) {
-    return AwsServiceException.builder().statusCode(status)
-        .awsErrorDetails(AwsErrorDetails.builder().errorCode(code).errorMessage(code).build()).build();
+    return AwsServiceException.builder()
+        .statusCode(status)
+        .awsErrorDetails(AwsErrorDetails.builder().errorCode(code).errorMessage(code).build())
+        .build();
   }
 
   static boolean retried(Throwable failure) {
@@ -45,7 +50,8 @@ class Ec2ClientsRetryTest {
     assertThat(retried(error(503, "RequestLimitExceeded"))).isTrue();
     assertThat(retried(error(400, "ConcurrentLimitExceededException"))).isTrue();
     assertThat(retried(error(429, "TooManyRequests"))).isTrue();
-    assertThat(retried(SdkClientException.create("reset", new IOException("Connection reset")))).isTrue();
+    assertThat(retried(SdkClientException.create("reset", new IOException("Connection reset"))))
+        .isTrue();
 
     assertThat(retried(error(400, "ValidationException"))).isFalse();
     assertThat(retried(error(403, "AccessDeniedException"))).isFalse();
@@ -57,19 +63,28 @@ class Ec2ClientsRetryTest {
   @Test
   void givesUpAfterMaxAttemptsAndCountsRetries() {
     try (LoopbackAws aws = LoopbackAws.start();
-        Ec2Clients clients = Ec2Clients.create(aws.target("eu-west-1", "web"), 4, TestRetries.fast(4))) {
+        Ec2Clients clients =
+            Ec2Clients.create(aws.target("eu-west-1", "web"), 4, TestRetries.fast(4))) {
       aws.failFromNow("DescribeImages", Fault.INTERNAL_ERROR);
       LongAdder retries = new LongAdder();
-      assertThatThrownBy(() -> clients.ec2().describeImages(b -> b.overrideConfiguration(
-              Ec2Clients.countRetries(retries))))
+      assertThatThrownBy(
+              () ->
+                  clients
+                      .ec2()
+                      .describeImages(
+                          b -> b.overrideConfiguration(Ec2Clients.countRetries(retries))))
           .isInstanceOf(Ec2Exception.class);
       assertThat(aws.calls("DescribeImages")).isEqualTo(4);
       assertThat(retries.sum()).isEqualTo(3);
 
       aws.failFromNow("DescribeSnapshots", Fault.ACCESS_DENIED);
       LongAdder none = new LongAdder();
-      assertThatThrownBy(() -> clients.ec2().describeSnapshots(b -> b.overrideConfiguration(
-              Ec2Clients.countRetries(none))))
+      assertThatThrownBy(
+              () ->
+                  clients
+                      .ec2()
+                      .describeSnapshots(
+                          b -> b.overrideConfiguration(Ec2Clients.countRetries(none))))
           .isInstanceOf(Ec2Exception.class);
       assertThat(aws.calls("DescribeSnapshots")).isEqualTo(1);
       assertThat(none.sum()).isZero();

@@ -16,9 +16,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code ec2://} builds its disk with the target's {@link DiskOptions}, from {@code disk.NAME} parameters or from
- * code: the loopback server's snapshot has the size they ask for and holds the same bytes as the {@code raw:} disk
- * of the same options.
+ * {@code ec2://} builds its disk with the target's {@link DiskOptions}, from {@code disk.NAME}
+ * parameters or from code: the loopback server's snapshot has the size they ask for and holds the
+ * same bytes as the {@code raw:} disk of the same options.
  */
 class Ec2DiskOptionsTest {
   private static final String REGION = "eu-west-1";
@@ -37,18 +37,26 @@ class Ec2DiskOptionsTest {
 
   static ImageBuild dataImage() {
     return ImageBuild.from(Base.scratch())
-        .layer(Layer.files("etc").content("/etc/hostname", "kiln\n".getBytes(StandardCharsets.UTF_8), 0644));
+        .layer(
+            Layer.files("etc")
+                .content("/etc/hostname", "kiln\n".getBytes(StandardCharsets.UTF_8), 0644));
   }
 
   @Test
   void diskOptionsInTheUriReachTheSnapshot() throws Exception {
-    // without disk.dataOnly=true an image without a kernel is an error; the automatic size would be 2 GiB (a
+    // without disk.dataOnly=true an image without a kernel is an error; the automatic size would be
+    // 2 GiB (a
     // snapshot of 2 GiB), 320 MiB is a snapshot of 1 GiB
     String disk = "disk.dataOnly=true&disk.size=320M&disk.timestamp=1700000000";
-    Ec2Target target = Ec2Target.parse("ec2://" + REGION + "/data?endpoint=" + aws.endpoint() + "&" + disk)
-        .credentials(aws.credentials());
+    Ec2Target target =
+        Ec2Target.parse("ec2://" + REGION + "/data?endpoint=" + aws.endpoint() + "&" + disk)
+            .credentials(aws.credentials());
     assertThat(target.diskOptions())
-        .isEqualTo(DiskOptions.defaults().withDataOnly(true).withSize(320L << 20).withTimestamp(1_700_000_000L));
+        .isEqualTo(
+            DiskOptions.defaults()
+                .withDataOnly(true)
+                .withSize(320L << 20)
+                .withTimestamp(1_700_000_000L));
     Path raw = tmp.resolve("data.img");
     try (Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
       kiln.bake(dataImage(), target, dev.kiln.Target.parse("raw:" + raw + "?" + disk));
@@ -65,9 +73,11 @@ class Ec2DiskOptionsTest {
 
   @Test
   void diskOptionsSetInCodeReachTheSnapshotAndGoIntoTheUri() throws Exception {
-    DiskOptions options = DiskOptions.defaults().withDataOnly(true).withSize(320L << 20).withKernelArgs("quiet");
+    DiskOptions options =
+        DiskOptions.defaults().withDataOnly(true).withSize(320L << 20).withKernelArgs("quiet");
     Ec2Target target = aws.target(REGION, "data").withDiskOptions(options);
-    assertThat(target.toUri()).endsWith("&disk.size=335544320&disk.kernelArgs=quiet&disk.dataOnly=true");
+    assertThat(target.toUri())
+        .endsWith("&disk.size=335544320&disk.kernelArgs=quiet&disk.dataOnly=true");
     assertThat(Ec2Target.parse(target.toUri()).diskOptions()).isEqualTo(options);
     assertThat(Ec2Target.parse(target.toUri()).toUri()).isEqualTo(target.toUri());
     try (Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {

@@ -27,7 +27,10 @@ import software.amazon.awssdk.services.ec2.model.ResourceType;
 import software.amazon.awssdk.services.ec2.model.Tag;
 import software.amazon.awssdk.services.ec2.model.TagSpecification;
 
-/** The whole ec2:// flow against the loopback server: upload, register, share, copy, reuse, clean up. */
+/**
+ * The whole ec2:// flow against the loopback server: upload, register, share, copy, reuse, clean
+ * up.
+ */
 class Ec2PublisherTest {
   static final String REGION = "eu-west-1";
   static final String ACCOUNT_A = "123456789012";
@@ -49,10 +52,13 @@ class Ec2PublisherTest {
 
   Ec2Publisher publisher(Ec2Clients clients) {
     Ec2Publisher p = Ec2Publisher.create(clients);
-    return p.uploader(p.uploader().concurrency(8)
-            .completionWait(Duration.ofSeconds(30), Duration.ofMillis(10)))
-        .registrar(p.registrar()
-            .waits(Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofMillis(10)));
+    return p.uploader(
+            p.uploader()
+                .concurrency(8)
+                .completionWait(Duration.ofSeconds(30), Duration.ofMillis(10)))
+        .registrar(
+            p.registrar()
+                .waits(Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofMillis(10)));
   }
 
   static Digest digest(String s) {
@@ -75,7 +81,8 @@ class Ec2PublisherTest {
 
       // 1. the base: a full upload, registered with the requested attributes, shared, copied
       PublishResult b =
-          p.publish(PublishRequest.of(base, baseDigest, "key-base").inputs(Map.of("rootfs", "sha256:aa")),
+          p.publish(
+              PublishRequest.of(base, baseDigest, "key-base").inputs(Map.of("rootfs", "sha256:aa")),
               UploadListener.none());
       assertThat(b.reused()).isFalse();
       assertThat(b.ami().name()).isEqualTo("web-" + baseDigest.shortHex());
@@ -90,8 +97,8 @@ class Ec2PublisherTest {
       assertThat(img.imdsSupport()).isEqualTo("v2.0");
       assertThat(img.tpmSupport()).isNull();
       assertThat(img.rootDeviceName()).isEqualTo("/dev/xvda");
-      assertThat(img.blockDeviceMappings()).containsExactly(
-          new LoopbackAws.Bdm("/dev/xvda", b.ami().snapshotId(), 1, true, "gp3"));
+      assertThat(img.blockDeviceMappings())
+          .containsExactly(new LoopbackAws.Bdm("/dev/xvda", b.ami().snapshotId(), 1, true, "gp3"));
       assertThat(img.tags())
           .containsEntry("kiln:digest", baseDigest.toString())
           .containsEntry("kiln:key", "key-base")
@@ -102,7 +109,9 @@ class Ec2PublisherTest {
       assertThat(img.launchUsers()).containsExactly(ACCOUNT_A);
       assertThat(img.launchOrganizations()).containsExactly(ORG);
       SnapshotInfo snap = aws.snapshot(b.ami().snapshotId()).orElseThrow();
-      assertThat(snap.tags()).containsEntry("kiln:state", "complete").containsEntry("kiln:key", "key-base");
+      assertThat(snap.tags())
+          .containsEntry("kiln:state", "complete")
+          .containsEntry("kiln:key", "key-base");
       assertThat(snap.createVolumePermissions()).containsExactly(ACCOUNT_A);
       assertThat(snap.description()).contains(baseDigest.toString());
       Path back = dir.resolve("base.back");
@@ -110,37 +119,54 @@ class Ec2PublisherTest {
       assertThat(TestDisks.mismatch(base, back)).isEqualTo(-1L);
 
       // the copy: CopyImage in us-east-1 from eu-west-1, tags copied, shared there too
-      assertThat(aws.log("CopyImage")).singleElement().satisfies(c -> {
-        assertThat(c.region()).isEqualTo("us-east-1");
-        assertThat(c.params()).containsEntry("SourceRegion", REGION)
-            .containsEntry("SourceImageId", b.ami().imageId())
-            .containsEntry("Name", b.ami().name())
-            .containsEntry("CopyImageTags", "true")
-            .containsKey("ClientToken");
-      });
+      assertThat(aws.log("CopyImage"))
+          .singleElement()
+          .satisfies(
+              c -> {
+                assertThat(c.region()).isEqualTo("us-east-1");
+                assertThat(c.params())
+                    .containsEntry("SourceRegion", REGION)
+                    .containsEntry("SourceImageId", b.ami().imageId())
+                    .containsEntry("Name", b.ami().name())
+                    .containsEntry("CopyImageTags", "true")
+                    .containsKey("ClientToken");
+              });
       String copyId = b.ami().copies().get("us-east-1");
       ImageInfo copy = aws.image(copyId).orElseThrow();
       assertThat(copy.region()).isEqualTo("us-east-1");
       assertThat(copy.state()).isEqualTo("available");
       assertThat(copy.sourceImageId()).contains(b.ami().imageId());
-      assertThat(copy.tags()).containsEntry("kiln:digest", baseDigest.toString()).containsEntry("kiln:state",
-          "complete");
+      assertThat(copy.tags())
+          .containsEntry("kiln:digest", baseDigest.toString())
+          .containsEntry("kiln:state", "complete");
       assertThat(copy.launchUsers()).containsExactly(ACCOUNT_A);
       assertThat(copy.launchOrganizations()).containsExactly(ORG);
       SnapshotInfo copySnap = aws.snapshot(copy.rootSnapshotId()).orElseThrow();
       assertThat(copySnap.region()).isEqualTo("us-east-1");
       assertThat(copySnap.createVolumePermissions()).containsExactly(ACCOUNT_A);
-      assertThat(copySnap.tags()).containsEntry("kiln:key", "key-base").containsEntry("kiln:state", "complete");
+      assertThat(copySnap.tags())
+          .containsEntry("kiln:key", "key-base")
+          .containsEntry("kiln:state", "complete");
       // what DescribeImageAttribute tells a client
-      assertThat(clients.ec2().describeImageAttribute(
-              r -> r.imageId(b.ami().imageId()).attribute(ImageAttributeName.LAUNCH_PERMISSION)).launchPermissions())
-          .containsExactlyInAnyOrder(LaunchPermission.builder().userId(ACCOUNT_A).build(),
+      assertThat(
+              clients
+                  .ec2()
+                  .describeImageAttribute(
+                      r ->
+                          r.imageId(b.ami().imageId())
+                              .attribute(ImageAttributeName.LAUNCH_PERMISSION))
+                  .launchPermissions())
+          .containsExactlyInAnyOrder(
+              LaunchPermission.builder().userId(ACCOUNT_A).build(),
               LaunchPermission.builder().organizationArn(ORG).build());
 
-      // 2. the app on that base: its snapshot has the base's as parent and only the differing blocks are sent
+      // 2. the app on that base: its snapshot has the base's as parent and only the differing
+      // blocks are sent
       int putsBefore = aws.calls("PutSnapshotBlock");
       PublishResult a =
-          p.publish(PublishRequest.of(app, appDigest, "key-app").base("key-base", base), UploadListener.none());
+          p.publish(
+              PublishRequest.of(app, appDigest, "key-app").base("key-base", base),
+              UploadListener.none());
       UploadResult up = a.upload().orElseThrow();
       assertThat(up.parentSnapshotId()).contains(b.ami().snapshotId());
       assertThat(up.blocksSent()).isEqualTo(differing.size());
@@ -155,7 +181,9 @@ class Ec2PublisherTest {
       int starts = aws.calls("StartSnapshot");
       int registers = aws.calls("RegisterImage");
       PublishResult again =
-          p.publish(PublishRequest.of(app, appDigest, "key-app").base("key-base", base), UploadListener.none());
+          p.publish(
+              PublishRequest.of(app, appDigest, "key-app").base("key-base", base),
+              UploadListener.none());
       assertThat(again.reused()).isTrue();
       assertThat(again.bytesUploaded()).isZero();
       assertThat(again.ami().imageId()).isEqualTo(a.ami().imageId());
@@ -163,7 +191,8 @@ class Ec2PublisherTest {
       assertThat(aws.calls("StartSnapshot")).isEqualTo(starts);
       assertThat(aws.calls("RegisterImage")).isEqualTo(registers);
       assertThat(aws.calls("CopyImage")).isEqualTo(2);
-      assertThat(p.find(appDigest)).hasValueSatisfying(f -> assertThat(f.imageId()).isEqualTo(a.ami().imageId()));
+      assertThat(p.find(appDigest))
+          .hasValueSatisfying(f -> assertThat(f.imageId()).isEqualTo(a.ami().imageId()));
     }
     assertThat(aws.snapshots()).allSatisfy(s -> assertThat(s.status()).isEqualTo("completed"));
     assertThat(aws.authFailures()).isZero();
@@ -171,18 +200,27 @@ class Ec2PublisherTest {
 
   @Test
   void registrationOptionsFollowTheTarget() throws Exception {
-    Ec2Target target = aws.target(REGION, "secure").tpm(true).imdsV2Required(false).volumeType("io2")
-        .rootVolumeSizeGiB(8).deleteOnTermination(false).architecture("x86_64").bootMode("uefi");
+    Ec2Target target =
+        aws.target(REGION, "secure")
+            .tpm(true)
+            .imdsV2Required(false)
+            .volumeType("io2")
+            .rootVolumeSizeGiB(8)
+            .deleteOnTermination(false)
+            .architecture("x86_64")
+            .bootMode("uefi");
     Path disk = TestDisks.randomSparse(dir.resolve("d.raw"), 32 * MIB, 4, 23);
     try (Ec2Clients clients = TestRetries.clients(target, 16)) {
-      PublishResult r = publisher(clients).publish(PublishRequest.of(disk, digest("tpm"), "k"), UploadListener.none());
+      PublishResult r =
+          publisher(clients)
+              .publish(PublishRequest.of(disk, digest("tpm"), "k"), UploadListener.none());
       ImageInfo img = aws.image(r.ami().imageId()).orElseThrow();
       assertThat(img.tpmSupport()).isEqualTo("v2.0");
       assertThat(img.imdsSupport()).isNull();
       assertThat(img.architecture()).isEqualTo("x86_64");
       assertThat(img.bootMode()).isEqualTo("uefi");
-      assertThat(img.blockDeviceMappings()).containsExactly(
-          new LoopbackAws.Bdm("/dev/xvda", r.ami().snapshotId(), 8, false, "io2"));
+      assertThat(img.blockDeviceMappings())
+          .containsExactly(new LoopbackAws.Bdm("/dev/xvda", r.ami().snapshotId(), 8, false, "io2"));
     }
   }
 
@@ -192,7 +230,9 @@ class Ec2PublisherTest {
     Path disk = TestDisks.randomSparse(dir.resolve("d.raw"), 32 * MIB, 4, 24);
     try (Ec2Clients clients = TestRetries.clients(aws.target(REGION, "web"), 16)) {
       assertThatThrownBy(
-              () -> publisher(clients).publish(PublishRequest.of(disk, digest("x"), "k"), UploadListener.none()))
+              () ->
+                  publisher(clients)
+                      .publish(PublishRequest.of(disk, digest("x"), "k"), UploadListener.none()))
           .isInstanceOf(ImageStoreException.class)
           .hasMessageContaining("RegisterImage failed")
           .hasMessageContaining("deleted");
@@ -207,7 +247,9 @@ class Ec2PublisherTest {
     Path disk = TestDisks.randomSparse(dir.resolve("d.raw"), 32 * MIB, 4, 25);
     try (Ec2Clients clients = TestRetries.clients(aws.target(REGION, "web").share(ACCOUNT_A), 16)) {
       assertThatThrownBy(
-              () -> publisher(clients).publish(PublishRequest.of(disk, digest("x"), "k"), UploadListener.none()))
+              () ->
+                  publisher(clients)
+                      .publish(PublishRequest.of(disk, digest("x"), "k"), UploadListener.none()))
           .isInstanceOf(ImageStoreException.class)
           .hasMessageContaining("deregistered");
     }
@@ -221,7 +263,9 @@ class Ec2PublisherTest {
     Path disk = TestDisks.randomSparse(dir.resolve("d.raw"), 64 * MIB, 10, 26);
     try (Ec2Clients clients = TestRetries.clients(aws.target(REGION, "web"), 16)) {
       assertThatThrownBy(
-              () -> publisher(clients).publish(PublishRequest.of(disk, digest("x"), "k"), UploadListener.none()))
+              () ->
+                  publisher(clients)
+                      .publish(PublishRequest.of(disk, digest("x"), "k"), UploadListener.none()))
           .isInstanceOf(ImageStoreException.class);
     }
     assertThat(aws.calls("RegisterImage")).isZero();
@@ -233,7 +277,9 @@ class Ec2PublisherTest {
     aws.failNth("RegisterImage", Fault.DROP_AFTER_PROCESSING, 1);
     Path disk = TestDisks.randomSparse(dir.resolve("d.raw"), 32 * MIB, 4, 27);
     try (Ec2Clients clients = TestRetries.clients(aws.target(REGION, "web"), 16)) {
-      PublishResult r = publisher(clients).publish(PublishRequest.of(disk, digest("x"), "k"), UploadListener.none());
+      PublishResult r =
+          publisher(clients)
+              .publish(PublishRequest.of(disk, digest("x"), "k"), UploadListener.none());
       assertThat(aws.calls("RegisterImage")).isEqualTo(2);
       assertThat(aws.images()).extracting(ImageInfo::imageId).containsExactly(r.ami().imageId());
     }
@@ -247,7 +293,12 @@ class Ec2PublisherTest {
       Ec2Publisher p = publisher(clients);
       PublishResult first = p.publish(PublishRequest.of(disk, d, "k"), UploadListener.none());
       // someone removes the tags: the AMI no longer says which image it holds, but keeps the name
-      clients.ec2().deleteTags(b -> b.resources(first.ami().imageId()).tags(Tag.builder().key("kiln:digest").build()));
+      clients
+          .ec2()
+          .deleteTags(
+              b ->
+                  b.resources(first.ami().imageId())
+                      .tags(Tag.builder().key("kiln:digest").build()));
       assertThatThrownBy(() -> p.publish(PublishRequest.of(disk, d, "k"), UploadListener.none()))
           .isInstanceOf(ImageStoreException.class)
           .hasMessageContaining("already exists")
@@ -265,38 +316,67 @@ class Ec2PublisherTest {
       AmiRegistrar reg = p.registrar();
       EbsSnapshotUploader up = p.uploader();
       // a published image: must survive
-      PublishResult kept = p.noSweep().publish(PublishRequest.of(disk, digest("kept"), "k1"),
-          UploadListener.none());
+      PublishResult kept =
+          p.noSweep().publish(PublishRequest.of(disk, digest("kept"), "k1"), UploadListener.none());
       // a bake that died after its upload: a completed snapshot tagged in-progress
-      UploadResult dead1 = up.upload(
-          SnapshotUpload.of(disk).tags(reg.snapshotTags(digest("dead1"), "k2")), UploadListener.none());
+      UploadResult dead1 =
+          up.upload(
+              SnapshotUpload.of(disk).tags(reg.snapshotTags(digest("dead1"), "k2")),
+              UploadListener.none());
       // a bake that died during its upload: a pending snapshot tagged in-progress
-      String dead2 = clients.ebs().startSnapshot(b -> b.volumeSize(1L).tags(
-          software.amazon.awssdk.services.ebs.model.Tag.builder().key("kiln:state").value("in-progress").build()))
-          .snapshotId();
+      String dead2 =
+          clients
+              .ebs()
+              .startSnapshot(
+                  b ->
+                      b.volumeSize(1L)
+                          .tags(
+                              software.amazon.awssdk.services.ebs.model.Tag.builder()
+                                  .key("kiln:state")
+                                  .value("in-progress")
+                                  .build()))
+              .snapshotId();
       // a bake that died after RegisterImage: an AMI and its snapshot tagged in-progress
-      UploadResult dead3 = up.upload(
-          SnapshotUpload.of(disk).tags(reg.snapshotTags(digest("dead3"), "k3")), UploadListener.none());
-      String dead3Ami = clients.ec2().registerImage(b -> b.name("web-dead3").rootDeviceName("/dev/xvda")
-          .architecture("x86_64").virtualizationType("hvm")
-          .blockDeviceMappings(rootOn(dead3.snapshotId()))
-          .tagSpecifications(imageTags(Tag.builder().key("kiln:state").value("in-progress").build()))).imageId();
+      UploadResult dead3 =
+          up.upload(
+              SnapshotUpload.of(disk).tags(reg.snapshotTags(digest("dead3"), "k3")),
+              UploadListener.none());
+      String dead3Ami =
+          clients
+              .ec2()
+              .registerImage(
+                  b ->
+                      b.name("web-dead3")
+                          .rootDeviceName("/dev/xvda")
+                          .architecture("x86_64")
+                          .virtualizationType("hvm")
+                          .blockDeviceMappings(rootOn(dead3.snapshotId()))
+                          .tagSpecifications(
+                              imageTags(
+                                  Tag.builder().key("kiln:state").value("in-progress").build())))
+              .imageId();
       // a bake running right now: recent, must survive
-      UploadResult running = up.upload(
-          SnapshotUpload.of(disk).tags(reg.snapshotTags(digest("running"), "k4")), UploadListener.none());
+      UploadResult running =
+          up.upload(
+              SnapshotUpload.of(disk).tags(reg.snapshotTags(digest("running"), "k4")),
+              UploadListener.none());
       for (String id : new String[] {dead1.snapshotId(), dead2, dead3.snapshotId(), dead3Ami}) {
         aws.backdate(id, Duration.ofHours(7));
       }
 
       // the next publication sweeps first (default age 6 h)
-      PublishResult next = p.publish(PublishRequest.of(disk, digest("next"), "k5"), UploadListener.none());
+      PublishResult next =
+          p.publish(PublishRequest.of(disk, digest("next"), "k5"), UploadListener.none());
 
       assertThat(next.sweep().deregisteredImages()).containsExactly(dead3Ami);
       assertThat(next.sweep().deletedSnapshots())
           .containsExactlyInAnyOrder(dead1.snapshotId(), dead2, dead3.snapshotId());
-      assertThat(aws.snapshots()).extracting(SnapshotInfo::snapshotId)
-          .containsExactlyInAnyOrder(kept.ami().snapshotId(), running.snapshotId(), next.ami().snapshotId());
-      assertThat(aws.images()).extracting(ImageInfo::imageId)
+      assertThat(aws.snapshots())
+          .extracting(SnapshotInfo::snapshotId)
+          .containsExactlyInAnyOrder(
+              kept.ami().snapshotId(), running.snapshotId(), next.ami().snapshotId());
+      assertThat(aws.images())
+          .extracting(ImageInfo::imageId)
           .containsExactlyInAnyOrder(kept.ami().imageId(), next.ami().imageId());
     }
   }
@@ -307,13 +387,24 @@ class Ec2PublisherTest {
     Digest d = digest("busy");
     try (Ec2Clients clients = TestRetries.clients(aws.target(REGION, "web"), 16)) {
       Ec2Publisher p = publisher(clients);
-      UploadResult u = p.uploader().upload(SnapshotUpload.of(disk).tags(p.registrar().snapshotTags(d, "k")),
-          UploadListener.none());
-      clients.ec2().registerImage(b -> b.name("web-" + d.shortHex()).rootDeviceName("/dev/xvda")
-          .architecture("x86_64").virtualizationType("hvm")
-          .blockDeviceMappings(rootOn(u.snapshotId()))
-          .tagSpecifications(imageTags(Tag.builder().key("kiln:digest").value(d.toString()).build(),
-              Tag.builder().key("kiln:state").value("in-progress").build())));
+      UploadResult u =
+          p.uploader()
+              .upload(
+                  SnapshotUpload.of(disk).tags(p.registrar().snapshotTags(d, "k")),
+                  UploadListener.none());
+      clients
+          .ec2()
+          .registerImage(
+              b ->
+                  b.name("web-" + d.shortHex())
+                      .rootDeviceName("/dev/xvda")
+                      .architecture("x86_64")
+                      .virtualizationType("hvm")
+                      .blockDeviceMappings(rootOn(u.snapshotId()))
+                      .tagSpecifications(
+                          imageTags(
+                              Tag.builder().key("kiln:digest").value(d.toString()).build(),
+                              Tag.builder().key("kiln:state").value("in-progress").build())));
       int starts = aws.calls("StartSnapshot");
       assertThatThrownBy(() -> p.publish(PublishRequest.of(disk, d, "k"), UploadListener.none()))
           .isInstanceOf(ImageStoreException.class)
@@ -330,8 +421,12 @@ class Ec2PublisherTest {
       inputs.put("in" + i, "v");
     }
     try (Ec2Clients clients = TestRetries.clients(aws.target(REGION, "web"), 16)) {
-      assertThatThrownBy(() -> publisher(clients).publish(PublishRequest.of(disk, digest("t"), "k").inputs(inputs),
-              UploadListener.none()))
+      assertThatThrownBy(
+              () ->
+                  publisher(clients)
+                      .publish(
+                          PublishRequest.of(disk, digest("t"), "k").inputs(inputs),
+                          UploadListener.none()))
           .isInstanceOf(ImageStoreException.class)
           .hasMessageContaining("at most 50 tags");
     }
@@ -343,7 +438,8 @@ class Ec2PublisherTest {
     aws.failNth("CopyImage", Fault.ACCESS_DENIED, 1);
     Path disk = TestDisks.randomSparse(dir.resolve("d.raw"), 32 * MIB, 4, 32);
     Digest d = digest("copy");
-    try (Ec2Clients clients = TestRetries.clients(aws.target(REGION, "web").copyTo("us-west-2"), 16)) {
+    try (Ec2Clients clients =
+        TestRetries.clients(aws.target(REGION, "web").copyTo("us-west-2"), 16)) {
       Ec2Publisher p = publisher(clients);
       assertThatThrownBy(() -> p.publish(PublishRequest.of(disk, d, "k"), UploadListener.none()))
           .isInstanceOf(ImageStoreException.class)
@@ -353,14 +449,17 @@ class Ec2PublisherTest {
       PublishResult again = p.publish(PublishRequest.of(disk, d, "k"), UploadListener.none());
       assertThat(again.reused()).isTrue();
       assertThat(again.ami().copies()).containsOnlyKeys("us-west-2");
-      assertThat(aws.images("us-west-2")).singleElement()
+      assertThat(aws.images("us-west-2"))
+          .singleElement()
           .satisfies(i -> assertThat(i.state()).isEqualTo("available"));
     }
   }
 
   static BlockDeviceMapping rootOn(String snapshotId) {
-    return BlockDeviceMapping.builder().deviceName("/dev/xvda")
-        .ebs(EbsBlockDevice.builder().snapshotId(snapshotId).build()).build();
+    return BlockDeviceMapping.builder()
+        .deviceName("/dev/xvda")
+        .ebs(EbsBlockDevice.builder().snapshotId(snapshotId).build())
+        .build();
   }
 
   static TagSpecification imageTags(Tag... tags) {

@@ -16,16 +16,22 @@ class Ec2TargetTest {
 
   @Test
   void parsesTheFullForm() {
-    Ec2Target t = Ec2Target.parse("ec2://eu-west-1/web?share=123456789012&share=" + ORG + "&share=" + OU
-        + "&tag.team=platform&tag.cost%20center=42&copyTo=us-east-1&copyTo=ap-southeast-2&volumeType=gp2&size=20"
-        + "&imds=optional&tpm=true&arch=x86_64&bootMode=uefi&deleteOnTermination=false&endpoint=http://127.0.0.1:4566");
+    Ec2Target t =
+        Ec2Target.parse(
+            "ec2://eu-west-1/web?share=123456789012&share="
+                + ORG
+                + "&share="
+                + OU
+                + "&tag.team=platform&tag.cost%20center=42&copyTo=us-east-1&copyTo=ap-southeast-2&volumeType=gp2&size=20"
+                + "&imds=optional&tpm=true&arch=x86_64&bootMode=uefi&deleteOnTermination=false&endpoint=http://127.0.0.1:4566");
     assertThat(t.region()).contains("eu-west-1");
     assertThat(t.name()).isEqualTo("web");
     assertThat(t.shareAccounts()).containsExactly("123456789012");
     assertThat(t.shareOrganizations()).containsExactly(ORG);
     assertThat(t.shareOrganizationalUnits()).containsExactly(OU);
-    assertThat(t.tags()).containsExactly(
-        java.util.Map.entry("team", "platform"), java.util.Map.entry("cost center", "42"));
+    assertThat(t.tags())
+        .containsExactly(
+            java.util.Map.entry("team", "platform"), java.util.Map.entry("cost center", "42"));
     assertThat(t.copyRegions()).containsExactly("us-east-1", "ap-southeast-2");
     assertThat(t.volumeType()).isEqualTo("gp2");
     assertThat(t.rootVolumeSizeGiB()).hasValue(20);
@@ -63,33 +69,36 @@ class Ec2TargetTest {
 
   @Test
   void theTypedFormEqualsTheParsedOne() {
-    Ec2Target typed = Ec2Target.of("eu-west-1", "web").share("123456789012").tag("team", "x")
-        .copyTo("us-east-1");
-    assertThat(typed).isEqualTo(Ec2Target.parse("ec2://eu-west-1/web?share=123456789012&copyTo=us-east-1&tag.team=x"));
+    Ec2Target typed =
+        Ec2Target.of("eu-west-1", "web").share("123456789012").tag("team", "x").copyTo("us-east-1");
+    assertThat(typed)
+        .isEqualTo(
+            Ec2Target.parse("ec2://eu-west-1/web?share=123456789012&copyTo=us-east-1&tag.team=x"));
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {
-      "ec2:/eu-west-1/web",
-      "s3://eu-west-1/web",
-      "ec2://eu-west-1",
-      "ec2://Europe/web",
-      "ec2://eu-west-1/w",
-      "ec2://eu-west-1/web*",
-      "ec2://eu-west-1/web?share=12345",
-      "ec2://eu-west-1/web?share=arn:aws:iam::111122223333:root",
-      "ec2://eu-west-1/web?copyTo=eu-west-1",
-      "ec2://eu-west-1/web?copyTo=mars",
-      "ec2://eu-west-1/web?tag.kiln:digest=x",
-      "ec2://eu-west-1/web?tag.aws:x=y",
-      "ec2://eu-west-1/web?volumeType=gp9",
-      "ec2://eu-west-1/web?size=0",
-      "ec2://eu-west-1/web?imds=v3",
-      "ec2://eu-west-1/web?tpm=yes",
-      "ec2://eu-west-1/web?tpm=true&bootMode=legacy-bios",
-      "ec2://eu-west-1/web?endpoint=ftp://x",
-      "ec2://eu-west-1/web?colour=blue"
-  })
+  @ValueSource(
+      strings = {
+        "ec2:/eu-west-1/web",
+        "s3://eu-west-1/web",
+        "ec2://eu-west-1",
+        "ec2://Europe/web",
+        "ec2://eu-west-1/w",
+        "ec2://eu-west-1/web*",
+        "ec2://eu-west-1/web?share=12345",
+        "ec2://eu-west-1/web?share=arn:aws:iam::111122223333:root",
+        "ec2://eu-west-1/web?copyTo=eu-west-1",
+        "ec2://eu-west-1/web?copyTo=mars",
+        "ec2://eu-west-1/web?tag.kiln:digest=x",
+        "ec2://eu-west-1/web?tag.aws:x=y",
+        "ec2://eu-west-1/web?volumeType=gp9",
+        "ec2://eu-west-1/web?size=0",
+        "ec2://eu-west-1/web?imds=v3",
+        "ec2://eu-west-1/web?tpm=yes",
+        "ec2://eu-west-1/web?tpm=true&bootMode=legacy-bios",
+        "ec2://eu-west-1/web?endpoint=ftp://x",
+        "ec2://eu-west-1/web?colour=blue"
+      })
   void badTargetsAreRefusedWithWhatWasExpected(String bad) {
     assertThatThrownBy(() -> Ec2Target.parse(bad))
         .isInstanceOf(InvalidTargetException.class)
@@ -105,7 +114,8 @@ class Ec2TargetTest {
 
   @Test
   void isACoreTargetAndComesFromOne() {
-    Ec2Target t = Ec2Target.from(dev.kiln.Target.parse("ec2://eu-west-1/web?share=123456789012&tag.team=x"));
+    Ec2Target t =
+        Ec2Target.from(dev.kiln.Target.parse("ec2://eu-west-1/web?share=123456789012&tag.team=x"));
     assertThat(t.scheme()).isEqualTo("ec2");
     assertThat(t.shareAccounts()).containsExactly("123456789012");
     assertThat(Ec2Target.from(t)).isSameAs(t);
@@ -114,8 +124,10 @@ class Ec2TargetTest {
 
   @Test
   void credentialsAreNotPartOfTheUri() {
-    Ec2Target t = Ec2Target.of("eu-west-1", "web").credentials(
-        software.amazon.awssdk.auth.credentials.AnonymousCredentialsProvider.create());
+    Ec2Target t =
+        Ec2Target.of("eu-west-1", "web")
+            .credentials(
+                software.amazon.awssdk.auth.credentials.AnonymousCredentialsProvider.create());
     assertThat(t.toUri()).isEqualTo("ec2://eu-west-1/web");
     assertThat(t.credentials()).isPresent();
   }

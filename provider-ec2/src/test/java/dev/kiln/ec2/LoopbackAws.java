@@ -44,18 +44,21 @@ import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 
 /**
- * A loopback stand-in for EC2 and the EBS direct APIs that speaks their real wire protocols, for tests: the EC2 Query
- * API ({@code POST /} with {@code Action=...}, XML answers in the EC2 namespace, {@code <Response><Errors>} errors)
- * and EBS REST-JSON ({@code /snapshots...}, {@code x-amzn-ErrorType} errors), on 127.0.0.1 and a random port.
+ * A loopback stand-in for EC2 and the EBS direct APIs that speaks their real wire protocols, for
+ * tests: the EC2 Query API ({@code POST /} with {@code Action=...}, XML answers in the EC2
+ * namespace, {@code <Response><Errors>} errors) and EBS REST-JSON ({@code /snapshots...}, {@code
+ * x-amzn-ErrorType} errors), on 127.0.0.1 and a random port.
  *
- * <p>Every request must be SigV4-signed with {@link #credentials()} for the right service ({@code ec2} or {@code
- * ebs}); the region in the credential scope selects the region's state. The server enforces what AWS does for an
- * upload: 512 KiB blocks, the per-block SHA-256 checksum, ChangedBlocksCount and the LINEAR aggregate checksum,
- * ParentSnapshotId semantics (unwritten blocks read from the parent), ClientToken idempotency, pending/completed
- * states, snapshots in use by AMIs cannot be deleted, AMI names are unique per region.
+ * <p>Every request must be SigV4-signed with {@link #credentials()} for the right service ({@code
+ * ec2} or {@code ebs}); the region in the credential scope selects the region's state. The server
+ * enforces what AWS does for an upload: 512 KiB blocks, the per-block SHA-256 checksum,
+ * ChangedBlocksCount and the LINEAR aggregate checksum, ParentSnapshotId semantics (unwritten
+ * blocks read from the parent), ClientToken idempotency, pending/completed states, snapshots in use
+ * by AMIs cannot be deleted, AMI names are unique per region.
  *
- * <p>Tests inject faults per operation and call number ({@link #fail}), read snapshots back block by block ({@link
- * #readBlock}, {@link #assembleDisk}) and inspect state ({@link #snapshots}, {@link #images}, {@link #calls}).
+ * <p>Tests inject faults per operation and call number ({@link #fail}), read snapshots back block
+ * by block ({@link #readBlock}, {@link #assembleDisk}) and inspect state ({@link #snapshots},
+ * {@link #images}, {@link #calls}).
  *
  * <p>Thread-safe.
  */
@@ -136,10 +139,15 @@ public final class LoopbackAws implements AutoCloseable {
 
   /** A block device mapping of an AMI. */
   public record Bdm(
-      String deviceName, String snapshotId, Integer volumeSize, Boolean deleteOnTermination, String volumeType) {}
+      String deviceName,
+      String snapshotId,
+      Integer volumeSize,
+      Boolean deleteOnTermination,
+      String volumeType) {}
 
   /** One call the server accepted (signature valid), with its parameters. */
-  public record Call(String operation, String region, int status, Map<String, String> params, boolean faulted) {}
+  public record Call(
+      String operation, String region, int status, Map<String, String> params, boolean faulted) {}
 
   private static final class Snap {
     final String id;
@@ -164,8 +172,15 @@ public final class LoopbackAws implements AutoCloseable {
     long changedBlocksCount = -1;
     String aggregate;
 
-    Snap(String id, String region, long volumeGiB, Snap parent, int timeoutMinutes, String clientToken,
-        String fingerprint, Instant now) {
+    Snap(
+        String id,
+        String region,
+        long volumeGiB,
+        Snap parent,
+        int timeoutMinutes,
+        String clientToken,
+        String fingerprint,
+        Instant now) {
       this.id = id;
       this.region = region;
       this.volumeGiB = volumeGiB;
@@ -228,13 +243,17 @@ public final class LoopbackAws implements AutoCloseable {
   private record FaultRule(String operation, Fault fault, int firstCall, int lastCall) {}
 
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final Pattern PUT_BLOCK = Pattern.compile("/snapshots/(snap-[0-9a-f]+)/blocks/(-?[0-9]+)");
+  private static final Pattern PUT_BLOCK =
+      Pattern.compile("/snapshots/(snap-[0-9a-f]+)/blocks/(-?[0-9]+)");
   private static final Pattern LIST_BLOCKS = Pattern.compile("/snapshots/(snap-[0-9a-f]+)/blocks");
   private static final Pattern COMPLETE = Pattern.compile("/snapshots/completion/(snap-[0-9a-f]+)");
-  private static final Pattern CHANGED = Pattern.compile("/snapshots/(snap-[0-9a-f]+)/changedblocks");
+  private static final Pattern CHANGED =
+      Pattern.compile("/snapshots/(snap-[0-9a-f]+)/changedblocks");
   private static final Pattern AMI_NAME = Pattern.compile("[A-Za-z0-9()\\[\\] ./\\-'@_]{3,128}");
-  private static final Set<String> VOLUME_TYPES = Set.of("gp3", "gp2", "io1", "io2", "st1", "sc1", "standard");
-  private static final Set<String> ARCHITECTURES = Set.of("x86_64", "arm64", "i386", "x86_64_mac", "arm64_mac");
+  private static final Set<String> VOLUME_TYPES =
+      Set.of("gp3", "gp2", "io1", "io2", "st1", "sc1", "standard");
+  private static final Set<String> ARCHITECTURES =
+      Set.of("x86_64", "arm64", "i386", "x86_64_mac", "arm64_mac");
 
   private final Object lock = new Object();
   private final Map<String, Snap> snapshots = new LinkedHashMap<>();
@@ -287,8 +306,8 @@ public final class LoopbackAws implements AutoCloseable {
   // ---------------------------------------------------------------- faults and knobs
 
   /**
-   * Makes calls {@code firstCall .. firstCall + times - 1} (1-based, counted per operation from the server's start)
-   * of {@code operation} fail with {@code fault}.
+   * Makes calls {@code firstCall .. firstCall + times - 1} (1-based, counted per operation from the
+   * server's start) of {@code operation} fail with {@code fault}.
    */
   public LoopbackAws fail(String operation, Fault fault, int firstCall, int times) {
     faults.add(new FaultRule(operation, fault, firstCall, firstCall + times - 1));
@@ -310,7 +329,9 @@ public final class LoopbackAws implements AutoCloseable {
     faults.clear();
   }
 
-  /** How many DescribeSnapshots of a completed upload show {@code pending} before {@code completed}. */
+  /**
+   * How many DescribeSnapshots of a completed upload show {@code pending} before {@code completed}.
+   */
   public void setCompletionPolls(int n) {
     completionPolls = n;
   }
@@ -320,7 +341,10 @@ public final class LoopbackAws implements AutoCloseable {
     imagePolls = n;
   }
 
-  /** Whether PutSnapshotBlock/GetSnapshotBlock calls are kept in {@link #log()} (off for benchmarks). */
+  /**
+   * Whether PutSnapshotBlock/GetSnapshotBlock calls are kept in {@link #log()} (off for
+   * benchmarks).
+   */
   public void setRecordBlockCalls(boolean record) {
     recordBlockCalls = record;
   }
@@ -363,7 +387,10 @@ public final class LoopbackAws implements AutoCloseable {
   /** The snapshots that exist (not deleted) in {@code region}. */
   public List<SnapshotInfo> snapshots(String region) {
     synchronized (lock) {
-      return snapshots.values().stream().filter(s -> s.region.equals(region)).map(this::info).toList();
+      return snapshots.values().stream()
+          .filter(s -> s.region.equals(region))
+          .map(this::info)
+          .toList();
     }
   }
 
@@ -434,8 +461,9 @@ public final class LoopbackAws implements AutoCloseable {
   }
 
   /**
-   * Block {@code index} of a snapshot as a volume made from it would read it: written to the snapshot, else
-   * inherited from its parent chain, else zeros. Works on deleted snapshots still referenced as parents.
+   * Block {@code index} of a snapshot as a volume made from it would read it: written to the
+   * snapshot, else inherited from its parent chain, else zeros. Works on deleted snapshots still
+   * referenced as parents.
    */
   public byte[] readBlock(String snapshotId, int index) {
     Snap s;
@@ -449,7 +477,10 @@ public final class LoopbackAws implements AutoCloseable {
     return b == null ? new byte[BLOCK_SIZE] : b.clone();
   }
 
-  /** Writes the first {@code length} bytes of the volume a snapshot holds to {@code out} (sparse where unwritten). */
+  /**
+   * Writes the first {@code length} bytes of the volume a snapshot holds to {@code out} (sparse
+   * where unwritten).
+   */
   public void assembleDisk(String snapshotId, Path out, long length) throws IOException {
     Snap s;
     synchronized (lock) {
@@ -459,7 +490,11 @@ public final class LoopbackAws implements AutoCloseable {
       throw new IllegalArgumentException("no snapshot " + snapshotId);
     }
     try (FileChannel ch =
-        FileChannel.open(out, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+        FileChannel.open(
+            out,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.WRITE,
+            StandardOpenOption.TRUNCATE_EXISTING)) {
       long blocks = (length + BLOCK_SIZE - 1) / BLOCK_SIZE;
       for (int i = 0; i < blocks; i++) {
         byte[] b = resolve(s, i);
@@ -519,39 +554,52 @@ public final class LoopbackAws implements AutoCloseable {
     if (ebs) {
       op = ebsOperation(req);
       if (op == null) {
-        return ebsError(new AwsError(404, "UnknownOperationException", req.method() + " " + req.rawPath()), requestId);
+        return ebsError(
+            new AwsError(404, "UnknownOperationException", req.method() + " " + req.rawPath()),
+            requestId);
       }
     } else {
       if (!req.method().equals("POST") || !req.rawPath().equals("/")) {
-        return ec2Error(new AwsError(400, "InvalidAction", "expected POST / with Action=, found " + req.method() + " "
-            + req.rawPath()), requestId);
+        return ec2Error(
+            new AwsError(
+                400,
+                "InvalidAction",
+                "expected POST / with Action=, found " + req.method() + " " + req.rawPath()),
+            requestId);
       }
       params = parseForm(new String(req.body(), StandardCharsets.UTF_8));
       op = params.get("Action");
       if (op == null) {
-        return ec2Error(new AwsError(400, "MissingAction", "The request must contain the parameter Action"), requestId);
+        return ec2Error(
+            new AwsError(400, "MissingAction", "The request must contain the parameter Action"),
+            requestId);
       }
       if (!"2016-11-15".equals(params.get("Version"))) {
-        return ec2Error(new AwsError(400, "InvalidParameterValue", "unsupported Version " + params.get("Version")),
+        return ec2Error(
+            new AwsError(
+                400, "InvalidParameterValue", "unsupported Version " + params.get("Version")),
             requestId);
       }
     }
-    byte[] bodySha256 = SigV4Verifier.sha256(req.body()); // once: the signature and the block checksum both use it
+    byte[] bodySha256 =
+        SigV4Verifier.sha256(req.body()); // once: the signature and the block checksum both use it
     SigV4Verifier.Result auth =
         verifier.verify(req, ebs ? "ebs" : "ec2", ebs && op.equals("PutSnapshotBlock"), bodySha256);
     if (!auth.ok()) {
       authFailures.incrementAndGet();
       authFailureMessages.add(op + ": " + auth.errorCode() + ": " + auth.message());
       if (ebs) {
-        String code = switch (auth.errorCode()) {
-          case "MissingAuthenticationToken" -> "MissingAuthenticationTokenException";
-          case "InvalidClientTokenId" -> "UnrecognizedClientException";
-          case "RequestExpired" -> "InvalidSignatureException";
-          default -> "InvalidSignatureException";
-        };
+        String code =
+            switch (auth.errorCode()) {
+              case "MissingAuthenticationToken" -> "MissingAuthenticationTokenException";
+              case "InvalidClientTokenId" -> "UnrecognizedClientException";
+              case "RequestExpired" -> "InvalidSignatureException";
+              default -> "InvalidSignatureException";
+            };
         return ebsError(new AwsError(403, code, auth.message()), requestId);
       }
-      return ec2Error(new AwsError(401, "AuthFailure", auth.errorCode() + ": " + auth.message()), requestId);
+      return ec2Error(
+          new AwsError(401, "AuthFailure", auth.errorCode() + ": " + auth.message()), requestId);
     }
     String region = auth.region();
     int n = calls.computeIfAbsent(op, k -> new AtomicInteger()).incrementAndGet();
@@ -585,7 +633,8 @@ public final class LoopbackAws implements AutoCloseable {
     return resp.withHeader("x-amzn-RequestId", requestId);
   }
 
-  private void record(String op, String region, int status, Map<String, String> params, boolean faulted) {
+  private void record(
+      String op, String region, int status, Map<String, String> params, boolean faulted) {
     if (!recordBlockCalls && (op.equals("PutSnapshotBlock") || op.equals("GetSnapshotBlock"))) {
       return;
     }
@@ -595,24 +644,39 @@ public final class LoopbackAws implements AutoCloseable {
   private static AwsError faultError(Fault f, boolean ebs) {
     switch (f) {
       case INTERNAL_ERROR:
-        return ebs ? new AwsError(500, "InternalServerException", "An internal error has occurred (injected)")
+        return ebs
+            ? new AwsError(
+                500, "InternalServerException", "An internal error has occurred (injected)")
             : new AwsError(500, "InternalError", "An internal error has occurred (injected)");
       case SERVICE_UNAVAILABLE:
-        return ebs ? new AwsError(503, "ServiceUnavailableException", "Service unavailable (injected)")
+        return ebs
+            ? new AwsError(503, "ServiceUnavailableException", "Service unavailable (injected)")
             : new AwsError(503, "Unavailable", "The server is overloaded (injected)");
       case THROTTLED:
-        return ebs ? new AwsError(400, "RequestThrottledException", "Rate exceeded (injected)", "ACCOUNT_THROTTLED")
+        return ebs
+            ? new AwsError(
+                400, "RequestThrottledException", "Rate exceeded (injected)", "ACCOUNT_THROTTLED")
             : new AwsError(503, "RequestLimitExceeded", "Request limit exceeded. (injected)");
       case THROTTLING_EXCEPTION:
-        return ebs ? new AwsError(400, "ThrottlingException", "Rate exceeded (injected)")
+        return ebs
+            ? new AwsError(400, "ThrottlingException", "Rate exceeded (injected)")
             : new AwsError(400, "Throttling", "Rate exceeded (injected)");
       case CONCURRENT_LIMIT:
-        return ebs ? new AwsError(400, "ConcurrentLimitExceededException", "Too many concurrent requests (injected)")
+        return ebs
+            ? new AwsError(
+                400, "ConcurrentLimitExceededException", "Too many concurrent requests (injected)")
             : new AwsError(503, "RequestLimitExceeded", "Request limit exceeded. (injected)");
       case ACCESS_DENIED:
-        return ebs ? new AwsError(403, "AccessDeniedException", "User is not authorized (injected)",
-            "UNAUTHORIZED_ACCOUNT")
-            : new AwsError(403, "UnauthorizedOperation", "You are not authorized to perform this operation. (injected)");
+        return ebs
+            ? new AwsError(
+                403,
+                "AccessDeniedException",
+                "User is not authorized (injected)",
+                "UNAUTHORIZED_ACCOUNT")
+            : new AwsError(
+                403,
+                "UnauthorizedOperation",
+                "You are not authorized to perform this operation. (injected)");
       default:
         throw new IllegalArgumentException(f.toString());
     }
@@ -648,8 +712,14 @@ public final class LoopbackAws implements AutoCloseable {
     if (req.rawQuery() != null) {
       p.put("query", req.rawQuery());
     }
-    for (String h : List.of("x-amz-ChangedBlocksCount", "x-amz-Checksum", "x-amz-Checksum-Aggregation-Method",
-        "x-amz-Data-Length", "x-amz-Progress", "x-amz-content-sha256")) {
+    for (String h :
+        List.of(
+            "x-amz-ChangedBlocksCount",
+            "x-amz-Checksum",
+            "x-amz-Checksum-Aggregation-Method",
+            "x-amz-Data-Length",
+            "x-amz-Progress",
+            "x-amz-content-sha256")) {
       String v = req.header(h);
       if (v != null) {
         p.put(h, v);
@@ -658,8 +728,14 @@ public final class LoopbackAws implements AutoCloseable {
     if (op.equals("StartSnapshot")) {
       try {
         JsonNode body = JSON.readTree(req.body());
-        body.properties().forEach(e -> p.put(e.getKey(), e.getValue().isValueNode() ? e.getValue().asText()
-            : e.getValue().toString()));
+        body.properties()
+            .forEach(
+                e ->
+                    p.put(
+                        e.getKey(),
+                        e.getValue().isValueNode()
+                            ? e.getValue().asText()
+                            : e.getValue().toString()));
       } catch (IOException e) {
         p.put("body", "unparseable");
       }
@@ -669,7 +745,8 @@ public final class LoopbackAws implements AutoCloseable {
 
   // ---------------------------------------------------------------- EBS direct APIs (REST-JSON)
 
-  private LoopbackHttp.Response ebs(String op, LoopbackHttp.Request req, String region, byte[] bodySha256) {
+  private LoopbackHttp.Response ebs(
+      String op, LoopbackHttp.Request req, String region, byte[] bodySha256) {
     switch (op) {
       case "StartSnapshot":
         return startSnapshot(req, region);
@@ -693,37 +770,53 @@ public final class LoopbackAws implements AutoCloseable {
     try {
       body = JSON.readTree(req.body());
     } catch (IOException e) {
-      throw new AwsError(400, "ValidationException", "malformed JSON body", "INVALID_PARAMETER_VALUE");
+      throw new AwsError(
+          400, "ValidationException", "malformed JSON body", "INVALID_PARAMETER_VALUE");
     }
     if (body == null || !body.has("VolumeSize")) {
-      throw new AwsError(400, "ValidationException", "VolumeSize is required", "INVALID_VOLUME_SIZE");
+      throw new AwsError(
+          400, "ValidationException", "VolumeSize is required", "INVALID_VOLUME_SIZE");
     }
     long volume = body.get("VolumeSize").asLong();
     if (volume < 1 || volume > 16384) {
-      throw new AwsError(400, "ValidationException", "VolumeSize must be 1-16384 GiB, found " + volume,
+      throw new AwsError(
+          400,
+          "ValidationException",
+          "VolumeSize must be 1-16384 GiB, found " + volume,
           "INVALID_VOLUME_SIZE");
     }
     int timeout = body.has("Timeout") ? body.get("Timeout").asInt() : 60;
     if (timeout < 10 || timeout > 4320) {
-      throw new AwsError(400, "ValidationException", "Timeout must be 10-4320 minutes, found " + timeout,
+      throw new AwsError(
+          400,
+          "ValidationException",
+          "Timeout must be 10-4320 minutes, found " + timeout,
           "INVALID_PARAMETER_VALUE");
     }
     String parentId = text(body, "ParentSnapshotId");
     boolean encrypted = body.has("Encrypted") && body.get("Encrypted").asBoolean();
     if (parentId != null && encrypted) {
-      throw new AwsError(400, "ValidationException", "ParentSnapshotId cannot be combined with Encrypted",
+      throw new AwsError(
+          400,
+          "ValidationException",
+          "ParentSnapshotId cannot be combined with Encrypted",
           "INVALID_PARAMETER_VALUE");
     }
     String description = text(body, "Description");
     if (description != null && description.length() > 255) {
-      throw new AwsError(400, "ValidationException", "Description is longer than 255", "INVALID_PARAMETER_VALUE");
+      throw new AwsError(
+          400, "ValidationException", "Description is longer than 255", "INVALID_PARAMETER_VALUE");
     }
     Map<String, String> tags = new LinkedHashMap<>();
     if (body.has("Tags")) {
       for (JsonNode t : body.get("Tags")) {
         String k = text(t, "Key");
         String v = text(t, "Value");
-        if (k == null || k.isEmpty() || k.length() > 127 || k.startsWith("aws:") || (v != null && v.length() > 255)) {
+        if (k == null
+            || k.isEmpty()
+            || k.length() > 127
+            || k.startsWith("aws:")
+            || (v != null && v.length() > 255)) {
           throw new AwsError(400, "ValidationException", "invalid tag " + k, "INVALID_TAG");
         }
         tags.put(k, v == null ? "" : v);
@@ -733,14 +826,17 @@ public final class LoopbackAws implements AutoCloseable {
       }
     }
     String token = text(body, "ClientToken");
-    String fingerprint = volume + "|" + parentId + "|" + description + "|" + tags + "|" + timeout + "|" + encrypted;
+    String fingerprint =
+        volume + "|" + parentId + "|" + description + "|" + tags + "|" + timeout + "|" + encrypted;
     synchronized (lock) {
       if (token != null) {
         String existing = ebsTokens.get(region + "/" + token);
         if (existing != null) {
           Snap s = snapshots.get(existing);
           if (s != null && !s.fingerprint.equals(fingerprint)) {
-            throw new AwsError(503, "ConflictException",
+            throw new AwsError(
+                503,
+                "ConflictException",
                 "The request uses the same client token as a previous, but non-identical request.");
           }
           if (s != null) {
@@ -752,20 +848,35 @@ public final class LoopbackAws implements AutoCloseable {
       if (parentId != null) {
         parent = snapshots.get(parentId);
         if (parent == null || !parent.region.equals(region)) {
-          throw new AwsError(404, "ResourceNotFoundException", "The parent snapshot " + parentId + " does not exist",
+          throw new AwsError(
+              404,
+              "ResourceNotFoundException",
+              "The parent snapshot " + parentId + " does not exist",
               "SNAPSHOT_NOT_FOUND");
         }
         checkTimeout(parent);
         if (!parent.status.equals("completed")) {
-          throw new AwsError(400, "ValidationException", "The parent snapshot " + parentId + " is "
-              + parent.visibleStatus() + ", not completed", "INVALID_PARAMETER_VALUE");
+          throw new AwsError(
+              400,
+              "ValidationException",
+              "The parent snapshot "
+                  + parentId
+                  + " is "
+                  + parent.visibleStatus()
+                  + ", not completed",
+              "INVALID_PARAMETER_VALUE");
         }
         if (volume < parent.volumeGiB) {
-          throw new AwsError(400, "ValidationException", "VolumeSize " + volume + " is smaller than the parent's "
-              + parent.volumeGiB, "INVALID_VOLUME_SIZE");
+          throw new AwsError(
+              400,
+              "ValidationException",
+              "VolumeSize " + volume + " is smaller than the parent's " + parent.volumeGiB,
+              "INVALID_VOLUME_SIZE");
         }
       }
-      Snap s = new Snap(newId("snap-"), region, volume, parent, timeout, token, fingerprint, Instant.now());
+      Snap s =
+          new Snap(
+              newId("snap-"), region, volume, parent, timeout, token, fingerprint, Instant.now());
       s.description = description;
       s.tags.putAll(tags);
       snapshots.put(s.id, s);
@@ -795,7 +906,8 @@ public final class LoopbackAws implements AutoCloseable {
     return r;
   }
 
-  private LoopbackHttp.Response putSnapshotBlock(LoopbackHttp.Request req, String region, byte[] bodySha256) {
+  private LoopbackHttp.Response putSnapshotBlock(
+      LoopbackHttp.Request req, String region, byte[] bodySha256) {
     Matcher m = PUT_BLOCK.matcher(req.rawPath());
     m.matches();
     String id = m.group(1);
@@ -804,53 +916,85 @@ public final class LoopbackAws implements AutoCloseable {
     try {
       index = Long.parseLong(m.group(2));
     } catch (NumberFormatException e) {
-      throw new AwsError(400, "ValidationException", "bad block index " + m.group(2), "INVALID_BLOCK");
+      throw new AwsError(
+          400, "ValidationException", "bad block index " + m.group(2), "INVALID_BLOCK");
     }
     String dataLength = req.header("x-amz-Data-Length");
     String checksum = req.header("x-amz-Checksum");
     String algorithm = req.header("x-amz-Checksum-Algorithm");
     if (dataLength == null || checksum == null || algorithm == null) {
-      throw new AwsError(400, "ValidationException",
-          "x-amz-Data-Length, x-amz-Checksum and x-amz-Checksum-Algorithm are required", "INVALID_PARAMETER_VALUE");
+      throw new AwsError(
+          400,
+          "ValidationException",
+          "x-amz-Data-Length, x-amz-Checksum and x-amz-Checksum-Algorithm are required",
+          "INVALID_PARAMETER_VALUE");
     }
     if (!dataLength.equals(Integer.toString(BLOCK_SIZE))) {
-      throw new AwsError(400, "ValidationException", "x-amz-Data-Length must be 524288, found " + dataLength,
+      throw new AwsError(
+          400,
+          "ValidationException",
+          "x-amz-Data-Length must be 524288, found " + dataLength,
           "INVALID_PARAMETER_VALUE");
     }
     if (req.body().length != BLOCK_SIZE) {
-      throw new AwsError(400, "ValidationException", "the block data has " + req.body().length
-          + " bytes; only 524288-byte blocks are supported", "INVALID_PARAMETER_VALUE");
+      throw new AwsError(
+          400,
+          "ValidationException",
+          "the block data has "
+              + req.body().length
+              + " bytes; only 524288-byte blocks are supported",
+          "INVALID_PARAMETER_VALUE");
     }
     if (!algorithm.equals("SHA256")) {
-      throw new AwsError(400, "ValidationException", "x-amz-Checksum-Algorithm must be SHA256, found " + algorithm,
+      throw new AwsError(
+          400,
+          "ValidationException",
+          "x-amz-Checksum-Algorithm must be SHA256, found " + algorithm,
           "INVALID_PARAMETER_VALUE");
     }
     String progress = req.header("x-amz-Progress");
     if (progress != null) {
       int p = Integer.parseInt(progress);
       if (p < 0 || p > 100) {
-        throw new AwsError(400, "ValidationException", "x-amz-Progress must be 0-100", "INVALID_PARAMETER_VALUE");
+        throw new AwsError(
+            400, "ValidationException", "x-amz-Progress must be 0-100", "INVALID_PARAMETER_VALUE");
       }
     }
     byte[] digest = bodySha256;
     String actual = Base64.getEncoder().encodeToString(digest);
     if (!actual.equals(checksum)) {
-      throw new AwsError(400, "ValidationException", "The checksum " + checksum + " does not match the block data ("
-          + actual + ")", "INVALID_PARAMETER_VALUE");
+      throw new AwsError(
+          400,
+          "ValidationException",
+          "The checksum " + checksum + " does not match the block data (" + actual + ")",
+          "INVALID_PARAMETER_VALUE");
     }
     synchronized (lock) {
       checkTimeout(s);
       if (s.deleted) {
-        throw new AwsError(404, "ResourceNotFoundException", "The snapshot " + id + " does not exist",
+        throw new AwsError(
+            404,
+            "ResourceNotFoundException",
+            "The snapshot " + id + " does not exist",
             "SNAPSHOT_NOT_FOUND");
       }
       if (!s.status.equals("pending")) {
-        throw new AwsError(400, "ValidationException", "The snapshot " + id + " is " + s.visibleStatus()
-            + "; blocks can be written only while it is pending", "INVALID_PARAMETER_VALUE");
+        throw new AwsError(
+            400,
+            "ValidationException",
+            "The snapshot "
+                + id
+                + " is "
+                + s.visibleStatus()
+                + "; blocks can be written only while it is pending",
+            "INVALID_PARAMETER_VALUE");
       }
       if (index < 0 || index >= s.volumeGiB * 2048) {
-        throw new AwsError(400, "ValidationException", "block index " + index + " is outside the volume ("
-            + s.volumeGiB * 2048 + " blocks)", "INVALID_BLOCK");
+        throw new AwsError(
+            400,
+            "ValidationException",
+            "block index " + index + " is outside the volume (" + s.volumeGiB * 2048 + " blocks)",
+            "INVALID_BLOCK");
       }
       s.blocks.put((int) index, req.body());
       s.digests.put((int) index, digest);
@@ -866,7 +1010,11 @@ public final class LoopbackAws implements AutoCloseable {
     Snap s = ebsSnapshot(m.group(1), region);
     String countHeader = req.header("x-amz-ChangedBlocksCount");
     if (countHeader == null) {
-      throw new AwsError(400, "ValidationException", "x-amz-ChangedBlocksCount is required", "INVALID_PARAMETER_VALUE");
+      throw new AwsError(
+          400,
+          "ValidationException",
+          "x-amz-ChangedBlocksCount is required",
+          "INVALID_PARAMETER_VALUE");
     }
     long count = Long.parseLong(countHeader);
     String checksum = req.header("x-amz-Checksum");
@@ -878,21 +1026,41 @@ public final class LoopbackAws implements AutoCloseable {
         if (count == s.changedBlocksCount && java.util.Objects.equals(checksum, s.aggregate)) {
           return json(202, JSON.createObjectNode().put("Status", s.visibleStatus()));
         }
-        throw new AwsError(400, "ValidationException", "The snapshot " + s.id + " is already " + s.visibleStatus(),
+        throw new AwsError(
+            400,
+            "ValidationException",
+            "The snapshot " + s.id + " is already " + s.visibleStatus(),
             "INVALID_PARAMETER_VALUE");
       }
       if (!s.status.equals("pending")) {
-        throw new AwsError(400, "ValidationException", "The snapshot " + s.id + " is " + s.status,
+        throw new AwsError(
+            400,
+            "ValidationException",
+            "The snapshot " + s.id + " is " + s.status,
             "INVALID_PARAMETER_VALUE");
       }
       if (count != s.blocks.size()) {
-        throw new AwsError(400, "ValidationException", "x-amz-ChangedBlocksCount is " + count + " but "
-            + s.blocks.size() + " blocks were written", "INVALID_PARAMETER_VALUE");
+        throw new AwsError(
+            400,
+            "ValidationException",
+            "x-amz-ChangedBlocksCount is "
+                + count
+                + " but "
+                + s.blocks.size()
+                + " blocks were written",
+            "INVALID_PARAMETER_VALUE");
       }
       if (checksum != null) {
         if (!"SHA256".equals(algorithm) || !"LINEAR".equals(method)) {
-          throw new AwsError(400, "ValidationException", "the aggregate checksum needs algorithm SHA256 and method "
-              + "LINEAR, found " + algorithm + "/" + method, "INVALID_PARAMETER_VALUE");
+          throw new AwsError(
+              400,
+              "ValidationException",
+              "the aggregate checksum needs algorithm SHA256 and method "
+                  + "LINEAR, found "
+                  + algorithm
+                  + "/"
+                  + method,
+              "INVALID_PARAMETER_VALUE");
         }
         MessageDigest md = sha256();
         for (byte[] d : s.digests.values()) {
@@ -900,8 +1068,15 @@ public final class LoopbackAws implements AutoCloseable {
         }
         String expected = Base64.getEncoder().encodeToString(md.digest());
         if (!expected.equals(checksum)) {
-          throw new AwsError(400, "ValidationException", "The aggregate checksum " + checksum
-              + " does not match the written blocks (" + expected + ")", "INVALID_PARAMETER_VALUE");
+          throw new AwsError(
+              400,
+              "ValidationException",
+              "The aggregate checksum "
+                  + checksum
+                  + " does not match the written blocks ("
+                  + expected
+                  + ")",
+              "INVALID_PARAMETER_VALUE");
         }
       }
       s.completedWithChecksum = checksum != null;
@@ -930,10 +1105,14 @@ public final class LoopbackAws implements AutoCloseable {
     for (Snap c = s; c != null; c = c.parent) {
       all.addAll(c.blocks.keySet());
     }
-    int start = q.containsKey("startingBlockIndex") ? Integer.parseInt(q.get("startingBlockIndex")) : 0;
+    int start =
+        q.containsKey("startingBlockIndex") ? Integer.parseInt(q.get("startingBlockIndex")) : 0;
     int max = maxResults(q);
-    int from = q.containsKey("pageToken") ? Integer.parseInt(new String(Base64.getDecoder().decode(q.get("pageToken")),
-        StandardCharsets.UTF_8)) : start;
+    int from =
+        q.containsKey("pageToken")
+            ? Integer.parseInt(
+                new String(Base64.getDecoder().decode(q.get("pageToken")), StandardCharsets.UTF_8))
+            : start;
     ObjectNode r = JSON.createObjectNode();
     ArrayNode blocks = r.putArray("Blocks");
     Integer next = null;
@@ -950,7 +1129,10 @@ public final class LoopbackAws implements AutoCloseable {
     r.put("VolumeSize", s.volumeGiB);
     r.put("BlockSize", BLOCK_SIZE);
     if (next != null) {
-      r.put("NextToken", Base64.getEncoder().encodeToString(Integer.toString(next).getBytes(StandardCharsets.UTF_8)));
+      r.put(
+          "NextToken",
+          Base64.getEncoder()
+              .encodeToString(Integer.toString(next).getBytes(StandardCharsets.UTF_8)));
     }
     return json(200, r);
   }
@@ -967,7 +1149,10 @@ public final class LoopbackAws implements AutoCloseable {
     Snap owner = resolveOwner(s, index);
     String token = q.get("blockToken");
     if (owner == null || token == null || !token.equals(blockToken(owner, index))) {
-      throw new AwsError(400, "ValidationException", "The block token is not valid for block " + index,
+      throw new AwsError(
+          400,
+          "ValidationException",
+          "The block token is not valid for block " + index,
           "INVALID_BLOCK_TOKEN");
     }
     byte[] data = owner.blocks.get(index);
@@ -982,7 +1167,8 @@ public final class LoopbackAws implements AutoCloseable {
     m.matches();
     Snap second = ebsSnapshot(m.group(1), region);
     Map<String, String> q = parseQuery(req.rawQuery());
-    Snap first = q.containsKey("firstSnapshotId") ? ebsSnapshot(q.get("firstSnapshotId"), region) : null;
+    Snap first =
+        q.containsKey("firstSnapshotId") ? ebsSnapshot(q.get("firstSnapshotId"), region) : null;
     synchronized (lock) {
       requireCompleted(second);
       if (first != null) {
@@ -996,10 +1182,14 @@ public final class LoopbackAws implements AutoCloseable {
     for (Snap c = first; c != null; c = c.parent) {
       all.addAll(c.blocks.keySet());
     }
-    int start = q.containsKey("startingBlockIndex") ? Integer.parseInt(q.get("startingBlockIndex")) : 0;
+    int start =
+        q.containsKey("startingBlockIndex") ? Integer.parseInt(q.get("startingBlockIndex")) : 0;
     int max = maxResults(q);
-    int from = q.containsKey("pageToken") ? Integer.parseInt(new String(Base64.getDecoder().decode(q.get("pageToken")),
-        StandardCharsets.UTF_8)) : start;
+    int from =
+        q.containsKey("pageToken")
+            ? Integer.parseInt(
+                new String(Base64.getDecoder().decode(q.get("pageToken")), StandardCharsets.UTF_8))
+            : start;
     ObjectNode r = JSON.createObjectNode();
     ArrayNode changed = r.putArray("ChangedBlocks");
     Integer next = null;
@@ -1027,7 +1217,10 @@ public final class LoopbackAws implements AutoCloseable {
     r.put("VolumeSize", second.volumeGiB);
     r.put("BlockSize", BLOCK_SIZE);
     if (next != null) {
-      r.put("NextToken", Base64.getEncoder().encodeToString(Integer.toString(next).getBytes(StandardCharsets.UTF_8)));
+      r.put(
+          "NextToken",
+          Base64.getEncoder()
+              .encodeToString(Integer.toString(next).getBytes(StandardCharsets.UTF_8)));
     }
     return json(200, r);
   }
@@ -1038,20 +1231,25 @@ public final class LoopbackAws implements AutoCloseable {
     }
     int max = Integer.parseInt(q.get("maxResults"));
     if (max < 100 || max > 10000) {
-      throw new AwsError(400, "ValidationException", "maxResults must be 100-10000", "INVALID_PARAMETER_VALUE");
+      throw new AwsError(
+          400, "ValidationException", "maxResults must be 100-10000", "INVALID_PARAMETER_VALUE");
     }
     return max;
   }
 
   private static String blockToken(Snap owner, int index) {
-    return Base64.getEncoder().encodeToString((owner.id + ":" + index).getBytes(StandardCharsets.UTF_8));
+    return Base64.getEncoder()
+        .encodeToString((owner.id + ":" + index).getBytes(StandardCharsets.UTF_8));
   }
 
   private Snap ebsSnapshot(String id, String region) {
     synchronized (lock) {
       Snap s = snapshots.get(id);
       if (s == null || !s.region.equals(region)) {
-        throw new AwsError(404, "ResourceNotFoundException", "The snapshot " + id + " does not exist",
+        throw new AwsError(
+            404,
+            "ResourceNotFoundException",
+            "The snapshot " + id + " does not exist",
             "SNAPSHOT_NOT_FOUND");
       }
       return s;
@@ -1060,8 +1258,15 @@ public final class LoopbackAws implements AutoCloseable {
 
   private static void requireCompleted(Snap s) {
     if (!s.status.equals("completed")) {
-      throw new AwsError(400, "ValidationException", "The snapshot " + s.id + " is " + s.visibleStatus()
-          + "; blocks can be read only from completed snapshots", "INVALID_PARAMETER_VALUE");
+      throw new AwsError(
+          400,
+          "ValidationException",
+          "The snapshot "
+              + s.id
+              + " is "
+              + s.visibleStatus()
+              + "; blocks can be read only from completed snapshots",
+          "INVALID_PARAMETER_VALUE");
     }
   }
 
@@ -1069,7 +1274,8 @@ public final class LoopbackAws implements AutoCloseable {
     if (s.status.equals("pending")
         && Instant.now().isAfter(s.lastActivity.plus(Duration.ofMinutes(s.timeoutMinutes)))) {
       s.status = "error";
-      s.statusMessage = "The snapshot was not completed within its timeout of " + s.timeoutMinutes + " minutes";
+      s.statusMessage =
+          "The snapshot was not completed within its timeout of " + s.timeoutMinutes + " minutes";
     }
   }
 
@@ -1086,12 +1292,15 @@ public final class LoopbackAws implements AutoCloseable {
     if (e.reason != null) {
       body.put("Reason", e.reason);
     }
-    return json(e.status, body).withHeader("x-amzn-ErrorType", e.code).withHeader("x-amzn-RequestId", requestId);
+    return json(e.status, body)
+        .withHeader("x-amzn-ErrorType", e.code)
+        .withHeader("x-amzn-RequestId", requestId);
   }
 
   // ---------------------------------------------------------------- EC2 Query API
 
-  private LoopbackHttp.Response ec2(String op, Map<String, String> p, String region, String requestId) {
+  private LoopbackHttp.Response ec2(
+      String op, Map<String, String> p, String region, String requestId) {
     Xml x = new Xml(op + "Response", requestId);
     synchronized (lock) {
       switch (op) {
@@ -1138,7 +1347,8 @@ public final class LoopbackAws implements AutoCloseable {
           x.el("imageId", copyImage(p, region));
           break;
         default:
-          throw new AwsError(400, "InvalidAction", "The action " + op + " is not valid for this web service.");
+          throw new AwsError(
+              400, "InvalidAction", "The action " + op + " is not valid for this web service.");
       }
     }
     return LoopbackHttp.Response.of(200, "text/xml;charset=UTF-8", x.bytes());
@@ -1152,12 +1362,15 @@ public final class LoopbackAws implements AutoCloseable {
     for (String id : ids) {
       Img i = images.get(id);
       if (i == null || !i.region.equals(region)) {
-        throw new AwsError(400, "InvalidAMIID.NotFound", "The image id '[" + id + "]' does not exist");
+        throw new AwsError(
+            400, "InvalidAMIID.NotFound", "The image id '[" + id + "]' does not exist");
       }
     }
     List<Img> out = new ArrayList<>();
     for (Img i : images.values()) {
-      if (!i.region.equals(region) || (!ids.isEmpty() && !ids.contains(i.id)) || !ownerMatches(owners)) {
+      if (!i.region.equals(region)
+          || (!ids.isEmpty() && !ids.contains(i.id))
+          || !ownerMatches(owners)) {
         continue;
       }
       advance(i);
@@ -1204,7 +1417,9 @@ public final class LoopbackAws implements AutoCloseable {
       x.open("ebs");
       x.el("snapshotId", b.snapshotId());
       x.el("volumeSize", b.volumeSize() == null ? null : b.volumeSize().toString());
-      x.el("deleteOnTermination", b.deleteOnTermination() == null ? null : b.deleteOnTermination().toString());
+      x.el(
+          "deleteOnTermination",
+          b.deleteOnTermination() == null ? null : b.deleteOnTermination().toString());
       x.el("volumeType", b.volumeType());
       x.el("encrypted", "false");
       x.close("ebs");
@@ -1251,17 +1466,25 @@ public final class LoopbackAws implements AutoCloseable {
   private String registerImage(Map<String, String> p, String region) {
     String name = required(p, "Name");
     if (!AMI_NAME.matcher(name).matches()) {
-      throw new AwsError(400, "InvalidAMIName.Malformed", "AMI names must be 3-128 characters of [A-Za-z0-9()[] ./-'@_]"
-          + ", found '" + name + "'");
+      throw new AwsError(
+          400,
+          "InvalidAMIName.Malformed",
+          "AMI names must be 3-128 characters of [A-Za-z0-9()[] ./-'@_]"
+              + ", found '"
+              + name
+              + "'");
     }
     for (Img other : images.values()) {
       if (other.region.equals(region) && other.name.equals(name)) {
-        throw new AwsError(400, "InvalidAMIName.Duplicate", "AMI name " + name + " is already in use by AMI "
-            + other.id);
+        throw new AwsError(
+            400,
+            "InvalidAMIName.Duplicate",
+            "AMI name " + name + " is already in use by AMI " + other.id);
       }
     }
     if (p.containsKey("ImageLocation")) {
-      throw new AwsError(400, "InvalidParameterCombination", "ImageLocation is for instance-store AMIs");
+      throw new AwsError(
+          400, "InvalidParameterCombination", "ImageLocation is for instance-store AMIs");
     }
     Img i = new Img();
     i.region = region;
@@ -1269,44 +1492,55 @@ public final class LoopbackAws implements AutoCloseable {
     i.description = p.get("Description");
     i.architecture = p.getOrDefault("Architecture", "i386");
     if (!ARCHITECTURES.contains(i.architecture)) {
-      throw new AwsError(400, "InvalidParameterValue", "Invalid value '" + i.architecture + "' for architecture");
+      throw new AwsError(
+          400, "InvalidParameterValue", "Invalid value '" + i.architecture + "' for architecture");
     }
     i.virtualizationType = p.getOrDefault("VirtualizationType", "paravirtual");
     if (!i.virtualizationType.equals("hvm") && !i.virtualizationType.equals("paravirtual")) {
-      throw new AwsError(400, "InvalidParameterValue", "Invalid virtualization type " + i.virtualizationType);
+      throw new AwsError(
+          400, "InvalidParameterValue", "Invalid virtualization type " + i.virtualizationType);
     }
     i.rootDeviceName = required(p, "RootDeviceName");
     i.ena = Boolean.parseBoolean(p.getOrDefault("EnaSupport", "false"));
     i.bootMode = p.get("BootMode");
-    if (i.bootMode != null && !Set.of("uefi", "legacy-bios", "uefi-preferred").contains(i.bootMode)) {
+    if (i.bootMode != null
+        && !Set.of("uefi", "legacy-bios", "uefi-preferred").contains(i.bootMode)) {
       throw new AwsError(400, "InvalidParameterValue", "Invalid boot mode " + i.bootMode);
     }
     i.imdsSupport = p.get("ImdsSupport");
     if (i.imdsSupport != null && !i.imdsSupport.equals("v2.0")) {
-      throw new AwsError(400, "InvalidParameterValue", "ImdsSupport can only be v2.0, found " + i.imdsSupport);
+      throw new AwsError(
+          400, "InvalidParameterValue", "ImdsSupport can only be v2.0, found " + i.imdsSupport);
     }
     i.tpmSupport = p.get("TpmSupport");
     if (i.tpmSupport != null) {
       if (!i.tpmSupport.equals("v2.0")) {
-        throw new AwsError(400, "InvalidParameterValue", "TpmSupport can only be v2.0, found " + i.tpmSupport);
+        throw new AwsError(
+            400, "InvalidParameterValue", "TpmSupport can only be v2.0, found " + i.tpmSupport);
       }
       if (!"uefi".equals(i.bootMode)) {
         throw new AwsError(400, "InvalidParameterCombination", "NitroTPM requires BootMode uefi");
       }
     }
     if ((i.ena || "uefi".equals(i.bootMode)) && !i.virtualizationType.equals("hvm")) {
-      throw new AwsError(400, "InvalidParameterCombination", "ENA and UEFI need hvm virtualization");
+      throw new AwsError(
+          400, "InvalidParameterCombination", "ENA and UEFI need hvm virtualization");
     }
     List<Map<String, String>> mappings = structs(p, "BlockDeviceMapping");
     if (mappings.isEmpty()) {
-      throw new AwsError(400, "InvalidBlockDeviceMapping", "an EBS-backed AMI needs a root block device mapping");
+      throw new AwsError(
+          400, "InvalidBlockDeviceMapping", "an EBS-backed AMI needs a root block device mapping");
     }
     boolean rootFound = false;
     for (Map<String, String> m : mappings) {
       String device = m.get("DeviceName");
       String snapId = m.get("Ebs.SnapshotId");
-      Integer size = m.containsKey("Ebs.VolumeSize") ? Integer.valueOf(m.get("Ebs.VolumeSize")) : null;
-      Boolean dot = m.containsKey("Ebs.DeleteOnTermination") ? Boolean.valueOf(m.get("Ebs.DeleteOnTermination")) : null;
+      Integer size =
+          m.containsKey("Ebs.VolumeSize") ? Integer.valueOf(m.get("Ebs.VolumeSize")) : null;
+      Boolean dot =
+          m.containsKey("Ebs.DeleteOnTermination")
+              ? Boolean.valueOf(m.get("Ebs.DeleteOnTermination"))
+              : null;
       String type = m.getOrDefault("Ebs.VolumeType", "gp2");
       if (!VOLUME_TYPES.contains(type)) {
         throw new AwsError(400, "InvalidParameterValue", "Invalid volume type " + type);
@@ -1314,16 +1548,28 @@ public final class LoopbackAws implements AutoCloseable {
       if (snapId != null) {
         Snap s = snapshots.get(snapId);
         if (s == null || !s.region.equals(region)) {
-          throw new AwsError(400, "InvalidSnapshot.NotFound", "The snapshot '" + snapId + "' does not exist.");
+          throw new AwsError(
+              400, "InvalidSnapshot.NotFound", "The snapshot '" + snapId + "' does not exist.");
         }
         if (!s.status.equals("completed")) {
-          throw new AwsError(400, "IncorrectState", "Snapshot " + snapId + " is in invalid state - " + s.visibleStatus());
+          throw new AwsError(
+              400,
+              "IncorrectState",
+              "Snapshot " + snapId + " is in invalid state - " + s.visibleStatus());
         }
         if (size == null) {
           size = (int) s.volumeGiB;
         } else if (size < s.volumeGiB) {
-          throw new AwsError(400, "InvalidBlockDeviceMapping", "Volume of size " + size + "GB is smaller than snapshot '"
-              + snapId + "', expect size >= " + s.volumeGiB + "GB");
+          throw new AwsError(
+              400,
+              "InvalidBlockDeviceMapping",
+              "Volume of size "
+                  + size
+                  + "GB is smaller than snapshot '"
+                  + snapId
+                  + "', expect size >= "
+                  + s.volumeGiB
+                  + "GB");
         }
       }
       if (i.rootDeviceName.equals(device)) {
@@ -1332,8 +1578,10 @@ public final class LoopbackAws implements AutoCloseable {
       i.bdms.add(new Bdm(device, snapId, size, dot == null ? Boolean.TRUE : dot, type));
     }
     if (!rootFound) {
-      throw new AwsError(400, "InvalidBlockDeviceMapping", "The root device " + i.rootDeviceName
-          + " needs a mapping with a snapshot");
+      throw new AwsError(
+          400,
+          "InvalidBlockDeviceMapping",
+          "The root device " + i.rootDeviceName + " needs a mapping with a snapshot");
     }
     for (Map<String, String> spec : structs(p, "TagSpecification")) {
       String type = spec.get("ResourceType");
@@ -1347,7 +1595,8 @@ public final class LoopbackAws implements AutoCloseable {
           }
         }
       } else {
-        throw new AwsError(400, "InvalidParameterValue", "tags for resource type " + type + " are not valid here");
+        throw new AwsError(
+            400, "InvalidParameterValue", "tags for resource type " + type + " are not valid here");
       }
     }
     i.id = newId("ami-");
@@ -1366,7 +1615,8 @@ public final class LoopbackAws implements AutoCloseable {
   private void tags(Map<String, String> p, String region, boolean create) {
     List<String> ids = list(p, "ResourceId");
     if (ids.isEmpty()) {
-      throw new AwsError(400, "MissingParameter", "The request must contain the parameter ResourceId");
+      throw new AwsError(
+          400, "MissingParameter", "The request must contain the parameter ResourceId");
     }
     List<Map<String, String>> tagList = structs(p, "Tag");
     List<Map<String, String>> targets = new ArrayList<>();
@@ -1405,12 +1655,15 @@ public final class LoopbackAws implements AutoCloseable {
     for (String id : ids) {
       Snap s = snapshots.get(id);
       if (s == null || !s.region.equals(region)) {
-        throw new AwsError(400, "InvalidSnapshot.NotFound", "The snapshot '" + id + "' does not exist.");
+        throw new AwsError(
+            400, "InvalidSnapshot.NotFound", "The snapshot '" + id + "' does not exist.");
       }
     }
     List<Snap> out = new ArrayList<>();
     for (Snap s : snapshots.values()) {
-      if (!s.region.equals(region) || (!ids.isEmpty() && !ids.contains(s.id)) || !ownerMatches(owners)) {
+      if (!s.region.equals(region)
+          || (!ids.isEmpty() && !ids.contains(s.id))
+          || !ownerMatches(owners)) {
         continue;
       }
       checkTimeout(s);
@@ -1476,7 +1729,10 @@ public final class LoopbackAws implements AutoCloseable {
     for (Img i : images.values()) {
       for (Bdm b : i.bdms) {
         if (s.id.equals(b.snapshotId())) {
-          throw new AwsError(400, "InvalidSnapshot.InUse", "The snapshot " + s.id + " is currently in use by " + i.id);
+          throw new AwsError(
+              400,
+              "InvalidSnapshot.InUse",
+              "The snapshot " + s.id + " is currently in use by " + i.id);
         }
       }
     }
@@ -1495,9 +1751,11 @@ public final class LoopbackAws implements AutoCloseable {
         i.description = p.get("Value");
         return;
       }
-      throw new AwsError(400, "InvalidParameterValue", "Attribute " + attribute + " cannot be modified here");
+      throw new AwsError(
+          400, "InvalidParameterValue", "Attribute " + attribute + " cannot be modified here");
     }
-    // the flat form: OperationType + UserId.N / UserGroup.N / OrganizationArn.N / OrganizationalUnitArn.N
+    // the flat form: OperationType + UserId.N / UserGroup.N / OrganizationArn.N /
+    // OrganizationalUnitArn.N
     List<Map<String, String>> flat = new ArrayList<>();
     list(p, "UserId").forEach(u -> flat.add(Map.of("UserId", u)));
     list(p, "UserGroup").forEach(g -> flat.add(Map.of("Group", g)));
@@ -1525,7 +1783,10 @@ public final class LoopbackAws implements AutoCloseable {
     String group = lp.get("Group");
     if (user != null) {
       if (!user.matches("[0-9]{12}")) {
-        throw new AwsError(400, "InvalidAMIAttributeItemValue", "Invalid attribute item value " + user + " for userId");
+        throw new AwsError(
+            400,
+            "InvalidAMIAttributeItemValue",
+            "Invalid attribute item value " + user + " for userId");
       }
       if (add) {
         i.lpUsers.add(user);
@@ -1542,8 +1803,10 @@ public final class LoopbackAws implements AutoCloseable {
         i.lpOrgs.remove(org);
       }
     } else if (ou != null) {
-      if (!ou.matches("arn:aws[a-z-]*:organizations::[0-9]{12}:ou/o-[a-z0-9]{10,32}/ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}")) {
-        throw new AwsError(400, "InvalidAMIAttributeItemValue", "Invalid organizational unit ARN " + ou);
+      if (!ou.matches(
+          "arn:aws[a-z-]*:organizations::[0-9]{12}:ou/o-[a-z0-9]{10,32}/ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}")) {
+        throw new AwsError(
+            400, "InvalidAMIAttributeItemValue", "Invalid organizational unit ARN " + ou);
       }
       if (add) {
         i.lpOus.add(ou);
@@ -1561,7 +1824,8 @@ public final class LoopbackAws implements AutoCloseable {
     Snap s = snapshot(required(p, "SnapshotId"), region);
     String attribute = p.getOrDefault("Attribute", "createVolumePermission");
     if (!attribute.equals("createVolumePermission")) {
-      throw new AwsError(400, "InvalidParameterValue", "Attribute " + attribute + " cannot be modified");
+      throw new AwsError(
+          400, "InvalidParameterValue", "Attribute " + attribute + " cannot be modified");
     }
     List<String> addUsers = new ArrayList<>();
     List<String> removeUsers = new ArrayList<>();
@@ -1572,7 +1836,8 @@ public final class LoopbackAws implements AutoCloseable {
       (required(p, "OperationType").equals("add") ? addUsers : removeUsers).addAll(flat);
     }
     if (!list(p, "UserGroup").isEmpty()) {
-      throw new AwsError(400, "InvalidParameterValue", "this server does not make snapshots public");
+      throw new AwsError(
+          400, "InvalidParameterValue", "this server does not make snapshots public");
     }
     if (addUsers.isEmpty() && removeUsers.isEmpty()) {
       throw new AwsError(400, "MissingParameter", "no create volume permission to add or remove");
@@ -1614,7 +1879,10 @@ public final class LoopbackAws implements AutoCloseable {
         bdms(x, i);
         break;
       default:
-        throw new AwsError(400, "InvalidParameterValue", "Value (" + attribute + ") for parameter attribute is invalid");
+        throw new AwsError(
+            400,
+            "InvalidParameterValue",
+            "Value (" + attribute + ") for parameter attribute is invalid");
     }
   }
 
@@ -1622,7 +1890,10 @@ public final class LoopbackAws implements AutoCloseable {
     Snap s = snapshot(required(p, "SnapshotId"), region);
     String attribute = required(p, "Attribute");
     if (!attribute.equals("createVolumePermission")) {
-      throw new AwsError(400, "InvalidParameterValue", "Value (" + attribute + ") for parameter attribute is invalid");
+      throw new AwsError(
+          400,
+          "InvalidParameterValue",
+          "Value (" + attribute + ") for parameter attribute is invalid");
     }
     x.el("snapshotId", s.id);
     x.open("createVolumePermission");
@@ -1640,16 +1911,21 @@ public final class LoopbackAws implements AutoCloseable {
     }
     Img src = images.get(sourceId);
     if (src == null || !src.region.equals(sourceRegion)) {
-      throw new AwsError(400, "InvalidAMIID.NotFound", "The image id '[" + sourceId + "]' does not exist in "
-          + sourceRegion);
+      throw new AwsError(
+          400,
+          "InvalidAMIID.NotFound",
+          "The image id '[" + sourceId + "]' does not exist in " + sourceRegion);
     }
     if (!src.state.equals("available")) {
-      throw new AwsError(400, "IncorrectState", "Image " + sourceId + " is " + src.state + ", not available");
+      throw new AwsError(
+          400, "IncorrectState", "Image " + sourceId + " is " + src.state + ", not available");
     }
     for (Img other : images.values()) {
       if (other.region.equals(region) && other.name.equals(name)) {
-        throw new AwsError(400, "InvalidAMIName.Duplicate", "AMI name " + name + " is already in use by AMI "
-            + other.id);
+        throw new AwsError(
+            400,
+            "InvalidAMIName.Duplicate",
+            "AMI name " + name + " is already in use by AMI " + other.id);
       }
     }
     Img c = new Img();
@@ -1672,7 +1948,8 @@ public final class LoopbackAws implements AutoCloseable {
       String copiedSnap = null;
       if (b.snapshotId() != null) {
         Snap s = snapshots.get(b.snapshotId());
-        Snap copy = new Snap(newId("snap-"), region, s.volumeGiB, null, 60, null, "copy", Instant.now());
+        Snap copy =
+            new Snap(newId("snap-"), region, s.volumeGiB, null, 60, null, "copy", Instant.now());
         for (int idx = 0; idx < s.volumeGiB * 2048; idx++) {
           Snap owner = resolveOwner(s, idx);
           if (owner != null) {
@@ -1681,19 +1958,30 @@ public final class LoopbackAws implements AutoCloseable {
           }
         }
         copy.status = "completed";
-        copy.description = "Copied for DestinationAmi " + c.id + " from SourceAmi " + src.id + " for SourceSnapshot "
-            + s.id + ". Task created on " + iso(Instant.now()) + ".";
+        copy.description =
+            "Copied for DestinationAmi "
+                + c.id
+                + " from SourceAmi "
+                + src.id
+                + " for SourceSnapshot "
+                + s.id
+                + ". Task created on "
+                + iso(Instant.now())
+                + ".";
         snapshots.put(copy.id, copy);
         copiedSnap = copy.id;
       }
-      c.bdms.add(new Bdm(b.deviceName(), copiedSnap, b.volumeSize(), b.deleteOnTermination(), b.volumeType()));
+      c.bdms.add(
+          new Bdm(
+              b.deviceName(), copiedSnap, b.volumeSize(), b.deleteOnTermination(), b.volumeType()));
     }
     if (Boolean.parseBoolean(p.getOrDefault("CopyImageTags", "false"))) {
-      src.tags.forEach((k, v) -> {
-        if (!k.startsWith("aws:")) {
-          c.tags.put(k, v);
-        }
-      });
+      src.tags.forEach(
+          (k, v) -> {
+            if (!k.startsWith("aws:")) {
+              c.tags.put(k, v);
+            }
+          });
     }
     for (Map<String, String> spec : structs(p, "TagSpecification")) {
       if ("image".equals(spec.get("ResourceType"))) {
@@ -1710,7 +1998,8 @@ public final class LoopbackAws implements AutoCloseable {
   private Img image(String id, String region) {
     Img i = images.get(id);
     if (i == null || !i.region.equals(region)) {
-      throw new AwsError(400, "InvalidAMIID.NotFound", "The image id '[" + id + "]' does not exist");
+      throw new AwsError(
+          400, "InvalidAMIID.NotFound", "The image id '[" + id + "]' does not exist");
     }
     return i;
   }
@@ -1718,15 +2007,23 @@ public final class LoopbackAws implements AutoCloseable {
   private Snap snapshot(String id, String region) {
     Snap s = snapshots.get(id);
     if (s == null || !s.region.equals(region)) {
-      throw new AwsError(400, "InvalidSnapshot.NotFound", "The snapshot '" + id + "' does not exist.");
+      throw new AwsError(
+          400, "InvalidSnapshot.NotFound", "The snapshot '" + id + "' does not exist.");
     }
     return s;
   }
 
-  private static final Set<String> IMAGE_FILTERS = Set.of("tag-key", "name", "state", "image-id", "owner-id",
-      "architecture", "block-device-mapping.snapshot-id");
-  private static final Set<String> SNAPSHOT_FILTERS = Set.of("tag-key", "status", "snapshot-id", "owner-id",
-      "volume-size", "description");
+  private static final Set<String> IMAGE_FILTERS =
+      Set.of(
+          "tag-key",
+          "name",
+          "state",
+          "image-id",
+          "owner-id",
+          "architecture",
+          "block-device-mapping.snapshot-id");
+  private static final Set<String> SNAPSHOT_FILTERS =
+      Set.of("tag-key", "status", "snapshot-id", "owner-id", "volume-size", "description");
 
   private static void checkFilters(List<Map<String, String>> filters, Set<String> known) {
     for (Map<String, String> f : filters) {
@@ -1735,7 +2032,8 @@ public final class LoopbackAws implements AutoCloseable {
         throw new AwsError(400, "InvalidParameterValue", "The filter '" + name + "' is invalid");
       }
       if (!f.containsKey("Value.1")) {
-        throw new AwsError(400, "InvalidParameterValue", "The filter '" + name + "' needs at least one value");
+        throw new AwsError(
+            400, "InvalidParameterValue", "The filter '" + name + "' needs at least one value");
       }
     }
   }
@@ -1745,7 +2043,8 @@ public final class LoopbackAws implements AutoCloseable {
   }
 
   private static boolean matches(
-      List<Map<String, String>> filters, java.util.function.Function<String, List<String>> attribute) {
+      List<Map<String, String>> filters,
+      java.util.function.Function<String, List<String>> attribute) {
     for (Map<String, String> f : filters) {
       String name = f.get("Name");
       if (name == null) {
@@ -1833,7 +2132,9 @@ public final class LoopbackAws implements AutoCloseable {
     return out;
   }
 
-  /** The members of {@code prefix.1.*}, {@code prefix.2.*}, ..., each keyed by the rest of its name. */
+  /**
+   * The members of {@code prefix.1.*}, {@code prefix.2.*}, ..., each keyed by the rest of its name.
+   */
   static List<Map<String, String>> structs(Map<String, String> p, String prefix) {
     NavigableMap<Integer, Map<String, String>> byIndex = new TreeMap<>();
     String pre = prefix + ".";
@@ -1852,7 +2153,9 @@ public final class LoopbackAws implements AutoCloseable {
       } catch (NumberFormatException ex) {
         continue;
       }
-      byIndex.computeIfAbsent(n, k -> new LinkedHashMap<>()).put(rest.substring(dot + 1), e.getValue());
+      byIndex
+          .computeIfAbsent(n, k -> new LinkedHashMap<>())
+          .put(rest.substring(dot + 1), e.getValue());
     }
     return new ArrayList<>(byIndex.values());
   }
@@ -1881,17 +2184,24 @@ public final class LoopbackAws implements AutoCloseable {
         continue;
       }
       int eq = pair.indexOf('=');
-      p.put(SigV4Verifier.decode(eq < 0 ? pair : pair.substring(0, eq)),
+      p.put(
+          SigV4Verifier.decode(eq < 0 ? pair : pair.substring(0, eq)),
           eq < 0 ? "" : SigV4Verifier.decode(pair.substring(eq + 1)));
     }
     return p;
   }
 
   private static LoopbackHttp.Response ec2Error(AwsError e, String requestId) {
-    String xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>" + Xml.escape(e.code)
-        + "</Code><Message>" + Xml.escape(e.getMessage()) + "</Message></Error></Errors><RequestID>" + requestId
-        + "</RequestID></Response>";
-    return LoopbackHttp.Response.of(e.status, "text/xml;charset=UTF-8", xml.getBytes(StandardCharsets.UTF_8));
+    String xml =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>"
+            + Xml.escape(e.code)
+            + "</Code><Message>"
+            + Xml.escape(e.getMessage())
+            + "</Message></Error></Errors><RequestID>"
+            + requestId
+            + "</RequestID></Response>";
+    return LoopbackHttp.Response.of(
+        e.status, "text/xml;charset=UTF-8", xml.getBytes(StandardCharsets.UTF_8));
   }
 
   private String newId(String prefix) {
@@ -1919,18 +2229,43 @@ public final class LoopbackAws implements AutoCloseable {
 
   private SnapshotInfo info(Snap s) {
     return new SnapshotInfo(
-        s.id, s.region, s.visibleStatus(), s.volumeGiB, Optional.ofNullable(s.parent).map(x -> x.id),
-        s.description, Map.copyOf(new LinkedHashMap<>(s.tags)), Set.copyOf(s.cvpUsers), s.startTime,
-        Collections.unmodifiableSet(new TreeSet<>(s.blocks.keySet())), Optional.ofNullable(s.clientToken),
-        s.timeoutMinutes, s.completedWithChecksum);
+        s.id,
+        s.region,
+        s.visibleStatus(),
+        s.volumeGiB,
+        Optional.ofNullable(s.parent).map(x -> x.id),
+        s.description,
+        Map.copyOf(new LinkedHashMap<>(s.tags)),
+        Set.copyOf(s.cvpUsers),
+        s.startTime,
+        Collections.unmodifiableSet(new TreeSet<>(s.blocks.keySet())),
+        Optional.ofNullable(s.clientToken),
+        s.timeoutMinutes,
+        s.completedWithChecksum);
   }
 
   private ImageInfo info(Img i) {
     return new ImageInfo(
-        i.id, i.region, i.name, i.state, i.description, i.architecture, i.virtualizationType, i.rootDeviceName, i.ena,
-        i.bootMode, i.imdsSupport, i.tpmSupport, List.copyOf(i.bdms), Map.copyOf(i.tags), Set.copyOf(i.lpUsers),
-        Set.copyOf(i.lpOrgs), Set.copyOf(i.lpOus), Optional.ofNullable(i.sourceImageId),
-        Optional.ofNullable(i.sourceRegion), i.created);
+        i.id,
+        i.region,
+        i.name,
+        i.state,
+        i.description,
+        i.architecture,
+        i.virtualizationType,
+        i.rootDeviceName,
+        i.ena,
+        i.bootMode,
+        i.imdsSupport,
+        i.tpmSupport,
+        List.copyOf(i.bdms),
+        Map.copyOf(i.tags),
+        Set.copyOf(i.lpUsers),
+        Set.copyOf(i.lpOrgs),
+        Set.copyOf(i.lpOus),
+        Optional.ofNullable(i.sourceImageId),
+        Optional.ofNullable(i.sourceRegion),
+        i.created);
   }
 
   /** A tiny writer of EC2 Query API answers. */
@@ -1940,7 +2275,10 @@ public final class LoopbackAws implements AutoCloseable {
 
     Xml(String root, String requestId) {
       this.root = root;
-      s.append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<").append(root).append(" xmlns=\"").append(EC2_NS)
+      s.append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<")
+          .append(root)
+          .append(" xmlns=\"")
+          .append(EC2_NS)
           .append("\">");
       el("requestId", requestId);
     }
@@ -1957,7 +2295,13 @@ public final class LoopbackAws implements AutoCloseable {
 
     Xml el(String name, String value) {
       if (value != null) {
-        s.append('<').append(name).append('>').append(escape(value)).append("</").append(name).append('>');
+        s.append('<')
+            .append(name)
+            .append('>')
+            .append(escape(value))
+            .append("</")
+            .append(name)
+            .append('>');
       }
       return this;
     }
@@ -1967,7 +2311,10 @@ public final class LoopbackAws implements AutoCloseable {
     }
 
     static String escape(String v) {
-      return v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;")
+      return v.replace("&", "&amp;")
+          .replace("<", "&lt;")
+          .replace(">", "&gt;")
+          .replace("\"", "&quot;")
           .replace("'", "&apos;");
     }
   }

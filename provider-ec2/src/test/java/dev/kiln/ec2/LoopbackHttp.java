@@ -25,13 +25,18 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A small HTTP/1.1 server on 127.0.0.1 and a random port, on plain sockets so that a fault can drop a connection
- * exactly where a test wants: persistent connections, Content-Length and chunked bodies, {@code Expect:
- * 100-continue}. One thread per connection.
+ * A small HTTP/1.1 server on 127.0.0.1 and a random port, on plain sockets so that a fault can drop
+ * a connection exactly where a test wants: persistent connections, Content-Length and chunked
+ * bodies, {@code Expect: 100-continue}. One thread per connection.
  */
 final class LoopbackHttp implements AutoCloseable {
   /** One request as read from the wire; header names keep their case, values are as sent. */
-  record Request(String method, String rawPath, String rawQuery, List<Map.Entry<String, String>> headers, byte[] body) {
+  record Request(
+      String method,
+      String rawPath,
+      String rawQuery,
+      List<Map.Entry<String, String>> headers,
+      byte[] body) {
     String header(String name) {
       for (Map.Entry<String, String> h : headers) {
         if (h.getKey().equalsIgnoreCase(name)) {
@@ -89,11 +94,13 @@ final class LoopbackHttp implements AutoCloseable {
     this.handler = handler;
     this.server = new ServerSocket(0, 256, InetAddress.getLoopbackAddress());
     AtomicInteger n = new AtomicInteger();
-    this.connections = Executors.newCachedThreadPool(r -> {
-      Thread t = new Thread(r, "loopback-aws-conn-" + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    });
+    this.connections =
+        Executors.newCachedThreadPool(
+            r -> {
+              Thread t = new Thread(r, "loopback-aws-conn-" + n.incrementAndGet());
+              t.setDaemon(true);
+              return t;
+            });
     this.acceptor = new Thread(this::acceptLoop, "loopback-aws-accept");
     this.acceptor.setDaemon(true);
     this.acceptor.start();
@@ -138,7 +145,9 @@ final class LoopbackHttp implements AutoCloseable {
           resp = handler.handle(req);
         } catch (RuntimeException e) {
           e.printStackTrace();
-          resp = Response.of(500, "text/plain", ("loopback-aws bug: " + e).getBytes(StandardCharsets.UTF_8));
+          resp =
+              Response.of(
+                  500, "text/plain", ("loopback-aws bug: " + e).getBytes(StandardCharsets.UTF_8));
         }
         if (resp.dropConnection()) {
           socket.setSoLinger(true, 0);
@@ -186,7 +195,9 @@ final class LoopbackHttp implements AutoCloseable {
       if (colon <= 0) {
         throw new IOException("bad header line: " + line);
       }
-      headers.add(new AbstractMap.SimpleImmutableEntry<>(line.substring(0, colon), line.substring(colon + 1).trim()));
+      headers.add(
+          new AbstractMap.SimpleImmutableEntry<>(
+              line.substring(0, colon), line.substring(colon + 1).trim()));
     }
     Request head = new Request(parts[0], rawPath, rawQuery, headers, new byte[0]);
     String expect = head.header("Expect");
@@ -266,17 +277,28 @@ final class LoopbackHttp implements AutoCloseable {
 
   private static String reason(int status) {
     switch (status) {
-      case 200: return "OK";
-      case 201: return "Created";
-      case 202: return "Accepted";
-      case 400: return "Bad Request";
-      case 401: return "Unauthorized";
-      case 402: return "Payment Required";
-      case 403: return "Forbidden";
-      case 404: return "Not Found";
-      case 500: return "Internal Server Error";
-      case 503: return "Service Unavailable";
-      default: return "Status";
+      case 200:
+        return "OK";
+      case 201:
+        return "Created";
+      case 202:
+        return "Accepted";
+      case 400:
+        return "Bad Request";
+      case 401:
+        return "Unauthorized";
+      case 402:
+        return "Payment Required";
+      case 403:
+        return "Forbidden";
+      case 404:
+        return "Not Found";
+      case 500:
+        return "Internal Server Error";
+      case 503:
+        return "Service Unavailable";
+      default:
+        return "Status";
     }
   }
 

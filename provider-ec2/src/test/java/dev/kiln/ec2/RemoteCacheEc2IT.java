@@ -23,9 +23,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A build fleet baking AMIs: runner A bakes the base AMI; runner B, with an empty store, bakes the app AMI over it.
- * B pulls the base's layers and disk from the remote cache (it never builds the base disk) and uploads only the blocks
- * that differ from the base snapshot, whose id the remote cache also records.
+ * A build fleet baking AMIs: runner A bakes the base AMI; runner B, with an empty store, bakes the
+ * app AMI over it. B pulls the base's layers and disk from the remote cache (it never builds the
+ * base disk) and uploads only the blocks that differ from the base snapshot, whose id the remote
+ * cache also records.
  */
 class RemoteCacheEc2IT {
   private static final String REGION = "eu-west-1";
@@ -45,40 +46,66 @@ class RemoteCacheEc2IT {
   @Test
   void aSecondRunnerBakesTheAppAmiIncrementallyFromTheBaseAnotherRunnerUploaded() throws Exception {
     Path rootfs = Fixtures.debianWithKernel();
-    ImageBuild base = ImageBuild.from(Base.rootfs(rootfs))
-        .layer(Layer.files("motd").content("/etc/motd", "baked by runner A\n".getBytes(StandardCharsets.UTF_8), 0644));
+    ImageBuild base =
+        ImageBuild.from(Base.rootfs(rootfs))
+            .layer(
+                Layer.files("motd")
+                    .content(
+                        "/etc/motd", "baked by runner A\n".getBytes(StandardCharsets.UTF_8), 0644));
     byte[] payload = new byte[3 << 20];
     new Random(9).nextBytes(payload);
     Path app = Files.write(tmp.resolve("app.bin"), payload);
-    ImageBuild web = ImageBuild.from(Base.of(base)).layer(Layer.files("app").add(app, "/opt/app/app.bin", 0644));
+    ImageBuild web =
+        ImageBuild.from(Base.of(base)).layer(Layer.files("app").add(app, "/opt/app/app.bin", 0644));
     MemoryRemoteCache remote = new MemoryRemoteCache();
 
     BakeResult b;
-    try (Kiln runnerA = Kiln.builder().store(tmp.resolve("runner-a")).remoteCache(remote, RemoteCache.Mode.READ_WRITE).build()) {
+    try (Kiln runnerA =
+        Kiln.builder()
+            .store(tmp.resolve("runner-a"))
+            .remoteCache(remote, RemoteCache.Mode.READ_WRITE)
+            .build()) {
       b = runnerA.bake(base, aws.target(REGION, "base"));
     }
     PublishedImage bAmi = b.published().values().iterator().next();
     String baseSnapshot = aws.image(bAmi.details().get("imageId")).orElseThrow().rootSnapshotId();
-    String entry = new String(remote.entries.get("ec2-snapshots/" + REGION + "." + b.key().hex()), StandardCharsets.UTF_8);
+    String entry =
+        new String(
+            remote.entries.get("ec2-snapshots/" + REGION + "." + b.key().hex()),
+            StandardCharsets.UTF_8);
     assertThat(entry).contains("\"snapshotId\":\"" + baseSnapshot + "\"");
-    assertThat(new Ec2ImageStores.RemoteSnapshots(remote).find(REGION, b.key().toString())).contains(baseSnapshot);
+    assertThat(new Ec2ImageStores.RemoteSnapshots(remote).find(REGION, b.key().toString()))
+        .contains(baseSnapshot);
 
     RecordingListener events = new RecordingListener();
     int putsBefore = aws.calls("PutSnapshotBlock");
     BakeResult w;
-    try (Kiln runnerB = Kiln.builder().store(tmp.resolve("runner-b")).listener(events).remoteCache(remote, RemoteCache.Mode.READ_WRITE).build()) {
+    try (Kiln runnerB =
+        Kiln.builder()
+            .store(tmp.resolve("runner-b"))
+            .listener(events)
+            .remoteCache(remote, RemoteCache.Mode.READ_WRITE)
+            .build()) {
       w = runnerB.bake(web, aws.target(REGION, "web"));
     }
     assertThat(w.provisioned()).containsExactly("app");
     assertThat(w.fromRemoteCache()).containsExactly("rootfs", "motd");
-    assertThat(events.of(BakeEvent.RemoteCacheHit.class)).filteredOn(h -> h.layer().equals("disk")).hasSize(1);
-    assertThat(events.of(BakeEvent.Output.class)).as("runner B never builds the base disk from scratch")
+    assertThat(events.of(BakeEvent.RemoteCacheHit.class))
+        .filteredOn(h -> h.layer().equals("disk"))
+        .hasSize(1);
+    assertThat(events.of(BakeEvent.Output.class))
+        .as("runner B never builds the base disk from scratch")
         .noneMatch(o -> o.line().startsWith("building the disk"));
     PublishedImage wAmi = w.published().values().iterator().next();
-    LoopbackAws.SnapshotInfo wSnap = aws.snapshot(aws.image(wAmi.details().get("imageId")).orElseThrow().rootSnapshotId()).orElseThrow();
+    LoopbackAws.SnapshotInfo wSnap =
+        aws.snapshot(aws.image(wAmi.details().get("imageId")).orElseThrow().rootSnapshotId())
+            .orElseThrow();
     assertThat(wSnap.parentSnapshotId()).contains(baseSnapshot);
     int sent = aws.calls("PutSnapshotBlock") - putsBefore;
-    assertThat(sent).as("blocks sent for the app AMI").isPositive().isLessThan(aws.calls("PutSnapshotBlock") - sent);
+    assertThat(sent)
+        .as("blocks sent for the app AMI")
+        .isPositive()
+        .isLessThan(aws.calls("PutSnapshotBlock") - sent);
   }
 
   @Test
@@ -89,9 +116,12 @@ class RemoteCacheEc2IT {
     assertThat(dir.find(REGION, "sha256:" + "e".repeat(64))).contains("snap-0123456789abcdef0");
     assertThat(dir.find("us-east-1", "sha256:" + "e".repeat(64))).isEmpty();
     try (Ec2Clients clients = Ec2Clients.create(aws.target(REGION, "probe"))) {
-      assertThat(AmiRegistrar.create(clients).isCompletedSnapshot("snap-0123456789abcdef0")).isFalse();
+      assertThat(AmiRegistrar.create(clients).isCompletedSnapshot("snap-0123456789abcdef0"))
+          .isFalse();
     }
     remote.behave(MemoryRemoteCache.Behaviour.DOWN);
-    assertThat(dir.find(REGION, "sha256:" + "e".repeat(64))).as("an unavailable remote is a miss").isEmpty();
+    assertThat(dir.find(REGION, "sha256:" + "e".repeat(64)))
+        .as("an unavailable remote is a miss")
+        .isEmpty();
   }
 }

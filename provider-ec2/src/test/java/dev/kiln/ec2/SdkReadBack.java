@@ -13,15 +13,25 @@ import software.amazon.awssdk.services.ebs.model.Block;
 import software.amazon.awssdk.services.ebs.model.GetSnapshotBlockResponse;
 import software.amazon.awssdk.services.ebs.model.ListSnapshotBlocksResponse;
 
-/** Reads a snapshot back through the EBS direct APIs (ListSnapshotBlocks + GetSnapshotBlock), as coldsnap does. */
+/**
+ * Reads a snapshot back through the EBS direct APIs (ListSnapshotBlocks + GetSnapshotBlock), as
+ * coldsnap does.
+ */
 final class SdkReadBack {
   private SdkReadBack() {}
 
-  /** Writes the first {@code length} bytes of the snapshot's volume to {@code out}; returns the blocks read. */
+  /**
+   * Writes the first {@code length} bytes of the snapshot's volume to {@code out}; returns the
+   * blocks read.
+   */
   static int read(EbsClient ebs, String snapshotId, Path out, long length) throws Exception {
     int count = 0;
-    try (FileChannel ch = FileChannel.open(out, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-        StandardOpenOption.TRUNCATE_EXISTING)) {
+    try (FileChannel ch =
+        FileChannel.open(
+            out,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.WRITE,
+            StandardOpenOption.TRUNCATE_EXISTING)) {
       String token = null;
       do {
         final String t = token;
@@ -34,11 +44,18 @@ final class SdkReadBack {
           }
           try (ResponseInputStream<GetSnapshotBlockResponse> in =
               ebs.getSnapshotBlock(
-                  b -> b.snapshotId(snapshotId).blockIndex(block.blockIndex()).blockToken(block.blockToken()))) {
+                  b ->
+                      b.snapshotId(snapshotId)
+                          .blockIndex(block.blockIndex())
+                          .blockToken(block.blockToken()))) {
             byte[] data = in.readAllBytes();
-            String sum = Base64.getEncoder().encodeToString(MessageDigest.getInstance("SHA-256").digest(data));
-            if (!sum.equals(in.response().checksum()) || data.length != in.response().dataLength()) {
-              throw new IOException("block " + block.blockIndex() + " does not match its checksum or length");
+            String sum =
+                Base64.getEncoder()
+                    .encodeToString(MessageDigest.getInstance("SHA-256").digest(data));
+            if (!sum.equals(in.response().checksum())
+                || data.length != in.response().dataLength()) {
+              throw new IOException(
+                  "block " + block.blockIndex() + " does not match its checksum or length");
             }
             ByteBuffer bb = ByteBuffer.wrap(data, 0, (int) Math.min(data.length, length - pos));
             while (bb.hasRemaining()) {

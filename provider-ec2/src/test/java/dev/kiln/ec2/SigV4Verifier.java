@@ -19,12 +19,14 @@ import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
- * Checks AWS Signature Version 4 on a request the way AWS does: the Authorization header's form, the credential
- * scope (access key, date, region, service, {@code aws4_request}), that host and x-amz-date are signed, the request
- * time, the payload hash, and the signature itself, recomputed from the canonical request with the secret key.
+ * Checks AWS Signature Version 4 on a request the way AWS does: the Authorization header's form,
+ * the credential scope (access key, date, region, service, {@code aws4_request}), that host and
+ * x-amz-date are signed, the request time, the payload hash, and the signature itself, recomputed
+ * from the canonical request with the secret key.
  */
 final class SigV4Verifier {
-  private static final DateTimeFormatter AMZ_DATE = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'");
+  private static final DateTimeFormatter AMZ_DATE =
+      DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'");
   private static final Duration MAX_SKEW = Duration.ofMinutes(15);
 
   /** The outcome: the region from the credential scope, or why the request was refused. */
@@ -49,15 +51,19 @@ final class SigV4Verifier {
   /**
    * Verifies {@code req} as a call to {@code service}.
    *
-   * @param unsignedPayloadAllowed whether {@code x-amz-content-sha256: UNSIGNED-PAYLOAD} is acceptable (EBS
-   *     PutSnapshotBlock, whose body is covered by x-amz-Checksum instead)
+   * @param unsignedPayloadAllowed whether {@code x-amz-content-sha256: UNSIGNED-PAYLOAD} is
+   *     acceptable (EBS PutSnapshotBlock, whose body is covered by x-amz-Checksum instead)
    */
   Result verify(LoopbackHttp.Request req, String service, boolean unsignedPayloadAllowed) {
     return verify(req, service, unsignedPayloadAllowed, sha256(req.body()));
   }
 
-  /** As {@link #verify(LoopbackHttp.Request, String, boolean)}, with the body's SHA-256 already computed. */
-  Result verify(LoopbackHttp.Request req, String service, boolean unsignedPayloadAllowed, byte[] bodySha256) {
+  /**
+   * As {@link #verify(LoopbackHttp.Request, String, boolean)}, with the body's SHA-256 already
+   * computed.
+   */
+  Result verify(
+      LoopbackHttp.Request req, String service, boolean unsignedPayloadAllowed, byte[] bodySha256) {
     String auth = req.header("Authorization");
     if (auth == null) {
       return Result.fail("MissingAuthenticationToken", "Request is missing Authentication Token");
@@ -79,35 +85,52 @@ final class SigV4Verifier {
       }
     }
     if (credential == null || signedHeaders == null || signature == null) {
-      return Result.fail("IncompleteSignature", "Authorization header requires Credential, SignedHeaders, Signature");
+      return Result.fail(
+          "IncompleteSignature",
+          "Authorization header requires Credential, SignedHeaders, Signature");
     }
     String[] scope = credential.split("/");
     if (scope.length != 5) {
-      return Result.fail("IncompleteSignature", "Credential must be AK/DATE/REGION/SERVICE/aws4_request: " + credential);
+      return Result.fail(
+          "IncompleteSignature",
+          "Credential must be AK/DATE/REGION/SERVICE/aws4_request: " + credential);
     }
     if (!scope[0].equals(accessKey)) {
-      return Result.fail("InvalidClientTokenId", "The security token included in the request is invalid: " + scope[0]);
+      return Result.fail(
+          "InvalidClientTokenId",
+          "The security token included in the request is invalid: " + scope[0]);
     }
     String region = scope[2];
     if (!scope[3].equals(service)) {
       return Result.fail(
-          "SignatureDoesNotMatch", "Credential should be scoped to correct service: '" + service + "', found '"
-              + scope[3] + "'");
+          "SignatureDoesNotMatch",
+          "Credential should be scoped to correct service: '"
+              + service
+              + "', found '"
+              + scope[3]
+              + "'");
     }
     if (!scope[4].equals("aws4_request")) {
-      return Result.fail("SignatureDoesNotMatch", "Credential should be scoped with a valid terminator: 'aws4_request'");
+      return Result.fail(
+          "SignatureDoesNotMatch",
+          "Credential should be scoped with a valid terminator: 'aws4_request'");
     }
     if (!region.matches("[a-z]{2,}(-[a-z0-9]+)*-[0-9]+")) {
-      return Result.fail("SignatureDoesNotMatch", "Credential should be scoped to a valid region, not '" + region + "'");
+      return Result.fail(
+          "SignatureDoesNotMatch",
+          "Credential should be scoped to a valid region, not '" + region + "'");
     }
     List<String> signed = Arrays.asList(signedHeaders.split(";"));
     List<String> sorted = new ArrayList<>(signed);
     sorted.sort(null);
-    if (!signed.equals(sorted) || signed.stream().anyMatch(h -> !h.equals(h.toLowerCase(Locale.ROOT)))) {
-      return Result.fail("SignatureDoesNotMatch", "SignedHeaders must be lowercase and sorted: " + signedHeaders);
+    if (!signed.equals(sorted)
+        || signed.stream().anyMatch(h -> !h.equals(h.toLowerCase(Locale.ROOT)))) {
+      return Result.fail(
+          "SignatureDoesNotMatch", "SignedHeaders must be lowercase and sorted: " + signedHeaders);
     }
     if (!signed.contains("host") || !signed.contains("x-amz-date")) {
-      return Result.fail("SignatureDoesNotMatch", "host and x-amz-date must be signed, found " + signedHeaders);
+      return Result.fail(
+          "SignatureDoesNotMatch", "host and x-amz-date must be signed, found " + signedHeaders);
     }
     String amzDate = req.header("X-Amz-Date");
     if (amzDate == null) {
@@ -120,10 +143,13 @@ final class SigV4Verifier {
       return Result.fail("IncompleteSignature", "bad X-Amz-Date " + amzDate);
     }
     if (!amzDate.substring(0, 8).equals(scope[1])) {
-      return Result.fail("SignatureDoesNotMatch", "Credential date " + scope[1] + " does not match X-Amz-Date " + amzDate);
+      return Result.fail(
+          "SignatureDoesNotMatch",
+          "Credential date " + scope[1] + " does not match X-Amz-Date " + amzDate);
     }
     if (Duration.between(when, Instant.now()).abs().compareTo(MAX_SKEW) > 0) {
-      return Result.fail("RequestExpired", "Signature expired: " + amzDate + " is more than 15 minutes from now");
+      return Result.fail(
+          "RequestExpired", "Signature expired: " + amzDate + " is more than 15 minutes from now");
     }
     String bodyHash = hex(bodySha256);
     String payloadHash = req.header("x-amz-content-sha256");
@@ -131,10 +157,12 @@ final class SigV4Verifier {
       payloadHash = bodyHash;
     } else if (payloadHash.equals("UNSIGNED-PAYLOAD")) {
       if (!unsignedPayloadAllowed) {
-        return Result.fail("SignatureDoesNotMatch", "UNSIGNED-PAYLOAD is not accepted for this operation");
+        return Result.fail(
+            "SignatureDoesNotMatch", "UNSIGNED-PAYLOAD is not accepted for this operation");
       }
     } else if (!payloadHash.equals(bodyHash)) {
-      return Result.fail("XAmzContentSHA256Mismatch", "x-amz-content-sha256 does not match the body");
+      return Result.fail(
+          "XAmzContentSHA256Mismatch", "x-amz-content-sha256 does not match the body");
     }
     StringBuilder canonical = new StringBuilder();
     canonical.append(req.method()).append('\n');
@@ -143,7 +171,8 @@ final class SigV4Verifier {
     for (String h : signed) {
       List<String> values = req.headerValues(h);
       if (values.isEmpty()) {
-        return Result.fail("SignatureDoesNotMatch", "signed header " + h + " is missing from the request");
+        return Result.fail(
+            "SignatureDoesNotMatch", "signed header " + h + " is missing from the request");
       }
       canonical.append(h).append(':');
       for (int i = 0; i < values.size(); i++) {
@@ -156,14 +185,24 @@ final class SigV4Verifier {
     }
     canonical.append('\n').append(signedHeaders).append('\n').append(payloadHash);
     String stringToSign =
-        "AWS4-HMAC-SHA256\n" + amzDate + "\n" + scope[1] + "/" + region + "/" + service + "/aws4_request\n"
+        "AWS4-HMAC-SHA256\n"
+            + amzDate
+            + "\n"
+            + scope[1]
+            + "/"
+            + region
+            + "/"
+            + service
+            + "/aws4_request\n"
             + hex(sha256(canonical.toString().getBytes(StandardCharsets.UTF_8)));
     byte[] key = hmac(("AWS4" + secretKey).getBytes(StandardCharsets.UTF_8), scope[1]);
     key = hmac(key, region);
     key = hmac(key, service);
     key = hmac(key, "aws4_request");
     String expected = hex(hmac(key, stringToSign));
-    if (!MessageDigest.isEqual(expected.getBytes(StandardCharsets.US_ASCII), signature.getBytes(StandardCharsets.US_ASCII))) {
+    if (!MessageDigest.isEqual(
+        expected.getBytes(StandardCharsets.US_ASCII),
+        signature.getBytes(StandardCharsets.US_ASCII))) {
       return Result.fail(
           "SignatureDoesNotMatch",
           "The request signature we calculated does not match the signature you provided. The canonical request was:\n"
@@ -221,8 +260,13 @@ final class SigV4Verifier {
     StringBuilder out = new StringBuilder();
     for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
       int c = b & 0xff;
-      if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'
-          || c == '.' || c == '~') {
+      if ((c >= 'A' && c <= 'Z')
+          || (c >= 'a' && c <= 'z')
+          || (c >= '0' && c <= '9')
+          || c == '-'
+          || c == '_'
+          || c == '.'
+          || c == '~') {
         out.append((char) c);
       } else {
         out.append('%').append(String.format("%02X", c));

@@ -10,7 +10,10 @@ import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
 
-/** Synthetic raw disks for the tests and the upload benchmark: sparse files with random content in chosen places. */
+/**
+ * Synthetic raw disks for the tests and the upload benchmark: sparse files with random content in
+ * chosen places.
+ */
 public final class TestDisks {
   public static final int BLOCK = 512 * 1024;
   public static final long GIB = 1L << 30;
@@ -20,7 +23,8 @@ public final class TestDisks {
 
   /** A sparse file of {@code size} bytes. */
   public static Path sparse(Path file, long size) throws IOException {
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+    try (FileChannel ch =
+        FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
       if (size > 0) {
         ch.write(ByteBuffer.wrap(new byte[1]), size - 1);
       }
@@ -29,7 +33,8 @@ public final class TestDisks {
   }
 
   /** Writes {@code length} random bytes at {@code offset}. */
-  public static void writeRandom(Path file, long offset, int length, Random random) throws IOException {
+  public static void writeRandom(Path file, long offset, int length, Random random)
+      throws IOException {
     byte[] b = new byte[length];
     random.nextBytes(b);
     write(file, offset, b);
@@ -45,8 +50,8 @@ public final class TestDisks {
   }
 
   /**
-   * A sparse disk of {@code size} bytes with {@code blocks} whole random blocks at random places and a few small
-   * unaligned writes, like a file system image: mostly holes.
+   * A sparse disk of {@code size} bytes with {@code blocks} whole random blocks at random places
+   * and a few small unaligned writes, like a file system image: mostly holes.
    */
   static Path randomSparse(Path file, long size, int blocks, long seed) throws IOException {
     sparse(file, size);
@@ -96,14 +101,17 @@ public final class TestDisks {
     long sa = java.nio.file.Files.size(a);
     long sb = java.nio.file.Files.size(b);
     long[] first = {-1};
-    forEachBlock(a, b, (i, x, y) -> {
-      if (first[0] < 0) {
-        int m = Arrays.mismatch(x, y);
-        if (m >= 0) {
-          first[0] = (long) i * BLOCK + m;
-        }
-      }
-    });
+    forEachBlock(
+        a,
+        b,
+        (i, x, y) -> {
+          if (first[0] < 0) {
+            int m = Arrays.mismatch(x, y);
+            if (m >= 0) {
+              first[0] = (long) i * BLOCK + m;
+            }
+          }
+        });
     if (first[0] >= 0) {
       return first[0];
     }
@@ -113,22 +121,28 @@ public final class TestDisks {
   /** Indexes of the 512 KiB blocks that are not all zero. */
   static Set<Integer> nonZeroBlocks(Path disk) throws IOException {
     Set<Integer> out = new TreeSet<>();
-    forEachBlock(disk, null, (i, a, p) -> {
-      if (!isZero(a, BLOCK)) {
-        out.add(i);
-      }
-    });
+    forEachBlock(
+        disk,
+        null,
+        (i, a, p) -> {
+          if (!isZero(a, BLOCK)) {
+            out.add(i);
+          }
+        });
     return out;
   }
 
   /** Indexes of the 512 KiB blocks where two disks differ (the shorter read as zero-padded). */
   static Set<Integer> differingBlocks(Path a, Path b) throws IOException {
     Set<Integer> out = new TreeSet<>();
-    forEachBlock(a, b, (i, x, y) -> {
-      if (!Arrays.equals(x, y)) {
-        out.add(i);
-      }
-    });
+    forEachBlock(
+        a,
+        b,
+        (i, x, y) -> {
+          if (!Arrays.equals(x, y)) {
+            out.add(i);
+          }
+        });
     return out;
   }
 

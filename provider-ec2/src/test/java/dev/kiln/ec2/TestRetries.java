@@ -5,7 +5,9 @@ import software.amazon.awssdk.retries.StandardRetryStrategy;
 import software.amazon.awssdk.retries.api.BackoffStrategy;
 import software.amazon.awssdk.retries.api.RetryStrategy;
 
-/** The clients' retry strategy with millisecond backoff, so that tests that inject faults stay fast. */
+/**
+ * The clients' retry strategy with millisecond backoff, so that tests that inject faults stay fast.
+ */
 final class TestRetries {
   private TestRetries() {}
 
@@ -14,7 +16,10 @@ final class TestRetries {
     return builder(maxAttempts, Duration.ofMillis(1), Duration.ofMillis(20)).build();
   }
 
-  /** The same with fixed delays and no circuit breaker: a call is retried for as long as the faults last. */
+  /**
+   * The same with fixed delays and no circuit breaker: a call is retried for as long as the faults
+   * last.
+   */
   static RetryStrategy endless(int maxAttempts, Duration delay) {
     return builder(maxAttempts, delay, delay).circuitBreakerEnabled(false).build();
   }
@@ -24,10 +29,10 @@ final class TestRetries {
     return Ec2Clients.create(target, maxConnections, fast(Ec2Clients.MAX_ATTEMPTS));
   }
 
-  private static StandardRetryStrategy.Builder builder(int maxAttempts, Duration base, Duration max) {
+  private static StandardRetryStrategy.Builder builder(
+      int maxAttempts, Duration base, Duration max) {
     BackoffStrategy backoff = BackoffStrategy.exponentialDelay(base, max);
-    return ((StandardRetryStrategy) Ec2Clients.retryStrategy(maxAttempts)).toBuilder()
-        .backoffStrategy(backoff)
-        .throttlingBackoffStrategy(backoff);
+    return ((StandardRetryStrategy) Ec2Clients.retryStrategy(maxAttempts))
+        .toBuilder().backoffStrategy(backoff).throttlingBackoffStrategy(backoff);
   }
 }

@@ -10,8 +10,8 @@ public enum Firmware {
    */
   EFI,
   /**
-   * Legacy BIOS: not supported yet, the disks Kiln builds have no BIOS boot code ({@link OvfPackage#withFirmware}
-   * refuses it). vSphere reports it for descriptors that name no firmware.
+   * Legacy BIOS: not supported yet, the disks Kiln builds have no BIOS boot code ({@link
+   * OvfPackage#withFirmware} refuses it). vSphere reports it for descriptors that name no firmware.
    */
   BIOS;
 

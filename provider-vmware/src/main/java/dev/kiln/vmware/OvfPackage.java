@@ -167,8 +167,8 @@ public final class OvfPackage {
   }
 
   /**
-   * A copy with the given firmware. Only {@link Firmware#EFI} for now: the disks Kiln builds boot only with UEFI
-   * (they have no legacy BIOS boot code), so a BIOS virtual machine would not boot.
+   * A copy with the given firmware. Only {@link Firmware#EFI} for now: the disks Kiln builds boot
+   * only with UEFI (they have no legacy BIOS boot code), so a BIOS virtual machine would not boot.
    *
    * @throws IllegalArgumentException for {@link Firmware#BIOS}
    */

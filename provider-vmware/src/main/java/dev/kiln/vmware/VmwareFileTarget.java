@@ -11,10 +11,13 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * {@code vmdk:FILE}, {@code ova:FILE} or {@code ovf:DIR}, with the {@link DiskOptions} of the disk they hold, given in
- * code or as {@link DiskParameters} in the string ({@code vmdk:build/web.vmdk?disk.size=8G}). Immutable.
+ * {@code vmdk:FILE}, {@code ova:FILE} or {@code ovf:DIR}, with the {@link DiskOptions} of the disk
+ * they hold, given in code or as {@link DiskParameters} in the string ({@code
+ * vmdk:build/web.vmdk?disk.size=8G}). Immutable.
  *
- * <pre>{@code kiln.bake(build, VmwareFileTarget.ova(Path.of("build/web.ova")).withDiskOptions(DiskOptions.defaults().withSize(8L << 30)))}</pre>
+ * <pre>
+ * {@code kiln.bake(build, VmwareFileTarget.ova(Path.of("build/web.ova")).withDiskOptions(DiskOptions.defaults().withSize(8L << 30)))}
+ * </pre>
  */
 public final class VmwareFileTarget implements Target {
   static final Set<String> SCHEMES = Set.of("vmdk", "ova", "ovf");
@@ -34,24 +37,33 @@ public final class VmwareFileTarget implements Target {
     return of("vmdk", file);
   }
 
-  /** An OVA (descriptor, manifest and disk in one tar) at {@code file} (read as {@link TargetPaths} says). */
+  /**
+   * An OVA (descriptor, manifest and disk in one tar) at {@code file} (read as {@link TargetPaths}
+   * says).
+   */
   public static VmwareFileTarget ova(Path file) {
     return of("ova", file);
   }
 
-  /** An OVF package (descriptor, manifest and disk) in directory {@code dir} (read as {@link TargetPaths} says). */
+  /**
+   * An OVF package (descriptor, manifest and disk) in directory {@code dir} (read as {@link
+   * TargetPaths} says).
+   */
   public static VmwareFileTarget ovf(Path dir) {
     return of("ovf", dir);
   }
 
   private static VmwareFileTarget of(String scheme, Path path) {
     String p = Objects.requireNonNull(path, "path").toString();
-    return new VmwareFileTarget(scheme, resolve(scheme, scheme + ":" + p, p), DiskOptions.defaults());
+    return new VmwareFileTarget(
+        scheme, resolve(scheme, scheme + ":" + p, p), DiskOptions.defaults());
   }
 
   /** An {@code ovf:} target names a directory, the others a file. */
   private static Path resolve(String scheme, String target, String path) {
-    return scheme.equals("ovf") ? TargetPaths.directory(target, path) : TargetPaths.file(target, path);
+    return scheme.equals("ovf")
+        ? TargetPaths.directory(target, path)
+        : TargetPaths.file(target, path);
   }
 
   /**
@@ -71,7 +83,8 @@ public final class VmwareFileTarget implements Target {
       throw new InvalidTargetException("expected " + t.scheme() + ":PATH, found " + target);
     }
     DiskParameters.FileTarget f = DiskParameters.parseFile(target.toString(), t.reference());
-    return new VmwareFileTarget(t.scheme(), resolve(t.scheme(), target.toString(), f.path()), f.options());
+    return new VmwareFileTarget(
+        t.scheme(), resolve(t.scheme(), target.toString(), f.path()), f.options());
   }
 
   /** A copy whose disk is built with these options. */

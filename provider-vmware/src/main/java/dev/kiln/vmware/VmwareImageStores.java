@@ -22,9 +22,10 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * The VMware targets: {@code vmdk:FILE} (streamOptimized VMDK), {@code ova:FILE} and {@code ovf:DIR} (OVF package
- * with a SHA-256 manifest), and {@code vsphere://…} (an inventory template or a content library item). Each takes
- * the image's raw disk from the engine's {@link DiskCache}, so the disk is built once for every target.
+ * The VMware targets: {@code vmdk:FILE} (streamOptimized VMDK), {@code ova:FILE} and {@code
+ * ovf:DIR} (OVF package with a SHA-256 manifest), and {@code vsphere://…} (an inventory template or
+ * a content library item). Each takes the image's raw disk from the engine's {@link DiskCache}, so
+ * the disk is built once for every target.
  */
 public final class VmwareImageStores implements ImageStoreProvider {
 
@@ -42,9 +43,23 @@ public final class VmwareImageStores implements ImageStoreProvider {
   }
 
   static String annotation(ImageView image) {
-    StringBuilder sb = new StringBuilder("Baked by Kiln from ").append(image.layers().size()).append(" layers, key ")
-        .append(image.key()).append('\n');
-    image.layers().forEach(l -> sb.append("  ").append(l.kind()).append(' ').append(l.name()).append(' ').append(l.diffId().shortHex()).append('\n'));
+    StringBuilder sb =
+        new StringBuilder("Baked by Kiln from ")
+            .append(image.layers().size())
+            .append(" layers, key ")
+            .append(image.key())
+            .append('\n');
+    image
+        .layers()
+        .forEach(
+            l ->
+                sb.append("  ")
+                    .append(l.kind())
+                    .append(' ')
+                    .append(l.name())
+                    .append(' ')
+                    .append(l.diffId().shortHex())
+                    .append('\n'));
     return sb.toString();
   }
 
@@ -52,7 +67,10 @@ public final class VmwareImageStores implements ImageStoreProvider {
     return OvfPackage.named(name).imageDigest(image.digest()).annotation(annotation(image));
   }
 
-  /** {@code vmdk:}, {@code ova:}, {@code ovf:}: files, rewritten atomically on every publish (they are reproducible). */
+  /**
+   * {@code vmdk:}, {@code ova:}, {@code ovf:}: files, rewritten atomically on every publish (they
+   * are reproducible).
+   */
   private static final class FileStore implements ImageStore {
     private final String kind;
     private final String target;
@@ -111,33 +129,42 @@ public final class VmwareImageStores implements ImageStoreProvider {
     private VspherePublisher publisher(PublishContext ctx) {
       return VspherePublisher.to(target)
           .credentials(Credentials.fromEnvironment())
-          .listener(new PublishListener() {
-            @Override
-            public void bytesUploaded(String file, long done, long total) {
-              ctx.emit(new BakeEvent.BytesWritten(target + " " + file, done, total));
-            }
-          });
+          .listener(
+              new PublishListener() {
+                @Override
+                public void bytesUploaded(String file, long done, long total) {
+                  ctx.emit(new BakeEvent.BytesWritten(target + " " + file, done, total));
+                }
+              });
     }
 
     @Override
     public Optional<PublishedImage> find(ImageView image, PublishContext ctx) throws BakeException {
       Optional<Digest> there = publisher(ctx).publishedDigest();
       if (there.isPresent() && there.get().equals(image.digest())) {
-        return Optional.of(new PublishedImage(target.toString(), image.digest(), true, Map.of("target", target.toString())));
+        return Optional.of(
+            new PublishedImage(
+                target.toString(), image.digest(), true, Map.of("target", target.toString())));
       }
       return Optional.empty();
     }
 
     @Override
     public PublishedImage publish(ImageView image, PublishContext ctx) throws BakeException {
-      DiskCache.CachedDisk disk = RawDiskStores.diskCache(ctx, target.toString()).disk(image, target.diskOptions());
+      DiskCache.CachedDisk disk =
+          RawDiskStores.diskCache(ctx, target.toString()).disk(image, target.diskOptions());
       try {
-        OvfFiles files = ovf(target.name(), image).writeOvf(disk.path(), ctx.newTempDirectory().resolve("ovf"));
+        OvfFiles files =
+            ovf(target.name(), image).writeOvf(disk.path(), ctx.newTempDirectory().resolve("ovf"));
         PublishResult r = publisher(ctx).publish(files);
-        return new PublishedImage(target.toString(), image.digest(), !r.uploaded(), Map.of(
-            "location", r.location(), "bytesUploaded", Long.toString(r.bytesUploaded())));
+        return new PublishedImage(
+            target.toString(),
+            image.digest(),
+            !r.uploaded(),
+            Map.of("location", r.location(), "bytesUploaded", Long.toString(r.bytesUploaded())));
       } catch (IOException e) {
-        throw new ImageStoreException(target.toString(), "could not package the disk as OVF: " + e.getMessage(), e);
+        throw new ImageStoreException(
+            target.toString(), "could not package the disk as OVF: " + e.getMessage(), e);
       }
     }
   }

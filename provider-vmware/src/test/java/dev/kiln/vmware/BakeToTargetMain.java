@@ -4,9 +4,9 @@ import dev.kiln.Kiln;
 import java.nio.file.Path;
 
 /**
- * Run in a child JVM by {@link VsphereDiskOptionsIT}, whose environment carries the vSphere credentials (the
- * {@code vsphere://} store reads them from there): bakes {@link VmwareDiskOptionsTest#dataImage()} into the store
- * {@code args[0]} and the target {@code args[1]}.
+ * Run in a child JVM by {@link VsphereDiskOptionsIT}, whose environment carries the vSphere
+ * credentials (the {@code vsphere://} store reads them from there): bakes {@link
+ * VmwareDiskOptionsTest#dataImage()} into the store {@code args[0]} and the target {@code args[1]}.
  */
 public final class BakeToTargetMain {
   private BakeToTargetMain() {}

@@ -97,8 +97,7 @@ class OvfPackageTest {
 
   @Test
   void efiFirmwareAndNoNetwork() throws Exception {
-    String xml =
-        OvfPackage.named("a").firmware(Firmware.EFI).noNetwork().descriptor(DISK, 1);
+    String xml = OvfPackage.named("a").firmware(Firmware.EFI).noNetwork().descriptor(DISK, 1);
     Document d = parse(xml);
     assertThat(config(d, "firmware")).isEqualTo("efi");
     assertThat(xml).doesNotContain("NetworkSection").contains("efiSecureBootEnabled");
@@ -123,8 +122,7 @@ class OvfPackageTest {
         .hasMessageContaining("multiple of 4");
     assertThatThrownBy(() -> OvfPackage.named("a").hardwareVersion("14"))
         .hasMessageContaining("vmx-14");
-    assertThatThrownBy(
-            () -> OvfPackage.named("a").hardwareVersion("vmx-11").descriptor(DISK, 1))
+    assertThatThrownBy(() -> OvfPackage.named("a").hardwareVersion("vmx-11").descriptor(DISK, 1))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("NVMe controller needs hardware version vmx-13");
     assertThat(
@@ -138,8 +136,7 @@ class OvfPackageTest {
   @Test
   void ovfDirectoryHasDescriptorManifestAndDisk() throws Exception {
     Path raw = TestDisks.withData(dir.resolve("disk.raw"), 6L << 20, 4);
-    OvfFiles files =
-        OvfPackage.named("web").imageDigest(DIGEST).writeOvf(raw, dir.resolve("out"));
+    OvfFiles files = OvfPackage.named("web").imageDigest(DIGEST).writeOvf(raw, dir.resolve("out"));
 
     assertThat(files.files())
         .extracting(PackagedFile::name)

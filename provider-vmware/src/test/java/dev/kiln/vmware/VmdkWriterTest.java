@@ -158,8 +158,7 @@ class VmdkWriterTest {
   @Test
   void compressionLevelChangesSizeNotContent() throws Exception {
     Path raw = TestDisks.withData(dir.resolve("disk.raw"), 4L * MIB, 5);
-    VmdkInfo fast =
-        VmdkWriter.defaults().compressionLevel(1).write(raw, dir.resolve("fast.vmdk"));
+    VmdkInfo fast = VmdkWriter.defaults().compressionLevel(1).write(raw, dir.resolve("fast.vmdk"));
     VmdkInfo small =
         VmdkWriter.defaults().compressionLevel(9).write(raw, dir.resolve("small.vmdk"));
     assertThat(small.fileSize()).isLessThanOrEqualTo(fast.fileSize());

@@ -20,9 +20,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code vmdk:}, {@code ova:} and {@code ovf:} build their disk with the target's {@link DiskOptions}, from {@code
- * disk.NAME} parameters or from code: the VMDK's capacity (as qemu-img reads it) and the OVF descriptor's disk
- * capacity are the size they ask for.
+ * {@code vmdk:}, {@code ova:} and {@code ovf:} build their disk with the target's {@link
+ * DiskOptions}, from {@code disk.NAME} parameters or from code: the VMDK's capacity (as qemu-img
+ * reads it) and the OVF descriptor's disk capacity are the size they ask for.
  */
 class VmwareDiskOptionsTest {
   static final long SIZE = 320L << 20; // the automatic size of this image would be 2 GiB
@@ -30,7 +30,9 @@ class VmwareDiskOptionsTest {
 
   static ImageBuild dataImage() {
     return ImageBuild.from(Base.scratch())
-        .layer(Layer.files("etc").content("/etc/hostname", "kiln\n".getBytes(StandardCharsets.UTF_8), 0644));
+        .layer(
+            Layer.files("etc")
+                .content("/etc/hostname", "kiln\n".getBytes(StandardCharsets.UTF_8), 0644));
   }
 
   @Test
@@ -47,7 +49,8 @@ class VmwareDiskOptionsTest {
     assertThat(virtualSize(qemuImg, vmdk)).isEqualTo(SIZE);
     Tools.run(qemuImg, "check", vmdk.toString()).ok();
     assertThat(ovaDescriptor(ova)).contains("<Disk ovf:capacity=\"" + SIZE + "\"");
-    assertThat(Files.readString(ovf.resolve("ovf.ovf"))).contains("<Disk ovf:capacity=\"" + SIZE + "\"");
+    assertThat(Files.readString(ovf.resolve("ovf.ovf")))
+        .contains("<Disk ovf:capacity=\"" + SIZE + "\"");
     assertThat(virtualSize(qemuImg, ovf.resolve("ovf-disk1.vmdk"))).isEqualTo(SIZE);
   }
 
@@ -55,11 +58,14 @@ class VmwareDiskOptionsTest {
   void diskOptionsSetInCodeReachTheVmdkAndTheOvaAndGoIntoTheString() throws Exception {
     String qemuImg = Tools.require("qemu-img", "qemu-utils");
     DiskOptions options = DiskOptions.defaults().withDataOnly(true).withSize(SIZE);
-    VmwareFileTarget vmdk = VmwareFileTarget.vmdk(tmp.resolve("data.vmdk")).withDiskOptions(options);
+    VmwareFileTarget vmdk =
+        VmwareFileTarget.vmdk(tmp.resolve("data.vmdk")).withDiskOptions(options);
     VmwareFileTarget ova = VmwareFileTarget.ova(tmp.resolve("data.ova")).withDiskOptions(options);
-    assertThat(vmdk.toString()).isEqualTo("vmdk:" + tmp.resolve("data.vmdk") + "?disk.size=335544320&disk.dataOnly=true");
+    assertThat(vmdk.toString())
+        .isEqualTo("vmdk:" + tmp.resolve("data.vmdk") + "?disk.size=335544320&disk.dataOnly=true");
     assertThat(VmwareFileTarget.parse(Target.parse(vmdk.toString()))).isEqualTo(vmdk);
-    assertThat(VmwareFileTarget.parse(Target.parse(ova.toString())).diskOptions()).isEqualTo(options);
+    assertThat(VmwareFileTarget.parse(Target.parse(ova.toString())).diskOptions())
+        .isEqualTo(options);
     try (Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
       kiln.bake(dataImage(), vmdk, ova);
     }
@@ -73,7 +79,8 @@ class VmwareDiskOptionsTest {
   }
 
   static String ovaDescriptor(Path ova) throws Exception {
-    try (InputStream in = Files.newInputStream(ova); TarArchiveInputStream tar = new TarArchiveInputStream(in)) {
+    try (InputStream in = Files.newInputStream(ova);
+        TarArchiveInputStream tar = new TarArchiveInputStream(in)) {
       TarArchiveEntry first = tar.getNextEntry();
       assertThat(first.getName()).endsWith(".ovf");
       return new String(tar.readAllBytes(), StandardCharsets.UTF_8);

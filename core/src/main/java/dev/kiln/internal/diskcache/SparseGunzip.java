@@ -12,7 +12,10 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.zip.GZIPInputStream;
 
-/** Expands a gzip-compressed disk into a sparse file: blocks of zeros become holes, as in the disk that was built. */
+/**
+ * Expands a gzip-compressed disk into a sparse file: blocks of zeros become holes, as in the disk
+ * that was built.
+ */
 final class SparseGunzip {
   private static final int BLOCK = 64 * 1024;
 
@@ -24,7 +27,8 @@ final class SparseGunzip {
     byte[] buf = new byte[BLOCK];
     long pos = 0;
     try (InputStream in = new GZIPInputStream(Files.newInputStream(gz), 1 << 16);
-        FileChannel out = FileChannel.open(dest, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        FileChannel out =
+            FileChannel.open(dest, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
       while (true) {
         int n = in.readNBytes(buf, 0, BLOCK);
         if (n <= 0) {
@@ -43,7 +47,9 @@ final class SparseGunzip {
         throw new IOException("disk expands to " + pos + " bytes, expected " + expectedSize);
       }
       if (out.size() < pos) {
-        out.write(ByteBuffer.wrap(new byte[1]), pos - 1); // the length, without filling the hole before it
+        out.write(
+            ByteBuffer.wrap(new byte[1]),
+            pos - 1); // the length, without filling the hole before it
       }
     }
     return new Digest(h.hash().toString());

@@ -27,9 +27,10 @@ import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
- * The engine's {@link DiskCache}: disks in the store's {@code disks/} directory, one per (top layer key, options),
- * built base by base along {@link ImageView#bases()} so an image's disk is its base's disk extended in place.
- * Thread-safe; one process builds a given disk, others wait on its lock and reuse it.
+ * The engine's {@link DiskCache}: disks in the store's {@code disks/} directory, one per (top layer
+ * key, options), built base by base along {@link ImageView#bases()} so an image's disk is its
+ * base's disk extended in place. Thread-safe; one process builds a given disk, others wait on its
+ * lock and reuse it.
  */
 public final class StoreDiskCache implements DiskCache {
   private final LocalStore store;
@@ -37,9 +38,15 @@ public final class StoreDiskCache implements DiskCache {
   private final Consumer<BakeEvent> events;
   private final GuardedRemoteCache remote;
   private final java.util.concurrent.Executor compressPool;
-  private final List<java.util.concurrent.CompletableFuture<Void>> pushes = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final List<java.util.concurrent.CompletableFuture<Void>> pushes =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
 
-  public StoreDiskCache(LocalStore store, StatIndex statIndex, Consumer<BakeEvent> events, GuardedRemoteCache remote, java.util.concurrent.Executor compressPool) {
+  public StoreDiskCache(
+      LocalStore store,
+      StatIndex statIndex,
+      Consumer<BakeEvent> events,
+      GuardedRemoteCache remote,
+      java.util.concurrent.Executor compressPool) {
     this.store = store;
     this.statIndex = statIndex;
     this.events = events;
@@ -51,7 +58,8 @@ public final class StoreDiskCache implements DiskCache {
   public CachedDisk disk(ImageView image, DiskOptions options) throws BakeException {
     List<LayerRecord> layers = image.layers();
     if (layers.isEmpty()) {
-      throw new DiskException("image " + image.digest() + " has no layers: there is nothing to put on a disk");
+      throw new DiskException(
+          "image " + image.digest() + " has no layers: there is nothing to put on a disk");
     }
     return prefix(layers, layers.size(), boundaries(image, layers.size()), options);
   }
@@ -83,8 +91,13 @@ public final class StoreDiskCache implements DiskCache {
     return out;
   }
 
-  /** The disk of layers[0..n): extended from the disk of the last boundary, or built from scratch without one. */
-  private CachedDisk prefix(List<LayerRecord> layers, int n, List<Integer> bounds, DiskOptions options) throws BakeException {
+  /**
+   * The disk of layers[0..n): extended from the disk of the last boundary, or built from scratch
+   * without one.
+   */
+  private CachedDisk prefix(
+      List<LayerRecord> layers, int n, List<Integer> bounds, DiskOptions options)
+      throws BakeException {
     Digest layerKey = layers.get(n - 1).key();
     Digest diskKey = LayerKeys.disk(layerKey, options.toString());
     try {
@@ -105,7 +118,14 @@ public final class StoreDiskCache implements DiskCache {
           }
         }
       }
-      CachedDisk base = bounds.isEmpty() ? null : prefix(layers, bounds.get(bounds.size() - 1), bounds.subList(0, bounds.size() - 1), options);
+      CachedDisk base =
+          bounds.isEmpty()
+              ? null
+              : prefix(
+                  layers,
+                  bounds.get(bounds.size() - 1),
+                  bounds.subList(0, bounds.size() - 1),
+                  options);
       try (LocalStore.StoreLock l = store.lock("disk-" + diskKey.hex())) {
         cached = read(path, diskKey);
         if (cached.isPresent()) {
@@ -116,11 +136,14 @@ public final class StoreDiskCache implements DiskCache {
         DiskBuilder builder = DiskBuilder.create(options);
         DiskImage built;
         if (base == null) {
-          events.accept(new BakeEvent.Output("disk", "building the disk of " + n + " layers from scratch"));
+          events.accept(
+              new BakeEvent.Output("disk", "building the disk of " + n + " layers from scratch"));
           built = builder.build(blobs(layers, 0, n), tmp);
         } else {
           int k = bounds.get(bounds.size() - 1);
-          events.accept(new BakeEvent.Output("disk", "extending the disk of " + k + " base layers with " + (n - k) + " more"));
+          events.accept(
+              new BakeEvent.Output(
+                  "disk", "extending the disk of " + k + " base layers with " + (n - k) + " more"));
           built = builder.extend(base.path(), blobs(layers, k, n), tmp);
         }
         Digest sha = new Digest(StatIndex.hash(tmp));
@@ -131,10 +154,20 @@ public final class StoreDiskCache implements DiskCache {
         info.put("kernel", built.kernel().orElse(""));
         info.put("initrd", built.initrd().orElse(""));
         store.writeAtomically(info(path), Json.bytes(info));
-        Files.deleteIfExists(path); // a disk without its info (a killed process) is rebuilt, never trusted
+        Files.deleteIfExists(
+            path); // a disk without its info (a killed process) is rebuilt, never trusted
         store.commitFile(tmp, path);
         pushLater(path, diskKey, info);
-        events.accept(new BakeEvent.Output("disk", "disk " + sha.shortHex() + " (" + (built.size() >> 20) + " MiB) in " + sw.elapsed().toMillis() + " ms"));
+        events.accept(
+            new BakeEvent.Output(
+                "disk",
+                "disk "
+                    + sha.shortHex()
+                    + " ("
+                    + (built.size() >> 20)
+                    + " MiB) in "
+                    + sw.elapsed().toMillis()
+                    + " ms"));
         return new CachedDisk(withPath(built, path), sha, diskKey);
       }
     } catch (IOException e) {
@@ -148,9 +181,10 @@ public final class StoreDiskCache implements DiskCache {
   static final String DISK_NAMESPACE = "disks";
 
   /**
-   * The disk from the remote cache: its gzip blob, checked against the blob digest while it downloads, decompressed
-   * into a sparse file (zero blocks are holes, as the built disk has them), checked against the disk's SHA-256, and
-   * committed with its info. Anything wrong is a miss; an outage trips the guard.
+   * The disk from the remote cache: its gzip blob, checked against the blob digest while it
+   * downloads, decompressed into a sparse file (zero blocks are holes, as the built disk has them),
+   * checked against the disk's SHA-256, and committed with its info. Anything wrong is a miss; an
+   * outage trips the guard.
    */
   private Optional<CachedDisk> fromRemote(Path path, Digest diskKey) throws IOException {
     Optional<byte[]> raw = remote.getEntry(DISK_NAMESPACE, diskKey.hex());
@@ -170,21 +204,52 @@ public final class StoreDiskCache implements DiskCache {
       blobSize = info.path("blobSize").asLong();
       size = info.path("size").asLong();
     } catch (IOException | RuntimeException e) {
-      warn("remote cache " + remote.describe() + " has an unreadable entry for disk " + diskKey.shortHex() + ": " + e);
+      warn(
+          "remote cache "
+              + remote.describe()
+              + " has an unreadable entry for disk "
+              + diskKey.shortHex()
+              + ": "
+              + e);
       return Optional.empty();
     }
     Path gz = store.newTempFile(".disk.gz");
     Path tmp = store.newTempDirectory().resolve("disk.raw");
     try {
-      events.accept(new BakeEvent.Output("disk", "downloading disk " + sha.shortHex() + " (" + (blobSize >> 20) + " MiB compressed) from the remote cache"));
-      remote.fetchBlob(blob, gz, done -> events.accept(new BakeEvent.BytesWritten("remote cache: pull disk", done, blobSize)));
+      events.accept(
+          new BakeEvent.Output(
+              "disk",
+              "downloading disk "
+                  + sha.shortHex()
+                  + " ("
+                  + (blobSize >> 20)
+                  + " MiB compressed) from the remote cache"));
+      remote.fetchBlob(
+          blob,
+          gz,
+          done ->
+              events.accept(new BakeEvent.BytesWritten("remote cache: pull disk", done, blobSize)));
       if (Files.size(gz) != blobSize || !blob.equals(new Digest(StatIndex.hash(gz)))) {
-        warn("remote cache " + remote.describe() + " served a wrong blob for disk " + diskKey.shortHex() + "; building it locally");
+        warn(
+            "remote cache "
+                + remote.describe()
+                + " served a wrong blob for disk "
+                + diskKey.shortHex()
+                + "; building it locally");
         return Optional.empty();
       }
       Digest got = SparseGunzip.expand(gz, tmp, size);
       if (!got.equals(sha)) {
-        warn("remote cache " + remote.describe() + ": disk " + diskKey.shortHex() + " expands to " + got + ", expected " + sha + "; building it locally");
+        warn(
+            "remote cache "
+                + remote.describe()
+                + ": disk "
+                + diskKey.shortHex()
+                + " expands to "
+                + got
+                + ", expected "
+                + sha
+                + "; building it locally");
         return Optional.empty();
       }
       ObjectNode local = info.deepCopy();
@@ -193,7 +258,12 @@ public final class StoreDiskCache implements DiskCache {
       Files.deleteIfExists(path);
       store.commitFile(tmp, path);
     } catch (java.io.FileNotFoundException e) {
-      warn("remote cache " + remote.describe() + " has an entry for disk " + diskKey.shortHex() + " but not its blob; building it locally");
+      warn(
+          "remote cache "
+              + remote.describe()
+              + " has an entry for disk "
+              + diskKey.shortHex()
+              + " but not its blob; building it locally");
       return Optional.empty();
     } catch (IOException e) {
       return Optional.empty(); // the guard reported an outage; a local error builds the disk again
@@ -201,44 +271,67 @@ public final class StoreDiskCache implements DiskCache {
       Files.deleteIfExists(gz);
       Files.deleteIfExists(tmp);
     }
-    events.accept(new BakeEvent.RemoteCacheHit("disk", "disk", diskKey, blob, blobSize, sw.elapsed()));
+    events.accept(
+        new BakeEvent.RemoteCacheHit("disk", "disk", diskKey, blob, blobSize, sw.elapsed()));
     return read(path, diskKey);
   }
 
-  /** Compresses a disk just built and pushes it with its entry, in the background; {@link #awaitPushes} waits. */
+  /**
+   * Compresses a disk just built and pushes it with its entry, in the background; {@link
+   * #awaitPushes} waits.
+   */
   private void pushLater(Path disk, Digest diskKey, ObjectNode info) {
     if (remote == null || !remote.writes()) {
       return;
     }
-    pushes.add(java.util.concurrent.CompletableFuture.runAsync(() -> {
-      Path gz = store.newTempFile(".disk.gz");
-      try {
-        Stopwatch sw = Stopwatch.createStarted();
-        long size = Files.size(disk);
-        Digest blob;
-        try (java.io.OutputStream out = Files.newOutputStream(gz);
-            dev.kiln.internal.tar.ParallelGzipOutputStream z = new dev.kiln.internal.tar.ParallelGzipOutputStream(out, compressPool, 1)) {
-          Files.copy(disk, z);
-          z.finish();
-          blob = z.digest();
-        }
-        long blobSize = Files.size(gz);
-        long sent = remote.pushBlob(blob, blobSize, DISK_MEDIA_TYPE, gz,
-            done -> events.accept(new BakeEvent.BytesWritten("remote cache: push disk", done, blobSize)));
-        ObjectNode entry = info.deepCopy();
-        entry.put("blob", blob.toString()).put("blobSize", blobSize).put("size", size);
-        remote.putEntry(DISK_NAMESPACE, diskKey.hex(), Json.bytes(entry), Optional.of(new dev.kiln.spi.RemoteCache.BlobRef(blob, blobSize, DISK_MEDIA_TYPE)));
-        events.accept(new BakeEvent.RemoteCachePushed("disk", diskKey, blob, sent, sw.elapsed()));
-      } catch (IOException e) {
-        org.slf4j.LoggerFactory.getLogger(StoreDiskCache.class).debug("push of disk {} failed: {}", diskKey, e.toString());
-      } finally {
-        try {
-          Files.deleteIfExists(gz);
-        } catch (IOException e) {
-          // swept with the session
-        }
-      }
-    }, compressPool));
+    pushes.add(
+        java.util.concurrent.CompletableFuture.runAsync(
+            () -> {
+              Path gz = store.newTempFile(".disk.gz");
+              try {
+                Stopwatch sw = Stopwatch.createStarted();
+                long size = Files.size(disk);
+                Digest blob;
+                try (java.io.OutputStream out = Files.newOutputStream(gz);
+                    dev.kiln.internal.tar.ParallelGzipOutputStream z =
+                        new dev.kiln.internal.tar.ParallelGzipOutputStream(out, compressPool, 1)) {
+                  Files.copy(disk, z);
+                  z.finish();
+                  blob = z.digest();
+                }
+                long blobSize = Files.size(gz);
+                long sent =
+                    remote.pushBlob(
+                        blob,
+                        blobSize,
+                        DISK_MEDIA_TYPE,
+                        gz,
+                        done ->
+                            events.accept(
+                                new BakeEvent.BytesWritten(
+                                    "remote cache: push disk", done, blobSize)));
+                ObjectNode entry = info.deepCopy();
+                entry.put("blob", blob.toString()).put("blobSize", blobSize).put("size", size);
+                remote.putEntry(
+                    DISK_NAMESPACE,
+                    diskKey.hex(),
+                    Json.bytes(entry),
+                    Optional.of(
+                        new dev.kiln.spi.RemoteCache.BlobRef(blob, blobSize, DISK_MEDIA_TYPE)));
+                events.accept(
+                    new BakeEvent.RemoteCachePushed("disk", diskKey, blob, sent, sw.elapsed()));
+              } catch (IOException e) {
+                org.slf4j.LoggerFactory.getLogger(StoreDiskCache.class)
+                    .debug("push of disk {} failed: {}", diskKey, e.toString());
+              } finally {
+                try {
+                  Files.deleteIfExists(gz);
+                } catch (IOException e) {
+                  // swept with the session
+                }
+              }
+            },
+            compressPool));
   }
 
   /** The media type of a gzip-compressed raw disk in the remote cache. */
@@ -290,14 +383,37 @@ public final class StoreDiskCache implements DiskCache {
     }
     String kernel = info.path("kernel").asText("");
     String initrd = info.path("initrd").asText("");
-    DiskImage withBoot = new DiskImage(d.path(), d.size(), d.diskGuid(), d.espPartition(), d.rootPartition(), d.fsUuid(),
-        d.espOffset(), d.espSize(), d.rootOffset(), d.rootSize(),
-        kernel.isEmpty() ? Optional.empty() : Optional.of(kernel), initrd.isEmpty() ? Optional.empty() : Optional.of(initrd));
-    return Optional.of(new CachedDisk(withBoot, Digest.parse(info.path("sha256").asText()), diskKey));
+    DiskImage withBoot =
+        new DiskImage(
+            d.path(),
+            d.size(),
+            d.diskGuid(),
+            d.espPartition(),
+            d.rootPartition(),
+            d.fsUuid(),
+            d.espOffset(),
+            d.espSize(),
+            d.rootOffset(),
+            d.rootSize(),
+            kernel.isEmpty() ? Optional.empty() : Optional.of(kernel),
+            initrd.isEmpty() ? Optional.empty() : Optional.of(initrd));
+    return Optional.of(
+        new CachedDisk(withBoot, Digest.parse(info.path("sha256").asText()), diskKey));
   }
 
   private static DiskImage withPath(DiskImage d, Path path) {
-    return new DiskImage(path, d.size(), d.diskGuid(), d.espPartition(), d.rootPartition(), d.fsUuid(), d.espOffset(),
-        d.espSize(), d.rootOffset(), d.rootSize(), d.kernel(), d.initrd());
+    return new DiskImage(
+        path,
+        d.size(),
+        d.diskGuid(),
+        d.espPartition(),
+        d.rootPartition(),
+        d.fsUuid(),
+        d.espOffset(),
+        d.espSize(),
+        d.rootOffset(),
+        d.rootSize(),
+        d.kernel(),
+        d.initrd());
   }
 }

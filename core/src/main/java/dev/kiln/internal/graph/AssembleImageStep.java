@@ -11,8 +11,8 @@ import java.io.IOException;
 import java.util.List;
 
 /**
- * Step 5: writes an image's config and manifest into the local store and tags it there by its digest (also used for
- * the parent image a layer runs in).
+ * Step 5: writes an image's config and manifest into the local store and tags it there by its
+ * digest (also used for the parent image a layer runs in).
  */
 final class AssembleImageStep {
   private final Services services;
@@ -21,7 +21,8 @@ final class AssembleImageStep {
     this.services = services;
   }
 
-  StoredImage run(List<LayerRecord> layers, ImageConfig config, Digest key, List<Integer> bases) throws BakeException {
+  StoredImage run(List<LayerRecord> layers, ImageConfig config, Digest key, List<Integer> bases)
+      throws BakeException {
     LocalStore store = services.store();
     try {
       byte[] cfg = OciImages.config(config, layers, services.mtime());
@@ -32,7 +33,8 @@ final class AssembleImageStep {
       services.emit(new BakeEvent.ImageAssembled(digest, layers.size()));
       return new StoredImage(store, digest, manifest, cfgDigest, cfg, config, layers, key, bases);
     } catch (IOException e) {
-      throw new BakeException("could not assemble the image in the store " + store.root() + ": " + e.getMessage(), e);
+      throw new BakeException(
+          "could not assemble the image in the store " + store.root() + ": " + e.getMessage(), e);
     }
   }
 }

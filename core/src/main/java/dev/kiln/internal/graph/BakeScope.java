@@ -14,8 +14,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * What one bake call owns and releases at its end: its temp directories, its background pushes to the remote cache,
- * and the layer pool its steps run on. Thread-safe.
+ * What one bake call owns and releases at its end: its temp directories, its background pushes to
+ * the remote cache, and the layer pool its steps run on. Thread-safe.
  */
 final class BakeScope {
   private static final Logger log = LoggerFactory.getLogger(BakeScope.class);
@@ -39,7 +39,10 @@ final class BakeScope {
     pushes.add(push);
   }
 
-  /** Waits for the pushes of this bake (each is bounded by the guard's timeouts); a failed push fails nothing. */
+  /**
+   * Waits for the pushes of this bake (each is bounded by the guard's timeouts); a failed push
+   * fails nothing.
+   */
   void awaitPushes() {
     for (CompletableFuture<Void> f : pushes) {
       try {
@@ -55,7 +58,8 @@ final class BakeScope {
 
   void cleanUp() {
     for (CompletableFuture<Void> f : pushes) {
-      f.cancel(true); // a failed bake does not wait for its pushes (a finished one has awaited them)
+      f.cancel(
+          true); // a failed bake does not wait for its pushes (a finished one has awaited them)
     }
     for (Path d : tempDirs) {
       try (var s = Files.walk(d)) {
@@ -68,13 +72,15 @@ final class BakeScope {
 
   /** Runs a step on the layer pool. */
   <T> CompletableFuture<T> async(Step<T> c) {
-    return CompletableFuture.supplyAsync(() -> {
-      try {
-        return c.call();
-      } catch (BakeException e) {
-        throw new CompletionException(e);
-      }
-    }, services.layerPool());
+    return CompletableFuture.supplyAsync(
+        () -> {
+          try {
+            return c.call();
+          } catch (BakeException e) {
+            throw new CompletionException(e);
+          }
+        },
+        services.layerPool());
   }
 
   /** A piece of work that may fail with a bake exception. */
@@ -83,7 +89,10 @@ final class BakeScope {
     T call() throws BakeException;
   }
 
-  /** The result of a future, with the bake exception (or runtime exception, or error) it failed with unwrapped. */
+  /**
+   * The result of a future, with the bake exception (or runtime exception, or error) it failed with
+   * unwrapped.
+   */
   static <T> T join(CompletableFuture<T> f) throws BakeException {
     try {
       return f.get();

@@ -4,8 +4,9 @@ import dev.kiln.ImageConfig;
 import dev.kiln.internal.keys.LayerKeys;
 
 /**
- * Step 3: the cache key of every node, parents first, from the prepared layer's fingerprint ({@link LayerKeys}).
- * A layer that runs in its parent also keys on the environment and working directory it runs with.
+ * Step 3: the cache key of every node, parents first, from the prepared layer's fingerprint ({@link
+ * LayerKeys}). A layer that runs in its parent also keys on the environment and working directory
+ * it runs with.
  */
 final class ComputeKeysStep {
 
@@ -21,6 +22,8 @@ final class ComputeKeysStep {
     LayerKeys.Fingerprinted fp = LayerKeys.fingerprint(n.prepared);
     n.inputs = fp.inputs();
     ImageConfig runsWith = n.prepared.needsParent() ? n.runConfig : ImageConfig.empty();
-    n.key = LayerKeys.layer(n.parent == null ? null : n.parent.key, n.layer.kind(), fp.digest(), runsWith);
+    n.key =
+        LayerKeys.layer(
+            n.parent == null ? null : n.parent.key, n.layer.kind(), fp.digest(), runsWith);
   }
 }

@@ -11,9 +11,9 @@ import dev.kiln.spi.FileDigests;
 import dev.kiln.spi.ImageView;
 import dev.kiln.spi.KeyContext;
 import dev.kiln.spi.LayerWriter;
+import dev.kiln.spi.OutputChecks;
 import dev.kiln.spi.ProvisionContext;
 import dev.kiln.spi.PublishContext;
-import dev.kiln.spi.OutputChecks;
 import dev.kiln.spi.RemoteCache;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -22,7 +22,10 @@ import java.util.concurrent.Executor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The contexts providers see during one bake: for keys, for provisioning a layer, for publishing an image. */
+/**
+ * The contexts providers see during one bake: for keys, for provisioning a layer, for publishing an
+ * image.
+ */
 final class Contexts {
   private static final Logger log = LoggerFactory.getLogger(Contexts.class);
 
@@ -78,7 +81,8 @@ final class Contexts {
       @Override
       public ImageView parent() {
         if (parent == null) {
-          throw new IllegalStateException("layer '" + n.layer.name() + "' did not ask for its parent image (needsParent)");
+          throw new IllegalStateException(
+              "layer '" + n.layer.name() + "' did not ask for its parent image (needsParent)");
         }
         return parent;
       }
@@ -91,28 +95,37 @@ final class Contexts {
   }
 
   /**
-   * A layer writer that copies the gzip chunks this layer shares with its previous version in this store (same kind
-   * and name), and records the chunks of what it writes for the next version: after one file of a large layer
-   * changes, only the chunks around it are deflated again. The blob is the same as without it.
+   * A layer writer that copies the gzip chunks this layer shares with its previous version in this
+   * store (same kind and name), and records the chunks of what it writes for the next version:
+   * after one file of a large layer changes, only the chunks around it are deflated again. The blob
+   * is the same as without it.
    */
   private CanonicalLayerWriter chunkedWriter(Node n, Path tmp) {
     LocalStore store = services.store();
-    CanonicalLayerWriter w = new CanonicalLayerWriter(tmp, services.mtime(), services.gzipLevel(), services.compressPool());
-    w = n.parent == null ? w.lowest() : w; // a hard link of the image's first layer has nothing below to link to
+    CanonicalLayerWriter w =
+        new CanonicalLayerWriter(
+            tmp, services.mtime(), services.gzipLevel(), services.compressPool());
+    w =
+        n.parent == null
+            ? w.lowest()
+            : w; // a hard link of the image's first layer has nothing below to link to
     String lineage = LayerKeys.lineage(n.layer.kind(), n.layer.name());
     ChunkIndex previous = null;
     Optional<Digest> latest = store.latestBlob(lineage);
     if (latest.isPresent() && store.hasBlob(latest.get())) {
       try {
-        previous = ChunkIndex.open(store.chunkIndexPath(latest.get()), store.blobPath(latest.get()));
+        previous =
+            ChunkIndex.open(store.chunkIndexPath(latest.get()), store.blobPath(latest.get()));
       } catch (IOException e) {
         log.debug("no chunk index for {}: {}", latest.get(), e.toString());
       }
     }
-    return w.reuseChunks(previous, (blob, chunks, copied) -> {
-      store.writeAtomically(store.chunkIndexPath(blob), ChunkIndex.encode(chunks));
-      store.setLatestBlob(lineage, blob);
-    });
+    return w.reuseChunks(
+        previous,
+        (blob, chunks, copied) -> {
+          store.writeAtomically(store.chunkIndexPath(blob), ChunkIndex.encode(chunks));
+          store.setLatestBlob(lineage, blob);
+        });
   }
 
   PublishContext publishContext() {

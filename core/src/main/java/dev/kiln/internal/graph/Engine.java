@@ -30,10 +30,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Bakes builds: the entry of the engine. Resolves every target first, then runs the bake steps ({@link StepsRunner}):
- * resolves each build into a chain of layer nodes, fingerprints them into cache keys, provisions the
- * keys the store lacks (each key once, independent nodes in parallel, across all builds of one call), assembles the
- * OCI image in the local store, writes the image record and publishes to the targets. Thread-safe.
+ * Bakes builds: the entry of the engine. Resolves every target first, then runs the bake steps
+ * ({@link StepsRunner}): resolves each build into a chain of layer nodes, fingerprints them into
+ * cache keys, provisions the keys the store lacks (each key once, independent nodes in parallel,
+ * across all builds of one call), assembles the OCI image in the local store, writes the image
+ * record and publishes to the targets. Thread-safe.
  */
 public final class Engine {
   private static final Logger log = LoggerFactory.getLogger(Engine.class);
@@ -43,11 +44,15 @@ public final class Engine {
   public record Request(ImageBuild build, List<Target> targets) {}
 
   /**
-   * A remote cache and how to use it: the mode, the timeout of one call (and of a transfer that makes no progress),
-   * and the longest a blob transfer may take.
+   * A remote cache and how to use it: the mode, the timeout of one call (and of a transfer that
+   * makes no progress), and the longest a blob transfer may take.
    */
   public record RemoteConfig(
-      RemoteCache cache, RemoteCache.Mode mode, RemoteCache.Verify verify, Duration timeout, Duration transferTimeout) {}
+      RemoteCache cache,
+      RemoteCache.Mode mode,
+      RemoteCache.Verify verify,
+      Duration timeout,
+      Duration transferTimeout) {}
 
   private final LocalStore store;
   private final StatIndex statIndex;
@@ -69,14 +74,37 @@ public final class Engine {
     this.statIndex = StatIndex.load(store.statIndexFile());
     this.registry = registry;
     this.listeners = List.copyOf(listeners);
-    this.remote = remoteConfig == null ? null
-        : new GuardedRemoteCache(remoteConfig.cache(), remoteConfig.mode(), remoteConfig.timeout(), remoteConfig.transferTimeout(), this::emit);
-    boolean checkDiffIds = remoteConfig != null && remoteConfig.verify() == RemoteCache.Verify.CONTENT;
-    RemoteLayers remoteLayers = remote == null ? null : new RemoteLayers(remote, store, checkDiffIds, this::emit, compressPool);
-    StoreDiskCache diskCache = new StoreDiskCache(store, statIndex, this::emit, remote, compressPool);
+    this.remote =
+        remoteConfig == null
+            ? null
+            : new GuardedRemoteCache(
+                remoteConfig.cache(),
+                remoteConfig.mode(),
+                remoteConfig.timeout(),
+                remoteConfig.transferTimeout(),
+                this::emit);
+    boolean checkDiffIds =
+        remoteConfig != null && remoteConfig.verify() == RemoteCache.Verify.CONTENT;
+    RemoteLayers remoteLayers =
+        remote == null
+            ? null
+            : new RemoteLayers(remote, store, checkDiffIds, this::emit, compressPool);
+    StoreDiskCache diskCache =
+        new StoreDiskCache(store, statIndex, this::emit, remote, compressPool);
     store.onCorruption((d, why) -> emit(new BakeEvent.CacheCorrupted(d, why)));
-    this.services = new Services(
-        store, statIndex, registry, layerPool, compressPool, this::emit, mtime, gzipLevel, diskCache, remote, remoteLayers);
+    this.services =
+        new Services(
+            store,
+            statIndex,
+            registry,
+            layerPool,
+            compressPool,
+            this::emit,
+            mtime,
+            gzipLevel,
+            diskCache,
+            remote,
+            remoteLayers);
   }
 
   /** Closes the remote cache's connections and threads. */
@@ -89,7 +117,8 @@ public final class Engine {
 
   /** Bakes every request; builds that share layers (by cache key) provision them once. */
   public List<BakeResult> bake(List<Request> requests) throws BakeException {
-    // resolve every target first: an unknown scheme or a malformed target fails before anything is written
+    // resolve every target first: an unknown scheme or a malformed target fails before anything is
+    // written
     Map<Request, Map<String, ImageStore>> stores = new LinkedHashMap<>();
     for (Request r : requests) {
       Map<String, ImageStore> m = new LinkedHashMap<>();
@@ -98,7 +127,8 @@ public final class Engine {
       }
       stores.put(r, m);
     }
-    TargetConflicts.check(List.copyOf(stores.values())); // targets that would overwrite each other: refused here
+    TargetConflicts.check(
+        List.copyOf(stores.values())); // targets that would overwrite each other: refused here
     if (remote != null) {
       remote.startBake();
     }
@@ -112,7 +142,10 @@ public final class Engine {
           throw e;
         }
         Digest d = corrupt.get().expected();
-        log.warn("store blob {} is corrupt ({}); evicting it and baking again", d, corrupt.get().getMessage());
+        log.warn(
+            "store blob {} is corrupt ({}); evicting it and baking again",
+            d,
+            corrupt.get().getMessage());
         emit(new BakeEvent.CacheCorrupted(d, corrupt.get().getMessage()));
         try {
           store.evict(d);
@@ -129,8 +162,12 @@ public final class Engine {
     }
   }
 
-  /** Publishes an image already in the store to the targets, as the last step of a bake does ({@link StoredImages}). */
-  Map<String, PublishedImage> publish(StoredImage image, Map<String, ImageStore> targets) throws BakeException {
+  /**
+   * Publishes an image already in the store to the targets, as the last step of a bake does ({@link
+   * StoredImages}).
+   */
+  Map<String, PublishedImage> publish(StoredImage image, Map<String, ImageStore> targets)
+      throws BakeException {
     StepsRunner bake = new StepsRunner(services);
     try {
       return bake.publish(image, targets);

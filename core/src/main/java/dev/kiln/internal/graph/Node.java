@@ -8,14 +8,17 @@ import dev.kiln.spi.PreparedLayer;
 import java.util.List;
 
 /**
- * A node of the layer graph: one layer on top of its parent chain. Builds that share a prefix share its nodes. The
- * steps fill it in order: {@link PrepareLayersStep} sets {@link #prepared}, {@link ComputeKeysStep} the key and inputs.
+ * A node of the layer graph: one layer on top of its parent chain. Builds that share a prefix share
+ * its nodes. The steps fill it in order: {@link PrepareLayersStep} sets {@link #prepared}, {@link
+ * ComputeKeysStep} the key and inputs.
  */
 final class Node {
   final Node parent;
   final Layer layer;
+
   /** The environment and working directory the image below brings, for layers that run in it. */
   final ImageConfig runConfig;
+
   PreparedLayer prepared;
   Digest key;
   List<Fingerprint.Input> inputs = List.of();

@@ -14,8 +14,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Step 2: lets each layer's provisioner prepare it (hash its inputs through the stat index), every distinct layer
- * once and in parallel, and reports {@link BakeEvent.InputsHashed} per layer.
+ * Step 2: lets each layer's provisioner prepare it (hash its inputs through the stat index), every
+ * distinct layer once and in parallel, and reports {@link BakeEvent.InputsHashed} per layer.
  */
 final class PrepareLayersStep {
   private final Services services;
@@ -42,12 +42,19 @@ final class PrepareLayersStep {
         continue;
       }
       Provisioner p = services.registry().provisioner(n.layer);
-      CompletableFuture<PreparedLayer> f = preparing.computeIfAbsent(n.layer, l -> scope.async(() -> {
-        StatDigests d = new StatDigests(services.statIndex());
-        PreparedLayer prepared = p.prepare(l, contexts.keyContext(d));
-        services.emit(new BakeEvent.InputsHashed(l.name(), l.kind(), d.checked(), d.read(), d.bytesRead()));
-        return prepared;
-      }));
+      CompletableFuture<PreparedLayer> f =
+          preparing.computeIfAbsent(
+              n.layer,
+              l ->
+                  scope.async(
+                      () -> {
+                        StatDigests d = new StatDigests(services.statIndex());
+                        PreparedLayer prepared = p.prepare(l, contexts.keyContext(d));
+                        services.emit(
+                            new BakeEvent.InputsHashed(
+                                l.name(), l.kind(), d.checked(), d.read(), d.bytesRead()));
+                        return prepared;
+                      }));
       perNode.put(n, f);
     }
     for (Map.Entry<Node, CompletableFuture<PreparedLayer>> e : perNode.entrySet()) {

@@ -22,9 +22,10 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * Step 4: makes every node's layer available in the local store, each key once across all builds of the bake and
- * independent nodes in parallel: found in the store, else pulled from the remote cache, else provisioned (under the
- * key's lock, so two processes never provision one key) and pushed to the remote cache in the background.
+ * Step 4: makes every node's layer available in the local store, each key once across all builds of
+ * the bake and independent nodes in parallel: found in the store, else pulled from the remote
+ * cache, else provisioned (under the key's lock, so two processes never provision one key) and
+ * pushed to the remote cache in the background.
  */
 final class ProvisionLayerStep {
   private final Services services;
@@ -35,14 +36,18 @@ final class ProvisionLayerStep {
   private final List<String> provisioned = new CopyOnWriteArrayList<>();
   private final List<String> pulled = new CopyOnWriteArrayList<>();
 
-  ProvisionLayerStep(Services services, BakeScope scope, Contexts contexts, AssembleImageStep assemble) {
+  ProvisionLayerStep(
+      Services services, BakeScope scope, Contexts contexts, AssembleImageStep assemble) {
     this.services = services;
     this.scope = scope;
     this.contexts = contexts;
     this.assemble = assemble;
   }
 
-  /** Starts provisioning the chain of {@code n} (parents first where a layer runs in its parent); idempotent. */
+  /**
+   * Starts provisioning the chain of {@code n} (parents first where a layer runs in its parent);
+   * idempotent.
+   */
   CompletableFuture<LayerRecord> schedule(Node n) {
     if (n == null) {
       return CompletableFuture.completedFuture(null);
@@ -54,11 +59,18 @@ final class ProvisionLayerStep {
     CompletableFuture<LayerRecord> parent = schedule(n.parent);
     CompletableFuture<LayerRecord> f;
     if (n.prepared.needsParent() && services.remoteReads()) {
-      // the key is known before the parent is there: look it up (locally, then remotely) at once, so the layers of
+      // the key is known before the parent is there: look it up (locally, then remotely) at once,
+      // so the layers of
       // an image are downloaded in parallel, and wait for the parent only to provision a miss
-      f = scope.async(() -> provisionNode(n, false, true, true)).thenCompose(found -> found != null
-          ? CompletableFuture.completedFuture(found)
-          : parent.thenCompose(p -> scope.async(() -> provisionNode(n, true, false, false))));
+      f =
+          scope
+              .async(() -> provisionNode(n, false, true, true))
+              .thenCompose(
+                  found ->
+                      found != null
+                          ? CompletableFuture.completedFuture(found)
+                          : parent.thenCompose(
+                              p -> scope.async(() -> provisionNode(n, true, false, false))));
     } else if (n.prepared.needsParent()) {
       f = parent.thenCompose(p -> scope.async(() -> provisionNode(n, true, true, false)));
     } else {
@@ -89,9 +101,11 @@ final class ProvisionLayerStep {
 
   /**
    * Finds the node's key in the local store, else in the remote cache, else provisions it (unless
-   * {@code onlyCached}, which returns null on a miss). {@code askRemote} is false when the remote was asked already.
+   * {@code onlyCached}, which returns null on a miss). {@code askRemote} is false when the remote
+   * was asked already.
    */
-  private LayerRecord provisionNode(Node n, boolean withParent, boolean askRemote, boolean onlyCached) throws BakeException {
+  private LayerRecord provisionNode(
+      Node n, boolean withParent, boolean askRemote, boolean onlyCached) throws BakeException {
     LocalStore store = services.store();
     String name = n.layer.name();
     String kind = n.layer.kind();
@@ -121,10 +135,22 @@ final class ProvisionLayerStep {
         ImageView parentView = withParent ? parentImage(n.parent, n.runConfig) : null;
         LayerBlob blob = n.prepared.provision(contexts.provisionContext(n, parentView));
         store.commitBlob(blob.file(), blob.digest());
-        KeyEntry entry = new KeyEntry(name, kind, blob.diffId(), blob.digest(), store.blobSize(blob.digest()), blob.uncompressedSize(), LayerRecord.GZIP_LAYER, n.inputs, blob.metadata());
+        KeyEntry entry =
+            new KeyEntry(
+                name,
+                kind,
+                blob.diffId(),
+                blob.digest(),
+                store.blobSize(blob.digest()),
+                blob.uncompressedSize(),
+                LayerRecord.GZIP_LAYER,
+                n.inputs,
+                blob.metadata());
         store.putKey(n.key, entry);
         provisioned.add(name);
-        services.emit(new BakeEvent.LayerProvisioned(name, kind, n.key, blob.diffId(), blob.digest(), entry.size(), sw.elapsed()));
+        services.emit(
+            new BakeEvent.LayerProvisioned(
+                name, kind, n.key, blob.diffId(), blob.digest(), entry.size(), sw.elapsed()));
         push(n, entry, false);
         return record(n, entry);
       }
@@ -135,17 +161,25 @@ final class ProvisionLayerStep {
 
   private LayerRecord cacheHit(Node n, KeyEntry hit) {
     services.emit(new BakeEvent.CacheHit(n.layer.name(), n.layer.kind(), n.key, hit.diffId()));
-    push(n, hit, true); // found locally, the remote may lack it (baked before the remote was configured)
+    push(
+        n, hit,
+        true); // found locally, the remote may lack it (baked before the remote was configured)
     return record(n, hit);
   }
 
   private void push(Node n, KeyEntry entry, boolean ifMissing) {
     if (services.remoteLayers() != null) {
-      services.remoteLayers().push(n.key, n.layer.name(), entry, ifMissing, services.layerPool()).ifPresent(scope::addPush);
+      services
+          .remoteLayers()
+          .push(n.key, n.layer.name(), entry, ifMissing, services.layerPool())
+          .ifPresent(scope::addPush);
     }
   }
 
-  /** The image a layer runs in: the layers below it, with the environment and working directory of its base. */
+  /**
+   * The image a layer runs in: the layers below it, with the environment and working directory of
+   * its base.
+   */
   private ImageView parentImage(Node parent, ImageConfig runConfig) throws BakeException {
     if (parent == null) {
       return assemble.run(List.of(), runConfig, LayerKeys.scratch(), List.of());
@@ -154,6 +188,16 @@ final class ProvisionLayerStep {
   }
 
   private static LayerRecord record(Node n, KeyEntry e) {
-    return new LayerRecord(n.layer.name(), n.layer.kind(), n.key, e.diffId(), e.digest(), e.size(), e.uncompressedSize(), e.mediaType(), e.inputs().isEmpty() ? n.inputs : e.inputs(), e.metadata());
+    return new LayerRecord(
+        n.layer.name(),
+        n.layer.kind(),
+        n.key,
+        e.diffId(),
+        e.digest(),
+        e.size(),
+        e.uncompressedSize(),
+        e.mediaType(),
+        e.inputs().isEmpty() ? n.inputs : e.inputs(),
+        e.metadata());
   }
 }

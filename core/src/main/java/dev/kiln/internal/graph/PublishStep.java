@@ -18,8 +18,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Step 7: publishes an image to each of its targets in parallel (a target that already holds it is reused) and
- * records each publication in the store.
+ * Step 7: publishes an image to each of its targets in parallel (a target that already holds it is
+ * reused) and records each publication in the store.
  */
 final class PublishStep {
   private static final Logger log = LoggerFactory.getLogger(PublishStep.class);
@@ -34,18 +34,29 @@ final class PublishStep {
     this.contexts = contexts;
   }
 
-  Map<String, PublishedImage> run(StoredImage image, Map<String, ImageStore> targets) throws BakeException {
+  Map<String, PublishedImage> run(StoredImage image, Map<String, ImageStore> targets)
+      throws BakeException {
     Map<String, CompletableFuture<PublishedImage>> fs = new LinkedHashMap<>();
     PublishContext pc = contexts.publishContext();
     for (Map.Entry<String, ImageStore> t : targets.entrySet()) {
-      fs.put(t.getKey(), scope.async(() -> {
-        Stopwatch sw = Stopwatch.createStarted();
-        Optional<PublishedImage> found = t.getValue().find(image, pc);
-        PublishedImage p = found.isPresent() ? found.get().asReused() : t.getValue().publish(image, pc);
-        services.emit(new BakeEvent.ImagePublished(t.getKey(), image.digest(), p.reused(), p.details().toString(), sw.elapsed()));
-        record(image, t.getKey(), p);
-        return p;
-      }));
+      fs.put(
+          t.getKey(),
+          scope.async(
+              () -> {
+                Stopwatch sw = Stopwatch.createStarted();
+                Optional<PublishedImage> found = t.getValue().find(image, pc);
+                PublishedImage p =
+                    found.isPresent() ? found.get().asReused() : t.getValue().publish(image, pc);
+                services.emit(
+                    new BakeEvent.ImagePublished(
+                        t.getKey(),
+                        image.digest(),
+                        p.reused(),
+                        p.details().toString(),
+                        sw.elapsed()));
+                record(image, t.getKey(), p);
+                return p;
+              }));
     }
     Map<String, PublishedImage> out = new LinkedHashMap<>();
     for (Map.Entry<String, CompletableFuture<PublishedImage>> f : fs.entrySet()) {
@@ -61,7 +72,10 @@ final class PublishStep {
     ObjectNode d = rec.putObject("details");
     p.details().forEach(d::put);
     try {
-      services.store().writeTargetRecord(image.digest(), target + " " + Instant.now() + " " + System.nanoTime(), rec);
+      services
+          .store()
+          .writeTargetRecord(
+              image.digest(), target + " " + Instant.now() + " " + System.nanoTime(), rec);
     } catch (IOException e) {
       log.warn("could not record publication to {}: {}", target, e.toString());
     }

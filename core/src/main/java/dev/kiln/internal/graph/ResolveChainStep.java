@@ -20,9 +20,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Step 1: resolves a build into a chain of layer nodes, its base first (a rootfs layer, the layers of an OCI or
- * registry image, or another build's chain), then its own layers. Nodes are shared: the same layer on the same parent
- * with the same run configuration is one node, across all builds of one bake.
+ * Step 1: resolves a build into a chain of layer nodes, its base first (a rootfs layer, the layers
+ * of an OCI or registry image, or another build's chain), then its own layers. Nodes are shared:
+ * the same layer on the same parent with the same run configuration is one node, across all builds
+ * of one bake.
  */
 final class ResolveChainStep {
   private final Services services;
@@ -63,12 +64,16 @@ final class ResolveChainStep {
     } else if (base instanceof Base.RegistryImage i) {
       String ref = i.reference();
       BaseImageProvider.PulledImage pulled =
-          services.registry().baseImages(ref).pull(ref, contexts.keyContext(new StatDigests(services.statIndex())));
+          services
+              .registry()
+              .baseImages(ref)
+              .pull(ref, contexts.keyContext(new StatDigests(services.statIndex())));
       OciLayoutReader.Image img;
       try {
         img = OciLayoutReader.read(pulled.layout(), pulled.tag());
       } catch (IOException e) {
-        throw new ProvisioningException("base", "cannot read pulled base " + ref + ": " + e.getMessage(), e);
+        throw new ProvisioningException(
+            "base", "cannot read pulled base " + ref + ": " + e.getMessage(), e);
       }
       return image(img, "image " + ref + "@" + pulled.manifest());
     } else {
@@ -77,14 +82,18 @@ final class ResolveChainStep {
   }
 
   private Chain rootfs(Path p) throws BakeException {
-    Layer l = Files.isDirectory(p) ? Layer.files("rootfs").addTree(p, "/") : Layer.tar(p).named("rootfs");
+    Layer l =
+        Files.isDirectory(p) ? Layer.files("rootfs").addTree(p, "/") : Layer.tar(p).named("rootfs");
     if (!Files.exists(p)) {
       throw new ProvisioningException("rootfs", "root file system '" + p + "' does not exist");
     }
     return new Chain(node(null, l, ImageConfig.empty()), ImageConfig.empty(), "rootfs", List.of(1));
   }
 
-  /** Another build's chain and configuration; its layer count ends a base unless its own base ended there. */
+  /**
+   * Another build's chain and configuration; its layer count ends a base unless its own base ended
+   * there.
+   */
   private Chain otherBuild(ImageBuild other) throws BakeException {
     Chain c = resolve(other);
     List<Integer> bases = new ArrayList<>(c.bases());
@@ -95,24 +104,34 @@ final class ResolveChainStep {
     return new Chain(c.top(), other.config().over(c.baseConfig()), c.baseDescription(), bases);
   }
 
-  /** The layers of an image read from an OCI layout, as nodes used as they are, and its configuration. */
+  /**
+   * The layers of an image read from an OCI layout, as nodes used as they are, and its
+   * configuration.
+   */
   private Chain image(OciLayoutReader.Image img, String description) {
     Node top = null;
     int i = 0;
     for (OciLayoutReader.BlobLayer bl : img.layers()) {
-      top = node(top, new OciBaseLayer("base-" + (i++), bl.blob(), bl.digest(), bl.diffId(), bl.mediaType()), ImageConfig.empty());
+      top =
+          node(
+              top,
+              new OciBaseLayer(
+                  "base-" + (i++), bl.blob(), bl.digest(), bl.diffId(), bl.mediaType()),
+              ImageConfig.empty());
     }
     return new Chain(top, img.runtimeConfig(), description, List.of(img.layers().size()));
   }
 
   private Node node(Node parent, Layer layer, ImageConfig runConfig) {
-    return nodes.computeIfAbsent(Arrays.asList(parent == null ? "" : parent, layer, runConfig), k -> new Node(parent, layer, runConfig));
+    return nodes.computeIfAbsent(
+        Arrays.asList(parent == null ? "" : parent, layer, runConfig),
+        k -> new Node(parent, layer, runConfig));
   }
 
   /**
-   * What of the base's configuration applies while a layer runs in it, as ENV and WORKDIR apply to a Dockerfile's
-   * RUN: the environment and the working directory. Not the user (layers run as root unless they say otherwise)
-   * nor the entrypoint (the runner starts its own shell).
+   * What of the base's configuration applies while a layer runs in it, as ENV and WORKDIR apply to
+   * a Dockerfile's RUN: the environment and the working directory. Not the user (layers run as root
+   * unless they say otherwise) nor the entrypoint (the runner starts its own shell).
    */
   private static ImageConfig runConfig(ImageConfig base) {
     ImageConfig c = ImageConfig.empty();

@@ -14,8 +14,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * What the steps of every bake of one engine share: the store and its stat index, the providers, the pools, the
- * caches (remote ones null when none is configured), the fixed mtime and gzip level, and where events go.
+ * What the steps of every bake of one engine share: the store and its stat index, the providers,
+ * the pools, the caches (remote ones null when none is configured), the fixed mtime and gzip level,
+ * and where events go.
  */
 record Services(
     LocalStore store,

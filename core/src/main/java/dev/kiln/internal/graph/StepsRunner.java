@@ -13,9 +13,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One bake call, step by step: resolve every build into a chain, prepare its layers, compute their keys, start
- * provisioning all chains at once (shared layers once, independent ones in parallel), then per build, in order:
- * assemble the image, write its record and publish it; finally wait for the pushes to the remote cache.
+ * One bake call, step by step: resolve every build into a chain, prepare its layers, compute their
+ * keys, start provisioning all chains at once (shared layers once, independent ones in parallel),
+ * then per build, in order: assemble the image, write its record and publish it; finally wait for
+ * the pushes to the remote cache.
  */
 final class StepsRunner {
   private final Services services;
@@ -41,7 +42,9 @@ final class StepsRunner {
     this.publish = new PublishStep(services, scope, contexts);
   }
 
-  List<BakeResult> run(List<Engine.Request> requests, Map<Engine.Request, Map<String, ImageStore>> stores) throws BakeException {
+  List<BakeResult> run(
+      List<Engine.Request> requests, Map<Engine.Request, Map<String, ImageStore>> stores)
+      throws BakeException {
     List<Chain> chains = new ArrayList<>();
     for (Engine.Request r : requests) {
       chains.add(resolve.resolve(r.build()));
@@ -59,12 +62,28 @@ final class StepsRunner {
       Chain c = chains.get(i);
       List<LayerRecord> layers = provision.await(c.top());
       ImageConfig config = r.build().config().over(c.baseConfig());
-      StoredImage image = assemble.run(layers, config, c.top() == null ? LayerKeys.base(c.baseDescription()) : c.top().key, c.bases());
+      StoredImage image =
+          assemble.run(
+              layers,
+              config,
+              c.top() == null ? LayerKeys.base(c.baseDescription()) : c.top().key,
+              c.bases());
       Path recordPath = record.run(image, c);
       Map<String, PublishedImage> published = publish.run(image, stores.get(r));
-      List<String> mine = layers.stream().map(LayerRecord::name).filter(provision::provisioned).toList();
-      List<String> remoteHits = layers.stream().map(LayerRecord::name).filter(provision::pulled).toList();
-      results.add(new BakeResult(image.digest(), image.configDigest(), image.key(), layers, mine, published, recordPath, remoteHits));
+      List<String> mine =
+          layers.stream().map(LayerRecord::name).filter(provision::provisioned).toList();
+      List<String> remoteHits =
+          layers.stream().map(LayerRecord::name).filter(provision::pulled).toList();
+      results.add(
+          new BakeResult(
+              image.digest(),
+              image.configDigest(),
+              image.key(),
+              layers,
+              mine,
+              published,
+              recordPath,
+              remoteHits));
     }
     scope.awaitPushes();
     services.diskCache().awaitPushes();
@@ -72,7 +91,8 @@ final class StepsRunner {
   }
 
   /** Only the last step: publishes an image already in the store to the targets. */
-  Map<String, PublishedImage> publish(StoredImage image, Map<String, ImageStore> targets) throws BakeException {
+  Map<String, PublishedImage> publish(StoredImage image, Map<String, ImageStore> targets)
+      throws BakeException {
     return publish.run(image, targets);
   }
 

@@ -30,9 +30,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Publishes images that are already in the local store, or in another OCI image layout, to targets without baking
- * them: the promotion step of a pipeline. The manifest, config and layer blobs are the stored bytes, so every target
- * receives exactly the image (and digest) that was baked. Thread-safe.
+ * Publishes images that are already in the local store, or in another OCI image layout, to targets
+ * without baking them: the promotion step of a pipeline. The manifest, config and layer blobs are
+ * the stored bytes, so every target receives exactly the image (and digest) that was baked.
+ * Thread-safe.
  */
 public final class StoredImages {
   private final LocalStore store;
@@ -46,7 +47,8 @@ public final class StoredImages {
   }
 
   /** Publishes the stored image {@code image} to every target, as the last step of a bake would. */
-  public Map<String, PublishedImage> publish(Digest image, List<Target> targets) throws BakeException {
+  public Map<String, PublishedImage> publish(Digest image, List<Target> targets)
+      throws BakeException {
     Map<String, ImageStore> stores = stores(targets);
     StoredImage stored = read(image);
     try {
@@ -57,8 +59,9 @@ public final class StoredImages {
   }
 
   /**
-   * Copies the image tagged {@code tag} in the OCI layout at {@code layout} into the store, each blob checked against
-   * its digest, and tags it there by its digest hex. The image keeps its manifest digest, which is returned.
+   * Copies the image tagged {@code tag} in the OCI layout at {@code layout} into the store, each
+   * blob checked against its digest, and tags it there by its digest hex. The image keeps its
+   * manifest digest, which is returned.
    */
   public Digest importImage(Path layout, String tag) throws BakeException {
     OciLayoutReader.Image img;
@@ -77,40 +80,69 @@ public final class StoredImages {
       byte[] manifest = Files.readAllBytes(blobs.resolve(img.manifest().hex()));
       JsonNode m = Json.read(manifest);
       Digest configDigest = Digest.parse(m.path("config").path("digest").asText());
-      if (!store.putBlob(Files.readAllBytes(blobs.resolve(configDigest.hex()))).equals(configDigest)) {
-        throw new BakeException("config " + configDigest + " in " + layout + " does not match its digest");
+      if (!store
+          .putBlob(Files.readAllBytes(blobs.resolve(configDigest.hex())))
+          .equals(configDigest)) {
+        throw new BakeException(
+            "config " + configDigest + " in " + layout + " does not match its digest");
       }
       Digest stored = store.putBlob(manifest);
       if (!stored.equals(img.manifest())) {
-        throw new BakeException("manifest " + img.manifest() + " in " + layout + " does not match its digest");
+        throw new BakeException(
+            "manifest " + img.manifest() + " in " + layout + " does not match its digest");
       }
       store.tag(img.manifest(), manifest.length, img.manifest().hex());
       return img.manifest();
     } catch (IOException e) {
-      throw new BakeException("cannot copy oci:" + layout + ":" + tag + " into the store at " + store.root() + ": "
-          + e.getMessage(), e);
+      throw new BakeException(
+          "cannot copy oci:"
+              + layout
+              + ":"
+              + tag
+              + " into the store at "
+              + store.root()
+              + ": "
+              + e.getMessage(),
+          e);
     }
   }
 
   /**
-   * Tags the stored image {@code image} in the store's {@code index.json} as {@code name}, moving the tag from the
-   * image it named before, so that {@code oci:STORE:name} names it for other tools.
+   * Tags the stored image {@code image} in the store's {@code index.json} as {@code name}, moving
+   * the tag from the image it named before, so that {@code oci:STORE:name} names it for other
+   * tools.
    */
   public void tag(Digest image, String name) throws BakeException {
-    if (name == null || !name.matches("[A-Za-z0-9]+([._+/-][A-Za-z0-9]+)*") || name.matches("[0-9a-f]{64}")) {
-      throw new IllegalArgumentException("'" + name + "' cannot name an image in the store: use letters, digits and"
-          + " . _ + / - between them (a 64-digit hex name is the digest tag Kiln gives every image)");
+    if (name == null
+        || !name.matches("[A-Za-z0-9]+([._+/-][A-Za-z0-9]+)*")
+        || name.matches("[0-9a-f]{64}")) {
+      throw new IllegalArgumentException(
+          "'"
+              + name
+              + "' cannot name an image in the store: use letters, digits and"
+              + " . _ + / - between them (a 64-digit hex name is the digest tag Kiln gives every image)");
     }
     StoredImage stored = read(image);
     try {
       store.tag(image, stored.manifest().length, name);
     } catch (IOException e) {
-      throw new BakeException("cannot tag " + image + " as '" + name + "' in the store at " + store.root() + ": "
-          + e.getMessage(), e);
+      throw new BakeException(
+          "cannot tag "
+              + image
+              + " as '"
+              + name
+              + "' in the store at "
+              + store.root()
+              + ": "
+              + e.getMessage(),
+          e);
     }
   }
 
-  /** Resolves every target before anything is read or written: an unknown or malformed one fails first. */
+  /**
+   * Resolves every target before anything is read or written: an unknown or malformed one fails
+   * first.
+   */
   private Map<String, ImageStore> stores(List<Target> targets) {
     Map<String, ImageStore> m = new LinkedHashMap<>();
     for (Target t : targets) {
@@ -127,24 +159,38 @@ public final class StoredImages {
         } catch (IOException io) {
           e.addSuppressed(io);
         }
-        return new BakeException("image " + image + " in the store at " + store.root() + " is damaged ("
-            + cbe.getMessage() + "); the damaged blob was removed: bake the image again to restore it", e);
+        return new BakeException(
+            "image "
+                + image
+                + " in the store at "
+                + store.root()
+                + " is damaged ("
+                + cbe.getMessage()
+                + "); the damaged blob was removed: bake the image again to restore it",
+            e);
       }
     }
     return e;
   }
 
-  /** The stored image: its manifest and config as stored, its layers named as its record names them. */
+  /**
+   * The stored image: its manifest and config as stored, its layers named as its record names them.
+   */
   StoredImage read(Digest image) throws BakeException {
     try {
       if (!store.hasBlob(image)) {
-        throw new BakeException("no image " + image + " in the store at " + store.root()
-            + ": bake it into this store first, or copy it from an OCI layout");
+        throw new BakeException(
+            "no image "
+                + image
+                + " in the store at "
+                + store.root()
+                + ": bake it into this store first, or copy it from an OCI layout");
       }
       byte[] manifest = store.readBlob(image);
       JsonNode m = Json.read(manifest);
       if (!m.path("config").path("digest").isTextual() || !m.path("layers").isArray()) {
-        throw new BakeException(image + " in the store at " + store.root() + " is not an image manifest");
+        throw new BakeException(
+            image + " in the store at " + store.root() + " is not an image manifest");
       }
       Digest configDigest = Digest.parse(m.path("config").path("digest").asText());
       byte[] config = store.readBlob(configDigest);
@@ -152,7 +198,14 @@ public final class StoredImages {
       JsonNode diffIds = c.path("rootfs").path("diff_ids");
       JsonNode ls = m.path("layers");
       if (diffIds.size() != ls.size()) {
-        throw new BakeException("image " + image + " lists " + ls.size() + " layers but " + diffIds.size() + " diff_ids");
+        throw new BakeException(
+            "image "
+                + image
+                + " lists "
+                + ls.size()
+                + " layers but "
+                + diffIds.size()
+                + " diff_ids");
       }
       JsonNode record = record(image);
       JsonNode recorded = record.path("layers");
@@ -162,32 +215,77 @@ public final class StoredImages {
         JsonNode l = ls.get(i);
         Digest digest = Digest.parse(l.path("digest").asText());
         Digest diffId = Digest.parse(diffIds.get(i).asText());
-        JsonNode r = named && digest.toString().equals(recorded.get(i).path("digest").asText()) ? recorded.get(i) : null;
+        JsonNode r =
+            named && digest.toString().equals(recorded.get(i).path("digest").asText())
+                ? recorded.get(i)
+                : null;
         String name = r != null ? r.path("name").asText() : "layer-" + i;
         String kind = r != null ? r.path("kind").asText() : OciBaseLayer.KIND;
-        Digest key = r != null && r.path("key").isTextual() ? Digest.parse(r.path("key").asText()) : LayerKeys.imported(digest);
+        Digest key =
+            r != null && r.path("key").isTextual()
+                ? Digest.parse(r.path("key").asText())
+                : LayerKeys.imported(digest);
         long uncompressed = r != null ? r.path("uncompressedSize").asLong(-1) : -1;
         String media = l.path("mediaType").asText(LayerRecord.GZIP_LAYER);
-        layers.add(new LayerRecord(name, kind, key, diffId, digest, l.path("size").asLong(), uncompressed, media, List.of(), Map.of()));
+        layers.add(
+            new LayerRecord(
+                name,
+                kind,
+                key,
+                diffId,
+                digest,
+                l.path("size").asLong(),
+                uncompressed,
+                media,
+                List.of(),
+                Map.of()));
       }
       ImageConfig runtime = OciImages.runtimeConfig(c);
-      Digest key = record.path("key").isTextual() ? Digest.parse(record.path("key").asText())
-          : layers.isEmpty() ? LayerKeys.imported(image) : layers.get(layers.size() - 1).key();
-      return new StoredImage(store, image, manifest, configDigest, config, runtime, layers, key, bases(record, layers));
+      Digest key =
+          record.path("key").isTextual()
+              ? Digest.parse(record.path("key").asText())
+              : layers.isEmpty() ? LayerKeys.imported(image) : layers.get(layers.size() - 1).key();
+      return new StoredImage(
+          store,
+          image,
+          manifest,
+          configDigest,
+          config,
+          runtime,
+          layers,
+          key,
+          bases(record, layers));
     } catch (CorruptBlobException e) {
       try {
         store.evict(e.expected());
       } catch (IOException io) {
         e.addSuppressed(io);
       }
-      throw new BakeException("image " + image + " in the store at " + store.root() + " is damaged ("
-          + e.getMessage() + "); the damaged blob was removed: bake the image again to restore it", e);
+      throw new BakeException(
+          "image "
+              + image
+              + " in the store at "
+              + store.root()
+              + " is damaged ("
+              + e.getMessage()
+              + "); the damaged blob was removed: bake the image again to restore it",
+          e);
     } catch (IOException | RuntimeException e) {
-      throw new BakeException("cannot read image " + image + " from the store at " + store.root() + ": " + e.getMessage(), e);
+      throw new BakeException(
+          "cannot read image "
+              + image
+              + " from the store at "
+              + store.root()
+              + ": "
+              + e.getMessage(),
+          e);
     }
   }
 
-  /** The image record, or a missing node when the image was not baked here (or its record is unreadable). */
+  /**
+   * The image record, or a missing node when the image was not baked here (or its record is
+   * unreadable).
+   */
   private JsonNode record(Digest image) {
     try {
       JsonNode r = Json.read(Files.readAllBytes(store.recordPath(image)));
@@ -198,8 +296,9 @@ public final class StoredImages {
   }
 
   /**
-   * Where the image's bases end, as far as its record tells: a root file system is one layer, an OCI or registry
-   * base as many layers as it brought. Disk targets lay the disk out along these boundaries.
+   * Where the image's bases end, as far as its record tells: a root file system is one layer, an
+   * OCI or registry base as many layers as it brought. Disk targets lay the disk out along these
+   * boundaries.
    */
   private static List<Integer> bases(JsonNode record, List<LayerRecord> layers) {
     String base = record.path("base").asText("");
@@ -226,7 +325,14 @@ public final class StoredImages {
         throw new IOException("blob " + digest + " is missing (" + source + ")", e);
       }
       if (!actual.equals(digest.hex())) {
-        throw new IOException("blob " + source + " does not match its digest " + digest + " (it hashes to sha256:" + actual + ")");
+        throw new IOException(
+            "blob "
+                + source
+                + " does not match its digest "
+                + digest
+                + " (it hashes to sha256:"
+                + actual
+                + ")");
       }
       store.commitBlob(tmp, digest);
     } finally {

@@ -14,16 +14,21 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Refuses, before a bake writes anything, targets whose local outputs would overwrite each other, so that every
- * target a bake reports as published holds its image. Two targets on one path (after resolving symlinks of the parts
- * that exist) are compatible only when both write the same format and either
+ * Refuses, before a bake writes anything, targets whose local outputs would overwrite each other,
+ * so that every target a bake reports as published holds its image. Two targets on one path (after
+ * resolving symlinks of the parts that exist) are compatible only when both write the same format
+ * and either
+ *
  * <ul>
  *   <li>the format keeps one image per name and the names differ (two tags of one OCI layout), or
- *   <li>they are the same output of the same build (one target spelled twice): both hold the same image.
+ *   <li>they are the same output of the same build (one target spelled twice): both hold the same
+ *       image.
  * </ul>
- * Everything else is refused with an {@link InvalidTargetException} naming both targets: an {@code oci-archive:} and
- * a {@code docker-archive:} of one file, two tags of one archive (an archive holds the one image it was written
- * with), one tag or one archive written by two builds of one {@code bakeAll}, a layout and an archive on one path.
+ *
+ * Everything else is refused with an {@link InvalidTargetException} naming both targets: an {@code
+ * oci-archive:} and a {@code docker-archive:} of one file, two tags of one archive (an archive
+ * holds the one image it was written with), one tag or one archive written by two builds of one
+ * {@code bakeAll}, a layout and an archive on one path.
  */
 final class TargetConflicts {
   private TargetConflicts() {}
@@ -43,12 +48,20 @@ final class TargetConflicts {
         Optional<LocalOutput> o = t.getValue().localOutput();
         if (o.isPresent()) {
           Output out = new Output(t.getKey(), r, o.get());
-          List<Output> same = byPath.computeIfAbsent(canonical(o.get().path()), p -> new ArrayList<>());
+          List<Output> same =
+              byPath.computeIfAbsent(canonical(o.get().path()), p -> new ArrayList<>());
           for (Output other : same) {
             String why = conflict(other, out);
             if (why != null) {
-              throw new InvalidTargetException("targets '" + other.target() + "' and '" + out.target() + "' both write "
-                  + o.get().path() + ": " + why);
+              throw new InvalidTargetException(
+                  "targets '"
+                      + other.target()
+                      + "' and '"
+                      + out.target()
+                      + "' both write "
+                      + o.get().path()
+                      + ": "
+                      + why);
             }
           }
           same.add(out);
@@ -65,19 +78,24 @@ final class TargetConflicts {
       return "one is " + x.format() + ", the other " + y.format() + "; give each its own path";
     }
     if (!x.name().equals(y.name())) {
-      return x.oneImagePerName() ? null
-          : "a " + x.format() + " holds one image under one name, so only one of them would be there; give each its own file";
+      return x.oneImagePerName()
+          ? null
+          : "a "
+              + x.format()
+              + " holds one image under one name, so only one of them would be there; give each its own file";
     }
     if (a.request() != b.request()) {
-      return "two builds of one bake would write " + (x.oneImagePerName() ? "the same tag" : "the same file")
+      return "two builds of one bake would write "
+          + (x.oneImagePerName() ? "the same tag" : "the same file")
           + " and only the last would be there";
     }
     return null;
   }
 
   /**
-   * The path with symlinks resolved as far as it exists, so two spellings of one file (through {@code ..}, {@code .}
-   * or a symlinked directory or file) compare equal. The part that does not exist yet is kept as written.
+   * The path with symlinks resolved as far as it exists, so two spellings of one file (through
+   * {@code ..}, {@code .} or a symlinked directory or file) compare equal. The part that does not
+   * exist yet is kept as written.
    */
   static Path canonical(Path path) {
     Path p = path.toAbsolutePath().normalize();

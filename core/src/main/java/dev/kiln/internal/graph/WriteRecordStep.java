@@ -9,7 +9,10 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
 
-/** Step 6: writes the image record (once per image): base, layers with keys, digests and named inputs. */
+/**
+ * Step 6: writes the image record (once per image): base, layers with keys, digests and named
+ * inputs.
+ */
 final class WriteRecordStep {
   private final Services services;
 
@@ -29,12 +32,15 @@ final class WriteRecordStep {
     for (LayerRecord l : image.layers()) {
       ObjectNode o = ls.addObject();
       o.put("name", l.name()).put("kind", l.kind()).put("key", l.key().toString());
-      o.put("diffId", l.diffId().toString()).put("digest", l.digest().toString()).put("size", l.size());
+      o.put("diffId", l.diffId().toString())
+          .put("digest", l.digest().toString())
+          .put("size", l.size());
       if (l.uncompressedSize() >= 0) {
         o.put("uncompressedSize", l.uncompressedSize());
       }
       ArrayNode in = o.putArray("inputs");
-      l.inputs().forEach(i -> in.addObject().put("name", i.name()).put("digest", i.digest().toString()));
+      l.inputs()
+          .forEach(i -> in.addObject().put("name", i.name()).put("digest", i.digest().toString()));
       if (!l.metadata().isEmpty()) {
         ObjectNode md = o.putObject("metadata");
         l.metadata().forEach(md::put);

@@ -7,9 +7,10 @@ import dev.kiln.spi.PreparedLayer;
 import java.util.List;
 
 /**
- * Every key Kiln derives, in one place: a layer's cache key from its parent's key, kind and fingerprint (see
- * docs/concepts.md), the key of an image without layers, the key of a disk, and the lineage under which a layer's
- * previous blob is remembered. Changing any encoding here changes keys and so invalidates every cache. Stateless.
+ * Every key Kiln derives, in one place: a layer's cache key from its parent's key, kind and
+ * fingerprint (see docs/concepts.md), the key of an image without layers, the key of a disk, and
+ * the lineage under which a layer's previous blob is remembered. Changing any encoding here changes
+ * keys and so invalidates every cache. Stateless.
  */
 public final class LayerKeys {
   private static final String KEY_VERSION = "kiln.key.v1";
@@ -28,17 +29,22 @@ public final class LayerKeys {
   }
 
   /**
-   * {@code sha256("kiln.key.v1", parent key or "-", kind, fingerprint)}, plus the environment and working directory
-   * of the image below for a layer that runs in it ({@code runConfig} empty: not added, so such keys are unchanged).
+   * {@code sha256("kiln.key.v1", parent key or "-", kind, fingerprint)}, plus the environment and
+   * working directory of the image below for a layer that runs in it ({@code runConfig} empty: not
+   * added, so such keys are unchanged).
    */
-  public static Digest layer(Digest parent, String kind, Digest fingerprint, ImageConfig runConfig) {
-    Fingerprint key = new Fingerprint()
-        .put("v", KEY_VERSION)
-        .put("parent", parent == null ? "-" : parent.toString())
-        .put("kind", kind)
-        .put("layer", fingerprint);
+  public static Digest layer(
+      Digest parent, String kind, Digest fingerprint, ImageConfig runConfig) {
+    Fingerprint key =
+        new Fingerprint()
+            .put("v", KEY_VERSION)
+            .put("parent", parent == null ? "-" : parent.toString())
+            .put("kind", kind)
+            .put("layer", fingerprint);
     if (!runConfig.equals(ImageConfig.empty())) {
-      key.put("run env", runConfig.env().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList());
+      key.put(
+          "run env",
+          runConfig.env().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList());
       key.put("run workdir", runConfig.workdir().orElse(""));
     }
     return key.digest();
@@ -61,11 +67,22 @@ public final class LayerKeys {
   }
 
   public static Digest disk(Digest topLayer, String options) {
-    return new Fingerprint().put("v", "kiln.disk.v1").put("layers", topLayer).put("options", options).digest();
+    return new Fingerprint()
+        .put("v", "kiln.disk.v1")
+        .put("layers", topLayer)
+        .put("options", options)
+        .digest();
   }
 
-  /** Where the latest blob of a layer (by kind and name) is remembered, for incremental rewrites. */
+  /**
+   * Where the latest blob of a layer (by kind and name) is remembered, for incremental rewrites.
+   */
   public static String lineage(String kind, String name) {
-    return new Fingerprint().put("v", "kiln.lineage.v1").put("kind", kind).put("name", name).digest().hex();
+    return new Fingerprint()
+        .put("v", "kiln.lineage.v1")
+        .put("kind", kind)
+        .put("name", name)
+        .digest()
+        .hex();
   }
 }

@@ -7,7 +7,10 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicLong;
 
-/** The stat index as one layer sees it, counting what it checked and what it had to read. Thread-safe. */
+/**
+ * The stat index as one layer sees it, counting what it checked and what it had to read.
+ * Thread-safe.
+ */
 public final class StatDigests implements FileDigests {
   private final StatIndex index;
   private final AtomicLong checked = new AtomicLong();

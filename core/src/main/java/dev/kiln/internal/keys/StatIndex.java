@@ -21,10 +21,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Remembers the SHA-256 of files by (path, size, mtime, inode, ctime), as git's index does, so that a file whose
- * stat is unchanged is not read again. Persisted as a text file, merged under the store's lock so that concurrent
- * processes never lose each other's entries. Each line carries a CRC-32 of itself: a damaged line is dropped (its
- * file is hashed again) rather than trusted. Thread-safe.
+ * Remembers the SHA-256 of files by (path, size, mtime, inode, ctime), as git's index does, so that
+ * a file whose stat is unchanged is not read again. Persisted as a text file, merged under the
+ * store's lock so that concurrent processes never lose each other's entries. Each line carries a
+ * CRC-32 of itself: a damaged line is dropped (its file is hashed again) rather than trusted.
+ * Thread-safe.
  */
 public final class StatIndex {
   private static final Logger log = LoggerFactory.getLogger(StatIndex.class);
@@ -39,6 +40,7 @@ public final class StatIndex {
 
   private final Map<String, Entry> entries;
   private final Map<String, Entry> added = new ConcurrentHashMap<>();
+
   /** Paths forgotten in this process: dropped from the file too when it is saved. */
   private final java.util.Set<String> removed = ConcurrentHashMap.newKeySet();
 
@@ -60,7 +62,9 @@ public final class StatIndex {
     return idx;
   }
 
-  /** The digest of a regular file, from the index when its stat is unchanged, else by reading it. */
+  /**
+   * The digest of a regular file, from the index when its stat is unchanged, else by reading it.
+   */
   public Result digest(Path file) throws IOException {
     Path abs = file.toAbsolutePath().normalize();
     return digest(abs, FileStat.lstat(abs));
@@ -73,15 +77,21 @@ public final class StatIndex {
     }
     String key = abs.toString();
     Entry e = entries.get(key);
-    if (e != null && e.size == stat.size() && e.mtimeNanos == stat.mtimeNanos() && e.inode == stat.inode()
+    if (e != null
+        && e.size == stat.size()
+        && e.mtimeNanos == stat.mtimeNanos()
+        && e.inode == stat.inode()
         && e.ctimeNanos == stat.ctimeNanos()) {
       return new Result(new Digest(e.hex), false, 0);
     }
     long now = System.currentTimeMillis() * 1_000_000L;
     String hex = hash(abs);
-    // remembered only if the file still has the stat it was hashed under: a file changed while (or just before) it
-    // was read must not leave its new content's digest under its old stat; nor if it changed less than one
-    // timestamp tick before it was read, since a write in that same tick would leave the stat as it is
+    // remembered only if the file still has the stat it was hashed under: a file changed while (or
+    // just before) it
+    // was read must not leave its new content's digest under its old stat; nor if it changed less
+    // than one
+    // timestamp tick before it was read, since a write in that same tick would leave the stat as it
+    // is
     if (key.indexOf('\n') < 0 && unchanged(abs, stat) && settled(stat, now)) {
       Entry fresh = new Entry(stat.size(), stat.mtimeNanos(), stat.inode(), stat.ctimeNanos(), hex);
       entries.put(key, fresh);
@@ -92,15 +102,18 @@ public final class StatIndex {
   }
 
   /**
-   * Whether a stat taken at {@code nowNanos} can still be the same after a later write: not while the file's last
-   * change is less than one timestamp tick old. The kernel stamps files from a clock that advances in ticks of a few
-   * milliseconds; file systems that keep whole seconds show it as a zero fraction. A stat that is not settled is never
-   * remembered, so the file is read again next time, once it is.
+   * Whether a stat taken at {@code nowNanos} can still be the same after a later write: not while
+   * the file's last change is less than one timestamp tick old. The kernel stamps files from a
+   * clock that advances in ticks of a few milliseconds; file systems that keep whole seconds show
+   * it as a zero fraction. A stat that is not settled is never remembered, so the file is read
+   * again next time, once it is.
    */
   public static boolean settled(FileStat s, long nowNanos) {
-    boolean wholeSeconds = s.ctimeNanos() % 1_000_000_000L == 0 && s.mtimeNanos() % 1_000_000_000L == 0;
+    boolean wholeSeconds =
+        s.ctimeNanos() % 1_000_000_000L == 0 && s.mtimeNanos() % 1_000_000_000L == 0;
     long tick = wholeSeconds ? 2_000_000_000L : 50_000_000L;
-    return nowNanos - s.ctimeNanos() >= tick; // every write, and every change of mtime, sets ctime to the clock
+    return nowNanos - s.ctimeNanos()
+        >= tick; // every write, and every change of mtime, sets ctime to the clock
   }
 
   private static boolean unchanged(Path abs, FileStat before) {
@@ -112,8 +125,9 @@ public final class StatIndex {
   }
 
   /**
-   * Forgets a file: its content did not match the digest this index gave for it (see {@code InputChangedException}),
-   * so the next request reads it, in this process and, once saved, in others.
+   * Forgets a file: its content did not match the digest this index gave for it (see {@code
+   * InputChangedException}), so the next request reads it, in this process and, once saved, in
+   * others.
    */
   public void forget(Path file) {
     String key = file.toAbsolutePath().normalize().toString();
@@ -148,8 +162,8 @@ public final class StatIndex {
   }
 
   /**
-   * Writes the entries learnt in this process into {@code file}, merged with what other processes wrote since
-   * this index was loaded. The caller holds the store's lock for the file.
+   * Writes the entries learnt in this process into {@code file}, merged with what other processes
+   * wrote since this index was loaded. The caller holds the store's lock for the file.
    */
   public void save(Path file, java.util.function.Function<Path, Path> tempFile) throws IOException {
     if (added.isEmpty() && removed.isEmpty()) {
@@ -164,11 +178,26 @@ public final class StatIndex {
       w.write(HEADER + "\n");
       for (Map.Entry<String, Entry> me : merged.entrySet()) {
         Entry e = me.getValue();
-        String line = e.size + " " + e.mtimeNanos + " " + e.inode + " " + e.ctimeNanos + " " + e.hex + " " + me.getKey();
+        String line =
+            e.size
+                + " "
+                + e.mtimeNanos
+                + " "
+                + e.inode
+                + " "
+                + e.ctimeNanos
+                + " "
+                + e.hex
+                + " "
+                + me.getKey();
         w.write(crc(line) + " " + line + "\n");
       }
     }
-    Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    Files.move(
+        tmp,
+        file,
+        java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     added.clear();
     removed.clear();
   }
@@ -180,11 +209,13 @@ public final class StatIndex {
   }
 
   /**
-   * One line: {@code crc size mtime inode ctime hex path}; a malformed line, or one whose CRC does not match, is
-   * skipped (its file is hashed again).
+   * One line: {@code crc size mtime inode ctime hex path}; a malformed line, or one whose CRC does
+   * not match, is skipped (its file is hashed again).
    */
   private static void parse(String checked, Map<String, Entry> into) {
-    if (checked.length() < 10 || checked.charAt(8) != ' ' || !checked.substring(0, 8).equals(crc(checked.substring(9)))) {
+    if (checked.length() < 10
+        || checked.charAt(8) != ' '
+        || !checked.substring(0, 8).equals(crc(checked.substring(9)))) {
       return;
     }
     String line = checked.substring(9);
@@ -197,12 +228,14 @@ public final class StatIndex {
       return;
     }
     try {
-      into.put(line.substring(e + 1), new Entry(
-          Long.parseLong(line, 0, a, 10),
-          Long.parseLong(line, a + 1, b, 10),
-          Long.parseLong(line, b + 1, c, 10),
-          Long.parseLong(line, c + 1, d, 10),
-          line.substring(d + 1, e)));
+      into.put(
+          line.substring(e + 1),
+          new Entry(
+              Long.parseLong(line, 0, a, 10),
+              Long.parseLong(line, a + 1, b, 10),
+              Long.parseLong(line, b + 1, c, 10),
+              Long.parseLong(line, c + 1, d, 10),
+              line.substring(d + 1, e)));
     } catch (NumberFormatException ex) {
       // skipped
     }

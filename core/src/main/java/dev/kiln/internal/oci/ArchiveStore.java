@@ -36,15 +36,17 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 
 /**
- * {@code oci-archive:FILE[:TAG]} (an OCI image layout in a tar) and {@code docker-archive:FILE[:NAME:TAG]} (what
- * {@code docker load} reads). Entries carry a fixed time, so the archive of an image is the same bytes on every
- * machine. The archive is written to a locked temp file {@code .FILE.kiln-tmp-UUID} beside FILE and renamed into
- * place, so a reader never sees a half-written file; the temp files of writers that are gone (kill -9) are removed by
- * the next bake of the target, those of live writers are left alone.
+ * {@code oci-archive:FILE[:TAG]} (an OCI image layout in a tar) and {@code
+ * docker-archive:FILE[:NAME:TAG]} (what {@code docker load} reads). Entries carry a fixed time, so
+ * the archive of an image is the same bytes on every machine. The archive is written to a locked
+ * temp file {@code .FILE.kiln-tmp-UUID} beside FILE and renamed into place, so a reader never sees
+ * a half-written file; the temp files of writers that are gone (kill -9) are removed by the next
+ * bake of the target, those of live writers are left alone.
  *
- * <p>An archive holds the image when it has exactly the size of the archive this store writes and exactly its
- * members, in order, each with its name, type and size, the small ones (index, manifests, config) byte for byte and
- * every blob with its SHA-256, read in full. A truncated, altered or extended archive is written again. Thread-safe.
+ * <p>An archive holds the image when it has exactly the size of the archive this store writes and
+ * exactly its members, in order, each with its name, type and size, the small ones (index,
+ * manifests, config) byte for byte and every blob with its SHA-256, read in full. A truncated,
+ * altered or extended archive is written again. Thread-safe.
  */
 final class ArchiveStore implements ImageStore {
   enum Format {
@@ -66,7 +68,9 @@ final class ArchiveStore implements ImageStore {
     this.name = name;
   }
 
-  /** One member of the archive: a directory, a small file given as bytes, or a blob of the image. */
+  /**
+   * One member of the archive: a directory, a small file given as bytes, or a blob of the image.
+   */
   private record Member(String name, boolean dir, byte[] bytes, Digest blob, long size) {
     static Member directory(String name) {
       return new Member(name, true, null, null, 0);
@@ -79,7 +83,9 @@ final class ArchiveStore implements ImageStore {
 
   @Override
   public Optional<LocalOutput> localOutput() {
-    return Optional.of(new LocalOutput(file, format == Format.OCI ? "oci-archive" : "docker-archive", name, false));
+    return Optional.of(
+        new LocalOutput(
+            file, format == Format.OCI ? "oci-archive" : "docker-archive", name, false));
   }
 
   @Override
@@ -89,12 +95,14 @@ final class ArchiveStore implements ImageStore {
       if (!Files.isRegularFile(file)) {
         return Optional.empty();
       }
-      // an archive that passed this check and has not been written since (same stat) is not read again
+      // an archive that passed this check and has not been written since (same stat) is not read
+      // again
       String what = "kiln.archive.v1 " + format + " " + name + " " + image.digest();
       Optional<OutputChecks> checks = ctx.capability(OutputChecks.class);
-      boolean held = checks.isPresent()
-          ? checks.get().holds(what, file, () -> holds(members(image)))
-          : holds(members(image));
+      boolean held =
+          checks.isPresent()
+              ? checks.get().holds(what, file, () -> holds(members(image)))
+              : holds(members(image));
       return held ? Optional.of(published(image, true)) : Optional.empty();
     } catch (IOException | RuntimeException e) {
       return Optional.empty(); // unreadable or not a tar: write it again
@@ -102,21 +110,24 @@ final class ArchiveStore implements ImageStore {
   }
 
   /**
-   * True when the file is byte for byte the archive of these members: the archive is written again into a
-   * comparison with the file, except that the file's bytes of each blob are hashed instead of being compared with the
-   * store's copy, so the file is read once and the store not at all.
+   * True when the file is byte for byte the archive of these members: the archive is written again
+   * into a comparison with the file, except that the file's bytes of each blob are hashed instead
+   * of being compared with the store's copy, so the file is read once and the store not at all.
    */
   private boolean holds(List<Member> members) throws IOException {
     try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
       Comparison cmp = new Comparison(in);
       try {
-        write(members, cmp, (m, tar) -> {
-          cmp.expectBlob(m.blob(), m.size());
-          byte[] zeros = new byte[(int) Math.min(m.size(), 1 << 16)];
-          for (long left = m.size(); left > 0; left -= zeros.length) {
-            tar.write(zeros, 0, (int) Math.min(left, zeros.length));
-          }
-        });
+        write(
+            members,
+            cmp,
+            (m, tar) -> {
+              cmp.expectBlob(m.blob(), m.size());
+              byte[] zeros = new byte[(int) Math.min(m.size(), 1 << 16)];
+              for (long left = m.size(); left > 0; left -= zeros.length) {
+                tar.write(zeros, 0, (int) Math.min(left, zeros.length));
+              }
+            });
       } catch (Differs e) {
         return false;
       }
@@ -133,13 +144,16 @@ final class ArchiveStore implements ImageStore {
         try (OutputStream os = new BufferedOutputStream(tmp.output(), 1 << 16)) {
           long total = members.stream().filter(m -> m.blob() != null).mapToLong(Member::size).sum();
           long[] done = {0};
-          write(members, os, (m, tar) -> {
-            try (InputStream in = image.openBlob(m.blob())) {
-              in.transferTo(tar); // the store's stream checks the digest at its end
-            }
-            done[0] += m.size();
-            ctx.emit(new BakeEvent.BytesWritten(target, done[0], total));
-          });
+          write(
+              members,
+              os,
+              (m, tar) -> {
+                try (InputStream in = image.openBlob(m.blob())) {
+                  in.transferTo(tar); // the store's stream checks the digest at its end
+                }
+                done[0] += m.size();
+                ctx.emit(new BakeEvent.BytesWritten(target, done[0], total));
+              });
         }
         tmp.moveTo(file);
       }
@@ -159,9 +173,12 @@ final class ArchiveStore implements ImageStore {
     Set<Digest> layers = new LinkedHashSet<>();
     image.layers().forEach(l -> layers.add(l.digest()));
     if (format == Format.OCI) {
-      out.add(Member.file("oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(StandardCharsets.UTF_8)));
+      out.add(
+          Member.file(
+              "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(StandardCharsets.UTF_8)));
       ObjectNode idx = Json.emptyIndex();
-      idx.withArray("manifests").add(Json.manifestDescriptor(image.digest(), image.manifest().length, name));
+      idx.withArray("manifests")
+          .add(Json.manifestDescriptor(image.digest(), image.manifest().length, name));
       out.add(Member.file("index.json", Json.bytes(idx)));
       out.add(Member.directory("blobs/"));
       out.add(Member.directory("blobs/sha256/"));
@@ -180,7 +197,8 @@ final class ArchiveStore implements ImageStore {
       }
       ArrayNode ls = m.putArray("Layers");
       for (LayerRecord l : image.layers()) {
-        // docker load decompresses gzip layer files itself: the blobs go in as they are, no re-compression
+        // docker load decompresses gzip layer files itself: the blobs go in as they are, no
+        // re-compression
         ls.add(l.digest().hex() + "/layer.tar");
       }
       out.add(Member.file("manifest.json", Json.bytes(manifest)));
@@ -199,7 +217,8 @@ final class ArchiveStore implements ImageStore {
   }
 
   /** Writes the archive of {@code members} into {@code os} and closes it. */
-  private static void write(List<Member> members, OutputStream os, BlobContent blobs) throws IOException {
+  private static void write(List<Member> members, OutputStream os, BlobContent blobs)
+      throws IOException {
     TarArchiveOutputStream tar = new TarArchiveOutputStream(os);
     tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
     tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
@@ -232,9 +251,9 @@ final class ArchiveStore implements ImageStore {
   }
 
   /**
-   * An output that compares what is written with a file, byte for byte, except in the ranges announced with
-   * {@link #expectBlob}, where the file's bytes are hashed and checked against the blob's digest. Throws
-   * {@link Differs} at the first difference.
+   * An output that compares what is written with a file, byte for byte, except in the ranges
+   * announced with {@link #expectBlob}, where the file's bytes are hashed and checked against the
+   * blob's digest. Throws {@link Differs} at the first difference.
    */
   private static final class Comparison extends OutputStream {
     private final InputStream file;
@@ -248,7 +267,10 @@ final class ArchiveStore implements ImageStore {
       this.file = file;
     }
 
-    /** The next {@code size} bytes written are the content of blob {@code d}: hash the file's instead. */
+    /**
+     * The next {@code size} bytes written are the content of blob {@code d}: hash the file's
+     * instead.
+     */
     void expectBlob(Digest d, long size) throws IOException {
       sha = sha256();
       blob = d;
@@ -275,7 +297,11 @@ final class ArchiveStore implements ImageStore {
     public void write(byte[] b, int off, int len) throws IOException {
       while (len > 0) {
         boolean inBlob = blob != null;
-        int n = (int) (inBlob ? Math.min(Math.min(len, buf.length), blobEnd - pos) : Math.min(len, buf.length));
+        int n =
+            (int)
+                (inBlob
+                    ? Math.min(Math.min(len, buf.length), blobEnd - pos)
+                    : Math.min(len, buf.length));
         if (file.readNBytes(buf, 0, n) != n) {
           throw new Differs();
         }

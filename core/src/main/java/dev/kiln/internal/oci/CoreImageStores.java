@@ -9,8 +9,8 @@ import dev.kiln.spi.TargetPaths;
 import java.util.Set;
 
 /**
- * The image stores core brings: {@code oci:DIR[:TAG]}, {@code oci-archive:FILE[:TAG]}, {@code docker-archive:FILE[:NAME:TAG]}.
- * Paths follow {@link TargetPaths}.
+ * The image stores core brings: {@code oci:DIR[:TAG]}, {@code oci-archive:FILE[:TAG]}, {@code
+ * docker-archive:FILE[:NAME:TAG]}. Paths follow {@link TargetPaths}.
  */
 public final class CoreImageStores implements ImageStoreProvider {
 
@@ -30,14 +30,18 @@ public final class CoreImageStores implements ImageStoreProvider {
       }
       case "oci-archive" -> {
         String[] pt = pathAndTag(ref, t);
-        yield new ArchiveStore(t.toString(), TargetPaths.file(t.toString(), pt[0]), ArchiveStore.Format.OCI, pt[1]);
+        yield new ArchiveStore(
+            t.toString(), TargetPaths.file(t.toString(), pt[0]), ArchiveStore.Format.OCI, pt[1]);
       }
       case "docker-archive" -> {
         int colon = ref.indexOf(':');
         String file = colon < 0 ? ref : ref.substring(0, colon);
         String name = colon < 0 ? "" : ref.substring(colon + 1);
         if (file.isEmpty()) {
-          throw new InvalidTargetException("docker-archive target '" + t + "' has no file: expected docker-archive:FILE[:NAME:TAG]");
+          throw new InvalidTargetException(
+              "docker-archive target '"
+                  + t
+                  + "' has no file: expected docker-archive:FILE[:NAME:TAG]");
         }
         if (!name.isEmpty()) {
           int slash = name.lastIndexOf('/');
@@ -45,10 +49,12 @@ public final class CoreImageStores implements ImageStoreProvider {
             name = name + ":latest";
           }
           if (!name.matches("[a-z0-9][a-z0-9._/:-]*(:[A-Za-z0-9_.-]{1,128})?")) {
-            throw new InvalidTargetException("docker-archive target '" + t + "': '" + name + "' is not a valid NAME:TAG");
+            throw new InvalidTargetException(
+                "docker-archive target '" + t + "': '" + name + "' is not a valid NAME:TAG");
           }
         }
-        yield new ArchiveStore(t.toString(), TargetPaths.file(t.toString(), file), ArchiveStore.Format.DOCKER, name);
+        yield new ArchiveStore(
+            t.toString(), TargetPaths.file(t.toString(), file), ArchiveStore.Format.DOCKER, name);
       }
       default -> throw new InvalidTargetException("scheme " + t.scheme() + " is not a core store");
     };
@@ -64,7 +70,8 @@ public final class CoreImageStores implements ImageStoreProvider {
       tag = ref.substring(colon + 1);
     }
     if (path.isEmpty()) {
-      throw new InvalidTargetException("target '" + t + "' has no path: expected " + t.scheme() + ":PATH[:TAG]");
+      throw new InvalidTargetException(
+          "target '" + t + "' has no path: expected " + t.scheme() + ":PATH[:TAG]");
     }
     if (!tag.matches("[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")) {
       throw new InvalidTargetException("target '" + t + "': '" + tag + "' is not a valid tag");

@@ -8,16 +8,18 @@ import dev.kiln.Digest;
 import java.io.IOException;
 
 /**
- * JSON for OCI documents, index.json and records. Documents are built as trees in a fixed field order and written
- * compactly, so the bytes (and digests) depend only on the content.
+ * JSON for OCI documents, index.json and records. Documents are built as trees in a fixed field
+ * order and written compactly, so the bytes (and digests) depend only on the content.
  */
 public final class Json {
   public static final String REF_NAME = "org.opencontainers.image.ref.name";
   public static final String MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json";
   public static final String INDEX_TYPE = "application/vnd.oci.image.index.v1+json";
   public static final String CONFIG_TYPE = "application/vnd.oci.image.config.v1+json";
-  public static final String DOCKER_MANIFEST_TYPE = "application/vnd.docker.distribution.manifest.v2+json";
-  public static final String DOCKER_LIST_TYPE = "application/vnd.docker.distribution.manifest.list.v2+json";
+  public static final String DOCKER_MANIFEST_TYPE =
+      "application/vnd.docker.distribution.manifest.v2+json";
+  public static final String DOCKER_LIST_TYPE =
+      "application/vnd.docker.distribution.manifest.list.v2+json";
 
   private static final ObjectMapper MAPPER = new ObjectMapper();
 

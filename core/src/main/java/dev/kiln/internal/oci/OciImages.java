@@ -17,8 +17,8 @@ public final class OciImages {
   private OciImages() {}
 
   /**
-   * The OCI image config for the given layers and runtime configuration. {@code created} is the fixed layer time
-   * so the config (and the image digest) depend on nothing but the definition.
+   * The OCI image config for the given layers and runtime configuration. {@code created} is the
+   * fixed layer time so the config (and the image digest) depend on nothing but the definition.
    */
   public static byte[] config(ImageConfig c, List<LayerRecord> layers, long createdEpochSeconds) {
     ObjectNode n = Json.object();

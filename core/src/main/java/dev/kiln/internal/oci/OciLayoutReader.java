@@ -18,7 +18,8 @@ public final class OciLayoutReader {
   public record BlobLayer(Path blob, Digest digest, Digest diffId, String mediaType, long size) {}
 
   /** The image found. */
-  public record Image(Digest manifest, JsonNode config, ImageConfig runtimeConfig, List<BlobLayer> layers) {}
+  public record Image(
+      Digest manifest, JsonNode config, ImageConfig runtimeConfig, List<BlobLayer> layers) {}
 
   private OciLayoutReader() {}
 
@@ -37,22 +38,34 @@ public final class OciLayoutReader {
       }
     }
     if (desc == null) {
-      throw new IOException("no image tagged '" + tag + "' in the OCI layout " + layout + " (tags found: " + tags + ")");
+      throw new IOException(
+          "no image tagged '"
+              + tag
+              + "' in the OCI layout "
+              + layout
+              + " (tags found: "
+              + tags
+              + ")");
     }
     JsonNode manifest = Json.read(blob(layout, Digest.parse(desc.path("digest").asText())));
     Digest manifestDigest = Digest.parse(desc.path("digest").asText());
     String mt = manifest.path("mediaType").asText(desc.path("mediaType").asText());
-    if (mt.equals(Json.INDEX_TYPE) || mt.equals(Json.DOCKER_LIST_TYPE) || manifest.has("manifests")) {
+    if (mt.equals(Json.INDEX_TYPE)
+        || mt.equals(Json.DOCKER_LIST_TYPE)
+        || manifest.has("manifests")) {
       JsonNode chosen = null;
       for (JsonNode m : manifest.path("manifests")) {
         JsonNode p = m.path("platform");
-        if (p.isMissingNode() || ("linux".equals(p.path("os").asText()) && "amd64".equals(p.path("architecture").asText()))) {
+        if (p.isMissingNode()
+            || ("linux".equals(p.path("os").asText())
+                && "amd64".equals(p.path("architecture").asText()))) {
           chosen = m;
           break;
         }
       }
       if (chosen == null) {
-        throw new IOException("the image index tagged '" + tag + "' in " + layout + " has no linux/amd64 image");
+        throw new IOException(
+            "the image index tagged '" + tag + "' in " + layout + " has no linux/amd64 image");
       }
       manifestDigest = Digest.parse(chosen.path("digest").asText());
       manifest = Json.read(blob(layout, manifestDigest));
@@ -62,7 +75,16 @@ public final class OciLayoutReader {
     JsonNode diffIds = config.path("rootfs").path("diff_ids");
     JsonNode layers = manifest.path("layers");
     if (diffIds.size() != layers.size()) {
-      throw new IOException("image '" + tag + "' in " + layout + " lists " + layers.size() + " layers but " + diffIds.size() + " diff_ids");
+      throw new IOException(
+          "image '"
+              + tag
+              + "' in "
+              + layout
+              + " lists "
+              + layers.size()
+              + " layers but "
+              + diffIds.size()
+              + " diff_ids");
     }
     List<BlobLayer> out = new ArrayList<>();
     for (int i = 0; i < layers.size(); i++) {
@@ -70,9 +92,16 @@ public final class OciLayoutReader {
       Digest d = Digest.parse(l.path("digest").asText());
       String media = l.path("mediaType").asText(LayerRecord.GZIP_LAYER);
       if (media.contains("zstd")) {
-        throw new IOException("layer " + d + " of '" + tag + "' is zstd-compressed, which Kiln does not read yet");
+        throw new IOException(
+            "layer " + d + " of '" + tag + "' is zstd-compressed, which Kiln does not read yet");
       }
-      out.add(new BlobLayer(layout.resolve("blobs").resolve("sha256").resolve(d.hex()), d, Digest.parse(diffIds.get(i).asText()), media, l.path("size").asLong()));
+      out.add(
+          new BlobLayer(
+              layout.resolve("blobs").resolve("sha256").resolve(d.hex()),
+              d,
+              Digest.parse(diffIds.get(i).asText()),
+              media,
+              l.path("size").asLong()));
     }
     return new Image(manifestDigest, config, OciImages.runtimeConfig(config), out);
   }

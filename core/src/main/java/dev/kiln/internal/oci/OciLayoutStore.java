@@ -38,20 +38,28 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * {@code oci:DIR[:TAG]}: writes the image into an OCI image layout directory (creating it) and points TAG at it in
- * index.json. The layout holds the image when TAG names it in index.json and every blob of the image is there with
- * its size and SHA-256 (read in full), so a truncated or altered blob, manifest, config or index is written again.
- * An index.json that is not valid JSON is replaced by one with the complete entries it still held, and kept beside
- * as {@code index.json.damaged-UUID}. Every file is written to a locked temp file and renamed into place; temp files
- * of writers that are gone (kill -9) are removed by the next bake of the layout.
+ * {@code oci:DIR[:TAG]}: writes the image into an OCI image layout directory (creating it) and
+ * points TAG at it in index.json. The layout holds the image when TAG names it in index.json and
+ * every blob of the image is there with its size and SHA-256 (read in full), so a truncated or
+ * altered blob, manifest, config or index is written again. An index.json that is not valid JSON is
+ * replaced by one with the complete entries it still held, and kept beside as {@code
+ * index.json.damaged-UUID}. Every file is written to a locked temp file and renamed into place;
+ * temp files of writers that are gone (kill -9) are removed by the next bake of the layout.
  *
- * <p>Thread-safe. Writers of one layout, in this process or others, serialise their index.json updates on a lock that
- * holds across threads (a lock per directory in this process) and across processes (a file lock), so every tag lands.
+ * <p>Thread-safe. Writers of one layout, in this process or others, serialise their index.json
+ * updates on a lock that holds across threads (a lock per directory in this process) and across
+ * processes (a file lock), so every tag lands.
  */
 final class OciLayoutStore implements ImageStore {
-  private static final byte[] LAYOUT = "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(StandardCharsets.UTF_8);
-  /** A file lock does not exclude threads of one process: this does, per layout directory (by real path). */
-  private static final ConcurrentHashMap<Path, ReentrantLock> INDEX_LOCKS = new ConcurrentHashMap<>();
+  private static final byte[] LAYOUT =
+      "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(StandardCharsets.UTF_8);
+
+  /**
+   * A file lock does not exclude threads of one process: this does, per layout directory (by real
+   * path).
+   */
+  private static final ConcurrentHashMap<Path, ReentrantLock> INDEX_LOCKS =
+      new ConcurrentHashMap<>();
 
   private final String target;
   private final Path dir;
@@ -72,7 +80,8 @@ final class OciLayoutStore implements ImageStore {
   public Optional<PublishedImage> find(ImageView image, PublishContext ctx) {
     sweepTempFiles();
     try {
-      if (!layoutFileIsValid() || !tagged(Json.read(Files.readAllBytes(dir.resolve("index.json"))), image)) {
+      if (!layoutFileIsValid()
+          || !tagged(Json.read(Files.readAllBytes(dir.resolve("index.json"))), image)) {
         return Optional.empty();
       }
       return holdsBlobs(image) ? Optional.of(published(image, true)) : Optional.empty();
@@ -88,15 +97,17 @@ final class OciLayoutStore implements ImageStore {
     for (JsonNode m : index.path("manifests")) {
       if (tag.equals(m.path("annotations").path(Json.REF_NAME).asText())) {
         entries++;
-        same = image.digest().toString().equals(m.path("digest").asText())
-            && m.path("size").asLong(-1) == image.manifest().length;
+        same =
+            image.digest().toString().equals(m.path("digest").asText())
+                && m.path("size").asLong(-1) == image.manifest().length;
       }
     }
     return entries == 1 && same;
   }
 
   private boolean holdsBlobs(ImageView image) throws IOException {
-    if (!sameBytes(blob(image.digest()), image.manifest()) || !sameBytes(blob(image.configDigest()), image.config())) {
+    if (!sameBytes(blob(image.digest()), image.manifest())
+        || !sameBytes(blob(image.configDigest()), image.config())) {
       return false;
     }
     Set<Digest> checked = new HashSet<>();
@@ -124,19 +135,20 @@ final class OciLayoutStore implements ImageStore {
       }
       writeBlob(image.configDigest(), image.config());
       writeBlob(image.digest(), image.manifest());
-      lockIndex(() -> {
-        Path index = dir.resolve("index.json");
-        ObjectNode idx = readIndex(index, ctx);
-        ArrayNode kept = Json.mapper().createArrayNode();
-        for (JsonNode m : idx.path("manifests")) {
-          if (!tag.equals(m.path("annotations").path(Json.REF_NAME).asText())) {
-            kept.add(m);
-          }
-        }
-        kept.add(Json.manifestDescriptor(image.digest(), image.manifest().length, tag));
-        idx.set("manifests", kept);
-        writeAtomically(index, Json.bytes(idx));
-      });
+      lockIndex(
+          () -> {
+            Path index = dir.resolve("index.json");
+            ObjectNode idx = readIndex(index, ctx);
+            ArrayNode kept = Json.mapper().createArrayNode();
+            for (JsonNode m : idx.path("manifests")) {
+              if (!tag.equals(m.path("annotations").path(Json.REF_NAME).asText())) {
+                kept.add(m);
+              }
+            }
+            kept.add(Json.manifestDescriptor(image.digest(), image.manifest().length, tag));
+            idx.set("manifests", kept);
+            writeAtomically(index, Json.bytes(idx));
+          });
       return published(image, false);
     } catch (IOException e) {
       throw new ImageStoreException(target, "could not write the OCI layout: " + e.getMessage(), e);
@@ -144,8 +156,9 @@ final class OciLayoutStore implements ImageStore {
   }
 
   /**
-   * The index to update. One that is not a JSON object with a manifests array is damaged (a truncated write, a
-   * hand edit): its complete entries are kept, the file itself is kept beside it, and a warning says so.
+   * The index to update. One that is not a JSON object with a manifests array is damaged (a
+   * truncated write, a hand edit): its complete entries are kept, the file itself is kept beside
+   * it, and a warning says so.
    */
   private ObjectNode readIndex(Path index, PublishContext ctx) throws IOException {
     byte[] b;
@@ -155,7 +168,8 @@ final class OciLayoutStore implements ImageStore {
       return Json.emptyIndex();
     }
     try {
-      if (Json.read(b) instanceof ObjectNode o && (o.path("manifests").isArray() || o.path("manifests").isMissingNode())) {
+      if (Json.read(b) instanceof ObjectNode o
+          && (o.path("manifests").isArray() || o.path("manifests").isMissingNode())) {
         return o;
       }
     } catch (IOException e) {
@@ -168,14 +182,26 @@ final class OciLayoutStore implements ImageStore {
       writeAtomically(copy, b);
       kept = "; the damaged file is kept as " + copy;
     }
-    ctx.emit(new BakeEvent.Warning("index.json of the OCI layout " + dir + " is damaged (" + b.length + " bytes, not a valid "
-        + "image index): kept the " + salvaged.size() + " complete entries it still held" + kept));
+    ctx.emit(
+        new BakeEvent.Warning(
+            "index.json of the OCI layout "
+                + dir
+                + " is damaged ("
+                + b.length
+                + " bytes, not a valid "
+                + "image index): kept the "
+                + salvaged.size()
+                + " complete entries it still held"
+                + kept));
     ObjectNode idx = Json.emptyIndex();
     idx.set("manifests", salvaged);
     return idx;
   }
 
-  /** The complete manifest descriptors at the start of a damaged index, up to where it stops being valid JSON. */
+  /**
+   * The complete manifest descriptors at the start of a damaged index, up to where it stops being
+   * valid JSON.
+   */
   static ArrayNode salvage(byte[] index) {
     ArrayNode out = Json.mapper().createArrayNode();
     try (JsonParser p = Json.mapper().getFactory().createParser(index)) {
@@ -191,7 +217,9 @@ final class OciLayoutStore implements ImageStore {
         }
         while (p.nextToken() == JsonToken.START_OBJECT) {
           JsonNode m = Json.mapper().readTree(p);
-          if (m.path("mediaType").isTextual() && m.path("size").canConvertToLong() && validDigest(m.path("digest").asText())) {
+          if (m.path("mediaType").isTextual()
+              && m.path("size").canConvertToLong()
+              && validDigest(m.path("digest").asText())) {
             out.add(m);
           }
         }
@@ -216,12 +244,17 @@ final class OciLayoutStore implements ImageStore {
     void run() throws IOException;
   }
 
-  /** Runs {@code update} holding the layout's index lock, across the threads of this process and across processes. */
+  /**
+   * Runs {@code update} holding the layout's index lock, across the threads of this process and
+   * across processes.
+   */
   private void lockIndex(IndexUpdate update) throws IOException {
     Path lockFile = dir.toRealPath().resolve(".kiln-index.lock");
     ReentrantLock jvm = INDEX_LOCKS.computeIfAbsent(lockFile, k -> new ReentrantLock());
-    jvm.lock(); // first: this process opens the lock file only while it holds this, never beside a held file lock
-    try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    jvm.lock(); // first: this process opens the lock file only while it holds this, never beside a
+    // held file lock
+    try (FileChannel ch =
+            FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         FileLock l = ch.lock()) {
       update.run();
     } finally {
@@ -230,7 +263,8 @@ final class OciLayoutStore implements ImageStore {
   }
 
   private PublishedImage published(ImageView image, boolean reused) {
-    return new PublishedImage(target, image.digest(), reused, Map.of("layout", dir.toString(), "tag", tag));
+    return new PublishedImage(
+        target, image.digest(), reused, Map.of("layout", dir.toString(), "tag", tag));
   }
 
   private Path blob(Digest d) {
@@ -239,7 +273,9 @@ final class OciLayoutStore implements ImageStore {
 
   private boolean layoutFileIsValid() {
     try {
-      return Json.read(Files.readAllBytes(dir.resolve("oci-layout"))).path("imageLayoutVersion").isTextual();
+      return Json.read(Files.readAllBytes(dir.resolve("oci-layout")))
+          .path("imageLayoutVersion")
+          .isTextual();
     } catch (IOException | RuntimeException e) {
       return false;
     }
@@ -262,7 +298,9 @@ final class OciLayoutStore implements ImageStore {
   }
 
   private boolean sameBytes(Path p, byte[] content) throws IOException {
-    return Files.isRegularFile(p) && Files.size(p) == content.length && Arrays.equals(Files.readAllBytes(p), content);
+    return Files.isRegularFile(p)
+        && Files.size(p) == content.length
+        && Arrays.equals(Files.readAllBytes(p), content);
   }
 
   private void copyBlob(ImageView image, Digest d) throws IOException {
@@ -270,7 +308,8 @@ final class OciLayoutStore implements ImageStore {
       return;
     }
     try (TargetTempFile tmp = TargetTempFile.create(blob(d).getParent(), "")) {
-      try (OutputStream out = tmp.output(); InputStream in = image.openBlob(d)) {
+      try (OutputStream out = tmp.output();
+          InputStream in = image.openBlob(d)) {
         in.transferTo(out); // the store's stream checks the digest at its end
       }
       tmp.moveTo(blob(d));

@@ -3,7 +3,6 @@ package dev.kiln.internal.provision;
 import com.google.common.hash.Hashing;
 import com.google.common.hash.HashingInputStream;
 import dev.kiln.BakeException;
-import dev.kiln.Digest;
 import dev.kiln.Layer;
 import dev.kiln.LayerRecord;
 import dev.kiln.ProvisioningException;
@@ -21,7 +20,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 
-/** Copies the layers of an OCI-layout base into the store, verified; gzip blobs are kept byte for byte. */
+/**
+ * Copies the layers of an OCI-layout base into the store, verified; gzip blobs are kept byte for
+ * byte.
+ */
 public final class OciBaseProvisioner implements Provisioner {
 
   @Override
@@ -43,13 +45,16 @@ public final class OciBaseProvisioner implements Provisioner {
       @Override
       public LayerBlob provision(ProvisionContext pc) throws BakeException {
         try {
-          if (l.mediaType().equals(LayerRecord.GZIP_LAYER) || l.mediaType().endsWith("docker.image.rootfs.diff.tar.gzip")) {
+          if (l.mediaType().equals(LayerRecord.GZIP_LAYER)
+              || l.mediaType().endsWith("docker.image.rootfs.diff.tar.gzip")) {
             Path tmp = pc.newTempDirectory().resolve("blob");
-            try (InputStream in = new HashingInputStream(Hashing.sha256(), Files.newInputStream(l.blob()))) {
+            try (InputStream in =
+                new HashingInputStream(Hashing.sha256(), Files.newInputStream(l.blob()))) {
               Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
               String actual = ((HashingInputStream) in).hash().toString();
               if (!actual.equals(l.digest().hex())) {
-                throw new ProvisioningException(l.name(), "base blob " + l.blob() + " does not match its digest " + l.digest());
+                throw new ProvisioningException(
+                    l.name(), "base blob " + l.blob() + " does not match its digest " + l.digest());
               }
             }
             return new LayerBlob(l.diffId(), l.digest(), Files.size(tmp), -1, -1, tmp);
@@ -60,7 +65,8 @@ public final class OciBaseProvisioner implements Provisioner {
             return w.finish();
           }
         } catch (IOException | IllegalArgumentException e) {
-          throw new ProvisioningException(l.name(), "cannot use base layer " + l.blob() + ": " + e.getMessage(), e);
+          throw new ProvisioningException(
+              l.name(), "cannot use base layer " + l.blob() + ": " + e.getMessage(), e);
         }
       }
     };

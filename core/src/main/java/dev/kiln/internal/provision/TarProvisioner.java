@@ -25,9 +25,9 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 
 /**
- * Provisions {@code tar} layers (and root file system tarballs): the tarball's entries are checked (no {@code ..},
- * nothing written through a symlink) and rewritten in canonical form. The key is the tarball's content digest.
- * Thread-safe (stateless).
+ * Provisions {@code tar} layers (and root file system tarballs): the tarball's entries are checked
+ * (no {@code ..}, nothing written through a symlink) and rewritten in canonical form. The key is
+ * the tarball's content digest. Thread-safe (stateless).
  */
 public final class TarProvisioner implements Provisioner {
 
@@ -43,15 +43,18 @@ public final class TarProvisioner implements Provisioner {
     Digest digest;
     try {
       if (!Files.isRegularFile(file)) {
-        throw new ProvisioningException(layer.name(), "tarball '" + file + "' does not exist or is not a file");
+        throw new ProvisioningException(
+            layer.name(), "tarball '" + file + "' does not exist or is not a file");
       }
       digest = ctx.files().digest(file);
     } catch (NoSuchFileException e) {
       throw new ProvisioningException(layer.name(), "tarball '" + file + "' does not exist", e);
     } catch (AccessDeniedException e) {
-      throw new ProvisioningException(layer.name(), "cannot read tarball '" + file + "': permission denied", e);
+      throw new ProvisioningException(
+          layer.name(), "cannot read tarball '" + file + "': permission denied", e);
     } catch (IOException e) {
-      throw new ProvisioningException(layer.name(), "cannot read tarball '" + file + "': " + e.getMessage(), e);
+      throw new ProvisioningException(
+          layer.name(), "cannot read tarball '" + file + "': " + e.getMessage(), e);
     }
     return new PreparedLayer() {
       @Override
@@ -68,10 +71,12 @@ public final class TarProvisioner implements Provisioner {
   }
 
   /**
-   * Reads a tarball entry by entry into the canonical writer, hashing its bytes on the way: a tarball that no longer
-   * has the digest its key was computed from is an error naming it, found before the layer is written.
+   * Reads a tarball entry by entry into the canonical writer, hashing its bytes on the way: a
+   * tarball that no longer has the digest its key was computed from is an error naming it, found
+   * before the layer is written.
    */
-  static LayerBlob rewrite(String layer, Path file, Digest digest, ProvisionContext pc) throws BakeException {
+  static LayerBlob rewrite(String layer, Path file, Digest digest, ProvisionContext pc)
+      throws BakeException {
     try (HashingStream raw = new HashingStream(Files.newInputStream(file));
         LayerReader r = LayerReader.of(raw, file.toString());
         LayerWriter w = pc.newLayerWriter()) {
@@ -79,21 +84,31 @@ public final class TarProvisioner implements Provisioner {
       Digest read = raw.finish();
       if (!read.equals(digest)) {
         pc.files().forget(file);
-        throw new ProvisioningException(layer, "tarball '" + file + "' changed after it was hashed for the layer's cache"
-            + " key (hashed as " + digest + ", read as " + read + "); the layer was not stored: bake again once the"
-            + " file stays put");
+        throw new ProvisioningException(
+            layer,
+            "tarball '"
+                + file
+                + "' changed after it was hashed for the layer's cache"
+                + " key (hashed as "
+                + digest
+                + ", read as "
+                + read
+                + "); the layer was not stored: bake again once the"
+                + " file stays put");
       }
       return w.finish();
     } catch (IllegalArgumentException e) {
       throw new ProvisioningException(layer, "unsafe tarball '" + file + "': " + e.getMessage(), e);
     } catch (IOException e) {
-      throw new ProvisioningException(layer, "cannot use tarball '" + file + "': " + e.getMessage(), e);
+      throw new ProvisioningException(
+          layer, "cannot use tarball '" + file + "': " + e.getMessage(), e);
     }
   }
 
   /**
-   * Copies every entry a layer reader gives (checked as it reads them) into a canonical layer writer. An unsafe entry
-   * is an {@link IllegalArgumentException} or an {@link IOException}; callers name the layer.
+   * Copies every entry a layer reader gives (checked as it reads them) into a canonical layer
+   * writer. An unsafe entry is an {@link IllegalArgumentException} or an {@link IOException};
+   * callers name the layer.
    */
   static void copyEntries(LayerReader r, LayerWriter w) throws IOException {
     LayerEntry e;
@@ -108,7 +123,10 @@ public final class TarProvisioner implements Provisioner {
     }
   }
 
-  /** Hashes every byte read through it; {@link #finish} reads what the tar reader left (padding) and digests all. */
+  /**
+   * Hashes every byte read through it; {@link #finish} reads what the tar reader left (padding) and
+   * digests all.
+   */
   private static final class HashingStream extends FilterInputStream {
     private final MessageDigest sha256;
 

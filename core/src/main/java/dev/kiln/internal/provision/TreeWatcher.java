@@ -26,28 +26,44 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Kernel file-system watches (inotify) over the directories of walked trees, so that a long-lived Kiln can tell
- * that nothing under a tree changed since its last walk without walking it again.
+ * Kernel file-system watches (inotify) over the directories of walked trees, so that a long-lived
+ * Kiln can tell that nothing under a tree changed since its last walk without walking it again.
  *
- * <p>A {@link Watch} is a token for one walk. The walker {@linkplain #register registers} each directory with it
- * <em>before</em> listing that directory, so every change is either seen by the listing or reported by the kernel
- * afterwards; any event in a registered directory makes the token dirty. Events arrive asynchronously, so a caller
- * first calls {@link #sync}: it creates a cookie file in a watched directory of the watcher's own and waits until
- * that file's event has been handled. The kernel queues one watcher's events in order, so by then every change made
- * before the call has been applied to the tokens (the technique file-watching build tools use).
+ * <p>A {@link Watch} is a token for one walk. The walker {@linkplain #register registers} each
+ * directory with it <em>before</em> listing that directory, so every change is either seen by the
+ * listing or reported by the kernel afterwards; any event in a registered directory makes the token
+ * dirty. Events arrive asynchronously, so a caller first calls {@link #sync}: it creates a cookie
+ * file in a watched directory of the watcher's own and waits until that file's event has been
+ * handled. The kernel queues one watcher's events in order, so by then every change made before the
+ * call has been applied to the tokens (the technique file-watching build tools use).
  *
- * <p>Only used on Linux with its native watch service and on local file systems; anything unexpected (a lost
- * event queue, a deleted directory, a sync that times out, the watch limit) makes the tokens dirty or the watcher
- * unavailable, and callers walk as they would without it. Not detected, as with every inotify-based tool: writes
- * through a hard link from outside the tree, writes through a shared memory mapping without a later
- * {@code write}/{@code truncate}, and changes made on another machine of a network file system (which is why
- * those file systems are not watched).
+ * <p>Only used on Linux with its native watch service and on local file systems; anything
+ * unexpected (a lost event queue, a deleted directory, a sync that times out, the watch limit)
+ * makes the tokens dirty or the watcher unavailable, and callers walk as they would without it. Not
+ * detected, as with every inotify-based tool: writes through a hard link from outside the tree,
+ * writes through a shared memory mapping without a later {@code write}/{@code truncate}, and
+ * changes made on another machine of a network file system (which is why those file systems are not
+ * watched).
  */
 final class TreeWatcher implements Closeable {
   private static final Logger log = LoggerFactory.getLogger(TreeWatcher.class);
+
   /** File systems whose changes all go through this kernel, so inotify sees them. */
-  private static final Set<String> LOCAL = Set.of(
-      "ext2", "ext3", "ext4", "xfs", "btrfs", "tmpfs", "overlay", "zfs", "f2fs", "reiserfs", "jfs", "bcachefs");
+  private static final Set<String> LOCAL =
+      Set.of(
+          "ext2",
+          "ext3",
+          "ext4",
+          "xfs",
+          "btrfs",
+          "tmpfs",
+          "overlay",
+          "zfs",
+          "f2fs",
+          "reiserfs",
+          "jfs",
+          "bcachefs");
+
   private static final long SYNC_TIMEOUT_MS = 2_000;
 
   private final WatchService service;
@@ -60,8 +76,12 @@ final class TreeWatcher implements Closeable {
   private final AtomicLong cookieIds = new AtomicLong();
   private volatile boolean broken;
 
-  /** The process's shared watcher: one inotify instance per JVM however many Kiln instances it holds. */
+  /**
+   * The process's shared watcher: one inotify instance per JVM however many Kiln instances it
+   * holds.
+   */
   private static TreeWatcher shared;
+
   /** How many holders this watcher has; guarded by the class. */
   private int holders;
 
@@ -75,8 +95,8 @@ final class TreeWatcher implements Closeable {
   }
 
   /**
-   * The process's watcher, opened on first use; null when this platform has none Kiln trusts. Each successful call
-   * is paired with {@link #release}.
+   * The process's watcher, opened on first use; null when this platform has none Kiln trusts. Each
+   * successful call is paired with {@link #release}.
    */
   static synchronized TreeWatcher acquire() {
     if (shared == null || shared.broken) {
@@ -98,7 +118,10 @@ final class TreeWatcher implements Closeable {
     }
   }
 
-  /** A watcher of its own, or null when this platform has none that Kiln trusts (the reason is logged). */
+  /**
+   * A watcher of its own, or null when this platform has none that Kiln trusts (the reason is
+   * logged).
+   */
   static TreeWatcher open() {
     if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("linux")) {
       log.debug("file-system watching is used on Linux only");
@@ -139,10 +162,12 @@ final class TreeWatcher implements Closeable {
   }
 
   /**
-   * Watches {@code dir} for {@code w}; call it before listing the directory. {@code inode} is the directory's inode
-   * from the walk's own stat: a path whose directory was replaced is watched again.
+   * Watches {@code dir} for {@code w}; call it before listing the directory. {@code inode} is the
+   * directory's inode from the walk's own stat: a path whose directory was replaced is watched
+   * again.
    *
-   * @throws IOException when the directory cannot be watched (the watch limit, say): the token is then dirty
+   * @throws IOException when the directory cannot be watched (the watch limit, say): the token is
+   *     then dirty
    */
   void register(Watch w, Path dir, long inode) throws IOException {
     try {
@@ -167,7 +192,8 @@ final class TreeWatcher implements Closeable {
   /**
    * Waits until every change made before this call has been applied to the tokens.
    *
-   * @return false when that could not be established (the caller must then treat every token as dirty)
+   * @return false when that could not be established (the caller must then treat every token as
+   *     dirty)
    */
   boolean sync() {
     if (broken) {
@@ -208,7 +234,9 @@ final class TreeWatcher implements Closeable {
       log.warn("file-system watching stopped, every bake walks its trees again: {}", e.toString());
     } finally {
       broken = true;
-      pending.values().forEach(f -> f.completeExceptionally(new IOException("the watcher stopped")));
+      pending
+          .values()
+          .forEach(f -> f.completeExceptionally(new IOException("the watcher stopped")));
       byKey.values().forEach(Dir::changed);
     }
   }
@@ -228,7 +256,8 @@ final class TreeWatcher implements Closeable {
         broken = true;
       }
       if (!names.isEmpty()) {
-        // every event queued before the cookie's was handed to its key before the cookie's: handle them first
+        // every event queued before the cookie's was handed to its key before the cookie's: handle
+        // them first
         for (WatchKey k = service.poll(); k != null; k = service.poll()) {
           handle(k);
         }

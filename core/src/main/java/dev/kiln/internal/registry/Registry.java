@@ -26,30 +26,35 @@ import java.util.TreeMap;
 import org.slf4j.LoggerFactory;
 
 /**
- * Provisioners by layer kind and image store providers by target scheme: the ones passed in code first, then
- * those found with {@link ServiceLoader}. A miss names what was asked, everything found, and the module to add.
- * Immutable after construction; thread-safe.
+ * Provisioners by layer kind and image store providers by target scheme: the ones passed in code
+ * first, then those found with {@link ServiceLoader}. A miss names what was asked, everything
+ * found, and the module to add. Immutable after construction; thread-safe.
  */
 public final class Registry {
   /** Which module brings which layer kind or target scheme, for error messages. */
-  private static final Map<String, String> MODULES = Map.ofEntries(
-      Map.entry("run", "dev.kiln:kiln-provider-docker"),
-      Map.entry("packages", "dev.kiln:kiln-provider-docker"),
-      Map.entry("ansible", "dev.kiln:kiln-provider-docker"),
-      Map.entry("docker-daemon", "dev.kiln:kiln-provider-docker"),
-      Map.entry("docker", "dev.kiln:kiln-provider-docker"),
-      Map.entry("ec2", "dev.kiln:kiln-provider-ec2"),
-      Map.entry("vmdk", "dev.kiln:kiln-provider-vmware"),
-      Map.entry("ova", "dev.kiln:kiln-provider-vmware"),
-      Map.entry("ovf", "dev.kiln:kiln-provider-vmware"),
-      Map.entry("vsphere", "dev.kiln:kiln-provider-vmware"),
-      Map.entry("s3", "dev.kiln:kiln-cache-s3"));
+  private static final Map<String, String> MODULES =
+      Map.ofEntries(
+          Map.entry("run", "dev.kiln:kiln-provider-docker"),
+          Map.entry("packages", "dev.kiln:kiln-provider-docker"),
+          Map.entry("ansible", "dev.kiln:kiln-provider-docker"),
+          Map.entry("docker-daemon", "dev.kiln:kiln-provider-docker"),
+          Map.entry("docker", "dev.kiln:kiln-provider-docker"),
+          Map.entry("ec2", "dev.kiln:kiln-provider-ec2"),
+          Map.entry("vmdk", "dev.kiln:kiln-provider-vmware"),
+          Map.entry("ova", "dev.kiln:kiln-provider-vmware"),
+          Map.entry("ovf", "dev.kiln:kiln-provider-vmware"),
+          Map.entry("vsphere", "dev.kiln:kiln-provider-vmware"),
+          Map.entry("s3", "dev.kiln:kiln-cache-s3"));
 
   private final Map<String, Provisioner> provisioners = new TreeMap<>();
   private final Map<String, ImageStoreProvider> stores = new TreeMap<>();
   private final Map<Class<?>, Object> capabilities = new LinkedHashMap<>();
   private final Map<String, BaseImageProvider> baseImages = new TreeMap<>();
-  /** The provisioners this registry created (discovered ones); those passed in code belong to the caller. */
+
+  /**
+   * The provisioners this registry created (discovered ones); those passed in code belong to the
+   * caller.
+   */
   private final List<Provisioner> owned = new ArrayList<>();
 
   public Registry(
@@ -96,9 +101,13 @@ public final class Registry {
       String module = MODULES.get(layer.kind());
       throw new ProvisioningException(
           layer.name(),
-          "no provisioner for layer kind '" + layer.kind() + "'"
+          "no provisioner for layer kind '"
+              + layer.kind()
+              + "'"
               + (module != null ? ": add " + module + " to the classpath" : "")
-              + " (provisioners found: " + String.join(", ", found) + ")");
+              + " (provisioners found: "
+              + String.join(", ", found)
+              + ")");
     }
     return p;
   }
@@ -111,9 +120,13 @@ public final class Registry {
       String module = MODULES.get(scheme);
       throw new ProvisioningException(
           "base",
-          "no provider fetches base images '" + reference + "'"
+          "no provider fetches base images '"
+              + reference
+              + "'"
               + (module != null ? ": add " + module + " to the classpath" : "")
-              + " (base image schemes found: " + String.join(", ", baseImages.keySet()) + ")");
+              + " (base image schemes found: "
+              + String.join(", ", baseImages.keySet())
+              + ")");
     }
     return p;
   }
@@ -124,24 +137,33 @@ public final class Registry {
     if (p == null) {
       String module = MODULES.get(target.scheme());
       throw new InvalidTargetException(
-          "unknown target scheme '" + target.scheme() + "' in '" + target + "'"
+          "unknown target scheme '"
+              + target.scheme()
+              + "' in '"
+              + target
+              + "'"
               + (module != null ? ": add " + module + " to the classpath" : "")
-              + " (schemes found: " + String.join(", ", stores.keySet()) + ")");
+              + " (schemes found: "
+              + String.join(", ", stores.keySet())
+              + ")");
     }
     return p.create(target);
   }
 
   /**
-   * The remote cache for a URI, from the {@link RemoteCacheProvider}s found with {@link ServiceLoader}.
+   * The remote cache for a URI, from the {@link RemoteCacheProvider}s found with {@link
+   * ServiceLoader}.
    *
-   * @throws IllegalArgumentException when no provider handles the scheme (the message lists those found)
+   * @throws IllegalArgumentException when no provider handles the scheme (the message lists those
+   *     found)
    */
   public static RemoteCache remoteCache(String uri, ClassLoader loader) {
     URI u;
     try {
       u = new URI(uri);
     } catch (URISyntaxException e) {
-      throw new IllegalArgumentException("remote cache '" + uri + "' is not a URI: " + e.getMessage(), e);
+      throw new IllegalArgumentException(
+          "remote cache '" + uri + "' is not a URI: " + e.getMessage(), e);
     }
     String scheme = u.getScheme() == null ? "" : u.getScheme();
     Map<String, RemoteCacheProvider> found = new TreeMap<>();
@@ -154,9 +176,14 @@ public final class Registry {
     if (p == null) {
       String module = MODULES.get(scheme);
       throw new IllegalArgumentException(
-          "unknown remote cache scheme '" + scheme + "' in '" + uri + "'"
+          "unknown remote cache scheme '"
+              + scheme
+              + "' in '"
+              + uri
+              + "'"
               + (module != null ? ": add " + module + " to the classpath" : "")
-              + " (remote cache schemes found: " + (found.isEmpty() ? "none" : String.join(", ", found.keySet()))
+              + " (remote cache schemes found: "
+              + (found.isEmpty() ? "none" : String.join(", ", found.keySet()))
               + "; dev.kiln:kiln-provider-docker brings docker://, dev.kiln:kiln-cache-s3 brings s3://)");
     }
     return p.create(u);
@@ -167,7 +194,10 @@ public final class Registry {
     return List.copyOf(stores.keySet());
   }
 
-  /** Lets the core {@code files} provisioner, when it is the one in use, watch the trees it walks (see FilesProvisioner). */
+  /**
+   * Lets the core {@code files} provisioner, when it is the one in use, watch the trees it walks
+   * (see FilesProvisioner).
+   */
   public void watchTrees() {
     if (provisioners.get("files") instanceof FilesProvisioner fp && owned.contains(fp)) {
       fp.watchTrees();
@@ -181,7 +211,8 @@ public final class Registry {
         try {
           c.close();
         } catch (Exception e) {
-          LoggerFactory.getLogger(Registry.class).warn("closing provisioner '{}' failed: {}", p.kind(), e.toString());
+          LoggerFactory.getLogger(Registry.class)
+              .warn("closing provisioner '{}' failed: {}", p.kind(), e.toString());
         }
       }
     }

@@ -26,15 +26,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The remote cache as the engine (and, through {@code PublishContext.capability(RemoteCache.class)}, the providers)
- * use it: the mode applied, every call bounded by a timeout on a thread of its own, and a circuit breaker. The first
- * failure or timeout logs once, emits {@link BakeEvent.RemoteCacheUnavailable}, and turns the remote off until the
- * next bake starts: reads then answer "not there", writes are skipped. A remote that is down or slow never fails a
- * bake; it only makes the bake provision locally.
+ * The remote cache as the engine (and, through {@code
+ * PublishContext.capability(RemoteCache.class)}, the providers) use it: the mode applied, every
+ * call bounded by a timeout on a thread of its own, and a circuit breaker. The first failure or
+ * timeout logs once, emits {@link BakeEvent.RemoteCacheUnavailable}, and turns the remote off until
+ * the next bake starts: reads then answer "not there", writes are skipped. A remote that is down or
+ * slow never fails a bake; it only makes the bake provision locally.
  *
- * <p>Blob transfers are bounded by progress, not by size: one fails when no byte has moved for the operation
- * timeout, or when it has run longer than the transfer timeout. Thread-safe; concurrent bakes of one Kiln share the
- * breaker (a bake that starts turns the remote on again for all).
+ * <p>Blob transfers are bounded by progress, not by size: one fails when no byte has moved for the
+ * operation timeout, or when it has run longer than the transfer timeout. Thread-safe; concurrent
+ * bakes of one Kiln share the breaker (a bake that starts turns the remote on again for all).
  */
 public final class GuardedRemoteCache implements RemoteCache {
   private static final Logger log = LoggerFactory.getLogger(GuardedRemoteCache.class);
@@ -49,13 +50,20 @@ public final class GuardedRemoteCache implements RemoteCache {
   private final AtomicInteger failures = new AtomicInteger();
   private final AtomicInteger skipped = new AtomicInteger();
 
-  public GuardedRemoteCache(RemoteCache remote, Mode mode, Duration timeout, Duration transferTimeout, Consumer<BakeEvent> events) {
+  public GuardedRemoteCache(
+      RemoteCache remote,
+      Mode mode,
+      Duration timeout,
+      Duration transferTimeout,
+      Consumer<BakeEvent> events) {
     this.remote = remote;
     this.mode = mode;
     this.timeout = timeout;
     this.transferTimeout = transferTimeout;
     this.events = events;
-    this.pool = Executors.newCachedThreadPool(new ThreadFactoryBuilder().setNameFormat("kiln-remote-%d").setDaemon(true).build());
+    this.pool =
+        Executors.newCachedThreadPool(
+            new ThreadFactoryBuilder().setNameFormat("kiln-remote-%d").setDaemon(true).build());
   }
 
   /** A new bake asks the remote again, whatever happened in the last one. */
@@ -64,14 +72,20 @@ public final class GuardedRemoteCache implements RemoteCache {
     skipped.set(0);
     String was = down.getAndSet(null);
     if (was != null) {
-      log.info("remote cache {}: trying it again for this bake (last bake: {})", remote.describe(), was);
+      log.info(
+          "remote cache {}: trying it again for this bake (last bake: {})", remote.describe(), was);
     }
   }
 
   /** Logs what the bake did with the remote (failures, calls skipped after it went down). */
   public void endBake() {
     if (down.get() != null) {
-      log.warn("remote cache {} was unavailable in this bake ({}); {} calls failed, {} skipped", remote.describe(), down.get(), failures.get(), skipped.get());
+      log.warn(
+          "remote cache {} was unavailable in this bake ({}); {} calls failed, {} skipped",
+          remote.describe(),
+          down.get(),
+          failures.get(),
+          skipped.get());
     }
   }
 
@@ -119,29 +133,38 @@ public final class GuardedRemoteCache implements RemoteCache {
       skipped.incrementAndGet();
       return Optional.empty();
     }
-    return call("look up " + namespace + "/" + abbrev(key), () -> remote.getEntry(namespace, key)).flatMap(o -> o);
+    return call("look up " + namespace + "/" + abbrev(key), () -> remote.getEntry(namespace, key))
+        .flatMap(o -> o);
   }
 
-  /** Whether the remote holds the entry, asked even in write-only mode (to decide whether to push). */
+  /**
+   * Whether the remote holds the entry, asked even in write-only mode (to decide whether to push).
+   */
   public Optional<Boolean> hasEntry(String namespace, String key) {
     if (isDown()) {
       skipped.incrementAndGet();
       return Optional.empty();
     }
-    return call("look up " + namespace + "/" + abbrev(key), () -> remote.getEntry(namespace, key).isPresent());
+    return call(
+        "look up " + namespace + "/" + abbrev(key),
+        () -> remote.getEntry(namespace, key).isPresent());
   }
 
   @Override
-  public void putEntry(String namespace, String key, byte[] json, Optional<BlobRef> blob) throws IOException {
+  public void putEntry(String namespace, String key, byte[] json, Optional<BlobRef> blob)
+      throws IOException {
     RemoteCache.checkEntryName(namespace, key);
     if (!writes()) {
       skipped.incrementAndGet();
       throw new IOException("remote cache " + describe() + " is not written in this bake");
     }
-    Optional<Boolean> ok = call("write " + namespace + "/" + abbrev(key), () -> {
-      remote.putEntry(namespace, key, json, blob);
-      return true;
-    });
+    Optional<Boolean> ok =
+        call(
+            "write " + namespace + "/" + abbrev(key),
+            () -> {
+              remote.putEntry(namespace, key, json, blob);
+              return true;
+            });
     if (ok.isEmpty()) {
       throw new IOException("remote cache " + describe() + " is unavailable: " + down.get());
     }
@@ -153,19 +176,24 @@ public final class GuardedRemoteCache implements RemoteCache {
       skipped.incrementAndGet();
       throw new IOException("remote cache " + describe() + " is not read in this bake");
     }
-    transfer("download blob " + digest.shortHex(), p -> {
-      remote.fetchBlob(digest, dest, p.andThen(progress));
-      return 0L;
-    });
+    transfer(
+        "download blob " + digest.shortHex(),
+        p -> {
+          remote.fetchBlob(digest, dest, p.andThen(progress));
+          return 0L;
+        });
   }
 
   @Override
-  public long pushBlob(Digest digest, long size, String mediaType, Path file, LongConsumer progress) throws IOException {
+  public long pushBlob(Digest digest, long size, String mediaType, Path file, LongConsumer progress)
+      throws IOException {
     if (!writes()) {
       skipped.incrementAndGet();
       throw new IOException("remote cache " + describe() + " is not written in this bake");
     }
-    return transfer("upload blob " + digest.shortHex(), p -> remote.pushBlob(digest, size, mediaType, file, p.andThen(progress)));
+    return transfer(
+        "upload blob " + digest.shortHex(),
+        p -> remote.pushBlob(digest, size, mediaType, file, p.andThen(progress)));
   }
 
   @Override
@@ -201,7 +229,10 @@ public final class GuardedRemoteCache implements RemoteCache {
     long run(LongConsumer progress) throws Exception;
   }
 
-  /** Runs a transfer, failing it when it makes no progress for the timeout or runs past the transfer timeout. */
+  /**
+   * Runs a transfer, failing it when it makes no progress for the timeout or runs past the transfer
+   * timeout.
+   */
   private long transfer(String what, Transfer t) throws IOException {
     AtomicLong lastProgress = new AtomicLong(System.nanoTime());
     LongConsumer touch = n -> lastProgress.set(System.nanoTime());
@@ -234,10 +265,12 @@ public final class GuardedRemoteCache implements RemoteCache {
     } catch (ExecutionException e) {
       Throwable cause = e.getCause();
       if (cause instanceof FileNotFoundException fnf) {
-        throw fnf; // the remote answered: the blob is not there (an entry without its blob); not an outage
+        throw fnf; // the remote answered: the blob is not there (an entry without its blob); not an
+        // outage
       }
       trip(what, String.valueOf(cause));
-      throw new IOException("remote cache " + describe() + ": " + what + " failed: " + cause, cause);
+      throw new IOException(
+          "remote cache " + describe() + ": " + what + " failed: " + cause, cause);
     } catch (InterruptedException e) {
       f.cancel(true);
       Thread.currentThread().interrupt();
@@ -248,7 +281,11 @@ public final class GuardedRemoteCache implements RemoteCache {
   private void trip(String what, String reason) {
     failures.incrementAndGet();
     if (down.compareAndSet(null, what + ": " + reason)) {
-      log.warn("remote cache {} is unavailable ({}: {}); this bake goes on without it", remote.describe(), what, reason);
+      log.warn(
+          "remote cache {} is unavailable ({}: {}); this bake goes on without it",
+          remote.describe(),
+          what,
+          reason);
       events.accept(new BakeEvent.RemoteCacheUnavailable(remote.describe(), what, reason));
     } else {
       log.debug("remote cache {}: {} failed too: {}", remote.describe(), what, reason);

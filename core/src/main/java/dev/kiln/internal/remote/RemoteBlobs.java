@@ -25,28 +25,40 @@ public final class RemoteBlobs {
   private RemoteBlobs() {}
 
   /**
-   * Downloads a layer blob into {@code dest} and checks it against its entry, the check reading the file while the
-   * download writes it, so the two overlap (on a fresh machine with a warm cache they are most of the bake). A check
-   * that fails on the growing file is repeated on the whole file before it counts: a backend may write out of order
-   * or start over. {@code diffIds} also checks the entry's diffID against the decompressed blob. Empty when the blob
-   * is right, else what is wrong.
+   * Downloads a layer blob into {@code dest} and checks it against its entry, the check reading the
+   * file while the download writes it, so the two overlap (on a fresh machine with a warm cache
+   * they are most of the bake). A check that fails on the growing file is repeated on the whole
+   * file before it counts: a backend may write out of order or start over. {@code diffIds} also
+   * checks the entry's diffID against the decompressed blob. Empty when the blob is right, else
+   * what is wrong.
    */
   public static Optional<String> fetchAndCheck(
-      RemoteCache remote, KeyEntry e, Path dest, boolean diffIds, LongConsumer progress, Executor executor)
+      RemoteCache remote,
+      KeyEntry e,
+      Path dest,
+      boolean diffIds,
+      LongConsumer progress,
+      Executor executor)
       throws IOException {
     Tail tail = new Tail(dest);
-    CompletableFuture<Optional<String>> check = CompletableFuture.supplyAsync(() -> {
-      try (tail) {
-        return check(tail, e, diffIds);
-      } catch (IOException ex) {
-        return Optional.of(ex.toString());
-      }
-    }, executor);
+    CompletableFuture<Optional<String>> check =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try (tail) {
+                return check(tail, e, diffIds);
+              } catch (IOException ex) {
+                return Optional.of(ex.toString());
+              }
+            },
+            executor);
     try {
-      remote.fetchBlob(e.digest(), dest, done -> {
-        tail.available(done);
-        progress.accept(done);
-      });
+      remote.fetchBlob(
+          e.digest(),
+          dest,
+          done -> {
+            tail.available(done);
+            progress.accept(done);
+          });
     } finally {
       tail.finish();
     }
@@ -63,9 +75,10 @@ public final class RemoteBlobs {
   }
 
   /**
-   * Checks a downloaded layer blob against its entry in one pass: size, blob digest and, when {@code diffIds} is
-   * set, the diffID (for a gzip layer, of the decompressed stream: an entry whose diffID is wrong would give images
-   * that no runtime accepts). Empty when it is right, else what is wrong.
+   * Checks a downloaded layer blob against its entry in one pass: size, blob digest and, when
+   * {@code diffIds} is set, the diffID (for a gzip layer, of the decompressed stream: an entry
+   * whose diffID is wrong would give images that no runtime accepts). Empty when it is right, else
+   * what is wrong.
    */
   public static Optional<String> check(Path file, KeyEntry e, boolean diffIds) throws IOException {
     try (InputStream in = Files.newInputStream(file)) {
@@ -73,19 +86,23 @@ public final class RemoteBlobs {
     }
   }
 
-  private static Optional<String> check(InputStream in, KeyEntry e, boolean diffIds) throws IOException {
+  private static Optional<String> check(InputStream in, KeyEntry e, boolean diffIds)
+      throws IOException {
     boolean gzip = diffIds && LayerRecord.isGzip(e.mediaType());
     CountingInputStream counted = new CountingInputStream(in);
     HashingInputStream compressed = new HashingInputStream(Hashing.sha256(), counted);
     String diffId;
     if (gzip) {
-      try (HashingInputStream raw = new HashingInputStream(Hashing.sha256(), new GZIPInputStream(new NoClose(compressed), 1 << 16))) {
+      try (HashingInputStream raw =
+          new HashingInputStream(
+              Hashing.sha256(), new GZIPInputStream(new NoClose(compressed), 1 << 16))) {
         raw.transferTo(java.io.OutputStream.nullOutputStream());
         diffId = raw.hash().toString();
       } catch (IOException ex) {
         return Optional.of("not a gzip stream: " + ex.getMessage());
       }
-      compressed.transferTo(java.io.OutputStream.nullOutputStream()); // trailing bytes count towards the blob digest
+      compressed.transferTo(
+          java.io.OutputStream.nullOutputStream()); // trailing bytes count towards the blob digest
     } else {
       compressed.transferTo(java.io.OutputStream.nullOutputStream());
       diffId = null;
@@ -101,14 +118,15 @@ public final class RemoteBlobs {
       diffId = digest; // an uncompressed layer is its own diffID
     }
     if (diffIds && !diffId.equals(e.diffId().hex())) {
-      return Optional.of("layer content hashes to sha256:" + diffId + ", its entry says diffID " + e.diffId());
+      return Optional.of(
+          "layer content hashes to sha256:" + diffId + ", its entry says diffID " + e.diffId());
     }
     return Optional.empty();
   }
 
   /**
-   * Reads a file while another thread downloads into it: up to the bytes reported so far, waiting for more until the
-   * download finishes.
+   * Reads a file while another thread downloads into it: up to the bytes reported so far, waiting
+   * for more until the download finishes.
    */
   private static final class Tail extends InputStream {
     private final Path file;
@@ -167,7 +185,9 @@ public final class RemoteBlobs {
         if (channel != null) {
           long end = done ? channel.size() : Math.min(limit, channel.size());
           if (position < end) {
-            int n = channel.read(ByteBuffer.wrap(b, off, (int) Math.min(len, end - position)), position);
+            int n =
+                channel.read(
+                    ByteBuffer.wrap(b, off, (int) Math.min(len, end - position)), position);
             if (n > 0) {
               position += n;
               return n;
@@ -184,7 +204,8 @@ public final class RemoteBlobs {
       synchronized (lock) {
         if (!finished && available == seen) {
           try {
-            lock.wait(10); // also polls: a backend may report progress before its bytes reach the file
+            lock.wait(
+                10); // also polls: a backend may report progress before its bytes reach the file
           } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new java.io.InterruptedIOException("interrupted while reading " + file);

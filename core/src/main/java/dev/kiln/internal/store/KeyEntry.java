@@ -12,9 +12,9 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * What a cache key maps to in {@code keys/} (and in the remote cache): the layer's diffID, blob digest, size, the size
- * of the uncompressed tar (-1 when unknown: entries written before it was recorded, base layers), media type and
- * inputs.
+ * What a cache key maps to in {@code keys/} (and in the remote cache): the layer's diffID, blob
+ * digest, size, the size of the uncompressed tar (-1 when unknown: entries written before it was
+ * recorded, base layers), media type and inputs.
  */
 public record KeyEntry(
     String name,
@@ -50,10 +50,13 @@ public record KeyEntry(
   public static KeyEntry fromJson(JsonNode n) {
     List<Fingerprint.Input> inputs = new ArrayList<>();
     for (JsonNode i : n.path("inputs")) {
-      inputs.add(new Fingerprint.Input(i.path("name").asText(), Digest.parse(i.path("digest").asText())));
+      inputs.add(
+          new Fingerprint.Input(i.path("name").asText(), Digest.parse(i.path("digest").asText())));
     }
     Map<String, String> metadata = new TreeMap<>();
-    n.path("metadata").fields().forEachRemaining(e -> metadata.put(e.getKey(), e.getValue().asText()));
+    n.path("metadata")
+        .fields()
+        .forEachRemaining(e -> metadata.put(e.getKey(), e.getValue().asText()));
     return new KeyEntry(
         n.path("name").asText(),
         n.path("kind").asText(),

@@ -20,8 +20,8 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -34,14 +34,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The embedded default store: one directory that is at the same time a valid OCI image layout ({@code oci-layout},
- * {@code index.json}, {@code blobs/sha256/…}) and Kiln's cache ({@code keys/} cache key → layer, {@code stat/} file
- * index, {@code records/} image records, {@code tmp/}, {@code locks/}). This is the only class that knows its paths.
+ * The embedded default store: one directory that is at the same time a valid OCI image layout
+ * ({@code oci-layout}, {@code index.json}, {@code blobs/sha256/…}) and Kiln's cache ({@code keys/}
+ * cache key → layer, {@code stat/} file index, {@code records/} image records, {@code tmp/}, {@code
+ * locks/}). This is the only class that knows its paths.
  *
- * <p>Every write goes to a file in {@code tmp/} and is renamed into place; a destination that exists is kept (content
- * addressed, so it is the same content, or it is verified and replaced if corrupt). {@code kill -9} at any moment
- * leaves at worst a stray temp directory, which the next process that opens the store removes once no live process
- * holds its lock. Cross-process coordination uses file locks under {@code locks/}. Thread-safe.
+ * <p>Every write goes to a file in {@code tmp/} and is renamed into place; a destination that
+ * exists is kept (content addressed, so it is the same content, or it is verified and replaced if
+ * corrupt). {@code kill -9} at any moment leaves at worst a stray temp directory, which the next
+ * process that opens the store removes once no live process holds its lock. Cross-process
+ * coordination uses file locks under {@code locks/}. Thread-safe.
  */
 public final class LocalStore implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(LocalStore.class);
@@ -53,8 +55,13 @@ public final class LocalStore implements AutoCloseable {
   private final Path records;
   private final Path tmpRoot;
   private final Path locks;
-  /** The session lock files of every store open in this JVM (a file lock belongs to the process, not the store). */
-  private static final java.util.Set<Path> LIVE_SESSIONS = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /**
+   * The session lock files of every store open in this JVM (a file lock belongs to the process, not
+   * the store).
+   */
+  private static final java.util.Set<Path> LIVE_SESSIONS =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   private final Path session;
   private final FileChannel sessionLockChannel;
@@ -74,8 +81,10 @@ public final class LocalStore implements AutoCloseable {
     for (Path d : new Path[] {blobs, keys, records, tmpRoot, locks, root.resolve("stat")}) {
       Files.createDirectories(d);
     }
-    // the lock file is created and locked before the session's directory, and the session starts over if a sweeper
-    // removed the file in the instant between (it then sees a free lock): a sweeper never removes a live session,
+    // the lock file is created and locked before the session's directory, and the session starts
+    // over if a sweeper
+    // removed the file in the instant between (it then sees a free lock): a sweeper never removes a
+    // live session,
     // and a process killed at any point leaves a lock file that the next sweep finds
     FileChannel channel;
     FileLock lock;
@@ -96,8 +105,10 @@ public final class LocalStore implements AutoCloseable {
     this.sessionLockChannel = channel;
     this.sessionLock = lock;
     this.session = Files.createDirectories(tmpRoot.resolve(id));
-    this.verified = new VerifiedBlobs(root.resolve("stat").resolve("blobs"), () -> newTempFile(".tmp"));
-    this.checkedOutputs = new VerifiedBlobs(root.resolve("stat").resolve("outputs"), () -> newTempFile(".tmp"));
+    this.verified =
+        new VerifiedBlobs(root.resolve("stat").resolve("blobs"), () -> newTempFile(".tmp"));
+    this.checkedOutputs =
+        new VerifiedBlobs(root.resolve("stat").resolve("outputs"), () -> newTempFile(".tmp"));
     this.index = new StoreIndex(this, verified);
     initLayout();
     sweepStaleSessions();
@@ -126,7 +137,8 @@ public final class LocalStore implements AutoCloseable {
   }
 
   private void initLayout() throws IOException {
-    // index.json first: a process killed in between leaves no `oci-layout` marker on a directory that is not yet a
+    // index.json first: a process killed in between leaves no `oci-layout` marker on a directory
+    // that is not yet a
     // whole OCI layout
     Path index = root.resolve("index.json");
     if (!Files.exists(index)) {
@@ -138,7 +150,9 @@ public final class LocalStore implements AutoCloseable {
     }
     Path layout = root.resolve("oci-layout");
     if (!layoutFileValid(layout)) {
-      writeAtomically(layout, "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      writeAtomically(
+          layout,
+          "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
   }
 
@@ -157,8 +171,10 @@ public final class LocalStore implements AutoCloseable {
         String name = lockFile.getFileName().toString();
         Path dir = tmpRoot.resolve(name.substring(0, name.length() - ".lock".length()));
         if (dir.equals(session) || LIVE_SESSIONS.contains(lockFile)) {
-          // this JVM's own session (of another LocalStore on this store): never open its lock file, since closing
-          // any channel of a file releases all of this process's locks on it, and another process could then
+          // this JVM's own session (of another LocalStore on this store): never open its lock file,
+          // since closing
+          // any channel of a file releases all of this process's locks on it, and another process
+          // could then
           // sweep a live session
           continue;
         }
@@ -181,12 +197,15 @@ public final class LocalStore implements AutoCloseable {
     } catch (IOException e) {
       log.warn("could not sweep {}: {}", tmpRoot, e.toString());
     }
-    // a session directory without its lock file: left by a version of Kiln that made the directory first and was
+    // a session directory without its lock file: left by a version of Kiln that made the directory
+    // first and was
     // killed before it made the lock (a session of this version always has its lock file first)
-    try (DirectoryStream<Path> ds = Files.newDirectoryStream(tmpRoot, p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS))) {
+    try (DirectoryStream<Path> ds =
+        Files.newDirectoryStream(tmpRoot, p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS))) {
       long old = System.currentTimeMillis() - java.util.concurrent.TimeUnit.MINUTES.toMillis(10);
       for (Path dir : ds) {
-        if (!dir.equals(session) && !Files.exists(tmpRoot.resolve(dir.getFileName() + ".lock"))
+        if (!dir.equals(session)
+            && !Files.exists(tmpRoot.resolve(dir.getFileName() + ".lock"))
             && Files.getLastModifiedTime(dir, LinkOption.NOFOLLOW_LINKS).toMillis() < old) {
           deleteTree(dir);
           log.debug("removed orphaned temp directory {}", dir);
@@ -224,14 +243,16 @@ public final class LocalStore implements AutoCloseable {
   }
 
   /**
-   * Moves a temp file whose content has {@code digest} into the blob store. If the blob is already there and matches
-   * its digest it is kept and the temp file deleted; if it does not (truncated, damaged), the temp file replaces it.
+   * Moves a temp file whose content has {@code digest} into the blob store. If the blob is already
+   * there and matches its digest it is kept and the temp file deleted; if it does not (truncated,
+   * damaged), the temp file replaces it.
    */
   public void commitBlob(Path tempFile, Digest digest) throws IOException {
     Path target = blobPath(digest);
     if (Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
       if (Files.isRegularFile(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)
-          && Files.size(target) == Files.size(tempFile) && verified.check(digest, target)) {
+          && Files.size(target) == Files.size(tempFile)
+          && verified.check(digest, target)) {
         Files.deleteIfExists(tempFile);
         return;
       }
@@ -241,14 +262,20 @@ public final class LocalStore implements AutoCloseable {
     moveIntoPlace(tempFile, target);
   }
 
-  /** Stores small content (configs, manifests) and returns its digest; a stored copy that differs is replaced. */
+  /**
+   * Stores small content (configs, manifests) and returns its digest; a stored copy that differs is
+   * replaced.
+   */
   public Digest putBlob(byte[] content) throws IOException {
     Digest d = Digest.of(content);
     Path p = blobPath(d);
     byte[] there;
     try {
-      there = Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS) && Files.size(p) == content.length
-          ? Files.readAllBytes(p) : null;
+      there =
+          Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                  && Files.size(p) == content.length
+              ? Files.readAllBytes(p)
+              : null;
     } catch (NoSuchFileException e) {
       there = null;
     }
@@ -267,37 +294,48 @@ public final class LocalStore implements AutoCloseable {
   /** Puts a verified temp file in place of a stored blob that does not match its digest. */
   private void replaceBlob(Path tempFile, Digest digest) throws IOException {
     log.warn("blob {} in the store at {} does not match its digest; replacing it", digest, root);
-    corrupt(digest, "blob " + digest + " in the store does not match its digest; it was replaced by a verified copy");
+    corrupt(
+        digest,
+        "blob "
+            + digest
+            + " in the store does not match its digest; it was replaced by a verified copy");
     Path target = blobPath(digest);
     if (Files.isDirectory(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
       deleteTree(target);
     }
-    Files.move(tempFile, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    Files.move(
+        tempFile, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     verified.forget(digest);
     index.invalidate();
   }
 
   /**
-   * Checks a stored blob against its size and digest, hashing it unless its stat is the one it had when it last
-   * matched (see {@link VerifiedBlobs}). False when it is missing, of another size, or corrupt.
+   * Checks a stored blob against its size and digest, hashing it unless its stat is the one it had
+   * when it last matched (see {@link VerifiedBlobs}). False when it is missing, of another size, or
+   * corrupt.
    */
   public boolean verified(Digest digest, long size) throws IOException {
     Path p = blobPath(digest);
     try {
-      return Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS) && Files.size(p) == size
+      return Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+          && Files.size(p) == size
           && verified.check(digest, p);
     } catch (NoSuchFileException e) {
       return false;
     }
   }
 
-  /** Opens a blob; the stream verifies the digest as it is read and throws at the end if it does not match. */
+  /**
+   * Opens a blob; the stream verifies the digest as it is read and throws at the end if it does not
+   * match.
+   */
   public InputStream openBlob(Digest digest) throws IOException {
     InputStream in;
     try {
       in = Files.newInputStream(blobPath(digest));
     } catch (NoSuchFileException e) {
-      throw new CorruptBlobException(digest, "blob " + digest + " is missing from the store at " + root);
+      throw new CorruptBlobException(
+          digest, "blob " + digest + " is missing from the store at " + root);
     }
     return new VerifyingInputStream(in, digest);
   }
@@ -320,8 +358,8 @@ public final class LocalStore implements AutoCloseable {
   }
 
   /**
-   * Removes a (corrupt) blob, every key that refers to it, and every entry of {@code index.json} whose image needs
-   * it (the image records stay: rebaking the image restores exactly that image).
+   * Removes a (corrupt) blob, every key that refers to it, and every entry of {@code index.json}
+   * whose image needs it (the image records stay: rebaking the image restores exactly that image).
    */
   public void evict(Digest digest) throws IOException {
     evictBlob(digest, "it does not match its digest");
@@ -331,7 +369,9 @@ public final class LocalStore implements AutoCloseable {
     }
   }
 
-  /** Removes a blob and every key that refers to it; {@code index.json} is repaired by the caller. */
+  /**
+   * Removes a blob and every key that refers to it; {@code index.json} is repaired by the caller.
+   */
   void evictBlob(Digest digest, String why) throws IOException {
     log.warn("evicting blob {} from the store at {}: {}", digest, root, why);
     Files.deleteIfExists(blobPath(digest));
@@ -341,7 +381,8 @@ public final class LocalStore implements AutoCloseable {
       for (Path k : (Iterable<Path>) s::iterator) {
         try {
           JsonNode n = Json.read(Files.readAllBytes(k));
-          if (digest.toString().equals(n.path("digest").asText()) || digest.toString().equals(n.path("diffId").asText())) {
+          if (digest.toString().equals(n.path("digest").asText())
+              || digest.toString().equals(n.path("diffId").asText())) {
             Files.deleteIfExists(k);
           }
         } catch (IOException | RuntimeException e) {
@@ -375,27 +416,44 @@ public final class LocalStore implements AutoCloseable {
     }
     Path blob = blobPath(entry.digest());
     if (!Files.isRegularFile(blob, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-      log.warn("key {} names blob {} which is missing; the layer will be provisioned again", key, entry.digest());
+      log.warn(
+          "key {} names blob {} which is missing; the layer will be provisioned again",
+          key,
+          entry.digest());
       Files.deleteIfExists(p);
       return Optional.empty();
     }
     if (!verified.check(entry.digest(), blob)) {
-      corrupt(entry.digest(), "blob " + entry.digest() + " of key " + key.shortHex() + " in the store is corrupt: its content"
-          + " does not match its digest; it is evicted and the layer provisioned again");
+      corrupt(
+          entry.digest(),
+          "blob "
+              + entry.digest()
+              + " of key "
+              + key.shortHex()
+              + " in the store is corrupt: its content"
+              + " does not match its digest; it is evicted and the layer provisioned again");
       evict(entry.digest());
       return Optional.empty();
     }
     if (Files.size(blob) != entry.size()) {
-      log.warn("key {} declares size {} for blob {}, which has {} bytes; the layer will be provisioned again", key,
-          entry.size(), entry.digest(), Files.size(blob));
+      log.warn(
+          "key {} declares size {} for blob {}, which has {} bytes; the layer will be provisioned again",
+          key,
+          entry.size(),
+          entry.digest(),
+          Files.size(blob));
       Files.deleteIfExists(p);
       return Optional.empty();
     }
     if (!sealed) {
-      // written before entries were sealed: what the seal would vouch for beyond the blob is its diffID
+      // written before entries were sealed: what the seal would vouch for beyond the blob is its
+      // diffID
       if (!Seal.diffIdMatches(entry, blob)) {
-        log.warn("key {} declares diffID {}, which blob {} does not have; the layer will be provisioned again", key,
-            entry.diffId(), entry.digest());
+        log.warn(
+            "key {} declares diffID {}, which blob {} does not have; the layer will be provisioned again",
+            key,
+            entry.diffId(),
+            entry.digest());
         Files.deleteIfExists(p);
         return Optional.empty();
       }
@@ -405,8 +463,8 @@ public final class LocalStore implements AutoCloseable {
   }
 
   /**
-   * Records what a cache key maps to (the blob must be committed first), sealed with a digest of the key and the
-   * entry so that a damaged entry is recognised and dropped.
+   * Records what a cache key maps to (the blob must be committed first), sealed with a digest of
+   * the key and the entry so that a damaged entry is recognised and dropped.
    */
   public void putKey(Digest key, KeyEntry entry) throws IOException {
     Path p = keys.resolve(key.hex() + ".json");
@@ -416,9 +474,9 @@ public final class LocalStore implements AutoCloseable {
   // ---- image records ----
 
   /**
-   * Writes the image record for a manifest digest once; an existing record is kept unless it is damaged (not sealed
-   * by its own digest, or not about this image), when it is written again with the time it was first baked if that
-   * is still readable. Returns its path.
+   * Writes the image record for a manifest digest once; an existing record is kept unless it is
+   * damaged (not sealed by its own digest, or not about this image), when it is written again with
+   * the time it was first baked if that is still readable. Returns its path.
    */
   public Path writeRecord(Digest image, ObjectNode record) throws IOException {
     Path p = records.resolve(image.hex() + ".json");
@@ -429,7 +487,9 @@ public final class LocalStore implements AutoCloseable {
     JsonNode there = null;
     try {
       there = Json.read(Files.readAllBytes(p));
-      if (there.isObject() && Seal.verify(image, there) && image.toString().equals(there.path("image").asText())) {
+      if (there.isObject()
+          && Seal.verify(image, there)
+          && image.toString().equals(there.path("image").asText())) {
         return p;
       }
       if (there.isObject() && !there.has(Seal.FIELD) && Seal.sameImage(there, record)) {
@@ -455,7 +515,11 @@ public final class LocalStore implements AutoCloseable {
   /** Writes what a target holds of an image, once per (image, target). */
   public Path writeTargetRecord(Digest image, String target, ObjectNode record) throws IOException {
     Path dir = Files.createDirectories(records.resolve(image.hex()));
-    String name = Hashing.sha256().hashString(target, java.nio.charset.StandardCharsets.UTF_8).toString().substring(0, 16);
+    String name =
+        Hashing.sha256()
+            .hashString(target, java.nio.charset.StandardCharsets.UTF_8)
+            .toString()
+            .substring(0, 16);
     Path p = dir.resolve(name + ".json");
     writeAtomicallyKeepExisting(p, Json.bytes(record));
     return p;
@@ -521,7 +585,9 @@ public final class LocalStore implements AutoCloseable {
     }
   }
 
-  /** Writes {@code content} to {@code target} through a temp file and an atomic rename (replacing). */
+  /**
+   * Writes {@code content} to {@code target} through a temp file and an atomic rename (replacing).
+   */
   public void writeAtomically(Path target, byte[] content) throws IOException {
     Path tmp = newTempFile(".tmp");
     try (OutputStream out = Files.newOutputStream(tmp)) {
@@ -536,14 +602,18 @@ public final class LocalStore implements AutoCloseable {
     moveIntoPlace(tmp, target);
   }
 
-  /** Renames {@code tmp} to {@code target} unless {@code target} exists, in which case {@code tmp} is removed. */
+  /**
+   * Renames {@code tmp} to {@code target} unless {@code target} exists, in which case {@code tmp}
+   * is removed.
+   */
   private static void moveIntoPlace(Path tmp, Path target) throws IOException {
     if (Files.exists(target)) {
       Files.deleteIfExists(tmp);
       return;
     }
     try {
-      // a hard link fails if the target exists: no window in which a half-written file is visible or replaced
+      // a hard link fails if the target exists: no window in which a half-written file is visible
+      // or replaced
       Files.createLink(target, tmp);
       Files.delete(tmp);
     } catch (FileAlreadyExistsException e) {
@@ -566,19 +636,24 @@ public final class LocalStore implements AutoCloseable {
       return;
     }
     try (Stream<Path> s = Files.walk(dir)) {
-      s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> {
-        try {
-          Files.deleteIfExists(p);
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
-        }
-      });
+      s.sorted(java.util.Comparator.reverseOrder())
+          .forEach(
+              p -> {
+                try {
+                  Files.deleteIfExists(p);
+                } catch (IOException e) {
+                  throw new UncheckedIOException(e);
+                }
+              });
     } catch (UncheckedIOException e) {
       throw e.getCause();
     }
   }
 
-  /** Where the raw disk for a disk key is cached ({@code disks/<key>.raw}, with {@code .json} beside it). */
+  /**
+   * Where the raw disk for a disk key is cached ({@code disks/<key>.raw}, with {@code .json} beside
+   * it).
+   */
   public Path diskPath(Digest diskKey) throws IOException {
     return Files.createDirectories(root.resolve("disks")).resolve(diskKey.hex() + ".raw");
   }
@@ -589,17 +664,21 @@ public final class LocalStore implements AutoCloseable {
   }
 
   /**
-   * Where the gzip chunk index of a layer blob is kept ({@code chunks/<blob hex>}): a hint for rewriting the layer
-   * incrementally, never trusted for content.
+   * Where the gzip chunk index of a layer blob is kept ({@code chunks/<blob hex>}): a hint for
+   * rewriting the layer incrementally, never trusted for content.
    */
   public Path chunkIndexPath(Digest blob) throws IOException {
     return Files.createDirectories(root.resolve("chunks")).resolve(blob.hex());
   }
 
-  /** The latest blob of a layer's lineage (its kind and name), as {@link #setLatestBlob} left it; a hint. */
+  /**
+   * The latest blob of a layer's lineage (its kind and name), as {@link #setLatestBlob} left it; a
+   * hint.
+   */
   public Optional<Digest> latestBlob(String lineage) {
     try {
-      String hex = Files.readString(root.resolve("chunks").resolve("lineage").resolve(lineage)).strip();
+      String hex =
+          Files.readString(root.resolve("chunks").resolve("lineage").resolve(lineage)).strip();
       return Optional.of(Digest.parse("sha256:" + hex));
     } catch (IOException | RuntimeException e) {
       return Optional.empty();
@@ -609,12 +688,13 @@ public final class LocalStore implements AutoCloseable {
   /** Records the blob just written for a layer's lineage (last writer wins). */
   public void setLatestBlob(String lineage, Digest blob) throws IOException {
     Path dir = Files.createDirectories(root.resolve("chunks").resolve("lineage"));
-    writeAtomically(dir.resolve(lineage), blob.hex().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    writeAtomically(
+        dir.resolve(lineage), blob.hex().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
   }
 
   /**
-   * Which target files were last checked to hold which image, by their stat ({@code stat/outputs}): an unchanged
-   * archive is not read again on every no-op bake.
+   * Which target files were last checked to hold which image, by their stat ({@code stat/outputs}):
+   * an unchanged archive is not read again on every no-op bake.
    */
   public dev.kiln.spi.OutputChecks outputChecks() {
     return (what, file, check) -> {
@@ -686,7 +766,11 @@ public final class LocalStore implements AutoCloseable {
       String actual = ((HashingInputStream) in).hash().toString();
       if (!actual.equals(expected.hex())) {
         throw new CorruptBlobException(
-            expected, "blob " + expected + " in the store is corrupt: its content hashes to sha256:" + actual);
+            expected,
+            "blob "
+                + expected
+                + " in the store is corrupt: its content hashes to sha256:"
+                + actual);
       }
     }
   }

@@ -21,22 +21,28 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps the store's {@code index.json} a valid OCI image index whose every entry can be copied: each entry names a
- * manifest (or image index) blob that is there, has the declared size and hashes to its digest, and every blob that
- * document refers to is there with the size it declares. Entries that fail are removed; an {@code index.json} that
- * cannot be read at all is set aside as {@code index.json.corrupt} and rebuilt from the image records. The caller
- * holds the store's index lock. Thread-safe under that lock.
+ * Keeps the store's {@code index.json} a valid OCI image index whose every entry can be copied:
+ * each entry names a manifest (or image index) blob that is there, has the declared size and hashes
+ * to its digest, and every blob that document refers to is there with the size it declares. Entries
+ * that fail are removed; an {@code index.json} that cannot be read at all is set aside as {@code
+ * index.json.corrupt} and rebuilt from the image records. The caller holds the store's index lock.
+ * Thread-safe under that lock.
  */
 final class StoreIndex {
   private static final Logger log = LoggerFactory.getLogger(StoreIndex.class);
-  private static final Set<String> MANIFEST_TYPES = Set.of(Json.MANIFEST_TYPE, Json.DOCKER_MANIFEST_TYPE);
+  private static final Set<String> MANIFEST_TYPES =
+      Set.of(Json.MANIFEST_TYPE, Json.DOCKER_MANIFEST_TYPE);
   private static final Set<String> INDEX_TYPES = Set.of(Json.INDEX_TYPE, Json.DOCKER_LIST_TYPE);
   private static final int PASSES = 4;
 
   private final LocalStore store;
   private final VerifiedBlobs verified;
   private final Path file;
-  /** The stat of index.json when this process last found every entry valid; null when it must be checked. */
+
+  /**
+   * The stat of index.json when this process last found every entry valid; null when it must be
+   * checked.
+   */
   private FileStat clean;
 
   StoreIndex(LocalStore store, VerifiedBlobs verified) {
@@ -45,14 +51,17 @@ final class StoreIndex {
     this.file = store.root().resolve("index.json");
   }
 
-  /** Makes the next {@link #readRepaired} check every entry again (a blob was evicted or replaced). */
+  /**
+   * Makes the next {@link #readRepaired} check every entry again (a blob was evicted or replaced).
+   */
   synchronized void invalidate() {
     clean = null;
   }
 
   /**
-   * The index as it is on disk after repair: unreadable, it is set aside and rebuilt; entries that are not valid are
-   * removed (checked once per change of index.json in this process, or after {@link #invalidate}).
+   * The index as it is on disk after repair: unreadable, it is set aside and rebuilt; entries that
+   * are not valid are removed (checked once per change of index.json in this process, or after
+   * {@link #invalidate}).
    */
   synchronized ObjectNode readRepaired() throws IOException {
     ObjectNode idx = read();
@@ -99,14 +108,19 @@ final class StoreIndex {
     }
     try {
       JsonNode n = Json.read(bytes);
-      if (n instanceof ObjectNode o && o.path("schemaVersion").asInt() == 2 && o.path("manifests").isArray()) {
+      if (n instanceof ObjectNode o
+          && o.path("schemaVersion").asInt() == 2
+          && o.path("manifests").isArray()) {
         return o;
       }
     } catch (IOException | RuntimeException e) {
       // not JSON
     }
     Path aside = file.resolveSibling("index.json.corrupt");
-    log.warn("{} is not an OCI image index; it is kept as {} and rebuilt from the image records", file, aside);
+    log.warn(
+        "{} is not an OCI image index; it is kept as {} and rebuilt from the image records",
+        file,
+        aside);
     try {
       Files.move(file, aside, StandardCopyOption.REPLACE_EXISTING);
     } catch (IOException e) {
@@ -115,11 +129,15 @@ final class StoreIndex {
     return null;
   }
 
-  /** A new index of every recorded image whose manifest and blobs are valid, tagged with its digest hex. */
+  /**
+   * A new index of every recorded image whose manifest and blobs are valid, tagged with its digest
+   * hex.
+   */
   private ObjectNode rebuild() throws IOException {
     ObjectNode idx = Json.emptyIndex();
     List<String> images = new ArrayList<>();
-    try (DirectoryStream<Path> ds = Files.newDirectoryStream(store.root().resolve("records"), "*.json")) {
+    try (DirectoryStream<Path> ds =
+        Files.newDirectoryStream(store.root().resolve("records"), "*.json")) {
       for (Path r : ds) {
         String hex = r.getFileName().toString().replace(".json", "");
         if (hex.matches("[0-9a-f]{64}")) {
@@ -152,7 +170,8 @@ final class StoreIndex {
   /** Removes invalid and repeated entries; true when something was removed. */
   private boolean prune(ObjectNode idx) throws IOException {
     boolean changed = false;
-    // checking one entry may evict a blob another entry, already kept, refers to: check again until nothing changes
+    // checking one entry may evict a blob another entry, already kept, refers to: check again until
+    // nothing changes
     for (int pass = 0; pass < PASSES; pass++) {
       ArrayNode kept = Json.mapper().createArrayNode();
       Set<String> refs = new HashSet<>();
@@ -180,9 +199,9 @@ final class StoreIndex {
   }
 
   /**
-   * What is wrong with an index entry, if anything. A blob found corrupt on the way is evicted (with its keys); a
-   * manifest that declares a size its blob (verified) does not have describes an image that cannot exist, and is
-   * deleted with its record.
+   * What is wrong with an index entry, if anything. A blob found corrupt on the way is evicted
+   * (with its keys); a manifest that declares a size its blob (verified) does not have describes an
+   * image that cannot exist, and is deleted with its record.
    */
   private Optional<String> problem(JsonNode m) throws IOException {
     Optional<Desc> desc = Desc.of(m);
@@ -234,10 +253,11 @@ final class StoreIndex {
   private static final String IMPOSSIBLE = "declares ";
 
   /**
-   * What is wrong with the blob a descriptor names: missing, corrupt (evicted here), or not of the declared size
-   * though its content is right (the descriptor is wrong; starts with {@link #IMPOSSIBLE}). Only the size is compared
-   * for a blob of the declared size that this process has not hashed (large layers are hashed when an image that
-   * uses them is baked, and when they are published).
+   * What is wrong with the blob a descriptor names: missing, corrupt (evicted here), or not of the
+   * declared size though its content is right (the descriptor is wrong; starts with {@link
+   * #IMPOSSIBLE}). Only the size is compared for a blob of the declared size that this process has
+   * not hashed (large layers are hashed when an image that uses them is baked, and when they are
+   * published).
    */
   private Optional<String> blobProblem(Desc d) throws IOException {
     Path p = store.blobPath(d.digest);
@@ -255,19 +275,33 @@ final class StoreIndex {
       return Optional.empty();
     }
     if (!verified.check(d.digest, p)) {
-      store.corrupt(d.digest, "blob " + d.digest + " in the store is corrupt: its content does not match its digest; it is evicted");
+      store.corrupt(
+          d.digest,
+          "blob "
+              + d.digest
+              + " in the store is corrupt: its content does not match its digest; it is evicted");
       store.evictBlob(d.digest, "it does not match its digest");
       return Optional.of("blob " + d.digest + " is corrupt (evicted)");
     }
     if (st.size() != d.size) {
-      return Optional.of(IMPOSSIBLE + "size " + d.size + " for blob " + d.digest + ", which has " + st.size() + " bytes");
+      return Optional.of(
+          IMPOSSIBLE
+              + "size "
+              + d.size
+              + " for blob "
+              + d.digest
+              + ", which has "
+              + st.size()
+              + " bytes");
     }
     return Optional.empty();
   }
 
   /** Deletes a manifest that cannot describe a real image, and its records. */
   private void forgetImage(Digest manifest) throws IOException {
-    log.warn("manifest {} declares a blob size that its verified blob does not have; removing it and its record", manifest);
+    log.warn(
+        "manifest {} declares a blob size that its verified blob does not have; removing it and its record",
+        manifest);
     Files.deleteIfExists(store.blobPath(manifest));
     verified.forget(manifest);
     Files.deleteIfExists(store.recordPath(manifest));
@@ -277,12 +311,18 @@ final class StoreIndex {
   /** A well-formed descriptor. */
   private record Desc(String mediaType, Digest digest, long size) {
     static Optional<Desc> of(JsonNode n) {
-      if (!n.isObject() || !n.path("size").isIntegralNumber() || n.path("size").asLong() < 0
+      if (!n.isObject()
+          || !n.path("size").isIntegralNumber()
+          || n.path("size").asLong() < 0
           || !n.path("mediaType").isTextual()) {
         return Optional.empty();
       }
       try {
-        return Optional.of(new Desc(n.path("mediaType").asText(), Digest.parse(n.path("digest").asText()), n.path("size").asLong()));
+        return Optional.of(
+            new Desc(
+                n.path("mediaType").asText(),
+                Digest.parse(n.path("digest").asText()),
+                n.path("size").asLong()));
       } catch (RuntimeException e) {
         return Optional.empty();
       }

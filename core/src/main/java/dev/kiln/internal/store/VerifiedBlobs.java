@@ -16,17 +16,20 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Which store blobs were hashed and matched their digest, by the blob file's stat (size, mtime, inode, ctime), so an
- * unchanged blob is not read again on every bake. Kept in {@code stat/blobs}, one appended line per verification
- * ({@code hex size mtime inode ctime}; the last line of a blob wins, a malformed line is ignored).
+ * Which store blobs were hashed and matched their digest, by the blob file's stat (size, mtime,
+ * inode, ctime), so an unchanged blob is not read again on every bake. Kept in {@code stat/blobs},
+ * one appended line per verification ({@code hex size mtime inode ctime}; the last line of a blob
+ * wins, a malformed line is ignored).
  *
- * <p>Why this is sound: any write to a file, through any path or hard link, sets its ctime to the current time, and
- * no user-space call can set a ctime back. So a blob whose stat is the one it had when it was hashed has not been
- * written since, unless it was written within the same timestamp tick as the hash was taken. Such a "racy" stat (the
- * file changed less than {@link StatIndex#settled one tick} before it was hashed) is never remembered: that blob is hashed
- * again next time, when it is no longer racy. A corrupt line cannot vouch for a bad blob, since it would need the
- * exact stat of the damaged file. What no stat-based check sees is damage below the file system (a bit flipped on the
- * disk); a blob read for publishing is always hashed, so such damage is still caught before it leaves the store.
+ * <p>Why this is sound: any write to a file, through any path or hard link, sets its ctime to the
+ * current time, and no user-space call can set a ctime back. So a blob whose stat is the one it had
+ * when it was hashed has not been written since, unless it was written within the same timestamp
+ * tick as the hash was taken. Such a "racy" stat (the file changed less than {@link
+ * StatIndex#settled one tick} before it was hashed) is never remembered: that blob is hashed again
+ * next time, when it is no longer racy. A corrupt line cannot vouch for a bad blob, since it would
+ * need the exact stat of the damaged file. What no stat-based check sees is damage below the file
+ * system (a bit flipped on the disk); a blob read for publishing is always hashed, so such damage
+ * is still caught before it leaves the store.
  */
 final class VerifiedBlobs {
   private static final Logger log = LoggerFactory.getLogger(VerifiedBlobs.class);
@@ -64,7 +67,13 @@ final class VerifiedBlobs {
         continue;
       }
       try {
-        verified.put(f[0], new Stat(Long.parseLong(f[1]), Long.parseLong(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4])));
+        verified.put(
+            f[0],
+            new Stat(
+                Long.parseLong(f[1]),
+                Long.parseLong(f[2]),
+                Long.parseLong(f[3]),
+                Long.parseLong(f[4])));
       } catch (NumberFormatException e) {
         // ignored: the blob is hashed again
       }
@@ -74,23 +83,27 @@ final class VerifiedBlobs {
     }
   }
 
-  /** True when {@code blob} (the file of {@code digest}) has the stat it had when it last hashed right. */
+  /**
+   * True when {@code blob} (the file of {@code digest}) has the stat it had when it last hashed
+   * right.
+   */
   boolean known(Digest digest, FileStat stat) {
     Stat s = verified.get(digest.hex());
     return s != null && s.equals(Stat.of(stat));
   }
 
   /**
-   * Hashes {@code blob} unless its stat says it was verified before; remembers a match (unless its stat is racy).
-   * Returns whether the content matches {@code digest}.
+   * Hashes {@code blob} unless its stat says it was verified before; remembers a match (unless its
+   * stat is racy). Returns whether the content matches {@code digest}.
    */
   boolean check(Digest digest, Path blob) throws IOException {
     return check(digest, blob, () -> StatIndex.hash(blob).equals(digest.hex()));
   }
 
   /**
-   * The same for any check of a file's content, remembered under {@code id}: true without reading the file when its
-   * stat is the one it had when it last passed, else the check's answer (a pass remembered unless the stat is racy).
+   * The same for any check of a file's content, remembered under {@code id}: true without reading
+   * the file when its stat is the one it had when it last passed, else the check's answer (a pass
+   * remembered unless the stat is racy).
    */
   boolean check(Digest id, Path file, dev.kiln.spi.OutputChecks.Check check) throws IOException {
     FileStat before = FileStat.lstat(file);
@@ -120,27 +133,61 @@ final class VerifiedBlobs {
     if (stat.equals(verified.put(digest.hex(), stat))) {
       return;
     }
-    String line = digest.hex() + " " + s.size() + " " + s.mtimeNanos() + " " + s.inode() + " " + s.ctimeNanos() + "\n";
+    String line =
+        digest.hex()
+            + " "
+            + s.size()
+            + " "
+            + s.mtimeNanos()
+            + " "
+            + s.inode()
+            + " "
+            + s.ctimeNanos()
+            + "\n";
     try {
       if (!Files.exists(file)) {
-        Files.writeString(file, HEADER, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        Files.writeString(
+            file,
+            HEADER,
+            StandardCharsets.UTF_8,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.APPEND);
       }
-      // one short append per line: concurrent processes interleave whole lines; a torn one is ignored when read
-      Files.writeString(file, line, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+      // one short append per line: concurrent processes interleave whole lines; a torn one is
+      // ignored when read
+      Files.writeString(
+          file, line, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     } catch (IOException e) {
       log.debug("could not remember verified blob {}: {}", digest, e.toString());
     }
   }
 
-  /** Rewrites the file with one line per blob (the latest); lines appended meanwhile by others may be lost, harmlessly. */
+  /**
+   * Rewrites the file with one line per blob (the latest); lines appended meanwhile by others may
+   * be lost, harmlessly.
+   */
   private void compact() {
     StringBuilder sb = new StringBuilder(HEADER);
-    verified.forEach((hex, s) -> sb.append(hex).append(' ').append(s.size()).append(' ').append(s.mtimeNanos())
-        .append(' ').append(s.inode()).append(' ').append(s.ctimeNanos()).append('\n'));
+    verified.forEach(
+        (hex, s) ->
+            sb.append(hex)
+                .append(' ')
+                .append(s.size())
+                .append(' ')
+                .append(s.mtimeNanos())
+                .append(' ')
+                .append(s.inode())
+                .append(' ')
+                .append(s.ctimeNanos())
+                .append('\n'));
     try {
       Path tmp = tempFile.get();
       Files.writeString(tmp, sb, StandardCharsets.UTF_8);
-      Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      Files.move(
+          tmp,
+          file,
+          java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+          java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     } catch (IOException e) {
       log.debug("could not compact {}: {}", file, e.toString());
     }

@@ -33,40 +33,46 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The one {@link LayerWriter}: turns entries, in any order, into a canonical gzip-compressed PAX tar (see {@link
- * TarWriter} for the header form) whose diffID and blob digest depend only on the entries' paths, metadata and
- * content, never on the order of {@code add} calls, the source files' names or times, or thread timing.
+ * The one {@link LayerWriter}: turns entries, in any order, into a canonical gzip-compressed PAX
+ * tar (see {@link TarWriter} for the header form) whose diffID and blob digest depend only on the
+ * entries' paths, metadata and content, never on the order of {@code add} calls, the source files'
+ * names or times, or thread timing.
  *
- * <p>Canonical form: the last entry added for a path wins; parent directories the layer does not declare are NOT
- * invented: a layer adding {@code tmp/x} or {@code lib/x} leaves the lower layers' {@code /tmp} (mode 1777) and
- * {@code /lib} (a symlink on merged-/usr systems) as they are, and extractors create a parent that exists nowhere
- * as a 0755 root directory, which is what an explicit entry would have said; entries
- * are sorted by {@link PathOrder} (a directory right before its children, whiteouts before their siblings); every
- * entry carries the one fixed mtime; deletions become OCI whiteout files ({@code dir/.wh.NAME},
- * {@code dir/.wh..wh..opq}: empty, mode 0). Files hard-linked to each other within the layer are stored once, under
- * the first of their paths in that order, and the other paths link to it, so tar readers always meet the content
- * before the links; a hard link whose target is not in the layer is kept as is (it links to a lower layer's file),
- * unless the layer is the {@link #lowest()} of its image.
+ * <p>Canonical form: the last entry added for a path wins; parent directories the layer does not
+ * declare are NOT invented: a layer adding {@code tmp/x} or {@code lib/x} leaves the lower layers'
+ * {@code /tmp} (mode 1777) and {@code /lib} (a symlink on merged-/usr systems) as they are, and
+ * extractors create a parent that exists nowhere as a 0755 root directory, which is what an
+ * explicit entry would have said; entries are sorted by {@link PathOrder} (a directory right before
+ * its children, whiteouts before their siblings); every entry carries the one fixed mtime;
+ * deletions become OCI whiteout files ({@code dir/.wh.NAME}, {@code dir/.wh..wh..opq}: empty, mode
+ * 0). Files hard-linked to each other within the layer are stored once, under the first of their
+ * paths in that order, and the other paths link to it, so tar readers always meet the content
+ * before the links; a hard link whose target is not in the layer is kept as is (it links to a lower
+ * layer's file), unless the layer is the {@link #lowest()} of its image.
  *
- * <p>Rejected, with an {@link IllegalArgumentException} naming both paths: an entry under a symlink of the same
- * layer, an entry under a path of the same layer that is not a directory, a name starting with {@code .wh.}, and
- * hard links to directories, to deleted paths or in a cycle.
+ * <p>Rejected, with an {@link IllegalArgumentException} naming both paths: an entry under a symlink
+ * of the same layer, an entry under a path of the same layer that is not a directory, a name
+ * starting with {@code .wh.}, and hard links to directories, to deleted paths or in a cycle.
  *
- * <p>Memory holds metadata only: {@link #add(LayerEntry)} opens content when the layer is written, and {@link
- * #add(LayerEntry, InputStream)} spools content to one append-only temp file in {@code tmpDir}. The tar is hashed
- * (diffID) on the calling thread while a {@link ParallelGzipOutputStream} compresses it on the executor, cut into
- * chunks at entry boundaries that depend on the entries alone ({@link #cutsBefore}), so that {@link #reuseChunks} can
- * copy the compressed chunks an earlier version of the layer shares with this one. Not thread-safe: one thread adds,
- * then finishes.
+ * <p>Memory holds metadata only: {@link #add(LayerEntry)} opens content when the layer is written,
+ * and {@link #add(LayerEntry, InputStream)} spools content to one append-only temp file in {@code
+ * tmpDir}. The tar is hashed (diffID) on the calling thread while a {@link
+ * ParallelGzipOutputStream} compresses it on the executor, cut into chunks at entry boundaries that
+ * depend on the entries alone ({@link #cutsBefore}), so that {@link #reuseChunks} can copy the
+ * compressed chunks an earlier version of the layer shares with this one. Not thread-safe: one
+ * thread adds, then finishes.
  */
 public final class CanonicalLayerWriter implements LayerWriter {
   private static final Logger log = LoggerFactory.getLogger(CanonicalLayerWriter.class);
 
   private static final int IO_BUFFER = 256 * 1024;
+
   /** Files this large get gzip chunks of their own (see {@link #cutsBefore}). */
   static final long LARGE_FILE = 512 * 1024;
+
   /** The least a chunk holds before a small entry may cut it (see {@link #cutsBefore}). */
   static final int MIN_CHUNK = 512 * 1024;
+
   private static final String WHITEOUT_PREFIX = ".wh.";
   private static final String OPAQUE_NAME = ".wh..wh..opq";
 
@@ -75,9 +81,13 @@ public final class CanonicalLayerWriter implements LayerWriter {
   private final int gzipLevel;
   private final Executor compressors;
 
-  /** Entries by path, including whiteouts (a file and a whiteout of one path replace each other). */
-  // insertion order: callers that add in canonical order (the files provisioner does) make the sorts below linear
+  /**
+   * Entries by path, including whiteouts (a file and a whiteout of one path replace each other).
+   */
+  // insertion order: callers that add in canonical order (the files provisioner does) make the
+  // sorts below linear
   private final Map<String, Item> byPath = new LinkedHashMap<>();
+
   /** Directories whose lower-layer contents are hidden. */
   private final Set<String> opaqueDirs = new HashSet<>();
 
@@ -93,12 +103,16 @@ public final class CanonicalLayerWriter implements LayerWriter {
   private boolean lowest;
 
   /**
-   * A writer whose output and spool files go to {@code tmpDir}, stamping every entry with {@code mtimeEpochSeconds}
-   * and compressing at {@code gzipLevel} (0-9) on {@code compressors}.
+   * A writer whose output and spool files go to {@code tmpDir}, stamping every entry with {@code
+   * mtimeEpochSeconds} and compressing at {@code gzipLevel} (0-9) on {@code compressors}.
    */
-  public CanonicalLayerWriter(Path tmpDir, long mtimeEpochSeconds, int gzipLevel, Executor compressors) {
+  public CanonicalLayerWriter(
+      Path tmpDir, long mtimeEpochSeconds, int gzipLevel, Executor compressors) {
     this.tmpDir = Objects.requireNonNull(tmpDir, "tmpDir");
-    checkArgument(mtimeEpochSeconds >= 0, "layer mtime must not be before the epoch, found %s", mtimeEpochSeconds);
+    checkArgument(
+        mtimeEpochSeconds >= 0,
+        "layer mtime must not be before the epoch, found %s",
+        mtimeEpochSeconds);
     checkArgument(gzipLevel >= 0 && gzipLevel <= 9, "gzip level must be 0-9, found %s", gzipLevel);
     this.mtime = mtimeEpochSeconds;
     this.gzipLevel = gzipLevel;
@@ -163,16 +177,28 @@ public final class CanonicalLayerWriter implements LayerWriter {
       gz.close();
       LayerBlob blob =
           new LayerBlob(
-              tarOut.digest(), gz.digest(), gz.compressedSize(), tarOut.count(), items.size(), output);
+              tarOut.digest(),
+              gz.digest(),
+              gz.compressedSize(),
+              tarOut.count(),
+              items.size(),
+              output);
       done = true;
       if (chunkSink != null) {
         List<ParallelGzipOutputStream.ChunkRecord> chunks = gz.chunks();
-        log.debug("layer {}: {} of {} gzip chunks ({} bytes) copied from the layer's previous version",
-            blob.diffId().shortHex(), gz.reusedChunks(), chunks.size(), gz.reusedBytes());
+        log.debug(
+            "layer {}: {} of {} gzip chunks ({} bytes) copied from the layer's previous version",
+            blob.diffId().shortHex(),
+            gz.reusedChunks(),
+            chunks.size(),
+            gz.reusedBytes());
         try {
           chunkSink.accept(blob.digest(), chunks, gz.reusedChunks());
         } catch (IOException | RuntimeException e) {
-          log.debug("could not save the gzip chunks of layer {}: {}", blob.digest().shortHex(), e.toString());
+          log.debug(
+              "could not save the gzip chunks of layer {}: {}",
+              blob.digest().shortHex(),
+              e.toString());
         }
       }
       log.debug(
@@ -197,12 +223,14 @@ public final class CanonicalLayerWriter implements LayerWriter {
   }
 
   /**
-   * Where the gzip stream is cut between entries: before and after every file of {@value #LARGE_FILE} bytes or more
-   * (whose chunks then start at the file's own header), and before a small entry whose path hashes to 0 modulo 16
-   * when the chunk holds {@value #MIN_CHUNK} bytes or more (smaller chunks cost compression time: fewer bytes in
-   * flight per chunk). The first rule depends on the entry alone; the second on the entry and the bytes since the last
-   * cut, so after a change the cuts fall where they fell before from the next cut both versions share (within a
-   * chunk or two), and the chunks away from the change are the same bytes as in the layer's previous version.
+   * Where the gzip stream is cut between entries: before and after every file of {@value
+   * #LARGE_FILE} bytes or more (whose chunks then start at the file's own header), and before a
+   * small entry whose path hashes to 0 modulo 16 when the chunk holds {@value #MIN_CHUNK} bytes or
+   * more (smaller chunks cost compression time: fewer bytes in flight per chunk). The first rule
+   * depends on the entry alone; the second on the entry and the bytes since the last cut, so after
+   * a change the cuts fall where they fell before from the next cut both versions share (within a
+   * chunk or two), and the chunks away from the change are the same bytes as in the layer's
+   * previous version.
    */
   static boolean cutsBefore(String path) {
     int h = path.hashCode(); // specified by String: the same on every JVM
@@ -213,11 +241,12 @@ public final class CanonicalLayerWriter implements LayerWriter {
   }
 
   /**
-   * Lets {@link #finish()} copy the gzip chunks that {@code previous} (an earlier version of this layer; may be null)
-   * shares with this one, and hands the chunks of the new blob to {@code sink}. The output is the same either way.
-   * The writer closes {@code previous}.
+   * Lets {@link #finish()} copy the gzip chunks that {@code previous} (an earlier version of this
+   * layer; may be null) shares with this one, and hands the chunks of the new blob to {@code sink}.
+   * The output is the same either way. The writer closes {@code previous}.
    */
-  public CanonicalLayerWriter reuseChunks(ParallelGzipOutputStream.ChunkSource previous, ChunkSink sink) {
+  public CanonicalLayerWriter reuseChunks(
+      ParallelGzipOutputStream.ChunkSource previous, ChunkSink sink) {
     checkOpen();
     this.previousChunks = previous;
     this.chunkSink = Objects.requireNonNull(sink, "sink");
@@ -225,8 +254,9 @@ public final class CanonicalLayerWriter implements LayerWriter {
   }
 
   /**
-   * Marks the layer as the lowest of its image (a root file system): nothing is below it, so a hard link to a path
-   * the layer does not hold is refused (an extractor could not create it) instead of being kept for a lower layer.
+   * Marks the layer as the lowest of its image (a root file system): nothing is below it, so a hard
+   * link to a path the layer does not hold is refused (an extractor could not create it) instead of
+   * being kept for a lower layer.
    */
   public CanonicalLayerWriter lowest() {
     checkOpen();
@@ -234,9 +264,13 @@ public final class CanonicalLayerWriter implements LayerWriter {
     return this;
   }
 
-  /** Receives the chunks of a finished layer blob, and how many of them were copied from the previous version. */
+  /**
+   * Receives the chunks of a finished layer blob, and how many of them were copied from the
+   * previous version.
+   */
   public interface ChunkSink {
-    void accept(Digest blob, List<ParallelGzipOutputStream.ChunkRecord> chunks, int copied) throws IOException;
+    void accept(Digest blob, List<ParallelGzipOutputStream.ChunkRecord> chunks, int copied)
+        throws IOException;
   }
 
   private void closePreviousChunks() {
@@ -250,7 +284,10 @@ public final class CanonicalLayerWriter implements LayerWriter {
     previousChunks = null;
   }
 
-  /** Discards the output and spool files unless {@link #finish()} returned; the writer cannot be used afterwards. */
+  /**
+   * Discards the output and spool files unless {@link #finish()} returned; the writer cannot be
+   * used afterwards.
+   */
   @Override
   public void close() throws IOException {
     if (!done) {
@@ -282,7 +319,8 @@ public final class CanonicalLayerWriter implements LayerWriter {
   private long spool(LayerEntry entry, InputStream content) throws IOException {
     if (spoolChannel == null) {
       spool = Files.createTempFile(tmpDir, "kiln-spool-", ".bin");
-      // Written sequentially at the channel position, read back with positional reads that leave it alone.
+      // Written sequentially at the channel position, read back with positional reads that leave it
+      // alone.
       spoolChannel = FileChannel.open(spool, StandardOpenOption.READ, StandardOpenOption.WRITE);
       buffer = new byte[IO_BUFFER];
     }
@@ -305,15 +343,16 @@ public final class CanonicalLayerWriter implements LayerWriter {
     if (content.read() >= 0) {
       throw new IOException(
           String.format(
-              "content of layer entry '%s' is longer than its declared %d bytes", entry.path(), entry.size()));
+              "content of layer entry '%s' is longer than its declared %d bytes",
+              entry.path(), entry.size()));
     }
     spoolSize += entry.size();
     return offset;
   }
 
   /**
-   * Validates the entries and returns them in canonical form and order: parents added, hard links re-rooted,
-   * whiteouts and opaque markers as the items that stand for their tar files.
+   * Validates the entries and returns them in canonical form and order: parents added, hard links
+   * re-rooted, whiteouts and opaque markers as the items that stand for their tar files.
    */
   private List<Item> canonicalize() {
     Map<String, Item> all = new LinkedHashMap<>(byPath);
@@ -339,7 +378,8 @@ public final class CanonicalLayerWriter implements LayerWriter {
       all.computeIfAbsent(dir, d -> new Item(LayerEntry.directory(d, 0755), -1));
     }
 
-    // sort keys are unique: '.wh.' names are reserved for the whiteouts and opaque markers that stand for them
+    // sort keys are unique: '.wh.' names are reserved for the whiteouts and opaque markers that
+    // stand for them
     List<Map.Entry<String, Item>> sorted = new ArrayList<>(all.size() + opaque.size());
     for (Item item : all.values()) {
       sorted.add(Map.entry(sortKey(item.entry), item));
@@ -369,7 +409,8 @@ public final class CanonicalLayerWriter implements LayerWriter {
     if (e.type() == Type.SYMLINK) {
       throw new IllegalArgumentException(
           String.format(
-              "%s would be written through symlink '%s' -> '%s' of the same layer", what, path, e.linkTarget()));
+              "%s would be written through symlink '%s' -> '%s' of the same layer",
+              what, path, e.linkTarget()));
     }
     if (e.type() == Type.WHITEOUT) {
       throw new IllegalArgumentException(
@@ -380,13 +421,16 @@ public final class CanonicalLayerWriter implements LayerWriter {
     }
     if (e.type() != Type.DIRECTORY) {
       throw new IllegalArgumentException(
-          String.format("%s needs '%s' to be a directory, but the same layer has it as a %s", what, path, e.type()));
+          String.format(
+              "%s needs '%s' to be a directory, but the same layer has it as a %s",
+              what, path, e.type()));
     }
   }
 
   /**
-   * Stores each group of hard-linked paths of this layer once: the first path in canonical order gets the content
-   * and the inode's metadata, the others become links to it, whichever path the caller declared as the file.
+   * Stores each group of hard-linked paths of this layer once: the first path in canonical order
+   * gets the content and the inode's metadata, the others become links to it, whichever path the
+   * caller declared as the file.
    */
   private void relinkHardlinks(Map<String, Item> all, List<String> sortedPaths) {
     Map<String, List<String>> groups = new TreeMap<>(PathOrder.COMPARATOR);
@@ -407,7 +451,8 @@ public final class CanonicalLayerWriter implements LayerWriter {
       checkArgument(!seen.contains(target), "%s is part of a cycle of hard links", what);
       checkAncestors(target, what);
       if (t == null) {
-        checkArgument(!lowest, "%s: the target is not in the layer, and no layer is below it", what);
+        checkArgument(
+            !lowest, "%s: the target is not in the layer, and no layer is below it", what);
         // A file of a lower layer: the link is applied on top of it.
         if (!target.equals(item.entry.linkTarget())) {
           all.put(path, new Item(withPath(item.entry, path, target), -1));
@@ -415,7 +460,10 @@ public final class CanonicalLayerWriter implements LayerWriter {
         continue;
       }
       checkArgument(t.entry.type() != Type.DIRECTORY, "%s: cannot hard-link a directory", what);
-      checkArgument(t.entry.type() != Type.WHITEOUT, "%s: the target is deleted by a whiteout of the same layer", what);
+      checkArgument(
+          t.entry.type() != Type.WHITEOUT,
+          "%s: the target is deleted by a whiteout of the same layer",
+          what);
       groups.computeIfAbsent(target, k -> new ArrayList<>()).add(path);
     }
     for (Map.Entry<String, List<String>> g : groups.entrySet()) {
@@ -436,7 +484,17 @@ public final class CanonicalLayerWriter implements LayerWriter {
               link,
               new Item(
                   new LayerEntry(
-                      link, Type.HARDLINK, meta.mode(), meta.uid(), meta.gid(), 0, owner, 0, 0, Map.of(), null),
+                      link,
+                      Type.HARDLINK,
+                      meta.mode(),
+                      meta.uid(),
+                      meta.gid(),
+                      0,
+                      owner,
+                      0,
+                      0,
+                      Map.of(),
+                      null),
                   -1));
         }
       }
@@ -472,18 +530,58 @@ public final class CanonicalLayerWriter implements LayerWriter {
     LayerEntry e = item.entry;
     switch (e.type()) {
       case FILE:
-        tar.writeHeader(e.path(), TarWriter.REGULAR, e.mode(), e.uid(), e.gid(), e.size(), "", 0, 0, e.xattrs());
+        tar.writeHeader(
+            e.path(),
+            TarWriter.REGULAR,
+            e.mode(),
+            e.uid(),
+            e.gid(),
+            e.size(),
+            "",
+            0,
+            0,
+            e.xattrs());
         copyContent(item, tarOut);
         tar.pad(e.size());
         break;
       case DIRECTORY:
-        tar.writeHeader(e.path() + "/", TarWriter.DIRECTORY, e.mode(), e.uid(), e.gid(), 0, "", 0, 0, e.xattrs());
+        tar.writeHeader(
+            e.path() + "/",
+            TarWriter.DIRECTORY,
+            e.mode(),
+            e.uid(),
+            e.gid(),
+            0,
+            "",
+            0,
+            0,
+            e.xattrs());
         break;
       case SYMLINK:
-        tar.writeHeader(e.path(), TarWriter.SYMLINK, e.mode(), e.uid(), e.gid(), 0, e.linkTarget(), 0, 0, e.xattrs());
+        tar.writeHeader(
+            e.path(),
+            TarWriter.SYMLINK,
+            e.mode(),
+            e.uid(),
+            e.gid(),
+            0,
+            e.linkTarget(),
+            0,
+            0,
+            e.xattrs());
         break;
       case HARDLINK:
-        tar.writeHeader(e.path(), TarWriter.HARDLINK, e.mode(), e.uid(), e.gid(), 0, e.linkTarget(), 0, 0, Map.of());
+        tar.writeHeader(
+            e.path(),
+            TarWriter.HARDLINK,
+            e.mode(),
+            e.uid(),
+            e.gid(),
+            0,
+            e.linkTarget(),
+            0,
+            0,
+            Map.of());
         break;
       case CHAR_DEVICE:
       case BLOCK_DEVICE:
@@ -493,13 +591,23 @@ public final class CanonicalLayerWriter implements LayerWriter {
                 ? TarWriter.CHAR_DEVICE
                 : e.type() == Type.BLOCK_DEVICE ? TarWriter.BLOCK_DEVICE : TarWriter.FIFO;
         tar.writeHeader(
-            e.path(), type, e.mode(), e.uid(), e.gid(), 0, "", e.devMajor(), e.devMinor(), e.xattrs());
+            e.path(),
+            type,
+            e.mode(),
+            e.uid(),
+            e.gid(),
+            0,
+            "",
+            e.devMajor(),
+            e.devMinor(),
+            e.xattrs());
         break;
       case WHITEOUT:
         tar.writeHeader(sortKey(e), TarWriter.REGULAR, 0, 0, 0, 0, "", 0, 0, Map.of());
         break;
       case OPAQUE_WHITEOUT:
-        tar.writeHeader(e.path() + "/" + OPAQUE_NAME, TarWriter.REGULAR, 0, 0, 0, 0, "", 0, 0, Map.of());
+        tar.writeHeader(
+            e.path() + "/" + OPAQUE_NAME, TarWriter.REGULAR, 0, 0, 0, 0, "", 0, 0, Map.of());
         break;
       default:
         throw new IllegalStateException("unknown entry type " + e.type());
@@ -507,13 +615,15 @@ public final class CanonicalLayerWriter implements LayerWriter {
   }
 
   /**
-   * Copies exactly the declared size, failing if the source turns out shorter or longer than it was declared. Content
-   * given as {@link LayerEntry.Content#hashed} is hashed on its way and must have its digest: the layer holds the
-   * bytes its cache key was computed from, or is not written at all.
+   * Copies exactly the declared size, failing if the source turns out shorter or longer than it was
+   * declared. Content given as {@link LayerEntry.Content#hashed} is hashed on its way and must have
+   * its digest: the layer holds the bytes its cache key was computed from, or is not written at
+   * all.
    */
   private void copyContent(Item item, OutputStream tarOut) throws IOException {
     LayerEntry e = item.entry;
-    LayerEntry.Content.Hashed hashed = item.spoolOffset < 0 && e.content() instanceof LayerEntry.Content.Hashed h ? h : null;
+    LayerEntry.Content.Hashed hashed =
+        item.spoolOffset < 0 && e.content() instanceof LayerEntry.Content.Hashed h ? h : null;
     MessageDigest sha256 = hashed != null ? sha256() : null;
     long size = e.size();
     long remaining = size;
@@ -523,12 +633,16 @@ public final class CanonicalLayerWriter implements LayerWriter {
         try {
           n = in.read(buffer, 0, (int) Math.min(buffer.length, remaining));
         } catch (IOException ex) {
-          throw new IOException("cannot read the content of layer entry '" + e.path() + "': " + describe(ex), ex);
+          throw new IOException(
+              "cannot read the content of layer entry '" + e.path() + "': " + describe(ex), ex);
         }
         if (n < 0) {
           String what = String.format("expected %d bytes, found %d", size, size - remaining);
-          throw hashed != null ? changed(hashed, e, what) : new IOException(
-              String.format("content of layer entry '%s' changed while being read: %s", e.path(), what));
+          throw hashed != null
+              ? changed(hashed, e, what)
+              : new IOException(
+                  String.format(
+                      "content of layer entry '%s' changed while being read: %s", e.path(), what));
         }
         if (sha256 != null) {
           sha256.update(buffer, 0, n);
@@ -538,8 +652,11 @@ public final class CanonicalLayerWriter implements LayerWriter {
       }
       if (in.read() >= 0) {
         String what = String.format("expected %d bytes, found more", size);
-        throw hashed != null ? changed(hashed, e, what) : new IOException(
-            String.format("content of layer entry '%s' changed while being read: %s", e.path(), what));
+        throw hashed != null
+            ? changed(hashed, e, what)
+            : new IOException(
+                String.format(
+                    "content of layer entry '%s' changed while being read: %s", e.path(), what));
       }
     }
     if (sha256 != null) {
@@ -550,10 +667,14 @@ public final class CanonicalLayerWriter implements LayerWriter {
     }
   }
 
-  private static InputChangedException changed(LayerEntry.Content.Hashed h, LayerEntry e, String what) {
-    return new InputChangedException(h.file(), String.format(
-        "input file '%s' (layer entry '%s') changed after it was hashed for the layer's cache key (%s); the layer "
-            + "was not stored: bake again once the file stays put", h.file(), e.path(), what));
+  private static InputChangedException changed(
+      LayerEntry.Content.Hashed h, LayerEntry e, String what) {
+    return new InputChangedException(
+        h.file(),
+        String.format(
+            "input file '%s' (layer entry '%s') changed after it was hashed for the layer's cache key (%s); the layer "
+                + "was not stored: bake again once the file stays put",
+            h.file(), e.path(), what));
   }
 
   private static MessageDigest sha256() {
@@ -566,12 +687,15 @@ public final class CanonicalLayerWriter implements LayerWriter {
 
   private InputStream open(Item item) throws IOException {
     if (item.spoolOffset >= 0) {
-      return Channels.newInputStream(new SpoolSlice(spoolChannel, item.spoolOffset, item.entry.size()));
+      return Channels.newInputStream(
+          new SpoolSlice(spoolChannel, item.spoolOffset, item.entry.size()));
     }
     try {
       return Objects.requireNonNull(item.entry.content().open(), "content stream");
     } catch (IOException ex) {
-      throw new IOException("cannot read the content of layer entry '" + item.entry.path() + "': " + describe(ex), ex);
+      throw new IOException(
+          "cannot read the content of layer entry '" + item.entry.path() + "': " + describe(ex),
+          ex);
     }
   }
 
@@ -607,7 +731,10 @@ public final class CanonicalLayerWriter implements LayerWriter {
     }
   }
 
-  /** An entry and, for content spooled by {@link #add(LayerEntry, InputStream)}, its offset in the spool file. */
+  /**
+   * An entry and, for content spooled by {@link #add(LayerEntry, InputStream)}, its offset in the
+   * spool file.
+   */
   private static final class Item {
     final LayerEntry entry;
     final long spoolOffset;
@@ -618,7 +745,10 @@ public final class CanonicalLayerWriter implements LayerWriter {
     }
   }
 
-  /** A read-only window on the spool file, read with positional reads so slices need no shared position. */
+  /**
+   * A read-only window on the spool file, read with positional reads so slices need no shared
+   * position.
+   */
   private static final class SpoolSlice implements java.nio.channels.ReadableByteChannel {
     private final FileChannel channel;
     private long position;
@@ -661,7 +791,10 @@ public final class CanonicalLayerWriter implements LayerWriter {
     }
   }
 
-  /** Hashes and counts the uncompressed tar on its way to the compressor: the diffID, without a second read. */
+  /**
+   * Hashes and counts the uncompressed tar on its way to the compressor: the diffID, without a
+   * second read.
+   */
   private static final class HashingOutputStream extends OutputStream {
     private final OutputStream out;
     private final MessageDigest sha256;

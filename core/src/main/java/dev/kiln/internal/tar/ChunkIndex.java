@@ -18,13 +18,14 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The chunks of one gzip layer blob ({@link ChunkRecord}s), saved next to the store's blobs so that the next version
- * of the layer can copy the compressed chunks it shares with this one instead of deflating them again. The file is a
- * hint: a chunk is used only after its bytes, read from the blob, match the recorded SHA-256, so a stale, damaged or
- * foreign index costs speed, never correctness. Thread-safe once opened.
+ * The chunks of one gzip layer blob ({@link ChunkRecord}s), saved next to the store's blobs so that
+ * the next version of the layer can copy the compressed chunks it shares with this one instead of
+ * deflating them again. The file is a hint: a chunk is used only after its bytes, read from the
+ * blob, match the recorded SHA-256, so a stale, damaged or foreign index costs speed, never
+ * correctness. Thread-safe once opened.
  *
- * <p>Format: {@code KILNCHK1}, the record count (int), then per record the 32-byte key, offset (long), length (int)
- * and 32-byte SHA-256, big-endian.
+ * <p>Format: {@code KILNCHK1}, the record count (int), then per record the 32-byte key, offset
+ * (long), length (int) and 32-byte SHA-256, big-endian.
  */
 public final class ChunkIndex implements ParallelGzipOutputStream.ChunkSource, Closeable {
   private static final byte[] MAGIC = {'K', 'I', 'L', 'N', 'C', 'H', 'K', '1'};
@@ -59,12 +60,13 @@ public final class ChunkIndex implements ParallelGzipOutputStream.ChunkSource, C
   }
 
   /**
-   * Opens the chunks of {@code blobFile} as {@code indexFile} records them; null when either is missing or the index
-   * is malformed (the layer is then simply deflated in full).
+   * Opens the chunks of {@code blobFile} as {@code indexFile} records them; null when either is
+   * missing or the index is malformed (the layer is then simply deflated in full).
    */
   public static ChunkIndex open(Path indexFile, Path blobFile) {
     Map<ByteBuffer, Place> byKey = new HashMap<>();
-    try (DataInputStream in = new DataInputStream(new java.io.BufferedInputStream(Files.newInputStream(indexFile)))) {
+    try (DataInputStream in =
+        new DataInputStream(new java.io.BufferedInputStream(Files.newInputStream(indexFile)))) {
       byte[] magic = in.readNBytes(MAGIC.length);
       if (!Arrays.equals(magic, MAGIC)) {
         return null;
@@ -78,7 +80,11 @@ public final class ChunkIndex implements ParallelGzipOutputStream.ChunkSource, C
         long offset = in.readLong();
         int length = in.readInt();
         byte[] sha = in.readNBytes(32);
-        if (key.length != 32 || sha.length != 32 || offset < 0 || length < 0 || length > MAX_CHUNK) {
+        if (key.length != 32
+            || sha.length != 32
+            || offset < 0
+            || length < 0
+            || length > MAX_CHUNK) {
           return null;
         }
         byKey.putIfAbsent(ByteBuffer.wrap(key), new Place(offset, length, sha));

@@ -2,11 +2,10 @@ package dev.kiln.internal.tar;
 
 import com.google.common.collect.ImmutableList;
 import dev.kiln.spi.LayerEntry;
-import dev.kiln.spi.LayerReader;
 import dev.kiln.spi.LayerEntry.Type;
+import dev.kiln.spi.LayerReader;
 import java.io.FilterInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -18,37 +17,43 @@ import java.util.Objects;
 import java.util.TreeMap;
 
 /**
- * The root file system that a stack of layers adds up to, for writers of whole disks (ext4) and for provisioners that
- * need the image as one tree.
+ * The root file system that a stack of layers adds up to, for writers of whole disks (ext4) and for
+ * provisioners that need the image as one tree.
  *
- * <p>{@link #flatten(List)} reads the metadata of every layer, lowest first, and applies them as a container runtime
- * does: a later entry replaces an earlier one of the same path (a directory over a directory only updates its
- * metadata and keeps the children; a file over a directory, or the reverse, replaces the whole subtree); a whiteout
- * deletes a path and everything under it; an opaque whiteout hides what the lower layers have in its directory. A
- * layer's whiteouts apply to the layers below it only, whatever their position in the tarball. Parent directories a
- * layer does not declare are created (0755, 0:0), and parents that are symlinks of a lower layer are followed inside
- * the image root, as containerd does.
+ * <p>{@link #flatten(List)} reads the metadata of every layer, lowest first, and applies them as a
+ * container runtime does: a later entry replaces an earlier one of the same path (a directory over
+ * a directory only updates its metadata and keeps the children; a file over a directory, or the
+ * reverse, replaces the whole subtree); a whiteout deletes a path and everything under it; an
+ * opaque whiteout hides what the lower layers have in its directory. A layer's whiteouts apply to
+ * the layers below it only, whatever their position in the tarball. Parent directories a layer does
+ * not declare are created (0755, 0:0), and parents that are symlinks of a lower layer are followed
+ * inside the image root, as containerd does.
  *
- * <p>The result is available two ways. {@link #entries()} is the final metadata in canonical order (a directory
- * before its children). {@link #forEach(FlatEntryVisitor)} visits the same entries once more with readable content,
- * reading each layer at most once: directories first, then regular files grouped by the layer their content comes
- * from (lowest layer first, archive order within it) with {@link LayerEntry#content()} open-able during the visit,
- * then symlinks, devices and fifos, then hard links, whose targets have all been visited by then.
+ * <p>The result is available two ways. {@link #entries()} is the final metadata in canonical order
+ * (a directory before its children). {@link #forEach(FlatEntryVisitor)} visits the same entries
+ * once more with readable content, reading each layer at most once: directories first, then regular
+ * files grouped by the layer their content comes from (lowest layer first, archive order within it)
+ * with {@link LayerEntry#content()} open-able during the visit, then symlinks, devices and fifos,
+ * then hard links, whose targets have all been visited by then.
  *
- * <p>Hard links: paths linked to each other share one inode here. Deleting or replacing the link target in a later
- * layer leaves the other paths with the old content, as on a real file system; when only one path of an inode
- * survives it is a plain file, and otherwise the first surviving path in canonical order holds the content and the
- * others are {@link Type#HARDLINK} entries pointing at it. A hard link whose target does not exist when its layer is
- * applied is an error, as it is for {@code tar -x}.
+ * <p>Hard links: paths linked to each other share one inode here. Deleting or replacing the link
+ * target in a later layer leaves the other paths with the old content, as on a real file system;
+ * when only one path of an inode survives it is a plain file, and otherwise the first surviving
+ * path in canonical order holds the content and the others are {@link Type#HARDLINK} entries
+ * pointing at it. A hard link whose target does not exist when its layer is applied is an error, as
+ * it is for {@code tar -x}.
  *
- * <p>Immutable once built and safe to share between threads: each {@link #forEach} call (there may be several)
- * opens its own readers on the layer files, which must not change in the meantime.
+ * <p>Immutable once built and safe to share between threads: each {@link #forEach} call (there may
+ * be several) opens its own readers on the layer files, which must not change in the meantime.
  */
 public final class LayerFlattener {
   /** Receives the entries of the flattened tree, with their content open-able during the call. */
   @FunctionalInterface
   public interface FlatEntryVisitor {
-    /** Called once per final entry; for a FILE, {@code entry.content().open()} works until this method returns. */
+    /**
+     * Called once per final entry; for a FILE, {@code entry.content().open()} works until this
+     * method returns.
+     */
     void visit(LayerEntry entry) throws IOException;
   }
 
@@ -63,7 +68,10 @@ public final class LayerFlattener {
     this.layers = layers;
   }
 
-  /** Reads the metadata of {@code layers} (tar or tar.gz files, lowest first) and computes the flattened tree. */
+  /**
+   * Reads the metadata of {@code layers} (tar or tar.gz files, lowest first) and computes the
+   * flattened tree.
+   */
   public static LayerFlattener flatten(List<Path> layers) throws IOException {
     LayerFlattener f = new LayerFlattener(List.copyOf(layers));
     for (int i = 0; i < f.layers.size(); i++) {
@@ -74,14 +82,18 @@ public final class LayerFlattener {
   }
 
   /**
-   * The final entries in canonical order. A FILE's content can be opened here too, but each open reads its layer
-   * from the start up to that file: for the content of many files use {@link #forEach(FlatEntryVisitor)}.
+   * The final entries in canonical order. A FILE's content can be opened here too, but each open
+   * reads its layer from the start up to that file: for the content of many files use {@link
+   * #forEach(FlatEntryVisitor)}.
    */
   public List<LayerEntry> entries() {
     return entries;
   }
 
-  /** Visits every final entry once, directories first and file contents layer by layer (see the class doc). */
+  /**
+   * Visits every final entry once, directories first and file contents layer by layer (see the
+   * class doc).
+   */
   public void forEach(FlatEntryVisitor visitor) throws IOException {
     Objects.requireNonNull(visitor, "visitor");
     List<LayerEntry> later = new ArrayList<>();
@@ -126,20 +138,31 @@ public final class LayerFlattener {
           }
           if (!e.path().equals(next.meta.path()) || e.size() != next.meta.size()) {
             throw new IOException(
-                "layer " + file + " changed while being flattened: expected '" + next.meta.path() + "' at entry "
-                    + next.ordinal + ", found '" + e.path() + "'");
+                "layer "
+                    + file
+                    + " changed while being flattened: expected '"
+                    + next.meta.path()
+                    + "' at entry "
+                    + next.ordinal
+                    + ", found '"
+                    + e.path()
+                    + "'");
           }
           visitor.visit(withPath(next.meta, next.owner, e.content()));
           next = wanted.hasNext() ? wanted.next() : null;
         }
       }
       if (next != null) {
-        throw new IOException("layer " + file + " changed while being flattened: '" + next.meta.path() + "' is gone");
+        throw new IOException(
+            "layer " + file + " changed while being flattened: '" + next.meta.path() + "' is gone");
       }
     }
   }
 
-  /** Applies layer {@code index}: its whiteouts to what lies below, then its entries in archive order. */
+  /**
+   * Applies layer {@code index}: its whiteouts to what lies below, then its entries in archive
+   * order.
+   */
   private void apply(int index) throws IOException {
     Path file = layers.get(index);
     List<String> whiteouts = new ArrayList<>();
@@ -154,7 +177,11 @@ public final class LayerFlattener {
         } else if (e.type() == Type.OPAQUE_WHITEOUT) {
           opaques.add(e.path());
         } else {
-          adds.add(new Inode(index, ordinal, withPath(e, e.path(), e.type() == Type.FILE ? NO_CONTENT : null)));
+          adds.add(
+              new Inode(
+                  index,
+                  ordinal,
+                  withPath(e, e.path(), e.type() == Type.FILE ? NO_CONTENT : null)));
         }
         ordinal++;
       }
@@ -222,7 +249,8 @@ public final class LayerFlattener {
       String ancestor = slash < 0 ? path : path.substring(0, slash);
       Node n = tree.get(ancestor);
       if (n == null || n.inode != null) {
-        // Missing, or a file where a directory must be: tar -x on a real file system would make one (or fail).
+        // Missing, or a file where a directory must be: tar -x on a real file system would make one
+        // (or fail).
         removeSubtree(ancestor, true);
         tree.put(ancestor, Node.directory(LayerEntry.directory(ancestor, 0755)));
       }
@@ -271,8 +299,8 @@ public final class LayerFlattener {
   }
 
   /**
-   * Resolves the symlinks of the tree in {@code dir}, never above the image root (a {@code ..} at the root stays
-   * there, an absolute target starts at the root), like containerd's unpacker does.
+   * Resolves the symlinks of the tree in {@code dir}, never above the image root (a {@code ..} at
+   * the root stays there, an absolute target starts at the root), like containerd's unpacker does.
    */
   private String resolveDirectory(String dir) throws IOException {
     if (symlinkCount == 0) {
@@ -332,7 +360,17 @@ public final class LayerFlattener {
       } else {
         out.add(
             new LayerEntry(
-                path, Type.HARDLINK, meta.mode(), meta.uid(), meta.gid(), 0, i.owner, 0, 0, Map.of(), null));
+                path,
+                Type.HARDLINK,
+                meta.mode(),
+                meta.uid(),
+                meta.gid(),
+                0,
+                i.owner,
+                0,
+                0,
+                Map.of(),
+                null));
       }
     }
     return out.build();
@@ -353,7 +391,11 @@ public final class LayerFlattener {
         }
         if (e == null || !e.path().equals(inode.meta.path()) || e.type() != Type.FILE) {
           throw new IOException(
-              "layer " + file + " changed since it was flattened: '" + inode.meta.path() + "' is gone");
+              "layer "
+                  + file
+                  + " changed since it was flattened: '"
+                  + inode.meta.path()
+                  + "' is gone");
         }
         return new FilterInputStream(e.content().open()) {
           @Override
@@ -388,7 +430,10 @@ public final class LayerFlattener {
         content);
   }
 
-  /** A non-directory as a file system knows it: metadata, where its content is, and the path that will hold it. */
+  /**
+   * A non-directory as a file system knows it: metadata, where its content is, and the path that
+   * will hold it.
+   */
   private static final class Inode {
     final int layer;
     final long ordinal;

@@ -20,31 +20,37 @@ import java.util.zip.CRC32;
 import java.util.zip.Deflater;
 
 /**
- * A gzip {@link OutputStream} whose deflate work runs in parallel on an {@link Executor}, pigz-style, and whose output
- * depends only on the bytes written and the level: never on thread timing, pool size or how writes are split.
+ * A gzip {@link OutputStream} whose deflate work runs in parallel on an {@link Executor},
+ * pigz-style, and whose output depends only on the bytes written and the level: never on thread
+ * timing, pool size or how writes are split.
  *
- * <p>The input is cut into chunks of at most {@value #CHUNK_SIZE} bytes: when a chunk is full, and where the writer
- * calls {@link #cut()} (the layer writer does so at some tar entry boundaries, chosen by the entries alone). Each
- * chunk is compressed as raw deflate by its own {@link Deflater}, primed with the 32 KiB of input before it as preset
- * dictionary (so matches may reach back across the cut, as in one long stream) and ended with a sync flush, except the
- * last chunk, which is finished. A chunk's compressed bytes are thus a function of its input, the 32 KiB before it,
- * the level and whether it is the last one: its <em>chunk key</em> is the SHA-256 of those. The
- * concatenation is one valid deflate stream, framed by a fixed RFC 1952 header (no name, no comment, mtime 0, XFL 0,
- * OS 255) and the CRC-32/ISIZE trailer. Besides the chunk being filled, at most {@code 2 x parallelism} chunks wait
- * for or undergo compression: a write blocks (and helps compressing) until the oldest one is done, so memory stays at
- * about {@code 2 MiB x (2 x parallelism + 1)}.
+ * <p>The input is cut into chunks of at most {@value #CHUNK_SIZE} bytes: when a chunk is full, and
+ * where the writer calls {@link #cut()} (the layer writer does so at some tar entry boundaries,
+ * chosen by the entries alone). Each chunk is compressed as raw deflate by its own {@link
+ * Deflater}, primed with the 32 KiB of input before it as preset dictionary (so matches may reach
+ * back across the cut, as in one long stream) and ended with a sync flush, except the last chunk,
+ * which is finished. A chunk's compressed bytes are thus a function of its input, the 32 KiB before
+ * it, the level and whether it is the last one: its <em>chunk key</em> is the SHA-256 of those. The
+ * concatenation is one valid deflate stream, framed by a fixed RFC 1952 header (no name, no
+ * comment, mtime 0, XFL 0, OS 255) and the CRC-32/ISIZE trailer. Besides the chunk being filled, at
+ * most {@code 2 x parallelism} chunks wait for or undergo compression: a write blocks (and helps
+ * compressing) until the oldest one is done, so memory stays at about {@code 2 MiB x (2 x
+ * parallelism + 1)}.
  *
- * <p>The stream counts and SHA-256-hashes what it emits, so the blob digest of a layer needs no second read. {@link
- * #flush()} only writes out chunks that are already compressed: cutting a chunk early would change the bytes.
+ * <p>The stream counts and SHA-256-hashes what it emits, so the blob digest of a layer needs no
+ * second read. {@link #flush()} only writes out chunks that are already compressed: cutting a chunk
+ * early would change the bytes.
  *
- * <p>Incremental rewrites ({@link #reuseChunks}): the stream can record each chunk's key, place and SHA-256 in its
- * output ({@link #chunks()}), and take a {@link ChunkSource} of an earlier output's chunks: a chunk whose key the
- * source knows is copied from it, after its bytes are checked against their recorded SHA-256, instead of deflated.
- * Since the copied bytes are exactly what deflating would produce, the output is the same byte for byte; only the
- * time differs. A layer rewritten after one file changed deflates the chunks around that file and copies the rest.
+ * <p>Incremental rewrites ({@link #reuseChunks}): the stream can record each chunk's key, place and
+ * SHA-256 in its output ({@link #chunks()}), and take a {@link ChunkSource} of an earlier output's
+ * chunks: a chunk whose key the source knows is copied from it, after its bytes are checked against
+ * their recorded SHA-256, instead of deflated. Since the copied bytes are exactly what deflating
+ * would produce, the output is the same byte for byte; only the time differs. A layer rewritten
+ * after one file changed deflates the chunks around that file and copies the rest.
  *
- * <p>Not thread-safe: one thread writes. The executor may be shared and may even be saturated by the caller's own
- * tasks: the writing thread compresses a chunk itself rather than wait for a pool thread that never comes.
+ * <p>Not thread-safe: one thread writes. The executor may be shared and may even be saturated by
+ * the caller's own tasks: the writing thread compresses a chunk itself rather than wait for a pool
+ * thread that never comes.
  */
 public final class ParallelGzipOutputStream extends OutputStream {
   /** The compression level used when none is given, as {@code gzip -6}. */
@@ -64,15 +70,25 @@ public final class ParallelGzipOutputStream extends OutputStream {
 
   private final ArrayDeque<Chunk> inFlight = new ArrayDeque<>();
   private final ArrayDeque<Chunk> free = new ArrayDeque<>();
-  /** Deflaters are reused across chunks of this stream; ended on close so no native memory outlives it. */
+
+  /**
+   * Deflaters are reused across chunks of this stream; ended on close so no native memory outlives
+   * it.
+   */
   private final ConcurrentLinkedDeque<Deflater> deflaters = new ConcurrentLinkedDeque<>();
 
-  /** One chunk of an output: its key, where its compressed bytes start in the gzip stream, their length and SHA-256. */
+  /**
+   * One chunk of an output: its key, where its compressed bytes start in the gzip stream, their
+   * length and SHA-256.
+   */
   public record ChunkRecord(byte[] key, long offset, int length, byte[] sha256) {}
 
   /** Compressed chunks of an earlier output, by chunk key. Called from several threads at once. */
   public interface ChunkSource {
-    /** The compressed bytes and their recorded SHA-256 for {@code key}, or null; the stream checks the bytes. */
+    /**
+     * The compressed bytes and their recorded SHA-256 for {@code key}, or null; the stream checks
+     * the bytes.
+     */
     Candidate find(byte[] key) throws IOException;
   }
 
@@ -113,7 +129,8 @@ public final class ParallelGzipOutputStream extends OutputStream {
   }
 
   /** For tests: a smaller chunk size exercises many chunk boundaries cheaply. */
-  ParallelGzipOutputStream(OutputStream out, Executor executor, int level, int parallelism, int chunkSize) {
+  ParallelGzipOutputStream(
+      OutputStream out, Executor executor, int level, int parallelism, int chunkSize) {
     this.out = Objects.requireNonNull(out, "out");
     this.executor = Objects.requireNonNull(executor, "executor");
     checkArgument(level >= 0 && level <= 9, "gzip level must be 0-9, found %s", level);
@@ -126,8 +143,8 @@ public final class ParallelGzipOutputStream extends OutputStream {
   }
 
   /**
-   * Records the chunks of this output ({@link #chunks()}) and copies those that {@code previous} (may be null) holds
-   * instead of deflating them. Call before the first write.
+   * Records the chunks of this output ({@link #chunks()}) and copies those that {@code previous}
+   * (may be null) holds instead of deflating them. Call before the first write.
    */
   public void reuseChunks(ChunkSource previous) {
     checkState(uncompressed == 0 && !finished, "reuseChunks must be called before the first write");
@@ -136,21 +153,27 @@ public final class ParallelGzipOutputStream extends OutputStream {
   }
 
   /**
-   * Ends the current chunk before the next byte written (nothing happens when no byte follows, or the chunk is
-   * empty). Where the writer cuts is part of the output: it must depend on the content alone.
+   * Ends the current chunk before the next byte written (nothing happens when no byte follows, or
+   * the chunk is empty). Where the writer cuts is part of the output: it must depend on the content
+   * alone.
    */
   public void cut() {
     cutPending = true;
   }
 
-  /** {@link #cut()} when the current chunk holds at least {@code minBytes}: cuts that keep chunks large. */
+  /**
+   * {@link #cut()} when the current chunk holds at least {@code minBytes}: cuts that keep chunks
+   * large.
+   */
   public void cutIfAtLeast(int minBytes) {
     if (current != null && current.inLen >= minBytes) {
       cutPending = true;
     }
   }
 
-  /** The chunks of the finished output, in order, when {@link #reuseChunks} was called; else empty. */
+  /**
+   * The chunks of the finished output, in order, when {@link #reuseChunks} was called; else empty.
+   */
   public java.util.List<ChunkRecord> chunks() {
     checkState(finished, "the gzip stream is not finished yet");
     return java.util.List.copyOf(records);
@@ -196,7 +219,10 @@ public final class ParallelGzipOutputStream extends OutputStream {
     }
   }
 
-  /** Writes out the chunks already compressed; never cuts the current chunk, which would change the output. */
+  /**
+   * Writes out the chunks already compressed; never cuts the current chunk, which would change the
+   * output.
+   */
   @Override
   public void flush() throws IOException {
     checkOpen();
@@ -235,7 +261,10 @@ public final class ParallelGzipOutputStream extends OutputStream {
     digest = Digest.fromBytes(sha256.digest());
   }
 
-  /** Finishes the stream (unless it failed), releases the deflaters and closes the underlying stream. */
+  /**
+   * Finishes the stream (unless it failed), releases the deflaters and closes the underlying
+   * stream.
+   */
   @Override
   public void close() throws IOException {
     if (closed) {
@@ -252,8 +281,9 @@ public final class ParallelGzipOutputStream extends OutputStream {
   }
 
   /**
-   * Gives up on the stream after a failure elsewhere: compresses nothing more, writes no trailer, waits for the chunks
-   * in flight, releases the deflaters and closes the underlying stream, suppressing any error from it.
+   * Gives up on the stream after a failure elsewhere: compresses nothing more, writes no trailer,
+   * waits for the chunks in flight, releases the deflaters and closes the underlying stream,
+   * suppressing any error from it.
    */
   void abort() {
     if (closed) {
@@ -267,7 +297,8 @@ public final class ParallelGzipOutputStream extends OutputStream {
     try {
       out.close();
     } catch (IOException e) {
-      // The caller is already handling the failure that made it abort; a second one would only hide it.
+      // The caller is already handling the failure that made it abort; a second one would only hide
+      // it.
     }
   }
 
@@ -281,7 +312,10 @@ public final class ParallelGzipOutputStream extends OutputStream {
     return compressed;
   }
 
-  /** The SHA-256 of the whole gzip stream, available once {@link #finish()} or {@link #close()} returned. */
+  /**
+   * The SHA-256 of the whole gzip stream, available once {@link #finish()} or {@link #close()}
+   * returned.
+   */
   public Digest digest() {
     checkState(digest != null, "the gzip stream is not finished yet");
     return digest;
@@ -297,7 +331,8 @@ public final class ParallelGzipOutputStream extends OutputStream {
   }
 
   private IOException fail(Exception e) {
-    IOException io = e instanceof IOException ? (IOException) e : new IOException(e.getMessage(), e);
+    IOException io =
+        e instanceof IOException ? (IOException) e : new IOException(e.getMessage(), e);
     if (failure == null) {
       failure = io;
     }
@@ -308,7 +343,8 @@ public final class ParallelGzipOutputStream extends OutputStream {
   private void rotate() throws IOException {
     try {
       Chunk next = acquire();
-      // the tail of the input so far: of the current chunk, and of its own dictionary when the chunk is shorter
+      // the tail of the input so far: of the current chunk, and of its own dictionary when the
+      // chunk is shorter
       int fromIn = Math.min(DICT_SIZE, current.inLen);
       int fromDict = Math.min(DICT_SIZE - fromIn, current.dictLen);
       System.arraycopy(current.dict, current.dictLen - fromDict, next.dict, 0, fromDict);
@@ -322,7 +358,9 @@ public final class ParallelGzipOutputStream extends OutputStream {
     }
   }
 
-  /** A free chunk; blocks (compressing in this thread if need be) while the maximum is in flight. */
+  /**
+   * A free chunk; blocks (compressing in this thread if need be) while the maximum is in flight.
+   */
   private Chunk acquire() throws IOException {
     while (inFlight.size() >= maxInFlight) {
       awaitHead();
@@ -342,7 +380,8 @@ public final class ParallelGzipOutputStream extends OutputStream {
     try {
       executor.execute(chunk);
     } catch (RejectedExecutionException e) {
-      // A shut-down or bounded pool is no reason to fail: the chunk stays queued and this thread compresses it.
+      // A shut-down or bounded pool is no reason to fail: the chunk stays queued and this thread
+      // compresses it.
     }
   }
 
@@ -353,8 +392,9 @@ public final class ParallelGzipOutputStream extends OutputStream {
   }
 
   /**
-   * Waits until the oldest chunk is compressed. Rather than idle, this thread compresses queued chunks that no pool
-   * thread has picked up yet (the oldest first), which also rules out a deadlock on a pool saturated by our caller.
+   * Waits until the oldest chunk is compressed. Rather than idle, this thread compresses queued
+   * chunks that no pool thread has picked up yet (the oldest first), which also rules out a
+   * deadlock on a pool saturated by our caller.
    */
   private void awaitHead() throws IOException {
     Chunk head = inFlight.peekFirst();
@@ -403,7 +443,10 @@ public final class ParallelGzipOutputStream extends OutputStream {
     compressed += len;
   }
 
-  /** Waits for every chunk still in flight (so none uses a deflater any more) and ends the deflaters. */
+  /**
+   * Waits for every chunk still in flight (so none uses a deflater any more) and ends the
+   * deflaters.
+   */
   private void quiesce() {
     boolean interrupted = false;
     for (Chunk c : inFlight) {
@@ -456,8 +499,9 @@ public final class ParallelGzipOutputStream extends OutputStream {
   }
 
   /**
-   * One chunk of input and its compressed form. Claimed by exactly one thread (a pool thread or the writer) through
-   * a compare-and-set on {@link #state}, so a stale or duplicate execution is a no-op.
+   * One chunk of input and its compressed form. Claimed by exactly one thread (a pool thread or the
+   * writer) through a compare-and-set on {@link #state}, so a stale or duplicate execution is a
+   * no-op.
    */
   private final class Chunk implements Runnable {
     static final int IDLE = 0;
@@ -573,7 +617,8 @@ public final class ParallelGzipOutputStream extends OutputStream {
             outLen += d.deflate(out, outLen, out.length - outLen, Deflater.NO_FLUSH);
           }
         } else {
-          // A sync flush ends on a byte boundary (empty stored block), so the next chunk's bits can follow it.
+          // A sync flush ends on a byte boundary (empty stored block), so the next chunk's bits can
+          // follow it.
           int room;
           int n;
           do {

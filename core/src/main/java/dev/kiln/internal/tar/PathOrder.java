@@ -3,10 +3,11 @@ package dev.kiln.internal.tar;
 import java.util.Comparator;
 
 /**
- * The canonical order of paths in a layer: segment by segment, so that a directory comes right before everything
- * under it ({@code a < a/b < a/b/c < a-b}, whereas plain string order would put {@code a-b} between {@code a} and
- * {@code a/b}); within one directory, OCI whiteout names ({@code .wh.*}) come before their siblings, as the OCI image
- * spec recommends, and other names compare by Unicode code point, which is also the order of their UTF-8 bytes.
+ * The canonical order of paths in a layer: segment by segment, so that a directory comes right
+ * before everything under it ({@code a < a/b < a/b/c < a-b}, whereas plain string order would put
+ * {@code a-b} between {@code a} and {@code a/b}); within one directory, OCI whiteout names ({@code
+ * .wh.*}) come before their siblings, as the OCI image spec recommends, and other names compare by
+ * Unicode code point, which is also the order of their UTF-8 bytes.
  */
 public final class PathOrder {
   public static final Comparator<String> COMPARATOR = PathOrder::compare;
@@ -59,7 +60,8 @@ public final class PathOrder {
       char ca = a.charAt(i++);
       char cb = b.charAt(j++);
       if (ca != cb) {
-        // A surrogate stands for a code point above U+FFFF, so it sorts after any other BMP character.
+        // A surrogate stands for a code point above U+FFFF, so it sorts after any other BMP
+        // character.
         boolean sa = Character.isSurrogate(ca);
         boolean sb = Character.isSurrogate(cb);
         if (sa != sb) {

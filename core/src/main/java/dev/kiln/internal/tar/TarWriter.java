@@ -11,14 +11,15 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Writes tar headers byte by byte, in one canonical form: POSIX ustar headers (magic {@code "ustar\0"}, version
- * {@code "00"}), empty user and group names, one fixed mtime, numeric fields as zero-padded octal ended by NUL, and a
- * PAX extended header ({@code 'x'}) in front of an entry only when ustar cannot hold it: a long or non-ASCII path or
- * link target, a size, id or mtime over the octal limits, or extended attributes ({@code SCHILY.xattr.NAME}).
+ * Writes tar headers byte by byte, in one canonical form: POSIX ustar headers (magic {@code
+ * "ustar\0"}, version {@code "00"}), empty user and group names, one fixed mtime, numeric fields as
+ * zero-padded octal ended by NUL, and a PAX extended header ({@code 'x'}) in front of an entry only
+ * when ustar cannot hold it: a long or non-ASCII path or link target, a size, id or mtime over the
+ * octal limits, or extended attributes ({@code SCHILY.xattr.NAME}).
  *
- * <p>Content bytes are written by the caller straight to the stream, followed by {@link #pad(long)}. The archive ends
- * with two zero blocks and is not padded to a 10 KiB record: every reader stops at the zero blocks, and the shorter
- * archive has one form only. Not thread-safe.
+ * <p>Content bytes are written by the caller straight to the stream, followed by {@link
+ * #pad(long)}. The archive ends with two zero blocks and is not padded to a 10 KiB record: every
+ * reader stops at the zero blocks, and the shorter archive has one form only. Not thread-safe.
  */
 final class TarWriter {
   static final int BLOCK = 512;
@@ -46,8 +47,9 @@ final class TarWriter {
   }
 
   /**
-   * Writes the header(s) of one entry. {@code name} is the archive name (directories end with {@code /}); the caller
-   * then writes exactly {@code size} content bytes and calls {@link #pad(long)}.
+   * Writes the header(s) of one entry. {@code name} is the archive name (directories end with
+   * {@code /}); the caller then writes exactly {@code size} content bytes and calls {@link
+   * #pad(long)}.
    */
   void writeHeader(
       String name,
@@ -80,7 +82,8 @@ final class TarWriter {
       pax.put("linkpath", link);
       link = truncatedAscii(linkName, NAME_LEN);
     }
-    // A value over the ustar limit goes to PAX; the ustar field then holds 0, as Go's archive/tar writes it.
+    // A value over the ustar limit goes to PAX; the ustar field then holds 0, as Go's archive/tar
+    // writes it.
     if (size > MAX_OCTAL_11) {
       pax.put("size", Long.toString(size).getBytes(US_ASCII));
     }
@@ -98,8 +101,19 @@ final class TarWriter {
     }
     if (!pax.isEmpty()) {
       byte[] records = paxRecords(pax);
-      String paxName = "PaxHeaders/" + (name.endsWith("/") ? name.substring(0, name.length() - 1) : name);
-      block(truncatedAscii(paxName, NAME_LEN), new byte[0], PAX_HEADER, 0644, 0, 0, records.length, new byte[0], 0, 0);
+      String paxName =
+          "PaxHeaders/" + (name.endsWith("/") ? name.substring(0, name.length() - 1) : name);
+      block(
+          truncatedAscii(paxName, NAME_LEN),
+          new byte[0],
+          PAX_HEADER,
+          0644,
+          0,
+          0,
+          records.length,
+          new byte[0],
+          0,
+          0);
       out.write(records);
       pad(records.length);
     }
@@ -183,8 +197,9 @@ final class TarWriter {
   }
 
   /**
-   * Where to split an ASCII name over 100 bytes into prefix and name: the last {@code /} that leaves a prefix of at
-   * most 155 bytes and a non-empty name of at most 100 (the choice of Go's archive/tar); -1 if there is none.
+   * Where to split an ASCII name over 100 bytes into prefix and name: the last {@code /} that
+   * leaves a prefix of at most 155 bytes and a non-empty name of at most 100 (the choice of Go's
+   * archive/tar); -1 if there is none.
    */
   private static int splitPoint(byte[] name) {
     int length = name.length;
@@ -206,7 +221,10 @@ final class TarWriter {
     return i;
   }
 
-  /** PAX records {@code "<len> <key>=<value>\n"}, where len counts the whole record including its own digits. */
+  /**
+   * PAX records {@code "<len> <key>=<value>\n"}, where len counts the whole record including its
+   * own digits.
+   */
   static byte[] paxRecords(Map<String, byte[]> records) {
     ByteArrayOutputStream buf = new ByteArrayOutputStream();
     for (Map.Entry<String, byte[]> r : records.entrySet()) {
@@ -235,7 +253,10 @@ final class TarWriter {
     return true;
   }
 
-  /** The name with non-ASCII characters replaced by {@code _}, cut to {@code max} bytes: a hint for old readers. */
+  /**
+   * The name with non-ASCII characters replaced by {@code _}, cut to {@code max} bytes: a hint for
+   * old readers.
+   */
   private static byte[] truncatedAscii(String s, int max) {
     byte[] b = new byte[Math.min(s.length(), max)];
     for (int i = 0; i < b.length; i++) {

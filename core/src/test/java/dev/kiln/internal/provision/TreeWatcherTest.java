@@ -68,7 +68,8 @@ class TreeWatcherTest {
         case "create" -> Files.writeString(d.resolve("g"), "new");
         case "delete" -> Files.delete(d.resolve("g"));
         case "modify" -> Files.writeString(f, "y");
-        case "attrib" -> Files.setLastModifiedTime(f, java.nio.file.attribute.FileTime.fromMillis(1000));
+        case "attrib" ->
+            Files.setLastModifiedTime(f, java.nio.file.attribute.FileTime.fromMillis(1000));
         case "rename" -> Files.move(f, d.resolve("f2"));
         default -> Files.delete(sub);
       }

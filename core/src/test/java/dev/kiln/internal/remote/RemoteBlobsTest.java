@@ -24,7 +24,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The check that runs while a remote blob downloads: right blobs pass however they arrive, wrong ones never do. */
+/**
+ * The check that runs while a remote blob downloads: right blobs pass however they arrive, wrong
+ * ones never do.
+ */
 class RemoteBlobsTest {
   @TempDir Path tmp;
   private final ExecutorService pool = Executors.newCachedThreadPool();
@@ -57,7 +60,16 @@ class RemoteBlobsTest {
   }
 
   private static KeyEntry entry(byte[] blob, byte[] raw) {
-    return new KeyEntry("app", "files", Digest.of(raw), Digest.of(blob), blob.length, raw.length, LayerRecord.GZIP_LAYER, List.of(), Map.of());
+    return new KeyEntry(
+        "app",
+        "files",
+        Digest.of(raw),
+        Digest.of(blob),
+        blob.length,
+        raw.length,
+        LayerRecord.GZIP_LAYER,
+        List.of(),
+        Map.of());
   }
 
   private Optional<String> fetch(Writer w, KeyEntry e) throws IOException {
@@ -76,31 +88,34 @@ class RemoteBlobsTest {
 
   @Test
   void progressReportedBeforeTheBytesReachTheFileStillPasses() throws IOException {
-    Writer early = (blob, dest, progress) -> {
-      try (OutputStream out = Files.newOutputStream(dest, StandardOpenOption.CREATE_NEW)) {
-        for (int off = 0; off < blob.length; off += 50_000) {
-          int n = Math.min(50_000, blob.length - off);
-          progress.accept(off + n); // told first, written after
-          sleep(1);
-          out.write(blob, off, n);
-          out.flush();
-        }
-      }
-    };
+    Writer early =
+        (blob, dest, progress) -> {
+          try (OutputStream out = Files.newOutputStream(dest, StandardOpenOption.CREATE_NEW)) {
+            for (int off = 0; off < blob.length; off += 50_000) {
+              int n = Math.min(50_000, blob.length - off);
+              progress.accept(off + n); // told first, written after
+              sleep(1);
+              out.write(blob, off, n);
+              out.flush();
+            }
+          }
+        };
     assertThat(fetch(early, entry(GZ, RAW))).isEmpty();
   }
 
   @Test
   void aBackendThatWritesOutOfOrderIsCheckedAgainOnTheWholeFile() throws IOException {
-    Writer backwards = (blob, dest, progress) -> {
-      Files.write(dest, new byte[blob.length]); // zeros first, as a preallocating download would
-      progress.accept(blob.length / 2);
-      sleep(20);
-      try (var ch = java.nio.channels.FileChannel.open(dest, StandardOpenOption.WRITE)) {
-        ch.write(java.nio.ByteBuffer.wrap(blob), 0);
-      }
-      progress.accept(blob.length);
-    };
+    Writer backwards =
+        (blob, dest, progress) -> {
+          Files.write(
+              dest, new byte[blob.length]); // zeros first, as a preallocating download would
+          progress.accept(blob.length / 2);
+          sleep(20);
+          try (var ch = java.nio.channels.FileChannel.open(dest, StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap(blob), 0);
+          }
+          progress.accept(blob.length);
+        };
     assertThat(fetch(backwards, entry(GZ, RAW))).isEmpty();
   }
 
@@ -109,8 +124,13 @@ class RemoteBlobsTest {
     byte[] bad = GZ.clone();
     bad[bad.length / 2] ^= 1;
     Writer corrupt = (blob, dest, progress) -> inPieces(bad, dest, progress);
-    assertThat(fetch(corrupt, entry(GZ, RAW))).get().asString().containsAnyOf("hashes to", "not a gzip stream");
-    Writer truncated = (blob, dest, progress) -> inPieces(java.util.Arrays.copyOf(blob, blob.length - 10), dest, progress);
+    assertThat(fetch(corrupt, entry(GZ, RAW)))
+        .get()
+        .asString()
+        .containsAnyOf("hashes to", "not a gzip stream");
+    Writer truncated =
+        (blob, dest, progress) ->
+            inPieces(java.util.Arrays.copyOf(blob, blob.length - 10), dest, progress);
     assertThat(fetch(truncated, entry(GZ, RAW))).isPresent();
   }
 
@@ -118,8 +138,13 @@ class RemoteBlobsTest {
   void aDiffIdThatLiesIsReportedWhenContentIsChecked() throws IOException {
     byte[] other = RAW.clone();
     other[0] ^= 1;
-    assertThat(fetch(RemoteBlobsTest::inPieces, entry(GZ, other))).get().asString().contains("diffID");
-    assertThat(fetch(RemoteBlobsTest::inPieces, entry(GZ, other), false)).as("digest only: the diffID is the entry's").isEmpty();
+    assertThat(fetch(RemoteBlobsTest::inPieces, entry(GZ, other)))
+        .get()
+        .asString()
+        .contains("diffID");
+    assertThat(fetch(RemoteBlobsTest::inPieces, entry(GZ, other), false))
+        .as("digest only: the diffID is the entry's")
+        .isEmpty();
   }
 
   @Test
@@ -128,7 +153,9 @@ class RemoteBlobsTest {
     bad[bad.length - 20] ^= 1; // in the deflate stream's tail, where only a full read notices
     Writer corrupt = (blob, dest, progress) -> inPieces(bad, dest, progress);
     assertThat(fetch(corrupt, entry(GZ, RAW), false)).get().asString().contains("hashes to");
-    Writer longer = (blob, dest, progress) -> inPieces(java.util.Arrays.copyOf(blob, blob.length + 1), dest, progress);
+    Writer longer =
+        (blob, dest, progress) ->
+            inPieces(java.util.Arrays.copyOf(blob, blob.length + 1), dest, progress);
     assertThat(fetch(longer, entry(GZ, RAW), false)).get().asString().contains("bytes");
     assertThat(fetch(RemoteBlobsTest::inPieces, entry(GZ, RAW), false)).isEmpty();
   }
@@ -173,7 +200,8 @@ class RemoteBlobsTest {
       }
 
       @Override
-      public long pushBlob(Digest digest, long size, String mediaType, Path file, LongConsumer progress) {
+      public long pushBlob(
+          Digest digest, long size, String mediaType, Path file, LongConsumer progress) {
         throw new UnsupportedOperationException();
       }
 

@@ -39,7 +39,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 class CanonicalLayerWriterTest {
   private static final long MTIME = 1;
-  private static final byte[] CAPABILITY = {1, 0, 0, 2, 0, 0x20, 0, 0, (byte) 0x80, (byte) 0xff, 0, 0, 0, 0, 0, 0};
+  private static final byte[] CAPABILITY = {
+    1, 0, 0, 2, 0, 0x20, 0, 0, (byte) 0x80, (byte) 0xff, 0, 0, 0, 0, 0, 0
+  };
 
   private static ExecutorService pool;
 
@@ -89,7 +91,10 @@ class CanonicalLayerWriterTest {
     return s.getBytes(UTF_8);
   }
 
-  /** Raw view of the archive through commons-compress: names as stored, with types, modes, owners and times. */
+  /**
+   * Raw view of the archive through commons-compress: names as stored, with types, modes, owners
+   * and times.
+   */
   private static List<String> raw(Path layer) throws IOException {
     List<String> out = new ArrayList<>();
     try (TarArchiveInputStream in =
@@ -97,10 +102,25 @@ class CanonicalLayerWriterTest {
       TarArchiveEntry e;
       while ((e = in.getNextEntry()) != null) {
         out.add(
-            e.getName() + " " + (char) e.getLinkFlag() + " " + Integer.toOctalString(e.getMode()) + " "
-                + e.getLongUserId() + ":" + e.getLongGroupId() + " " + e.getSize() + " "
-                + e.getLastModifiedTime().toInstant().getEpochSecond() + " '" + e.getUserName() + "' '"
-                + e.getGroupName() + "'" + (e.getLinkName().isEmpty() ? "" : " -> " + e.getLinkName()));
+            e.getName()
+                + " "
+                + (char) e.getLinkFlag()
+                + " "
+                + Integer.toOctalString(e.getMode())
+                + " "
+                + e.getLongUserId()
+                + ":"
+                + e.getLongGroupId()
+                + " "
+                + e.getSize()
+                + " "
+                + e.getLastModifiedTime().toInstant().getEpochSecond()
+                + " '"
+                + e.getUserName()
+                + "' '"
+                + e.getGroupName()
+                + "'"
+                + (e.getLinkName().isEmpty() ? "" : " -> " + e.getLinkName()));
       }
     }
     return out;
@@ -113,7 +133,8 @@ class CanonicalLayerWriterTest {
     try (CanonicalLayerWriter w = writer()) {
       w.add(LayerEntry.file("etc/hello.txt", 0644, src));
       w.add(LayerEntry.file("usr/bin/tool", 04755, text("#!/bin/sh")));
-      w.add(streamed("home/u/.profile", 0600, profile.length).withOwner(1000, 1001),
+      w.add(
+          streamed("home/u/.profile", 0600, profile.length).withOwner(1000, 1001),
           new ByteArrayInputStream(profile));
       w.add(LayerEntry.directory("tmp", 01777));
       w.add(LayerEntry.symlink("bin", "usr/bin"));
@@ -121,7 +142,9 @@ class CanonicalLayerWriterTest {
       w.add(LayerEntry.device("dev/null", Type.CHAR_DEVICE, 0666, 1, 3));
       w.add(LayerEntry.device("dev/sda", Type.BLOCK_DEVICE, 0660, 8, 0));
       w.add(LayerEntry.device("run/fifo", Type.FIFO, 0644, 0, 0));
-      w.add(LayerEntry.file("usr/bin/ping", 0755, text("ping")).withXattrs(Map.of("security.capability", CAPABILITY)));
+      w.add(
+          LayerEntry.file("usr/bin/ping", 0755, text("ping"))
+              .withXattrs(Map.of("security.capability", CAPABILITY)));
       w.add(LayerEntry.whiteout("var/old"));
       w.add(LayerEntry.opaqueWhiteout("opt"));
       LayerBlob blob = w.finish();
@@ -139,7 +162,8 @@ class CanonicalLayerWriterTest {
               "FIFO run/fifo 644 0:0 size=0",
               "DIRECTORY tmp 1777 0:0 size=0",
               "FILE usr/bin/ping 755 0:0 size=4 {security.capability="
-                  + java.util.Arrays.toString(CAPABILITY) + "} 'ping'",
+                  + java.util.Arrays.toString(CAPABILITY)
+                  + "} 'ping'",
               "FILE usr/bin/tool 4755 0:0 size=9 '#!/bin/sh'",
               "HARDLINK usr/bin/tool2 4755 0:0 size=0 -> usr/bin/tool",
               "WHITEOUT var/old 0 0:0 size=0");
@@ -149,7 +173,8 @@ class CanonicalLayerWriterTest {
 
   @Test
   void blobDigestsAndSizesMatchTheFile() throws IOException {
-    LayerBlob blob = write(LayerEntry.file("a/b", 0644, data(1, 3_000_000)), LayerEntry.symlink("c", "a/b"));
+    LayerBlob blob =
+        write(LayerEntry.file("a/b", 0644, data(1, 3_000_000)), LayerEntry.symlink("c", "a/b"));
     byte[] gz = Files.readAllBytes(blob.file());
     byte[] tar = gunzip(gz);
     assertThat(blob.digest().hex()).isEqualTo(sha256(gz));
@@ -165,7 +190,8 @@ class CanonicalLayerWriterTest {
   void anEmptyLayerIsTheWellKnownEmptyTar() throws IOException {
     LayerBlob blob = write();
     // sha256 of 1024 zero bytes: the diffID every registry knows as the empty layer
-    assertThat(blob.diffId().hex()).isEqualTo("5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef");
+    assertThat(blob.diffId().hex())
+        .isEqualTo("5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef");
     assertThat(blob.uncompressedSize()).isEqualTo(1024);
     assertThat(blob.entries()).isZero();
   }
@@ -186,18 +212,28 @@ class CanonicalLayerWriterTest {
             LayerEntry.file("a/b0", 0644, text("9")));
     assertThat(paths(readAll(blob.file())))
         .containsExactly(
-            "A", "a", "a/b/c", "a/b-c", "a/b0", "a-b/x", "a.b", "\u00e9t\u00e9", "\uffee",
+            "A",
+            "a",
+            "a/b/c",
+            "a/b-c",
+            "a/b0",
+            "a-b/x",
+            "a.b",
+            "\u00e9t\u00e9",
+            "\uffee",
             "\ud83d\ude42");
   }
 
   @Test
   void inventsNoParentsSoLowerLayersKeepTheirs() throws IOException {
-    // /tmp stays 1777 and a merged-/usr /lib symlink stays a symlink: the layer says nothing about them
-    LayerBlob blob = write(
-        LayerEntry.file("tmp/x", 0600, text("x")).withOwner(5, 6),
-        LayerEntry.file("lib/systemd/system/app.service", 0644, text("u")),
-        LayerEntry.directory("opt/app", 0750),
-        LayerEntry.file("opt/app/run", 0755, text("r")));
+    // /tmp stays 1777 and a merged-/usr /lib symlink stays a symlink: the layer says nothing about
+    // them
+    LayerBlob blob =
+        write(
+            LayerEntry.file("tmp/x", 0600, text("x")).withOwner(5, 6),
+            LayerEntry.file("lib/systemd/system/app.service", 0644, text("u")),
+            LayerEntry.directory("opt/app", 0750),
+            LayerEntry.file("opt/app/run", 0755, text("r")));
     assertThat(readAll(blob.file()).stream().map(Snap::toString))
         .containsExactly(
             "FILE lib/systemd/system/app.service 644 0:0 size=1 'u'",
@@ -234,7 +270,8 @@ class CanonicalLayerWriterTest {
     } finally {
       one.shutdownNow();
     }
-    // Run 2: other file names and fresh mtimes, in-memory and streamed content, reverse order, 4 threads.
+    // Run 2: other file names and fresh mtimes, in-memory and streamed content, reverse order, 4
+    // threads.
     Path dir2 = Files.createDirectories(tmp.resolve("elsewhere"));
     Path bigCopy = Files.write(dir2.resolve("other-name"), big);
     ExecutorService four = TarTestSupport.pool(4);
@@ -270,7 +307,8 @@ class CanonicalLayerWriterTest {
             LayerEntry.file("big-owner", 0644, text("y")).withOwner(3_000_000, 4_000_000),
             LayerEntry.whiteout("var/gone"));
     TarTestSupport.Result r =
-        TarTestSupport.run(tmp, "tar", "--numeric-owner", "--full-time", "-tvzf", blob.file().toString());
+        TarTestSupport.run(
+            tmp, "tar", "--numeric-owner", "--full-time", "-tvzf", blob.file().toString());
     assertThat(r.err()).isEmpty();
     assertThat(r.exit()).isZero();
     List<String> lines = r.out().lines().map(l -> l.replaceAll(" +", " ")).toList();
@@ -285,7 +323,8 @@ class CanonicalLayerWriterTest {
             "hrwsr-xr-x 0/0 0 1970-01-01 00:00:01 usr/bin/tool2 link to usr/bin/tool",
             "---------- 0/0 0 1970-01-01 00:00:01 var/.wh.gone");
     // Names only, no uname/gname, fixed mtime, as commons-compress sees the raw headers.
-    assertThat(raw(blob.file())).contains("usr/bin/tool 0 4755 0:0 10 1 '' ''", "var/.wh.gone 0 0 0:0 0 1 '' ''");
+    assertThat(raw(blob.file()))
+        .contains("usr/bin/tool 0 4755 0:0 10 1 '' ''", "var/.wh.gone 0 0 0:0 0 1 '' ''");
   }
 
   @Test
@@ -310,7 +349,8 @@ class CanonicalLayerWriterTest {
 
   @Test
   void longNamesUseUstarPrefixOrPax() throws Exception {
-    String splittable = "d".repeat(60) + "/" + "e".repeat(60) + "/" + "f".repeat(30); // 152 chars, fits prefix+name
+    String splittable =
+        "d".repeat(60) + "/" + "e".repeat(60) + "/" + "f".repeat(30); // 152 chars, fits prefix+name
     StringBuilder deep = new StringBuilder();
     for (int i = 0; i < 30; i++) {
       deep.append(i == 0 ? "" : "/").append("segment").append(String.format("%03d", i));
@@ -344,8 +384,12 @@ class CanonicalLayerWriterTest {
 
   @Test
   void unicodeNamesRoundTripThroughPax() throws Exception {
-    String[] names = {"donn\u00e9es/\u65e5\u672c\u8a9e/\u0444\u0430\u0439\u043b.txt", "\ud83d\ude42.txt"};
-    LayerBlob blob = write(LayerEntry.file(names[0], 0644, text("a")), LayerEntry.file(names[1], 0644, text("b")));
+    String[] names = {
+      "donn\u00e9es/\u65e5\u672c\u8a9e/\u0444\u0430\u0439\u043b.txt", "\ud83d\ude42.txt"
+    };
+    LayerBlob blob =
+        write(
+            LayerEntry.file(names[0], 0644, text("a")), LayerEntry.file(names[1], 0644, text("b")));
     assertThat(paths(readAll(blob.file()))).contains(names);
     if (TarTestSupport.onPath("tar")) {
       TarTestSupport.Result r = TarTestSupport.run(tmp, "tar", "-tzf", blob.file().toString());
@@ -362,8 +406,10 @@ class CanonicalLayerWriterTest {
       w.add(LayerEntry.file("f", 0644, text("x")).withOwner(3_000_000, Integer.MAX_VALUE));
       blob = w.finish();
     }
-    assertThat(readAll(blob.file()).get(0).toString()).isEqualTo("FILE f 644 3000000:2147483647 size=1 'x'");
-    assertThat(raw(blob.file())).containsExactly("f 0 644 3000000:2147483647 1 " + lateMtime + " '' ''");
+    assertThat(readAll(blob.file()).get(0).toString())
+        .isEqualTo("FILE f 644 3000000:2147483647 size=1 'x'");
+    assertThat(raw(blob.file()))
+        .containsExactly("f 0 644 3000000:2147483647 1 " + lateMtime + " '' ''");
   }
 
   @Test
@@ -401,13 +447,17 @@ class CanonicalLayerWriterTest {
     }
     assertThat(readAll(blob.file()).stream().map(Snap::toString))
         // a whiteout file (.wh.y) sorts before its siblings
-        .containsExactly("WHITEOUT y 0 0:0 size=0", "FILE x 600 0:0 size=3 'two'", "FILE z 644 0:0 size=1 'z'");
+        .containsExactly(
+            "WHITEOUT y 0 0:0 size=0", "FILE x 600 0:0 size=3 'two'", "FILE z 644 0:0 size=1 'z'");
   }
 
   @Test
   void rejectsEntriesWrittenThroughASymlinkOfTheLayer() {
     assertThatThrownBy(
-            () -> write(LayerEntry.symlink("a/l", "/etc"), LayerEntry.file("a/l/passwd", 0644, text("root::0:0"))))
+            () ->
+                write(
+                    LayerEntry.symlink("a/l", "/etc"),
+                    LayerEntry.file("a/l/passwd", 0644, text("root::0:0"))))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("'a/l/passwd'")
         .hasMessageContaining("symlink 'a/l' -> '/etc'");
@@ -426,10 +476,14 @@ class CanonicalLayerWriterTest {
 
   @Test
   void rejectsParentsThatAreNotDirectories() {
-    assertThatThrownBy(() -> write(LayerEntry.file("f", 0644, text("")), LayerEntry.file("f/x", 0644, text(""))))
+    assertThatThrownBy(
+            () ->
+                write(LayerEntry.file("f", 0644, text("")), LayerEntry.file("f/x", 0644, text(""))))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("'f/x' needs 'f' to be a directory, but the same layer has it as a FILE");
-    assertThatThrownBy(() -> write(LayerEntry.whiteout("d"), LayerEntry.file("d/x", 0644, text(""))))
+        .hasMessageContaining(
+            "'f/x' needs 'f' to be a directory, but the same layer has it as a FILE");
+    assertThatThrownBy(
+            () -> write(LayerEntry.whiteout("d"), LayerEntry.file("d/x", 0644, text(""))))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("deletes with a whiteout")
         .hasMessageContaining("opaqueWhiteout");
@@ -449,13 +503,16 @@ class CanonicalLayerWriterTest {
   @Test
   void storesHardLinkedContentUnderTheFirstPathWhicheverWasDeclared() throws IOException {
     LayerBlob declaredLast =
-        write(LayerEntry.file("z/data", 0640, text("shared")), LayerEntry.hardlink("a/link", "z/data"));
+        write(
+            LayerEntry.file("z/data", 0640, text("shared")),
+            LayerEntry.hardlink("a/link", "z/data"));
     LayerBlob declaredFirst =
-        write(LayerEntry.file("a/link", 0640, text("shared")), LayerEntry.hardlink("z/data", "a/link"));
+        write(
+            LayerEntry.file("a/link", 0640, text("shared")),
+            LayerEntry.hardlink("z/data", "a/link"));
     assertThat(readAll(declaredLast.file()).stream().map(Snap::toString))
         .containsExactly(
-            "FILE a/link 640 0:0 size=6 'shared'",
-            "HARDLINK z/data 640 0:0 size=0 -> a/link");
+            "FILE a/link 640 0:0 size=6 'shared'", "HARDLINK z/data 640 0:0 size=0 -> a/link");
     assertThat(declaredFirst.digest()).isEqualTo(declaredLast.digest());
   }
 
@@ -496,7 +553,8 @@ class CanonicalLayerWriterTest {
       Files.write(file, data(4, 500));
       assertThatThrownBy(w::finish)
           .isInstanceOf(IOException.class)
-          .hasMessageContaining("'opt/src.bin' changed while being read: expected 1000 bytes, found 500");
+          .hasMessageContaining(
+              "'opt/src.bin' changed while being read: expected 1000 bytes, found 500");
     }
     assertThat(listOut()).isEmpty();
     Files.write(file, data(4, 1000));
@@ -505,7 +563,8 @@ class CanonicalLayerWriterTest {
       Files.write(file, data(4, 1001));
       assertThatThrownBy(w::finish)
           .isInstanceOf(IOException.class)
-          .hasMessageContaining("'opt/src.bin' changed while being read: expected 1000 bytes, found more");
+          .hasMessageContaining(
+              "'opt/src.bin' changed while being read: expected 1000 bytes, found more");
     }
     assertThat(listOut()).isEmpty();
   }
@@ -526,13 +585,15 @@ class CanonicalLayerWriterTest {
   @Test
   void streamedContentMustHaveTheDeclaredSize() throws IOException {
     try (CanonicalLayerWriter w = writer()) {
-      assertThatThrownBy(() -> w.add(streamed("s", 0644, 10), new ByteArrayInputStream(new byte[4])))
+      assertThatThrownBy(
+              () -> w.add(streamed("s", 0644, 10), new ByteArrayInputStream(new byte[4])))
           .isInstanceOf(IOException.class)
           .hasMessageContaining("'s' ended after 4 of its 10 bytes");
       assertThatThrownBy(() -> w.add(streamed("l", 0644, 2), new ByteArrayInputStream(new byte[4])))
           .isInstanceOf(IOException.class)
           .hasMessageContaining("'l' is longer than its declared 2 bytes");
-      assertThatThrownBy(() -> w.add(LayerEntry.directory("d", 0755), new ByteArrayInputStream(new byte[0])))
+      assertThatThrownBy(
+              () -> w.add(LayerEntry.directory("d", 0755), new ByteArrayInputStream(new byte[0])))
           .isInstanceOf(IllegalArgumentException.class)
           .hasMessageContaining("takes FILE entries");
     }
@@ -546,7 +607,9 @@ class CanonicalLayerWriterTest {
         byte[] b = data(i, 10_000 + i);
         w.add(streamed("f" + i, 0644, b.length), new ByteArrayInputStream(b));
       }
-      assertThat(listOut()).hasSize(1).allMatch(p -> p.getFileName().toString().startsWith("kiln-spool-"));
+      assertThat(listOut())
+          .hasSize(1)
+          .allMatch(p -> p.getFileName().toString().startsWith("kiln-spool-"));
       blob = w.finish();
       assertThat(listOut()).containsExactly(blob.file());
     }
@@ -556,7 +619,8 @@ class CanonicalLayerWriterTest {
       contents.put(s.path(), s.content());
     }
     for (int i = 0; i < 20; i++) {
-      assertThat(contents.get("f" + i)).isEqualTo(Snap.of(LayerEntry.file("x", 0644, data(i, 10_000 + i))).content());
+      assertThat(contents.get("f" + i))
+          .isEqualTo(Snap.of(LayerEntry.file("x", 0644, data(i, 10_000 + i))).content());
     }
   }
 
@@ -567,7 +631,8 @@ class CanonicalLayerWriterTest {
     assertThat(listOut()).hasSize(1);
     w.close();
     assertThat(listOut()).isEmpty();
-    assertThatThrownBy(() -> w.add(LayerEntry.directory("b", 0755))).isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(() -> w.add(LayerEntry.directory("b", 0755)))
+        .isInstanceOf(IllegalStateException.class);
   }
 
   @Test
@@ -575,7 +640,8 @@ class CanonicalLayerWriterTest {
     try (CanonicalLayerWriter w = writer()) {
       w.finish();
       assertThatThrownBy(w::finish).isInstanceOf(IllegalStateException.class);
-      assertThatThrownBy(() -> w.add(LayerEntry.directory("b", 0755))).isInstanceOf(IllegalStateException.class);
+      assertThatThrownBy(() -> w.add(LayerEntry.directory("b", 0755)))
+          .isInstanceOf(IllegalStateException.class);
     }
   }
 
@@ -604,7 +670,8 @@ class CanonicalLayerWriterTest {
         sha.update(buf, 0, n);
       }
     }
-    assertThat(com.google.common.io.BaseEncoding.base16().lowerCase().encode(sha.digest())).isEqualTo(result[0]);
+    assertThat(com.google.common.io.BaseEncoding.base16().lowerCase().encode(sha.digest()))
+        .isEqualTo(result[0]);
   }
 
   private List<Path> listOut() throws IOException {

@@ -19,8 +19,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Incremental rewrites: a stream given the chunks of an earlier output copies the ones it shares, and its output is
- * byte for byte what compressing from scratch gives, whatever the earlier output was (related, unrelated, damaged).
+ * Incremental rewrites: a stream given the chunks of an earlier output copies the ones it shares,
+ * and its output is byte for byte what compressing from scratch gives, whatever the earlier output
+ * was (related, unrelated, damaged).
  */
 class ChunkReuseTest {
   private static final int CHUNK = 64 * 1024;
@@ -51,7 +52,8 @@ class ChunkReuseTest {
 
   private record Output(byte[] gzip, List<ChunkRecord> chunks, int reused) {}
 
-  private Output compress(List<byte[]> pieces, ParallelGzipOutputStream.ChunkSource previous) throws IOException {
+  private Output compress(List<byte[]> pieces, ParallelGzipOutputStream.ChunkSource previous)
+      throws IOException {
     ByteArrayOutputStream bo = new ByteArrayOutputStream();
     ParallelGzipOutputStream gz = new ParallelGzipOutputStream(bo, pool, 6, 2, CHUNK);
     gz.reuseChunks(previous);
@@ -121,7 +123,9 @@ class ChunkReuseTest {
       try (ChunkIndex idx = index(first, "first")) {
         incremental = compress(after, idx);
       }
-      assertThat(incremental.gzip()).as("the same bytes as compressing from scratch").isEqualTo(scratch.gzip());
+      assertThat(incremental.gzip())
+          .as("the same bytes as compressing from scratch")
+          .isEqualTo(scratch.gzip());
       assertThat(gunzip(incremental.gzip())).isEqualTo(plain(after));
       int chunks = incremental.chunks().size();
       assertThat(incremental.reused()).as("chunks copied").isBetween(chunks - 8, chunks - 1);
@@ -186,13 +190,17 @@ class ChunkReuseTest {
 
   private record Layer(dev.kiln.spi.LayerBlob blob, List<ChunkRecord> chunks, int copied) {}
 
-  private Layer write(java.util.Map<String, byte[]> files, ParallelGzipOutputStream.ChunkSource previous) throws IOException {
+  private Layer write(
+      java.util.Map<String, byte[]> files, ParallelGzipOutputStream.ChunkSource previous)
+      throws IOException {
     CanonicalLayerWriter w = new CanonicalLayerWriter(tmp, 1, 6, pool);
     Object[] got = new Object[2];
-    w.reuseChunks(previous, (blob, chunks, copied) -> {
-      got[0] = chunks;
-      got[1] = copied;
-    });
+    w.reuseChunks(
+        previous,
+        (blob, chunks, copied) -> {
+          got[0] = chunks;
+          got[1] = copied;
+        });
     for (var e : files.entrySet()) {
       w.add(dev.kiln.spi.LayerEntry.file(e.getKey(), 0644, e.getValue()));
     }
@@ -229,7 +237,8 @@ class ChunkReuseTest {
 
   @Test
   void withoutCutsTheOutputIsWhatItWasBeforeChunkReuse() throws IOException {
-    // recording chunks changes nothing in the bytes: full 1 MiB-style chunks, primed by the previous chunk's tail
+    // recording chunks changes nothing in the bytes: full 1 MiB-style chunks, primed by the
+    // previous chunk's tail
     byte[] input = data(5, 5 * CHUNK + 999);
     ByteArrayOutputStream plainOut = new ByteArrayOutputStream();
     try (ParallelGzipOutputStream gz = new ParallelGzipOutputStream(plainOut, pool, 6, 2, CHUNK)) {

@@ -47,7 +47,10 @@ class LayerFlattenerTest {
     }
   }
 
-  /** A layer exactly as written here, without the writer's canonical touches (explicit parents, sorting). */
+  /**
+   * A layer exactly as written here, without the writer's canonical touches (explicit parents,
+   * sorting).
+   */
   private Path rawLayer(RawEntry... entries) throws IOException {
     ByteArrayOutputStream buf = new ByteArrayOutputStream();
     TarWriter w = new TarWriter(buf, 1);
@@ -191,14 +194,25 @@ class LayerFlattenerTest {
     LayerFlattener flat = LayerFlattener.flatten(List.of(base, files, deletes));
     assertThat(TarTestSupport.paths(snaps(flat.entries())))
         .containsExactly(
-            "lib", "lib64", "usr", "usr/lib", "usr/lib/b.so", "usr/lib/c.so", "usr/lib/sub", "usr/lib/sub/d.so",
+            "lib",
+            "lib64",
+            "usr",
+            "usr/lib",
+            "usr/lib/b.so",
+            "usr/lib/c.so",
+            "usr/lib/sub",
+            "usr/lib/sub/d.so",
             "usr/up");
   }
 
   @Test
   void aFileReplacesADirectoryTreeAndADirectoryAFile() throws IOException {
-    Path base = layer(LayerEntry.file("t/a/b/c", 0644, text("deep")), LayerEntry.file("f", 0644, text("file")));
-    Path next = rawLayer(RawEntry.file("t", "flat now"), RawEntry.file("f/child", "under a former file"));
+    Path base =
+        layer(
+            LayerEntry.file("t/a/b/c", 0644, text("deep")),
+            LayerEntry.file("f", 0644, text("file")));
+    Path next =
+        rawLayer(RawEntry.file("t", "flat now"), RawEntry.file("f/child", "under a former file"));
     LayerFlattener flat = LayerFlattener.flatten(List.of(base, next));
     assertThat(describe(flat.entries()))
         .containsExactly(
@@ -209,7 +223,8 @@ class LayerFlattenerTest {
 
   @Test
   void whiteoutsApplyToLowerLayersOnlyWhereverTheyStandInTheTarball() throws IOException {
-    Path base = layer(LayerEntry.file("d/x", 0644, text("old")), LayerEntry.file("d/y", 0644, text("old")));
+    Path base =
+        layer(LayerEntry.file("d/x", 0644, text("old")), LayerEntry.file("d/y", 0644, text("old")));
     // The file comes before its whiteout in this tarball; the whiteout must not delete it.
     Path next =
         rawLayer(
@@ -219,12 +234,16 @@ class LayerFlattenerTest {
             RawEntry.file("d/.wh..wh..opq", ""));
     assertThat(describe(LayerFlattener.flatten(List.of(base, next)).entries()))
         .containsExactly(
-            "DIRECTORY d 755 0:0 size=0", "FILE d/x 644 0:0 size=3 'new'", "FILE d/z 644 0:0 size=3 'new'");
+            "DIRECTORY d 755 0:0 size=0",
+            "FILE d/x 644 0:0 size=3 'new'",
+            "FILE d/z 644 0:0 size=3 'new'");
   }
 
   @Test
   void entriesCanOpenContentOnTheirOwn() throws IOException {
-    Path base = layer(LayerEntry.file("a", 0644, text("first")), LayerEntry.file("b", 0644, text("second")));
+    Path base =
+        layer(
+            LayerEntry.file("a", 0644, text("first")), LayerEntry.file("b", 0644, text("second")));
     List<LayerEntry> entries = LayerFlattener.flatten(List.of(base)).entries();
     try (InputStream in = entries.get(1).content().open()) {
       assertThat(new String(in.readAllBytes(), UTF_8)).isEqualTo("second");
@@ -249,9 +268,10 @@ class LayerFlattenerTest {
   void noLayersIsAnEmptyTree() throws IOException {
     LayerFlattener flat = LayerFlattener.flatten(List.of());
     assertThat(flat.entries()).isEmpty();
-    flat.forEach(e -> {
-      throw new AssertionError(e);
-    });
+    flat.forEach(
+        e -> {
+          throw new AssertionError(e);
+        });
   }
 
   @Test
@@ -260,7 +280,8 @@ class LayerFlattenerTest {
         layer(
             LayerEntry.device("dev/null", Type.CHAR_DEVICE, 0666, 1, 3),
             LayerEntry.device("run/p", Type.FIFO, 0600, 0, 0),
-            LayerEntry.file("x", 0644, text("x")).withXattrs(Map.of("user.k", new byte[] {1, (byte) 0x80})));
+            LayerEntry.file("x", 0644, text("x"))
+                .withXattrs(Map.of("user.k", new byte[] {1, (byte) 0x80})));
     assertThat(describe(LayerFlattener.flatten(List.of(base)).entries()))
         .containsExactly(
             "DIRECTORY dev 755 0:0 size=0",

@@ -8,8 +8,9 @@ import java.nio.file.Path;
 import java.util.concurrent.ExecutorService;
 
 /**
- * Run in a child JVM with a small heap by {@link CanonicalLayerWriterTest}: writes a layer of over 300 MB (one file
- * read when the layer is written, one spooled from a stream) and prints "diffIdHex uncompressedSize file".
+ * Run in a child JVM with a small heap by {@link CanonicalLayerWriterTest}: writes a layer of over
+ * 300 MB (one file read when the layer is written, one spooled from a stream) and prints "diffIdHex
+ * uncompressedSize file".
  */
 public final class LowMemoryMain {
   private LowMemoryMain() {}
@@ -21,7 +22,9 @@ public final class LowMemoryMain {
       long big = 200L << 20;
       long spooled = 110L << 20;
       w.add(LayerEntry.file("data/big.bin", 0644, big, () -> new Generated(big, 1)));
-      w.add(CanonicalLayerWriterTest.streamed("data/spooled.bin", 0644, spooled), new Generated(spooled, 2));
+      w.add(
+          CanonicalLayerWriterTest.streamed("data/spooled.bin", 0644, spooled),
+          new Generated(spooled, 2));
       LayerBlob blob = w.finish();
       System.out.println(blob.diffId().hex() + " " + blob.uncompressedSize() + " " + blob.file());
     } finally {
@@ -30,8 +33,9 @@ public final class LowMemoryMain {
   }
 
   /**
-   * Bytes produced without holding them: an 8 KiB random block repeated (with a counter in each copy), so that
-   * deflate finds long matches and the test measures memory rather than compression speed.
+   * Bytes produced without holding them: an 8 KiB random block repeated (with a counter in each
+   * copy), so that deflate finds long matches and the test measures memory rather than compression
+   * speed.
    */
   private static final class Generated extends InputStream {
     private final byte[] block = new byte[8192];

@@ -46,10 +46,12 @@ class ParallelGzipOutputStreamTest {
     pool4.shutdownNow();
   }
 
-  private static byte[] compress(byte[] input, Executor executor, int level, int parallelism, int chunk, int writeSize)
+  private static byte[] compress(
+      byte[] input, Executor executor, int level, int parallelism, int chunk, int writeSize)
       throws IOException {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    try (ParallelGzipOutputStream gz = new ParallelGzipOutputStream(out, executor, level, parallelism, chunk)) {
+    try (ParallelGzipOutputStream gz =
+        new ParallelGzipOutputStream(out, executor, level, parallelism, chunk)) {
       for (int off = 0; off < input.length; off += writeSize) {
         gz.write(input, off, Math.min(writeSize, input.length - off));
       }
@@ -59,7 +61,16 @@ class ParallelGzipOutputStreamTest {
 
   @ParameterizedTest
   @ValueSource(
-      ints = {0, 1, 100, SMALL_CHUNK - 1, SMALL_CHUNK, SMALL_CHUNK + 1, 2 * SMALL_CHUNK, 7 * SMALL_CHUNK + 12345})
+      ints = {
+        0,
+        1,
+        100,
+        SMALL_CHUNK - 1,
+        SMALL_CHUNK,
+        SMALL_CHUNK + 1,
+        2 * SMALL_CHUNK,
+        7 * SMALL_CHUNK + 12345
+      })
   void roundTripsThroughGzipInputStream(int size) throws IOException {
     byte[] input = data(size, size);
     byte[] gz = compress(input, pool4, 6, 2, SMALL_CHUNK, 10_000);
@@ -93,7 +104,10 @@ class ParallelGzipOutputStreamTest {
   }
 
   private static long uint32Le(byte[] b, int off) {
-    return (b[off] & 0xffL) | (b[off + 1] & 0xffL) << 8 | (b[off + 2] & 0xffL) << 16 | (b[off + 3] & 0xffL) << 24;
+    return (b[off] & 0xffL)
+        | (b[off + 1] & 0xffL) << 8
+        | (b[off + 2] & 0xffL) << 16
+        | (b[off + 3] & 0xffL) << 24;
   }
 
   @Test
@@ -104,7 +118,8 @@ class ParallelGzipOutputStreamTest {
     assertThat(compress(input, pool1, 6, 1, SMALL_CHUNK, 1000)).isEqualTo(reference);
     assertThat(compress(input, pool4, 6, 4, SMALL_CHUNK, 65_537)).isEqualTo(reference);
     assertThat(compress(input, pool4, 6, 16, SMALL_CHUNK, 3)).isEqualTo(reference);
-    assertThat(compress(input, new ShuffledExecutor(pool4), 6, 3, SMALL_CHUNK, 12_345)).isEqualTo(reference);
+    assertThat(compress(input, new ShuffledExecutor(pool4), 6, 3, SMALL_CHUNK, 12_345))
+        .isEqualTo(reference);
     assertThat(compress(input, pool4, 1, 4, SMALL_CHUNK, 65_537)).isNotEqualTo(reference);
   }
 
@@ -126,7 +141,8 @@ class ParallelGzipOutputStreamTest {
 
   @Test
   void presetDictionaryKeepsTheRatioOfOneLongStream() throws IOException {
-    // Text repeating with a period of a few KiB: without the dictionary every chunk would start from scratch.
+    // Text repeating with a period of a few KiB: without the dictionary every chunk would start
+    // from scratch.
     byte[] input = data(5, 40_000);
     byte[] big = new byte[16 * SMALL_CHUNK];
     for (int i = 0; i < big.length; i++) {
@@ -186,7 +202,8 @@ class ParallelGzipOutputStreamTest {
 
   @Test
   void finishesOnAnExecutorThatNeverRunsAnything() throws IOException {
-    // A pool saturated by the caller's own tasks: the writer must compress the chunks itself instead of deadlocking.
+    // A pool saturated by the caller's own tasks: the writer must compress the chunks itself
+    // instead of deadlocking.
     List<Runnable> parked = new ArrayList<>();
     byte[] input = data(9, 6 * SMALL_CHUNK);
     byte[] parkedOut = compress(input, parked::add, 6, 2, SMALL_CHUNK, 10_000);
@@ -229,7 +246,8 @@ class ParallelGzipOutputStreamTest {
           int inFlight = submitted.incrementAndGet() - Math.max(0, emitted.get() - 1);
           maxInFlight.accumulateAndGet(inFlight, Math::max);
         };
-    try (ParallelGzipOutputStream gz = new ParallelGzipOutputStream(counting, recording, 6, 3, SMALL_CHUNK)) {
+    try (ParallelGzipOutputStream gz =
+        new ParallelGzipOutputStream(counting, recording, 6, 3, SMALL_CHUNK)) {
       gz.write(data(10, 40 * SMALL_CHUNK));
     }
     assertThat(submitted.get()).isEqualTo(40);
@@ -243,7 +261,9 @@ class ParallelGzipOutputStreamTest {
     ParallelGzipOutputStream gz = new ParallelGzipOutputStream(out, pool1);
     gz.write(1);
     gz.finish();
-    assertThatThrownBy(() -> gz.write(2)).isInstanceOf(IOException.class).hasMessageContaining("finished");
+    assertThatThrownBy(() -> gz.write(2))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("finished");
     gz.close();
     assertThatThrownBy(() -> new ParallelGzipOutputStream(out, pool1, 10))
         .isInstanceOf(IllegalArgumentException.class)

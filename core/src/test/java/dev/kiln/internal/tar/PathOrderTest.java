@@ -12,7 +12,19 @@ class PathOrderTest {
   @Test
   void aDirectoryComesRightBeforeItsChildren() {
     List<String> expected =
-        List.of("a", "a/.wh..wh..opq", "a/.wh.b", "a/b", "a/b/c", "a/b-c", "a/b.c", "a-b", "a-b/c", "a.b", "a0", "b");
+        List.of(
+            "a",
+            "a/.wh..wh..opq",
+            "a/.wh.b",
+            "a/b",
+            "a/b/c",
+            "a/b-c",
+            "a/b.c",
+            "a-b",
+            "a-b/c",
+            "a.b",
+            "a0",
+            "b");
     List<String> shuffled = new ArrayList<>(expected);
     Collections.shuffle(shuffled, new Random(1));
     shuffled.sort(PathOrder.COMPARATOR);
@@ -21,7 +33,8 @@ class PathOrderTest {
 
   @Test
   void namesCompareByCodePointLikeTheirUtf8Bytes() {
-    // U+FFEE is one UTF-16 unit above the surrogates, U+1F642 a surrogate pair: bytes EF BF AE < F0 9F 99 82
+    // U+FFEE is one UTF-16 unit above the surrogates, U+1F642 a surrogate pair: bytes EF BF AE < F0
+    // 9F 99 82
     List<String> names = new ArrayList<>(List.of("\ud83d\ude42", "\uffee", "\u00e9", "z", "Z"));
     names.sort(PathOrder.COMPARATOR);
     assertThat(names).containsExactly("Z", "z", "\u00e9", "\uffee", "\ud83d\ude42");

@@ -9,10 +9,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.kiln.internal.tar.TarTestSupport.Snap;
-import dev.kiln.spi.UnsafeLayerException;
 import dev.kiln.spi.LayerEntry;
 import dev.kiln.spi.LayerEntry.Type;
 import dev.kiln.spi.LayerReader;
+import dev.kiln.spi.UnsafeLayerException;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -85,13 +85,16 @@ class TarLayerReaderTest {
     Files.writeString(src.resolve("etc/hosts"), "127.0.0.1 localhost\n");
     Files.createDirectories(src.resolve("usr/bin"));
     Files.write(src.resolve("usr/bin/tool"), data(1, 70_000));
-    Files.setPosixFilePermissions(src.resolve("usr/bin/tool"), PosixFilePermissions.fromString("rwxr-xr-x"));
+    Files.setPosixFilePermissions(
+        src.resolve("usr/bin/tool"), PosixFilePermissions.fromString("rwxr-xr-x"));
     Files.createLink(src.resolve("usr/bin/tool-alias"), src.resolve("usr/bin/tool"));
     Files.createSymbolicLink(src.resolve("bin"), Path.of("usr/bin"));
     Files.createDirectories(src.resolve("tmp"));
     Files.createDirectories(src.resolve("secret"));
-    Files.setPosixFilePermissions(src.resolve("secret"), PosixFilePermissions.fromString("rwx------"));
-    // 131 characters: GNU long-name records in gnu formats, prefix and name in ustar, a PAX path in posix
+    Files.setPosixFilePermissions(
+        src.resolve("secret"), PosixFilePermissions.fromString("rwx------"));
+    // 131 characters: GNU long-name records in gnu formats, prefix and name in ustar, a PAX path in
+    // posix
     Files.createDirectories(src.resolve("d".repeat(60)));
     Files.writeString(src.resolve("d".repeat(60) + "/" + "f".repeat(70)), "long");
     TarTestSupport.run(src, "chmod", "1777", "tmp");
@@ -106,9 +109,13 @@ class TarLayerReaderTest {
     Path src = sampleTree();
     Path plain = tmp.resolve("layer.tar");
     Path gz = tmp.resolve("layer.tar.gz");
-    String[] common = {"--sort=name", "--owner=0", "--group=0", "--numeric-owner", "--format=" + format};
-    TarTestSupport.run(src, concat(new String[] {"tar", "-cf", plain.toString()}, common, ".")).exit();
-    TarTestSupport.run(src, concat(new String[] {"tar", "-czf", gz.toString()}, common, ".")).exit();
+    String[] common = {
+      "--sort=name", "--owner=0", "--group=0", "--numeric-owner", "--format=" + format
+    };
+    TarTestSupport.run(src, concat(new String[] {"tar", "-cf", plain.toString()}, common, "."))
+        .exit();
+    TarTestSupport.run(src, concat(new String[] {"tar", "-czf", gz.toString()}, common, "."))
+        .exit();
 
     List<Snap> snaps = readAll(plain);
     assertThat(readAll(gz)).isEqualTo(snaps);
@@ -120,7 +127,9 @@ class TarLayerReaderTest {
             "FILE " + "d".repeat(60) + "/" + "f".repeat(70) + " 644 0:0 size=4 'long'",
             "DIRECTORY secret 700 0:0 size=0",
             "DIRECTORY tmp 1777 0:0 size=0",
-            "FILE usr/bin/tool 4755 0:0 size=70000 'sha256:" + TarTestSupport.sha256(data(1, 70_000)) + "'",
+            "FILE usr/bin/tool 4755 0:0 size=70000 'sha256:"
+                + TarTestSupport.sha256(data(1, 70_000))
+                + "'",
             "HARDLINK usr/bin/tool-alias 4755 0:0 size=0 -> usr/bin/tool");
     assertThat(paths(snaps)).doesNotContain("", ".", "./");
   }
@@ -131,7 +140,8 @@ class TarLayerReaderTest {
     Path src = Files.createDirectories(tmp.resolve("v7/sub"));
     Files.writeString(src.resolve("f"), "x");
     Path tar = tmp.resolve("v7.tar");
-    TarTestSupport.run(src.getParent(), "tar", "--format=v7", "--sort=name", "-cf", tar.toString(), ".");
+    TarTestSupport.run(
+        src.getParent(), "tar", "--format=v7", "--sort=name", "-cf", tar.toString(), ".");
     assertThat(readAll(tar).stream().map(s -> s.type() + " " + s.path()))
         .containsExactly("DIRECTORY sub", "FILE sub/f");
   }
@@ -140,8 +150,11 @@ class TarLayerReaderTest {
   void readsGnuSparseFiles() throws Exception {
     assumeTrue(TarTestSupport.onPath("tar"), "tar not installed");
     Path src = Files.createDirectories(tmp.resolve("sparse"));
-    try (var ch = java.nio.channels.FileChannel.open(
-        src.resolve("holes"), java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE)) {
+    try (var ch =
+        java.nio.channels.FileChannel.open(
+            src.resolve("holes"),
+            java.nio.file.StandardOpenOption.CREATE,
+            java.nio.file.StandardOpenOption.WRITE)) {
       ch.write(java.nio.ByteBuffer.wrap("start".getBytes(UTF_8)), 0);
       ch.write(java.nio.ByteBuffer.wrap("end".getBytes(UTF_8)), 5_000_000);
     }
@@ -177,7 +190,12 @@ class TarLayerReaderTest {
             .to(tmp.resolve("wh.tar"));
     assertThat(readAll(layer).stream().map(s -> s.type() + " " + s.path()))
         .containsExactly(
-            "DIRECTORY a", "WHITEOUT a/b", "OPAQUE_WHITEOUT a", "WHITEOUT top", "FILE c/d", "FILE abs/olute");
+            "DIRECTORY a",
+            "WHITEOUT a/b",
+            "OPAQUE_WHITEOUT a",
+            "WHITEOUT top",
+            "FILE c/d",
+            "FILE abs/olute");
   }
 
   @Test
@@ -203,32 +221,38 @@ class TarLayerReaderTest {
 
   @Test
   void rejectsEntriesWrittenThroughASymlinkOfTheSameTarball() throws IOException {
-    Path file = new RawTar().symlink("x", "/etc").file("x/passwd", "root::0:0").to(tmp.resolve("s1.tar"));
+    Path file =
+        new RawTar().symlink("x", "/etc").file("x/passwd", "root::0:0").to(tmp.resolve("s1.tar"));
     assertThatThrownBy(() -> readAll(file))
         .isInstanceOf(UnsafeLayerException.class)
         .hasMessageContaining("tar entry 'x/passwd'")
         .hasMessageContaining("writes through symlink 'x' -> '/etc'");
-    Path deep = new RawTar().dir("a/").symlink("a/x", "../..").dir("a/x/y/").to(tmp.resolve("s2.tar"));
+    Path deep =
+        new RawTar().dir("a/").symlink("a/x", "../..").dir("a/x/y/").to(tmp.resolve("s2.tar"));
     assertThatThrownBy(() -> readAll(deep))
         .isInstanceOf(UnsafeLayerException.class)
         .hasMessageContaining("writes through symlink 'a/x' -> '../..'");
-    Path hard = new RawTar().symlink("x", "/etc").hardlink("h", "x/shadow").to(tmp.resolve("s3.tar"));
+    Path hard =
+        new RawTar().symlink("x", "/etc").hardlink("h", "x/shadow").to(tmp.resolve("s3.tar"));
     assertThatThrownBy(() -> readAll(hard))
         .isInstanceOf(UnsafeLayerException.class)
         .hasMessageContaining("writes through symlink 'x' -> '/etc'");
-    Path whiteout = new RawTar().symlink("x", "/etc").file("x/.wh.passwd", "").to(tmp.resolve("s4.tar"));
+    Path whiteout =
+        new RawTar().symlink("x", "/etc").file("x/.wh.passwd", "").to(tmp.resolve("s4.tar"));
     assertThatThrownBy(() -> readAll(whiteout))
         .isInstanceOf(UnsafeLayerException.class)
         .hasMessageContaining("writes through symlink 'x' -> '/etc'");
     // A directory that replaces the symlink makes the path safe again, as it does on extraction.
-    Path replaced = new RawTar().symlink("x", "/etc").dir("x/").file("x/y", "ok").to(tmp.resolve("s5.tar"));
+    Path replaced =
+        new RawTar().symlink("x", "/etc").dir("x/").file("x/y", "ok").to(tmp.resolve("s5.tar"));
     assertThat(paths(readAll(replaced))).containsExactly("x", "x", "x/y");
   }
 
   @Test
   void aTruncatedTarIsReported() throws IOException {
     byte[] good = new RawTar().dir("d/").file("d/f", "x".repeat(3000)).file("d/g", "y").bytes();
-    // inside content, inside a header, at a block boundary without end marker, inside the end marker
+    // inside content, inside a header, at a block boundary without end marker, inside the end
+    // marker
     for (int cut : new int[] {512 * 2 + 1000, 512 * 7 + 100, 512 * 8, good.length - 1024 + 100}) {
       Path file = Files.write(tmp.resolve("cut-" + cut + ".tar"), Arrays.copyOf(good, cut));
       assertThatThrownBy(() -> readAll(file))
@@ -269,7 +293,8 @@ class TarLayerReaderTest {
     byte[] corrupt = gz.clone();
     corrupt[gz.length - 6] ^= 1; // the CRC
     Path file = Files.write(tmp.resolve("crc.tar.gz"), corrupt);
-    assertThatThrownBy(() -> readAll(file)).hasMessageStartingWith("truncated or not a tar archive: " + file);
+    assertThatThrownBy(() -> readAll(file))
+        .hasMessageStartingWith("truncated or not a tar archive: " + file);
   }
 
   @Test
@@ -281,12 +306,18 @@ class TarLayerReaderTest {
     header[0] ^= 1; // the checksum no longer matches
     Map<String, byte[]> cases =
         Map.of(
-            "text", text,
-            "short-text", "hello\n".getBytes(UTF_8),
-            "empty", new byte[0],
-            "random", random,
-            "gzipped-text", gzip(text),
-            "bad-checksum", header);
+            "text",
+            text,
+            "short-text",
+            "hello\n".getBytes(UTF_8),
+            "empty",
+            new byte[0],
+            "random",
+            random,
+            "gzipped-text",
+            gzip(text),
+            "bad-checksum",
+            header);
     for (Map.Entry<String, byte[]> c : cases.entrySet()) {
       Path file = Files.write(tmp.resolve(c.getKey()), c.getValue());
       assertThatThrownBy(() -> readAll(file))
@@ -298,7 +329,9 @@ class TarLayerReaderTest {
 
   @Test
   void zstdIsNamed() throws IOException {
-    Path file = Files.write(tmp.resolve("layer.zst"), new byte[] {0x28, (byte) 0xb5, 0x2f, (byte) 0xfd, 0, 0});
+    Path file =
+        Files.write(
+            tmp.resolve("layer.zst"), new byte[] {0x28, (byte) 0xb5, 0x2f, (byte) 0xfd, 0, 0});
     assertThatThrownBy(() -> LayerReader.open(file)).hasMessageContaining("zstd");
   }
 
@@ -311,7 +344,9 @@ class TarLayerReaderTest {
       assertThat(in.read()).isEqualTo('f');
       assertThatThrownBy(() -> a.content().open()).hasMessageContaining("only once");
       LayerEntry b = r.next();
-      assertThatThrownBy(in::read).isInstanceOf(IOException.class).hasMessageContaining("moved past it");
+      assertThatThrownBy(in::read)
+          .isInstanceOf(IOException.class)
+          .hasMessageContaining("moved past it");
       assertThatThrownBy(() -> a.content().open()).isInstanceOf(IOException.class);
       try (InputStream bin = b.content().open()) {
         assertThat(new String(bin.readAllBytes(), UTF_8)).isEqualTo("second");
@@ -329,7 +364,8 @@ class TarLayerReaderTest {
         assertThat(readAll(r)).extracting(Snap::content).containsExactly("content");
       }
     }
-    assertThatThrownBy(() -> readAll(LayerReader.of(new ByteArrayInputStream(new byte[100]), "upload")))
+    assertThatThrownBy(
+            () -> readAll(LayerReader.of(new ByteArrayInputStream(new byte[100]), "upload")))
         .hasMessageStartingWith("truncated or not a tar archive: upload");
   }
 
@@ -340,7 +376,16 @@ class TarLayerReaderTest {
     TarWriter w = new TarWriter(buf, 123);
     w.writeHeader("dev/console", TarWriter.CHAR_DEVICE, 0620, 0, 5, 0, "", 5, 1, Map.of());
     w.writeHeader("dev/loop0", TarWriter.BLOCK_DEVICE, 0660, 0, 6, 0, "", 7, 0, Map.of());
-    w.writeHeader("sbin/ping", TarWriter.REGULAR, 06755, 12, 34, 0, "", 0, 0,
+    w.writeHeader(
+        "sbin/ping",
+        TarWriter.REGULAR,
+        06755,
+        12,
+        34,
+        0,
+        "",
+        0,
+        0,
         Map.of("security.capability", binary, "user.empty", new byte[0]));
     w.finish();
     Path file = Files.write(tmp.resolve("x.tar"), buf.toByteArray());
@@ -349,7 +394,8 @@ class TarLayerReaderTest {
         .containsExactly(
             "CHAR_DEVICE dev/console 620 0:5 size=0 dev=5,1",
             "BLOCK_DEVICE dev/loop0 660 0:6 size=0 dev=7,0",
-            "FILE sbin/ping 6755 12:34 size=0 {security.capability=" + Arrays.toString(binary)
+            "FILE sbin/ping 6755 12:34 size=0 {security.capability="
+                + Arrays.toString(binary)
                 + ", user.empty=[]} ''");
   }
 

@@ -21,7 +21,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.GZIPInputStream;
 
-/** Shared helpers for the tar package tests: processes, digests and comparable snapshots of entries. */
+/**
+ * Shared helpers for the tar package tests: processes, digests and comparable snapshots of entries.
+ */
 public final class TarTestSupport {
   private TarTestSupport() {}
 
@@ -50,15 +52,36 @@ public final class TarTestSupport {
       Map<String, String> x = new TreeMap<>();
       e.xattrs().forEach((k, v) -> x.put(k, Arrays.toString(v)));
       return new Snap(
-          e.path(), e.type(), e.mode(), e.uid(), e.gid(), e.size(), e.linkTarget(), e.devMajor(), e.devMinor(), x,
+          e.path(),
+          e.type(),
+          e.mode(),
+          e.uid(),
+          e.gid(),
+          e.size(),
+          e.linkTarget(),
+          e.devMajor(),
+          e.devMinor(),
+          x,
           content);
     }
 
     @Override
     public String toString() {
-      return type + " " + path + " " + Integer.toOctalString(mode) + " " + uid + ":" + gid + " size=" + size
-          + (link.isEmpty() ? "" : " -> " + link) + (devMajor + devMinor > 0 ? " dev=" + devMajor + "," + devMinor : "")
-          + (xattrs.isEmpty() ? "" : " " + xattrs) + (content == null ? "" : " '" + content + "'");
+      return type
+          + " "
+          + path
+          + " "
+          + Integer.toOctalString(mode)
+          + " "
+          + uid
+          + ":"
+          + gid
+          + " size="
+          + size
+          + (link.isEmpty() ? "" : " -> " + link)
+          + (devMajor + devMinor > 0 ? " dev=" + devMajor + "," + devMinor : "")
+          + (xattrs.isEmpty() ? "" : " " + xattrs)
+          + (content == null ? "" : " '" + content + "'");
     }
   }
 

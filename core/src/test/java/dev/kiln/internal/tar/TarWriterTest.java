@@ -51,13 +51,25 @@ class TarWriterTest {
     Path src = Files.createDirectories(tmp.resolve("src/d"));
     Files.setPosixFilePermissions(src, PosixFilePermissions.fromString("rwxr-xr-x"));
     Files.writeString(src.resolve("a.txt"), "hello");
-    Files.setPosixFilePermissions(src.resolve("a.txt"), PosixFilePermissions.fromString("rw-r--r--"));
+    Files.setPosixFilePermissions(
+        src.resolve("a.txt"), PosixFilePermissions.fromString("rw-r--r--"));
     Files.createSymbolicLink(src.resolve("l"), Path.of("a.txt"));
     Path gnu = tmp.resolve("gnu.tar");
     TarTestSupport.Result r =
         TarTestSupport.run(
-            src.getParent(), "tar", "--format=ustar", "--numeric-owner", "--owner=0", "--group=0", "--mtime=@1",
-            "--no-recursion", "-cf", gnu.toString(), "d/", "d/a.txt", "d/l");
+            src.getParent(),
+            "tar",
+            "--format=ustar",
+            "--numeric-owner",
+            "--owner=0",
+            "--group=0",
+            "--mtime=@1",
+            "--no-recursion",
+            "-cf",
+            gnu.toString(),
+            "d/",
+            "d/a.txt",
+            "d/l");
     assertThat(r.exit()).as(r.err()).isZero();
 
     ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -91,7 +103,16 @@ class TarWriterTest {
   void writesPaxRecordsOnlyWhenNeeded() throws IOException {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     TarWriter w = new TarWriter(out, 1);
-    w.writeHeader("caf\u00e9", TarWriter.REGULAR, 0644, 1L << 22, 7, 12L << 30, "", 0, 0,
+    w.writeHeader(
+        "caf\u00e9",
+        TarWriter.REGULAR,
+        0644,
+        1L << 22,
+        7,
+        12L << 30,
+        "",
+        0,
+        0,
         Map.of("user.a", new byte[] {(byte) 0xff}));
     byte[] all = out.toByteArray();
     assertThat((char) all[156]).isEqualTo('x');
@@ -99,7 +120,10 @@ class TarWriterTest {
     String records = new String(all, 512, 512, UTF_8);
     assertThat(records)
         .startsWith(
-            "25 SCHILY.xattr.user.a=\ufffd\n" + "14 path=caf\u00e9\n" + "20 size=12884901888\n" + "15 uid=4194304\n");
+            "25 SCHILY.xattr.user.a=\ufffd\n"
+                + "14 path=caf\u00e9\n"
+                + "20 size=12884901888\n"
+                + "15 uid=4194304\n");
     byte[] h = Arrays.copyOfRange(all, 1024, 1536);
     assertThat(field(h, 108, 8)).isEqualTo("0000000\0"); // the real uid is in PAX
     assertThat(field(h, 116, 8)).isEqualTo("0000007\0");

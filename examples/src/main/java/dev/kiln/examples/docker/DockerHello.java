@@ -11,10 +11,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
 /**
- * Bakes a tiny web server image into the Docker daemon: a busybox layer (the host's busybox-static), a {@code run}
- * layer that writes the site inside a container, and a files layer with the page's text; then says how to run it.
- * Needs a Docker daemon ({@code $DOCKER_HOST} or the default socket) and {@code dev.kiln:kiln-provider-docker}.
- * Tests start the image with Testcontainers through {@code KilnImages.dockerImageName(result)}.
+ * Bakes a tiny web server image into the Docker daemon: a busybox layer (the host's
+ * busybox-static), a {@code run} layer that writes the site inside a container, and a files layer
+ * with the page's text; then says how to run it. Needs a Docker daemon ({@code $DOCKER_HOST} or the
+ * default socket) and {@code dev.kiln:kiln-provider-docker}. Tests start the image with
+ * Testcontainers through {@code KilnImages.dockerImageName(result)}.
  *
  * <p>Usage: {@code DockerHello [NAME:TAG]} (default {@value #IMAGE}).
  */
@@ -27,17 +28,28 @@ public final class DockerHello {
   /** The image: busybox httpd serving /srv/www on port 8080. */
   public static ImageBuild definition(String greeting) {
     return ImageBuild.from(Base.scratch())
-        .layer(Layer.files("busybox")
-            .add(Path.of("/bin/busybox"), "/bin/busybox", 0755)
-            .symlink("/bin/sh", "busybox")
-            .directory("/tmp", 01777))
-        .layer(Layer.run("site",
-            "/bin/busybox mkdir -p /srv/www",
-            "/bin/busybox --install -s /bin",
-            "echo '<!doctype html><title>kiln</title><h1 id=greeting></h1>' > /srv/www/index.html"))
-        .layer(Layer.files("greeting").content("/srv/www/greeting.txt", (greeting + "\n").getBytes(StandardCharsets.UTF_8), 0644))
-        .config(c -> c.cmd("/bin/busybox", "httpd", "-f", "-v", "-p", "8080", "-h", "/srv/www").expose(8080)
-            .label("org.opencontainers.image.title", "kiln-docker-hello"));
+        .layer(
+            Layer.files("busybox")
+                .add(Path.of("/bin/busybox"), "/bin/busybox", 0755)
+                .symlink("/bin/sh", "busybox")
+                .directory("/tmp", 01777))
+        .layer(
+            Layer.run(
+                "site",
+                "/bin/busybox mkdir -p /srv/www",
+                "/bin/busybox --install -s /bin",
+                "echo '<!doctype html><title>kiln</title><h1 id=greeting></h1>' > /srv/www/index.html"))
+        .layer(
+            Layer.files("greeting")
+                .content(
+                    "/srv/www/greeting.txt",
+                    (greeting + "\n").getBytes(StandardCharsets.UTF_8),
+                    0644))
+        .config(
+            c ->
+                c.cmd("/bin/busybox", "httpd", "-f", "-v", "-p", "8080", "-h", "/srv/www")
+                    .expose(8080)
+                    .label("org.opencontainers.image.title", "kiln-docker-hello"));
   }
 
   /** Bakes the image into the daemon under {@code name}. */
@@ -50,9 +62,13 @@ public final class DockerHello {
     try (Kiln kiln = Kiln.builder().listener(new ConsoleProgress(System.out)).build()) {
       BakeResult r = bake(kiln, name, "Hello from an image baked by Kiln");
       System.out.println();
-      System.out.println("image digest: " + r.digest() + " (docker image id " + r.configDigest().shortHex() + ")");
+      System.out.println(
+          "image digest: " + r.digest() + " (docker image id " + r.configDigest().shortHex() + ")");
       System.out.println("Next:");
-      System.out.println("  docker run --rm -p 8080:8080 " + name + "   # then open http://localhost:8080/greeting.txt");
+      System.out.println(
+          "  docker run --rm -p 8080:8080 "
+              + name
+              + "   # then open http://localhost:8080/greeting.txt");
     }
   }
 }

@@ -14,12 +14,13 @@ import java.nio.file.Path;
 import java.util.function.Function;
 
 /**
- * Base and app AMIs from one definition: the base (a Debian root file system with a kernel, plus site
- * configuration) is baked once, as CI would; the app image is {@code Base.of(base)} plus an app layer, so its
- * snapshot is uploaded incrementally against the base's snapshot — only the blocks the app layer changed.
+ * Base and app AMIs from one definition: the base (a Debian root file system with a kernel, plus
+ * site configuration) is baked once, as CI would; the app image is {@code Base.of(base)} plus an
+ * app layer, so its snapshot is uploaded incrementally against the base's snapshot — only the
+ * blocks the app layer changed.
  *
- * <p>Usage: {@code BaseAndAppAmis ROOTFS.tar REGION [APP_DIR]} with AWS credentials from the SDK's default chain
- * (environment, profile, instance role). The IAM policy it needs is in docs/ec2.md.
+ * <p>Usage: {@code BaseAndAppAmis ROOTFS.tar REGION [APP_DIR]} with AWS credentials from the SDK's
+ * default chain (environment, profile, instance role). The IAM policy it needs is in docs/ec2.md.
  */
 public final class BaseAndAppAmis {
 
@@ -40,13 +41,26 @@ public final class BaseAndAppAmis {
     }
   }
 
-  /** Bakes both images; {@code target} makes the ec2:// target for a name (tests point it at a loopback server). */
-  public static Amis bake(Kiln kiln, Path rootfs, Path appDir, Function<String, Target> target) throws Exception {
-    ImageBuild base = ImageBuild.from(Base.rootfs(rootfs))
-        .layer(Layer.files("site").content("/etc/motd", "Built by Kiln. Do not change this box: bake a new one.\n".getBytes(StandardCharsets.UTF_8), 0644));
-    Layer appLayer = appDir != null
-        ? Layer.files("app").add(appDir, "/opt/app")
-        : Layer.files("app").content("/opt/app/VERSION", "1.0.0\n".getBytes(StandardCharsets.UTF_8), 0644);
+  /**
+   * Bakes both images; {@code target} makes the ec2:// target for a name (tests point it at a
+   * loopback server).
+   */
+  public static Amis bake(Kiln kiln, Path rootfs, Path appDir, Function<String, Target> target)
+      throws Exception {
+    ImageBuild base =
+        ImageBuild.from(Base.rootfs(rootfs))
+            .layer(
+                Layer.files("site")
+                    .content(
+                        "/etc/motd",
+                        "Built by Kiln. Do not change this box: bake a new one.\n"
+                            .getBytes(StandardCharsets.UTF_8),
+                        0644));
+    Layer appLayer =
+        appDir != null
+            ? Layer.files("app").add(appDir, "/opt/app")
+            : Layer.files("app")
+                .content("/opt/app/VERSION", "1.0.0\n".getBytes(StandardCharsets.UTF_8), 0644);
     ImageBuild app = ImageBuild.from(Base.of(base)).layer(appLayer);
 
     BakeResult b = kiln.bake(base, target.apply("kiln-base"));
@@ -57,8 +71,13 @@ public final class BaseAndAppAmis {
   static void print(Amis amis) {
     for (BakeResult r : new BakeResult[] {amis.base(), amis.app()}) {
       for (PublishedImage p : r.published().values()) {
-        System.out.printf("%s: %s (snapshot %s, %s bytes sent%s)%n", p.target(), p.details().get("imageId"),
-            p.details().get("snapshotId"), p.details().get("bytesSent"), p.reused() ? ", already there" : "");
+        System.out.printf(
+            "%s: %s (snapshot %s, %s bytes sent%s)%n",
+            p.target(),
+            p.details().get("imageId"),
+            p.details().get("snapshotId"),
+            p.details().get("bytesSent"),
+            p.reused() ? ", already there" : "");
       }
     }
   }

@@ -6,9 +6,10 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Writes, byte by byte, a static Linux x86-64 executable of a few hundred bytes that prints one file to standard
- * output, so the quickstart image runs on any amd64 Docker host without a shell, a libc or anything installed: no
- * compiler, no base image. The bytes depend only on the path, so the image is the same on every machine.
+ * Writes, byte by byte, a static Linux x86-64 executable of a few hundred bytes that prints one
+ * file to standard output, so the quickstart image runs on any amd64 Docker host without a shell, a
+ * libc or anything installed: no compiler, no base image. The bytes depend only on the path, so the
+ * image is the same on every machine.
  *
  * <p>The program, in the assembler syntax of {@code as -msyntax=intel}:
  *
@@ -19,9 +20,10 @@ import java.nio.charset.StandardCharsets;
  *   exit(0)
  * </pre>
  *
- * <p>The file is an ELF header, one PT_LOAD program header mapping the whole file read+execute at 0x400000, the
- * code, then MESSAGE ("hello: cannot print PATH\n") and PATH with its terminating NUL. Only x86-64 for now; an
- * aarch64 variant needs its own code section under the same headers ({@code e_machine} 183).
+ * <p>The file is an ELF header, one PT_LOAD program header mapping the whole file read+execute at
+ * 0x400000, the code, then MESSAGE ("hello: cannot print PATH\n") and PATH with its terminating
+ * NUL. Only x86-64 for now; an aarch64 variant needs its own code section under the same headers
+ * ({@code e_machine} 183).
  */
 final class HelloElf {
   private static final long BASE = 0x400000;
@@ -29,8 +31,10 @@ final class HelloElf {
   private static final int PHDR = 56;
 
   // Offsets in CODE that depend on where the strings land (see x8664).
-  private static final int PATH_DISP = 0x03; // lea rdi, [rip + PATH]: disp32 at 0x03, next instruction at 0x07
-  private static final int MSG_DISP = 0x50; // lea rsi, [rip + MESSAGE]: disp32 at 0x50, next instruction at 0x54
+  private static final int PATH_DISP =
+      0x03; // lea rdi, [rip + PATH]: disp32 at 0x03, next instruction at 0x07
+  private static final int MSG_DISP =
+      0x50; // lea rsi, [rip + MESSAGE]: disp32 at 0x50, next instruction at 0x54
   private static final int MSG_LEN = 0x55; // mov edx, len(MESSAGE): imm32 at 0x55
 
   private static final int[] CODE = {
@@ -74,7 +78,8 @@ final class HelloElf {
   /** The executable that prints the file at {@code path} (an absolute path inside the image). */
   static byte[] x8664(String path) {
     if (!path.startsWith("/") || path.indexOf('\0') >= 0) {
-      throw new IllegalArgumentException("expected an absolute path without NUL, found '" + path + "'");
+      throw new IllegalArgumentException(
+          "expected an absolute path without NUL, found '" + path + "'");
     }
     byte[] message = ("hello: cannot print " + path + "\n").getBytes(StandardCharsets.UTF_8);
     byte[] pathz = (path + "\0").getBytes(StandardCharsets.UTF_8);
@@ -92,7 +97,10 @@ final class HelloElf {
     code.putInt(MSG_LEN, message.length);
 
     ByteBuffer h = ByteBuffer.allocate(codeOffset).order(ByteOrder.LITTLE_ENDIAN);
-    h.put(new byte[] {0x7f, 'E', 'L', 'F', 2 /* 64-bit */, 1 /* little-endian */, 1 /* version */, 0 /* SysV */});
+    h.put(
+        new byte[] {
+          0x7f, 'E', 'L', 'F', 2 /* 64-bit */, 1 /* little-endian */, 1 /* version */, 0 /* SysV */
+        });
     h.put(new byte[8]);
     h.putShort((short) 2); // e_type: ET_EXEC
     h.putShort((short) 62); // e_machine: EM_X86_64

@@ -34,12 +34,16 @@ class DockerHelloIT {
       r = DockerHello.bake(kiln, IMAGE, "hello, testcontainers");
     }
     assertThat(KilnImages.dockerImageName(r)).isEqualTo(IMAGE);
-    try (GenericContainer<?> web = new GenericContainer<>(KilnImages.dockerImageName(r))
-        .withExposedPorts(8080)
-        .waitingFor(Wait.forHttp("/greeting.txt").forStatusCode(200))) {
+    try (GenericContainer<?> web =
+        new GenericContainer<>(KilnImages.dockerImageName(r))
+            .withExposedPorts(8080)
+            .waitingFor(Wait.forHttp("/greeting.txt").forStatusCode(200))) {
       web.start();
-      URI uri = URI.create("http://" + web.getHost() + ":" + web.getMappedPort(8080) + "/greeting.txt");
-      HttpResponse<String> page = HttpClient.newHttpClient().send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString());
+      URI uri =
+          URI.create("http://" + web.getHost() + ":" + web.getMappedPort(8080) + "/greeting.txt");
+      HttpResponse<String> page =
+          HttpClient.newHttpClient()
+              .send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString());
       assertThat(page.body()).isEqualTo("hello, testcontainers\n");
     }
   }

@@ -19,13 +19,16 @@ class BaseAndAppAmisIT {
     Path rootfs = Fixtures.debianWithKernel();
     try (LoopbackAws aws = LoopbackAws.start();
         Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
-      BaseAndAppAmis.Amis amis = BaseAndAppAmis.bake(kiln, rootfs, null, name -> aws.target("eu-west-1", name));
+      BaseAndAppAmis.Amis amis =
+          BaseAndAppAmis.bake(kiln, rootfs, null, name -> aws.target("eu-west-1", name));
       BaseAndAppAmis.print(amis);
       PublishedImage base = amis.base().published().values().iterator().next();
       PublishedImage app = amis.app().published().values().iterator().next();
-      LoopbackAws.SnapshotInfo appSnap = aws.snapshot(app.details().get("snapshotId")).orElseThrow();
+      LoopbackAws.SnapshotInfo appSnap =
+          aws.snapshot(app.details().get("snapshotId")).orElseThrow();
       assertThat(appSnap.parentSnapshotId()).contains(base.details().get("snapshotId"));
-      assertThat(Long.parseLong(app.details().get("bytesSent"))).isPositive()
+      assertThat(Long.parseLong(app.details().get("bytesSent")))
+          .isPositive()
           .isLessThan(Long.parseLong(base.details().get("bytesSent")) / 20);
       assertThat(aws.images()).hasSize(2);
     }

@@ -14,9 +14,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The quickstart's image runs as printed: the {@code docker load} and {@code docker run} lines it prints at the end
- * are run word for word against the real Docker daemon, and the container prints the greeting of the config layer.
- * Nothing comes from the host: the base is empty and the executable is written by the quickstart itself.
+ * The quickstart's image runs as printed: the {@code docker load} and {@code docker run} lines it
+ * prints at the end are run word for word against the real Docker daemon, and the container prints
+ * the greeting of the config layer. Nothing comes from the host: the base is empty and the
+ * executable is written by the quickstart itself.
  */
 class QuickstartIT {
   @TempDir Path tmp;
@@ -34,10 +35,11 @@ class QuickstartIT {
     Path out = tmp.resolve("out");
     String printed = runQuickstart(out.toString(), image);
 
-    List<String> docker = printed.lines().filter(l -> l.startsWith("  docker ")).map(String::strip).toList();
-    assertThat(docker).containsExactly(
-        "docker load -i " + out.resolve("quickstart.docker.tar"),
-        "docker run --rm " + image);
+    List<String> docker =
+        printed.lines().filter(l -> l.startsWith("  docker ")).map(String::strip).toList();
+    assertThat(docker)
+        .containsExactly(
+            "docker load -i " + out.resolve("quickstart.docker.tar"), "docker run --rm " + image);
     Tools.Result load = Tools.run(words(docker.get(0))).ok();
     assertThat(load.output()).contains(image);
     Tools.Result run = Tools.run(words(docker.get(1))).ok();

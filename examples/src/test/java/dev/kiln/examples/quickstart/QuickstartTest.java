@@ -11,7 +11,10 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The quickstart runs as the README's first command does, into a store of its own, and twice is a no-op. */
+/**
+ * The quickstart runs as the README's first command does, into a store of its own, and twice is a
+ * no-op.
+ */
 class QuickstartTest {
   @TempDir Path tmp;
 
@@ -35,7 +38,8 @@ class QuickstartTest {
     String digest = a.lines().filter(l -> l.startsWith("image digest: ")).findFirst().orElseThrow();
     assertThat(digest).matches("image digest: sha256:[0-9a-f]{64}");
     assertThat(b).contains(digest).contains("0 built").contains("already there, nothing sent");
-    assertThat(a).contains("skopeo inspect")
+    assertThat(a)
+        .contains("skopeo inspect")
         .contains("\n  docker load -i " + tmp.resolve("out/quickstart.docker.tar") + "\n")
         .contains("\n  docker run --rm kiln/quickstart:latest\n");
     assertThat(a).contains("2 built"); // app and config on an empty base: nothing from the host
@@ -44,7 +48,9 @@ class QuickstartTest {
 
   @Test
   void theAppIsAStaticExecutableThatPrintsItsFileOrSaysItCannot() throws Exception {
-    assumeTrue(System.getProperty("os.name").equals("Linux") && System.getProperty("os.arch").equals("amd64"),
+    assumeTrue(
+        System.getProperty("os.name").equals("Linux")
+            && System.getProperty("os.arch").equals("amd64"),
         "runs an x86-64 Linux executable");
     Path greeting = tmp.resolve("greeting");
     String text = "line\n".repeat(2000); // more than one read
@@ -57,7 +63,8 @@ class QuickstartTest {
     exe.toFile().setExecutable(true);
 
     Process ok = new ProcessBuilder(exe.toString()).redirectErrorStream(true).start();
-    assertThat(new String(ok.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo(text);
+    assertThat(new String(ok.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
+        .isEqualTo(text);
     assertThat(ok.waitFor()).isZero();
 
     Files.delete(greeting);

@@ -21,7 +21,9 @@ import org.assertj.core.api.AbstractThrowableAssert;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** What kiln:bake does with bad input: one clear line, a failed build, and nothing baked or written. */
+/**
+ * What kiln:bake does with bad input: one clear line, a failed build, and nothing baked or written.
+ */
 class PluginBadInputTest {
   @TempDir Path dir;
 
@@ -29,7 +31,9 @@ class PluginBadInputTest {
     @Override
     public ImageBuild define(DefinitionContext ctx) {
       return ImageBuild.from(Base.scratch())
-          .layer(Layer.files("hello").content("/hello.txt", "hello\n".getBytes(StandardCharsets.UTF_8), 0644));
+          .layer(
+              Layer.files("hello")
+                  .content("/hello.txt", "hello\n".getBytes(StandardCharsets.UTF_8), 0644));
     }
   }
 
@@ -48,7 +52,8 @@ class PluginBadInputTest {
   public static final class Throws implements ImageDefinition {
     @Override
     public ImageBuild define(DefinitionContext ctx) {
-      throw new IllegalStateException("the jre parameter is missing:\n  pass -Dkiln.param.jre=FILE");
+      throw new IllegalStateException(
+          "the jre parameter is missing:\n  pass -Dkiln.param.jre=FILE");
     }
   }
 
@@ -64,8 +69,14 @@ class PluginBadInputTest {
   private final List<String> log = new ArrayList<>();
 
   private PluginBake.Request request(String definition, List<String> targets, Path store) {
-    return new PluginBake.Request(List.of(), definition, Set.of(), targets, store,
-        DefinitionContext.builder().projectDirectory(dir).build(), dir.resolve("out"));
+    return new PluginBake.Request(
+        List.of(),
+        definition,
+        Set.of(),
+        targets,
+        store,
+        DefinitionContext.builder().projectDirectory(dir).build(),
+        dir.resolve("out"));
   }
 
   private AbstractThrowableAssert<?, ? extends Throwable> fails(PluginBake.Request req) {
@@ -87,7 +98,8 @@ class PluginBadInputTest {
   void aMissingDefinitionClassIsNamed() throws Exception {
     Path store = dir.resolve("store");
     fails(request("com.example.Missing", List.of(), store))
-        .hasMessageStartingWith("image definition com.example.Missing not found on the project's class path");
+        .hasMessageStartingWith(
+            "image definition com.example.Missing not found on the project's class path");
     nothingWritten(store);
   }
 
@@ -95,15 +107,17 @@ class PluginBadInputTest {
   void noDefinitionAtAllSaysHowToDeclareOne() throws Exception {
     Path store = dir.resolve("store");
     fails(request(null, List.of(), store))
-        .hasMessageStartingWith("no image definition found: implement dev.kiln.ImageDefinition and list the class in "
-            + "META-INF/services/dev.kiln.ImageDefinition");
+        .hasMessageStartingWith(
+            "no image definition found: implement dev.kiln.ImageDefinition and list the class in "
+                + "META-INF/services/dev.kiln.ImageDefinition");
     nothingWritten(store);
   }
 
   @Test
   void aClassThatIsNotADefinitionOrCannotBeCreatedIsNamed() {
     fails(request(String.class.getName(), List.of(), dir.resolve("store")))
-        .hasMessage("image definition java.lang.String does not implement dev.kiln.ImageDefinition");
+        .hasMessage(
+            "image definition java.lang.String does not implement dev.kiln.ImageDefinition");
     fails(request(NoPublicConstructor.class.getName(), List.of(), dir.resolve("store")))
         .hasMessageContaining("needs a public no-argument constructor");
   }
@@ -112,15 +126,22 @@ class PluginBadInputTest {
   void aDefinitionThatThrowsIsNamedWithItsMessageOnOneLine() throws Exception {
     Path store = dir.resolve("store");
     fails(request(Throws.class.getName(), List.of(), store))
-        .hasMessage("image definition " + Throws.class.getName() + " failed to define 'default': "
-            + "IllegalStateException: the jre parameter is missing: pass -Dkiln.param.jre=FILE");
+        .hasMessage(
+            "image definition "
+                + Throws.class.getName()
+                + " failed to define 'default': "
+                + "IllegalStateException: the jre parameter is missing: pass -Dkiln.param.jre=FILE");
     nothingWritten(store);
   }
 
   @Test
   void anUnknownTargetFailsBeforeAnythingIsBaked() throws Exception {
     Path store = dir.resolve("store");
-    fails(request(Good.class.getName(), List.of("oci-archive:" + dir.resolve("a.tar"), "nope:somewhere"), store))
+    fails(
+            request(
+                Good.class.getName(),
+                List.of("oci-archive:" + dir.resolve("a.tar"), "nope:somewhere"),
+                store))
         .hasMessageStartingWith("unknown target scheme 'nope' in 'nope:somewhere'")
         .hasMessageContaining("schemes found:");
     nothingWritten(store);
@@ -130,7 +151,8 @@ class PluginBadInputTest {
   @Test
   void aTargetWithoutSchemeIsRefused() throws Exception {
     Path store = dir.resolve("store");
-    fails(request(Good.class.getName(), List.of("app.tar"), store)).hasMessageStartingWith("invalid target 'app.tar'");
+    fails(request(Good.class.getName(), List.of("app.tar"), store))
+        .hasMessageStartingWith("invalid target 'app.tar'");
     nothingWritten(store);
   }
 
@@ -155,15 +177,20 @@ class PluginBadInputTest {
   @Test
   void aGoodDefinitionBakesAndWritesItsDigestAndRecord() throws Exception {
     Path store = dir.resolve("store");
-    List<PluginBake.Baked> baked = PluginBake.run(
-        request(Two.class.getName(), List.of("oci-archive:" + dir.resolve("{name}.tar")), store), log::add, log::add);
+    List<PluginBake.Baked> baked =
+        PluginBake.run(
+            request(
+                Two.class.getName(), List.of("oci-archive:" + dir.resolve("{name}.tar")), store),
+            log::add,
+            log::add);
     assertThat(baked).extracting(PluginBake.Baked::name).containsExactly("a", "b");
     for (PluginBake.Baked b : baked) {
       assertThat(dir.resolve(b.name() + ".tar")).isRegularFile();
       assertThat(Files.readString(dir.resolve("out/" + b.name() + ".digest")).strip())
           .isEqualTo(b.result().digest().toString());
       assertThat(dir.resolve("out/" + b.name() + ".record.json")).isRegularFile();
-      assertThat(Files.readString(dir.resolve("out/" + b.name() + ".json"))).contains("\"provisioned\"");
+      assertThat(Files.readString(dir.resolve("out/" + b.name() + ".json")))
+          .contains("\"provisioned\"");
     }
   }
 }

@@ -14,8 +14,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The disks Kiln builds boot only on x86-64 with UEFI: an AMI registered as arm64 or for legacy BIOS would never
- * boot, so those options are refused when the target is parsed, naming the option, instead of after the upload.
+ * The disks Kiln builds boot only on x86-64 with UEFI: an AMI registered as arm64 or for legacy
+ * BIOS would never boot, so those options are refused when the target is parsed, naming the option,
+ * instead of after the upload.
  */
 class UnbootableEc2OptionsTest {
   @TempDir Path tmp;
@@ -47,8 +48,12 @@ class UnbootableEc2OptionsTest {
   @Test
   void aBakeWithSuchATargetFailsBeforeAnythingIsBuilt() throws Exception {
     try (Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
-      assertThatThrownBy(() -> kiln.bake(dev.kiln.ImageBuild.from(dev.kiln.Base.scratch()),
-              "raw:" + tmp.resolve("d.img"), "ec2://eu-west-1/web?arch=arm64"))
+      assertThatThrownBy(
+              () ->
+                  kiln.bake(
+                      dev.kiln.ImageBuild.from(dev.kiln.Base.scratch()),
+                      "raw:" + tmp.resolve("d.img"),
+                      "ec2://eu-west-1/web?arch=arm64"))
           .isInstanceOf(InvalidTargetException.class)
           .hasMessageContaining("arch=arm64");
     }
@@ -60,6 +65,7 @@ class UnbootableEc2OptionsTest {
     Ec2Target t = Ec2Target.parse("ec2://eu-west-1/web?arch=x86_64&bootMode=uefi");
     assertThat(t.architecture()).isEqualTo("x86_64");
     assertThat(t.bootMode()).isEqualTo("uefi");
-    assertThat(Ec2Target.from(Target.parse("ec2://eu-west-1/web")).architecture()).isEqualTo("x86_64");
+    assertThat(Ec2Target.from(Target.parse("ec2://eu-west-1/web")).architecture())
+        .isEqualTo("x86_64");
   }
 }

@@ -7,7 +7,10 @@ import dev.kiln.vmware.Firmware;
 import dev.kiln.vmware.OvfPackage;
 import org.junit.jupiter.api.Test;
 
-/** The disks Kiln builds boot only with UEFI: a package that would start them with BIOS firmware is refused. */
+/**
+ * The disks Kiln builds boot only with UEFI: a package that would start them with BIOS firmware is
+ * refused.
+ */
 class BiosFirmwareRefusedTest {
   @Test
   void biosFirmwareIsRefusedNamingTheOption() {

@@ -12,13 +12,23 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** vmdk:, ova: and ovf: declare the file they write, so targets that would overwrite each other are refused. */
+/**
+ * vmdk:, ova: and ovf: declare the file they write, so targets that would overwrite each other are
+ * refused.
+ */
 class VmwareConflictingTargetsTest {
   @TempDir Path tmp;
 
   @Test
   void twoTargetsWritingOneFileAreRefusedBeforeAnythingIsWritten() throws Exception {
-    ImageBuild build = ImageBuild.from(Base.scratch()).layer(Layer.files("etc").content("/etc/motd", "hi\n".getBytes(java.nio.charset.StandardCharsets.UTF_8), 0644));
+    ImageBuild build =
+        ImageBuild.from(Base.scratch())
+            .layer(
+                Layer.files("etc")
+                    .content(
+                        "/etc/motd",
+                        "hi\n".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                        0644));
     Path f = tmp.resolve("out/web.img");
     String[][] pairs = {
       {"vmdk:" + f, "ova:" + f},

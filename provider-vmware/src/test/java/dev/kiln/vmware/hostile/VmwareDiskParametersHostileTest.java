@@ -18,26 +18,32 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * Bad {@code disk.NAME} parameters in {@code vmdk:}, {@code ova:}, {@code ovf:} and {@code vsphere://} targets: the
- * message every disk target gives, before anything is built or written.
+ * Bad {@code disk.NAME} parameters in {@code vmdk:}, {@code ova:}, {@code ovf:} and {@code
+ * vsphere://} targets: the message every disk target gives, before anything is built or written.
  */
 class VmwareDiskParametersHostileTest {
   @TempDir Path tmp;
 
   @ParameterizedTest
-  @CsvSource(delimiter = '|', value = {
-      "disk.size=1000|disk.size=1000: disk size must be a positive multiple of 1 MiB: 1000",
-      "disk.size=huge|disk.size= expects a size in bytes or with a unit K, M, G or T (512M, 8G), found 'huge'",
-      "disk.freeSpace=-5|disk.freeSpace= expects a size in bytes",
-      "disk.espSize=33M|ESP size must be a multiple of 1 MiB, at least 34 MiB: 34603008",
-      "disk.consoles=off|disk.consoles= expects true or false, found 'off'",
-      "disk.timestamp=-1|disk.timestamp=-1: timestamp out of range: -1",
-      "disk.sizes=1G|unknown disk parameter 'disk.sizes': expected one of [disk.size,",
-      "disk.dataOnly=true&disk.dataOnly=false|disk parameter 'disk.dataOnly' given twice",
-  })
-  void aBadDiskParameterIsRefusedBeforeAnythingIsWritten(String query, String message) throws Exception {
-    ImageBuild build = ImageBuild.from(Base.scratch())
-        .layer(Layer.files("etc").content("/etc/hostname", "x\n".getBytes(StandardCharsets.UTF_8), 0644));
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "disk.size=1000|disk.size=1000: disk size must be a positive multiple of 1 MiB: 1000",
+        "disk.size=huge|disk.size= expects a size in bytes or with a unit K, M, G or T (512M, 8G), found 'huge'",
+        "disk.freeSpace=-5|disk.freeSpace= expects a size in bytes",
+        "disk.espSize=33M|ESP size must be a multiple of 1 MiB, at least 34 MiB: 34603008",
+        "disk.consoles=off|disk.consoles= expects true or false, found 'off'",
+        "disk.timestamp=-1|disk.timestamp=-1: timestamp out of range: -1",
+        "disk.sizes=1G|unknown disk parameter 'disk.sizes': expected one of [disk.size,",
+        "disk.dataOnly=true&disk.dataOnly=false|disk parameter 'disk.dataOnly' given twice",
+      })
+  void aBadDiskParameterIsRefusedBeforeAnythingIsWritten(String query, String message)
+      throws Exception {
+    ImageBuild build =
+        ImageBuild.from(Base.scratch())
+            .layer(
+                Layer.files("etc")
+                    .content("/etc/hostname", "x\n".getBytes(StandardCharsets.UTF_8), 0644));
     for (String scheme : new String[] {"vmdk", "ova", "ovf"}) {
       Path out = tmp.resolve("out." + scheme);
       String target = scheme + ":" + out + "?" + query;

@@ -8,7 +8,10 @@ import dev.kiln.Target;
 import dev.kiln.vmware.VmwareImageStores;
 import org.junit.jupiter.api.Test;
 
-/** vmdk:, ova: and ovf: read their paths by core's one rule (TargetPaths): a file target may not name a directory. */
+/**
+ * vmdk:, ova: and ovf: read their paths by core's one rule (TargetPaths): a file target may not
+ * name a directory.
+ */
 class VmwareTargetPathTest {
   @Test
   void aFileTargetNamingADirectoryIsRefusedAndADirectoryTargetIsNot() {

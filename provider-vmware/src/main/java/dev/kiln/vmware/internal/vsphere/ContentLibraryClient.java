@@ -107,8 +107,11 @@ public final class ContentLibraryClient implements AutoCloseable {
 
   /** The ids of libraries named {@code name} (case-insensitive, as vCenter matches). */
   public List<String> findLibraries(String name) throws IOException {
-    return strings(post("/com/vmware/content/library?~action=find",
-        new LibraryRequests.FindLibrary(new LibraryRequests.NameSpec(name))).path("value"));
+    return strings(
+        post(
+                "/com/vmware/content/library?~action=find",
+                new LibraryRequests.FindLibrary(new LibraryRequests.NameSpec(name)))
+            .path("value"));
   }
 
   /**
@@ -116,8 +119,13 @@ public final class ContentLibraryClient implements AutoCloseable {
    * returns its id.
    */
   public String createLocalLibrary(String name, String datastoreId) throws IOException {
-    var body = new LibraryRequests.CreateLibrary(LibraryRequests.token(), new LibraryRequests.LibrarySpec(
-        name, "LOCAL", List.of(new LibraryRequests.StorageBacking("DATASTORE", datastoreId))));
+    var body =
+        new LibraryRequests.CreateLibrary(
+            LibraryRequests.token(),
+            new LibraryRequests.LibrarySpec(
+                name,
+                "LOCAL",
+                List.of(new LibraryRequests.StorageBacking("DATASTORE", datastoreId))));
     return post("/com/vmware/content/local-library", body).path("value").asText();
   }
 
@@ -147,8 +155,10 @@ public final class ContentLibraryClient implements AutoCloseable {
   /** Creates an item and returns its id. */
   public String createItem(String libraryId, String name, String type, String description)
       throws IOException {
-    var body = new LibraryRequests.CreateItem(
-        LibraryRequests.token(), new LibraryRequests.ItemSpec(libraryId, name, type, description));
+    var body =
+        new LibraryRequests.CreateItem(
+            LibraryRequests.token(),
+            new LibraryRequests.ItemSpec(libraryId, name, type, description));
     return post("/com/vmware/content/library/item", body).path("value").asText();
   }
 
@@ -175,7 +185,9 @@ public final class ContentLibraryClient implements AutoCloseable {
 
   /** Opens an update session on an item and returns its id. */
   public String createUpdateSession(String itemId) throws IOException {
-    var body = new LibraryRequests.CreateSession(LibraryRequests.token(), new LibraryRequests.SessionSpec(itemId));
+    var body =
+        new LibraryRequests.CreateSession(
+            LibraryRequests.token(), new LibraryRequests.SessionSpec(itemId));
     return post("/com/vmware/content/library/item/update-session", body).path("value").asText();
   }
 
@@ -287,7 +299,9 @@ public final class ContentLibraryClient implements AutoCloseable {
    * its length.
    */
   public long download(String itemId, String fileName, OutputStream out) throws IOException {
-    var create = new LibraryRequests.CreateSession(LibraryRequests.token(), new LibraryRequests.SessionSpec(itemId));
+    var create =
+        new LibraryRequests.CreateSession(
+            LibraryRequests.token(), new LibraryRequests.SessionSpec(itemId));
     String sid =
         post("/com/vmware/content/library/item/download-session", create).path("value").asText();
     try {

@@ -7,8 +7,8 @@ import java.util.List;
 import java.util.UUID;
 
 /**
- * The request bodies {@link ContentLibraryClient} sends to vCenter's content library REST API, as records with a
- * fixed property order and the API's snake_case names.
+ * The request bodies {@link ContentLibraryClient} sends to vCenter's content library REST API, as
+ * records with a fixed property order and the API's snake_case names.
  */
 final class LibraryRequests {
   private LibraryRequests() {}
