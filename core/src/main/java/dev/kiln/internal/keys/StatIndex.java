@@ -205,7 +205,9 @@ public final class StatIndex {
   private static String crc(String line) {
     java.util.zip.CRC32 c = new java.util.zip.CRC32();
     c.update(line.getBytes(StandardCharsets.UTF_8));
-    return String.format("%08x", c.getValue());
+    // eight hex digits, zero-padded (String.format costs more than the CRC: the index is read on
+    // every open)
+    return Long.toHexString(c.getValue() | 0x1_0000_0000L).substring(1);
   }
 
   /**
