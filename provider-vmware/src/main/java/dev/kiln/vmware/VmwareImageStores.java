@@ -14,6 +14,7 @@ import dev.kiln.spi.ImageStoreProvider;
 import dev.kiln.spi.ImageView;
 import dev.kiln.spi.LocalOutput;
 import dev.kiln.spi.PublishContext;
+import dev.kiln.vmware.auth.Credentials;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;

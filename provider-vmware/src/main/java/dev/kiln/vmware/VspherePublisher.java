@@ -4,6 +4,8 @@ import com.google.common.annotations.VisibleForTesting;
 import dev.kiln.Digest;
 import dev.kiln.ImageStoreException;
 import dev.kiln.InvalidTargetException;
+import dev.kiln.vmware.auth.Credentials;
+import dev.kiln.vmware.auth.TlsTrust;
 import dev.kiln.vmware.internal.vsphere.ContentLibraryClient;
 import dev.kiln.vmware.internal.vsphere.ImportSpec;
 import dev.kiln.vmware.internal.vsphere.LeaseInfo;

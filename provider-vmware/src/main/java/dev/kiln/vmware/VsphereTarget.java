@@ -3,6 +3,7 @@ package dev.kiln.vmware;
 import dev.kiln.InvalidTargetException;
 import dev.kiln.disk.DiskOptions;
 import dev.kiln.disk.DiskParameters;
+import dev.kiln.vmware.auth.TlsTrust;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;

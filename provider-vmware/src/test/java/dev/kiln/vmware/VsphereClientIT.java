@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kiln.Digest;
+import dev.kiln.vmware.auth.Credentials;
+import dev.kiln.vmware.auth.TlsTrust;
 import dev.kiln.vmware.internal.vsphere.ImportSpec;
 import dev.kiln.vmware.internal.vsphere.ManagedObject;
 import dev.kiln.vmware.internal.vsphere.VsphereClient;

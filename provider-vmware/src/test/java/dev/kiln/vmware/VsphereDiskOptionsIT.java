@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kiln.disk.DiskOptions;
 import dev.kiln.testing.Tools;
+import dev.kiln.vmware.auth.Credentials;
+import dev.kiln.vmware.auth.TlsTrust;
 import dev.kiln.vmware.internal.vsphere.ContentLibraryClient;
 import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kiln.Digest;
 import dev.kiln.ImageStoreException;
+import dev.kiln.vmware.auth.TlsTrust;
 import dev.kiln.vmware.internal.vsphere.ContentLibraryClient;
 import dev.kiln.vmware.internal.vsphere.LeaseInfo;
 import dev.kiln.vmware.internal.vsphere.ManagedObject;

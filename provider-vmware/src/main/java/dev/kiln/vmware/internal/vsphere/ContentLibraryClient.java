@@ -4,8 +4,8 @@ import static com.google.common.base.Preconditions.checkArgument;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.kiln.vmware.Credentials;
-import dev.kiln.vmware.TlsTrust;
+import dev.kiln.vmware.auth.Credentials;
+import dev.kiln.vmware.auth.TlsTrust;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;

@@ -1,7 +1,7 @@
 package dev.kiln.vmware.internal.vsphere;
 
 import dev.kiln.spi.ProgressInputStream;
-import dev.kiln.vmware.TlsTrust;
+import dev.kiln.vmware.auth.TlsTrust;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;

@@ -2,8 +2,8 @@ package dev.kiln.vmware.internal.vsphere;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
-import dev.kiln.vmware.Credentials;
-import dev.kiln.vmware.TlsTrust;
+import dev.kiln.vmware.auth.Credentials;
+import dev.kiln.vmware.auth.TlsTrust;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;

@@ -1,4 +1,4 @@
-package dev.kiln.vmware;
+package dev.kiln.vmware.auth;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

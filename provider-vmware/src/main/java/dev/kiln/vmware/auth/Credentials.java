@@ -1,4 +1,4 @@
-package dev.kiln.vmware;
+package dev.kiln.vmware.auth;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
