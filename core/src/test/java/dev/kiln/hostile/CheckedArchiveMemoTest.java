@@ -65,4 +65,38 @@ class CheckedArchiveMemoTest {
       assertThat(StatIndex.hash(archive)).isEqualTo(written);
     }
   }
+
+  /**
+   * Damaged memo files (garbage, a line cut by a kill) vouch for nothing: the archive is checked in
+   * full.
+   */
+  @Test
+  void aDamagedMemoVouchesForNothing() throws Exception {
+    Path in = Files.createDirectories(tmp.resolve("in"));
+    Files.write(in.resolve("a.bin"), new byte[300_000]);
+    ImageBuild build = ImageBuild.from(Base.scratch()).layer(Layer.files("a").add(in, "/data"));
+    Path archive = tmp.resolve("out/image.tar");
+    String target = "oci-archive:" + archive;
+    try (Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
+      kiln.bake(build, target);
+    }
+    String written = StatIndex.hash(archive);
+    Settle.inputs();
+    try (Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
+      assertThat(kiln.bake(build, target).published().get(target).reused()).isTrue();
+    }
+    Path outputs = tmp.resolve("store/stat/outputs");
+    String memo = Files.readString(outputs);
+    Files.writeString(outputs, memo.substring(0, memo.length() - 7) + "\n\u0000garbage 1 2\n");
+    Files.writeString(tmp.resolve("store/stat/blobs"), "not a memo\n");
+    FileTime mtime = Files.getLastModifiedTime(archive);
+    try (RandomAccessFile f = new RandomAccessFile(archive.toFile(), "rw")) {
+      f.setLength(Files.size(archive) - 512);
+    }
+    Files.setLastModifiedTime(archive, mtime);
+    try (Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
+      assertThat(kiln.bake(build, target).published().get(target).reused()).isFalse();
+    }
+    assertThat(StatIndex.hash(archive)).isEqualTo(written);
+  }
 }
