@@ -37,61 +37,95 @@ final class Contexts {
     this.scope = scope;
   }
 
+  /** What every context of this bake does the same way: events and temp directories. */
+  private abstract class BakeContext {
+    public void emit(BakeEvent event) {
+      services.emit(event);
+    }
+
+    public Path newTempDirectory() throws IOException {
+      return scope.tempDir();
+    }
+  }
+
+  private final class Keys extends BakeContext implements KeyContext {
+    private final FileDigests files;
+
+    Keys(FileDigests files) {
+      this.files = files;
+    }
+
+    @Override
+    public FileDigests files() {
+      return files;
+    }
+  }
+
+  private final class Provision extends BakeContext implements ProvisionContext {
+    private final Node n;
+    private final ImageView parent;
+
+    Provision(Node n, ImageView parent) {
+      this.n = n;
+      this.parent = parent;
+    }
+
+    @Override
+    public FileDigests files() {
+      return new StatDigests(services.statIndex());
+    }
+
+    @Override
+    public LayerWriter newLayerWriter() throws IOException {
+      return chunkedWriter(n, scope.tempDir());
+    }
+
+    @Override
+    public ImageView parent() {
+      if (parent == null) {
+        throw new IllegalStateException(
+            "layer '" + n.layer.name() + "' did not ask for its parent image (needsParent)");
+      }
+      return parent;
+    }
+
+    @Override
+    public Executor executor() {
+      return services.layerPool();
+    }
+  }
+
+  private final class Publish extends BakeContext implements PublishContext {
+    @Override
+    public Executor executor() {
+      return services.layerPool();
+    }
+
+    @Override
+    public <C> Optional<C> capability(Class<C> type) {
+      if (type.isInstance(services.diskCache())) {
+        return Optional.of(type.cast(services.diskCache()));
+      }
+      if (services.remote() != null && type == RemoteCache.class) {
+        return Optional.of(type.cast(services.remote()));
+      }
+      if (type == OutputChecks.class) {
+        return Optional.of(type.cast(services.store().outputChecks()));
+      }
+      return services.registry().capability(type);
+    }
+  }
+
   KeyContext keyContext(FileDigests files) {
-    return new KeyContext() {
-      @Override
-      public FileDigests files() {
-        return files;
-      }
-
-      @Override
-      public void emit(BakeEvent event) {
-        services.emit(event);
-      }
-
-      @Override
-      public Path newTempDirectory() throws IOException {
-        return scope.tempDir();
-      }
-    };
+    return new Keys(files);
   }
 
   ProvisionContext provisionContext(Node n, ImageView parent) {
-    return new ProvisionContext() {
-      @Override
-      public FileDigests files() {
-        return new StatDigests(services.statIndex());
-      }
+    return new Provision(n, parent);
+  }
 
-      @Override
-      public void emit(BakeEvent event) {
-        services.emit(event);
-      }
-
-      @Override
-      public Path newTempDirectory() throws IOException {
-        return scope.tempDir();
-      }
-
-      @Override
-      public LayerWriter newLayerWriter() throws IOException {
-        return chunkedWriter(n, scope.tempDir());
-      }
-
-      @Override
-      public ImageView parent() {
-        if (parent == null) {
-          throw new IllegalStateException(
-              "layer '" + n.layer.name() + "' did not ask for its parent image (needsParent)");
-        }
-        return parent;
-      }
-
-      @Override
-      public Executor executor() {
-        return services.layerPool();
-      }
-    };
+  PublishContext publishContext() {
+    return new Publish();
   }
 
   /**
@@ -126,38 +160,5 @@ final class Contexts {
           store.writeAtomically(store.chunkIndexPath(blob), ChunkIndex.encode(chunks));
           store.setLatestBlob(lineage, blob);
         });
-  }
-
-  PublishContext publishContext() {
-    return new PublishContext() {
-      @Override
-      public void emit(BakeEvent event) {
-        services.emit(event);
-      }
-
-      @Override
-      public Path newTempDirectory() throws IOException {
-        return scope.tempDir();
-      }
-
-      @Override
-      public Executor executor() {
-        return services.layerPool();
-      }
-
-      @Override
-      public <C> Optional<C> capability(Class<C> type) {
-        if (type.isInstance(services.diskCache())) {
-          return Optional.of(type.cast(services.diskCache()));
-        }
-        if (services.remote() != null && type == RemoteCache.class) {
-          return Optional.of(type.cast(services.remote()));
-        }
-        if (type == OutputChecks.class) {
-          return Optional.of(type.cast(services.store().outputChecks()));
-        }
-        return services.registry().capability(type);
-      }
-    };
   }
 }
