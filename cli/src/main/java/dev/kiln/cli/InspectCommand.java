@@ -3,7 +3,6 @@ package dev.kiln.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
@@ -46,17 +45,10 @@ final class InspectCommand implements Callable<Integer> {
     if (json) {
       ObjectNode n =
           i.record().map(r -> ((ObjectNode) r).deepCopy()).orElseGet(JSON::createObjectNode);
+      // the record as the store holds it (fields of any version), then what the store says of it
       n.put("image", i.digest().toString());
-      ArrayNode names = n.putArray("names");
-      i.names().forEach(names::add);
-      ArrayNode pubs = n.putArray("publications");
-      for (StoreListing.Publication p : i.publications()) {
-        pubs.addObject()
-            .put("target", p.target())
-            .put("at", p.at())
-            .put("reused", p.reused())
-            .set("details", p.details());
-      }
+      n.set("names", JSON.valueToTree(i.names()));
+      n.set("publications", JSON.valueToTree(i.publications()));
       out.println(JSON.writeValueAsString(n));
       return Exit.OK;
     }

@@ -1,5 +1,6 @@
 package dev.kiln.cli;
 
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.Digest;
@@ -29,7 +30,9 @@ final class StoreListing {
 
   /**
    * One publication of an image: the target as written, when, and what the target said it holds.
+   * {@code kiln inspect --json} prints it with its properties in this order.
    */
+  @JsonPropertyOrder({"target", "at", "reused", "details"})
   record Publication(String target, String at, boolean reused, JsonNode details) {}
 
   /** An image of the store. */

@@ -1,5 +1,8 @@
 package dev.kiln.ec2;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.BakeException;
 import dev.kiln.Digest;
 import dev.kiln.LayerRecord;
@@ -14,11 +17,13 @@ import dev.kiln.spi.ImageStoreProvider;
 import dev.kiln.spi.ImageView;
 import dev.kiln.spi.PublishContext;
 import dev.kiln.spi.RemoteCache;
+import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * {@code ec2://REGION/NAME}: the image's raw disk (from the engine's disk cache) uploaded with the
@@ -97,16 +102,19 @@ public final class Ec2ImageStores implements ImageStoreProvider {
 
   /**
    * Snapshot ids in the remote cache: {@code ec2-snapshots/REGION.KEYHEX} → {@code {"snapshotId":
-   * …}}. The key is the image's cache key, which does not depend on the account; the id is only a
-   * hint, checked before use.
+   * …,"region":…,"key":…}}. The key is the image's cache key, which does not depend on the account;
+   * the id is only a hint, checked before use.
    */
   static final class RemoteSnapshots implements SnapshotDirectory {
     static final String NAMESPACE = "ec2-snapshots";
-    // a one-field entry: a pattern, not a JSON library this module does not otherwise need at run
-    // time
-    private static final java.util.regex.Pattern ID =
-        java.util.regex.Pattern.compile("\"snapshotId\"\\s*:\\s*\"(snap-[0-9a-f]+)\"");
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Pattern ID = Pattern.compile("snap-[0-9a-f]+");
     private final RemoteCache remote;
+
+    /** One entry; fields it does not know (of other versions) are ignored when read. */
+    @JsonPropertyOrder({"snapshotId", "region", "key"})
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    record Entry(String snapshotId, String region, String key) {}
 
     RemoteSnapshots(RemoteCache remote) {
       this.remote = remote;
@@ -123,10 +131,11 @@ public final class Ec2ImageStores implements ImageStoreProvider {
         if (e.isEmpty()) {
           return Optional.empty();
         }
-        java.util.regex.Matcher m =
-            ID.matcher(new String(e.get(), java.nio.charset.StandardCharsets.UTF_8));
-        return m.find() ? Optional.of(m.group(1)) : Optional.empty();
-      } catch (java.io.IOException | RuntimeException ex) {
+        Entry entry = JSON.readValue(e.get(), Entry.class);
+        return Optional.ofNullable(entry)
+            .map(Entry::snapshotId)
+            .filter(id -> ID.matcher(id).matches());
+      } catch (IOException | RuntimeException ex) {
         return Optional.empty();
       }
     }
@@ -134,20 +143,12 @@ public final class Ec2ImageStores implements ImageStoreProvider {
     @Override
     public void record(String region, String cacheKey, String snapshotId) {
       try {
-        String json =
-            "{\"snapshotId\":\""
-                + snapshotId
-                + "\",\"region\":\""
-                + region
-                + "\",\"key\":\""
-                + cacheKey
-                + "\"}";
         remote.putEntry(
             NAMESPACE,
             key(region, cacheKey),
-            json.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+            JSON.writeValueAsBytes(new Entry(snapshotId, region, cacheKey)),
             Optional.empty());
-      } catch (java.io.IOException | RuntimeException ex) {
+      } catch (IOException | RuntimeException ex) {
         // the remote said it is unavailable (its own event); the account's tags still find the
         // snapshot
       }

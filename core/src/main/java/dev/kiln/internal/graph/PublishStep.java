@@ -1,8 +1,9 @@
 package dev.kiln.internal.graph;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.google.common.base.Stopwatch;
 import dev.kiln.BakeException;
+import dev.kiln.Digest;
 import dev.kiln.PublishedImage;
 import dev.kiln.event.BakeEvent;
 import dev.kiln.internal.oci.Json;
@@ -65,17 +66,25 @@ final class PublishStep {
     return out;
   }
 
+  /**
+   * A publication record ({@code records/<image>/<target hash>.json}): the target as written, the
+   * image, whether the target already held it, when, and what the target said it holds. {@code kiln
+   * inspect} and {@code kiln images} read it; the properties keep this order.
+   */
+  @JsonPropertyOrder({"target", "image", "reused", "at", "details"})
+  record Publication(
+      String target, Digest image, boolean reused, String at, Map<String, String> details) {}
+
   private void record(StoredImage image, String target, PublishedImage p) {
-    ObjectNode rec = Json.object();
-    rec.put("target", target).put("image", image.digest().toString()).put("reused", p.reused());
-    rec.put("at", Instant.now().toString());
-    ObjectNode d = rec.putObject("details");
-    p.details().forEach(d::put);
+    Publication rec =
+        new Publication(target, image.digest(), p.reused(), Instant.now().toString(), p.details());
     try {
       services
           .store()
           .writeTargetRecord(
-              image.digest(), target + " " + Instant.now() + " " + System.nanoTime(), rec);
+              image.digest(),
+              target + " " + Instant.now() + " " + System.nanoTime(),
+              Json.mapper().valueToTree(rec));
     } catch (IOException e) {
       log.warn("could not record publication to {}: {}", target, e.toString());
     }

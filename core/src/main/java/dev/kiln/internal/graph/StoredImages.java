@@ -28,6 +28,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Publishes images that are already in the local store, or in another OCI image layout, to targets
@@ -207,25 +208,20 @@ public final class StoredImages {
                 + diffIds.size()
                 + " diff_ids");
       }
-      JsonNode record = record(image);
-      JsonNode recorded = record.path("layers");
+      Optional<ImageRecord> record = record(image);
+      List<ImageRecord.Layer> recorded = record.map(ImageRecord::layers).orElse(List.of());
       boolean named = recorded.size() == ls.size();
       List<LayerRecord> layers = new ArrayList<>();
       for (int i = 0; i < ls.size(); i++) {
         JsonNode l = ls.get(i);
         Digest digest = Digest.parse(l.path("digest").asText());
         Digest diffId = Digest.parse(diffIds.get(i).asText());
-        JsonNode r =
-            named && digest.toString().equals(recorded.get(i).path("digest").asText())
-                ? recorded.get(i)
-                : null;
-        String name = r != null ? r.path("name").asText() : "layer-" + i;
-        String kind = r != null ? r.path("kind").asText() : OciBaseLayer.KIND;
-        Digest key =
-            r != null && r.path("key").isTextual()
-                ? Digest.parse(r.path("key").asText())
-                : LayerKeys.imported(digest);
-        long uncompressed = r != null ? r.path("uncompressedSize").asLong(-1) : -1;
+        ImageRecord.Layer r =
+            named && digest.equals(recorded.get(i).digest()) ? recorded.get(i) : null;
+        String name = r != null ? r.name() : "layer-" + i;
+        String kind = r != null ? r.kind() : OciBaseLayer.KIND;
+        Digest key = r != null && r.key() != null ? r.key() : LayerKeys.imported(digest);
+        long uncompressed = r != null ? r.uncompressedSize() : -1;
         String media = l.path("mediaType").asText(LayerRecord.GZIP_LAYER);
         layers.add(
             new LayerRecord(
@@ -242,9 +238,12 @@ public final class StoredImages {
       }
       ImageConfig runtime = OciImages.runtimeConfig(c);
       Digest key =
-          record.path("key").isTextual()
-              ? Digest.parse(record.path("key").asText())
-              : layers.isEmpty() ? LayerKeys.imported(image) : layers.get(layers.size() - 1).key();
+          record
+              .map(ImageRecord::key)
+              .orElse(
+                  layers.isEmpty()
+                      ? LayerKeys.imported(image)
+                      : layers.get(layers.size() - 1).key());
       return new StoredImage(
           store,
           image,
@@ -283,15 +282,16 @@ public final class StoredImages {
   }
 
   /**
-   * The image record, or a missing node when the image was not baked here (or its record is
-   * unreadable).
+   * The image record, or none when the image was not baked here (or its record is unreadable, or
+   * about another image).
    */
-  private JsonNode record(Digest image) {
+  private Optional<ImageRecord> record(Digest image) {
     try {
-      JsonNode r = Json.read(Files.readAllBytes(store.recordPath(image)));
-      return image.toString().equals(r.path("image").asText()) ? r : Json.object();
+      ImageRecord r =
+          Json.mapper().readValue(Files.readAllBytes(store.recordPath(image)), ImageRecord.class);
+      return Optional.ofNullable(r).filter(x -> image.equals(x.image()));
     } catch (IOException | RuntimeException e) {
-      return Json.object();
+      return Optional.empty();
     }
   }
 
@@ -300,8 +300,8 @@ public final class StoredImages {
    * OCI or registry base as many layers as it brought. Disk targets lay the disk out along these
    * boundaries.
    */
-  private static List<Integer> bases(JsonNode record, List<LayerRecord> layers) {
-    String base = record.path("base").asText("");
+  private static List<Integer> bases(Optional<ImageRecord> record, List<LayerRecord> layers) {
+    String base = record.map(ImageRecord::base).orElse("");
     if (base.equals("rootfs") && !layers.isEmpty()) {
       return List.of(1);
     }
