@@ -77,8 +77,7 @@ public final class AnsibleLayer implements Layer {
   private final Path vaultPasswordFile;
   private final ImmutableSortedSet<String> groups;
   private final boolean check;
-  private final Duration timeout;
-  private final String network;
+  private final RunConditions conditions;
 
   private AnsibleLayer(Values v) {
     this.name = v.name;
@@ -93,8 +92,7 @@ public final class AnsibleLayer implements Layer {
     this.vaultPasswordFile = v.vaultPasswordFile;
     this.groups = v.groups;
     this.check = v.check;
-    this.timeout = v.timeout;
-    this.network = v.network;
+    this.conditions = v.conditions;
   }
 
   static AnsibleLayer of(Path playbook) {
@@ -234,10 +232,8 @@ public final class AnsibleLayer implements Layer {
 
   /** Stops the play and fails the layer when it runs longer than this (default 30 minutes). */
   public AnsibleLayer timeout(Duration timeout) {
-    checkArgument(
-        timeout != null && !timeout.isNegative() && !timeout.isZero(), "timeout must be positive");
     Values v = values();
-    v.timeout = timeout;
+    v.conditions = conditions.withTimeout(timeout);
     return new AnsibleLayer(v);
   }
 
@@ -247,7 +243,7 @@ public final class AnsibleLayer implements Layer {
    */
   public AnsibleLayer network(String network) {
     Values v = values();
-    v.network = RunLayer.checkNetwork(network);
+    v.conditions = conditions.withNetwork(network);
     return new AnsibleLayer(v);
   }
 
@@ -303,12 +299,12 @@ public final class AnsibleLayer implements Layer {
   }
 
   public Duration timeout() {
-    return timeout;
+    return conditions.timeout();
   }
 
   /** The network, or empty for the engine's default. */
   public Optional<String> network() {
-    return Optional.ofNullable(network);
+    return Optional.ofNullable(conditions.network());
   }
 
   @Override
@@ -335,8 +331,7 @@ public final class AnsibleLayer implements Layer {
     v.vaultPasswordFile = vaultPasswordFile;
     v.groups = groups;
     v.check = check;
-    v.timeout = timeout;
-    v.network = network;
+    v.conditions = conditions;
     return v;
   }
 
@@ -433,8 +428,7 @@ public final class AnsibleLayer implements Layer {
         && Objects.equals(vaultPasswordFile, a.vaultPasswordFile)
         && groups.equals(a.groups)
         && check == a.check
-        && timeout.equals(a.timeout)
-        && Objects.equals(network, a.network);
+        && conditions.equals(a.conditions);
   }
 
   @Override
@@ -452,8 +446,8 @@ public final class AnsibleLayer implements Layer {
         vaultPasswordFile,
         groups,
         check,
-        timeout,
-        network);
+        conditions.timeout(),
+        conditions.network());
   }
 
   @Override
@@ -475,7 +469,6 @@ public final class AnsibleLayer implements Layer {
     Path vaultPasswordFile;
     ImmutableSortedSet<String> groups = ImmutableSortedSet.of();
     boolean check;
-    Duration timeout = RunLayer.DEFAULT_TIMEOUT;
-    String network;
+    RunConditions conditions = RunConditions.DEFAULT;
   }
 }
