@@ -5,16 +5,12 @@ import static com.google.common.base.Preconditions.checkArgument;
 import com.google.common.collect.ImmutableList;
 import com.google.common.collect.ImmutableMap;
 import com.google.common.collect.ImmutableSortedSet;
-import java.math.BigDecimal;
-import java.math.BigInteger;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.regex.Pattern;
 
 /**
  * A layer made by running an existing Ansible playbook, unchanged, against the image below it; the
@@ -56,50 +52,15 @@ public final class AnsibleLayer implements Layer {
   /** The inventory host name of the image. */
   public static final String HOST = "kiln-image";
 
-  private static final Pattern VAR = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
-  private static final Pattern GROUP = Pattern.compile("[A-Za-z_][A-Za-z0-9_-]*");
+  private final AnsibleLayerFields fields;
 
-  /**
-   * Inventory variables every provisioner sets itself: how Ansible reaches the image. A provisioner
-   * may reserve more (the Docker one: its connection plugin's and the temporary directories').
-   */
-  private static final Pattern RESERVED = Pattern.compile("ansible_(connection|host)");
-
-  private final String name;
-  private final Path playbook;
-  private final ImmutableList<Path> roles;
-  private final ImmutableList<Path> includes;
-  private final ImmutableMap<String, Object> inventoryVars;
-  private final ImmutableMap<String, Object> extraVars;
-  private final ImmutableSortedSet<String> tags;
-  private final ImmutableSortedSet<String> skipTags;
-  private final String limit;
-  private final Path vaultPasswordFile;
-  private final ImmutableSortedSet<String> groups;
-  private final boolean check;
-  private final Duration timeout;
-  private final String network;
-
-  private AnsibleLayer(Values v) {
-    this.name = v.name;
-    this.playbook = v.playbook;
-    this.roles = v.roles;
-    this.includes = v.includes;
-    this.inventoryVars = v.inventoryVars;
-    this.extraVars = v.extraVars;
-    this.tags = v.tags;
-    this.skipTags = v.skipTags;
-    this.limit = v.limit;
-    this.vaultPasswordFile = v.vaultPasswordFile;
-    this.groups = v.groups;
-    this.check = v.check;
-    this.timeout = v.timeout;
-    this.network = v.network;
+  private AnsibleLayer(AnsibleLayerFields fields) {
+    this.fields = fields;
   }
 
   static AnsibleLayer of(Path playbook) {
     Objects.requireNonNull(playbook, "playbook");
-    Values v = new Values();
+    AnsibleLayerFields v = new AnsibleLayerFields();
     v.playbook = playbook.toAbsolutePath().normalize();
     checkArgument(
         v.playbook.getFileName() != null, "the playbook must be a file, found %s", playbook);
@@ -110,7 +71,7 @@ public final class AnsibleLayer implements Layer {
   /** The same layer under another name (default {@code ansible FILE}). */
   public AnsibleLayer named(String name) {
     checkArgument(name != null && !name.isBlank(), "a layer needs a name");
-    Values v = values();
+    AnsibleLayerFields v = fields.copy();
     v.name = name;
     return new AnsibleLayer(v);
   }
@@ -121,8 +82,12 @@ public final class AnsibleLayer implements Layer {
    */
   public AnsibleLayer roles(Path... dirs) {
     Objects.requireNonNull(dirs, "dirs");
-    Values v = values();
-    v.roles = ImmutableList.<Path>builder().addAll(roles).addAll(absolute(dirs)).build();
+    AnsibleLayerFields v = fields.copy();
+    v.roles =
+        ImmutableList.<Path>builder()
+            .addAll(v.roles)
+            .addAll(AnsibleArguments.absolute(dirs))
+            .build();
     return new AnsibleLayer(v);
   }
 
@@ -134,8 +99,12 @@ public final class AnsibleLayer implements Layer {
    */
   public AnsibleLayer include(Path... paths) {
     Objects.requireNonNull(paths, "paths");
-    Values v = values();
-    v.includes = ImmutableList.<Path>builder().addAll(includes).addAll(absolute(paths)).build();
+    AnsibleLayerFields v = fields.copy();
+    v.includes =
+        ImmutableList.<Path>builder()
+            .addAll(v.includes)
+            .addAll(AnsibleArguments.absolute(paths))
+            .build();
     return new AnsibleLayer(v);
   }
 
@@ -146,8 +115,8 @@ public final class AnsibleLayer implements Layer {
    * reserve more and refuses them before the play runs.
    */
   public AnsibleLayer inventoryVars(Map<String, ?> vars) {
-    Values v = values();
-    v.inventoryVars = merge(inventoryVars, vars, true);
+    AnsibleLayerFields v = fields.copy();
+    v.inventoryVars = AnsibleArguments.merge(v.inventoryVars, vars, true);
     return new AnsibleLayer(v);
   }
 
@@ -156,26 +125,29 @@ public final class AnsibleLayer implements Layer {
    * before.
    */
   public AnsibleLayer extraVars(Map<String, ?> vars) {
-    Values v = values();
-    v.extraVars = merge(extraVars, vars, false);
+    AnsibleLayerFields v = fields.copy();
+    v.extraVars = AnsibleArguments.merge(v.extraVars, vars, false);
     return new AnsibleLayer(v);
   }
 
   /** Runs only tasks with these tags ({@code --tags}); adds to those given before. */
   public AnsibleLayer tags(String... tags) {
-    Values v = values();
+    AnsibleLayerFields v = fields.copy();
     v.tags =
-        ImmutableSortedSet.<String>naturalOrder().addAll(this.tags).addAll(checkTags(tags)).build();
+        ImmutableSortedSet.<String>naturalOrder()
+            .addAll(v.tags)
+            .addAll(AnsibleArguments.tags(tags))
+            .build();
     return new AnsibleLayer(v);
   }
 
   /** Skips tasks with these tags ({@code --skip-tags}); adds to those given before. */
   public AnsibleLayer skipTags(String... tags) {
-    Values v = values();
+    AnsibleLayerFields v = fields.copy();
     v.skipTags =
         ImmutableSortedSet.<String>naturalOrder()
-            .addAll(this.skipTags)
-            .addAll(checkTags(tags))
+            .addAll(v.skipTags)
+            .addAll(AnsibleArguments.tags(tags))
             .build();
     return new AnsibleLayer(v);
   }
@@ -186,7 +158,7 @@ public final class AnsibleLayer implements Layer {
    */
   public AnsibleLayer limit(String pattern) {
     checkArgument(pattern != null && !pattern.isBlank(), "empty limit");
-    Values v = values();
+    AnsibleLayerFields v = fields.copy();
     v.limit = pattern.strip();
     return new AnsibleLayer(v);
   }
@@ -199,7 +171,7 @@ public final class AnsibleLayer implements Layer {
    */
   public AnsibleLayer vaultPasswordFile(Path file) {
     Objects.requireNonNull(file, "file");
-    Values v = values();
+    AnsibleLayerFields v = fields.copy();
     v.vaultPasswordFile = file.toAbsolutePath().normalize();
     return new AnsibleLayer(v);
   }
@@ -210,15 +182,9 @@ public final class AnsibleLayer implements Layer {
    * before.
    */
   public AnsibleLayer groups(String... groups) {
-    Objects.requireNonNull(groups, "groups");
-    for (String g : groups) {
-      checkArgument(
-          g != null && GROUP.matcher(g).matches() && !g.equals("all") && !g.equals("ungrouped"),
-          "bad inventory group name '%s': use letters, digits, '_', '-', not 'all' or 'ungrouped'",
-          g);
-    }
-    Values v = values();
-    v.groups = ImmutableSortedSet.<String>naturalOrder().addAll(this.groups).add(groups).build();
+    List<String> checked = AnsibleArguments.groups(groups);
+    AnsibleLayerFields v = fields.copy();
+    v.groups = ImmutableSortedSet.<String>naturalOrder().addAll(v.groups).addAll(checked).build();
     return new AnsibleLayer(v);
   }
 
@@ -227,17 +193,15 @@ public final class AnsibleLayer implements Layer {
    * layer holds (nearly) nothing; the output shows what a real run would do.
    */
   public AnsibleLayer check() {
-    Values v = values();
+    AnsibleLayerFields v = fields.copy();
     v.check = true;
     return new AnsibleLayer(v);
   }
 
   /** Stops the play and fails the layer when it runs longer than this (default 30 minutes). */
   public AnsibleLayer timeout(Duration timeout) {
-    checkArgument(
-        timeout != null && !timeout.isNegative() && !timeout.isZero(), "timeout must be positive");
-    Values v = values();
-    v.timeout = timeout;
+    AnsibleLayerFields v = fields.copy();
+    v.conditions = v.conditions.withTimeout(timeout);
     return new AnsibleLayer(v);
   }
 
@@ -246,69 +210,69 @@ public final class AnsibleLayer implements Layer {
    * network name; the provisioner's default network unless set. Not part of the key.
    */
   public AnsibleLayer network(String network) {
-    Values v = values();
-    v.network = RunLayer.checkNetwork(network);
+    AnsibleLayerFields v = fields.copy();
+    v.conditions = v.conditions.withNetwork(network);
     return new AnsibleLayer(v);
   }
 
   /** The playbook file, absolute. */
   public Path playbook() {
-    return playbook;
+    return fields.playbook;
   }
 
   /** The extra role directories, in the order given. */
   public ImmutableList<Path> roles() {
-    return roles;
+    return fields.roles;
   }
 
   /** The extra files and directories in the key, in the order given. */
   public ImmutableList<Path> includes() {
-    return includes;
+    return fields.includes;
   }
 
   public ImmutableMap<String, Object> inventoryVars() {
-    return inventoryVars;
+    return fields.inventoryVars;
   }
 
   public ImmutableMap<String, Object> extraVars() {
-    return extraVars;
+    return fields.extraVars;
   }
 
   /** The tags to run, sorted (empty: all). */
   public ImmutableList<String> tags() {
-    return tags.asList();
+    return fields.tags.asList();
   }
 
   /** The tags to skip, sorted. */
   public ImmutableList<String> skipTags() {
-    return skipTags.asList();
+    return fields.skipTags.asList();
   }
 
   public Optional<String> limit() {
-    return Optional.ofNullable(limit);
+    return Optional.ofNullable(fields.limit);
   }
 
   public Optional<Path> vaultPasswordFile() {
-    return Optional.ofNullable(vaultPasswordFile);
+    return Optional.ofNullable(fields.vaultPasswordFile);
   }
 
   /** The inventory groups of the image host besides {@code all}, sorted. */
   public ImmutableList<String> groups() {
-    return groups.asList();
+    return fields.groups.asList();
   }
 
   /** Whether this is a dry run. */
   public boolean isCheck() {
-    return check;
+    return fields.check;
   }
 
   public Duration timeout() {
-    return timeout;
+    return fields.conditions.timeout();
   }
 
   /** The network, or empty for the engine's default. */
   public Optional<String> network() {
-    return Optional.ofNullable(network);
+    return Optional.ofNullable(fields.conditions.network());
   }
 
   @Override
@@ -318,164 +282,26 @@ public final class AnsibleLayer implements Layer {
 
   @Override
   public String name() {
-    return name;
-  }
-
-  private Values values() {
-    Values v = new Values();
-    v.name = name;
-    v.playbook = playbook;
-    v.roles = roles;
-    v.includes = includes;
-    v.inventoryVars = inventoryVars;
-    v.extraVars = extraVars;
-    v.tags = tags;
-    v.skipTags = skipTags;
-    v.limit = limit;
-    v.vaultPasswordFile = vaultPasswordFile;
-    v.groups = groups;
-    v.check = check;
-    v.timeout = timeout;
-    v.network = network;
-    return v;
-  }
-
-  private static List<Path> absolute(Path[] paths) {
-    return java.util.Arrays.stream(paths)
-        .map(p -> Objects.requireNonNull(p, "path").toAbsolutePath().normalize())
-        .toList();
-  }
-
-  private static List<String> checkTags(String[] tags) {
-    Objects.requireNonNull(tags, "tags");
-    for (String t : tags) {
-      checkArgument(
-          t != null && !t.isBlank() && !t.contains(","),
-          "bad tag '%s': tags are non-empty and have no ','",
-          t);
-    }
-    return List.of(tags);
-  }
-
-  private static ImmutableMap<String, Object> merge(
-      Map<String, Object> old, Map<String, ?> vars, boolean inventory) {
-    Objects.requireNonNull(vars, "vars");
-    Map<String, Object> m = new LinkedHashMap<>(old);
-    for (Map.Entry<String, ?> e : vars.entrySet()) {
-      String k = e.getKey();
-      checkArgument(k != null && VAR.matcher(k).matches(), "bad variable name '%s'", k);
-      checkArgument(
-          !inventory || !RESERVED.matcher(k).matches(),
-          "inventory variable '%s' is set by Kiln (it connects Ansible to the image)",
-          k);
-      m.put(k, value(k, e.getValue()));
-    }
-    return ImmutableMap.copyOf(m);
-  }
-
-  /**
-   * An immutable copy of a variable's value: strings, numbers, booleans, lists and string-keyed
-   * maps of them.
-   */
-  private static Object value(String name, Object v) {
-    if (v instanceof String
-        || v instanceof Boolean
-        || v instanceof Integer
-        || v instanceof Long
-        || v instanceof Short
-        || v instanceof Byte
-        || v instanceof BigInteger
-        || v instanceof BigDecimal) {
-      return v;
-    }
-    if (v instanceof Double d) {
-      checkArgument(Double.isFinite(d), "variable '%s' is not a finite number", name);
-      return v;
-    }
-    if (v instanceof Float f) {
-      checkArgument(Float.isFinite(f), "variable '%s' is not a finite number", name);
-      return v;
-    }
-    if (v instanceof List<?> list) {
-      return list.stream().map(x -> value(name, x)).collect(ImmutableList.toImmutableList());
-    }
-    if (v instanceof Map<?, ?> map) {
-      ImmutableMap.Builder<String, Object> b = ImmutableMap.builder();
-      for (Map.Entry<?, ?> e : map.entrySet()) {
-        checkArgument(
-            e.getKey() instanceof String,
-            "variable '%s' has a map with a key that is not a string",
-            name);
-        b.put((String) e.getKey(), value(name, e.getValue()));
-      }
-      return b.buildOrThrow();
-    }
-    throw new IllegalArgumentException(
-        "variable '"
-            + name
-            + "' has a value Ansible cannot take: "
-            + (v == null ? "null" : v.getClass().getName())
-            + " (use strings, numbers, booleans, lists and maps)");
+    return fields.name;
   }
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof AnsibleLayer a
-        && name.equals(a.name)
-        && playbook.equals(a.playbook)
-        && roles.equals(a.roles)
-        && includes.equals(a.includes)
-        && inventoryVars.equals(a.inventoryVars)
-        && extraVars.equals(a.extraVars)
-        && tags.equals(a.tags)
-        && skipTags.equals(a.skipTags)
-        && Objects.equals(limit, a.limit)
-        && Objects.equals(vaultPasswordFile, a.vaultPasswordFile)
-        && groups.equals(a.groups)
-        && check == a.check
-        && timeout.equals(a.timeout)
-        && Objects.equals(network, a.network);
+    return o instanceof AnsibleLayer a && fields.equals(a.fields);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(
-        name,
-        playbook,
-        roles,
-        includes,
-        inventoryVars,
-        extraVars,
-        tags,
-        skipTags,
-        limit,
-        vaultPasswordFile,
-        groups,
-        check,
-        timeout,
-        network);
+    return fields.hashCode();
   }
 
   @Override
   public String toString() {
-    return "ansible '" + name + "' (" + playbook.getFileName() + (check ? ", check" : "") + ")";
-  }
-
-  /** The fields of a layer being changed. */
-  private static final class Values {
-    String name;
-    Path playbook;
-    ImmutableList<Path> roles = ImmutableList.of();
-    ImmutableList<Path> includes = ImmutableList.of();
-    ImmutableMap<String, Object> inventoryVars = ImmutableMap.of();
-    ImmutableMap<String, Object> extraVars = ImmutableMap.of();
-    ImmutableSortedSet<String> tags = ImmutableSortedSet.of();
-    ImmutableSortedSet<String> skipTags = ImmutableSortedSet.of();
-    String limit;
-    Path vaultPasswordFile;
-    ImmutableSortedSet<String> groups = ImmutableSortedSet.of();
-    boolean check;
-    Duration timeout = RunLayer.DEFAULT_TIMEOUT;
-    String network;
+    return "ansible '"
+        + fields.name
+        + "' ("
+        + fields.playbook.getFileName()
+        + (fields.check ? ", check" : "")
+        + ")";
   }
 }

@@ -1,28 +1,19 @@
 package dev.kiln;
 
-import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import dev.kiln.event.BakeListener;
-import dev.kiln.internal.graph.Engine;
-import dev.kiln.internal.graph.StoredImages;
 import dev.kiln.internal.registry.Registry;
-import dev.kiln.internal.store.LocalStore;
 import dev.kiln.spi.ImageStoreProvider;
 import dev.kiln.spi.Provisioner;
 import dev.kiln.spi.RemoteCache;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.UnaryOperator;
 
 /**
  * A configured Kiln: a local store, the provisioners and image stores in use, executors and
@@ -49,62 +40,10 @@ public final class Kiln implements AutoCloseable {
    */
   public static final String WATCH_PROPERTY = "kiln.watch";
 
-  private static Kiln defaults;
-  private static boolean defaultsHook;
+  private final KilnRuntime runtime;
 
-  private final LocalStore store;
-  private final Engine engine;
-  private final StoredImages stored;
-  private final ExecutorService ownLayerPool;
-  private final ExecutorService compressPool;
-  private final AtomicBoolean closed = new AtomicBoolean();
-
-  private Kiln(Builder b) throws IOException {
-    this.store = LocalStore.open(b.store != null ? b.store : defaultStorePath());
-    boolean serial = b.serial || Boolean.getBoolean(SERIAL_PROPERTY);
-    int cores = serial ? 1 : Math.max(1, Runtime.getRuntime().availableProcessors());
-    this.compressPool = Executors.newFixedThreadPool(cores, daemon("kiln-compress-%d"));
-    ExecutorService layers = b.executor;
-    if (layers == null) {
-      layers =
-          serial
-              ? Executors.newSingleThreadExecutor(daemon("kiln-layer-%d"))
-              : Executors.newCachedThreadPool(daemon("kiln-layer-%d"));
-      this.ownLayerPool = layers;
-    } else {
-      this.ownLayerPool = null;
-    }
-    Registry registry =
-        new Registry(b.provisioners, b.stores, b.capabilities, Kiln.class.getClassLoader());
-    if (b.watchFileSystem
-        && !"false".equalsIgnoreCase(System.getProperty(WATCH_PROPERTY, "true"))) {
-      registry.watchTrees();
-    }
-    Engine.RemoteConfig remote = null;
-    if (b.remoteCache != null) {
-      remote =
-          new Engine.RemoteConfig(
-              b.remoteCache,
-              b.remoteMode,
-              b.remoteVerify,
-              b.remoteTimeout,
-              b.remoteTransferTimeout);
-    }
-    this.engine =
-        new Engine(
-            store,
-            registry,
-            layers,
-            compressPool,
-            b.listeners,
-            b.sourceDateEpoch,
-            b.compressionLevel,
-            remote);
-    this.stored = new StoredImages(store, registry, engine);
-  }
-
-  private static java.util.concurrent.ThreadFactory daemon(String name) {
-    return new ThreadFactoryBuilder().setNameFormat(name).setDaemon(true).build();
+  private Kiln(KilnSettings settings) throws IOException {
+    this.runtime = new KilnRuntime(settings);
   }
 
   /**
@@ -121,34 +60,8 @@ public final class Kiln implements AutoCloseable {
    * $KILN_REMOTE_CACHE_MODE}: {@code read-write}, {@code read-only} or {@code write-only}) when
    * set, so a CI runner shares a cache by its environment alone. It is closed when the JVM exits.
    */
-  public static synchronized Kiln defaults() {
-    if (defaults == null || defaults.closed.get()) {
-      try {
-        defaults = builder().remoteCacheFromEnvironment().build();
-      } catch (IOException e) {
-        throw new UncheckedIOException(
-            "cannot open the Kiln store at " + defaultStorePath() + ": " + e.getMessage(), e);
-      }
-      if (!defaultsHook) {
-        defaultsHook = true;
-        Runtime.getRuntime().addShutdownHook(new Thread(Kiln::closeDefaults, "kiln-close"));
-      }
-    }
-    return defaults;
-  }
-
-  private static void closeDefaults() {
-    Kiln k;
-    synchronized (Kiln.class) {
-      k = defaults;
-    }
-    if (k != null) {
-      try {
-        k.close();
-      } catch (IOException e) {
-        // the next process sweeps what is left
-      }
-    }
+  public static Kiln defaults() {
+    return DefaultKiln.get();
   }
 
   /**
@@ -157,28 +70,12 @@ public final class Kiln implements AutoCloseable {
    * {@code ~/.cache/kiln}. Empty values count as unset.
    */
   public static Path defaultStorePath() {
-    return defaultStorePath(System::getProperty, System::getenv);
-  }
-
-  static Path defaultStorePath(
-      UnaryOperator<String> properties, UnaryOperator<String> environment) {
-    String p = properties.apply("kiln.store");
-    if (p == null || p.isEmpty()) {
-      p = environment.apply("KILN_STORE");
-    }
-    if (p != null && !p.isEmpty()) {
-      return Path.of(p);
-    }
-    String xdg = environment.apply("XDG_CACHE_HOME");
-    if (xdg != null && !xdg.isEmpty()) {
-      return Path.of(xdg, "kiln");
-    }
-    return Path.of(properties.apply("user.home"), ".cache", "kiln");
+    return KilnEnvironment.defaultStorePath(System::getProperty, System::getenv);
   }
 
   /** The local store's directory (also a valid OCI image layout). */
   public Path store() {
-    return store.root();
+    return runtime.store();
   }
 
   /** Bakes one build into the local store only. */
@@ -188,14 +85,13 @@ public final class Kiln implements AutoCloseable {
 
   /** Bakes one build and publishes it to the targets (none: the local store only). */
   public BakeResult bake(ImageBuild build, String... targets) throws BakeException {
-    checkOpen();
+    runtime.checkOpen();
     return bake(build, Arrays.stream(targets).map(Target::parse).toArray(Target[]::new));
   }
 
   /** Bakes one build and publishes it to the typed targets. */
   public BakeResult bake(ImageBuild build, Target... targets) throws BakeException {
-    checkOpen();
-    return engine.bake(List.of(new Engine.Request(build, List.of(targets)))).get(0);
+    return runtime.bake(build, targets);
   }
 
   /**
@@ -203,12 +99,7 @@ public final class Kiln implements AutoCloseable {
    * independent layers in parallel. Results are in the order of the map.
    */
   public List<BakeResult> bakeAll(Map<ImageBuild, List<String>> builds) throws BakeException {
-    checkOpen();
-    List<Engine.Request> reqs = new ArrayList<>();
-    for (Map.Entry<ImageBuild, List<String>> e : builds.entrySet()) {
-      reqs.add(new Engine.Request(e.getKey(), e.getValue().stream().map(Target::parse).toList()));
-    }
-    return engine.bake(reqs);
+    return runtime.bakeAll(builds);
   }
 
   /** Bakes several builds with no target (into the local store), sharing what they share. */
@@ -233,9 +124,7 @@ public final class Kiln implements AutoCloseable {
    *     (nothing is sent)
    */
   public Map<String, PublishedImage> publish(Digest image, String... targets) throws BakeException {
-    checkOpen();
-    return stored.publish(
-        Objects.requireNonNull(image, "image"), Arrays.stream(targets).map(Target::parse).toList());
+    return runtime.publish(image, targets);
   }
 
   /**
@@ -245,9 +134,7 @@ public final class Kiln implements AutoCloseable {
    * linux/amd64 image).
    */
   public Digest importImage(Path layout, String tag) throws BakeException {
-    checkOpen();
-    return stored.importImage(
-        Objects.requireNonNull(layout, "layout"), Objects.requireNonNull(tag, "tag"));
+    return runtime.importImage(layout, tag);
   }
 
   /**
@@ -259,23 +146,12 @@ public final class Kiln implements AutoCloseable {
    * @throws BakeException when the image is not in the store
    */
   public void tag(Digest image, String name) throws BakeException {
-    checkOpen();
-    stored.tag(Objects.requireNonNull(image, "image"), name);
+    runtime.tag(image, name);
   }
 
   /** Whether {@link #close()} was called. */
   public boolean isClosed() {
-    return closed.get();
-  }
-
-  private void checkOpen() {
-    if (closed.get()) {
-      throw new IllegalStateException(
-          "this Kiln is closed (store "
-              + store.root()
-              + "): bake with an open one, such as "
-              + "a new Kiln.builder().build() or Kiln.defaults()");
-    }
+    return runtime.isClosed();
   }
 
   /**
@@ -284,37 +160,12 @@ public final class Kiln implements AutoCloseable {
    */
   @Override
   public void close() throws IOException {
-    if (!closed.compareAndSet(false, true)) {
-      return;
-    }
-    if (ownLayerPool != null) {
-      ownLayerPool.shutdownNow();
-    }
-    compressPool.shutdownNow();
-    try {
-      engine.close();
-    } finally {
-      store.close();
-    }
+    runtime.close();
   }
 
   /** Configures a {@link Kiln}. Not thread-safe. */
   public static final class Builder {
-    private Path store;
-    private ExecutorService executor;
-    private final List<BakeListener> listeners = new ArrayList<>();
-    private final List<Provisioner> provisioners = new ArrayList<>();
-    private final List<ImageStoreProvider> stores = new ArrayList<>();
-    private final List<Object> capabilities = new ArrayList<>();
-    private boolean serial;
-    private boolean watchFileSystem = true;
-    private int compressionLevel = 6;
-    private long sourceDateEpoch = sourceDateEpochFromEnv();
-    private RemoteCache remoteCache;
-    private RemoteCache.Mode remoteMode = RemoteCache.Mode.READ_WRITE;
-    private RemoteCache.Verify remoteVerify = RemoteCache.Verify.DIGEST;
-    private Duration remoteTimeout = Duration.ofSeconds(30);
-    private Duration remoteTransferTimeout = Duration.ofMinutes(30);
+    private final KilnSettings settings = new KilnSettings();
 
     private Builder() {}
 
@@ -347,8 +198,8 @@ public final class Kiln implements AutoCloseable {
 
     /** Uses this remote cache instance (closed by {@link Kiln#close()}). */
     public Builder remoteCache(RemoteCache cache, RemoteCache.Mode mode) {
-      this.remoteCache = Objects.requireNonNull(cache, "cache");
-      this.remoteMode = Objects.requireNonNull(mode, "mode");
+      settings.remoteCache = Objects.requireNonNull(cache, "cache");
+      settings.remoteMode = Objects.requireNonNull(mode, "mode");
       return this;
     }
 
@@ -364,9 +215,11 @@ public final class Kiln implements AutoCloseable {
       if (remote != null && !remote.isBlank()) {
         remoteCache(
             remote.strip(),
-            mode(System.getenv().getOrDefault("KILN_REMOTE_CACHE_MODE", "read-write")));
+            KilnEnvironment.mode(
+                System.getenv().getOrDefault("KILN_REMOTE_CACHE_MODE", "read-write")));
         remoteCacheVerify(
-            verify(System.getenv().getOrDefault("KILN_REMOTE_CACHE_VERIFY", "digest")));
+            KilnEnvironment.verify(
+                System.getenv().getOrDefault("KILN_REMOTE_CACHE_VERIFY", "digest")));
       }
       return this;
     }
@@ -377,7 +230,7 @@ public final class Kiln implements AutoCloseable {
      * RemoteCache.Verify#CONTENT} (also the diffID of the decompressed layer).
      */
     public Builder remoteCacheVerify(RemoteCache.Verify verify) {
-      this.remoteVerify = Objects.requireNonNull(verify, "verify");
+      settings.remoteVerify = Objects.requireNonNull(verify, "verify");
       return this;
     }
 
@@ -391,35 +244,14 @@ public final class Kiln implements AutoCloseable {
       if (timeout.isNegative() || timeout.isZero() || transfer.isNegative() || transfer.isZero()) {
         throw new IllegalArgumentException("remote cache timeouts must be positive");
       }
-      this.remoteTimeout = timeout;
-      this.remoteTransferTimeout = transfer;
+      settings.remoteTimeout = timeout;
+      settings.remoteTransferTimeout = transfer;
       return this;
-    }
-
-    static RemoteCache.Verify verify(String s) {
-      return switch (s.strip().toLowerCase(java.util.Locale.ROOT)) {
-        case "digest" -> RemoteCache.Verify.DIGEST;
-        case "content" -> RemoteCache.Verify.CONTENT;
-        default ->
-            throw new IllegalArgumentException(
-                "remote cache verify '" + s + "': expected digest or content");
-      };
-    }
-
-    static RemoteCache.Mode mode(String s) {
-      return switch (s.strip().toLowerCase(java.util.Locale.ROOT).replace('_', '-')) {
-        case "read-write", "rw" -> RemoteCache.Mode.READ_WRITE;
-        case "read-only", "ro" -> RemoteCache.Mode.READ_ONLY;
-        case "write-only", "wo" -> RemoteCache.Mode.WRITE_ONLY;
-        default ->
-            throw new IllegalArgumentException(
-                "remote cache mode '" + s + "': expected read-write, read-only or write-only");
-      };
     }
 
     /** The local store directory (default {@link Kiln#defaultStorePath()}). */
     public Builder store(Path store) {
-      this.store = Objects.requireNonNull(store);
+      settings.store = Objects.requireNonNull(store);
       return this;
     }
 
@@ -427,31 +259,31 @@ public final class Kiln implements AutoCloseable {
      * The executor that runs layer steps; Kiln's own cached pool by default. Not shut down by Kiln.
      */
     public Builder executor(ExecutorService executor) {
-      this.executor = Objects.requireNonNull(executor);
+      settings.executor = Objects.requireNonNull(executor);
       return this;
     }
 
     /** Adds a listener for bake events (it must be thread-safe). */
     public Builder listener(BakeListener listener) {
-      listeners.add(Objects.requireNonNull(listener));
+      settings.listeners.add(Objects.requireNonNull(listener));
       return this;
     }
 
     /** Uses this provisioner for its layer kind, in place of a discovered one. */
     public Builder provisioner(Provisioner provisioner) {
-      provisioners.add(Objects.requireNonNull(provisioner));
+      settings.provisioners.add(Objects.requireNonNull(provisioner));
       return this;
     }
 
     /** Uses this image store provider for its schemes, in place of discovered ones. */
     public Builder imageStores(ImageStoreProvider provider) {
-      stores.add(Objects.requireNonNull(provider));
+      settings.stores.add(Objects.requireNonNull(provider));
       return this;
     }
 
     /** Offers an object to providers that ask for it through {@code PublishContext.capability}. */
     public Builder capability(Object capability) {
-      capabilities.add(Objects.requireNonNull(capability));
+      settings.capabilities.add(Objects.requireNonNull(capability));
       return this;
     }
 
@@ -467,13 +299,13 @@ public final class Kiln implements AutoCloseable {
      * inputs change that way.
      */
     public Builder watchFileSystem(boolean watch) {
-      this.watchFileSystem = watch;
+      settings.watchFileSystem = watch;
       return this;
     }
 
     /** Runs every step on one thread (also {@code -Dkiln.serial=true}). */
     public Builder serial(boolean serial) {
-      this.serial = serial;
+      settings.serial = serial;
       return this;
     }
 
@@ -485,7 +317,7 @@ public final class Kiln implements AutoCloseable {
       if (level < 1 || level > 9) {
         throw new IllegalArgumentException("gzip level must be 1-9, found " + level);
       }
-      this.compressionLevel = level;
+      settings.compressionLevel = level;
       return this;
     }
 
@@ -497,20 +329,12 @@ public final class Kiln implements AutoCloseable {
       if (epochSeconds < 0) {
         throw new IllegalArgumentException("negative SOURCE_DATE_EPOCH");
       }
-      this.sourceDateEpoch = epochSeconds;
+      settings.sourceDateEpoch = epochSeconds;
       return this;
     }
 
     public Kiln build() throws IOException {
-      return new Kiln(this);
-    }
-
-    private static long sourceDateEpochFromEnv() {
-      String s = System.getenv("SOURCE_DATE_EPOCH");
-      if (s != null && s.matches("\\d{1,12}")) {
-        return Long.parseLong(s);
-      }
-      return 1;
+      return new Kiln(settings);
     }
   }
 }

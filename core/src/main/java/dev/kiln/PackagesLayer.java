@@ -32,20 +32,14 @@ public final class PackagesLayer implements Layer {
   private final String name;
   private final ImmutableSortedSet<String> packages;
   private final boolean refresh;
-  private final Duration timeout;
-  private final String network;
+  private final RunConditions conditions;
 
   private PackagesLayer(
-      String name,
-      ImmutableSortedSet<String> packages,
-      boolean refresh,
-      Duration timeout,
-      String network) {
+      String name, ImmutableSortedSet<String> packages, boolean refresh, RunConditions conditions) {
     this.name = name;
     this.packages = packages;
     this.refresh = refresh;
-    this.timeout = timeout;
-    this.network = network;
+    this.conditions = conditions;
   }
 
   static PackagesLayer of(String... names) {
@@ -56,13 +50,13 @@ public final class PackagesLayer implements Layer {
     }
     ImmutableSortedSet<String> set = ImmutableSortedSet.copyOf(names);
     return new PackagesLayer(
-        "packages " + String.join(" ", set), set, false, RunLayer.DEFAULT_TIMEOUT, null);
+        "packages " + String.join(" ", set), set, false, RunConditions.DEFAULT);
   }
 
   /** The same layer under another name (default {@code packages NAME...}). */
   public PackagesLayer named(String name) {
     checkArgument(name != null && !name.isBlank(), "a layer needs a name");
-    return new PackagesLayer(name, packages, refresh, timeout, network);
+    return new PackagesLayer(name, packages, refresh, conditions);
   }
 
   /**
@@ -71,16 +65,14 @@ public final class PackagesLayer implements Layer {
    * too.
    */
   public PackagesLayer refresh() {
-    return new PackagesLayer(name, packages, true, timeout, network);
+    return new PackagesLayer(name, packages, true, conditions);
   }
 
   /**
    * Stops the installation and fails the layer when it runs longer than this (default 30 minutes).
    */
   public PackagesLayer timeout(Duration timeout) {
-    checkArgument(
-        timeout != null && !timeout.isNegative() && !timeout.isZero(), "timeout must be positive");
-    return new PackagesLayer(name, packages, refresh, timeout, network);
+    return new PackagesLayer(name, packages, refresh, conditions.withTimeout(timeout));
   }
 
   /**
@@ -88,12 +80,12 @@ public final class PackagesLayer implements Layer {
    * network name; the container engine's default network unless set. Not part of the key.
    */
   public PackagesLayer network(String network) {
-    return new PackagesLayer(name, packages, refresh, timeout, RunLayer.checkNetwork(network));
+    return new PackagesLayer(name, packages, refresh, conditions.withNetwork(network));
   }
 
   /** The network, or empty for the engine's default. */
   public Optional<String> network() {
-    return Optional.ofNullable(network);
+    return Optional.ofNullable(conditions.network());
   }
 
   /** The package names, sorted. */
@@ -107,7 +99,7 @@ public final class PackagesLayer implements Layer {
   }
 
   public Duration timeout() {
-    return timeout;
+    return conditions.timeout();
   }
 
   @Override
@@ -126,13 +118,12 @@ public final class PackagesLayer implements Layer {
         && name.equals(p.name)
         && packages.equals(p.packages)
         && refresh == p.refresh
-        && timeout.equals(p.timeout)
-        && Objects.equals(network, p.network);
+        && conditions.equals(p.conditions);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(name, packages, refresh, timeout, network);
+    return Objects.hash(name, packages, refresh, conditions.timeout(), conditions.network());
   }
 
   @Override

@@ -42,7 +42,6 @@ public final class RunLayer implements Layer {
   public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(30);
 
   private static final Pattern SECRET_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]*");
-  private static final Pattern NETWORK = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]*");
 
   /**
    * A file or directory of the build machine that the commands read, mounted read-only at {@code
@@ -63,8 +62,7 @@ public final class RunLayer implements Layer {
   private final String workdir;
   private final ImmutableList<Input> inputs;
   private final ImmutableSortedMap<String, Path> secrets;
-  private final Duration timeout;
-  private final String network;
+  private final RunConditions conditions;
 
   private RunLayer(
       String name,
@@ -74,8 +72,7 @@ public final class RunLayer implements Layer {
       String workdir,
       ImmutableList<Input> inputs,
       ImmutableSortedMap<String, Path> secrets,
-      Duration timeout,
-      String network) {
+      RunConditions conditions) {
     this.name = name;
     this.commands = commands;
     this.env = env;
@@ -83,8 +80,7 @@ public final class RunLayer implements Layer {
     this.workdir = workdir;
     this.inputs = inputs;
     this.secrets = secrets;
-    this.timeout = timeout;
-    this.network = network;
+    this.conditions = conditions;
   }
 
   static RunLayer of(String name, String... commands) {
@@ -102,8 +98,7 @@ public final class RunLayer implements Layer {
         null,
         ImmutableList.of(),
         ImmutableSortedMap.of(),
-        DEFAULT_TIMEOUT,
-        null);
+        RunConditions.DEFAULT);
   }
 
   /**
@@ -119,15 +114,7 @@ public final class RunLayer implements Layer {
     Map<String, String> m = new LinkedHashMap<>(env);
     m.put(name, value);
     return new RunLayer(
-        this.name,
-        commands,
-        ImmutableMap.copyOf(m),
-        user,
-        workdir,
-        inputs,
-        secrets,
-        timeout,
-        network);
+        this.name, commands, ImmutableMap.copyOf(m), user, workdir, inputs, secrets, conditions);
   }
 
   /**
@@ -136,7 +123,7 @@ public final class RunLayer implements Layer {
    */
   public RunLayer user(String user) {
     checkArgument(user != null && !user.isBlank(), "empty user");
-    return new RunLayer(name, commands, env, user, workdir, inputs, secrets, timeout, network);
+    return new RunLayer(name, commands, env, user, workdir, inputs, secrets, conditions);
   }
 
   /**
@@ -147,7 +134,7 @@ public final class RunLayer implements Layer {
     checkArgument(
         workdir != null && workdir.startsWith("/"), "workdir must be absolute, found %s", workdir);
     return new RunLayer(
-        name, commands, env, user, FilesLayer.target(workdir), inputs, secrets, timeout, network);
+        name, commands, env, user, FilesLayer.target(workdir), inputs, secrets, conditions);
   }
 
   /**
@@ -169,8 +156,7 @@ public final class RunLayer implements Layer {
         workdir,
         ImmutableList.<Input>builder().addAll(inputs).add(in).build(),
         secrets,
-        timeout,
-        network);
+        conditions);
   }
 
   /**
@@ -186,15 +172,7 @@ public final class RunLayer implements Layer {
     Map<String, Path> m = new LinkedHashMap<>(secrets);
     m.put(name, file.toAbsolutePath().normalize());
     return new RunLayer(
-        this.name,
-        commands,
-        env,
-        user,
-        workdir,
-        inputs,
-        ImmutableSortedMap.copyOf(m),
-        timeout,
-        network);
+        this.name, commands, env, user, workdir, inputs, ImmutableSortedMap.copyOf(m), conditions);
   }
 
   /**
@@ -202,9 +180,8 @@ public final class RunLayer implements Layer {
    * #DEFAULT_TIMEOUT}).
    */
   public RunLayer timeout(Duration timeout) {
-    checkArgument(
-        timeout != null && !timeout.isNegative() && !timeout.isZero(), "timeout must be positive");
-    return new RunLayer(name, commands, env, user, workdir, inputs, secrets, timeout, network);
+    return new RunLayer(
+        name, commands, env, user, workdir, inputs, secrets, conditions.withTimeout(timeout));
   }
 
   /**
@@ -213,13 +190,7 @@ public final class RunLayer implements Layer {
    */
   public RunLayer network(String network) {
     return new RunLayer(
-        name, commands, env, user, workdir, inputs, secrets, timeout, checkNetwork(network));
-  }
-
-  static String checkNetwork(String network) {
-    checkArgument(
-        network != null && NETWORK.matcher(network).matches(), "bad network name: %s", network);
-    return network;
+        name, commands, env, user, workdir, inputs, secrets, conditions.withNetwork(network));
   }
 
   /** The commands, in order. */
@@ -251,12 +222,12 @@ public final class RunLayer implements Layer {
   }
 
   public Duration timeout() {
-    return timeout;
+    return conditions.timeout();
   }
 
   /** The network, or empty for the engine's default. */
   public Optional<String> network() {
-    return Optional.ofNullable(network);
+    return Optional.ofNullable(conditions.network());
   }
 
   @Override
@@ -279,13 +250,21 @@ public final class RunLayer implements Layer {
         && Objects.equals(workdir, r.workdir)
         && inputs.equals(r.inputs)
         && secrets.equals(r.secrets)
-        && timeout.equals(r.timeout)
-        && Objects.equals(network, r.network);
+        && conditions.equals(r.conditions);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(name, commands, env, user, workdir, inputs, secrets, timeout, network);
+    return Objects.hash(
+        name,
+        commands,
+        env,
+        user,
+        workdir,
+        inputs,
+        secrets,
+        conditions.timeout(),
+        conditions.network());
   }
 
   @Override

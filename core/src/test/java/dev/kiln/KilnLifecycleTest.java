@@ -89,16 +89,20 @@ class KilnLifecycleTest {
   void storeLocationPropertyThenEnvironmentThenXdgThenHome() {
     Map<String, String> props = new java.util.HashMap<>(Map.of("user.home", "/home/u"));
     Map<String, String> env = new java.util.HashMap<>();
-    assertThat(Kiln.defaultStorePath(props::get, env::get))
+    assertThat(KilnEnvironment.defaultStorePath(props::get, env::get))
         .isEqualTo(Path.of("/home/u/.cache/kiln"));
     env.put("XDG_CACHE_HOME", "/xdg");
-    assertThat(Kiln.defaultStorePath(props::get, env::get)).isEqualTo(Path.of("/xdg/kiln"));
+    assertThat(KilnEnvironment.defaultStorePath(props::get, env::get))
+        .isEqualTo(Path.of("/xdg/kiln"));
     env.put("KILN_STORE", "/from-env");
-    assertThat(Kiln.defaultStorePath(props::get, env::get)).isEqualTo(Path.of("/from-env"));
+    assertThat(KilnEnvironment.defaultStorePath(props::get, env::get))
+        .isEqualTo(Path.of("/from-env"));
     props.put("kiln.store", "/from-property");
-    assertThat(Kiln.defaultStorePath(props::get, env::get)).isEqualTo(Path.of("/from-property"));
+    assertThat(KilnEnvironment.defaultStorePath(props::get, env::get))
+        .isEqualTo(Path.of("/from-property"));
     props.put("kiln.store", "");
-    assertThat(Kiln.defaultStorePath(props::get, env::get)).isEqualTo(Path.of("/from-env"));
+    assertThat(KilnEnvironment.defaultStorePath(props::get, env::get))
+        .isEqualTo(Path.of("/from-env"));
     // the real JVM: -Dkiln.store (set by this test) wins over whatever $KILN_STORE says
     assertThat(Kiln.defaultStorePath()).isEqualTo(tmp.resolve("default-store"));
   }

@@ -248,9 +248,9 @@ class RemoteCacheTest {
 
   @Test
   void verifyModesParseFromTheEnvironmentSpelling() {
-    assertThat(Kiln.Builder.verify("digest")).isEqualTo(RemoteCache.Verify.DIGEST);
-    assertThat(Kiln.Builder.verify(" Content ")).isEqualTo(RemoteCache.Verify.CONTENT);
-    assertThatThrownBy(() -> Kiln.Builder.verify("full"))
+    assertThat(KilnEnvironment.verify("digest")).isEqualTo(RemoteCache.Verify.DIGEST);
+    assertThat(KilnEnvironment.verify(" Content ")).isEqualTo(RemoteCache.Verify.CONTENT);
+    assertThatThrownBy(() -> KilnEnvironment.verify("full"))
         .hasMessageContaining("expected digest or content");
   }
 

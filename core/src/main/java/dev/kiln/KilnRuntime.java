@@ -1,0 +1,144 @@
+package dev.kiln;
+
+import com.google.common.util.concurrent.ThreadFactoryBuilder;
+import dev.kiln.internal.graph.Engine;
+import dev.kiln.internal.graph.StoredImages;
+import dev.kiln.internal.registry.Registry;
+import dev.kiln.internal.store.LocalStore;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * What one {@link Kiln} owns and does: the local store, the executors it created, the engine and
+ * the images stored in it. Opened from a builder's settings and closed once; every call refuses a
+ * closed Kiln first. Thread-safe.
+ */
+final class KilnRuntime {
+  private final LocalStore store;
+  private final Engine engine;
+  private final StoredImages stored;
+  private final ExecutorService ownLayerPool;
+  private final ExecutorService compressPool;
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  KilnRuntime(KilnSettings s) throws IOException {
+    this.store = LocalStore.open(s.store != null ? s.store : Kiln.defaultStorePath());
+    boolean serial = s.serial || KilnEnvironment.serialProperty();
+    int cores = serial ? 1 : Math.max(1, Runtime.getRuntime().availableProcessors());
+    this.compressPool = Executors.newFixedThreadPool(cores, daemon("kiln-compress-%d"));
+    ExecutorService layers = s.executor;
+    if (layers == null) {
+      layers =
+          serial
+              ? Executors.newSingleThreadExecutor(daemon("kiln-layer-%d"))
+              : Executors.newCachedThreadPool(daemon("kiln-layer-%d"));
+      this.ownLayerPool = layers;
+    } else {
+      this.ownLayerPool = null;
+    }
+    Registry registry =
+        new Registry(s.provisioners, s.stores, s.capabilities, Kiln.class.getClassLoader());
+    if (s.watchFileSystem && KilnEnvironment.watchProperty()) {
+      registry.watchTrees();
+    }
+    Engine.RemoteConfig remote = null;
+    if (s.remoteCache != null) {
+      remote =
+          new Engine.RemoteConfig(
+              s.remoteCache,
+              s.remoteMode,
+              s.remoteVerify,
+              s.remoteTimeout,
+              s.remoteTransferTimeout);
+    }
+    this.engine =
+        new Engine(
+            store,
+            registry,
+            layers,
+            compressPool,
+            s.listeners,
+            s.sourceDateEpoch,
+            s.compressionLevel,
+            remote);
+    this.stored = new StoredImages(store, registry, engine);
+  }
+
+  private static ThreadFactory daemon(String name) {
+    return new ThreadFactoryBuilder().setNameFormat(name).setDaemon(true).build();
+  }
+
+  Path store() {
+    return store.root();
+  }
+
+  BakeResult bake(ImageBuild build, Target[] targets) throws BakeException {
+    checkOpen();
+    return engine.bake(List.of(new Engine.Request(build, List.of(targets)))).get(0);
+  }
+
+  List<BakeResult> bakeAll(Map<ImageBuild, List<String>> builds) throws BakeException {
+    checkOpen();
+    List<Engine.Request> reqs = new ArrayList<>();
+    for (Map.Entry<ImageBuild, List<String>> e : builds.entrySet()) {
+      reqs.add(new Engine.Request(e.getKey(), e.getValue().stream().map(Target::parse).toList()));
+    }
+    return engine.bake(reqs);
+  }
+
+  Map<String, PublishedImage> publish(Digest image, String[] targets) throws BakeException {
+    checkOpen();
+    return stored.publish(
+        Objects.requireNonNull(image, "image"), Arrays.stream(targets).map(Target::parse).toList());
+  }
+
+  Digest importImage(Path layout, String tag) throws BakeException {
+    checkOpen();
+    return stored.importImage(
+        Objects.requireNonNull(layout, "layout"), Objects.requireNonNull(tag, "tag"));
+  }
+
+  void tag(Digest image, String name) throws BakeException {
+    checkOpen();
+    stored.tag(Objects.requireNonNull(image, "image"), name);
+  }
+
+  boolean isClosed() {
+    return closed.get();
+  }
+
+  void checkOpen() {
+    if (closed.get()) {
+      throw new IllegalStateException(
+          "this Kiln is closed (store "
+              + store.root()
+              + "): bake with an open one, such as "
+              + "a new Kiln.builder().build() or Kiln.defaults()");
+    }
+  }
+
+  /** Shuts the executors Kiln created down, then closes the engine and the store; once. */
+  void close() throws IOException {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    if (ownLayerPool != null) {
+      ownLayerPool.shutdownNow();
+    }
+    compressPool.shutdownNow();
+    try {
+      engine.close();
+    } finally {
+      store.close();
+    }
+  }
+}
