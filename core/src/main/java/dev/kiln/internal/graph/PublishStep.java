@@ -3,6 +3,7 @@ package dev.kiln.internal.graph;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.common.base.Stopwatch;
 import dev.kiln.BakeException;
+import dev.kiln.Digest;
 import dev.kiln.PublishedImage;
 import dev.kiln.event.BakeEvent;
 import dev.kiln.internal.oci.Json;
@@ -36,6 +37,34 @@ final class PublishStep {
 
   Map<String, PublishedImage> run(StoredImage image, Map<String, ImageStore> targets)
       throws BakeException {
+    return each(
+        image.digest(),
+        targets,
+        (store, pc) -> {
+          Optional<PublishedImage> found = store.find(image, pc);
+          return found.isPresent() ? found.get().asReused() : store.publish(image, pc);
+        });
+  }
+
+  /** Publishes a multi-platform image to each target (every one takes an index). */
+  Map<String, PublishedImage> runIndex(StoredIndex index, Map<String, ImageStore> targets)
+      throws BakeException {
+    return each(
+        index.digest(),
+        targets,
+        (store, pc) -> {
+          Optional<PublishedImage> found = store.findIndex(index, pc);
+          return found.isPresent() ? found.get().asReused() : store.publishIndex(index, pc);
+        });
+  }
+
+  private interface Publication {
+    PublishedImage publish(ImageStore store, PublishContext pc) throws BakeException;
+  }
+
+  private Map<String, PublishedImage> each(
+      Digest digest, Map<String, ImageStore> targets, Publication publication)
+      throws BakeException {
     Map<String, CompletableFuture<PublishedImage>> fs = new LinkedHashMap<>();
     PublishContext pc = contexts.publishContext();
     for (Map.Entry<String, ImageStore> t : targets.entrySet()) {
@@ -44,17 +73,11 @@ final class PublishStep {
           scope.async(
               () -> {
                 Stopwatch sw = Stopwatch.createStarted();
-                Optional<PublishedImage> found = t.getValue().find(image, pc);
-                PublishedImage p =
-                    found.isPresent() ? found.get().asReused() : t.getValue().publish(image, pc);
+                PublishedImage p = publication.publish(t.getValue(), pc);
                 services.emit(
                     new BakeEvent.ImagePublished(
-                        t.getKey(),
-                        image.digest(),
-                        p.reused(),
-                        p.details().toString(),
-                        sw.elapsed()));
-                record(image, t.getKey(), p);
+                        t.getKey(), digest, p.reused(), p.details().toString(), sw.elapsed()));
+                record(digest, t.getKey(), p);
                 return p;
               }));
     }
@@ -65,17 +88,16 @@ final class PublishStep {
     return out;
   }
 
-  private void record(StoredImage image, String target, PublishedImage p) {
+  private void record(Digest image, String target, PublishedImage p) {
     ObjectNode rec = Json.object();
-    rec.put("target", target).put("image", image.digest().toString()).put("reused", p.reused());
+    rec.put("target", target).put("image", image.toString()).put("reused", p.reused());
     rec.put("at", Instant.now().toString());
     ObjectNode d = rec.putObject("details");
     p.details().forEach(d::put);
     try {
       services
           .store()
-          .writeTargetRecord(
-              image.digest(), target + " " + Instant.now() + " " + System.nanoTime(), rec);
+          .writeTargetRecord(image, target + " " + Instant.now() + " " + System.nanoTime(), rec);
     } catch (IOException e) {
       log.warn("could not record publication to {}: {}", target, e.toString());
     }
