@@ -3,7 +3,10 @@ package dev.kiln;
 import static com.google.common.base.Preconditions.checkArgument;
 
 import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * What an image starts from: nothing, a root file system, an image in an OCI layout, an image from
@@ -11,7 +14,12 @@ import java.util.Objects;
  * {@code instanceof} and the compiler knows the list is complete. Immutable and thread-safe.
  */
 public sealed interface Base
-    permits Base.Scratch, Base.Rootfs, Base.OciLayout, Base.RegistryImage, Base.FromBuild {
+    permits Base.Scratch,
+        Base.Rootfs,
+        Base.OciLayout,
+        Base.RegistryImage,
+        Base.FromBuild,
+        Base.ByPlatform {
 
   /** No layers. */
   record Scratch() implements Base {
@@ -83,6 +91,40 @@ public sealed interface Base
     }
   }
 
+  /**
+   * A base per platform, for bases that do not choose their platform themselves (a root file system
+   * is of one architecture; an OCI layout or registry image that is an index chooses the matching
+   * image by itself). A bake for a platform this map lacks fails before anything is provisioned.
+   */
+  record ByPlatform(Map<Platform, Base> bases) implements Base {
+    public ByPlatform {
+      bases = Map.copyOf(Objects.requireNonNull(bases, "bases"));
+      checkArgument(!bases.isEmpty(), "name a base for at least one platform");
+      checkArgument(
+          bases.values().stream().noneMatch(b -> b instanceof ByPlatform),
+          "a base per platform cannot hold another");
+    }
+
+    /** The base for {@code platform}, if this map has one. */
+    public Optional<Base> forPlatform(Platform platform) {
+      return Optional.ofNullable(bases.get(platform));
+    }
+
+    @Override
+    public String toString() {
+      StringBuilder sb = new StringBuilder("per platform {");
+      bases.entrySet().stream()
+          .sorted(Comparator.comparing(e -> e.getKey().toString()))
+          .forEach(
+              e ->
+                  sb.append(sb.length() > 14 ? ", " : "")
+                      .append(e.getKey())
+                      .append('=')
+                      .append(e.getValue()));
+      return sb.append('}').toString();
+    }
+  }
+
   /** An empty base: the image has only the layers added to it. */
   static Base scratch() {
     return new Scratch();
@@ -100,6 +142,14 @@ public sealed interface Base
   /** The image tagged {@code tag} in the OCI image layout at {@code layout}. */
   static Base oci(Path layout, String tag) {
     return new OciLayout(layout, tag);
+  }
+
+  /**
+   * A base per platform, e.g. {@code Base.byPlatform(Map.of(Platform.LINUX_AMD64,
+   * Base.rootfs(amd64Tar), Platform.LINUX_ARM64, Base.rootfs(arm64Tar)))}.
+   */
+  static Base byPlatform(Map<Platform, Base> bases) {
+    return new ByPlatform(bases);
   }
 
   /** The result of another build: its layers (shared, cached once) and its configuration. */

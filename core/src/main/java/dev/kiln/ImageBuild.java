@@ -28,23 +28,27 @@ public final class ImageBuild {
   private final ImageBuild parent;
   private final Layer layer;
   private final ImageConfig config;
+  private final List<Platform> platforms;
 
-  private ImageBuild(Base base, ImageBuild parent, Layer layer, ImageConfig config) {
+  private ImageBuild(
+      Base base, ImageBuild parent, Layer layer, ImageConfig config, List<Platform> platforms) {
     this.base = base;
     this.parent = parent;
     this.layer = layer;
     this.config = config;
+    this.platforms = platforms;
   }
 
   /** A build that starts from {@code base}. */
   public static ImageBuild from(Base base) {
-    return new ImageBuild(Objects.requireNonNull(base, "base"), null, null, ImageConfig.empty());
+    return new ImageBuild(
+        Objects.requireNonNull(base, "base"), null, null, ImageConfig.empty(), List.of());
   }
 
   /** This build with one more layer on top. */
   public ImageBuild layer(Layer layer) {
     Objects.requireNonNull(layer, "layer");
-    return new ImageBuild(base, this, layer, config);
+    return new ImageBuild(base, this, layer, config, platforms);
   }
 
   /**
@@ -54,7 +58,40 @@ public final class ImageBuild {
   public ImageBuild config(UnaryOperator<ImageConfig> change) {
     ImageConfig changed =
         Objects.requireNonNull(change.apply(config), "config change returned null");
-    return new ImageBuild(base, parent, layer, changed);
+    return new ImageBuild(base, parent, layer, changed, platforms);
+  }
+
+  /**
+   * This build, baked for each of {@code platforms} (such as {@link Platform#LINUX_AMD64} and
+   * {@link Platform#LINUX_ARM64}): one image per platform, published together as an OCI image index
+   * where there are several. Layers that run commands ({@code run}, {@code packages}, {@code
+   * ansible}) are provisioned per platform, under emulation for a foreign one; layers that only add
+   * files are the same layer, with the same digest, for every platform. Without this call a build
+   * is baked for {@link Platform#host()}. See docs/platforms.md.
+   */
+  public ImageBuild platforms(Platform... platforms) {
+    List<Platform> ps = List.of(platforms);
+    if (ps.isEmpty()) {
+      throw new IllegalArgumentException("name at least one platform");
+    }
+    if (new java.util.HashSet<>(ps).size() != ps.size()) {
+      throw new IllegalArgumentException("a platform is named twice: " + ps);
+    }
+    return new ImageBuild(base, parent, layer, config, ps);
+  }
+
+  /** {@link #platforms(Platform...)} from strings such as {@code "linux/arm64"}. */
+  public ImageBuild platforms(String... platforms) {
+    return platforms(
+        java.util.Arrays.stream(platforms).map(Platform::parse).toArray(Platform[]::new));
+  }
+
+  /**
+   * The platforms this build is baked for, in the order given; empty when none were named (then it
+   * is baked for {@link Platform#host()}).
+   */
+  public List<Platform> platforms() {
+    return platforms;
   }
 
   /** The base this build starts from. */
@@ -111,12 +148,13 @@ public final class ImageBuild {
         && base.equals(b.base)
         && Objects.equals(parent, b.parent)
         && Objects.equals(layer, b.layer)
-        && config.equals(b.config);
+        && config.equals(b.config)
+        && platforms.equals(b.platforms);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(base, parent, layer, config);
+    return Objects.hash(base, parent, layer, config, platforms);
   }
 
   @Override
@@ -124,6 +162,9 @@ public final class ImageBuild {
     StringBuilder sb = new StringBuilder("ImageBuild{").append(base);
     for (Layer l : layers()) {
       sb.append(" + ").append(l.kind()).append(':').append(l.name());
+    }
+    if (!platforms.isEmpty()) {
+      sb.append(" for ").append(platforms);
     }
     return sb.append('}').toString();
   }

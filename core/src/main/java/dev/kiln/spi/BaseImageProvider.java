@@ -2,6 +2,8 @@ package dev.kiln.spi;
 
 import dev.kiln.BakeException;
 import dev.kiln.Digest;
+import dev.kiln.Platform;
+import dev.kiln.ProvisioningException;
 import java.nio.file.Path;
 import java.util.Set;
 
@@ -27,4 +29,19 @@ public interface BaseImageProvider {
    * own; a temp directory from {@link KeyContext#newTempDirectory()} lives until the bake ends).
    */
   PulledImage pull(String reference, KeyContext context) throws BakeException;
+
+  /**
+   * Fetches the image named by {@code reference} for {@code platform}: from an image index, the
+   * image of that platform. The default serves {@code linux/amd64} through {@link #pull(String,
+   * KeyContext)} and refuses other platforms.
+   */
+  default PulledImage pull(String reference, Platform platform, KeyContext context)
+      throws BakeException {
+    if (!platform.equals(Platform.LINUX_AMD64)) {
+      throw new ProvisioningException(
+          "base",
+          "the provider of " + reference + " fetches linux/amd64 images only, not " + platform);
+    }
+    return pull(reference, context);
+  }
 }

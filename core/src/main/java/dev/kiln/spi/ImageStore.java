@@ -32,4 +32,28 @@ public interface ImageStore {
 
   /** Publishes the image; called only when {@link #find} found nothing. */
   PublishedImage publish(ImageView image, PublishContext context) throws BakeException;
+
+  /**
+   * Whether this store takes a build baked for several platforms ({@link #publishIndex}): an image
+   * index, or the one image of the index it chooses (such as the daemon's own platform). A bake of
+   * several platforms refuses a target whose store does not, before it writes anything.
+   */
+  default boolean takesIndex() {
+    return false;
+  }
+
+  /** What the target already holds of this multi-platform image, if exactly this. */
+  default Optional<PublishedImage> findIndex(IndexView index, PublishContext context)
+      throws BakeException {
+    return Optional.empty();
+  }
+
+  /**
+   * Publishes a multi-platform image; called only when {@link #takesIndex} and {@link #findIndex}
+   * found nothing.
+   */
+  default PublishedImage publishIndex(IndexView index, PublishContext context)
+      throws BakeException {
+    throw new UnsupportedOperationException(getClass().getName() + " takes no image index");
+  }
 }

@@ -1,10 +1,13 @@
 package dev.kiln.spi;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.Digest;
 import dev.kiln.ImageConfig;
 import dev.kiln.LayerRecord;
+import dev.kiln.Platform;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.util.List;
 
 /**
@@ -23,6 +26,15 @@ public interface ImageView {
 
   /** The OCI image config JSON, exactly as hashed. */
   byte[] config();
+
+  /** The platform the image is for, as its config says ({@code architecture}, {@code os}). */
+  default Platform platform() {
+    try {
+      return IndexPlatforms.platform(new ObjectMapper().readTree(config()));
+    } catch (IOException e) {
+      throw new UncheckedIOException("unreadable image config of " + digest(), e);
+    }
+  }
 
   /** The runtime configuration the image config was made from. */
   ImageConfig runtimeConfig();

@@ -1,5 +1,6 @@
 package dev.kiln.spi;
 
+import dev.kiln.Platform;
 import java.io.IOException;
 import java.util.concurrent.Executor;
 
@@ -19,4 +20,12 @@ public interface ProvisionContext extends KeyContext {
 
   /** The bake's executor, for work a provisioner wants to parallelise. */
   Executor executor();
+
+  /**
+   * The platform this layer is baked for: a layer that runs commands runs them on it (under
+   * emulation when it is not the host's).
+   */
+  default Platform platform() {
+    return Platform.host();
+  }
 }

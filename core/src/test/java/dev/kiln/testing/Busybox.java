@@ -15,8 +15,12 @@ public final class Busybox {
   private Busybox() {}
 
   public static Path rootfs(Path dir) throws IOException {
-    Path busybox = Path.of(Tools.require("busybox", "busybox-static"));
-    Path tar = dir.resolve("busybox-rootfs.tar");
+    return rootfs(dir, Path.of(Tools.require("busybox", "busybox-static")), "busybox-rootfs.tar");
+  }
+
+  /** The same root file system around another busybox binary (of another architecture). */
+  public static Path rootfs(Path dir, Path busybox, String name) throws IOException {
+    Path tar = dir.resolve(name);
     try (OutputStream os = Files.newOutputStream(tar);
         TarArchiveOutputStream t = new TarArchiveOutputStream(os)) {
       t.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);

@@ -29,6 +29,25 @@ public final class Fixtures {
     return Path.of(out.lines().reduce((a, b) -> b).orElseThrow());
   }
 
+  /**
+   * The arm64 busybox-static binary from the Debian mirror (scripts/arm64/busybox.sh, cached in
+   * ~/.cache/kiln-fixtures/arm64); null where it cannot be fetched and not under CI.
+   */
+  public static Path arm64Busybox() throws IOException, InterruptedException {
+    Path script = repoRoot().resolve("scripts/arm64/busybox.sh");
+    Process p =
+        new ProcessBuilder("bash", script.toString())
+            .redirectError(ProcessBuilder.Redirect.INHERIT)
+            .start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+    if (p.waitFor() != 0) {
+      Tools.missing(
+          "the arm64 busybox (scripts/arm64/busybox.sh failed; run scripts/setup-test-env.sh)");
+      return null;
+    }
+    return Path.of(out.lines().reduce((a, b) -> b).orElseThrow());
+  }
+
   /** The repository root: the first parent of the working directory that holds scripts/. */
   public static Path repoRoot() {
     Path p = Path.of("").toAbsolutePath();

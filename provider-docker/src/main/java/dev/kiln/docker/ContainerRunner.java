@@ -14,6 +14,7 @@ import com.github.dockerjava.api.model.Frame;
 import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.StreamType;
 import com.github.dockerjava.api.model.Volume;
+import dev.kiln.Platform;
 import dev.kiln.ProvisioningException;
 import dev.kiln.event.BakeEvent;
 import dev.kiln.spi.ImageView;
@@ -185,8 +186,18 @@ final class ContainerRunner {
                 + " layer needs a base with"
                 + " a shell at /bin/sh (e.g. Base.rootfs(...))");
       }
+      Platform platform = ctx.platform();
+      boolean foreign;
+      try {
+        Platform daemonPlatform = daemon.platform();
+        foreign = !platform.architecture().equals(daemonPlatform.architecture());
+        Emulation.check(layer, platform, daemonPlatform, daemon.isLocal());
+      } catch (RuntimeException e) {
+        throw new ProvisioningException(
+            layer, "the Docker daemon at " + daemon.host() + " failed: " + e.getMessage(), e);
+      }
       try (ParentImages.Lease lease = acquire(layer, parent)) {
-        String id = create(spec, lease.imageId(), session != null);
+        String id = create(spec, lease.imageId(), session != null, foreign ? platform : null);
         try {
           Output out = new Output(layer, ctx, spec.hide());
           if (session == null) {
@@ -194,7 +205,13 @@ final class ContainerRunner {
             if (exit != 0) {
               throw new ProvisioningException(
                   layer,
-                  "the commands failed in a container of the image below",
+                  foreign && Emulation.execFormatError(String.join("\n", out.tail()))
+                      ? "the commands failed in an emulated "
+                          + platform
+                          + " container: the host could not run its binaries ("
+                          + Emulation.howToInstall(platform)
+                          + ")"
+                      : "the commands failed in a container of the image below",
                   exit,
                   out.tail(),
                   null);
@@ -313,7 +330,8 @@ final class ContainerRunner {
       }
     }
 
-    private String create(Spec spec, String image, boolean session) {
+    /** Creates the container; {@code foreign} is the platform to emulate, null when native. */
+    private String create(Spec spec, String image, boolean session, Platform foreign) {
       DockerClient c = daemon.client();
       List<Bind> binds = new ArrayList<>();
       for (Mount m : spec.mounts()) {
@@ -342,6 +360,9 @@ final class ContainerRunner {
               .withAttachStdout(false)
               .withAttachStderr(false)
               .withHostConfig(host);
+      if (foreign != null) {
+        cmd = cmd.withPlatform(foreign.toString());
+      }
       if (session) {
         // the script ends by waiting on its standard input, which Docker keeps open while nothing
         // is attached

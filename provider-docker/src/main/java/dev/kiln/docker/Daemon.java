@@ -10,6 +10,7 @@ import com.github.dockerjava.core.DockerClientConfig;
 import com.github.dockerjava.core.DockerClientImpl;
 import com.github.dockerjava.httpclient5.ApacheDockerHttpClient;
 import com.github.dockerjava.transport.DockerHttpClient;
+import dev.kiln.Platform;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -44,6 +45,8 @@ final class Daemon {
   private final DockerHttpClient http;
   private final DockerClient client;
   private volatile boolean reachable;
+
+  private volatile Platform platform;
 
   private Daemon(URI host, String origin) {
     this.host = host;
@@ -109,6 +112,23 @@ final class Daemon {
     } catch (RuntimeException e) {
       throw unavailable(e);
     }
+  }
+
+  /** The platform the daemon runs containers of natively ({@code docker info}'s OS and arch). */
+  Platform platform() {
+    Platform p = platform;
+    if (p == null) {
+      com.github.dockerjava.api.model.Info info = client.infoCmd().exec();
+      String os = info.getOsType() == null ? "linux" : info.getOsType();
+      String arch = info.getArchitecture() == null ? "x86_64" : info.getArchitecture();
+      p = platform = Platform.parse(os + "/" + arch);
+    }
+    return p;
+  }
+
+  /** Whether the daemon runs on this machine (a unix socket), so its binfmt_misc is ours. */
+  boolean isLocal() {
+    return "unix".equals(host.getScheme());
   }
 
   /** The error for a daemon that cannot be reached. */

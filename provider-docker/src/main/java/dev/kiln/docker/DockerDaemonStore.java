@@ -4,11 +4,13 @@ import com.github.dockerjava.api.command.InspectImageResponse;
 import dev.kiln.BakeException;
 import dev.kiln.ImageStoreException;
 import dev.kiln.InvalidTargetException;
+import dev.kiln.Platform;
 import dev.kiln.PublishedImage;
 import dev.kiln.Target;
 import dev.kiln.event.BakeEvent;
 import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageView;
+import dev.kiln.spi.IndexView;
 import dev.kiln.spi.PublishContext;
 import java.io.IOException;
 import java.net.URI;
@@ -25,8 +27,9 @@ import java.util.regex.Pattern;
  * The engine's image id is the config digest, so an engine that already has {@code NAME:TAG} with
  * this id is left alone ({@link #find}), one that has the image under another name only gets the
  * tag, and layers the engine already holds (below an image Kiln tagged before) are not sent again.
- * Like {@code docker build -t}, publishing moves the tag from an older image. Details: {@code
- * name}, {@code imageId}, {@code bytesStreamed}, {@code layersSent}. Thread-safe.
+ * Like {@code docker build -t}, publishing moves the tag from an older image. Of a multi-platform
+ * image the daemon gets the image of the platform it runs, as {@code docker pull} does. Details:
+ * {@code name}, {@code imageId}, {@code bytesStreamed}, {@code layersSent}. Thread-safe.
  */
 public final class DockerDaemonStore implements ImageStore {
   private static final Pattern NAME =
@@ -155,6 +158,46 @@ public final class DockerDaemonStore implements ImageStore {
     } catch (RuntimeException e) {
       throw failure(d, e);
     }
+  }
+
+  /** The daemon takes a multi-platform image as the image of its own platform, as a pull does. */
+  @Override
+  public boolean takesIndex() {
+    return true;
+  }
+
+  @Override
+  public Optional<PublishedImage> findIndex(IndexView index, PublishContext ctx)
+      throws BakeException {
+    return find(daemonImage(index), ctx);
+  }
+
+  @Override
+  public PublishedImage publishIndex(IndexView index, PublishContext ctx) throws BakeException {
+    return publish(daemonImage(index), ctx);
+  }
+
+  private ImageView daemonImage(IndexView index) throws BakeException {
+    Daemon d = daemon();
+    Platform platform;
+    try {
+      platform = d.platform();
+    } catch (RuntimeException e) {
+      throw failure(d, e);
+    }
+    return index
+        .image(platform)
+        .orElseThrow(
+            () ->
+                new ImageStoreException(
+                    target,
+                    "the Docker daemon at "
+                        + d.host()
+                        + " runs "
+                        + platform
+                        + " images, and the build is not baked for it (it is baked for "
+                        + index.images().stream().map(i -> i.platform().toString()).toList()
+                        + ")"));
   }
 
   private ImageStoreException failure(Daemon d, RuntimeException e) {

@@ -6,10 +6,12 @@ import com.google.common.hash.Hashing;
 import com.google.common.hash.HashingInputStream;
 import dev.kiln.BakeException;
 import dev.kiln.Digest;
+import dev.kiln.Platform;
 import dev.kiln.ProvisioningException;
 import dev.kiln.UriTarget;
 import dev.kiln.event.BakeEvent;
 import dev.kiln.spi.BaseImageProvider;
+import dev.kiln.spi.IndexPlatforms;
 import dev.kiln.spi.KeyContext;
 import java.io.IOException;
 import java.io.InputStream;
@@ -27,13 +29,13 @@ import java.util.UUID;
 
 /**
  * Resolves {@code Base.image("docker://HOST[:PORT]/REPO:TAG")} (or {@code @sha256:…}) from a
- * registry: the manifest (for an image index, the linux/amd64 image), the config and the layer
- * blobs, each verified against its digest, into a cache shared by bakes ({@code $KILN_PULL_CACHE},
- * else {@code $XDG_CACHE_HOME/kiln-pulls}, else {@code ~/.cache/kiln-pulls}), and hands the engine
- * an OCI layout of the image in the bake's temp area. A base pinned by digest whose blobs are
- * cached needs no network at all; a tag costs one manifest request. The image record holds the
- * digest the reference resolved to. Options as for {@link RegistryTarget}: {@code ?insecure=true},
- * and credentials from the Docker configuration. Thread-safe.
+ * registry: the manifest (for an image index, the image of the platform baked), the config and the
+ * layer blobs, each verified against its digest, into a cache shared by bakes ({@code
+ * $KILN_PULL_CACHE}, else {@code $XDG_CACHE_HOME/kiln-pulls}, else {@code ~/.cache/kiln-pulls}),
+ * and hands the engine an OCI layout of the image in the bake's temp area. A base pinned by digest
+ * whose blobs are cached needs no network at all; a tag costs one manifest request. The image
+ * record holds the digest the reference resolved to. Options as for {@link RegistryTarget}: {@code
+ * ?insecure=true}, and credentials from the Docker configuration. Thread-safe.
  */
 public final class RegistryBaseImages implements BaseImageProvider {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -70,6 +72,12 @@ public final class RegistryBaseImages implements BaseImageProvider {
 
   @Override
   public PulledImage pull(String reference, KeyContext ctx) throws BakeException {
+    return pull(reference, Platform.LINUX_AMD64, ctx);
+  }
+
+  @Override
+  public PulledImage pull(String reference, Platform platform, KeyContext ctx)
+      throws BakeException {
     ImageReference ref;
     boolean plainHttp;
     try {
@@ -116,20 +124,19 @@ public final class RegistryBaseImages implements BaseImageProvider {
       if (topType.equals(RegistryClient.OCI_INDEX)
           || topType.equals(RegistryClient.DOCKER_LIST)
           || topJson.has("manifests")) {
-        JsonNode chosen = null;
-        for (JsonNode m : topJson.path("manifests")) {
-          JsonNode p = m.path("platform");
-          if (p.isMissingNode()
-              || ("linux".equals(p.path("os").asText())
-                  && "amd64".equals(p.path("architecture").asText()))) {
-            chosen = m;
-            break;
-          }
-        }
-        if (chosen == null) {
-          throw new ProvisioningException(
-              "base", reference + " is an image index without a linux/amd64 image");
-        }
+        JsonNode index = topJson;
+        JsonNode chosen =
+            IndexPlatforms.choose(index, platform)
+                .orElseThrow(
+                    () ->
+                        new ProvisioningException(
+                            "base",
+                            reference
+                                + " is an image index without a "
+                                + platform
+                                + " image (it offers "
+                                + String.join(", ", IndexPlatforms.offered(index))
+                                + ")"));
         manifestDigest = Digest.parse(chosen.path("digest").asText());
         manifestType = chosen.path("mediaType").asText(RegistryClient.OCI_MANIFEST);
         manifest = fetchSmall(client, repo, manifestDigest, true);

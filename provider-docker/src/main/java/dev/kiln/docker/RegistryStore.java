@@ -12,9 +12,9 @@ import dev.kiln.Target;
 import dev.kiln.event.BakeEvent;
 import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageView;
+import dev.kiln.spi.IndexView;
 import dev.kiln.spi.PublishContext;
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -25,7 +25,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * {@code docker://HOST[:PORT]/REPO:TAG}: pushes images to an OCI distribution registry without a
- * Docker daemon. Blobs the repository already has are skipped (HEAD), blobs seen in another
+ * Docker daemon; a multi-platform image as each platform's manifest (by digest) and the OCI image
+ * index under the tag. Blobs the repository already has are skipped (HEAD), blobs seen in another
  * repository of the same registry are mounted, the rest are streamed from the store (chunked and
  * resumable when large), then the OCI manifest is put under the tag; a registry that refuses OCI
  * manifests gets the same image as a Docker v2 schema 2 manifest (whose digest differs, and is the
@@ -64,10 +65,10 @@ final class RegistryStore implements ImageStore {
               .manifestDigest(
                   repo(), options.reference().tagOrLatest(), RegistryClient.pushScope(repo()));
       if (there.isPresent() && there.get().equals(image.digest())) {
-        return Optional.of(published(image.digest(), RegistryClient.OCI_MANIFEST, 0, 0, 0, 0));
+        return Optional.of(published(image.digest(), RegistryClient.OCI_MANIFEST, null));
       }
       if (there.isPresent() && there.get().equals(Digest.of(dockerManifest(image.manifest())))) {
-        return Optional.of(published(there.get(), RegistryClient.DOCKER_MANIFEST, 0, 0, 0, 0));
+        return Optional.of(published(there.get(), RegistryClient.DOCKER_MANIFEST, null));
       }
       return Optional.empty();
     } catch (IOException e) {
@@ -79,61 +80,9 @@ final class RegistryStore implements ImageStore {
   public PublishedImage publish(ImageView image, PublishContext ctx) throws BakeException {
     RegistryClient client = client();
     String repo = repo();
-    String registry = options.reference().registry();
-    Set<Digest> blobs = new LinkedHashSet<>();
-    for (LayerRecord l : image.layers()) {
-      blobs.add(l.digest());
-    }
-    blobs.add(image.configDigest());
-    long total = 0;
-    for (Digest d : blobs) {
-      try {
-        total += image.blobSize(d);
-      } catch (IOException e) {
-        throw failure(e);
-      }
-    }
-    AtomicLong uploaded = new AtomicLong();
-    int skipped = 0;
-    int mounted = 0;
-    int sent = 0;
-    List<String> mountFailures = new ArrayList<>();
-    final long grandTotal = total;
+    Transfer t = new Transfer(ctx, total(List.of(image)));
     try {
-      for (Digest d : blobs) {
-        if (client.hasBlob(repo, d, RegistryClient.pushScope(repo))) {
-          skipped++;
-          Registries.seen(registry, d, repo);
-          continue;
-        }
-        java.net.URI started = null;
-        Optional<String> from = Registries.elsewhere(registry, d, repo);
-        if (from.isPresent()) {
-          try {
-            Optional<java.net.URI> upload = client.mount(repo, d, from.get());
-            if (upload.isEmpty()) {
-              mounted++;
-              Registries.seen(registry, d, repo);
-              continue;
-            }
-            started = upload.get();
-          } catch (RegistryException e) {
-            mountFailures.add(d.shortHex() + ": " + e.getMessage());
-          }
-        }
-        long before = uploaded.get();
-        long n =
-            client.upload(
-                repo,
-                d,
-                image.blobSize(d),
-                () -> image.openBlob(d),
-                started,
-                done -> ctx.emit(new BakeEvent.BytesWritten(target, before + done, grandTotal)));
-        uploaded.addAndGet(n);
-        sent++;
-        Registries.seen(registry, d, repo);
-      }
+      pushBlobs(client, image, t);
       String tag = options.reference().tagOrLatest();
       Digest digest;
       String type = RegistryClient.OCI_MANIFEST;
@@ -147,9 +96,137 @@ final class RegistryStore implements ImageStore {
         byte[] docker = dockerManifest(image.manifest());
         digest = client.putManifest(repo, tag, docker, RegistryClient.DOCKER_MANIFEST);
       }
-      return published(digest, type, uploaded.get(), sent, skipped, mounted);
+      return published(digest, type, t);
     } catch (IOException e) {
       throw failure(e);
+    }
+  }
+
+  @Override
+  public boolean takesIndex() {
+    return true;
+  }
+
+  @Override
+  public Optional<PublishedImage> findIndex(IndexView index, PublishContext ctx)
+      throws BakeException {
+    try {
+      Optional<Digest> there =
+          client()
+              .manifestDigest(
+                  repo(), options.reference().tagOrLatest(), RegistryClient.pushScope(repo()));
+      if (there.isPresent() && there.get().equals(index.digest())) {
+        return Optional.of(published(index.digest(), RegistryClient.OCI_INDEX, null));
+      }
+      return Optional.empty();
+    } catch (IOException e) {
+      throw failure(e);
+    }
+  }
+
+  /**
+   * Pushes the blobs and manifest of every platform's image (each manifest by its digest, so each
+   * is addressable on its own), then the image index under the tag.
+   */
+  @Override
+  public PublishedImage publishIndex(IndexView index, PublishContext ctx) throws BakeException {
+    RegistryClient client = client();
+    String repo = repo();
+    Transfer t = new Transfer(ctx, total(index.images()));
+    try {
+      for (ImageView image : index.images()) {
+        pushBlobs(client, image, t);
+        client.putManifest(
+            repo, image.digest().toString(), image.manifest(), RegistryClient.OCI_MANIFEST);
+      }
+      Digest digest =
+          client.putManifest(
+              repo, options.reference().tagOrLatest(), index.index(), RegistryClient.OCI_INDEX);
+      return published(digest, RegistryClient.OCI_INDEX, t);
+    } catch (IOException e) {
+      throw failure(e);
+    }
+  }
+
+  /** What one publication sent: bytes and blobs, for progress events and the details. */
+  private final class Transfer {
+    final PublishContext ctx;
+    final long total;
+    final AtomicLong uploaded = new AtomicLong();
+    int skipped;
+    int mounted;
+    int sent;
+
+    Transfer(PublishContext ctx, long total) {
+      this.ctx = ctx;
+      this.total = total;
+    }
+  }
+
+  private long total(List<ImageView> images) throws BakeException {
+    long total = 0;
+    Set<Digest> seen = new LinkedHashSet<>();
+    for (ImageView image : images) {
+      for (Digest d : blobs(image)) {
+        try {
+          total += seen.add(d) ? image.blobSize(d) : 0;
+        } catch (IOException e) {
+          throw failure(e);
+        }
+      }
+    }
+    return total;
+  }
+
+  private static Set<Digest> blobs(ImageView image) {
+    Set<Digest> blobs = new LinkedHashSet<>();
+    for (LayerRecord l : image.layers()) {
+      blobs.add(l.digest());
+    }
+    blobs.add(image.configDigest());
+    return blobs;
+  }
+
+  /**
+   * Makes the repository hold every blob of the image: skipped when there, mounted when seen in
+   * another repository of the registry, else uploaded.
+   */
+  private void pushBlobs(RegistryClient client, ImageView image, Transfer t) throws IOException {
+    String repo = repo();
+    String registry = options.reference().registry();
+    for (Digest d : blobs(image)) {
+      if (client.hasBlob(repo, d, RegistryClient.pushScope(repo))) {
+        t.skipped++;
+        Registries.seen(registry, d, repo);
+        continue;
+      }
+      java.net.URI started = null;
+      Optional<String> from = Registries.elsewhere(registry, d, repo);
+      if (from.isPresent()) {
+        try {
+          Optional<java.net.URI> upload = client.mount(repo, d, from.get());
+          if (upload.isEmpty()) {
+            t.mounted++;
+            Registries.seen(registry, d, repo);
+            continue;
+          }
+          started = upload.get();
+        } catch (RegistryException e) {
+          // not mounted: uploaded below
+        }
+      }
+      long before = t.uploaded.get();
+      long n =
+          client.upload(
+              repo,
+              d,
+              image.blobSize(d),
+              () -> image.openBlob(d),
+              started,
+              done -> t.ctx.emit(new BakeEvent.BytesWritten(target, before + done, t.total)));
+      t.uploaded.addAndGet(n);
+      t.sent++;
+      Registries.seen(registry, d, repo);
     }
   }
 
@@ -174,16 +251,16 @@ final class RegistryStore implements ImageStore {
     return JSON.writeValueAsBytes(m);
   }
 
-  private PublishedImage published(
-      Digest digest, String type, long bytes, int sent, int skipped, int mounted) {
+  /** The publication of {@code digest}; {@code t} null when nothing was sent. */
+  private PublishedImage published(Digest digest, String type, Transfer t) {
     Map<String, String> d = new LinkedHashMap<>();
     d.put(
         "reference",
         options.reference().registry() + "/" + repo() + ":" + options.reference().tagOrLatest());
-    d.put("bytesUploaded", Long.toString(bytes));
-    d.put("blobsUploaded", Integer.toString(sent));
-    d.put("blobsSkipped", Integer.toString(skipped));
-    d.put("blobsMounted", Integer.toString(mounted));
+    d.put("bytesUploaded", Long.toString(t == null ? 0 : t.uploaded.get()));
+    d.put("blobsUploaded", Integer.toString(t == null ? 0 : t.sent));
+    d.put("blobsSkipped", Integer.toString(t == null ? 0 : t.skipped));
+    d.put("blobsMounted", Integer.toString(t == null ? 0 : t.mounted));
     d.put("manifestType", type);
     return new PublishedImage(target, digest, false, d);
   }

@@ -6,7 +6,8 @@ import dev.kiln.internal.keys.LayerKeys;
 /**
  * Step 3: the cache key of every node, parents first, from the prepared layer's fingerprint ({@link
  * LayerKeys}). A layer that runs in its parent also keys on the environment and working directory
- * it runs with.
+ * it runs with, and on the platform it runs on (a layer that only adds files is the same layer for
+ * every platform).
  */
 final class ComputeKeysStep {
 
@@ -21,9 +22,13 @@ final class ComputeKeysStep {
     keys(n.parent);
     LayerKeys.Fingerprinted fp = LayerKeys.fingerprint(n.prepared);
     n.inputs = fp.inputs();
-    ImageConfig runsWith = n.prepared.needsParent() ? n.runConfig : ImageConfig.empty();
+    boolean runs = n.prepared.needsParent();
     n.key =
         LayerKeys.layer(
-            n.parent == null ? null : n.parent.key, n.layer.kind(), fp.digest(), runsWith);
+            n.parent == null ? null : n.parent.key,
+            n.layer.kind(),
+            fp.digest(),
+            runs ? n.runConfig : ImageConfig.empty(),
+            runs ? n.platform : null);
   }
 }

@@ -1,6 +1,7 @@
 package dev.kiln.internal.graph;
 
 import dev.kiln.Digest;
+import dev.kiln.Platform;
 import dev.kiln.event.BakeEvent;
 import dev.kiln.internal.keys.LayerKeys;
 import dev.kiln.internal.keys.StatDigests;
@@ -92,6 +93,11 @@ final class Contexts {
     @Override
     public Executor executor() {
       return services.layerPool();
+    }
+
+    @Override
+    public Platform platform() {
+      return n.platform;
     }
   }
 

@@ -5,6 +5,8 @@ import dev.kiln.BakeResult;
 import dev.kiln.CacheCorruptedException;
 import dev.kiln.Digest;
 import dev.kiln.ImageBuild;
+import dev.kiln.InvalidTargetException;
+import dev.kiln.Platform;
 import dev.kiln.PublishedImage;
 import dev.kiln.Target;
 import dev.kiln.event.BakeEvent;
@@ -125,6 +127,7 @@ public final class Engine {
       for (Target t : r.targets()) {
         m.put(t.toString(), registry.store(t));
       }
+      refuseSinglePlatformTargets(r, m);
       stores.put(r, m);
     }
     TargetConflicts.check(
@@ -173,6 +176,24 @@ public final class Engine {
       return bake.publish(image, targets);
     } finally {
       bake.cleanUp();
+    }
+  }
+
+  /** A build of several platforms goes only to targets that take an image index. */
+  private static void refuseSinglePlatformTargets(Request r, Map<String, ImageStore> stores) {
+    List<Platform> platforms = StepsRunner.platforms(r.build());
+    if (platforms.size() < 2) {
+      return;
+    }
+    for (Map.Entry<String, ImageStore> s : stores.entrySet()) {
+      if (!s.getValue().takesIndex()) {
+        throw new InvalidTargetException(
+            "'"
+                + s.getKey()
+                + "' takes an image of one platform, but the build is baked for "
+                + platforms
+                + ": bake it for one platform for this target (build.platforms(\"linux/arm64\"))");
+      }
     }
   }
 

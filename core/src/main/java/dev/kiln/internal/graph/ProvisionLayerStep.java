@@ -5,6 +5,7 @@ import dev.kiln.BakeException;
 import dev.kiln.Digest;
 import dev.kiln.ImageConfig;
 import dev.kiln.LayerRecord;
+import dev.kiln.Platform;
 import dev.kiln.ProvisioningException;
 import dev.kiln.event.BakeEvent;
 import dev.kiln.internal.keys.LayerKeys;
@@ -132,7 +133,7 @@ final class ProvisionLayerStep {
         }
         services.emit(new BakeEvent.LayerStarted(name, kind, n.key));
         Stopwatch sw = Stopwatch.createStarted();
-        ImageView parentView = withParent ? parentImage(n.parent, n.runConfig) : null;
+        ImageView parentView = withParent ? parentImage(n.parent, n.runConfig, n.platform) : null;
         LayerBlob blob = n.prepared.provision(contexts.provisionContext(n, parentView));
         store.commitBlob(blob.file(), blob.digest());
         KeyEntry entry =
@@ -180,11 +181,12 @@ final class ProvisionLayerStep {
    * The image a layer runs in: the layers below it, with the environment and working directory of
    * its base.
    */
-  private ImageView parentImage(Node parent, ImageConfig runConfig) throws BakeException {
+  private ImageView parentImage(Node parent, ImageConfig runConfig, Platform platform)
+      throws BakeException {
     if (parent == null) {
-      return assemble.run(List.of(), runConfig, LayerKeys.scratch(), List.of());
+      return assemble.run(List.of(), runConfig, LayerKeys.scratch(), List.of(), platform);
     }
-    return assemble.run(await(parent), runConfig, parent.key, List.of());
+    return assemble.run(await(parent), runConfig, parent.key, List.of(), platform);
   }
 
   private static LayerRecord record(Node n, KeyEntry e) {

@@ -37,6 +37,34 @@ final class PublishStep {
 
   Map<String, PublishedImage> run(StoredImage image, Map<String, ImageStore> targets)
       throws BakeException {
+    return each(
+        image.digest(),
+        targets,
+        (store, pc) -> {
+          Optional<PublishedImage> found = store.find(image, pc);
+          return found.isPresent() ? found.get().asReused() : store.publish(image, pc);
+        });
+  }
+
+  /** Publishes a multi-platform image to each target (every one takes an index). */
+  Map<String, PublishedImage> runIndex(StoredIndex index, Map<String, ImageStore> targets)
+      throws BakeException {
+    return each(
+        index.digest(),
+        targets,
+        (store, pc) -> {
+          Optional<PublishedImage> found = store.findIndex(index, pc);
+          return found.isPresent() ? found.get().asReused() : store.publishIndex(index, pc);
+        });
+  }
+
+  private interface PublishAction {
+    PublishedImage publish(ImageStore store, PublishContext pc) throws BakeException;
+  }
+
+  private Map<String, PublishedImage> each(
+      Digest digest, Map<String, ImageStore> targets, PublishAction publication)
+      throws BakeException {
     Map<String, CompletableFuture<PublishedImage>> fs = new LinkedHashMap<>();
     PublishContext pc = contexts.publishContext();
     for (Map.Entry<String, ImageStore> t : targets.entrySet()) {
@@ -45,17 +73,11 @@ final class PublishStep {
           scope.async(
               () -> {
                 Stopwatch sw = Stopwatch.createStarted();
-                Optional<PublishedImage> found = t.getValue().find(image, pc);
-                PublishedImage p =
-                    found.isPresent() ? found.get().asReused() : t.getValue().publish(image, pc);
+                PublishedImage p = publication.publish(t.getValue(), pc);
                 services.emit(
                     new BakeEvent.ImagePublished(
-                        t.getKey(),
-                        image.digest(),
-                        p.reused(),
-                        p.details().toString(),
-                        sw.elapsed()));
-                record(image, t.getKey(), p);
+                        t.getKey(), digest, p.reused(), p.details().toString(), sw.elapsed()));
+                record(digest, t.getKey(), p);
                 return p;
               }));
     }
@@ -75,14 +97,14 @@ final class PublishStep {
   record Publication(
       String target, Digest image, boolean reused, String at, Map<String, String> details) {}
 
-  private void record(StoredImage image, String target, PublishedImage p) {
+  private void record(Digest image, String target, PublishedImage p) {
     Publication rec =
-        new Publication(target, image.digest(), p.reused(), Instant.now().toString(), p.details());
+        new Publication(target, image, p.reused(), Instant.now().toString(), p.details());
     try {
       services
           .store()
           .writeTargetRecord(
-              image.digest(),
+              image,
               target + " " + Instant.now() + " " + System.nanoTime(),
               Json.mapper().valueToTree(rec));
     } catch (IOException e) {

@@ -5,6 +5,7 @@ import dev.kiln.Base;
 import dev.kiln.ImageBuild;
 import dev.kiln.ImageConfig;
 import dev.kiln.Layer;
+import dev.kiln.Platform;
 import dev.kiln.ProvisioningException;
 import dev.kiln.internal.keys.StatDigests;
 import dev.kiln.internal.oci.OciLayoutReader;
@@ -35,12 +36,13 @@ final class ResolveChainStep {
     this.contexts = contexts;
   }
 
-  Chain resolve(ImageBuild build) throws BakeException {
-    Chain base = base(build.base());
+  /** The chain of {@code build} baked for {@code platform}. */
+  Chain resolve(ImageBuild build, Platform platform) throws BakeException {
+    Chain base = base(build.base(), platform);
     Node top = base.top();
     ImageConfig runConfig = runConfig(base.baseConfig());
     for (Layer l : build.layers()) {
-      top = node(top, l, runConfig);
+      top = node(top, l, runConfig, platform);
     }
     List<Integer> bases = new ArrayList<>(base.bases());
     bases.removeIf(b -> b <= 0);
@@ -48,54 +50,68 @@ final class ResolveChainStep {
   }
 
   /** The chain a base brings, before the build's own layers. */
-  private Chain base(Base base) throws BakeException {
-    if (base instanceof Base.Scratch) {
+  private Chain base(Base base, Platform platform) throws BakeException {
+    if (base instanceof Base.ByPlatform b) {
+      Base chosen =
+          b.forPlatform(platform)
+              .orElseThrow(
+                  () ->
+                      new ProvisioningException(
+                          "base",
+                          "the build has no base for "
+                              + platform
+                              + " (its bases: "
+                              + b
+                              + "): add one to Base.byPlatform or bake the platforms it has"));
+      return base(chosen, platform);
+    } else if (base instanceof Base.Scratch) {
       return new Chain(null, ImageConfig.empty(), "scratch", List.of());
     } else if (base instanceof Base.Rootfs r) {
-      return rootfs(r.path());
+      return rootfs(r.path(), platform);
     } else if (base instanceof Base.OciLayout o) {
       OciLayoutReader.Image img;
       try {
-        img = OciLayoutReader.read(o.layout(), o.tag());
+        img = OciLayoutReader.read(o.layout(), o.tag(), platform);
       } catch (IOException e) {
         throw new ProvisioningException("base", "cannot read OCI base: " + e.getMessage(), e);
       }
-      return image(img, "oci " + img.manifest());
+      return image(img, "oci " + img.manifest(), platform);
     } else if (base instanceof Base.RegistryImage i) {
       String ref = i.reference();
       BaseImageProvider.PulledImage pulled =
           services
               .registry()
               .baseImages(ref)
-              .pull(ref, contexts.keyContext(new StatDigests(services.statIndex())));
+              .pull(ref, platform, contexts.keyContext(new StatDigests(services.statIndex())));
       OciLayoutReader.Image img;
       try {
-        img = OciLayoutReader.read(pulled.layout(), pulled.tag());
+        img = OciLayoutReader.read(pulled.layout(), pulled.tag(), platform);
       } catch (IOException e) {
         throw new ProvisioningException(
             "base", "cannot read pulled base " + ref + ": " + e.getMessage(), e);
       }
-      return image(img, "image " + ref + "@" + pulled.manifest());
+      return image(img, "image " + ref + "@" + pulled.manifest(), platform);
     } else {
-      return otherBuild(((Base.FromBuild) base).build());
+      return otherBuild(((Base.FromBuild) base).build(), platform);
     }
   }
 
-  private Chain rootfs(Path p) throws BakeException {
+  private Chain rootfs(Path p, Platform platform) throws BakeException {
     Layer l =
         Files.isDirectory(p) ? Layer.files("rootfs").addTree(p, "/") : Layer.tar(p).named("rootfs");
     if (!Files.exists(p)) {
       throw new ProvisioningException("rootfs", "root file system '" + p + "' does not exist");
     }
-    return new Chain(node(null, l, ImageConfig.empty()), ImageConfig.empty(), "rootfs", List.of(1));
+    return new Chain(
+        node(null, l, ImageConfig.empty(), platform), ImageConfig.empty(), "rootfs", List.of(1));
   }
 
   /**
    * Another build's chain and configuration; its layer count ends a base unless its own base ended
    * there.
    */
-  private Chain otherBuild(ImageBuild other) throws BakeException {
-    Chain c = resolve(other);
+  private Chain otherBuild(ImageBuild other, Platform platform) throws BakeException {
+    Chain c = resolve(other, platform);
     List<Integer> bases = new ArrayList<>(c.bases());
     int n = Node.depth(c.top());
     if (n > 0 && (bases.isEmpty() || bases.get(bases.size() - 1) != n)) {
@@ -108,7 +124,7 @@ final class ResolveChainStep {
    * The layers of an image read from an OCI layout, as nodes used as they are, and its
    * configuration.
    */
-  private Chain image(OciLayoutReader.Image img, String description) {
+  private Chain image(OciLayoutReader.Image img, String description, Platform platform) {
     Node top = null;
     int i = 0;
     for (OciLayoutReader.BlobLayer bl : img.layers()) {
@@ -117,15 +133,21 @@ final class ResolveChainStep {
               top,
               new OciBaseLayer(
                   "base-" + (i++), bl.blob(), bl.digest(), bl.diffId(), bl.mediaType()),
-              ImageConfig.empty());
+              ImageConfig.empty(),
+              platform);
     }
     return new Chain(top, img.runtimeConfig(), description, List.of(img.layers().size()));
   }
 
-  private Node node(Node parent, Layer layer, ImageConfig runConfig) {
+  /**
+   * The node of {@code layer} on {@code parent}, shared by every build of the bake that has it; per
+   * platform, because a layer may run in its parent (two nodes of a layer that only adds files get
+   * one key, and so one provisioning).
+   */
+  private Node node(Node parent, Layer layer, ImageConfig runConfig, Platform platform) {
     return nodes.computeIfAbsent(
-        Arrays.asList(parent == null ? "" : parent, layer, runConfig),
-        k -> new Node(parent, layer, runConfig));
+        Arrays.asList(parent == null ? "" : parent, layer, runConfig, platform),
+        k -> new Node(parent, layer, runConfig, platform));
   }
 
   /**

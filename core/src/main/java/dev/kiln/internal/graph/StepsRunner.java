@@ -2,21 +2,27 @@ package dev.kiln.internal.graph;
 
 import dev.kiln.BakeException;
 import dev.kiln.BakeResult;
+import dev.kiln.Digest;
+import dev.kiln.ImageBuild;
 import dev.kiln.ImageConfig;
 import dev.kiln.LayerRecord;
+import dev.kiln.Platform;
 import dev.kiln.PublishedImage;
 import dev.kiln.internal.keys.LayerKeys;
 import dev.kiln.spi.ImageStore;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * One bake call, step by step: resolve every build into a chain, prepare its layers, compute their
- * keys, start provisioning all chains at once (shared layers once, independent ones in parallel),
- * then per build, in order: assemble the image, write its record and publish it; finally wait for
- * the pushes to the remote cache.
+ * One bake call, step by step: resolve every build into a chain per platform, prepare its layers,
+ * compute their keys, start provisioning all chains at once (shared layers once, independent ones
+ * in parallel), then per build, in order: assemble the image of each platform and write its record,
+ * assemble the image index where there are several platforms, and publish; finally wait for the
+ * pushes to the remote cache.
  */
 final class StepsRunner {
   private final Services services;
@@ -28,6 +34,9 @@ final class StepsRunner {
   private final ProvisionLayerStep provision;
   private final WriteRecordStep record;
   private final PublishStep publish;
+
+  /** The images this bake assembled, by digest, for publishing. */
+  private final Map<Digest, StoredImage> stored = new HashMap<>();
 
   StepsRunner(Services services) {
     this.services = services;
@@ -45,49 +54,81 @@ final class StepsRunner {
   List<BakeResult> run(
       List<Engine.Request> requests, Map<Engine.Request, Map<String, ImageStore>> stores)
       throws BakeException {
-    List<Chain> chains = new ArrayList<>();
+    List<List<Chain>> chains = new ArrayList<>();
+    List<Chain> all = new ArrayList<>();
     for (Engine.Request r : requests) {
-      chains.add(resolve.resolve(r.build()));
+      List<Chain> perPlatform = new ArrayList<>();
+      for (Platform p : platforms(r.build())) {
+        perPlatform.add(resolve.resolve(r.build(), p));
+      }
+      chains.add(perPlatform);
+      all.addAll(perPlatform);
     }
-    prepare.run(chains);
-    for (Chain c : chains) {
+    prepare.run(all);
+    for (Chain c : all) {
       keys.run(c);
     }
-    for (Chain c : chains) {
+    for (Chain c : all) {
       provision.schedule(c.top());
     }
     List<BakeResult> results = new ArrayList<>();
     for (int i = 0; i < requests.size(); i++) {
       Engine.Request r = requests.get(i);
-      Chain c = chains.get(i);
-      List<LayerRecord> layers = provision.await(c.top());
-      ImageConfig config = r.build().config().over(c.baseConfig());
-      StoredImage image =
-          assemble.run(
-              layers,
-              config,
-              c.top() == null ? LayerKeys.base(c.baseDescription()) : c.top().key,
-              c.bases());
-      Path recordPath = record.run(image, c);
-      Map<String, PublishedImage> published = publish.run(image, stores.get(r));
-      List<String> mine =
-          layers.stream().map(LayerRecord::name).filter(provision::provisioned).toList();
-      List<String> remoteHits =
-          layers.stream().map(LayerRecord::name).filter(provision::pulled).toList();
-      results.add(
-          new BakeResult(
-              image.digest(),
-              image.configDigest(),
-              image.key(),
-              layers,
-              mine,
-              published,
-              recordPath,
-              remoteHits));
+      List<Platform> platforms = platforms(r.build());
+      if (platforms.size() == 1) {
+        BakeResult one = image(r, chains.get(i).get(0), platforms.get(0));
+        Map<String, PublishedImage> published =
+            publish.run(stored.get(one.digest()), stores.get(r));
+        results.add(one.withPublished(published));
+        continue;
+      }
+      Map<Platform, BakeResult> each = new LinkedHashMap<>();
+      List<StoredImage> images = new ArrayList<>();
+      for (int p = 0; p < platforms.size(); p++) {
+        BakeResult one = image(r, chains.get(i).get(p), platforms.get(p));
+        each.put(platforms.get(p), one);
+        images.add(stored.get(one.digest()));
+      }
+      StoredIndex index = assemble.index(images);
+      Map<String, PublishedImage> published = publish.runIndex(index, stores.get(r));
+      results.add(BakeResult.ofPlatforms(index.digest(), each, published));
     }
     scope.awaitPushes();
     services.diskCache().awaitPushes();
     return results;
+  }
+
+  /** The platforms a build is baked for: those it names, else the host's. */
+  static List<Platform> platforms(ImageBuild build) {
+    return build.platforms().isEmpty() ? List.of(Platform.host()) : build.platforms();
+  }
+
+  /** Waits for the chain's layers, assembles its image and writes its record; no publishing. */
+  private BakeResult image(Engine.Request r, Chain c, Platform platform) throws BakeException {
+    List<LayerRecord> layers = provision.await(c.top());
+    ImageConfig config = r.build().config().over(c.baseConfig());
+    StoredImage image =
+        assemble.run(
+            layers,
+            config,
+            c.top() == null ? LayerKeys.base(c.baseDescription()) : c.top().key,
+            c.bases(),
+            platform);
+    stored.put(image.digest(), image);
+    Path recordPath = record.run(image, c);
+    List<String> mine =
+        layers.stream().map(LayerRecord::name).filter(provision::provisioned).toList();
+    List<String> remoteHits =
+        layers.stream().map(LayerRecord::name).filter(provision::pulled).toList();
+    return new BakeResult(
+        image.digest(),
+        image.configDigest(),
+        image.key(),
+        layers,
+        mine,
+        Map.of(),
+        recordPath,
+        remoteHits);
   }
 
   /** Only the last step: publishes an image already in the store to the targets. */

@@ -2,6 +2,7 @@ package dev.kiln.internal.keys;
 
 import dev.kiln.Digest;
 import dev.kiln.ImageConfig;
+import dev.kiln.Platform;
 import dev.kiln.spi.Fingerprint;
 import dev.kiln.spi.PreparedLayer;
 import java.util.List;
@@ -29,12 +30,14 @@ public final class LayerKeys {
   }
 
   /**
-   * {@code sha256("kiln.key.v1", parent key or "-", kind, fingerprint)}, plus the environment and
-   * working directory of the image below for a layer that runs in it ({@code runConfig} empty: not
-   * added, so such keys are unchanged).
+   * {@code sha256("kiln.key.v1", parent key or "-", kind, fingerprint)}, plus, for a layer that
+   * runs in its parent, the environment and working directory of the image below ({@code runConfig}
+   * empty: not added, so such keys are unchanged) and the platform it runs on ({@code null} for a
+   * layer that does not run; {@code linux/amd64}, the only platform before platforms were part of
+   * the model, adds nothing, so its keys are unchanged).
    */
   public static Digest layer(
-      Digest parent, String kind, Digest fingerprint, ImageConfig runConfig) {
+      Digest parent, String kind, Digest fingerprint, ImageConfig runConfig, Platform runsOn) {
     Fingerprint key =
         new Fingerprint()
             .put("v", KEY_VERSION)
@@ -46,6 +49,9 @@ public final class LayerKeys {
           "run env",
           runConfig.env().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList());
       key.put("run workdir", runConfig.workdir().orElse(""));
+    }
+    if (runsOn != null && !runsOn.equals(Platform.LINUX_AMD64)) {
+      key.put("platform", runsOn.toString());
     }
     return key.digest();
   }
@@ -60,12 +66,12 @@ public final class LayerKeys {
     return new Fingerprint().put("v", "scratch").digest();
   }
 
-  /** The key of a disk: the key of its top layer and its options. */
   /** The key of a layer Kiln did not bake (an image imported from another layout): its blob. */
   public static Digest imported(Digest blob) {
     return new Fingerprint().put("v", "kiln.imported.v1").put("blob", blob.toString()).digest();
   }
 
+  /** The key of a disk: the key of its top layer and its options. */
   public static Digest disk(Digest topLayer, String options) {
     return new Fingerprint()
         .put("v", "kiln.disk.v1")

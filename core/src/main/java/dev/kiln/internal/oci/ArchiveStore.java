@@ -10,6 +10,7 @@ import dev.kiln.PublishedImage;
 import dev.kiln.event.BakeEvent;
 import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageView;
+import dev.kiln.spi.IndexView;
 import dev.kiln.spi.LocalOutput;
 import dev.kiln.spi.OutputChecks;
 import dev.kiln.spi.PublishContext;
@@ -26,6 +27,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -36,12 +38,12 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 
 /**
- * {@code oci-archive:FILE[:TAG]} (an OCI image layout in a tar) and {@code
- * docker-archive:FILE[:NAME:TAG]} (what {@code docker load} reads). Entries carry a fixed time, so
- * the archive of an image is the same bytes on every machine. The archive is written to a locked
- * temp file {@code .FILE.kiln-tmp-UUID} beside FILE and renamed into place, so a reader never sees
- * a half-written file; the temp files of writers that are gone (kill -9) are removed by the next
- * bake of the target, those of live writers are left alone.
+ * {@code oci-archive:FILE[:TAG]} (an OCI image layout in a tar; a multi-platform image as an OCI
+ * image index) and {@code docker-archive:FILE[:NAME:TAG]} (what {@code docker load} reads). Entries
+ * carry a fixed time, so the archive of an image is the same bytes on every machine. The archive is
+ * written to a locked temp file {@code .FILE.kiln-tmp-UUID} beside FILE and renamed into place, so
+ * a reader never sees a half-written file; the temp files of writers that are gone (kill -9) are
+ * removed by the next bake of the target, those of live writers are left alone.
  *
  * <p>An archive holds the image when it has exactly the size of the archive this store writes and
  * exactly its members, in order, each with its name, type and size, the small ones (index,
@@ -71,13 +73,18 @@ final class ArchiveStore implements ImageStore {
   /**
    * One member of the archive: a directory, a small file given as bytes, or a blob of the image.
    */
-  private record Member(String name, boolean dir, byte[] bytes, Digest blob, long size) {
+  private record Member(
+      String name, boolean dir, byte[] bytes, Digest blob, long size, ImageView source) {
     static Member directory(String name) {
-      return new Member(name, true, null, null, 0);
+      return new Member(name, true, null, null, 0, null);
     }
 
     static Member file(String name, byte[] bytes) {
-      return new Member(name, false, bytes, null, bytes.length);
+      return new Member(name, false, bytes, null, bytes.length, null);
+    }
+
+    static Member blob(String name, Digest d, ImageView source) throws IOException {
+      return new Member(name, false, null, d, source.blobSize(d), source);
     }
   }
 
@@ -90,6 +97,25 @@ final class ArchiveStore implements ImageStore {
 
   @Override
   public Optional<PublishedImage> find(ImageView image, PublishContext ctx) {
+    return find(image.digest(), () -> members(image), ctx);
+  }
+
+  /** An OCI archive takes a multi-platform image; a docker archive holds one platform's image. */
+  @Override
+  public boolean takesIndex() {
+    return format == Format.OCI;
+  }
+
+  @Override
+  public Optional<PublishedImage> findIndex(IndexView index, PublishContext ctx) {
+    return find(index.digest(), () -> members(index), ctx);
+  }
+
+  private interface Members {
+    List<Member> get() throws IOException;
+  }
+
+  private Optional<PublishedImage> find(Digest digest, Members members, PublishContext ctx) {
     TargetTempFile.sweep(file.getParent(), tempPrefix());
     try {
       if (!Files.isRegularFile(file)) {
@@ -97,13 +123,13 @@ final class ArchiveStore implements ImageStore {
       }
       // an archive that passed this check and has not been written since (same stat) is not read
       // again
-      String what = "kiln.archive.v1 " + format + " " + name + " " + image.digest();
+      String what = "kiln.archive.v1 " + format + " " + name + " " + digest;
       Optional<OutputChecks> checks = ctx.capability(OutputChecks.class);
       boolean held =
           checks.isPresent()
-              ? checks.get().holds(what, file, () -> holds(members(image)))
-              : holds(members(image));
-      return held ? Optional.of(published(image, true)) : Optional.empty();
+              ? checks.get().holds(what, file, () -> holds(members.get()))
+              : holds(members.get());
+      return held ? Optional.of(published(digest, true)) : Optional.empty();
     } catch (IOException | RuntimeException e) {
       return Optional.empty(); // unreadable or not a tar: write it again
     }
@@ -137,9 +163,19 @@ final class ArchiveStore implements ImageStore {
 
   @Override
   public PublishedImage publish(ImageView image, PublishContext ctx) throws BakeException {
+    return publish(image.digest(), () -> members(image), ctx);
+  }
+
+  @Override
+  public PublishedImage publishIndex(IndexView index, PublishContext ctx) throws BakeException {
+    return publish(index.digest(), () -> members(index), ctx);
+  }
+
+  private PublishedImage publish(Digest digest, Members all, PublishContext ctx)
+      throws BakeException {
     try {
       Files.createDirectories(file.getParent());
-      List<Member> members = members(image);
+      List<Member> members = all.get();
       try (TargetTempFile tmp = TargetTempFile.create(file.getParent(), tempPrefix())) {
         try (OutputStream os = new BufferedOutputStream(tmp.output(), 1 << 16)) {
           long total = members.stream().filter(m -> m.blob() != null).mapToLong(Member::size).sum();
@@ -148,7 +184,7 @@ final class ArchiveStore implements ImageStore {
               members,
               os,
               (m, tar) -> {
-                try (InputStream in = image.openBlob(m.blob())) {
+                try (InputStream in = m.source().openBlob(m.blob())) {
                   in.transferTo(tar); // the store's stream checks the digest at its end
                 }
                 done[0] += m.size();
@@ -157,7 +193,7 @@ final class ArchiveStore implements ImageStore {
         }
         tmp.moveTo(file);
       }
-      return published(image, false);
+      return published(digest, false);
     } catch (IOException e) {
       throw new ImageStoreException(target, "could not write " + file + ": " + e.getMessage(), e);
     }
@@ -167,27 +203,58 @@ final class ArchiveStore implements ImageStore {
     return "." + file.getFileName();
   }
 
+  /**
+   * The members of the OCI archive of a multi-platform image: the layout's files, the index, each
+   * platform's manifest and config, then every layer once, in order.
+   */
+  private List<Member> members(IndexView index) throws IOException {
+    ObjectNode desc = Json.manifestDescriptor(index.digest(), index.index().length, name);
+    desc.put("mediaType", Json.INDEX_TYPE);
+    List<Member> out = ociStart(desc);
+    out.add(Member.file("blobs/sha256/" + index.digest().hex(), index.index()));
+    for (ImageView image : index.images()) {
+      out.add(Member.file("blobs/sha256/" + image.digest().hex(), image.manifest()));
+      out.add(Member.file("blobs/sha256/" + image.configDigest().hex(), image.config()));
+    }
+    Set<Digest> seen = new HashSet<>();
+    for (ImageView image : index.images()) {
+      for (LayerRecord l : image.layers()) {
+        if (seen.add(l.digest())) {
+          out.add(Member.blob("blobs/sha256/" + l.digest().hex(), l.digest(), image));
+        }
+      }
+    }
+    return out;
+  }
+
+  /** The members every OCI archive starts with: oci-layout, index.json naming {@code top}. */
+  private static List<Member> ociStart(ObjectNode top) {
+    List<Member> out = new ArrayList<>();
+    out.add(
+        Member.file(
+            "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(StandardCharsets.UTF_8)));
+    ObjectNode idx = Json.emptyIndex();
+    idx.withArray("manifests").add(top);
+    out.add(Member.file("index.json", Json.bytes(idx)));
+    out.add(Member.directory("blobs/"));
+    out.add(Member.directory("blobs/sha256/"));
+    return out;
+  }
+
   /** The members of the archive of {@code image}, in the order they are written. */
   private List<Member> members(ImageView image) throws IOException {
-    List<Member> out = new ArrayList<>();
+    List<Member> out;
     Set<Digest> layers = new LinkedHashSet<>();
     image.layers().forEach(l -> layers.add(l.digest()));
     if (format == Format.OCI) {
-      out.add(
-          Member.file(
-              "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(StandardCharsets.UTF_8)));
-      ObjectNode idx = Json.emptyIndex();
-      idx.withArray("manifests")
-          .add(Json.manifestDescriptor(image.digest(), image.manifest().length, name));
-      out.add(Member.file("index.json", Json.bytes(idx)));
-      out.add(Member.directory("blobs/"));
-      out.add(Member.directory("blobs/sha256/"));
+      out = ociStart(Json.manifestDescriptor(image.digest(), image.manifest().length, name));
       out.add(Member.file("blobs/sha256/" + image.digest().hex(), image.manifest()));
       out.add(Member.file("blobs/sha256/" + image.configDigest().hex(), image.config()));
       for (Digest d : layers) {
-        out.add(new Member("blobs/sha256/" + d.hex(), false, null, d, image.blobSize(d)));
+        out.add(Member.blob("blobs/sha256/" + d.hex(), d, image));
       }
     } else {
+      out = new ArrayList<>();
       ArrayNode manifest = Json.mapper().createArrayNode();
       ObjectNode m = manifest.addObject();
       m.put("Config", image.configDigest().hex() + ".json");
@@ -205,7 +272,7 @@ final class ArchiveStore implements ImageStore {
       out.add(Member.file(image.configDigest().hex() + ".json", image.config()));
       for (Digest d : layers) {
         out.add(Member.directory(d.hex() + "/"));
-        out.add(new Member(d.hex() + "/layer.tar", false, null, d, image.blobSize(d)));
+        out.add(Member.blob(d.hex() + "/layer.tar", d, image));
       }
     }
     return out;
@@ -325,13 +392,13 @@ final class ArchiveStore implements ImageStore {
     }
   }
 
-  private PublishedImage published(ImageView image, boolean reused) {
+  private PublishedImage published(Digest digest, boolean reused) {
     Map<String, String> d = new LinkedHashMap<>();
     d.put("file", file.toString());
     if (!name.isEmpty()) {
       d.put("name", name);
     }
-    return new PublishedImage(target, image.digest(), reused, d);
+    return new PublishedImage(target, digest, reused, d);
   }
 
   private static MessageDigest sha256() {

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kiln.Digest;
 import dev.kiln.ImageConfig;
 import dev.kiln.LayerRecord;
+import dev.kiln.Platform;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -20,12 +21,14 @@ public final class OciImages {
    * The OCI image config for the given layers and runtime configuration. {@code created} is the
    * fixed layer time so the config (and the image digest) depend on nothing but the definition.
    */
-  public static byte[] config(ImageConfig c, List<LayerRecord> layers, long createdEpochSeconds) {
+  public static byte[] config(
+      ImageConfig c, List<LayerRecord> layers, long createdEpochSeconds, Platform platform) {
     ObjectNode n = Json.object();
     String created = Instant.ofEpochSecond(createdEpochSeconds).toString();
     n.put("created", created);
-    n.put("architecture", "amd64");
-    n.put("os", "linux");
+    n.put("architecture", platform.architecture());
+    n.put("os", platform.os());
+    platform.variantIfAny().ifPresent(v -> n.put("variant", v));
     ObjectNode cfg = n.putObject("config");
     c.user().ifPresent(u -> cfg.put("User", u));
     if (!c.exposedPorts().isEmpty()) {
@@ -53,6 +56,29 @@ public final class OciImages {
       h.put("created", created);
       // content only: the image digest must not change when a recipe changes but its layers do not
       h.put("created_by", "kiln " + l.kind() + " " + l.name());
+    }
+    return Json.bytes(n);
+  }
+
+  /** One image of an index: its manifest's digest and size, and its platform. */
+  public record IndexEntry(Digest manifest, long size, Platform platform) {}
+
+  /**
+   * The OCI image index of a multi-platform image: one descriptor per platform, in the order the
+   * build names its platforms.
+   */
+  public static byte[] index(List<IndexEntry> images) {
+    ObjectNode n = Json.object();
+    n.put("schemaVersion", 2);
+    n.put("mediaType", Json.INDEX_TYPE);
+    ArrayNode ms = n.putArray("manifests");
+    for (IndexEntry e : images) {
+      ObjectNode d = Json.descriptor(Json.MANIFEST_TYPE, e.manifest(), e.size());
+      ObjectNode p = d.putObject("platform");
+      p.put("architecture", e.platform().architecture());
+      p.put("os", e.platform().os());
+      e.platform().variantIfAny().ifPresent(v -> p.put("variant", v));
+      ms.add(d);
     }
     return Json.bytes(n);
   }

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.kiln.Digest;
 import dev.kiln.ImageConfig;
 import dev.kiln.LayerRecord;
+import dev.kiln.Platform;
+import dev.kiln.spi.IndexPlatforms;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -23,7 +25,16 @@ public final class OciLayoutReader {
 
   private OciLayoutReader() {}
 
+  /** The image tagged {@code tag}; from an image index, the linux/amd64 image. */
   public static Image read(Path layout, String tag) throws IOException {
+    return read(layout, tag, Platform.LINUX_AMD64);
+  }
+
+  /**
+   * The image tagged {@code tag} for {@code platform}: from an image index, the image for that
+   * platform; a single image must be of that platform (or say none).
+   */
+  public static Image read(Path layout, String tag, Platform platform) throws IOException {
     if (!Files.isRegularFile(layout.resolve("oci-layout"))) {
       throw new IOException("'" + layout + "' is not an OCI image layout (no oci-layout file)");
     }
@@ -53,25 +64,31 @@ public final class OciLayoutReader {
     if (mt.equals(Json.INDEX_TYPE)
         || mt.equals(Json.DOCKER_LIST_TYPE)
         || manifest.has("manifests")) {
-      JsonNode chosen = null;
-      for (JsonNode m : manifest.path("manifests")) {
-        JsonNode p = m.path("platform");
-        if (p.isMissingNode()
-            || ("linux".equals(p.path("os").asText())
-                && "amd64".equals(p.path("architecture").asText()))) {
-          chosen = m;
-          break;
-        }
-      }
-      if (chosen == null) {
-        throw new IOException(
-            "the image index tagged '" + tag + "' in " + layout + " has no linux/amd64 image");
-      }
+      JsonNode imageIndex = manifest;
+      JsonNode chosen =
+          IndexPlatforms.choose(imageIndex, platform)
+              .orElseThrow(
+                  () ->
+                      new IOException(
+                          "the image index tagged '"
+                              + tag
+                              + "' in "
+                              + layout
+                              + " has no "
+                              + platform
+                              + " image (it offers "
+                              + String.join(", ", IndexPlatforms.offered(imageIndex))
+                              + ")"));
       manifestDigest = Digest.parse(chosen.path("digest").asText());
       manifest = Json.read(blob(layout, manifestDigest));
     }
     Digest configDigest = Digest.parse(manifest.path("config").path("digest").asText());
     JsonNode config = Json.read(blob(layout, configDigest));
+    Platform is = IndexPlatforms.platform(config);
+    if (!config.path("architecture").asText("").isEmpty() && !platform.accepts(is)) {
+      throw new IOException(
+          "the image tagged '" + tag + "' in " + layout + " is " + is + ", not " + platform);
+    }
     JsonNode diffIds = config.path("rootfs").path("diff_ids");
     JsonNode layers = manifest.path("layers");
     if (diffIds.size() != layers.size()) {

@@ -13,6 +13,7 @@ import dev.kiln.PublishedImage;
 import dev.kiln.event.BakeEvent;
 import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageView;
+import dev.kiln.spi.IndexView;
 import dev.kiln.spi.LocalOutput;
 import dev.kiln.spi.PublishContext;
 import dev.kiln.spi.TargetTempFile;
@@ -39,10 +40,11 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * {@code oci:DIR[:TAG]}: writes the image into an OCI image layout directory (creating it) and
- * points TAG at it in index.json. The layout holds the image when TAG names it in index.json and
- * every blob of the image is there with its size and SHA-256 (read in full), so a truncated or
- * altered blob, manifest, config or index is written again. An index.json that is not valid JSON is
- * replaced by one with the complete entries it still held, and kept beside as {@code
+ * points TAG at it in index.json; a multi-platform image is written as the image of each platform
+ * and an OCI image index, which TAG names. The layout holds the image when TAG names it in
+ * index.json and every blob of the image is there with its size and SHA-256 (read in full), so a
+ * truncated or altered blob, manifest, config or index is written again. An index.json that is not
+ * valid JSON is replaced by one with the complete entries it still held, and kept beside as {@code
  * index.json.damaged-UUID}. Every file is written to a locked temp file and renamed into place;
  * temp files of writers that are gone (kill -9) are removed by the next bake of the layout.
  *
@@ -80,26 +82,54 @@ final class OciLayoutStore implements ImageStore {
   public Optional<PublishedImage> find(ImageView image, PublishContext ctx) {
     sweepTempFiles();
     try {
-      if (!layoutFileIsValid()
-          || !tagged(Json.read(Files.readAllBytes(dir.resolve("index.json"))), image)) {
+      if (!layoutFileIsValid() || !tagged(image.digest(), image.manifest().length)) {
         return Optional.empty();
       }
-      return holdsBlobs(image) ? Optional.of(published(image, true)) : Optional.empty();
+      return holdsBlobs(image) ? Optional.of(published(image.digest(), true)) : Optional.empty();
     } catch (IOException | RuntimeException e) {
       return Optional.empty();
     }
   }
 
-  /** True when TAG names exactly this image (one entry, this digest and size) in the index. */
-  private boolean tagged(JsonNode index, ImageView image) {
+  @Override
+  public boolean takesIndex() {
+    return true;
+  }
+
+  @Override
+  public Optional<PublishedImage> findIndex(IndexView index, PublishContext ctx) {
+    sweepTempFiles();
+    try {
+      if (!layoutFileIsValid()
+          || !tagged(index.digest(), index.index().length)
+          || !sameBytes(blob(index.digest()), index.index())) {
+        return Optional.empty();
+      }
+      for (ImageView image : index.images()) {
+        if (!holdsBlobs(image)) {
+          return Optional.empty();
+        }
+      }
+      return Optional.of(published(index.digest(), true));
+    } catch (IOException | RuntimeException e) {
+      return Optional.empty();
+    }
+  }
+
+  /**
+   * True when TAG names exactly this manifest or index (one entry, this digest and size) in
+   * index.json.
+   */
+  private boolean tagged(Digest digest, long size) throws IOException {
+    JsonNode index = Json.read(Files.readAllBytes(dir.resolve("index.json")));
     int entries = 0;
     boolean same = false;
     for (JsonNode m : index.path("manifests")) {
       if (tag.equals(m.path("annotations").path(Json.REF_NAME).asText())) {
         entries++;
         same =
-            image.digest().toString().equals(m.path("digest").asText())
-                && m.path("size").asLong(-1) == image.manifest().length;
+            digest.toString().equals(m.path("digest").asText())
+                && m.path("size").asLong(-1) == size;
       }
     }
     return entries == 1 && same;
@@ -122,37 +152,72 @@ final class OciLayoutStore implements ImageStore {
   @Override
   public PublishedImage publish(ImageView image, PublishContext ctx) throws BakeException {
     try {
-      Files.createDirectories(dir.resolve("blobs").resolve("sha256"));
-      if (!layoutFileIsValid()) {
-        writeAtomically(dir.resolve("oci-layout"), LAYOUT);
-      }
-      long total = image.layers().stream().mapToLong(LayerRecord::size).sum();
-      long done = 0;
-      for (LayerRecord l : image.layers()) {
-        copyBlob(image, l.digest());
-        done += l.size();
-        ctx.emit(new BakeEvent.BytesWritten(target, done, total));
-      }
-      writeBlob(image.configDigest(), image.config());
-      writeBlob(image.digest(), image.manifest());
-      lockIndex(
-          () -> {
-            Path index = dir.resolve("index.json");
-            ObjectNode idx = readIndex(index, ctx);
-            ArrayNode kept = Json.mapper().createArrayNode();
-            for (JsonNode m : idx.path("manifests")) {
-              if (!tag.equals(m.path("annotations").path(Json.REF_NAME).asText())) {
-                kept.add(m);
-              }
-            }
-            kept.add(Json.manifestDescriptor(image.digest(), image.manifest().length, tag));
-            idx.set("manifests", kept);
-            writeAtomically(index, Json.bytes(idx));
-          });
-      return published(image, false);
+      startLayout();
+      writeImage(image, ctx);
+      setTag(Json.manifestDescriptor(image.digest(), image.manifest().length, tag), ctx);
+      return published(image.digest(), false);
     } catch (IOException e) {
       throw new ImageStoreException(target, "could not write the OCI layout: " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * Writes the image of every platform, then the index, and points TAG at the index: a reader sees
+   * the old tag or the whole new multi-platform image.
+   */
+  @Override
+  public PublishedImage publishIndex(IndexView index, PublishContext ctx) throws BakeException {
+    try {
+      startLayout();
+      for (ImageView image : index.images()) {
+        writeImage(image, ctx);
+      }
+      writeBlob(index.digest(), index.index());
+      ObjectNode desc = Json.manifestDescriptor(index.digest(), index.index().length, tag);
+      desc.put("mediaType", Json.INDEX_TYPE);
+      setTag(desc, ctx);
+      return published(index.digest(), false);
+    } catch (IOException e) {
+      throw new ImageStoreException(target, "could not write the OCI layout: " + e.getMessage(), e);
+    }
+  }
+
+  private void startLayout() throws IOException {
+    Files.createDirectories(dir.resolve("blobs").resolve("sha256"));
+    if (!layoutFileIsValid()) {
+      writeAtomically(dir.resolve("oci-layout"), LAYOUT);
+    }
+  }
+
+  /** Every blob of the image: layers, config and manifest (untagged). */
+  private void writeImage(ImageView image, PublishContext ctx) throws IOException {
+    long total = image.layers().stream().mapToLong(LayerRecord::size).sum();
+    long done = 0;
+    for (LayerRecord l : image.layers()) {
+      copyBlob(image, l.digest());
+      done += l.size();
+      ctx.emit(new BakeEvent.BytesWritten(target, done, total));
+    }
+    writeBlob(image.configDigest(), image.config());
+    writeBlob(image.digest(), image.manifest());
+  }
+
+  /** Points TAG at {@code descriptor} in index.json, replacing what it named. */
+  private void setTag(ObjectNode descriptor, PublishContext ctx) throws IOException {
+    lockIndex(
+        () -> {
+          Path index = dir.resolve("index.json");
+          ObjectNode idx = readIndex(index, ctx);
+          ArrayNode kept = Json.mapper().createArrayNode();
+          for (JsonNode m : idx.path("manifests")) {
+            if (!tag.equals(m.path("annotations").path(Json.REF_NAME).asText())) {
+              kept.add(m);
+            }
+          }
+          kept.add(descriptor);
+          idx.set("manifests", kept);
+          writeAtomically(index, Json.bytes(idx));
+        });
   }
 
   /**
@@ -262,9 +327,8 @@ final class OciLayoutStore implements ImageStore {
     }
   }
 
-  private PublishedImage published(ImageView image, boolean reused) {
-    return new PublishedImage(
-        target, image.digest(), reused, Map.of("layout", dir.toString(), "tag", tag));
+  private PublishedImage published(Digest digest, boolean reused) {
+    return new PublishedImage(target, digest, reused, Map.of("layout", dir.toString(), "tag", tag));
   }
 
   private Path blob(Digest d) {

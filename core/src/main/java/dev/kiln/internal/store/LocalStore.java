@@ -534,6 +534,11 @@ public final class LocalStore implements AutoCloseable {
 
   /** Adds (or retags) a manifest in the layout's index.json under {@code refName}. */
   public void tag(Digest manifest, long size, String refName) throws IOException {
+    tag(manifest, size, refName, Json.MANIFEST_TYPE);
+  }
+
+  /** Adds (or retags) a manifest or image index of {@code mediaType} under {@code refName}. */
+  public void tag(Digest manifest, long size, String refName, String mediaType) throws IOException {
     try (StoreLock l = lock("index")) {
       ObjectNode idx = index.readRepaired();
       ArrayNode manifests = idx.withArray("manifests");
@@ -548,7 +553,9 @@ public final class LocalStore implements AutoCloseable {
         }
         kept.add(m);
       }
-      kept.add(Json.manifestDescriptor(manifest, size, refName));
+      ObjectNode desc = Json.manifestDescriptor(manifest, size, refName);
+      desc.put("mediaType", mediaType);
+      kept.add(desc);
       idx.set("manifests", kept);
       index.write(idx);
     }
