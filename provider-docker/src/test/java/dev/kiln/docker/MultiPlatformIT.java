@@ -79,7 +79,30 @@ class MultiPlatformIT {
     if (registry != null) {
       registry.close();
     }
+    DockerTesting.removeImages("kiln-it/multi:1");
     DockerTesting.removeParentImages();
+  }
+
+  @Test
+  void theDaemonGetsTheImageOfItsOwnPlatform() throws Exception {
+    BakeResult r = kiln.bake(build, "docker-daemon:kiln-it/multi:1");
+    assertThat(r.digest()).isEqualTo(result.digest());
+    String docker = Tools.requireDocker();
+    String arch =
+        Tools.run(docker, "image", "inspect", "-f", "{{.Architecture}}", "kiln-it/multi:1")
+            .ok()
+            .output()
+            .strip();
+    assertThat(arch).isEqualTo("amd64");
+    String id =
+        Tools.run(docker, "image", "inspect", "-f", "{{.Id}}", "kiln-it/multi:1")
+            .ok()
+            .output()
+            .strip();
+    assertThat(id)
+        .isEqualTo(result.platforms().get(Platform.LINUX_AMD64).configDigest().toString());
+    String out = Tools.run(docker, "run", "--rm", "kiln-it/multi:1").ok().output().strip();
+    assertThat(out).isEqualTo("x86_64");
   }
 
   @Test
