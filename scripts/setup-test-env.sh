@@ -13,7 +13,8 @@ PACKAGES=(
   e2fsprogs fakeroot gdisk fdisk mtools dosfstools  # disk images, without root or loop devices
   grub-efi-amd64-bin   # reproducible EFI boot loader (grub-mkimage)
   qemu-system-x86 ovmf # boot tests (software emulation)
-  mmdebstrap           # Debian base root file systems for disk and Ansible tests
+  mmdebstrap arch-test # Debian base root file systems for disk and Ansible tests (arch-test: foreign ones)
+  qemu-user-static binfmt-support  # arm64 run/packages/Ansible layers on amd64, through binfmt_misc (docs/platforms.md)
   ansible              # ansible-playbook (ansible-core 2.14) with community.docker, for Ansible layers and their tests
   golang-go golang-github-vmware-govmomi-dev  # the vCenter simulator, built from Debian's govmomi sources
   jq curl
@@ -26,6 +27,11 @@ else
   for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    # arm64 packages (busybox-static:arm64 for the multi-platform tests) come from the same mirror
+    dpkg --add-architecture arm64
+    apt-get update -qq
+  fi
   if [ ${#missing[@]} -gt 0 ]; then
     echo "setup-test-env: installing ${missing[*]}"
     apt-get update -qq
@@ -43,4 +49,15 @@ else
     /usr/bin/docker version --format 'setup-test-env: dockerd {{.Server.Version}} (API {{.Server.APIVersion}})' \
       || { tail -30 /var/log/dockerd.log; exit 1; }
   fi
+
+  # QEMU user-mode emulation for foreign-architecture containers: the handler needs the fix-binary flag F
+  if [ -d /proc/sys/fs/binfmt_misc ] && [ ! -e /proc/sys/fs/binfmt_misc/status ]; then
+    mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || true
+  fi
+  if [ -e /proc/sys/fs/binfmt_misc/status ] && ! grep -qs '^flags:.*F' /proc/sys/fs/binfmt_misc/qemu-aarch64; then
+    update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || true
+  fi
+  grep -qs '^flags:.*F' /proc/sys/fs/binfmt_misc/qemu-aarch64 \
+    && echo "setup-test-env: arm64 emulation ready (binfmt_misc qemu-aarch64, flags F)" \
+    || echo "setup-test-env: arm64 emulation is not available (binfmt_misc qemu-aarch64 missing)" >&2
 fi

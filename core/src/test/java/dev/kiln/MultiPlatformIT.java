@@ -154,6 +154,15 @@ class MultiPlatformIT {
   }
 
   @Test
+  void anArm64DiskIsRefusedUntilDisksBootArm64() {
+    Path img = tmp.resolve("refused/arm.img");
+    assertThatThrownBy(() -> kiln.bake(build.platforms(Platform.LINUX_ARM64), "raw:" + img))
+        .isInstanceOf(BakeException.class)
+        .hasMessageContaining("is for linux/arm64");
+    assertThat(img).doesNotExist();
+  }
+
+  @Test
   void aPlatformWithoutABaseIsAClearError() {
     ImageBuild s390 = build.platforms("linux/amd64", "linux/s390x");
     assertThatThrownBy(() -> kiln.bake(s390))

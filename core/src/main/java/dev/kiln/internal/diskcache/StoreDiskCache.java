@@ -56,6 +56,14 @@ public final class StoreDiskCache implements DiskCache {
 
   @Override
   public CachedDisk disk(ImageView image, DiskOptions options) throws BakeException {
+    if (!image.platform().architecture().equals("amd64")) {
+      throw new DiskException(
+          "image "
+              + image.digest()
+              + " is for "
+              + image.platform()
+              + ": disks boot linux/amd64 only; bake the image for linux/amd64 for this target");
+    }
     List<LayerRecord> layers = image.layers();
     if (layers.isEmpty()) {
       throw new DiskException(
