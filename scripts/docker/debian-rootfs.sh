@@ -3,14 +3,16 @@
 # and Ansible tests use as a base: no image can be pulled on these machines, so bases come from root file systems.
 #
 #   scripts/docker/debian-rootfs.sh          # prints the path of the cached tarball
+#   scripts/docker/debian-rootfs.sh arm64    # the arm64 minbase (no python3), built under QEMU emulation
 #   KILN_FIXTURES=/some/dir scripts/docker/debian-rootfs.sh
 #
 # Idempotent: an existing tarball is kept; a build goes to a temp file renamed into place, so an interrupted run
 # leaves nothing half-written behind. Needs root and the Debian package mmdebstrap. About 90 s the first time.
 set -euo pipefail
 
+arch="${1:-}"
 dir="${KILN_FIXTURES:-$HOME/.cache/kiln-fixtures}"
-out="$dir/debian-bookworm-minbase.tar"
+out="$dir/debian-bookworm-minbase${arch:+-$arch}.tar"
 if [[ -s "$out" ]]; then
   echo "$out"
   exit 0
@@ -23,7 +25,12 @@ mkdir -p "$dir"
 tmp="$(mktemp "$dir/.debian-minbase.XXXXXX.tar")"
 trap 'rm -f "$tmp"' EXIT
 export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-1700000000}"
-mmdebstrap --quiet --variant=minbase --include=python3 --format=tar bookworm "$tmp" >&2
+if [[ -n "$arch" ]]; then
+  # a foreign architecture: maintainer scripts run under qemu-user (arch-test checks it works)
+  mmdebstrap --quiet --arch="$arch" --variant=minbase --format=tar bookworm "$tmp" >&2
+else
+  mmdebstrap --quiet --variant=minbase --include=python3 --format=tar bookworm "$tmp" >&2
+fi
 chmod 0644 "$tmp"
 mv -f "$tmp" "$out"
 trap - EXIT
