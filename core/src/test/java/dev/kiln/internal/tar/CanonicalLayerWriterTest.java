@@ -674,6 +674,59 @@ class CanonicalLayerWriterTest {
         .isEqualTo(result[0]);
   }
 
+  /**
+   * The bytes every digest depends on, pinned: a layer with every kind of entry, added out of
+   * order, with content from memory, from disk (plain and hashed) and from streams, hard links
+   * re-rooted, chained and to a lower layer, whiteouts, opaque directories, and enough files (one
+   * of them large) for the gzip stream to be cut into chunks by every rule.
+   */
+  @Test
+  void theBytesOfALayerWithEveryFeatureArePinned() throws IOException {
+    Path disk = Files.write(tmp.resolve("disk.bin"), data(7, 70_000));
+    byte[] streamedBytes = data(8, 30_000);
+    LayerBlob blob;
+    try (CanonicalLayerWriter w = writer()) {
+      for (int i = 299; i >= 0; i--) {
+        w.add(LayerEntry.file("usr/share/doc/f" + i, 0644, data(100 + i, 2_000 + 37 * i)));
+      }
+      w.add(LayerEntry.file("opt/big.bin", 0755, data(9, 700_000)));
+      w.add(LayerEntry.file("opt/disk.bin", 0640, disk).withOwner(7, 8));
+      w.add(
+          LayerEntry.file(
+              "opt/hashed.bin",
+              0600,
+              Files.size(disk),
+              LayerEntry.Content.hashed(disk, dev.kiln.Digest.parse("sha256:" + sha256(disk)))));
+      w.add(
+          streamed("home/u/stream.bin", 0600, streamedBytes.length).withOwner(1000, 1000),
+          new ByteArrayInputStream(streamedBytes));
+      w.add(LayerEntry.directory("usr/share/doc", 0755));
+      w.add(LayerEntry.directory("tmp", 01777));
+      w.add(LayerEntry.symlink("bin", "usr/bin"));
+      w.add(LayerEntry.file("z/inode", 04755, text("#!/bin/sh")));
+      w.add(LayerEntry.hardlink("a/first", "z/inode"));
+      w.add(LayerEntry.hardlink("m/chained", "a/first"));
+      w.add(LayerEntry.hardlink("lower-link", "usr/lib/libc.so"));
+      w.add(LayerEntry.device("dev/null", Type.CHAR_DEVICE, 0666, 1, 3));
+      w.add(LayerEntry.device("dev/sda", Type.BLOCK_DEVICE, 0660, 8, 0));
+      w.add(LayerEntry.device("run/fifo", Type.FIFO, 0644, 0, 0));
+      w.add(
+          LayerEntry.file("usr/bin/ping", 0755, text("ping"))
+              .withXattrs(Map.of("security.capability", CAPABILITY)));
+      w.add(LayerEntry.whiteout("var/old"));
+      w.add(LayerEntry.whiteout("usr/share/doc/gone"));
+      w.add(LayerEntry.opaqueWhiteout("etc"));
+      w.add(LayerEntry.directory("srv", 0700));
+      w.add(LayerEntry.opaqueWhiteout("srv"));
+      blob = w.finish();
+    }
+    assertThat(blob.entries()).isEqualTo(321);
+    assertThat(blob.diffId().toString())
+        .isEqualTo("sha256:480ff7453241393a7c0fb4d17c4f36395f01209fce34f5dab256cec768bd42c8");
+    assertThat(blob.digest().toString())
+        .isEqualTo("sha256:a7f2bb727d2982ba4801aa72c2842b30b39998acd60cefd4c443e2c63f29c676");
+  }
+
   private List<Path> listOut() throws IOException {
     try (Stream<Path> s = Files.list(out)) {
       List<Path> files = new ArrayList<>(s.toList());
