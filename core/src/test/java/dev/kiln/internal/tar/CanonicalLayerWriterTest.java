@@ -10,6 +10,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.kiln.internal.tar.TarTestSupport.CompressorPool;
 import dev.kiln.internal.tar.TarTestSupport.Snap;
 import dev.kiln.spi.LayerBlob;
 import dev.kiln.spi.LayerEntry;
@@ -31,10 +32,9 @@ import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 class CanonicalLayerWriterTest {
@@ -43,20 +43,10 @@ class CanonicalLayerWriterTest {
     1, 0, 0, 2, 0, 0x20, 0, 0, (byte) 0x80, (byte) 0xff, 0, 0, 0, 0, 0, 0
   };
 
-  private static ExecutorService pool;
+  @RegisterExtension static final CompressorPool compressors = new CompressorPool(2);
 
   @TempDir Path tmp;
   private Path out;
-
-  @BeforeAll
-  static void startPool() {
-    pool = TarTestSupport.pool(2);
-  }
-
-  @AfterAll
-  static void stopPool() {
-    pool.shutdownNow();
-  }
 
   @BeforeEach
   void dirs() throws IOException {
@@ -64,7 +54,7 @@ class CanonicalLayerWriterTest {
   }
 
   private CanonicalLayerWriter writer() {
-    return new CanonicalLayerWriter(out, MTIME, 6, pool);
+    return new CanonicalLayerWriter(out, MTIME, 6, compressors.executor());
   }
 
   private LayerBlob write(LayerEntry... entries) throws IOException {
@@ -402,7 +392,8 @@ class CanonicalLayerWriterTest {
   void largeIdsAndLateMtimesGoToPax() throws IOException {
     long lateMtime = 1L << 34; // beyond 11 octal digits
     LayerBlob blob;
-    try (CanonicalLayerWriter w = new CanonicalLayerWriter(out, lateMtime, 6, pool)) {
+    try (CanonicalLayerWriter w =
+        new CanonicalLayerWriter(out, lateMtime, 6, compressors.executor())) {
       w.add(LayerEntry.file("f", 0644, text("x")).withOwner(3_000_000, Integer.MAX_VALUE));
       blob = w.finish();
     }
@@ -547,24 +538,22 @@ class CanonicalLayerWriterTest {
 
   @Test
   void aSourceThatShrinksOrGrowsChangedWhileBeingRead() throws IOException {
+    assertResizedSourceFailsTheLayer(
+        500, "'opt/src.bin' changed while being read: expected 1000 bytes, found 500");
+    assertResizedSourceFailsTheLayer(
+        1001, "'opt/src.bin' changed while being read: expected 1000 bytes, found more");
+  }
+
+  /**
+   * Adds a 1000-byte file, rewrites it with {@code newSize} bytes before the layer is written, and
+   * checks that the layer fails with {@code message} and leaves no file behind.
+   */
+  private void assertResizedSourceFailsTheLayer(int newSize, String message) throws IOException {
     Path file = Files.write(tmp.resolve("src.bin"), data(4, 1000));
     try (CanonicalLayerWriter w = writer()) {
       w.add(LayerEntry.file("opt/src.bin", 0644, file));
-      Files.write(file, data(4, 500));
-      assertThatThrownBy(w::finish)
-          .isInstanceOf(IOException.class)
-          .hasMessageContaining(
-              "'opt/src.bin' changed while being read: expected 1000 bytes, found 500");
-    }
-    assertThat(listOut()).isEmpty();
-    Files.write(file, data(4, 1000));
-    try (CanonicalLayerWriter w = writer()) {
-      w.add(LayerEntry.file("opt/src.bin", 0644, file));
-      Files.write(file, data(4, 1001));
-      assertThatThrownBy(w::finish)
-          .isInstanceOf(IOException.class)
-          .hasMessageContaining(
-              "'opt/src.bin' changed while being read: expected 1000 bytes, found more");
+      Files.write(file, data(4, newSize));
+      assertThatThrownBy(w::finish).isInstanceOf(IOException.class).hasMessageContaining(message);
     }
     assertThat(listOut()).isEmpty();
   }
