@@ -27,7 +27,6 @@ final class ContentSpool implements AutoCloseable {
   private final Path tmpDir;
   private Path file;
   private FileChannel channel;
-  private long size;
   private byte[] buffer;
 
   ContentSpool(Path tmpDir) {
@@ -46,7 +45,28 @@ final class ContentSpool implements AutoCloseable {
       channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
       buffer = new byte[IO_BUFFER];
     }
-    long offset = size;
+    // Each entry starts where the channel is, so a refused stream's bytes are never read as another
+    // entry's, even when rewinding over them fails.
+    long offset = channel.position();
+    try {
+      copy(entry, content);
+    } catch (IOException | RuntimeException e) {
+      try {
+        channel.position(offset); // the next entry overwrites what the refused stream left
+      } catch (IOException t) {
+        e.addSuppressed(t);
+      }
+      throw e;
+    }
+    FileChannel spooled = channel;
+    long length = entry.size();
+    return () -> Channels.newInputStream(new Slice(spooled, offset, length));
+  }
+
+  /**
+   * Appends exactly {@code entry.size()} bytes of {@code content}, or fails if it has more or less.
+   */
+  private void copy(LayerEntry entry, InputStream content) throws IOException {
     long remaining = entry.size();
     while (remaining > 0) {
       int n = content.read(buffer, 0, (int) Math.min(buffer.length, remaining));
@@ -68,10 +88,6 @@ final class ContentSpool implements AutoCloseable {
               "content of layer entry '%s' is longer than its declared %d bytes",
               entry.path(), entry.size()));
     }
-    size += entry.size();
-    FileChannel spooled = channel;
-    long length = entry.size();
-    return () -> Channels.newInputStream(new Slice(spooled, offset, length));
   }
 
   /** Closes and deletes the spool file: the contents {@link #append} returned read no more. */
