@@ -3,31 +3,20 @@ package dev.kiln.internal.tar;
 import static com.google.common.base.Preconditions.checkArgument;
 
 import dev.kiln.Digest;
-import dev.kiln.spi.InputChangedException;
 import dev.kiln.spi.LayerBlob;
 import dev.kiln.spi.LayerEntry;
 import dev.kiln.spi.LayerEntry.Type;
 import dev.kiln.spi.LayerWriter;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.nio.ByteBuffer;
-import java.nio.channels.Channels;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.TreeMap;
-import java.util.TreeSet;
 import java.util.concurrent.Executor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -56,25 +45,15 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Memory holds metadata only: {@link #add(LayerEntry)} opens content when the layer is written,
  * and {@link #add(LayerEntry, InputStream)} spools content to one append-only temp file in {@code
- * tmpDir}. The tar is hashed (diffID) on the calling thread while a {@link
- * ParallelGzipOutputStream} compresses it on the executor, cut into chunks at entry boundaries that
- * depend on the entries alone ({@link #cutsBefore}), so that {@link #reuseChunks} can copy the
- * compressed chunks an earlier version of the layer shares with this one. Not thread-safe: one
- * thread adds, then finishes.
+ * tmpDir} ({@link ContentSpool}). {@link #finish()} puts the entries in canonical form ({@link
+ * CanonicalEntries}) and writes them ({@link EntryWriter}); the tar is hashed (diffID) on the
+ * calling thread while a {@link ParallelGzipOutputStream} compresses it on the executor, cut into
+ * chunks at entry boundaries that depend on the entries alone ({@link ChunkCuts}), so that {@link
+ * #reuseChunks} can copy the compressed chunks an earlier version of the layer shares with this
+ * one. Not thread-safe: one thread adds, then finishes.
  */
 public final class CanonicalLayerWriter implements LayerWriter {
   private static final Logger log = LoggerFactory.getLogger(CanonicalLayerWriter.class);
-
-  private static final int IO_BUFFER = 256 * 1024;
-
-  /** Files this large get gzip chunks of their own (see {@link #cutsBefore}). */
-  static final long LARGE_FILE = 512 * 1024;
-
-  /** The least a chunk holds before a small entry may cut it (see {@link #cutsBefore}). */
-  static final int MIN_CHUNK = 512 * 1024;
-
-  private static final String WHITEOUT_PREFIX = ".wh.";
-  private static final String OPAQUE_NAME = ".wh..wh..opq";
 
   private final Path tmpDir;
   private final long mtime;
@@ -85,17 +64,14 @@ public final class CanonicalLayerWriter implements LayerWriter {
    * Entries by path, including whiteouts (a file and a whiteout of one path replace each other).
    */
   // insertion order: callers that add in canonical order (the files provisioner does) make the
-  // sorts below linear
-  private final Map<String, Item> byPath = new LinkedHashMap<>();
+  // sorts of CanonicalEntries linear
+  private final Map<String, LayerEntry> byPath = new LinkedHashMap<>();
 
   /** Directories whose lower-layer contents are hidden. */
   private final Set<String> opaqueDirs = new HashSet<>();
 
-  private Path spool;
-  private FileChannel spoolChannel;
-  private long spoolSize;
+  private final ContentSpool spool;
   private Path output;
-  private byte[] buffer;
   private boolean finished;
   private boolean done;
   private ParallelGzipOutputStream.ChunkSource previousChunks;
@@ -117,17 +93,18 @@ public final class CanonicalLayerWriter implements LayerWriter {
     this.mtime = mtimeEpochSeconds;
     this.gzipLevel = gzipLevel;
     this.compressors = Objects.requireNonNull(compressors, "compressors");
+    this.spool = new ContentSpool(tmpDir);
   }
 
   @Override
   public void add(LayerEntry entry) throws IOException {
     checkOpen();
     Objects.requireNonNull(entry, "entry");
-    checkNotReserved(entry.path());
+    TarNames.checkNotReserved(entry.path());
     if (entry.type() == Type.OPAQUE_WHITEOUT) {
       opaqueDirs.add(entry.path());
     } else {
-      byPath.put(entry.path(), new Item(entry, -1));
+      byPath.put(entry.path(), entry);
     }
   }
 
@@ -141,9 +118,8 @@ public final class CanonicalLayerWriter implements LayerWriter {
         "add(entry, content) takes FILE entries, but '%s' is a %s: use add(entry)",
         entry.path(),
         entry.type());
-    checkNotReserved(entry.path());
-    long offset = spool(entry, content);
-    byPath.put(entry.path(), new Item(entry, offset));
+    TarNames.checkNotReserved(entry.path());
+    byPath.put(entry.path(), entry.withContent(spool.append(entry, content)));
   }
 
   @Override
@@ -153,7 +129,7 @@ public final class CanonicalLayerWriter implements LayerWriter {
     long start = System.nanoTime();
     ParallelGzipOutputStream gz = null;
     try {
-      List<Item> items = canonicalize();
+      List<LayerEntry> entries = CanonicalEntries.of(byPath, opaqueDirs, lowest);
       output = Files.createTempFile(tmpDir, "kiln-layer-", ".tar.gz");
       gz = new ParallelGzipOutputStream(Files.newOutputStream(output), compressors, gzipLevel);
       if (chunkSink != null) {
@@ -161,17 +137,11 @@ public final class CanonicalLayerWriter implements LayerWriter {
       }
       HashingOutputStream tarOut = new HashingOutputStream(gz);
       TarWriter tar = new TarWriter(tarOut, mtime);
-      buffer = new byte[IO_BUFFER];
-      boolean afterLarge = false;
-      for (Item item : items) {
-        boolean large = item.entry.type() == Type.FILE && item.entry.size() >= LARGE_FILE;
-        if (large || afterLarge) {
-          gz.cut();
-        } else if (cutsBefore(item.entry.path())) {
-          gz.cutIfAtLeast(MIN_CHUNK);
-        }
-        afterLarge = large;
-        write(tar, tarOut, item);
+      EntryWriter entryWriter = new EntryWriter(tar, tarOut);
+      ChunkCuts cuts = new ChunkCuts(gz);
+      for (LayerEntry e : entries) {
+        cuts.before(e);
+        entryWriter.write(e);
       }
       tar.finish();
       gz.close();
@@ -181,30 +151,16 @@ public final class CanonicalLayerWriter implements LayerWriter {
               gz.digest(),
               gz.compressedSize(),
               tarOut.count(),
-              items.size(),
+              entries.size(),
               output);
       done = true;
       if (chunkSink != null) {
-        List<ParallelGzipOutputStream.ChunkRecord> chunks = gz.chunks();
-        log.debug(
-            "layer {}: {} of {} gzip chunks ({} bytes) copied from the layer's previous version",
-            blob.diffId().shortHex(),
-            gz.reusedChunks(),
-            chunks.size(),
-            gz.reusedBytes());
-        try {
-          chunkSink.accept(blob.digest(), chunks, gz.reusedChunks());
-        } catch (IOException | RuntimeException e) {
-          log.debug(
-              "could not save the gzip chunks of layer {}: {}",
-              blob.digest().shortHex(),
-              e.toString());
-        }
+        saveChunks(blob, gz);
       }
       log.debug(
           "wrote layer {}: {} entries, {} bytes, {} compressed, in {} ms",
           blob.diffId().shortHex(),
-          items.size(),
+          entries.size(),
           blob.uncompressedSize(),
           blob.size(),
           (System.nanoTime() - start) / 1_000_000);
@@ -216,28 +172,26 @@ public final class CanonicalLayerWriter implements LayerWriter {
       deleteQuietly(output, e);
       throw e;
     } finally {
-      buffer = null;
-      closeSpool();
+      spool.close();
       closePreviousChunks();
     }
   }
 
-  /**
-   * Where the gzip stream is cut between entries: before and after every file of {@value
-   * #LARGE_FILE} bytes or more (whose chunks then start at the file's own header), and before a
-   * small entry whose path hashes to 0 modulo 16 when the chunk holds {@value #MIN_CHUNK} bytes or
-   * more (smaller chunks cost compression time: fewer bytes in flight per chunk). The first rule
-   * depends on the entry alone; the second on the entry and the bytes since the last cut, so after
-   * a change the cuts fall where they fell before from the next cut both versions share (within a
-   * chunk or two), and the chunks away from the change are the same bytes as in the layer's
-   * previous version.
-   */
-  static boolean cutsBefore(String path) {
-    int h = path.hashCode(); // specified by String: the same on every JVM
-    h ^= h >>> 16;
-    h *= 0x85ebca6b;
-    h ^= h >>> 13;
-    return (h & 15) == 0;
+  /** Hands the chunks of {@code blob} to the sink; a failure costs the next version speed only. */
+  private void saveChunks(LayerBlob blob, ParallelGzipOutputStream gz) {
+    List<ParallelGzipOutputStream.ChunkRecord> chunks = gz.chunks();
+    log.debug(
+        "layer {}: {} of {} gzip chunks ({} bytes) copied from the layer's previous version",
+        blob.diffId().shortHex(),
+        gz.reusedChunks(),
+        chunks.size(),
+        gz.reusedBytes());
+    try {
+      chunkSink.accept(blob.digest(), chunks, gz.reusedChunks());
+    } catch (IOException | RuntimeException e) {
+      log.debug(
+          "could not save the gzip chunks of layer {}: {}", blob.digest().shortHex(), e.toString());
+    }
   }
 
   /**
@@ -291,7 +245,7 @@ public final class CanonicalLayerWriter implements LayerWriter {
   @Override
   public void close() throws IOException {
     if (!done) {
-      closeSpool();
+      spool.close();
       deleteQuietly(output, null);
     }
     closePreviousChunks();
@@ -303,417 +257,6 @@ public final class CanonicalLayerWriter implements LayerWriter {
     if (finished) {
       throw new IllegalStateException("layer writer already finished or closed");
     }
-  }
-
-  private static void checkNotReserved(String path) {
-    for (String segment : path.split("/")) {
-      checkArgument(
-          !segment.startsWith(WHITEOUT_PREFIX),
-          "layer entry '%s': names starting with '.wh.' are reserved for OCI whiteouts; "
-              + "use LayerEntry.whiteout or opaqueWhiteout",
-          path);
-    }
-  }
-
-  /** Copies exactly {@code entry.size()} bytes to the spool file and returns their offset. */
-  private long spool(LayerEntry entry, InputStream content) throws IOException {
-    if (spoolChannel == null) {
-      spool = Files.createTempFile(tmpDir, "kiln-spool-", ".bin");
-      // Written sequentially at the channel position, read back with positional reads that leave it
-      // alone.
-      spoolChannel = FileChannel.open(spool, StandardOpenOption.READ, StandardOpenOption.WRITE);
-      buffer = new byte[IO_BUFFER];
-    }
-    long offset = spoolSize;
-    long remaining = entry.size();
-    while (remaining > 0) {
-      int n = content.read(buffer, 0, (int) Math.min(buffer.length, remaining));
-      if (n < 0) {
-        throw new IOException(
-            String.format(
-                "content of layer entry '%s' ended after %d of its %d bytes",
-                entry.path(), entry.size() - remaining, entry.size()));
-      }
-      ByteBuffer bb = ByteBuffer.wrap(buffer, 0, n);
-      while (bb.hasRemaining()) {
-        spoolChannel.write(bb);
-      }
-      remaining -= n;
-    }
-    if (content.read() >= 0) {
-      throw new IOException(
-          String.format(
-              "content of layer entry '%s' is longer than its declared %d bytes",
-              entry.path(), entry.size()));
-    }
-    spoolSize += entry.size();
-    return offset;
-  }
-
-  /**
-   * Validates the entries and returns them in canonical form and order: parents added, hard links
-   * re-rooted, whiteouts and opaque markers as the items that stand for their tar files.
-   */
-  private List<Item> canonicalize() {
-    Map<String, Item> all = new LinkedHashMap<>(byPath);
-    // Checked in sorted order, so that the first error reported does not depend on hashing.
-    List<String> paths = new ArrayList<>(all.keySet());
-    paths.sort(PathOrder.COMPARATOR);
-    for (String path : paths) {
-      checkAncestors(path, "layer entry '" + path + "'");
-    }
-    TreeSet<String> opaque = new TreeSet<>(PathOrder.COMPARATOR);
-    opaque.addAll(opaqueDirs);
-    for (String dir : opaque) {
-      String what = "opaque whiteout of '" + dir + "'";
-      checkAncestors(dir, what);
-      Item self = all.get(dir);
-      if (self != null) {
-        checkDirectory(self, what, dir);
-      }
-    }
-    relinkHardlinks(all, paths);
-
-    for (String dir : opaque) {
-      all.computeIfAbsent(dir, d -> new Item(LayerEntry.directory(d, 0755), -1));
-    }
-
-    // sort keys are unique: '.wh.' names are reserved for the whiteouts and opaque markers that
-    // stand for them
-    List<Map.Entry<String, Item>> sorted = new ArrayList<>(all.size() + opaque.size());
-    for (Item item : all.values()) {
-      sorted.add(Map.entry(sortKey(item.entry), item));
-    }
-    for (String dir : opaque) {
-      sorted.add(Map.entry(dir + "/" + OPAQUE_NAME, new Item(LayerEntry.opaqueWhiteout(dir), -1)));
-    }
-    sorted.sort(Map.Entry.comparingByKey(PathOrder.COMPARATOR));
-    List<Item> items = new ArrayList<>(sorted.size());
-    sorted.forEach(e -> items.add(e.getValue()));
-    return items;
-  }
-
-  private void checkAncestors(String path, String what) {
-    int slash = -1;
-    while ((slash = path.indexOf('/', slash + 1)) >= 0) {
-      String parent = path.substring(0, slash);
-      Item p = byPath.get(parent);
-      if (p != null) {
-        checkDirectory(p, what, parent);
-      }
-    }
-  }
-
-  private static void checkDirectory(Item item, String what, String path) {
-    LayerEntry e = item.entry;
-    if (e.type() == Type.SYMLINK) {
-      throw new IllegalArgumentException(
-          String.format(
-              "%s would be written through symlink '%s' -> '%s' of the same layer",
-              what, path, e.linkTarget()));
-    }
-    if (e.type() == Type.WHITEOUT) {
-      throw new IllegalArgumentException(
-          String.format(
-              "%s needs directory '%s', which the same layer deletes with a whiteout; to replace a lower "
-                  + "directory with a fresh one, add LayerEntry.directory and LayerEntry.opaqueWhiteout for it",
-              what, path));
-    }
-    if (e.type() != Type.DIRECTORY) {
-      throw new IllegalArgumentException(
-          String.format(
-              "%s needs '%s' to be a directory, but the same layer has it as a %s",
-              what, path, e.type()));
-    }
-  }
-
-  /**
-   * Stores each group of hard-linked paths of this layer once: the first path in canonical order
-   * gets the content and the inode's metadata, the others become links to it, whichever path the
-   * caller declared as the file.
-   */
-  private void relinkHardlinks(Map<String, Item> all, List<String> sortedPaths) {
-    Map<String, List<String>> groups = new TreeMap<>(PathOrder.COMPARATOR);
-    for (String path : sortedPaths) {
-      Item item = all.get(path);
-      if (item.entry.type() != Type.HARDLINK) {
-        continue;
-      }
-      String what = "hard link '" + path + "' -> '" + item.entry.linkTarget() + "'";
-      String target = item.entry.linkTarget();
-      Set<String> seen = new HashSet<>();
-      seen.add(path);
-      Item t;
-      while ((t = all.get(target)) != null && t.entry.type() == Type.HARDLINK) {
-        checkArgument(seen.add(target), "%s is part of a cycle of hard links", what);
-        target = t.entry.linkTarget();
-      }
-      checkArgument(!seen.contains(target), "%s is part of a cycle of hard links", what);
-      checkAncestors(target, what);
-      if (t == null) {
-        checkArgument(
-            !lowest, "%s: the target is not in the layer, and no layer is below it", what);
-        // A file of a lower layer: the link is applied on top of it.
-        if (!target.equals(item.entry.linkTarget())) {
-          all.put(path, new Item(withPath(item.entry, path, target), -1));
-        }
-        continue;
-      }
-      checkArgument(t.entry.type() != Type.DIRECTORY, "%s: cannot hard-link a directory", what);
-      checkArgument(
-          t.entry.type() != Type.WHITEOUT,
-          "%s: the target is deleted by a whiteout of the same layer",
-          what);
-      groups.computeIfAbsent(target, k -> new ArrayList<>()).add(path);
-    }
-    for (Map.Entry<String, List<String>> g : groups.entrySet()) {
-      Item inode = all.get(g.getKey());
-      String owner = g.getKey();
-      for (String member : g.getValue()) {
-        if (PathOrder.compare(member, owner) < 0) {
-          owner = member;
-        }
-      }
-      LayerEntry meta = inode.entry;
-      all.put(owner, new Item(withPath(meta, owner, meta.linkTarget()), inode.spoolOffset));
-      List<String> links = new ArrayList<>(g.getValue());
-      links.add(g.getKey());
-      for (String link : links) {
-        if (!link.equals(owner)) {
-          all.put(
-              link,
-              new Item(
-                  new LayerEntry(
-                      link,
-                      Type.HARDLINK,
-                      meta.mode(),
-                      meta.uid(),
-                      meta.gid(),
-                      0,
-                      owner,
-                      0,
-                      0,
-                      Map.of(),
-                      null),
-                  -1));
-        }
-      }
-    }
-  }
-
-  private static LayerEntry withPath(LayerEntry e, String path, String linkTarget) {
-    return new LayerEntry(
-        path,
-        e.type(),
-        e.mode(),
-        e.uid(),
-        e.gid(),
-        e.size(),
-        linkTarget,
-        e.devMajor(),
-        e.devMinor(),
-        e.xattrs(),
-        e.content());
-  }
-
-  /** The path an item sorts by: its tar name without the trailing slash of directories. */
-  private static String sortKey(LayerEntry e) {
-    if (e.type() == Type.WHITEOUT) {
-      String path = e.path();
-      int slash = path.lastIndexOf('/');
-      return path.substring(0, slash + 1) + WHITEOUT_PREFIX + path.substring(slash + 1);
-    }
-    return e.path();
-  }
-
-  private void write(TarWriter tar, HashingOutputStream tarOut, Item item) throws IOException {
-    LayerEntry e = item.entry;
-    switch (e.type()) {
-      case FILE:
-        tar.writeHeader(
-            e.path(),
-            TarWriter.REGULAR,
-            e.mode(),
-            e.uid(),
-            e.gid(),
-            e.size(),
-            "",
-            0,
-            0,
-            e.xattrs());
-        copyContent(item, tarOut);
-        tar.pad(e.size());
-        break;
-      case DIRECTORY:
-        tar.writeHeader(
-            e.path() + "/",
-            TarWriter.DIRECTORY,
-            e.mode(),
-            e.uid(),
-            e.gid(),
-            0,
-            "",
-            0,
-            0,
-            e.xattrs());
-        break;
-      case SYMLINK:
-        tar.writeHeader(
-            e.path(),
-            TarWriter.SYMLINK,
-            e.mode(),
-            e.uid(),
-            e.gid(),
-            0,
-            e.linkTarget(),
-            0,
-            0,
-            e.xattrs());
-        break;
-      case HARDLINK:
-        tar.writeHeader(
-            e.path(),
-            TarWriter.HARDLINK,
-            e.mode(),
-            e.uid(),
-            e.gid(),
-            0,
-            e.linkTarget(),
-            0,
-            0,
-            Map.of());
-        break;
-      case CHAR_DEVICE:
-      case BLOCK_DEVICE:
-      case FIFO:
-        char type =
-            e.type() == Type.CHAR_DEVICE
-                ? TarWriter.CHAR_DEVICE
-                : e.type() == Type.BLOCK_DEVICE ? TarWriter.BLOCK_DEVICE : TarWriter.FIFO;
-        tar.writeHeader(
-            e.path(),
-            type,
-            e.mode(),
-            e.uid(),
-            e.gid(),
-            0,
-            "",
-            e.devMajor(),
-            e.devMinor(),
-            e.xattrs());
-        break;
-      case WHITEOUT:
-        tar.writeHeader(sortKey(e), TarWriter.REGULAR, 0, 0, 0, 0, "", 0, 0, Map.of());
-        break;
-      case OPAQUE_WHITEOUT:
-        tar.writeHeader(
-            e.path() + "/" + OPAQUE_NAME, TarWriter.REGULAR, 0, 0, 0, 0, "", 0, 0, Map.of());
-        break;
-      default:
-        throw new IllegalStateException("unknown entry type " + e.type());
-    }
-  }
-
-  /**
-   * Copies exactly the declared size, failing if the source turns out shorter or longer than it was
-   * declared. Content given as {@link LayerEntry.Content#hashed} is hashed on its way and must have
-   * its digest: the layer holds the bytes its cache key was computed from, or is not written at
-   * all.
-   */
-  private void copyContent(Item item, OutputStream tarOut) throws IOException {
-    LayerEntry e = item.entry;
-    LayerEntry.Content.Hashed hashed =
-        item.spoolOffset < 0 && e.content() instanceof LayerEntry.Content.Hashed h ? h : null;
-    MessageDigest sha256 = hashed != null ? sha256() : null;
-    long size = e.size();
-    long remaining = size;
-    try (InputStream in = open(item)) {
-      while (remaining > 0) {
-        int n;
-        try {
-          n = in.read(buffer, 0, (int) Math.min(buffer.length, remaining));
-        } catch (IOException ex) {
-          throw new IOException(
-              "cannot read the content of layer entry '" + e.path() + "': " + describe(ex), ex);
-        }
-        if (n < 0) {
-          String what = String.format("expected %d bytes, found %d", size, size - remaining);
-          throw hashed != null
-              ? changed(hashed, e, what)
-              : new IOException(
-                  String.format(
-                      "content of layer entry '%s' changed while being read: %s", e.path(), what));
-        }
-        if (sha256 != null) {
-          sha256.update(buffer, 0, n);
-        }
-        tarOut.write(buffer, 0, n);
-        remaining -= n;
-      }
-      if (in.read() >= 0) {
-        String what = String.format("expected %d bytes, found more", size);
-        throw hashed != null
-            ? changed(hashed, e, what)
-            : new IOException(
-                String.format(
-                    "content of layer entry '%s' changed while being read: %s", e.path(), what));
-      }
-    }
-    if (sha256 != null) {
-      Digest read = Digest.fromBytes(sha256.digest());
-      if (!read.equals(hashed.digest())) {
-        throw changed(hashed, e, "hashed as " + hashed.digest() + ", read as " + read);
-      }
-    }
-  }
-
-  private static InputChangedException changed(
-      LayerEntry.Content.Hashed h, LayerEntry e, String what) {
-    return new InputChangedException(
-        h.file(),
-        String.format(
-            "input file '%s' (layer entry '%s') changed after it was hashed for the layer's cache key (%s); the layer "
-                + "was not stored: bake again once the file stays put",
-            h.file(), e.path(), what));
-  }
-
-  private static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is required of every Java platform", e);
-    }
-  }
-
-  private InputStream open(Item item) throws IOException {
-    if (item.spoolOffset >= 0) {
-      return Channels.newInputStream(
-          new SpoolSlice(spoolChannel, item.spoolOffset, item.entry.size()));
-    }
-    try {
-      return Objects.requireNonNull(item.entry.content().open(), "content stream");
-    } catch (IOException ex) {
-      throw new IOException(
-          "cannot read the content of layer entry '" + item.entry.path() + "': " + describe(ex),
-          ex);
-    }
-  }
-
-  private static String describe(Exception e) {
-    return e.getClass().getSimpleName() + ": " + e.getMessage();
-  }
-
-  private void closeSpool() {
-    if (spoolChannel != null) {
-      try {
-        spoolChannel.close();
-      } catch (IOException e) {
-        log.debug("closing spool file {} failed", spool, e);
-      }
-      spoolChannel = null;
-    }
-    deleteQuietly(spool, null);
-    spool = null;
   }
 
   private static void deleteQuietly(Path file, Throwable primary) {
@@ -728,105 +271,6 @@ public final class CanonicalLayerWriter implements LayerWriter {
       } else {
         log.warn("could not delete temp file {}", file, e);
       }
-    }
-  }
-
-  /**
-   * An entry and, for content spooled by {@link #add(LayerEntry, InputStream)}, its offset in the
-   * spool file.
-   */
-  private static final class Item {
-    final LayerEntry entry;
-    final long spoolOffset;
-
-    Item(LayerEntry entry, long spoolOffset) {
-      this.entry = entry;
-      this.spoolOffset = spoolOffset;
-    }
-  }
-
-  /**
-   * A read-only window on the spool file, read with positional reads so slices need no shared
-   * position.
-   */
-  private static final class SpoolSlice implements java.nio.channels.ReadableByteChannel {
-    private final FileChannel channel;
-    private long position;
-    private final long end;
-
-    SpoolSlice(FileChannel channel, long offset, long length) {
-      this.channel = channel;
-      this.position = offset;
-      this.end = offset + length;
-    }
-
-    @Override
-    public int read(ByteBuffer dst) throws IOException {
-      if (position >= end) {
-        return -1;
-      }
-      int limit = dst.limit();
-      if (dst.remaining() > end - position) {
-        dst.limit(dst.position() + (int) (end - position));
-      }
-      try {
-        int n = channel.read(dst, position);
-        if (n > 0) {
-          position += n;
-        }
-        return n;
-      } finally {
-        dst.limit(limit);
-      }
-    }
-
-    @Override
-    public boolean isOpen() {
-      return true;
-    }
-
-    @Override
-    public void close() {
-      // The spool channel is shared by all slices and closed by the writer.
-    }
-  }
-
-  /**
-   * Hashes and counts the uncompressed tar on its way to the compressor: the diffID, without a
-   * second read.
-   */
-  private static final class HashingOutputStream extends OutputStream {
-    private final OutputStream out;
-    private final MessageDigest sha256;
-    private long count;
-
-    HashingOutputStream(OutputStream out) {
-      this.out = out;
-      try {
-        this.sha256 = MessageDigest.getInstance("SHA-256");
-      } catch (NoSuchAlgorithmException e) {
-        throw new IllegalStateException("SHA-256 is required of every Java platform", e);
-      }
-    }
-
-    @Override
-    public void write(int b) throws IOException {
-      write(new byte[] {(byte) b}, 0, 1);
-    }
-
-    @Override
-    public void write(byte[] b, int off, int len) throws IOException {
-      sha256.update(b, off, len);
-      out.write(b, off, len);
-      count += len;
-    }
-
-    long count() {
-      return count;
-    }
-
-    Digest digest() {
-      return Digest.fromBytes(sha256.digest());
     }
   }
 }

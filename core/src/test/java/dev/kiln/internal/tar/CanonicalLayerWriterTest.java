@@ -10,6 +10,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.kiln.internal.tar.TarTestSupport.CompressorPool;
 import dev.kiln.internal.tar.TarTestSupport.Snap;
 import dev.kiln.spi.LayerBlob;
 import dev.kiln.spi.LayerEntry;
@@ -31,10 +32,9 @@ import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 class CanonicalLayerWriterTest {
@@ -43,20 +43,10 @@ class CanonicalLayerWriterTest {
     1, 0, 0, 2, 0, 0x20, 0, 0, (byte) 0x80, (byte) 0xff, 0, 0, 0, 0, 0, 0
   };
 
-  private static ExecutorService pool;
+  @RegisterExtension static final CompressorPool compressors = new CompressorPool(2);
 
   @TempDir Path tmp;
   private Path out;
-
-  @BeforeAll
-  static void startPool() {
-    pool = TarTestSupport.pool(2);
-  }
-
-  @AfterAll
-  static void stopPool() {
-    pool.shutdownNow();
-  }
 
   @BeforeEach
   void dirs() throws IOException {
@@ -64,7 +54,7 @@ class CanonicalLayerWriterTest {
   }
 
   private CanonicalLayerWriter writer() {
-    return new CanonicalLayerWriter(out, MTIME, 6, pool);
+    return new CanonicalLayerWriter(out, MTIME, 6, compressors.executor());
   }
 
   private LayerBlob write(LayerEntry... entries) throws IOException {
@@ -402,7 +392,8 @@ class CanonicalLayerWriterTest {
   void largeIdsAndLateMtimesGoToPax() throws IOException {
     long lateMtime = 1L << 34; // beyond 11 octal digits
     LayerBlob blob;
-    try (CanonicalLayerWriter w = new CanonicalLayerWriter(out, lateMtime, 6, pool)) {
+    try (CanonicalLayerWriter w =
+        new CanonicalLayerWriter(out, lateMtime, 6, compressors.executor())) {
       w.add(LayerEntry.file("f", 0644, text("x")).withOwner(3_000_000, Integer.MAX_VALUE));
       blob = w.finish();
     }
@@ -547,24 +538,22 @@ class CanonicalLayerWriterTest {
 
   @Test
   void aSourceThatShrinksOrGrowsChangedWhileBeingRead() throws IOException {
+    assertResizedSourceFailsTheLayer(
+        500, "'opt/src.bin' changed while being read: expected 1000 bytes, found 500");
+    assertResizedSourceFailsTheLayer(
+        1001, "'opt/src.bin' changed while being read: expected 1000 bytes, found more");
+  }
+
+  /**
+   * Adds a 1000-byte file, rewrites it with {@code newSize} bytes before the layer is written, and
+   * checks that the layer fails with {@code message} and leaves no file behind.
+   */
+  private void assertResizedSourceFailsTheLayer(int newSize, String message) throws IOException {
     Path file = Files.write(tmp.resolve("src.bin"), data(4, 1000));
     try (CanonicalLayerWriter w = writer()) {
       w.add(LayerEntry.file("opt/src.bin", 0644, file));
-      Files.write(file, data(4, 500));
-      assertThatThrownBy(w::finish)
-          .isInstanceOf(IOException.class)
-          .hasMessageContaining(
-              "'opt/src.bin' changed while being read: expected 1000 bytes, found 500");
-    }
-    assertThat(listOut()).isEmpty();
-    Files.write(file, data(4, 1000));
-    try (CanonicalLayerWriter w = writer()) {
-      w.add(LayerEntry.file("opt/src.bin", 0644, file));
-      Files.write(file, data(4, 1001));
-      assertThatThrownBy(w::finish)
-          .isInstanceOf(IOException.class)
-          .hasMessageContaining(
-              "'opt/src.bin' changed while being read: expected 1000 bytes, found more");
+      Files.write(file, data(4, newSize));
+      assertThatThrownBy(w::finish).isInstanceOf(IOException.class).hasMessageContaining(message);
     }
     assertThat(listOut()).isEmpty();
   }
@@ -672,6 +661,59 @@ class CanonicalLayerWriterTest {
     }
     assertThat(com.google.common.io.BaseEncoding.base16().lowerCase().encode(sha.digest()))
         .isEqualTo(result[0]);
+  }
+
+  /**
+   * The bytes every digest depends on, pinned: a layer with every kind of entry, added out of
+   * order, with content from memory, from disk (plain and hashed) and from streams, hard links
+   * re-rooted, chained and to a lower layer, whiteouts, opaque directories, and enough files (one
+   * of them large) for the gzip stream to be cut into chunks by every rule.
+   */
+  @Test
+  void theBytesOfALayerWithEveryFeatureArePinned() throws IOException {
+    Path disk = Files.write(tmp.resolve("disk.bin"), data(7, 70_000));
+    byte[] streamedBytes = data(8, 30_000);
+    LayerBlob blob;
+    try (CanonicalLayerWriter w = writer()) {
+      for (int i = 299; i >= 0; i--) {
+        w.add(LayerEntry.file("usr/share/doc/f" + i, 0644, data(100 + i, 2_000 + 37 * i)));
+      }
+      w.add(LayerEntry.file("opt/big.bin", 0755, data(9, 700_000)));
+      w.add(LayerEntry.file("opt/disk.bin", 0640, disk).withOwner(7, 8));
+      w.add(
+          LayerEntry.file(
+              "opt/hashed.bin",
+              0600,
+              Files.size(disk),
+              LayerEntry.Content.hashed(disk, dev.kiln.Digest.parse("sha256:" + sha256(disk)))));
+      w.add(
+          streamed("home/u/stream.bin", 0600, streamedBytes.length).withOwner(1000, 1000),
+          new ByteArrayInputStream(streamedBytes));
+      w.add(LayerEntry.directory("usr/share/doc", 0755));
+      w.add(LayerEntry.directory("tmp", 01777));
+      w.add(LayerEntry.symlink("bin", "usr/bin"));
+      w.add(LayerEntry.file("z/inode", 04755, text("#!/bin/sh")));
+      w.add(LayerEntry.hardlink("a/first", "z/inode"));
+      w.add(LayerEntry.hardlink("m/chained", "a/first"));
+      w.add(LayerEntry.hardlink("lower-link", "usr/lib/libc.so"));
+      w.add(LayerEntry.device("dev/null", Type.CHAR_DEVICE, 0666, 1, 3));
+      w.add(LayerEntry.device("dev/sda", Type.BLOCK_DEVICE, 0660, 8, 0));
+      w.add(LayerEntry.device("run/fifo", Type.FIFO, 0644, 0, 0));
+      w.add(
+          LayerEntry.file("usr/bin/ping", 0755, text("ping"))
+              .withXattrs(Map.of("security.capability", CAPABILITY)));
+      w.add(LayerEntry.whiteout("var/old"));
+      w.add(LayerEntry.whiteout("usr/share/doc/gone"));
+      w.add(LayerEntry.opaqueWhiteout("etc"));
+      w.add(LayerEntry.directory("srv", 0700));
+      w.add(LayerEntry.opaqueWhiteout("srv"));
+      blob = w.finish();
+    }
+    assertThat(blob.entries()).isEqualTo(321);
+    assertThat(blob.diffId().toString())
+        .isEqualTo("sha256:480ff7453241393a7c0fb4d17c4f36395f01209fce34f5dab256cec768bd42c8");
+    assertThat(blob.digest().toString())
+        .isEqualTo("sha256:a7f2bb727d2982ba4801aa72c2842b30b39998acd60cefd4c443e2c63f29c676");
   }
 
   private List<Path> listOut() throws IOException {

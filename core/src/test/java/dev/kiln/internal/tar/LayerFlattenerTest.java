@@ -4,6 +4,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.kiln.internal.tar.TarTestSupport.CompressorPool;
 import dev.kiln.internal.tar.TarTestSupport.Snap;
 import dev.kiln.spi.LayerEntry;
 import dev.kiln.spi.LayerEntry.Type;
@@ -15,31 +16,19 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 class LayerFlattenerTest {
-  private static ExecutorService pool;
+  @RegisterExtension static final CompressorPool compressors = new CompressorPool(2);
 
   @TempDir Path tmp;
   private int counter;
 
-  @BeforeAll
-  static void startPool() {
-    pool = TarTestSupport.pool(2);
-  }
-
-  @AfterAll
-  static void stopPool() {
-    pool.shutdownNow();
-  }
-
   private Path layer(LayerEntry... entries) throws IOException {
     Path dir = Files.createDirectories(tmp.resolve("blobs"));
-    try (CanonicalLayerWriter w = new CanonicalLayerWriter(dir, 1, 1, pool)) {
+    try (CanonicalLayerWriter w = new CanonicalLayerWriter(dir, 1, 1, compressors.executor())) {
       for (LayerEntry e : entries) {
         w.add(e);
       }

@@ -20,6 +20,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.GZIPInputStream;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * Shared helpers for the tar package tests: processes, digests and comparable snapshots of entries.
@@ -177,6 +180,34 @@ public final class TarTestSupport {
       }
     }
     return false;
+  }
+
+  /**
+   * Compressor threads shared by the tests of one class, started before the first and stopped after
+   * the last: {@code @RegisterExtension static final CompressorPool compressors = new
+   * CompressorPool(2);}, then {@code compressors.executor()}.
+   */
+  public static final class CompressorPool implements BeforeAllCallback, AfterAllCallback {
+    private final int threads;
+    private ExecutorService executor;
+
+    public CompressorPool(int threads) {
+      this.threads = threads;
+    }
+
+    public ExecutorService executor() {
+      return executor;
+    }
+
+    @Override
+    public void beforeAll(ExtensionContext context) {
+      executor = pool(threads);
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) {
+      executor.shutdownNow();
+    }
   }
 
   public static ExecutorService pool(int threads) {
