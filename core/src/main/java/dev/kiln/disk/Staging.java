@@ -30,7 +30,8 @@ import java.util.TreeMap;
  * written through a symlink.
  *
  * <p>The declared metadata is written into the inodes mke2fs made, afterwards, in Java ({@link
- * Ext4Inodes.Patch}), so no root, no fakeroot and no per-file chown or chmod is needed. Not
+ * Ext4Inodes.Patch}), so no root, no fakeroot and no per-file chown or chmod is needed. The host
+ * file system calls run on a {@link StagingWriter} thread while the next entries are parsed. Not
  * thread-safe.
  */
 final class Staging implements FsTree {
@@ -52,112 +53,18 @@ final class Staging implements FsTree {
   /** Files up to this size are read into memory and written by the background writer. */
   private static final int QUEUED_FILE_MAX = 32 << 20;
 
-  /** Bytes of file content queued for the writer at most. */
-  private static final int QUEUE_KIB = 96 << 10;
-
   private final Path root;
   private final NavigableMap<String, Meta> entries = new TreeMap<>();
   private final byte[] buffer = new byte[1 << 20];
-  private Writer writer;
+  private StagingWriter writer;
 
   Staging(Path root) throws IOException {
     this.root = Files.createDirectories(root);
   }
 
-  /**
-   * Host file system changes (create, write, link), done in order by one background thread while
-   * the reading thread parses the next entries, so that parsing and the system calls overlap.
-   * Anything that reads the host tree waits for the queue to drain first. The first failure is
-   * reported by the next call.
-   */
-  private static final class Writer {
-    interface Op {
-      void run() throws IOException;
-    }
-
-    private record Job(Op op, int kib) {}
-
-    private static final Job STOP = new Job(() -> {}, 0);
-    private final java.util.concurrent.BlockingQueue<Job> queue =
-        new java.util.concurrent.LinkedBlockingQueue<>();
-    private final java.util.concurrent.Semaphore budget =
-        new java.util.concurrent.Semaphore(QUEUE_KIB);
-    private final Thread thread;
-    private volatile IOException failure;
-
-    Writer() {
-      thread = new Thread(this::loop, "kiln-disk-staging");
-      thread.setDaemon(true);
-      thread.start();
-    }
-
-    private void loop() {
-      while (true) {
-        Job j;
-        try {
-          j = queue.take();
-        } catch (InterruptedException e) {
-          return;
-        }
-        if (j == STOP) {
-          return;
-        }
-        try {
-          if (failure == null) {
-            j.op().run();
-          }
-        } catch (IOException | RuntimeException e) {
-          failure = e instanceof IOException io ? io : new IOException(e.toString(), e);
-        } finally {
-          budget.release(j.kib());
-        }
-      }
-    }
-
-    void submit(Op op, int kib) throws IOException {
-      check();
-      try {
-        budget.acquire(kib);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IOException("interrupted while staging", e);
-      }
-      queue.add(new Job(op, kib));
-    }
-
-    /** Waits until everything queued is done. */
-    void drain() throws IOException {
-      java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
-      submit(done::countDown, 0);
-      try {
-        done.await();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IOException("interrupted while staging", e);
-      }
-      check();
-    }
-
-    void stop() {
-      queue.add(STOP);
-      try {
-        thread.join();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
-
-    private void check() throws IOException {
-      IOException f = failure;
-      if (f != null) {
-        throw new IOException("could not stage a file: " + f.getMessage(), f);
-      }
-    }
-  }
-
-  private Writer writer() {
+  private StagingWriter writer() {
     if (writer == null) {
-      writer = new Writer();
+      writer = new StagingWriter();
     }
     return writer;
   }
@@ -283,7 +190,7 @@ final class Staging implements FsTree {
             e.linkTarget(),
             e.xattrs(),
             false);
-    Writer w = writer();
+    StagingWriter w = writer();
     switch (e.type()) {
       case DIRECTORY -> {
         Meta old = entries.get(e.path());
