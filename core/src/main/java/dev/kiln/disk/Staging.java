@@ -163,16 +163,8 @@ final class Staging implements FsTree {
       entries.put(parent, new Meta(Type.DIRECTORY, 0755, 0, 0, 0, 0, 0, "", Map.of(), false));
     } else if (m.type() != Type.DIRECTORY) {
       throw new IOException(
-          "layer "
-              + layer
-              + ": entry /"
-              + p
-              + " would be written through /"
-              + parent
-              + ", which is a "
-              + m.type().name().toLowerCase()
-              + (m.type() == Type.SYMLINK ? " (to " + m.linkTarget() + ")" : "")
-              + ", not a directory");
+          ParentNotADirectory.message(
+              layer, p, parent, m.type(), m.type() == Type.SYMLINK ? m.linkTarget() : null));
     }
   }
 
