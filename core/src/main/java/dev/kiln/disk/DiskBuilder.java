@@ -182,13 +182,14 @@ public final class DiskBuilder {
   public DiskImage build(List<Path> layers, Path out) throws IOException, DiskException {
     checkArgument(!layers.isEmpty(), "a disk needs at least one layer");
     checkHostTools();
-    Path work = workDir(out);
+    Path work = ScratchSpace.workDir(out);
     Path scratch = null;
     Staging staging = null;
     ExecutorService pool = Executors.newCachedThreadPool(DAEMON);
     Steps steps = new Steps();
     try {
-      scratch = scratchDir(work, 2 * estimatedContent(layers));
+      scratch =
+          ScratchSpace.scratchDir(workDirectory, work, 2 * ScratchSpace.estimatedContent(layers));
       Future<List<String>> layerHashes = pool.submit(() -> sha256s(layers));
       staging = new Staging(scratch.resolve("root"));
       for (Path layer : layers) {
@@ -313,8 +314,7 @@ public final class DiskBuilder {
         staging.abandon();
       }
       shutdown(pool);
-      deleteScratch(scratch, work);
-      deleteTree(work);
+      ScratchSpace.delete(scratch, work);
     }
   }
 
@@ -333,13 +333,13 @@ public final class DiskBuilder {
     if (baseLayers == layers.size()) {
       return build(layers, out);
     }
-    Path work = workDir(out);
+    Path work = ScratchSpace.workDir(out);
     try {
       Path base = work.resolve("base.img");
       build(layers.subList(0, baseLayers), base);
       return extend(base, layers.subList(baseLayers, layers.size()), out);
     } finally {
-      deleteTree(work);
+      ScratchSpace.delete(null, work);
     }
   }
 
@@ -362,7 +362,7 @@ public final class DiskBuilder {
       throws IOException, DiskException {
     tools.require(false, "debugfs", "cp");
     DiskImage base = DiskImage.read(baseDisk);
-    Path work = workDir(out);
+    Path work = ScratchSpace.workDir(out);
     Path scratch = null;
     ExecutorService pool = Executors.newCachedThreadPool(DAEMON);
     Steps steps = new Steps();
@@ -396,7 +396,7 @@ public final class DiskBuilder {
           meta.andNot(baseData);
           meta.andNot(baseUninit);
           scratchBytes = (long) meta.cardinality() * fs.blockSize + 5 * layerBytes + base.espSize();
-          scratch = scratchDir(work, scratchBytes);
+          scratch = ScratchSpace.scratchDir(workDirectory, work, scratchBytes);
           disk = scratch.resolve("scratch.img");
           List<String> cp =
               List.of(
@@ -421,7 +421,7 @@ public final class DiskBuilder {
         } else {
           scratchBytes =
               (fs.blocksCount - fs.freeBlocks) * fs.blockSize + 5 * layerBytes + base.espSize();
-          scratch = scratchDir(work, scratchBytes);
+          scratch = ScratchSpace.scratchDir(workDirectory, work, scratchBytes);
           disk = scratch.resolve("scratch.img");
           List<String> cp =
               List.of(
@@ -556,8 +556,7 @@ public final class DiskBuilder {
       return image(out, l, kernel);
     } finally {
       shutdown(pool);
-      deleteScratch(scratch, work);
-      deleteTree(work);
+      ScratchSpace.delete(scratch, work);
     }
   }
 
@@ -602,13 +601,6 @@ public final class DiskBuilder {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-  }
-
-  private static void deleteScratch(Path scratch, Path work) throws IOException {
-    if (scratch != null && !scratch.startsWith(work)) {
-      Staging.remove(scratch);
-    }
-    Staging.remove(work.resolve("root"));
   }
 
   /**
@@ -740,90 +732,6 @@ public final class DiskBuilder {
         t.setDaemon(true);
         return t;
       };
-
-  /** The tmpfs that scratch work goes to by default, when it has room. */
-  static final Path SHM = Path.of("/dev/shm");
-
-  private static final String SCRATCH_PREFIX = "kiln-disk-";
-  private static final long ABANDONED_AFTER_MILLIS = 6 * 3600 * 1000L;
-
-  /**
-   * A new scratch directory for the staging directory and the disk being made: under {@link
-   * #withWorkDirectory} if set, else on {@code /dev/shm} if {@code bytes} fit there with a margin
-   * (and in available memory), else the work directory next to the output.
-   */
-  private Path scratchDir(Path work, long bytes) throws IOException {
-    Path parent = workDirectory;
-    if (parent == null && Files.isDirectory(SHM) && Files.isWritable(SHM)) {
-      removeAbandonedScratch(SHM);
-      long need = bytes + 256 * MIB;
-      long avail = memAvailable();
-      if (Files.getFileStore(SHM).getUsableSpace() > need && (avail < 0 || avail > need)) {
-        parent = SHM;
-      }
-    }
-    if (parent == null) {
-      return work;
-    }
-    Files.createDirectories(parent);
-    return Files.createTempDirectory(parent, SCRATCH_PREFIX + ProcessHandle.current().pid() + "-");
-  }
-
-  /**
-   * Scratch directories of processes that are gone (killed mid-build) would hold memory until a
-   * reboot.
-   */
-  private static void removeAbandonedScratch(Path dir) {
-    try (var s = Files.newDirectoryStream(dir, SCRATCH_PREFIX + "*")) {
-      for (Path p : s) {
-        String rest = p.getFileName().toString().substring(SCRATCH_PREFIX.length());
-        int dash = rest.indexOf('-');
-        try {
-          long pid = Long.parseLong(dash < 0 ? rest : rest.substring(0, dash));
-          long age = System.currentTimeMillis() - Files.getLastModifiedTime(p).toMillis();
-          // the age guards against a /dev/shm shared with another PID namespace
-          if (ProcessHandle.of(pid).isEmpty() && age > ABANDONED_AFTER_MILLIS) {
-            Staging.remove(p);
-          }
-        } catch (NumberFormatException | IOException e) {
-          // not ours, or not ours to delete
-        }
-      }
-    } catch (IOException e) {
-      // best effort
-    }
-  }
-
-  /**
-   * Bytes the layers unpack to, roughly: plain tars as they are, compressed ones five times their
-   * size.
-   */
-  static long estimatedContent(List<Path> layers) throws IOException {
-    long n = 0;
-    for (Path l : layers) {
-      long size = Files.size(l);
-      byte[] magic = new byte[2];
-      try (InputStream in = Files.newInputStream(l)) {
-        int r = in.readNBytes(magic, 0, 2);
-        n += r == 2 && (magic[0] & 0xff) == 0x1f && (magic[1] & 0xff) == 0x8b ? 5 * size : size;
-      }
-    }
-    return n;
-  }
-
-  /** MemAvailable from /proc/meminfo, or -1. */
-  private static long memAvailable() {
-    try {
-      for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
-        if (line.startsWith("MemAvailable:")) {
-          return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-        }
-      }
-    } catch (IOException | RuntimeException e) {
-      // unknown
-    }
-    return -1;
-  }
 
   // ---------------------------------------------------------------------------------------------------------
 
@@ -1019,24 +927,6 @@ public final class DiskBuilder {
 
   private Map<String, String> env() {
     return Map.of("E2FSPROGS_FAKE_TIME", String.valueOf(options.timestamp()), "TZ", "UTC");
-  }
-
-  private static Path workDir(Path out) throws IOException {
-    Path dir = out.toAbsolutePath().getParent();
-    Files.createDirectories(dir);
-    return Files.createTempDirectory(dir, ".kiln-disk-");
-  }
-
-  private static void deleteTree(Path p) throws IOException {
-    if (!Files.exists(p)) {
-      return;
-    }
-    try (var walk = Files.walk(p)) {
-      List<Path> all = walk.sorted(java.util.Comparator.reverseOrder()).toList();
-      for (Path x : all) {
-        Files.deleteIfExists(x);
-      }
-    }
   }
 
   static long roundUp(long v, long unit) {

@@ -6,7 +6,6 @@ import dev.kiln.spi.LayerReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -387,28 +386,6 @@ final class Staging implements FsTree {
    */
   void delete() throws IOException {
     abandon();
-    remove(root);
-  }
-
-  /** {@code rm -rf --one-file-system DIR}, if it exists. */
-  static void remove(Path root) throws IOException {
-    if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-      return;
-    }
-    try {
-      Process p =
-          new ProcessBuilder("rm", "-rf", "--one-file-system", "--", root.toString())
-              .redirectErrorStream(true)
-              .start();
-      p.getOutputStream().close();
-      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      if (p.waitFor() != 0) {
-        throw new IOException(
-            "could not delete the staging directory " + root + ": " + out.strip());
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("interrupted while deleting " + root, e);
-    }
+    ScratchSpace.remove(root);
   }
 }
