@@ -2,8 +2,6 @@ package dev.kiln.disk;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
-import com.google.common.hash.Hasher;
-import com.google.common.hash.Hashing;
 import dev.kiln.spi.LayerEntry;
 import dev.kiln.spi.LayerReader;
 import java.io.IOException;
@@ -190,7 +188,7 @@ public final class DiskBuilder {
     try {
       scratch =
           ScratchSpace.scratchDir(workDirectory, work, 2 * ScratchSpace.estimatedContent(layers));
-      Future<List<String>> layerHashes = pool.submit(() -> sha256s(layers));
+      Future<List<String>> layerHashes = pool.submit(() -> DiskLayout.sha256s(layers));
       staging = new Staging(scratch.resolve("root"));
       for (Path layer : layers) {
         try (LayerReader r = opener.open(LayerInput.open(layer), layer.getFileName().toString())) {
@@ -225,7 +223,7 @@ public final class DiskBuilder {
                 + roundUp(needed, MIB)
                 + "L) or more, or the automatic size");
       }
-      Layout l = layout(size, seed(get(layerHashes)));
+      DiskLayout l = DiskLayout.of(size, DiskLayout.seed(get(layerHashes), options), options);
       steps.mark("hash");
       Path tmpDir = scratch;
       Future<byte[]> esp =
@@ -308,7 +306,7 @@ public final class DiskBuilder {
           staging.entries().size(),
           scratch.getParent(),
           steps);
-      return image(out, l, kernel);
+      return l.image(out, kernel);
     } finally {
       if (staging != null) {
         staging.abandon();
@@ -377,7 +375,7 @@ public final class DiskBuilder {
       BitSet baseData;
       BitSet baseUsed = null;
       BitSet baseUninit = null;
-      Layout l = layoutOf(base);
+      DiskLayout l = DiskLayout.of(base);
       try (FileChannel baseCh = FileChannel.open(baseDisk, StandardOpenOption.READ)) {
         Ext4Inodes fs = new Ext4Inodes(baseCh, base.rootOffset());
         long free = fs.freeBytes();
@@ -553,7 +551,7 @@ public final class DiskBuilder {
           baseData != null ? "metadata copy" : "full copy",
           scratch.getParent(),
           steps);
-      return image(out, l, kernel);
+      return l.image(out, kernel);
     } finally {
       shutdown(pool);
       ScratchSpace.delete(scratch, work);
@@ -682,28 +680,6 @@ public final class DiskBuilder {
     return cmds;
   }
 
-  /** The sha256 of each layer file, in order (what the identifiers are derived from). */
-  private static List<String> sha256s(List<Path> layers) throws IOException {
-    List<String> out = new ArrayList<>();
-    for (Path layer : layers) {
-      out.add(
-          com.google.common.io.Files.asByteSource(layer.toFile())
-              .hash(Hashing.sha256())
-              .toString());
-    }
-    return out;
-  }
-
-  private String seed(List<String> layerSha256s) {
-    Hasher h = Hashing.sha256().newHasher();
-    h.putString("kiln-disk-v1\n", StandardCharsets.UTF_8);
-    for (String sha : layerSha256s) {
-      h.putString(sha + "\n", StandardCharsets.UTF_8);
-    }
-    h.putString(options.fingerprint(), StandardCharsets.UTF_8);
-    return h.hash().toString();
-  }
-
   /** The result of background work, with its exception unwrapped. */
   private static <T> T get(Future<T> f) throws IOException, DiskException {
     try {
@@ -734,73 +710,6 @@ public final class DiskBuilder {
       };
 
   // ---------------------------------------------------------------------------------------------------------
-
-  /** Where things go on the disk. */
-  record Layout(
-      Gpt gpt, Gpt.Partition esp, Gpt.Partition root, UUID fsUuid, UUID hashSeed, int espSerial) {}
-
-  private Layout layout(long size, String seed) {
-    long sectors = size / Gpt.SECTOR;
-    long espFirst = MIB / Gpt.SECTOR;
-    long espLast = espFirst + options.espSize() / Gpt.SECTOR - 1;
-    long rootFirst = espLast + 1;
-    long rootLast =
-        ((sectors - 1 - Gpt.ENTRY_SECTORS) / (MIB / Gpt.SECTOR)) * (MIB / Gpt.SECTOR) - 1;
-    Gpt.Partition esp =
-        new Gpt.Partition(
-            Gpt.ESP_TYPE, Ids.uuid(seed, "esp-partition"), espFirst, espLast, "EFI system");
-    Gpt.Partition root =
-        new Gpt.Partition(
-            Gpt.ROOT_X86_64_TYPE, Ids.uuid(seed, "root-partition"), rootFirst, rootLast, "root");
-    Gpt gpt = new Gpt(size, Ids.uuid(seed, "disk"), List.of(esp, root));
-    return new Layout(
-        gpt,
-        esp,
-        root,
-        Ids.uuid(seed, "ext4-uuid"),
-        Ids.uuid(seed, "ext4-hash-seed"),
-        Ids.serial(seed, "fat-serial"));
-  }
-
-  private static Layout layoutOf(DiskImage d) throws IOException {
-    Gpt.Partition esp =
-        new Gpt.Partition(
-            Gpt.ESP_TYPE,
-            d.espPartition(),
-            d.espOffset() / Gpt.SECTOR,
-            (d.espOffset() + d.espSize()) / Gpt.SECTOR - 1,
-            "EFI system");
-    Gpt.Partition root =
-        new Gpt.Partition(
-            Gpt.ROOT_X86_64_TYPE,
-            d.rootPartition(),
-            d.rootOffset() / Gpt.SECTOR,
-            (d.rootOffset() + d.rootSize()) / Gpt.SECTOR - 1,
-            "root");
-    return new Layout(
-        new Gpt(d.size(), d.diskGuid(), List.of(esp, root)),
-        esp,
-        root,
-        d.fsUuid(),
-        null,
-        d.espSerial());
-  }
-
-  private DiskImage image(Path out, Layout l, Optional<Kernel> kernel) {
-    return new DiskImage(
-        out,
-        l.gpt().diskBytes(),
-        l.gpt().diskGuid(),
-        l.esp().guid(),
-        l.root().guid(),
-        l.fsUuid(),
-        l.esp().offset(),
-        l.esp().size(),
-        l.root().offset(),
-        l.root().size(),
-        kernel.map(Kernel::kernel),
-        kernel.flatMap(Kernel::initrd));
-  }
 
   private byte[] esp(
       Optional<Kernel> kernel, UUID fsUuid, UUID rootPart, int serial, Gpt.Partition esp, Path work)
@@ -873,7 +782,7 @@ public final class DiskBuilder {
           + "\t\tfeatures = has_journal,extent,huge_file,flex_bg,metadata_csum,64bit,dir_nlink,extra_isize\n"
           + "\t}\n";
 
-  private void mkfs(Path disk, Layout l, Path root, Path work, int entries)
+  private void mkfs(Path disk, DiskLayout l, Path root, Path work, int entries)
       throws IOException, DiskException {
     Path conf = work.resolve("mke2fs.conf");
     Files.writeString(conf, MKE2FS_CONF, StandardCharsets.US_ASCII);
