@@ -9,7 +9,6 @@ import java.io.InputStream;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -70,9 +69,6 @@ public final class DiskBuilder {
   private static final Logger log = LoggerFactory.getLogger(DiskBuilder.class);
   private static final long MIB = DiskOptions.MIB;
   private static final long GIB = DiskOptions.GIB;
-  private static final int BLOCK = 4096;
-  private static final int INODE_RATIO = 16384;
-  private static final int INODE_SIZE = 256;
 
   /**
    * Reads a layer from a stream (plain or gzip tar); the tar reader of core unless a test
@@ -206,23 +202,7 @@ public final class DiskBuilder {
       if (kernel.isPresent()) {
         tools.require(true, "grub-mkimage");
       }
-      long fsMin = minFsBytes(staging);
-      long needed = MIB + options.espSize() + fsMin + MIB;
-      long size = options.size().orElse(roundUp(needed + options.freeSpace(), GIB));
-      if (size < needed) {
-        throw new DiskException(
-            "disk size "
-                + human(size)
-                + " is too small for the content: it needs at least "
-                + human(needed)
-                + " ("
-                + human(staging.contentBytes())
-                + " of files, "
-                + staging.entries().size()
-                + " entries, plus the ESP and file system overhead): use DiskOptions.withSize("
-                + roundUp(needed, MIB)
-                + "L) or more, or the automatic size");
-      }
+      long size = DiskSize.of(staging, options);
       DiskLayout l = DiskLayout.of(size, DiskLayout.seed(get(layerHashes), options), options);
       steps.mark("hash");
       Path tmpDir = scratch;
@@ -233,7 +213,8 @@ public final class DiskBuilder {
       try (RandomAccessFile f = new RandomAccessFile(disk.toFile(), "rw")) {
         f.setLength(size);
       }
-      mkfs(disk, l, staging.root(), scratch, staging.entries().size());
+      Mke2fs.run(
+          tools, options.timestamp(), disk, l, staging.root(), scratch, staging.entries().size());
       steps.mark("mke2fs");
       Staging staged = staging;
       Future<?> deleted =
@@ -250,7 +231,8 @@ public final class DiskBuilder {
       steps.mark("esp+gpt");
       List<String> xattrCmds = xattrCommands(staging, scratch);
       if (!xattrCmds.isEmpty()) {
-        new Debugfs(tools, disk, l.root().offset(), scratch, env()).run(xattrCmds, true);
+        new Debugfs(tools, disk, l.root().offset(), scratch, Mke2fs.env(options.timestamp()))
+            .run(xattrCmds, true);
         steps.mark("xattrs");
       }
       // the copy next to the output starts now; what the inode pass changes afterwards is carried
@@ -495,7 +477,8 @@ public final class DiskBuilder {
         get(copied);
         steps.mark("copy wait");
       }
-      new Debugfs(tools, disk, base.rootOffset(), scratch, env()).run(plan.commands(), true);
+      new Debugfs(tools, disk, base.rootOffset(), scratch, Mke2fs.env(options.timestamp()))
+          .run(plan.commands(), true);
       steps.mark("debugfs");
       try (FileChannel ch =
           FileChannel.open(disk, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
@@ -720,122 +703,6 @@ public final class DiskBuilder {
       fat.add("EFI/BOOT/BOOTX64.EFI", Grub.image(tools, cfg, work));
     }
     return fat.image();
-  }
-
-  /** The smallest ext4 file system (bytes, whole MiB) that holds the staged content. */
-  static long minFsBytes(Staging s) {
-    long data = s.dataBlocks(BLOCK) * BLOCK;
-    long inodesNeeded = s.entries().size() + 1024L;
-    long f = Math.max(data, 64 * MIB);
-    for (int i = 0; i < 20; i++) {
-      long blocks = f / BLOCK;
-      long journal = journalBlocks(blocks) * BLOCK;
-      long itable = (f / INODE_RATIO) * INODE_SIZE;
-      long groups = (blocks + 32767) / 32768;
-      long overhead = journal + itable + groups * 3 * BLOCK + 16 * MIB;
-      long next = Math.max((data + overhead) * 101 / 100, inodesNeeded * INODE_RATIO);
-      next = roundUp(next, MIB);
-      if (next <= f) {
-        return f;
-      }
-      f = next;
-    }
-    return f;
-  }
-
-  /** e2fsprogs' ext2fs_default_journal_size. */
-  static long journalBlocks(long blocks) {
-    if (blocks < 32768) {
-      return 1024;
-    } else if (blocks < 256 * 1024) {
-      return 4096;
-    } else if (blocks < 512 * 1024) {
-      return 8192;
-    } else if (blocks < 4096 * 1024) {
-      return 16384;
-    } else if (blocks < 8192 * 1024) {
-      return 32768;
-    } else if (blocks < 16384 * 1024) {
-      return 65536;
-    } else if (blocks < 32768 * 1024) {
-      return 131072;
-    }
-    return 262144;
-  }
-
-  /**
-   * The mke2fs configuration: fixed here so that the host's /etc/mke2fs.conf cannot change the
-   * bytes.
-   */
-  static final String MKE2FS_CONF =
-      "[defaults]\n"
-          + "\tbase_features = sparse_super2,large_file,filetype,dir_index,ext_attr\n"
-          + "\tdefault_mntopts = acl,user_xattr\n"
-          + "\tenable_periodic_fsck = 0\n"
-          + "\tblocksize = 4096\n"
-          + "\tinode_size = 256\n"
-          + "\tinode_ratio = 16384\n"
-          + "\tlazy_itable_init = false\n"
-          + "\tlazy_journal_init = false\n"
-          + "\n[fs_types]\n"
-          + "\text4 = {\n"
-          + "\t\tfeatures = has_journal,extent,huge_file,flex_bg,metadata_csum,64bit,dir_nlink,extra_isize\n"
-          + "\t}\n";
-
-  private void mkfs(Path disk, DiskLayout l, Path root, Path work, int entries)
-      throws IOException, DiskException {
-    Path conf = work.resolve("mke2fs.conf");
-    Files.writeString(conf, MKE2FS_CONF, StandardCharsets.US_ASCII);
-    Map<String, String> env = new java.util.HashMap<>(env());
-    env.put("MKE2FS_CONFIG", conf.toString());
-    // no fakeroot: owners, modes and device numbers are written into the inodes afterwards (declare
-    // + pinTimes)
-    List<String> cmd =
-        List.of(
-            tools.path("mke2fs"),
-            "-q",
-            "-F",
-            "-t",
-            "ext4",
-            "-b",
-            String.valueOf(BLOCK),
-            "-m",
-            "0",
-            "-L",
-            "root",
-            "-U",
-            l.fsUuid().toString(),
-            "-E",
-            "offset="
-                + l.root().offset()
-                + ",hash_seed="
-                + l.hashSeed()
-                + ",num_backup_sb=0,root_owner=0:0",
-            "-d",
-            root.toString(),
-            disk.toString(),
-            (l.root().size() / 1024) + "k");
-    HostTools.Result r = HostTools.run(cmd, env, null, false);
-    if (r.exitCode() != 0) {
-      String err = r.stderr() + r.stdout();
-      if (err.contains("Could not allocate")
-          || err.contains("No space left")
-          || err.contains("inodes")) {
-        throw new DiskException(
-            "disk size "
-                + human(l.gpt().diskBytes())
-                + " is too small for the content ("
-                + entries
-                + " entries): mke2fs ran out of space; use a larger DiskOptions.withSize or the automatic size\n"
-                + HostTools.tail(err));
-      }
-      throw new DiskException(
-          "mke2fs failed (exit code " + r.exitCode() + "):\n" + HostTools.tail(err));
-    }
-  }
-
-  private Map<String, String> env() {
-    return Map.of("E2FSPROGS_FAKE_TIME", String.valueOf(options.timestamp()), "TZ", "UTC");
   }
 
   static long roundUp(long v, long unit) {

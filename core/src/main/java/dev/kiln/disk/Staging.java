@@ -301,51 +301,6 @@ final class Staging implements FsTree {
     return root.resolve(p);
   }
 
-  /** Bytes of file content, counting hard-linked files once. */
-  long contentBytes() {
-    long n = 0;
-    for (Meta m : entries.values()) {
-      if (m.type() == Type.FILE && !m.hardlink()) {
-        n += m.size();
-      }
-    }
-    return n;
-  }
-
-  /**
-   * File system blocks of {@code blockSize} the content needs beyond inodes: file data rounded up
-   * to whole blocks, one or more blocks per directory, a block for each long symlink target and for
-   * each inode with extended attributes.
-   */
-  long dataBlocks(int blockSize) {
-    long blocks = 1;
-    Map<String, Long> dirBytes = new TreeMap<>();
-    for (Map.Entry<String, Meta> en : entries.entrySet()) {
-      Meta m = en.getValue();
-      String p = en.getKey();
-      int slash = p.lastIndexOf('/');
-      String parent = slash < 0 ? "" : p.substring(0, slash);
-      dirBytes.merge(parent, 12L + ((p.length() - slash - 1 + 3) & ~3L), Long::sum);
-      switch (m.type()) {
-        case FILE -> {
-          if (!m.hardlink()) {
-            long b = (m.size() + blockSize - 1) / blockSize;
-            blocks += b + b / 340; // extent tree blocks for very fragmented large files
-          }
-        }
-        case SYMLINK -> blocks += m.linkTarget().length() >= 60 ? 1 : 0;
-        default -> {}
-      }
-      if (!m.xattrs().isEmpty()) {
-        blocks++;
-      }
-    }
-    for (long bytes : dirBytes.values()) {
-      blocks += 1 + bytes * 5 / 4 / blockSize; // htree index blocks and slack
-    }
-    return blocks;
-  }
-
   /** Paths with extended attributes, in order. */
   List<Map.Entry<String, Meta>> withXattrs() {
     List<Map.Entry<String, Meta>> out = new ArrayList<>();
