@@ -2,7 +2,6 @@ package dev.kiln.disk;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
-import dev.kiln.spi.LayerEntry;
 import dev.kiln.spi.LayerReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -15,11 +14,9 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.BitSet;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -206,9 +203,7 @@ public final class DiskBuilder {
       DiskLayout l = DiskLayout.of(size, DiskLayout.seed(get(layerHashes), options), options);
       steps.mark("hash");
       Path tmpDir = scratch;
-      Future<byte[]> esp =
-          pool.submit(
-              () -> esp(kernel, l.fsUuid(), l.root().guid(), l.espSerial(), l.esp(), tmpDir));
+      Future<byte[]> esp = pool.submit(() -> Esp.image(options, tools, kernel, l, tmpDir));
       Path disk = scratch.resolve("scratch.img");
       try (RandomAccessFile f = new RandomAccessFile(disk.toFile(), "rw")) {
         f.setLength(size);
@@ -229,7 +224,7 @@ public final class DiskBuilder {
         l.gpt().write(ch);
       }
       steps.mark("esp+gpt");
-      List<String> xattrCmds = xattrCommands(staging, scratch);
+      List<String> xattrCmds = DeclaredMetadata.xattrCommands(staging, scratch);
       if (!xattrCmds.isEmpty()) {
         new Debugfs(tools, disk, l.root().offset(), scratch, Mke2fs.env(options.timestamp()))
             .run(xattrCmds, true);
@@ -247,7 +242,8 @@ public final class DiskBuilder {
       try (FileChannel ch =
           FileChannel.open(disk, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
         Ext4Inodes fs = new Ext4Inodes(ch, l.root().offset());
-        Map<Long, Ext4Inodes.Patch> patches = declare(new Ext4Dirs(fs), staging, written);
+        Map<Long, Ext4Inodes.Patch> patches =
+            DeclaredMetadata.inodePatches(new Ext4Dirs(fs), staging, written);
         steps.mark("walk");
         fs.pinTimes(options.timestamp(), patches, written);
         if (SuperblockTimes.pin(ch, l.root().offset(), options.timestamp())) {
@@ -458,17 +454,11 @@ public final class DiskBuilder {
         }
         steps.mark("plan");
         if (kernel.isPresent()) {
-          String cfg = Grub.config(kernel.get(), base.fsUuid(), base.rootPartition(), options);
-          byte[] efi = Fat32.readFile(baseCh, base.espOffset(), "EFI/BOOT/BOOTX64.EFI");
-          newBootLoader = efi == null || !Grub.embeds(efi, cfg);
+          newBootLoader = !Esp.boots(baseCh, base, kernel.get(), options);
           if (newBootLoader) {
             tools.require(true, "grub-mkimage");
-            int serial = base.espSerial();
             Path tmpDir = scratch;
-            esp =
-                pool.submit(
-                    () ->
-                        esp(kernel, base.fsUuid(), base.rootPartition(), serial, l.esp(), tmpDir));
+            esp = pool.submit(() -> Esp.image(options, tools, kernel, l, tmpDir));
           }
         }
         steps.mark("boot check");
@@ -584,85 +574,6 @@ public final class DiskBuilder {
     }
   }
 
-  /**
-   * Matches the staged entries to the inodes mke2fs made (by walking the new file system's
-   * directories) and returns what each inode must become: the declared type, mode, owner and device
-   * number. Devices and FIFOs were staged as empty regular files; their directory entries get their
-   * real file type here, their inodes in the patch pass.
-   */
-  private static Map<Long, Ext4Inodes.Patch> declare(
-      Ext4Dirs dirs, Staging staging, List<long[]> written) throws IOException, DiskException {
-    Map<String, Ext4Dirs.Dirent> onDisk = dirs.walk();
-    Map<Long, Ext4Inodes.Patch> patches = new HashMap<>();
-    patches.put(Ext4Dirs.ROOT_INO, new Ext4Inodes.Patch(0040755, 0, 0, 0, 0));
-    Ext4Dirs.Dirent lostFound = onDisk.get("lost+found");
-    if (lostFound != null && !staging.entries().containsKey("lost+found")) {
-      int mode = dirs.inodes().inode(lostFound.ino()).getShort(0) & 0xffff;
-      patches.put(lostFound.ino(), new Ext4Inodes.Patch(mode, 0, 0, 0, 0));
-    }
-    for (Map.Entry<String, Staging.Meta> e : staging.entries().entrySet()) {
-      Ext4Dirs.Dirent d = onDisk.get(e.getKey());
-      if (d == null) {
-        if (e.getKey().startsWith("lost+found/")) {
-          continue; // mke2fs -d does not copy into the lost+found it makes
-        }
-        throw new DiskException("mke2fs did not write /" + e.getKey() + " into the file system");
-      }
-      Staging.Meta m = e.getValue();
-      int fmt =
-          switch (m.type()) {
-            case DIRECTORY -> 0040000;
-            case FILE -> 0100000;
-            case SYMLINK -> 0120000;
-            case CHAR_DEVICE -> 0020000;
-            case BLOCK_DEVICE -> 0060000;
-            case FIFO -> 0010000;
-            default -> throw new IllegalStateException(m.type().toString());
-          };
-      int perm = m.type() == LayerEntry.Type.SYMLINK ? 0777 : m.mode();
-      patches.put(
-          d.ino(), new Ext4Inodes.Patch(fmt | perm, m.uid(), m.gid(), m.major(), m.minor()));
-      int ft = Ext4Dirs.fileType(m.type());
-      if (d.fileType() != ft) {
-        if (d.fileType() != Ext4Dirs.FT_REG
-            || ft == Ext4Dirs.FT_REG
-            || ft == Ext4Dirs.FT_DIR
-            || ft == Ext4Dirs.FT_SYMLINK) {
-          throw new DiskException(
-              "mke2fs wrote /"
-                  + e.getKey()
-                  + " as file type "
-                  + d.fileType()
-                  + ", not "
-                  + m.type().name().toLowerCase());
-        }
-        dirs.setFileType(d, ft);
-        written.add(new long[] {d.blockPos(), dirs.inodes().blockSize});
-      }
-    }
-    return patches;
-  }
-
-  private static List<String> xattrCommands(Staging staging, Path work)
-      throws IOException, DiskException {
-    List<String> cmds = new ArrayList<>();
-    int n = 0;
-    for (Map.Entry<String, Staging.Meta> e : staging.withXattrs()) {
-      for (Map.Entry<String, byte[]> x : e.getValue().xattrs().entrySet()) {
-        Path v = work.resolve("xattr" + (n++));
-        Files.write(v, x.getValue());
-        cmds.add(
-            "ea_set -f "
-                + Debugfs.q(v.toString())
-                + " "
-                + Debugfs.q("/" + e.getKey())
-                + " "
-                + Debugfs.q(x.getKey()));
-      }
-    }
-    return cmds;
-  }
-
   /** The result of background work, with its exception unwrapped. */
   private static <T> T get(Future<T> f) throws IOException, DiskException {
     try {
@@ -693,17 +604,6 @@ public final class DiskBuilder {
       };
 
   // ---------------------------------------------------------------------------------------------------------
-
-  private byte[] esp(
-      Optional<Kernel> kernel, UUID fsUuid, UUID rootPart, int serial, Gpt.Partition esp, Path work)
-      throws DiskException {
-    Fat32 fat = new Fat32(esp.size(), serial, options.timestamp(), esp.firstLba());
-    if (kernel.isPresent()) {
-      String cfg = Grub.config(kernel.get(), fsUuid, rootPart, options);
-      fat.add("EFI/BOOT/BOOTX64.EFI", Grub.image(tools, cfg, work));
-    }
-    return fat.image();
-  }
 
   static long roundUp(long v, long unit) {
     return (v + unit - 1) / unit * unit;
