@@ -5,24 +5,16 @@ import static com.google.common.base.Preconditions.checkArgument;
 import dev.kiln.spi.LayerReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -173,125 +165,7 @@ public final class DiskBuilder {
   public DiskImage build(List<Path> layers, Path out) throws IOException, DiskException {
     checkArgument(!layers.isEmpty(), "a disk needs at least one layer");
     checkHostTools();
-    Path work = ScratchSpace.workDir(out);
-    Path scratch = null;
-    Staging staging = null;
-    ExecutorService pool = Executors.newCachedThreadPool(DAEMON);
-    Steps steps = new Steps();
-    try {
-      scratch =
-          ScratchSpace.scratchDir(workDirectory, work, 2 * ScratchSpace.estimatedContent(layers));
-      Future<List<String>> layerHashes = pool.submit(() -> DiskLayout.sha256s(layers));
-      staging = new Staging(scratch.resolve("root"));
-      for (Path layer : layers) {
-        try (LayerReader r = opener.open(LayerInput.open(layer), layer.getFileName().toString())) {
-          staging.apply(r, layer.getFileName().toString());
-        }
-      }
-      staging.finish();
-      steps.mark("stage");
-      Optional<Kernel> kernel = Kernel.find(staging);
-      if (kernel.isEmpty() && options.requireKernel()) {
-        throw new DiskException(
-            "no kernel found in the image (/boot/vmlinuz-* or the /vmlinuz link): add a layer that installs one"
-                + " (on Debian: linux-image-cloud-amd64), or build a data disk with DiskOptions.withDataOnly(true)");
-      }
-      if (kernel.isPresent()) {
-        tools.require(true, "grub-mkimage");
-      }
-      long size = DiskSize.of(staging, options);
-      DiskLayout l = DiskLayout.of(size, DiskLayout.seed(get(layerHashes), options), options);
-      steps.mark("hash");
-      Path tmpDir = scratch;
-      Future<byte[]> esp = pool.submit(() -> Esp.image(options, tools, kernel, l, tmpDir));
-      Path disk = scratch.resolve("scratch.img");
-      try (RandomAccessFile f = new RandomAccessFile(disk.toFile(), "rw")) {
-        f.setLength(size);
-      }
-      Mke2fs.run(
-          tools, options.timestamp(), disk, l, staging.root(), scratch, staging.entries().size());
-      steps.mark("mke2fs");
-      Staging staged = staging;
-      Future<?> deleted =
-          pool.submit(
-              () -> {
-                staged.delete();
-                return null;
-              });
-      try (FileChannel ch =
-          FileChannel.open(disk, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-        DiskFiles.writeNonZero(ch, get(esp), l.esp().offset());
-        l.gpt().write(ch);
-      }
-      steps.mark("esp+gpt");
-      List<String> xattrCmds = DeclaredMetadata.xattrCommands(staging, scratch);
-      if (!xattrCmds.isEmpty()) {
-        new Debugfs(tools, disk, l.root().offset(), scratch, Mke2fs.env(options.timestamp()))
-            .run(xattrCmds, true);
-        steps.mark("xattrs");
-      }
-      // the copy next to the output starts now; what the inode pass changes afterwards is carried
-      // over to it
-      Path result = work.resolve("disk.img");
-      boolean inPlace = disk.getParent().equals(result.getParent());
-      List<String> cp =
-          List.of(tools.path("cp"), "--sparse=always", disk.toString(), result.toString());
-      Future<HostTools.Result> copied =
-          inPlace ? null : pool.submit(() -> HostTools.run(cp, Map.of(), null, true));
-      List<long[]> written = new ArrayList<>();
-      try (FileChannel ch =
-          FileChannel.open(disk, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-        Ext4Inodes fs = new Ext4Inodes(ch, l.root().offset());
-        Map<Long, Ext4Inodes.Patch> patches =
-            DeclaredMetadata.inodePatches(new Ext4Dirs(fs), staging, written);
-        steps.mark("walk");
-        fs.pinTimes(options.timestamp(), patches, written);
-        if (SuperblockTimes.pin(ch, l.root().offset(), options.timestamp())) {
-          written.add(new long[] {l.root().offset() + 1024, 1024});
-        }
-        steps.mark("inodes");
-      }
-      if (inPlace) {
-        Files.move(disk, result, StandardCopyOption.ATOMIC_MOVE);
-      } else {
-        get(copied);
-        steps.mark("copy out");
-        try (FileChannel from = FileChannel.open(disk, StandardOpenOption.READ);
-            FileChannel to = FileChannel.open(result, StandardOpenOption.WRITE)) {
-          for (long[] w : coalesce(written)) {
-            ByteBuffer b = ByteBuffer.allocate((int) w[1]);
-            DiskFiles.readFully(from, b, w[0]);
-            b.flip();
-            DiskFiles.writeFully(to, b, w[0]);
-          }
-        }
-        Files.delete(disk);
-        steps.mark("carry over " + written.size() + " blocks");
-      }
-      if (durable) {
-        try (FileChannel ch = FileChannel.open(result, StandardOpenOption.WRITE)) {
-          ch.force(false);
-        }
-        steps.mark("fsync");
-      }
-      get(deleted);
-      Files.move(result, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-      steps.mark("cleanup");
-      log.info(
-          "built {} ({}, {} entries, scratch in {}): {}",
-          out,
-          human(size),
-          staging.entries().size(),
-          scratch.getParent(),
-          steps);
-      return l.image(out, kernel);
-    } finally {
-      if (staging != null) {
-        staging.abandon();
-      }
-      shutdown(pool);
-      ScratchSpace.delete(scratch, work);
-    }
+    return new FullBuild(options, tools, opener, workDirectory, durable).run(layers, out);
   }
 
   /**
@@ -340,7 +214,7 @@ public final class DiskBuilder {
     DiskImage base = DiskImage.read(baseDisk);
     Path work = ScratchSpace.workDir(out);
     Path scratch = null;
-    ExecutorService pool = Executors.newCachedThreadPool(DAEMON);
+    BackgroundWork pool = new BackgroundWork();
     Steps steps = new Steps();
     try {
       Path result = work.resolve("disk.img");
@@ -464,7 +338,7 @@ public final class DiskBuilder {
         steps.mark("boot check");
       }
       if (baseData == null) {
-        get(copied);
+        BackgroundWork.get(copied);
         steps.mark("copy wait");
       }
       new Debugfs(tools, disk, base.rootOffset(), scratch, Mke2fs.env(options.timestamp()))
@@ -476,12 +350,12 @@ public final class DiskBuilder {
         SuperblockTimes.pin(ch, base.rootOffset(), options.timestamp());
         steps.mark("inodes");
         if (baseData == null && esp != null) {
-          DiskFiles.writeChanged(ch, get(esp), base.espOffset());
+          DiskFiles.writeChanged(ch, BackgroundWork.get(esp), base.espOffset());
           steps.mark("esp");
         }
       }
       if (baseData != null) {
-        get(copied);
+        BackgroundWork.get(copied);
         steps.mark("copy wait");
         try (FileChannel baseCh = FileChannel.open(baseDisk, StandardOpenOption.READ);
             FileChannel sc = FileChannel.open(disk, StandardOpenOption.READ);
@@ -498,21 +372,19 @@ public final class DiskBuilder {
               new Ext4Blocks(new Ext4Inodes(baseCh, base.rootOffset()))
                   .carryOver(candidates, sc, rc);
           if (esp != null) {
-            DiskFiles.writeChanged(rc, get(esp), base.espOffset());
+            DiskFiles.writeChanged(rc, BackgroundWork.get(esp), base.espOffset());
           }
           steps.mark("carry over " + n + " blocks");
         }
         Files.delete(disk);
       } else {
-        finish(disk, result, steps);
+        new CopyOut(tools).finish(disk, result, steps);
       }
       if (durable) {
-        try (FileChannel ch = FileChannel.open(result, StandardOpenOption.WRITE)) {
-          ch.force(false);
-        }
+        CopyOut.flush(result);
         steps.mark("fsync");
       }
-      Files.move(result, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      CopyOut.moveOnto(result, out);
       steps.mark("move");
       log.info(
           "extended {} into {} with {} layer(s), {} of files, {}, {} in {}: {}",
@@ -526,82 +398,10 @@ public final class DiskBuilder {
           steps);
       return l.image(out, kernel);
     } finally {
-      shutdown(pool);
+      pool.shutdown();
       ScratchSpace.delete(scratch, work);
     }
   }
-
-  /**
-   * Brings a finished disk from the scratch directory to {@code result} next to the output: a
-   * rename when it is already in the work directory, else a sparse copy.
-   */
-  private void finish(Path disk, Path result, Steps steps) throws IOException, DiskException {
-    if (disk.getParent().equals(result.getParent())) {
-      Files.move(disk, result, StandardCopyOption.ATOMIC_MOVE);
-      return;
-    }
-    HostTools.run(
-        List.of(tools.path("cp"), "--sparse=always", disk.toString(), result.toString()),
-        Map.of(),
-        null,
-        true);
-    Files.delete(disk);
-    steps.mark("copy out");
-  }
-
-  /** Byte ranges {position, length} sorted and merged where they touch or overlap. */
-  static List<long[]> coalesce(List<long[]> ranges) {
-    List<long[]> sorted = new ArrayList<>(ranges);
-    sorted.sort((a, b) -> Long.compare(a[0], b[0]));
-    List<long[]> out = new ArrayList<>();
-    for (long[] r : sorted) {
-      long[] last = out.isEmpty() ? null : out.get(out.size() - 1);
-      if (last != null && r[0] <= last[0] + last[1] && last[1] < (8 << 20)) {
-        last[1] = Math.max(last[1], r[0] + r[1] - last[0]);
-      } else {
-        out.add(new long[] {r[0], r[1]});
-      }
-    }
-    return out;
-  }
-
-  private static void shutdown(ExecutorService pool) {
-    pool.shutdownNow();
-    try {
-      pool.awaitTermination(30, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  }
-
-  /** The result of background work, with its exception unwrapped. */
-  private static <T> T get(Future<T> f) throws IOException, DiskException {
-    try {
-      return f.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new DiskException("interrupted", e);
-    } catch (ExecutionException e) {
-      Throwable c = e.getCause();
-      if (c instanceof DiskException d) {
-        throw d;
-      } else if (c instanceof IOException io) {
-        throw io;
-      } else if (c instanceof RuntimeException r) {
-        throw r;
-      } else if (c instanceof Error err) {
-        throw err;
-      }
-      throw new DiskException(c.toString(), c);
-    }
-  }
-
-  private static final ThreadFactory DAEMON =
-      r -> {
-        Thread t = new Thread(r, "kiln-disk");
-        t.setDaemon(true);
-        return t;
-      };
 
   // ---------------------------------------------------------------------------------------------------------
 
