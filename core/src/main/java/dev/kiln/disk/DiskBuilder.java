@@ -5,18 +5,8 @@ import static com.google.common.base.Preconditions.checkArgument;
 import dev.kiln.spi.LayerReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.util.BitSet;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
-import java.util.concurrent.Future;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Builds a bootable raw GPT disk from the layers of an image, without root, mounts or loop devices:
@@ -52,10 +42,10 @@ import org.slf4j.LoggerFactory;
  * checked before any work, and a missing one is a {@link DiskException} naming its Debian package.
  *
  * <p>Thread-safe: a builder holds only immutable configuration; concurrent builds must write
- * different outputs.
+ * different outputs. {@link FullBuild} and {@link DiskExtension} do the work of {@code build} and
+ * {@code extend}, step by step.
  */
 public final class DiskBuilder {
-  private static final Logger log = LoggerFactory.getLogger(DiskBuilder.class);
   private static final long MIB = DiskOptions.MIB;
   private static final long GIB = DiskOptions.GIB;
 
@@ -211,204 +201,16 @@ public final class DiskBuilder {
   public DiskImage extend(Path baseDisk, List<Path> moreLayers, Path out)
       throws IOException, DiskException {
     tools.require(false, "debugfs", "cp");
-    DiskImage base = DiskImage.read(baseDisk);
-    Path work = ScratchSpace.workDir(out);
-    Path scratch = null;
-    BackgroundWork pool = new BackgroundWork();
-    Steps steps = new Steps();
-    try {
-      Path result = work.resolve("disk.img");
-      ExtendPlan plan;
-      Optional<Kernel> kernel;
-      boolean newBootLoader = false;
-      Future<byte[]> esp = null;
-      Future<HostTools.Result> copied;
-      Path disk;
-      BitSet baseData;
-      BitSet baseUsed = null;
-      BitSet baseUninit = null;
-      DiskLayout l = DiskLayout.of(base);
-      try (FileChannel baseCh = FileChannel.open(baseDisk, StandardOpenOption.READ)) {
-        Ext4Inodes fs = new Ext4Inodes(baseCh, base.rootOffset());
-        long free = fs.freeBytes();
-        long layerBytes = 0;
-        for (Path layer : moreLayers) {
-          layerBytes += Files.size(layer);
-        }
-        Ext4Blocks blocks = new Ext4Blocks(fs);
-        baseData = fullCopy || !blocks.supported() ? null : blocks.regularFileData();
-        long scratchBytes;
-        long metaBytes = 0;
-        if (baseData != null) {
-          baseUsed = blocks.used();
-          baseUninit = blocks.uninitializedInodeTables();
-          BitSet meta = (BitSet) baseUsed.clone();
-          meta.andNot(baseData);
-          meta.andNot(baseUninit);
-          scratchBytes = (long) meta.cardinality() * fs.blockSize + 5 * layerBytes + base.espSize();
-          scratch = ScratchSpace.scratchDir(workDirectory, work, scratchBytes);
-          disk = scratch.resolve("scratch.img");
-          List<String> cp =
-              List.of(
-                  tools.path("cp"),
-                  "--sparse=always",
-                  "--reflink=auto",
-                  baseDisk.toString(),
-                  result.toString());
-          copied = pool.submit(() -> HostTools.run(cp, Map.of(), null, true));
-          try (FileChannel sc =
-              FileChannel.open(
-                  disk,
-                  StandardOpenOption.CREATE_NEW,
-                  StandardOpenOption.READ,
-                  StandardOpenOption.WRITE)) {
-            metaBytes = blocks.copy(meta, sc);
-            if (sc.size() < base.size()) {
-              sc.write(ByteBuffer.allocate(1), base.size() - 1);
-            }
-          }
-          steps.mark("metadata copy (" + (metaBytes >> 20) + " MiB)");
-        } else {
-          scratchBytes =
-              (fs.blocksCount - fs.freeBlocks) * fs.blockSize + 5 * layerBytes + base.espSize();
-          scratch = ScratchSpace.scratchDir(workDirectory, work, scratchBytes);
-          disk = scratch.resolve("scratch.img");
-          List<String> cp =
-              List.of(
-                  tools.path("cp"),
-                  "--sparse=always",
-                  "--reflink=auto",
-                  baseDisk.toString(),
-                  disk.toString());
-          copied = pool.submit(() -> HostTools.run(cp, Map.of(), null, true));
-        }
-        Ext4Tree tree = new Ext4Tree(new Ext4Dirs(fs));
-        plan = new ExtendPlan(tree, Files.createDirectory(scratch.resolve("spool")));
-        for (Path layer : moreLayers) {
-          try (LayerReader r =
-              opener.open(LayerInput.open(layer), layer.getFileName().toString())) {
-            plan.addLayer(r, layer.getFileName().toString());
-          }
-        }
-        long need = plan.bytes() + plan.bytes() / 50 + 8 * MIB;
-        if (need > free) {
-          throw new DiskException(
-              "the layers add "
-                  + human(plan.bytes())
-                  + " but the base disk "
-                  + baseDisk
-                  + " has only "
-                  + human(free)
-                  + " free in its root file system: build the base disk with more free space"
-                  + " (DiskOptions.withFreeSpace) or a larger size (DiskOptions.withSize)");
-        }
-        // the tree now shows the file system as the plan leaves it
-        kernel = Kernel.find(tree);
-        if (kernel.isEmpty() && options.requireKernel()) {
-          throw new DiskException(
-              "no kernel found in the image (/boot/vmlinuz-* or the /vmlinuz link) after applying "
-                  + moreLayers
-                  + ": add a layer that installs one (on Debian: linux-image-cloud-amd64), or build a data disk"
-                  + " with DiskOptions.withDataOnly(true)");
-        }
-        if (baseData != null) {
-          // data blocks of removed files may be freed and reused by the session: those are compared
-          // too
-          for (Map.Entry<Long, Integer> r : plan.removedFiles().entrySet()) {
-            ByteBuffer inode = fs.inode(r.getKey());
-            if (r.getValue() >= (inode.getShort(0x1A) & 0xffff)) {
-              BitSet freed = new BitSet();
-              if (!blocks.addFileData(inode, freed)) {
-                throw new DiskException(
-                    "cannot read the blocks of inode " + r.getKey() + " of " + baseDisk);
-              }
-              baseData.andNot(freed);
-            }
-          }
-        }
-        steps.mark("plan");
-        if (kernel.isPresent()) {
-          newBootLoader = !Esp.boots(baseCh, base, kernel.get(), options);
-          if (newBootLoader) {
-            tools.require(true, "grub-mkimage");
-            Path tmpDir = scratch;
-            esp = pool.submit(() -> Esp.image(options, tools, kernel, l, tmpDir));
-          }
-        }
-        steps.mark("boot check");
-      }
-      if (baseData == null) {
-        BackgroundWork.get(copied);
-        steps.mark("copy wait");
-      }
-      new Debugfs(tools, disk, base.rootOffset(), scratch, Mke2fs.env(options.timestamp()))
-          .run(plan.commands(), true);
-      steps.mark("debugfs");
-      try (FileChannel ch =
-          FileChannel.open(disk, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-        new Ext4Inodes(ch, base.rootOffset()).pinTimes(options.timestamp());
-        SuperblockTimes.pin(ch, base.rootOffset(), options.timestamp());
-        steps.mark("inodes");
-        if (baseData == null && esp != null) {
-          DiskFiles.writeChanged(ch, BackgroundWork.get(esp), base.espOffset());
-          steps.mark("esp");
-        }
-      }
-      if (baseData != null) {
-        BackgroundWork.get(copied);
-        steps.mark("copy wait");
-        try (FileChannel baseCh = FileChannel.open(baseDisk, StandardOpenOption.READ);
-            FileChannel sc = FileChannel.open(disk, StandardOpenOption.READ);
-            FileChannel rc =
-                FileChannel.open(result, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-          Ext4Blocks after = new Ext4Blocks(new Ext4Inodes(sc, base.rootOffset()));
-          BitSet candidates = after.used();
-          candidates.or(baseUsed);
-          candidates.andNot(baseData);
-          BitSet untouched = after.uninitializedInodeTables();
-          untouched.and(baseUninit);
-          candidates.andNot(untouched);
-          long n =
-              new Ext4Blocks(new Ext4Inodes(baseCh, base.rootOffset()))
-                  .carryOver(candidates, sc, rc);
-          if (esp != null) {
-            DiskFiles.writeChanged(rc, BackgroundWork.get(esp), base.espOffset());
-          }
-          steps.mark("carry over " + n + " blocks");
-        }
-        Files.delete(disk);
-      } else {
-        new CopyOut(tools).finish(disk, result, steps);
-      }
-      if (durable) {
-        CopyOut.flush(result);
-        steps.mark("fsync");
-      }
-      CopyOut.moveOnto(result, out);
-      steps.mark("move");
-      log.info(
-          "extended {} into {} with {} layer(s), {} of files, {}, {} in {}: {}",
-          baseDisk,
-          out,
-          moreLayers.size(),
-          human(plan.bytes()),
-          newBootLoader ? "new boot loader" : "ESP kept",
-          baseData != null ? "metadata copy" : "full copy",
-          scratch.getParent(),
-          steps);
-      return l.image(out, kernel);
-    } finally {
-      pool.shutdown();
-      ScratchSpace.delete(scratch, work);
-    }
+    return new DiskExtension(options, tools, opener, workDirectory, durable, fullCopy)
+        .run(baseDisk, moreLayers, out);
   }
 
-  // ---------------------------------------------------------------------------------------------------------
-
+  /** {@code v} rounded up to a multiple of {@code unit}. */
   static long roundUp(long v, long unit) {
     return (v + unit - 1) / unit * unit;
   }
 
+  /** A size as messages and the log show it: {@code 1.00 GiB}, {@code 130.0 MiB}. */
   static String human(long bytes) {
     if (bytes >= GIB) {
       return String.format("%.2f GiB", bytes / (double) GIB);
