@@ -2,9 +2,7 @@ package dev.kiln.disk;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
-import dev.kiln.spi.LayerReader;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -49,42 +47,15 @@ public final class DiskBuilder {
   private static final long MIB = DiskOptions.MIB;
   private static final long GIB = DiskOptions.GIB;
 
-  /**
-   * Reads a layer from a stream (plain or gzip tar); the tar reader of core unless a test
-   * substitutes its own.
-   */
-  @FunctionalInterface
-  interface LayerOpener {
-    LayerReader open(InputStream in, String name) throws IOException;
-  }
+  private final BuilderSettings settings;
 
-  private final DiskOptions options;
-  private final HostTools tools;
-  private final LayerOpener opener;
-  private final Path workDirectory;
-  private final boolean durable;
-
-  /** Extend on a full copy of the base disk instead of a metadata copy (tests compare the two). */
-  private final boolean fullCopy;
-
-  private DiskBuilder(
-      DiskOptions options,
-      HostTools tools,
-      LayerOpener opener,
-      Path workDirectory,
-      boolean durable,
-      boolean fullCopy) {
-    this.options = options;
-    this.tools = tools;
-    this.opener = opener;
-    this.workDirectory = workDirectory;
-    this.durable = durable;
-    this.fullCopy = fullCopy;
+  private DiskBuilder(BuilderSettings settings) {
+    this.settings = settings;
   }
 
   /** A builder with the given options. */
   public static DiskBuilder create(DiskOptions options) {
-    return new DiskBuilder(options, HostTools.system(), LayerReader::of, null, false, false);
+    return new DiskBuilder(BuilderSettings.of(options));
   }
 
   /** A builder with {@link DiskOptions#defaults()}. */
@@ -93,7 +64,7 @@ public final class DiskBuilder {
   }
 
   DiskBuilder with(HostTools tools, LayerOpener opener) {
-    return new DiskBuilder(options, tools, opener, workDirectory, durable, fullCopy);
+    return new DiskBuilder(settings.with(tools, opener));
   }
 
   /**
@@ -105,7 +76,7 @@ public final class DiskBuilder {
    * process are removed by the next build.
    */
   public DiskBuilder withWorkDirectory(Path dir) {
-    return new DiskBuilder(options, tools, opener, dir, durable, fullCopy);
+    return new DiskBuilder(settings.withWorkDirectory(dir));
   }
 
   /**
@@ -114,15 +85,15 @@ public final class DiskBuilder {
    * long as writing the disk's data to the device, 0.5-1 s for a 400 MB root file system.
    */
   public DiskBuilder withDurableWrites(boolean on) {
-    return new DiskBuilder(options, tools, opener, workDirectory, on, fullCopy);
+    return new DiskBuilder(settings.withDurable(on));
   }
 
   DiskBuilder withFullCopy(boolean on) {
-    return new DiskBuilder(options, tools, opener, workDirectory, durable, on);
+    return new DiskBuilder(settings.withFullCopy(on));
   }
 
   public DiskOptions options() {
-    return options;
+    return settings.options();
   }
 
   /**
@@ -131,8 +102,9 @@ public final class DiskBuilder {
    * @throws DiskException naming each missing tool and the Debian package that provides it
    */
   public void checkHostTools() throws DiskException {
-    tools.require(options.requireKernel(), "mke2fs", "debugfs", "cp");
-    if (options.requireKernel()) {
+    HostTools tools = settings.tools();
+    tools.require(options().requireKernel(), "mke2fs", "debugfs", "cp");
+    if (options().requireKernel()) {
       tools.require(true, "grub-mkimage");
     }
   }
@@ -155,7 +127,7 @@ public final class DiskBuilder {
   public DiskImage build(List<Path> layers, Path out) throws IOException, DiskException {
     checkArgument(!layers.isEmpty(), "a disk needs at least one layer");
     checkHostTools();
-    return new FullBuild(options, tools, opener, workDirectory, durable).run(layers, out);
+    return new FullBuild(settings).run(layers, out);
   }
 
   /**
@@ -200,9 +172,8 @@ public final class DiskBuilder {
    */
   public DiskImage extend(Path baseDisk, List<Path> moreLayers, Path out)
       throws IOException, DiskException {
-    tools.require(false, "debugfs", "cp");
-    return new DiskExtension(options, tools, opener, workDirectory, durable, fullCopy)
-        .run(baseDisk, moreLayers, out);
+    settings.tools().require(false, "debugfs", "cp");
+    return new DiskExtension(settings).run(baseDisk, moreLayers, out);
   }
 
   /** {@code v} rounded up to a multiple of {@code unit}. */

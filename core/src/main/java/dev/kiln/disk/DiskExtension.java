@@ -1,6 +1,5 @@
 package dev.kiln.disk;
 
-import dev.kiln.disk.DiskBuilder.LayerOpener;
 import dev.kiln.spi.LayerReader;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -27,24 +26,12 @@ final class DiskExtension {
 
   private final DiskOptions options;
   private final HostTools tools;
-  private final LayerOpener opener;
-  private final Path workDirectory;
-  private final boolean durable;
-  private final boolean fullCopy;
+  private final BuilderSettings settings;
 
-  DiskExtension(
-      DiskOptions options,
-      HostTools tools,
-      LayerOpener opener,
-      Path workDirectory,
-      boolean durable,
-      boolean fullCopy) {
-    this.options = options;
-    this.tools = tools;
-    this.opener = opener;
-    this.workDirectory = workDirectory;
-    this.durable = durable;
-    this.fullCopy = fullCopy;
+  DiskExtension(BuilderSettings settings) {
+    this.settings = settings;
+    this.options = settings.options();
+    this.tools = settings.tools();
   }
 
   DiskImage run(Path baseDisk, List<Path> moreLayers, Path out) throws IOException, DiskException {
@@ -72,11 +59,12 @@ final class DiskExtension {
           layerBytes += Files.size(layer);
         }
         Ext4Blocks blocks = new Ext4Blocks(fs);
-        metadata = fullCopy ? null : MetadataCopy.of(fs, blocks);
+        metadata = settings.fullCopy() ? null : MetadataCopy.of(fs, blocks);
         long inUse =
             metadata != null ? metadata.bytes() : (fs.blocksCount - fs.freeBlocks) * fs.blockSize;
         scratch =
-            ScratchSpace.scratchDir(workDirectory, work, inUse + 5 * layerBytes + base.espSize());
+            ScratchSpace.scratchDir(
+                settings.workDirectory(), work, inUse + 5 * layerBytes + base.espSize());
         disk = scratch.resolve("scratch.img");
         // with a metadata copy, the base disk is copied to the result; else to the scratch disk
         copied = copyOut.start(background, baseDisk, metadata != null ? result : disk, true);
@@ -155,7 +143,7 @@ final class DiskExtension {
       } else {
         copyOut.finish(disk, result, steps);
       }
-      if (durable) {
+      if (settings.durable()) {
         CopyOut.flush(result);
         steps.mark("fsync");
       }
@@ -183,7 +171,7 @@ final class DiskExtension {
       throws IOException, DiskException {
     ExtendPlan plan = new ExtendPlan(tree, Files.createDirectory(scratch.resolve("spool")));
     for (Path layer : moreLayers) {
-      try (LayerReader r = opener.open(LayerInput.open(layer), layer.getFileName().toString())) {
+      try (LayerReader r = settings.opener().open(layer)) {
         plan.addLayer(r, layer.getFileName().toString());
       }
     }

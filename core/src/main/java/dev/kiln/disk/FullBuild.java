@@ -1,6 +1,5 @@
 package dev.kiln.disk;
 
-import dev.kiln.disk.DiskBuilder.LayerOpener;
 import dev.kiln.spi.LayerReader;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -31,21 +30,12 @@ final class FullBuild {
 
   private final DiskOptions options;
   private final HostTools tools;
-  private final LayerOpener opener;
-  private final Path workDirectory;
-  private final boolean durable;
+  private final BuilderSettings settings;
 
-  FullBuild(
-      DiskOptions options,
-      HostTools tools,
-      LayerOpener opener,
-      Path workDirectory,
-      boolean durable) {
-    this.options = options;
-    this.tools = tools;
-    this.opener = opener;
-    this.workDirectory = workDirectory;
-    this.durable = durable;
+  FullBuild(BuilderSettings settings) {
+    this.settings = settings;
+    this.options = settings.options();
+    this.tools = settings.tools();
   }
 
   DiskImage run(List<Path> layers, Path out) throws IOException, DiskException {
@@ -56,7 +46,8 @@ final class FullBuild {
     Steps steps = new Steps();
     try {
       scratch =
-          ScratchSpace.scratchDir(workDirectory, work, 2 * ScratchSpace.estimatedContent(layers));
+          ScratchSpace.scratchDir(
+              settings.workDirectory(), work, 2 * ScratchSpace.estimatedContent(layers));
       Future<List<String>> layerHashes = background.submit(() -> DiskLayout.sha256s(layers));
       staging = new Staging(scratch.resolve("root"));
       stage(layers, staging);
@@ -119,7 +110,7 @@ final class FullBuild {
         Files.delete(disk);
         steps.mark("carry over " + written.size() + " blocks");
       }
-      if (durable) {
+      if (settings.durable()) {
         CopyOut.flush(result);
         steps.mark("fsync");
       }
@@ -146,7 +137,7 @@ final class FullBuild {
   /** Unpacks the layers, lowest first, into {@code staging} and waits for the host tree. */
   private void stage(List<Path> layers, Staging staging) throws IOException {
     for (Path layer : layers) {
-      try (LayerReader r = opener.open(LayerInput.open(layer), layer.getFileName().toString())) {
+      try (LayerReader r = settings.opener().open(layer)) {
         staging.apply(r, layer.getFileName().toString());
       }
     }
