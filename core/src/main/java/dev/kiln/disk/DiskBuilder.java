@@ -2,35 +2,9 @@ package dev.kiln.disk;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
-import com.google.common.hash.Hasher;
-import com.google.common.hash.Hashing;
-import dev.kiln.spi.LayerEntry;
-import dev.kiln.spi.LayerReader;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.RandomAccessFile;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
-import java.util.BitSet;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
-import java.util.UUID;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.TimeUnit;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Builds a bootable raw GPT disk from the layers of an image, without root, mounts or loop devices:
@@ -66,52 +40,22 @@ import org.slf4j.LoggerFactory;
  * checked before any work, and a missing one is a {@link DiskException} naming its Debian package.
  *
  * <p>Thread-safe: a builder holds only immutable configuration; concurrent builds must write
- * different outputs.
+ * different outputs. {@link FullBuild} and {@link DiskExtension} do the work of {@code build} and
+ * {@code extend}, step by step.
  */
 public final class DiskBuilder {
-  private static final Logger log = LoggerFactory.getLogger(DiskBuilder.class);
   private static final long MIB = DiskOptions.MIB;
   private static final long GIB = DiskOptions.GIB;
-  private static final int BLOCK = 4096;
-  private static final int INODE_RATIO = 16384;
-  private static final int INODE_SIZE = 256;
 
-  /**
-   * Reads a layer from a stream (plain or gzip tar); the tar reader of core unless a test
-   * substitutes its own.
-   */
-  @FunctionalInterface
-  interface LayerOpener {
-    LayerReader open(InputStream in, String name) throws IOException;
-  }
+  private final BuilderSettings settings;
 
-  private final DiskOptions options;
-  private final HostTools tools;
-  private final LayerOpener opener;
-  private final Path workDirectory;
-  private final boolean durable;
-
-  /** Extend on a full copy of the base disk instead of a metadata copy (tests compare the two). */
-  private final boolean fullCopy;
-
-  private DiskBuilder(
-      DiskOptions options,
-      HostTools tools,
-      LayerOpener opener,
-      Path workDirectory,
-      boolean durable,
-      boolean fullCopy) {
-    this.options = options;
-    this.tools = tools;
-    this.opener = opener;
-    this.workDirectory = workDirectory;
-    this.durable = durable;
-    this.fullCopy = fullCopy;
+  private DiskBuilder(BuilderSettings settings) {
+    this.settings = settings;
   }
 
   /** A builder with the given options. */
   public static DiskBuilder create(DiskOptions options) {
-    return new DiskBuilder(options, HostTools.system(), LayerReader::of, null, false, false);
+    return new DiskBuilder(BuilderSettings.of(options));
   }
 
   /** A builder with {@link DiskOptions#defaults()}. */
@@ -120,7 +64,7 @@ public final class DiskBuilder {
   }
 
   DiskBuilder with(HostTools tools, LayerOpener opener) {
-    return new DiskBuilder(options, tools, opener, workDirectory, durable, fullCopy);
+    return new DiskBuilder(settings.with(tools, opener));
   }
 
   /**
@@ -132,7 +76,7 @@ public final class DiskBuilder {
    * process are removed by the next build.
    */
   public DiskBuilder withWorkDirectory(Path dir) {
-    return new DiskBuilder(options, tools, opener, dir, durable, fullCopy);
+    return new DiskBuilder(settings.withWorkDirectory(dir));
   }
 
   /**
@@ -141,15 +85,15 @@ public final class DiskBuilder {
    * long as writing the disk's data to the device, 0.5-1 s for a 400 MB root file system.
    */
   public DiskBuilder withDurableWrites(boolean on) {
-    return new DiskBuilder(options, tools, opener, workDirectory, on, fullCopy);
+    return new DiskBuilder(settings.withDurable(on));
   }
 
   DiskBuilder withFullCopy(boolean on) {
-    return new DiskBuilder(options, tools, opener, workDirectory, durable, on);
+    return new DiskBuilder(settings.withFullCopy(on));
   }
 
   public DiskOptions options() {
-    return options;
+    return settings.options();
   }
 
   /**
@@ -158,8 +102,9 @@ public final class DiskBuilder {
    * @throws DiskException naming each missing tool and the Debian package that provides it
    */
   public void checkHostTools() throws DiskException {
-    tools.require(options.requireKernel(), "mke2fs", "debugfs", "cp");
-    if (options.requireKernel()) {
+    HostTools tools = settings.tools();
+    tools.require(options().requireKernel(), "mke2fs", "debugfs", "cp");
+    if (options().requireKernel()) {
       tools.require(true, "grub-mkimage");
     }
   }
@@ -182,140 +127,7 @@ public final class DiskBuilder {
   public DiskImage build(List<Path> layers, Path out) throws IOException, DiskException {
     checkArgument(!layers.isEmpty(), "a disk needs at least one layer");
     checkHostTools();
-    Path work = workDir(out);
-    Path scratch = null;
-    Staging staging = null;
-    ExecutorService pool = Executors.newCachedThreadPool(DAEMON);
-    Steps steps = new Steps();
-    try {
-      scratch = scratchDir(work, 2 * estimatedContent(layers));
-      Future<List<String>> layerHashes = pool.submit(() -> sha256s(layers));
-      staging = new Staging(scratch.resolve("root"));
-      for (Path layer : layers) {
-        try (LayerReader r = opener.open(LayerInput.open(layer), layer.getFileName().toString())) {
-          staging.apply(r, layer.getFileName().toString());
-        }
-      }
-      staging.finish();
-      steps.mark("stage");
-      Optional<Kernel> kernel = Kernel.find(staging);
-      if (kernel.isEmpty() && options.requireKernel()) {
-        throw new DiskException(
-            "no kernel found in the image (/boot/vmlinuz-* or the /vmlinuz link): add a layer that installs one"
-                + " (on Debian: linux-image-cloud-amd64), or build a data disk with DiskOptions.withDataOnly(true)");
-      }
-      if (kernel.isPresent()) {
-        tools.require(true, "grub-mkimage");
-      }
-      long fsMin = minFsBytes(staging);
-      long needed = MIB + options.espSize() + fsMin + MIB;
-      long size = options.size().orElse(roundUp(needed + options.freeSpace(), GIB));
-      if (size < needed) {
-        throw new DiskException(
-            "disk size "
-                + human(size)
-                + " is too small for the content: it needs at least "
-                + human(needed)
-                + " ("
-                + human(staging.contentBytes())
-                + " of files, "
-                + staging.entries().size()
-                + " entries, plus the ESP and file system overhead): use DiskOptions.withSize("
-                + roundUp(needed, MIB)
-                + "L) or more, or the automatic size");
-      }
-      Layout l = layout(size, seed(get(layerHashes)));
-      steps.mark("hash");
-      Path tmpDir = scratch;
-      Future<byte[]> esp =
-          pool.submit(
-              () -> esp(kernel, l.fsUuid(), l.root().guid(), l.espSerial(), l.esp(), tmpDir));
-      Path disk = scratch.resolve("scratch.img");
-      try (RandomAccessFile f = new RandomAccessFile(disk.toFile(), "rw")) {
-        f.setLength(size);
-      }
-      mkfs(disk, l, staging.root(), scratch, staging.entries().size());
-      steps.mark("mke2fs");
-      Staging staged = staging;
-      Future<?> deleted =
-          pool.submit(
-              () -> {
-                staged.delete();
-                return null;
-              });
-      try (FileChannel ch =
-          FileChannel.open(disk, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-        DiskFiles.writeNonZero(ch, get(esp), l.esp().offset());
-        l.gpt().write(ch);
-      }
-      steps.mark("esp+gpt");
-      List<String> xattrCmds = xattrCommands(staging, scratch);
-      if (!xattrCmds.isEmpty()) {
-        new Debugfs(tools, disk, l.root().offset(), scratch, env()).run(xattrCmds, true);
-        steps.mark("xattrs");
-      }
-      // the copy next to the output starts now; what the inode pass changes afterwards is carried
-      // over to it
-      Path result = work.resolve("disk.img");
-      boolean inPlace = disk.getParent().equals(result.getParent());
-      List<String> cp =
-          List.of(tools.path("cp"), "--sparse=always", disk.toString(), result.toString());
-      Future<HostTools.Result> copied =
-          inPlace ? null : pool.submit(() -> HostTools.run(cp, Map.of(), null, true));
-      List<long[]> written = new ArrayList<>();
-      try (FileChannel ch =
-          FileChannel.open(disk, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-        Ext4Inodes fs = new Ext4Inodes(ch, l.root().offset());
-        Map<Long, Ext4Inodes.Patch> patches = declare(new Ext4Dirs(fs), staging, written);
-        steps.mark("walk");
-        fs.pinTimes(options.timestamp(), patches, written);
-        if (SuperblockTimes.pin(ch, l.root().offset(), options.timestamp())) {
-          written.add(new long[] {l.root().offset() + 1024, 1024});
-        }
-        steps.mark("inodes");
-      }
-      if (inPlace) {
-        Files.move(disk, result, StandardCopyOption.ATOMIC_MOVE);
-      } else {
-        get(copied);
-        steps.mark("copy out");
-        try (FileChannel from = FileChannel.open(disk, StandardOpenOption.READ);
-            FileChannel to = FileChannel.open(result, StandardOpenOption.WRITE)) {
-          for (long[] w : coalesce(written)) {
-            ByteBuffer b = ByteBuffer.allocate((int) w[1]);
-            DiskFiles.readFully(from, b, w[0]);
-            b.flip();
-            DiskFiles.writeFully(to, b, w[0]);
-          }
-        }
-        Files.delete(disk);
-        steps.mark("carry over " + written.size() + " blocks");
-      }
-      if (durable) {
-        try (FileChannel ch = FileChannel.open(result, StandardOpenOption.WRITE)) {
-          ch.force(false);
-        }
-        steps.mark("fsync");
-      }
-      get(deleted);
-      Files.move(result, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-      steps.mark("cleanup");
-      log.info(
-          "built {} ({}, {} entries, scratch in {}): {}",
-          out,
-          human(size),
-          staging.entries().size(),
-          scratch.getParent(),
-          steps);
-      return image(out, l, kernel);
-    } finally {
-      if (staging != null) {
-        staging.abandon();
-      }
-      shutdown(pool);
-      deleteScratch(scratch, work);
-      deleteTree(work);
-    }
+    return new FullBuild(settings).run(layers, out);
   }
 
   /**
@@ -333,13 +145,13 @@ public final class DiskBuilder {
     if (baseLayers == layers.size()) {
       return build(layers, out);
     }
-    Path work = workDir(out);
+    Path work = ScratchSpace.workDir(out);
     try {
       Path base = work.resolve("base.img");
       build(layers.subList(0, baseLayers), base);
       return extend(base, layers.subList(baseLayers, layers.size()), out);
     } finally {
-      deleteTree(work);
+      ScratchSpace.delete(null, work);
     }
   }
 
@@ -360,689 +172,16 @@ public final class DiskBuilder {
    */
   public DiskImage extend(Path baseDisk, List<Path> moreLayers, Path out)
       throws IOException, DiskException {
-    tools.require(false, "debugfs", "cp");
-    DiskImage base = DiskImage.read(baseDisk);
-    Path work = workDir(out);
-    Path scratch = null;
-    ExecutorService pool = Executors.newCachedThreadPool(DAEMON);
-    Steps steps = new Steps();
-    try {
-      Path result = work.resolve("disk.img");
-      ExtendPlan plan;
-      Optional<Kernel> kernel;
-      boolean newBootLoader = false;
-      Future<byte[]> esp = null;
-      Future<HostTools.Result> copied;
-      Path disk;
-      BitSet baseData;
-      BitSet baseUsed = null;
-      BitSet baseUninit = null;
-      Layout l = layoutOf(base);
-      try (FileChannel baseCh = FileChannel.open(baseDisk, StandardOpenOption.READ)) {
-        Ext4Inodes fs = new Ext4Inodes(baseCh, base.rootOffset());
-        long free = fs.freeBytes();
-        long layerBytes = 0;
-        for (Path layer : moreLayers) {
-          layerBytes += Files.size(layer);
-        }
-        Ext4Blocks blocks = new Ext4Blocks(fs);
-        baseData = fullCopy || !blocks.supported() ? null : blocks.regularFileData();
-        long scratchBytes;
-        long metaBytes = 0;
-        if (baseData != null) {
-          baseUsed = blocks.used();
-          baseUninit = blocks.uninitializedInodeTables();
-          BitSet meta = (BitSet) baseUsed.clone();
-          meta.andNot(baseData);
-          meta.andNot(baseUninit);
-          scratchBytes = (long) meta.cardinality() * fs.blockSize + 5 * layerBytes + base.espSize();
-          scratch = scratchDir(work, scratchBytes);
-          disk = scratch.resolve("scratch.img");
-          List<String> cp =
-              List.of(
-                  tools.path("cp"),
-                  "--sparse=always",
-                  "--reflink=auto",
-                  baseDisk.toString(),
-                  result.toString());
-          copied = pool.submit(() -> HostTools.run(cp, Map.of(), null, true));
-          try (FileChannel sc =
-              FileChannel.open(
-                  disk,
-                  StandardOpenOption.CREATE_NEW,
-                  StandardOpenOption.READ,
-                  StandardOpenOption.WRITE)) {
-            metaBytes = blocks.copy(meta, sc);
-            if (sc.size() < base.size()) {
-              sc.write(ByteBuffer.allocate(1), base.size() - 1);
-            }
-          }
-          steps.mark("metadata copy (" + (metaBytes >> 20) + " MiB)");
-        } else {
-          scratchBytes =
-              (fs.blocksCount - fs.freeBlocks) * fs.blockSize + 5 * layerBytes + base.espSize();
-          scratch = scratchDir(work, scratchBytes);
-          disk = scratch.resolve("scratch.img");
-          List<String> cp =
-              List.of(
-                  tools.path("cp"),
-                  "--sparse=always",
-                  "--reflink=auto",
-                  baseDisk.toString(),
-                  disk.toString());
-          copied = pool.submit(() -> HostTools.run(cp, Map.of(), null, true));
-        }
-        Ext4Tree tree = new Ext4Tree(new Ext4Dirs(fs));
-        plan = new ExtendPlan(tree, Files.createDirectory(scratch.resolve("spool")));
-        for (Path layer : moreLayers) {
-          try (LayerReader r =
-              opener.open(LayerInput.open(layer), layer.getFileName().toString())) {
-            plan.addLayer(r, layer.getFileName().toString());
-          }
-        }
-        long need = plan.bytes() + plan.bytes() / 50 + 8 * MIB;
-        if (need > free) {
-          throw new DiskException(
-              "the layers add "
-                  + human(plan.bytes())
-                  + " but the base disk "
-                  + baseDisk
-                  + " has only "
-                  + human(free)
-                  + " free in its root file system: build the base disk with more free space"
-                  + " (DiskOptions.withFreeSpace) or a larger size (DiskOptions.withSize)");
-        }
-        // the tree now shows the file system as the plan leaves it
-        kernel = Kernel.find(tree);
-        if (kernel.isEmpty() && options.requireKernel()) {
-          throw new DiskException(
-              "no kernel found in the image (/boot/vmlinuz-* or the /vmlinuz link) after applying "
-                  + moreLayers
-                  + ": add a layer that installs one (on Debian: linux-image-cloud-amd64), or build a data disk"
-                  + " with DiskOptions.withDataOnly(true)");
-        }
-        if (baseData != null) {
-          // data blocks of removed files may be freed and reused by the session: those are compared
-          // too
-          for (Map.Entry<Long, Integer> r : plan.removedFiles().entrySet()) {
-            ByteBuffer inode = fs.inode(r.getKey());
-            if (r.getValue() >= (inode.getShort(0x1A) & 0xffff)) {
-              BitSet freed = new BitSet();
-              if (!blocks.addFileData(inode, freed)) {
-                throw new DiskException(
-                    "cannot read the blocks of inode " + r.getKey() + " of " + baseDisk);
-              }
-              baseData.andNot(freed);
-            }
-          }
-        }
-        steps.mark("plan");
-        if (kernel.isPresent()) {
-          String cfg = Grub.config(kernel.get(), base.fsUuid(), base.rootPartition(), options);
-          byte[] efi = Fat32.readFile(baseCh, base.espOffset(), "EFI/BOOT/BOOTX64.EFI");
-          newBootLoader = efi == null || !Grub.embeds(efi, cfg);
-          if (newBootLoader) {
-            tools.require(true, "grub-mkimage");
-            int serial = base.espSerial();
-            Path tmpDir = scratch;
-            esp =
-                pool.submit(
-                    () ->
-                        esp(kernel, base.fsUuid(), base.rootPartition(), serial, l.esp(), tmpDir));
-          }
-        }
-        steps.mark("boot check");
-      }
-      if (baseData == null) {
-        get(copied);
-        steps.mark("copy wait");
-      }
-      new Debugfs(tools, disk, base.rootOffset(), scratch, env()).run(plan.commands(), true);
-      steps.mark("debugfs");
-      try (FileChannel ch =
-          FileChannel.open(disk, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-        new Ext4Inodes(ch, base.rootOffset()).pinTimes(options.timestamp());
-        SuperblockTimes.pin(ch, base.rootOffset(), options.timestamp());
-        steps.mark("inodes");
-        if (baseData == null && esp != null) {
-          DiskFiles.writeChanged(ch, get(esp), base.espOffset());
-          steps.mark("esp");
-        }
-      }
-      if (baseData != null) {
-        get(copied);
-        steps.mark("copy wait");
-        try (FileChannel baseCh = FileChannel.open(baseDisk, StandardOpenOption.READ);
-            FileChannel sc = FileChannel.open(disk, StandardOpenOption.READ);
-            FileChannel rc =
-                FileChannel.open(result, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-          Ext4Blocks after = new Ext4Blocks(new Ext4Inodes(sc, base.rootOffset()));
-          BitSet candidates = after.used();
-          candidates.or(baseUsed);
-          candidates.andNot(baseData);
-          BitSet untouched = after.uninitializedInodeTables();
-          untouched.and(baseUninit);
-          candidates.andNot(untouched);
-          long n =
-              new Ext4Blocks(new Ext4Inodes(baseCh, base.rootOffset()))
-                  .carryOver(candidates, sc, rc);
-          if (esp != null) {
-            DiskFiles.writeChanged(rc, get(esp), base.espOffset());
-          }
-          steps.mark("carry over " + n + " blocks");
-        }
-        Files.delete(disk);
-      } else {
-        finish(disk, result, steps);
-      }
-      if (durable) {
-        try (FileChannel ch = FileChannel.open(result, StandardOpenOption.WRITE)) {
-          ch.force(false);
-        }
-        steps.mark("fsync");
-      }
-      Files.move(result, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-      steps.mark("move");
-      log.info(
-          "extended {} into {} with {} layer(s), {} of files, {}, {} in {}: {}",
-          baseDisk,
-          out,
-          moreLayers.size(),
-          human(plan.bytes()),
-          newBootLoader ? "new boot loader" : "ESP kept",
-          baseData != null ? "metadata copy" : "full copy",
-          scratch.getParent(),
-          steps);
-      return image(out, l, kernel);
-    } finally {
-      shutdown(pool);
-      deleteScratch(scratch, work);
-      deleteTree(work);
-    }
+    settings.tools().require(false, "debugfs", "cp");
+    return new DiskExtension(settings).run(baseDisk, moreLayers, out);
   }
 
-  /**
-   * Brings a finished disk from the scratch directory to {@code result} next to the output: a
-   * rename when it is already in the work directory, else a sparse copy.
-   */
-  private void finish(Path disk, Path result, Steps steps) throws IOException, DiskException {
-    if (disk.getParent().equals(result.getParent())) {
-      Files.move(disk, result, StandardCopyOption.ATOMIC_MOVE);
-      return;
-    }
-    HostTools.run(
-        List.of(tools.path("cp"), "--sparse=always", disk.toString(), result.toString()),
-        Map.of(),
-        null,
-        true);
-    Files.delete(disk);
-    steps.mark("copy out");
-  }
-
-  /** Byte ranges {position, length} sorted and merged where they touch or overlap. */
-  static List<long[]> coalesce(List<long[]> ranges) {
-    List<long[]> sorted = new ArrayList<>(ranges);
-    sorted.sort((a, b) -> Long.compare(a[0], b[0]));
-    List<long[]> out = new ArrayList<>();
-    for (long[] r : sorted) {
-      long[] last = out.isEmpty() ? null : out.get(out.size() - 1);
-      if (last != null && r[0] <= last[0] + last[1] && last[1] < (8 << 20)) {
-        last[1] = Math.max(last[1], r[0] + r[1] - last[0]);
-      } else {
-        out.add(new long[] {r[0], r[1]});
-      }
-    }
-    return out;
-  }
-
-  private static void shutdown(ExecutorService pool) {
-    pool.shutdownNow();
-    try {
-      pool.awaitTermination(30, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  }
-
-  private static void deleteScratch(Path scratch, Path work) throws IOException {
-    if (scratch != null && !scratch.startsWith(work)) {
-      Staging.remove(scratch);
-    }
-    Staging.remove(work.resolve("root"));
-  }
-
-  /**
-   * Matches the staged entries to the inodes mke2fs made (by walking the new file system's
-   * directories) and returns what each inode must become: the declared type, mode, owner and device
-   * number. Devices and FIFOs were staged as empty regular files; their directory entries get their
-   * real file type here, their inodes in the patch pass.
-   */
-  private static Map<Long, Ext4Inodes.Patch> declare(
-      Ext4Dirs dirs, Staging staging, List<long[]> written) throws IOException, DiskException {
-    Map<String, Ext4Dirs.Dirent> onDisk = dirs.walk();
-    Map<Long, Ext4Inodes.Patch> patches = new HashMap<>();
-    patches.put(Ext4Dirs.ROOT_INO, new Ext4Inodes.Patch(0040755, 0, 0, 0, 0));
-    Ext4Dirs.Dirent lostFound = onDisk.get("lost+found");
-    if (lostFound != null && !staging.entries().containsKey("lost+found")) {
-      int mode = dirs.inodes().inode(lostFound.ino()).getShort(0) & 0xffff;
-      patches.put(lostFound.ino(), new Ext4Inodes.Patch(mode, 0, 0, 0, 0));
-    }
-    for (Map.Entry<String, Staging.Meta> e : staging.entries().entrySet()) {
-      Ext4Dirs.Dirent d = onDisk.get(e.getKey());
-      if (d == null) {
-        if (e.getKey().startsWith("lost+found/")) {
-          continue; // mke2fs -d does not copy into the lost+found it makes
-        }
-        throw new DiskException("mke2fs did not write /" + e.getKey() + " into the file system");
-      }
-      Staging.Meta m = e.getValue();
-      int fmt =
-          switch (m.type()) {
-            case DIRECTORY -> 0040000;
-            case FILE -> 0100000;
-            case SYMLINK -> 0120000;
-            case CHAR_DEVICE -> 0020000;
-            case BLOCK_DEVICE -> 0060000;
-            case FIFO -> 0010000;
-            default -> throw new IllegalStateException(m.type().toString());
-          };
-      int perm = m.type() == LayerEntry.Type.SYMLINK ? 0777 : m.mode();
-      patches.put(
-          d.ino(), new Ext4Inodes.Patch(fmt | perm, m.uid(), m.gid(), m.major(), m.minor()));
-      int ft = Ext4Dirs.fileType(m.type());
-      if (d.fileType() != ft) {
-        if (d.fileType() != Ext4Dirs.FT_REG
-            || ft == Ext4Dirs.FT_REG
-            || ft == Ext4Dirs.FT_DIR
-            || ft == Ext4Dirs.FT_SYMLINK) {
-          throw new DiskException(
-              "mke2fs wrote /"
-                  + e.getKey()
-                  + " as file type "
-                  + d.fileType()
-                  + ", not "
-                  + m.type().name().toLowerCase());
-        }
-        dirs.setFileType(d, ft);
-        written.add(new long[] {d.blockPos(), dirs.inodes().blockSize});
-      }
-    }
-    return patches;
-  }
-
-  private static List<String> xattrCommands(Staging staging, Path work)
-      throws IOException, DiskException {
-    List<String> cmds = new ArrayList<>();
-    int n = 0;
-    for (Map.Entry<String, Staging.Meta> e : staging.withXattrs()) {
-      for (Map.Entry<String, byte[]> x : e.getValue().xattrs().entrySet()) {
-        Path v = work.resolve("xattr" + (n++));
-        Files.write(v, x.getValue());
-        cmds.add(
-            "ea_set -f "
-                + Debugfs.q(v.toString())
-                + " "
-                + Debugfs.q("/" + e.getKey())
-                + " "
-                + Debugfs.q(x.getKey()));
-      }
-    }
-    return cmds;
-  }
-
-  /** The sha256 of each layer file, in order (what the identifiers are derived from). */
-  private static List<String> sha256s(List<Path> layers) throws IOException {
-    List<String> out = new ArrayList<>();
-    for (Path layer : layers) {
-      out.add(
-          com.google.common.io.Files.asByteSource(layer.toFile())
-              .hash(Hashing.sha256())
-              .toString());
-    }
-    return out;
-  }
-
-  private String seed(List<String> layerSha256s) {
-    Hasher h = Hashing.sha256().newHasher();
-    h.putString("kiln-disk-v1\n", StandardCharsets.UTF_8);
-    for (String sha : layerSha256s) {
-      h.putString(sha + "\n", StandardCharsets.UTF_8);
-    }
-    h.putString(options.fingerprint(), StandardCharsets.UTF_8);
-    return h.hash().toString();
-  }
-
-  /** The result of background work, with its exception unwrapped. */
-  private static <T> T get(Future<T> f) throws IOException, DiskException {
-    try {
-      return f.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new DiskException("interrupted", e);
-    } catch (ExecutionException e) {
-      Throwable c = e.getCause();
-      if (c instanceof DiskException d) {
-        throw d;
-      } else if (c instanceof IOException io) {
-        throw io;
-      } else if (c instanceof RuntimeException r) {
-        throw r;
-      } else if (c instanceof Error err) {
-        throw err;
-      }
-      throw new DiskException(c.toString(), c);
-    }
-  }
-
-  private static final ThreadFactory DAEMON =
-      r -> {
-        Thread t = new Thread(r, "kiln-disk");
-        t.setDaemon(true);
-        return t;
-      };
-
-  /** The tmpfs that scratch work goes to by default, when it has room. */
-  static final Path SHM = Path.of("/dev/shm");
-
-  private static final String SCRATCH_PREFIX = "kiln-disk-";
-  private static final long ABANDONED_AFTER_MILLIS = 6 * 3600 * 1000L;
-
-  /**
-   * A new scratch directory for the staging directory and the disk being made: under {@link
-   * #withWorkDirectory} if set, else on {@code /dev/shm} if {@code bytes} fit there with a margin
-   * (and in available memory), else the work directory next to the output.
-   */
-  private Path scratchDir(Path work, long bytes) throws IOException {
-    Path parent = workDirectory;
-    if (parent == null && Files.isDirectory(SHM) && Files.isWritable(SHM)) {
-      removeAbandonedScratch(SHM);
-      long need = bytes + 256 * MIB;
-      long avail = memAvailable();
-      if (Files.getFileStore(SHM).getUsableSpace() > need && (avail < 0 || avail > need)) {
-        parent = SHM;
-      }
-    }
-    if (parent == null) {
-      return work;
-    }
-    Files.createDirectories(parent);
-    return Files.createTempDirectory(parent, SCRATCH_PREFIX + ProcessHandle.current().pid() + "-");
-  }
-
-  /**
-   * Scratch directories of processes that are gone (killed mid-build) would hold memory until a
-   * reboot.
-   */
-  private static void removeAbandonedScratch(Path dir) {
-    try (var s = Files.newDirectoryStream(dir, SCRATCH_PREFIX + "*")) {
-      for (Path p : s) {
-        String rest = p.getFileName().toString().substring(SCRATCH_PREFIX.length());
-        int dash = rest.indexOf('-');
-        try {
-          long pid = Long.parseLong(dash < 0 ? rest : rest.substring(0, dash));
-          long age = System.currentTimeMillis() - Files.getLastModifiedTime(p).toMillis();
-          // the age guards against a /dev/shm shared with another PID namespace
-          if (ProcessHandle.of(pid).isEmpty() && age > ABANDONED_AFTER_MILLIS) {
-            Staging.remove(p);
-          }
-        } catch (NumberFormatException | IOException e) {
-          // not ours, or not ours to delete
-        }
-      }
-    } catch (IOException e) {
-      // best effort
-    }
-  }
-
-  /**
-   * Bytes the layers unpack to, roughly: plain tars as they are, compressed ones five times their
-   * size.
-   */
-  static long estimatedContent(List<Path> layers) throws IOException {
-    long n = 0;
-    for (Path l : layers) {
-      long size = Files.size(l);
-      byte[] magic = new byte[2];
-      try (InputStream in = Files.newInputStream(l)) {
-        int r = in.readNBytes(magic, 0, 2);
-        n += r == 2 && (magic[0] & 0xff) == 0x1f && (magic[1] & 0xff) == 0x8b ? 5 * size : size;
-      }
-    }
-    return n;
-  }
-
-  /** MemAvailable from /proc/meminfo, or -1. */
-  private static long memAvailable() {
-    try {
-      for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
-        if (line.startsWith("MemAvailable:")) {
-          return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-        }
-      }
-    } catch (IOException | RuntimeException e) {
-      // unknown
-    }
-    return -1;
-  }
-
-  // ---------------------------------------------------------------------------------------------------------
-
-  /** Where things go on the disk. */
-  record Layout(
-      Gpt gpt, Gpt.Partition esp, Gpt.Partition root, UUID fsUuid, UUID hashSeed, int espSerial) {}
-
-  private Layout layout(long size, String seed) {
-    long sectors = size / Gpt.SECTOR;
-    long espFirst = MIB / Gpt.SECTOR;
-    long espLast = espFirst + options.espSize() / Gpt.SECTOR - 1;
-    long rootFirst = espLast + 1;
-    long rootLast =
-        ((sectors - 1 - Gpt.ENTRY_SECTORS) / (MIB / Gpt.SECTOR)) * (MIB / Gpt.SECTOR) - 1;
-    Gpt.Partition esp =
-        new Gpt.Partition(
-            Gpt.ESP_TYPE, Ids.uuid(seed, "esp-partition"), espFirst, espLast, "EFI system");
-    Gpt.Partition root =
-        new Gpt.Partition(
-            Gpt.ROOT_X86_64_TYPE, Ids.uuid(seed, "root-partition"), rootFirst, rootLast, "root");
-    Gpt gpt = new Gpt(size, Ids.uuid(seed, "disk"), List.of(esp, root));
-    return new Layout(
-        gpt,
-        esp,
-        root,
-        Ids.uuid(seed, "ext4-uuid"),
-        Ids.uuid(seed, "ext4-hash-seed"),
-        Ids.serial(seed, "fat-serial"));
-  }
-
-  private static Layout layoutOf(DiskImage d) throws IOException {
-    Gpt.Partition esp =
-        new Gpt.Partition(
-            Gpt.ESP_TYPE,
-            d.espPartition(),
-            d.espOffset() / Gpt.SECTOR,
-            (d.espOffset() + d.espSize()) / Gpt.SECTOR - 1,
-            "EFI system");
-    Gpt.Partition root =
-        new Gpt.Partition(
-            Gpt.ROOT_X86_64_TYPE,
-            d.rootPartition(),
-            d.rootOffset() / Gpt.SECTOR,
-            (d.rootOffset() + d.rootSize()) / Gpt.SECTOR - 1,
-            "root");
-    return new Layout(
-        new Gpt(d.size(), d.diskGuid(), List.of(esp, root)),
-        esp,
-        root,
-        d.fsUuid(),
-        null,
-        d.espSerial());
-  }
-
-  private DiskImage image(Path out, Layout l, Optional<Kernel> kernel) {
-    return new DiskImage(
-        out,
-        l.gpt().diskBytes(),
-        l.gpt().diskGuid(),
-        l.esp().guid(),
-        l.root().guid(),
-        l.fsUuid(),
-        l.esp().offset(),
-        l.esp().size(),
-        l.root().offset(),
-        l.root().size(),
-        kernel.map(Kernel::kernel),
-        kernel.flatMap(Kernel::initrd));
-  }
-
-  private byte[] esp(
-      Optional<Kernel> kernel, UUID fsUuid, UUID rootPart, int serial, Gpt.Partition esp, Path work)
-      throws DiskException {
-    Fat32 fat = new Fat32(esp.size(), serial, options.timestamp(), esp.firstLba());
-    if (kernel.isPresent()) {
-      String cfg = Grub.config(kernel.get(), fsUuid, rootPart, options);
-      fat.add("EFI/BOOT/BOOTX64.EFI", Grub.image(tools, cfg, work));
-    }
-    return fat.image();
-  }
-
-  /** The smallest ext4 file system (bytes, whole MiB) that holds the staged content. */
-  static long minFsBytes(Staging s) {
-    long data = s.dataBlocks(BLOCK) * BLOCK;
-    long inodesNeeded = s.entries().size() + 1024L;
-    long f = Math.max(data, 64 * MIB);
-    for (int i = 0; i < 20; i++) {
-      long blocks = f / BLOCK;
-      long journal = journalBlocks(blocks) * BLOCK;
-      long itable = (f / INODE_RATIO) * INODE_SIZE;
-      long groups = (blocks + 32767) / 32768;
-      long overhead = journal + itable + groups * 3 * BLOCK + 16 * MIB;
-      long next = Math.max((data + overhead) * 101 / 100, inodesNeeded * INODE_RATIO);
-      next = roundUp(next, MIB);
-      if (next <= f) {
-        return f;
-      }
-      f = next;
-    }
-    return f;
-  }
-
-  /** e2fsprogs' ext2fs_default_journal_size. */
-  static long journalBlocks(long blocks) {
-    if (blocks < 32768) {
-      return 1024;
-    } else if (blocks < 256 * 1024) {
-      return 4096;
-    } else if (blocks < 512 * 1024) {
-      return 8192;
-    } else if (blocks < 4096 * 1024) {
-      return 16384;
-    } else if (blocks < 8192 * 1024) {
-      return 32768;
-    } else if (blocks < 16384 * 1024) {
-      return 65536;
-    } else if (blocks < 32768 * 1024) {
-      return 131072;
-    }
-    return 262144;
-  }
-
-  /**
-   * The mke2fs configuration: fixed here so that the host's /etc/mke2fs.conf cannot change the
-   * bytes.
-   */
-  static final String MKE2FS_CONF =
-      "[defaults]\n"
-          + "\tbase_features = sparse_super2,large_file,filetype,dir_index,ext_attr\n"
-          + "\tdefault_mntopts = acl,user_xattr\n"
-          + "\tenable_periodic_fsck = 0\n"
-          + "\tblocksize = 4096\n"
-          + "\tinode_size = 256\n"
-          + "\tinode_ratio = 16384\n"
-          + "\tlazy_itable_init = false\n"
-          + "\tlazy_journal_init = false\n"
-          + "\n[fs_types]\n"
-          + "\text4 = {\n"
-          + "\t\tfeatures = has_journal,extent,huge_file,flex_bg,metadata_csum,64bit,dir_nlink,extra_isize\n"
-          + "\t}\n";
-
-  private void mkfs(Path disk, Layout l, Path root, Path work, int entries)
-      throws IOException, DiskException {
-    Path conf = work.resolve("mke2fs.conf");
-    Files.writeString(conf, MKE2FS_CONF, StandardCharsets.US_ASCII);
-    Map<String, String> env = new java.util.HashMap<>(env());
-    env.put("MKE2FS_CONFIG", conf.toString());
-    // no fakeroot: owners, modes and device numbers are written into the inodes afterwards (declare
-    // + pinTimes)
-    List<String> cmd =
-        List.of(
-            tools.path("mke2fs"),
-            "-q",
-            "-F",
-            "-t",
-            "ext4",
-            "-b",
-            String.valueOf(BLOCK),
-            "-m",
-            "0",
-            "-L",
-            "root",
-            "-U",
-            l.fsUuid().toString(),
-            "-E",
-            "offset="
-                + l.root().offset()
-                + ",hash_seed="
-                + l.hashSeed()
-                + ",num_backup_sb=0,root_owner=0:0",
-            "-d",
-            root.toString(),
-            disk.toString(),
-            (l.root().size() / 1024) + "k");
-    HostTools.Result r = HostTools.run(cmd, env, null, false);
-    if (r.exitCode() != 0) {
-      String err = r.stderr() + r.stdout();
-      if (err.contains("Could not allocate")
-          || err.contains("No space left")
-          || err.contains("inodes")) {
-        throw new DiskException(
-            "disk size "
-                + human(l.gpt().diskBytes())
-                + " is too small for the content ("
-                + entries
-                + " entries): mke2fs ran out of space; use a larger DiskOptions.withSize or the automatic size\n"
-                + HostTools.tail(err));
-      }
-      throw new DiskException(
-          "mke2fs failed (exit code " + r.exitCode() + "):\n" + HostTools.tail(err));
-    }
-  }
-
-  private Map<String, String> env() {
-    return Map.of("E2FSPROGS_FAKE_TIME", String.valueOf(options.timestamp()), "TZ", "UTC");
-  }
-
-  private static Path workDir(Path out) throws IOException {
-    Path dir = out.toAbsolutePath().getParent();
-    Files.createDirectories(dir);
-    return Files.createTempDirectory(dir, ".kiln-disk-");
-  }
-
-  private static void deleteTree(Path p) throws IOException {
-    if (!Files.exists(p)) {
-      return;
-    }
-    try (var walk = Files.walk(p)) {
-      List<Path> all = walk.sorted(java.util.Comparator.reverseOrder()).toList();
-      for (Path x : all) {
-        Files.deleteIfExists(x);
-      }
-    }
-  }
-
+  /** {@code v} rounded up to a multiple of {@code unit}. */
   static long roundUp(long v, long unit) {
     return (v + unit - 1) / unit * unit;
   }
 
+  /** A size as messages and the log show it: {@code 1.00 GiB}, {@code 130.0 MiB}. */
   static String human(long bytes) {
     if (bytes >= GIB) {
       return String.format("%.2f GiB", bytes / (double) GIB);

@@ -10,10 +10,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Turns the entries of layers added on top of an existing disk into {@code debugfs -w} commands
@@ -85,7 +83,6 @@ final class ExtendPlan {
       }
     }
     tree.load(touched);
-    Set<String> added = new HashSet<>();
     for (Spooled s : entries) {
       LayerEntry en = s.entry();
       if (en.type() == Type.WHITEOUT) {
@@ -103,7 +100,6 @@ final class ExtendPlan {
       LayerEntry en = s.entry();
       if (en.type() != Type.WHITEOUT && en.type() != Type.OPAQUE_WHITEOUT) {
         apply(en, s.content(), layerName);
-        added.add(en.path());
       }
     }
   }
@@ -222,16 +218,7 @@ final class ExtendPlan {
       owner(Debugfs.q("/" + parent), 0040755, 0, 0);
       tree.put(parent, new Ext4Tree.Node(Type.DIRECTORY, 0755, 0, 0));
     } else if (n.type() != Type.DIRECTORY) {
-      throw new DiskException(
-          "layer "
-              + layer
-              + ": entry /"
-              + p
-              + " would be written through /"
-              + parent
-              + ", which is a "
-              + n.type().name().toLowerCase()
-              + ", not a directory");
+      throw new DiskException(ParentNotADirectory.message(layer, p, parent, n.type(), null));
     }
   }
 

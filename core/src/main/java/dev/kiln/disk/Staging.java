@@ -6,7 +6,6 @@ import dev.kiln.spi.LayerReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,7 +29,8 @@ import java.util.TreeMap;
  * written through a symlink.
  *
  * <p>The declared metadata is written into the inodes mke2fs made, afterwards, in Java ({@link
- * Ext4Inodes.Patch}), so no root, no fakeroot and no per-file chown or chmod is needed. Not
+ * Ext4Inodes.Patch}), so no root, no fakeroot and no per-file chown or chmod is needed. The host
+ * file system calls run on a {@link StagingWriter} thread while the next entries are parsed. Not
  * thread-safe.
  */
 final class Staging implements FsTree {
@@ -52,112 +52,18 @@ final class Staging implements FsTree {
   /** Files up to this size are read into memory and written by the background writer. */
   private static final int QUEUED_FILE_MAX = 32 << 20;
 
-  /** Bytes of file content queued for the writer at most. */
-  private static final int QUEUE_KIB = 96 << 10;
-
   private final Path root;
   private final NavigableMap<String, Meta> entries = new TreeMap<>();
   private final byte[] buffer = new byte[1 << 20];
-  private Writer writer;
+  private StagingWriter writer;
 
   Staging(Path root) throws IOException {
     this.root = Files.createDirectories(root);
   }
 
-  /**
-   * Host file system changes (create, write, link), done in order by one background thread while
-   * the reading thread parses the next entries, so that parsing and the system calls overlap.
-   * Anything that reads the host tree waits for the queue to drain first. The first failure is
-   * reported by the next call.
-   */
-  private static final class Writer {
-    interface Op {
-      void run() throws IOException;
-    }
-
-    private record Job(Op op, int kib) {}
-
-    private static final Job STOP = new Job(() -> {}, 0);
-    private final java.util.concurrent.BlockingQueue<Job> queue =
-        new java.util.concurrent.LinkedBlockingQueue<>();
-    private final java.util.concurrent.Semaphore budget =
-        new java.util.concurrent.Semaphore(QUEUE_KIB);
-    private final Thread thread;
-    private volatile IOException failure;
-
-    Writer() {
-      thread = new Thread(this::loop, "kiln-disk-staging");
-      thread.setDaemon(true);
-      thread.start();
-    }
-
-    private void loop() {
-      while (true) {
-        Job j;
-        try {
-          j = queue.take();
-        } catch (InterruptedException e) {
-          return;
-        }
-        if (j == STOP) {
-          return;
-        }
-        try {
-          if (failure == null) {
-            j.op().run();
-          }
-        } catch (IOException | RuntimeException e) {
-          failure = e instanceof IOException io ? io : new IOException(e.toString(), e);
-        } finally {
-          budget.release(j.kib());
-        }
-      }
-    }
-
-    void submit(Op op, int kib) throws IOException {
-      check();
-      try {
-        budget.acquire(kib);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IOException("interrupted while staging", e);
-      }
-      queue.add(new Job(op, kib));
-    }
-
-    /** Waits until everything queued is done. */
-    void drain() throws IOException {
-      java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
-      submit(done::countDown, 0);
-      try {
-        done.await();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IOException("interrupted while staging", e);
-      }
-      check();
-    }
-
-    void stop() {
-      queue.add(STOP);
-      try {
-        thread.join();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
-
-    private void check() throws IOException {
-      IOException f = failure;
-      if (f != null) {
-        throw new IOException("could not stage a file: " + f.getMessage(), f);
-      }
-    }
-  }
-
-  private Writer writer() {
+  private StagingWriter writer() {
     if (writer == null) {
-      writer = new Writer();
+      writer = new StagingWriter();
     }
     return writer;
   }
@@ -256,16 +162,8 @@ final class Staging implements FsTree {
       entries.put(parent, new Meta(Type.DIRECTORY, 0755, 0, 0, 0, 0, 0, "", Map.of(), false));
     } else if (m.type() != Type.DIRECTORY) {
       throw new IOException(
-          "layer "
-              + layer
-              + ": entry /"
-              + p
-              + " would be written through /"
-              + parent
-              + ", which is a "
-              + m.type().name().toLowerCase()
-              + (m.type() == Type.SYMLINK ? " (to " + m.linkTarget() + ")" : "")
-              + ", not a directory");
+          ParentNotADirectory.message(
+              layer, p, parent, m.type(), m.type() == Type.SYMLINK ? m.linkTarget() : null));
     }
   }
 
@@ -283,7 +181,7 @@ final class Staging implements FsTree {
             e.linkTarget(),
             e.xattrs(),
             false);
-    Writer w = writer();
+    StagingWriter w = writer();
     switch (e.type()) {
       case DIRECTORY -> {
         Meta old = entries.get(e.path());
@@ -403,51 +301,6 @@ final class Staging implements FsTree {
     return root.resolve(p);
   }
 
-  /** Bytes of file content, counting hard-linked files once. */
-  long contentBytes() {
-    long n = 0;
-    for (Meta m : entries.values()) {
-      if (m.type() == Type.FILE && !m.hardlink()) {
-        n += m.size();
-      }
-    }
-    return n;
-  }
-
-  /**
-   * File system blocks of {@code blockSize} the content needs beyond inodes: file data rounded up
-   * to whole blocks, one or more blocks per directory, a block for each long symlink target and for
-   * each inode with extended attributes.
-   */
-  long dataBlocks(int blockSize) {
-    long blocks = 1;
-    Map<String, Long> dirBytes = new TreeMap<>();
-    for (Map.Entry<String, Meta> en : entries.entrySet()) {
-      Meta m = en.getValue();
-      String p = en.getKey();
-      int slash = p.lastIndexOf('/');
-      String parent = slash < 0 ? "" : p.substring(0, slash);
-      dirBytes.merge(parent, 12L + ((p.length() - slash - 1 + 3) & ~3L), Long::sum);
-      switch (m.type()) {
-        case FILE -> {
-          if (!m.hardlink()) {
-            long b = (m.size() + blockSize - 1) / blockSize;
-            blocks += b + b / 340; // extent tree blocks for very fragmented large files
-          }
-        }
-        case SYMLINK -> blocks += m.linkTarget().length() >= 60 ? 1 : 0;
-        default -> {}
-      }
-      if (!m.xattrs().isEmpty()) {
-        blocks++;
-      }
-    }
-    for (long bytes : dirBytes.values()) {
-      blocks += 1 + bytes * 5 / 4 / blockSize; // htree index blocks and slack
-    }
-    return blocks;
-  }
-
   /** Paths with extended attributes, in order. */
   List<Map.Entry<String, Meta>> withXattrs() {
     List<Map.Entry<String, Meta>> out = new ArrayList<>();
@@ -488,28 +341,6 @@ final class Staging implements FsTree {
    */
   void delete() throws IOException {
     abandon();
-    remove(root);
-  }
-
-  /** {@code rm -rf --one-file-system DIR}, if it exists. */
-  static void remove(Path root) throws IOException {
-    if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-      return;
-    }
-    try {
-      Process p =
-          new ProcessBuilder("rm", "-rf", "--one-file-system", "--", root.toString())
-              .redirectErrorStream(true)
-              .start();
-      p.getOutputStream().close();
-      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      if (p.waitFor() != 0) {
-        throw new IOException(
-            "could not delete the staging directory " + root + ": " + out.strip());
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("interrupted while deleting " + root, e);
-    }
+    ScratchSpace.remove(root);
   }
 }
