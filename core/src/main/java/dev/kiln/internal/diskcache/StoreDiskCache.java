@@ -1,6 +1,5 @@
 package dev.kiln.internal.diskcache;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.common.base.Stopwatch;
 import dev.kiln.BakeException;
@@ -14,12 +13,10 @@ import dev.kiln.disk.DiskOptions;
 import dev.kiln.event.BakeEvent;
 import dev.kiln.internal.keys.LayerKeys;
 import dev.kiln.internal.keys.StatIndex;
-import dev.kiln.internal.oci.Json;
 import dev.kiln.internal.remote.GuardedRemoteCache;
 import dev.kiln.internal.store.LocalStore;
 import dev.kiln.spi.ImageView;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,10 +33,8 @@ public final class StoreDiskCache implements DiskCache {
   private final LocalStore store;
   private final StatIndex statIndex;
   private final Consumer<BakeEvent> events;
-  private final GuardedRemoteCache remote;
-  private final java.util.concurrent.Executor compressPool;
-  private final List<java.util.concurrent.CompletableFuture<Void>> pushes =
-      new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final StoredDisks disks;
+  private final RemoteDisks remoteDisks;
 
   public StoreDiskCache(
       LocalStore store,
@@ -50,8 +45,8 @@ public final class StoreDiskCache implements DiskCache {
     this.store = store;
     this.statIndex = statIndex;
     this.events = events;
-    this.remote = remote;
-    this.compressPool = compressPool;
+    this.disks = new StoredDisks(store);
+    this.remoteDisks = new RemoteDisks(store, disks, events, remote, compressPool);
   }
 
   @Override
@@ -110,16 +105,16 @@ public final class StoreDiskCache implements DiskCache {
     Digest diskKey = LayerKeys.disk(layerKey, options.toString());
     try {
       Path path = store.diskPath(diskKey);
-      Optional<CachedDisk> cached = read(path, diskKey);
+      Optional<CachedDisk> cached = disks.read(path, diskKey);
       if (cached.isPresent()) {
         return cached.get();
       }
-      if (remote != null && remote.reads()) {
+      if (remoteDisks.reads()) {
         // another machine may have built this disk: then neither it nor its base is built here
         try (LocalStore.StoreLock l = store.lock("disk-" + diskKey.hex())) {
-          cached = read(path, diskKey);
+          cached = disks.read(path, diskKey);
           if (cached.isEmpty()) {
-            cached = fromRemote(path, diskKey);
+            cached = remoteDisks.fetch(path, diskKey);
           }
           if (cached.isPresent()) {
             return cached.get();
@@ -135,7 +130,7 @@ public final class StoreDiskCache implements DiskCache {
                   bounds.subList(0, bounds.size() - 1),
                   options);
       try (LocalStore.StoreLock l = store.lock("disk-" + diskKey.hex())) {
-        cached = read(path, diskKey);
+        cached = disks.read(path, diskKey);
         if (cached.isPresent()) {
           return cached.get();
         }
@@ -155,17 +150,9 @@ public final class StoreDiskCache implements DiskCache {
           built = builder.extend(base.path(), blobs(layers, k, n), tmp);
         }
         Digest sha = new Digest(StatIndex.hash(tmp));
-        ObjectNode info = Json.object();
-        info.put("sha256", sha.toString());
-        info.put("layerKey", layerKey.toString());
-        info.put("options", options.toString());
-        info.put("kernel", built.kernel().orElse(""));
-        info.put("initrd", built.initrd().orElse(""));
-        store.writeAtomically(info(path), Json.bytes(info));
-        Files.deleteIfExists(
-            path); // a disk without its info (a killed process) is rebuilt, never trusted
-        store.commitFile(tmp, path);
-        pushLater(path, diskKey, info);
+        ObjectNode info = StoredDisks.info(sha, layerKey, options, built);
+        disks.commit(tmp, path, info);
+        remoteDisks.pushLater(path, diskKey, info);
         events.accept(
             new BakeEvent.Output(
                 "disk",
@@ -176,193 +163,17 @@ public final class StoreDiskCache implements DiskCache {
                     + " MiB) in "
                     + sw.elapsed().toMillis()
                     + " ms"));
-        return new CachedDisk(withPath(built, path), sha, diskKey);
+        return new CachedDisk(
+            StoredDisks.at(path, built, built.kernel(), built.initrd()), sha, diskKey);
       }
     } catch (IOException e) {
       throw new DiskException("could not build or cache the disk: " + e.getMessage(), e);
     }
   }
 
-  // ---- the remote cache ----
-
-  /** The remote namespace of disks: disk key hex → the disk's info plus its gzip blob. */
-  static final String DISK_NAMESPACE = "disks";
-
-  /**
-   * The disk from the remote cache: its gzip blob, checked against the blob digest while it
-   * downloads, decompressed into a sparse file (zero blocks are holes, as the built disk has them),
-   * checked against the disk's SHA-256, and committed with its info. Anything wrong is a miss; an
-   * outage trips the guard.
-   */
-  private Optional<CachedDisk> fromRemote(Path path, Digest diskKey) throws IOException {
-    Optional<byte[]> raw = remote.getEntry(DISK_NAMESPACE, diskKey.hex());
-    if (raw.isEmpty()) {
-      return Optional.empty();
-    }
-    Stopwatch sw = Stopwatch.createStarted();
-    ObjectNode info;
-    Digest blob;
-    Digest sha;
-    long blobSize;
-    long size;
-    try {
-      info = (ObjectNode) Json.read(raw.get());
-      blob = Digest.parse(info.path("blob").asText());
-      sha = Digest.parse(info.path("sha256").asText());
-      blobSize = info.path("blobSize").asLong();
-      size = info.path("size").asLong();
-    } catch (IOException | RuntimeException e) {
-      warn(
-          "remote cache "
-              + remote.describe()
-              + " has an unreadable entry for disk "
-              + diskKey.shortHex()
-              + ": "
-              + e);
-      return Optional.empty();
-    }
-    Path gz = store.newTempFile(".disk.gz");
-    Path tmp = store.newTempDirectory().resolve("disk.raw");
-    try {
-      events.accept(
-          new BakeEvent.Output(
-              "disk",
-              "downloading disk "
-                  + sha.shortHex()
-                  + " ("
-                  + (blobSize >> 20)
-                  + " MiB compressed) from the remote cache"));
-      remote.fetchBlob(
-          blob,
-          gz,
-          done ->
-              events.accept(new BakeEvent.BytesWritten("remote cache: pull disk", done, blobSize)));
-      if (Files.size(gz) != blobSize || !blob.equals(new Digest(StatIndex.hash(gz)))) {
-        warn(
-            "remote cache "
-                + remote.describe()
-                + " served a wrong blob for disk "
-                + diskKey.shortHex()
-                + "; building it locally");
-        return Optional.empty();
-      }
-      Digest got = SparseGunzip.expand(gz, tmp, size);
-      if (!got.equals(sha)) {
-        warn(
-            "remote cache "
-                + remote.describe()
-                + ": disk "
-                + diskKey.shortHex()
-                + " expands to "
-                + got
-                + ", expected "
-                + sha
-                + "; building it locally");
-        return Optional.empty();
-      }
-      ObjectNode local = info.deepCopy();
-      local.remove(List.of("blob", "blobSize", "size"));
-      store.writeAtomically(info(path), Json.bytes(local));
-      Files.deleteIfExists(path);
-      store.commitFile(tmp, path);
-    } catch (java.io.FileNotFoundException e) {
-      warn(
-          "remote cache "
-              + remote.describe()
-              + " has an entry for disk "
-              + diskKey.shortHex()
-              + " but not its blob; building it locally");
-      return Optional.empty();
-    } catch (IOException e) {
-      return Optional.empty(); // the guard reported an outage; a local error builds the disk again
-    } finally {
-      Files.deleteIfExists(gz);
-      Files.deleteIfExists(tmp);
-    }
-    events.accept(
-        new BakeEvent.RemoteCacheHit("disk", "disk", diskKey, blob, blobSize, sw.elapsed()));
-    return read(path, diskKey);
-  }
-
-  /**
-   * Compresses a disk just built and pushes it with its entry, in the background; {@link
-   * #awaitPushes} waits.
-   */
-  private void pushLater(Path disk, Digest diskKey, ObjectNode info) {
-    if (remote == null || !remote.writes()) {
-      return;
-    }
-    pushes.add(
-        java.util.concurrent.CompletableFuture.runAsync(
-            () -> {
-              Path gz = store.newTempFile(".disk.gz");
-              try {
-                Stopwatch sw = Stopwatch.createStarted();
-                long size = Files.size(disk);
-                Digest blob;
-                try (java.io.OutputStream out = Files.newOutputStream(gz);
-                    dev.kiln.internal.tar.ParallelGzipOutputStream z =
-                        new dev.kiln.internal.tar.ParallelGzipOutputStream(out, compressPool, 1)) {
-                  Files.copy(disk, z);
-                  z.finish();
-                  blob = z.digest();
-                }
-                long blobSize = Files.size(gz);
-                long sent =
-                    remote.pushBlob(
-                        blob,
-                        blobSize,
-                        DISK_MEDIA_TYPE,
-                        gz,
-                        done ->
-                            events.accept(
-                                new BakeEvent.BytesWritten(
-                                    "remote cache: push disk", done, blobSize)));
-                ObjectNode entry = info.deepCopy();
-                entry.put("blob", blob.toString()).put("blobSize", blobSize).put("size", size);
-                remote.putEntry(
-                    DISK_NAMESPACE,
-                    diskKey.hex(),
-                    Json.bytes(entry),
-                    Optional.of(
-                        new dev.kiln.spi.RemoteCache.BlobRef(blob, blobSize, DISK_MEDIA_TYPE)));
-                events.accept(
-                    new BakeEvent.RemoteCachePushed("disk", diskKey, blob, sent, sw.elapsed()));
-              } catch (IOException e) {
-                org.slf4j.LoggerFactory.getLogger(StoreDiskCache.class)
-                    .debug("push of disk {} failed: {}", diskKey, e.toString());
-              } finally {
-                try {
-                  Files.deleteIfExists(gz);
-                } catch (IOException e) {
-                  // swept with the session
-                }
-              }
-            },
-            compressPool));
-  }
-
-  /** The media type of a gzip-compressed raw disk in the remote cache. */
-  static final String DISK_MEDIA_TYPE = "application/vnd.dev.kiln.disk.raw.v1+gzip";
-
   /** Waits for the disk pushes started so far (each bounded by the remote's timeouts). */
   public void awaitPushes() {
-    for (java.util.concurrent.CompletableFuture<Void> f : pushes) {
-      try {
-        f.get();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      } catch (java.util.concurrent.ExecutionException e) {
-        // logged where it failed
-      }
-    }
-    pushes.removeIf(java.util.concurrent.CompletableFuture::isDone);
-  }
-
-  private void warn(String message) {
-    org.slf4j.LoggerFactory.getLogger(StoreDiskCache.class).warn(message);
-    events.accept(new BakeEvent.Warning(message));
+    remoteDisks.awaitPushes();
   }
 
   private List<Path> blobs(List<LayerRecord> layers, int from, int to) {
@@ -371,57 +182,5 @@ public final class StoreDiskCache implements DiskCache {
       out.add(store.blobPath(l.digest()));
     }
     return out;
-  }
-
-  private static Path info(Path disk) {
-    return disk.resolveSibling(disk.getFileName().toString().replace(".raw", ".json"));
-  }
-
-  private Optional<CachedDisk> read(Path path, Digest diskKey) throws IOException {
-    if (!Files.isRegularFile(path) || !Files.isRegularFile(info(path))) {
-      return Optional.empty();
-    }
-    JsonNode info;
-    DiskImage d;
-    try {
-      info = Json.read(Files.readAllBytes(info(path)));
-      d = DiskImage.read(path);
-    } catch (IOException | RuntimeException e) {
-      return Optional.empty(); // a half-written entry from a killed process: built again
-    }
-    String kernel = info.path("kernel").asText("");
-    String initrd = info.path("initrd").asText("");
-    DiskImage withBoot =
-        new DiskImage(
-            d.path(),
-            d.size(),
-            d.diskGuid(),
-            d.espPartition(),
-            d.rootPartition(),
-            d.fsUuid(),
-            d.espOffset(),
-            d.espSize(),
-            d.rootOffset(),
-            d.rootSize(),
-            kernel.isEmpty() ? Optional.empty() : Optional.of(kernel),
-            initrd.isEmpty() ? Optional.empty() : Optional.of(initrd));
-    return Optional.of(
-        new CachedDisk(withBoot, Digest.parse(info.path("sha256").asText()), diskKey));
-  }
-
-  private static DiskImage withPath(DiskImage d, Path path) {
-    return new DiskImage(
-        path,
-        d.size(),
-        d.diskGuid(),
-        d.espPartition(),
-        d.rootPartition(),
-        d.fsUuid(),
-        d.espOffset(),
-        d.espSize(),
-        d.rootOffset(),
-        d.rootSize(),
-        d.kernel(),
-        d.initrd());
   }
 }

@@ -81,6 +81,28 @@ final class StoreIndex {
     return idx;
   }
 
+  /** Adds (or retags) a manifest under {@code refName}. */
+  void tag(Digest manifest, long size, String refName, String mediaType) throws IOException {
+    ObjectNode idx = readRepaired();
+    ArrayNode manifests = idx.withArray("manifests");
+    ArrayNode kept = Json.mapper().createArrayNode();
+    for (JsonNode m : manifests) {
+      String ref = m.path("annotations").path(Json.REF_NAME).asText(null);
+      if (refName.equals(ref)) {
+        if (manifest.toString().equals(m.path("digest").asText())) {
+          return;
+        }
+        continue;
+      }
+      kept.add(m);
+    }
+    ObjectNode desc = Json.manifestDescriptor(manifest, size, refName);
+    desc.put("mediaType", mediaType);
+    kept.add(desc);
+    idx.set("manifests", kept);
+    write(idx);
+  }
+
   /** Writes the index (the caller made every entry valid). */
   synchronized void write(ObjectNode idx) throws IOException {
     store.writeAtomically(file, Json.bytes(idx));
@@ -305,7 +327,7 @@ final class StoreIndex {
     Files.deleteIfExists(store.blobPath(manifest));
     verified.forget(manifest);
     Files.deleteIfExists(store.recordPath(manifest));
-    LocalStore.deleteTree(store.root().resolve("records").resolve(manifest.hex()));
+    StoreFiles.deleteTree(store.root().resolve("records").resolve(manifest.hex()));
   }
 
   /** A well-formed descriptor. */
