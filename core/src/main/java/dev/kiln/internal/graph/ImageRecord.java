@@ -1,14 +1,14 @@
 package dev.kiln.internal.graph;
 
-import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
-import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kiln.Digest;
 import dev.kiln.LayerRecord;
-import dev.kiln.internal.oci.Json;
-import dev.kiln.spi.Fingerprint;
+import dev.kiln.internal.store.StoredLayer;
+import java.io.IOException;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -16,9 +16,9 @@ import java.util.Objects;
 /**
  * The image record of the store ({@code records/<image>.json}, docs/concepts.md): base, layers with
  * keys, digests and named inputs, written once when an image is first baked. Tools and later
- * versions read it, so its JSON keeps this property order; records of earlier versions lack the
- * keys and uncompressed sizes (read as null and -1). Fields it does not know (the seal) are ignored
- * when read.
+ * versions read it, so its JSON keeps this property order, each layer as {@link RecordLayer} says;
+ * records of earlier versions lack the keys and uncompressed sizes (read as null and -1). Fields it
+ * does not know (the seal) are ignored when read.
  */
 @JsonPropertyOrder({"schema", "image", "config", "key", "base", "firstBaked", "layers"})
 @JsonIgnoreProperties(ignoreUnknown = true)
@@ -29,15 +29,16 @@ record ImageRecord(
     Digest key,
     String base,
     String firstBaked,
-    List<Layer> layers) {
+    List<LayerRecord> layers) {
   static final String SCHEMA = "dev.kiln.record.v1";
 
-  ImageRecord {
-    base = Objects.requireNonNullElse(base, "");
-    layers = layers == null ? List.of() : List.copyOf(layers);
-  }
+  private static final ObjectMapper MAPPER = StoredLayer.mapper(RecordLayer.class);
 
-  /** One layer: a {@link LayerRecord} without its media type, metadata only when there is some. */
+  /**
+   * A layer in the record: every field of the {@link LayerRecord} but the media type (the manifest
+   * has it), the metadata only when there is some. The media type is left out when written only, so
+   * that it reads as every view reads what a file leaves out.
+   */
   @JsonPropertyOrder({
     "name",
     "kind",
@@ -49,63 +50,23 @@ record ImageRecord(
     "inputs",
     "metadata"
   })
-  @JsonIgnoreProperties(ignoreUnknown = true)
-  record Layer(
-      String name,
-      String kind,
-      Digest key,
-      Digest diffId,
-      Digest digest,
-      long size,
-      @JsonInclude(value = JsonInclude.Include.CUSTOM, valueFilter = Json.OmitNegative.class)
-          long uncompressedSize,
-      List<Fingerprint.Input> inputs,
-      @JsonInclude(JsonInclude.Include.NON_EMPTY) Map<String, String> metadata) {
+  @JsonIgnoreProperties(value = "mediaType", allowSetters = true, ignoreUnknown = true)
+  private interface RecordLayer extends StoredLayer.View {
+    @Override
+    @JsonInclude(JsonInclude.Include.NON_EMPTY)
+    Map<String, String> metadata();
+  }
 
-    Layer {
-      name = Objects.requireNonNullElse(name, "");
-      kind = Objects.requireNonNullElse(kind, "");
-      inputs = inputs == null ? List.of() : inputs;
-      metadata = metadata == null ? Map.of() : metadata;
-    }
+  ImageRecord {
+    base = Objects.requireNonNullElse(base, "");
+    layers = layers == null ? List.of() : List.copyOf(layers);
+  }
 
-    /**
-     * As read: a layer without an uncompressed size (recorded before it was) has an unknown one.
-     */
-    @JsonCreator
-    static Layer read(
-        @JsonProperty("name") String name,
-        @JsonProperty("kind") String kind,
-        @JsonProperty("key") Digest key,
-        @JsonProperty("diffId") Digest diffId,
-        @JsonProperty("digest") Digest digest,
-        @JsonProperty("size") long size,
-        @JsonProperty("uncompressedSize") Long uncompressedSize,
-        @JsonProperty("inputs") List<Fingerprint.Input> inputs,
-        @JsonProperty("metadata") Map<String, String> metadata) {
-      return new Layer(
-          name,
-          kind,
-          key,
-          diffId,
-          digest,
-          size,
-          uncompressedSize == null ? -1 : uncompressedSize,
-          inputs,
-          metadata);
-    }
+  ObjectNode toJson() {
+    return MAPPER.valueToTree(this);
+  }
 
-    static Layer of(LayerRecord l) {
-      return new Layer(
-          l.name(),
-          l.kind(),
-          l.key(),
-          l.diffId(),
-          l.digest(),
-          l.size(),
-          l.uncompressedSize(),
-          l.inputs(),
-          l.metadata());
-    }
+  static ImageRecord read(byte[] json) throws IOException {
+    return MAPPER.readValue(json, ImageRecord.class);
   }
 }

@@ -209,15 +209,14 @@ public final class StoredImages {
                 + " diff_ids");
       }
       Optional<ImageRecord> record = record(image);
-      List<ImageRecord.Layer> recorded = record.map(ImageRecord::layers).orElse(List.of());
+      List<LayerRecord> recorded = record.map(ImageRecord::layers).orElse(List.of());
       boolean named = recorded.size() == ls.size();
       List<LayerRecord> layers = new ArrayList<>();
       for (int i = 0; i < ls.size(); i++) {
         JsonNode l = ls.get(i);
         Digest digest = Digest.parse(l.path("digest").asText());
         Digest diffId = Digest.parse(diffIds.get(i).asText());
-        ImageRecord.Layer r =
-            named && digest.equals(recorded.get(i).digest()) ? recorded.get(i) : null;
+        LayerRecord r = named && digest.equals(recorded.get(i).digest()) ? recorded.get(i) : null;
         String name = r != null ? r.name() : "layer-" + i;
         String kind = r != null ? r.kind() : OciBaseLayer.KIND;
         Digest key = r != null && r.key() != null ? r.key() : LayerKeys.imported(digest);
@@ -287,8 +286,7 @@ public final class StoredImages {
    */
   private Optional<ImageRecord> record(Digest image) {
     try {
-      ImageRecord r =
-          Json.mapper().readValue(Files.readAllBytes(store.recordPath(image)), ImageRecord.class);
+      ImageRecord r = ImageRecord.read(Files.readAllBytes(store.recordPath(image)));
       return Optional.ofNullable(r).filter(x -> image.equals(x.image()));
     } catch (IOException | RuntimeException e) {
       return Optional.empty();

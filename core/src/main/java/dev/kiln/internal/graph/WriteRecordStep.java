@@ -1,7 +1,6 @@
 package dev.kiln.internal.graph;
 
 import dev.kiln.BakeException;
-import dev.kiln.internal.oci.Json;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -26,9 +25,9 @@ final class WriteRecordStep {
             image.key(),
             c.baseDescription(),
             Instant.now().toString(),
-            image.layers().stream().map(ImageRecord.Layer::of).toList());
+            image.layers());
     try {
-      return services.store().writeRecord(image.digest(), Json.mapper().valueToTree(r));
+      return services.store().writeRecord(image.digest(), r.toJson());
     } catch (IOException e) {
       throw new BakeException("could not write the image record: " + e.getMessage(), e);
     }
