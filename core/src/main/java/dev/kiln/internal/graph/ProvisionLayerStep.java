@@ -138,15 +138,17 @@ final class ProvisionLayerStep {
         store.commitBlob(blob.file(), blob.digest());
         KeyEntry entry =
             new KeyEntry(
-                name,
-                kind,
-                blob.diffId(),
-                blob.digest(),
-                store.blobSize(blob.digest()),
-                blob.uncompressedSize(),
-                LayerRecord.GZIP_LAYER,
-                n.inputs,
-                blob.metadata());
+                new LayerRecord(
+                    name,
+                    kind,
+                    null,
+                    blob.diffId(),
+                    blob.digest(),
+                    store.blobSize(blob.digest()),
+                    blob.uncompressedSize(),
+                    LayerRecord.GZIP_LAYER,
+                    n.inputs,
+                    blob.metadata()));
         store.putKey(n.key, entry);
         provisioned.add(name);
         services.emit(

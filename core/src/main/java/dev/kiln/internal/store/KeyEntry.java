@@ -53,22 +53,6 @@ public record KeyEntry(LayerRecord layer) {
     }
   }
 
-  /** The entry of a layer of these fields. */
-  public KeyEntry(
-      String name,
-      String kind,
-      Digest diffId,
-      Digest digest,
-      long size,
-      long uncompressedSize,
-      String mediaType,
-      List<Fingerprint.Input> inputs,
-      Map<String, String> metadata) {
-    this(
-        new LayerRecord(
-            name, kind, null, diffId, digest, size, uncompressedSize, mediaType, inputs, metadata));
-  }
-
   public String name() {
     return layer.name();
   }

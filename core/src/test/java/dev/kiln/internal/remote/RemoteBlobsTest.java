@@ -61,15 +61,17 @@ class RemoteBlobsTest {
 
   private static KeyEntry entry(byte[] blob, byte[] raw) {
     return new KeyEntry(
-        "app",
-        "files",
-        Digest.of(raw),
-        Digest.of(blob),
-        blob.length,
-        raw.length,
-        LayerRecord.GZIP_LAYER,
-        List.of(),
-        Map.of());
+        new LayerRecord(
+            "app",
+            "files",
+            null,
+            Digest.of(raw),
+            Digest.of(blob),
+            blob.length,
+            raw.length,
+            LayerRecord.GZIP_LAYER,
+            List.of(),
+            Map.of()));
   }
 
   private Optional<String> fetch(Writer w, KeyEntry e) throws IOException {

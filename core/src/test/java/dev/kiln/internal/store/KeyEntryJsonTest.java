@@ -67,20 +67,32 @@ class KeyEntryJsonTest {
     md.put("apt.zlib", "1:1.2.13");
     md.put("apt.curl", "7.88.1-10");
     return new KeyEntry(
-        "app",
-        "files",
-        DIFF_ID,
-        BLOB,
-        1234,
-        5678,
-        LayerRecord.GZIP_LAYER,
-        List.of(new Fingerprint.Input("/opt/a", IN_A), new Fingerprint.Input("/opt/b", IN_B)),
-        md);
+        new LayerRecord(
+            "app",
+            "files",
+            null,
+            DIFF_ID,
+            BLOB,
+            1234,
+            5678,
+            LayerRecord.GZIP_LAYER,
+            List.of(new Fingerprint.Input("/opt/a", IN_A), new Fingerprint.Input("/opt/b", IN_B)),
+            md));
   }
 
   static KeyEntry minimal() {
     return new KeyEntry(
-        "base", "oci-base", DIFF_ID, BLOB, 0, -1, LayerRecord.TAR_LAYER, List.of(), Map.of());
+        new LayerRecord(
+            "base",
+            "oci-base",
+            null,
+            DIFF_ID,
+            BLOB,
+            0,
+            -1,
+            LayerRecord.TAR_LAYER,
+            List.of(),
+            Map.of()));
   }
 
   @Test
@@ -142,15 +154,17 @@ class KeyEntryJsonTest {
             + "\" } ],\n  \"metadata\" : { \"n\" : 7 }\n}\n";
     KeyEntry expected =
         new KeyEntry(
-            "app",
-            "files",
-            diffId,
-            digest,
-            blob.length,
-            -1,
-            LayerRecord.GZIP_LAYER,
-            List.of(new Fingerprint.Input("/opt/a", IN_A)),
-            Map.of("n", "7"));
+            new LayerRecord(
+                "app",
+                "files",
+                null,
+                diffId,
+                digest,
+                blob.length,
+                -1,
+                LayerRecord.GZIP_LAYER,
+                List.of(new Fingerprint.Input("/opt/a", IN_A)),
+                Map.of("n", "7")));
     assertThat(KeyEntry.fromJson(Json.read(bytes(old)))).isEqualTo(expected);
 
     try (LocalStore store = LocalStore.open(dir.resolve("store"))) {
