@@ -74,7 +74,7 @@ public final class DeflateEngines {
    * The engine for {@code mode} (a {@value #PROPERTY} value; null or empty is {@code auto}), with
    * {@code platform} as the JDK's deflater.
    */
-  static DeflateEngine.Factory choose(String mode, DeflateEngine.Factory platform) {
+  public static DeflateEngine.Factory choose(String mode, DeflateEngine.Factory platform) {
     String m = mode == null ? "" : mode.strip().toLowerCase(Locale.ROOT);
     switch (m) {
       case "jdk":

@@ -118,8 +118,11 @@ public final class ParallelGzipOutputStream extends OutputStream {
     this(out, executor, level, parallelism, chunkSize, null);
   }
 
-  /** For tests and benchmarks: {@code engines} (null: {@link DeflateEngines#standard()}). */
-  ParallelGzipOutputStream(
+  /**
+   * For tests and benchmarks: deflates with engines of {@code engines} (null: {@link
+   * DeflateEngines#standard()}) in chunks of {@code chunkSize}.
+   */
+  public ParallelGzipOutputStream(
       OutputStream out,
       Executor executor,
       int level,
