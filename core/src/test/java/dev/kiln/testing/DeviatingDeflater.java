@@ -5,8 +5,8 @@ import java.util.zip.Deflater;
 
 /**
  * A deflate engine that stands for a non-standard zlib (zlib-ng, a patched fork): the JDK's
- * Deflater with the FILTERED strategy, whose valid deflate streams differ from standard zlib's at
- * levels 4-9 (other matches kept), as another zlib's do.
+ * Deflater switched to the FILTERED strategy, whose valid deflate streams differ from standard
+ * zlib's for the same input and level, as another zlib's do.
  */
 public final class DeviatingDeflater implements DeflateEngine {
   /** Engines that deviate from standard zlib. */
