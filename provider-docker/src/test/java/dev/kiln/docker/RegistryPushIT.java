@@ -3,7 +3,15 @@ package dev.kiln.docker;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.kiln.BakeResult;
+import dev.kiln.Base;
 import dev.kiln.Digest;
+import dev.kiln.ImageBuild;
+import dev.kiln.ImageStoreException;
+import dev.kiln.Kiln;
+import dev.kiln.Layer;
+import dev.kiln.LayerRecord;
+import dev.kiln.event.BakeEvent;
 import dev.kiln.spi.CorruptBlobException;
 import dev.kiln.testing.Tools;
 import java.io.ByteArrayInputStream;
@@ -13,7 +21,9 @@ import java.io.InputStream;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
@@ -23,8 +33,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * How a push reads and sends its blobs, against Debian's docker-registry on loopback: a chunked
- * upload reads its blob once (again only for what a resume sends again), and the stream's digest
- * check runs before the registry gets the whole blob.
+ * upload reads its blob once (again only for what a resume sends again), the stream's digest check
+ * runs before the registry gets the whole blob, and the blobs of an image go up in parallel, the
+ * manifest after all of them, and not at all when one blob fails.
  */
 class RegistryPushIT {
   private static final int CHUNK = 64 * 1024;
@@ -186,6 +197,92 @@ class RegistryPushIT {
         assertThat(proxy.seen())
             .filteredOn(s -> s.method().equals("PUT") && s.path().contains("digest="))
             .allMatch(s -> s.bodyBytes() < blob.length);
+      }
+    }
+  }
+
+  static ImageBuild threeLayers(String name) {
+    return ImageBuild.from(Base.scratch())
+        .layer(Layer.files("a").content("/a", random(300_000, name.hashCode()), 0644))
+        .layer(Layer.files("b").content("/b", random(200_000, name.hashCode() + 1), 0644))
+        .layer(Layer.files("c").content("/c", random(100_000, name.hashCode() + 2), 0644))
+        .config(c -> c.cmd("/a"));
+  }
+
+  static boolean blobUpload(FaultyProxy.Seen s) {
+    return (s.method().equals("PUT") || s.method().equals("PATCH"))
+        && s.path().contains("/blobs/uploads/")
+        && s.bodyBytes() > 0;
+  }
+
+  @Test
+  void theBlobsOfAnImageGoUpInParallelAndTheManifestAfterThem() throws Exception {
+    List<BakeEvent.BytesWritten> progress = new CopyOnWriteArrayList<>();
+    try (FaultyProxy proxy = new FaultyProxy(registry.host(), s -> false, 0);
+        Kiln kiln =
+            Kiln.builder()
+                .store(shared.resolve("store-parallel"))
+                .listener(
+                    e -> {
+                      if (e instanceof BakeEvent.BytesWritten w
+                          && w.subject().startsWith("docker:")) {
+                        progress.add(w);
+                      }
+                    })
+                .build()) {
+      // each upload waits until three are in flight (at most 20 s: one at a time is slow, not
+      // stuck)
+      proxy.holdUntil(RegistryPushIT::blobUpload, 3, Duration.ofSeconds(20));
+      String target = "docker://" + proxy.host() + "/kiln/parallel:1";
+      BakeResult r = kiln.bake(threeLayers("parallel"), target);
+      var p = r.published().get(target);
+      assertThat(p.digest()).isEqualTo(r.digest());
+      assertThat(p.details()).containsEntry("blobsUploaded", "4");
+      assertThat(proxy.mostInFlight()).isGreaterThanOrEqualTo(3);
+
+      List<FaultyProxy.Seen> seen = proxy.seen();
+      int manifest = -1;
+      int lastBlob = -1;
+      for (int i = 0; i < seen.size(); i++) {
+        if (seen.get(i).method().equals("PUT") && seen.get(i).path().contains("/manifests/")) {
+          manifest = i;
+        } else if (blobUpload(seen.get(i))) {
+          lastBlob = i;
+        }
+      }
+      assertThat(manifest).isGreaterThan(lastBlob);
+
+      // one total across the blobs, only growing, ending at what was sent
+      long total = r.layers().stream().mapToLong(LayerRecord::size).sum();
+      assertThat(progress).isNotEmpty();
+      assertThat(progress).extracting(BakeEvent.BytesWritten::done).isSorted();
+      BakeEvent.BytesWritten last = progress.get(progress.size() - 1);
+      assertThat(last.done()).isEqualTo(Long.parseLong(p.details().get("bytesUploaded")));
+      assertThat(last.total()).isEqualTo(last.done()).isGreaterThan(total);
+    }
+  }
+
+  @Test
+  void aBlobThatCannotBeUploadedFailsThePublishWithItsErrorAndNoManifest() throws Exception {
+    try (Kiln kiln = Kiln.builder().store(shared.resolve("store-failing")).build()) {
+      ImageBuild build = threeLayers("failing");
+      Digest bad = kiln.bake(build).layers().get(1).digest();
+      try (FaultyProxy proxy =
+          new FaultyProxy(
+              registry.host(),
+              s -> blobUpload(s) && s.path().contains(bad.hex()),
+              Integer.MAX_VALUE)) {
+        String target = "docker://" + proxy.host() + "/kiln/failing:1";
+        assertThatThrownBy(() -> kiln.bake(build, target))
+            .isInstanceOf(ImageStoreException.class)
+            .hasMessageContaining("could not upload blob " + bad)
+            .hasMessageContaining("HTTP 500");
+        assertThat(proxy.failures()).isEqualTo(Registries.ATTEMPTS);
+        assertThat(proxy.seen())
+            .noneMatch(s -> s.path().contains("/manifests/") && !s.method().equals("HEAD"));
+        RegistryClient c = client(registry.host());
+        assertThat(c.hasBlob("kiln/failing", bad, RegistryClient.pullScope("kiln/failing")))
+            .isFalse();
       }
     }
   }
