@@ -18,6 +18,9 @@ final class Registries {
   static final Duration BACKOFF = Duration.ofMillis(200);
   static final long CHUNK = 32L << 20;
 
+  /** Blobs of one publication uploaded at once. */
+  static final int PARALLEL_BLOBS = 4;
+
   private static final Map<String, RegistryClient> CLIENTS = new ConcurrentHashMap<>();
   private static final Map<String, Map<Digest, Set<String>>> SEEN = new ConcurrentHashMap<>();
 

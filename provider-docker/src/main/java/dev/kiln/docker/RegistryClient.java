@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.Digest;
 import dev.kiln.spi.ProgressInputStream;
-import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -70,7 +69,10 @@ final class RegistryClient {
   /** A manifest as the registry holds it. */
   record Manifest(byte[] bytes, String mediaType, Digest digest) {}
 
-  /** Where a blob's bytes come from: opened from the start for every attempt. */
+  /**
+   * Where a blob's bytes come from: opened once per upload, and again (read from the start) only
+   * when an attempt has to go back.
+   */
   @FunctionalInterface
   interface BlobSource {
     InputStream open() throws IOException;
@@ -170,51 +172,91 @@ final class RegistryClient {
   /**
    * Uploads a blob of {@code size} bytes, streamed from {@code source}, and returns how many bytes
    * were sent (more than {@code size} when parts had to be sent again). Blobs up to the chunk size
-   * go in one PUT, restarted on failure; larger ones in PATCH chunks, resumed from what the
-   * registry says it has.
+   * go in one PUT, restarted on failure; larger ones in PATCH chunks sent one after another from
+   * one open stream, resumed from what the registry says it has. The source is read once; it is
+   * opened again (and read up to the offset) only when an attempt has to go back. The stream's own
+   * check runs before the last byte is sent: a source that fails (a store blob that does not match
+   * its digest, say) fails the upload with its own error, without retries, and the registry never
+   * gets the whole blob. An upload that fails is cancelled at the registry (best effort).
    */
   long upload(
       String repo, Digest digest, long size, BlobSource source, URI started, LongConsumer progress)
       throws IOException {
     AtomicLong sent = new AtomicLong();
-    URI location = started != null ? started : startUpload(repo);
-    if (size <= chunkSize) {
-      for (int attempt = 1; ; attempt++) {
-        try {
-          URI put = withQuery(location, "digest=" + enc(digest.toString()));
-          HttpResponse<byte[]> r =
-              send(
-                  pushScope(repo),
-                  () ->
-                      requestTo(put)
-                          .header("Content-Type", "application/octet-stream")
-                          .PUT(body(source, 0, size, sent, progress)),
-                  false);
-          if (r.statusCode() == 201) {
-            return sent.get();
-          }
-          throw error(r, "upload blob " + digest + " to " + repo);
-        } catch (IOException e) {
-          if (!retryable(e) || attempt >= attempts) {
-            throw e;
-          }
-          log.info(
-              "upload of {} to {}/{} failed ({}); restarting it",
-              digest.shortHex(),
-              registry,
-              repo,
-              e.getMessage());
-          sleep(attempt);
-          location = startUpload(repo);
+    try (BlobReader reader = new BlobReader(source, size)) {
+      URI[] location = {started != null ? started : startUpload(repo)};
+      try {
+        if (size <= chunkSize) {
+          putWhole(repo, digest, size, reader, location, sent, progress);
+        } else {
+          putChunks(repo, digest, size, reader, location, sent, progress);
         }
+        return sent.get();
+      } catch (IOException | RuntimeException e) {
+        cancelUpload(repo, location[0]);
+        reader.rethrowFailure();
+        throw e;
       }
     }
+  }
+
+  private void putWhole(
+      String repo,
+      Digest digest,
+      long size,
+      BlobReader reader,
+      URI[] location,
+      AtomicLong sent,
+      LongConsumer progress)
+      throws IOException {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        URI put = withQuery(location[0], "digest=" + enc(digest.toString()));
+        HttpResponse<byte[]> r =
+            send(
+                pushScope(repo),
+                () ->
+                    requestTo(put)
+                        .header("Content-Type", "application/octet-stream")
+                        .PUT(reader.body(0, size, sent, progress)),
+                false);
+        if (r.statusCode() == 201) {
+          return;
+        }
+        throw error(r, "upload blob " + digest + " to " + repo);
+      } catch (IOException e) {
+        reader.rethrowFailure();
+        if (!retryable(e) || attempt >= attempts) {
+          throw e;
+        }
+        log.info(
+            "upload of {} to {}/{} failed ({}); restarting it",
+            digest.shortHex(),
+            registry,
+            repo,
+            e.getMessage());
+        sleep(attempt);
+        cancelUpload(repo, location[0]);
+        location[0] = startUpload(repo);
+      }
+    }
+  }
+
+  private void putChunks(
+      String repo,
+      Digest digest,
+      long size,
+      BlobReader reader,
+      URI[] location,
+      AtomicLong sent,
+      LongConsumer progress)
+      throws IOException {
     long offset = 0;
     int failures = 0;
     while (offset < size) {
       long len = Math.min(chunkSize, size - offset);
       long from = offset;
-      URI at = location;
+      URI at = location[0];
       try {
         HttpResponse<byte[]> r =
             send(
@@ -223,20 +265,21 @@ final class RegistryClient {
                     requestTo(at)
                         .header("Content-Type", "application/octet-stream")
                         .header("Content-Range", from + "-" + (from + len - 1))
-                        .method("PATCH", body(source, from, len, sent, progress)),
+                        .method("PATCH", reader.body(from, len, sent, progress)),
                 false);
         if (r.statusCode() != 202) {
           throw error(r, "upload a chunk of blob " + digest + " to " + repo);
         }
-        location = location(r);
+        location[0] = location(r);
         offset += len;
         failures = 0;
       } catch (IOException e) {
+        reader.rethrowFailure();
         if (!retryable(e) || ++failures >= attempts) {
           throw e;
         }
         sleep(failures);
-        Optional<Resume> resumed = resume(repo, location, offset);
+        Optional<Resume> resumed = resume(repo, location[0], offset);
         if (resumed.isEmpty()) {
           log.info(
               "upload of {} to {}/{} failed ({}); the registry lost it, restarting",
@@ -244,7 +287,7 @@ final class RegistryClient {
               registry,
               repo,
               e.getMessage());
-          location = startUpload(repo);
+          location[0] = startUpload(repo);
           offset = 0;
         } else {
           log.info(
@@ -255,17 +298,29 @@ final class RegistryClient {
               e.getMessage(),
               resumed.get().offset());
           offset = resumed.get().offset();
-          location = resumed.get().location();
+          location[0] = resumed.get().location();
         }
       }
     }
-    URI put = withQuery(location, "digest=" + enc(digest.toString()));
+    URI put = withQuery(location[0], "digest=" + enc(digest.toString()));
     HttpResponse<byte[]> r =
         send(pushScope(repo), () -> requestTo(put).PUT(HttpRequest.BodyPublishers.noBody()), true);
     if (r.statusCode() != 201) {
       throw error(r, "complete the upload of blob " + digest + " to " + repo);
     }
-    return sent.get();
+  }
+
+  /** Cancels an upload the registry holds (best effort: registries also expire abandoned ones). */
+  private void cancelUpload(String repo, URI location) {
+    if (location == null) {
+      return;
+    }
+    try {
+      HttpResponse<byte[]> r = send(pushScope(repo), () -> requestTo(location).DELETE(), false);
+      log.debug("cancelled upload {}: HTTP {}", location.getPath(), r.statusCode());
+    } catch (IOException | RuntimeException e) {
+      log.debug("could not cancel upload {}: {}", location.getPath(), e.toString());
+    }
   }
 
   /** Where an interrupted upload goes on. */
@@ -709,68 +764,158 @@ final class RegistryClient {
   }
 
   /**
-   * A body that streams {@code len} bytes of the source from {@code offset}, counting what is sent.
+   * The bytes of one blob for the attempts of one upload: read from one open stream, range after
+   * range, so a blob sent in chunks is read once. The stream is opened again (and read up to the
+   * offset: store streams verify what they hash, so they must not skip) only when an attempt goes
+   * back, after a failure. A range that ends the blob makes sure the stream ends there too (which
+   * runs the store stream's digest check) before it hands out its last bytes. What the source
+   * failed with is kept, so the upload fails with it rather than with the HTTP client's account.
+   * Thread-safe: the HTTP client reads on its own threads.
    */
-  private static HttpRequest.BodyPublisher body(
-      BlobSource source, long offset, long len, AtomicLong sent, LongConsumer progress) {
-    return HttpRequest.BodyPublishers.fromPublisher(
-        HttpRequest.BodyPublishers.ofInputStream(
-            () -> {
-              try {
-                InputStream in = source.open();
-                discard(in, offset);
-                return new ProgressInputStream(new Limited(in, len), sent, progress);
-              } catch (IOException e) {
-                throw new UncheckedIOException(e);
-              }
-            }),
-        len);
-  }
+  private static final class BlobReader implements AutoCloseable {
+    private final BlobSource source;
+    private final long size;
+    private InputStream in;
+    private long position;
+    private long generation;
+    private IOException failure;
 
-  /**
-   * Reads and drops {@code n} bytes: store streams verify what they hash, so they must not skip.
-   */
-  private static void discard(InputStream in, long n) throws IOException {
-    byte[] buf = new byte[64 * 1024];
-    while (n > 0) {
-      int r = in.read(buf, 0, (int) Math.min(buf.length, n));
-      if (r < 0) {
-        throw new IOException("blob ended before byte " + n);
-      }
-      n -= r;
+    BlobReader(BlobSource source, long size) {
+      this.source = source;
+      this.size = size;
     }
-  }
 
-  private static final class Limited extends FilterInputStream {
-    private long left;
+    /** A body of {@code len} bytes from {@code offset}, counting what is sent. */
+    HttpRequest.BodyPublisher body(long offset, long len, AtomicLong sent, LongConsumer progress) {
+      return HttpRequest.BodyPublishers.fromPublisher(
+          HttpRequest.BodyPublishers.ofInputStream(
+              () -> {
+                try {
+                  return new ProgressInputStream(range(offset, len), sent, progress);
+                } catch (IOException e) {
+                  throw new UncheckedIOException(e);
+                }
+              }),
+          len);
+    }
 
-    Limited(InputStream in, long left) {
-      super(in);
-      this.left = left;
+    /** Positions the stream at {@code offset}; earlier ranges stop reading. */
+    synchronized InputStream range(long offset, long len) throws IOException {
+      generation++;
+      try {
+        if (in == null || position > offset) {
+          closeStream();
+          in = source.open();
+          position = 0;
+        }
+        byte[] buf = new byte[64 * 1024];
+        while (position < offset) {
+          int r = in.read(buf, 0, (int) Math.min(buf.length, offset - position));
+          if (r < 0) {
+            throw new IOException("the blob ended at byte " + position + " of its " + size);
+          }
+          position += r;
+        }
+      } catch (IOException | RuntimeException e) {
+        throw failed(e);
+      }
+      return new Range(generation, len, offset + len == size);
+    }
+
+    /** Throws what the source failed with, if it did. */
+    synchronized void rethrowFailure() throws IOException {
+      if (failure != null) {
+        throw failure;
+      }
+    }
+
+    private IOException failed(Exception e) {
+      IOException io = e instanceof IOException i ? i : new IOException(e.toString(), e);
+      if (failure == null) {
+        failure = io;
+      }
+      closeStream();
+      return io;
+    }
+
+    private void closeStream() {
+      if (in != null) {
+        try {
+          in.close();
+        } catch (IOException e) {
+          // read-only: nothing is lost
+        }
+        in = null;
+      }
     }
 
     @Override
-    public int read() throws IOException {
-      if (left <= 0) {
-        return -1;
-      }
-      int b = super.read();
-      if (b >= 0) {
-        left--;
-      }
-      return b;
+    public synchronized void close() {
+      generation++;
+      closeStream();
     }
 
-    @Override
-    public int read(byte[] b, int off, int len) throws IOException {
-      if (left <= 0) {
-        return -1;
+    /** One range of the blob; closing it leaves the blob's stream open for the next. */
+    private final class Range extends InputStream {
+      private final long owner;
+      private final boolean last;
+      private long left;
+      private boolean ended;
+
+      Range(long owner, long left, boolean last) {
+        this.owner = owner;
+        this.left = left;
+        this.last = last;
       }
-      int n = super.read(b, off, (int) Math.min(len, left));
-      if (n > 0) {
-        left -= n;
+
+      @Override
+      public int read() throws IOException {
+        byte[] b = new byte[1];
+        int n = read(b, 0, 1);
+        return n < 0 ? -1 : b[0] & 0xff;
       }
-      return n;
+
+      @Override
+      public int read(byte[] b, int off, int len) throws IOException {
+        synchronized (BlobReader.this) {
+          if (owner != generation || in == null) {
+            throw new IOException("this part of the upload was given up");
+          }
+          if (len == 0) {
+            return 0;
+          }
+          try {
+            if (left == 0) {
+              expectEnd();
+              return -1;
+            }
+            int n = in.read(b, off, (int) Math.min(len, left));
+            if (n < 0) {
+              throw new IOException(
+                  "the blob ended at byte " + position + " of its " + size + " bytes");
+            }
+            position += n;
+            left -= n;
+            if (left == 0) {
+              expectEnd();
+            }
+            return n;
+          } catch (IOException | RuntimeException e) {
+            throw failed(e);
+          }
+        }
+      }
+
+      /** At the blob's end, makes sure the stream ends there (and so runs its digest check). */
+      private void expectEnd() throws IOException {
+        if (!last || ended) {
+          return;
+        }
+        ended = true;
+        if (in.read() >= 0) {
+          throw new IOException("the blob is longer than its size, " + size + " bytes");
+        }
+      }
     }
   }
 }

@@ -14,25 +14,39 @@ import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageView;
 import dev.kiln.spi.IndexView;
 import dev.kiln.spi.PublishContext;
+import java.io.FilterInputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Queue;
 import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongConsumer;
 
 /**
  * {@code docker://HOST[:PORT]/REPO:TAG}: pushes images to an OCI distribution registry without a
  * Docker daemon; a multi-platform image as each platform's manifest (by digest) and the OCI image
  * index under the tag. Blobs the repository already has are skipped (HEAD), blobs seen in another
  * repository of the same registry are mounted, the rest are streamed from the store (chunked and
- * resumable when large), then the OCI manifest is put under the tag; a registry that refuses OCI
- * manifests gets the same image as a Docker v2 schema 2 manifest (whose digest differs, and is the
- * one reported). {@link #find} asks for the tag's manifest digest and reports the image as reused
- * when it is this image. Details: {@code reference}, {@code bytesUploaded}, {@code blobsUploaded},
- * {@code blobsSkipped}, {@code blobsMounted}, {@code manifestType}. Thread-safe.
+ * resumable when large), several blobs at once; once all are there, the OCI manifest is put under
+ * the tag; a registry that refuses OCI manifests gets the same image as a Docker v2 schema 2
+ * manifest (whose digest differs, and is the one reported). {@link #find} asks for the tag's
+ * manifest digest and reports the image as reused when it is this image. Details: {@code
+ * reference}, {@code bytesUploaded}, {@code blobsUploaded}, {@code blobsSkipped}, {@code
+ * blobsMounted}, {@code manifestType}. Thread-safe.
  */
 final class RegistryStore implements ImageStore {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -82,7 +96,7 @@ final class RegistryStore implements ImageStore {
     String repo = repo();
     Transfer t = new Transfer(ctx, total(List.of(image)));
     try {
-      pushBlobs(client, image, t);
+      pushBlobs(client, List.of(image), t);
       String tag = options.reference().tagOrLatest();
       Digest digest;
       String type = RegistryClient.OCI_MANIFEST;
@@ -125,8 +139,8 @@ final class RegistryStore implements ImageStore {
   }
 
   /**
-   * Pushes the blobs and manifest of every platform's image (each manifest by its digest, so each
-   * is addressable on its own), then the image index under the tag.
+   * Pushes the blobs of every platform's image, then each platform's manifest (by its digest, so
+   * each is addressable on its own), then the image index under the tag.
    */
   @Override
   public PublishedImage publishIndex(IndexView index, PublishContext ctx) throws BakeException {
@@ -134,8 +148,8 @@ final class RegistryStore implements ImageStore {
     String repo = repo();
     Transfer t = new Transfer(ctx, total(index.images()));
     try {
+      pushBlobs(client, index.images(), t);
       for (ImageView image : index.images()) {
-        pushBlobs(client, image, t);
         client.putManifest(
             repo, image.digest().toString(), image.manifest(), RegistryClient.OCI_MANIFEST);
       }
@@ -153,13 +167,33 @@ final class RegistryStore implements ImageStore {
     final PublishContext ctx;
     final long total;
     final AtomicLong uploaded = new AtomicLong();
-    int skipped;
-    int mounted;
-    int sent;
+    final AtomicInteger skipped = new AtomicInteger();
+    final AtomicInteger mounted = new AtomicInteger();
+    final AtomicInteger sent = new AtomicInteger();
+
+    /** The first failure of a blob: the others stop. */
+    final AtomicReference<Throwable> failure = new AtomicReference<>();
+
+    private long progressed;
 
     Transfer(PublishContext ctx, long total) {
       this.ctx = ctx;
       this.total = total;
+    }
+
+    /**
+     * A progress callback for one blob's upload, which counts its own bytes: adds them to the total
+     * of all blobs, one event at a time, so the events a listener sees only grow.
+     */
+    LongConsumer progress() {
+      AtomicLong last = new AtomicLong();
+      return done -> {
+        long delta = done - last.getAndSet(done);
+        synchronized (this) {
+          progressed += delta;
+          ctx.emit(new BakeEvent.BytesWritten(target, progressed, total));
+        }
+      };
     }
   }
 
@@ -188,45 +222,180 @@ final class RegistryStore implements ImageStore {
   }
 
   /**
-   * Makes the repository hold every blob of the image: skipped when there, mounted when seen in
-   * another repository of the registry, else uploaded.
+   * Makes the repository hold every blob of the images: skipped when there, mounted when seen in
+   * another repository of the registry, else uploaded. Up to {@link Registries#PARALLEL_BLOBS}
+   * blobs at once, the largest first; the first failure stops the others and is thrown.
    */
-  private void pushBlobs(RegistryClient client, ImageView image, Transfer t) throws IOException {
-    String repo = repo();
-    String registry = options.reference().registry();
-    for (Digest d : blobs(image)) {
-      if (client.hasBlob(repo, d, RegistryClient.pushScope(repo))) {
-        t.skipped++;
-        Registries.seen(registry, d, repo);
-        continue;
-      }
-      java.net.URI started = null;
-      Optional<String> from = Registries.elsewhere(registry, d, repo);
-      if (from.isPresent()) {
-        try {
-          Optional<java.net.URI> upload = client.mount(repo, d, from.get());
-          if (upload.isEmpty()) {
-            t.mounted++;
-            Registries.seen(registry, d, repo);
-            continue;
-          }
-          started = upload.get();
-        } catch (RegistryException e) {
-          // not mounted: uploaded below
+  private void pushBlobs(RegistryClient client, List<ImageView> images, Transfer t)
+      throws IOException {
+    Map<Digest, ImageView> owner = new LinkedHashMap<>();
+    Map<Digest, Long> sizes = new HashMap<>();
+    for (ImageView image : images) {
+      for (Digest d : blobs(image)) {
+        if (owner.putIfAbsent(d, image) == null) {
+          sizes.put(d, image.blobSize(d));
         }
       }
-      long before = t.uploaded.get();
-      long n =
-          client.upload(
-              repo,
-              d,
-              image.blobSize(d),
-              () -> image.openBlob(d),
-              started,
-              done -> t.ctx.emit(new BakeEvent.BytesWritten(target, before + done, t.total)));
-      t.uploaded.addAndGet(n);
-      t.sent++;
+    }
+    List<Digest> order = new ArrayList<>(owner.keySet());
+    // the long uploads start first, the small ones fill in beside them
+    order.sort(Comparator.comparing((Digest d) -> sizes.get(d)).reversed());
+    inParallel(
+        order,
+        Registries.PARALLEL_BLOBS,
+        t.ctx.executor(),
+        t.failure,
+        d -> pushBlob(client, owner.get(d), d, sizes.get(d), t));
+  }
+
+  private void pushBlob(RegistryClient client, ImageView image, Digest d, long size, Transfer t)
+      throws IOException {
+    String repo = repo();
+    String registry = options.reference().registry();
+    if (client.hasBlob(repo, d, RegistryClient.pushScope(repo))) {
+      t.skipped.incrementAndGet();
       Registries.seen(registry, d, repo);
+      return;
+    }
+    java.net.URI started = null;
+    Optional<String> from = Registries.elsewhere(registry, d, repo);
+    if (from.isPresent()) {
+      try {
+        Optional<java.net.URI> upload = client.mount(repo, d, from.get());
+        if (upload.isEmpty()) {
+          t.mounted.incrementAndGet();
+          Registries.seen(registry, d, repo);
+          return;
+        }
+        started = upload.get();
+      } catch (RegistryException e) {
+        // not mounted: uploaded below
+      }
+    }
+    long n =
+        client.upload(
+            repo,
+            d,
+            size,
+            () -> new Stoppable(image.openBlob(d), t.failure),
+            started,
+            t.progress());
+    t.uploaded.addAndGet(n);
+    t.sent.incrementAndGet();
+    Registries.seen(registry, d, repo);
+  }
+
+  /** A blob's stream that fails once another blob of the publication failed: its upload stops. */
+  private static final class Stoppable extends FilterInputStream {
+    private final AtomicReference<Throwable> failure;
+
+    Stoppable(InputStream in, AtomicReference<Throwable> failure) {
+      super(in);
+      this.failure = failure;
+    }
+
+    @Override
+    public int read() throws IOException {
+      check();
+      return super.read();
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      check();
+      return super.read(b, off, len);
+    }
+
+    private void check() throws IOException {
+      Throwable f = failure.get();
+      if (f != null) {
+        throw new IOException("stopped: another blob failed (" + f.getMessage() + ")");
+      }
+    }
+  }
+
+  /** Something done to one item that may fail. */
+  @FunctionalInterface
+  interface ItemAction<T> {
+    void run(T item) throws IOException;
+  }
+
+  /**
+   * Runs {@code action} on every item, {@code parallel} at once: the calling thread works through
+   * the items too, helped by up to {@code parallel - 1} tasks on {@code executor}. It waits only
+   * for helpers that started, so a busy or small executor slows the work down but cannot block it.
+   * The first failure is kept in {@code failure}; no item starts after it, and it is thrown once
+   * the running ones have stopped.
+   */
+  static <T> void inParallel(
+      List<T> items,
+      int parallel,
+      Executor executor,
+      AtomicReference<Throwable> failure,
+      ItemAction<T> action)
+      throws IOException {
+    Queue<T> queue = new ConcurrentLinkedQueue<>(items);
+    Runnable work =
+        () -> {
+          T item;
+          while (failure.get() == null && (item = queue.poll()) != null) {
+            try {
+              action.run(item);
+            } catch (IOException | RuntimeException | Error e) {
+              failure.compareAndSet(null, e);
+            }
+          }
+        };
+    Object lock = new Object();
+    int[] running = {0};
+    boolean[] closed = {false};
+    Runnable helper =
+        () -> {
+          synchronized (lock) {
+            if (closed[0]) {
+              return;
+            }
+            running[0]++;
+          }
+          try {
+            work.run();
+          } finally {
+            synchronized (lock) {
+              running[0]--;
+              lock.notifyAll();
+            }
+          }
+        };
+    for (int i = 1; i < Math.min(parallel, items.size()); i++) {
+      try {
+        executor.execute(helper);
+      } catch (RejectedExecutionException e) {
+        break;
+      }
+    }
+    work.run();
+    synchronized (lock) {
+      closed[0] = true;
+      while (running[0] > 0) {
+        try {
+          lock.wait();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          InterruptedIOException stop = new InterruptedIOException("interrupted");
+          failure.compareAndSet(null, stop);
+          throw stop;
+        }
+      }
+    }
+    Throwable f = failure.get();
+    if (f instanceof IOException io) {
+      throw io;
+    }
+    if (f instanceof RuntimeException re) {
+      throw re;
+    }
+    if (f instanceof Error err) {
+      throw err;
     }
   }
 
@@ -258,9 +427,9 @@ final class RegistryStore implements ImageStore {
         "reference",
         options.reference().registry() + "/" + repo() + ":" + options.reference().tagOrLatest());
     d.put("bytesUploaded", Long.toString(t == null ? 0 : t.uploaded.get()));
-    d.put("blobsUploaded", Integer.toString(t == null ? 0 : t.sent));
-    d.put("blobsSkipped", Integer.toString(t == null ? 0 : t.skipped));
-    d.put("blobsMounted", Integer.toString(t == null ? 0 : t.mounted));
+    d.put("blobsUploaded", Integer.toString(t == null ? 0 : t.sent.get()));
+    d.put("blobsSkipped", Integer.toString(t == null ? 0 : t.skipped.get()));
+    d.put("blobsMounted", Integer.toString(t == null ? 0 : t.mounted.get()));
     d.put("manifestType", type);
     return new PublishedImage(target, digest, false, d);
   }

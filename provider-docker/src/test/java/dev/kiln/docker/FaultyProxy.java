@@ -11,18 +11,23 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 
 /**
  * A loopback HTTP proxy in front of a registry that answers 500 to chosen requests (the body is
  * read, nothing is forwarded) and passes everything else through, rewriting Location headers so
- * clients stay on the proxy. Records the requests it saw.
+ * clients stay on the proxy. Records the requests it saw. Can hold chosen requests until several of
+ * them are in flight at once (see {@link #holdUntil}), to show that a client sends them in
+ * parallel.
  */
 final class FaultyProxy implements AutoCloseable {
   private static final Set<String> HOP =
@@ -49,6 +54,10 @@ final class FaultyProxy implements AutoCloseable {
   private final AtomicInteger failures = new AtomicInteger();
   private final int maxFailures;
   private final List<Seen> seen = new CopyOnWriteArrayList<>();
+  private volatile Predicate<Seen> hold = s -> false;
+  private volatile CountDownLatch held = new CountDownLatch(0);
+  private final AtomicInteger holding = new AtomicInteger();
+  private final AtomicInteger mostHeld = new AtomicInteger();
 
   FaultyProxy(String upstreamHost, Predicate<Seen> fail, int maxFailures) throws IOException {
     this.upstream = upstreamHost;
@@ -71,6 +80,25 @@ final class FaultyProxy implements AutoCloseable {
   List<Seen> seen() {
     return List.copyOf(seen);
   }
+
+  /**
+   * Holds each request that {@code which} matches (after reading its body, before forwarding it)
+   * until {@code count} of them have arrived, or for at most {@code patience}: a client that sends
+   * them one at a time is slowed down, never blocked. {@link #mostInFlight()} tells how many were
+   * in flight at once.
+   */
+  void holdUntil(Predicate<Seen> which, int count, Duration patience) {
+    this.held = new CountDownLatch(count);
+    this.patience = patience;
+    this.hold = which;
+  }
+
+  /** The most requests matched by {@link #holdUntil} that were in flight at the same time. */
+  int mostInFlight() {
+    return mostHeld.get();
+  }
+
+  private volatile Duration patience = Duration.ZERO;
 
   private void handle(HttpExchange ex) throws IOException {
     try (ex) {
@@ -96,45 +124,65 @@ final class FaultyProxy implements AutoCloseable {
         return;
       }
       seen.add(s);
-      HttpRequest.Builder b =
-          HttpRequest.newBuilder(URI.create("http://" + upstream + path))
-              .method(
-                  ex.getRequestMethod(),
-                  body.length == 0
-                      ? HttpRequest.BodyPublishers.noBody()
-                      : HttpRequest.BodyPublishers.ofByteArray(body));
-      for (Map.Entry<String, List<String>> h : ex.getRequestHeaders().entrySet()) {
-        if (!HOP.contains(h.getKey().toLowerCase())) {
-          for (String v : h.getValue()) {
-            b.header(h.getKey(), v);
-          }
+      boolean matched = hold.test(s);
+      if (matched) {
+        mostHeld.accumulateAndGet(holding.incrementAndGet(), Math::max);
+        held.countDown();
+        try {
+          held.await(patience.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
         }
       }
-      HttpResponse<byte[]> r;
       try {
-        r = client.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IOException(e);
-      }
-      for (Map.Entry<String, List<String>> h : r.headers().map().entrySet()) {
-        if (HOP.contains(h.getKey().toLowerCase()) || h.getKey().startsWith(":")) {
-          continue;
+        forward(ex, path, body);
+      } finally {
+        if (matched) {
+          holding.decrementAndGet();
         }
+      }
+    }
+  }
+
+  private void forward(HttpExchange ex, String path, byte[] body) throws IOException {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create("http://" + upstream + path))
+            .method(
+                ex.getRequestMethod(),
+                body.length == 0
+                    ? HttpRequest.BodyPublishers.noBody()
+                    : HttpRequest.BodyPublishers.ofByteArray(body));
+    for (Map.Entry<String, List<String>> h : ex.getRequestHeaders().entrySet()) {
+      if (!HOP.contains(h.getKey().toLowerCase())) {
         for (String v : h.getValue()) {
-          ex.getResponseHeaders()
-              .add(
-                  h.getKey(),
-                  h.getKey().equalsIgnoreCase("Location") ? v.replace(upstream, host()) : v);
+          b.header(h.getKey(), v);
         }
       }
-      boolean noBody =
-          ex.getRequestMethod().equals("HEAD") || r.statusCode() == 204 || r.body().length == 0;
-      ex.sendResponseHeaders(r.statusCode(), noBody ? -1 : r.body().length);
-      if (!noBody) {
-        try (OutputStream out = ex.getResponseBody()) {
-          out.write(r.body());
-        }
+    }
+    HttpResponse<byte[]> r;
+    try {
+      r = client.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException(e);
+    }
+    for (Map.Entry<String, List<String>> h : r.headers().map().entrySet()) {
+      if (HOP.contains(h.getKey().toLowerCase()) || h.getKey().startsWith(":")) {
+        continue;
+      }
+      for (String v : h.getValue()) {
+        ex.getResponseHeaders()
+            .add(
+                h.getKey(),
+                h.getKey().equalsIgnoreCase("Location") ? v.replace(upstream, host()) : v);
+      }
+    }
+    boolean noBody =
+        ex.getRequestMethod().equals("HEAD") || r.statusCode() == 204 || r.body().length == 0;
+    ex.sendResponseHeaders(r.statusCode(), noBody ? -1 : r.body().length);
+    if (!noBody) {
+      try (OutputStream out = ex.getResponseBody()) {
+        out.write(r.body());
       }
     }
   }
