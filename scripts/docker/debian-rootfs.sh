@@ -3,7 +3,7 @@
 # and Ansible tests use as a base: no image can be pulled on these machines, so bases come from root file systems.
 #
 #   scripts/docker/debian-rootfs.sh          # prints the path of the cached tarball
-#   scripts/docker/debian-rootfs.sh arm64    # the arm64 minbase (no python3), built under QEMU emulation
+#   scripts/docker/debian-rootfs.sh arm64    # arm64: essential + apt (no python3), built under QEMU emulation
 #   KILN_FIXTURES=/some/dir scripts/docker/debian-rootfs.sh
 #
 # Idempotent: an existing tarball is kept; a build goes to a temp file renamed into place, so an interrupted run
@@ -12,7 +12,11 @@ set -euo pipefail
 
 arch="${1:-}"
 dir="${KILN_FIXTURES:-$HOME/.cache/kiln-fixtures}"
-out="$dir/debian-bookworm-minbase${arch:+-$arch}.tar"
+if [[ -n "$arch" ]]; then
+  out="$dir/debian-bookworm-apt-$arch.tar"
+else
+  out="$dir/debian-bookworm-minbase.tar"
+fi
 if [[ -s "$out" ]]; then
   echo "$out"
   exit 0
@@ -27,7 +31,7 @@ trap 'rm -f "$tmp"' EXIT
 export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-1700000000}"
 if [[ -n "$arch" ]]; then
   # a foreign architecture: maintainer scripts run under qemu-user (arch-test checks it works)
-  mmdebstrap --quiet --arch="$arch" --variant=minbase --format=tar bookworm "$tmp" >&2
+  mmdebstrap --quiet --arch="$arch" --variant=apt --format=tar bookworm "$tmp" >&2
 else
   mmdebstrap --quiet --variant=minbase --include=python3 --format=tar bookworm "$tmp" >&2
 fi
