@@ -31,6 +31,13 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
  * previous build. Unchanged: the same build once more, nothing changed. One warm-up round is not
  * counted.
  *
+ * <p>Two more measures per run. <b>Raw import</b>: the daemon's own cost of taking the layers
+ * Kiln's warm bake sent — a docker-archive of the same changed (uncompressed) layer, config and
+ * manifest, written beforehand, sent with {@code curl -X POST -T} to {@code /images/load} through
+ * the unix socket — alternately before (the previous run's archive) and after Kiln's warm bake.
+ * <b>App</b>: the same image with a small app layer on top, one file of it changed, Kiln vs docker
+ * build (both warm).
+ *
  * <p>Usage: {@code DockerBench WORKDIR [RUNS] [JDK_DIR]}; {@code DOCKER_BUILDKIT} is passed to
  * docker build as set (scripts/bench-docker.sh sets 1); {@code KILN_GZIP_LEVEL} sets Kiln's layer
  * compression level (default 6, Kiln's default). Prints one line per run and {@code RESULT} lines
@@ -42,6 +49,13 @@ public final class DockerBench {
   static final String KILN_IMAGE = "kiln-bench/kiln:latest";
   static final String DOCKER_IMAGE = "kiln-bench/docker:latest";
   static final String BASE_IMAGE = "kiln-bench/busybox:base";
+  static final String KILN_APP = "kiln-bench/kiln-app:latest";
+  static final String DOCKER_APP = "kiln-bench/docker-app:latest";
+  static final String RAW_IMAGE = "kiln-bench/raw:latest";
+  static final String SOCKET =
+      System.getenv()
+          .getOrDefault("DOCKER_HOST", "unix:///var/run/docker.sock")
+          .replaceFirst("^unix://", "");
   static final String[] RUN = {
     "mkdir -p /opt/app /var/log/app",
     "echo v1 > /opt/app/version",
@@ -63,6 +77,18 @@ public final class DockerBench {
     Files.writeString(
         ctx.resolve("Dockerfile"),
         "FROM " + BASE_IMAGE + "\nRUN " + String.join(" && ", RUN) + "\nCOPY jdk /opt/jdk\n");
+    Path app = ctx.resolve("app");
+    Files.createDirectories(app);
+    for (int f = 0; f < 20; f++) {
+      Files.writeString(app.resolve("part-" + f + ".txt"), ("app part " + f + "\n").repeat(5000));
+    }
+    Files.writeString(
+        ctx.resolve("Dockerfile.app"),
+        "FROM "
+            + BASE_IMAGE
+            + "\nRUN "
+            + String.join(" && ", RUN)
+            + "\nCOPY jdk /opt/jdk\nCOPY app /opt/app\n");
     run(List.of(DOCKER, "import", rootfs.toString(), BASE_IMAGE));
     String buildkit = System.getenv().getOrDefault("DOCKER_BUILDKIT", "0");
     System.out.printf(
@@ -78,6 +104,7 @@ public final class DockerBench {
         ImageBuild.from(Base.rootfs(rootfs))
             .layer(Layer.run("setup", RUN))
             .layer(Layer.files("jdk").add(jdk, "/opt/jdk"));
+    ImageBuild appBuild = build.layer(Layer.files("app").add(app, "/opt/app"));
     Path store = work.resolve("kiln-store");
     List<Long> kCold = new ArrayList<>();
     List<Long> kWarm = new ArrayList<>();
@@ -85,6 +112,10 @@ public final class DockerBench {
     List<Long> dWarm = new ArrayList<>();
     List<Long> kSame = new ArrayList<>();
     List<Long> dSame = new ArrayList<>();
+    List<Long> raw = new ArrayList<>();
+    List<Long> kApp = new ArrayList<>();
+    List<Long> dApp = new ArrayList<>();
+    Path rawArchive = work.resolve("raw-import.tar");
     java.util.Set<String> danglingBefore = dangling();
     for (int i = -1; i < runs; i++) {
       // Kiln cold: empty store, nothing of Kiln's in the daemon
@@ -95,6 +126,11 @@ public final class DockerBench {
       bake(store, build);
       long kc = ms(t0);
       touch(jdk, "kiln", i);
+      long rawBefore = -1;
+      if (i % 2 != 0 && Files.exists(rawArchive)) {
+        rawBefore =
+            rawImport(rawArchive, null); // the previous run's changed layer, before the bake
+      }
       long t1 = System.nanoTime();
       long[] assembled = new long[1];
       BakeResult r =
@@ -111,6 +147,8 @@ public final class DockerBench {
       if (!r.provisioned().equals(List.of("jdk"))) {
         throw new IllegalStateException("warm Kiln bake provisioned " + r.provisioned());
       }
+      rawArchive(store, r, rawArchive);
+      long rw = rawBefore >= 0 ? rawBefore : rawImport(rawArchive, KILN_IMAGE);
       long t4 = System.nanoTime();
       BakeResult same = bake(store, build);
       long kn = ms(t4);
@@ -130,6 +168,20 @@ public final class DockerBench {
       long t5 = System.nanoTime();
       dockerBuild(ctx, buildkit);
       long dn = ms(t5);
+      // the app shape: a small layer on top, one file of it changed; each tool warm
+      bake(store, appBuild, KILN_APP, e -> {});
+      dockerBuild(ctx, buildkit, "Dockerfile.app", DOCKER_APP);
+      touchFile(app.resolve("part-10.txt"), "kiln", i);
+      long t6 = System.nanoTime();
+      BakeResult ra = bake(store, appBuild, KILN_APP, e -> {});
+      long ka = ms(t6);
+      if (!ra.provisioned().equals(List.of("app"))) {
+        throw new IllegalStateException("app Kiln bake provisioned " + ra.provisioned());
+      }
+      touchFile(app.resolve("part-10.txt"), "docker", i);
+      long t7 = System.nanoTime();
+      dockerBuild(ctx, buildkit, "Dockerfile.app", DOCKER_APP);
+      long da = ms(t7);
       // both tools leave the image a tag moved away from dangling: remove those this benchmark made
       // (not timed)
       for (String id : dangling()) {
@@ -140,13 +192,16 @@ public final class DockerBench {
       if (i < 0) {
         System.out.printf(
             Locale.ROOT,
-            "warm-up: kiln cold %d ms, warm %d ms, unchanged %d ms; docker build cold %d ms, warm %d ms, unchanged %d ms%n",
+            "warm-up: kiln cold %d ms, warm %d ms, unchanged %d ms, app %d ms; raw import %d ms; docker build cold %d ms, warm %d ms, unchanged %d ms, app %d ms%n",
             kc,
             kw,
             kn,
+            ka,
+            rw,
             dc,
             dw,
-            dn);
+            dn,
+            da);
         continue;
       }
       kSame.add(kn);
@@ -155,18 +210,25 @@ public final class DockerBench {
       kWarm.add(kw);
       dCold.add(dc);
       dWarm.add(dw);
+      raw.add(rw);
+      kApp.add(ka);
+      dApp.add(da);
       System.out.printf(
           Locale.ROOT,
-          "run %d: kiln cold %d ms, warm %d ms (layers %d ms, publishing %d ms), unchanged %d ms; docker build cold %d ms, warm %d ms, unchanged %d ms%n",
+          "run %d: kiln cold %d ms, warm %d ms (layers %d ms, publishing %d ms), unchanged %d ms, app %d ms; raw import %d ms (%s the bake); docker build cold %d ms, warm %d ms, unchanged %d ms, app %d ms%n",
           i,
           kc,
           kw,
           kwLayers,
           kw - kwLayers,
           kn,
+          ka,
+          rw,
+          rawBefore >= 0 ? "before" : "after",
           dc,
           dw,
-          dn);
+          dn,
+          da);
     }
     System.out.printf(
         Locale.ROOT,
@@ -186,10 +248,18 @@ public final class DockerBench {
         runs);
     System.out.printf(
         Locale.ROOT,
-        "RESULT warm_speedup=%.2f cold_ratio=%.2f%n",
+        "RESULT raw_import_median_ms=%d kiln_app_median_ms=%d docker_app_median_ms=%d%n",
+        median(raw),
+        median(kApp),
+        median(dApp));
+    System.out.printf(
+        Locale.ROOT,
+        "RESULT warm_speedup=%.2f cold_ratio=%.2f warm_vs_raw_import=%.2f app_ratio=%.2f%n",
         median(dWarm) / (double) median(kWarm),
-        median(kCold) / (double) median(dCold));
-    removeImages(KILN_IMAGE, DOCKER_IMAGE, BASE_IMAGE);
+        median(kCold) / (double) median(dCold),
+        median(kWarm) / (double) median(raw),
+        median(kApp) / (double) median(dApp));
+    removeImages(KILN_IMAGE, DOCKER_IMAGE, BASE_IMAGE, KILN_APP, DOCKER_APP, RAW_IMAGE);
     removeParentImages();
   }
 
@@ -202,15 +272,126 @@ public final class DockerBench {
 
   private static BakeResult bake(Path store, ImageBuild build, dev.kiln.event.BakeListener listener)
       throws Exception {
+    return bake(store, build, KILN_IMAGE, listener);
+  }
+
+  private static BakeResult bake(
+      Path store, ImageBuild build, String image, dev.kiln.event.BakeListener listener)
+      throws Exception {
     try (Kiln kiln =
         Kiln.builder().store(store).compressionLevel(GZIP_LEVEL).listener(listener).build()) {
-      return kiln.bake(build, "docker-daemon:" + KILN_IMAGE);
+      return kiln.bake(build, "docker-daemon:" + image);
     }
   }
 
+  /**
+   * A docker-archive of what Kiln's warm bake sent the daemon: manifest, config and the layers it
+   * provisioned, uncompressed (the lower layers, which the daemon holds, left out as Kiln leaves
+   * them out). Not timed.
+   */
+  private static void rawArchive(Path store, BakeResult r, Path archive) throws IOException {
+    Path blobs = store.resolve("blobs/sha256");
+    StringBuilder layers = new StringBuilder();
+    for (dev.kiln.LayerRecord l : r.layers()) {
+      layers.append(layers.length() == 0 ? "" : ",").append('"').append(l.digest().hex());
+      layers.append("/layer.tar\"");
+    }
+    String manifest =
+        "[{\"Config\":\""
+            + r.configDigest().hex()
+            + ".json\",\"RepoTags\":[\""
+            + RAW_IMAGE
+            + "\"],\"Layers\":["
+            + layers
+            + "]}]";
+    try (OutputStream os =
+            new java.io.BufferedOutputStream(Files.newOutputStream(archive), 1 << 20);
+        TarArchiveOutputStream t = new TarArchiveOutputStream(os)) {
+      t.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
+      entry(t, "manifest.json", manifest.getBytes(StandardCharsets.UTF_8));
+      entry(
+          t,
+          r.configDigest().hex() + ".json",
+          Files.readAllBytes(blobs.resolve(r.configDigest().hex())));
+      for (dev.kiln.LayerRecord l : r.layers()) {
+        if (!r.provisioned().contains(l.name())) {
+          continue;
+        }
+        TarArchiveEntry e = new TarArchiveEntry(l.digest().hex() + "/layer.tar");
+        e.setSize(l.uncompressedSize());
+        t.putArchiveEntry(e);
+        try (java.io.InputStream in =
+            new java.util.zip.GZIPInputStream(
+                Files.newInputStream(blobs.resolve(l.digest().hex())), 1 << 16)) {
+          in.transferTo(t);
+        }
+        t.closeArchiveEntry();
+      }
+    }
+  }
+
+  private static void entry(TarArchiveOutputStream t, String name, byte[] b) throws IOException {
+    TarArchiveEntry e = new TarArchiveEntry(name);
+    e.setSize(b.length);
+    t.putArchiveEntry(e);
+    t.write(b);
+    t.closeArchiveEntry();
+  }
+
+  /**
+   * The daemon's raw import of the archive: {@code curl -X POST -T} into {@code /images/load}
+   * through the unix socket, timed. When {@code same} names the image the archive was made of, it
+   * is removed first, so that the daemon lacks its top layer again, and tagged again afterwards.
+   * The import's own tag is removed afterwards (not timed).
+   */
+  private static long rawImport(Path archive, String same) throws Exception {
+    removeImages(RAW_IMAGE);
+    if (same != null) {
+      removeImages(same);
+    }
+    long t0 = System.nanoTime();
+    String out =
+        run(
+            List.of(
+                "curl",
+                "-sS",
+                "--fail",
+                "--unix-socket",
+                SOCKET,
+                "-X",
+                "POST",
+                "-H",
+                "Content-Type: application/x-tar",
+                "-T",
+                archive.toString(),
+                "http://localhost/images/load?quiet=1"));
+    long took = ms(t0);
+    if (out.contains("\"error")) {
+      throw new IllegalStateException("raw import failed: " + out);
+    }
+    if (same != null) {
+      run(List.of(DOCKER, "tag", RAW_IMAGE, same));
+    }
+    removeImages(RAW_IMAGE);
+    return took;
+  }
+
   private static void dockerBuild(Path ctx, String buildkit) throws Exception {
+    dockerBuild(ctx, buildkit, "Dockerfile", DOCKER_IMAGE);
+  }
+
+  private static void dockerBuild(Path ctx, String buildkit, String dockerfile, String image)
+      throws Exception {
     ProcessBuilder pb =
-        new ProcessBuilder(DOCKER, "build", "-q", "-t", DOCKER_IMAGE, ctx.toString())
+        new ProcessBuilder(
+                DOCKER,
+                "build",
+                "-q",
+                "-f",
+                ctx.resolve(dockerfile).toString(),
+                "-t",
+                image,
+                ctx.toString())
             .redirectErrorStream(true);
     pb.environment().put("DOCKER_BUILDKIT", buildkit);
     Process p = pb.start();
@@ -225,8 +406,12 @@ public final class DockerBench {
    * would.
    */
   private static void touch(Path jdk, String who, int run) throws IOException {
+    touchFile(jdk.resolve("release"), who, run);
+  }
+
+  private static void touchFile(Path file, String who, int run) throws IOException {
     Files.writeString(
-        jdk.resolve("release"),
+        file,
         "# " + who + " " + run + " " + System.nanoTime() + "\n",
         java.nio.file.StandardOpenOption.APPEND);
   }

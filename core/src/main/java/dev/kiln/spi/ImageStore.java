@@ -30,6 +30,15 @@ public interface ImageStore {
     return Optional.empty();
   }
 
+  /**
+   * Whether this store reads layers uncompressed: then the bake keeps the uncompressed tar of each
+   * layer it writes until it ends, and offers them through the publish context's {@link
+   * UncompressedLayers} capability. False by default (no copy is kept).
+   */
+  default boolean readsUncompressedLayers() {
+    return false;
+  }
+
   /** Publishes the image; called only when {@link #find} found nothing. */
   PublishedImage publish(ImageView image, PublishContext context) throws BakeException;
 

@@ -12,12 +12,14 @@ import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageView;
 import dev.kiln.spi.IndexView;
 import dev.kiln.spi.PublishContext;
+import dev.kiln.spi.UncompressedLayers;
 import java.io.IOException;
 import java.net.URI;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
@@ -29,7 +31,9 @@ import java.util.regex.Pattern;
  * tag, and layers the engine already holds (below an image Kiln tagged before) are not sent again.
  * Like {@code docker build -t}, publishing moves the tag from an older image. Of a multi-platform
  * image the daemon gets the image of the platform it runs, as {@code docker pull} does. Details:
- * {@code name}, {@code imageId}, {@code bytesStreamed}, {@code layersSent}. Thread-safe.
+ * {@code name}, {@code imageId}, {@code bytesStreamed}, {@code layersSent}, {@code layersFromTars}
+ * (layers sent from the uncompressed tars the bake kept, see {@link UncompressedLayers}).
+ * Thread-safe.
  */
 public final class DockerDaemonStore implements ImageStore {
   private static final Pattern NAME =
@@ -97,7 +101,7 @@ public final class DockerDaemonStore implements ImageStore {
     try {
       Optional<InspectImageResponse> have = d.image(reference());
       if (have.isPresent() && image.configDigest().toString().equals(have.get().getId())) {
-        return Optional.of(published(image, 0, 0));
+        return Optional.of(published(image, 0, 0, 0));
       }
       return Optional.empty();
     } catch (RuntimeException e) {
@@ -112,28 +116,41 @@ public final class DockerDaemonStore implements ImageStore {
     try {
       if (d.image(id).isPresent()) {
         d.client().tagImageCmd(id, name, tag).withForce(true).exec();
-        return published(image, 0, 0);
+        return published(image, 0, 0, 0);
       }
       int present = DaemonLayers.presentPrefix(d, image, List.of(reference()));
       long total = DaemonLayers.bytes(image, present);
       long[] streamed = new long[1];
+      // the layers this bake wrote go in from the uncompressed tars it kept: nothing to inflate
+      AtomicInteger fromTars = new AtomicInteger();
+      UncompressedLayers tars =
+          ctx.capability(UncompressedLayers.class).map(t -> counting(t, fromTars)).orElse(null);
       try {
         DockerArchive.stream(
             image,
             reference(),
             present,
+            tars,
             d::load,
             n -> {
               streamed[0] = n;
               ctx.emit(new BakeEvent.BytesWritten(target, n, total));
             });
+      } catch (DockerArchive.TarChangedException e) {
+        // the daemon got no whole archive; the stored blobs are what the image is made of
+        ctx.emit(
+            new BakeEvent.Warning(
+                e.getMessage() + "; loading " + reference() + " from the stored layers instead"));
+        fromTars.set(0);
+        DockerArchive.stream(image, reference(), present, null, d::load, n -> streamed[0] = n);
       } catch (IOException e) {
         if (present == 0 || Daemon.isConnectionFailure(e)) {
           throw e;
         }
         // the daemon lacked a layer it was thought to hold: send them all
         present = 0;
-        DockerArchive.stream(image, reference(), 0, d::load, n -> streamed[0] = n);
+        fromTars.set(0);
+        DockerArchive.stream(image, reference(), 0, tars, d::load, n -> streamed[0] = n);
       }
       Optional<InspectImageResponse> loaded = d.image(reference());
       if (loaded.isEmpty() || !id.equals(loaded.get().getId())) {
@@ -146,7 +163,7 @@ public final class DockerDaemonStore implements ImageStore {
                 + ", not "
                 + id);
       }
-      return published(image, streamed[0], image.layers().size() - present);
+      return published(image, streamed[0], image.layers().size() - present, fromTars.get());
     } catch (IOException e) {
       if (Daemon.isConnectionFailure(e)) {
         throw new ImageStoreException(target, d.unavailable(e).getMessage(), e);
@@ -158,6 +175,12 @@ public final class DockerDaemonStore implements ImageStore {
     } catch (RuntimeException e) {
       throw failure(d, e);
     }
+  }
+
+  /** The daemon loads layers uncompressed: a bake keeps the tars it writes for this store. */
+  @Override
+  public boolean readsUncompressedLayers() {
+    return true;
   }
 
   /** The daemon takes a multi-platform image as the image of its own platform, as a pull does. */
@@ -208,12 +231,25 @@ public final class DockerDaemonStore implements ImageStore {
         target, "the Docker daemon at " + d.host() + " failed: " + e.getMessage(), e);
   }
 
-  private PublishedImage published(ImageView image, long bytes, int layersSent) {
+  /** {@code tars}, counting the layers it has a kept tar of. */
+  private static UncompressedLayers counting(UncompressedLayers tars, AtomicInteger opened) {
+    return (diffId, size) -> {
+      Optional<java.io.InputStream> in = tars.open(diffId, size);
+      if (in.isPresent()) {
+        opened.incrementAndGet();
+      }
+      return in;
+    };
+  }
+
+  private PublishedImage published(
+      ImageView image, long bytes, int layersSent, int layersFromTars) {
     Map<String, String> details = new LinkedHashMap<>();
     details.put("name", reference());
     details.put("imageId", image.configDigest().toString());
     details.put("bytesStreamed", Long.toString(bytes));
     details.put("layersSent", Integer.toString(layersSent));
+    details.put("layersFromTars", Integer.toString(layersFromTars));
     return new PublishedImage(target, image.digest(), false, details);
   }
 }

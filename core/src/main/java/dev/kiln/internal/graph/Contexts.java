@@ -16,6 +16,7 @@ import dev.kiln.spi.OutputChecks;
 import dev.kiln.spi.ProvisionContext;
 import dev.kiln.spi.PublishContext;
 import dev.kiln.spi.RemoteCache;
+import dev.kiln.spi.UncompressedLayers;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -32,10 +33,12 @@ final class Contexts {
 
   private final Services services;
   private final BakeScope scope;
+  private final LayerTars tars;
 
-  Contexts(Services services, BakeScope scope) {
+  Contexts(Services services, BakeScope scope, LayerTars tars) {
     this.services = services;
     this.scope = scope;
+    this.tars = tars;
   }
 
   /** What every context of this bake does the same way: events and temp directories. */
@@ -115,6 +118,9 @@ final class Contexts {
       if (services.remote() != null && type == RemoteCache.class) {
         return Optional.of(type.cast(services.remote()));
       }
+      if (type == UncompressedLayers.class) {
+        return Optional.of(type.cast(tars));
+      }
       if (type == OutputChecks.class) {
         return Optional.of(type.cast(services.store().outputChecks()));
       }
@@ -149,6 +155,9 @@ final class Contexts {
         n.parent == null
             ? w.lowest()
             : w; // a hard link of the image's first layer has nothing below to link to
+    if (tars.keep()) {
+      w = w.keepTar((diffId, size, tar) -> tars.put(diffId, tar));
+    }
     String lineage = LayerKeys.lineage(n.layer.kind(), n.layer.name());
     ChunkIndex previous = null;
     Optional<Digest> latest = store.latestBlob(lineage);

@@ -34,6 +34,7 @@ final class StepsRunner {
   private final ProvisionLayerStep provision;
   private final WriteRecordStep record;
   private final PublishStep publish;
+  private final LayerTars tars = new LayerTars();
 
   /** The images this bake assembled, by digest, for publishing. */
   private final Map<Digest, StoredImage> stored = new HashMap<>();
@@ -41,7 +42,7 @@ final class StepsRunner {
   StepsRunner(Services services) {
     this.services = services;
     this.scope = new BakeScope(services);
-    Contexts contexts = new Contexts(services, scope);
+    Contexts contexts = new Contexts(services, scope, tars);
     this.resolve = new ResolveChainStep(services, contexts);
     this.prepare = new PrepareLayersStep(services, scope, contexts);
     this.keys = new ComputeKeysStep();
@@ -54,6 +55,12 @@ final class StepsRunner {
   List<BakeResult> run(
       List<Engine.Request> requests, Map<Engine.Request, Map<String, ImageStore>> stores)
       throws BakeException {
+    // a target that reads layers uncompressed (the Docker daemon) gets the tars the layer writers
+    // hash, kept until the bake ends, instead of inflating the stored blobs
+    tars.keep(
+        stores.values().stream()
+            .flatMap(m -> m.values().stream())
+            .anyMatch(ImageStore::readsUncompressedLayers));
     List<List<Chain>> chains = new ArrayList<>();
     List<Chain> all = new ArrayList<>();
     for (Engine.Request r : requests) {

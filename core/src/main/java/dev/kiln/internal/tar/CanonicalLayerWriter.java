@@ -7,8 +7,10 @@ import dev.kiln.spi.LayerBlob;
 import dev.kiln.spi.LayerEntry;
 import dev.kiln.spi.LayerEntry.Type;
 import dev.kiln.spi.LayerWriter;
+import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
@@ -50,7 +52,9 @@ import org.slf4j.LoggerFactory;
  * calling thread while a {@link ParallelGzipOutputStream} compresses it on the executor, cut into
  * chunks at entry boundaries that depend on the entries alone ({@link ChunkCuts}), so that {@link
  * #reuseChunks} can copy the compressed chunks an earlier version of the layer shares with this
- * one. Not thread-safe: one thread adds, then finishes.
+ * one. With {@link #keepTar}, the uncompressed tar is also written to a file of its own as it is
+ * hashed, for targets that take layers uncompressed. Not thread-safe: one thread adds, then
+ * finishes.
  */
 public final class CanonicalLayerWriter implements LayerWriter {
   private static final Logger log = LoggerFactory.getLogger(CanonicalLayerWriter.class);
@@ -77,6 +81,8 @@ public final class CanonicalLayerWriter implements LayerWriter {
   private ParallelGzipOutputStream.ChunkSource previousChunks;
   private ChunkSink chunkSink;
   private boolean lowest;
+  private TarSink tarSink;
+  private Path tarCopy;
 
   /**
    * A writer whose output and spool files go to {@code tmpDir}, stamping every entry with {@code
@@ -128,6 +134,7 @@ public final class CanonicalLayerWriter implements LayerWriter {
     finished = true;
     long start = System.nanoTime();
     ParallelGzipOutputStream gz = null;
+    OutputStream copy = null;
     try {
       List<LayerEntry> entries = CanonicalEntries.of(byPath, opaqueDirs, lowest);
       output = Files.createTempFile(tmpDir, "kiln-layer-", ".tar.gz");
@@ -135,7 +142,11 @@ public final class CanonicalLayerWriter implements LayerWriter {
       if (chunkSink != null) {
         gz.reuseChunks(previousChunks);
       }
-      HashingOutputStream tarOut = new HashingOutputStream(gz);
+      if (tarSink != null) {
+        tarCopy = Files.createTempFile(tmpDir, "kiln-layer-", ".tar");
+        copy = new BufferedOutputStream(Files.newOutputStream(tarCopy), 1 << 20);
+      }
+      HashingOutputStream tarOut = new HashingOutputStream(copy == null ? gz : new Tee(gz, copy));
       TarWriter tar = new TarWriter(tarOut, mtime);
       EntryWriter entryWriter = new EntryWriter(tar, tarOut);
       ChunkCuts cuts = new ChunkCuts(gz);
@@ -144,6 +155,9 @@ public final class CanonicalLayerWriter implements LayerWriter {
         entryWriter.write(e);
       }
       tar.finish();
+      if (copy != null) {
+        copy.close();
+      }
       gz.close();
       LayerBlob blob =
           new LayerBlob(
@@ -157,6 +171,9 @@ public final class CanonicalLayerWriter implements LayerWriter {
       if (chunkSink != null) {
         saveChunks(blob, gz);
       }
+      if (tarSink != null) {
+        tarSink.accept(blob.diffId(), blob.uncompressedSize(), tarCopy);
+      }
       log.debug(
           "wrote layer {}: {} entries, {} bytes, {} compressed, in {} ms",
           blob.diffId().shortHex(),
@@ -169,7 +186,9 @@ public final class CanonicalLayerWriter implements LayerWriter {
       if (gz != null) {
         gz.abort();
       }
+      closeQuietly(copy, e);
       deleteQuietly(output, e);
+      deleteQuietly(tarCopy, e);
       throw e;
     } finally {
       spool.close();
@@ -205,6 +224,46 @@ public final class CanonicalLayerWriter implements LayerWriter {
     this.previousChunks = previous;
     this.chunkSink = Objects.requireNonNull(sink, "sink");
     return this;
+  }
+
+  /**
+   * Also writes the uncompressed tar, exactly the bytes the diffID is the hash of, to a temp file
+   * in the writer's temp directory, and hands it to {@code sink} when {@link #finish()} succeeds
+   * (the caller deletes it then); a failed or closed writer deletes it. The blob is the same either
+   * way.
+   */
+  public CanonicalLayerWriter keepTar(TarSink sink) {
+    checkOpen();
+    this.tarSink = Objects.requireNonNull(sink, "sink");
+    return this;
+  }
+
+  /** Receives the uncompressed tar of a finished layer: its diffID, size and file. */
+  public interface TarSink {
+    void accept(Digest diffId, long size, Path tar);
+  }
+
+  /** Writes every byte to the gzip stream and to the tar's copy. */
+  private static final class Tee extends OutputStream {
+    private final OutputStream first;
+    private final OutputStream second;
+
+    Tee(OutputStream first, OutputStream second) {
+      this.first = first;
+      this.second = second;
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      first.write(b);
+      second.write(b);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      first.write(b, off, len);
+      second.write(b, off, len);
+    }
   }
 
   /**
@@ -247,6 +306,7 @@ public final class CanonicalLayerWriter implements LayerWriter {
     if (!done) {
       spool.close();
       deleteQuietly(output, null);
+      deleteQuietly(tarCopy, null);
     }
     closePreviousChunks();
     finished = true;
@@ -256,6 +316,16 @@ public final class CanonicalLayerWriter implements LayerWriter {
   private void checkOpen() {
     if (finished) {
       throw new IllegalStateException("layer writer already finished or closed");
+    }
+  }
+
+  private static void closeQuietly(OutputStream out, Throwable primary) {
+    if (out != null) {
+      try {
+        out.close();
+      } catch (IOException e) {
+        primary.addSuppressed(e);
+      }
     }
   }
 
