@@ -87,7 +87,7 @@ public record BakeResult(
   }
 
   /** This result with the publications {@code published}. */
-  public BakeResult withPublished(Map<String, PublishedImage> published) {
+  public BakeResult published(Map<String, PublishedImage> published) {
     return new BakeResult(
         digest,
         configDigest,
@@ -98,6 +98,14 @@ public record BakeResult(
         record,
         fromRemoteCache,
         platforms);
+  }
+
+  /**
+   * @deprecated use {@link #published(Map)}
+   */
+  @Deprecated(since = "0.2")
+  public BakeResult withPublished(Map<String, PublishedImage> published) {
+    return published(published);
   }
 
   /** Whether this is the result of a multi-platform bake, whose digest is an image index's. */

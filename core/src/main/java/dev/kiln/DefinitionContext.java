@@ -58,10 +58,18 @@ public final class DefinitionContext {
   }
 
   /** A copy of this context asking for the image {@code name}. */
-  public DefinitionContext withName(String name) {
+  public DefinitionContext name(String name) {
     Builder b = toBuilder();
     b.name(name);
     return b.build();
+  }
+
+  /**
+   * @deprecated use {@link #name(String)}
+   */
+  @Deprecated(since = "0.2")
+  public DefinitionContext withName(String name) {
+    return name(name);
   }
 
   /** A builder holding everything this context holds. */

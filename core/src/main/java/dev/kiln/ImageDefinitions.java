@@ -133,7 +133,7 @@ public final class ImageDefinitions {
         }
         ImageBuild b;
         try {
-          b = d.define(ctx.withName(name));
+          b = d.define(ctx.name(name));
         } catch (Exception | LinkageError e) {
           throw new DefinitionException(
               "image definition " + cls + " failed to define '" + name + "': " + oneLine(e), e);

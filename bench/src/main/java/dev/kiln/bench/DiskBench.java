@@ -38,7 +38,7 @@ public final class DiskBench {
             .toAbsolutePath()
             .normalize();
     DiskBuilder kiln =
-        DiskBuilder.create(DiskOptions.defaults().withSize(2L << 30)).withWorkDirectory(staging);
+        DiskBuilder.create(DiskOptions.defaults().size(2L << 30)).workDirectory(staging);
     List<Long> shell = new ArrayList<>();
     List<Long> full = new ArrayList<>();
     List<Long> rebuild = new ArrayList<>();

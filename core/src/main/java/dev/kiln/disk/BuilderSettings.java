@@ -7,7 +7,7 @@ import java.nio.file.Path;
  * What a {@link DiskBuilder} is configured with, handed to the {@link FullBuild} and {@link
  * DiskExtension} it runs.
  *
- * @param workDirectory where scratch work goes ({@link DiskBuilder#withWorkDirectory}), or null to
+ * @param workDirectory where scratch work goes ({@link DiskBuilder#workDirectory}), or null to
  *     choose
  * @param durable whether the disk is flushed before it is moved into place
  * @param fullCopy extend on a full copy of the base disk instead of a metadata copy (tests compare

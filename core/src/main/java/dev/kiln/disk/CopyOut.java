@@ -15,8 +15,7 @@ import java.util.concurrent.Future;
 /**
  * Brings a disk from where it is made to where it goes: sparse copies with {@code cp} (in the
  * background while the last steps still change the scratch disk, then those changes carried over to
- * the copy), the flush of {@link DiskBuilder#withDurableWrites}, and the atomic move onto the
- * output.
+ * the copy), the flush of {@link DiskBuilder#durableWrites}, and the atomic move onto the output.
  */
 final class CopyOut {
   private final HostTools tools;

@@ -75,8 +75,16 @@ public final class DiskBuilder {
    * to the output. It is always removed before a build returns; ones left behind by a killed
    * process are removed by the next build.
    */
-  public DiskBuilder withWorkDirectory(Path dir) {
+  public DiskBuilder workDirectory(Path dir) {
     return new DiskBuilder(settings.withWorkDirectory(dir));
+  }
+
+  /**
+   * @deprecated use {@link #workDirectory(Path)}
+   */
+  @Deprecated(since = "0.2")
+  public DiskBuilder withWorkDirectory(Path dir) {
+    return workDirectory(dir);
   }
 
   /**
@@ -84,8 +92,16 @@ public final class DiskBuilder {
    * (default: off, like the rest of Kiln's store; the move is atomic either way). It costs about as
    * long as writing the disk's data to the device, 0.5-1 s for a 400 MB root file system.
    */
-  public DiskBuilder withDurableWrites(boolean on) {
+  public DiskBuilder durableWrites(boolean on) {
     return new DiskBuilder(settings.withDurable(on));
+  }
+
+  /**
+   * @deprecated use {@link #durableWrites(boolean)}
+   */
+  @Deprecated(since = "0.2")
+  public DiskBuilder withDurableWrites(boolean on) {
+    return durableWrites(on);
   }
 
   DiskBuilder withFullCopy(boolean on) {
@@ -122,7 +138,7 @@ public final class DiskBuilder {
    * declared owners, modes and device numbers into the inodes mke2fs made and pins every inode's
    * times, in one pass over the inode tables; last the blocks that pass changed are written over
    * the copy. Staging and scratch disk are on {@code /dev/shm} when it has room (see {@link
-   * #withWorkDirectory}), where the fsync calls of mke2fs cost nothing.
+   * #workDirectory}), where the fsync calls of mke2fs cost nothing.
    */
   public DiskImage build(List<Path> layers, Path out) throws IOException, DiskException {
     checkArgument(!layers.isEmpty(), "a disk needs at least one layer");

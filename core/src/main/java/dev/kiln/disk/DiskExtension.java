@@ -84,7 +84,7 @@ final class DiskExtension {
                   + " has only "
                   + DiskBuilder.human(free)
                   + " free in its root file system: build the base disk with more free space"
-                  + " (DiskOptions.withFreeSpace) or a larger size (DiskOptions.withSize)");
+                  + " (DiskOptions.freeSpace) or a larger size (DiskOptions.size)");
         }
         // the tree now shows the file system as the plan leaves it
         kernel = Kernel.find(tree);
@@ -93,7 +93,7 @@ final class DiskExtension {
               "no kernel found in the image (/boot/vmlinuz-* or the /vmlinuz link) after applying "
                   + moreLayers
                   + ": add a layer that installs one (on Debian: linux-image-cloud-amd64), or build a data disk"
-                  + " with DiskOptions.withDataOnly(true)");
+                  + " with DiskOptions.dataOnly(true)");
         }
         if (metadata != null) {
           metadata.addRemoved(plan.removedFiles(), baseDisk);

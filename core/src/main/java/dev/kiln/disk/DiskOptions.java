@@ -7,10 +7,11 @@ import java.util.Objects;
 import java.util.OptionalLong;
 
 /**
- * How a disk is laid out and booted. Immutable and thread-safe: every {@code withX} returns a copy.
+ * How a disk is laid out and booted. Immutable and thread-safe: every setter ({@code size(…)},
+ * {@code kernelArgs(…)}, …) returns a copy.
  *
  * <pre>{@code
- * DiskOptions o = DiskOptions.defaults().withSize(8L << 30).withKernelArgs("quiet", "net.ifnames=0");
+ * DiskOptions o = DiskOptions.defaults().size(8L << 30).kernelArgs("quiet", "net.ifnames=0");
  * }</pre>
  */
 public final class DiskOptions {
@@ -80,28 +81,52 @@ public final class DiskOptions {
    * A fixed disk size in bytes (a multiple of 1 MiB); the build fails, saying how much is needed,
    * if it is too small.
    */
-  public DiskOptions withSize(long bytes) {
+  public DiskOptions size(long bytes) {
     checkArgument(
         bytes > 0 && bytes % MIB == 0, "disk size must be a positive multiple of 1 MiB: %s", bytes);
     return new DiskOptions(
         bytes, freeSpace, espSize, kernelArgs, defaultConsoles, bootMode, requireKernel, timestamp);
   }
 
+  /**
+   * @deprecated use {@link #size(long)}
+   */
+  @Deprecated(since = "0.2")
+  public DiskOptions withSize(long bytes) {
+    return size(bytes);
+  }
+
   /** Lets the disk size follow the content again (the default). */
-  public DiskOptions withAutomaticSize() {
+  public DiskOptions automaticSize() {
     return new DiskOptions(
         0, freeSpace, espSize, kernelArgs, defaultConsoles, bootMode, requireKernel, timestamp);
   }
 
+  /**
+   * @deprecated use {@link #automaticSize()}
+   */
+  @Deprecated(since = "0.2")
+  public DiskOptions withAutomaticSize() {
+    return automaticSize();
+  }
+
   /** Free space to leave in the root file system when the size is automatic. */
-  public DiskOptions withFreeSpace(long bytes) {
+  public DiskOptions freeSpace(long bytes) {
     checkArgument(bytes >= 0, "negative free space: %s", bytes);
     return new DiskOptions(
         size, bytes, espSize, kernelArgs, defaultConsoles, bootMode, requireKernel, timestamp);
   }
 
+  /**
+   * @deprecated use {@link #freeSpace(long)}
+   */
+  @Deprecated(since = "0.2")
+  public DiskOptions withFreeSpace(long bytes) {
+    return freeSpace(bytes);
+  }
+
   /** Size of the EFI system partition (FAT32 needs at least 33 MiB). */
-  public DiskOptions withEspSize(long bytes) {
+  public DiskOptions espSize(long bytes) {
     checkArgument(
         bytes >= 34 * MIB && bytes % MIB == 0,
         "ESP size must be a multiple of 1 MiB, at least 34 MiB: %s",
@@ -110,8 +135,16 @@ public final class DiskOptions {
         size, freeSpace, bytes, kernelArgs, defaultConsoles, bootMode, requireKernel, timestamp);
   }
 
+  /**
+   * @deprecated use {@link #espSize(long)}
+   */
+  @Deprecated(since = "0.2")
+  public DiskOptions withEspSize(long bytes) {
+    return espSize(bytes);
+  }
+
   /** Kernel command line arguments added after {@code root=… rw} and the default consoles. */
-  public DiskOptions withKernelArgs(String... args) {
+  public DiskOptions kernelArgs(String... args) {
     for (String a : args) {
       checkArgument(
           a != null
@@ -131,28 +164,61 @@ public final class DiskOptions {
         timestamp);
   }
 
+  /**
+   * @deprecated use {@link #kernelArgs(String...)}
+   */
+  @Deprecated(since = "0.2")
+  public DiskOptions withKernelArgs(String... args) {
+    return kernelArgs(args);
+  }
+
   /** Whether {@link #DEFAULT_CONSOLES} go on the kernel command line (on by default). */
-  public DiskOptions withDefaultConsoles(boolean on) {
+  public DiskOptions defaultConsoles(boolean on) {
     return new DiskOptions(
         size, freeSpace, espSize, kernelArgs, on, bootMode, requireKernel, timestamp);
   }
 
-  public DiskOptions withBootMode(BootMode mode) {
+  /**
+   * @deprecated use {@link #defaultConsoles(boolean)}
+   */
+  @Deprecated(since = "0.2")
+  public DiskOptions withDefaultConsoles(boolean on) {
+    return defaultConsoles(on);
+  }
+
+  /** How firmware boots the disk ({@link BootMode#UEFI}, the default and only mode for now). */
+  public DiskOptions bootMode(BootMode mode) {
     return new DiskOptions(
         size, freeSpace, espSize, kernelArgs, defaultConsoles, mode, requireKernel, timestamp);
+  }
+
+  /**
+   * @deprecated use {@link #bootMode(BootMode)}
+   */
+  @Deprecated(since = "0.2")
+  public DiskOptions withBootMode(BootMode mode) {
+    return bootMode(mode);
   }
 
   /**
    * A data disk: the image need not have a kernel. Without one the ESP holds no boot loader and the
    * disk does not boot; with one it boots as usual.
    */
-  public DiskOptions withDataOnly(boolean dataOnly) {
+  public DiskOptions dataOnly(boolean dataOnly) {
     return new DiskOptions(
         size, freeSpace, espSize, kernelArgs, defaultConsoles, bootMode, !dataOnly, timestamp);
   }
 
+  /**
+   * @deprecated use {@link #dataOnly(boolean)}
+   */
+  @Deprecated(since = "0.2")
+  public DiskOptions withDataOnly(boolean dataOnly) {
+    return dataOnly(dataOnly);
+  }
+
   /** The time (seconds since the epoch) given to every inode and to the file systems. */
-  public DiskOptions withTimestamp(long epochSeconds) {
+  public DiskOptions timestamp(long epochSeconds) {
     checkArgument(
         epochSeconds >= 0 && epochSeconds < (1L << 32), "timestamp out of range: %s", epochSeconds);
     return new DiskOptions(
@@ -164,6 +230,14 @@ public final class DiskOptions {
         bootMode,
         requireKernel,
         epochSeconds);
+  }
+
+  /**
+   * @deprecated use {@link #timestamp(long)}
+   */
+  @Deprecated(since = "0.2")
+  public DiskOptions withTimestamp(long epochSeconds) {
+    return timestamp(epochSeconds);
   }
 
   /** The fixed size, or empty when it follows the content. */

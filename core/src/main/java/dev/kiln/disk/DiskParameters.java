@@ -24,13 +24,13 @@ import java.util.regex.Pattern;
  *
  * <table>
  *   <caption>parameters</caption>
- *   <tr><td>{@code disk.size}</td><td>{@link DiskOptions#withSize}; {@code auto} for {@link DiskOptions#withAutomaticSize}</td></tr>
- *   <tr><td>{@code disk.freeSpace}</td><td>{@link DiskOptions#withFreeSpace}</td></tr>
- *   <tr><td>{@code disk.espSize}</td><td>{@link DiskOptions#withEspSize}</td></tr>
- *   <tr><td>{@code disk.kernelArgs}</td><td>{@link DiskOptions#withKernelArgs}, separated by spaces</td></tr>
- *   <tr><td>{@code disk.consoles}</td><td>{@link DiskOptions#withDefaultConsoles}: true or false</td></tr>
- *   <tr><td>{@code disk.dataOnly}</td><td>{@link DiskOptions#withDataOnly}: true or false</td></tr>
- *   <tr><td>{@code disk.timestamp}</td><td>{@link DiskOptions#withTimestamp}, seconds since the epoch</td></tr>
+ *   <tr><td>{@code disk.size}</td><td>{@link DiskOptions#size(long)}; {@code auto} for {@link DiskOptions#automaticSize}</td></tr>
+ *   <tr><td>{@code disk.freeSpace}</td><td>{@link DiskOptions#freeSpace(long)}</td></tr>
+ *   <tr><td>{@code disk.espSize}</td><td>{@link DiskOptions#espSize(long)}</td></tr>
+ *   <tr><td>{@code disk.kernelArgs}</td><td>{@link DiskOptions#kernelArgs(String...)}, separated by spaces</td></tr>
+ *   <tr><td>{@code disk.consoles}</td><td>{@link DiskOptions#defaultConsoles(boolean)}: true or false</td></tr>
+ *   <tr><td>{@code disk.dataOnly}</td><td>{@link DiskOptions#dataOnly(boolean)}: true or false</td></tr>
+ *   <tr><td>{@code disk.timestamp}</td><td>{@link DiskOptions#timestamp(long)}, seconds since the epoch</td></tr>
  * </table>
  *
  * <p>Sizes are bytes, or a number with a binary unit: {@code K}, {@code M}, {@code G}, {@code T}
@@ -103,23 +103,21 @@ public final class DiskParameters {
   private static DiskOptions apply(DiskOptions o, String name, String value) {
     switch (name) {
       case "disk.size":
-        return value.equalsIgnoreCase("auto")
-            ? o.withAutomaticSize()
-            : o.withSize(size(name, value));
+        return value.equalsIgnoreCase("auto") ? o.automaticSize() : o.size(size(name, value));
       case "disk.freeSpace":
-        return o.withFreeSpace(size(name, value));
+        return o.freeSpace(size(name, value));
       case "disk.espSize":
-        return o.withEspSize(size(name, value));
+        return o.espSize(size(name, value));
       case "disk.kernelArgs":
         String trimmed = value.strip();
-        return o.withKernelArgs(trimmed.isEmpty() ? new String[0] : trimmed.split("\\s+"));
+        return o.kernelArgs(trimmed.isEmpty() ? new String[0] : trimmed.split("\\s+"));
       case "disk.consoles":
-        return o.withDefaultConsoles(bool(name, value));
+        return o.defaultConsoles(bool(name, value));
       case "disk.dataOnly":
-        return o.withDataOnly(bool(name, value));
+        return o.dataOnly(bool(name, value));
       case "disk.timestamp":
         try {
-          return o.withTimestamp(Long.parseLong(value));
+          return o.timestamp(Long.parseLong(value));
         } catch (NumberFormatException e) {
           throw new InvalidTargetException(
               name + "= expects seconds since the epoch, found '" + value + "'");

@@ -32,7 +32,7 @@ final class DiskSize {
               + DiskBuilder.human(contentBytes(staging))
               + " of files, "
               + staging.entries().size()
-              + " entries, plus the ESP and file system overhead): use DiskOptions.withSize("
+              + " entries, plus the ESP and file system overhead): use DiskOptions.size("
               + DiskBuilder.roundUp(needed, MIB)
               + "L) or more, or the automatic size");
     }

@@ -13,7 +13,7 @@ import java.util.Objects;
  * raw:FILE?disk.size=4G}). Immutable.
  *
  * <pre>
- * {@code kiln.bake(build, DiskTarget.raw(Path.of("build/web.img")).withOptions(DiskOptions.defaults().withSize(4L << 30)))}
+ * {@code kiln.bake(build, DiskTarget.raw(Path.of("build/web.img")).options(DiskOptions.defaults().size(4L << 30)))}
  * </pre>
  */
 public final class DiskTarget implements Target {
@@ -52,8 +52,17 @@ public final class DiskTarget implements Target {
     return new DiskTarget(TargetPaths.file(target.toString(), f.path()), f.options());
   }
 
-  public DiskTarget withOptions(DiskOptions options) {
+  /** A copy whose disk is built with these options ({@code disk.NAME} parameters in the string). */
+  public DiskTarget options(DiskOptions options) {
     return new DiskTarget(file, options);
+  }
+
+  /**
+   * @deprecated use {@link #options(DiskOptions)}
+   */
+  @Deprecated(since = "0.2")
+  public DiskTarget withOptions(DiskOptions options) {
+    return options(options);
   }
 
   public Path file() {

@@ -56,7 +56,7 @@ final class FullBuild {
       if (kernel.isEmpty() && options.requireKernel()) {
         throw new DiskException(
             "no kernel found in the image (/boot/vmlinuz-* or the /vmlinuz link): add a layer that installs one"
-                + " (on Debian: linux-image-cloud-amd64), or build a data disk with DiskOptions.withDataOnly(true)");
+                + " (on Debian: linux-image-cloud-amd64), or build a data disk with DiskOptions.dataOnly(true)");
       }
       if (kernel.isPresent()) {
         tools.require(true, "grub-mkimage");

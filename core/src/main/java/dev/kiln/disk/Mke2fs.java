@@ -99,7 +99,7 @@ final class Mke2fs {
                 + DiskBuilder.human(l.gpt().diskBytes())
                 + " is too small for the content ("
                 + entries
-                + " entries): mke2fs ran out of space; use a larger DiskOptions.withSize or the automatic size\n"
+                + " entries): mke2fs ran out of space; use a larger DiskOptions.size or the automatic size\n"
                 + HostTools.tail(err));
       }
       throw new DiskException(

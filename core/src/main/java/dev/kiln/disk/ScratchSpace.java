@@ -33,9 +33,9 @@ final class ScratchSpace {
 
   /**
    * A new scratch directory for the staging directory and the disk being made: under {@code
-   * workDirectory} if set ({@link DiskBuilder#withWorkDirectory}), else on {@code /dev/shm} if
-   * {@code bytes} fit there with a margin (and in available memory), else the work directory next
-   * to the output.
+   * workDirectory} if set ({@link DiskBuilder#workDirectory}), else on {@code /dev/shm} if {@code
+   * bytes} fit there with a margin (and in available memory), else the work directory next to the
+   * output.
    */
   static Path scratchDir(Path workDirectory, Path work, long bytes) throws IOException {
     Path parent = workDirectory;

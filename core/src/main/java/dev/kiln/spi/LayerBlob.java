@@ -33,7 +33,15 @@ public record LayerBlob(
   /**
    * This blob with metadata for the image record (keys such as {@code packages.curl} → version).
    */
-  public LayerBlob withMetadata(Map<String, String> metadata) {
+  public LayerBlob metadata(Map<String, String> metadata) {
     return new LayerBlob(diffId, digest, size, uncompressedSize, entries, file, metadata);
+  }
+
+  /**
+   * @deprecated use {@link #metadata(Map)}
+   */
+  @Deprecated(since = "0.2")
+  public LayerBlob withMetadata(Map<String, String> metadata) {
+    return metadata(metadata);
   }
 }

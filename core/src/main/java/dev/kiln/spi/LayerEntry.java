@@ -164,26 +164,61 @@ public record LayerEntry(
     return new LayerEntry(dir, Type.OPAQUE_WHITEOUT, 0, 0, 0, 0, "", 0, 0, Map.of(), null);
   }
 
-  public LayerEntry withOwner(int uid, int gid) {
+  /** The same entry owned by {@code uid:gid}. */
+  public LayerEntry owner(int uid, int gid) {
     return new LayerEntry(
         path, type, mode, uid, gid, size, linkTarget, devMajor, devMinor, xattrs, content);
   }
 
-  public LayerEntry withMode(int mode) {
+  /**
+   * @deprecated use {@link #owner(int, int)}
+   */
+  @Deprecated(since = "0.2")
+  public LayerEntry withOwner(int uid, int gid) {
+    return owner(uid, gid);
+  }
+
+  /** The same entry with the permission bits {@code mode}. */
+  public LayerEntry mode(int mode) {
     return new LayerEntry(
         path, type, mode, uid, gid, size, linkTarget, devMajor, devMinor, xattrs, content);
+  }
+
+  /**
+   * @deprecated use {@link #mode(int)}
+   */
+  @Deprecated(since = "0.2")
+  public LayerEntry withMode(int mode) {
+    return mode(mode);
   }
 
   /** The same file entry with its content from {@code content}. */
-  public LayerEntry withContent(Content content) {
+  public LayerEntry content(Content content) {
     checkArgument(type == Type.FILE, "only a FILE entry has content, but %s is a %s", path, type);
     return new LayerEntry(
         path, type, mode, uid, gid, size, linkTarget, devMajor, devMinor, xattrs, content);
   }
 
-  public LayerEntry withXattrs(Map<String, byte[]> xattrs) {
+  /**
+   * @deprecated use {@link #content(Content)}
+   */
+  @Deprecated(since = "0.2")
+  public LayerEntry withContent(Content content) {
+    return content(content);
+  }
+
+  /** The same entry with the extended attributes {@code xattrs}. */
+  public LayerEntry xattrs(Map<String, byte[]> xattrs) {
     return new LayerEntry(
         path, type, mode, uid, gid, size, linkTarget, devMajor, devMinor, xattrs, content);
+  }
+
+  /**
+   * @deprecated use {@link #xattrs(Map)}
+   */
+  @Deprecated(since = "0.2")
+  public LayerEntry withXattrs(Map<String, byte[]> xattrs) {
+    return xattrs(xattrs);
   }
 
   /**

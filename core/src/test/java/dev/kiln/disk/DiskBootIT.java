@@ -48,7 +48,7 @@ class DiskBootIT {
             .file("opt/app/payload.bin", 0644, 0, 0, payload)
             .write(tmp.resolve("app.tar.gz"));
     DiskBuilder builder =
-        DiskBuilder.create(DiskOptions.defaults().withKernelArgs("systemd.show_status=1"));
+        DiskBuilder.create(DiskOptions.defaults().kernelArgs("systemd.show_status=1"));
 
     long t0 = System.nanoTime();
     DiskImage base = builder.build(List.of(rootfs), tmp.resolve("base.img"));

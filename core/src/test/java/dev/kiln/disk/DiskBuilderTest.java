@@ -16,7 +16,7 @@ class DiskBuilderTest {
   Path base;
   Path app;
   static final DiskOptions SMALL =
-      DiskOptions.defaults().withFreeSpace(32L << 20).withTimestamp(1_700_000_000L);
+      DiskOptions.defaults().freeSpace(32L << 20).timestamp(1_700_000_000L);
 
   @BeforeEach
   void layers() throws Exception {
@@ -186,7 +186,7 @@ class DiskBuilderTest {
     DiskImage same = b.extend(baseDisk.path(), List.of(app), tmp.resolve("same.img"));
     DiskImage kernel = b.extend(baseDisk.path(), List.of(newKernel), tmp.resolve("kernel.img"));
     DiskImage args =
-        DiskBuilder.create(SMALL.withKernelArgs("quiet"))
+        DiskBuilder.create(SMALL.kernelArgs("quiet"))
             .extend(baseDisk.path(), List.of(app), tmp.resolve("args.img"));
 
     assertThat(esp(same)).isEqualTo(esp(baseDisk));
@@ -218,11 +218,11 @@ class DiskBuilderTest {
     assertThatThrownBy(() -> DiskBuilder.create(SMALL).build(List.of(data), tmp.resolve("x.img")))
         .isInstanceOf(DiskException.class)
         .hasMessageContaining("no kernel found in the image (/boot/vmlinuz-*")
-        .hasMessageContaining("withDataOnly(true)");
+        .hasMessageContaining("DiskOptions.dataOnly(true)");
     assertThat(tmp.resolve("x.img")).doesNotExist();
 
     DiskImage d =
-        DiskBuilder.create(SMALL.withDataOnly(true)).build(List.of(data), tmp.resolve("data.img"));
+        DiskBuilder.create(SMALL.dataOnly(true)).build(List.of(data), tmp.resolve("data.img"));
     assertThat(d.kernel()).isEmpty();
     assertValid(d);
     assertThat(Tools.debugfs(d, "cat /srv/data")).contains("x");
@@ -239,11 +239,11 @@ class DiskBuilderTest {
             .write(tmp.resolve("fat.tar.gz"));
     assertThatThrownBy(
             () ->
-                DiskBuilder.create(SMALL.withSize(128L << 20))
+                DiskBuilder.create(SMALL.size(128L << 20))
                     .build(List.of(fat), tmp.resolve("x.img")))
         .isInstanceOf(DiskException.class)
         .hasMessageContaining("disk size 128.0 MiB is too small for the content: it needs at least")
-        .hasMessageContaining("withSize(");
+        .hasMessageContaining("DiskOptions.size(");
   }
 
   @Test

@@ -39,11 +39,11 @@ class DiskTargetOptionsTest {
       kiln.bake(
           dataImage(),
           DiskTarget.raw(b)
-              .withOptions(
+              .options(
                   DiskOptions.defaults()
-                      .withDataOnly(true)
-                      .withSize(320L << 20)
-                      .withTimestamp(1_700_000_000L)));
+                      .dataOnly(true)
+                      .size(320L << 20)
+                      .timestamp(1_700_000_000L)));
     }
     assertThat(Files.size(a)).isEqualTo(320L << 20);
     DiskImage disk = DiskImage.read(a);
@@ -56,14 +56,14 @@ class DiskTargetOptionsTest {
   void aTargetBuiltInCodeWritesItsOptionsInItsStringAndParsesBack() {
     DiskOptions o =
         DiskOptions.defaults()
-            .withSize(4L << 30)
-            .withFreeSpace(0)
-            .withEspSize(128L << 20)
-            .withKernelArgs("quiet", "net.ifnames=0")
-            .withDefaultConsoles(false)
-            .withDataOnly(true)
-            .withTimestamp(7);
-    DiskTarget t = DiskTarget.raw(tmp.resolve("x.img")).withOptions(o);
+            .size(4L << 30)
+            .freeSpace(0)
+            .espSize(128L << 20)
+            .kernelArgs("quiet", "net.ifnames=0")
+            .defaultConsoles(false)
+            .dataOnly(true)
+            .timestamp(7);
+    DiskTarget t = DiskTarget.raw(tmp.resolve("x.img")).options(o);
     assertThat(t.toString())
         .isEqualTo(
             "raw:"
@@ -80,6 +80,6 @@ class DiskTargetOptionsTest {
     assertThat(
             DiskTarget.parse(Target.parse("raw:x.img?disk.size=auto&disk.kernelArgs=a+b"))
                 .options())
-        .isEqualTo(DiskOptions.defaults().withKernelArgs("a", "b"));
+        .isEqualTo(DiskOptions.defaults().kernelArgs("a", "b"));
   }
 }

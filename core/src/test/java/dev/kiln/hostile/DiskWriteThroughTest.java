@@ -29,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class DiskWriteThroughTest {
   private static final DiskOptions DATA =
-      DiskOptions.defaults().withDataOnly(true).withFreeSpace(32L << 20).withTimestamp(1);
+      DiskOptions.defaults().dataOnly(true).freeSpace(32L << 20).timestamp(1);
 
   @TempDir Path tmp;
   Path base;

@@ -95,7 +95,7 @@ final class PackagesProvisioner implements Provisioner {
             md.put("package." + name, v);
           }
         }
-        return r.blob().withMetadata(md);
+        return r.blob().metadata(md);
       }
     };
   }

@@ -444,13 +444,21 @@ public final class Ec2Target implements Target {
 
   /**
    * Sets how the disk is built (its size, free space, kernel arguments, …); {@code disk.NAME}
-   * parameters in the URI. The root volume ({@link #withRootVolumeSizeGiB}) must be at least the
-   * disk's size.
+   * parameters in the URI. The root volume ({@link #rootVolumeSizeGiB}) must be at least the disk's
+   * size.
    */
-  public Ec2Target withDiskOptions(DiskOptions options) {
+  public Ec2Target diskOptions(DiskOptions options) {
     Builder b = toBuilder();
     b.diskOptions = Objects.requireNonNull(options, "options");
     return new Ec2Target(b);
+  }
+
+  /**
+   * @deprecated use {@link #diskOptions(DiskOptions)}
+   */
+  @Deprecated(since = "0.2")
+  public Ec2Target withDiskOptions(DiskOptions options) {
+    return diskOptions(options);
   }
 
   /** Uses these credentials instead of the SDK's default chain. */

@@ -53,10 +53,7 @@ class Ec2DiskOptionsTest {
             .credentials(aws.credentials());
     assertThat(target.diskOptions())
         .isEqualTo(
-            DiskOptions.defaults()
-                .withDataOnly(true)
-                .withSize(320L << 20)
-                .withTimestamp(1_700_000_000L));
+            DiskOptions.defaults().dataOnly(true).size(320L << 20).timestamp(1_700_000_000L));
     Path raw = tmp.resolve("data.img");
     try (Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
       kiln.bake(dataImage(), target, dev.kiln.Target.parse("raw:" + raw + "?" + disk));
@@ -74,8 +71,8 @@ class Ec2DiskOptionsTest {
   @Test
   void diskOptionsSetInCodeReachTheSnapshotAndGoIntoTheUri() throws Exception {
     DiskOptions options =
-        DiskOptions.defaults().withDataOnly(true).withSize(320L << 20).withKernelArgs("quiet");
-    Ec2Target target = aws.target(REGION, "data").withDiskOptions(options);
+        DiskOptions.defaults().dataOnly(true).size(320L << 20).kernelArgs("quiet");
+    Ec2Target target = aws.target(REGION, "data").diskOptions(options);
     assertThat(target.toUri())
         .endsWith("&disk.size=335544320&disk.kernelArgs=quiet&disk.dataOnly=true");
     assertThat(Ec2Target.parse(target.toUri()).diskOptions()).isEqualTo(options);

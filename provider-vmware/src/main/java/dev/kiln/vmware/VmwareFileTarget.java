@@ -16,7 +16,7 @@ import java.util.Set;
  * vmdk:build/web.vmdk?disk.size=8G}). Immutable.
  *
  * <pre>
- * {@code kiln.bake(build, VmwareFileTarget.ova(Path.of("build/web.ova")).withDiskOptions(DiskOptions.defaults().withSize(8L << 30)))}
+ * {@code kiln.bake(build, VmwareFileTarget.ova(Path.of("build/web.ova")).diskOptions(DiskOptions.defaults().size(8L << 30)))}
  * </pre>
  */
 public final class VmwareFileTarget implements Target {
@@ -88,8 +88,16 @@ public final class VmwareFileTarget implements Target {
   }
 
   /** A copy whose disk is built with these options. */
-  public VmwareFileTarget withDiskOptions(DiskOptions options) {
+  public VmwareFileTarget diskOptions(DiskOptions options) {
     return new VmwareFileTarget(scheme, path, options);
+  }
+
+  /**
+   * @deprecated use {@link #diskOptions(DiskOptions)}
+   */
+  @Deprecated(since = "0.2")
+  public VmwareFileTarget withDiskOptions(DiskOptions options) {
+    return diskOptions(options);
   }
 
   /** The file (or the directory, for {@code ovf:}). */

@@ -39,7 +39,7 @@ import java.util.regex.Pattern;
  *   <li>{@code thumbprint} pins vCenter's certificate by its SHA-256 thumbprint (see {@link
  *       TlsTrust}); without it the platform's CAs are trusted. Credentials never go in the target.
  *   <li>{@code disk.NAME} set the {@link DiskOptions} of the template's disk (see {@link
- *       DiskParameters}); in code, {@link #withDiskOptions}.
+ *       DiskParameters}); in code, {@link #diskOptions(DiskOptions)}.
  * </ul>
  *
  * <p>Immutable and thread-safe.
@@ -218,8 +218,16 @@ public final class VsphereTarget implements dev.kiln.Target {
   }
 
   /** A copy whose disk is built with these options ({@code disk.NAME} parameters in the URI). */
-  public VsphereTarget withDiskOptions(DiskOptions options) {
+  public VsphereTarget diskOptions(DiskOptions options) {
     return new VsphereTarget(host, datacenter, folder, name, this.options, options);
+  }
+
+  /**
+   * @deprecated use {@link #diskOptions(DiskOptions)}
+   */
+  @Deprecated(since = "0.2")
+  public VsphereTarget withDiskOptions(DiskOptions options) {
+    return diskOptions(options);
   }
 
   /** How the template's disk is built. */

@@ -57,10 +57,9 @@ class VmwareDiskOptionsTest {
   @Test
   void diskOptionsSetInCodeReachTheVmdkAndTheOvaAndGoIntoTheString() throws Exception {
     String qemuImg = Tools.require("qemu-img", "qemu-utils");
-    DiskOptions options = DiskOptions.defaults().withDataOnly(true).withSize(SIZE);
-    VmwareFileTarget vmdk =
-        VmwareFileTarget.vmdk(tmp.resolve("data.vmdk")).withDiskOptions(options);
-    VmwareFileTarget ova = VmwareFileTarget.ova(tmp.resolve("data.ova")).withDiskOptions(options);
+    DiskOptions options = DiskOptions.defaults().dataOnly(true).size(SIZE);
+    VmwareFileTarget vmdk = VmwareFileTarget.vmdk(tmp.resolve("data.vmdk")).diskOptions(options);
+    VmwareFileTarget ova = VmwareFileTarget.ova(tmp.resolve("data.ova")).diskOptions(options);
     assertThat(vmdk.toString())
         .isEqualTo("vmdk:" + tmp.resolve("data.vmdk") + "?disk.size=335544320&disk.dataOnly=true");
     assertThat(VmwareFileTarget.parse(Target.parse(vmdk.toString()))).isEqualTo(vmdk);

@@ -34,9 +34,9 @@ class VsphereDiskOptionsIT {
     VsphereTarget item = vcsim.libraryItem("kiln-disk-options", "data");
     String uri = item + "&disk.dataOnly=true&disk.size=320M";
     assertThat(VsphereTarget.parse(uri).diskOptions())
-        .isEqualTo(DiskOptions.defaults().withDataOnly(true).withSize(VmwareDiskOptionsTest.SIZE));
+        .isEqualTo(DiskOptions.defaults().dataOnly(true).size(VmwareDiskOptionsTest.SIZE));
     assertThat(VsphereTarget.parse(uri))
-        .isEqualTo(item.withDiskOptions(VsphereTarget.parse(uri).diskOptions()));
+        .isEqualTo(item.diskOptions(VsphereTarget.parse(uri).diskOptions()));
 
     bakeInAChildProcess(uri);
 

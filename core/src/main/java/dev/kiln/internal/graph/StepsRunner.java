@@ -86,7 +86,7 @@ final class StepsRunner {
         BakeResult one = image(r, chains.get(i).get(0), platforms.get(0));
         Map<String, PublishedImage> published =
             publish.run(stored.get(one.digest()), stores.get(r));
-        results.add(one.withPublished(published));
+        results.add(one.published(published));
         continue;
       }
       Map<Platform, BakeResult> each = new LinkedHashMap<>();

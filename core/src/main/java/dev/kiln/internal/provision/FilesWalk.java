@@ -62,13 +62,11 @@ final class FilesWalk implements PreparedLayer {
     String target = e.target();
     switch (e.kind()) {
       case DIRECTORY ->
-          put(LayerEntry.directory(rel(target), e.mode().getAsInt()).withOwner(e.uid(), e.gid()));
-      case SYMLINK ->
-          put(LayerEntry.symlink(rel(target), e.linkTarget()).withOwner(e.uid(), e.gid()));
+          put(LayerEntry.directory(rel(target), e.mode().getAsInt()).owner(e.uid(), e.gid()));
+      case SYMLINK -> put(LayerEntry.symlink(rel(target), e.linkTarget()).owner(e.uid(), e.gid()));
       case CONTENT -> {
         LayerEntry le =
-            LayerEntry.file(rel(target), e.mode().getAsInt(), e.bytes())
-                .withOwner(e.uid(), e.gid());
+            LayerEntry.file(rel(target), e.mode().getAsInt(), e.bytes()).owner(e.uid(), e.gid());
         Digest d = Digest.of(e.bytes());
         planned.put(le.path(), new Planned(le, null, null, new Digest[] {d}, target));
         declaredInputs.put(target, d);
@@ -128,9 +126,7 @@ final class FilesWalk implements PreparedLayer {
     String base = e.target().equals("/") ? "" : rel(e.target());
     boolean keepModes = e.kind() == FilesLayer.Entry.Kind.TREE;
     if (!base.isEmpty()) {
-      put(
-          LayerEntry.directory(base, keepModes ? rootStat.mode() : 0755)
-              .withOwner(e.uid(), e.gid()));
+      put(LayerEntry.directory(base, keepModes ? rootStat.mode() : 0755).owner(e.uid(), e.gid()));
     }
     if (watch != null && watchable && !watcher.watchable(root)) {
       watchable = false;
@@ -167,10 +163,10 @@ final class FilesWalk implements PreparedLayer {
       FileStat st = l.stats[i];
       switch (st.type()) {
         case DIRECTORY -> {
-          put(LayerEntry.directory(p, keepModes ? st.mode() : 0755).withOwner(e.uid(), e.gid()));
+          put(LayerEntry.directory(p, keepModes ? st.mode() : 0755).owner(e.uid(), e.gid()));
           emit(e, listings, p, keepModes);
         }
-        case SYMLINK -> put(LayerEntry.symlink(p, l.links[i]).withOwner(e.uid(), e.gid()));
+        case SYMLINK -> put(LayerEntry.symlink(p, l.links[i]).owner(e.uid(), e.gid()));
         case FILE ->
             file(
                 p,
@@ -193,8 +189,7 @@ final class FilesWalk implements PreparedLayer {
     // the size from the walk's own stat: a file that changes before it is written is caught by
     // the writer
     LayerEntry le =
-        LayerEntry.file(path, mode, st.size(), LayerEntry.Content.of(src))
-            .withOwner(e.uid(), e.gid());
+        LayerEntry.file(path, mode, st.size(), LayerEntry.Content.of(src)).owner(e.uid(), e.gid());
     planned.put(le.path(), new Planned(le, src, st, new Digest[1], input));
   }
 
@@ -309,7 +304,7 @@ final class FilesWalk implements PreparedLayer {
         LayerEntry e = p.entry();
         w.add(
             p.source() != null && e.type() == LayerEntry.Type.FILE
-                ? e.withContent(LayerEntry.Content.hashed(p.source(), p.digest()[0]))
+                ? e.content(LayerEntry.Content.hashed(p.source(), p.digest()[0]))
                 : e);
       }
       return w.finish();

@@ -125,7 +125,7 @@ public final class CanonicalLayerWriter implements LayerWriter {
         entry.path(),
         entry.type());
     TarNames.checkNotReserved(entry.path());
-    byPath.put(entry.path(), entry.withContent(spool.append(entry, content)));
+    byPath.put(entry.path(), entry.content(spool.append(entry, content)));
   }
 
   @Override

@@ -124,7 +124,7 @@ class CanonicalLayerWriterTest {
       w.add(LayerEntry.file("etc/hello.txt", 0644, src));
       w.add(LayerEntry.file("usr/bin/tool", 04755, text("#!/bin/sh")));
       w.add(
-          streamed("home/u/.profile", 0600, profile.length).withOwner(1000, 1001),
+          streamed("home/u/.profile", 0600, profile.length).owner(1000, 1001),
           new ByteArrayInputStream(profile));
       w.add(LayerEntry.directory("tmp", 01777));
       w.add(LayerEntry.symlink("bin", "usr/bin"));
@@ -134,7 +134,7 @@ class CanonicalLayerWriterTest {
       w.add(LayerEntry.device("run/fifo", Type.FIFO, 0644, 0, 0));
       w.add(
           LayerEntry.file("usr/bin/ping", 0755, text("ping"))
-              .withXattrs(Map.of("security.capability", CAPABILITY)));
+              .xattrs(Map.of("security.capability", CAPABILITY)));
       w.add(LayerEntry.whiteout("var/old"));
       w.add(LayerEntry.opaqueWhiteout("opt"));
       LayerBlob blob = w.finish();
@@ -220,7 +220,7 @@ class CanonicalLayerWriterTest {
     // them
     LayerBlob blob =
         write(
-            LayerEntry.file("tmp/x", 0600, text("x")).withOwner(5, 6),
+            LayerEntry.file("tmp/x", 0600, text("x")).owner(5, 6),
             LayerEntry.file("lib/systemd/system/app.service", 0644, text("u")),
             LayerEntry.directory("opt/app", 0750),
             LayerEntry.file("opt/app/run", 0755, text("r")));
@@ -249,7 +249,7 @@ class CanonicalLayerWriterTest {
             LayerEntry.file("opt/app/small.txt", 0644, smallFile),
             LayerEntry.symlink("opt/current", "app"),
             LayerEntry.whiteout("opt/legacy"),
-            LayerEntry.file("etc/app.conf", 0640, text("k=v")).withOwner(0, 42));
+            LayerEntry.file("etc/app.conf", 0640, text("k=v")).owner(0, 42));
     ExecutorService one = TarTestSupport.pool(1);
     LayerBlob first;
     try (CanonicalLayerWriter w = new CanonicalLayerWriter(out, MTIME, 6, one)) {
@@ -267,7 +267,7 @@ class CanonicalLayerWriterTest {
     ExecutorService four = TarTestSupport.pool(4);
     LayerBlob second;
     try (CanonicalLayerWriter w = new CanonicalLayerWriter(out, MTIME, 6, four)) {
-      w.add(LayerEntry.file("etc/app.conf", 0640, text("k=v")).withOwner(0, 42));
+      w.add(LayerEntry.file("etc/app.conf", 0640, text("k=v")).owner(0, 42));
       w.add(LayerEntry.whiteout("opt/legacy"));
       w.add(LayerEntry.symlink("opt/current", "app"));
       w.add(streamed("opt/app/small.txt", 0644, small.length), new ByteArrayInputStream(small));
@@ -292,9 +292,9 @@ class CanonicalLayerWriterTest {
             LayerEntry.hardlink("usr/bin/tool2", "usr/bin/tool"),
             LayerEntry.directory("tmp", 01777),
             LayerEntry.symlink("bin", "usr/bin"),
-            LayerEntry.file("home/u/.profile", 0600, text("x")).withOwner(1000, 1000),
+            LayerEntry.file("home/u/.profile", 0600, text("x")).owner(1000, 1000),
             LayerEntry.device("dev/null", Type.CHAR_DEVICE, 0666, 1, 3),
-            LayerEntry.file("big-owner", 0644, text("y")).withOwner(3_000_000, 4_000_000),
+            LayerEntry.file("big-owner", 0644, text("y")).owner(3_000_000, 4_000_000),
             LayerEntry.whiteout("var/gone"));
     TarTestSupport.Result r =
         TarTestSupport.run(
@@ -394,7 +394,7 @@ class CanonicalLayerWriterTest {
     LayerBlob blob;
     try (CanonicalLayerWriter w =
         new CanonicalLayerWriter(out, lateMtime, 6, compressors.executor())) {
-      w.add(LayerEntry.file("f", 0644, text("x")).withOwner(3_000_000, Integer.MAX_VALUE));
+      w.add(LayerEntry.file("f", 0644, text("x")).owner(3_000_000, Integer.MAX_VALUE));
       blob = w.finish();
     }
     assertThat(readAll(blob.file()).get(0).toString())
@@ -679,7 +679,7 @@ class CanonicalLayerWriterTest {
         w.add(LayerEntry.file("usr/share/doc/f" + i, 0644, data(100 + i, 2_000 + 37 * i)));
       }
       w.add(LayerEntry.file("opt/big.bin", 0755, data(9, 700_000)));
-      w.add(LayerEntry.file("opt/disk.bin", 0640, disk).withOwner(7, 8));
+      w.add(LayerEntry.file("opt/disk.bin", 0640, disk).owner(7, 8));
       w.add(
           LayerEntry.file(
               "opt/hashed.bin",
@@ -687,7 +687,7 @@ class CanonicalLayerWriterTest {
               Files.size(disk),
               LayerEntry.Content.hashed(disk, dev.kiln.Digest.parse("sha256:" + sha256(disk)))));
       w.add(
-          streamed("home/u/stream.bin", 0600, streamedBytes.length).withOwner(1000, 1000),
+          streamed("home/u/stream.bin", 0600, streamedBytes.length).owner(1000, 1000),
           new ByteArrayInputStream(streamedBytes));
       w.add(LayerEntry.directory("usr/share/doc", 0755));
       w.add(LayerEntry.directory("tmp", 01777));
@@ -701,7 +701,7 @@ class CanonicalLayerWriterTest {
       w.add(LayerEntry.device("run/fifo", Type.FIFO, 0644, 0, 0));
       w.add(
           LayerEntry.file("usr/bin/ping", 0755, text("ping"))
-              .withXattrs(Map.of("security.capability", CAPABILITY)));
+              .xattrs(Map.of("security.capability", CAPABILITY)));
       w.add(LayerEntry.whiteout("var/old"));
       w.add(LayerEntry.whiteout("usr/share/doc/gone"));
       w.add(LayerEntry.opaqueWhiteout("etc"));

@@ -106,7 +106,7 @@ class LayerFlattenerTest {
         layer(
             LayerEntry.opaqueWhiteout("etc"),
             LayerEntry.file("etc/hostname", 0644, text("h")),
-            LayerEntry.directory("var/log", 0750).withOwner(5, 0),
+            LayerEntry.directory("var/log", 0750).owner(5, 0),
             LayerEntry.symlink("data", "/srv"),
             LayerEntry.hardlink("opt/app/bin2", "opt/app/bin"));
 
@@ -270,7 +270,7 @@ class LayerFlattenerTest {
             LayerEntry.device("dev/null", Type.CHAR_DEVICE, 0666, 1, 3),
             LayerEntry.device("run/p", Type.FIFO, 0600, 0, 0),
             LayerEntry.file("x", 0644, text("x"))
-                .withXattrs(Map.of("user.k", new byte[] {1, (byte) 0x80})));
+                .xattrs(Map.of("user.k", new byte[] {1, (byte) 0x80})));
     assertThat(describe(LayerFlattener.flatten(List.of(base)).entries()))
         .containsExactly(
             "DIRECTORY dev 755 0:0 size=0",

@@ -148,6 +148,10 @@ public final class ImportSpec {
    * replacing values vSphere derived from the descriptor. Servers that honour the descriptor's
    * {@code AnnotationSection} and {@code vmw:Config firmware} already set the same values; setting
    * them here makes the result not depend on it.
+   *
+   * <p>Named {@code withConfig}, not {@code config} as Kiln's other setters are: {@link
+   * #config(String)} already reads one element of the spec, and a {@code config(String, String)}
+   * beside it would read as a lookup too.
    */
   public ImportSpec withConfig(String annotation, String firmware) {
     Element copy = Dom.detach(spec);
