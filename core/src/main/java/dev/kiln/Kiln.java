@@ -6,6 +6,7 @@ import dev.kiln.internal.graph.Engine;
 import dev.kiln.internal.graph.StoredImages;
 import dev.kiln.internal.registry.Registry;
 import dev.kiln.internal.store.LocalStore;
+import dev.kiln.spi.Attestor;
 import dev.kiln.spi.ImageStoreProvider;
 import dev.kiln.spi.Provisioner;
 import dev.kiln.spi.RemoteCache;
@@ -15,10 +16,13 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.ServiceLoader;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -99,8 +103,34 @@ public final class Kiln implements AutoCloseable {
             b.listeners,
             b.sourceDateEpoch,
             b.compressionLevel,
-            remote);
+            remote,
+            attesting(b));
     this.stored = new StoredImages(store, registry, engine);
+  }
+
+  /**
+   * The documents asked for and who writes them: the builder's attestor, else the first one on the
+   * class path; null when none is asked for.
+   */
+  private static Engine.AttestConfig attesting(Builder b) {
+    if (b.attest.isEmpty()) {
+      return null;
+    }
+    Attestor a = b.attestor;
+    if (a == null) {
+      a =
+          ServiceLoader.load(Attestor.class, Kiln.class.getClassLoader())
+              .findFirst()
+              .orElseThrow(
+                  () ->
+                      new IllegalStateException(
+                          "Kiln.builder() asks for "
+                              + b.attest
+                              + " but no dev.kiln.spi.Attestor is on the class path: add the"
+                              + " dev.kiln:kiln-sbom module, or give one to"
+                              + " Kiln.builder().attestor(…)"));
+    }
+    return new Engine.AttestConfig(Set.copyOf(b.attest), a);
   }
 
   private static java.util.concurrent.ThreadFactory daemon(String name) {
@@ -315,8 +345,54 @@ public final class Kiln implements AutoCloseable {
     private RemoteCache.Verify remoteVerify = RemoteCache.Verify.DIGEST;
     private Duration remoteTimeout = Duration.ofSeconds(30);
     private Duration remoteTransferTimeout = Duration.ofMinutes(30);
+    private final Set<Attestation.Kind> attest = EnumSet.noneOf(Attestation.Kind.class);
+    private Attestor attestor;
 
     private Builder() {}
+
+    /**
+     * Writes an SPDX 2.3 and a CycloneDX SBOM of every image baked: the OS packages of its final
+     * root file system, the jars it holds, the files its files layers add, each with the layer that
+     * brought it ({@code docs/supply-chain.md}). Off by default; off, a bake does no extra work.
+     * The documents are in {@link BakeResult#attestations()} and in the store. Needs an {@link
+     * Attestor} (the {@code kiln-sbom} module on the class path).
+     */
+    public Builder sbom(boolean on) {
+      return on ? sbom(Attestation.Kind.SPDX, Attestation.Kind.CYCLONEDX) : sbom();
+    }
+
+    /** Writes SBOMs in these formats only ({@link Attestation.Kind#SPDX}, {@code CYCLONEDX}). */
+    public Builder sbom(Attestation.Kind... formats) {
+      for (Attestation.Kind k : formats) {
+        if (k == Attestation.Kind.PROVENANCE) {
+          throw new IllegalArgumentException(
+              "provenance is not an SBOM format: use provenance(true)");
+        }
+      }
+      attest.removeIf(k -> k != Attestation.Kind.PROVENANCE);
+      attest.addAll(Arrays.asList(formats));
+      return this;
+    }
+
+    /**
+     * Writes an in-toto statement with a SLSA v1 provenance predicate for every image baked: what
+     * built it (the layers' kinds, names and keys, the base and input digests, the package
+     * versions) and what it produced (the image, and what each target holds). Off by default.
+     */
+    public Builder provenance(boolean on) {
+      if (on) {
+        attest.add(Attestation.Kind.PROVENANCE);
+      } else {
+        attest.remove(Attestation.Kind.PROVENANCE);
+      }
+      return this;
+    }
+
+    /** Writes SBOMs and provenance with this attestor instead of the one on the class path. */
+    public Builder attestor(Attestor attestor) {
+      this.attestor = Objects.requireNonNull(attestor, "attestor");
+      return this;
+    }
 
     /**
      * Shares layers (and disks, and EC2 snapshot ids) with other machines through a registry or an

@@ -1,5 +1,6 @@
 package dev.kiln.internal.graph;
 
+import dev.kiln.Attestation;
 import dev.kiln.BakeException;
 import dev.kiln.BakeResult;
 import dev.kiln.ImageConfig;
@@ -15,8 +16,9 @@ import java.util.Map;
 /**
  * One bake call, step by step: resolve every build into a chain, prepare its layers, compute their
  * keys, start provisioning all chains at once (shared layers once, independent ones in parallel),
- * then per build, in order: assemble the image, write its record and publish it; finally wait for
- * the pushes to the remote cache.
+ * then per build, in order: assemble the image, write its record, publish it and write the
+ * documents asked for about it (SBOMs, provenance); finally wait for the pushes to the remote
+ * cache.
  */
 final class StepsRunner {
   private final Services services;
@@ -28,6 +30,7 @@ final class StepsRunner {
   private final ProvisionLayerStep provision;
   private final WriteRecordStep record;
   private final PublishStep publish;
+  private final AttestStep attest;
 
   StepsRunner(Services services) {
     this.services = services;
@@ -40,6 +43,7 @@ final class StepsRunner {
     this.provision = new ProvisionLayerStep(services, scope, contexts, assemble);
     this.record = new WriteRecordStep(services);
     this.publish = new PublishStep(services, scope, contexts);
+    this.attest = new AttestStep(services);
   }
 
   List<BakeResult> run(
@@ -70,6 +74,7 @@ final class StepsRunner {
               c.bases());
       Path recordPath = record.run(image, c);
       Map<String, PublishedImage> published = publish.run(image, stores.get(r));
+      List<Attestation> attestations = attest.run(image, c, published);
       List<String> mine =
           layers.stream().map(LayerRecord::name).filter(provision::provisioned).toList();
       List<String> remoteHits =
@@ -83,7 +88,8 @@ final class StepsRunner {
               mine,
               published,
               recordPath,
-              remoteHits));
+              remoteHits,
+              attestations));
     }
     scope.awaitPushes();
     services.diskCache().awaitPushes();
