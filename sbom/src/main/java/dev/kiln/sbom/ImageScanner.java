@@ -31,11 +31,6 @@ import java.util.function.Consumer;
  * AttestContext#warn} and left out. Not thread-safe; one per image.
  */
 final class ImageScanner {
-  /** How many files of files layers, and how many jars, an SBOM lists at most. */
-  static final int MAX_FILES = 10_000;
-
-  static final int MAX_JARS = 10_000;
-
   /** The largest package database or os-release read: real ones are a few MB. */
   private static final int MAX_DATABASE = 64 * 1024 * 1024;
 
@@ -82,8 +77,12 @@ final class ImageScanner {
   private long filesLeftOut;
   private long jarsLeftOut;
 
-  ImageScanner(AttestContext ctx, Path tempDir) {
+  /** How many files of files layers, and how many jars, an SBOM lists at most. */
+  private final int limit;
+
+  ImageScanner(AttestContext ctx, Path tempDir, int limit) {
     this.ctx = ctx;
+    this.limit = limit;
     this.tempDir = tempDir;
     this.layers = ctx.image().layers();
   }
@@ -100,9 +99,9 @@ final class ImageScanner {
     if (filesLeftOut > 0) {
       ctx.warn(
           "the files layers add more than "
-              + MAX_FILES
+              + limit
               + " files: the SBOMs list "
-              + MAX_FILES
+              + limit
               + " of them and leave "
               + filesLeftOut
               + " out");
@@ -110,9 +109,9 @@ final class ImageScanner {
     if (jarsLeftOut > 0) {
       ctx.warn(
           "the image holds more than "
-              + MAX_JARS
+              + limit
               + " jars: the SBOMs list "
-              + MAX_JARS
+              + limit
               + " of them and leave "
               + jarsLeftOut
               + " out");
@@ -233,7 +232,7 @@ final class ImageScanner {
     } else if (RPM_DATABASES.contains(p)) {
       put(p, new RpmDb(layer));
     } else if (JarInspector.isJar(p)) {
-      if (jars >= MAX_JARS) {
+      if (jars >= limit) {
         jarsLeftOut++;
         return;
       }
@@ -243,7 +242,7 @@ final class ImageScanner {
       }
       put(p, new JarFile(layer, jar));
     } else if (filesLayer) {
-      if (files >= MAX_FILES) {
+      if (files >= limit) {
         filesLeftOut++;
         return;
       }

@@ -18,6 +18,27 @@ import java.util.stream.Stream;
  * ProvenanceWriter}) documents asked for. Thread-safe (nothing is shared between calls).
  */
 public final class KilnAttestor implements Attestor {
+  /** How many files of files layers, and how many jars, an SBOM lists by default. */
+  public static final int DEFAULT_LIMIT = 10_000;
+
+  private final int limit;
+
+  /** The attestor {@code ServiceLoader} finds: SBOMs list up to {@link #DEFAULT_LIMIT} files. */
+  public KilnAttestor() {
+    this(DEFAULT_LIMIT);
+  }
+
+  /**
+   * An attestor whose SBOMs list at most {@code limit} files of files layers and {@code limit}
+   * jars; past that, a bake warns and counts the rest (give it to {@code
+   * Kiln.builder().attestor(…)}).
+   */
+  public KilnAttestor(int limit) {
+    if (limit < 1) {
+      throw new IllegalArgumentException("the limit must be positive, found " + limit);
+    }
+    this.limit = limit;
+  }
 
   @Override
   public List<Attestation> attest(AttestContext ctx) throws IOException {
@@ -28,7 +49,7 @@ public final class KilnAttestor implements Attestor {
       ImageScanner.Contents contents;
       Path tmp = Files.createTempDirectory("kiln-sbom-");
       try {
-        contents = new ImageScanner(ctx, tmp).scan();
+        contents = new ImageScanner(ctx, tmp, limit).scan();
       } finally {
         deleteTree(tmp);
       }
