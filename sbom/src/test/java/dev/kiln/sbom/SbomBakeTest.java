@@ -256,6 +256,7 @@ class SbomBakeTest {
       off = kiln.bake(build(tmp));
     }
     assertThat(off.attestations()).isEmpty();
+    assertThat(off.layers()).isEqualTo(on.layers());
     assertThat(off.digest()).isEqualTo(on.digest());
     assertThat(off.diffIds()).isEqualTo(on.diffIds());
     try (Stream<Path> s = Files.list(tmp.resolve("off/blobs/sha256"))) {

@@ -84,8 +84,9 @@ public final class SbomFixtures {
       j.write(new byte[] {(byte) 0xca, (byte) 0xfe, (byte) 0xba, (byte) 0xbe, 0, 0, 0, 61});
       j.closeEntry();
       if (pomProperties != null) {
-        j.putNextEntry(
-            new JarEntry("META-INF/maven/" + group + "/" + artifact + "/pom.properties"));
+        JarEntry pom = new JarEntry("META-INF/maven/" + group + "/" + artifact + "/pom.properties");
+        pom.setTime(FIXED.getTime());
+        j.putNextEntry(pom);
         j.write(pomProperties.getBytes(StandardCharsets.ISO_8859_1));
         j.closeEntry();
       }
