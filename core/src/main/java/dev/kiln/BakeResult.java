@@ -6,20 +6,22 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
  * The outcome of a bake: the image digest (of its OCI manifest), its config digest, the layers,
  * what was provisioned in this bake (as opposed to found in the cache), what each target holds, the
- * image record, and which layers were downloaded from the remote cache ({@code
- * Kiln.builder().remoteCache(…)}) instead of provisioned.
+ * image record, which layers were downloaded from the remote cache ({@code
+ * Kiln.builder().remoteCache(…)}) instead of provisioned, and the SBOMs and provenance written for
+ * the image ({@code Kiln.builder().sbom(…)}, {@code .provenance(true)}; none when off).
  *
  * <p>A build baked for several platforms ({@link ImageBuild#platforms}) gives a result whose {@code
  * digest} is that of the OCI image index, whose {@code published} are the publications of the
- * index, and whose {@link #platforms()} hold the result of each platform's image; its config
- * digest, key, layers and record are those of the first platform, and {@code provisioned} and
- * {@code fromRemoteCache} list what any platform provisioned or pulled. A single-platform result
- * has no {@code platforms}.
+ * index, and whose {@link #platforms()} hold the result of each platform's image (with its
+ * documents); its config digest, key, layers and record are those of the first platform, and {@code
+ * provisioned} and {@code fromRemoteCache} list what any platform provisioned or pulled. A
+ * single-platform result has no {@code platforms}.
  */
 public record BakeResult(
     Digest digest,
@@ -30,16 +32,18 @@ public record BakeResult(
     Map<String, PublishedImage> published,
     Path record,
     List<String> fromRemoteCache,
+    List<Attestation> attestations,
     Map<Platform, BakeResult> platforms) {
   public BakeResult {
     layers = List.copyOf(layers);
     provisioned = List.copyOf(provisioned);
     published = Map.copyOf(published);
     fromRemoteCache = List.copyOf(fromRemoteCache);
+    attestations = List.copyOf(attestations);
     platforms = Collections.unmodifiableMap(new LinkedHashMap<>(platforms));
   }
 
-  /** A single-platform result. */
+  /** A single-platform result without attestations. */
   public BakeResult(
       Digest digest,
       Digest configDigest,
@@ -58,7 +62,20 @@ public record BakeResult(
         published,
         record,
         fromRemoteCache,
+        List.of(),
         Map.of());
+  }
+
+  /** A result without remote cache hits. */
+  public BakeResult(
+      Digest digest,
+      Digest configDigest,
+      Digest key,
+      List<LayerRecord> layers,
+      List<String> provisioned,
+      Map<String, PublishedImage> published,
+      Path record) {
+    this(digest, configDigest, key, layers, provisioned, published, record, List.of());
   }
 
   /**
@@ -83,6 +100,7 @@ public record BakeResult(
         published,
         first.record,
         List.copyOf(pulled),
+        List.of(),
         platforms);
   }
 
@@ -97,15 +115,23 @@ public record BakeResult(
         published,
         record,
         fromRemoteCache,
+        attestations,
         platforms);
   }
 
-  /**
-   * @deprecated use {@link #published(Map)}
-   */
-  @Deprecated(since = "0.2")
-  public BakeResult withPublished(Map<String, PublishedImage> published) {
-    return published(published);
+  /** This result with the documents {@code attestations}. */
+  public BakeResult attestations(List<Attestation> attestations) {
+    return new BakeResult(
+        digest,
+        configDigest,
+        key,
+        layers,
+        provisioned,
+        published,
+        record,
+        fromRemoteCache,
+        attestations,
+        platforms);
   }
 
   /** Whether this is the result of a multi-platform bake, whose digest is an image index's. */
@@ -113,16 +139,9 @@ public record BakeResult(
     return !platforms.isEmpty();
   }
 
-  /** A result without remote cache hits. */
-  public BakeResult(
-      Digest digest,
-      Digest configDigest,
-      Digest key,
-      List<LayerRecord> layers,
-      List<String> provisioned,
-      Map<String, PublishedImage> published,
-      Path record) {
-    this(digest, configDigest, key, layers, provisioned, published, record, List.of());
+  /** The document of this kind written for the image, if one was asked for. */
+  public Optional<Attestation> attestation(Attestation.Kind kind) {
+    return attestations.stream().filter(a -> a.kind() == kind).findFirst();
   }
 
   /** The diffIDs of the layers, lowest first. */

@@ -2,6 +2,7 @@ package dev.kiln;
 
 import dev.kiln.event.BakeListener;
 import dev.kiln.internal.registry.Registry;
+import dev.kiln.spi.Attestor;
 import dev.kiln.spi.ImageStoreProvider;
 import dev.kiln.spi.Provisioner;
 import dev.kiln.spi.RemoteCache;
@@ -168,6 +169,50 @@ public final class Kiln implements AutoCloseable {
     private final KilnSettings settings = new KilnSettings();
 
     private Builder() {}
+
+    /**
+     * Writes an SPDX 2.3 and a CycloneDX SBOM of every image baked: the OS packages of its final
+     * root file system, the jars it holds, the files its files layers add, each with the layer that
+     * brought it ({@code docs/supply-chain.md}). Off by default; off, a bake does no extra work.
+     * The documents are in {@link BakeResult#attestations()} and in the store. Needs an {@link
+     * Attestor} (the {@code kiln-sbom} module on the class path).
+     */
+    public Builder sbom(boolean on) {
+      return on ? sbom(Attestation.Kind.SPDX, Attestation.Kind.CYCLONEDX) : sbom();
+    }
+
+    /** Writes SBOMs in these formats only ({@link Attestation.Kind#SPDX}, {@code CYCLONEDX}). */
+    public Builder sbom(Attestation.Kind... formats) {
+      for (Attestation.Kind k : formats) {
+        if (k == Attestation.Kind.PROVENANCE) {
+          throw new IllegalArgumentException(
+              "provenance is not an SBOM format: use provenance(true)");
+        }
+      }
+      settings.attest.removeIf(k -> k != Attestation.Kind.PROVENANCE);
+      settings.attest.addAll(Arrays.asList(formats));
+      return this;
+    }
+
+    /**
+     * Writes an in-toto statement with a SLSA v1 provenance predicate for every image baked: what
+     * built it (the layers' kinds, names and keys, the base and input digests, the package
+     * versions) and what it produced (the image, and what each target holds). Off by default.
+     */
+    public Builder provenance(boolean on) {
+      if (on) {
+        settings.attest.add(Attestation.Kind.PROVENANCE);
+      } else {
+        settings.attest.remove(Attestation.Kind.PROVENANCE);
+      }
+      return this;
+    }
+
+    /** Writes SBOMs and provenance with this attestor instead of the one on the class path. */
+    public Builder attestor(Attestor attestor) {
+      settings.attestor = Objects.requireNonNull(attestor, "attestor");
+      return this;
+    }
 
     /**
      * Shares layers (and disks, and EC2 snapshot ids) with other machines through a registry or an

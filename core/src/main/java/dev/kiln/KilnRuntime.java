@@ -5,6 +5,7 @@ import dev.kiln.internal.graph.Engine;
 import dev.kiln.internal.graph.StoredImages;
 import dev.kiln.internal.registry.Registry;
 import dev.kiln.internal.store.LocalStore;
+import dev.kiln.spi.Attestor;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -12,6 +13,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.ServiceLoader;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
@@ -69,8 +72,34 @@ final class KilnRuntime {
             s.listeners,
             s.sourceDateEpoch,
             s.compressionLevel,
-            remote);
+            remote,
+            attesting(s));
     this.stored = new StoredImages(store, registry, engine);
+  }
+
+  /**
+   * The documents asked for and who writes them: the builder's attestor, else the first one on the
+   * class path; null when none is asked for.
+   */
+  private static Engine.AttestConfig attesting(KilnSettings s) {
+    if (s.attest.isEmpty()) {
+      return null;
+    }
+    Attestor a = s.attestor;
+    if (a == null) {
+      a =
+          ServiceLoader.load(Attestor.class, Kiln.class.getClassLoader())
+              .findFirst()
+              .orElseThrow(
+                  () ->
+                      new IllegalStateException(
+                          "Kiln.builder() asks for "
+                              + s.attest
+                              + " but no dev.kiln.spi.Attestor is on the class path: add the"
+                              + " dev.kiln:kiln-sbom module, or give one to"
+                              + " Kiln.builder().attestor(…)"));
+    }
+    return new Engine.AttestConfig(Set.copyOf(s.attest), a);
   }
 
   private static ThreadFactory daemon(String name) {

@@ -1,13 +1,16 @@
 package dev.kiln;
 
 import dev.kiln.event.BakeListener;
+import dev.kiln.spi.Attestor;
 import dev.kiln.spi.ImageStoreProvider;
 import dev.kiln.spi.Provisioner;
 import dev.kiln.spi.RemoteCache;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 
 /**
@@ -37,4 +40,10 @@ final class KilnSettings {
   RemoteCache.Verify remoteVerify = RemoteCache.Verify.DIGEST;
   Duration remoteTimeout = Duration.ofSeconds(30);
   Duration remoteTransferTimeout = Duration.ofMinutes(30);
+
+  /** The documents asked for of every image; none by default. */
+  final Set<Attestation.Kind> attest = EnumSet.noneOf(Attestation.Kind.class);
+
+  /** {@code null}: the first {@link Attestor} on the class path, when documents are asked for. */
+  Attestor attestor;
 }

@@ -18,13 +18,19 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The package rules of docs/architecture.md, over the main classes of core and of every provider
- * module: providers use only the API and the SPI, and not each other; the SPI and the disk code
- * never reach into the engine; no package cycles; fluent setters are named after their property.
+ * The package rules of docs/architecture.md, over the main classes of core, of every provider
+ * module and of the sbom module: providers (and the sbom module) use only the API and the SPI, and
+ * not each other; the SPI and the disk code never reach into the engine; no package cycles; fluent
+ * setters are named after their property.
  */
 class ArchitectureTest {
   static final List<String> PROVIDERS =
-      List.of("dev.kiln.docker..", "dev.kiln.ec2..", "dev.kiln.vmware..", "dev.kiln.s3..");
+      List.of(
+          "dev.kiln.docker..",
+          "dev.kiln.ec2..",
+          "dev.kiln.vmware..",
+          "dev.kiln.s3..",
+          "dev.kiln.sbom..");
 
   /**
    * The {@code with…} setters kept because their bare name would mean something else (each says why
@@ -51,7 +57,8 @@ class ArchitectureTest {
             "dev.kiln.docker",
             "dev.kiln.ec2",
             "dev.kiln.vmware",
-            "dev.kiln.s3")) {
+            "dev.kiln.s3",
+            "dev.kiln.sbom")) {
       assertTrue(
           classes.stream().anyMatch(c -> c.getPackageName().equals(p)),
           "no classes of " + p + " on the class path: the rules would check nothing there");

@@ -1,5 +1,6 @@
 package dev.kiln.internal.graph;
 
+import dev.kiln.Attestation;
 import dev.kiln.BakeException;
 import dev.kiln.BakeResult;
 import dev.kiln.CacheCorruptedException;
@@ -17,6 +18,7 @@ import dev.kiln.internal.registry.Registry;
 import dev.kiln.internal.remote.GuardedRemoteCache;
 import dev.kiln.internal.remote.RemoteLayers;
 import dev.kiln.internal.store.LocalStore;
+import dev.kiln.spi.Attestor;
 import dev.kiln.spi.CorruptBlobException;
 import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.RemoteCache;
@@ -26,6 +28,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import org.slf4j.Logger;
@@ -56,6 +59,11 @@ public final class Engine {
       Duration timeout,
       Duration transferTimeout) {}
 
+  /**
+   * The documents asked for of every image ({@code Kiln.builder().sbom(…)}) and who writes them.
+   */
+  public record AttestConfig(Set<Attestation.Kind> kinds, Attestor attestor) {}
+
   private final LocalStore store;
   private final StatIndex statIndex;
   private final Registry registry;
@@ -71,7 +79,8 @@ public final class Engine {
       List<BakeListener> listeners,
       long mtime,
       int gzipLevel,
-      RemoteConfig remoteConfig) {
+      RemoteConfig remoteConfig,
+      AttestConfig attest) {
     this.store = store;
     this.statIndex = StatIndex.load(store.statIndexFile());
     this.registry = registry;
@@ -106,7 +115,8 @@ public final class Engine {
             gzipLevel,
             diskCache,
             remote,
-            remoteLayers);
+            remoteLayers,
+            attest);
   }
 
   /** Closes the remote cache's connections and threads. */

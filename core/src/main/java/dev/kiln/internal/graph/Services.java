@@ -16,7 +16,7 @@ import org.slf4j.LoggerFactory;
 /**
  * What the steps of every bake of one engine share: the store and its stat index, the providers,
  * the pools, the caches (remote ones null when none is configured), the fixed mtime and gzip level,
- * and where events go.
+ * where events go, and the documents written of every image (null when none is asked for).
  */
 record Services(
     LocalStore store,
@@ -29,7 +29,8 @@ record Services(
     int gzipLevel,
     StoreDiskCache diskCache,
     GuardedRemoteCache remote,
-    RemoteLayers remoteLayers) {
+    RemoteLayers remoteLayers,
+    Engine.AttestConfig attest) {
   private static final Logger log = LoggerFactory.getLogger(Services.class);
 
   void emit(BakeEvent e) {

@@ -1,5 +1,6 @@
 package dev.kiln.internal.graph;
 
+import dev.kiln.Attestation;
 import dev.kiln.BakeException;
 import dev.kiln.BakeResult;
 import dev.kiln.Digest;
@@ -21,8 +22,8 @@ import java.util.Map;
  * One bake call, step by step: resolve every build into a chain per platform, prepare its layers,
  * compute their keys, start provisioning all chains at once (shared layers once, independent ones
  * in parallel), then per build, in order: assemble the image of each platform and write its record,
- * assemble the image index where there are several platforms, and publish; finally wait for the
- * pushes to the remote cache.
+ * assemble the image index where there are several platforms, publish, and write the documents
+ * asked for about each image (SBOMs, provenance); finally wait for the pushes to the remote cache.
  */
 final class StepsRunner {
   private final Services services;
@@ -39,6 +40,8 @@ final class StepsRunner {
   /** The images this bake assembled, by digest, for publishing. */
   private final Map<Digest, StoredImage> stored = new HashMap<>();
 
+  private final AttestStep attest;
+
   StepsRunner(Services services) {
     this.services = services;
     this.scope = new BakeScope(services);
@@ -50,6 +53,7 @@ final class StepsRunner {
     this.provision = new ProvisionLayerStep(services, scope, contexts, assemble);
     this.record = new WriteRecordStep(services);
     this.publish = new PublishStep(services, scope, contexts);
+    this.attest = new AttestStep(services);
   }
 
   List<BakeResult> run(
@@ -83,10 +87,12 @@ final class StepsRunner {
       Engine.Request r = requests.get(i);
       List<Platform> platforms = platforms(r.build());
       if (platforms.size() == 1) {
-        BakeResult one = image(r, chains.get(i).get(0), platforms.get(0));
-        Map<String, PublishedImage> published =
-            publish.run(stored.get(one.digest()), stores.get(r));
-        results.add(one.published(published));
+        Chain c = chains.get(i).get(0);
+        BakeResult one = image(r, c, platforms.get(0));
+        StoredImage image = stored.get(one.digest());
+        Map<String, PublishedImage> published = publish.run(image, stores.get(r));
+        List<Attestation> attestations = attest.run(image, c, published);
+        results.add(one.published(published).attestations(attestations));
         continue;
       }
       Map<Platform, BakeResult> each = new LinkedHashMap<>();
@@ -98,6 +104,11 @@ final class StepsRunner {
       }
       StoredIndex index = assemble.index(images);
       Map<String, PublishedImage> published = publish.runIndex(index, stores.get(r));
+      for (int p = 0; p < platforms.size(); p++) {
+        StoredImage image = images.get(p);
+        List<Attestation> attestations = attest.run(image, chains.get(i).get(p), published);
+        each.put(platforms.get(p), each.get(platforms.get(p)).attestations(attestations));
+      }
       results.add(BakeResult.ofPlatforms(index.digest(), each, published));
     }
     scope.awaitPushes();

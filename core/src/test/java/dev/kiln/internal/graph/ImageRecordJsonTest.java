@@ -119,7 +119,7 @@ class ImageRecordJsonTest {
   }
 
   private static Services services(LocalStore store) {
-    return new Services(store, null, null, null, null, e -> {}, 0, 6, null, null, null);
+    return new Services(store, null, null, null, null, e -> {}, 0, 6, null, null, null, null);
   }
 
   private static String written(Path file, Pattern time) throws Exception {

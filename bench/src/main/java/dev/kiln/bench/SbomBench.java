@@ -1,0 +1,146 @@
+package dev.kiln.bench;
+
+import static dev.kiln.bench.Measure.deleteTree;
+import static dev.kiln.bench.Measure.median;
+import static dev.kiln.bench.Measure.ms;
+
+import dev.kiln.BakeResult;
+import dev.kiln.Base;
+import dev.kiln.ImageBuild;
+import dev.kiln.Kiln;
+import dev.kiln.Layer;
+import dev.kiln.sbom.KilnAttestor;
+import dev.kiln.spi.Attestor;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * What SBOMs and provenance cost: a cold bake (a fresh store) with {@code
+ * Kiln.builder().sbom(true).provenance(true)} against the same cold bake without, for two images:
+ *
+ * <ul>
+ *   <li>{@code quickstart}: the quickstart example's image (scratch, a files layer with a small
+ *       executable, a files layer with a config file);
+ *   <li>{@code debian}: the Debian 12 minbase root file system (its dpkg database lists 118
+ *       packages) and a files layer with a jar and a config file.
+ * </ul>
+ *
+ * The two modes alternate, each run in its own fresh store, after one warm-up round of each that is
+ * not counted (so the JVM has loaded the SBOM libraries in both). Bakes go to the local store only.
+ *
+ * <p>Usage: {@code SbomBench WORKDIR DEBIAN_ROOTFS_TAR [RUNS] [SCENARIOS]}. Prints one line per
+ * bake and {@code RESULT} lines with medians.
+ */
+public final class SbomBench {
+  private SbomBench() {}
+
+  public static void main(String[] args) throws Exception {
+    Path work = Files.createDirectories(Path.of(args[0]).toAbsolutePath());
+    Path debian = Path.of(args[1]);
+    int runs = args.length > 2 ? Integer.parseInt(args[2]) : 3;
+    List<String> scenarios = List.of((args.length > 3 ? args[3] : "quickstart,debian").split(","));
+    Path src = Files.createDirectories(work.resolve("src"));
+    byte[] exe = new byte[400];
+    for (int i = 0; i < exe.length; i++) {
+      exe[i] = (byte) (i * 31);
+    }
+    Files.write(src.resolve("hello"), exe);
+    Files.writeString(src.resolve("greeting"), "Hello from an image baked by Kiln\n");
+    Path jar = src.resolve("app.jar");
+    try (var j = new java.util.jar.JarOutputStream(Files.newOutputStream(jar))) {
+      j.putNextEntry(new java.util.jar.JarEntry("META-INF/maven/com.example/app/pom.properties"));
+      j.write(
+          "groupId=com.example\nartifactId=app\nversion=1.0\n".getBytes(StandardCharsets.UTF_8));
+      j.closeEntry();
+    }
+    Map<String, ImageBuild> builds = new LinkedHashMap<>();
+    builds.put(
+        "quickstart",
+        ImageBuild.from(Base.scratch())
+            .layer(Layer.files("app").add(src.resolve("hello"), "/usr/local/bin/hello", 0755))
+            .layer(Layer.files("config").add(src.resolve("greeting"), "/etc/hello/greeting")));
+    builds.put(
+        "debian",
+        ImageBuild.from(Base.rootfs(debian))
+            .layer(
+                Layer.files("app")
+                    .add(jar, "/opt/app/app.jar")
+                    .add(src.resolve("greeting"), "/etc/app/greeting")));
+    for (String name : scenarios) {
+      ImageBuild b = builds.get(name);
+      List<Long> off = new ArrayList<>();
+      List<Long> on = new ArrayList<>();
+      List<Long> writing = new ArrayList<>();
+      for (int run = 0; run <= runs; run++) {
+        long tOff = bake(work.resolve("store"), b, false);
+        long before = attesting.get();
+        long tOn = bake(work.resolve("store"), b, true);
+        long tAttest = (attesting.get() - before) / 1_000_000;
+        System.out.printf(
+            Locale.ROOT,
+            "%s run %d: cold %d ms, with SBOM+provenance %d ms (writing them %d ms)%s%n",
+            name,
+            run,
+            tOff,
+            tOn,
+            tAttest,
+            run == 0 ? " (warm-up, not counted)" : "");
+        if (run > 0) {
+          off.add(tOff);
+          on.add(tOn);
+          writing.add(tAttest);
+        }
+      }
+      long mOff = median(off);
+      long mOn = median(on);
+      long mWriting = median(writing);
+      System.out.printf(
+          Locale.ROOT,
+          "RESULT %s: cold bake %d ms, with SBOM+provenance %d ms: %+d ms (%+.1f%%); the attestor"
+              + " itself %d ms (%.1f%% of the cold bake); medians of %d%n",
+          name,
+          mOff,
+          mOn,
+          mOn - mOff,
+          100.0 * (mOn - mOff) / mOff,
+          mWriting,
+          100.0 * mWriting / mOff,
+          runs);
+    }
+  }
+
+  /** Nanoseconds spent in the attestor, over every bake. */
+  private static final AtomicLong attesting = new AtomicLong();
+
+  /** Kiln's attestor, timed: what reading the image and writing the documents cost. */
+  private static final Attestor TIMED =
+      ctx -> {
+        long t0 = System.nanoTime();
+        try {
+          return new KilnAttestor().attest(ctx);
+        } finally {
+          attesting.addAndGet(System.nanoTime() - t0);
+        }
+      };
+
+  /** One cold bake into a fresh store, in milliseconds. */
+  private static long bake(Path store, ImageBuild b, boolean attest) throws Exception {
+    deleteTree(store);
+    long t0 = System.nanoTime();
+    try (Kiln kiln =
+        Kiln.builder().store(store).sbom(attest).provenance(attest).attestor(TIMED).build()) {
+      BakeResult r = kiln.bake(b);
+      if (r.attestations().size() != (attest ? 3 : 0)) {
+        throw new IllegalStateException("expected the documents of " + attest + ", got " + r);
+      }
+    }
+    return ms(t0);
+  }
+}
