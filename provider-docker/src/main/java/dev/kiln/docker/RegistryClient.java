@@ -186,10 +186,11 @@ final class RegistryClient {
     try (BlobReader reader = new BlobReader(source, size)) {
       URI[] location = {started != null ? started : startUpload(repo)};
       try {
+        Upload u = new Upload(repo, digest, size, reader, location, sent, progress);
         if (size <= chunkSize) {
-          putWhole(repo, digest, size, reader, location, sent, progress);
+          putWhole(u);
         } else {
-          putChunks(repo, digest, size, reader, location, sent, progress);
+          putChunks(u);
         }
         return sent.get();
       } catch (IOException | RuntimeException e) {
@@ -200,15 +201,27 @@ final class RegistryClient {
     }
   }
 
-  private void putWhole(
+  /**
+   * One blob upload: where it goes, what is read, the upload's current location (replaced when it
+   * restarts), the bytes sent so far and where progress goes.
+   */
+  private record Upload(
       String repo,
       Digest digest,
       long size,
       BlobReader reader,
       URI[] location,
       AtomicLong sent,
-      LongConsumer progress)
-      throws IOException {
+      LongConsumer progress) {}
+
+  private void putWhole(Upload u) throws IOException {
+    String repo = u.repo();
+    Digest digest = u.digest();
+    long size = u.size();
+    BlobReader reader = u.reader();
+    URI[] location = u.location();
+    AtomicLong sent = u.sent();
+    LongConsumer progress = u.progress();
     for (int attempt = 1; ; attempt++) {
       try {
         URI put = withQuery(location[0], "digest=" + enc(digest.toString()));
@@ -242,15 +255,14 @@ final class RegistryClient {
     }
   }
 
-  private void putChunks(
-      String repo,
-      Digest digest,
-      long size,
-      BlobReader reader,
-      URI[] location,
-      AtomicLong sent,
-      LongConsumer progress)
-      throws IOException {
+  private void putChunks(Upload u) throws IOException {
+    String repo = u.repo();
+    Digest digest = u.digest();
+    long size = u.size();
+    BlobReader reader = u.reader();
+    URI[] location = u.location();
+    AtomicLong sent = u.sent();
+    LongConsumer progress = u.progress();
     long offset = 0;
     int failures = 0;
     while (offset < size) {
