@@ -154,7 +154,8 @@ class MultiPlatformIT {
   }
 
   @Test
-  void anArm64DiskNeedsAnArm64Kernel() {
+  void anArm64DiskNeedsAnArm64Kernel() throws Exception {
+    dev.kiln.testing.Fixtures.arm64GrubModules();
     Path img = tmp.resolve("refused/arm.img");
     assertThatThrownBy(() -> kiln.bake(build.platforms(Platform.LINUX_ARM64), "raw:" + img))
         .isInstanceOf(BakeException.class)

@@ -151,9 +151,9 @@ final class HostTools {
                 + grub.propertyName()
                 + ") at DIR/usr/lib/grub/"
                 + grub.grubTarget()
-                + " (on a "
+                + " (on "
                 + grub.label()
-                + " host: apt-get install -y "
+                + " hosts: apt-get install -y "
                 + grub.grubPackage()
                 + ")";
       }

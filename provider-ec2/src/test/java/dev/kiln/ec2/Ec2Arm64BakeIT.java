@@ -10,6 +10,7 @@ import dev.kiln.Layer;
 import dev.kiln.Platform;
 import dev.kiln.PublishedImage;
 import dev.kiln.disk.BlockDiff;
+import dev.kiln.disk.DiskOptions;
 import dev.kiln.disk.DiskTarget;
 import dev.kiln.testing.Fixtures;
 import java.nio.ByteBuffer;
@@ -30,6 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class Ec2Arm64BakeIT {
   private static final String REGION = "eu-west-1";
+  // a small disk keeps the test quick: the layout, not the size, is what is checked
+  private static final DiskOptions SMALL = DiskOptions.defaults().withSize(256L << 20);
   @TempDir Path tmp;
   LoopbackAws aws;
 
@@ -72,7 +75,9 @@ class Ec2Arm64BakeIT {
     try (Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
       BakeResult b =
           kiln.bake(
-              base, aws.target(REGION, "base").architecture("arm64"), DiskTarget.raw(baseDisk));
+              base,
+              aws.target(REGION, "base").architecture("arm64").withDiskOptions(SMALL),
+              DiskTarget.raw(baseDisk).withOptions(SMALL));
       PublishedImage bAmi = ec2(b);
       LoopbackAws.ImageInfo bImg = aws.image(bAmi.details().get("imageId")).orElseThrow();
       assertThat(bImg.architecture()).isEqualTo("arm64");
@@ -90,7 +95,10 @@ class Ec2Arm64BakeIT {
 
       int putsBefore = aws.calls("PutSnapshotBlock");
       BakeResult w =
-          kiln.bake(web, aws.target(REGION, "web").architecture("arm64"), DiskTarget.raw(webDisk));
+          kiln.bake(
+              web,
+              aws.target(REGION, "web").architecture("arm64").withDiskOptions(SMALL),
+              DiskTarget.raw(webDisk).withOptions(SMALL));
       LoopbackAws.ImageInfo wImg = aws.image(ec2(w).details().get("imageId")).orElseThrow();
       assertThat(wImg.architecture()).isEqualTo("arm64");
       LoopbackAws.SnapshotInfo wSnap = aws.snapshot(wImg.rootSnapshotId()).orElseThrow();
