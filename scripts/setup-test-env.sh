@@ -13,6 +13,8 @@ PACKAGES=(
   e2fsprogs fakeroot gdisk fdisk mtools dosfstools  # disk images, without root or loop devices
   grub-efi-amd64-bin   # reproducible EFI boot loader (grub-mkimage)
   qemu-system-x86 ovmf # boot tests (software emulation)
+  qemu-system-arm qemu-efi-aarch64  # the arm64 boot test (virt machine, EDK2 firmware; GRUB's arm64-efi modules
+                       # come from scripts/arm64/grub-efi.sh: grub-efi-arm64-bin installs only on arm64)
   mmdebstrap arch-test # Debian base root file systems for disk and Ansible tests (arch-test: foreign ones)
   qemu-user-static binfmt-support  # arm64 run/packages/Ansible layers on amd64, through binfmt_misc (docs/platforms.md)
   ansible              # ansible-playbook (ansible-core 2.14) with community.docker, for Ansible layers and their tests

@@ -154,12 +154,37 @@ class MultiPlatformIT {
   }
 
   @Test
-  void anArm64DiskIsRefusedUntilDisksBootArm64() {
+  void anArm64DiskNeedsAnArm64Kernel() throws Exception {
+    dev.kiln.testing.Fixtures.arm64GrubModules();
     Path img = tmp.resolve("refused/arm.img");
     assertThatThrownBy(() -> kiln.bake(build.platforms(Platform.LINUX_ARM64), "raw:" + img))
         .isInstanceOf(BakeException.class)
-        .hasMessageContaining("is for linux/arm64");
+        .hasMessageContaining("no kernel found in the image")
+        .hasMessageContaining("linux-image-cloud-arm64");
     assertThat(img).doesNotExist();
+  }
+
+  @Test
+  void aFilesOnlyImageHasADiskPerPlatform() throws Exception {
+    dev.kiln.testing.Fixtures.arm64GrubModules();
+    // no base: the layer keys are the same on both platforms, the disks are not
+    ImageBuild files =
+        ImageBuild.from(Base.scratch())
+            .layer(Layer.files("motd").content("/etc/motd", "hello\n".getBytes(), 0644));
+    Path arm = tmp.resolve("disks/arm.img");
+    Path amd = tmp.resolve("disks/amd.img");
+    BakeResult a =
+        kiln.bake(files.platforms(Platform.LINUX_ARM64), "raw:" + arm + "?disk.dataOnly=true");
+    BakeResult x =
+        kiln.bake(files.platforms(Platform.LINUX_AMD64), "raw:" + amd + "?disk.dataOnly=true");
+    assertThat(a.key()).isEqualTo(x.key());
+    String sgdisk = Tools.require("sgdisk", "gdisk");
+    assertThat(Tools.run(sgdisk, "-i", "2", arm.toString()).ok().output())
+        .containsIgnoringCase("B921B045-1DF0-41C3-AF44-4C6F280D3FAE");
+    assertThat(Tools.run(sgdisk, "-i", "2", amd.toString()).ok().output())
+        .containsIgnoringCase("4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709");
+    assertThat(a.published().values().iterator().next().details().get("diskSha256"))
+        .isNotEqualTo(x.published().values().iterator().next().details().get("diskSha256"));
   }
 
   @Test

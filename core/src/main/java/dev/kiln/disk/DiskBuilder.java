@@ -2,6 +2,7 @@ package dev.kiln.disk;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import dev.kiln.Platform;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -36,8 +37,9 @@ import java.util.List;
  * DiskOptions#timestamp()}; layer mtimes are not used (canonical layers fix them anyway).
  *
  * <p>Host tools: e2fsprogs ({@code mke2fs}, {@code debugfs}), GRUB ({@code grub-mkimage} from
- * grub-common and the x86_64-efi modules from grub-efi-amd64-bin), coreutils {@code cp}. They are
- * checked before any work, and a missing one is a {@link DiskException} naming its Debian package.
+ * grub-common and the x86_64-efi modules from grub-efi-amd64-bin, or for arm64 disks the arm64-efi
+ * modules from grub-efi-arm64-bin), coreutils {@code cp}. They are checked before any work, and a
+ * missing one is a {@link DiskException} naming its Debian package.
  *
  * <p>Thread-safe: a builder holds only immutable configuration; concurrent builds must write
  * different outputs. {@link FullBuild} and {@link DiskExtension} do the work of {@code build} and
@@ -104,6 +106,24 @@ public final class DiskBuilder {
     return durableWrites(on);
   }
 
+  /**
+   * A builder of disks for images of {@code platform}: {@code linux/amd64} (the default: GRUB for
+   * {@code x86_64-efi} as {@code \EFI\BOOT\BOOTX64.EFI}, an x86-64 root partition) or {@code
+   * linux/arm64} (GRUB for {@code arm64-efi} as {@code \EFI\BOOT\BOOTAA64.EFI}, an ARM64 root
+   * partition, {@link DiskOptions#DEFAULT_ARM64_CONSOLES}). The platform is part of the seed of an
+   * arm64 disk's identifiers, so the disks of one files-only image differ per platform.
+   *
+   * @throws DiskException for any other platform
+   */
+  public DiskBuilder forPlatform(Platform platform) throws DiskException {
+    return new DiskBuilder(settings.withArch(BootArchitecture.of(platform)));
+  }
+
+  /** The platform of the images whose disks this builder makes. */
+  public Platform platform() {
+    return settings.arch().platform();
+  }
+
   DiskBuilder withFullCopy(boolean on) {
     return new DiskBuilder(settings.withFullCopy(on));
   }
@@ -119,9 +139,9 @@ public final class DiskBuilder {
    */
   public void checkHostTools() throws DiskException {
     HostTools tools = settings.tools();
-    tools.require(options().requireKernel(), "mke2fs", "debugfs", "cp");
+    tools.require(options().requireKernel() ? settings.arch() : null, "mke2fs", "debugfs", "cp");
     if (options().requireKernel()) {
-      tools.require(true, "grub-mkimage");
+      tools.require(settings.arch(), "grub-mkimage");
     }
   }
 
@@ -188,7 +208,7 @@ public final class DiskBuilder {
    */
   public DiskImage extend(Path baseDisk, List<Path> moreLayers, Path out)
       throws IOException, DiskException {
-    settings.tools().require(false, "debugfs", "cp");
+    settings.tools().require(null, "debugfs", "cp");
     return new DiskExtension(settings).run(baseDisk, moreLayers, out);
   }
 

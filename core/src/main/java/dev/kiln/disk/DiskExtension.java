@@ -50,7 +50,19 @@ final class DiskExtension {
       Future<HostTools.Result> copied;
       Path disk;
       MetadataCopy metadata;
-      DiskLayout l = DiskLayout.of(base);
+      BootArchitecture arch = settings.arch();
+      BootArchitecture baseArch = DiskImage.architecture(baseDisk);
+      if (baseArch != arch) {
+        throw new DiskException(
+            "the base disk "
+                + baseDisk
+                + " is a "
+                + baseArch.platform()
+                + " disk, but this builder makes "
+                + arch.platform()
+                + " disks: extend a base disk of the image's own platform");
+      }
+      DiskLayout l = DiskLayout.of(base, arch);
       try (FileChannel baseCh = FileChannel.open(baseDisk, StandardOpenOption.READ)) {
         Ext4Inodes fs = new Ext4Inodes(baseCh, base.rootOffset());
         long free = fs.freeBytes();
@@ -92,7 +104,9 @@ final class DiskExtension {
           throw new DiskException(
               "no kernel found in the image (/boot/vmlinuz-* or the /vmlinuz link) after applying "
                   + moreLayers
-                  + ": add a layer that installs one (on Debian: linux-image-cloud-amd64), or build a data disk"
+                  + ": add a layer that installs one (on Debian: "
+                  + arch.kernelPackage()
+                  + "), or build a data disk"
                   + " with DiskOptions.dataOnly(true)");
         }
         if (metadata != null) {
@@ -100,11 +114,11 @@ final class DiskExtension {
         }
         steps.mark("plan");
         if (kernel.isPresent()) {
-          newBootLoader = !Esp.boots(baseCh, base, kernel.get(), options);
+          newBootLoader = !Esp.boots(baseCh, base, kernel.get(), options, arch);
           if (newBootLoader) {
-            tools.require(true, "grub-mkimage");
+            tools.require(arch, "grub-mkimage");
             Path tmpDir = scratch;
-            esp = background.submit(() -> Esp.image(options, tools, kernel, l, tmpDir));
+            esp = background.submit(() -> Esp.image(options, arch, tools, kernel, l, tmpDir));
           }
         }
         steps.mark("boot check");

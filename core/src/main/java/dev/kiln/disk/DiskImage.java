@@ -46,14 +46,7 @@ public record DiskImage(
   public static DiskImage read(Path disk) throws IOException {
     try (FileChannel ch = FileChannel.open(disk, StandardOpenOption.READ)) {
       Gpt gpt = Gpt.read(ch);
-      if (gpt.partitions().size() != 2
-          || !gpt.partitions().get(0).type().equals(Gpt.ESP_TYPE)
-          || !gpt.partitions().get(1).type().equals(Gpt.ROOT_X86_64_TYPE)) {
-        throw new IOException(
-            disk
-                + " is not a disk Kiln built: expected an EFI system partition and an x86-64 root partition, found "
-                + gpt.partitions());
-      }
+      checkLayout(disk, gpt);
       Gpt.Partition esp = gpt.partitions().get(0);
       Gpt.Partition root = gpt.partitions().get(1);
       Ext4Inodes fs = new Ext4Inodes(ch, root.offset());
@@ -70,6 +63,28 @@ public record DiskImage(
           root.size(),
           Optional.empty(),
           Optional.empty());
+    }
+  }
+
+  private static BootArchitecture checkLayout(Path disk, Gpt gpt) throws IOException {
+    BootArchitecture arch =
+        gpt.partitions().size() == 2
+            ? BootArchitecture.ofRootType(gpt.partitions().get(1).type())
+            : null;
+    if (arch == null || !gpt.partitions().get(0).type().equals(Gpt.ESP_TYPE)) {
+      throw new IOException(
+          disk
+              + " is not a disk Kiln built: expected an EFI system partition and an x86-64 or ARM64"
+              + " root partition, found "
+              + gpt.partitions());
+    }
+    return arch;
+  }
+
+  /** The architecture of a disk Kiln built, by the type of its root partition. */
+  static BootArchitecture architecture(Path disk) throws IOException {
+    try (FileChannel ch = FileChannel.open(disk, StandardOpenOption.READ)) {
+      return checkLayout(disk, Gpt.read(ch));
     }
   }
 

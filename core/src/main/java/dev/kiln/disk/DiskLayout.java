@@ -24,7 +24,7 @@ record DiskLayout(
   private static final long MIB = DiskOptions.MIB;
 
   /** The layout of a new disk of {@code size} bytes whose identifiers derive from {@code seed}. */
-  static DiskLayout of(long size, String seed, DiskOptions options) {
+  static DiskLayout of(long size, String seed, DiskOptions options, BootArchitecture arch) {
     long sectors = size / Gpt.SECTOR;
     long espFirst = MIB / Gpt.SECTOR;
     long espLast = espFirst + options.espSize() / Gpt.SECTOR - 1;
@@ -36,7 +36,7 @@ record DiskLayout(
             Gpt.ESP_TYPE, Ids.uuid(seed, "esp-partition"), espFirst, espLast, "EFI system");
     Gpt.Partition root =
         new Gpt.Partition(
-            Gpt.ROOT_X86_64_TYPE, Ids.uuid(seed, "root-partition"), rootFirst, rootLast, "root");
+            arch.rootType(), Ids.uuid(seed, "root-partition"), rootFirst, rootLast, "root");
     Gpt gpt = new Gpt(size, Ids.uuid(seed, "disk"), List.of(esp, root));
     return new DiskLayout(
         gpt,
@@ -47,8 +47,8 @@ record DiskLayout(
         Ids.serial(seed, "fat-serial"));
   }
 
-  /** The layout of a disk read back. */
-  static DiskLayout of(DiskImage d) throws IOException {
+  /** The layout of a disk of {@code arch} read back. */
+  static DiskLayout of(DiskImage d, BootArchitecture arch) throws IOException {
     Gpt.Partition esp =
         new Gpt.Partition(
             Gpt.ESP_TYPE,
@@ -58,7 +58,7 @@ record DiskLayout(
             "EFI system");
     Gpt.Partition root =
         new Gpt.Partition(
-            Gpt.ROOT_X86_64_TYPE,
+            arch.rootType(),
             d.rootPartition(),
             d.rootOffset() / Gpt.SECTOR,
             (d.rootOffset() + d.rootSize()) / Gpt.SECTOR - 1,
@@ -72,12 +72,18 @@ record DiskLayout(
         d.espSerial());
   }
 
-  /** The seed of a new disk's identifiers: its base layers' sha256s and its options. */
-  static String seed(List<String> layerSha256s, DiskOptions options) {
+  /**
+   * The seed of a new disk's identifiers: its base layers' sha256s, its options and, for any
+   * architecture but x86-64 (whose seed is what it was before there were others), its platform.
+   */
+  static String seed(List<String> layerSha256s, DiskOptions options, BootArchitecture arch) {
     Hasher h = Hashing.sha256().newHasher();
     h.putString("kiln-disk-v1\n", StandardCharsets.UTF_8);
     for (String sha : layerSha256s) {
       h.putString(sha + "\n", StandardCharsets.UTF_8);
+    }
+    if (arch != BootArchitecture.X86_64) {
+      h.putString("platform=" + arch.platform() + "\n", StandardCharsets.UTF_8);
     }
     h.putString(options.fingerprint(), StandardCharsets.UTF_8);
     return h.hash().toString();

@@ -30,6 +30,16 @@ public final class DiskOptions {
   public static final List<String> DEFAULT_CONSOLES =
       List.of("console=tty0", "console=ttyS0,115200");
 
+  /**
+   * The default kernel console arguments of arm64 disks: the PL011 UART of QEMU's {@code virt}
+   * machine and most Arm boards ({@code ttyAMA0}) and the 16550-compatible UART of EC2 Graviton
+   * instances ({@code ttyS0}). A machine has one of them; it gets the boot log and {@code
+   * /dev/console}. No {@code tty0}: with it, {@code /dev/console} would be the screen on a machine
+   * without the last-named UART.
+   */
+  public static final List<String> DEFAULT_ARM64_CONSOLES =
+      List.of("console=ttyAMA0,115200", "console=ttyS0,115200");
+
   private final long size; // 0 = automatic
   private final long freeSpace;
   private final long espSize;
@@ -172,7 +182,10 @@ public final class DiskOptions {
     return kernelArgs(args);
   }
 
-  /** Whether {@link #DEFAULT_CONSOLES} go on the kernel command line (on by default). */
+  /**
+   * Whether the default consoles go on the kernel command line (on by default): {@link
+   * #DEFAULT_CONSOLES}, or {@link #DEFAULT_ARM64_CONSOLES} on an arm64 disk.
+   */
   public DiskOptions defaultConsoles(boolean on) {
     return new DiskOptions(
         size, freeSpace, espSize, kernelArgs, on, bootMode, requireKernel, timestamp);

@@ -14,4 +14,12 @@ interface FsTree {
 
   /** The names in directory {@code dir} ("" is the root), or an empty list if it is absent. */
   List<String> list(String dir) throws IOException, DiskException;
+
+  /**
+   * Up to {@code max} bytes from the start of the regular file at {@code path}, or null when this
+   * view cannot read file contents.
+   */
+  default byte[] head(String path, int max) throws IOException {
+    return null;
+  }
 }

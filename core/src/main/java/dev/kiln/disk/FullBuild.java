@@ -29,12 +29,14 @@ final class FullBuild {
   private static final Logger log = LoggerFactory.getLogger(DiskBuilder.class);
 
   private final DiskOptions options;
+  private final BootArchitecture arch;
   private final HostTools tools;
   private final BuilderSettings settings;
 
   FullBuild(BuilderSettings settings) {
     this.settings = settings;
     this.options = settings.options();
+    this.arch = settings.arch();
     this.tools = settings.tools();
   }
 
@@ -56,17 +58,22 @@ final class FullBuild {
       if (kernel.isEmpty() && options.requireKernel()) {
         throw new DiskException(
             "no kernel found in the image (/boot/vmlinuz-* or the /vmlinuz link): add a layer that installs one"
-                + " (on Debian: linux-image-cloud-amd64), or build a data disk with DiskOptions.dataOnly(true)");
+                + " (on Debian: "
+                + arch.kernelPackage()
+                + "), or build a data disk with DiskOptions.dataOnly(true)");
       }
       if (kernel.isPresent()) {
-        tools.require(true, "grub-mkimage");
+        kernel.get().checkArchitecture(staging, arch);
+        tools.require(arch, "grub-mkimage");
       }
       long size = DiskSize.of(staging, options);
       DiskLayout l =
-          DiskLayout.of(size, DiskLayout.seed(BackgroundWork.get(layerHashes), options), options);
+          DiskLayout.of(
+              size, DiskLayout.seed(BackgroundWork.get(layerHashes), options, arch), options, arch);
       steps.mark("hash");
       Path tmpDir = scratch;
-      Future<byte[]> esp = background.submit(() -> Esp.image(options, tools, kernel, l, tmpDir));
+      Future<byte[]> esp =
+          background.submit(() -> Esp.image(options, arch, tools, kernel, l, tmpDir));
       Path disk = scratch.resolve("scratch.img");
       try (RandomAccessFile f = new RandomAccessFile(disk.toFile(), "rw")) {
         f.setLength(size);

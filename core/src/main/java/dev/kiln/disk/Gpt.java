@@ -30,6 +30,9 @@ final class Gpt {
   /** "Linux root (x86-64)" from the Discoverable Partitions Specification. */
   static final UUID ROOT_X86_64_TYPE = UUID.fromString("4f68bce3-e8cd-4db1-96e7-fbcaf984b709");
 
+  /** "Linux root (ARM64)" from the Discoverable Partitions Specification. */
+  static final UUID ROOT_ARM64_TYPE = UUID.fromString("b921b045-1df0-41c3-af44-4c6f280d3fae");
+
   /** One partition: inclusive LBA range. */
   record Partition(UUID type, UUID guid, long firstLba, long lastLba, String name) {
     Partition {

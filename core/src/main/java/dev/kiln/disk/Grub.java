@@ -12,33 +12,25 @@ import java.util.UUID;
 /**
  * The UEFI boot loader: GRUB's core image built with {@code grub-mkimage} (reproducible, unlike
  * {@code grub-mkstandalone}, whose memdisk carries wall-clock times) with the whole configuration
- * embedded, so the ESP holds one file, {@code \EFI\BOOT\BOOTX64.EFI}, which firmware finds without
- * NVRAM entries. GRUB reads the kernel and initramfs from the ext4 root (found by file system
- * UUID), so a kernel update changes the root file system and a few bytes of the ESP, not a copy of
- * the kernel.
+ * embedded, so the ESP holds one file, {@code \EFI\BOOT\BOOTX64.EFI} ({@code BOOTAA64.EFI} on
+ * arm64), which firmware finds without NVRAM entries. GRUB reads the kernel and initramfs from the
+ * ext4 root (found by file system UUID), so a kernel update changes the root file system and a few
+ * bytes of the ESP, not a copy of the kernel.
  */
 final class Grub {
   static final List<String> MODULES =
-      List.of(
-          "part_gpt",
-          "ext2",
-          "search",
-          "search_fs_uuid",
-          "linux",
-          "boot",
-          "echo",
-          "efi_gop",
-          "efi_uga");
+      List.of("part_gpt", "ext2", "search", "search_fs_uuid", "linux", "boot", "echo");
 
   private Grub() {}
 
   /** The embedded configuration: plain commands (the rescue parser runs it; no scripting). */
-  static String config(Kernel k, UUID fsUuid, UUID rootPartUuid, DiskOptions o) {
+  static String config(
+      Kernel k, UUID fsUuid, UUID rootPartUuid, DiskOptions o, BootArchitecture arch) {
     List<String> args = new ArrayList<>();
     args.add("root=PARTUUID=" + rootPartUuid);
     args.add("rw");
     if (o.defaultConsoles()) {
-      args.addAll(DiskOptions.DEFAULT_CONSOLES);
+      args.addAll(arch.consoles());
     }
     args.addAll(o.kernelArgs());
     StringBuilder sb = new StringBuilder();
@@ -76,8 +68,12 @@ final class Grub {
     return false;
   }
 
-  /** Builds BOOTX64.EFI with the configuration embedded. */
-  static byte[] image(HostTools tools, String config, Path workDir) throws DiskException {
+  /**
+   * Builds the core image of {@code arch} (BOOTX64.EFI, BOOTAA64.EFI) with the configuration
+   * embedded.
+   */
+  static byte[] image(HostTools tools, String config, Path workDir, BootArchitecture arch)
+      throws DiskException {
     try {
       Path cfg = Files.createTempFile(workDir, "grub", ".cfg");
       Path out = Files.createTempFile(workDir, "bootx64", ".efi");
@@ -87,12 +83,13 @@ final class Grub {
         cmd.add(tools.path("grub-mkimage"));
         cmd.addAll(
             List.of(
-                "-O", "x86_64-efi",
-                "-d", tools.grubEfiDir().toString(),
+                "-O", arch.grubTarget(),
+                "-d", tools.grubEfiDir(arch).toString(),
                 "-p", "/EFI/BOOT",
                 "-c", cfg.toString(),
                 "-o", out.toString()));
         cmd.addAll(MODULES);
+        cmd.addAll(arch.extraModules());
         HostTools.run(cmd, Map.of(), null, true);
         return Files.readAllBytes(out);
       } finally {

@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -34,15 +35,20 @@ final class HostTools {
   static final String GRUB_EFI_DIR = "/usr/lib/grub/x86_64-efi";
 
   private final List<Path> searchPath;
-  private final Path grubEfiDir;
+  private final Map<BootArchitecture, Path> grubDirs;
   private final Map<String, Path> found = new LinkedHashMap<>();
 
-  private HostTools(List<Path> searchPath, Path grubEfiDir) {
+  private HostTools(List<Path> searchPath, Map<BootArchitecture, Path> grubDirs) {
     this.searchPath = List.copyOf(searchPath);
-    this.grubEfiDir = grubEfiDir;
+    this.grubDirs = Map.copyOf(grubDirs);
   }
 
-  /** Tools on this host: PATH plus /usr/sbin and /sbin. */
+  /**
+   * Tools on this host: PATH plus /usr/sbin and /sbin. The GRUB modules of an architecture are in
+   * the directory the system property {@code kiln.grub.TARGET} or the environment variable {@code
+   * KILN_GRUB_TARGET} names ({@code kiln.grub.arm64-efi}, {@code KILN_GRUB_ARM64_EFI}), else in
+   * {@code /usr/lib/grub/TARGET}, where Debian's package installs them.
+   */
   static HostTools system() {
     Set<Path> dirs = new LinkedHashSet<>();
     String path = System.getenv("PATH");
@@ -56,19 +62,43 @@ final class HostTools {
     dirs.add(Path.of("/usr/sbin"));
     dirs.add(Path.of("/sbin"));
     dirs.add(Path.of("/usr/bin"));
-    return new HostTools(new ArrayList<>(dirs), Path.of(GRUB_EFI_DIR));
-  }
-
-  /** Tools looked up only in the given directories (tests use this to simulate a bare host). */
-  static HostTools in(List<Path> searchPath, Path grubEfiDir) {
-    return new HostTools(searchPath, grubEfiDir);
+    Map<BootArchitecture, Path> grub = new EnumMap<>(BootArchitecture.class);
+    for (BootArchitecture a : BootArchitecture.values()) {
+      String dir = System.getProperty(a.propertyName());
+      if (dir == null || dir.isBlank()) {
+        dir = System.getenv(a.envName());
+      }
+      if (dir == null || dir.isBlank()) {
+        dir = "/usr/lib/grub/" + a.grubTarget();
+      }
+      grub.put(a, Path.of(dir));
+    }
+    return new HostTools(new ArrayList<>(dirs), grub);
   }
 
   /**
-   * Checks that every named tool (and, if asked, the GRUB EFI modules) is present; the error lists
-   * everything missing at once with the packages that provide it.
+   * Tools looked up only in the given directories, the x86_64-efi modules in {@code grubEfiDir}
+   * (tests use this to simulate a bare host).
    */
-  HostTools require(boolean grub, String... tools) throws DiskException {
+  static HostTools in(List<Path> searchPath, Path grubEfiDir) {
+    return in(searchPath, Map.of(BootArchitecture.X86_64, grubEfiDir));
+  }
+
+  /** Tools looked up only in the given directories, GRUB's modules in the given ones. */
+  static HostTools in(List<Path> searchPath, Map<BootArchitecture, Path> grubDirs) {
+    Map<BootArchitecture, Path> all = new EnumMap<>(BootArchitecture.class);
+    for (BootArchitecture a : BootArchitecture.values()) {
+      all.put(a, grubDirs.getOrDefault(a, Path.of("/nonexistent/grub/" + a.grubTarget())));
+    }
+    return new HostTools(searchPath, all);
+  }
+
+  /**
+   * Checks that every named tool (and, if {@code grub} is not null, the GRUB EFI modules of that
+   * architecture) is present; the error lists everything missing at once with the packages that
+   * provide it.
+   */
+  HostTools require(BootArchitecture grub, String... tools) throws DiskException {
     List<String> missing = new ArrayList<>();
     Set<String> packages = new LinkedHashSet<>();
     for (String t : tools) {
@@ -80,29 +110,68 @@ final class HostTools {
         found.put(t, p);
       }
     }
-    if (grub && !Files.isRegularFile(grubEfiDir.resolve("linux.mod"))) {
-      missing.add("the GRUB x86_64-efi modules (" + grubEfiDir + ")");
-      packages.add("grub-efi-amd64-bin");
+    String foreignGrub = null;
+    if (grub != null && !Files.isRegularFile(grubEfiDir(grub).resolve("linux.mod"))) {
+      missing.add("the GRUB " + grub.grubTarget() + " modules (" + grubEfiDir(grub) + ")");
+      if (grub.platform().equals(dev.kiln.Platform.host())) {
+        packages.add(grub.grubPackage());
+      } else {
+        foreignGrub = grub.grubPackage() + ":" + grub.label();
+      }
     }
     if (!missing.isEmpty()) {
+      String how =
+          packages.isEmpty()
+              ? ""
+              : ": install the Debian package"
+                  + (packages.size() > 1 ? "s " : " ")
+                  + String.join(" ", packages)
+                  + " (apt-get install -y "
+                  + String.join(" ", packages)
+                  + ")";
+      if (foreignGrub != null) {
+        how +=
+            (how.isEmpty() ? ": " : "; ")
+                + "the "
+                + grub.grubTarget()
+                + " modules come from "
+                + foreignGrub
+                + ", which is not installable on this host: unpack it (dpkg --add-architecture "
+                + grub.label()
+                + " && apt-get update && apt-get download "
+                + foreignGrub
+                + " && dpkg -x "
+                + grub.grubPackage()
+                + "_*_"
+                + grub.label()
+                + ".deb"
+                + " DIR) and point "
+                + grub.envName()
+                + " (or the system property "
+                + grub.propertyName()
+                + ") at DIR/usr/lib/grub/"
+                + grub.grubTarget()
+                + " (on "
+                + grub.label()
+                + " hosts: apt-get install -y "
+                + grub.grubPackage()
+                + ")";
+      }
       throw new DiskException(
           "host tool"
               + (missing.size() > 1 ? "s " : " ")
               + String.join(", ", missing)
               + " not found (looked in "
               + searchPath
-              + "): install the Debian package"
-              + (packages.size() > 1 ? "s " : " ")
-              + String.join(" ", packages)
-              + " (apt-get install -y "
-              + String.join(" ", packages)
-              + ")");
+              + ")"
+              + how);
     }
     return this;
   }
 
-  Path grubEfiDir() {
-    return grubEfiDir;
+  /** Where the GRUB modules of {@code arch} are looked for. */
+  Path grubEfiDir(BootArchitecture arch) {
+    return grubDirs.get(arch);
   }
 
   private Path lookup(String tool) {

@@ -324,6 +324,13 @@ final class Staging implements FsTree {
   }
 
   @Override
+  public byte[] head(String path, int max) throws IOException {
+    try (java.io.InputStream in = Files.newInputStream(host(path))) {
+      return in.readNBytes(max);
+    }
+  }
+
+  @Override
   public List<String> list(String dir) {
     List<String> out = new ArrayList<>();
     NavigableMap<String, Meta> sub = dir.isEmpty() ? entries : descendants(dir);

@@ -279,7 +279,8 @@ class DiskBuilderTest {
     Tools.Out vfat = Tools.run("fsck.vfat", "-n", esp.toString());
     assertThat(vfat.code()).as(vfat.out()).isZero();
     if (d.kernel().isPresent()) {
-      Tools.Out m = Tools.run("mtype", "-i", esp.toString(), "::/EFI/BOOT/BOOTX64.EFI");
+      String bootFile = DiskImage.architecture(d.path()).bootFile();
+      Tools.Out m = Tools.run("mtype", "-i", esp.toString(), "::/" + bootFile);
       assertThat(m.out()).contains("root=PARTUUID=" + d.rootPartition()).contains("console=ttyS0");
     }
     Files.delete(esp);

@@ -48,6 +48,56 @@ public final class Fixtures {
     return Path.of(out.lines().reduce((a, b) -> b).orElseThrow());
   }
 
+  /**
+   * Debian 12 minbase + python3 + linux-image-cloud-arm64 + systemd-sysv for arm64 (mmdebstrap
+   * under QEMU user-mode emulation, cached in ~/.cache/kiln-fixtures by {@code
+   * scripts/disk/debian-rootfs.sh arm64}; many minutes the first time). Null where it cannot be
+   * built and not under CI.
+   */
+  public static Path debianArm64WithKernel() throws IOException, InterruptedException {
+    Tools.require("mmdebstrap", "mmdebstrap");
+    Path script = repoRoot().resolve("scripts/disk/debian-rootfs.sh");
+    Process p =
+        new ProcessBuilder("bash", script.toString(), "arm64")
+            .redirectError(ProcessBuilder.Redirect.INHERIT)
+            .start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+    if (p.waitFor() != 0) {
+      Tools.missing(
+          "the arm64 Debian root file system (scripts/disk/debian-rootfs.sh arm64 failed; it needs"
+              + " arm64 emulation: run scripts/setup-test-env.sh)");
+      return null;
+    }
+    return Path.of(out.lines().reduce((a, b) -> b).orElseThrow());
+  }
+
+  /**
+   * GRUB's arm64-efi modules (grub-efi-arm64-bin of the arm64 architecture, unpacked and cached by
+   * scripts/arm64/grub-efi.sh), made the ones this JVM's disk builders use (the system property
+   * {@code kiln.grub.arm64-efi}) unless that is set already. Null where they cannot be fetched and
+   * not under CI.
+   */
+  public static synchronized Path arm64GrubModules() throws IOException, InterruptedException {
+    String set = System.getProperty("kiln.grub.arm64-efi");
+    if (set != null) {
+      return Path.of(set);
+    }
+    Path script = repoRoot().resolve("scripts/arm64/grub-efi.sh");
+    Process p =
+        new ProcessBuilder("bash", script.toString())
+            .redirectError(ProcessBuilder.Redirect.INHERIT)
+            .start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+    if (p.waitFor() != 0) {
+      Tools.missing(
+          "GRUB's arm64-efi modules (scripts/arm64/grub-efi.sh failed; run scripts/setup-test-env.sh)");
+      return null;
+    }
+    Path dir = Path.of(out.lines().reduce((a, b) -> b).orElseThrow());
+    System.setProperty("kiln.grub.arm64-efi", dir.toString());
+    return dir;
+  }
+
   /** The repository root: the first parent of the working directory that holds scripts/. */
   public static Path repoRoot() {
     Path p = Path.of("").toAbsolutePath();

@@ -5,7 +5,9 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.BakeException;
 import dev.kiln.Digest;
+import dev.kiln.ImageStoreException;
 import dev.kiln.LayerRecord;
+import dev.kiln.Platform;
 import dev.kiln.PublishedImage;
 import dev.kiln.Target;
 import dev.kiln.disk.DiskCache;
@@ -18,6 +20,7 @@ import dev.kiln.spi.ImageView;
 import dev.kiln.spi.PublishContext;
 import dev.kiln.spi.RemoteCache;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -51,6 +54,7 @@ public final class Ec2ImageStores implements ImageStoreProvider {
 
     @Override
     public Optional<PublishedImage> find(ImageView image, PublishContext ctx) throws BakeException {
+      checkPlatform(image);
       try (Ec2Clients clients = Ec2Clients.create(target)) {
         Ec2Publisher publisher = Ec2Publisher.create(clients);
         Optional<Ami> ami = publisher.find(image.digest());
@@ -58,22 +62,22 @@ public final class Ec2ImageStores implements ImageStoreProvider {
           return Optional.empty();
         }
         // sharing or copies asked for since the first bake are applied to the AMI found
-        Ami shared = publisher.registrar().ensureSharedAndCopied(ami.get(), image.key().toString());
+        Ami shared = publisher.registrar().ensureSharedAndCopied(ami.get(), snapshotKey(image));
         return Optional.of(published(image, shared, 0));
       }
     }
 
     @Override
     public PublishedImage publish(ImageView image, PublishContext ctx) throws BakeException {
+      checkPlatform(image);
       DiskCache disks = RawDiskStores.diskCache(ctx, target.toString());
       DiskOptions options = target.diskOptions();
       DiskCache.CachedDisk disk = disks.disk(image, options);
       PublishRequest request =
-          PublishRequest.of(disk.path(), image.digest(), image.key().toString())
-              .inputs(inputs(image));
+          PublishRequest.of(disk.path(), image.digest(), snapshotKey(image)).inputs(inputs(image));
       Optional<DiskCache.CachedDisk> base = disks.baseDisk(image, options);
       if (base.isPresent()) {
-        request = request.base(baseKey(image).toString(), base.get().path());
+        request = request.base(snapshotKey(image, baseKey(image)), base.get().path());
       }
       String subject = target.toString();
       try (Ec2Clients clients = Ec2Clients.create(target)) {
@@ -91,6 +95,32 @@ public final class Ec2ImageStores implements ImageStoreProvider {
         PublishedImage out = published(image, r.ami(), sent);
         return r.reused() ? out.asReused() : out;
       }
+    }
+
+    /**
+     * The image's platform must be the one of the AMI's architecture: a disk of the other one would
+     * not boot. Checked before anything is built or uploaded.
+     */
+    private void checkPlatform(ImageView image) throws ImageStoreException {
+      Platform p = image.platform();
+      if (p.accepts(target.platform()) || target.platform().accepts(p)) {
+        return;
+      }
+      String hint =
+          p.equals(Platform.LINUX_AMD64)
+              ? ", or use arch=x86_64 (the default)"
+              : p.equals(Platform.LINUX_ARM64) ? ", or use arch=arm64" : "";
+      throw new ImageStoreException(
+          target.toString(),
+          "the image is for "
+              + p
+              + " but arch="
+              + target.architecture()
+              + " registers an AMI for "
+              + target.platform()
+              + ", which would not boot it: bake the image for "
+              + target.platform()
+              + hint);
     }
 
     private PublishedImage published(ImageView image, Ami ami, long bytesSent) {
@@ -153,6 +183,30 @@ public final class Ec2ImageStores implements ImageStoreProvider {
         // snapshot
       }
     }
+  }
+
+  /**
+   * The key an image's snapshot is tagged with and found by: see {@link #snapshotKey(ImageView,
+   * Digest)}.
+   */
+  static String snapshotKey(ImageView image) {
+    return snapshotKey(image, image.key());
+  }
+
+  /**
+   * The key of the snapshot of the disk whose top layer has cache key {@code key}, on the image's
+   * platform: the key itself for linux/amd64 (the snapshots Kiln always tagged), else a digest of
+   * the key and the platform, since a files-only base has the same key on every platform but not
+   * the same disk: an arm64 upload never starts from an amd64 snapshot.
+   */
+  static String snapshotKey(ImageView image, Digest key) {
+    Platform p = image.platform();
+    if (p.equals(Platform.LINUX_AMD64)) {
+      return key.toString();
+    }
+    return "sha256:"
+        + com.google.common.hash.Hashing.sha256()
+            .hashString("kiln.ec2.snapshot.v1\n" + key + "\n" + p, StandardCharsets.UTF_8);
   }
 
   /**

@@ -149,9 +149,10 @@ public final class Ec2Target implements Target {
    * organization or OU ARN; repeatable), {@code copyTo} (region; repeatable), {@code
    * tag.KEY=VALUE}, {@code volumeType} (gp3), {@code size} (root volume GiB), {@code
    * deleteOnTermination} (true), {@code imds} ({@code v2} (default) or {@code optional}), {@code
-   * tpm} (false), {@code arch} (x86_64, the only one for now), {@code bootMode} (uefi, the only one
-   * for now), {@code endpoint} (both EC2 and EBS), {@code ec2Endpoint}, {@code ebsEndpoint}, and
-   * the disk's options {@code disk.NAME} ({@link DiskParameters}).
+   * tpm} (false), {@code arch} ({@code x86_64}, the default, or {@code arm64} for Graviton: the
+   * image's platform must be linux/amd64 or linux/arm64 to match), {@code bootMode} (uefi, the only
+   * one for now), {@code endpoint} (both EC2 and EBS), {@code ec2Endpoint}, {@code ebsEndpoint},
+   * and the disk's options {@code disk.NAME} ({@link DiskParameters}).
    *
    * @throws InvalidTargetException when the string is not such a URI, with what was expected and
    *     what was found
@@ -296,6 +297,16 @@ public final class Ec2Target implements Target {
     return tpm;
   }
 
+  /**
+   * The platform of the images this target registers: {@code linux/amd64} for {@code x86_64},
+   * {@code linux/arm64} for {@code arm64}.
+   */
+  public dev.kiln.Platform platform() {
+    return architecture.equals("arm64")
+        ? dev.kiln.Platform.LINUX_ARM64
+        : dev.kiln.Platform.LINUX_AMD64;
+  }
+
   /** The architecture, {@code x86_64} by default. */
   public String architecture() {
     return architecture;
@@ -396,10 +407,11 @@ public final class Ec2Target implements Target {
   }
 
   /**
-   * Sets the architecture. Only {@code x86_64} for now: the disks Kiln builds boot only on x86-64
-   * with UEFI.
+   * Sets the architecture: {@code x86_64} (the default) for linux/amd64 images, {@code arm64}
+   * (Graviton) for linux/arm64 images; an image of the other platform is refused before anything is
+   * uploaded.
    *
-   * @throws InvalidTargetException for any other architecture ({@code arm64}, {@code i386}, …)
+   * @throws InvalidTargetException for any other architecture ({@code i386}, {@code x86_64_mac}, …)
    */
   public Ec2Target architecture(String arch) {
     Builder b = toBuilder();
@@ -696,12 +708,12 @@ public final class Ec2Target implements Target {
                     + ", found "
                     + value);
           }
-          if (!value.equals("x86_64")) {
+          if (!value.equals("x86_64") && !value.equals("arm64")) {
             throw invalid(
                 "arch="
                     + value
-                    + " is not supported yet: the disks Kiln builds boot only on x86-64 with"
-                    + " UEFI; expected arch=x86_64 (the default)");
+                    + " is not supported: the disks Kiln builds boot x86-64 and arm64 machines with"
+                    + " UEFI; expected arch=x86_64 (the default) or arch=arm64");
           }
           architecture = value;
           return;

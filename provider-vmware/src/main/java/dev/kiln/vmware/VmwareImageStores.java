@@ -3,6 +3,7 @@ package dev.kiln.vmware;
 import dev.kiln.BakeException;
 import dev.kiln.Digest;
 import dev.kiln.ImageStoreException;
+import dev.kiln.Platform;
 import dev.kiln.PublishedImage;
 import dev.kiln.Target;
 import dev.kiln.disk.DiskCache;
@@ -64,6 +65,24 @@ public final class VmwareImageStores implements ImageStoreProvider {
     return sb.toString();
   }
 
+  /**
+   * VMware targets take linux/amd64 images only: ESXi runs x86-64 guests (ESXi on Arm exists only
+   * as a VMware Fling, a technology preview without templates for Arm guests), so a disk of another
+   * platform would not boot there. Checked before a disk is built or a server contacted.
+   */
+  static void checkPlatform(String target, ImageView image) throws ImageStoreException {
+    Platform p = image.platform();
+    if (!p.accepts(Platform.LINUX_AMD64) && !Platform.LINUX_AMD64.accepts(p)) {
+      throw new ImageStoreException(
+          target,
+          "the image is for "
+              + p
+              + ", but VMware targets take linux/amd64 images only (ESXi runs x86-64 guests; ESXi"
+              + " on Arm is a Fling, a technology preview): bake the image for linux/amd64 for this"
+              + " target");
+    }
+  }
+
   static OvfPackage ovf(String name, ImageView image) {
     return OvfPackage.named(name).imageDigest(image.digest()).annotation(annotation(image));
   }
@@ -93,6 +112,7 @@ public final class VmwareImageStores implements ImageStoreProvider {
 
     @Override
     public PublishedImage publish(ImageView image, PublishContext ctx) throws BakeException {
+      checkPlatform(target, image);
       DiskCache.CachedDisk disk = RawDiskStores.diskCache(ctx, target).disk(image, options);
       Map<String, String> details = new LinkedHashMap<>();
       details.put("path", path.toString());
@@ -141,6 +161,7 @@ public final class VmwareImageStores implements ImageStoreProvider {
 
     @Override
     public Optional<PublishedImage> find(ImageView image, PublishContext ctx) throws BakeException {
+      checkPlatform(target.toString(), image);
       Optional<Digest> there = publisher(ctx).publishedDigest();
       if (there.isPresent() && there.get().equals(image.digest())) {
         return Optional.of(
@@ -152,6 +173,7 @@ public final class VmwareImageStores implements ImageStoreProvider {
 
     @Override
     public PublishedImage publish(ImageView image, PublishContext ctx) throws BakeException {
+      checkPlatform(target.toString(), image);
       DiskCache.CachedDisk disk =
           RawDiskStores.diskCache(ctx, target.toString()).disk(image, target.diskOptions());
       try {

@@ -5,6 +5,7 @@ import com.google.common.base.Stopwatch;
 import dev.kiln.BakeException;
 import dev.kiln.Digest;
 import dev.kiln.LayerRecord;
+import dev.kiln.Platform;
 import dev.kiln.disk.DiskBuilder;
 import dev.kiln.disk.DiskCache;
 import dev.kiln.disk.DiskException;
@@ -51,31 +52,48 @@ public final class StoreDiskCache implements DiskCache {
 
   @Override
   public CachedDisk disk(ImageView image, DiskOptions options) throws BakeException {
-    if (!image.platform().architecture().equals("amd64")) {
-      throw new DiskException(
-          "image "
-              + image.digest()
-              + " is for "
-              + image.platform()
-              + ": disks boot linux/amd64 only; bake the image for linux/amd64 for this target");
-    }
+    DiskBuilder builder = builder(image, options);
     List<LayerRecord> layers = image.layers();
     if (layers.isEmpty()) {
       throw new DiskException(
           "image " + image.digest() + " has no layers: there is nothing to put on a disk");
     }
-    return prefix(layers, layers.size(), boundaries(image, layers.size()), options);
+    return prefix(layers, layers.size(), boundaries(image, layers.size()), builder);
   }
 
   @Override
   public Optional<CachedDisk> baseDisk(ImageView image, DiskOptions options) throws BakeException {
+    DiskBuilder builder = builder(image, options);
     List<LayerRecord> layers = image.layers();
     List<Integer> b = boundaries(image, layers.size());
     if (b.isEmpty()) {
       return Optional.empty();
     }
     int k = b.get(b.size() - 1);
-    return Optional.of(prefix(layers, k, b.subList(0, b.size() - 1), options));
+    return Optional.of(prefix(layers, k, b.subList(0, b.size() - 1), builder));
+  }
+
+  /**
+   * The builder of the image's disks: of its platform (an error for one disks are not made for).
+   */
+  private static DiskBuilder builder(ImageView image, DiskOptions options) throws DiskException {
+    try {
+      return DiskBuilder.create(options).forPlatform(image.platform());
+    } catch (DiskException e) {
+      throw new DiskException("image " + image.digest() + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * What a disk's key says besides its top layer: the options, and the platform for any but
+   * linux/amd64 (whose keys are those disks always had). A files-only image has the same layer keys
+   * on every platform, but not the same disk.
+   */
+  private static String keyOptions(DiskBuilder builder) {
+    String options = builder.options().toString();
+    return builder.platform().equals(Platform.LINUX_AMD64)
+        ? options
+        : options + ";platform=" + builder.platform();
   }
 
   @Override
@@ -99,10 +117,11 @@ public final class StoreDiskCache implements DiskCache {
    * without one.
    */
   private CachedDisk prefix(
-      List<LayerRecord> layers, int n, List<Integer> bounds, DiskOptions options)
+      List<LayerRecord> layers, int n, List<Integer> bounds, DiskBuilder builder)
       throws BakeException {
+    DiskOptions options = builder.options();
     Digest layerKey = layers.get(n - 1).key();
-    Digest diskKey = LayerKeys.disk(layerKey, options.toString());
+    Digest diskKey = LayerKeys.disk(layerKey, keyOptions(builder));
     try {
       Path path = store.diskPath(diskKey);
       Optional<CachedDisk> cached = disks.read(path, diskKey);
@@ -128,7 +147,7 @@ public final class StoreDiskCache implements DiskCache {
                   layers,
                   bounds.get(bounds.size() - 1),
                   bounds.subList(0, bounds.size() - 1),
-                  options);
+                  builder);
       try (LocalStore.StoreLock l = store.lock("disk-" + diskKey.hex())) {
         cached = disks.read(path, diskKey);
         if (cached.isPresent()) {
@@ -136,7 +155,6 @@ public final class StoreDiskCache implements DiskCache {
         }
         Stopwatch sw = Stopwatch.createStarted();
         Path tmp = store.newTempDirectory().resolve("disk.raw");
-        DiskBuilder builder = DiskBuilder.create(options);
         DiskImage built;
         if (base == null) {
           events.accept(

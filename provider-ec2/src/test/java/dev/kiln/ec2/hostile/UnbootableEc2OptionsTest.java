@@ -14,20 +14,21 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The disks Kiln builds boot only on x86-64 with UEFI: an AMI registered as arm64 or for legacy
- * BIOS would never boot, so those options are refused when the target is parsed, naming the option,
- * instead of after the upload.
+ * The disks Kiln builds boot x86-64 and arm64 machines with UEFI: an AMI registered as i386, for
+ * Macs or for legacy BIOS would never boot, so those options are refused when the target is parsed,
+ * naming the option, instead of after the upload.
  */
 class UnbootableEc2OptionsTest {
   @TempDir Path tmp;
 
   @ParameterizedTest
-  @ValueSource(strings = {"arch=arm64", "arch=i386", "arch=arm64_mac", "arch=x86_64_mac"})
-  void anArchitectureOtherThanX8664IsRefused(String option) {
+  @ValueSource(strings = {"arch=i386", "arch=arm64_mac", "arch=x86_64_mac"})
+  void anArchitectureOtherThanX8664OrArm64IsRefused(String option) {
     assertThatThrownBy(() -> Ec2Target.parse("ec2://eu-west-1/web?" + option))
         .isInstanceOf(InvalidTargetException.class)
-        .hasMessageContaining(option + " is not supported yet")
-        .hasMessageContaining("x86-64 with UEFI");
+        .hasMessageContaining(option + " is not supported")
+        .hasMessageContaining("x86-64 and arm64 machines with UEFI")
+        .hasMessageContaining("arch=arm64");
     String arch = option.substring("arch=".length());
     assertThatThrownBy(() -> Ec2Target.of("eu-west-1", "web").architecture(arch))
         .isInstanceOf(InvalidTargetException.class)
@@ -53,9 +54,9 @@ class UnbootableEc2OptionsTest {
                   kiln.bake(
                       dev.kiln.ImageBuild.from(dev.kiln.Base.scratch()),
                       "raw:" + tmp.resolve("d.img"),
-                      "ec2://eu-west-1/web?arch=arm64"))
+                      "ec2://eu-west-1/web?arch=i386"))
           .isInstanceOf(InvalidTargetException.class)
-          .hasMessageContaining("arch=arm64");
+          .hasMessageContaining("arch=i386");
     }
     assertThat(tmp.resolve("d.img")).doesNotExist();
   }
@@ -65,6 +66,10 @@ class UnbootableEc2OptionsTest {
     Ec2Target t = Ec2Target.parse("ec2://eu-west-1/web?arch=x86_64&bootMode=uefi");
     assertThat(t.architecture()).isEqualTo("x86_64");
     assertThat(t.bootMode()).isEqualTo("uefi");
+    Ec2Target arm = Ec2Target.parse("ec2://eu-west-1/web?arch=arm64");
+    assertThat(arm.architecture()).isEqualTo("arm64");
+    assertThat(arm.platform()).isEqualTo(dev.kiln.Platform.LINUX_ARM64);
+    assertThat(Ec2Target.parse(arm.toString()).architecture()).isEqualTo("arm64");
     assertThat(Ec2Target.from(Target.parse("ec2://eu-west-1/web")).architecture())
         .isEqualTo("x86_64");
   }
