@@ -106,21 +106,15 @@ public record BakeResult(
 
   /** This result with the publications {@code published}. */
   public BakeResult published(Map<String, PublishedImage> published) {
-    return new BakeResult(
-        digest,
-        configDigest,
-        key,
-        layers,
-        provisioned,
-        published,
-        record,
-        fromRemoteCache,
-        attestations,
-        platforms);
+    return with(published, attestations);
   }
 
   /** This result with the documents {@code attestations}. */
   public BakeResult attestations(List<Attestation> attestations) {
+    return with(published, attestations);
+  }
+
+  private BakeResult with(Map<String, PublishedImage> published, List<Attestation> attestations) {
     return new BakeResult(
         digest,
         configDigest,
