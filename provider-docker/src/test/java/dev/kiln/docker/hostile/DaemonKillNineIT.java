@@ -141,6 +141,37 @@ class DaemonKillNineIT {
     }
   }
 
+  /** How long a baker process takes from "ready" to its end, baking cold into {@code store}. */
+  private long childBakeMillis(Path store, Path rootfs, Path tree) throws Exception {
+    Process p =
+        new ProcessBuilder(bakerCommand(store, rootfs, tree)).redirectErrorStream(true).start();
+    long start = System.nanoTime();
+    try (BufferedReader r =
+        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+      for (String l; (l = r.readLine()) != null; ) {
+        if (l.equals("ready")) {
+          start = System.nanoTime();
+        }
+      }
+    }
+    assertThat(p.waitFor(3, TimeUnit.MINUTES)).as("the reference baker ended").isTrue();
+    assertThat(p.exitValue()).as("the reference baker's exit status").isZero();
+    return (System.nanoTime() - start) / 1_000_000;
+  }
+
+  private List<String> bakerCommand(Path store, Path rootfs, Path tree) {
+    return List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Xmx256m",
+        "-cp",
+        System.getProperty("java.class.path"),
+        DaemonKillNineBakeMain.class.getName(),
+        store.toString(),
+        rootfs.toString(),
+        tree.toString(),
+        image);
+  }
+
   private List<String> bakeAndKill(Path store, Path rootfs, Path tree, long delayMillis, int round)
       throws Exception {
     Process p =
