@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Root file systems the integration tests share, built once and cached by the project's scripts.
@@ -19,14 +21,9 @@ public final class Fixtures {
    */
   public static Path debianWithKernel() throws IOException, InterruptedException {
     Tools.require("mmdebstrap", "mmdebstrap");
-    Path script = repoRoot().resolve("scripts/disk/debian-rootfs.sh");
-    Process p =
-        new ProcessBuilder("bash", script.toString())
-            .redirectError(ProcessBuilder.Redirect.INHERIT)
-            .start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-    assertThat(p.waitFor()).as("debian-rootfs.sh exit code").isZero();
-    return Path.of(out.lines().reduce((a, b) -> b).orElseThrow());
+    Path out = script("scripts/disk/debian-rootfs.sh");
+    assertThat(out).as("debian-rootfs.sh failed").isNotNull();
+    return out;
   }
 
   /**
@@ -34,18 +31,13 @@ public final class Fixtures {
    * ~/.cache/kiln-fixtures/arm64); null where it cannot be fetched and not under CI.
    */
   public static Path arm64Busybox() throws IOException, InterruptedException {
-    Path script = repoRoot().resolve("scripts/arm64/busybox.sh");
-    Process p =
-        new ProcessBuilder("bash", script.toString())
-            .redirectError(ProcessBuilder.Redirect.INHERIT)
-            .start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-    if (p.waitFor() != 0) {
+    Path out = script("scripts/arm64/busybox.sh");
+    if (out == null) {
       Tools.missing(
           "the arm64 busybox (scripts/arm64/busybox.sh failed; run scripts/setup-test-env.sh)");
       return null;
     }
-    return Path.of(out.lines().reduce((a, b) -> b).orElseThrow());
+    return out;
   }
 
   /**
@@ -56,19 +48,14 @@ public final class Fixtures {
    */
   public static Path debianArm64WithKernel() throws IOException, InterruptedException {
     Tools.require("mmdebstrap", "mmdebstrap");
-    Path script = repoRoot().resolve("scripts/disk/debian-rootfs.sh");
-    Process p =
-        new ProcessBuilder("bash", script.toString(), "arm64")
-            .redirectError(ProcessBuilder.Redirect.INHERIT)
-            .start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-    if (p.waitFor() != 0) {
+    Path out = script("scripts/disk/debian-rootfs.sh", "arm64");
+    if (out == null) {
       Tools.missing(
           "the arm64 Debian root file system (scripts/disk/debian-rootfs.sh arm64 failed; it needs"
               + " arm64 emulation: run scripts/setup-test-env.sh)");
       return null;
     }
-    return Path.of(out.lines().reduce((a, b) -> b).orElseThrow());
+    return out;
   }
 
   /**
@@ -82,20 +69,30 @@ public final class Fixtures {
     if (set != null) {
       return Path.of(set);
     }
-    Path script = repoRoot().resolve("scripts/arm64/grub-efi.sh");
-    Process p =
-        new ProcessBuilder("bash", script.toString())
-            .redirectError(ProcessBuilder.Redirect.INHERIT)
-            .start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-    if (p.waitFor() != 0) {
+    Path out = script("scripts/arm64/grub-efi.sh");
+    if (out == null) {
       Tools.missing(
           "GRUB's arm64-efi modules (scripts/arm64/grub-efi.sh failed; run scripts/setup-test-env.sh)");
       return null;
     }
-    Path dir = Path.of(out.lines().reduce((a, b) -> b).orElseThrow());
-    System.setProperty("kiln.grub.arm64-efi", dir.toString());
-    return dir;
+    System.setProperty("kiln.grub.arm64-efi", out.toString());
+    return out;
+  }
+
+  /**
+   * Runs a fixture script of the repository (its errors go to this process's stderr) and returns
+   * the path its last line of output names, or null when it fails.
+   */
+  private static Path script(String script, String... args)
+      throws IOException, InterruptedException {
+    List<String> cmd = new ArrayList<>(List.of("bash", repoRoot().resolve(script).toString()));
+    cmd.addAll(List.of(args));
+    Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+    if (p.waitFor() != 0) {
+      return null;
+    }
+    return Path.of(out.lines().reduce((a, b) -> b).orElseThrow());
   }
 
   /** The repository root: the first parent of the working directory that holds scripts/. */
