@@ -3,6 +3,7 @@ package dev.kiln;
 import dev.kiln.event.BakeListener;
 import dev.kiln.internal.registry.Registry;
 import dev.kiln.spi.Attestor;
+import dev.kiln.spi.ContentSigner;
 import dev.kiln.spi.ImageStoreProvider;
 import dev.kiln.spi.Provisioner;
 import dev.kiln.spi.RemoteCache;
@@ -205,6 +206,24 @@ public final class Kiln implements AutoCloseable {
       } else {
         settings.attest.remove(Attestation.Kind.PROVENANCE);
       }
+      return this;
+    }
+
+    /**
+     * Signs what Kiln publishes about each image with this key: a cosign-compatible signature of
+     * the manifest and the SBOMs and provenance as signed attestations where the target holds them
+     * (a registry, an OCI layout), the OVF certificate of an OVA ({@code docs/supply-chain.md}).
+     * Off by default. Providers find the signer through {@code PublishContext.capability(
+     * ContentSigner.class)}.
+     *
+     * <pre>{@code
+     * Kiln.builder().sbom(true).provenance(true).signWith(SigningKey.fromPem(Path.of("key.pem")))
+     * }</pre>
+     */
+    public Builder signWith(ContentSigner signer) {
+      settings.signer = Objects.requireNonNull(signer, "signer");
+      settings.capabilities.removeIf(c -> c instanceof ContentSigner);
+      settings.capabilities.add(signer);
       return this;
     }
 

@@ -2,6 +2,7 @@ package dev.kiln;
 
 import dev.kiln.event.BakeListener;
 import dev.kiln.spi.Attestor;
+import dev.kiln.spi.ContentSigner;
 import dev.kiln.spi.ImageStoreProvider;
 import dev.kiln.spi.Provisioner;
 import dev.kiln.spi.RemoteCache;
@@ -43,6 +44,9 @@ final class KilnSettings {
 
   /** The documents asked for of every image; none by default. */
   final Set<Attestation.Kind> attest = EnumSet.noneOf(Attestation.Kind.class);
+
+  /** {@code null}: nothing is signed. */
+  ContentSigner signer;
 
   /** {@code null}: the first {@link Attestor} on the class path, when documents are asked for. */
   Attestor attestor;
