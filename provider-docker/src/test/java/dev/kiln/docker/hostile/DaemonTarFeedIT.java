@@ -46,6 +46,7 @@ class DaemonTarFeedIT {
   private byte[] data;
   private Path rootfs;
   private final List<BakeEvent> events = new CopyOnWriteArrayList<>();
+  private final List<Throwable> listenerFailures = new CopyOnWriteArrayList<>();
 
   @BeforeEach
   void setUp() {
@@ -75,7 +76,12 @@ class DaemonTarFeedIT {
         .listener(
             e -> {
               events.add(e);
-              also.accept(e);
+              try {
+                also.accept(e);
+              } catch (RuntimeException | Error failure) {
+                listenerFailures.add(failure); // a bake swallows listener failures: keep them
+                throw failure;
+              }
             })
         .build();
   }
@@ -84,6 +90,7 @@ class DaemonTarFeedIT {
       throws Exception {
     try (Kiln k = kiln(also)) {
       BakeResult r = k.bake(build(), "docker-daemon:" + image);
+      assertThat(listenerFailures).as("the test's own listener failed").isEmpty();
       if (result != null) {
         result[0] = r;
       }
@@ -187,11 +194,8 @@ class DaemonTarFeedIT {
 
   /** Damages the kept tar of the layer with this diffID in the store's temp area. */
   private static void damage(Path store, Digest diffId, Damage damage) {
-    try (Stream<Path> s = Files.walk(store.resolve("tmp"))) {
-      List<Path> tars =
-          s.filter(f -> f.getFileName().toString().matches("kiln-layer-.*\\.tar"))
-              .filter(f -> Digest.of(read(f)).equals(diffId))
-              .toList();
+    try {
+      List<Path> tars = keptTars(store, diffId);
       assertThat(tars).as("the kept tar of " + diffId).hasSize(1);
       try (RandomAccessFile f = new RandomAccessFile(tars.get(0).toFile(), "rw")) {
         switch (damage) {
@@ -209,11 +213,32 @@ class DaemonTarFeedIT {
     }
   }
 
-  private static byte[] read(Path f) {
-    try {
-      return Files.readAllBytes(f);
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
+  /**
+   * The kept tars in the store's temp area whose digest is {@code diffId}. Other layers' temp files
+   * come and go while this runs (the listener is called while the rest of the bake goes on): a file
+   * or directory that vanishes during the walk is passed over, and the walk is tried again.
+   */
+  private static List<Path> keptTars(Path store, Digest diffId) throws IOException {
+    for (int attempt = 0; ; attempt++) {
+      try (Stream<Path> s = Files.walk(store.resolve("tmp"))) {
+        List<Path> named =
+            s.filter(f -> f.getFileName().toString().matches("kiln-layer-.*\\.tar")).toList();
+        List<Path> tars = new java.util.ArrayList<>();
+        for (Path f : named) {
+          try {
+            if (Digest.of(Files.readAllBytes(f)).equals(diffId)) {
+              tars.add(f);
+            }
+          } catch (java.nio.file.NoSuchFileException gone) {
+            // another layer's temp file, removed since the walk saw it
+          }
+        }
+        return tars;
+      } catch (java.io.UncheckedIOException e) {
+        if (!(e.getCause() instanceof java.nio.file.NoSuchFileException) || attempt == 4) {
+          throw e;
+        }
+      }
     }
   }
 
