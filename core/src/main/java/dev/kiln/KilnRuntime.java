@@ -34,6 +34,20 @@ final class KilnRuntime {
   private final AtomicBoolean closed = new AtomicBoolean();
 
   KilnRuntime(KilnSettings s) throws IOException {
+    // what can refuse the settings comes first, so that a refusal leaves nothing open
+    Engine.AttestConfig attest = attesting(s);
+    Registry registry =
+        new Registry(s.provisioners, s.stores, s.capabilities, Kiln.class.getClassLoader());
+    Engine.RemoteConfig remote = null;
+    if (s.remoteCache != null) {
+      remote =
+          new Engine.RemoteConfig(
+              s.remoteCache,
+              s.remoteMode,
+              s.remoteVerify,
+              s.remoteTimeout,
+              s.remoteTransferTimeout);
+    }
     this.store = LocalStore.open(s.store != null ? s.store : Kiln.defaultStorePath());
     boolean serial = s.serial || KilnEnvironment.serialProperty();
     int cores = serial ? 1 : Math.max(1, Runtime.getRuntime().availableProcessors());
@@ -48,33 +62,36 @@ final class KilnRuntime {
     } else {
       this.ownLayerPool = null;
     }
-    Registry registry =
-        new Registry(s.provisioners, s.stores, s.capabilities, Kiln.class.getClassLoader());
-    if (s.watchFileSystem && KilnEnvironment.watchProperty()) {
-      registry.watchTrees();
+    try {
+      if (s.watchFileSystem && KilnEnvironment.watchProperty()) {
+        registry.watchTrees();
+      }
+      this.engine =
+          new Engine(
+              store,
+              registry,
+              layers,
+              compressPool,
+              s.listeners,
+              s.sourceDateEpoch,
+              s.compressionLevel,
+              remote,
+              attest);
+      this.stored = new StoredImages(store, registry, engine);
+    } catch (IOException | RuntimeException | Error e) {
+      // a Kiln that does not open closes what it opened: its store session, its threads
+      if (ownLayerPool != null) {
+        ownLayerPool.shutdownNow();
+      }
+      compressPool.shutdownNow();
+      registry.close();
+      try {
+        store.close();
+      } catch (IOException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
     }
-    Engine.RemoteConfig remote = null;
-    if (s.remoteCache != null) {
-      remote =
-          new Engine.RemoteConfig(
-              s.remoteCache,
-              s.remoteMode,
-              s.remoteVerify,
-              s.remoteTimeout,
-              s.remoteTransferTimeout);
-    }
-    this.engine =
-        new Engine(
-            store,
-            registry,
-            layers,
-            compressPool,
-            s.listeners,
-            s.sourceDateEpoch,
-            s.compressionLevel,
-            remote,
-            attesting(s));
-    this.stored = new StoredImages(store, registry, engine);
   }
 
   /**
