@@ -78,7 +78,7 @@ final class KilnRuntime {
               remote,
               attest);
       this.stored = new StoredImages(store, registry, engine);
-    } catch (IOException | RuntimeException | Error e) {
+    } catch (RuntimeException | Error e) {
       // a Kiln that does not open closes what it opened: its store session, its threads
       if (ownLayerPool != null) {
         ownLayerPool.shutdownNow();
