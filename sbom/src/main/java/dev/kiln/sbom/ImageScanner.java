@@ -66,7 +66,13 @@ final class ImageScanner {
   record Contents(List<Component> components, Map<String, String> osRelease) {}
 
   private final AttestContext ctx;
-  private final Path tempDir;
+
+  /** Where jars are written to be read as zip files; made at the first call. */
+  interface TempDir {
+    Path get() throws IOException;
+  }
+
+  private final TempDir tempDir;
   private final List<LayerRecord> layers;
   private final TreeMap<String, Tracked> tracked = new TreeMap<>();
   private Map<String, Attributed> packages = new TreeMap<>();
@@ -80,7 +86,7 @@ final class ImageScanner {
   /** How many files of files layers, and how many jars, an SBOM lists at most. */
   private final int limit;
 
-  ImageScanner(AttestContext ctx, Path tempDir, int limit) {
+  ImageScanner(AttestContext ctx, TempDir tempDir, int limit) {
     this.ctx = ctx;
     this.limit = limit;
     this.tempDir = tempDir;
@@ -238,7 +244,7 @@ final class ImageScanner {
       }
       JarInspector.Jar jar;
       try (InputStream in = e.content().open()) {
-        jar = JarInspector.inspect(in, "/" + p, tempDir, warn);
+        jar = JarInspector.inspect(in, "/" + p, tempDir.get(), warn);
       }
       put(p, new JarFile(layer, jar));
     } else if (filesLayer) {

@@ -47,11 +47,25 @@ public final class KilnAttestor implements Attestor {
     boolean cdx = ctx.kinds().contains(Attestation.Kind.CYCLONEDX);
     if (spdx || cdx) {
       ImageScanner.Contents contents;
-      Path tmp = Files.createTempDirectory("kiln-sbom-");
+      // made at the first jar only: most images have none, and a directory made and removed on
+      // every bake costs more than writing the three documents
+      Path[] tmp = new Path[1];
       try {
-        contents = new ImageScanner(ctx, tmp, limit).scan();
+        contents =
+            new ImageScanner(
+                    ctx,
+                    () -> {
+                      if (tmp[0] == null) {
+                        tmp[0] = Files.createTempDirectory("kiln-sbom-");
+                      }
+                      return tmp[0];
+                    },
+                    limit)
+                .scan();
       } finally {
-        deleteTree(tmp);
+        if (tmp[0] != null) {
+          deleteTree(tmp[0]);
+        }
       }
       List<Component> sorted = contents.components().stream().sorted(ImageScanner.ORDER).toList();
       if (spdx) {
