@@ -219,6 +219,11 @@ public final class Ec2Lifecycle {
     if (name == null || name.isBlank()) {
       throw new IllegalArgumentException("the name is empty");
     }
+    if (name.contains("*") || name.contains("?")) {
+      // EC2 filters read * and ? as wildcards; no Kiln name holds them
+      throw new IllegalArgumentException(
+          "'" + name + "' is not the name of an ec2:// target: names hold no * or ?");
+    }
     if (keepNewest.isEmpty() && keepYoungerThan.isEmpty()) {
       throw new IllegalStateException(
           "say what to keep: keepNewest(k) and/or keepYoungerThan(age); without either, every AMI"
@@ -515,12 +520,17 @@ public final class Ec2Lifecycle {
 
   private static List<Image> images(Ec2Client ec2, String name) {
     return allImages(
-        ec2,
-        b ->
-            b.owners("self")
-                .filters(
-                    AmiRegistrar.filter("tag:" + KilnTags.NAME, name),
-                    AmiRegistrar.filter("tag:" + KilnTags.STATE, KilnTags.COMPLETE)));
+            ec2,
+            b ->
+                b.owners("self")
+                    .filters(
+                        AmiRegistrar.filter("tag:" + KilnTags.NAME, name),
+                        AmiRegistrar.filter("tag:" + KilnTags.STATE, KilnTags.COMPLETE)))
+        .stream()
+        // exactly this name and state, whatever the filter matched
+        .filter(i -> name.equals(AmiRegistrar.tag(i.tags(), KilnTags.NAME)))
+        .filter(i -> KilnTags.COMPLETE.equals(AmiRegistrar.tag(i.tags(), KilnTags.STATE)))
+        .toList();
   }
 
   private static List<Image> allImages(

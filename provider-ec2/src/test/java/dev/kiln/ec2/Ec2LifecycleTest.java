@@ -1,7 +1,6 @@
 package dev.kiln.ec2;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kiln.Digest;
 import dev.kiln.RetentionReport;
@@ -226,20 +225,6 @@ class Ec2LifecycleTest {
           .satisfies(i -> assertThat(i.state()).isEqualTo("running")); // instances are not touched
       assertThat(aws.snapshot(a.usSnap())).isPresent();
     }
-  }
-
-  @Test
-  void withoutAKeepRuleNothingRuns() throws Exception {
-    try (Ec2Clients clients = TestRetries.clients(aws.target(EU, "web"), 2)) {
-      assertThatThrownBy(() -> Ec2Lifecycle.create(clients).run("web"))
-          .isInstanceOf(IllegalStateException.class)
-          .hasMessageContaining("keepNewest(k) and/or keepYoungerThan(age)");
-      assertThatThrownBy(() -> Ec2Lifecycle.create(clients).keepNewest(-1))
-          .isInstanceOf(IllegalArgumentException.class);
-      assertThatThrownBy(() -> Ec2Lifecycle.create(clients).keepNewest(1).run(" "))
-          .isInstanceOf(IllegalArgumentException.class);
-    }
-    assertThat(aws.log()).isEmpty();
   }
 
   @Test

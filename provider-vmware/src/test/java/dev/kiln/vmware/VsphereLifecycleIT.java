@@ -1,7 +1,6 @@
 package dev.kiln.vmware;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kiln.Digest;
 import dev.kiln.RetentionReport;
@@ -153,15 +152,6 @@ class VsphereLifecycleIT {
       assertThat(cl.findItem(lib, "web-3")).isPresent();
       assertThat(cl.findItem(lib, "other")).isPresent();
     }
-  }
-
-  @Test
-  void withoutAKeepRuleNothingRuns() {
-    assertThatThrownBy(() -> lifecycle(vcsim.template("web")).run("web-*"))
-        .isInstanceOf(IllegalStateException.class)
-        .hasMessageContaining("keepNewest(k) and/or keepYoungerThan(age)");
-    assertThatThrownBy(() -> lifecycle(vcsim.template("web")).keepNewest(1).run(""))
-        .isInstanceOf(IllegalArgumentException.class);
   }
 
   private static ContentLibraryClient library() throws IOException {
