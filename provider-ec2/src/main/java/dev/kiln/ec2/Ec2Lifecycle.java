@@ -28,6 +28,7 @@ import software.amazon.awssdk.services.ec2.model.DescribeImagesResponse;
 import software.amazon.awssdk.services.ec2.model.DescribeInstancesResponse;
 import software.amazon.awssdk.services.ec2.model.DescribeLaunchTemplateVersionsResponse;
 import software.amazon.awssdk.services.ec2.model.DescribeLaunchTemplatesResponse;
+import software.amazon.awssdk.services.ec2.model.DescribeSnapshotsResponse;
 import software.amazon.awssdk.services.ec2.model.Image;
 import software.amazon.awssdk.services.ec2.model.ImageAttributeName;
 import software.amazon.awssdk.services.ec2.model.ImageState;
@@ -37,6 +38,7 @@ import software.amazon.awssdk.services.ec2.model.LaunchTemplate;
 import software.amazon.awssdk.services.ec2.model.LaunchTemplateVersion;
 import software.amazon.awssdk.services.ec2.model.Reservation;
 import software.amazon.awssdk.services.ec2.model.Snapshot;
+import software.amazon.awssdk.services.ec2.model.Tag;
 
 /**
  * Retention of the AMIs Kiln published under one name: deregisters the AMIs (and deletes their
@@ -246,7 +248,7 @@ public final class Ec2Lifecycle {
       Map<String, String> keptImages = rank(all);
       for (String r : regions) {
         List<Candidate> here = all.stream().filter(c -> c.region.equals(r)).toList();
-        retainRegion(r, here, keptImages, removed, kept, bytes);
+        retainRegion(r, name, here, keptImages, removed, kept, bytes);
       }
     } catch (AbortedException e) {
       Thread.currentThread().interrupt();
@@ -300,12 +302,30 @@ public final class Ec2Lifecycle {
 
   private void retainRegion(
       String region,
+      String name,
       List<Candidate> here,
       Map<String, String> keptImages,
       List<RetentionReport.Item> removed,
       List<RetentionReport.Item> kept,
       long[] bytes) {
     Ec2Client ec2 = ec2(region);
+    // snapshots an earlier run retired but could not delete
+    for (Snapshot s : retiredSnapshots(ec2, name)) {
+      String label = s.snapshotId() + " (" + region + ")";
+      Optional<String> user = otherUser(ec2, s.snapshotId(), Set.of());
+      if (user.isPresent()) {
+        kept.add(item("snapshot", label, "snapshot used by kept " + user.get()));
+        continue;
+      }
+      long size = s.fullSnapshotSizeInBytes() == null ? 0 : s.fullSnapshotSizeInBytes();
+      if (!dryRun && !delete(ec2, s.snapshotId(), label, kept)) {
+        continue;
+      }
+      removed.add(
+          new RetentionReport.Item(
+              "snapshot", label, size, "retired by an earlier run that could not delete it"));
+      bytes[0] += size;
+    }
     List<Candidate> go = new ArrayList<>();
     for (Candidate c : here) {
       String keep = keptImages.get(c.digest);
@@ -360,35 +380,103 @@ public final class Ec2Lifecycle {
     Set<String> leaving = new HashSet<>();
     deregister.forEach(c -> leaving.add(c.image.imageId()));
     for (Candidate c : deregister) {
-      if (!dryRun) {
-        log.info("deregistering {} ({}, {}): {}", c.label(), c.image.name(), c.digest, why);
-        ec2.deregisterImage(b -> b.imageId(c.image.imageId()));
-      }
-      removed.add(item("ami", c.label(), why));
+      List<String> delete = new ArrayList<>();
       for (String snap : snapshotsOf(c.image)) {
-        String label = snap + " (" + region + ")";
         Optional<String> user = otherUser(ec2, snap, leaving);
         if (user.isPresent()) {
-          kept.add(item("snapshot", label, "snapshot used by kept " + user.get()));
-          continue;
+          kept.add(
+              item("snapshot", snap + " (" + region + ")", "snapshot used by kept " + user.get()));
+        } else {
+          delete.add(snap);
         }
+      }
+      if (!dryRun) {
+        log.info("deregistering {} ({}, {}): {}", c.label(), c.image.name(), c.digest, why);
+        deregister(ec2, c.image.imageId(), name, delete);
+      }
+      removed.add(item("ami", c.label(), why));
+      for (String snap : delete) {
+        String label = snap + " (" + region + ")";
         long size = size(ec2, snap);
-        if (!dryRun) {
-          try {
-            log.info("deleting snapshot {} of {}", label, c.label());
-            Snapshots.delete(ec2, snap);
-          } catch (AwsServiceException e) {
-            if (!Ec2Clients.errorCode(e).equals("InvalidSnapshot.InUse")) {
-              throw e;
-            }
-            kept.add(item("snapshot", label, "in use: " + e.awsErrorDetails().errorMessage()));
-            continue;
-          }
+        if (!dryRun && !delete(ec2, snap, label, kept)) {
+          continue;
         }
         removed.add(new RetentionReport.Item("snapshot", label, size, "of " + c.label()));
         bytes[0] += size;
       }
     }
+  }
+
+  /**
+   * Marks the snapshots retired (so that a later run finds them should their deletion fail), then
+   * deregisters the AMI; if that fails, the snapshots are marked complete again.
+   */
+  private static void deregister(
+      Ec2Client ec2, String imageId, String name, List<String> snapshots) {
+    if (!snapshots.isEmpty()) {
+      ec2.createTags(
+          b ->
+              b.resources(snapshots)
+                  .tags(
+                      Tag.builder().key(KilnTags.STATE).value(KilnTags.RETIRED).build(),
+                      Tag.builder().key(KilnTags.NAME).value(name).build()));
+    }
+    try {
+      ec2.deregisterImage(b -> b.imageId(imageId));
+    } catch (RuntimeException e) {
+      if (!snapshots.isEmpty()) {
+        try {
+          ec2.createTags(
+              b ->
+                  b.resources(snapshots)
+                      .tags(Tag.builder().key(KilnTags.STATE).value(KilnTags.COMPLETE).build()));
+        } catch (RuntimeException x) {
+          e.addSuppressed(x);
+        }
+      }
+      throw e;
+    }
+  }
+
+  /** Deletes a snapshot; false (and a kept item) when EC2 says an AMI uses it. */
+  private static boolean delete(
+      Ec2Client ec2, String snapshotId, String label, List<RetentionReport.Item> kept) {
+    try {
+      log.info("deleting snapshot {}", label);
+      Snapshots.delete(ec2, snapshotId);
+      return true;
+    } catch (AwsServiceException e) {
+      if (!Ec2Clients.errorCode(e).equals("InvalidSnapshot.InUse")) {
+        throw e;
+      }
+      kept.add(item("snapshot", label, "in use: " + e.awsErrorDetails().errorMessage()));
+      return false;
+    }
+  }
+
+  /** Snapshots of the name tagged retired. */
+  private static List<Snapshot> retiredSnapshots(Ec2Client ec2, String name) {
+    List<Snapshot> out = new ArrayList<>();
+    String token = null;
+    do {
+      String t = token;
+      DescribeSnapshotsResponse r =
+          ec2.describeSnapshots(
+              b ->
+                  b.ownerIds("self")
+                      .filters(
+                          AmiRegistrar.filter("tag:" + KilnTags.NAME, name),
+                          AmiRegistrar.filter("tag:" + KilnTags.STATE, KilnTags.RETIRED))
+                      .nextToken(t));
+      for (Snapshot s : r.snapshots()) {
+        if (name.equals(AmiRegistrar.tag(s.tags(), KilnTags.NAME))
+            && KilnTags.RETIRED.equals(AmiRegistrar.tag(s.tags(), KilnTags.STATE))) {
+          out.add(s);
+        }
+      }
+      token = r.nextToken();
+    } while (token != null && !token.isEmpty());
+    return out;
   }
 
   /** Why an AMI counts as shared, if it does. */
@@ -593,13 +681,10 @@ public final class Ec2Lifecycle {
   private ImageStoreException failure(
       String scope, String what, List<RetentionReport.Item> removed, Exception e) {
     String done =
-        removed.isEmpty()
+        dryRun || removed.isEmpty()
             ? "nothing was removed"
-            : (dryRun ? "nothing was removed" : "already removed: ")
-                + (dryRun
-                    ? ""
-                    : String.join(
-                        ", ", removed.stream().map(i -> i.kind() + " " + i.id()).toList()));
+            : "already removed: "
+                + String.join(", ", removed.stream().map(i -> i.kind() + " " + i.id()).toList());
     return new ImageStoreException(scope, "retention failed: " + what + "; " + done, e);
   }
 }

@@ -1,6 +1,7 @@
 package dev.kiln.ec2;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kiln.Digest;
 import dev.kiln.RetentionReport;
@@ -224,6 +225,39 @@ class Ec2LifecycleTest {
           .singleElement()
           .satisfies(i -> assertThat(i.state()).isEqualTo("running")); // instances are not touched
       assertThat(aws.snapshot(a.usSnap())).isPresent();
+    }
+  }
+
+  @Test
+  void aSnapshotWhoseDeletionFailedIsDeletedByTheNextRun() throws Exception {
+    try (Ec2Clients clients = TestRetries.clients(aws.target(EU, "web").copyTo(US), 8)) {
+      Published old = publish(clients, "old", 11);
+      publish(clients, "new", 12);
+      aws.failFromNow("DeleteSnapshot", LoopbackAws.Fault.ACCESS_DENIED);
+      Ec2Lifecycle rules = Ec2Lifecycle.create(clients).keepNewest(1);
+
+      // the AMI is deregistered, then the snapshot cannot be deleted: the run stops, saying so
+      assertThatThrownBy(() -> rules.run("web"))
+          .isInstanceOf(dev.kiln.ImageStoreException.class)
+          .hasMessageContaining("already removed: ami " + id(old.eu(), EU));
+      assertThat(aws.image(old.eu())).isEmpty();
+      assertThat(aws.snapshot(old.euSnap()).orElseThrow().tags())
+          .containsEntry("kiln:state", "retired");
+
+      // a dry run lists it, the next run deletes it, and the copy's AMI and snapshot go as well
+      aws.clearFaults();
+      assertThat(reasons(rules.dryRun(true).run("web").removed()))
+          .containsEntry(
+              id(old.euSnap(), EU), "retired by an earlier run that could not delete it");
+      assertThat(aws.snapshot(old.euSnap())).isPresent();
+      RetentionReport again = rules.run("web");
+      assertThat(reasons(again.removed()))
+          .containsOnlyKeys(id(old.euSnap(), EU), id(old.us(), US), id(old.usSnap(), US))
+          .containsEntry(
+              id(old.euSnap(), EU), "retired by an earlier run that could not delete it");
+      assertThat(aws.snapshot(old.euSnap())).isEmpty();
+      assertThat(aws.snapshot(old.usSnap())).isEmpty();
+      assertThat(rules.run("web").removed()).isEmpty();
     }
   }
 
