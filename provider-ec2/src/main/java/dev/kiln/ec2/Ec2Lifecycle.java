@@ -379,15 +379,21 @@ public final class Ec2Lifecycle {
     }
     Set<String> leaving = new HashSet<>();
     deregister.forEach(c -> leaving.add(c.image.imageId()));
+    // first every AMI, then the snapshots: two AMIs that go may share one
+    Map<String, Candidate> snapshots = new LinkedHashMap<>();
     for (Candidate c : deregister) {
       List<String> delete = new ArrayList<>();
       for (String snap : snapshotsOf(c.image)) {
+        if (snapshots.containsKey(snap)) {
+          continue;
+        }
         Optional<String> user = otherUser(ec2, snap, leaving);
         if (user.isPresent()) {
           kept.add(
               item("snapshot", snap + " (" + region + ")", "snapshot used by kept " + user.get()));
         } else {
           delete.add(snap);
+          snapshots.put(snap, c);
         }
       }
       if (!dryRun) {
@@ -395,15 +401,15 @@ public final class Ec2Lifecycle {
         deregister(ec2, c.image.imageId(), name, delete);
       }
       removed.add(item("ami", c.label(), why));
-      for (String snap : delete) {
-        String label = snap + " (" + region + ")";
-        long size = size(ec2, snap);
-        if (!dryRun && !delete(ec2, snap, label, kept)) {
-          continue;
-        }
-        removed.add(new RetentionReport.Item("snapshot", label, size, "of " + c.label()));
-        bytes[0] += size;
+    }
+    for (Map.Entry<String, Candidate> e : snapshots.entrySet()) {
+      String label = e.getKey() + " (" + region + ")";
+      long size = size(ec2, e.getKey());
+      if (!dryRun && !delete(ec2, e.getKey(), label, kept)) {
+        continue;
       }
+      removed.add(new RetentionReport.Item("snapshot", label, size, "of " + e.getValue().label()));
+      bytes[0] += size;
     }
   }
 

@@ -45,7 +45,7 @@ class Ec2LifecycleTest {
     aws.close();
   }
 
-  /** One image published to eu-west-1 and copied to us-east-1. */
+  /** One image published to eu-west-1 and, when the target says so, copied to us-east-1. */
   record Published(String eu, String us, String euSnap, String usSnap) {}
 
   Published publish(Ec2Clients clients, String label, int seed) throws Exception {
@@ -63,9 +63,12 @@ class Ec2LifecycleTest {
     Digest digest = Digest.of(label.getBytes(StandardCharsets.UTF_8));
     PublishResult r =
         p.publish(PublishRequest.of(disk, digest, "key-" + label), UploadListener.none());
-    String us = r.ami().copies().get(US);
+    String us = r.ami().copies().get(US); // null without a copy
     return new Published(
-        r.ami().imageId(), us, r.ami().snapshotId(), aws.image(us).orElseThrow().rootSnapshotId());
+        r.ami().imageId(),
+        us,
+        r.ami().snapshotId(),
+        us == null ? null : aws.image(us).orElseThrow().rootSnapshotId());
   }
 
   void age(Published p, Duration by) {
@@ -259,6 +262,54 @@ class Ec2LifecycleTest {
       assertThat(aws.snapshot(old.usSnap())).isEmpty();
       assertThat(rules.run("web").removed()).isEmpty();
     }
+  }
+
+  @Test
+  void twoAmisThatGoAndShareASnapshotDeleteItOnce() throws Exception {
+    try (Ec2Clients clients = TestRetries.clients(aws.target(EU, "web"), 8)) {
+      Published old = publish(clients, "old", 21);
+      publish(clients, "new", 22);
+      // a second AMI of the name on the same snapshot (registered by hand, tagged as Kiln tags)
+      String twin =
+          clients
+              .ec2()
+              .registerImage(
+                  r ->
+                      r.name("web-twin")
+                          .architecture("x86_64")
+                          .virtualizationType("hvm")
+                          .rootDeviceName("/dev/xvda")
+                          .enaSupport(true)
+                          .bootMode("uefi")
+                          .blockDeviceMappings(
+                              BlockDeviceMapping.builder()
+                                  .deviceName("/dev/xvda")
+                                  .ebs(x -> x.snapshotId(old.euSnap()).volumeSize(1))
+                                  .build())
+                          .tagSpecifications(
+                              t ->
+                                  t.resourceType("image")
+                                      .tags(
+                                          tag("kiln:name", "web"),
+                                          tag("kiln:state", "complete"),
+                                          tag(
+                                              "kiln:digest",
+                                              Digest.of(new byte[] {7}).toString()))))
+              .imageId();
+      clients.ec2().describeImages(r -> r.imageIds(twin)); // pending, then available
+      aws.backdate(old.eu(), Duration.ofDays(3));
+      aws.backdate(twin, Duration.ofDays(2));
+
+      RetentionReport r = Ec2Lifecycle.create(clients).keepNewest(1).run("web");
+      assertThat(reasons(r.removed()))
+          .containsOnlyKeys(id(old.eu(), EU), id(twin, EU), id(old.euSnap(), EU));
+      assertThat(r.kept()).noneMatch(i -> i.kind().equals("snapshot"));
+      assertThat(aws.snapshot(old.euSnap())).isEmpty();
+    }
+  }
+
+  static software.amazon.awssdk.services.ec2.model.Tag tag(String k, String v) {
+    return software.amazon.awssdk.services.ec2.model.Tag.builder().key(k).value(v).build();
   }
 
   @Test
