@@ -70,8 +70,9 @@ import software.amazon.awssdk.services.ec2.model.Tag;
  * </ul>
  *
  * <p>The snapshots of a deregistered AMI are deleted, except one that another AMI (kept, or not
- * Kiln's) still uses. With {@link #dryRun(boolean) dryRun(true)} nothing is changed and the report
- * lists what would go.
+ * Kiln's) still uses. They are tagged {@code kiln:state=retired} before the AMI is deregistered, so
+ * that a snapshot whose deletion fails is deleted by the next run instead of being orphaned. With
+ * {@link #dryRun(boolean) dryRun(true)} nothing is changed and the report lists what would go.
  *
  * <p>Immutable and thread-safe; a run makes its calls one after the other.
  */
