@@ -174,8 +174,8 @@ public final class VsphereLifecycle {
         Objects.requireNonNull(clock));
   }
 
-  /** One template or item Kiln published. */
-  private record Candidate(String id, String handle, Optional<Instant> time, long bytes) {}
+  /** One template or item Kiln published: report id, vSphere id, publication time, size. */
+  record Candidate(String id, String handle, Optional<Instant> time, long bytes) {}
 
   /**
    * Applies the rules to the templates (or items) whose names match {@code pattern}.
@@ -296,11 +296,11 @@ public final class VsphereLifecycle {
     return out;
   }
 
-  private record Decision(Candidate c, String reason) {}
+  /** A template or item to remove, and why. */
+  record Decision(Candidate c, String reason) {}
 
   /** What goes, with why; what stays goes to {@code kept}. */
-  private List<Decision> decide(
-      List<Candidate> found, List<RetentionReport.Item> kept, String kind) {
+  List<Decision> decide(List<Candidate> found, List<RetentionReport.Item> kept, String kind) {
     List<Candidate> ranked = new ArrayList<>();
     for (Candidate c : found) {
       if (c.time.isEmpty()) {
