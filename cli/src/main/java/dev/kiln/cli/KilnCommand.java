@@ -13,7 +13,13 @@ import picocli.CommandLine.Spec;
     versionProvider = KilnCommand.Version.class,
     description =
         "Bakes machine images (OCI/Docker images, EC2 AMIs, VMware templates) from Java definitions.",
-    subcommands = {RunCommand.class, ImagesCommand.class, InspectCommand.class, CopyCommand.class},
+    subcommands = {
+      RunCommand.class,
+      ImagesCommand.class,
+      InspectCommand.class,
+      CopyCommand.class,
+      RetainCommand.class
+    },
     footer = {
       "",
       "Exit codes:",

@@ -40,6 +40,12 @@ final class KilnTags {
   /** The value of {@link #STATE} once the AMI is registered, shared and tagged. */
   public static final String COMPLETE = "complete";
 
+  /**
+   * The value of {@link #STATE} on a snapshot whose AMI retention is deregistering: the snapshot is
+   * deleted next, and a later run deletes it if this one could not ({@link Ec2Lifecycle}).
+   */
+  public static final String RETIRED = "retired";
+
   /** EC2 allows at most this many tags on a resource. */
   public static final int MAX_TAGS = 50;
 

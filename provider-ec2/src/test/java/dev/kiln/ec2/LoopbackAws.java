@@ -54,7 +54,12 @@ import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
  * enforces what AWS does for an upload: 512 KiB blocks, the per-block SHA-256 checksum,
  * ChangedBlocksCount and the LINEAR aggregate checksum, ParentSnapshotId semantics (unwritten
  * blocks read from the parent), ClientToken idempotency, pending/completed states, snapshots in use
- * by AMIs cannot be deleted, AMI names are unique per region.
+ * by AMIs cannot be deleted ({@code InvalidSnapshot.InUse}), AMI names are unique per region, a
+ * deregistered AMI is gone from DescribeImages. It also keeps instances (RunInstances,
+ * StopInstances, TerminateInstances, DescribeInstances; a terminated instance stays listed) and
+ * launch templates with their versions (CreateLaunchTemplate, CreateLaunchTemplateVersion,
+ * DescribeLaunchTemplates, DescribeLaunchTemplateVersions), and makes an AMI public only when a
+ * launch permission for the group {@code all} is added.
  *
  * <p>Tests inject faults per operation and call number ({@link #fail}), read snapshots back block
  * by block ({@link #readBlock}, {@link #assembleDisk}) and inspect state ({@link #snapshots},
@@ -216,10 +221,33 @@ public final class LoopbackAws implements AutoCloseable {
     final Set<String> lpUsers = new LinkedHashSet<>();
     final Set<String> lpOrgs = new LinkedHashSet<>();
     final Set<String> lpOus = new LinkedHashSet<>();
+    boolean lpAll;
     String sourceImageId;
     String sourceRegion;
     Instant created;
   }
+
+  private static final class Instance {
+    String id;
+    String region;
+    String imageId;
+    String state = "running";
+    Instant launched;
+  }
+
+  private static final class LaunchTemplate {
+    String id;
+    String region;
+    String name;
+    int defaultVersion = 1;
+    Instant created;
+
+    /** version number (from 1) to the AMI id of its launch template data, or null */
+    final List<String> versions = new ArrayList<>();
+  }
+
+  /** An instance as the server holds it. */
+  public record InstanceInfo(String instanceId, String region, String imageId, String state) {}
 
   /** An AWS error to answer with. */
   static final class AwsError extends RuntimeException {
@@ -258,6 +286,8 @@ public final class LoopbackAws implements AutoCloseable {
   private final Object lock = new Object();
   private final Map<String, Snap> snapshots = new LinkedHashMap<>();
   private final Map<String, Img> images = new LinkedHashMap<>();
+  private final Map<String, Instance> instances = new LinkedHashMap<>();
+  private final Map<String, LaunchTemplate> launchTemplates = new LinkedHashMap<>();
   private final Map<String, String> ebsTokens = new HashMap<>();
   private final Map<String, String> copyTokens = new HashMap<>();
   private final List<String> deregistered = new ArrayList<>();
@@ -426,6 +456,18 @@ public final class LoopbackAws implements AutoCloseable {
   public Optional<ImageInfo> image(String id) {
     synchronized (lock) {
       return Optional.ofNullable(images.get(id)).map(this::info);
+    }
+  }
+
+  /**
+   * The instances in {@code region}, terminated ones included (as DescribeInstances shows them).
+   */
+  public List<InstanceInfo> instances(String region) {
+    synchronized (lock) {
+      return instances.values().stream()
+          .filter(i -> i.region.equals(region))
+          .map(i -> new InstanceInfo(i.id, i.region, i.imageId, i.state))
+          .toList();
     }
   }
 
@@ -1346,6 +1388,30 @@ public final class LoopbackAws implements AutoCloseable {
         case "CopyImage":
           x.el("imageId", copyImage(p, region));
           break;
+        case "RunInstances":
+          runInstances(p, region, x);
+          break;
+        case "StopInstances":
+          changeInstances(p, region, x, "stopped");
+          break;
+        case "TerminateInstances":
+          changeInstances(p, region, x, "terminated");
+          break;
+        case "DescribeInstances":
+          describeInstances(p, region, x);
+          break;
+        case "CreateLaunchTemplate":
+          createLaunchTemplate(p, region, x);
+          break;
+        case "CreateLaunchTemplateVersion":
+          createLaunchTemplateVersion(p, region, x);
+          break;
+        case "DescribeLaunchTemplates":
+          describeLaunchTemplates(p, region, x);
+          break;
+        case "DescribeLaunchTemplateVersions":
+          describeLaunchTemplateVersions(p, region, x);
+          break;
         default:
           throw new AwsError(
               400, "InvalidAction", "The action " + op + " is not valid for this web service.");
@@ -1387,7 +1453,7 @@ public final class LoopbackAws implements AutoCloseable {
       x.el("imageState", i.state);
       x.el("imageOwnerId", ACCOUNT);
       x.el("creationDate", iso(i.created));
-      x.el("isPublic", "false");
+      x.el("isPublic", Boolean.toString(i.lpAll));
       x.el("architecture", i.architecture);
       x.el("imageType", "machine");
       x.el("name", i.name);
@@ -1695,6 +1761,9 @@ public final class LoopbackAws implements AutoCloseable {
       x.el("description", s.description);
       x.el("encrypted", "false");
       x.el("storageTier", "standard");
+      if (s.status.equals("completed")) {
+        x.el("fullSnapshotSizeInBytes", Long.toString(fullSize(s)));
+      }
       tagSet(x, s.tags);
       x.close("item");
     }
@@ -1814,7 +1883,11 @@ public final class LoopbackAws implements AutoCloseable {
         i.lpOus.remove(ou);
       }
     } else if (group != null) {
-      throw new AwsError(400, "InvalidParameterValue", "this server does not make AMIs public");
+      if (!group.equals("all")) {
+        throw new AwsError(
+            400, "InvalidAMIAttributeItemValue", "Invalid attribute item value " + group);
+      }
+      i.lpAll = add;
     } else {
       throw new AwsError(400, "InvalidParameterValue", "empty launch permission " + lp);
     }
@@ -1861,6 +1934,9 @@ public final class LoopbackAws implements AutoCloseable {
         i.lpUsers.forEach(u -> x.open("item").el("userId", u).close("item"));
         i.lpOrgs.forEach(o -> x.open("item").el("organizationArn", o).close("item"));
         i.lpOus.forEach(o -> x.open("item").el("organizationalUnitArn", o).close("item"));
+        if (i.lpAll) {
+          x.open("item").el("group", "all").close("item");
+        }
         x.close("launchPermission");
         break;
       case "bootMode":
@@ -1995,6 +2071,269 @@ public final class LoopbackAws implements AutoCloseable {
     return c.id;
   }
 
+  /** The bytes of the blocks a volume made from {@code s} holds: its own and its parents'. */
+  private static long fullSize(Snap s) {
+    Set<Integer> blocks = new java.util.HashSet<>();
+    for (Snap c = s; c != null; c = c.parent) {
+      blocks.addAll(c.blocks.keySet());
+    }
+    return (long) blocks.size() * BLOCK_SIZE;
+  }
+
+  // ---------------------------------------------------------------- instances
+
+  private void runInstances(Map<String, String> p, String region, Xml x) {
+    String imageId = required(p, "ImageId");
+    int min = Integer.parseInt(p.getOrDefault("MinCount", "1"));
+    int max = Integer.parseInt(p.getOrDefault("MaxCount", Integer.toString(min)));
+    if (min < 1 || max < min) {
+      throw new AwsError(400, "InvalidParameterValue", "MinCount/MaxCount: " + min + "/" + max);
+    }
+    Img img = images.get(imageId);
+    if (img == null || !img.region.equals(region)) {
+      throw new AwsError(
+          400, "InvalidAMIID.NotFound", "The image id '[" + imageId + "]' does not exist");
+    }
+    advance(img);
+    if (!img.state.equals("available")) {
+      throw new AwsError(400, "InvalidAMIID.Unavailable", "Image " + imageId + " is " + img.state);
+    }
+    List<Instance> made = new ArrayList<>();
+    for (int n = 0; n < max; n++) {
+      Instance i = new Instance();
+      i.id = newId("i-");
+      i.region = region;
+      i.imageId = imageId;
+      i.launched = Instant.now();
+      instances.put(i.id, i);
+      made.add(i);
+    }
+    x.el("reservationId", newId("r-"));
+    x.el("ownerId", ACCOUNT);
+    x.open("instancesSet");
+    made.forEach(i -> instanceXml(x, i));
+    x.close("instancesSet");
+  }
+
+  private void changeInstances(Map<String, String> p, String region, Xml x, String state) {
+    List<String> ids = list(p, "InstanceId");
+    if (ids.isEmpty()) {
+      throw new AwsError(
+          400, "MissingParameter", "The request must contain the parameter InstanceId");
+    }
+    x.open("instancesSet");
+    for (String id : ids) {
+      Instance i = instances.get(id);
+      if (i == null || !i.region.equals(region)) {
+        throw new AwsError(
+            400, "InvalidInstanceID.NotFound", "The instance ID '" + id + "' does not exist");
+      }
+      String before = i.state;
+      if (!before.equals("terminated")) {
+        i.state = state;
+      }
+      x.open("item").el("instanceId", id);
+      x.open("previousState").el("code", stateCode(before)).el("name", before);
+      x.close("previousState");
+      x.open("currentState").el("code", stateCode(i.state)).el("name", i.state);
+      x.close("currentState");
+      x.close("item");
+    }
+    x.close("instancesSet");
+  }
+
+  private void describeInstances(Map<String, String> p, String region, Xml x) {
+    List<String> ids = list(p, "InstanceId");
+    List<Map<String, String>> filters = structs(p, "Filter");
+    checkFilters(filters, INSTANCE_FILTERS);
+    List<Instance> out = new ArrayList<>();
+    for (Instance i : instances.values()) {
+      if (!i.region.equals(region) || (!ids.isEmpty() && !ids.contains(i.id))) {
+        continue;
+      }
+      if (matches(filters, name -> instanceAttribute(i, name))) {
+        out.add(i);
+      }
+    }
+    List<Instance> page = page(out, p, x);
+    x.open("reservationSet");
+    for (Instance i : page) {
+      x.open("item");
+      x.el("reservationId", "r-" + i.id.substring(2));
+      x.el("ownerId", ACCOUNT);
+      x.open("instancesSet");
+      instanceXml(x, i);
+      x.close("instancesSet");
+      x.close("item");
+    }
+    x.close("reservationSet");
+  }
+
+  private static List<String> instanceAttribute(Instance i, String name) {
+    switch (name) {
+      case "image-id":
+        return List.of(i.imageId);
+      case "instance-state-name":
+        return List.of(i.state);
+      case "instance-id":
+        return List.of(i.id);
+      default:
+        throw new AwsError(400, "InvalidParameterValue", "The filter '" + name + "' is invalid");
+    }
+  }
+
+  private static void instanceXml(Xml x, Instance i) {
+    x.open("item");
+    x.el("instanceId", i.id);
+    x.el("imageId", i.imageId);
+    x.open("instanceState").el("code", stateCode(i.state)).el("name", i.state);
+    x.close("instanceState");
+    x.el("instanceType", "t3.micro");
+    x.el("launchTime", iso(i.launched));
+    x.close("item");
+  }
+
+  private static String stateCode(String state) {
+    return switch (state) {
+      case "pending" -> "0";
+      case "running" -> "16";
+      case "shutting-down" -> "32";
+      case "terminated" -> "48";
+      case "stopping" -> "64";
+      default -> "80";
+    };
+  }
+
+  // ---------------------------------------------------------------- launch templates
+
+  private void createLaunchTemplate(Map<String, String> p, String region, Xml x) {
+    String name = required(p, "LaunchTemplateName");
+    for (LaunchTemplate t : launchTemplates.values()) {
+      if (t.region.equals(region) && t.name.equals(name)) {
+        throw new AwsError(
+            400,
+            "InvalidLaunchTemplateName.AlreadyExistsException",
+            "Launch template name already in use.");
+      }
+    }
+    LaunchTemplate t = new LaunchTemplate();
+    t.id = newId("lt-");
+    t.region = region;
+    t.name = name;
+    t.created = Instant.now();
+    t.versions.add(p.get("LaunchTemplateData.ImageId"));
+    launchTemplates.put(t.id, t);
+    x.open("launchTemplate");
+    launchTemplateXml(x, t);
+    x.close("launchTemplate");
+  }
+
+  private void createLaunchTemplateVersion(Map<String, String> p, String region, Xml x) {
+    LaunchTemplate t = launchTemplate(p, region);
+    t.versions.add(p.get("LaunchTemplateData.ImageId"));
+    x.open("launchTemplateVersion");
+    versionXml(x, t, t.versions.size());
+    x.close("launchTemplateVersion");
+  }
+
+  private void describeLaunchTemplates(Map<String, String> p, String region, Xml x) {
+    List<LaunchTemplate> out =
+        launchTemplates.values().stream().filter(t -> t.region.equals(region)).toList();
+    List<LaunchTemplate> page = page(out, p, x);
+    x.open("launchTemplates");
+    for (LaunchTemplate t : page) {
+      x.open("item");
+      launchTemplateXml(x, t);
+      x.close("item");
+    }
+    x.close("launchTemplates");
+  }
+
+  private void describeLaunchTemplateVersions(Map<String, String> p, String region, Xml x) {
+    List<String> wanted = list(p, "LaunchTemplateVersion");
+    List<int[]> out = new ArrayList<>(); // {template index, version}
+    List<LaunchTemplate> all = new ArrayList<>(launchTemplates.values());
+    if (p.containsKey("LaunchTemplateId") || p.containsKey("LaunchTemplateName")) {
+      LaunchTemplate t = launchTemplate(p, region);
+      for (int v = 1; v <= t.versions.size(); v++) {
+        String n = Integer.toString(v);
+        if (wanted.isEmpty()
+            || wanted.contains(n)
+            || (wanted.contains("$Latest") && v == t.versions.size())
+            || (wanted.contains("$Default") && v == t.defaultVersion)) {
+          out.add(new int[] {all.indexOf(t), v});
+        }
+      }
+    } else {
+      // without a template, AWS describes only the latest or default versions of all of them
+      if (wanted.isEmpty()
+          || !wanted.stream().allMatch(w -> w.equals("$Latest") || w.equals("$Default"))) {
+        throw new AwsError(
+            400,
+            "InvalidParameterCombination",
+            "without LaunchTemplateId or LaunchTemplateName, the versions must be $Latest or"
+                + " $Default");
+      }
+      for (int n = 0; n < all.size(); n++) {
+        LaunchTemplate t = all.get(n);
+        if (!t.region.equals(region)) {
+          continue;
+        }
+        if (wanted.contains("$Latest")) {
+          out.add(new int[] {n, t.versions.size()});
+        }
+        if (wanted.contains("$Default") && t.defaultVersion != t.versions.size()) {
+          out.add(new int[] {n, t.defaultVersion});
+        }
+      }
+    }
+    List<int[]> page = page(out, p, x);
+    x.open("launchTemplateVersionSet");
+    for (int[] tv : page) {
+      x.open("item");
+      versionXml(x, all.get(tv[0]), tv[1]);
+      x.close("item");
+    }
+    x.close("launchTemplateVersionSet");
+  }
+
+  private LaunchTemplate launchTemplate(Map<String, String> p, String region) {
+    String id = p.get("LaunchTemplateId");
+    String name = p.get("LaunchTemplateName");
+    for (LaunchTemplate t : launchTemplates.values()) {
+      if (t.region.equals(region) && (t.id.equals(id) || t.name.equals(name))) {
+        return t;
+      }
+    }
+    throw new AwsError(
+        400,
+        id != null
+            ? "InvalidLaunchTemplateId.NotFound"
+            : "InvalidLaunchTemplateName.NotFoundException",
+        "The specified launch template, with template "
+            + (id != null ? "ID " + id : "name " + name)
+            + ", does not exist.");
+  }
+
+  private static void launchTemplateXml(Xml x, LaunchTemplate t) {
+    x.el("launchTemplateId", t.id);
+    x.el("launchTemplateName", t.name);
+    x.el("createTime", iso(t.created));
+    x.el("defaultVersionNumber", Integer.toString(t.defaultVersion));
+    x.el("latestVersionNumber", Integer.toString(t.versions.size()));
+  }
+
+  private static void versionXml(Xml x, LaunchTemplate t, int version) {
+    x.el("launchTemplateId", t.id);
+    x.el("launchTemplateName", t.name);
+    x.el("versionNumber", Integer.toString(version));
+    x.el("defaultVersion", Boolean.toString(version == t.defaultVersion));
+    x.el("createTime", iso(t.created));
+    x.open("launchTemplateData");
+    x.el("imageId", t.versions.get(version - 1));
+    x.close("launchTemplateData");
+  }
+
   private Img image(String id, String region) {
     Img i = images.get(id);
     if (i == null || !i.region.equals(region)) {
@@ -2022,6 +2361,8 @@ public final class LoopbackAws implements AutoCloseable {
           "owner-id",
           "architecture",
           "block-device-mapping.snapshot-id");
+  private static final Set<String> INSTANCE_FILTERS =
+      Set.of("image-id", "instance-state-name", "instance-id");
   private static final Set<String> SNAPSHOT_FILTERS =
       Set.of("tag-key", "status", "snapshot-id", "owner-id", "volume-size", "description");
 

@@ -1,6 +1,9 @@
 package dev.kiln.vmware;
 
 import dev.kiln.Digest;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoUnit;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -9,7 +12,9 @@ import java.util.regex.Pattern;
  * The line that ties a VMware template to the Kiln image it was made from: {@code
  * Kiln-Image-Digest: sha256:<hex>}. Kiln writes it as the last line of the VM annotation (OVF
  * {@code AnnotationSection}) and of a content library item's description, and reads it back to tell
- * "already published" from "a different image under the same name".
+ * "already published" from "a different image under the same name". A template's annotation also
+ * carries, just before it, the time Kiln published it, {@code Kiln-Published: <ISO instant>}: what
+ * template retention ranks templates by ({@link VsphereLifecycle}).
  *
  * <p>Stateless and thread-safe.
  */
@@ -17,8 +22,13 @@ final class DigestNote {
   /** The line's label. */
   static final String LABEL = "Kiln-Image-Digest";
 
+  /** The label of the publication time line. */
+  static final String PUBLISHED_LABEL = "Kiln-Published";
+
   private static final Pattern LINE =
       Pattern.compile("(?m)^" + LABEL + ": (sha256:[0-9a-f]{64})\\s*$");
+  private static final Pattern PUBLISHED_LINE =
+      Pattern.compile("(?m)^" + PUBLISHED_LABEL + ": (\\S+)\\s*$");
 
   private DigestNote() {}
 
@@ -47,5 +57,37 @@ final class DigestNote {
       last = m.group(1);
     }
     return Optional.ofNullable(last).map(Digest::parse);
+  }
+
+  /**
+   * {@code text} ending with the publication time line and the digest line; digest and time lines
+   * already in {@code text} are removed first.
+   */
+  static String stamp(String text, Digest digest, Instant published) {
+    String base =
+        PUBLISHED_LINE
+            .matcher(LINE.matcher(text == null ? "" : text).replaceAll(""))
+            .replaceAll("")
+            .strip();
+    String lines =
+        PUBLISHED_LABEL + ": " + published.truncatedTo(ChronoUnit.MILLIS) + "\n" + line(digest);
+    return base.isEmpty() ? lines : base + "\n\n" + lines;
+  }
+
+  /** The publication time named by the last time line in {@code text}, if there is a valid one. */
+  static Optional<Instant> published(String text) {
+    if (text == null) {
+      return Optional.empty();
+    }
+    Matcher m = PUBLISHED_LINE.matcher(text);
+    String last = null;
+    while (m.find()) {
+      last = m.group(1);
+    }
+    try {
+      return Optional.ofNullable(last).map(Instant::parse);
+    } catch (DateTimeParseException e) {
+      return Optional.empty();
+    }
   }
 }

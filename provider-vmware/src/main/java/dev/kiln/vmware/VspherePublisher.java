@@ -319,7 +319,10 @@ public final class VspherePublisher {
         throw new ImageStoreException(
             t, "vSphere does not accept the OVF descriptor: " + spec.errors());
       }
-      spec = spec.withConfig(d.annotation(), d.firmware());
+      // the time line orders templates for retention (VsphereLifecycle)
+      spec =
+          spec.withConfig(
+              DigestNote.stamp(d.annotation(), digest, java.time.Instant.now()), d.firmware());
 
       ManagedObject lease = vc.importVApp(pool, spec, folder);
       LeaseInfo info = null;

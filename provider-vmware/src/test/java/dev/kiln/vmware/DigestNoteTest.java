@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kiln.Digest;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import org.junit.jupiter.api.Test;
 
 class DigestNoteTest {
@@ -40,5 +41,21 @@ class DigestNoteTest {
     assertThat(DigestNote.find(d)).contains(A);
     assertThat(VspherePublisher.description("short", A))
         .isEqualTo("short\n\nKiln-Image-Digest: " + A);
+  }
+
+  @Test
+  void aTemplateNoteCarriesThePublicationTimeBeforeTheDigest() {
+    Instant t = Instant.parse("2026-12-05T14:01:02.345Z");
+    String text = DigestNote.stamp(DigestNote.append("summary", A), A, t);
+    assertThat(text)
+        .isEqualTo("summary\n\nKiln-Published: 2026-12-05T14:01:02.345Z\nKiln-Image-Digest: " + A);
+    assertThat(DigestNote.find(text)).contains(A);
+    assertThat(DigestNote.published(text)).contains(t);
+    // stamped again: one line of each
+    String again = DigestNote.stamp(text, B, t.plusSeconds(1));
+    assertThat(again)
+        .isEqualTo("summary\n\nKiln-Published: 2026-12-05T14:01:03.345Z\nKiln-Image-Digest: " + B);
+    assertThat(DigestNote.published("summary")).isEmpty();
+    assertThat(DigestNote.published("Kiln-Published: yesterday")).isEmpty();
   }
 }

@@ -17,6 +17,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -47,8 +48,15 @@ public final class ContentLibraryClient implements AutoCloseable {
    * @param name its name, unique in the library
    * @param type {@code ovf}, {@code vm-template}, … or empty
    * @param description its description, empty if none
+   * @param created when it was created ({@code creation_time}), if the server said
    */
-  public record Item(String id, String libraryId, String name, String type, String description) {}
+  public record Item(
+      String id,
+      String libraryId,
+      String name,
+      String type,
+      String description,
+      Optional<Instant> created) {}
 
   /**
    * A file of a library item.
@@ -149,7 +157,22 @@ public final class ContentLibraryClient implements AutoCloseable {
         v.path("library_id").asText(""),
         v.path("name").asText(""),
         v.path("type").asText(""),
-        v.path("description").asText(""));
+        v.path("description").asText(""),
+        instant(v.path("creation_time").asText("")));
+  }
+
+  /** The ids of the items in library {@code libraryId}. */
+  public List<String> items(String libraryId) throws IOException {
+    return strings(
+        get("/com/vmware/content/library/item?library_id=" + enc(libraryId)).path("value"));
+  }
+
+  private static Optional<Instant> instant(String s) {
+    try {
+      return s.isEmpty() ? Optional.empty() : Optional.of(Instant.parse(s));
+    } catch (DateTimeParseException e) {
+      return Optional.empty();
+    }
   }
 
   /** Creates an item and returns its id. */

@@ -175,6 +175,18 @@ public final class VsphereClient implements AutoCloseable {
     return values;
   }
 
+  /** The objects a folder holds ({@code Folder.childEntity}): VMs, templates, subfolders, … */
+  public List<ManagedObject> childEntities(ManagedObject folder) throws IOException {
+    List<ManagedObject> out = new ArrayList<>();
+    Element val = retrieve(folder, "childEntity").get("childEntity");
+    if (val != null) {
+      for (Element e : Dom.children(val)) {
+        out.add(Dom.moref(e));
+      }
+    }
+    return out;
+  }
+
   /**
    * The root resource pool of a cluster or standalone host, or {@code pool} itself if it is a
    * resource pool.
