@@ -95,6 +95,11 @@ class AttachPhaseTest {
       }
       received.add(a);
     }
+
+    @Override
+    public Attached read(PublishContext ctx) {
+      throw new UnsupportedOperationException();
+    }
   }
 
   @Test

@@ -1,7 +1,10 @@
 package dev.kiln.spi;
 
 import dev.kiln.BakeException;
+import dev.kiln.Digest;
 import dev.kiln.PublishedImage;
+import java.util.List;
+import java.util.Map;
 
 /**
  * An {@link ImageStore} whose target can hold what Kiln attaches to an image when {@code
@@ -22,4 +25,40 @@ public interface AttestationSink {
    */
   void attach(PublishedImage published, Attachments attachments, PublishContext context)
       throws BakeException;
+
+  /**
+   * What the target holds, for {@code Kiln.verify}: the image (or index) its reference names, and
+   * the signature and attestation layers attached to it and, for an index, to each of its images.
+   */
+  Attached read(PublishContext context) throws BakeException;
+
+  /**
+   * The image a target holds and what is attached to it.
+   *
+   * @param manifest the bytes of the manifest or index the target's reference names
+   * @param mediaType its media type
+   * @param signatures the layers of its signature manifest ({@code .sig}), none when unsigned
+   * @param attestations the layers of the attestation manifest ({@code .att}) of the image and, for
+   *     an index, of each image in it, by manifest digest
+   */
+  record Attached(
+      byte[] manifest,
+      String mediaType,
+      List<Cosign.Layer> signatures,
+      Map<Digest, List<Cosign.Layer>> attestations) {
+    public Attached {
+      manifest = manifest.clone();
+      signatures = List.copyOf(signatures);
+      attestations = Map.copyOf(attestations);
+    }
+
+    @Override
+    public byte[] manifest() {
+      return manifest.clone();
+    }
+
+    public Digest image() {
+      return Digest.of(manifest);
+    }
+  }
 }
