@@ -279,4 +279,153 @@ class SignedRegistryIT {
     assertThat(copy.exit()).as(copy.output()).isNotEqualTo(0);
     assertThat(copy.output()).contains(signed.digest().hex());
   }
+
+  static RegistryClient client(String repo) {
+    return Registries.client(ImageReference.parse(registry.host() + "/" + repo + ":1"), true, null);
+  }
+
+  static dev.kiln.VerifyResult verify(String ref, java.security.PublicKey with) throws Exception {
+    try (Kiln kiln = Kiln.builder().store(dir.resolve("store")).build()) {
+      return kiln.verify("docker://" + ref, with);
+    }
+  }
+
+  @Test
+  void verifyAcceptsTheSignedImageAndSaysWhatItChecked() throws Exception {
+    String ref = registry.host() + "/kiln/verified:1";
+    BakeResult r = bake(build("verified"), "docker://" + ref, true);
+    dev.kiln.VerifyResult v = verify(ref, key.publicKey());
+    assertThat(v.verified()).as(v.toString()).isTrue();
+    assertThat(v.image()).isEqualTo(r.digest());
+    assertThat(v.checks().stream().map(dev.kiln.VerifyResult.Check::about).toList())
+        .contains(
+            "signature",
+            "provenance of " + r.digest().shortHex(),
+            "SPDX SBOM of " + r.digest().shortHex() + " in the provenance",
+            "CycloneDX SBOM of " + r.digest().shortHex() + " in the provenance");
+  }
+
+  @Test
+  void verifyWithAnotherKeyFailsSayingSo() throws Exception {
+    String ref = registry.host() + "/kiln/otherkey:1";
+    bake(build("otherkey"), "docker://" + ref, true);
+    dev.kiln.VerifyResult v = verify(ref, SigningKeys.generate().publicKey());
+    assertThat(v.verified()).isFalse();
+    assertThat(v.problems().get(0).message()).contains("do not verify with the key given");
+    assertThat(v.problems()).anyMatch(c -> c.message().contains("DSSE signature does not verify"));
+  }
+
+  @Test
+  void verifyRejectsAnUnsignedImageAndAnotherImageUnderTheSignedTag() throws Exception {
+    String ref = registry.host() + "/kiln/swapped:1";
+    BakeResult signed = bake(build("swapped"), "docker://" + ref, true);
+    BakeResult other = bake(build("swapped in"), "docker://" + ref, false);
+    dev.kiln.VerifyResult v = verify(ref, key.publicKey());
+    assertThat(v.verified()).isFalse();
+    assertThat(v.problems().get(0).message()).contains("no signature of " + other.digest());
+    // the signed image's signature and attestations, copied beside the other image
+    RegistryClient c = client("kiln/swapped");
+    for (String tag :
+        List.of(Cosign.signatureTag(signed.digest()), Cosign.attestationTag(signed.digest()))) {
+      byte[] m = c.manifest("kiln/swapped", tag).bytes();
+      c.putManifest(
+          "kiln/swapped",
+          tag.replace(signed.digest().hex(), other.digest().hex()),
+          m,
+          RegistryClient.OCI_MANIFEST);
+    }
+    v = verify(ref, key.publicKey());
+    assertThat(v.verified()).isFalse();
+    assertThat(v.problems().get(0).message())
+        .contains("no signature names " + other.digest())
+        .contains(signed.digest().toString());
+    assertThat(v.problems())
+        .anyMatch(
+            p ->
+                p.about().startsWith("provenance")
+                    && p.message().contains("not the image " + other.digest()));
+  }
+
+  @Test
+  void verifyFindsAModifiedSbomAndAnSbomTheProvenanceDoesNotList() throws Exception {
+    String ref = registry.host() + "/kiln/modified:1";
+    BakeResult r = bake(build("modified"), "docker://" + ref, true);
+    RegistryClient c = client("kiln/modified");
+    String tag = Cosign.attestationTag(r.digest());
+    RegistryClient.Manifest att = c.manifest("kiln/modified", tag);
+    List<Cosign.Layer> layers =
+        Cosign.read(att.bytes(), l -> c.smallBlob("kiln/modified", l.digest(), 1 << 24));
+    String spdxType = Cosign.predicateType(Attestation.Kind.SPDX);
+    byte[] spdx = r.attestation(Attestation.Kind.SPDX).orElseThrow().content();
+    byte[] changed =
+        new String(spdx, StandardCharsets.UTF_8)
+            .replace("\"spdxVersion\"", "\"comment\":\"changed\",\"spdxVersion\"")
+            .getBytes(StandardCharsets.UTF_8);
+    byte[] statement = Cosign.statement(r.digest(), spdxType, changed);
+
+    // 1. the SBOM changed, the signature kept: the envelope no longer verifies
+    List<Cosign.Layer> modified = new ArrayList<>();
+    for (Cosign.Layer l : layers) {
+      if (spdxType.equals(l.annotations().get(Cosign.PREDICATE_TYPE))) {
+        Dsse.Envelope env = Dsse.read(l.content());
+        byte[] forged = Dsse.envelope(Dsse.IN_TOTO, statement, env.signatures());
+        modified.add(Cosign.attestationLayer(forged, spdxType));
+      } else {
+        modified.add(l);
+      }
+    }
+    putAttestations(c, "kiln/modified", tag, modified, att);
+    dev.kiln.VerifyResult v = verify(ref, key.publicKey());
+    assertThat(v.verified()).isFalse();
+    assertThat(v.problems())
+        .anyMatch(
+            p ->
+                p.about().startsWith("SPDX SBOM")
+                    && p.message().contains("DSSE signature does not verify"));
+
+    // 2. a changed SBOM signed by the key: signed, but not the one the provenance lists
+    List<Cosign.Layer> resigned = new ArrayList<>();
+    for (Cosign.Layer l : layers) {
+      resigned.add(
+          spdxType.equals(l.annotations().get(Cosign.PREDICATE_TYPE))
+              ? Cosign.attestationLayer(Dsse.sign(Dsse.IN_TOTO, statement, List.of(key)), spdxType)
+              : l);
+    }
+    putAttestations(c, "kiln/modified", tag, resigned, att);
+    v = verify(ref, key.publicKey());
+    assertThat(v.verified()).isFalse();
+    assertThat(v.problems())
+        .singleElement()
+        .satisfies(
+            p -> {
+              assertThat(p.about()).startsWith("SPDX SBOM");
+              assertThat(p.message())
+                  .contains(Digest.of(changed).toString())
+                  .contains("is not one of the SBOMs the provenance lists");
+            });
+  }
+
+  private static void putAttestations(
+      RegistryClient c,
+      String repo,
+      String tag,
+      List<Cosign.Layer> layers,
+      RegistryClient.Manifest old)
+      throws Exception {
+    JsonNode subject = JSON.readTree(old.bytes()).path("subject");
+    Cosign.Artifact art =
+        Cosign.artifact(
+            Cosign.ATTESTATION_ARTIFACT,
+            layers,
+            new Cosign.Descriptor(
+                subject.path("mediaType").asText(),
+                Digest.parse(subject.path("digest").asText()),
+                subject.path("size").asLong(),
+                null));
+    for (Cosign.Layer l : layers) {
+      c.putBlob(repo, l.content());
+    }
+    c.putBlob(repo, art.config());
+    c.putManifest(repo, tag, art.manifest(), RegistryClient.OCI_MANIFEST);
+  }
 }

@@ -10,6 +10,7 @@ import dev.kiln.LayerRecord;
 import dev.kiln.Platform;
 import dev.kiln.PublishedImage;
 import dev.kiln.internal.keys.LayerKeys;
+import dev.kiln.spi.AttestationSink;
 import dev.kiln.spi.Cosign;
 import dev.kiln.spi.ImageStore;
 import java.nio.file.Path;
@@ -38,6 +39,7 @@ final class StepsRunner {
   private final WriteRecordStep record;
   private final PublishStep publish;
   private final LayerTars tars = new LayerTars();
+  private final Contexts contexts;
 
   /** The images this bake assembled, by digest, for publishing. */
   private final Map<Digest, StoredImage> stored = new HashMap<>();
@@ -48,7 +50,7 @@ final class StepsRunner {
   StepsRunner(Services services) {
     this.services = services;
     this.scope = new BakeScope(services);
-    Contexts contexts = new Contexts(services, scope, tars);
+    this.contexts = new Contexts(services, scope, tars);
     this.resolve = new ResolveChainStep(services, contexts);
     this.prepare = new PrepareLayersStep(services, scope, contexts);
     this.keys = new ComputeKeysStep();
@@ -166,6 +168,11 @@ final class StepsRunner {
   Map<String, PublishedImage> publish(StoredImage image, Map<String, ImageStore> targets)
       throws BakeException {
     return publish.run(image, targets);
+  }
+
+  /** What a target holds of an image and attached to it, for verifying. */
+  AttestationSink.Attached attached(AttestationSink sink) throws BakeException {
+    return sink.read(contexts.publishContext());
   }
 
   /** Cancels what is still running in the background and removes the bake's temp directories. */
