@@ -428,4 +428,27 @@ class SignedRegistryIT {
     c.putBlob(repo, art.config());
     c.putManifest(repo, tag, art.manifest(), RegistryClient.OCI_MANIFEST);
   }
+
+  @Test
+  void aMultiPlatformImageIsSignedByItsIndexDigestAndEachPlatformHasItsAttestations()
+      throws Exception {
+    String ref = registry.host() + "/kiln/multi:1";
+    BakeResult r =
+        bake(build("multi").platforms("linux/amd64", "linux/arm64"), "docker://" + ref, true);
+    RegistryClient c = client("kiln/multi");
+    assertThat(c.manifestDigest("kiln/multi", "1", RegistryClient.pullScope("kiln/multi")))
+        .contains(r.digest());
+    JsonNode sig =
+        JSON.readTree(
+            get(
+                "/v2/kiln/multi/manifests/" + Cosign.signatureTag(r.digest()),
+                RegistryClient.OCI_MANIFEST));
+    assertThat(sig.path("subject").path("mediaType").asText()).isEqualTo(RegistryClient.OCI_INDEX);
+    dev.kiln.VerifyResult v = verify(ref, key.publicKey());
+    assertThat(v.verified()).as(v.toString()).isTrue();
+    for (BakeResult p : r.platforms().values()) {
+      assertThat(v.checks())
+          .anyMatch(x -> x.ok() && x.about().equals("provenance of " + p.digest().shortHex()));
+    }
+  }
 }
