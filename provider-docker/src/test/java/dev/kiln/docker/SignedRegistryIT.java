@@ -451,4 +451,55 @@ class SignedRegistryIT {
           .anyMatch(x -> x.ok() && x.about().equals("provenance of " + p.digest().shortHex()));
     }
   }
+
+  @Test
+  void aSecondSignerIsAddedAndTheFirstKeptAndTheReferrersTagFollows() throws Exception {
+    String ref = registry.host() + "/kiln/twokeys:1";
+    BakeResult r = bake(build("twokeys"), "docker://" + ref, true);
+    SigningKey second = SigningKeys.generate();
+    try (Kiln kiln = Kiln.builder().store(dir.resolve("store")).signWith(second).build()) {
+      kiln.bake(build("twokeys"), "docker://" + ref);
+    }
+    byte[] sig =
+        get(
+            "/v2/kiln/twokeys/manifests/" + Cosign.signatureTag(r.digest()),
+            RegistryClient.OCI_MANIFEST);
+    assertThat(JSON.readTree(sig).path("layers")).hasSize(2);
+    assertThat(verify(ref, key.publicKey()).verified()).isTrue();
+    // the second key signed the image but attested nothing: the first key's attestations are not
+    // its
+    dev.kiln.VerifyResult v = verify(ref, second.publicKey());
+    assertThat(v.checks().get(0).ok()).isTrue();
+    assertThat(v.problems())
+        .hasSize(3)
+        .allMatch(p -> p.message().contains("does not verify with the key given"));
+    // once it attests too, each key finds its own attestations beside the other's
+    try (Kiln kiln =
+        Kiln.builder()
+            .store(dir.resolve("store"))
+            .sbom(true)
+            .provenance(true)
+            .signWith(second)
+            .build()) {
+      kiln.bake(build("twokeys"), "docker://" + ref);
+    }
+    byte[] attBytes =
+        get(
+            "/v2/kiln/twokeys/manifests/" + Cosign.attestationTag(r.digest()),
+            RegistryClient.OCI_MANIFEST);
+    assertThat(JSON.readTree(attBytes).path("layers")).hasSize(6);
+    for (SigningKey k : List.of(key, second)) {
+      dev.kiln.VerifyResult both = verify(ref, k.publicKey());
+      assertThat(both.verified()).as(both.toString()).isTrue();
+    }
+    // the referrers index names the signature manifest now under the tag, not the one it replaced
+    JsonNode index =
+        JSON.readTree(
+            get(
+                "/v2/kiln/twokeys/manifests/" + Cosign.referrersTag(r.digest()),
+                RegistryClient.OCI_INDEX));
+    assertThat(index.path("manifests").findValuesAsText("digest"))
+        .contains(Digest.of(sig).toString(), Digest.of(attBytes).toString())
+        .hasSize(2);
+  }
 }
