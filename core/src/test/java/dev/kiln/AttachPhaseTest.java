@@ -176,4 +176,17 @@ class AttachPhaseTest {
           .hasMessageContaining("the registry refused the manifest");
     }
   }
+
+  @Test
+  void publishingAStoredImageWithASignerSignsItThere() throws Exception {
+    try (Kiln kiln =
+        Kiln.builder().store(tmp).imageStores(stores()).signWith(SigningKeys.generate()).build()) {
+      BakeResult r = kiln.bake(build());
+      assertThat(received).isEmpty();
+      kiln.publish(r.digest(), "sink:promoted");
+      assertThat(received)
+          .singleElement()
+          .satisfies(a -> assertThat(a.image()).isEqualTo(r.digest()));
+    }
+  }
 }

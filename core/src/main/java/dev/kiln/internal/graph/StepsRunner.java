@@ -164,10 +164,15 @@ final class StepsRunner {
         remoteHits);
   }
 
-  /** Only the last step: publishes an image already in the store to the targets. */
+  /**
+   * Only the last steps: publishes an image already in the store to the targets and, with a signer,
+   * signs it there (its documents are not written again, so none are attached).
+   */
   Map<String, PublishedImage> publish(StoredImage image, Map<String, ImageStore> targets)
       throws BakeException {
-    return publish.run(image, targets);
+    Map<String, PublishedImage> published = publish.run(image, targets);
+    attach.run(image.manifest(), Cosign.OCI_MANIFEST, Map.of(), targets, published);
+    return published;
   }
 
   /** What a target holds of an image and attached to it, for verifying. */
