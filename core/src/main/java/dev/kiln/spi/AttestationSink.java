@@ -29,8 +29,12 @@ public interface AttestationSink {
   /**
    * What the target holds, for {@code Kiln.verify}: the image (or index) its reference names, and
    * the signature and attestation layers attached to it and, for an index, to each of its images.
+   * By default a sink cannot read them back, and {@code Kiln.verify} says so.
    */
-  Attached read(PublishContext context) throws BakeException;
+  default Attached read(PublishContext context) throws BakeException {
+    throw new BakeException(
+        getClass().getName() + " cannot read back what it attached: Kiln cannot verify its target");
+  }
 
   /**
    * The image a target holds and what is attached to it.
