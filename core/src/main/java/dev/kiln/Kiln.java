@@ -151,6 +151,25 @@ public final class Kiln implements AutoCloseable {
     runtime.tag(image, name);
   }
 
+  /**
+   * Checks the image {@code target} names (a registry {@code docker://…}, an {@code oci:} layout or
+   * an {@code oci-archive:}) against {@code key}: that a signature of its manifest digest verifies
+   * with the key, that each attestation's DSSE signature verifies and its statement is about the
+   * image, that the provenance's subject is the image, and that each SBOM is one the provenance
+   * lists as a byproduct. Nothing is written; a problem is a failed {@link VerifyResult.Check}, not
+   * an exception.
+   *
+   * <pre>{@code
+   * VerifyResult r = kiln.verify("docker://registry/app:1", SigningKey.publicKeyFromPem(pub));
+   * if (!r.verified()) throw new IllegalStateException(r.toString());
+   * }</pre>
+   *
+   * @throws BakeException when the target cannot be read (unreachable, no such image)
+   */
+  public VerifyResult verify(String target, java.security.PublicKey key) throws BakeException {
+    return runtime.verify(target, key);
+  }
+
   /** Whether {@link #close()} was called. */
   public boolean isClosed() {
     return runtime.isClosed();

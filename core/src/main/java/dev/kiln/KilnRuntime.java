@@ -153,6 +153,11 @@ final class KilnRuntime {
         Objects.requireNonNull(layout, "layout"), Objects.requireNonNull(tag, "tag"));
   }
 
+  VerifyResult verify(String target, java.security.PublicKey key) throws BakeException {
+    checkOpen();
+    return engine.verify(Target.parse(target), Objects.requireNonNull(key, "key"));
+  }
+
   void tag(Digest image, String name) throws BakeException {
     checkOpen();
     stored.tag(Objects.requireNonNull(image, "image"), name);

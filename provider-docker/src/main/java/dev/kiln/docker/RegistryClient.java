@@ -431,6 +431,67 @@ final class RegistryClient {
     return new Manifest(body, type.split(";")[0].trim(), Digest.of(body));
   }
 
+  /** The manifest a tag or digest names; empty when the registry has none (404). */
+  Optional<Manifest> findManifest(String repo, String reference, String scope) throws IOException {
+    HttpResponse<byte[]> r =
+        send(
+            scope,
+            () -> request("/v2/" + repo + "/manifests/" + reference).header("Accept", ACCEPT).GET(),
+            true);
+    if (r.statusCode() == 404) {
+      return Optional.empty();
+    }
+    if (r.statusCode() != 200) {
+      throw error(r, "GET manifest " + repo + ":" + reference);
+    }
+    byte[] body = r.body();
+    String type = r.headers().firstValue("Content-Type").orElse("");
+    if (type.isEmpty() || type.equals("application/json")) {
+      type = JSON.readTree(body).path("mediaType").asText(OCI_MANIFEST);
+    }
+    return Optional.of(new Manifest(body, type.split(";")[0].trim(), Digest.of(body)));
+  }
+
+  /** A small blob (at most {@code max} bytes), checked against its digest. */
+  byte[] smallBlob(String repo, Digest digest, int max) throws IOException {
+    try (InputStream in = openBlob(repo, digest)) {
+      byte[] b = in.readNBytes(max + 1);
+      if (b.length > max) {
+        throw new IOException(
+            "blob " + digest + " of " + repo + " is larger than " + max + " bytes");
+      }
+      if (!Digest.of(b).equals(digest)) {
+        throw new IOException("blob " + digest + " of " + repo + " does not match its digest");
+      }
+      return b;
+    }
+  }
+
+  /** Makes the repository hold these bytes as a blob (skipped when it does). */
+  void putBlob(String repo, byte[] bytes) throws IOException {
+    Digest d = Digest.of(bytes);
+    if (!hasBlob(repo, d, pushScope(repo))) {
+      upload(repo, d, bytes.length, () -> new java.io.ByteArrayInputStream(bytes), null, n -> {});
+    }
+  }
+
+  /**
+   * The OCI 1.1 referrers of a manifest ({@code GET /v2/<name>/referrers/<digest>}), an image
+   * index; empty when the registry has no referrers API (404, or an answer that is no index).
+   */
+  Optional<byte[]> referrers(String repo, Digest digest) throws IOException {
+    HttpResponse<byte[]> r =
+        send(
+            pullScope(repo),
+            () -> request("/v2/" + repo + "/referrers/" + digest).header("Accept", OCI_INDEX).GET(),
+            true);
+    String type = r.headers().firstValue("Content-Type").orElse("");
+    if (r.statusCode() != 200 || !type.startsWith(OCI_INDEX)) {
+      return Optional.empty();
+    }
+    return Optional.of(r.body());
+  }
+
   /** Puts a manifest under {@code reference}; returns the digest the registry gives it. */
   Digest putManifest(String repo, String reference, byte[] manifest, String mediaType)
       throws IOException {

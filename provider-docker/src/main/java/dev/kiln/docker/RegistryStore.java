@@ -10,6 +10,9 @@ import dev.kiln.LayerRecord;
 import dev.kiln.PublishedImage;
 import dev.kiln.Target;
 import dev.kiln.event.BakeEvent;
+import dev.kiln.spi.Attachments;
+import dev.kiln.spi.AttestationSink;
+import dev.kiln.spi.Cosign;
 import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageView;
 import dev.kiln.spi.IndexView;
@@ -48,7 +51,7 @@ import java.util.function.LongConsumer;
  * reference}, {@code bytesUploaded}, {@code blobsUploaded}, {@code blobsSkipped}, {@code
  * blobsMounted}, {@code manifestType}. Thread-safe.
  */
-final class RegistryStore implements ImageStore {
+final class RegistryStore implements ImageStore, AttestationSink {
   private static final ObjectMapper JSON = new ObjectMapper();
   static final String DOCKER_CONFIG_TYPE = "application/vnd.docker.container.image.v1+json";
   static final String DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip";
@@ -160,6 +163,186 @@ final class RegistryStore implements ImageStore {
     } catch (IOException e) {
       throw failure(e);
     }
+  }
+
+  /** The largest signature or attestation layer Kiln reads back (an SBOM of a large image). */
+  static final int MAX_ATTACHED_BLOB = 64 << 20;
+
+  /**
+   * Attaches as cosign does, and as OCI 1.1 referrers: the signature of the manifest the tag names
+   * under {@code sha256-<hex>.sig}, the attestations of each image under {@code sha256-<hex>.att};
+   * both manifests name the image as their {@code subject}, and where the registry has no referrers
+   * API the tag {@code sha256-<hex>} holds the index of them. What the tags hold already is kept: a
+   * signature by the same key of the same payload is not written again, other signatures stay.
+   */
+  @Override
+  public void attach(PublishedImage published, Attachments a, PublishContext ctx)
+      throws BakeException {
+    RegistryClient client = client();
+    String repo = repo();
+    try {
+      Digest top = published.digest();
+      Cosign.Descriptor subject;
+      if (top.equals(a.image())) {
+        subject = new Cosign.Descriptor(a.mediaType(), top, a.manifest().length, null);
+      } else {
+        // the registry took the Docker schema 2 form of the manifest: that is what is signed
+        byte[] docker = dockerManifest(a.manifest());
+        subject = new Cosign.Descriptor(RegistryClient.DOCKER_MANIFEST, top, docker.length, null);
+      }
+      List<Cosign.Descriptor> referrers = new ArrayList<>();
+      List<Digest> replaced = new ArrayList<>();
+      byte[] payload = Cosign.payload(options.reference().registry() + "/" + repo, top);
+      Optional<RegistryClient.Manifest> sig =
+          client.findManifest(repo, Cosign.signatureTag(top), RegistryClient.pushScope(repo));
+      List<Cosign.Layer> sigLayers = sig.isPresent() ? layers(client, sig.get()) : List.of();
+      Optional<List<Cosign.Layer>> newSig = Cosign.mergeSignature(sigLayers, payload, a.signer());
+      if (newSig.isPresent()) {
+        Cosign.Artifact art = Cosign.artifact(Cosign.SIGNATURE_ARTIFACT, newSig.get(), subject);
+        put(client, art, Cosign.signatureTag(top));
+        referrers.add(art.descriptor(Cosign.SIGNATURE_ARTIFACT));
+        sig.ifPresent(m -> replaced.add(m.digest()));
+      }
+      Map<Digest, List<Cosign.Layer>> bySubject = new LinkedHashMap<>();
+      for (Attachments.Attested at : a.attestations()) {
+        Digest d = top.equals(a.image()) ? at.subject() : top;
+        bySubject
+            .computeIfAbsent(d, k -> new ArrayList<>())
+            .add(Cosign.attestationLayer(at.envelope(), at.predicateType()));
+      }
+      for (Map.Entry<Digest, List<Cosign.Layer>> e : bySubject.entrySet()) {
+        Cosign.Descriptor about = subject;
+        if (!e.getKey().equals(top)) {
+          RegistryClient.Manifest m =
+              client
+                  .findManifest(repo, e.getKey().toString(), RegistryClient.pushScope(repo))
+                  .orElseThrow(
+                      () -> new IOException("the registry does not hold image " + e.getKey()));
+          about = new Cosign.Descriptor(m.mediaType(), e.getKey(), m.bytes().length, null);
+        }
+        String tag = Cosign.attestationTag(e.getKey());
+        Optional<RegistryClient.Manifest> att =
+            client.findManifest(repo, tag, RegistryClient.pushScope(repo));
+        List<Cosign.Layer> attLayers = att.isPresent() ? layers(client, att.get()) : List.of();
+        Optional<List<Cosign.Layer>> merged =
+            Cosign.mergeAttestations(attLayers, e.getValue(), a.signer().publicKey());
+        if (merged.isEmpty()) {
+          continue;
+        }
+        Cosign.Artifact art = Cosign.artifact(Cosign.ATTESTATION_ARTIFACT, merged.get(), about);
+        put(client, art, tag);
+        List<Digest> gone = att.map(m -> List.of(m.digest())).orElse(List.of());
+        if (e.getKey().equals(top)) {
+          referrers.add(art.descriptor(Cosign.ATTESTATION_ARTIFACT));
+          replaced.addAll(gone);
+        } else {
+          updateReferrersTag(
+              client, e.getKey(), List.of(art.descriptor(Cosign.ATTESTATION_ARTIFACT)), gone);
+        }
+      }
+      updateReferrersTag(client, top, referrers, replaced);
+    } catch (IOException e) {
+      throw failure(e);
+    }
+  }
+
+  /** Pushes an artifact's blobs, then its manifest under {@code tag}. */
+  private void put(RegistryClient client, Cosign.Artifact art, String tag) throws IOException {
+    String repo = repo();
+    for (Cosign.Layer l : art.layers()) {
+      client.putBlob(repo, l.content());
+    }
+    client.putBlob(repo, art.config());
+    client.putManifest(repo, tag, art.manifest(), RegistryClient.OCI_MANIFEST);
+  }
+
+  /**
+   * The referrers tag schema, where the registry has no referrers API: the index under {@code
+   * sha256-<hex>} lists {@code add}, without the manifests {@code replaced}.
+   */
+  private void updateReferrersTag(
+      RegistryClient client, Digest subject, List<Cosign.Descriptor> add, List<Digest> replaced)
+      throws IOException {
+    if (add.isEmpty()) {
+      return;
+    }
+    String repo = repo();
+    if (client.referrers(repo, subject).isPresent()) {
+      return; // the registry lists referrers by their subject itself
+    }
+    String tag = Cosign.referrersTag(subject);
+    Optional<RegistryClient.Manifest> old =
+        client.findManifest(repo, tag, RegistryClient.pushScope(repo));
+    byte[] index = Cosign.referrersIndex(old.map(m -> m.bytes()).orElse(null), add, replaced);
+    client.putManifest(repo, tag, index, RegistryClient.OCI_INDEX);
+  }
+
+  /** The layers of a signature or attestation manifest, with their bytes. */
+  private List<Cosign.Layer> layers(RegistryClient client, RegistryClient.Manifest m)
+      throws IOException {
+    String repo = repo();
+    return Cosign.read(m.bytes(), l -> client.smallBlob(repo, l.digest(), MAX_ATTACHED_BLOB));
+  }
+
+  /**
+   * What the tag names and what is attached to it: the {@code .sig} layers of it, the {@code .att}
+   * layers of it and, for an index, of each of its images. Without a {@code .sig} or {@code .att}
+   * tag, the manifests the referrers API (or the referrers tag) lists with their artifact type.
+   */
+  @Override
+  public Attached read(PublishContext ctx) throws BakeException {
+    RegistryClient client = client();
+    String repo = repo();
+    String scope = RegistryClient.pullScope(repo);
+    try {
+      RegistryClient.Manifest top =
+          client
+              .findManifest(repo, options.reference().manifestReference(), scope)
+              .orElseThrow(
+                  () -> new IOException("the registry has no image " + options.reference()));
+      List<Cosign.Layer> sigs =
+          attached(
+              client, top.digest(), Cosign.signatureTag(top.digest()), Cosign.SIGNATURE_ARTIFACT);
+      Map<Digest, List<Cosign.Layer>> atts = new LinkedHashMap<>();
+      List<Digest> images = new ArrayList<>();
+      images.add(top.digest());
+      if (top.mediaType().equals(RegistryClient.OCI_INDEX)
+          || top.mediaType().equals(RegistryClient.DOCKER_LIST)) {
+        for (JsonNode m : JSON.readTree(top.bytes()).path("manifests")) {
+          images.add(Digest.parse(m.path("digest").asText()));
+        }
+      }
+      for (Digest d : images) {
+        atts.put(d, attached(client, d, Cosign.attestationTag(d), Cosign.ATTESTATION_ARTIFACT));
+      }
+      return new Attached(top.bytes(), top.mediaType(), sigs, atts);
+    } catch (IOException | IllegalArgumentException e) {
+      throw failure(e instanceof IOException io ? io : new IOException(e.getMessage(), e));
+    }
+  }
+
+  private List<Cosign.Layer> attached(
+      RegistryClient client, Digest subject, String tag, String artifactType) throws IOException {
+    String repo = repo();
+    String scope = RegistryClient.pullScope(repo);
+    Optional<RegistryClient.Manifest> m = client.findManifest(repo, tag, scope);
+    if (m.isPresent()) {
+      return layers(client, m.get());
+    }
+    Optional<byte[]> index = client.referrers(repo, subject);
+    if (index.isEmpty()) {
+      index = client.findManifest(repo, Cosign.referrersTag(subject), scope).map(x -> x.bytes());
+    }
+    List<Cosign.Layer> out = new ArrayList<>();
+    if (index.isPresent()) {
+      for (Digest d : Cosign.referrers(index.get(), artifactType)) {
+        Optional<RegistryClient.Manifest> r = client.findManifest(repo, d.toString(), scope);
+        if (r.isPresent()) {
+          out.addAll(layers(client, r.get()));
+        }
+      }
+    }
+    return out;
   }
 
   /** What one publication sent: bytes and blobs, for progress events and the details. */

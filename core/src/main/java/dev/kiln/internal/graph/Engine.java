@@ -10,6 +10,7 @@ import dev.kiln.InvalidTargetException;
 import dev.kiln.Platform;
 import dev.kiln.PublishedImage;
 import dev.kiln.Target;
+import dev.kiln.VerifyResult;
 import dev.kiln.event.BakeEvent;
 import dev.kiln.event.BakeListener;
 import dev.kiln.internal.diskcache.StoreDiskCache;
@@ -18,11 +19,13 @@ import dev.kiln.internal.registry.Registry;
 import dev.kiln.internal.remote.GuardedRemoteCache;
 import dev.kiln.internal.remote.RemoteLayers;
 import dev.kiln.internal.store.LocalStore;
+import dev.kiln.spi.AttestationSink;
 import dev.kiln.spi.Attestor;
 import dev.kiln.spi.CorruptBlobException;
 import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.RemoteCache;
 import java.io.IOException;
+import java.security.PublicKey;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -186,6 +189,27 @@ public final class Engine {
       return bake.publish(image, targets);
     } finally {
       bake.cleanUp();
+    }
+  }
+
+  /**
+   * Checks the image a target names against a public key: its signature, its attestations and their
+   * subjects, the SBOMs against the provenance.
+   */
+  public VerifyResult verify(Target target, PublicKey key) throws BakeException {
+    ImageStore s = registry.store(target);
+    if (!(s instanceof AttestationSink sink)) {
+      throw new InvalidTargetException(
+          "'"
+              + target
+              + "' holds no signatures Kiln can read: a registry (docker://) or an OCI layout"
+              + " (oci:, oci-archive:) does");
+    }
+    StepsRunner run = new StepsRunner(services);
+    try {
+      return Verifier.check(target.toString(), run.attached(sink), key);
+    } finally {
+      run.cleanUp();
     }
   }
 

@@ -9,6 +9,9 @@ import dev.kiln.ImageStoreException;
 import dev.kiln.LayerRecord;
 import dev.kiln.PublishedImage;
 import dev.kiln.event.BakeEvent;
+import dev.kiln.spi.Attachments;
+import dev.kiln.spi.AttestationSink;
+import dev.kiln.spi.Cosign;
 import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageView;
 import dev.kiln.spi.IndexView;
@@ -27,8 +30,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -50,7 +56,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * updates on a lock that holds across threads (a lock per directory in this process) and across
  * processes (a file lock), so every tag lands.
  */
-final class OciLayoutStore implements ImageStore {
+final class OciLayoutStore implements ImageStore, AttestationSink {
   private static final byte[] LAYOUT =
       "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(StandardCharsets.UTF_8);
 
@@ -180,6 +186,116 @@ final class OciLayoutStore implements ImageStore {
     }
   }
 
+  /**
+   * Writes the signature and attestation manifests of the image as in a registry: their blobs, and
+   * entries in index.json named {@code sha256-<hex>.sig} and {@code .att}; both manifests carry the
+   * image as their {@code subject}, which is how a layout lists referrers. The signature's identity
+   * is the layout's TAG. What the layout holds already is kept, as in a registry.
+   */
+  @Override
+  public void attach(PublishedImage published, Attachments a, PublishContext ctx)
+      throws BakeException {
+    try {
+      Digest top = published.digest();
+      Cosign.Descriptor subject =
+          new Cosign.Descriptor(a.mediaType(), top, a.manifest().length, null);
+      byte[] payload = Cosign.payload(tag, top);
+      List<Cosign.Layer> sigLayers = tagged(Cosign.signatureTag(top));
+      Optional<List<Cosign.Layer>> sig = Cosign.mergeSignature(sigLayers, payload, a.signer());
+      if (sig.isPresent()) {
+        put(
+            Cosign.artifact(Cosign.SIGNATURE_ARTIFACT, sig.get(), subject),
+            Cosign.signatureTag(top),
+            ctx);
+      }
+      Map<Digest, List<Cosign.Layer>> bySubject = new LinkedHashMap<>();
+      for (Attachments.Attested at : a.attestations()) {
+        bySubject
+            .computeIfAbsent(at.subject(), k -> new ArrayList<>())
+            .add(Cosign.attestationLayer(at.envelope(), at.predicateType()));
+      }
+      for (Map.Entry<Digest, List<Cosign.Layer>> e : bySubject.entrySet()) {
+        Cosign.Descriptor about = subject;
+        if (!e.getKey().equals(top)) {
+          about =
+              new Cosign.Descriptor(
+                  Json.MANIFEST_TYPE, e.getKey(), Files.size(blob(e.getKey())), null);
+        }
+        String attTag = Cosign.attestationTag(e.getKey());
+        Optional<List<Cosign.Layer>> merged =
+            Cosign.mergeAttestations(tagged(attTag), e.getValue(), a.signer().publicKey());
+        if (merged.isPresent()) {
+          put(Cosign.artifact(Cosign.ATTESTATION_ARTIFACT, merged.get(), about), attTag, ctx);
+        }
+      }
+    } catch (IOException e) {
+      throw new ImageStoreException(
+          target, "could not write the signature into the OCI layout: " + e.getMessage(), e);
+    }
+  }
+
+  private void put(Cosign.Artifact art, String name, PublishContext ctx) throws IOException {
+    for (Cosign.Layer l : art.layers()) {
+      writeBlob(l.digest(), l.content());
+    }
+    writeBlob(Digest.of(art.config()), art.config());
+    writeBlob(art.digest(), art.manifest());
+    setTag(name, Json.manifestDescriptor(art.digest(), art.manifest().length, name), ctx);
+  }
+
+  /** The manifest index.json names {@code name}, if any. */
+  private Optional<byte[]> taggedManifest(String name) throws IOException {
+    Path index = dir.resolve("index.json");
+    if (!Files.isRegularFile(index)) {
+      return Optional.empty();
+    }
+    for (JsonNode m : Json.read(Files.readAllBytes(index)).path("manifests")) {
+      if (name.equals(m.path("annotations").path(Json.REF_NAME).asText())) {
+        Digest d = Digest.parse(m.path("digest").asText());
+        byte[] b = Files.readAllBytes(blob(d));
+        if (!Digest.of(b).equals(d)) {
+          throw new IOException("the manifest " + d + " of the layout does not match its digest");
+        }
+        return Optional.of(b);
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** The layers (with their bytes) of the signature or attestation manifest named {@code name}. */
+  private List<Cosign.Layer> tagged(String name) throws IOException {
+    Optional<byte[]> m = taggedManifest(name);
+    if (m.isEmpty()) {
+      return List.of();
+    }
+    return Cosign.read(m.get(), l -> Files.readAllBytes(blob(l.digest())));
+  }
+
+  @Override
+  public Attached read(PublishContext ctx) throws BakeException {
+    try {
+      byte[] top =
+          taggedManifest(tag)
+              .orElseThrow(() -> new IOException("the layout " + dir + " has no tag " + tag));
+      Digest d = Digest.of(top);
+      JsonNode m = Json.read(top);
+      String type = m.path("mediaType").asText(Json.MANIFEST_TYPE);
+      List<Digest> images = new ArrayList<>();
+      images.add(d);
+      for (JsonNode child : m.path("manifests")) {
+        images.add(Digest.parse(child.path("digest").asText()));
+      }
+      Map<Digest, List<Cosign.Layer>> atts = new LinkedHashMap<>();
+      for (Digest i : images) {
+        atts.put(i, tagged(Cosign.attestationTag(i)));
+      }
+      return new Attached(top, type, tagged(Cosign.signatureTag(d)), atts);
+    } catch (IOException | IllegalArgumentException e) {
+      throw new ImageStoreException(
+          target, "could not read the OCI layout " + dir + ": " + e.getMessage(), e);
+    }
+  }
+
   private void startLayout() throws IOException {
     Files.createDirectories(dir.resolve("blobs").resolve("sha256"));
     if (!layoutFileIsValid()) {
@@ -202,6 +318,11 @@ final class OciLayoutStore implements ImageStore {
 
   /** Points TAG at {@code descriptor} in index.json, replacing what it named. */
   private void setTag(ObjectNode descriptor, PublishContext ctx) throws IOException {
+    setTag(tag, descriptor, ctx);
+  }
+
+  /** Points {@code tag} at {@code descriptor} in index.json, replacing what it named. */
+  private void setTag(String tag, ObjectNode descriptor, PublishContext ctx) throws IOException {
     lockIndex(
         () -> {
           Path index = dir.resolve("index.json");
