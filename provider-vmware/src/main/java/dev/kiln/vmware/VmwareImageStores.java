@@ -10,6 +10,7 @@ import dev.kiln.disk.DiskCache;
 import dev.kiln.disk.DiskOptions;
 import dev.kiln.disk.RawDiskStores;
 import dev.kiln.event.BakeEvent;
+import dev.kiln.spi.ContentSigner;
 import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageStoreProvider;
 import dev.kiln.spi.ImageView;
@@ -113,6 +114,7 @@ public final class VmwareImageStores implements ImageStoreProvider {
     @Override
     public PublishedImage publish(ImageView image, PublishContext ctx) throws BakeException {
       checkPlatform(target, image);
+      Optional<ContentSigner> signer = signer(ctx);
       DiskCache.CachedDisk disk = RawDiskStores.diskCache(ctx, target).disk(image, options);
       Map<String, String> details = new LinkedHashMap<>();
       details.put("path", path.toString());
@@ -126,16 +128,40 @@ public final class VmwareImageStores implements ImageStoreProvider {
             details.put("cid", info.cid());
           }
           case "ova" -> {
-            OvaArchive ova = ovf(name, image).writeOva(disk.path(), path);
+            OvaArchive ova = signed(ovf(name, image), signer).writeOva(disk.path(), path);
             details.put("sha256", ova.sha256().toString());
+            signer.ifPresent(s -> details.put("signedBy", s.keyId()));
           }
-          default -> ovf(name, image).writeOvf(disk.path(), path);
+          default -> {
+            signed(ovf(name, image), signer).writeOvf(disk.path(), path);
+            signer.ifPresent(s -> details.put("signedBy", s.keyId()));
+          }
         }
       } catch (IOException e) {
         throw new ImageStoreException(target, "could not write " + path + ": " + e.getMessage(), e);
       }
       ctx.emit(new BakeEvent.Output(target, "wrote " + path));
       return new PublishedImage(target, image.digest(), false, details);
+    }
+
+    /**
+     * The signer of {@code ova:} and {@code ovf:} packages ({@code Kiln.builder().signWith}),
+     * checked before the disk is built: the OVF certificate needs the signer's X.509 certificate. A
+     * VMDK has no place for a signature.
+     */
+    private Optional<ContentSigner> signer(PublishContext ctx) throws ImageStoreException {
+      if (kind.equals("vmdk")) {
+        return Optional.empty();
+      }
+      Optional<ContentSigner> signer = ctx.capability(ContentSigner.class);
+      if (signer.isPresent() && signer.get().certificates().isEmpty()) {
+        throw new ImageStoreException(target, OvfPackage.NO_CERTIFICATE);
+      }
+      return signer;
+    }
+
+    private static OvfPackage signed(OvfPackage p, Optional<ContentSigner> signer) {
+      return signer.map(p::signedWith).orElse(p);
     }
   }
 
