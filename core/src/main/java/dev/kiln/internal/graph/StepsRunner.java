@@ -10,6 +10,7 @@ import dev.kiln.LayerRecord;
 import dev.kiln.Platform;
 import dev.kiln.PublishedImage;
 import dev.kiln.internal.keys.LayerKeys;
+import dev.kiln.spi.Cosign;
 import dev.kiln.spi.ImageStore;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -22,8 +23,9 @@ import java.util.Map;
  * One bake call, step by step: resolve every build into a chain per platform, prepare its layers,
  * compute their keys, start provisioning all chains at once (shared layers once, independent ones
  * in parallel), then per build, in order: assemble the image of each platform and write its record,
- * assemble the image index where there are several platforms, publish, and write the documents
- * asked for about each image (SBOMs, provenance); finally wait for the pushes to the remote cache.
+ * assemble the image index where there are several platforms, publish, write the documents asked
+ * for about each image (SBOMs, provenance), and, with a signer, attach the signature and the signed
+ * documents to the targets that hold them; finally wait for the pushes to the remote cache.
  */
 final class StepsRunner {
   private final Services services;
@@ -41,6 +43,7 @@ final class StepsRunner {
   private final Map<Digest, StoredImage> stored = new HashMap<>();
 
   private final AttestStep attest;
+  private final AttachStep attach;
 
   StepsRunner(Services services) {
     this.services = services;
@@ -54,6 +57,7 @@ final class StepsRunner {
     this.record = new WriteRecordStep(services);
     this.publish = new PublishStep(services, scope, contexts);
     this.attest = new AttestStep(services);
+    this.attach = new AttachStep(services, scope, contexts);
   }
 
   List<BakeResult> run(
@@ -92,6 +96,12 @@ final class StepsRunner {
         StoredImage image = stored.get(one.digest());
         Map<String, PublishedImage> published = publish.run(image, stores.get(r));
         List<Attestation> attestations = attest.run(image, c, published);
+        attach.run(
+            image.manifest(),
+            Cosign.OCI_MANIFEST,
+            Map.of(image.digest(), attestations),
+            stores.get(r),
+            published);
         results.add(one.published(published).attestations(attestations));
         continue;
       }
@@ -104,11 +114,14 @@ final class StepsRunner {
       }
       StoredIndex index = assemble.index(images);
       Map<String, PublishedImage> published = publish.runIndex(index, stores.get(r));
+      Map<Digest, List<Attestation>> docs = new LinkedHashMap<>();
       for (int p = 0; p < platforms.size(); p++) {
         StoredImage image = images.get(p);
         List<Attestation> attestations = attest.run(image, chains.get(i).get(p), published);
         each.put(platforms.get(p), each.get(platforms.get(p)).attestations(attestations));
+        docs.put(image.digest(), attestations);
       }
+      attach.run(index.index(), Cosign.OCI_INDEX, docs, stores.get(r), published);
       results.add(BakeResult.ofPlatforms(index.digest(), each, published));
     }
     scope.awaitPushes();

@@ -1,9 +1,11 @@
-package dev.kiln.sbom;
+package dev.kiln.spi;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kiln.SigningKey;
+import dev.kiln.testing.SigningKeys;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
@@ -33,17 +35,41 @@ class DsseTest {
     byte[] payload =
         "{\"_type\":\"https://in-toto.io/Statement/v1\"}".getBytes(StandardCharsets.UTF_8);
     AtomicReference<byte[]> signed = new AtomicReference<>();
-    Signer signer =
-        pae -> {
-          signed.set(pae);
-          return new Signer.Signature("key-1", new byte[] {1, 2, 3});
+    SigningKey key = SigningKeys.generate();
+    ContentSigner signer =
+        new ContentSigner() {
+          @Override
+          public byte[] sign(byte[] data) throws java.io.IOException {
+            signed.set(data);
+            return key.sign(data);
+          }
+
+          @Override
+          public String algorithm() {
+            return key.algorithm();
+          }
+
+          @Override
+          public java.security.PublicKey publicKey() {
+            return key.publicKey();
+          }
         };
     byte[] env = Dsse.sign(Dsse.IN_TOTO, payload, List.of(signer));
     assertThat(signed.get()).isEqualTo(Dsse.pae(Dsse.IN_TOTO, payload));
     JsonNode n = new ObjectMapper().readTree(env);
     assertThat(n.path("payloadType").asText()).isEqualTo("application/vnd.in-toto+json");
     assertThat(Base64.getDecoder().decode(n.path("payload").asText())).isEqualTo(payload);
-    assertThat(n.path("signatures").path(0).path("keyid").asText()).isEqualTo("key-1");
-    assertThat(n.path("signatures").path(0).path("sig").asText()).isEqualTo("AQID");
+    assertThat(n.path("signatures").path(0).path("keyid").asText()).isEqualTo(key.keyId());
+    Dsse.Envelope read = Dsse.read(env);
+    assertThat(read.payload()).isEqualTo(payload);
+    assertThat(SigningKey.verify(key.publicKey(), read.pae(), read.signatures().get(0).sig()))
+        .isTrue();
+  }
+
+  @Test
+  void anEnvelopeThatIsNotOneIsRefusedWithAReason() {
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> Dsse.read("{\"payload\":1}".getBytes(StandardCharsets.UTF_8)))
+        .hasMessageContaining("not a DSSE envelope");
   }
 }
