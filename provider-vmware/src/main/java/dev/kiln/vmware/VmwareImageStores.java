@@ -10,6 +10,8 @@ import dev.kiln.disk.DiskCache;
 import dev.kiln.disk.DiskOptions;
 import dev.kiln.disk.RawDiskStores;
 import dev.kiln.event.BakeEvent;
+import dev.kiln.spi.Attachments;
+import dev.kiln.spi.AttestationSink;
 import dev.kiln.spi.ContentSigner;
 import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageStoreProvider;
@@ -42,7 +44,8 @@ public final class VmwareImageStores implements ImageStoreProvider {
     if (target.scheme().equals(VsphereTarget.SCHEME)) {
       return new VsphereStore(VsphereTarget.parse(target.toString()));
     }
-    return new FileStore(VmwareFileTarget.parse(target));
+    VmwareFileTarget t = VmwareFileTarget.parse(target);
+    return t.scheme().equals("vmdk") ? new FileStore(t) : new PackageStore(t);
   }
 
   static String annotation(ImageView image) {
@@ -92,7 +95,7 @@ public final class VmwareImageStores implements ImageStoreProvider {
    * {@code vmdk:}, {@code ova:}, {@code ovf:}: files, rewritten atomically on every publish (they
    * are reproducible).
    */
-  private static final class FileStore implements ImageStore {
+  private static class FileStore implements ImageStore {
     private final String kind;
     private final String target;
     private final Path path;
@@ -162,6 +165,21 @@ public final class VmwareImageStores implements ImageStoreProvider {
 
     private static OvfPackage signed(OvfPackage p, Optional<ContentSigner> signer) {
       return signer.map(p::signedWith).orElse(p);
+    }
+  }
+
+  /**
+   * {@code ova:} and {@code ovf:}: signed when they are written, by the OVF certificate over their
+   * manifest ({@link OvfPackage#signedWith}); the SBOMs and provenance are not put in the package.
+   */
+  private static final class PackageStore extends FileStore implements AttestationSink {
+    PackageStore(VmwareFileTarget t) {
+      super(t);
+    }
+
+    @Override
+    public void attach(PublishedImage published, Attachments attachments, PublishContext ctx) {
+      // the package's NAME.cert, written by publish, is its signature
     }
   }
 

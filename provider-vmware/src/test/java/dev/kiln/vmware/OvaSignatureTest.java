@@ -7,6 +7,7 @@ import dev.kiln.Digest;
 import dev.kiln.Kiln;
 import dev.kiln.PublishedImage;
 import dev.kiln.SigningKey;
+import dev.kiln.event.BakeEvent;
 import dev.kiln.testing.Tools;
 import java.io.IOException;
 import java.io.InputStream;
@@ -132,7 +133,18 @@ class OvaSignatureTest {
     Path vmdk = dir.resolve("out/data.vmdk");
     String disk = "?disk.dataOnly=true&disk.size=160M";
     BakeResult r;
-    try (Kiln kiln = Kiln.builder().store(dir.resolve("store")).signWith(key).build()) {
+    List<String> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (Kiln kiln =
+        Kiln.builder()
+            .store(dir.resolve("store"))
+            .signWith(key)
+            .listener(
+                e -> {
+                  if (e instanceof BakeEvent.Warning w) {
+                    warnings.add(w.message());
+                  }
+                })
+            .build()) {
       r =
           kiln.bake(
               VmwareDiskOptionsTest.dataImage(),
@@ -146,6 +158,11 @@ class OvaSignatureTest {
     verifyWithOpenssl(out, "data");
     verifyWithOpenssl(ovf, "ovf");
     assertThat(r.published()).hasSize(3);
+    // ova: and ovf: are signed by their certificate; a VMDK cannot be, and the bake says so
+    assertThat(warnings)
+        .anySatisfy(w -> assertThat(w).contains("vmdk:").contains("not signed"))
+        .noneSatisfy(w -> assertThat(w).contains("ova:"))
+        .noneSatisfy(w -> assertThat(w).contains("ovf:"));
     for (PublishedImage p : r.published().values()) {
       if (p.target().startsWith("vmdk:")) {
         assertThat(p.details()).doesNotContainKey("signedBy");
