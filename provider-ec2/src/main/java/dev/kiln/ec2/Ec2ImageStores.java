@@ -35,6 +35,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.S3Exception;
 
 /**
  * {@code ec2://REGION/NAME}: the image's raw disk (from the engine's disk cache) uploaded with the
@@ -149,8 +153,11 @@ public final class Ec2ImageStores implements ImageStoreProvider {
       Map<String, String> amis = amis(published);
       Map<String, String> common = new LinkedHashMap<>();
       List<SignedDocuments.Document> keep = new ArrayList<>();
+      List<SignedDocuments.Document> documents = new ArrayList<>();
       for (Attachments.Attested a : attachments.attestations()) {
         String tag = documentTag(a.document().kind());
+        documents.add(
+            new SignedDocuments.Document(tag, a.document().mediaType(), a.document().content()));
         common.put(tag, a.document().digest().toString());
         SignedDocuments.Document envelope =
             new SignedDocuments.Document(tag + KilnTags.DSSE_SUFFIX, Dsse.MEDIA_TYPE, a.envelope());
@@ -183,6 +190,11 @@ public final class Ec2ImageStores implements ImageStoreProvider {
         throw new ImageStoreException(t, "could not sign or keep the AMI's signature: " + e, e);
       }
       try (Ec2Clients clients = Ec2Clients.create(target)) {
+        if (target.attestations().isPresent()) {
+          List<SignedDocuments.Document> all = new ArrayList<>(documents);
+          all.addAll(keep);
+          publishAttestations(clients, all);
+        }
         AmiRegistrar registrar = AmiRegistrar.create(clients);
         for (Map.Entry<String, Map<String, String>> e : tags.entrySet()) {
           String[] regionAndId = e.getKey().split(" ", 2);
@@ -215,6 +227,49 @@ public final class Ec2ImageStores implements ImageStoreProvider {
                 + " layers): EC2 allows "
                 + KilnTags.MAX_TAGS
                 + "; pass fewer tag.KEY parameters");
+      }
+    }
+
+    /**
+     * Puts each document at {@code PREFIX/sha256/<hex>} in the attestations bucket, unless an
+     * object is there already (content-addressed: it holds these bytes).
+     */
+    private void publishAttestations(Ec2Clients clients, List<SignedDocuments.Document> documents)
+        throws ImageStoreException {
+      String bucket = target.attestationsBucket().orElseThrow();
+      S3Client s3 = clients.s3();
+      for (SignedDocuments.Document d : documents) {
+        String key = target.attestationsKey(d.digest()).orElseThrow();
+        try {
+          try {
+            s3.headObject(b -> b.bucket(bucket).key(key));
+            continue;
+          } catch (NoSuchKeyException e) {
+            // not there yet
+          } catch (S3Exception e) {
+            if (e.statusCode() != 404) {
+              throw e;
+            }
+          }
+          byte[] content = d.content();
+          s3.putObject(
+              b -> b.bucket(bucket).key(key).contentType(d.mediaType()),
+              RequestBody.fromBytes(content));
+        } catch (RuntimeException e) {
+          throw new ImageStoreException(
+              target.toString(),
+              "could not publish "
+                  + d.name()
+                  + " ("
+                  + d.digest()
+                  + ") to s3://"
+                  + bucket
+                  + "/"
+                  + key
+                  + ": "
+                  + EbsSnapshotUploader.describeError(e),
+              e);
+        }
       }
     }
 

@@ -172,6 +172,53 @@ class SignedAmiTest {
   }
 
   @Test
+  void theAttestationsLocationHoldsEveryDocumentATagNames() throws Exception {
+    try (AttestationsS3 s3 = AttestationsS3.start("kiln-attestations")) {
+      Ec2Target target =
+          Ec2Target.parse(
+                  "ec2://"
+                      + REGION
+                      + "/data?endpoint="
+                      + aws.endpoint()
+                      + "&attestations=s3://kiln-attestations/images/web/&s3Endpoint="
+                      + s3.endpoint()
+                      + "&"
+                      + DISK)
+              .credentials(aws.credentials());
+      assertThat(target.attestations()).contains("s3://kiln-attestations/images/web");
+      assertThat(Ec2Target.parse(target.toUri()).toUri()).isEqualTo(target.toUri());
+      BakeResult r;
+      try (Kiln kiln =
+          Kiln.builder()
+              .store(tmp.resolve("store"))
+              .sbom(true)
+              .provenance(true)
+              .signWith(SigningKeys.generate())
+              .build()) {
+        r = kiln.bake(Ec2DiskOptionsTest.dataImage(), target);
+      }
+      Map<String, String> tags = aws.images(REGION).get(0).tags();
+      List<String> named = new ArrayList<>();
+      for (Map.Entry<String, String> t : tags.entrySet()) {
+        if (t.getKey().startsWith("kiln:sbom")
+            || t.getKey().startsWith("kiln:provenance")
+            || t.getKey().equals(KilnTags.SIGNATURE)) {
+          named.add(t.getKey());
+          Digest d = Digest.parse(t.getValue());
+          byte[] object =
+              s3.object("kiln-attestations", "images/web/sha256/" + d.hex()).orElseThrow();
+          assertThat(Digest.of(object)).as(t.getKey()).isEqualTo(d);
+        }
+      }
+      assertThat(named).hasSize(7);
+      Attestation provenance = r.attestation(Attestation.Kind.PROVENANCE).orElseThrow();
+      assertThat(
+              s3.contentType("kiln-attestations", "images/web/sha256/" + provenance.digest().hex()))
+          .isEqualTo(provenance.mediaType());
+    }
+  }
+
+  @Test
   void withoutASignerTheAmiCarriesNoSignatureTags() throws Exception {
     try (Kiln kiln =
         Kiln.builder().store(tmp.resolve("store")).sbom(true).provenance(true).build()) {
