@@ -219,6 +219,28 @@ class SignedAmiTest {
   }
 
   @Test
+  void aRebakeThatFindsTheAmiSignsItAgainAndKeepsTheEarlierSignature() throws Exception {
+    SigningKey key = SigningKeys.generate();
+    Path store = tmp.resolve("store");
+    Ec2Target target =
+        Ec2Target.parse("ec2://" + REGION + "/data?endpoint=" + aws.endpoint() + "&" + DISK)
+            .credentials(aws.credentials());
+    try (Kiln kiln = Kiln.builder().store(store).provenance(true).signWith(key).build()) {
+      kiln.bake(Ec2DiskOptionsTest.dataImage(), target);
+      String first = aws.images(REGION).get(0).tags().get(KilnTags.SIGNATURE);
+      BakeResult again = kiln.bake(Ec2DiskOptionsTest.dataImage(), target);
+      assertThat(again.published().values().iterator().next().reused()).isTrue();
+      assertThat(aws.images(REGION)).hasSize(1);
+      String second = aws.images(REGION).get(0).tags().get(KilnTags.SIGNATURE);
+      assertThat(second).isNotEqualTo(first);
+      for (String sig : List.of(first, second)) {
+        Dsse.Envelope e = Dsse.read(blob(store, Digest.parse(sig)));
+        assertThat(verifies(key, e)).isTrue();
+      }
+    }
+  }
+
+  @Test
   void withoutASignerTheAmiCarriesNoSignatureTags() throws Exception {
     try (Kiln kiln =
         Kiln.builder().store(tmp.resolve("store")).sbom(true).provenance(true).build()) {
