@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -367,6 +368,60 @@ final class AmiRegistrar {
 
   Ec2Client ec2() {
     return clients.apply(region);
+  }
+
+  /**
+   * Sets {@code tags} on the AMI {@code imageId} in {@code amiRegion} (the target's region or a
+   * copy's), replacing the values of tags of the same keys. Fails, changing nothing, when the AMI
+   * is not there or would carry more than {@link KilnTags#MAX_TAGS} tags.
+   */
+  public void tagImage(String amiRegion, String imageId, Map<String, String> tags)
+      throws ImageStoreException {
+    Ec2Client ec2 = clients.apply(amiRegion);
+    try {
+      List<Image> found = allImages(ec2, b -> b.imageIds(imageId));
+      if (found.isEmpty()) {
+        throw new ImageStoreException(
+            target.toUri(), "AMI " + imageId + " is not in " + amiRegion + ": cannot tag it");
+      }
+      Set<String> keys = new java.util.HashSet<>(tags.keySet());
+      found.get(0).tags().forEach(t -> keys.add(t.key()));
+      if (keys.size() > KilnTags.MAX_TAGS) {
+        throw new ImageStoreException(
+            target.toUri(),
+            "AMI "
+                + imageId
+                + " in "
+                + amiRegion
+                + " would carry "
+                + keys.size()
+                + " tags with the "
+                + tags.size()
+                + " naming its signature and documents; EC2 allows "
+                + KilnTags.MAX_TAGS
+                + ": pass fewer tag.KEY parameters or inputs");
+      }
+      ec2.createTags(
+          b ->
+              b.resources(imageId)
+                  .tags(
+                      tags.entrySet().stream()
+                          .map(e -> Tag.builder().key(e.getKey()).value(e.getValue()).build())
+                          .toList()));
+    } catch (AbortedException e) {
+      Thread.currentThread().interrupt();
+      throw new ImageStoreException(target.toUri(), "interrupted while tagging " + imageId, e);
+    } catch (RuntimeException e) {
+      throw new ImageStoreException(
+          target.toUri(),
+          "CreateTags on "
+              + imageId
+              + " in "
+              + amiRegion
+              + " failed: "
+              + EbsSnapshotUploader.describeError(e),
+          e);
+    }
   }
 
   private String registerImage(

@@ -13,6 +13,8 @@ import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.awscore.AwsRequestOverrideConfiguration;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.client.config.ClientOverrideConfiguration;
 import software.amazon.awssdk.core.interceptor.Context;
 import software.amazon.awssdk.core.interceptor.ExecutionAttribute;
@@ -27,6 +29,7 @@ import software.amazon.awssdk.regions.providers.DefaultAwsRegionProviderChain;
 import software.amazon.awssdk.retries.api.RetryStrategy;
 import software.amazon.awssdk.services.ebs.EbsClient;
 import software.amazon.awssdk.services.ec2.Ec2Client;
+import software.amazon.awssdk.services.s3.S3Client;
 
 /**
  * The SDK clients one {@link Ec2Target} needs: EBS direct and EC2 in the target's region, and EC2
@@ -70,6 +73,7 @@ public final class Ec2Clients implements AutoCloseable {
   private final Map<String, Ec2Client> ec2 = new ConcurrentHashMap<>();
 
   private final ClientOverrideConfiguration overrides;
+  private S3Client s3;
 
   private Ec2Clients(Ec2Target target, int maxConnections, RetryStrategy retry) {
     this.target = target;
@@ -233,8 +237,35 @@ public final class Ec2Clients implements AutoCloseable {
         });
   }
 
+  /**
+   * The S3 client in the target region, for the attestations location (made on first use); with an
+   * {@code s3Endpoint}, path-style requests to it.
+   */
+  public synchronized S3Client s3() {
+    if (s3 == null) {
+      var b =
+          S3Client.builder()
+              .region(region)
+              .credentialsProvider(credentials)
+              .httpClient(http)
+              .overrideConfiguration(overrides)
+              // every object is named by the SHA-256 of its bytes; checksums only where S3 requires
+              // them (S3-compatible servers differ in the newer ones)
+              .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+              .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED);
+      target.s3Endpoint().ifPresent(e -> b.endpointOverride(e).forcePathStyle(true));
+      s3 = b.build();
+    }
+    return s3;
+  }
+
   @Override
   public void close() {
+    synchronized (this) {
+      if (s3 != null) {
+        s3.close();
+      }
+    }
     ebs.close();
     ec2.values().forEach(Ec2Client::close);
     http.close();

@@ -3,6 +3,7 @@ package dev.kiln.ec2;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kiln.Attestation;
 import dev.kiln.BakeException;
 import dev.kiln.Digest;
 import dev.kiln.ImageStoreException;
@@ -14,19 +15,30 @@ import dev.kiln.disk.DiskCache;
 import dev.kiln.disk.DiskOptions;
 import dev.kiln.disk.RawDiskStores;
 import dev.kiln.event.BakeEvent;
+import dev.kiln.spi.Attachments;
+import dev.kiln.spi.AttestationSink;
+import dev.kiln.spi.ContentSigner;
+import dev.kiln.spi.Cosign;
+import dev.kiln.spi.Dsse;
 import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageStoreProvider;
 import dev.kiln.spi.ImageView;
 import dev.kiln.spi.PublishContext;
 import dev.kiln.spi.RemoteCache;
+import dev.kiln.spi.SignedDocuments;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.S3Exception;
 
 /**
  * {@code ec2://REGION/NAME}: the image's raw disk (from the engine's disk cache) uploaded with the
@@ -45,7 +57,7 @@ public final class Ec2ImageStores implements ImageStoreProvider {
     return new Ec2Store(Ec2Target.from(target));
   }
 
-  private static final class Ec2Store implements ImageStore {
+  private static final class Ec2Store implements ImageStore, AttestationSink {
     private final Ec2Target target;
 
     Ec2Store(Ec2Target target) {
@@ -70,6 +82,9 @@ public final class Ec2ImageStores implements ImageStoreProvider {
     @Override
     public PublishedImage publish(ImageView image, PublishContext ctx) throws BakeException {
       checkPlatform(image);
+      if (ctx.capability(ContentSigner.class).isPresent()) {
+        checkRoomForSignatureTags(image);
+      }
       DiskCache disks = RawDiskStores.diskCache(ctx, target.toString());
       DiskOptions options = target.diskOptions();
       DiskCache.CachedDisk disk = disks.disk(image, options);
@@ -123,11 +138,186 @@ public final class Ec2ImageStores implements ImageStoreProvider {
               + hint);
     }
 
+    /**
+     * With a signer: signs the AMI (and each copy) — a DSSE envelope of the cosign simple signing
+     * payload naming {@code ec2://REGION/AMI-ID} and the image digest — keeps the signatures and
+     * the signed envelopes of the documents in the local store beside the image's record, and tags
+     * each AMI with the digests of its signature, of the documents and of their envelopes ({@link
+     * KilnTags#SIGNATURE}, {@link KilnTags#SBOM_SPDX}, …). The documents and envelopes are kept
+     * before any AMI is tagged, so a tag never names something that is not there.
+     */
+    @Override
+    public void attach(PublishedImage published, Attachments attachments, PublishContext ctx)
+        throws BakeException {
+      String t = target.toString();
+      Map<String, String> amis = amis(published);
+      Map<String, String> common = new LinkedHashMap<>();
+      List<SignedDocuments.Document> keep = new ArrayList<>();
+      List<SignedDocuments.Document> documents = new ArrayList<>();
+      for (Attachments.Attested a : attachments.attestations()) {
+        String tag = documentTag(a.document().kind());
+        documents.add(
+            new SignedDocuments.Document(tag, a.document().mediaType(), a.document().content()));
+        common.put(tag, a.document().digest().toString());
+        SignedDocuments.Document envelope =
+            new SignedDocuments.Document(tag + KilnTags.DSSE_SUFFIX, Dsse.MEDIA_TYPE, a.envelope());
+        common.put(tag + KilnTags.DSSE_SUFFIX, envelope.digest().toString());
+        keep.add(envelope);
+      }
+      Map<String, Map<String, String>> tags = new LinkedHashMap<>();
+      try {
+        for (Map.Entry<String, String> ami : amis.entrySet()) {
+          byte[] payload =
+              Cosign.payload(amiReference(ami.getKey(), ami.getValue()), attachments.image());
+          SignedDocuments.Document signature =
+              new SignedDocuments.Document(
+                  KilnTags.SIGNATURE + " " + ami.getKey() + " " + ami.getValue(),
+                  Dsse.MEDIA_TYPE,
+                  Dsse.sign(Cosign.SIMPLE_SIGNING, payload, List.of(attachments.signer())));
+          keep.add(signature);
+          Map<String, String> each = new LinkedHashMap<>(common);
+          each.put(KilnTags.SIGNATURE, signature.digest().toString());
+          tags.put(ami.getKey() + " " + ami.getValue(), each);
+        }
+        SignedDocuments store =
+            ctx.capability(SignedDocuments.class)
+                .orElseThrow(
+                    () ->
+                        new ImageStoreException(
+                            t, "this engine cannot keep the AMI's signature (no SignedDocuments)"));
+        store.keep(attachments.image(), t, keep);
+      } catch (IOException e) {
+        throw new ImageStoreException(t, "could not sign or keep the AMI's signature: " + e, e);
+      }
+      try (Ec2Clients clients = Ec2Clients.create(target)) {
+        if (target.attestations().isPresent()) {
+          List<SignedDocuments.Document> all = new ArrayList<>(documents);
+          all.addAll(keep);
+          publishAttestations(clients, all);
+        }
+        AmiRegistrar registrar = AmiRegistrar.create(clients);
+        for (Map.Entry<String, Map<String, String>> e : tags.entrySet()) {
+          String[] regionAndId = e.getKey().split(" ", 2);
+          registrar.tagImage(regionAndId[0], regionAndId[1], e.getValue());
+        }
+      }
+      ctx.emit(
+          new BakeEvent.Output(
+              t, "tagged " + String.join(", ", amis.values()) + " with its signature"));
+    }
+
+    /**
+     * A signed AMI carries up to {@link #SIGNATURE_TAGS} more tags than it is registered with; an
+     * AMI that would pass EC2's limit with them is refused before a disk is built or a block sent.
+     */
+    private void checkRoomForSignatureTags(ImageView image) throws ImageStoreException {
+      // kiln:digest, kiln:key, kiln:name, kiln:state, the target's tags, kiln:input:NAME per layer
+      int registered = 4 + target.tags().size() + inputs(image).size();
+      if (registered + SIGNATURE_TAGS > KilnTags.MAX_TAGS) {
+        throw new ImageStoreException(
+            target.toString(),
+            "a signed AMI carries "
+                + SIGNATURE_TAGS
+                + " tags naming its signature, SBOMs and provenance besides the "
+                + registered
+                + " it is registered with (Kiln's, "
+                + target.tags().size()
+                + " tag.KEY parameters and "
+                + inputs(image).size()
+                + " layers): EC2 allows "
+                + KilnTags.MAX_TAGS
+                + "; pass fewer tag.KEY parameters");
+      }
+    }
+
+    /**
+     * Puts each document at {@code PREFIX/sha256/<hex>} in the attestations bucket, unless an
+     * object is there already (content-addressed: it holds these bytes).
+     */
+    private void publishAttestations(Ec2Clients clients, List<SignedDocuments.Document> documents)
+        throws ImageStoreException {
+      String bucket = target.attestationsBucket().orElseThrow();
+      S3Client s3 = clients.s3();
+      for (SignedDocuments.Document d : documents) {
+        String key = target.attestationsKey(d.digest()).orElseThrow();
+        try {
+          try {
+            s3.headObject(b -> b.bucket(bucket).key(key));
+            continue;
+          } catch (NoSuchKeyException e) {
+            // not there yet
+          } catch (S3Exception e) {
+            if (e.statusCode() != 404) {
+              throw e;
+            }
+          }
+          byte[] content = d.content();
+          s3.putObject(
+              b -> b.bucket(bucket).key(key).contentType(d.mediaType()),
+              RequestBody.fromBytes(content));
+        } catch (RuntimeException e) {
+          throw new ImageStoreException(
+              target.toString(),
+              "could not publish "
+                  + d.name()
+                  + " ("
+                  + d.digest()
+                  + ") to s3://"
+                  + bucket
+                  + "/"
+                  + key
+                  + ": "
+                  + EbsSnapshotUploader.describeError(e),
+              e);
+        }
+      }
+    }
+
+    /** Region to AMI id: the AMI and each copy, as {@link Ami#details()} lists them. */
+    private Map<String, String> amis(PublishedImage published) throws ImageStoreException {
+      Map<String, String> d = published.details();
+      String region = d.get("region");
+      String id = d.get("imageId");
+      if (region == null || id == null) {
+        throw new ImageStoreException(
+            target.toString(), "the publication names no AMI to sign: " + d);
+      }
+      Map<String, String> amis = new LinkedHashMap<>();
+      amis.put(region, id);
+      d.forEach(
+          (k, v) -> {
+            if (k.startsWith("copy.")) {
+              amis.put(k.substring("copy.".length()), v);
+            }
+          });
+      return amis;
+    }
+
     private PublishedImage published(ImageView image, Ami ami, long bytesSent) {
       Map<String, String> d = new LinkedHashMap<>(ami.details());
       d.put("bytesSent", Long.toString(bytesSent));
       return new PublishedImage(target.toString(), image.digest(), false, d);
     }
+  }
+
+  /**
+   * The most tags a signed AMI gets besides the ones it is registered with: {@code kiln:signature},
+   * and for each of the three documents its digest and its envelope's.
+   */
+  static final int SIGNATURE_TAGS = 7;
+
+  /** What an AMI's signature names as the image's location: {@code ec2://REGION/AMI-ID}. */
+  static String amiReference(String region, String imageId) {
+    return "ec2://" + region + "/" + imageId;
+  }
+
+  /** The tag that names the digest of a document of {@code kind}. */
+  static String documentTag(Attestation.Kind kind) {
+    return switch (kind) {
+      case SPDX -> KilnTags.SBOM_SPDX;
+      case CYCLONEDX -> KilnTags.SBOM_CYCLONEDX;
+      case PROVENANCE -> KilnTags.PROVENANCE;
+    };
   }
 
   /**

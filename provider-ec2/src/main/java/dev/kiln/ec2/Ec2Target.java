@@ -74,7 +74,11 @@ public final class Ec2Target implements Target {
           "bootMode",
           "endpoint",
           "ec2Endpoint",
-          "ebsEndpoint");
+          "ebsEndpoint",
+          "attestations",
+          "s3Endpoint");
+  private static final Pattern BUCKET = Pattern.compile("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]");
+  private static final Pattern PREFIX = Pattern.compile("[A-Za-z0-9!_.*'()/-]{0,512}");
 
   private final Optional<String> region;
   private final String name;
@@ -92,6 +96,8 @@ public final class Ec2Target implements Target {
   private final String bootMode;
   private final Optional<URI> ec2Endpoint;
   private final Optional<URI> ebsEndpoint;
+  private final Optional<String> attestations;
+  private final Optional<URI> s3Endpoint;
   private final Optional<AwsCredentialsProvider> credentials;
   private final DiskOptions diskOptions;
 
@@ -112,6 +118,8 @@ public final class Ec2Target implements Target {
     this.bootMode = b.bootMode;
     this.ec2Endpoint = b.ec2Endpoint;
     this.ebsEndpoint = b.ebsEndpoint;
+    this.attestations = b.attestations;
+    this.s3Endpoint = b.s3Endpoint;
     this.credentials = b.credentials;
     this.diskOptions = b.diskOptions;
     if (tpm && !"uefi".equals(bootMode)) {
@@ -152,7 +160,9 @@ public final class Ec2Target implements Target {
    * tpm} (false), {@code arch} ({@code x86_64}, the default, or {@code arm64} for Graviton: the
    * image's platform must be linux/amd64 or linux/arm64 to match), {@code bootMode} (uefi, the only
    * one for now), {@code endpoint} (both EC2 and EBS), {@code ec2Endpoint}, {@code ebsEndpoint},
-   * and the disk's options {@code disk.NAME} ({@link DiskParameters}).
+   * {@code attestations} ({@code s3://BUCKET[/PREFIX]}: where a signed bake publishes the AMI's
+   * documents and signatures by digest), {@code s3Endpoint}, and the disk's options {@code
+   * disk.NAME} ({@link DiskParameters}).
    *
    * @throws InvalidTargetException when the string is not such a URI, with what was expected and
    *     what was found
@@ -447,6 +457,52 @@ public final class Ec2Target implements Target {
     return new Ec2Target(b);
   }
 
+  /**
+   * With a signer ({@code Kiln.builder().signWith}), also publishes the AMI's SBOMs, provenance,
+   * their signed envelopes and the AMI's signatures to {@code s3://BUCKET[/PREFIX]}, each as {@code
+   * PREFIX/sha256/<hex>} (the digest an AMI tag names), in the target's region with its
+   * credentials.
+   *
+   * @throws InvalidTargetException when it is not such a location
+   */
+  public Ec2Target attestations(String location) {
+    Builder b = toBuilder();
+    b.apply("attestations", location);
+    return new Ec2Target(b);
+  }
+
+  /** Where the AMI's documents are published, {@code s3://BUCKET[/PREFIX]}, if anywhere. */
+  public Optional<String> attestations() {
+    return attestations;
+  }
+
+  /** The bucket of {@link #attestations()}. */
+  Optional<String> attestationsBucket() {
+    return attestations.map(a -> a.substring("s3://".length()).split("/", 2)[0]);
+  }
+
+  /** The key of the object holding the document {@code digest} in {@link #attestations()}. */
+  Optional<String> attestationsKey(dev.kiln.Digest digest) {
+    return attestations.map(
+        a -> {
+          String[] bucketAndPrefix = a.substring("s3://".length()).split("/", 2);
+          String prefix = bucketAndPrefix.length > 1 ? bucketAndPrefix[1] + "/" : "";
+          return prefix + "sha256/" + digest.hex();
+        });
+  }
+
+  /** Sends S3 calls (of {@link #attestations(String)}) to this endpoint, path-style. */
+  public Ec2Target s3Endpoint(URI endpoint) {
+    Builder b = toBuilder();
+    b.s3Endpoint = Optional.of(checkEndpoint(endpoint));
+    return new Ec2Target(b);
+  }
+
+  /** The S3 endpoint override, if any. */
+  public Optional<URI> s3Endpoint() {
+    return s3Endpoint;
+  }
+
   /** Sends EBS direct API calls to this endpoint (e.g. an interface VPC endpoint). */
   public Ec2Target ebsEndpoint(URI endpoint) {
     Builder b = toBuilder();
@@ -511,6 +567,8 @@ public final class Ec2Target implements Target {
     }
     ec2Endpoint.ifPresent(e -> params.add("ec2Endpoint=" + encode(e.toString())));
     ebsEndpoint.ifPresent(e -> params.add("ebsEndpoint=" + encode(e.toString())));
+    attestations.ifPresent(a -> params.add("attestations=" + encode(a)));
+    s3Endpoint.ifPresent(e -> params.add("s3Endpoint=" + encode(e.toString())));
     params.addAll(DiskParameters.toParameters(diskOptions));
     if (!params.isEmpty()) {
       s.append('?').append(String.join("&", params));
@@ -555,6 +613,8 @@ public final class Ec2Target implements Target {
     b.bootMode = bootMode;
     b.ec2Endpoint = ec2Endpoint;
     b.ebsEndpoint = ebsEndpoint;
+    b.attestations = attestations;
+    b.s3Endpoint = s3Endpoint;
     b.credentials = credentials;
     b.diskOptions = diskOptions;
     return b;
@@ -576,6 +636,28 @@ public final class Ec2Target implements Target {
               + "'");
     }
     return name;
+  }
+
+  /** {@code s3://BUCKET[/PREFIX]}, without a trailing slash. */
+  private static String checkAttestations(String value) {
+    String expected =
+        "expected attestations=s3://BUCKET[/PREFIX] (a bucket name of 3-63 lowercase letters, digits,"
+            + " dots and hyphens; a prefix of letters, digits and !_.*'()/-), found '"
+            + value
+            + "'";
+    if (value == null || !value.startsWith("s3://")) {
+      throw invalid(expected);
+    }
+    String[] parts = value.substring("s3://".length()).split("/", 2);
+    String prefix = parts.length > 1 ? parts[1].replaceAll("/+$", "") : "";
+    if (!BUCKET.matcher(parts[0]).matches()
+        || !PREFIX.matcher(prefix).matches()
+        || prefix.startsWith("/")
+        || prefix.contains("//")
+        || java.util.Arrays.asList(prefix.split("/")).contains("..")) {
+      throw invalid(expected);
+    }
+    return "s3://" + parts[0] + (prefix.isEmpty() ? "" : "/" + prefix);
   }
 
   private static URI checkEndpoint(URI endpoint) {
@@ -624,6 +706,8 @@ public final class Ec2Target implements Target {
     String bootMode = "uefi";
     Optional<URI> ec2Endpoint = Optional.empty();
     Optional<URI> ebsEndpoint = Optional.empty();
+    Optional<String> attestations = Optional.empty();
+    Optional<URI> s3Endpoint = Optional.empty();
     Optional<AwsCredentialsProvider> credentials = Optional.empty();
     DiskOptions diskOptions = DiskOptions.defaults();
 
@@ -743,6 +827,12 @@ public final class Ec2Target implements Target {
           return;
         case "ebsEndpoint":
           ebsEndpoint = Optional.of(checkEndpoint(uri(value)));
+          return;
+        case "attestations":
+          attestations = Optional.of(checkAttestations(value));
+          return;
+        case "s3Endpoint":
+          s3Endpoint = Optional.of(checkEndpoint(uri(value)));
           return;
         default:
           throw invalid(

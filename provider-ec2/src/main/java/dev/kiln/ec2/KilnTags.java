@@ -46,6 +46,28 @@ final class KilnTags {
    */
   public static final String RETIRED = "retired";
 
+  /**
+   * With a signer ({@code Kiln.builder().signWith}): the digest of the image's SPDX SBOM, {@code
+   * sha256:<hex>}, as the store and the attestations location keep it. {@link #DSSE_SUFFIX} names
+   * its signed envelope.
+   */
+  public static final String SBOM_SPDX = "kiln:sbom.spdx";
+
+  /** The digest of the image's CycloneDX SBOM; see {@link #SBOM_SPDX}. */
+  public static final String SBOM_CYCLONEDX = "kiln:sbom.cyclonedx";
+
+  /** The digest of the image's provenance (an in-toto statement naming this AMI). */
+  public static final String PROVENANCE = "kiln:provenance";
+
+  /**
+   * The digest of the AMI's signature: a DSSE envelope of the cosign simple signing payload that
+   * names {@code ec2://REGION/AMI-ID} and the image digest.
+   */
+  public static final String SIGNATURE = "kiln:signature";
+
+  /** Appended to a document's tag: the digest of the document's signed DSSE envelope. */
+  public static final String DSSE_SUFFIX = ".dsse";
+
   /** EC2 allows at most this many tags on a resource. */
   public static final int MAX_TAGS = 50;
 

@@ -11,7 +11,8 @@ import java.util.List;
  * @param file the OVA
  * @param size its size in bytes
  * @param sha256 the SHA-256 of the whole archive
- * @param entries the files inside, in archive order: descriptor, manifest, disk
+ * @param entries the files inside, in archive order: descriptor, manifest, certificate (when
+ *     signed), disk
  * @param disk what the VMDK writer reported about the disk
  */
 public record OvaArchive(

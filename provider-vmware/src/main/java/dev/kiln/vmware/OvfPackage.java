@@ -9,6 +9,8 @@ import com.google.common.io.ByteStreams;
 import com.google.common.io.MoreFiles;
 import com.google.common.io.RecursiveDeleteOption;
 import dev.kiln.Digest;
+import dev.kiln.SigningKey;
+import dev.kiln.spi.ContentSigner;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -19,7 +21,10 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
+import java.security.cert.X509Certificate;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -81,6 +86,7 @@ public final class OvfPackage {
   private final Digest imageDigest;
   private final Instant mtime;
   private final VmdkWriter vmdkWriter;
+  private final ContentSigner signer;
 
   private OvfPackage(
       String name,
@@ -95,7 +101,8 @@ public final class OvfPackage {
       Product product,
       Digest imageDigest,
       Instant mtime,
-      VmdkWriter vmdkWriter) {
+      VmdkWriter vmdkWriter,
+      ContentSigner signer) {
     this.name = name;
     this.cpus = cpus;
     this.memoryMiB = memoryMiB;
@@ -109,6 +116,7 @@ public final class OvfPackage {
     this.imageDigest = imageDigest;
     this.mtime = mtime;
     this.vmdkWriter = vmdkWriter;
+    this.signer = signer;
   }
 
   /**
@@ -138,7 +146,8 @@ public final class OvfPackage {
         null,
         null,
         defaultMtime(),
-        VmdkWriter.defaults());
+        VmdkWriter.defaults(),
+        null);
   }
 
   /** A copy with {@code cpus} virtual CPUs. */
@@ -241,6 +250,35 @@ public final class OvfPackage {
     return copy(b -> b.vmdkWriter = Objects.requireNonNull(writer, "writer"));
   }
 
+  /**
+   * A copy that signs the package: beside the manifest it writes the OVF certificate {@code
+   * NAME.cert} (DSP0243, "OVF certificate file"), the line {@code SHA256(NAME.mf)= <hex of the
+   * signature>} — the signer's signature of the manifest's bytes — followed by the signer's
+   * certificate chain as PEM, leaf first. In an OVA it follows the manifest.
+   *
+   * @throws IllegalArgumentException when the signer has no certificate: the OVF certificate
+   *     carries one, and verifiers (vSphere, ovftool) take the public key from it
+   */
+  public OvfPackage signedWith(ContentSigner signer) {
+    Objects.requireNonNull(signer, "signer");
+    checkArgument(!signer.certificates().isEmpty(), NO_CERTIFICATE);
+    return copy(b -> b.signer = signer);
+  }
+
+  /**
+   * Why an OVF package cannot be signed by a signer without a certificate; the message {@link
+   * #signedWith} and the {@code ova:} and {@code ovf:} targets give.
+   */
+  static final String NO_CERTIFICATE =
+      "an OVA signature needs a certificate: SigningKey.fromPem(key, cert) (the OVF certificate"
+          + " file NAME.cert holds the signer's X.509 certificate, from which vSphere and ovftool"
+          + " take the key that verifies the manifest)";
+
+  /** The signer of the package's manifest, if it is signed. */
+  public Optional<ContentSigner> signer() {
+    return Optional.ofNullable(signer);
+  }
+
   /** The VM name. */
   public String name() {
     return name;
@@ -304,6 +342,11 @@ public final class OvfPackage {
     return name + ".mf";
   }
 
+  /** The OVF certificate's file name, {@code NAME.cert} (written when the package is signed). */
+  public String certificateName() {
+    return name + ".cert";
+  }
+
   /** The disk's file name, {@code NAME-disk1.vmdk}. */
   public String vmdkName() {
     return name + "-disk1.vmdk";
@@ -311,7 +354,9 @@ public final class OvfPackage {
 
   /**
    * Writes the disk, descriptor and manifest into {@code directory} (created if missing; files of
-   * the same names are replaced, each atomically).
+   * the same names are replaced, each atomically), and the OVF certificate when the package is
+   * signed ({@link #signedWith}). Without a signer, a {@code NAME.cert} left there by an earlier
+   * signed write is removed: it would no longer match the manifest.
    */
   public OvfFiles writeOvf(Path rawDisk, Path directory) throws IOException {
     checkHardware();
@@ -327,7 +372,17 @@ public final class OvfPackage {
     byte[] mf = manifest(List.of(descriptor, vmdk)).getBytes(StandardCharsets.US_ASCII);
     writeAtomically(directory.resolve(manifestName()), mf);
     PackagedFile manifest = new PackagedFile(manifestName(), mf.length, Digest.of(mf));
-    return new OvfFiles(directory, List.of(descriptor, manifest, vmdk), disk);
+    List<PackagedFile> files = new ArrayList<>(List.of(descriptor, manifest));
+    Path certPath = directory.resolve(certificateName());
+    if (signer != null) {
+      byte[] cert = certificate(manifestName(), mf, signer).getBytes(StandardCharsets.US_ASCII);
+      writeAtomically(certPath, cert);
+      files.add(new PackagedFile(certificateName(), cert.length, Digest.of(cert)));
+    } else {
+      Files.deleteIfExists(certPath);
+    }
+    files.add(vmdk);
+    return new OvfFiles(directory, files, disk);
   }
 
   /**
@@ -347,8 +402,8 @@ public final class OvfPackage {
 
   /**
    * Archives already written loose files as an OVA at {@code ova}: a POSIX ustar file with the
-   * descriptor first, then the manifest, then the disk, each with mode 0644, owner 0:0 and this
-   * package's modification time.
+   * descriptor first, then the manifest, then the certificate if the files have one, then the disk,
+   * each with mode 0644, owner 0:0 and this package's modification time.
    */
   public OvaArchive writeOva(OvfFiles files, Path ova) throws IOException {
     Path target = ova.toAbsolutePath();
@@ -549,6 +604,34 @@ public final class OvfPackage {
     return sb.toString();
   }
 
+  /**
+   * The OVF certificate of a manifest: {@code SHA256(NAME.mf)= <hex>} — the lowercase hex of {@code
+   * signer}'s signature (ASN.1 DER) of {@code manifest}'s bytes — then the signer's certificates as
+   * PEM, leaf first; LF line ends. What {@code openssl dgst -sha256 -sign key.pem -hex} and ovftool
+   * write.
+   *
+   * @throws IllegalArgumentException when the signer has no certificate
+   */
+  public static String certificate(String manifestName, byte[] manifest, ContentSigner signer)
+      throws IOException {
+    List<X509Certificate> chain = signer.certificates();
+    checkArgument(!chain.isEmpty(), NO_CERTIFICATE);
+    checkArgument(
+        signer.algorithm().startsWith("SHA256with"),
+        "an OVF certificate names SHA256 as its digest, but the signer signs with %s",
+        signer.algorithm());
+    StringBuilder sb =
+        new StringBuilder("SHA256(")
+            .append(manifestName)
+            .append(")= ")
+            .append(HexFormat.of().formatHex(signer.sign(manifest)))
+            .append('\n');
+    for (X509Certificate c : chain) {
+      sb.append(SigningKey.toPem(c));
+    }
+    return sb.toString();
+  }
+
   @Override
   public String toString() {
     return "OvfPackage{"
@@ -628,6 +711,7 @@ public final class OvfPackage {
     Digest imageDigest;
     Instant mtime;
     VmdkWriter vmdkWriter;
+    ContentSigner signer;
   }
 
   private OvfPackage copy(java.util.function.Consumer<Fields> change) {
@@ -645,6 +729,7 @@ public final class OvfPackage {
     b.imageDigest = imageDigest;
     b.mtime = mtime;
     b.vmdkWriter = vmdkWriter;
+    b.signer = signer;
     change.accept(b);
     return new OvfPackage(
         b.name,
@@ -659,7 +744,8 @@ public final class OvfPackage {
         b.product,
         b.imageDigest,
         b.mtime,
-        b.vmdkWriter);
+        b.vmdkWriter,
+        b.signer);
   }
 
   /** Minimal XML text building with escaping. */

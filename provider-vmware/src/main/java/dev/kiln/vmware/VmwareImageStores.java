@@ -10,6 +10,9 @@ import dev.kiln.disk.DiskCache;
 import dev.kiln.disk.DiskOptions;
 import dev.kiln.disk.RawDiskStores;
 import dev.kiln.event.BakeEvent;
+import dev.kiln.spi.Attachments;
+import dev.kiln.spi.AttestationSink;
+import dev.kiln.spi.ContentSigner;
 import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageStoreProvider;
 import dev.kiln.spi.ImageView;
@@ -41,7 +44,8 @@ public final class VmwareImageStores implements ImageStoreProvider {
     if (target.scheme().equals(VsphereTarget.SCHEME)) {
       return new VsphereStore(VsphereTarget.parse(target.toString()));
     }
-    return new FileStore(VmwareFileTarget.parse(target));
+    VmwareFileTarget t = VmwareFileTarget.parse(target);
+    return t.scheme().equals("vmdk") ? new FileStore(t) : new PackageStore(t);
   }
 
   static String annotation(ImageView image) {
@@ -91,7 +95,7 @@ public final class VmwareImageStores implements ImageStoreProvider {
    * {@code vmdk:}, {@code ova:}, {@code ovf:}: files, rewritten atomically on every publish (they
    * are reproducible).
    */
-  private static final class FileStore implements ImageStore {
+  private static class FileStore implements ImageStore {
     private final String kind;
     private final String target;
     private final Path path;
@@ -113,6 +117,7 @@ public final class VmwareImageStores implements ImageStoreProvider {
     @Override
     public PublishedImage publish(ImageView image, PublishContext ctx) throws BakeException {
       checkPlatform(target, image);
+      Optional<ContentSigner> signer = signer(ctx);
       DiskCache.CachedDisk disk = RawDiskStores.diskCache(ctx, target).disk(image, options);
       Map<String, String> details = new LinkedHashMap<>();
       details.put("path", path.toString());
@@ -126,16 +131,55 @@ public final class VmwareImageStores implements ImageStoreProvider {
             details.put("cid", info.cid());
           }
           case "ova" -> {
-            OvaArchive ova = ovf(name, image).writeOva(disk.path(), path);
+            OvaArchive ova = signed(ovf(name, image), signer).writeOva(disk.path(), path);
             details.put("sha256", ova.sha256().toString());
+            signer.ifPresent(s -> details.put("signedBy", s.keyId()));
           }
-          default -> ovf(name, image).writeOvf(disk.path(), path);
+          default -> {
+            signed(ovf(name, image), signer).writeOvf(disk.path(), path);
+            signer.ifPresent(s -> details.put("signedBy", s.keyId()));
+          }
         }
       } catch (IOException e) {
         throw new ImageStoreException(target, "could not write " + path + ": " + e.getMessage(), e);
       }
       ctx.emit(new BakeEvent.Output(target, "wrote " + path));
       return new PublishedImage(target, image.digest(), false, details);
+    }
+
+    /**
+     * The signer of {@code ova:} and {@code ovf:} packages ({@code Kiln.builder().signWith}),
+     * checked before the disk is built: the OVF certificate needs the signer's X.509 certificate. A
+     * VMDK has no place for a signature.
+     */
+    private Optional<ContentSigner> signer(PublishContext ctx) throws ImageStoreException {
+      if (kind.equals("vmdk")) {
+        return Optional.empty();
+      }
+      Optional<ContentSigner> signer = ctx.capability(ContentSigner.class);
+      if (signer.isPresent() && signer.get().certificates().isEmpty()) {
+        throw new ImageStoreException(target, OvfPackage.NO_CERTIFICATE);
+      }
+      return signer;
+    }
+
+    private static OvfPackage signed(OvfPackage p, Optional<ContentSigner> signer) {
+      return signer.map(p::signedWith).orElse(p);
+    }
+  }
+
+  /**
+   * {@code ova:} and {@code ovf:}: signed when they are written, by the OVF certificate over their
+   * manifest ({@link OvfPackage#signedWith}); the SBOMs and provenance are not put in the package.
+   */
+  private static final class PackageStore extends FileStore implements AttestationSink {
+    PackageStore(VmwareFileTarget t) {
+      super(t);
+    }
+
+    @Override
+    public void attach(PublishedImage published, Attachments attachments, PublishContext ctx) {
+      // the package's NAME.cert, written by publish, is its signature
     }
   }
 

@@ -16,6 +16,7 @@ import dev.kiln.spi.OutputChecks;
 import dev.kiln.spi.ProvisionContext;
 import dev.kiln.spi.PublishContext;
 import dev.kiln.spi.RemoteCache;
+import dev.kiln.spi.SignedDocuments;
 import dev.kiln.spi.UncompressedLayers;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -123,6 +124,9 @@ final class Contexts {
       }
       if (type == OutputChecks.class) {
         return Optional.of(type.cast(services.store().outputChecks()));
+      }
+      if (type == SignedDocuments.class) {
+        return Optional.of(type.cast(new StoreSignedDocuments(services.store())));
       }
       return services.registry().capability(type);
     }
