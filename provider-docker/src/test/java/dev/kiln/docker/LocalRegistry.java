@@ -29,11 +29,21 @@ final class LocalRegistry implements AutoCloseable {
     return start(dir, null, null);
   }
 
+  /** A registry with manifest deletes enabled or, as distribution's default, refused (405). */
+  static LocalRegistry start(Path dir, boolean deletes) throws Exception {
+    return start(dir, null, null, deletes);
+  }
+
   /**
    * A registry that requires {@code user}/{@code password} (Basic, via an htpasswd file made with
    * htpasswd -B).
    */
   static LocalRegistry start(Path dir, String user, String password) throws Exception {
+    return start(dir, user, password, true);
+  }
+
+  private static LocalRegistry start(Path dir, String user, String password, boolean deletes)
+      throws Exception {
     String binary = Tools.require("docker-registry", "docker-registry");
     Files.createDirectories(dir);
     int port = freePort();
@@ -44,7 +54,7 @@ final class LocalRegistry implements AutoCloseable {
             .append("storage:\n  filesystem:\n    rootdirectory: ")
             .append(dir.resolve("data"))
             .append('\n')
-            .append("  delete:\n    enabled: true\n")
+            .append("  delete:\n    enabled: " + deletes + "\n")
             .append("http:\n  addr: 127.0.0.1:")
             .append(port)
             .append('\n');
