@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
  * in a directory of the test's own, optionally with htpasswd (Basic) authentication. Stopped by
  * {@link #close()}.
  */
-final class LocalRegistry implements AutoCloseable {
+public final class LocalRegistry implements AutoCloseable {
   private final Process process;
   private final int port;
   private final Path log;
@@ -25,7 +25,7 @@ final class LocalRegistry implements AutoCloseable {
     this.log = log;
   }
 
-  static LocalRegistry start(Path dir) throws Exception {
+  public static LocalRegistry start(Path dir) throws Exception {
     return start(dir, null, null);
   }
 
@@ -108,7 +108,7 @@ final class LocalRegistry implements AutoCloseable {
   }
 
   /** {@code 127.0.0.1:PORT}. */
-  String host() {
+  public String host() {
     return "127.0.0.1:" + port;
   }
 
