@@ -456,8 +456,13 @@ final class RegistryClient {
    * registry's {@code Link} header); empty when the repository does not exist.
    */
   List<String> tags(String repo) throws IOException {
+    return tags(repo, 1000);
+  }
+
+  /** Every tag of {@code repo}, asked for {@code pageSize} at a time. */
+  List<String> tags(String repo, int pageSize) throws IOException {
     List<String> out = new ArrayList<>();
-    String path = "/v2/" + repo + "/tags/list?n=1000";
+    String path = "/v2/" + repo + "/tags/list?n=" + pageSize;
     while (path != null) {
       String p = path;
       HttpResponse<byte[]> r = send(pullScope(repo), () -> request(p).GET(), true);

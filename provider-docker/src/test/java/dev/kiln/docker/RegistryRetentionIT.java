@@ -87,6 +87,25 @@ class RegistryRetentionIT {
   }
 
   @Test
+  void retentionSeesEveryTagPageByPage() throws Exception {
+    try (LocalRegistry registry = LocalRegistry.start(tmp.resolve("registry"))) {
+      RegistryRemoteCache cache =
+          RegistryRemoteCache.of(URI.create("docker://" + registry.host() + "/cache/pages"));
+      for (char k : "abcde".toCharArray()) {
+        put(cache, key(k));
+      }
+      assertThat(client(registry).tags("cache/pages", 2))
+          .containsExactlyInAnyOrder(
+              "kiln-keys-" + key('a'),
+              "kiln-keys-" + key('b'),
+              "kiln-keys-" + key('c'),
+              "kiln-keys-" + key('d'),
+              "kiln-keys-" + key('e'));
+      assertThat(client(registry).tags("cache/nothing-here")).isEmpty();
+    }
+  }
+
+  @Test
   void entriesWithoutARecordedUseAreKeptAndAgeFromTheFirstRun() throws Exception {
     try (LocalRegistry registry = LocalRegistry.start(tmp.resolve("registry"))) {
       RegistryRemoteCache cache =
