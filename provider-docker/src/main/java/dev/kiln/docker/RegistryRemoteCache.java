@@ -300,7 +300,8 @@ final class RegistryRemoteCache implements RemoteCache {
   public void touch(String namespace, String key, Instant at) throws IOException {
     String tag = tag(namespace, key);
     RegistryClient c = client();
-    RegistryClient.Manifest m = seen.remove(tag);
+    RegistryClient.Manifest seenManifest = seen.remove(tag);
+    RegistryClient.Manifest m = seenManifest;
     if (m == null) {
       try {
         m = c.manifest(repo(), tag);
@@ -319,6 +320,23 @@ final class RegistryRemoteCache implements RemoteCache {
     Optional<Instant> used = used(notes);
     if (used.isPresent() && recent(used.get(), when)) {
       return;
+    }
+    if (m == seenManifest) {
+      // the lookup may be a while ago: a registry has no conditional PUT, so read the tag again and
+      // leave an entry written since alone (its write is a newer use), rather than put the old one
+      // back over it
+      Digest current;
+      try {
+        current = c.manifest(repo(), tag).digest();
+      } catch (RegistryException e) {
+        if (e.status() == 404) {
+          return;
+        }
+        throw e;
+      }
+      if (!current.equals(m.digest())) {
+        return;
+      }
     }
     notes.put(USED_ANNOTATION, when.toString());
     byte[] bytes = JSON.writeValueAsBytes(o);

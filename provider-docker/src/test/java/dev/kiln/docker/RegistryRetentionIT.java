@@ -87,6 +87,23 @@ class RegistryRetentionIT {
   }
 
   @Test
+  void aTouchNeverPutsBackAnEntryThatWasWrittenSinceItWasRead() throws Exception {
+    try (LocalRegistry registry = LocalRegistry.start(tmp.resolve("registry"))) {
+      URI uri = URI.create("docker://" + registry.host() + "/cache/race");
+      RegistryRemoteCache reader = RegistryRemoteCache.of(uri);
+      RegistryRemoteCache writer = RegistryRemoteCache.of(uri);
+      put(reader, key('a'));
+      reader.touch("keys", key('a'), Instant.now().minus(40, ChronoUnit.DAYS));
+      assertThat(reader.getEntry("keys", key('a')).map(String::new)).contains("{\"a\":1}");
+      // another runner writes the entry again (a repair) between the lookup and its touch
+      writer.putEntry(
+          "keys", key('a'), "{\"a\":2}".getBytes(StandardCharsets.UTF_8), Optional.empty());
+      reader.touch("keys", key('a'), Instant.now());
+      assertThat(writer.getEntry("keys", key('a')).map(String::new)).contains("{\"a\":2}");
+    }
+  }
+
+  @Test
   void retentionSeesEveryTagPageByPage() throws Exception {
     try (LocalRegistry registry = LocalRegistry.start(tmp.resolve("registry"))) {
       RegistryRemoteCache cache =
