@@ -44,10 +44,10 @@ import java.util.function.LongConsumer;
  * <p>An entry's last use is its annotation {@code dev.kiln.cache.used} (an ISO instant): written
  * with the entry, and moved on by {@link #touch} when a bake reads an entry whose recorded use is a
  * day or more old, by putting the same manifest again with the new time (the lookup already fetched
- * it, so a hit costs one manifest PUT at most once a day) and deleting the manifest it replaced.
- * {@link #retain} lists the {@code kiln-*} tags and deletes the manifests of the entries that go,
- * by digest, so an entry touched since it was listed stays; the registry's garbage collection
- * reclaims their blobs.
+ * it; the tag is read again first, so an entry written since is never put back to the old one) and
+ * deleting the manifest it replaced. {@link #retain} lists the {@code kiln-*} tags and deletes the
+ * manifests of the entries that go, by digest, so an entry touched since it was listed stays; the
+ * registry's garbage collection reclaims their blobs.
  */
 final class RegistryRemoteCache implements RemoteCache {
   static final String ARTIFACT_TYPE = "application/vnd.dev.kiln.cache.entry.v1+json";
