@@ -29,6 +29,10 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.LongConsumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -397,19 +401,15 @@ final class S3RemoteCache implements RemoteCache {
           entryPaths.add(rel);
         }
       }
+      List<Optional<HeadObjectResponse>> heads = headAll(entryPaths);
       List<RetentionPlan.Entry> entries = new ArrayList<>();
       Set<Digest> named = new HashSet<>();
-      for (String rel : entryPaths) {
-        HeadObjectResponse h;
-        try {
-          h = s3.headObject(r -> r.bucket(bucket).key(object(rel)));
-        } catch (S3Exception e) {
-          if (missing(e)) {
-            continue; // deleted since it was listed
-          }
-          throw e;
+      for (int i = 0; i < entryPaths.size(); i++) {
+        if (heads.get(i).isEmpty()) {
+          continue; // deleted since it was listed
         }
-        Matcher m = ENTRY_PATH.matcher(rel);
+        HeadObjectResponse h = heads.get(i).get();
+        Matcher m = ENTRY_PATH.matcher(entryPaths.get(i));
         m.matches();
         Optional<Digest> blob = Optional.empty();
         try {
@@ -495,6 +495,55 @@ final class S3RemoteCache implements RemoteCache {
       return RetentionPlan.report(describe(), policy.dryRun(), done, removed, kept, freed, start);
     } catch (SdkException e) {
       throw io("retention", e);
+    }
+  }
+
+  /**
+   * The HEAD of every entry, in order, 16 at a time (empty where it is gone): one request each,
+   * since a listing carries no metadata.
+   */
+  private List<Optional<HeadObjectResponse>> headAll(List<String> paths) throws IOException {
+    ExecutorService pool =
+        Executors.newFixedThreadPool(
+            Math.max(1, Math.min(16, paths.size())),
+            r -> {
+              Thread t = new Thread(r, "kiln-s3-retention");
+              t.setDaemon(true);
+              return t;
+            });
+    try {
+      List<Future<Optional<HeadObjectResponse>>> futures = new ArrayList<>();
+      for (String rel : paths) {
+        futures.add(
+            pool.submit(
+                () -> {
+                  try {
+                    return Optional.of(s3.headObject(r -> r.bucket(bucket).key(object(rel))));
+                  } catch (S3Exception e) {
+                    if (missing(e)) {
+                      return Optional.<HeadObjectResponse>empty();
+                    }
+                    throw e;
+                  }
+                }));
+      }
+      List<Optional<HeadObjectResponse>> out = new ArrayList<>();
+      for (Future<Optional<HeadObjectResponse>> f : futures) {
+        try {
+          out.add(f.get());
+        } catch (ExecutionException e) {
+          if (e.getCause() instanceof SdkException sdk) {
+            throw io("HEAD entries", sdk);
+          }
+          throw new IOException(described + ": HEAD entries failed: " + e.getCause(), e);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new java.io.InterruptedIOException("interrupted while reading entries");
+        }
+      }
+      return out;
+    } finally {
+      pool.shutdownNow();
     }
   }
 
