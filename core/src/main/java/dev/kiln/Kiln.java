@@ -170,6 +170,27 @@ public final class Kiln implements AutoCloseable {
     return runtime.verify(target, key);
   }
 
+  /**
+   * Shrinks this Kiln's remote cache ({@link Builder#remoteCache(String)}): drops the entries the
+   * policy lets go, by their last use (bakes record each entry they read), and, on S3, the blobs
+   * only they named; a registry's own garbage collection ({@code registry garbage-collect})
+   * reclaims its blobs. With {@code policy.dryRun(true)} it only lists what would go. Separate from
+   * the local store's collection; see {@code docs/lifecycle.md}.
+   *
+   * <pre>{@code
+   * RetentionReport r = kiln.retainRemoteCache(
+   *     RemoteCache.Retention.keepAll().unusedFor(Duration.ofDays(30)).maxBytes(500L << 30));
+   * }</pre>
+   *
+   * @throws IllegalStateException when this Kiln has no remote cache, or reads it only and the run
+   *     is not dry
+   * @throws UnsupportedOperationException when the backend cannot list or delete its entries
+   * @throws IOException when the remote fails (what was deleted before stays deleted)
+   */
+  public RetentionReport retainRemoteCache(RemoteCache.Retention policy) throws IOException {
+    return runtime.retainRemoteCache(policy);
+  }
+
   /** Whether {@link #close()} was called. */
   public boolean isClosed() {
     return runtime.isClosed();

@@ -6,6 +6,7 @@ import dev.kiln.internal.graph.StoredImages;
 import dev.kiln.internal.registry.Registry;
 import dev.kiln.internal.store.LocalStore;
 import dev.kiln.spi.Attestor;
+import dev.kiln.spi.RemoteCache;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -32,8 +33,12 @@ final class KilnRuntime {
   private final ExecutorService ownLayerPool;
   private final ExecutorService compressPool;
   private final AtomicBoolean closed = new AtomicBoolean();
+  private final RemoteCache remoteCache;
+  private final RemoteCache.Mode remoteMode;
 
   KilnRuntime(KilnSettings s) throws IOException {
+    this.remoteCache = s.remoteCache;
+    this.remoteMode = s.remoteMode;
     // what can refuse the settings comes first, so that a refusal leaves nothing open
     Engine.AttestConfig attest = attesting(s);
     Registry registry =
@@ -161,6 +166,23 @@ final class KilnRuntime {
   void tag(Digest image, String name) throws BakeException {
     checkOpen();
     stored.tag(Objects.requireNonNull(image, "image"), name);
+  }
+
+  RetentionReport retainRemoteCache(RemoteCache.Retention policy) throws IOException {
+    checkOpen();
+    Objects.requireNonNull(policy, "policy");
+    if (remoteCache == null) {
+      throw new IllegalStateException(
+          "this Kiln has no remote cache: build it with Kiln.builder().remoteCache(uri)");
+    }
+    if (!policy.dryRun() && !remoteMode.writes()) {
+      throw new IllegalStateException(
+          "remote cache "
+              + remoteCache.describe()
+              + " is used read-only here: retention deletes, so run it where the cache is"
+              + " written, or as a dry run");
+    }
+    return remoteCache.retain(policy);
   }
 
   boolean isClosed() {

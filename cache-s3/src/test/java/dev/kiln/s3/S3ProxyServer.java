@@ -14,7 +14,7 @@ import org.jclouds.blobstore.BlobStoreContext;
  * with the credentials the module's test environment sets ({@code AWS_ACCESS_KEY_ID=kiln-test}).
  * Stopped by {@link #close()}.
  */
-final class S3ProxyServer implements AutoCloseable {
+public final class S3ProxyServer implements AutoCloseable {
   static final String ACCESS_KEY = "kiln-test";
   static final String SECRET_KEY = "kiln-test-secret";
 
@@ -28,7 +28,7 @@ final class S3ProxyServer implements AutoCloseable {
     this.port = port;
   }
 
-  static S3ProxyServer start(String... buckets) throws Exception {
+  public static S3ProxyServer start(String... buckets) throws Exception {
     int port;
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       port = s.getLocalPort();
@@ -59,12 +59,12 @@ final class S3ProxyServer implements AutoCloseable {
   }
 
   /** {@code http://127.0.0.1:PORT}. */
-  String endpoint() {
+  public String endpoint() {
     return "http://127.0.0.1:" + port;
   }
 
   /** The cache URI of a bucket and prefix on this server. */
-  String uri(String bucket, String prefix) {
+  public String uri(String bucket, String prefix) {
     return "s3://"
         + bucket
         + "/"

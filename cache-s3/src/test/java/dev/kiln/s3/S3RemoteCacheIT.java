@@ -7,6 +7,7 @@ import dev.kiln.Kiln;
 import dev.kiln.spi.RemoteCache;
 import dev.kiln.testing.RemoteCacheContract;
 import dev.kiln.testing.RemoteCacheFleetContract;
+import dev.kiln.testing.RemoteCacheRetentionContract;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
@@ -80,6 +81,19 @@ class S3RemoteCacheIT {
       if (own != null) {
         own.close();
       }
+    }
+  }
+
+  @Nested
+  class Retention extends RemoteCacheRetentionContract {
+    @Override
+    protected String freshRemote() {
+      return freshUri();
+    }
+
+    @Override
+    protected boolean blobsGoWithEntries() {
+      return true;
     }
   }
 

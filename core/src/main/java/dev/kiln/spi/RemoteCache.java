@@ -1,8 +1,12 @@
 package dev.kiln.spi;
 
 import dev.kiln.Digest;
+import dev.kiln.RetentionReport;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.function.LongConsumer;
 import java.util.regex.Pattern;
@@ -121,6 +125,91 @@ public interface RemoteCache extends AutoCloseable {
    */
   void putEntry(String namespace, String key, byte[] json, Optional<BlobRef> blob)
       throws IOException;
+
+  /**
+   * Records that the entry under (namespace, key) was used at {@code at}: a bake read it. {@link
+   * #retain} goes by these times, so an entry in use is never dropped as unused. Kept cheap: a
+   * backend keeps the last use to the day and writes only when the use it recorded is a day or more
+   * before {@code at} (a hit costs nothing more most of the time), or when {@code at} is earlier
+   * than the use it recorded. A missing entry is no error. The default records nothing.
+   */
+  default void touch(String namespace, String key, Instant at) throws IOException {}
+
+  /**
+   * Drops the entries {@code policy} lets go (by their last use, see {@link #touch}) and, where the
+   * backend can, the blobs only they named; on a dry run only lists them. Entries that lack a
+   * recorded use (written before uses were recorded) count as used now, and a run that is not dry
+   * records that, so they age from then on. Dropping an entry a runner is about to read costs that
+   * runner one miss, never a wrong layer.
+   *
+   * @return what went (or would go) and what stayed, each with its reason
+   * @throws UnsupportedOperationException when the backend cannot list or delete its entries
+   */
+  default RetentionReport retain(Retention policy) throws IOException {
+    throw new UnsupportedOperationException(
+        "remote cache " + describe() + " cannot list or delete its entries (no retention)");
+  }
+
+  /**
+   * Which entries of a remote cache to keep ({@link #retain}): those used within {@link
+   * #unusedFor()}, at most {@link #maxEntries()} of them and at most {@link #maxBytes()} of blobs,
+   * the most recently used first. {@link #keepAll()} drops nothing; each setter returns a changed
+   * copy.
+   *
+   * <pre>{@code
+   * kiln.retainRemoteCache(
+   *     RemoteCache.Retention.keepAll().unusedFor(Duration.ofDays(30)).maxBytes(200L << 30).dryRun(true));
+   * }</pre>
+   *
+   * @param unusedFor entries not used for this long go; empty: no age limit
+   * @param maxEntries at most this many entries stay
+   * @param maxBytes the blobs of the entries that stay add up to at most this many bytes (a blob
+   *     named by several entries counts once)
+   * @param dryRun only list what would go
+   */
+  record Retention(Optional<Duration> unusedFor, long maxEntries, long maxBytes, boolean dryRun) {
+    public Retention {
+      Objects.requireNonNull(unusedFor, "unusedFor");
+      unusedFor.ifPresent(
+          d -> {
+            if (d.isNegative() || d.isZero()) {
+              throw new IllegalArgumentException("unusedFor must be positive, not " + d);
+            }
+          });
+      if (maxEntries < 0) {
+        throw new IllegalArgumentException("maxEntries must not be negative: " + maxEntries);
+      }
+      if (maxBytes < 0) {
+        throw new IllegalArgumentException("maxBytes must not be negative: " + maxBytes);
+      }
+    }
+
+    /** Keeps every entry (no limit); narrow it with the setters. */
+    public static Retention keepAll() {
+      return new Retention(Optional.empty(), Long.MAX_VALUE, Long.MAX_VALUE, false);
+    }
+
+    /** Entries not used for {@code age} go. */
+    public Retention unusedFor(Duration age) {
+      return new Retention(
+          Optional.of(Objects.requireNonNull(age, "age")), maxEntries, maxBytes, dryRun);
+    }
+
+    /** At most {@code count} entries stay, the most recently used. */
+    public Retention maxEntries(long count) {
+      return new Retention(unusedFor, count, maxBytes, dryRun);
+    }
+
+    /** The blobs of the entries that stay add up to at most {@code bytes}. */
+    public Retention maxBytes(long bytes) {
+      return new Retention(unusedFor, maxEntries, bytes, dryRun);
+    }
+
+    /** Only list what would go. */
+    public Retention dryRun(boolean on) {
+      return new Retention(unusedFor, maxEntries, maxBytes, on);
+    }
+  }
 
   /** Releases connections. */
   @Override

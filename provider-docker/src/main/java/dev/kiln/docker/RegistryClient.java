@@ -512,6 +512,60 @@ final class RegistryClient {
         .orElse(Digest.of(manifest));
   }
 
+  /**
+   * Every tag of {@code repo}, page by page ({@code GET /v2/REPO/tags/list?n=…}, following the
+   * registry's {@code Link} header); empty when the repository does not exist.
+   */
+  List<String> tags(String repo) throws IOException {
+    return tags(repo, 1000);
+  }
+
+  /** Every tag of {@code repo}, asked for {@code pageSize} at a time. */
+  List<String> tags(String repo, int pageSize) throws IOException {
+    List<String> out = new ArrayList<>();
+    String path = "/v2/" + repo + "/tags/list?n=" + pageSize;
+    while (path != null) {
+      String p = path;
+      HttpResponse<byte[]> r = send(pullScope(repo), () -> request(p).GET(), true);
+      if (r.statusCode() == 404) {
+        return out;
+      }
+      if (r.statusCode() != 200) {
+        throw error(r, "list the tags of " + repo);
+      }
+      for (JsonNode t : JSON.readTree(r.body()).path("tags")) {
+        out.add(t.asText());
+      }
+      path =
+          r.headers()
+              .firstValue("Link")
+              .map(l -> l.replaceAll("^\\s*<([^>]*)>.*$", "$1"))
+              .filter(l -> l.startsWith("/v2/"))
+              .orElse(null);
+    }
+    return out;
+  }
+
+  /**
+   * Deletes the manifest {@code digest} of {@code repo} and every tag on it ({@code DELETE
+   * /v2/REPO/manifests/DIGEST}); false when it was not there. A registry that does not allow
+   * deletes answers 405 ({@code UNSUPPORTED}), thrown as a {@link RegistryException}.
+   */
+  boolean deleteManifest(String repo, Digest digest) throws IOException {
+    HttpResponse<byte[]> r =
+        send(
+            "repository:" + repo + ":delete",
+            () -> request("/v2/" + repo + "/manifests/" + digest).DELETE(),
+            true);
+    if (r.statusCode() == 404) {
+      return false;
+    }
+    if (r.statusCode() != 202 && r.statusCode() != 200) {
+      throw error(r, "delete manifest " + repo + "@" + digest);
+    }
+    return true;
+  }
+
   // ---- requests, auth, retries ----
 
   private HttpRequest.Builder request(String path) {

@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
  * in a directory of the test's own, optionally with htpasswd (Basic) authentication. Stopped by
  * {@link #close()}.
  */
-final class LocalRegistry implements AutoCloseable {
+public final class LocalRegistry implements AutoCloseable {
   private final Process process;
   private final int port;
   private final Path log;
@@ -25,8 +25,13 @@ final class LocalRegistry implements AutoCloseable {
     this.log = log;
   }
 
-  static LocalRegistry start(Path dir) throws Exception {
+  public static LocalRegistry start(Path dir) throws Exception {
     return start(dir, null, null);
+  }
+
+  /** A registry with manifest deletes enabled or, as distribution's default, refused (405). */
+  static LocalRegistry start(Path dir, boolean deletes) throws Exception {
+    return start(dir, null, null, deletes);
   }
 
   /**
@@ -34,6 +39,11 @@ final class LocalRegistry implements AutoCloseable {
    * htpasswd -B).
    */
   static LocalRegistry start(Path dir, String user, String password) throws Exception {
+    return start(dir, user, password, true);
+  }
+
+  private static LocalRegistry start(Path dir, String user, String password, boolean deletes)
+      throws Exception {
     String binary = Tools.require("docker-registry", "docker-registry");
     Files.createDirectories(dir);
     int port = freePort();
@@ -44,7 +54,7 @@ final class LocalRegistry implements AutoCloseable {
             .append("storage:\n  filesystem:\n    rootdirectory: ")
             .append(dir.resolve("data"))
             .append('\n')
-            .append("  delete:\n    enabled: true\n")
+            .append("  delete:\n    enabled: " + deletes + "\n")
             .append("http:\n  addr: 127.0.0.1:")
             .append(port)
             .append('\n');
@@ -98,7 +108,7 @@ final class LocalRegistry implements AutoCloseable {
   }
 
   /** {@code 127.0.0.1:PORT}. */
-  String host() {
+  public String host() {
     return "127.0.0.1:" + port;
   }
 

@@ -9,6 +9,7 @@ import dev.kiln.Digest;
 import dev.kiln.spi.RemoteCache;
 import dev.kiln.testing.RemoteCacheContract;
 import dev.kiln.testing.RemoteCacheFleetContract;
+import dev.kiln.testing.RemoteCacheRetentionContract;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -83,6 +84,19 @@ class RegistryRemoteCacheIT {
       if (own != null) {
         own.close();
       }
+    }
+  }
+
+  @Nested
+  class Retention extends RemoteCacheRetentionContract {
+    @Override
+    protected String freshRemote() {
+      return freshUri();
+    }
+
+    @Override
+    protected boolean blobsGoWithEntries() {
+      return false;
     }
   }
 

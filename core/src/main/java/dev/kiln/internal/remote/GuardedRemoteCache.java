@@ -9,8 +9,12 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -49,6 +53,7 @@ public final class GuardedRemoteCache implements RemoteCache {
   private final AtomicReference<String> down = new AtomicReference<>();
   private final AtomicInteger failures = new AtomicInteger();
   private final AtomicInteger skipped = new AtomicInteger();
+  private final List<Future<?>> touches = new CopyOnWriteArrayList<>();
 
   public GuardedRemoteCache(
       RemoteCache remote,
@@ -77,8 +82,12 @@ public final class GuardedRemoteCache implements RemoteCache {
     }
   }
 
-  /** Logs what the bake did with the remote (failures, calls skipped after it went down). */
+  /**
+   * Waits (up to the call timeout) for the last-use records of the entries this bake read, then
+   * logs what the bake did with the remote (failures, calls skipped after it went down).
+   */
   public void endBake() {
+    awaitTouches();
     if (down.get() != null) {
       log.warn(
           "remote cache {} was unavailable in this bake ({}); {} calls failed, {} skipped",
@@ -133,8 +142,62 @@ public final class GuardedRemoteCache implements RemoteCache {
       skipped.incrementAndGet();
       return Optional.empty();
     }
-    return call("look up " + namespace + "/" + abbrev(key), () -> remote.getEntry(namespace, key))
-        .flatMap(o -> o);
+    Optional<byte[]> found =
+        call("look up " + namespace + "/" + abbrev(key), () -> remote.getEntry(namespace, key))
+            .flatMap(o -> o);
+    if (found.isPresent()) {
+      touchLater(namespace, key);
+    }
+    return found;
+  }
+
+  /**
+   * Records in the background that an entry was just read, so that retention keeps it ({@link
+   * RemoteCache#touch}); only where this bake writes, since recording a use is a write. A touch
+   * that fails is logged and forgotten: it neither fails the bake nor turns the remote off.
+   */
+  private void touchLater(String namespace, String key) {
+    if (!writes()) {
+      return;
+    }
+    Instant now = Instant.now();
+    try {
+      touches.add(
+          pool.submit(
+              () -> {
+                try {
+                  remote.touch(namespace, key, now);
+                } catch (IOException | RuntimeException e) {
+                  log.debug(
+                      "remote cache {}: could not record the use of {}/{}: {}",
+                      remote.describe(),
+                      namespace,
+                      abbrev(key),
+                      e.toString());
+                }
+                return null;
+              }));
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // closed
+    }
+  }
+
+  private void awaitTouches() {
+    List<Future<?>> pending = new ArrayList<>(touches);
+    touches.removeAll(pending);
+    long deadline = System.nanoTime() + timeout.toNanos();
+    for (Future<?> f : pending) {
+      try {
+        f.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+      } catch (TimeoutException e) {
+        f.cancel(true);
+      } catch (ExecutionException e) {
+        // logged by the touch itself
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
   }
 
   /**
