@@ -48,8 +48,8 @@ public interface AttestationSink {
   record Attached(
       byte[] manifest,
       String mediaType,
-      List<Cosign.Layer> signatures,
-      Map<Digest, List<Cosign.Layer>> attestations) {
+      List<CosignManifests.Layer> signatures,
+      Map<Digest, List<CosignManifests.Layer>> attestations) {
     public Attached {
       manifest = manifest.clone();
       signatures = List.copyOf(signatures);

@@ -16,6 +16,7 @@ import dev.kiln.Layer;
 import dev.kiln.SigningKey;
 import dev.kiln.VerifyResult;
 import dev.kiln.spi.Cosign;
+import dev.kiln.spi.CosignManifests;
 import dev.kiln.testing.SigningKeys;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -65,15 +66,15 @@ class SignedLayoutHostileTest {
   }
 
   /** Points {@code name} in index.json at a manifest with these layers, about the image. */
-  private void replace(String name, String artifactType, List<Cosign.Layer> layers)
+  private void replace(String name, String artifactType, List<CosignManifests.Layer> layers)
       throws Exception {
-    Cosign.Artifact art =
-        Cosign.artifact(
+    CosignManifests.Artifact art =
+        CosignManifests.artifact(
             artifactType,
             layers,
-            new Cosign.Descriptor(
+            new CosignManifests.Descriptor(
                 Cosign.OCI_MANIFEST, baked.digest(), Files.size(blob(baked.digest())), null));
-    for (Cosign.Layer l : layers) {
+    for (CosignManifests.Layer l : layers) {
       Files.write(blob(l.digest()), l.content());
     }
     Files.write(blob(Digest.of(art.config())), art.config());
@@ -108,11 +109,11 @@ class SignedLayoutHostileTest {
         Cosign.signatureTag(baked.digest()),
         Cosign.SIGNATURE_ARTIFACT,
         List.of(
-            new Cosign.Layer(
+            new CosignManifests.Layer(
                 Cosign.SIMPLE_SIGNING,
                 "not json {".getBytes(StandardCharsets.UTF_8),
                 Map.of(Cosign.SIGNATURE, "AAA")),
-            new Cosign.Layer(
+            new CosignManifests.Layer(
                 Cosign.SIMPLE_SIGNING,
                 Cosign.payload("1", baked.digest()),
                 Map.of(Cosign.SIGNATURE, "%%% not base64"))));
@@ -139,7 +140,7 @@ class SignedLayoutHostileTest {
         Cosign.attestationTag(baked.digest()),
         Cosign.ATTESTATION_ARTIFACT,
         List.of(
-            Cosign.attestationLayer(
+            CosignManifests.attestationLayer(
                 "[1,2".getBytes(StandardCharsets.UTF_8), "https://slsa.dev/provenance/v1")));
     VerifyResult v = verify();
     assertThat(v.verified()).isFalse();

@@ -13,6 +13,7 @@ import dev.kiln.event.BakeEvent;
 import dev.kiln.spi.Attachments;
 import dev.kiln.spi.AttestationSink;
 import dev.kiln.spi.Cosign;
+import dev.kiln.spi.CosignManifests;
 import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageView;
 import dev.kiln.spi.IndexView;
@@ -182,54 +183,61 @@ final class RegistryStore implements ImageStore, AttestationSink {
     String repo = repo();
     try {
       Digest top = published.digest();
-      Cosign.Descriptor subject;
+      CosignManifests.Descriptor subject;
       if (top.equals(a.image())) {
-        subject = new Cosign.Descriptor(a.mediaType(), top, a.manifest().length, null);
+        subject = new CosignManifests.Descriptor(a.mediaType(), top, a.manifest().length, null);
       } else {
         // the registry took the Docker schema 2 form of the manifest: that is what is signed
         byte[] docker = dockerManifest(a.manifest());
-        subject = new Cosign.Descriptor(RegistryClient.DOCKER_MANIFEST, top, docker.length, null);
+        subject =
+            new CosignManifests.Descriptor(
+                RegistryClient.DOCKER_MANIFEST, top, docker.length, null);
       }
-      List<Cosign.Descriptor> referrers = new ArrayList<>();
+      List<CosignManifests.Descriptor> referrers = new ArrayList<>();
       List<Digest> replaced = new ArrayList<>();
       byte[] payload = Cosign.payload(options.reference().registry() + "/" + repo, top);
       Optional<RegistryClient.Manifest> sig =
           client.findManifest(repo, Cosign.signatureTag(top), RegistryClient.pushScope(repo));
-      List<Cosign.Layer> sigLayers = sig.isPresent() ? layers(client, sig.get()) : List.of();
-      Optional<List<Cosign.Layer>> newSig = Cosign.mergeSignature(sigLayers, payload, a.signer());
+      List<CosignManifests.Layer> sigLayers =
+          sig.isPresent() ? layers(client, sig.get()) : List.of();
+      Optional<List<CosignManifests.Layer>> newSig =
+          CosignManifests.mergeSignature(sigLayers, payload, a.signer());
       if (newSig.isPresent()) {
-        Cosign.Artifact art = Cosign.artifact(Cosign.SIGNATURE_ARTIFACT, newSig.get(), subject);
+        CosignManifests.Artifact art =
+            CosignManifests.artifact(Cosign.SIGNATURE_ARTIFACT, newSig.get(), subject);
         put(client, art, Cosign.signatureTag(top));
         referrers.add(art.descriptor(Cosign.SIGNATURE_ARTIFACT));
         sig.ifPresent(m -> replaced.add(m.digest()));
       }
-      Map<Digest, List<Cosign.Layer>> bySubject = new LinkedHashMap<>();
+      Map<Digest, List<CosignManifests.Layer>> bySubject = new LinkedHashMap<>();
       for (Attachments.Attested at : a.attestations()) {
         Digest d = top.equals(a.image()) ? at.subject() : top;
         bySubject
             .computeIfAbsent(d, k -> new ArrayList<>())
-            .add(Cosign.attestationLayer(at.envelope(), at.predicateType()));
+            .add(CosignManifests.attestationLayer(at.envelope(), at.predicateType()));
       }
-      for (Map.Entry<Digest, List<Cosign.Layer>> e : bySubject.entrySet()) {
-        Cosign.Descriptor about = subject;
+      for (Map.Entry<Digest, List<CosignManifests.Layer>> e : bySubject.entrySet()) {
+        CosignManifests.Descriptor about = subject;
         if (!e.getKey().equals(top)) {
           RegistryClient.Manifest m =
               client
                   .findManifest(repo, e.getKey().toString(), RegistryClient.pushScope(repo))
                   .orElseThrow(
                       () -> new IOException("the registry does not hold image " + e.getKey()));
-          about = new Cosign.Descriptor(m.mediaType(), e.getKey(), m.bytes().length, null);
+          about = new CosignManifests.Descriptor(m.mediaType(), e.getKey(), m.bytes().length, null);
         }
         String tag = Cosign.attestationTag(e.getKey());
         Optional<RegistryClient.Manifest> att =
             client.findManifest(repo, tag, RegistryClient.pushScope(repo));
-        List<Cosign.Layer> attLayers = att.isPresent() ? layers(client, att.get()) : List.of();
-        Optional<List<Cosign.Layer>> merged =
-            Cosign.mergeAttestations(attLayers, e.getValue(), a.signer().publicKey());
+        List<CosignManifests.Layer> attLayers =
+            att.isPresent() ? layers(client, att.get()) : List.of();
+        Optional<List<CosignManifests.Layer>> merged =
+            CosignManifests.mergeAttestations(attLayers, e.getValue(), a.signer().publicKey());
         if (merged.isEmpty()) {
           continue;
         }
-        Cosign.Artifact art = Cosign.artifact(Cosign.ATTESTATION_ARTIFACT, merged.get(), about);
+        CosignManifests.Artifact art =
+            CosignManifests.artifact(Cosign.ATTESTATION_ARTIFACT, merged.get(), about);
         put(client, art, tag);
         List<Digest> gone = att.map(m -> List.of(m.digest())).orElse(List.of());
         if (e.getKey().equals(top)) {
@@ -247,9 +255,10 @@ final class RegistryStore implements ImageStore, AttestationSink {
   }
 
   /** Pushes an artifact's blobs, then its manifest under {@code tag}. */
-  private void put(RegistryClient client, Cosign.Artifact art, String tag) throws IOException {
+  private void put(RegistryClient client, CosignManifests.Artifact art, String tag)
+      throws IOException {
     String repo = repo();
-    for (Cosign.Layer l : art.layers()) {
+    for (CosignManifests.Layer l : art.layers()) {
       client.putBlob(repo, l.content());
     }
     client.putBlob(repo, art.config());
@@ -261,7 +270,10 @@ final class RegistryStore implements ImageStore, AttestationSink {
    * sha256-<hex>} lists {@code add}, without the manifests {@code replaced}.
    */
   private void updateReferrersTag(
-      RegistryClient client, Digest subject, List<Cosign.Descriptor> add, List<Digest> replaced)
+      RegistryClient client,
+      Digest subject,
+      List<CosignManifests.Descriptor> add,
+      List<Digest> replaced)
       throws IOException {
     if (add.isEmpty()) {
       return;
@@ -273,15 +285,17 @@ final class RegistryStore implements ImageStore, AttestationSink {
     String tag = Cosign.referrersTag(subject);
     Optional<RegistryClient.Manifest> old =
         client.findManifest(repo, tag, RegistryClient.pushScope(repo));
-    byte[] index = Cosign.referrersIndex(old.map(m -> m.bytes()).orElse(null), add, replaced);
+    byte[] index =
+        CosignManifests.referrersIndex(old.map(m -> m.bytes()).orElse(null), add, replaced);
     client.putManifest(repo, tag, index, RegistryClient.OCI_INDEX);
   }
 
   /** The layers of a signature or attestation manifest, with their bytes. */
-  private List<Cosign.Layer> layers(RegistryClient client, RegistryClient.Manifest m)
+  private List<CosignManifests.Layer> layers(RegistryClient client, RegistryClient.Manifest m)
       throws IOException {
     String repo = repo();
-    return Cosign.read(m.bytes(), l -> client.smallBlob(repo, l.digest(), MAX_ATTACHED_BLOB));
+    return CosignManifests.read(
+        m.bytes(), l -> client.smallBlob(repo, l.digest(), MAX_ATTACHED_BLOB));
   }
 
   /**
@@ -300,10 +314,10 @@ final class RegistryStore implements ImageStore, AttestationSink {
               .findManifest(repo, options.reference().manifestReference(), scope)
               .orElseThrow(
                   () -> new IOException("the registry has no image " + options.reference()));
-      List<Cosign.Layer> sigs =
+      List<CosignManifests.Layer> sigs =
           attached(
               client, top.digest(), Cosign.signatureTag(top.digest()), Cosign.SIGNATURE_ARTIFACT);
-      Map<Digest, List<Cosign.Layer>> atts = new LinkedHashMap<>();
+      Map<Digest, List<CosignManifests.Layer>> atts = new LinkedHashMap<>();
       List<Digest> images = new ArrayList<>();
       images.add(top.digest());
       if (top.mediaType().equals(RegistryClient.OCI_INDEX)
@@ -321,7 +335,7 @@ final class RegistryStore implements ImageStore, AttestationSink {
     }
   }
 
-  private List<Cosign.Layer> attached(
+  private List<CosignManifests.Layer> attached(
       RegistryClient client, Digest subject, String tag, String artifactType) throws IOException {
     String repo = repo();
     String scope = RegistryClient.pullScope(repo);
@@ -333,9 +347,9 @@ final class RegistryStore implements ImageStore, AttestationSink {
     if (index.isEmpty()) {
       index = client.findManifest(repo, Cosign.referrersTag(subject), scope).map(x -> x.bytes());
     }
-    List<Cosign.Layer> out = new ArrayList<>();
+    List<CosignManifests.Layer> out = new ArrayList<>();
     if (index.isPresent()) {
-      for (Digest d : Cosign.referrers(index.get(), artifactType)) {
+      for (Digest d : CosignManifests.referrers(index.get(), artifactType)) {
         Optional<RegistryClient.Manifest> r = client.findManifest(repo, d.toString(), scope);
         if (r.isPresent()) {
           out.addAll(layers(client, r.get()));

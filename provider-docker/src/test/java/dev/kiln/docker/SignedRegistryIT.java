@@ -14,6 +14,7 @@ import dev.kiln.Kiln;
 import dev.kiln.Layer;
 import dev.kiln.SigningKey;
 import dev.kiln.spi.Cosign;
+import dev.kiln.spi.CosignManifests;
 import dev.kiln.spi.Dsse;
 import dev.kiln.testing.SigningKeys;
 import dev.kiln.testing.Tools;
@@ -353,8 +354,8 @@ class SignedRegistryIT {
     RegistryClient c = client("kiln/modified");
     String tag = Cosign.attestationTag(r.digest());
     RegistryClient.Manifest att = c.manifest("kiln/modified", tag);
-    List<Cosign.Layer> layers =
-        Cosign.read(att.bytes(), l -> c.smallBlob("kiln/modified", l.digest(), 1 << 24));
+    List<CosignManifests.Layer> layers =
+        CosignManifests.read(att.bytes(), l -> c.smallBlob("kiln/modified", l.digest(), 1 << 24));
     String spdxType = Cosign.predicateType(Attestation.Kind.SPDX);
     byte[] spdx = r.attestation(Attestation.Kind.SPDX).orElseThrow().content();
     byte[] changed =
@@ -364,12 +365,12 @@ class SignedRegistryIT {
     byte[] statement = Cosign.statement(r.digest(), spdxType, changed);
 
     // 1. the SBOM changed, the signature kept: the envelope no longer verifies
-    List<Cosign.Layer> modified = new ArrayList<>();
-    for (Cosign.Layer l : layers) {
+    List<CosignManifests.Layer> modified = new ArrayList<>();
+    for (CosignManifests.Layer l : layers) {
       if (spdxType.equals(l.annotations().get(Cosign.PREDICATE_TYPE))) {
         Dsse.Envelope env = Dsse.read(l.content());
         byte[] forged = Dsse.envelope(Dsse.IN_TOTO, statement, env.signatures());
-        modified.add(Cosign.attestationLayer(forged, spdxType));
+        modified.add(CosignManifests.attestationLayer(forged, spdxType));
       } else {
         modified.add(l);
       }
@@ -384,11 +385,12 @@ class SignedRegistryIT {
                     && p.message().contains("DSSE signature does not verify"));
 
     // 2. a changed SBOM signed by the key: signed, but not the one the provenance lists
-    List<Cosign.Layer> resigned = new ArrayList<>();
-    for (Cosign.Layer l : layers) {
+    List<CosignManifests.Layer> resigned = new ArrayList<>();
+    for (CosignManifests.Layer l : layers) {
       resigned.add(
           spdxType.equals(l.annotations().get(Cosign.PREDICATE_TYPE))
-              ? Cosign.attestationLayer(Dsse.sign(Dsse.IN_TOTO, statement, List.of(key)), spdxType)
+              ? CosignManifests.attestationLayer(
+                  Dsse.sign(Dsse.IN_TOTO, statement, List.of(key)), spdxType)
               : l);
     }
     putAttestations(c, "kiln/modified", tag, resigned, att);
@@ -409,20 +411,20 @@ class SignedRegistryIT {
       RegistryClient c,
       String repo,
       String tag,
-      List<Cosign.Layer> layers,
+      List<CosignManifests.Layer> layers,
       RegistryClient.Manifest old)
       throws Exception {
     JsonNode subject = JSON.readTree(old.bytes()).path("subject");
-    Cosign.Artifact art =
-        Cosign.artifact(
+    CosignManifests.Artifact art =
+        CosignManifests.artifact(
             Cosign.ATTESTATION_ARTIFACT,
             layers,
-            new Cosign.Descriptor(
+            new CosignManifests.Descriptor(
                 subject.path("mediaType").asText(),
                 Digest.parse(subject.path("digest").asText()),
                 subject.path("size").asLong(),
                 null));
-    for (Cosign.Layer l : layers) {
+    for (CosignManifests.Layer l : layers) {
       c.putBlob(repo, l.content());
     }
     c.putBlob(repo, art.config());

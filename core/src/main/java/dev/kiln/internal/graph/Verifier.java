@@ -9,6 +9,7 @@ import dev.kiln.VerifyResult;
 import dev.kiln.VerifyResult.Check;
 import dev.kiln.spi.AttestationSink;
 import dev.kiln.spi.Cosign;
+import dev.kiln.spi.CosignManifests;
 import dev.kiln.spi.Dsse;
 import java.io.IOException;
 import java.security.PublicKey;
@@ -35,7 +36,7 @@ final class Verifier {
     List<Check> checks = new ArrayList<>();
     checks.add(signature(a, key));
     boolean index = a.mediaType().contains("index") || a.mediaType().contains("list");
-    for (Map.Entry<Digest, List<Cosign.Layer>> e : a.attestations().entrySet()) {
+    for (Map.Entry<Digest, List<CosignManifests.Layer>> e : a.attestations().entrySet()) {
       if (index && e.getKey().equals(image) && e.getValue().isEmpty()) {
         continue; // the documents are about each platform's image
       }
@@ -52,7 +53,7 @@ final class Verifier {
     }
     Set<String> named = new LinkedHashSet<>();
     boolean other = false;
-    for (Cosign.Layer l : a.signatures()) {
+    for (CosignManifests.Layer l : a.signatures()) {
       if (!l.mediaType().equals(Cosign.SIMPLE_SIGNING)) {
         continue;
       }
@@ -66,7 +67,7 @@ final class Verifier {
         named.add(p.manifest().toString());
         continue;
       }
-      if (Cosign.verifies(l, key)) {
+      if (CosignManifests.verifies(l, key)) {
         return new Check(
             "signature", true, image + " is signed by the key (identity " + p.repository() + ")");
       }
@@ -92,7 +93,8 @@ final class Verifier {
 
   private record Statement(String type, JsonNode json, byte[] bytes) {}
 
-  private static List<Check> attestations(Digest image, List<Cosign.Layer> layers, PublicKey key) {
+  private static List<Check> attestations(
+      Digest image, List<CosignManifests.Layer> layers, PublicKey key) {
     List<Check> checks = new ArrayList<>();
     if (layers.isEmpty()) {
       checks.add(new Check("attestations of " + image.shortHex(), true, "none attached"));
@@ -100,7 +102,7 @@ final class Verifier {
     }
     List<Statement> good = new ArrayList<>();
     Map<Integer, String> unsigned = new java.util.HashMap<>();
-    for (Cosign.Layer l : layers) {
+    for (CosignManifests.Layer l : layers) {
       String type = l.annotations().getOrDefault(Cosign.PREDICATE_TYPE, "?");
       String about = name(type) + " of " + image.shortHex();
       if (!l.mediaType().equals(Dsse.MEDIA_TYPE)) {

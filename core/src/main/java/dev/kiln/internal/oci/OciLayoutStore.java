@@ -12,6 +12,7 @@ import dev.kiln.event.BakeEvent;
 import dev.kiln.spi.Attachments;
 import dev.kiln.spi.AttestationSink;
 import dev.kiln.spi.Cosign;
+import dev.kiln.spi.CosignManifests;
 import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageView;
 import dev.kiln.spi.IndexView;
@@ -197,35 +198,39 @@ final class OciLayoutStore implements ImageStore, AttestationSink {
       throws BakeException {
     try {
       Digest top = published.digest();
-      Cosign.Descriptor subject =
-          new Cosign.Descriptor(a.mediaType(), top, a.manifest().length, null);
+      CosignManifests.Descriptor subject =
+          new CosignManifests.Descriptor(a.mediaType(), top, a.manifest().length, null);
       byte[] payload = Cosign.payload(tag, top);
-      List<Cosign.Layer> sigLayers = tagged(Cosign.signatureTag(top));
-      Optional<List<Cosign.Layer>> sig = Cosign.mergeSignature(sigLayers, payload, a.signer());
+      List<CosignManifests.Layer> sigLayers = tagged(Cosign.signatureTag(top));
+      Optional<List<CosignManifests.Layer>> sig =
+          CosignManifests.mergeSignature(sigLayers, payload, a.signer());
       if (sig.isPresent()) {
         put(
-            Cosign.artifact(Cosign.SIGNATURE_ARTIFACT, sig.get(), subject),
+            CosignManifests.artifact(Cosign.SIGNATURE_ARTIFACT, sig.get(), subject),
             Cosign.signatureTag(top),
             ctx);
       }
-      Map<Digest, List<Cosign.Layer>> bySubject = new LinkedHashMap<>();
+      Map<Digest, List<CosignManifests.Layer>> bySubject = new LinkedHashMap<>();
       for (Attachments.Attested at : a.attestations()) {
         bySubject
             .computeIfAbsent(at.subject(), k -> new ArrayList<>())
-            .add(Cosign.attestationLayer(at.envelope(), at.predicateType()));
+            .add(CosignManifests.attestationLayer(at.envelope(), at.predicateType()));
       }
-      for (Map.Entry<Digest, List<Cosign.Layer>> e : bySubject.entrySet()) {
-        Cosign.Descriptor about = subject;
+      for (Map.Entry<Digest, List<CosignManifests.Layer>> e : bySubject.entrySet()) {
+        CosignManifests.Descriptor about = subject;
         if (!e.getKey().equals(top)) {
           about =
-              new Cosign.Descriptor(
+              new CosignManifests.Descriptor(
                   Json.MANIFEST_TYPE, e.getKey(), Files.size(blob(e.getKey())), null);
         }
         String attTag = Cosign.attestationTag(e.getKey());
-        Optional<List<Cosign.Layer>> merged =
-            Cosign.mergeAttestations(tagged(attTag), e.getValue(), a.signer().publicKey());
+        Optional<List<CosignManifests.Layer>> merged =
+            CosignManifests.mergeAttestations(tagged(attTag), e.getValue(), a.signer().publicKey());
         if (merged.isPresent()) {
-          put(Cosign.artifact(Cosign.ATTESTATION_ARTIFACT, merged.get(), about), attTag, ctx);
+          put(
+              CosignManifests.artifact(Cosign.ATTESTATION_ARTIFACT, merged.get(), about),
+              attTag,
+              ctx);
         }
       }
     } catch (IOException e) {
@@ -234,8 +239,9 @@ final class OciLayoutStore implements ImageStore, AttestationSink {
     }
   }
 
-  private void put(Cosign.Artifact art, String name, PublishContext ctx) throws IOException {
-    for (Cosign.Layer l : art.layers()) {
+  private void put(CosignManifests.Artifact art, String name, PublishContext ctx)
+      throws IOException {
+    for (CosignManifests.Layer l : art.layers()) {
       writeBlob(l.digest(), l.content());
     }
     writeBlob(Digest.of(art.config()), art.config());
@@ -263,12 +269,12 @@ final class OciLayoutStore implements ImageStore, AttestationSink {
   }
 
   /** The layers (with their bytes) of the signature or attestation manifest named {@code name}. */
-  private List<Cosign.Layer> tagged(String name) throws IOException {
+  private List<CosignManifests.Layer> tagged(String name) throws IOException {
     Optional<byte[]> m = taggedManifest(name);
     if (m.isEmpty()) {
       return List.of();
     }
-    return Cosign.read(m.get(), l -> Files.readAllBytes(blob(l.digest())));
+    return CosignManifests.read(m.get(), l -> Files.readAllBytes(blob(l.digest())));
   }
 
   @Override
@@ -285,7 +291,7 @@ final class OciLayoutStore implements ImageStore, AttestationSink {
       for (JsonNode child : m.path("manifests")) {
         images.add(Digest.parse(child.path("digest").asText()));
       }
-      Map<Digest, List<Cosign.Layer>> atts = new LinkedHashMap<>();
+      Map<Digest, List<CosignManifests.Layer>> atts = new LinkedHashMap<>();
       for (Digest i : images) {
         atts.put(i, tagged(Cosign.attestationTag(i)));
       }
