@@ -14,7 +14,7 @@
 # (its time is printed).
 #
 # arm64 runs every maintainer script under emulation, so its tarball leaves out what costs most there and the boot
-# test does not need (it used to take 47 minutes on a loaded 2-core machine):
+# test does not need (47 minutes before on a loaded 2-core machine, 6.5-10 minutes now; see docs/PERFORMANCE.md):
 # - the initramfs: update-initramfs (the kernel's postinst, then the initramfs-tools trigger) took about 20 minutes
 #   each time. It is diverted to /bin/true while the packages install and restored afterwards, so the image's
 #   update-initramfs works as in any Debian. The disk boots without one: linux-image-cloud-arm64 has NVMe, ext4, GPT
