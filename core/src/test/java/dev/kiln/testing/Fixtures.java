@@ -41,10 +41,10 @@ public final class Fixtures {
   }
 
   /**
-   * Debian 12 minbase + python3 + linux-image-cloud-arm64 + systemd-sysv for arm64 (mmdebstrap
-   * under QEMU user-mode emulation, cached in ~/.cache/kiln-fixtures by {@code
-   * scripts/disk/debian-rootfs.sh arm64}; many minutes the first time). Null where it cannot be
-   * built and not under CI.
+   * Debian 12 minbase + linux-image-cloud-arm64 + systemd-sysv for arm64, without initramfs,
+   * documentation and translations (mmdebstrap under QEMU user-mode emulation, cached in
+   * ~/.cache/kiln-fixtures by {@code scripts/disk/debian-rootfs.sh arm64}; a few minutes the first
+   * time). Null where it cannot be built and not under CI.
    */
   public static Path debianArm64WithKernel() throws IOException, InterruptedException {
     Tools.require("mmdebstrap", "mmdebstrap");
