@@ -35,6 +35,11 @@ case "$arch" in
 esac
 dir="${KILN_FIXTURES:-$HOME/.cache/kiln-fixtures}"
 out="$dir/$name"
+# one build at a time per tarball: a second caller (a test, while scripts/test.sh builds it in the background)
+# waits for the first and then takes its result
+mkdir -p "$dir"
+exec 9>"$out.lock"
+flock 9
 if [[ -s "$out" ]]; then
   echo "$out"
   exit 0
