@@ -1,6 +1,8 @@
 package dev.kiln;
 
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
+import dev.kiln.event.BakeEvent;
+import dev.kiln.event.BakeListener;
 import dev.kiln.internal.graph.Engine;
 import dev.kiln.internal.graph.StoredImages;
 import dev.kiln.internal.registry.Registry;
@@ -8,6 +10,7 @@ import dev.kiln.internal.store.LocalStore;
 import dev.kiln.spi.Attestor;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -32,9 +35,15 @@ final class KilnRuntime {
   private final ExecutorService ownLayerPool;
   private final ExecutorService compressPool;
   private final AtomicBoolean closed = new AtomicBoolean();
+  private final List<BakeListener> listeners;
+  private final GcPolicy autoGc;
+  private final Duration autoGcInterval;
 
   KilnRuntime(KilnSettings s) throws IOException {
     this.store = LocalStore.open(s.store != null ? s.store : Kiln.defaultStorePath());
+    this.listeners = List.copyOf(s.listeners);
+    this.autoGc = s.gc;
+    this.autoGcInterval = s.gcSet ? Duration.ofHours(1) : Duration.ofDays(1);
     boolean serial = s.serial || KilnEnvironment.serialProperty();
     int cores = serial ? 1 : Math.max(1, Runtime.getRuntime().availableProcessors());
     this.compressPool = Executors.newFixedThreadPool(cores, daemon("kiln-compress-%d"));
@@ -112,7 +121,14 @@ final class KilnRuntime {
 
   BakeResult bake(ImageBuild build, Target[] targets) throws BakeException {
     checkOpen();
-    return engine.bake(List.of(new Engine.Request(build, List.of(targets)))).get(0);
+    BakeResult r;
+    try (LocalStore.StoreLock u = store.use()) {
+      r = engine.bake(List.of(new Engine.Request(build, List.of(targets)))).get(0);
+    } catch (IOException e) {
+      throw new IllegalStateException(e); // ending a use throws nothing
+    }
+    collectIfDue();
+    return r;
   }
 
   List<BakeResult> bakeAll(Map<ImageBuild, List<String>> builds) throws BakeException {
@@ -121,19 +137,81 @@ final class KilnRuntime {
     for (Map.Entry<ImageBuild, List<String>> e : builds.entrySet()) {
       reqs.add(new Engine.Request(e.getKey(), e.getValue().stream().map(Target::parse).toList()));
     }
-    return engine.bake(reqs);
+    List<BakeResult> r;
+    try (LocalStore.StoreLock u = store.use()) {
+      r = engine.bake(reqs);
+    } catch (IOException e) {
+      throw new IllegalStateException(e); // ending a use throws nothing
+    }
+    collectIfDue();
+    return r;
+  }
+
+  RetentionReport gc(GcPolicy policy) throws BakeException {
+    checkOpen();
+    try {
+      RetentionReport r = store.gc(policy);
+      emit(new BakeEvent.GarbageCollected(r));
+      return r;
+    } catch (IOException e) {
+      throw new BakeException(
+          "garbage collection of the store at " + store.root() + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The automatic collection after a bake: when the store holds more than the policy's {@code
+   * maxBytes}, or, for its other limits, when no collection of this store ran for {@link
+   * #autoGcInterval}. It never fails the bake.
+   */
+  private void collectIfDue() {
+    if (!autoGc.enabled() || "false".equalsIgnoreCase(System.getProperty(GcPolicy.PROPERTY))) {
+      return;
+    }
+    try {
+      boolean due = autoGc.maxBytes().isPresent() && store.size() > autoGc.maxBytes().getAsLong();
+      if (!due && autoGc.unusedFor().isPresent()) {
+        due = store.periodicGcDue(autoGcInterval);
+      }
+      if (due) {
+        gc(autoGc);
+      }
+    } catch (IOException | BakeException | RuntimeException e) {
+      emit(
+          new BakeEvent.Warning(
+              "garbage collection of the store at " + store.root() + " failed: " + e.getMessage()));
+    }
+  }
+
+  private void emit(BakeEvent e) {
+    for (BakeListener l : listeners) {
+      try {
+        l.onEvent(e);
+      } catch (RuntimeException ex) {
+        // a failing listener does not stop the others
+      }
+    }
   }
 
   Map<String, PublishedImage> publish(Digest image, String[] targets) throws BakeException {
     checkOpen();
-    return stored.publish(
-        Objects.requireNonNull(image, "image"), Arrays.stream(targets).map(Target::parse).toList());
+    try (LocalStore.StoreLock u = store.use()) {
+      return stored.publish(
+          Objects.requireNonNull(image, "image"),
+          Arrays.stream(targets).map(Target::parse).toList());
+    } catch (IOException e) {
+      throw new IllegalStateException(e); // ending a use throws nothing
+    }
   }
 
   Digest importImage(Path layout, String tag) throws BakeException {
     checkOpen();
-    return stored.importImage(
-        Objects.requireNonNull(layout, "layout"), Objects.requireNonNull(tag, "tag"));
+    try (LocalStore.StoreLock u = store.use()) {
+      return stored.importImage(
+          Objects.requireNonNull(layout, "layout"), Objects.requireNonNull(tag, "tag"));
+    } catch (IOException e) {
+      throw new IllegalStateException(e); // ending a use throws nothing
+    }
   }
 
   void tag(Digest image, String name) throws BakeException {

@@ -40,6 +40,8 @@ public final class LocalStore implements AutoCloseable {
   private final StoreBlobs blobs;
   private final StoreKeys keys;
   private final ImageRecords records;
+  private final StoreLeases leases;
+  private final VerifiedBlobs verified;
   private volatile BiConsumer<Digest, String> corruption = (d, why) -> {};
 
   private LocalStore(Path root) throws IOException {
@@ -57,10 +59,12 @@ public final class LocalStore implements AutoCloseable {
       Files.createDirectories(d);
     }
     this.session = StoreSession.start(tmpRoot);
+    this.leases = new StoreLeases(session.dir(), root.resolve("locks"));
     this.files = new StoreFiles(session);
     this.locks = new StoreLocks(root.resolve("locks"));
     VerifiedBlobs verified =
         new VerifiedBlobs(root.resolve("stat").resolve("blobs"), () -> newTempFile(".tmp"));
+    this.verified = verified;
     this.checkedOutputs =
         new VerifiedBlobs(root.resolve("stat").resolve("outputs"), () -> newTempFile(".tmp"));
     this.index = new StoreIndex(this, verified);
@@ -134,15 +138,27 @@ public final class LocalStore implements AutoCloseable {
 
   // ---- blobs ----
 
+  /**
+   * Where a blob is. Every access to a blob through the store, this one included, announces that a
+   * bake uses it, so that no garbage collection removes it until the bake ends ({@link #use()}).
+   */
   public Path blobPath(Digest digest) {
+    leases.blob(digest);
+    return blobs.path(digest);
+  }
+
+  /** Where a blob is, without announcing its use: for the store's own checks and collection. */
+  Path blobFile(Digest digest) {
     return blobs.path(digest);
   }
 
   public boolean hasBlob(Digest digest) {
+    leases.blob(digest);
     return blobs.has(digest);
   }
 
   public long blobSize(Digest digest) throws IOException {
+    leases.blob(digest);
     return blobs.size(digest);
   }
 
@@ -152,6 +168,7 @@ public final class LocalStore implements AutoCloseable {
    * damaged), the temp file replaces it.
    */
   public void commitBlob(Path tempFile, Digest digest) throws IOException {
+    leases.blob(digest);
     blobs.commit(tempFile, digest);
   }
 
@@ -160,6 +177,7 @@ public final class LocalStore implements AutoCloseable {
    * replaced.
    */
   public Digest putBlob(byte[] content) throws IOException {
+    leases.blob(Digest.of(content));
     return blobs.put(content);
   }
 
@@ -169,6 +187,7 @@ public final class LocalStore implements AutoCloseable {
    * corrupt.
    */
   public boolean verified(Digest digest, long size) throws IOException {
+    leases.blob(digest);
     return blobs.matches(digest, size);
   }
 
@@ -177,16 +196,19 @@ public final class LocalStore implements AutoCloseable {
    * match.
    */
   public InputStream openBlob(Digest digest) throws IOException {
+    leases.blob(digest);
     return blobs.open(digest);
   }
 
   /** A whole blob (a manifest or config), checked against its digest as it is read. */
   public byte[] readBlob(Digest digest) throws IOException {
+    leases.blob(digest);
     return blobs.read(digest);
   }
 
   /** Hashes a blob completely; true when it matches its digest. */
   public boolean verify(Digest digest) throws IOException {
+    leases.blob(digest);
     return blobs.verify(digest);
   }
 
@@ -289,7 +311,66 @@ public final class LocalStore implements AutoCloseable {
    * it).
    */
   public Path diskPath(Digest diskKey) throws IOException {
-    return Files.createDirectories(root.resolve("disks")).resolve(diskKey.hex() + ".raw");
+    leases.disk(diskKey);
+    Path dir = Files.createDirectories(root.resolve("disks"));
+    touch(dir.resolve(diskKey.hex() + ".json"));
+    return dir.resolve(diskKey.hex() + ".raw");
+  }
+
+  /**
+   * Marks a store file (a key entry, an image record, a disk's info) as just used: its mtime is
+   * what garbage collection orders by. Nothing when it is not there.
+   */
+  static void touch(Path p) {
+    try {
+      Files.setLastModifiedTime(
+          p, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis()));
+    } catch (IOException e) {
+      // not there (yet): nothing to mark
+    }
+  }
+
+  // ---- lifecycle ----
+
+  /**
+   * Starts a use of the store (a bake, a publication): the blobs and disks it touches stay leased
+   * until the last use running in this process is closed.
+   */
+  public StoreLock use() {
+    leases.begin();
+    return leases::end;
+  }
+
+  /**
+   * Collects garbage as {@code policy} says ({@code docs/lifecycle.md}); safe while other threads
+   * and processes bake into the store.
+   */
+  public dev.kiln.RetentionReport gc(dev.kiln.GcPolicy policy) throws IOException {
+    return new StoreGc(this, leases, verified, index).run(policy);
+  }
+
+  /**
+   * Whether a periodic collection is due: none started in any process for {@code interval} (by the
+   * mtime of {@code stat/gc}, which this sets when it answers yes).
+   */
+  public boolean periodicGcDue(java.time.Duration interval) throws IOException {
+    Path marker = root.resolve("stat").resolve("gc");
+    try {
+      long last = Files.getLastModifiedTime(marker).toMillis();
+      if (System.currentTimeMillis() - last < interval.toMillis()) {
+        return false;
+      }
+    } catch (java.nio.file.NoSuchFileException e) {
+      // never collected
+    }
+    Files.write(marker, new byte[0]);
+    touch(marker);
+    return true;
+  }
+
+  /** The bytes of the store's blobs and disks, by their sizes: what {@code maxBytes} limits. */
+  public long size() throws IOException {
+    return StoreGc.size(root);
   }
 
   /**
