@@ -216,7 +216,11 @@ final class KilnRuntime {
 
   void tag(Digest image, String name) throws BakeException {
     checkOpen();
-    stored.tag(Objects.requireNonNull(image, "image"), name);
+    try (LocalStore.StoreLock u = store.use()) {
+      stored.tag(Objects.requireNonNull(image, "image"), name);
+    } catch (IOException e) {
+      throw new IllegalStateException(e); // ending a use throws nothing
+    }
   }
 
   boolean isClosed() {

@@ -329,4 +329,55 @@ class StoreGcTest {
     }
     assertThat(off.of(BakeEvent.GarbageCollected.class)).isEmpty();
   }
+
+  @Test
+  void byDefaultWhatAMonthDidNotUseGoesAtMostOnceADayCountingFromTheFirstBakeOfThisVersion()
+      throws Exception {
+    Path store = tmp.resolve("store");
+    List<Digest> images = new ArrayList<>();
+    try (Kiln kiln = Kiln.builder().store(store).gc(GcPolicy.none()).build()) {
+      images.add(kiln.bake(version(0)).digest());
+      images.add(kiln.bake(version(1)).digest());
+    }
+    // a store of a version that did not mark uses: its entries only say when they were written
+    age(store, images.get(1), 40);
+    ageKeys(store, 40);
+    RecordingListener first = new RecordingListener();
+    try (Kiln kiln = Kiln.builder().store(store).listener(first).build()) {
+      kiln.bake(version(2));
+    }
+    assertThat(first.of(BakeEvent.GarbageCollected.class)).isEmpty();
+    assertThat(indexed(store)).contains(images.get(1).toString());
+
+    // a day later: the entries of the earlier version count as used when this one first baked
+    Files.setLastModifiedTime(
+        store.resolve("stat/gc"), FileTime.fromMillis(System.currentTimeMillis() - 2 * DAY));
+    RecordingListener dayLater = new RecordingListener();
+    try (Kiln kiln = Kiln.builder().store(store).listener(dayLater).build()) {
+      kiln.bake(version(2));
+    }
+    assertThat(dayLater.of(BakeEvent.GarbageCollected.class))
+        .singleElement()
+        .satisfies(e -> assertThat(e.report().removed()).isEmpty());
+
+    // another day later, image 1 and its own key have not been used for 40 days
+    age(store, images.get(1), 40);
+    ageKeys(store, 40);
+    Files.setLastModifiedTime(
+        store.resolve("stat/gc"), FileTime.fromMillis(System.currentTimeMillis() - 2 * DAY));
+    RecordingListener later = new RecordingListener();
+    try (Kiln kiln = Kiln.builder().store(store).listener(later).build()) {
+      assertThat(kiln.bake(version(0)).digest()).isEqualTo(images.get(0));
+      kiln.bake(version(0));
+    }
+    assertThat(later.of(BakeEvent.GarbageCollected.class))
+        .singleElement()
+        .satisfies(
+            e ->
+                assertThat(e.report().removed("image"))
+                    .extracting(RetentionReport.Item::id)
+                    .containsExactly(images.get(1).toString()));
+    assertThat(indexed(store)).doesNotContain(images.get(1).toString());
+    assertConsistent(store);
+  }
 }

@@ -351,7 +351,10 @@ public final class LocalStore implements AutoCloseable {
 
   /**
    * Whether a periodic collection is due: none started in any process for {@code interval} (by the
-   * mtime of {@code stat/gc}, which this sets when it answers yes).
+   * mtime of {@code stat/gc}, which this sets when it answers yes). A store never collected (new,
+   * or of a version that did not mark uses) is not due: its key entries, image records and disk
+   * infos are marked as used now, so that age counts from here, and its first collection is one
+   * {@code interval} later.
    */
   public boolean periodicGcDue(java.time.Duration interval) throws IOException {
     Path marker = root.resolve("stat").resolve("gc");
@@ -361,7 +364,16 @@ public final class LocalStore implements AutoCloseable {
         return false;
       }
     } catch (java.nio.file.NoSuchFileException e) {
-      // never collected
+      for (String dir : new String[] {"keys", "records", "disks"}) {
+        Path d = root.resolve(dir);
+        if (Files.isDirectory(d)) {
+          try (java.nio.file.DirectoryStream<Path> ds = Files.newDirectoryStream(d, "*.json")) {
+            ds.forEach(LocalStore::touch);
+          }
+        }
+      }
+      Files.write(marker, new byte[0]);
+      return false;
     }
     Files.write(marker, new byte[0]);
     touch(marker);

@@ -93,6 +93,7 @@ final class StoreGc {
   private final Map<String, Key> keys = new LinkedHashMap<>();
   private final Map<String, Disk> disks = new LinkedHashMap<>();
   private final Map<String, Set<String>> documentRefs = new HashMap<>();
+  private final Map<String, Set<String>> children = new HashMap<>();
 
   private final Map<String, String> removeImages = new LinkedHashMap<>();
   private final Map<String, String> removeKeys = new LinkedHashMap<>();
@@ -333,15 +334,17 @@ final class StoreGc {
       if (!seen.add(hex)) {
         continue;
       }
-      for (String r : documentRefs(hex)) {
-        img.refs.add(r);
-        todo.add(r);
-      }
+      img.refs.addAll(documentRefs(hex));
+      todo.addAll(children.getOrDefault(hex, Set.of()));
     }
     img.refs.retainAll(blobs.keySet());
   }
 
-  /** The stored blobs a JSON blob (a manifest, an index, a config) names; none for a layer. */
+  /**
+   * The blobs a manifest or an image index names (its config and layers, the manifests it lists);
+   * the manifests an index lists are kept in {@link #children}, to be read in turn. Configs and
+   * layers are not opened.
+   */
   private Set<String> documentRefs(String hex) {
     Set<String> cached = documentRefs.get(hex);
     if (cached != null) {
@@ -358,9 +361,19 @@ final class StoreGc {
           String text = "{" + new String(in.readAllBytes(), StandardCharsets.UTF_8);
           addRefs(text, out);
           out.remove(hex);
+          Set<String> listed = new HashSet<>();
+          for (JsonNode m : Json.read(text.getBytes(StandardCharsets.UTF_8)).path("manifests")) {
+            String child = hexOf(m.path("digest").asText());
+            if (child != null) {
+              listed.add(child);
+            }
+          }
+          children.put(hex, listed);
         }
       } catch (IOException e) {
         // gone or unreadable: it names nothing
+      } catch (RuntimeException e) {
+        // not JSON: what the text names still counts
       }
     }
     documentRefs.put(hex, out);
