@@ -47,6 +47,7 @@ class GcWhileBakingIT {
     Random r = new Random(20261205);
     int bakesDone = 0;
     int collections = 0;
+    int removing = 0;
     for (int round = 0; round < ROUNDS; round++) {
       Path stop = tmp.resolve("stop-" + round);
       List<Process> ps = new ArrayList<>();
@@ -99,8 +100,10 @@ class GcWhileBakingIT {
             .as("collector of round %s:%n%s", round, Files.readString(gcLog))
             .isZero();
       }
-      collections +=
-          (int) Files.readString(gcLog).lines().filter(l -> l.startsWith("store ")).count();
+      List<String> runs =
+          Files.readString(gcLog).lines().filter(l -> l.startsWith("store ")).toList();
+      collections += runs.size();
+      removing += (int) runs.stream().filter(l -> !l.contains(": removed 0 (")).count();
 
       assertNoDanglingReference(store, round);
       Digest again;
@@ -113,6 +116,7 @@ class GcWhileBakingIT {
     }
     assertThat(bakesDone).as("bakes completed").isGreaterThan(ROUNDS * BAKES);
     assertThat(collections).as("collections run").isGreaterThan(ROUNDS);
+    assertThat(removing).as("collections that removed something").isGreaterThan(ROUNDS);
   }
 
   /**
