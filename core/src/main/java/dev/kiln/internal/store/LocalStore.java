@@ -2,13 +2,19 @@ package dev.kiln.internal.store;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kiln.Digest;
+import dev.kiln.GcPolicy;
+import dev.kiln.RetentionReport;
 import dev.kiln.internal.oci.Json;
 import dev.kiln.spi.OutputChecks;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.function.BiConsumer;
 import org.slf4j.Logger;
@@ -20,7 +26,8 @@ import org.slf4j.LoggerFactory;
  * cache key → layer, {@code stat/} file index, {@code records/} image records, {@code tmp/}, {@code
  * locks/}). Only this class and the package-private classes it hands each directory to know its
  * paths: {@link StoreBlobs}, {@link StoreKeys}, {@link ImageRecords}, {@link StoreIndex}, {@link
- * StoreSession} (the temp area), {@link StoreLocks}.
+ * StoreSession} (the temp area), {@link StoreLocks}, {@link StoreLeases} (what running bakes use)
+ * and {@link StoreGc} (garbage collection).
  *
  * <p>Every write goes to a file in {@code tmp/} and is renamed into place ({@link StoreFiles}); a
  * destination that exists is kept (content addressed, so it is the same content, or it is verified
@@ -323,8 +330,7 @@ public final class LocalStore implements AutoCloseable {
    */
   static void touch(Path p) {
     try {
-      Files.setLastModifiedTime(
-          p, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis()));
+      Files.setLastModifiedTime(p, FileTime.fromMillis(System.currentTimeMillis()));
     } catch (IOException e) {
       // not there (yet): nothing to mark
     }
@@ -345,7 +351,7 @@ public final class LocalStore implements AutoCloseable {
    * Collects garbage as {@code policy} says ({@code docs/lifecycle.md}); safe while other threads
    * and processes bake into the store.
    */
-  public dev.kiln.RetentionReport gc(dev.kiln.GcPolicy policy) throws IOException {
+  public RetentionReport gc(GcPolicy policy) throws IOException {
     return new StoreGc(this, leases, verified, index).run(policy);
   }
 
@@ -356,18 +362,18 @@ public final class LocalStore implements AutoCloseable {
    * infos are marked as used now, so that age counts from here, and its first collection is one
    * {@code interval} later.
    */
-  public boolean periodicGcDue(java.time.Duration interval) throws IOException {
+  public boolean periodicGcDue(Duration interval) throws IOException {
     Path marker = root.resolve("stat").resolve("gc");
     try {
       long last = Files.getLastModifiedTime(marker).toMillis();
       if (System.currentTimeMillis() - last < interval.toMillis()) {
         return false;
       }
-    } catch (java.nio.file.NoSuchFileException e) {
+    } catch (NoSuchFileException e) {
       for (String dir : new String[] {"keys", "records", "disks"}) {
         Path d = root.resolve(dir);
         if (Files.isDirectory(d)) {
-          try (java.nio.file.DirectoryStream<Path> ds = Files.newDirectoryStream(d, "*.json")) {
+          try (DirectoryStream<Path> ds = Files.newDirectoryStream(d, "*.json")) {
             ds.forEach(LocalStore::touch);
           }
         }
