@@ -191,6 +191,19 @@ public final class Kiln implements AutoCloseable {
     return runtime.retainRemoteCache(policy);
   }
 
+  /**
+   * Collects garbage in the local store as {@code policy} says: removes the images, key entries and
+   * cached disks no rule keeps, least recently used first, then every blob nothing left refers to
+   * ({@code docs/lifecycle.md}). Safe while other threads and processes bake into the store: what a
+   * running bake uses stays. Listeners see one {@code GarbageCollected} event.
+   *
+   * @return what was (or, on a {@link GcPolicy#dryRun() dry run}, would be) removed and kept
+   * @throws BakeException when the store cannot be read or written
+   */
+  public RetentionReport gc(GcPolicy policy) throws BakeException {
+    return runtime.gc(Objects.requireNonNull(policy, "policy"));
+  }
+
   /** Whether {@link #close()} was called. */
   public boolean isClosed() {
     return runtime.isClosed();
@@ -350,6 +363,19 @@ public final class Kiln implements AutoCloseable {
       }
       settings.remoteTimeout = timeout;
       settings.remoteTransferTimeout = transfer;
+      return this;
+    }
+
+    /**
+     * The garbage collection run after each bake when the store exceeds one of the policy's limits
+     * ({@code docs/lifecycle.md}): with {@link GcPolicy#maxBytes} the store's size is checked after
+     * every bake, the other limits at most once an hour. {@link GcPolicy#none()} (or {@code
+     * -Dkiln.gc=false}) turns it off. Default: {@link GcPolicy#defaults()}, which removes what has
+     * not been used for 30 days, checked at most once a day.
+     */
+    public Builder gc(GcPolicy policy) {
+      settings.gc = Objects.requireNonNull(policy, "policy");
+      settings.gcSet = true;
       return this;
     }
 

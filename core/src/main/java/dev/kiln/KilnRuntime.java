@@ -1,6 +1,8 @@
 package dev.kiln;
 
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
+import dev.kiln.event.BakeEvent;
+import dev.kiln.event.BakeListener;
 import dev.kiln.internal.graph.Engine;
 import dev.kiln.internal.graph.StoredImages;
 import dev.kiln.internal.registry.Registry;
@@ -9,6 +11,7 @@ import dev.kiln.spi.Attestor;
 import dev.kiln.spi.RemoteCache;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -35,6 +38,9 @@ final class KilnRuntime {
   private final AtomicBoolean closed = new AtomicBoolean();
   private final RemoteCache remoteCache;
   private final RemoteCache.Mode remoteMode;
+  private final List<BakeListener> listeners;
+  private final GcPolicy autoGc;
+  private final Duration autoGcInterval;
 
   KilnRuntime(KilnSettings s) throws IOException {
     this.remoteCache = s.remoteCache;
@@ -54,6 +60,9 @@ final class KilnRuntime {
               s.remoteTransferTimeout);
     }
     this.store = LocalStore.open(s.store != null ? s.store : Kiln.defaultStorePath());
+    this.listeners = List.copyOf(s.listeners);
+    this.autoGc = s.gc;
+    this.autoGcInterval = s.gcSet ? Duration.ofHours(1) : Duration.ofDays(1);
     boolean serial = s.serial || KilnEnvironment.serialProperty();
     int cores = serial ? 1 : Math.max(1, Runtime.getRuntime().availableProcessors());
     this.compressPool = Executors.newFixedThreadPool(cores, daemon("kiln-compress-%d"));
@@ -134,7 +143,14 @@ final class KilnRuntime {
 
   BakeResult bake(ImageBuild build, Target[] targets) throws BakeException {
     checkOpen();
-    return engine.bake(List.of(new Engine.Request(build, List.of(targets)))).get(0);
+    BakeResult r;
+    try (LocalStore.StoreLock u = store.use()) {
+      r = engine.bake(List.of(new Engine.Request(build, List.of(targets)))).get(0);
+    } catch (IOException e) {
+      throw new IllegalStateException(e); // ending a use throws nothing
+    }
+    collectIfDue();
+    return r;
   }
 
   List<BakeResult> bakeAll(Map<ImageBuild, List<String>> builds) throws BakeException {
@@ -143,19 +159,81 @@ final class KilnRuntime {
     for (Map.Entry<ImageBuild, List<String>> e : builds.entrySet()) {
       reqs.add(new Engine.Request(e.getKey(), e.getValue().stream().map(Target::parse).toList()));
     }
-    return engine.bake(reqs);
+    List<BakeResult> r;
+    try (LocalStore.StoreLock u = store.use()) {
+      r = engine.bake(reqs);
+    } catch (IOException e) {
+      throw new IllegalStateException(e); // ending a use throws nothing
+    }
+    collectIfDue();
+    return r;
+  }
+
+  RetentionReport gc(GcPolicy policy) throws BakeException {
+    checkOpen();
+    try {
+      RetentionReport r = store.gc(policy);
+      emit(new BakeEvent.GarbageCollected(r));
+      return r;
+    } catch (IOException e) {
+      throw new BakeException(
+          "garbage collection of the store at " + store.root() + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The automatic collection after a bake: when the store holds more than the policy's {@code
+   * maxBytes}, or, for its other limits, when no collection of this store ran for {@link
+   * #autoGcInterval}. It never fails the bake.
+   */
+  private void collectIfDue() {
+    if (!autoGc.enabled() || "false".equalsIgnoreCase(System.getProperty(GcPolicy.PROPERTY))) {
+      return;
+    }
+    try {
+      boolean due = autoGc.maxBytes().isPresent() && store.size() > autoGc.maxBytes().getAsLong();
+      if (!due && autoGc.unusedFor().isPresent()) {
+        due = store.periodicGcDue(autoGcInterval);
+      }
+      if (due) {
+        gc(autoGc);
+      }
+    } catch (IOException | BakeException | RuntimeException e) {
+      emit(
+          new BakeEvent.Warning(
+              "garbage collection of the store at " + store.root() + " failed: " + e.getMessage()));
+    }
+  }
+
+  private void emit(BakeEvent e) {
+    for (BakeListener l : listeners) {
+      try {
+        l.onEvent(e);
+      } catch (RuntimeException ex) {
+        // a failing listener does not stop the others
+      }
+    }
   }
 
   Map<String, PublishedImage> publish(Digest image, String[] targets) throws BakeException {
     checkOpen();
-    return stored.publish(
-        Objects.requireNonNull(image, "image"), Arrays.stream(targets).map(Target::parse).toList());
+    try (LocalStore.StoreLock u = store.use()) {
+      return stored.publish(
+          Objects.requireNonNull(image, "image"),
+          Arrays.stream(targets).map(Target::parse).toList());
+    } catch (IOException e) {
+      throw new IllegalStateException(e); // ending a use throws nothing
+    }
   }
 
   Digest importImage(Path layout, String tag) throws BakeException {
     checkOpen();
-    return stored.importImage(
-        Objects.requireNonNull(layout, "layout"), Objects.requireNonNull(tag, "tag"));
+    try (LocalStore.StoreLock u = store.use()) {
+      return stored.importImage(
+          Objects.requireNonNull(layout, "layout"), Objects.requireNonNull(tag, "tag"));
+    } catch (IOException e) {
+      throw new IllegalStateException(e); // ending a use throws nothing
+    }
   }
 
   VerifyResult verify(String target, java.security.PublicKey key) throws BakeException {
@@ -165,7 +243,11 @@ final class KilnRuntime {
 
   void tag(Digest image, String name) throws BakeException {
     checkOpen();
-    stored.tag(Objects.requireNonNull(image, "image"), name);
+    try (LocalStore.StoreLock u = store.use()) {
+      stored.tag(Objects.requireNonNull(image, "image"), name);
+    } catch (IOException e) {
+      throw new IllegalStateException(e); // ending a use throws nothing
+    }
   }
 
   RetentionReport retainRemoteCache(RemoteCache.Retention policy) throws IOException {

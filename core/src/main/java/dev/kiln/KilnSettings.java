@@ -45,6 +45,12 @@ final class KilnSettings {
   /** The documents asked for of every image; none by default. */
   final Set<Attestation.Kind> attest = EnumSet.noneOf(Attestation.Kind.class);
 
+  /** What is collected after a bake; {@link GcPolicy#none()} for nothing. */
+  GcPolicy gc = GcPolicy.defaults();
+
+  /** Whether {@link #gc} was set by the builder (the default runs at most once a day). */
+  boolean gcSet;
+
   /** {@code null}: nothing is signed. */
   ContentSigner signer;
 

@@ -72,6 +72,12 @@ public sealed interface BakeEvent {
   record RemoteCacheUnavailable(String remote, String operation, String reason)
       implements BakeEvent {}
 
+  /**
+   * A garbage collection of the local store ran ({@code Kiln.gc}, or automatically after a bake):
+   * what it removed and kept, and why ({@code docs/lifecycle.md}).
+   */
+  record GarbageCollected(dev.kiln.RetentionReport report) implements BakeEvent {}
+
   /** Something the user should know that does not fail the bake. */
   record Warning(String message) implements BakeEvent {}
 }

@@ -530,7 +530,10 @@ class KillNineIT {
                 || name.endsWith(".lock")
                 || parent.startsWith("chunks")
                 || parent.toString().equals("stat")
-                    && (name.equals("index") || name.equals("blobs") || name.equals("outputs"));
+                    && (name.equals("index")
+                        || name.equals("blobs")
+                        || name.equals("outputs")
+                        || name.equals("gc"));
         if (!blob && !known.contains(name) && !(except != null && storeFile)) {
           out.add(p);
         }

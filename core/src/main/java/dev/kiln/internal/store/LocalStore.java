@@ -2,13 +2,19 @@ package dev.kiln.internal.store;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kiln.Digest;
+import dev.kiln.GcPolicy;
+import dev.kiln.RetentionReport;
 import dev.kiln.internal.oci.Json;
 import dev.kiln.spi.OutputChecks;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.function.BiConsumer;
 import org.slf4j.Logger;
@@ -20,7 +26,8 @@ import org.slf4j.LoggerFactory;
  * cache key → layer, {@code stat/} file index, {@code records/} image records, {@code tmp/}, {@code
  * locks/}). Only this class and the package-private classes it hands each directory to know its
  * paths: {@link StoreBlobs}, {@link StoreKeys}, {@link ImageRecords}, {@link StoreIndex}, {@link
- * StoreSession} (the temp area), {@link StoreLocks}.
+ * StoreSession} (the temp area), {@link StoreLocks}, {@link StoreLeases} (what running bakes use)
+ * and {@link StoreGc} (garbage collection).
  *
  * <p>Every write goes to a file in {@code tmp/} and is renamed into place ({@link StoreFiles}); a
  * destination that exists is kept (content addressed, so it is the same content, or it is verified
@@ -40,6 +47,8 @@ public final class LocalStore implements AutoCloseable {
   private final StoreBlobs blobs;
   private final StoreKeys keys;
   private final ImageRecords records;
+  private final StoreLeases leases;
+  private final VerifiedBlobs verified;
   private volatile BiConsumer<Digest, String> corruption = (d, why) -> {};
 
   private LocalStore(Path root) throws IOException {
@@ -57,10 +66,12 @@ public final class LocalStore implements AutoCloseable {
       Files.createDirectories(d);
     }
     this.session = StoreSession.start(tmpRoot);
+    this.leases = new StoreLeases(session.dir(), root.resolve("locks"));
     this.files = new StoreFiles(session);
     this.locks = new StoreLocks(root.resolve("locks"));
     VerifiedBlobs verified =
         new VerifiedBlobs(root.resolve("stat").resolve("blobs"), () -> newTempFile(".tmp"));
+    this.verified = verified;
     this.checkedOutputs =
         new VerifiedBlobs(root.resolve("stat").resolve("outputs"), () -> newTempFile(".tmp"));
     this.index = new StoreIndex(this, verified);
@@ -134,15 +145,27 @@ public final class LocalStore implements AutoCloseable {
 
   // ---- blobs ----
 
+  /**
+   * Where a blob is. Every access to a blob through the store, this one included, announces that a
+   * bake uses it, so that no garbage collection removes it until the bake ends ({@link #use()}).
+   */
   public Path blobPath(Digest digest) {
+    leases.blob(digest);
+    return blobs.path(digest);
+  }
+
+  /** Where a blob is, without announcing its use: for the store's own checks and collection. */
+  Path blobFile(Digest digest) {
     return blobs.path(digest);
   }
 
   public boolean hasBlob(Digest digest) {
+    leases.blob(digest);
     return blobs.has(digest);
   }
 
   public long blobSize(Digest digest) throws IOException {
+    leases.blob(digest);
     return blobs.size(digest);
   }
 
@@ -152,6 +175,7 @@ public final class LocalStore implements AutoCloseable {
    * damaged), the temp file replaces it.
    */
   public void commitBlob(Path tempFile, Digest digest) throws IOException {
+    leases.blob(digest);
     blobs.commit(tempFile, digest);
   }
 
@@ -160,6 +184,7 @@ public final class LocalStore implements AutoCloseable {
    * replaced.
    */
   public Digest putBlob(byte[] content) throws IOException {
+    leases.blob(Digest.of(content));
     return blobs.put(content);
   }
 
@@ -169,6 +194,7 @@ public final class LocalStore implements AutoCloseable {
    * corrupt.
    */
   public boolean verified(Digest digest, long size) throws IOException {
+    leases.blob(digest);
     return blobs.matches(digest, size);
   }
 
@@ -177,16 +203,19 @@ public final class LocalStore implements AutoCloseable {
    * match.
    */
   public InputStream openBlob(Digest digest) throws IOException {
+    leases.blob(digest);
     return blobs.open(digest);
   }
 
   /** A whole blob (a manifest or config), checked against its digest as it is read. */
   public byte[] readBlob(Digest digest) throws IOException {
+    leases.blob(digest);
     return blobs.read(digest);
   }
 
   /** Hashes a blob completely; true when it matches its digest. */
   public boolean verify(Digest digest) throws IOException {
+    leases.blob(digest);
     return blobs.verify(digest);
   }
 
@@ -289,7 +318,77 @@ public final class LocalStore implements AutoCloseable {
    * it).
    */
   public Path diskPath(Digest diskKey) throws IOException {
-    return Files.createDirectories(root.resolve("disks")).resolve(diskKey.hex() + ".raw");
+    leases.disk(diskKey);
+    Path dir = Files.createDirectories(root.resolve("disks"));
+    touch(dir.resolve(diskKey.hex() + ".json"));
+    return dir.resolve(diskKey.hex() + ".raw");
+  }
+
+  /**
+   * Marks a store file (a key entry, an image record, a disk's info) as just used: its mtime is
+   * what garbage collection orders by. Nothing when it is not there.
+   */
+  static void touch(Path p) {
+    try {
+      Files.setLastModifiedTime(p, FileTime.fromMillis(System.currentTimeMillis()));
+    } catch (IOException e) {
+      // not there (yet): nothing to mark
+    }
+  }
+
+  // ---- lifecycle ----
+
+  /**
+   * Starts a use of the store (a bake, a publication): the blobs and disks it touches stay leased
+   * until the last use running in this process is closed.
+   */
+  public StoreLock use() {
+    leases.begin();
+    return leases::end;
+  }
+
+  /**
+   * Collects garbage as {@code policy} says ({@code docs/lifecycle.md}); safe while other threads
+   * and processes bake into the store.
+   */
+  public RetentionReport gc(GcPolicy policy) throws IOException {
+    return new StoreGc(this, leases, verified, index).run(policy);
+  }
+
+  /**
+   * Whether a periodic collection is due: none started in any process for {@code interval} (by the
+   * mtime of {@code stat/gc}, which this sets when it answers yes). A store never collected (new,
+   * or of a version that did not mark uses) is not due: its key entries, image records and disk
+   * infos are marked as used now, so that age counts from here, and its first collection is one
+   * {@code interval} later.
+   */
+  public boolean periodicGcDue(Duration interval) throws IOException {
+    Path marker = root.resolve("stat").resolve("gc");
+    try {
+      long last = Files.getLastModifiedTime(marker).toMillis();
+      if (System.currentTimeMillis() - last < interval.toMillis()) {
+        return false;
+      }
+    } catch (NoSuchFileException e) {
+      for (String dir : new String[] {"keys", "records", "disks"}) {
+        Path d = root.resolve(dir);
+        if (Files.isDirectory(d)) {
+          try (DirectoryStream<Path> ds = Files.newDirectoryStream(d, "*.json")) {
+            ds.forEach(LocalStore::touch);
+          }
+        }
+      }
+      Files.write(marker, new byte[0]);
+      return false;
+    }
+    Files.write(marker, new byte[0]);
+    touch(marker);
+    return true;
+  }
+
+  /** The bytes of the store's blobs and disks, by their sizes: what {@code maxBytes} limits. */
+  public long size() throws IOException {
+    return StoreGc.size(root);
   }
 
   /**

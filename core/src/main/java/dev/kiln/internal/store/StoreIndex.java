@@ -173,7 +173,7 @@ final class StoreIndex {
     ArrayNode manifests = idx.withArray("manifests");
     for (String hex : images) {
       Digest d = new Digest(hex);
-      Path blob = store.blobPath(d);
+      Path blob = store.blobFile(d);
       if (!Files.isRegularFile(blob)) {
         continue;
       }
@@ -241,7 +241,7 @@ final class StoreIndex {
     }
     JsonNode doc;
     try {
-      doc = Json.read(Files.readAllBytes(store.blobPath(d.digest)));
+      doc = Json.read(Files.readAllBytes(store.blobFile(d.digest)));
     } catch (IOException | RuntimeException e) {
       return Optional.of("blob " + d.digest + " is not a JSON document");
     }
@@ -282,7 +282,7 @@ final class StoreIndex {
    * published).
    */
   private Optional<String> blobProblem(Desc d) throws IOException {
-    Path p = store.blobPath(d.digest);
+    Path p = store.blobFile(d.digest);
     FileStat st;
     try {
       st = FileStat.lstat(p);
@@ -324,7 +324,7 @@ final class StoreIndex {
     log.warn(
         "manifest {} declares a blob size that its verified blob does not have; removing it and its record",
         manifest);
-    Files.deleteIfExists(store.blobPath(manifest));
+    Files.deleteIfExists(store.blobFile(manifest));
     verified.forget(manifest);
     Files.deleteIfExists(store.recordPath(manifest));
     StoreFiles.deleteTree(store.root().resolve("records").resolve(manifest.hex()));

@@ -96,6 +96,7 @@ final class StoreKeys {
       }
       put(key, entry);
     }
+    LocalStore.touch(p); // used now: what garbage collection orders by
     return Optional.of(entry);
   }
 

@@ -68,6 +68,34 @@ final class StoreSession implements AutoCloseable {
     return new StoreSession(tmpRoot, Files.createDirectories(tmpRoot.resolve(id)), channel, lock);
   }
 
+  /** This session's directory. */
+  Path dir() {
+    return dir;
+  }
+
+  /**
+   * Whether the session of {@code lockFile} is alive: one of this JVM, or one whose lock another
+   * process holds. A lock file of this JVM is never opened (closing a channel of a file releases
+   * all of this process's locks on it).
+   */
+  static boolean live(Path lockFile) {
+    if (LIVE_SESSIONS.contains(lockFile)) {
+      return true;
+    }
+    try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.WRITE)) {
+      FileLock fl = ch.tryLock();
+      if (fl == null) {
+        return true;
+      }
+      fl.release();
+      return false;
+    } catch (OverlappingFileLockException e) {
+      return true; // a sweeper of this JVM holds it for an instant: counted as alive
+    } catch (IOException e) {
+      return false; // removed: the session ended
+    }
+  }
+
   /** A new empty temp directory in this session. */
   Path newTempDirectory() throws IOException {
     return Files.createTempDirectory(dir, "d");
