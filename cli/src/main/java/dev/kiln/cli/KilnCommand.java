@@ -18,6 +18,7 @@ import picocli.CommandLine.Spec;
       ImagesCommand.class,
       InspectCommand.class,
       CopyCommand.class,
+      GcCommand.class,
       RetainCommand.class
     },
     footer = {

@@ -73,6 +73,8 @@ final class Progress implements BakeListener {
       return String.format(
           "  !! remote cache %s unavailable (%s: %s); baking locally",
           e.remote(), e.operation(), e.reason());
+    } else if (event instanceof BakeEvent.GarbageCollected e) {
+      return "  gc " + e.report().summary();
     } else if (event instanceof BakeEvent.Warning e) {
       return "  !! " + e.message();
     }
