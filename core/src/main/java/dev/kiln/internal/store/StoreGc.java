@@ -9,6 +9,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -85,6 +86,34 @@ final class StoreGc {
             (System.nanoTime() - start) / 1_000_000);
     log.info("garbage collection of {}", r.summary());
     return r;
+  }
+
+  /**
+   * Whether a periodic collection of the store at {@code root} is due ({@link
+   * LocalStore#periodicGcDue}).
+   */
+  static boolean periodicDue(Path root, Duration interval) throws IOException {
+    Path marker = root.resolve("stat").resolve("gc");
+    try {
+      long last = Files.getLastModifiedTime(marker).toMillis();
+      if (System.currentTimeMillis() - last < interval.toMillis()) {
+        return false;
+      }
+    } catch (NoSuchFileException e) {
+      for (String dir : new String[] {"keys", "records", "disks"}) {
+        Path d = root.resolve(dir);
+        if (Files.isDirectory(d)) {
+          try (DirectoryStream<Path> ds = Files.newDirectoryStream(d, "*.json")) {
+            ds.forEach(StoreFiles::touch);
+          }
+        }
+      }
+      Files.write(marker, new byte[0]);
+      return false;
+    }
+    Files.write(marker, new byte[0]);
+    StoreFiles.touch(marker);
+    return true;
   }
 
   /** The bytes of the blobs and disks under {@code root}, by their sizes. */
