@@ -137,19 +137,12 @@ final class GcScan {
   }
 
   private void scanImages() throws IOException {
-    JsonNode idx = readIndex();
-    if (idx != null) {
-      for (JsonNode m : idx.path("manifests")) {
-        String hex = hexOf(m.path("digest").asText());
-        if (hex != null) {
-          Image img = images.computeIfAbsent(hex, Image::new);
-          String ref = m.path("annotations").path(Json.REF_NAME).asText(null);
-          if (ref != null) {
-            img.indexNames.add(ref);
-            if (!ref.equals(hex)) {
-              img.names.add(ref);
-            }
-          }
+    for (Map.Entry<String, Set<String>> e : indexNames(readIndex()).entrySet()) {
+      Image img = images.computeIfAbsent(e.getKey(), Image::new);
+      img.indexNames.addAll(e.getValue());
+      for (String ref : e.getValue()) {
+        if (!ref.equals(img.hex)) {
+          img.names.add(ref);
         }
       }
     }
@@ -176,6 +169,27 @@ final class GcScan {
     } catch (RuntimeException e) {
       return null;
     }
+  }
+
+  /**
+   * The images an {@code index.json} (null when it does not read) lists, in its order, each with
+   * the names it has there.
+   */
+  static Map<String, Set<String>> indexNames(JsonNode idx) {
+    Map<String, Set<String>> out = new LinkedHashMap<>();
+    if (idx != null) {
+      for (JsonNode m : idx.path("manifests")) {
+        String hex = hexOf(m.path("digest").asText());
+        if (hex != null) {
+          Set<String> names = out.computeIfAbsent(hex, h -> new HashSet<>());
+          String ref = m.path("annotations").path(Json.REF_NAME).asText(null);
+          if (ref != null) {
+            names.add(ref);
+          }
+        }
+      }
+    }
+    return out;
   }
 
   /** The images {@code records/} holds a record (or a directory of target records) of. */

@@ -14,7 +14,6 @@ import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -77,19 +76,7 @@ final class GcSweep {
       JsonNode idx = scan.readIndex();
 
       // images: leased, touched, named or completed since the scan stay
-      Map<String, Set<String>> namesNow = new HashMap<>();
-      if (idx != null) {
-        for (JsonNode m : idx.path("manifests")) {
-          String hex = GcScan.hexOf(m.path("digest").asText());
-          if (hex != null) {
-            Set<String> names = namesNow.computeIfAbsent(hex, h -> new HashSet<>());
-            String ref = m.path("annotations").path(Json.REF_NAME).asText(null);
-            if (ref != null) {
-              names.add(ref);
-            }
-          }
-        }
-      }
+      Map<String, Set<String>> namesNow = GcScan.indexNames(idx);
       for (String hex : List.copyOf(removeImages.keySet())) {
         Image img = images.get(hex);
         String why = null;
