@@ -11,8 +11,6 @@ import dev.kiln.PublishedImage;
 import dev.kiln.event.BakeEvent;
 import dev.kiln.spi.Attachments;
 import dev.kiln.spi.AttestationSink;
-import dev.kiln.spi.Cosign;
-import dev.kiln.spi.CosignManifests;
 import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageView;
 import dev.kiln.spi.IndexView;
@@ -31,11 +29,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -71,11 +66,13 @@ final class OciLayoutStore implements ImageStore, AttestationSink {
   private final String target;
   private final Path dir;
   private final String tag;
+  private final OciLayoutSignatures signatures;
 
   OciLayoutStore(String target, Path dir, String tag) {
     this.target = target;
     this.dir = dir; // absolute, as TargetPaths resolves it
     this.tag = tag;
+    this.signatures = new OciLayoutSignatures(this, target, dir, tag);
   }
 
   @Override
@@ -188,118 +185,18 @@ final class OciLayoutStore implements ImageStore, AttestationSink {
   }
 
   /**
-   * Writes the signature and attestation manifests of the image as in a registry: their blobs, and
-   * entries in index.json named {@code sha256-<hex>.sig} and {@code .att}; both manifests carry the
-   * image as their {@code subject}, which is how a layout lists referrers. The signature's identity
-   * is the layout's TAG. What the layout holds already is kept, as in a registry.
+   * Writes the signature and attestation manifests of the image as in a registry ({@link
+   * OciLayoutSignatures}).
    */
   @Override
   public void attach(PublishedImage published, Attachments a, PublishContext ctx)
       throws BakeException {
-    try {
-      Digest top = published.digest();
-      CosignManifests.Descriptor subject =
-          new CosignManifests.Descriptor(a.mediaType(), top, a.manifest().length, null);
-      byte[] payload = Cosign.payload(tag, top);
-      List<CosignManifests.Layer> sigLayers = tagged(Cosign.signatureTag(top));
-      Optional<List<CosignManifests.Layer>> sig =
-          CosignManifests.mergeSignature(sigLayers, payload, a.signer());
-      if (sig.isPresent()) {
-        put(
-            CosignManifests.artifact(Cosign.SIGNATURE_ARTIFACT, sig.get(), subject),
-            Cosign.signatureTag(top),
-            ctx);
-      }
-      Map<Digest, List<CosignManifests.Layer>> bySubject = new LinkedHashMap<>();
-      for (Attachments.Attested at : a.attestations()) {
-        bySubject
-            .computeIfAbsent(at.subject(), k -> new ArrayList<>())
-            .add(CosignManifests.attestationLayer(at.envelope(), at.predicateType()));
-      }
-      for (Map.Entry<Digest, List<CosignManifests.Layer>> e : bySubject.entrySet()) {
-        CosignManifests.Descriptor about = subject;
-        if (!e.getKey().equals(top)) {
-          about =
-              new CosignManifests.Descriptor(
-                  Json.MANIFEST_TYPE, e.getKey(), Files.size(blob(e.getKey())), null);
-        }
-        String attTag = Cosign.attestationTag(e.getKey());
-        Optional<List<CosignManifests.Layer>> merged =
-            CosignManifests.mergeAttestations(tagged(attTag), e.getValue(), a.signer().publicKey());
-        if (merged.isPresent()) {
-          put(
-              CosignManifests.artifact(Cosign.ATTESTATION_ARTIFACT, merged.get(), about),
-              attTag,
-              ctx);
-        }
-      }
-    } catch (IOException e) {
-      throw new ImageStoreException(
-          target, "could not write the signature into the OCI layout: " + e.getMessage(), e);
-    }
-  }
-
-  private void put(CosignManifests.Artifact art, String name, PublishContext ctx)
-      throws IOException {
-    for (CosignManifests.Layer l : art.layers()) {
-      writeBlob(l.digest(), l.content());
-    }
-    writeBlob(Digest.of(art.config()), art.config());
-    writeBlob(art.digest(), art.manifest());
-    setTag(name, Json.manifestDescriptor(art.digest(), art.manifest().length, name), ctx);
-  }
-
-  /** The manifest index.json names {@code name}, if any. */
-  private Optional<byte[]> taggedManifest(String name) throws IOException {
-    Path index = dir.resolve("index.json");
-    if (!Files.isRegularFile(index)) {
-      return Optional.empty();
-    }
-    for (JsonNode m : Json.read(Files.readAllBytes(index)).path("manifests")) {
-      if (name.equals(m.path("annotations").path(Json.REF_NAME).asText())) {
-        Digest d = Digest.parse(m.path("digest").asText());
-        byte[] b = Files.readAllBytes(blob(d));
-        if (!Digest.of(b).equals(d)) {
-          throw new IOException("the manifest " + d + " of the layout does not match its digest");
-        }
-        return Optional.of(b);
-      }
-    }
-    return Optional.empty();
-  }
-
-  /** The layers (with their bytes) of the signature or attestation manifest named {@code name}. */
-  private List<CosignManifests.Layer> tagged(String name) throws IOException {
-    Optional<byte[]> m = taggedManifest(name);
-    if (m.isEmpty()) {
-      return List.of();
-    }
-    return CosignManifests.read(m.get(), l -> Files.readAllBytes(blob(l.digest())));
+    signatures.attach(published, a, ctx);
   }
 
   @Override
   public Attached read(PublishContext ctx) throws BakeException {
-    try {
-      byte[] top =
-          taggedManifest(tag)
-              .orElseThrow(() -> new IOException("the layout " + dir + " has no tag " + tag));
-      Digest d = Digest.of(top);
-      JsonNode m = Json.read(top);
-      String type = m.path("mediaType").asText(Json.MANIFEST_TYPE);
-      List<Digest> images = new ArrayList<>();
-      images.add(d);
-      for (JsonNode child : m.path("manifests")) {
-        images.add(Digest.parse(child.path("digest").asText()));
-      }
-      Map<Digest, List<CosignManifests.Layer>> atts = new LinkedHashMap<>();
-      for (Digest i : images) {
-        atts.put(i, tagged(Cosign.attestationTag(i)));
-      }
-      return new Attached(top, type, tagged(Cosign.signatureTag(d)), atts);
-    } catch (IOException | IllegalArgumentException e) {
-      throw new ImageStoreException(
-          target, "could not read the OCI layout " + dir + ": " + e.getMessage(), e);
-    }
+    return signatures.read(ctx);
   }
 
   private void startLayout() throws IOException {
@@ -328,7 +225,7 @@ final class OciLayoutStore implements ImageStore, AttestationSink {
   }
 
   /** Points {@code tag} at {@code descriptor} in index.json, replacing what it named. */
-  private void setTag(String tag, ObjectNode descriptor, PublishContext ctx) throws IOException {
+  void setTag(String tag, ObjectNode descriptor, PublishContext ctx) throws IOException {
     lockIndex(
         () -> {
           Path index = dir.resolve("index.json");
@@ -414,7 +311,7 @@ final class OciLayoutStore implements ImageStore, AttestationSink {
     return new PublishedImage(target, digest, reused, Map.of("layout", dir.toString(), "tag", tag));
   }
 
-  private Path blob(Digest d) {
+  Path blob(Digest d) {
     return dir.resolve("blobs").resolve("sha256").resolve(d.hex());
   }
 
@@ -463,7 +360,7 @@ final class OciLayoutStore implements ImageStore, AttestationSink {
     }
   }
 
-  private void writeBlob(Digest d, byte[] content) throws IOException {
+  void writeBlob(Digest d, byte[] content) throws IOException {
     if (!sameBytes(blob(d), content)) {
       writeAtomically(blob(d), content);
     }

@@ -51,7 +51,7 @@ final class ImageRecords {
       if (there.isObject()
           && Seal.verify(image, there)
           && image.toString().equals(there.path("image").asText())) {
-        LocalStore.touch(p); // baked again: what garbage collection orders by
+        StoreFiles.touch(p); // baked again: what garbage collection orders by
         return p;
       }
       if (there.isObject() && !there.has(Seal.FIELD) && Seal.sameImage(there, record)) {

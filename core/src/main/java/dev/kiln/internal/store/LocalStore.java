@@ -9,11 +9,8 @@ import dev.kiln.spi.OutputChecks;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.function.BiConsumer;
@@ -78,7 +75,7 @@ public final class LocalStore implements AutoCloseable {
     this.blobs = new StoreBlobs(root, session, verified, index, this::corrupt);
     this.keys = new StoreKeys(this, verified);
     this.records = new ImageRecords(root.resolve("records"), files);
-    initLayout();
+    index.initLayout();
     session.sweepStale();
   }
 
@@ -101,33 +98,6 @@ public final class LocalStore implements AutoCloseable {
       corruption.accept(digest, why);
     } catch (RuntimeException e) {
       log.warn("corruption listener failed: {}", e.toString());
-    }
-  }
-
-  private void initLayout() throws IOException {
-    // index.json first: a process killed in between leaves no `oci-layout` marker on a directory
-    // that is not yet a
-    // whole OCI layout
-    Path index = root.resolve("index.json");
-    if (!Files.exists(index)) {
-      try (StoreLock l = lock("index")) {
-        if (!Files.exists(index)) {
-          writeAtomically(index, Json.bytes(Json.emptyIndex()));
-        }
-      }
-    }
-    Path layout = root.resolve("oci-layout");
-    if (!layoutFileValid(layout)) {
-      writeAtomically(
-          layout, "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(StandardCharsets.UTF_8));
-    }
-  }
-
-  private static boolean layoutFileValid(Path layout) {
-    try {
-      return Json.read(Files.readAllBytes(layout)).path("imageLayoutVersion").isTextual();
-    } catch (IOException | RuntimeException e) {
-      return false;
     }
   }
 
@@ -320,20 +290,8 @@ public final class LocalStore implements AutoCloseable {
   public Path diskPath(Digest diskKey) throws IOException {
     leases.disk(diskKey);
     Path dir = Files.createDirectories(root.resolve("disks"));
-    touch(dir.resolve(diskKey.hex() + ".json"));
+    StoreFiles.touch(dir.resolve(diskKey.hex() + ".json"));
     return dir.resolve(diskKey.hex() + ".raw");
-  }
-
-  /**
-   * Marks a store file (a key entry, an image record, a disk's info) as just used: its mtime is
-   * what garbage collection orders by. Nothing when it is not there.
-   */
-  static void touch(Path p) {
-    try {
-      Files.setLastModifiedTime(p, FileTime.fromMillis(System.currentTimeMillis()));
-    } catch (IOException e) {
-      // not there (yet): nothing to mark
-    }
   }
 
   // ---- lifecycle ----
@@ -363,27 +321,7 @@ public final class LocalStore implements AutoCloseable {
    * {@code interval} later.
    */
   public boolean periodicGcDue(Duration interval) throws IOException {
-    Path marker = root.resolve("stat").resolve("gc");
-    try {
-      long last = Files.getLastModifiedTime(marker).toMillis();
-      if (System.currentTimeMillis() - last < interval.toMillis()) {
-        return false;
-      }
-    } catch (NoSuchFileException e) {
-      for (String dir : new String[] {"keys", "records", "disks"}) {
-        Path d = root.resolve(dir);
-        if (Files.isDirectory(d)) {
-          try (DirectoryStream<Path> ds = Files.newDirectoryStream(d, "*.json")) {
-            ds.forEach(LocalStore::touch);
-          }
-        }
-      }
-      Files.write(marker, new byte[0]);
-      return false;
-    }
-    Files.write(marker, new byte[0]);
-    touch(marker);
-    return true;
+    return StoreGc.periodicDue(root, interval);
   }
 
   /** The bytes of the store's blobs and disks, by their sizes: what {@code maxBytes} limits. */

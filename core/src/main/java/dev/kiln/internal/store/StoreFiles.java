@@ -8,13 +8,14 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
 import java.util.Comparator;
 import java.util.stream.Stream;
 
 /**
  * How the store puts a file in place: written whole in the session's temp area, then renamed over
  * the target (replacing it) or linked beside it (keeping a target that exists), so no reader ever
- * sees a half-written file. Also removes trees. Thread-safe.
+ * sees a half-written file. Also removes trees, and marks a file as used (its mtime). Thread-safe.
  */
 final class StoreFiles {
   private final StoreSession session;
@@ -87,6 +88,18 @@ final class StoreFiles {
               });
     } catch (UncheckedIOException e) {
       throw e.getCause();
+    }
+  }
+
+  /**
+   * Marks a store file (a key entry, an image record, a disk's info) as just used: its mtime is
+   * what garbage collection orders by. Nothing when it is not there.
+   */
+  static void touch(Path p) {
+    try {
+      Files.setLastModifiedTime(p, FileTime.fromMillis(System.currentTimeMillis()));
+    } catch (IOException e) {
+      // not there (yet): nothing to mark
     }
   }
 }

@@ -7,6 +7,7 @@ import dev.kiln.Digest;
 import dev.kiln.internal.oci.Json;
 import dev.kiln.spi.FileStat;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -49,6 +50,35 @@ final class StoreIndex {
     this.store = store;
     this.verified = verified;
     this.file = store.root().resolve("index.json");
+  }
+
+  /**
+   * Makes the store's root an OCI image layout: an empty {@code index.json} where there is none,
+   * then the {@code oci-layout} marker.
+   */
+  void initLayout() throws IOException {
+    // index.json first: a process killed in between leaves no `oci-layout` marker on a directory
+    // that is not yet a whole OCI layout
+    if (!Files.exists(file)) {
+      try (LocalStore.StoreLock l = store.lock("index")) {
+        if (!Files.exists(file)) {
+          store.writeAtomically(file, Json.bytes(Json.emptyIndex()));
+        }
+      }
+    }
+    Path layout = store.root().resolve("oci-layout");
+    if (!layoutFileValid(layout)) {
+      store.writeAtomically(
+          layout, "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(StandardCharsets.UTF_8));
+    }
+  }
+
+  private static boolean layoutFileValid(Path layout) {
+    try {
+      return Json.read(Files.readAllBytes(layout)).path("imageLayoutVersion").isTextual();
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
   }
 
   /**

@@ -96,7 +96,7 @@ final class StoreKeys {
       }
       put(key, entry);
     }
-    LocalStore.touch(p); // used now: what garbage collection orders by
+    StoreFiles.touch(p); // used now: what garbage collection orders by
     return Optional.of(entry);
   }
 
