@@ -21,8 +21,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -37,17 +35,7 @@ class SignedAmiTest {
   private static final String DISK = "disk.dataOnly=true&disk.size=160M";
   private static final ObjectMapper JSON = new ObjectMapper();
   @TempDir Path tmp;
-  LoopbackAws aws;
-
-  @BeforeEach
-  void start() {
-    aws = LoopbackAws.start();
-  }
-
-  @AfterEach
-  void stop() {
-    aws.close();
-  }
+  @Loopback LoopbackAws aws;
 
   private Ec2Target target() {
     return Ec2Target.parse(
