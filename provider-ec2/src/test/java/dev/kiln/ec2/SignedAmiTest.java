@@ -10,6 +10,7 @@ import dev.kiln.Digest;
 import dev.kiln.Kiln;
 import dev.kiln.PublishedImage;
 import dev.kiln.SigningKey;
+import dev.kiln.s3.S3ProxyServer;
 import dev.kiln.spi.Cosign;
 import dev.kiln.spi.Dsse;
 import dev.kiln.testing.SigningKeys;
@@ -161,7 +162,9 @@ class SignedAmiTest {
 
   @Test
   void theAttestationsLocationHoldsEveryDocumentATagNames() throws Exception {
-    try (AttestationsS3 s3 = AttestationsS3.start("kiln-attestations")) {
+    try (S3ProxyServer s3 =
+        S3ProxyServer.startSignedWith(
+            LoopbackAws.ACCESS_KEY, LoopbackAws.SECRET_KEY, "kiln-attestations")) {
       Ec2Target target =
           Ec2Target.parse(
                   "ec2://"
