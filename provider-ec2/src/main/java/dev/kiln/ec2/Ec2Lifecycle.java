@@ -16,19 +16,15 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.core.exception.AbortedException;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 import software.amazon.awssdk.services.ec2.model.BlockDeviceMapping;
-import software.amazon.awssdk.services.ec2.model.DescribeImagesRequest;
-import software.amazon.awssdk.services.ec2.model.DescribeImagesResponse;
 import software.amazon.awssdk.services.ec2.model.DescribeInstancesResponse;
 import software.amazon.awssdk.services.ec2.model.DescribeLaunchTemplateVersionsResponse;
 import software.amazon.awssdk.services.ec2.model.DescribeLaunchTemplatesResponse;
-import software.amazon.awssdk.services.ec2.model.DescribeSnapshotsResponse;
 import software.amazon.awssdk.services.ec2.model.Image;
 import software.amazon.awssdk.services.ec2.model.ImageAttributeName;
 import software.amazon.awssdk.services.ec2.model.ImageState;
@@ -463,27 +459,18 @@ public final class Ec2Lifecycle {
 
   /** Snapshots of the name tagged retired. */
   private static List<Snapshot> retiredSnapshots(Ec2Client ec2, String name) {
-    List<Snapshot> out = new ArrayList<>();
-    String token = null;
-    do {
-      String t = token;
-      DescribeSnapshotsResponse r =
-          ec2.describeSnapshots(
-              b ->
-                  b.ownerIds("self")
-                      .filters(
-                          AmiRegistrar.filter("tag:" + KilnTags.NAME, name),
-                          AmiRegistrar.filter("tag:" + KilnTags.STATE, KilnTags.RETIRED))
-                      .nextToken(t));
-      for (Snapshot s : r.snapshots()) {
-        if (name.equals(AmiRegistrar.tag(s.tags(), KilnTags.NAME))
-            && KilnTags.RETIRED.equals(AmiRegistrar.tag(s.tags(), KilnTags.STATE))) {
-          out.add(s);
-        }
-      }
-      token = r.nextToken();
-    } while (token != null && !token.isEmpty());
-    return out;
+    return Ec2Pages.snapshots(
+            ec2,
+            b ->
+                b.ownerIds("self")
+                    .filters(
+                        AmiRegistrar.filter("tag:" + KilnTags.NAME, name),
+                        AmiRegistrar.filter("tag:" + KilnTags.STATE, KilnTags.RETIRED)))
+        .stream()
+        // exactly this name and state, whatever the filter matched
+        .filter(s -> name.equals(AmiRegistrar.tag(s.tags(), KilnTags.NAME)))
+        .filter(s -> KilnTags.RETIRED.equals(AmiRegistrar.tag(s.tags(), KilnTags.STATE)))
+        .toList();
   }
 
   /** Why an AMI counts as shared, if it does. */
@@ -517,25 +504,24 @@ public final class Ec2Lifecycle {
     Map<String, List<String>> out = new LinkedHashMap<>();
     for (int from = 0; from < ids.size(); from += BATCH) {
       List<String> batch = ids.subList(from, Math.min(ids.size(), from + BATCH));
-      String token = null;
-      do {
-        String t = token;
-        DescribeInstancesResponse r =
-            ec2.describeInstances(
-                b ->
-                    b.filters(
-                            AmiRegistrar.filter("image-id", batch.toArray(String[]::new)),
-                            AmiRegistrar.filter(
-                                "instance-state-name", LIVE_STATES.toArray(String[]::new)))
-                        .maxResults(1000)
-                        .nextToken(t));
-        for (Reservation res : r.reservations()) {
-          for (Instance i : res.instances()) {
-            out.computeIfAbsent(i.imageId(), k -> new ArrayList<>()).add(i.instanceId());
-          }
+      List<Reservation> reservations =
+          Ec2Pages.all(
+              t ->
+                  ec2.describeInstances(
+                      b ->
+                          b.filters(
+                                  AmiRegistrar.filter("image-id", batch.toArray(String[]::new)),
+                                  AmiRegistrar.filter(
+                                      "instance-state-name", LIVE_STATES.toArray(String[]::new)))
+                              .maxResults(1000)
+                              .nextToken(t)),
+              DescribeInstancesResponse::reservations,
+              DescribeInstancesResponse::nextToken);
+      for (Reservation res : reservations) {
+        for (Instance i : res.instances()) {
+          out.computeIfAbsent(i.imageId(), k -> new ArrayList<>()).add(i.instanceId());
         }
-        token = r.nextToken();
-      } while (token != null && !token.isEmpty());
+      }
     }
     return out;
   }
@@ -543,30 +529,25 @@ public final class Ec2Lifecycle {
   /** AMI id to the launch template versions naming it ({@code lt-… v2}), in the region. */
   private static Map<String, List<String>> launchTemplates(Ec2Client ec2) {
     Map<String, List<String>> out = new LinkedHashMap<>();
-    List<LaunchTemplate> templates = new ArrayList<>();
-    String token = null;
-    do {
-      String t = token;
-      DescribeLaunchTemplatesResponse r =
-          ec2.describeLaunchTemplates(b -> b.maxResults(200).nextToken(t));
-      templates.addAll(r.launchTemplates());
-      token = r.nextToken();
-    } while (token != null && !token.isEmpty());
+    List<LaunchTemplate> templates =
+        Ec2Pages.all(
+            t -> ec2.describeLaunchTemplates(b -> b.maxResults(200).nextToken(t)),
+            DescribeLaunchTemplatesResponse::launchTemplates,
+            DescribeLaunchTemplatesResponse::nextToken);
     for (LaunchTemplate lt : templates) {
-      String vt = null;
-      do {
-        String t = vt;
-        DescribeLaunchTemplateVersionsResponse r =
-            ec2.describeLaunchTemplateVersions(
-                b -> b.launchTemplateId(lt.launchTemplateId()).maxResults(200).nextToken(t));
-        for (LaunchTemplateVersion v : r.launchTemplateVersions()) {
-          if (v.launchTemplateData() != null && v.launchTemplateData().imageId() != null) {
-            out.computeIfAbsent(v.launchTemplateData().imageId(), k -> new ArrayList<>())
-                .add(lt.launchTemplateId() + " v" + v.versionNumber());
-          }
+      List<LaunchTemplateVersion> versions =
+          Ec2Pages.all(
+              t ->
+                  ec2.describeLaunchTemplateVersions(
+                      b -> b.launchTemplateId(lt.launchTemplateId()).maxResults(200).nextToken(t)),
+              DescribeLaunchTemplateVersionsResponse::launchTemplateVersions,
+              DescribeLaunchTemplateVersionsResponse::nextToken);
+      for (LaunchTemplateVersion v : versions) {
+        if (v.launchTemplateData() != null && v.launchTemplateData().imageId() != null) {
+          out.computeIfAbsent(v.launchTemplateData().imageId(), k -> new ArrayList<>())
+              .add(lt.launchTemplateId() + " v" + v.versionNumber());
         }
-        vt = r.nextToken();
-      } while (vt != null && !vt.isEmpty());
+      }
     }
     return out;
   }
@@ -574,7 +555,7 @@ public final class Ec2Lifecycle {
   /** An AMI other than those in {@code leaving} whose block devices use {@code snapshotId}. */
   private static Optional<String> otherUser(Ec2Client ec2, String snapshotId, Set<String> leaving) {
     for (Image i :
-        allImages(
+        Ec2Pages.images(
             ec2,
             b ->
                 b.owners("self")
@@ -614,7 +595,7 @@ public final class Ec2Lifecycle {
   }
 
   private static List<Image> images(Ec2Client ec2, String name) {
-    return allImages(
+    return Ec2Pages.images(
             ec2,
             b ->
                 b.owners("self")
@@ -626,24 +607,6 @@ public final class Ec2Lifecycle {
         .filter(i -> name.equals(AmiRegistrar.tag(i.tags(), KilnTags.NAME)))
         .filter(i -> KilnTags.COMPLETE.equals(AmiRegistrar.tag(i.tags(), KilnTags.STATE)))
         .toList();
-  }
-
-  private static List<Image> allImages(
-      Ec2Client ec2, Consumer<DescribeImagesRequest.Builder> request) {
-    List<Image> out = new ArrayList<>();
-    String token = null;
-    do {
-      String t = token;
-      DescribeImagesResponse r =
-          ec2.describeImages(
-              b -> {
-                request.accept(b);
-                b.nextToken(t);
-              });
-      out.addAll(r.images());
-      token = r.nextToken();
-    } while (token != null && !token.isEmpty());
-    return out;
   }
 
   private Ec2Client ec2(String region) {
