@@ -9,22 +9,17 @@
 # Builds or reuses the Debian minbase fixtures (scripts/docker/debian-rootfs.sh and … arm64).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/bench-lib.sh
 rounds="${1:-1}"
-work="${2:-}"
-if [[ -z "$work" ]]; then
-  work="$(mktemp -d /tmp/kiln-arm64-bench.XXXXXX)"
-  created=1
-fi
-lib="$(mktemp -d /tmp/kiln-arm64-bench-lib.XXXXXX)"
+bench_dirs arm64 "${2:-}"
 cleanup() {
-  rm -rf "$lib" "$work/store-amd64" "$work/store-arm64" "$work/app"
+  rm -rf "$work/store-amd64" "$work/store-arm64" "$work/app"
   rm -f "$work/amd64.tar" "$work/arm64.tar"
-  if [[ -n "${created:-}" ]]; then rmdir "$work" 2>/dev/null || true; fi
+  bench_cleanup
 }
 trap cleanup EXIT
 amd="$(scripts/docker/debian-rootfs.sh)"
 arm="$(scripts/docker/debian-rootfs.sh arm64)"
-. scripts/bench-lib.sh
 bench_classpath "$lib"
 java -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$BENCH_CP" dev.kiln.bench.PlatformBakeBench \
   "$amd" "$arm" "$work" "$rounds" "${KILN_BENCH_NETWORK:-host}" "${3:-curl}"

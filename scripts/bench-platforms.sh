@@ -8,22 +8,16 @@
 # Builds or reuses the fixtures (scripts/disk/debian-rootfs.sh amd64 and arm64, scripts/arm64/grub-efi.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/bench-lib.sh
 rounds="${1:-5}"
-work="${2:-}"
-if [[ -z "$work" ]]; then
-  work="$(mktemp -d /tmp/kiln-platforms-bench.XXXXXX)"
-  created=1
-fi
-lib="$(mktemp -d /tmp/kiln-platforms-bench-lib.XXXXXX)"
+bench_dirs platforms "${2:-}"
 cleanup() {
-  rm -rf "$lib"
   rm -f "$work/amd64.img" "$work/arm64.img"
-  if [[ -n "${created:-}" ]]; then rmdir "$work" 2>/dev/null || true; fi
+  bench_cleanup
 }
 trap cleanup EXIT
 amd="$(scripts/disk/debian-rootfs.sh)"
 arm="$(scripts/disk/debian-rootfs.sh arm64)"
 grub="$(scripts/arm64/grub-efi.sh)"
-. scripts/bench-lib.sh
 bench_classpath "$lib"
 java -Dkiln.grub.arm64-efi="$grub" -cp "$BENCH_CP" dev.kiln.bench.DiskPlatformsBench "$amd" "$arm" "$work" "$rounds"

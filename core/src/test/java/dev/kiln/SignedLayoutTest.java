@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.spi.Attestor;
 import dev.kiln.spi.Cosign;
 import dev.kiln.spi.Dsse;
+import dev.kiln.testing.Openssl;
 import dev.kiln.testing.SigningKeys;
 import dev.kiln.testing.Tools;
 import java.nio.charset.StandardCharsets;
@@ -53,24 +54,6 @@ class SignedLayoutTest {
         .layer(Layer.files("app").content("/etc/app", "x".getBytes(StandardCharsets.UTF_8), 0644));
   }
 
-  private void openssl(Path pub, byte[] data, byte[] sig) throws Exception {
-    Path d = Files.createTempFile(tmp, "data", "");
-    Path s = Files.createTempFile(tmp, "sig", "");
-    Files.write(d, data);
-    Files.write(s, sig);
-    Tools.Result r =
-        Tools.run(
-            Tools.require("openssl", "openssl"),
-            "dgst",
-            "-sha256",
-            "-verify",
-            pub.toString(),
-            "-signature",
-            s.toString(),
-            d.toString());
-    assertThat(r.exit()).as(r.output()).isEqualTo(0);
-  }
-
   private byte[] tagged(Path layout, String name) throws Exception {
     for (JsonNode m : JSON.readTree(layout.resolve("index.json").toFile()).path("manifests")) {
       if (name.equals(m.path("annotations").path("org.opencontainers.image.ref.name").asText())) {
@@ -112,16 +95,17 @@ class SignedLayoutTest {
     JsonNode layer = sm.path("layers").path(0);
     byte[] payload = blob(layout, layer.path("digest").asText());
     assertThat(Cosign.readPayload(payload).manifest()).isEqualTo(r.digest());
-    openssl(
+    Openssl.assertVerifies(
         pub,
         payload,
-        Base64.getDecoder().decode(layer.path("annotations").path(Cosign.SIGNATURE).asText()));
+        Base64.getDecoder().decode(layer.path("annotations").path(Cosign.SIGNATURE).asText()),
+        tmp);
     List<String> types = new ArrayList<>();
     for (JsonNode l :
         JSON.readTree(tagged(layout, Cosign.attestationTag(r.digest()))).path("layers")) {
       types.add(l.path("annotations").path(Cosign.PREDICATE_TYPE).asText());
       Dsse.Envelope env = Dsse.read(blob(layout, l.path("digest").asText()));
-      openssl(pub, env.pae(), env.signatures().get(0).sig());
+      Openssl.assertVerifies(pub, env.pae(), env.signatures().get(0).sig(), tmp);
     }
     assertThat(types).hasSize(2);
 

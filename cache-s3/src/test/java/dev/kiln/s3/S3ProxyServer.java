@@ -1,18 +1,22 @@
 package dev.kiln.s3;
 
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
+import java.util.Optional;
 import java.util.Properties;
 import org.gaul.s3proxy.AuthenticationType;
 import org.gaul.s3proxy.S3Proxy;
 import org.jclouds.ContextBuilder;
 import org.jclouds.blobstore.BlobStoreContext;
+import org.jclouds.blobstore.domain.Blob;
 
 /**
  * s3proxy on a free 127.0.0.1 port over jclouds' in-memory ("transient") blob store, checking SigV4
- * with the credentials the module's test environment sets ({@code AWS_ACCESS_KEY_ID=kiln-test}).
- * Stopped by {@link #close()}.
+ * with the credentials the module's test environment sets ({@code AWS_ACCESS_KEY_ID=kiln-test}), or
+ * with others ({@link #startSignedWith}). Stopped by {@link #close()}. Other modules' tests use it
+ * through this module's test jar.
  */
 public final class S3ProxyServer implements AutoCloseable {
   static final String ACCESS_KEY = "kiln-test";
@@ -28,7 +32,17 @@ public final class S3ProxyServer implements AutoCloseable {
     this.port = port;
   }
 
+  /** Starts a server holding the empty buckets {@code buckets}, for the module's credentials. */
   public static S3ProxyServer start(String... buckets) throws Exception {
+    return startSignedWith(ACCESS_KEY, SECRET_KEY, buckets);
+  }
+
+  /**
+   * Starts a server holding the empty buckets {@code buckets} that accepts only requests signed
+   * with {@code accessKey} and {@code secretKey}.
+   */
+  public static S3ProxyServer startSignedWith(String accessKey, String secretKey, String... buckets)
+      throws Exception {
     int port;
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       port = s.getLocalPort();
@@ -45,7 +59,7 @@ public final class S3ProxyServer implements AutoCloseable {
         S3Proxy.builder()
             .blobStore(context.getBlobStore())
             .endpoint(URI.create("http://127.0.0.1:" + port))
-            .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY)
+            .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, accessKey, secretKey)
             .build();
     proxy.start();
     long deadline = System.nanoTime() + 20_000_000_000L;
@@ -72,6 +86,23 @@ public final class S3ProxyServer implements AutoCloseable {
         + "?endpoint="
         + endpoint()
         + "&region=us-east-1&pathStyle=true";
+  }
+
+  /** The bytes of an object, if there is one. */
+  public Optional<byte[]> object(String bucket, String key) throws IOException {
+    Blob b = context.getBlobStore().getBlob(bucket, key);
+    if (b == null) {
+      return Optional.empty();
+    }
+    try (var in = b.getPayload().openStream()) {
+      return Optional.of(in.readAllBytes());
+    }
+  }
+
+  /** The content type an object was put with, or null when there is no such object. */
+  public String contentType(String bucket, String key) {
+    Blob b = context.getBlobStore().getBlob(bucket, key);
+    return b == null ? null : b.getMetadata().getContentMetadata().getContentType();
   }
 
   @Override

@@ -3,11 +3,9 @@ package dev.kiln.s3;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kiln.Digest;
-import dev.kiln.LayerRecord;
-import dev.kiln.spi.RemoteCache;
+import dev.kiln.testing.RemoteCaches;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -42,15 +40,13 @@ class S3TouchIT {
         S3Client s3 = plain(server);
         S3RemoteCache reader = S3RemoteCache.of(URI.create(server.uri("touch", "p")));
         S3RemoteCache writer = S3RemoteCache.of(URI.create(server.uri("touch", "p")))) {
-      byte[] b = "layer".getBytes(StandardCharsets.UTF_8);
-      Path f = Files.write(tmp.resolve("b"), b);
-      Digest d = Digest.of(b);
-      reader.pushBlob(d, b.length, LayerRecord.GZIP_LAYER, f, n -> {});
-      reader.putEntry(
-          "keys",
-          key,
-          "{\"a\":1}".getBytes(StandardCharsets.UTF_8),
-          Optional.of(new RemoteCache.BlobRef(d, b.length, LayerRecord.GZIP_LAYER)));
+      Digest d =
+          RemoteCaches.putWithBlob(
+              reader,
+              tmp,
+              key,
+              "layer".getBytes(StandardCharsets.UTF_8),
+              "{\"a\":1}".getBytes(StandardCharsets.UTF_8));
 
       Instant old = Instant.parse("2026-01-02T03:04:05Z");
       reader.touch("keys", key, old);

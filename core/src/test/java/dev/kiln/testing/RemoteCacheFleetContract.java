@@ -1,5 +1,6 @@
 package dev.kiln.testing;
 
+import static dev.kiln.testing.RemoteCaches.open;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -13,19 +14,16 @@ import dev.kiln.Layer;
 import dev.kiln.LayerRecord;
 import dev.kiln.event.BakeEvent;
 import dev.kiln.spi.RemoteCache;
-import dev.kiln.spi.RemoteCacheProvider;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.ServiceLoader;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -88,17 +86,6 @@ public abstract class RemoteCacheFleetContract {
         .listener(events)
         .remoteCache(remote)
         .remoteCacheTimeouts(Duration.ofSeconds(5), Duration.ofMinutes(2));
-  }
-
-  /** The cache a URI names, found as Kiln finds it. */
-  protected static RemoteCache open(String uri) {
-    String scheme = URI.create(uri).getScheme();
-    for (RemoteCacheProvider p : ServiceLoader.load(RemoteCacheProvider.class)) {
-      if (p.schemes().contains(scheme)) {
-        return p.create(URI.create(uri));
-      }
-    }
-    throw new AssertionError("no remote cache provider for " + uri);
   }
 
   @Test

@@ -1,5 +1,6 @@
 package dev.kiln.testing;
 
+import static dev.kiln.testing.RemoteCaches.open;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kiln.BakeResult;
@@ -12,10 +13,8 @@ import dev.kiln.LayerRecord;
 import dev.kiln.RetentionReport;
 import dev.kiln.event.BakeEvent;
 import dev.kiln.spi.RemoteCache;
-import dev.kiln.spi.RemoteCacheProvider;
 import dev.kiln.spi.RetentionPlan;
 import java.io.IOException;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,9 +22,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
-import java.util.Optional;
 import java.util.Random;
-import java.util.ServiceLoader;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -48,30 +45,16 @@ public abstract class RemoteCacheRetentionContract {
    */
   protected abstract boolean blobsGoWithEntries();
 
-  protected static RemoteCache open(String uri) {
-    String scheme = URI.create(uri).getScheme();
-    for (RemoteCacheProvider p : ServiceLoader.load(RemoteCacheProvider.class)) {
-      if (p.schemes().contains(scheme)) {
-        return p.create(URI.create(uri));
-      }
-    }
-    throw new AssertionError("no remote cache provider for " + uri);
-  }
-
   /** Pushes a blob of {@code size} random bytes and an entry {@code keys/KEY} naming it. */
   private Digest put(RemoteCache cache, String key, int size) throws IOException {
     byte[] b = new byte[size];
     new Random(key.hashCode()).nextBytes(b);
-    Path f = tmp.resolve("blob-" + key);
-    Files.write(f, b);
-    Digest d = Digest.of(b);
-    cache.pushBlob(d, size, GZIP, f, n -> {});
-    cache.putEntry(
-        "keys",
+    return RemoteCaches.putWithBlob(
+        cache,
+        tmp,
         key,
-        ("{\"digest\":\"" + d + "\"}").getBytes(StandardCharsets.UTF_8),
-        Optional.of(new RemoteCache.BlobRef(d, size, GZIP)));
-    return d;
+        b,
+        ("{\"digest\":\"" + Digest.of(b) + "\"}").getBytes(StandardCharsets.UTF_8));
   }
 
   private static String key(char c) {

@@ -16,6 +16,7 @@ import dev.kiln.SigningKey;
 import dev.kiln.spi.Cosign;
 import dev.kiln.spi.CosignManifests;
 import dev.kiln.spi.Dsse;
+import dev.kiln.testing.Openssl;
 import dev.kiln.testing.SigningKeys;
 import dev.kiln.testing.Tools;
 import java.net.URI;
@@ -113,6 +114,11 @@ class SignedRegistryIT {
     return r;
   }
 
+  /** The OCI manifest tagged {@code tag} in the repository {@code repo} of the registry. */
+  static byte[] manifest(String repo, String tag) throws Exception {
+    return get("/v2/" + repo + "/manifests/" + tag, RegistryClient.OCI_MANIFEST);
+  }
+
   static byte[] get(String path, String accept) throws Exception {
     HttpResponse<byte[]> r =
         HTTP.send(
@@ -138,32 +144,12 @@ class SignedRegistryIT {
     return r.body();
   }
 
-  static void openssl(Path data, byte[] signature) throws Exception {
-    Path sig = Files.createTempFile(dir, "sig", ".der");
-    Files.write(sig, signature);
-    Tools.Result r =
-        Tools.run(
-            Tools.require("openssl", "openssl"),
-            "dgst",
-            "-sha256",
-            "-verify",
-            pub.toString(),
-            "-signature",
-            sig.toString(),
-            data.toString());
-    assertThat(r.exit()).as(r.output()).isEqualTo(0);
-    assertThat(r.output()).contains("Verified OK");
-  }
-
   @Test
   void opensslVerifiesSignatureAndEnvelopesAndSkopeoAcceptsTheSignedImage() throws Exception {
     String ref = registry.host() + "/kiln/signed:1";
     BakeResult r = bake(build("signed"), "docker://" + ref, true);
 
-    byte[] sig =
-        get(
-            "/v2/kiln/signed/manifests/" + Cosign.signatureTag(r.digest()),
-            RegistryClient.OCI_MANIFEST);
+    byte[] sig = manifest("kiln/signed", Cosign.signatureTag(r.digest()));
     JsonNode layer = JSON.readTree(sig).path("layers").path(0);
     assertThat(layer.path("mediaType").asText()).isEqualTo(Cosign.SIMPLE_SIGNING);
     assertThat(JSON.readTree(sig).path("subject").path("digest").asText())
@@ -174,25 +160,20 @@ class SignedRegistryIT {
         .isEqualTo(r.digest().toString());
     assertThat(p.at("/critical/identity/docker-reference").asText())
         .isEqualTo(registry.host() + "/kiln/signed");
-    Path data = dir.resolve("payload");
-    Files.write(data, payload);
-    openssl(
-        data,
-        Base64.getDecoder().decode(layer.path("annotations").path(Cosign.SIGNATURE).asText()));
+    Openssl.assertVerifies(
+        pub,
+        payload,
+        Base64.getDecoder().decode(layer.path("annotations").path(Cosign.SIGNATURE).asText()),
+        dir);
 
-    byte[] att =
-        get(
-            "/v2/kiln/signed/manifests/" + Cosign.attestationTag(r.digest()),
-            RegistryClient.OCI_MANIFEST);
+    byte[] att = manifest("kiln/signed", Cosign.attestationTag(r.digest()));
     List<String> types = new ArrayList<>();
     for (JsonNode l : JSON.readTree(att).path("layers")) {
       assertThat(l.path("mediaType").asText()).isEqualTo(Dsse.MEDIA_TYPE);
       types.add(l.path("annotations").path("predicateType").asText());
       Dsse.Envelope env =
           Dsse.read(get("/v2/kiln/signed/blobs/" + l.path("digest").asText(), "*/*"));
-      Path pae = dir.resolve("pae");
-      Files.write(pae, env.pae());
-      openssl(pae, env.signatures().get(0).sig());
+      Openssl.assertVerifies(pub, env.pae(), env.signatures().get(0).sig(), dir);
     }
     assertThat(types)
         .containsExactlyInAnyOrder(
@@ -217,25 +198,12 @@ class SignedRegistryIT {
   void aRebakeKeepsTheSignatureAndReplacesItsOwnAttestations() throws Exception {
     String ref = registry.host() + "/kiln/again:1";
     BakeResult r = bake(build("again"), "docker://" + ref, true);
-    byte[] sig =
-        get(
-            "/v2/kiln/again/manifests/" + Cosign.signatureTag(r.digest()),
-            RegistryClient.OCI_MANIFEST);
-    byte[] att =
-        get(
-            "/v2/kiln/again/manifests/" + Cosign.attestationTag(r.digest()),
-            RegistryClient.OCI_MANIFEST);
+    byte[] sig = manifest("kiln/again", Cosign.signatureTag(r.digest()));
+    byte[] att = manifest("kiln/again", Cosign.attestationTag(r.digest()));
     bake(build("again"), "docker://" + ref, true);
-    assertThat(
-            get(
-                "/v2/kiln/again/manifests/" + Cosign.signatureTag(r.digest()),
-                RegistryClient.OCI_MANIFEST))
-        .isEqualTo(sig);
+    assertThat(manifest("kiln/again", Cosign.signatureTag(r.digest()))).isEqualTo(sig);
     // the provenance names what each target holds, which a rebake changes: it replaces the old one
-    byte[] att2 =
-        get(
-            "/v2/kiln/again/manifests/" + Cosign.attestationTag(r.digest()),
-            RegistryClient.OCI_MANIFEST);
+    byte[] att2 = manifest("kiln/again", Cosign.attestationTag(r.digest()));
     assertThat(JSON.readTree(att2).path("layers")).hasSize(3);
     assertThat(JSON.readTree(att).path("layers")).hasSize(3);
   }
@@ -259,10 +227,7 @@ class SignedRegistryIT {
     Tools.Result copy = skopeoCopy(ref);
     assertThat(copy.exit()).as(copy.output()).isNotEqualTo(0);
     // the signed image's signature, put beside the other image: it names the signed digest
-    byte[] sig =
-        get(
-            "/v2/kiln/retagged/manifests/" + Cosign.signatureTag(signed.digest()),
-            RegistryClient.OCI_MANIFEST);
+    byte[] sig = manifest("kiln/retagged", Cosign.signatureTag(signed.digest()));
     HttpResponse<byte[]> put =
         HTTP.send(
             HttpRequest.newBuilder(
@@ -440,11 +405,7 @@ class SignedRegistryIT {
     RegistryClient c = client("kiln/multi");
     assertThat(c.manifestDigest("kiln/multi", "1", RegistryClient.pullScope("kiln/multi")))
         .contains(r.digest());
-    JsonNode sig =
-        JSON.readTree(
-            get(
-                "/v2/kiln/multi/manifests/" + Cosign.signatureTag(r.digest()),
-                RegistryClient.OCI_MANIFEST));
+    JsonNode sig = JSON.readTree(manifest("kiln/multi", Cosign.signatureTag(r.digest())));
     assertThat(sig.path("subject").path("mediaType").asText()).isEqualTo(RegistryClient.OCI_INDEX);
     dev.kiln.VerifyResult v = verify(ref, key.publicKey());
     assertThat(v.verified()).as(v.toString()).isTrue();
@@ -462,10 +423,7 @@ class SignedRegistryIT {
     try (Kiln kiln = Kiln.builder().store(dir.resolve("store")).signWith(second).build()) {
       kiln.bake(build("twokeys"), "docker://" + ref);
     }
-    byte[] sig =
-        get(
-            "/v2/kiln/twokeys/manifests/" + Cosign.signatureTag(r.digest()),
-            RegistryClient.OCI_MANIFEST);
+    byte[] sig = manifest("kiln/twokeys", Cosign.signatureTag(r.digest()));
     assertThat(JSON.readTree(sig).path("layers")).hasSize(2);
     assertThat(verify(ref, key.publicKey()).verified()).isTrue();
     // the second key signed the image but attested nothing: the first key's attestations are not
@@ -485,10 +443,7 @@ class SignedRegistryIT {
             .build()) {
       kiln.bake(build("twokeys"), "docker://" + ref);
     }
-    byte[] attBytes =
-        get(
-            "/v2/kiln/twokeys/manifests/" + Cosign.attestationTag(r.digest()),
-            RegistryClient.OCI_MANIFEST);
+    byte[] attBytes = manifest("kiln/twokeys", Cosign.attestationTag(r.digest()));
     assertThat(JSON.readTree(attBytes).path("layers")).hasSize(6);
     for (SigningKey k : List.of(key, second)) {
       dev.kiln.VerifyResult both = verify(ref, k.publicKey());

@@ -24,10 +24,7 @@ import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.core.exception.AbortedException;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 import software.amazon.awssdk.services.ec2.model.BlockDeviceMapping;
-import software.amazon.awssdk.services.ec2.model.DescribeImagesRequest;
-import software.amazon.awssdk.services.ec2.model.DescribeImagesResponse;
 import software.amazon.awssdk.services.ec2.model.DescribeSnapshotsRequest;
-import software.amazon.awssdk.services.ec2.model.DescribeSnapshotsResponse;
 import software.amazon.awssdk.services.ec2.model.Filter;
 import software.amazon.awssdk.services.ec2.model.Image;
 import software.amazon.awssdk.services.ec2.model.ImageState;
@@ -294,7 +291,7 @@ final class AmiRegistrar {
     List<String> snaps = new ArrayList<>();
     try {
       for (Image i :
-          allImages(
+          Ec2Pages.images(
               ec2,
               b ->
                   b.owners("self")
@@ -350,7 +347,7 @@ final class AmiRegistrar {
    */
   List<Image> images(Ec2Client ec2, Digest digest) throws ImageStoreException {
     try {
-      return allImages(
+      return Ec2Pages.images(
           ec2, b -> b.owners("self").filters(filter("tag:" + KilnTags.DIGEST, digest.toString())));
     } catch (AbortedException e) {
       Thread.currentThread().interrupt();
@@ -379,7 +376,7 @@ final class AmiRegistrar {
       throws ImageStoreException {
     Ec2Client ec2 = clients.apply(amiRegion);
     try {
-      List<Image> found = allImages(ec2, b -> b.imageIds(imageId));
+      List<Image> found = Ec2Pages.images(ec2, b -> b.imageIds(imageId));
       if (found.isEmpty()) {
         throw new ImageStoreException(
             target.toUri(), "AMI " + imageId + " is not in " + amiRegion + ": cannot tag it");
@@ -476,7 +473,7 @@ final class AmiRegistrar {
       }
       // Either an earlier attempt of ours registered it and its answer was lost, or someone else
       // owns the name.
-      for (Image i : allImages(ec2, b -> b.owners("self").filters(filter("name", name)))) {
+      for (Image i : Ec2Pages.images(ec2, b -> b.owners("self").filters(filter("name", name)))) {
         if (reg.digest().toString().equals(tag(i.tags(), KilnTags.DIGEST))
             && rootSnapshot(i).filter(reg.snapshotId()::equals).isPresent()) {
           log.info(
@@ -692,41 +689,11 @@ final class AmiRegistrar {
     }
   }
 
-  private List<Image> allImages(Ec2Client ec2, Consumer<DescribeImagesRequest.Builder> request) {
-    List<Image> out = new ArrayList<>();
-    String token = null;
-    do {
-      final String t = token;
-      DescribeImagesResponse r =
-          ec2.describeImages(
-              b -> {
-                request.accept(b);
-                b.nextToken(t);
-              });
-      out.addAll(r.images());
-      token = r.nextToken();
-    } while (token != null && !token.isEmpty());
-    return out;
-  }
-
   private List<Snapshot> snapshots(
       Ec2Client ec2, Consumer<DescribeSnapshotsRequest.Builder> request)
       throws ImageStoreException {
     try {
-      List<Snapshot> out = new ArrayList<>();
-      String token = null;
-      do {
-        final String t = token;
-        DescribeSnapshotsResponse r =
-            ec2.describeSnapshots(
-                b -> {
-                  request.accept(b);
-                  b.nextToken(t);
-                });
-        out.addAll(r.snapshots());
-        token = r.nextToken();
-      } while (token != null && !token.isEmpty());
-      return out;
+      return Ec2Pages.snapshots(ec2, request);
     } catch (AbortedException e) {
       Thread.currentThread().interrupt();
       throw new ImageStoreException(target.toUri(), "interrupted while listing snapshots", e);

@@ -10,33 +10,19 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.core.exception.AbortedException;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 import software.amazon.awssdk.services.ec2.model.BlockDeviceMapping;
-import software.amazon.awssdk.services.ec2.model.DescribeImagesRequest;
-import software.amazon.awssdk.services.ec2.model.DescribeImagesResponse;
-import software.amazon.awssdk.services.ec2.model.DescribeInstancesResponse;
-import software.amazon.awssdk.services.ec2.model.DescribeLaunchTemplateVersionsResponse;
-import software.amazon.awssdk.services.ec2.model.DescribeLaunchTemplatesResponse;
-import software.amazon.awssdk.services.ec2.model.DescribeSnapshotsResponse;
 import software.amazon.awssdk.services.ec2.model.Image;
-import software.amazon.awssdk.services.ec2.model.ImageAttributeName;
 import software.amazon.awssdk.services.ec2.model.ImageState;
-import software.amazon.awssdk.services.ec2.model.Instance;
-import software.amazon.awssdk.services.ec2.model.LaunchPermission;
-import software.amazon.awssdk.services.ec2.model.LaunchTemplate;
-import software.amazon.awssdk.services.ec2.model.LaunchTemplateVersion;
-import software.amazon.awssdk.services.ec2.model.Reservation;
 import software.amazon.awssdk.services.ec2.model.Snapshot;
 import software.amazon.awssdk.services.ec2.model.Tag;
 
@@ -78,13 +64,6 @@ import software.amazon.awssdk.services.ec2.model.Tag;
  */
 public final class Ec2Lifecycle {
   private static final Logger log = LoggerFactory.getLogger(Ec2Lifecycle.class);
-
-  /** Instance states in which an instance still depends on its AMI. */
-  private static final List<String> LIVE_STATES =
-      List.of("pending", "running", "shutting-down", "stopping", "stopped");
-
-  /** How many ids one DescribeInstances filter carries. */
-  private static final int BATCH = 100;
 
   private final Ec2Clients clients;
   private final List<String> regions;
@@ -313,7 +292,7 @@ public final class Ec2Lifecycle {
     // snapshots an earlier run retired but could not delete
     for (Snapshot s : retiredSnapshots(ec2, name)) {
       String label = s.snapshotId() + " (" + region + ")";
-      Optional<String> user = otherUser(ec2, s.snapshotId(), Set.of());
+      Optional<String> user = Ec2Uses.otherUser(ec2, s.snapshotId(), Set.of());
       if (user.isPresent()) {
         kept.add(item("snapshot", label, "snapshot used by kept " + user.get()));
         continue;
@@ -344,15 +323,15 @@ public final class Ec2Lifecycle {
     Map<String, List<String>> protections = new LinkedHashMap<>();
     if (!includeShared) {
       for (Candidate c : go) {
-        shared(ec2, c.image)
+        Ec2Uses.shared(ec2, c.image)
             .ifPresent(
                 s -> protections.computeIfAbsent(c.image.imageId(), k -> new ArrayList<>()).add(s));
       }
     }
     if (!force) {
       Map<String, List<String>> instances =
-          instances(ec2, go.stream().map(c -> c.image.imageId()).toList());
-      Map<String, List<String>> templates = launchTemplates(ec2);
+          Ec2Uses.instances(ec2, go.stream().map(c -> c.image.imageId()).toList());
+      Map<String, List<String>> templates = Ec2Uses.launchTemplates(ec2);
       for (Candidate c : go) {
         List<String> i = instances.getOrDefault(c.image.imageId(), List.of());
         if (!i.isEmpty()) {
@@ -388,7 +367,7 @@ public final class Ec2Lifecycle {
         if (snapshots.containsKey(snap)) {
           continue;
         }
-        Optional<String> user = otherUser(ec2, snap, leaving);
+        Optional<String> user = Ec2Uses.otherUser(ec2, snap, leaving);
         if (user.isPresent()) {
           kept.add(
               item("snapshot", snap + " (" + region + ")", "snapshot used by kept " + user.get()));
@@ -463,128 +442,18 @@ public final class Ec2Lifecycle {
 
   /** Snapshots of the name tagged retired. */
   private static List<Snapshot> retiredSnapshots(Ec2Client ec2, String name) {
-    List<Snapshot> out = new ArrayList<>();
-    String token = null;
-    do {
-      String t = token;
-      DescribeSnapshotsResponse r =
-          ec2.describeSnapshots(
-              b ->
-                  b.ownerIds("self")
-                      .filters(
-                          AmiRegistrar.filter("tag:" + KilnTags.NAME, name),
-                          AmiRegistrar.filter("tag:" + KilnTags.STATE, KilnTags.RETIRED))
-                      .nextToken(t));
-      for (Snapshot s : r.snapshots()) {
-        if (name.equals(AmiRegistrar.tag(s.tags(), KilnTags.NAME))
-            && KilnTags.RETIRED.equals(AmiRegistrar.tag(s.tags(), KilnTags.STATE))) {
-          out.add(s);
-        }
-      }
-      token = r.nextToken();
-    } while (token != null && !token.isEmpty());
-    return out;
-  }
-
-  /** Why an AMI counts as shared, if it does. */
-  private static Optional<String> shared(Ec2Client ec2, Image image) {
-    Set<String> with = new LinkedHashSet<>();
-    if (Boolean.TRUE.equals(image.publicLaunchPermissions())) {
-      with.add("everyone (public)");
-    }
-    List<LaunchPermission> permissions =
-        ec2.describeImageAttribute(
-                b -> b.imageId(image.imageId()).attribute(ImageAttributeName.LAUNCH_PERMISSION))
-            .launchPermissions();
-    for (LaunchPermission p : permissions) {
-      if (p.group() != null) {
-        with.add("everyone (public)");
-      } else if (p.userId() != null && !p.userId().equals(image.ownerId())) {
-        with.add(p.userId());
-      } else if (p.organizationArn() != null) {
-        with.add(p.organizationArn());
-      } else if (p.organizationalUnitArn() != null) {
-        with.add(p.organizationalUnitArn());
-      }
-    }
-    return with.isEmpty()
-        ? Optional.empty()
-        : Optional.of("shared with " + String.join(", ", with));
-  }
-
-  /** AMI id to the live instances launched from it, for the AMIs in {@code ids}. */
-  private static Map<String, List<String>> instances(Ec2Client ec2, List<String> ids) {
-    Map<String, List<String>> out = new LinkedHashMap<>();
-    for (int from = 0; from < ids.size(); from += BATCH) {
-      List<String> batch = ids.subList(from, Math.min(ids.size(), from + BATCH));
-      String token = null;
-      do {
-        String t = token;
-        DescribeInstancesResponse r =
-            ec2.describeInstances(
-                b ->
-                    b.filters(
-                            AmiRegistrar.filter("image-id", batch.toArray(String[]::new)),
-                            AmiRegistrar.filter(
-                                "instance-state-name", LIVE_STATES.toArray(String[]::new)))
-                        .maxResults(1000)
-                        .nextToken(t));
-        for (Reservation res : r.reservations()) {
-          for (Instance i : res.instances()) {
-            out.computeIfAbsent(i.imageId(), k -> new ArrayList<>()).add(i.instanceId());
-          }
-        }
-        token = r.nextToken();
-      } while (token != null && !token.isEmpty());
-    }
-    return out;
-  }
-
-  /** AMI id to the launch template versions naming it ({@code lt-… v2}), in the region. */
-  private static Map<String, List<String>> launchTemplates(Ec2Client ec2) {
-    Map<String, List<String>> out = new LinkedHashMap<>();
-    List<LaunchTemplate> templates = new ArrayList<>();
-    String token = null;
-    do {
-      String t = token;
-      DescribeLaunchTemplatesResponse r =
-          ec2.describeLaunchTemplates(b -> b.maxResults(200).nextToken(t));
-      templates.addAll(r.launchTemplates());
-      token = r.nextToken();
-    } while (token != null && !token.isEmpty());
-    for (LaunchTemplate lt : templates) {
-      String vt = null;
-      do {
-        String t = vt;
-        DescribeLaunchTemplateVersionsResponse r =
-            ec2.describeLaunchTemplateVersions(
-                b -> b.launchTemplateId(lt.launchTemplateId()).maxResults(200).nextToken(t));
-        for (LaunchTemplateVersion v : r.launchTemplateVersions()) {
-          if (v.launchTemplateData() != null && v.launchTemplateData().imageId() != null) {
-            out.computeIfAbsent(v.launchTemplateData().imageId(), k -> new ArrayList<>())
-                .add(lt.launchTemplateId() + " v" + v.versionNumber());
-          }
-        }
-        vt = r.nextToken();
-      } while (vt != null && !vt.isEmpty());
-    }
-    return out;
-  }
-
-  /** An AMI other than those in {@code leaving} whose block devices use {@code snapshotId}. */
-  private static Optional<String> otherUser(Ec2Client ec2, String snapshotId, Set<String> leaving) {
-    for (Image i :
-        allImages(
+    return Ec2Pages.snapshots(
             ec2,
             b ->
-                b.owners("self")
+                b.ownerIds("self")
                     .filters(
-                        AmiRegistrar.filter("block-device-mapping.snapshot-id", snapshotId)))) {
-      if (!leaving.contains(i.imageId())) {
-        return Optional.of(i.imageId());
-      }
-    }
-    return Optional.empty();
+                        AmiRegistrar.filter("tag:" + KilnTags.NAME, name),
+                        AmiRegistrar.filter("tag:" + KilnTags.STATE, KilnTags.RETIRED)))
+        .stream()
+        // exactly this name and state, whatever the filter matched
+        .filter(s -> name.equals(AmiRegistrar.tag(s.tags(), KilnTags.NAME)))
+        .filter(s -> KilnTags.RETIRED.equals(AmiRegistrar.tag(s.tags(), KilnTags.STATE)))
+        .toList();
   }
 
   /** The size EC2 reports for a snapshot's data, 0 where it reports none. */
@@ -614,7 +483,7 @@ public final class Ec2Lifecycle {
   }
 
   private static List<Image> images(Ec2Client ec2, String name) {
-    return allImages(
+    return Ec2Pages.images(
             ec2,
             b ->
                 b.owners("self")
@@ -626,24 +495,6 @@ public final class Ec2Lifecycle {
         .filter(i -> name.equals(AmiRegistrar.tag(i.tags(), KilnTags.NAME)))
         .filter(i -> KilnTags.COMPLETE.equals(AmiRegistrar.tag(i.tags(), KilnTags.STATE)))
         .toList();
-  }
-
-  private static List<Image> allImages(
-      Ec2Client ec2, Consumer<DescribeImagesRequest.Builder> request) {
-    List<Image> out = new ArrayList<>();
-    String token = null;
-    do {
-      String t = token;
-      DescribeImagesResponse r =
-          ec2.describeImages(
-              b -> {
-                request.accept(b);
-                b.nextToken(t);
-              });
-      out.addAll(r.images());
-      token = r.nextToken();
-    } while (token != null && !token.isEmpty());
-    return out;
   }
 
   private Ec2Client ec2(String region) {

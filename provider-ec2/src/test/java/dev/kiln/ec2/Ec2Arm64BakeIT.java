@@ -18,8 +18,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,17 +32,7 @@ class Ec2Arm64BakeIT {
   // a small disk keeps the test quick: the layout, not the size, is what is checked
   private static final DiskOptions SMALL = DiskOptions.defaults().size(256L << 20);
   @TempDir Path tmp;
-  LoopbackAws aws;
-
-  @BeforeEach
-  void start() {
-    aws = LoopbackAws.start();
-  }
-
-  @AfterEach
-  void stop() {
-    aws.close();
-  }
+  @Loopback LoopbackAws aws;
 
   @Test
   void arm64BaseAndAppAmis() throws Exception {

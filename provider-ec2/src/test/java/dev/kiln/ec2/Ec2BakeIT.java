@@ -14,8 +14,6 @@ import dev.kiln.testing.Fixtures;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,17 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 class Ec2BakeIT {
   private static final String REGION = "eu-west-1";
   @TempDir Path tmp;
-  LoopbackAws aws;
-
-  @BeforeEach
-  void start() {
-    aws = LoopbackAws.start();
-  }
-
-  @AfterEach
-  void stop() {
-    aws.close();
-  }
+  @Loopback LoopbackAws aws;
 
   @Test
   void baseAndAppAmisFromOneDefinition() throws Exception {

@@ -10,8 +10,6 @@ import dev.kiln.disk.DiskOptions;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,17 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 class Ec2DiskOptionsTest {
   private static final String REGION = "eu-west-1";
   @TempDir Path tmp;
-  LoopbackAws aws;
-
-  @BeforeEach
-  void start() {
-    aws = LoopbackAws.start();
-  }
-
-  @AfterEach
-  void stop() {
-    aws.close();
-  }
+  @Loopback LoopbackAws aws;
 
   static ImageBuild dataImage() {
     return ImageBuild.from(Base.scratch())

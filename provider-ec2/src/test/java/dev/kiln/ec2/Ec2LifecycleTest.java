@@ -14,14 +14,13 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 import software.amazon.awssdk.services.ec2.model.BlockDeviceMapping;
 import software.amazon.awssdk.services.ec2.model.LaunchPermission;
+import software.amazon.awssdk.services.ec2.model.RegisterImageRequest;
 
 /**
  * AMI retention against the loopback server, over two regions: old AMIs and their snapshots go,
@@ -33,16 +32,24 @@ class Ec2LifecycleTest {
   static final String OTHER_ACCOUNT = "123456789012";
 
   @TempDir Path dir;
-  LoopbackAws aws;
+  @Loopback LoopbackAws aws;
 
-  @BeforeEach
-  void start() {
-    aws = LoopbackAws.start();
-  }
-
-  @AfterEach
-  void stop() {
-    aws.close();
+  /**
+   * The registration of an AMI by hand (not by Kiln): {@code name}, booting from {@code snapshot}.
+   */
+  static RegisterImageRequest.Builder byHand(
+      RegisterImageRequest.Builder r, String name, String snapshot) {
+    return r.name(name)
+        .architecture("x86_64")
+        .virtualizationType("hvm")
+        .rootDeviceName("/dev/xvda")
+        .enaSupport(true)
+        .bootMode("uefi")
+        .blockDeviceMappings(
+            BlockDeviceMapping.builder()
+                .deviceName("/dev/xvda")
+                .ebs(x -> x.snapshotId(snapshot).volumeSize(1))
+                .build());
   }
 
   /** One image published to eu-west-1 and, when the target says so, copied to us-east-1. */
@@ -138,21 +145,7 @@ class Ec2LifecycleTest {
               .instanceId();
       eu.terminateInstances(r -> r.instanceIds(gone));
       // an AMI that is not Kiln's, registered from a's snapshot in us-east-1: that snapshot stays
-      String foreign =
-          us.registerImage(
-                  r ->
-                      r.name("hand-made")
-                          .architecture("x86_64")
-                          .virtualizationType("hvm")
-                          .rootDeviceName("/dev/xvda")
-                          .enaSupport(true)
-                          .bootMode("uefi")
-                          .blockDeviceMappings(
-                              BlockDeviceMapping.builder()
-                                  .deviceName("/dev/xvda")
-                                  .ebs(x -> x.snapshotId(a.usSnap()).volumeSize(1))
-                                  .build()))
-              .imageId();
+      String foreign = us.registerImage(r -> byHand(r, "hand-made", a.usSnap())).imageId();
 
       List<ImageInfo> imagesBefore = aws.images();
       List<SnapshotInfo> snapshotsBefore = aws.snapshots();
@@ -275,17 +268,7 @@ class Ec2LifecycleTest {
               .ec2()
               .registerImage(
                   r ->
-                      r.name("web-twin")
-                          .architecture("x86_64")
-                          .virtualizationType("hvm")
-                          .rootDeviceName("/dev/xvda")
-                          .enaSupport(true)
-                          .bootMode("uefi")
-                          .blockDeviceMappings(
-                              BlockDeviceMapping.builder()
-                                  .deviceName("/dev/xvda")
-                                  .ebs(x -> x.snapshotId(old.euSnap()).volumeSize(1))
-                                  .build())
+                      byHand(r, "web-twin", old.euSnap())
                           .tagSpecifications(
                               t ->
                                   t.resourceType("image")

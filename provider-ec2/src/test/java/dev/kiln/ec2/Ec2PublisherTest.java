@@ -15,8 +15,6 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.services.ec2.model.BlockDeviceMapping;
@@ -38,17 +36,7 @@ class Ec2PublisherTest {
   static final long MIB = TestDisks.MIB;
 
   @TempDir Path dir;
-  LoopbackAws aws;
-
-  @BeforeEach
-  void start() {
-    aws = LoopbackAws.start();
-  }
-
-  @AfterEach
-  void stop() {
-    aws.close();
-  }
+  @Loopback LoopbackAws aws;
 
   Ec2Publisher publisher(Ec2Clients clients) {
     Ec2Publisher p = Ec2Publisher.create(clients);

@@ -17,8 +17,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,17 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
 class RemoteCacheEc2IT {
   private static final String REGION = "eu-west-1";
   @TempDir Path tmp;
-  LoopbackAws aws;
-
-  @BeforeEach
-  void start() {
-    aws = LoopbackAws.start();
-  }
-
-  @AfterEach
-  void stop() {
-    aws.close();
-  }
+  @Loopback LoopbackAws aws;
 
   @Test
   void aSecondRunnerBakesTheAppAmiIncrementallyFromTheBaseAnotherRunnerUploaded() throws Exception {

@@ -10,6 +10,7 @@ import dev.kiln.Digest;
 import dev.kiln.Kiln;
 import dev.kiln.PublishedImage;
 import dev.kiln.SigningKey;
+import dev.kiln.s3.S3ProxyServer;
 import dev.kiln.spi.Cosign;
 import dev.kiln.spi.Dsse;
 import dev.kiln.testing.SigningKeys;
@@ -21,8 +22,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -37,17 +36,7 @@ class SignedAmiTest {
   private static final String DISK = "disk.dataOnly=true&disk.size=160M";
   private static final ObjectMapper JSON = new ObjectMapper();
   @TempDir Path tmp;
-  LoopbackAws aws;
-
-  @BeforeEach
-  void start() {
-    aws = LoopbackAws.start();
-  }
-
-  @AfterEach
-  void stop() {
-    aws.close();
-  }
+  @Loopback LoopbackAws aws;
 
   private Ec2Target target() {
     return Ec2Target.parse(
@@ -173,7 +162,9 @@ class SignedAmiTest {
 
   @Test
   void theAttestationsLocationHoldsEveryDocumentATagNames() throws Exception {
-    try (AttestationsS3 s3 = AttestationsS3.start("kiln-attestations")) {
+    try (S3ProxyServer s3 =
+        S3ProxyServer.startSignedWith(
+            LoopbackAws.ACCESS_KEY, LoopbackAws.SECRET_KEY, "kiln-attestations")) {
       Ec2Target target =
           Ec2Target.parse(
                   "ec2://"

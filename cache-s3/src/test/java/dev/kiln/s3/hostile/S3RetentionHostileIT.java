@@ -1,22 +1,19 @@
 package dev.kiln.s3.hostile;
 
+import static dev.kiln.testing.RemoteCaches.open;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.kiln.Digest;
 import dev.kiln.Kiln;
-import dev.kiln.LayerRecord;
 import dev.kiln.RetentionReport;
 import dev.kiln.s3.S3ProxyServer;
 import dev.kiln.spi.RemoteCache;
 import dev.kiln.spi.RetentionPlan;
+import dev.kiln.testing.RemoteCaches;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.ServiceLoader;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
@@ -34,15 +31,6 @@ import software.amazon.awssdk.services.s3.model.S3Object;
 class S3RetentionHostileIT {
   @TempDir Path tmp;
 
-  private static RemoteCache open(String uri) {
-    for (var p : ServiceLoader.load(dev.kiln.spi.RemoteCacheProvider.class)) {
-      if (p.schemes().contains("s3")) {
-        return p.create(URI.create(uri));
-      }
-    }
-    throw new AssertionError("no s3 provider");
-  }
-
   @Test
   void onlyKilnsOwnEntriesAndBlobsUnderThePrefixGo() throws Exception {
     try (S3ProxyServer server = S3ProxyServer.start("hostile");
@@ -57,15 +45,12 @@ class S3RetentionHostileIT {
       String uri = server.uri("hostile", "team/cache");
       String hex = "e".repeat(64);
       try (RemoteCache cache = open(uri)) {
-        byte[] b = "layer".getBytes(StandardCharsets.UTF_8);
-        Path f = Files.write(tmp.resolve("b"), b);
-        Digest d = Digest.of(b);
-        cache.pushBlob(d, b.length, LayerRecord.GZIP_LAYER, f, n -> {});
-        cache.putEntry(
-            "keys",
+        RemoteCaches.putWithBlob(
+            cache,
+            tmp,
             hex,
-            "{}".getBytes(StandardCharsets.UTF_8),
-            Optional.of(new RemoteCache.BlobRef(d, b.length, LayerRecord.GZIP_LAYER)));
+            "layer".getBytes(StandardCharsets.UTF_8),
+            "{}".getBytes(StandardCharsets.UTF_8));
       }
       List<String> foreign =
           List.of(

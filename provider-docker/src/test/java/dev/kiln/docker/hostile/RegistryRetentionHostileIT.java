@@ -1,24 +1,20 @@
 package dev.kiln.docker.hostile;
 
+import static dev.kiln.testing.RemoteCaches.open;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.kiln.Digest;
 import dev.kiln.Kiln;
-import dev.kiln.LayerRecord;
 import dev.kiln.RetentionReport;
 import dev.kiln.docker.LocalRegistry;
 import dev.kiln.spi.RemoteCache;
-import dev.kiln.spi.RemoteCacheProvider;
 import dev.kiln.spi.RetentionPlan;
+import dev.kiln.testing.RemoteCaches;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Optional;
-import java.util.ServiceLoader;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -68,15 +64,6 @@ class RegistryRetentionHostileIT {
         .statusCode();
   }
 
-  private static RemoteCache open(String uri) {
-    for (RemoteCacheProvider p : ServiceLoader.load(RemoteCacheProvider.class)) {
-      if (p.schemes().contains("docker")) {
-        return p.create(URI.create(uri));
-      }
-    }
-    throw new AssertionError("no docker provider");
-  }
-
   @Test
   void onlyKilnsOwnEntriesGo() throws Exception {
     try (LocalRegistry registry = LocalRegistry.start(tmp.resolve("registry"))) {
@@ -84,15 +71,12 @@ class RegistryRetentionHostileIT {
       String a = "a".repeat(64);
       String b = "b".repeat(64);
       try (RemoteCache cache = open(uri)) {
-        byte[] bytes = "layer".getBytes(StandardCharsets.UTF_8);
-        Path f = Files.write(tmp.resolve("blob"), bytes);
-        Digest d = Digest.of(bytes);
-        cache.pushBlob(d, bytes.length, LayerRecord.GZIP_LAYER, f, n -> {});
-        cache.putEntry(
-            "keys",
+        RemoteCaches.putWithBlob(
+            cache,
+            tmp,
             a,
-            "{}".getBytes(StandardCharsets.UTF_8),
-            Optional.of(new RemoteCache.BlobRef(d, bytes.length, LayerRecord.GZIP_LAYER)));
+            "layer".getBytes(StandardCharsets.UTF_8),
+            "{}".getBytes(StandardCharsets.UTF_8));
       }
       // an image of someone else's, a kiln- tag whose manifest claims another key, one without an
       // entry, and an entry whose recorded use is no time

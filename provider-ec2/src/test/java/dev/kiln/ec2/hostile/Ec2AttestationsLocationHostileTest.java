@@ -9,9 +9,9 @@ import dev.kiln.ImageStoreException;
 import dev.kiln.InvalidTargetException;
 import dev.kiln.Kiln;
 import dev.kiln.Layer;
-import dev.kiln.ec2.AttestationsS3;
 import dev.kiln.ec2.Ec2Target;
 import dev.kiln.ec2.LoopbackAws;
+import dev.kiln.s3.S3ProxyServer;
 import dev.kiln.testing.SigningKeys;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -53,7 +53,9 @@ class Ec2AttestationsLocationHostileTest {
                 Layer.files("etc")
                     .content("/etc/hostname", "kiln\n".getBytes(StandardCharsets.UTF_8), 0644));
     try (LoopbackAws aws = LoopbackAws.start();
-        AttestationsS3 s3 = AttestationsS3.start("another-bucket")) {
+        S3ProxyServer s3 =
+            S3ProxyServer.startSignedWith(
+                LoopbackAws.ACCESS_KEY, LoopbackAws.SECRET_KEY, "another-bucket")) {
       Ec2Target target =
           Ec2Target.parse(
                   "ec2://eu-west-1/data?endpoint="

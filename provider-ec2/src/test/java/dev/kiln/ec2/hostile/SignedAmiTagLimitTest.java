@@ -10,12 +10,11 @@ import dev.kiln.Kiln;
 import dev.kiln.Layer;
 import dev.kiln.disk.DiskOptions;
 import dev.kiln.ec2.Ec2Target;
+import dev.kiln.ec2.Loopback;
 import dev.kiln.ec2.LoopbackAws;
 import dev.kiln.testing.SigningKeys;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,17 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SignedAmiTagLimitTest {
   @TempDir Path tmp;
-  LoopbackAws aws;
-
-  @BeforeEach
-  void start() {
-    aws = LoopbackAws.start();
-  }
-
-  @AfterEach
-  void stop() {
-    aws.close();
-  }
+  @Loopback LoopbackAws aws;
 
   @Test
   void aSignedAmiWithoutRoomForItsSignatureTagsIsRefusedBeforeUploading() throws Exception {
