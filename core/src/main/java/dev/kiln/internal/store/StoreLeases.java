@@ -164,7 +164,7 @@ final class StoreLeases {
                     StandardOpenOption.READ,
                     StandardOpenOption.WRITE);
             try {
-              sharedLock = ch.lock(0, Long.MAX_VALUE, true);
+              sharedLock = FileLocks.lock(ch, true);
             } catch (IOException | RuntimeException e) {
               ch.close();
               throw e;
@@ -203,7 +203,7 @@ final class StoreLeases {
             FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         FileLock fl;
         try {
-          fl = ch.lock();
+          fl = FileLocks.lock(ch, false);
         } catch (IOException | RuntimeException e) {
           ch.close();
           throw e;

@@ -32,7 +32,7 @@ final class StoreLocks {
     try {
       FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
       try {
-        FileLock fl = ch.lock();
+        FileLock fl = FileLocks.lock(ch, false);
         return () -> {
           try {
             fl.release();
