@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.event.BakeEvent;
 import dev.kiln.internal.store.LocalStore;
+import dev.kiln.testing.GcImages;
 import dev.kiln.testing.RecordingListener;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -15,7 +16,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Random;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -36,26 +36,7 @@ class StoreGcTest {
 
   /** A 1 MiB base layer every version shares and a 256 KiB app layer of its own. */
   private ImageBuild version(int i) throws IOException {
-    Path base = tmp.resolve("base");
-    if (!Files.exists(base)) {
-      Files.createDirectories(base);
-      Files.write(base.resolve("lib.bin"), random(1 << 20, -1));
-    }
-    Path app = tmp.resolve("app-" + i);
-    if (!Files.exists(app)) {
-      Files.createDirectories(app);
-      Files.write(app.resolve("app.bin"), random(256 << 10, i));
-    }
-    return ImageBuild.from(Base.scratch())
-        .layer(Layer.files("base").add(base, "/opt/base"))
-        .layer(Layer.files("app").add(app, "/opt/app"))
-        .config(c -> c.cmd("/opt/app/app.bin"));
-  }
-
-  private static byte[] random(int n, long seed) {
-    byte[] b = new byte[n];
-    new Random(seed).nextBytes(b);
-    return b;
+    return GcImages.version(tmp, i, 1 << 20, 256 << 10);
   }
 
   /** Makes every file of the store that records a use look {@code daysAgo} days old. */

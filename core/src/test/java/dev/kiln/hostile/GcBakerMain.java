@@ -1,13 +1,11 @@
 package dev.kiln.hostile;
 
 import dev.kiln.BakeResult;
-import dev.kiln.Base;
 import dev.kiln.GcPolicy;
 import dev.kiln.ImageBuild;
 import dev.kiln.Kiln;
-import dev.kiln.Layer;
+import dev.kiln.testing.GcImages;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
 
@@ -42,25 +40,6 @@ public final class GcBakerMain {
 
   /** Version {@code v}: the shared base layer and an app layer of its own, under {@code work}. */
   static ImageBuild version(Path work, int v) throws IOException {
-    Path base = work.resolve("base");
-    if (!Files.exists(base.resolve("lib.bin"))) {
-      Files.createDirectories(base);
-      Files.write(base.resolve("lib.bin"), random(512 << 10, -1));
-    }
-    Path app = work.resolve("app-" + v);
-    if (!Files.exists(app.resolve("app.bin"))) {
-      Files.createDirectories(app);
-      Files.write(app.resolve("app.bin"), random(64 << 10, v));
-    }
-    return ImageBuild.from(Base.scratch())
-        .layer(Layer.files("base").add(base, "/opt/base"))
-        .layer(Layer.files("app").add(app, "/opt/app"))
-        .config(c -> c.cmd("/opt/app/app.bin"));
-  }
-
-  private static byte[] random(int n, long seed) {
-    byte[] b = new byte[n];
-    new Random(seed).nextBytes(b);
-    return b;
+    return GcImages.version(work, v, 512 << 10, 64 << 10);
   }
 }
