@@ -1,9 +1,11 @@
 package dev.kiln.spi;
 
 import dev.kiln.Attestation;
+import dev.kiln.LayerRecord;
 import dev.kiln.PublishedImage;
 import java.time.Instant;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /** What an {@link Attestor} is given about one baked image. */
@@ -32,4 +34,13 @@ public interface AttestContext {
 
   /** Reports something the documents could not say in full, as a {@code Warning} event. */
   void warn(String message);
+
+  /**
+   * The notes the attestor's {@link Attestor#notes} took while this bake wrote {@code layer} (same
+   * diffID, same kind), or empty when this bake did not write it (a cache hit, a pulled base, a
+   * layer another process stored first): then the layer is to be read from {@link #image()}.
+   */
+  default Optional<LayerNotes> notes(LayerRecord layer) {
+    return Optional.empty();
+  }
 }

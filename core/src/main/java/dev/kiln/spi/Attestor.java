@@ -20,4 +20,14 @@ public interface Attestor {
 
   /** The documents of {@link AttestContext#kinds()}, each once. */
   List<Attestation> attest(AttestContext ctx) throws IOException;
+
+  /**
+   * A note taker for a layer of {@code layerKind} ({@code files}, {@code rootfs}, …) that this bake
+   * is about to write, when SBOMs are asked for, or null (the default) to take none: {@link
+   * #attest} then reads the layers it needs from the store. Kiln gives the notes back through
+   * {@link AttestContext#notes} for the layer of the diffID the writer produced.
+   */
+  default LayerNotes notes(String layerKind) {
+    return null;
+  }
 }

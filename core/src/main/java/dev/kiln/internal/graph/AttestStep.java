@@ -5,30 +5,36 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kiln.Attestation;
 import dev.kiln.BakeException;
 import dev.kiln.Digest;
+import dev.kiln.LayerRecord;
 import dev.kiln.PublishedImage;
 import dev.kiln.internal.oci.Json;
 import dev.kiln.spi.AttestContext;
 import dev.kiln.spi.ImageView;
+import dev.kiln.spi.LayerNotes;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
  * Step 8, only when {@code Kiln.builder().sbom(…)} or {@code .provenance(true)} asked for it: has
  * the attestor write the image's SBOMs and provenance, keeps each document in the store as a blob
- * and lists them in a record beside the image's publications ({@code records/<image>/}). Off, it
+ * and lists them in a record beside the image's publications ({@code records/<image>/}). The
+ * attestor finds the notes it took on the layers this bake wrote ({@link LayerNotesBook}). Off, it
  * does nothing at all.
  */
 final class AttestStep {
   private final Services services;
+  private final LayerNotesBook notes;
 
-  AttestStep(Services services) {
+  AttestStep(Services services, LayerNotesBook notes) {
     this.services = services;
+    this.notes = notes;
   }
 
   List<Attestation> run(StoredImage image, Chain c, Map<String, PublishedImage> published)
@@ -100,6 +106,11 @@ final class AttestStep {
       @Override
       public void warn(String message) {
         services.warn("image " + image.digest().shortHex() + ": " + message);
+      }
+
+      @Override
+      public Optional<LayerNotes> notes(LayerRecord layer) {
+        return notes.get(layer);
       }
     };
   }

@@ -11,6 +11,7 @@ import dev.kiln.internal.tar.ChunkIndex;
 import dev.kiln.spi.FileDigests;
 import dev.kiln.spi.ImageView;
 import dev.kiln.spi.KeyContext;
+import dev.kiln.spi.LayerNotes;
 import dev.kiln.spi.LayerWriter;
 import dev.kiln.spi.OutputChecks;
 import dev.kiln.spi.ProvisionContext;
@@ -35,11 +36,13 @@ final class Contexts {
   private final Services services;
   private final BakeScope scope;
   private final LayerTars tars;
+  private final LayerNotesBook notes;
 
-  Contexts(Services services, BakeScope scope, LayerTars tars) {
+  Contexts(Services services, BakeScope scope, LayerTars tars, LayerNotesBook notes) {
     this.services = services;
     this.scope = scope;
     this.tars = tars;
+    this.notes = notes;
   }
 
   /** What every context of this bake does the same way: events and temp directories. */
@@ -161,6 +164,11 @@ final class Contexts {
             : w; // a hard link of the image's first layer has nothing below to link to
     if (tars.keep()) {
       w = w.keepTar((diffId, size, tar) -> tars.put(diffId, tar));
+    }
+    String kind = n.layer.kind();
+    LayerNotes taker = notes.taker(kind);
+    if (taker != null) {
+      w = w.takeNotes(taker, (diffId, taken) -> notes.put(diffId, kind, taken));
     }
     String lineage = LayerKeys.lineage(n.layer.kind(), n.layer.name());
     ChunkIndex previous = null;

@@ -50,7 +50,8 @@ final class StepsRunner {
   StepsRunner(Services services) {
     this.services = services;
     this.scope = new BakeScope(services);
-    this.contexts = new Contexts(services, scope, tars);
+    LayerNotesBook notes = new LayerNotesBook(services.attest());
+    this.contexts = new Contexts(services, scope, tars, notes);
     this.resolve = new ResolveChainStep(services, contexts);
     this.prepare = new PrepareLayersStep(services, scope, contexts);
     this.keys = new ComputeKeysStep();
@@ -58,7 +59,7 @@ final class StepsRunner {
     this.provision = new ProvisionLayerStep(services, scope, contexts, assemble);
     this.record = new WriteRecordStep(services);
     this.publish = new PublishStep(services, scope, contexts);
-    this.attest = new AttestStep(services);
+    this.attest = new AttestStep(services, notes);
     this.attach = new AttachStep(services, scope, contexts);
   }
 

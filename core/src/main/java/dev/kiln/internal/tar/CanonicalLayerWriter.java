@@ -6,6 +6,7 @@ import dev.kiln.Digest;
 import dev.kiln.spi.LayerBlob;
 import dev.kiln.spi.LayerEntry;
 import dev.kiln.spi.LayerEntry.Type;
+import dev.kiln.spi.LayerNotes;
 import dev.kiln.spi.LayerWriter;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -53,8 +54,8 @@ import org.slf4j.LoggerFactory;
  * chunks at entry boundaries that depend on the entries alone ({@link ChunkCuts}), so that {@link
  * #reuseChunks} can copy the compressed chunks an earlier version of the layer shares with this
  * one. With {@link #keepTar}, the uncompressed tar is also written to a file of its own as it is
- * hashed, for targets that take layers uncompressed. Not thread-safe: one thread adds, then
- * finishes.
+ * hashed, for targets that take layers uncompressed; with {@link #takeNotes}, an attestor sees
+ * every entry as it is written. Not thread-safe: one thread adds, then finishes.
  */
 public final class CanonicalLayerWriter implements LayerWriter {
   private static final Logger log = LoggerFactory.getLogger(CanonicalLayerWriter.class);
@@ -83,6 +84,8 @@ public final class CanonicalLayerWriter implements LayerWriter {
   private boolean lowest;
   private TarSink tarSink;
   private Path tarCopy;
+  private LayerNotes notes;
+  private NotesSink notesSink;
 
   /**
    * A writer whose output and spool files go to {@code tmpDir}, stamping every entry with {@code
@@ -148,7 +151,7 @@ public final class CanonicalLayerWriter implements LayerWriter {
       }
       HashingOutputStream tarOut = new HashingOutputStream(copy == null ? gz : new Tee(gz, copy));
       TarWriter tar = new TarWriter(tarOut, mtime);
-      EntryWriter entryWriter = new EntryWriter(tar, tarOut);
+      EntryWriter entryWriter = new EntryWriter(tar, tarOut, notes);
       ChunkCuts cuts = new ChunkCuts(gz);
       for (LayerEntry e : entries) {
         cuts.before(e);
@@ -173,6 +176,9 @@ public final class CanonicalLayerWriter implements LayerWriter {
       }
       if (tarSink != null) {
         tarSink.accept(blob.diffId(), blob.uncompressedSize(), tarCopy);
+      }
+      if (notesSink != null) {
+        notesSink.accept(blob.diffId(), notes);
       }
       log.debug(
           "wrote layer {}: {} entries, {} bytes, {} compressed, in {} ms",
@@ -241,6 +247,23 @@ public final class CanonicalLayerWriter implements LayerWriter {
   /** Receives the uncompressed tar of a finished layer: its diffID, size and file. */
   public interface TarSink {
     void accept(Digest diffId, long size, Path tar);
+  }
+
+  /**
+   * Hands each entry, as it is written, and the content it asks for to {@code notes}, and gives the
+   * notes to {@code sink} with the layer's diffID when {@link #finish()} succeeds; the notes of a
+   * failed write are dropped. The blob is the same either way.
+   */
+  public CanonicalLayerWriter takeNotes(LayerNotes notes, NotesSink sink) {
+    checkOpen();
+    this.notes = Objects.requireNonNull(notes, "notes");
+    this.notesSink = Objects.requireNonNull(sink, "sink");
+    return this;
+  }
+
+  /** Receives the notes taken on a finished layer, with its diffID. */
+  public interface NotesSink {
+    void accept(Digest diffId, LayerNotes notes);
   }
 
   /** Writes every byte to the gzip stream and to the tar's copy. */

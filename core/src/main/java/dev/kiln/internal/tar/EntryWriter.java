@@ -4,6 +4,7 @@ import dev.kiln.Digest;
 import dev.kiln.spi.InputChangedException;
 import dev.kiln.spi.LayerEntry;
 import dev.kiln.spi.LayerEntry.Type;
+import dev.kiln.spi.LayerNotes;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -14,24 +15,39 @@ import java.util.Objects;
  * Writes the entries of a canonical layer to its tar, one after the other: each entry's header (see
  * {@link TarWriter}), and a file's content, copied from its source with exactly the declared size.
  * Content given as {@link LayerEntry.Content#hashed} is hashed on its way and must have its digest:
- * the layer holds the bytes its cache key was computed from, or is not written at all.
+ * the layer holds the bytes its cache key was computed from, or is not written at all. A {@link
+ * LayerNotes} given is handed every entry as it is written, and a copy of the content it asks for.
  */
 final class EntryWriter {
   private static final int IO_BUFFER = 256 * 1024;
 
   private final TarWriter tar;
   private final OutputStream tarOut;
+  private final LayerNotes notes;
   private final byte[] buffer = new byte[IO_BUFFER];
 
   /**
-   * Writes headers with {@code tar} and content to {@code tarOut}, the stream {@code tar} writes.
+   * Writes headers with {@code tar} and content to {@code tarOut}, the stream {@code tar} writes;
+   * {@code notes} (may be null) sees each entry.
    */
-  EntryWriter(TarWriter tar, OutputStream tarOut) {
+  EntryWriter(TarWriter tar, OutputStream tarOut, LayerNotes notes) {
     this.tar = tar;
     this.tarOut = tarOut;
+    this.notes = notes;
   }
 
   void write(LayerEntry e) throws IOException {
+    OutputStream noted = notes == null ? null : notes.entry(e);
+    if (noted == null) {
+      write(e, null);
+    } else {
+      try (noted) {
+        write(e, noted);
+      }
+    }
+  }
+
+  private void write(LayerEntry e, OutputStream noted) throws IOException {
     switch (e.type()) {
       case FILE:
         tar.writeHeader(
@@ -45,7 +61,7 @@ final class EntryWriter {
             0,
             0,
             e.xattrs());
-        copyContent(e);
+        copyContent(e, noted);
         tar.pad(e.size());
         break;
       case DIRECTORY:
@@ -119,7 +135,7 @@ final class EntryWriter {
    * Copies exactly the declared size, failing if the source turns out shorter or longer than it was
    * declared, or, for hashed content, to have another digest.
    */
-  private void copyContent(LayerEntry e) throws IOException {
+  private void copyContent(LayerEntry e, OutputStream noted) throws IOException {
     LayerEntry.Content.Hashed hashed =
         e.content() instanceof LayerEntry.Content.Hashed h ? h : null;
     HashingOutputStream hashing = hashed != null ? new HashingOutputStream(tarOut) : null;
@@ -140,6 +156,9 @@ final class EntryWriter {
               hashed, e, String.format("expected %d bytes, found %d", size, size - remaining));
         }
         to.write(buffer, 0, n);
+        if (noted != null) {
+          noted.write(buffer, 0, n);
+        }
         remaining -= n;
       }
       if (in.read() >= 0) {
