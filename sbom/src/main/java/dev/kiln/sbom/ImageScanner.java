@@ -2,43 +2,36 @@ package dev.kiln.sbom;
 
 import dev.kiln.LayerRecord;
 import dev.kiln.spi.AttestContext;
-import dev.kiln.spi.LayerEntry;
-import dev.kiln.spi.LayerReader;
+import dev.kiln.spi.LayerNotes;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.function.Consumer;
 
 /**
- * Reads an image's layers, lowest first, as the final root file system sees them (the last writer
- * of a path wins, whiteouts delete), and finds what the SBOMs list: the packages of its package
- * database, its jars, the files its files layers added. Each is attributed to the layer that
- * brought it: a file or jar to the layer that last wrote it, a package to the lowest layer from
- * which on the database holds it at its final version.
+ * Lays an image's layers over each other, lowest first, as the final root file system sees them
+ * (the last writer of a path wins, whiteouts delete), each layer's {@link LayerFindings} taken
+ * while the bake wrote it or read back from the store, and finds what the SBOMs list: the packages
+ * of its package database, its jars, the files its files layers added. Each is attributed to the
+ * layer that brought it: a file or jar to the layer that last wrote it, a package to the lowest
+ * layer from which on the database holds it at its final version.
  *
  * <p>Never fails on what the image holds; what it cannot read is reported to {@link
  * AttestContext#warn} and left out. Not thread-safe; one per image.
  */
 final class ImageScanner {
-  /** The largest package database or os-release read: real ones are a few MB. */
-  private static final int MAX_DATABASE = 64 * 1024 * 1024;
-
   static final String DPKG_STATUS = "var/lib/dpkg/status";
   static final String DPKG_STATUS_D = "var/lib/dpkg/status.d/";
   static final String APK_INSTALLED = "lib/apk/db/installed";
-  private static final List<String> OS_RELEASE = List.of("etc/os-release", "usr/lib/os-release");
-  private static final List<String> RPM_DATABASES =
+  static final List<String> OS_RELEASE = List.of("etc/os-release", "usr/lib/os-release");
+  static final List<String> RPM_DATABASES =
       List.of(
           "var/lib/rpm/rpmdb.sqlite",
           "var/lib/rpm/Packages",
@@ -66,13 +59,6 @@ final class ImageScanner {
   record Contents(List<Component> components, Map<String, String> osRelease) {}
 
   private final AttestContext ctx;
-
-  /** Where jars are written to be read as zip files; made at the first call. */
-  interface TempDir {
-    Path get() throws IOException;
-  }
-
-  private final TempDir tempDir;
   private final List<LayerRecord> layers;
   private final TreeMap<String, Tracked> tracked = new TreeMap<>();
   private Map<String, Attributed> packages = new TreeMap<>();
@@ -86,10 +72,9 @@ final class ImageScanner {
   /** How many files of files layers, and how many jars, an SBOM lists at most. */
   private final int limit;
 
-  ImageScanner(AttestContext ctx, TempDir tempDir, int limit) {
+  ImageScanner(AttestContext ctx, int limit) {
     this.ctx = ctx;
     this.limit = limit;
-    this.tempDir = tempDir;
     this.layers = ctx.image().layers();
   }
 
@@ -191,84 +176,86 @@ final class ImageScanner {
     return new Contents(List.copyOf(out), os);
   }
 
+  /**
+   * Lays layer {@code i} over the layers below it: from the notes taken while this bake wrote it,
+   * else read from the store.
+   */
   private void readLayer(int i) throws IOException {
     LayerRecord l = layers.get(i);
     boolean filesLayer = l.kind().equals("files");
     Consumer<String> warn = m -> ctx.warn("layer '" + l.name() + "': " + m);
-    try (InputStream blob = ctx.image().openBlob(l.digest());
-        LayerReader r = LayerReader.of(blob, "layer '" + l.name() + "' (" + l.digest() + ")")) {
-      LayerEntry e;
-      while ((e = r.next()) != null) {
-        String p = e.path();
-        switch (e.type()) {
-          case WHITEOUT -> {
-            remove(p);
-            removeUnder(p, Integer.MAX_VALUE);
-          }
-          case OPAQUE_WHITEOUT -> removeUnder(p, i);
-          case DIRECTORY -> remove(p);
-          case FILE -> {
-            remove(p);
-            removeUnder(p, i);
-            file(i, e, filesLayer, warn);
-          }
-          default -> {
-            remove(p);
-            removeUnder(p, i);
-          }
-        }
+    Optional<LayerNotes> notes = ctx.notes(l);
+    if (notes.isPresent()
+        && notes.get() instanceof LayerFindings f
+        && f.complete()
+        && f.filesLayer() == filesLayer
+        && f.limit() == limit) {
+      f.entries().forEach(e -> apply(i, e, warn));
+      f.warnings().forEach(warn);
+      return;
+    }
+    try (InputStream blob = ctx.image().openBlob(l.digest())) {
+      LayerFindings.read(
+          blob,
+          "layer '" + l.name() + "' (" + l.digest() + ")",
+          filesLayer,
+          limit,
+          e -> apply(i, e, warn),
+          warn);
+    }
+  }
+
+  private void apply(int i, LayerFindings.Entry e, Consumer<String> warn) {
+    String p = e.path();
+    switch (e.type()) {
+      case WHITEOUT -> {
+        remove(p);
+        removeUnder(p, Integer.MAX_VALUE);
+      }
+      case OPAQUE_WHITEOUT -> removeUnder(p, i);
+      case DIRECTORY -> remove(p);
+      case FILE -> {
+        remove(p);
+        removeUnder(p, i);
+        file(i, p, e.finding(), warn);
+      }
+      default -> {
+        remove(p);
+        removeUnder(p, i);
       }
     }
   }
 
-  private void file(int layer, LayerEntry e, boolean filesLayer, Consumer<String> warn)
-      throws IOException {
-    String p = e.path();
-    if (isDatabase(p) || OS_RELEASE.contains(p)) {
-      if (e.size() > MAX_DATABASE) {
-        warn.accept("/" + p + " is " + e.size() + " bytes, too large to be read: it is ignored");
-        dbGeneration++;
-        return;
-      }
-      byte[] content;
-      try (InputStream in = e.content().open()) {
-        content = in.readAllBytes();
-      }
-      put(p, new DbFile(layer, content));
-    } else if (RPM_DATABASES.contains(p)) {
+  private void file(int layer, String p, LayerFindings.Finding finding, Consumer<String> warn) {
+    if (finding instanceof LayerFindings.Database d) {
+      put(p, new DbFile(layer, d.content()));
+    } else if (finding instanceof LayerFindings.TooLarge t) {
+      warn.accept("/" + p + " is " + t.size() + " bytes, too large to be read: it is ignored");
+      dbGeneration++;
+    } else if (finding instanceof LayerFindings.RpmDatabase) {
       put(p, new RpmDb(layer));
-    } else if (JarInspector.isJar(p)) {
+    } else if (finding instanceof LayerFindings.JarFile j) {
       if (jars >= limit) {
         jarsLeftOut++;
-        return;
+      } else {
+        put(p, new JarFile(layer, j.jar()));
       }
-      JarInspector.Jar jar;
-      try (InputStream in = e.content().open()) {
-        jar = JarInspector.inspect(in, "/" + p, tempDir.get(), warn);
-      }
-      put(p, new JarFile(layer, jar));
-    } else if (filesLayer) {
+    } else if (finding instanceof LayerFindings.PlainFile f) {
       if (files >= limit) {
         filesLeftOut++;
-        return;
+      } else {
+        put(p, new PlainFile(layer, f.sha256(), f.sha1()));
       }
-      MessageDigest sha256 = JarInspector.sha256();
-      MessageDigest sha1;
-      try {
-        sha1 = MessageDigest.getInstance("SHA-1");
-      } catch (NoSuchAlgorithmException ex) {
-        throw new IllegalStateException(ex);
+    } else if (finding instanceof LayerFindings.LeftOut o) {
+      if (o.jar()) {
+        jarsLeftOut++;
+      } else {
+        filesLeftOut++;
       }
-      try (InputStream in =
-          new DigestInputStream(new DigestInputStream(e.content().open(), sha256), sha1)) {
-        in.transferTo(java.io.OutputStream.nullOutputStream());
-      }
-      HexFormat hex = HexFormat.of();
-      put(p, new PlainFile(layer, hex.formatHex(sha256.digest()), hex.formatHex(sha1.digest())));
     }
   }
 
-  private static boolean isDatabase(String p) {
+  static boolean isDatabase(String p) {
     return p.equals(DPKG_STATUS)
         || p.equals(APK_INSTALLED)
         || (p.startsWith(DPKG_STATUS_D)

@@ -2,17 +2,13 @@ package dev.kiln.sbom;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Properties;
 import java.util.function.Consumer;
@@ -22,9 +18,9 @@ import java.util.zip.ZipFile;
 
 /**
  * What a jar (or war, ear) in an image is: its SHA-256 and, when it says so in {@code
- * META-INF/maven/GROUP/ARTIFACT/pom.properties}, its Maven coordinates. The jar is copied to a temp
- * file while it is hashed, so that only its central directory and the pom.properties are read (a
- * stream would inflate every entry to get past it).
+ * META-INF/maven/GROUP/ARTIFACT/pom.properties}, its Maven coordinates. The jar is read from a temp
+ * copy ({@link LayerFindings} makes it while it hashes it), so that only its central directory and
+ * the pom.properties are read (a stream would inflate every entry to get past it).
  */
 final class JarInspector {
   /** The most of a pom.properties that is read: real ones are a few hundred bytes. */
@@ -45,26 +41,11 @@ final class JarInspector {
   }
 
   /**
-   * Reads a jar from {@code in} (to its end). A jar that is not a zip archive, or whose
-   * pom.properties lacks a coordinate, is reported to {@code warn} and identified by its SHA-256
-   * only.
+   * The Maven coordinates of the jar copied to {@code jar} whose SHA-256 is {@code sha256}. A jar
+   * that is not a zip archive, or whose pom.properties lacks a coordinate, is reported to {@code
+   * warn} and identified by its SHA-256 only.
    */
-  static Jar inspect(InputStream in, String path, Path tempDir, Consumer<String> warn)
-      throws IOException {
-    Path tmp = Files.createTempFile(tempDir, "kiln-sbom-", ".jar");
-    try {
-      MessageDigest sha256 = sha256();
-      try (OutputStream out = Files.newOutputStream(tmp)) {
-        new DigestInputStream(in, sha256).transferTo(out);
-      }
-      String hex = HexFormat.of().formatHex(sha256.digest());
-      return coordinates(tmp, path, hex, warn);
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
-  }
-
-  private static Jar coordinates(Path jar, String path, String sha256, Consumer<String> warn) {
+  static Jar coordinates(Path jar, String path, String sha256, Consumer<String> warn) {
     List<ZipEntry> poms = new ArrayList<>();
     try (ZipFile z = new ZipFile(jar.toFile())) {
       for (ZipEntry e : Collections.list(z.entries())) {

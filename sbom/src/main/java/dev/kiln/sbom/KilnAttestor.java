@@ -3,25 +3,24 @@ package dev.kiln.sbom;
 import dev.kiln.Attestation;
 import dev.kiln.spi.AttestContext;
 import dev.kiln.spi.Attestor;
+import dev.kiln.spi.LayerNotes;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
-import java.util.stream.Stream;
 
 /**
  * Kiln's attestor, found on the class path by {@code Kiln.builder().sbom(…)} and {@code
- * .provenance(true)}: reads the image once ({@link ImageScanner}) for the SBOMs, then writes the
- * SPDX 2.3 ({@link SpdxWriter}), CycloneDX 1.6 ({@link CycloneDxWriter}) and provenance ({@link
- * ProvenanceWriter}) documents asked for. Thread-safe (nothing is shared between calls).
+ * .provenance(true)}: takes notes on every layer the bake writes ({@link LayerFindings}) and reads
+ * only the other layers back ({@link ImageScanner}) for the SBOMs, then writes the SPDX 2.3 ({@link
+ * SpdxWriter}), CycloneDX 1.6 ({@link CycloneDxWriter}) and provenance ({@link ProvenanceWriter})
+ * documents asked for. Thread-safe (nothing is shared between calls).
  */
 public final class KilnAttestor implements Attestor {
   /** How many files of files layers, and how many jars, an SBOM lists by default. */
   public static final int DEFAULT_LIMIT = 10_000;
 
   private final int limit;
+  private final int maxNoted;
 
   /** The attestor {@code ServiceLoader} finds: SBOMs list up to {@link #DEFAULT_LIMIT} files. */
   public KilnAttestor() {
@@ -34,10 +33,16 @@ public final class KilnAttestor implements Attestor {
    * Kiln.builder().attestor(…)}).
    */
   public KilnAttestor(int limit) {
+    this(limit, LayerFindings.MAX_NOTED);
+  }
+
+  /** As {@link #KilnAttestor(int)}, keeping notes on layers of at most {@code maxNoted} entries. */
+  KilnAttestor(int limit, int maxNoted) {
     if (limit < 1) {
       throw new IllegalArgumentException("the limit must be positive, found " + limit);
     }
     this.limit = limit;
+    this.maxNoted = maxNoted;
   }
 
   @Override
@@ -46,27 +51,7 @@ public final class KilnAttestor implements Attestor {
     boolean spdx = ctx.kinds().contains(Attestation.Kind.SPDX);
     boolean cdx = ctx.kinds().contains(Attestation.Kind.CYCLONEDX);
     if (spdx || cdx) {
-      ImageScanner.Contents contents;
-      // made at the first jar only: most images have none, and a directory made and removed on
-      // every bake costs more than writing the three documents
-      Path[] tmp = new Path[1];
-      try {
-        contents =
-            new ImageScanner(
-                    ctx,
-                    () -> {
-                      if (tmp[0] == null) {
-                        tmp[0] = Files.createTempDirectory("kiln-sbom-");
-                      }
-                      return tmp[0];
-                    },
-                    limit)
-                .scan();
-      } finally {
-        if (tmp[0] != null) {
-          deleteTree(tmp[0]);
-        }
-      }
+      ImageScanner.Contents contents = new ImageScanner(ctx, limit).scan();
       List<Component> sorted = contents.components().stream().sorted(ImageScanner.ORDER).toList();
       if (spdx) {
         out.add(
@@ -95,12 +80,13 @@ public final class KilnAttestor implements Attestor {
     return out;
   }
 
-  private static void deleteTree(Path dir) throws IOException {
-    try (Stream<Path> s = Files.walk(dir)) {
-      for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
+  /**
+   * Takes the findings of a layer while Kiln writes it ({@link LayerFindings}): the SBOMs then
+   * never read back the layers the bake wrote.
+   */
+  @Override
+  public LayerNotes notes(String layerKind) {
+    return new LayerFindings(layerKind.equals("files"), limit, maxNoted);
   }
 
   @Override

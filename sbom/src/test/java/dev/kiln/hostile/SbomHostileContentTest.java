@@ -1,6 +1,7 @@
 package dev.kiln.hostile;
 
 import static dev.kiln.sbom.SbomFixtures.dpkg;
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -37,8 +38,29 @@ class SbomHostileContentTest {
   private BakeResult bake(Path tmp, ImageBuild build) throws Exception {
     try (Kiln kiln =
         Kiln.builder().store(tmp.resolve("store")).listener(events).sbom(true).build()) {
-      return kiln.bake(build);
+      return bakeTwice(kiln, build);
     }
+  }
+
+  /**
+   * Bakes {@code build} cold, when the SBOMs come from the notes taken while the layers were
+   * written, then again, when every layer is a cache hit and is read back: both must give the same
+   * documents and the same warnings.
+   */
+  private BakeResult bakeTwice(Kiln kiln, ImageBuild build) throws Exception {
+    BakeResult cold = kiln.bake(build);
+    List<String> coldWarnings = warnings();
+    BakeResult again = kiln.bake(build);
+    List<String> all = warnings();
+    assertThat(again.digest()).isEqualTo(cold.digest());
+    for (Attestation a : cold.attestations()) {
+      assertThat(new String(again.attestation(a.kind()).orElseThrow().content(), UTF_8))
+          .as("%s read back", a.kind())
+          .isEqualTo(new String(a.content(), UTF_8));
+    }
+    assertThat(all.subList(coldWarnings.size(), all.size()))
+        .containsExactlyInAnyOrderElementsOf(coldWarnings);
+    return cold;
   }
 
   private List<String> warnings() {
@@ -163,7 +185,8 @@ class SbomHostileContentTest {
             .attestor(new KilnAttestor(100))
             .build()) {
       r =
-          kiln.bake(
+          bakeTwice(
+              kiln,
               ImageBuild.from(Base.scratch())
                   .layer(Layer.files("many").addTree(tree, "/data").add(jar, "/opt/a.jar")));
     }
