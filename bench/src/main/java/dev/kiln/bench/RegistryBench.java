@@ -218,6 +218,7 @@ public final class RegistryBench {
 
   /** Runs one build, measuring its wall time and the CPU time the tool and its registry used. */
   static Run timed(Tool tool, Scenario s, Registries registries, String name) throws Exception {
+    tool.prepare();
     long cpu0 = tool.cpu();
     long registry0 = registries.cpu(name);
     long t0 = System.nanoTime();
@@ -225,6 +226,7 @@ public final class RegistryBench {
     long wall = ms(t0);
     long cpu = tool.cpu() - cpu0;
     long registry = registries.cpu(name) - registry0;
+    tool.settle();
     return new Run(digest, new Sample(wall, cpu / 1_000_000, registry / 1_000_000), tool.note());
   }
 
@@ -238,8 +240,14 @@ public final class RegistryBench {
     /** Empties every cache of the tool (untimed); it pushes to {@code ref} from now on. */
     void reset(String ref) throws Exception;
 
+    /** Untimed bookkeeping before a build. */
+    default void prepare() throws Exception {}
+
     /** Builds and pushes the image; returns the manifest digest the tool reports. */
     String build(Scenario s) throws Exception;
+
+    /** Untimed bookkeeping after a build. */
+    default void settle() throws Exception {}
 
     /** What the last build did, for the per-round line ("" when nothing to say). */
     default String note() {
@@ -540,9 +548,15 @@ public final class RegistryBench {
           this.ref = ref;
         }
 
+        private Set<String> before;
+
+        @Override
+        public void prepare() throws Exception {
+          before = buildCache();
+        }
+
         @Override
         public String build(Scenario s) throws Exception {
-          Set<String> before = buildCache();
           long t0 = System.nanoTime();
           ProcessBuilder pb =
               new ProcessBuilder(DOCKER, "build", "-q", "-t", ref, tree.ctx().toString())
@@ -552,11 +566,21 @@ public final class RegistryBench {
           long built = ms(t0);
           String push = run(new ProcessBuilder(DOCKER, "push", ref).redirectErrorStream(true));
           long total = ms(t0);
+          images.add(id.substring(id.lastIndexOf('\n') + 1));
+          tags.add(ref);
+          Matcher m = Pattern.compile("digest: (sha256:[0-9a-f]{64})").matcher(push);
+          if (!m.find()) {
+            throw new IllegalStateException("no digest in the output of docker push:\n" + push);
+          }
+          note = String.format(Locale.ROOT, " (build %d ms, push %d ms)", built, total - built);
+          return m.group(1);
+        }
+
+        @Override
+        public void settle() throws Exception {
           Set<String> after = buildCache();
           after.removeAll(before);
           cacheRecords.addAll(after);
-          images.add(id.substring(id.lastIndexOf('\n') + 1));
-          tags.add(ref);
           if (builder == null) {
             builder =
                 after.isEmpty()
@@ -566,12 +590,6 @@ public final class RegistryBench {
                     : "BuildKit (DOCKER_BUILDKIT=" + buildkit + ")";
             System.out.println("docker build uses " + builder);
           }
-          Matcher m = Pattern.compile("digest: (sha256:[0-9a-f]{64})").matcher(push);
-          if (!m.find()) {
-            throw new IllegalStateException("no digest in the output of docker push:\n" + push);
-          }
-          note = String.format(Locale.ROOT, " (build %d ms, push %d ms)", built, total - built);
-          return m.group(1);
         }
 
         @Override
