@@ -69,10 +69,19 @@ import java.util.stream.Stream;
  * tool's image is inspected in its registry with {@code skopeo inspect} and every layer blob is
  * asked for.
  *
+ * <p>Every build also reports CPU time, which a busy machine stretches far less than wall time: the
+ * tool's (the benchmark JVM's process CPU time for Kiln and Jib, which run in it; for docker, that
+ * of the dockerd and containerd processes plus that of the docker commands) and that of the tool's
+ * registry process ({@code /proc/PID/stat}). After Kiln's changed bake, {@link Raw} measures what
+ * the plainest tools pay for the same bytes: a curl upload of the blob Kiln pushed, gzip and
+ * sha256sum of its tar (not counted in any tool's time).
+ *
  * <p>Usage: {@code RegistryBench WORKDIR ROUNDS TREES}, TREES a comma list of jdk, small, app whose
  * build contexts {@code WORKDIR/ctx-TREE} scripts/bench-registry.sh prepares. {@code
  * DOCKER_BUILDKIT} is passed to docker build as set (the script sets 1). Prints one line per tool
- * and round and {@code RESULT} lines with medians, minimums, maximums and ratios.
+ * and round and {@code RESULT} lines with medians, minimums, maximums and ratios, CPU medians, the
+ * floor Kiln's time cannot go below on this machine's cores ((Kiln's + its registry's CPU) / cores)
+ * and the raw references.
  */
 public final class RegistryBench {
   static final String DOCKER =
