@@ -81,18 +81,6 @@ final class CpuTime {
   }
 
   /**
-   * What the processes of two {@link #byName} readings used in between: for each process of {@code
-   * after}, its time less its time in {@code before} (a process started in between counts whole).
-   */
-  static long used(Map<Long, Long> before, Map<Long, Long> after) {
-    long sum = 0;
-    for (Map.Entry<Long, Long> e : after.entrySet()) {
-      sum += e.getValue() - before.getOrDefault(e.getKey(), 0L);
-    }
-    return sum;
-  }
-
-  /**
    * utime, stime, cutime, cstime of a {@code /proc/PID/stat} (fields 14–17), read after the command
    * name's closing parenthesis, since the name may hold spaces and parentheses.
    */
