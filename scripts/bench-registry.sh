@@ -5,7 +5,10 @@
 # layer of many small files) and an app shape (the JDK, ~40 dependency jars, a small app layer that changes). Each
 # tool gets a docker-registry of its own with an empty storage directory before every cold build (RegistryBench
 # starts them on free loopback ports). The tools alternate round by round; one warm-up round per tree is not
-# counted; medians, minimums and maximums of ROUNDS rounds. Needs a running dockerd, docker-registry and skopeo.
+# counted; medians, minimums and maximums of ROUNDS rounds, with each build's CPU time (the tool's and its
+# registry's) and, after Kiln's changed bake, raw references: a curl upload of the same blob to an empty registry,
+# gzip -6 (pigz -6 -p 2 if installed) and sha256sum of its tar. Needs a running dockerd, docker-registry, skopeo,
+# curl, gzip and sha256sum (Linux: CPU times come from /proc).
 # Usage: scripts/bench-registry.sh [ROUNDS] [TREES]    TREES: a comma list of jdk, small, app (default all three)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +16,7 @@ ROUNDS=${1:-3}
 TREES=${2:-jdk,small,app}
 HEAP=${HEAP:--Xmx512m}
 export DOCKER_BUILDKIT=${DOCKER_BUILDKIT:-1}
-for tool in docker-registry skopeo docker; do
+for tool in docker-registry skopeo docker curl gzip gunzip sha256sum getconf; do
   command -v "$tool" >/dev/null || { echo "bench-registry: $tool is missing (scripts/setup-test-env.sh)" >&2; exit 1; }
 done
 . scripts/bench-lib.sh

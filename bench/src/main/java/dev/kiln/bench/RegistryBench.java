@@ -69,10 +69,19 @@ import java.util.stream.Stream;
  * tool's image is inspected in its registry with {@code skopeo inspect} and every layer blob is
  * asked for.
  *
+ * <p>Every build also reports CPU time, which a busy machine stretches far less than wall time: the
+ * tool's (the benchmark JVM's process CPU time for Kiln and Jib, which run in it; for docker, that
+ * of the dockerd and containerd processes plus that of the docker commands) and that of the tool's
+ * registry process ({@code /proc/PID/stat}). After Kiln's changed bake, {@link Raw} measures what
+ * the plainest tools pay for the same bytes: a curl upload of the blob Kiln pushed, gzip and
+ * sha256sum of its tar (not counted in any tool's time).
+ *
  * <p>Usage: {@code RegistryBench WORKDIR ROUNDS TREES}, TREES a comma list of jdk, small, app whose
  * build contexts {@code WORKDIR/ctx-TREE} scripts/bench-registry.sh prepares. {@code
  * DOCKER_BUILDKIT} is passed to docker build as set (the script sets 1). Prints one line per tool
- * and round and {@code RESULT} lines with medians, minimums, maximums and ratios.
+ * and round and {@code RESULT} lines with medians, minimums, maximums and ratios, CPU medians, the
+ * floor Kiln's time cannot go below on this machine's cores ((Kiln's + its registry's CPU) / cores)
+ * and the raw references.
  */
 public final class RegistryBench {
   static final String DOCKER =
@@ -116,7 +125,8 @@ public final class RegistryBench {
             + "          builds' cache is left alone), its images in the daemon; the registry's blobs\n"
             + "  every tool: a new docker-registry with an empty storage directory, on a new port");
     DockerTool docker = new DockerTool(work, buildkit);
-    Map<String, Map<String, Map<String, List<Long>>>> results = new LinkedHashMap<>();
+    Raw raw = new Raw(work.resolve("raw"), registries);
+    Map<String, Map<String, Map<String, List<Sample>>>> results = new LinkedHashMap<>();
     try {
       for (Tree tree : trees) {
         System.out.printf(
@@ -128,9 +138,9 @@ public final class RegistryBench {
         tools.put("kiln", new KilnTool(work.resolve("kiln-" + tree.name()), tree));
         tools.put("jib", new JibTool(work.resolve("jib-" + tree.name()), tree));
         tools.put("docker", docker.forTree(tree));
-        Map<String, Map<String, List<Long>>> byTool = new LinkedHashMap<>();
+        Map<String, Map<String, List<Sample>>> byTool = new LinkedHashMap<>();
         for (String t : TOOLS) {
-          Map<String, List<Long>> byScenario = new LinkedHashMap<>();
+          Map<String, List<Sample>> byScenario = new LinkedHashMap<>();
           SCENARIOS.forEach(s -> byScenario.put(s, new ArrayList<>()));
           byTool.put(t, byScenario);
         }
@@ -141,49 +151,40 @@ public final class RegistryBench {
             Tool tool = tools.get(t);
             String ref = registries.fresh(t) + "/bench-" + tree.name() + ":latest";
             tool.reset(ref);
-            long t0 = System.nanoTime();
-            String cold = tool.build(Scenario.COLD);
-            long c = ms(t0);
-            String coldNote = tool.note();
-            long t1 = System.nanoTime();
-            String same = tool.build(Scenario.UNCHANGED);
-            long u = ms(t1);
-            String sameNote = tool.note();
+            Run cold = timed(tool, Scenario.COLD, registries, t);
+            Run same = timed(tool, Scenario.UNCHANGED, registries, t);
             change(tree, t, round);
-            long t2 = System.nanoTime();
-            String changed = tool.build(Scenario.CHANGED);
-            long ch = ms(t2);
-            String changedNote = tool.note();
-            if (!same.equals(cold) || changed.equals(same)) {
+            Run changed = timed(tool, Scenario.CHANGED, registries, t);
+            if (!same.digest().equals(cold.digest()) || changed.digest().equals(same.digest())) {
               throw new IllegalStateException(
                   t
                       + " gave "
-                      + cold
+                      + cold.digest()
                       + " cold, "
-                      + same
+                      + same.digest()
                       + " unchanged (must be the same), "
-                      + changed
+                      + changed.digest()
                       + " changed (must differ)");
             }
-            lastDigest.put(t, ref + "@" + changed);
+            lastDigest.put(t, ref + "@" + changed.digest());
             System.out.printf(
                 Locale.ROOT,
-                "%s %s %s %d: cold %d ms%s, unchanged %d ms%s, changed %d ms%s%n",
+                "%s %s %s %d: cold %s, unchanged %s, changed %s%n",
                 tree.name(),
                 t,
                 round < 0 ? "warm-up" : "round",
                 round,
-                c,
-                coldNote,
-                u,
-                sameNote,
-                ch,
-                changedNote);
+                cold,
+                same,
+                changed);
             if (round >= 0) {
-              Map<String, List<Long>> r = byTool.get(t);
-              r.get("cold").add(c);
-              r.get("unchanged").add(u);
-              r.get("changed").add(ch);
+              Map<String, List<Sample>> r = byTool.get(t);
+              r.get("cold").add(cold.sample());
+              r.get("unchanged").add(same.sample());
+              r.get("changed").add(changed.sample());
+            }
+            if (tool instanceof KilnTool kiln) {
+              raw.measure(tree, kiln.provisionedBlob(), round);
             }
           }
         }
@@ -201,6 +202,41 @@ public final class RegistryBench {
       registries.stopAll();
     }
     report(results, rounds);
+    raw.report();
+  }
+
+  /**
+   * One build's cost: wall time, the CPU time of the tool ({@link Tool#cpu}) and of its registry
+   * process, in milliseconds.
+   */
+  record Sample(long wallMs, long cpuMs, long registryCpuMs) {}
+
+  /** A build's reported digest, its cost and what the tool said about it. */
+  record Run(String digest, Sample sample, String note) {
+    @Override
+    public String toString() {
+      return String.format(
+          Locale.ROOT,
+          "%d ms [cpu %.2f s, registry cpu %.2f s]%s",
+          sample.wallMs(),
+          sample.cpuMs() / 1000.0,
+          sample.registryCpuMs() / 1000.0,
+          note);
+    }
+  }
+
+  /** Runs one build, measuring its wall time and the CPU time the tool and its registry used. */
+  static Run timed(Tool tool, Scenario s, Registries registries, String name) throws Exception {
+    tool.prepare();
+    long cpu0 = tool.cpu();
+    long registry0 = registries.cpu(name);
+    long t0 = System.nanoTime();
+    String digest = tool.build(s);
+    long wall = ms(t0);
+    long cpu = tool.cpu() - cpu0;
+    long registry = registries.cpu(name) - registry0;
+    tool.settle();
+    return new Run(digest, new Sample(wall, cpu / 1_000_000, registry / 1_000_000), tool.note());
   }
 
   enum Scenario {
@@ -213,13 +249,25 @@ public final class RegistryBench {
     /** Empties every cache of the tool (untimed); it pushes to {@code ref} from now on. */
     void reset(String ref) throws Exception;
 
+    /** Untimed bookkeeping before a build. */
+    default void prepare() throws Exception {}
+
     /** Builds and pushes the image; returns the manifest digest the tool reports. */
     String build(Scenario s) throws Exception;
+
+    /** Untimed bookkeeping after a build. */
+    default void settle() throws Exception {}
 
     /** What the last build did, for the per-round line ("" when nothing to say). */
     default String note() {
       return "";
     }
+
+    /**
+     * The CPU time, in nanoseconds, the tool has used so far, counted as a build's difference: the
+     * benchmark JVM's for a tool that runs in it, the daemon's and its commands' for docker.
+     */
+    long cpu() throws IOException;
 
     @Override
     default void close() throws Exception {}
@@ -315,6 +363,7 @@ public final class RegistryBench {
     private Path store;
     private String ref;
     private String note = "";
+    private BakeResult last;
 
     KilnTool(Path work, Tree tree) {
       this.work = work;
@@ -351,6 +400,7 @@ public final class RegistryBench {
         r = kiln.bake(b, "docker://" + ref);
       }
       long total = ms(t0);
+      last = r;
       PublishedImage pub = r.published().values().iterator().next();
       List<String> expected =
           switch (s) {
@@ -383,10 +433,39 @@ public final class RegistryBench {
     }
 
     @Override
+    public long cpu() {
+      return CpuTime.jvm();
+    }
+
+    /**
+     * The blob in the store of the one layer the last bake provisioned (the changed bake's: the
+     * blob it pushed, {@code STORE/blobs/sha256/HEX}).
+     */
+    LayerBlob provisionedBlob() {
+      if (last.provisioned().size() != 1) {
+        throw new IllegalStateException(
+            "kiln provisioned " + last.provisioned() + ", not one layer");
+      }
+      dev.kiln.LayerRecord l =
+          last.layers().stream()
+              .filter(x -> x.name().equals(last.provisioned().get(0)))
+              .findFirst()
+              .orElseThrow();
+      Path file = store.resolve("blobs/sha256").resolve(l.digest().hex());
+      if (!Files.isRegularFile(file)) {
+        throw new IllegalStateException("no blob " + file + " in Kiln's store");
+      }
+      return new LayerBlob(file, l.digest().toString(), l.uncompressedSize());
+    }
+
+    @Override
     public void close() throws IOException {
       deleteTree(work);
     }
   }
+
+  /** A layer blob (gzip) in Kiln's store, its digest and the size of its tar. */
+  record LayerBlob(Path file, String digest, long tarSize) {}
 
   /**
    * jib-core: {@code Jib.fromScratch()} + one {@code FileEntriesLayer} per layer, each file with
@@ -440,6 +519,11 @@ public final class RegistryBench {
     }
 
     @Override
+    public long cpu() {
+      return CpuTime.jvm();
+    }
+
+    @Override
     public void close() throws IOException {
       deleteTree(work);
     }
@@ -451,6 +535,7 @@ public final class RegistryBench {
    * cache alone, and checks that none of them is left.
    */
   static final class DockerTool {
+    static final Set<String> DAEMONS = Set.of("dockerd", "containerd", "buildkitd");
     private final String buildkit;
     private final Set<String> cacheRecords = new LinkedHashSet<>();
     private final Set<String> images = new LinkedHashSet<>();
@@ -472,9 +557,15 @@ public final class RegistryBench {
           this.ref = ref;
         }
 
+        private Set<String> before;
+
+        @Override
+        public void prepare() throws Exception {
+          before = buildCache();
+        }
+
         @Override
         public String build(Scenario s) throws Exception {
-          Set<String> before = buildCache();
           long t0 = System.nanoTime();
           ProcessBuilder pb =
               new ProcessBuilder(DOCKER, "build", "-q", "-t", ref, tree.ctx().toString())
@@ -484,20 +575,8 @@ public final class RegistryBench {
           long built = ms(t0);
           String push = run(new ProcessBuilder(DOCKER, "push", ref).redirectErrorStream(true));
           long total = ms(t0);
-          Set<String> after = buildCache();
-          after.removeAll(before);
-          cacheRecords.addAll(after);
           images.add(id.substring(id.lastIndexOf('\n') + 1));
           tags.add(ref);
-          if (builder == null) {
-            builder =
-                after.isEmpty()
-                    ? "the legacy builder (DOCKER_BUILDKIT="
-                        + buildkit
-                        + ": no build-cache records)"
-                    : "BuildKit (DOCKER_BUILDKIT=" + buildkit + ")";
-            System.out.println("docker build uses " + builder);
-          }
           Matcher m = Pattern.compile("digest: (sha256:[0-9a-f]{64})").matcher(push);
           if (!m.find()) {
             throw new IllegalStateException("no digest in the output of docker push:\n" + push);
@@ -507,10 +586,45 @@ public final class RegistryBench {
         }
 
         @Override
+        public void settle() throws Exception {
+          Set<String> after = buildCache();
+          after.removeAll(before);
+          cacheRecords.addAll(after);
+          if (builder == null) {
+            builder =
+                after.isEmpty()
+                    ? "the legacy builder (DOCKER_BUILDKIT="
+                        + buildkit
+                        + ": no build-cache records)"
+                    : "BuildKit (DOCKER_BUILDKIT=" + buildkit + ")";
+            System.out.println("docker build uses " + builder);
+          }
+        }
+
+        @Override
         public String note() {
           return note;
         }
+
+        @Override
+        public long cpu() throws IOException {
+          return daemonCpu() + CpuTime.children();
+        }
       };
+    }
+
+    /**
+     * The CPU time so far of the daemon's processes: dockerd with its built-in BuildKit, and
+     * containerd (dockerd's own or a system one), and a separate buildkitd should there be one. The
+     * docker commands' own CPU is that of the benchmark's ended child processes ({@link
+     * CpuTime#children}).
+     */
+    static long daemonCpu() throws IOException {
+      Map<Long, Long> cpu = CpuTime.byName(DAEMONS);
+      if (cpu.isEmpty()) {
+        throw new IllegalStateException("no dockerd process found in /proc");
+      }
+      return cpu.values().stream().mapToLong(Long::longValue).sum();
     }
 
     /** Removes this benchmark's images and tags and prunes its build-cache records (untimed). */
@@ -621,6 +735,15 @@ public final class RegistryBench {
               + Files.readString(root.resolve("registry.log")));
     }
 
+    /** The CPU time, in nanoseconds, the tool's running registry process has used so far. */
+    synchronized long cpu(String tool) throws IOException {
+      Process p = running.get(tool);
+      if (p == null || !p.isAlive()) {
+        throw new IllegalStateException("no running registry for " + tool);
+      }
+      return CpuTime.process(p.pid());
+    }
+
     private void stop(String tool) throws InterruptedException {
       Process p = running.remove(tool);
       if (p != null) {
@@ -694,15 +817,201 @@ public final class RegistryBench {
         bytes / 1048576.0);
   }
 
-  static void report(Map<String, Map<String, Map<String, List<Long>>>> results, int rounds) {
-    for (Map.Entry<String, Map<String, Map<String, List<Long>>>> tree : results.entrySet()) {
+  /**
+   * Reference measures taken after Kiln's "changed" bake, outside every tool's time: what the
+   * plainest client pays to push the layer blob Kiln pushed, and what the plain tools pay to
+   * compress and hash its tar on this machine.
+   *
+   * <ul>
+   *   <li><b>upload</b>: the blob from Kiln's store sent to a new, empty {@code docker-registry}
+   *       (started like the tools' ones) by {@code curl}: {@code POST /v2/NAME/blobs/uploads/},
+   *       then {@code curl -T BLOB -X PUT LOCATION&digest=sha256:…} (monolithic), both in one timed
+   *       shell command; its registry's CPU and the commands' CPU; then checked with a {@code HEAD}
+   *       of the blob;
+   *   <li><b>gzip</b>: {@code gzip -6 -c} of the layer's tar to /dev/null (one thread), and {@code
+   *       pigz -6 -p 2} when installed; the tar is the first changed blob inflated with {@code
+   *       gunzip}, once per tree, not timed;
+   *   <li><b>sha256sum</b> of the same tar.
+   * </ul>
+   */
+  static final class Raw {
+    private static final String UPLOAD =
+        "set -euo pipefail\n"
+            + "loc=$(curl -sS --fail -X POST -D - -o /dev/null \"http://$1/v2/$2/blobs/uploads/\""
+            + " | tr -d '\\r' | sed -n 's/^[Ll]ocation: *//p')\n"
+            + "[ -n \"$loc\" ] || { echo 'no Location in the reply to POST' >&2; exit 1; }\n"
+            + "case \"$loc\" in /*) loc=\"http://$1$loc\" ;; esac\n"
+            + "case \"$loc\" in *\\?*) sep='&' ;; *) sep='?' ;; esac\n"
+            + "curl -sS --fail -o /dev/null -T \"$3\" -X PUT \"$loc${sep}digest=$4\"\n";
+
+    private final Path dir;
+    private final Registries registries;
+    private final boolean pigz;
+    private final Map<String, Map<String, List<Long>>> results = new LinkedHashMap<>();
+    private final Map<String, String> sizes = new LinkedHashMap<>();
+
+    Raw(Path dir, Registries registries) throws Exception {
+      this.dir = dir;
+      this.registries = registries;
+      this.pigz =
+          new ProcessBuilder("sh", "-c", "command -v pigz")
+                  .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                  .start()
+                  .waitFor()
+              == 0;
+    }
+
+    void measure(Tree tree, LayerBlob blob, int round) throws Exception {
+      Files.createDirectories(dir);
+      Path tar = dir.resolve("layer-" + tree.name() + ".tar");
+      if (!Files.exists(tar)) {
+        Process p =
+            new ProcessBuilder("gunzip", "-c", blob.file().toString())
+                .redirectOutput(tar.toFile())
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
+        if (p.waitFor() != 0 || Files.size(tar) != blob.tarSize()) {
+          throw new IllegalStateException(
+              "gunzip of "
+                  + blob.file()
+                  + " gave "
+                  + Files.size(tar)
+                  + " bytes, not "
+                  + blob.tarSize());
+        }
+      }
+      long blobBytes = Files.size(blob.file());
+      long tarBytes = Files.size(tar);
+      sizes.put(
+          tree.name(),
+          String.format(
+              Locale.ROOT, "blob_mib=%.1f tar_mb=%.1f", blobBytes / 1048576.0, tarBytes / 1e6));
+
+      String addr = registries.fresh("raw");
+      String repo = "raw-" + tree.name();
+      long registry0 = registries.cpu("raw");
+      long[] upload =
+          command(
+              List.of(
+                  "bash",
+                  "-c",
+                  UPLOAD,
+                  "upload",
+                  addr,
+                  repo,
+                  blob.file().toString(),
+                  blob.digest()));
+      long registryCpu = (registries.cpu("raw") - registry0) / 1_000_000;
+      HttpResponse<Void> head =
+          HTTP.send(
+              HttpRequest.newBuilder(
+                      URI.create("http://" + addr + "/v2/" + repo + "/blobs/" + blob.digest()))
+                  .method("HEAD", HttpRequest.BodyPublishers.noBody())
+                  .build(),
+              HttpResponse.BodyHandlers.discarding());
+      if (head.statusCode() != 200
+          || head.headers().firstValueAsLong("Content-Length").orElse(-1) != blobBytes) {
+        throw new IllegalStateException(
+            "raw upload: the registry has no blob "
+                + blob.digest()
+                + " of "
+                + blobBytes
+                + " bytes: HTTP "
+                + head.statusCode()
+                + " "
+                + head.headers().map());
+      }
+      long[] gzip = command(List.of("gzip", "-6", "-c", tar.toString()));
+      long[] parallel =
+          pigz ? command(List.of("pigz", "-6", "-p", "2", "-c", tar.toString())) : null;
+      long[] sha = command(List.of("sha256sum", tar.toString()));
+      System.out.printf(
+          Locale.ROOT,
+          "%s raw %s %d: curl upload of Kiln's changed layer blob (%.1f MiB) to an empty"
+              + " docker-registry %d ms [registry cpu %.2f s, curl cpu %.2f s]; gzip -6 of its tar"
+              + " (%.1f MB) %d ms [cpu %.2f s]; %s; sha256sum of its tar %d ms [cpu %.2f s]%n",
+          tree.name(),
+          round < 0 ? "warm-up" : "round",
+          round,
+          blobBytes / 1048576.0,
+          upload[0],
+          registryCpu / 1000.0,
+          upload[1] / 1000.0,
+          tarBytes / 1e6,
+          gzip[0],
+          gzip[1] / 1000.0,
+          parallel == null
+              ? "pigz not installed"
+              : String.format(
+                  Locale.ROOT,
+                  "pigz -6 -p 2 %d ms [cpu %.2f s]",
+                  parallel[0],
+                  parallel[1] / 1000.0),
+          sha[0],
+          sha[1] / 1000.0);
+      if (round < 0) {
+        return;
+      }
+      Map<String, List<Long>> r = results.computeIfAbsent(tree.name(), k -> new LinkedHashMap<>());
+      r.computeIfAbsent("upload_ms", k -> new ArrayList<>()).add(upload[0]);
+      r.computeIfAbsent("upload_registry_cpu_ms", k -> new ArrayList<>()).add(registryCpu);
+      r.computeIfAbsent("upload_curl_cpu_ms", k -> new ArrayList<>()).add(upload[1]);
+      r.computeIfAbsent("gzip6_ms", k -> new ArrayList<>()).add(gzip[0]);
+      r.computeIfAbsent("gzip6_cpu_ms", k -> new ArrayList<>()).add(gzip[1]);
+      if (parallel != null) {
+        r.computeIfAbsent("pigz6_p2_ms", k -> new ArrayList<>()).add(parallel[0]);
+        r.computeIfAbsent("pigz6_p2_cpu_ms", k -> new ArrayList<>()).add(parallel[1]);
+      }
+      r.computeIfAbsent("sha256sum_ms", k -> new ArrayList<>()).add(sha[0]);
+      r.computeIfAbsent("sha256sum_cpu_ms", k -> new ArrayList<>()).add(sha[1]);
+    }
+
+    void report() {
+      for (Map.Entry<String, Map<String, List<Long>>> tree : results.entrySet()) {
+        StringBuilder line = new StringBuilder("RESULT tree=" + tree.getKey() + " raw");
+        for (Map.Entry<String, List<Long>> m : tree.getValue().entrySet()) {
+          String name = m.getKey().replaceFirst("_ms$", "_median_ms");
+          line.append(' ').append(name).append('=').append(median(m.getValue()));
+        }
+        line.append(' ').append(sizes.get(tree.getKey()));
+        System.out.println(line.append(" rounds=").append(tree.getValue().get("upload_ms").size()));
+      }
+      if (!pigz) {
+        System.out.println("RESULT pigz not installed: no parallel gzip reference");
+      }
+    }
+
+    /**
+     * Runs a command, its output discarded; returns its wall time and the CPU time it used (that of
+     * this JVM's ended children around it), in milliseconds.
+     */
+    private static long[] command(List<String> cmd) throws Exception {
+      long cpu0 = CpuTime.children();
+      long t0 = System.nanoTime();
+      Process p = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+      String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+      int rc = p.waitFor();
+      long wall = ms(t0);
+      long cpu = (CpuTime.children() - cpu0) / 1_000_000;
+      if (rc != 0) {
+        throw new IllegalStateException(cmd + " failed (" + rc + "):\n" + err);
+      }
+      return new long[] {wall, cpu};
+    }
+  }
+
+  static void report(Map<String, Map<String, Map<String, List<Sample>>>> results, int rounds) {
+    int cores = Runtime.getRuntime().availableProcessors();
+    for (Map.Entry<String, Map<String, Map<String, List<Sample>>>> tree : results.entrySet()) {
       for (String t : TOOLS) {
         StringBuilder line = new StringBuilder("RESULT tree=" + tree.getKey() + " tool=" + t);
+        StringBuilder cpu = new StringBuilder("RESULT tree=" + tree.getKey() + " tool=" + t);
         for (String s : SCENARIOS) {
-          List<Long> xs = tree.getValue().get(t).get(s);
-          if (xs.isEmpty()) {
+          List<Sample> samples = tree.getValue().get(t).get(s);
+          if (samples.isEmpty()) {
             continue;
           }
+          List<Long> xs = samples.stream().map(Sample::wallMs).toList();
           line.append(
               String.format(
                   Locale.ROOT,
@@ -713,24 +1022,56 @@ public final class RegistryBench {
                   xs.stream().mapToLong(Long::longValue).min().getAsLong(),
                   s,
                   xs.stream().mapToLong(Long::longValue).max().getAsLong()));
+          cpu.append(
+              String.format(
+                  Locale.ROOT,
+                  " %s_cpu_median_s=%.2f %s_registry_cpu_median_s=%.2f",
+                  s,
+                  median(samples.stream().map(Sample::cpuMs).toList()) / 1000.0,
+                  s,
+                  median(samples.stream().map(Sample::registryCpuMs).toList()) / 1000.0));
         }
         System.out.println(line.append(" rounds=").append(rounds));
+        System.out.println(cpu.append(" rounds=").append(rounds));
       }
       for (String s : SCENARIOS) {
-        List<Long> kiln = tree.getValue().get("kiln").get(s);
+        List<Sample> kiln = tree.getValue().get("kiln").get(s);
         if (kiln.isEmpty()) {
           continue;
         }
-        double k = Math.max(1, median(kiln));
+        List<Sample> jib = tree.getValue().get("jib").get(s);
+        List<Sample> docker = tree.getValue().get("docker").get(s);
+        double k = Math.max(1, median(kiln.stream().map(Sample::wallMs).toList()));
         System.out.printf(
             Locale.ROOT,
             "RESULT tree=%s scenario=%s jib_vs_kiln=%.2fx docker_vs_kiln=%.2fx (peer median / Kiln median)%n",
             tree.getKey(),
             s,
-            median(tree.getValue().get("jib").get(s)) / k,
-            median(tree.getValue().get("docker").get(s)) / k);
+            median(jib.stream().map(Sample::wallMs).toList()) / k,
+            median(docker.stream().map(Sample::wallMs).toList()) / k);
+        double kilnCpu = Math.max(1, median(totalCpu(kiln)));
+        double floor = Math.max(1, kilnCpu / cores);
+        System.out.printf(
+            Locale.ROOT,
+            "RESULT tree=%s scenario=%s kiln_cpu_floor_s=%.2f jib_vs_floor=%.2fx docker_vs_floor=%.2fx"
+                + " jib_cpu_vs_kiln=%.2fx docker_cpu_vs_kiln=%.2fx (floor: median of Kiln's + its"
+                + " registry's CPU / %d cores; peer wall median / floor; peer's + its registry's CPU"
+                + " / Kiln's + its registry's, medians)%n",
+            tree.getKey(),
+            s,
+            floor / 1000,
+            median(jib.stream().map(Sample::wallMs).toList()) / floor,
+            median(docker.stream().map(Sample::wallMs).toList()) / floor,
+            median(totalCpu(jib)) / kilnCpu,
+            median(totalCpu(docker)) / kilnCpu,
+            cores);
       }
     }
+  }
+
+  /** The CPU time of each build, the tool's and its registry's together, in milliseconds. */
+  static List<Long> totalCpu(List<Sample> samples) {
+    return samples.stream().map(x -> x.cpuMs() + x.registryCpuMs()).toList();
   }
 
   static String run(List<String> cmd) throws Exception {
