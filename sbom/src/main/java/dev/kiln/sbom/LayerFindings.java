@@ -66,26 +66,47 @@ final class LayerFindings implements LayerNotes {
   private final List<String> warnings = new ArrayList<>();
   private final Consumer<Entry> each;
   private final Consumer<String> warn;
+  private final boolean noting;
+  private final TempFiles tempFiles;
   private int count;
   private int jars;
   private int files;
   private boolean dropped;
+
+  /** Makes the temp file a jar is copied to, to be read as a zip file. */
+  interface TempFiles {
+    Path create() throws IOException;
+
+    TempFiles DEFAULT = () -> Files.createTempFile("kiln-sbom-", ".jar");
+  }
 
   /**
    * Notes on a layer being written, dropped past {@code maxNoted} entries; {@code filesLayer}: a
    * files layer, whose every file the SBOMs list with its digests.
    */
   LayerFindings(boolean filesLayer, int limit, int maxNoted) {
-    this(filesLayer, limit, maxNoted, null, null);
+    this(filesLayer, limit, maxNoted, null, null, TempFiles.DEFAULT);
+  }
+
+  /** As above, with jars copied to the temp files {@code tempFiles} makes. */
+  LayerFindings(boolean filesLayer, int limit, int maxNoted, TempFiles tempFiles) {
+    this(filesLayer, limit, maxNoted, null, null, tempFiles);
   }
 
   private LayerFindings(
-      boolean filesLayer, int limit, int maxEntries, Consumer<Entry> each, Consumer<String> warn) {
+      boolean filesLayer,
+      int limit,
+      int maxEntries,
+      Consumer<Entry> each,
+      Consumer<String> warn,
+      TempFiles tempFiles) {
     this.filesLayer = filesLayer;
     this.limit = limit;
     this.maxEntries = maxEntries;
+    this.noting = each == null;
     this.each = each != null ? each : entries::add;
     this.warn = warn != null ? warn : warnings::add;
+    this.tempFiles = tempFiles;
   }
 
   /**
@@ -100,7 +121,8 @@ final class LayerFindings implements LayerNotes {
       Consumer<Entry> each,
       Consumer<String> warn)
       throws IOException {
-    LayerFindings f = new LayerFindings(filesLayer, limit, Integer.MAX_VALUE, each, warn);
+    LayerFindings f =
+        new LayerFindings(filesLayer, limit, Integer.MAX_VALUE, each, warn, TempFiles.DEFAULT);
     try (LayerReader r = LayerReader.of(blob, name)) {
       LayerEntry e;
       while ((e = r.next()) != null) {
@@ -138,17 +160,39 @@ final class LayerFindings implements LayerNotes {
     return !dropped;
   }
 
+  /**
+   * Takes note of {@code e}. Taking notes never fails the layer being written: where it cannot go
+   * on (no room for a jar's temp copy), the notes are dropped, and the layer is read back for the
+   * SBOMs, which then say what went wrong. Reading a layer back, the error is thrown.
+   */
   @Override
   public OutputStream entry(LayerEntry e) throws IOException {
     if (dropped) {
       return null;
     }
     if (count++ >= maxEntries) {
-      dropped = true;
-      entries.clear();
-      warnings.clear();
+      drop();
       return null;
     }
+    if (!noting) {
+      return take(e);
+    }
+    try {
+      OutputStream out = take(e);
+      return out == null ? null : new Guarded(out);
+    } catch (IOException | RuntimeException ex) {
+      drop();
+      return null;
+    }
+  }
+
+  private void drop() {
+    dropped = true;
+    entries.clear();
+    warnings.clear();
+  }
+
+  private OutputStream take(LayerEntry e) throws IOException {
     if (e.type() != LayerEntry.Type.FILE) {
       each.accept(new Entry(e.path(), e.type(), null));
       return null;
@@ -207,7 +251,7 @@ final class LayerFindings implements LayerNotes {
 
   /** Copies a jar to a temp file while it is written, and inspects it when it is complete. */
   private OutputStream jar(String p, LayerEntry.Type type) throws IOException {
-    Path tmp = Files.createTempFile("kiln-sbom-", ".jar");
+    Path tmp = tempFiles.create();
     MessageDigest sha256 = JarInspector.sha256();
     OutputStream out;
     try {
@@ -244,6 +288,53 @@ final class LayerFindings implements LayerNotes {
   }
 
   /**
+   * The content stream of an entry being noted while it is written: an error of the notes drops
+   * them rather than failing the layer, and what comes after is ignored.
+   */
+  private final class Guarded extends OutputStream {
+    private final OutputStream out;
+    private boolean broken;
+
+    Guarded(OutputStream out) {
+      this.out = out;
+    }
+
+    @Override
+    public void write(int b) {
+      write(new byte[] {(byte) b}, 0, 1);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) {
+      if (broken) {
+        return;
+      }
+      try {
+        out.write(b, off, len);
+      } catch (IOException | RuntimeException ex) {
+        broken = true;
+        drop();
+      }
+    }
+
+    @Override
+    public void close() {
+      try {
+        if (broken && out instanceof Done d) {
+          d.abort();
+        } else {
+          out.close();
+        }
+      } catch (IOException | RuntimeException ex) {
+        drop();
+      }
+      if (broken) {
+        drop();
+      }
+    }
+  }
+
+  /**
    * A stream that takes its finding when it is closed, after the content (a layer whose writing
    * failed half-way has its findings dropped as a whole).
    */
@@ -258,6 +349,16 @@ final class LayerFindings implements LayerNotes {
     abstract void done() throws IOException;
 
     void failed() throws IOException {}
+
+    /** Closes without taking a finding. */
+    void abort() throws IOException {
+      closed = true;
+      try {
+        out.close();
+      } finally {
+        failed();
+      }
+    }
 
     @Override
     public void write(int b) throws IOException {
