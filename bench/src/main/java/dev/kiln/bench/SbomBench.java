@@ -11,11 +11,10 @@ import dev.kiln.ImageBuild;
 import dev.kiln.Kiln;
 import dev.kiln.Layer;
 import dev.kiln.LayerRecord;
-import dev.kiln.PublishedImage;
 import dev.kiln.sbom.KilnAttestor;
 import dev.kiln.spi.AttestContext;
 import dev.kiln.spi.Attestor;
-import dev.kiln.spi.ImageView;
+import dev.kiln.spi.ForwardingAttestContext;
 import dev.kiln.spi.LayerEntry;
 import dev.kiln.spi.LayerNotes;
 import java.io.IOException;
@@ -23,14 +22,12 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -178,40 +175,10 @@ public final class SbomBench {
 
   /** {@code ctx}, handing the attestor its own notes rather than their timed wrappers. */
   private static AttestContext unwrapping(AttestContext ctx) {
-    return new AttestContext() {
-      @Override
-      public ImageView image() {
-        return ctx.image();
-      }
-
-      @Override
-      public Set<Attestation.Kind> kinds() {
-        return ctx.kinds();
-      }
-
-      @Override
-      public String base() {
-        return ctx.base();
-      }
-
-      @Override
-      public Map<String, PublishedImage> published() {
-        return ctx.published();
-      }
-
-      @Override
-      public Instant buildTime() {
-        return ctx.buildTime();
-      }
-
-      @Override
-      public void warn(String message) {
-        ctx.warn(message);
-      }
-
+    return new ForwardingAttestContext(ctx) {
       @Override
       public Optional<LayerNotes> notes(LayerRecord layer) {
-        return ctx.notes(layer).map(n -> n instanceof TimedNotes t ? t.notes() : n);
+        return super.notes(layer).map(n -> n instanceof TimedNotes t ? t.notes() : n);
       }
     };
   }

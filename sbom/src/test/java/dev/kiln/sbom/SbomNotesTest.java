@@ -11,18 +11,16 @@ import dev.kiln.ImageBuild;
 import dev.kiln.Kiln;
 import dev.kiln.Layer;
 import dev.kiln.LayerRecord;
-import dev.kiln.PublishedImage;
 import dev.kiln.spi.AttestContext;
 import dev.kiln.spi.Attestor;
+import dev.kiln.spi.ForwardingAttestContext;
 import dev.kiln.spi.ImageView;
 import dev.kiln.spi.LayerNotes;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -112,40 +110,15 @@ class SbomNotesTest {
             }
           };
       return inner.attest(
-          new AttestContext() {
+          new ForwardingAttestContext(ctx) {
             @Override
             public ImageView image() {
               return counted;
             }
 
             @Override
-            public Set<Attestation.Kind> kinds() {
-              return ctx.kinds();
-            }
-
-            @Override
-            public String base() {
-              return ctx.base();
-            }
-
-            @Override
-            public Map<String, PublishedImage> published() {
-              return ctx.published();
-            }
-
-            @Override
-            public Instant buildTime() {
-              return ctx.buildTime();
-            }
-
-            @Override
-            public void warn(String message) {
-              ctx.warn(message);
-            }
-
-            @Override
             public Optional<LayerNotes> notes(LayerRecord layer) {
-              Optional<LayerNotes> n = ctx.notes(layer);
+              Optional<LayerNotes> n = super.notes(layer);
               n.ifPresent(x -> noted.incrementAndGet());
               return n;
             }
