@@ -1,6 +1,7 @@
 package dev.kiln.hostile;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -16,6 +17,7 @@ import dev.kiln.internal.store.LocalStore;
 import dev.kiln.testing.GcImages;
 import dev.kiln.testing.Jvm;
 import dev.kiln.testing.RecordingListener;
+import dev.kiln.testing.Tools;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -370,6 +372,70 @@ class GcDamagedFilesTest {
         .contains(aliveBlob.toString());
     assertThat(blobs(store)).isEmpty();
     rebake(store, 0, a.digest(), "base", "app");
+  }
+
+  /**
+   * A live process whose session lock file this one may not open for writing (another user's
+   * process, on a store they share): its leases count.
+   */
+  @Test
+  void aLiveSessionWhoseLockFileThisProcessMayNotWriteStillKeepsWhatItLeases() throws Exception {
+    Path store = tmp.resolve("store");
+    BakeResult a;
+    try (Kiln kiln = kiln(store)) {
+      a = kiln.bake(version(0));
+    }
+    Digest leased = a.layers().get(1).digest();
+    Process alive = holder(store, leased, "other-user");
+    Path lock;
+    try (Stream<Path> s = Files.list(store.resolve("tmp"))) {
+      List<Path> locks = s.filter(p -> p.toString().endsWith(".lock")).toList();
+      assertThat(locks).hasSize(1);
+      lock = locks.get(0);
+    }
+    RetentionReport r;
+    try {
+      writable(lock, false);
+      try (Kiln kiln = kiln(store)) {
+        r = kiln.gc(EVERYTHING);
+      }
+      assertThat(blob(store, leased)).exists();
+      assertThat(r.kept())
+          .anyMatch(
+              i ->
+                  i.id().equals(leased.toString())
+                      && i.reason().equals("in use by a running bake"));
+      assertConsistent(store);
+    } finally {
+      writable(lock, true);
+      alive.destroyForcibly().waitFor();
+    }
+    try (Kiln kiln = kiln(store)) {
+      r = kiln.gc(EVERYTHING);
+    }
+    assertThat(r.removed("blob")).extracting(RetentionReport.Item::id).contains(leased.toString());
+    assertThat(blobs(store)).isEmpty();
+  }
+
+  /**
+   * Makes a file one this process may or may not open for writing: immutable ({@code chattr +i})
+   * when it runs as root, read-only otherwise.
+   */
+  private static void writable(Path f, boolean writable) throws Exception {
+    if (!"root".equals(System.getProperty("user.name"))) {
+      assertThat(f.toFile().setWritable(writable)).isTrue();
+      return;
+    }
+    String chattr = Tools.require("chattr", "e2fsprogs");
+    Process p =
+        new ProcessBuilder(chattr, writable ? "-i" : "+i", f.toString())
+            .redirectErrorStream(true)
+            .start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    int rc = p.waitFor();
+    if (!writable) {
+      assumeTrue(rc == 0, "chattr +i is not supported here: " + out);
+    }
   }
 
   // ---- the periodic stamp ----
