@@ -99,9 +99,28 @@ final class GcPlan {
       }
     }
     Map<String, String> keepKeys = new HashMap<>();
+    Map<String, List<String>> keysOfBlob = null;
     for (String hex : keepImages.keySet()) {
-      for (String k : images.get(hex).layerKeys) {
+      Image img = images.get(hex);
+      for (String k : img.layerKeys) {
         keepKeys.putIfAbsent(k, "a layer of kept image sha256:" + hex);
+      }
+      if (img.layersUnknown != null) {
+        // which keys are its layers is not known: every key entry of a blob it refers to stays
+        if (keysOfBlob == null) {
+          keysOfBlob = new HashMap<>();
+          for (Key k : keys.values()) {
+            if (k.blob() != null) {
+              keysOfBlob.computeIfAbsent(k.blob(), b -> new ArrayList<>()).add(k.hex());
+            }
+          }
+        }
+        for (String r : img.refs) {
+          for (String k : keysOfBlob.getOrDefault(r, List.of())) {
+            keepKeys.putIfAbsent(
+                k, "names a blob of kept image sha256:" + hex + ", and " + img.layersUnknown);
+          }
+        }
       }
     }
     Map<String, String> keepDisks = new HashMap<>();
@@ -145,7 +164,7 @@ final class GcPlan {
     // references to what is not there
     for (Key k : keys.values()) {
       if (k.blob() == null) {
-        removeKeys.put(k.hex(), "unreadable");
+        removeKeys.put(k.hex(), "unreadable: keys/" + k.hex() + ".json is not a key entry");
       } else if (!blobs.containsKey(k.blob())) {
         removeKeys.put(k.hex(), "its blob sha256:" + k.blob() + " is gone");
       }

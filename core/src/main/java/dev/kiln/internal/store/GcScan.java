@@ -63,6 +63,13 @@ final class GcScan {
     long lastUse;
     boolean manifestMissing;
 
+    /**
+     * Why its record does not say which key entries are its layers (it has none, or it does not
+     * read); null when it does. A kept image of which this is set keeps every key entry of a blob
+     * it refers to instead.
+     */
+    String layersUnknown;
+
     Image(String hex) {
       this.hex = hex;
     }
@@ -127,6 +134,9 @@ final class GcScan {
     }
     String blob;
     try {
+      if (a.size() > DOCUMENT_LIMIT) {
+        throw new IOException("not a key entry"); // and not read into memory
+      }
       blob = Digest.parse(Json.read(Files.readAllBytes(p)).path("digest").asText()).hex();
     } catch (NoSuchFileException e) {
       return null;
@@ -222,6 +232,7 @@ final class GcScan {
   /** Reads an image's records, names, layer keys, last use and the blobs it refers to. */
   void readImage(Image img) throws IOException {
     Path record = root.resolve("records").resolve(img.hex + ".json");
+    img.layersUnknown = "it has no record";
     for (Path f : recordFiles(img.hex)) {
       long m = mtime(f);
       if (m < 0) {
@@ -229,16 +240,27 @@ final class GcScan {
       }
       img.files.put(f, m);
       img.lastUse = Math.max(img.lastUse, m);
-      String text;
+      boolean own = f.equals(record);
+      if (own) {
+        img.layersUnknown = "its record " + record + " does not read";
+      }
+      byte[] bytes;
       try {
-        text = Files.readString(f, StandardCharsets.UTF_8);
+        if (Files.size(f) > DOCUMENT_LIMIT) {
+          continue; // not a record Kiln wrote
+        }
+        bytes = Files.readAllBytes(f);
       } catch (IOException | RuntimeException e) {
         continue;
       }
-      addRefs(text, img.refs);
+      // decoded leniently: a record garbled in part still names what it names
+      addRefs(new String(bytes, StandardCharsets.UTF_8), img.refs);
       try {
-        JsonNode n = Json.read(text.getBytes(StandardCharsets.UTF_8));
-        if (f.equals(record)) {
+        JsonNode n = Json.read(bytes);
+        if (own) {
+          if (n.isObject() && n.path("layers").isArray()) {
+            img.layersUnknown = null;
+          }
           for (JsonNode l : n.path("layers")) {
             String k = hexOf(l.path("key").asText(""));
             if (k != null) {

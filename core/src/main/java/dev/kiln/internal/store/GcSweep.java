@@ -18,6 +18,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The locked phase of {@link StoreGc}: under the exclusive side of {@code locks/gc.lock} and the
@@ -26,6 +28,8 @@ import java.util.Set;
  * deletes the rest, references first.
  */
 final class GcSweep {
+  private static final Logger log = LoggerFactory.getLogger(GcSweep.class);
+
   private final LocalStore store;
   private final Path root;
   private final StoreLeases leases;
@@ -71,7 +75,10 @@ final class GcSweep {
   void execute() throws IOException {
     try (StoreLeases.GcLock.Held gc = leases.exclusive();
         LocalStore.StoreLock ix = store.lock("index")) {
-      Set<String> live = StoreLeases.live(root.resolve("tmp"));
+      StoreLeases.Live live = StoreLeases.live(root.resolve("tmp"));
+      for (String doubt : live.doubts()) {
+        log.warn("{}: keeping every blob and disk", doubt);
+      }
       Set<String> keepRefs = new HashSet<>();
       JsonNode idx = scan.readIndex();
 
@@ -81,7 +88,7 @@ final class GcSweep {
         Image img = images.get(hex);
         String why = null;
         if (live.contains("b " + hex)) {
-          why = "in use by a running bake";
+          why = live.why("b " + hex);
         } else if (recordsChanged(img)) {
           why = "used during the collection";
         } else if (!img.indexNames.containsAll(namesNow.getOrDefault(hex, Set.of()))) {
@@ -132,7 +139,7 @@ final class GcSweep {
         long m = GcScan.mtime(root.resolve("disks").resolve(hex + ".json"));
         if (live.contains("d " + hex)) {
           removeDisks.remove(hex);
-          plan.keep("disk", hex, "in use by a running bake");
+          plan.keep("disk", hex, live.why("d " + hex));
         } else if (m >= 0 && m != disks.get(hex).mtime()) {
           removeDisks.remove(hex);
           plan.keep("disk", hex, "used during the collection");
@@ -153,7 +160,7 @@ final class GcSweep {
       for (String hex : List.copyOf(removeBlobs.keySet())) {
         String why = null;
         if (live.contains("b " + hex)) {
-          why = "in use by a running bake";
+          why = live.why("b " + hex);
         } else if (keepRefs.contains(hex)) {
           why = "used during the collection";
         }

@@ -318,7 +318,8 @@ public final class LocalStore implements AutoCloseable {
    * mtime of {@code stat/gc}, which this sets when it answers yes). A store never collected (new,
    * or of a version that did not mark uses) is not due: its key entries, image records and disk
    * infos are marked as used now, so that age counts from here, and its first collection is one
-   * {@code interval} later.
+   * {@code interval} later. A stamp more than {@code interval} in the future, or one that is not a
+   * file (a directory, a link: replaced, never written through), makes it due.
    */
   public boolean periodicGcDue(Duration interval) throws IOException {
     return StoreGc.periodicDue(root, interval);

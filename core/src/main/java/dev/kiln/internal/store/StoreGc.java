@@ -94,11 +94,9 @@ final class StoreGc {
    */
   static boolean periodicDue(Path root, Duration interval) throws IOException {
     Path marker = root.resolve("stat").resolve("gc");
+    BasicFileAttributes a;
     try {
-      long last = Files.getLastModifiedTime(marker).toMillis();
-      if (System.currentTimeMillis() - last < interval.toMillis()) {
-        return false;
-      }
+      a = Files.readAttributes(marker, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
     } catch (NoSuchFileException e) {
       for (String dir : new String[] {"keys", "records", "disks"}) {
         Path d = root.resolve(dir);
@@ -110,6 +108,23 @@ final class StoreGc {
       }
       Files.write(marker, new byte[0]);
       return false;
+    }
+    if (!a.isRegularFile()) {
+      // not a stamp Kiln wrote (a directory, a link): it says nothing, and nothing is written
+      // through it; a stamp takes its place and the collection runs
+      log.warn("{} is not a file: replacing it, and collecting", marker);
+      if (a.isDirectory()) {
+        StoreFiles.deleteTree(marker);
+      } else {
+        Files.deleteIfExists(marker);
+      }
+    } else {
+      // a stamp more than an interval in the future (a clock set back, a store copied from a
+      // machine ahead) would stop the periodic collection until the clock gets there: it is due
+      long elapsed = System.currentTimeMillis() - a.lastModifiedTime().toMillis();
+      if (elapsed < interval.toMillis() && elapsed > -interval.toMillis()) {
+        return false;
+      }
     }
     Files.write(marker, new byte[0]);
     StoreFiles.touch(marker);

@@ -1,7 +1,9 @@
 package dev.kiln.internal.store;
 
 import dev.kiln.Digest;
+import java.io.BufferedInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
@@ -10,10 +12,13 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.regex.Pattern;
 
 /**
  * What this process's bakes use of the store, announced to the garbage collection of any process:
@@ -32,6 +37,11 @@ final class StoreLeases {
    * One read-write lock per gc lock file in this JVM, with the shared file lock its readers hold.
    */
   private static final ConcurrentHashMap<Path, GcLock> GC_LOCKS = new ConcurrentHashMap<>();
+
+  /** The length of a lease line without its newline: {@code b <hex>} or {@code d <hex>}. */
+  private static final int LINE = 66;
+
+  private static final Pattern LEASE = Pattern.compile("[bd] [0-9a-f]{64}");
 
   private final Path file;
   private final GcLock gcLock;
@@ -104,30 +114,93 @@ final class StoreLeases {
 
   /**
    * The leases of every live session of the store whose temp root is {@code tmpRoot} (this one's
-   * included): lines {@code b <hex>} and {@code d <hex>}. Read under {@link #exclusive}.
+   * included). Read under {@link #exclusive}. A live session's lease file that does not read as
+   * whole lease lines (cut short, garbled, unreadable) cannot say what its bakes use: then every
+   * blob and disk counts as leased, and {@link Live#doubts()} names the file.
    */
-  static Set<String> live(Path tmpRoot) throws IOException {
-    Set<String> out = new HashSet<>();
+  static Live live(Path tmpRoot) throws IOException {
+    Live out = new Live();
     try (DirectoryStream<Path> ds = Files.newDirectoryStream(tmpRoot, "*.lock")) {
       for (Path lockFile : ds) {
         if (!StoreSession.live(lockFile)) {
           continue;
         }
         String name = lockFile.getFileName().toString();
-        Path leases =
-            tmpRoot.resolve(name.substring(0, name.length() - ".lock".length())).resolve("leases");
-        try {
-          for (String l : Files.readAllLines(leases, StandardCharsets.US_ASCII)) {
-            if (l.length() == 66) {
-              out.add(l);
-            }
-          }
-        } catch (NoSuchFileException e) {
-          // no bake running there
-        }
+        read(
+            tmpRoot.resolve(name.substring(0, name.length() - ".lock".length())).resolve("leases"),
+            out);
       }
     }
     return out;
+  }
+
+  /**
+   * Adds the leases of one live session's file to {@code out}, or, at the first thing in it that is
+   * not a whole lease line, a doubt naming the file. Reads no more than a line's length past the
+   * last good line, so a huge line costs nothing.
+   */
+  private static void read(Path file, Live out) {
+    try (InputStream in = new BufferedInputStream(Files.newInputStream(file))) {
+      byte[] line = new byte[LINE];
+      int n = 0;
+      long lineNo = 1;
+      for (int c; (c = in.read()) >= 0; ) {
+        if (c == '\n') {
+          String l = new String(line, 0, n, StandardCharsets.ISO_8859_1);
+          if (!LEASE.matcher(l).matches()) {
+            out.doubt(file, "line " + lineNo + " is not a lease");
+            return;
+          }
+          out.leases.add(l);
+          n = 0;
+          lineNo++;
+        } else if (n == LINE) {
+          out.doubt(file, "line " + lineNo + " is longer than a lease");
+          return;
+        } else {
+          line[n++] = (byte) c;
+        }
+      }
+      if (n > 0) {
+        out.doubt(file, "its last line is cut short");
+      }
+    } catch (NoSuchFileException e) {
+      // no bake running there
+    } catch (IOException e) {
+      out.doubt(file, "it does not read (" + e + ")");
+    }
+  }
+
+  /**
+   * What the live sessions lease: {@code b <hex>} and {@code d <hex>} lines, or, when a live
+   * session's lease file does not read, everything.
+   */
+  static final class Live {
+    private final Set<String> leases = new HashSet<>();
+    private final List<String> doubts = new ArrayList<>();
+
+    /**
+     * Whether a running bake may use what {@code lease} ({@code b <hex>}, {@code d <hex>}) names.
+     */
+    boolean contains(String lease) {
+      return !doubts.isEmpty() || leases.contains(lease);
+    }
+
+    /** Why what {@code lease} names stays, when it is {@link #contains contained}. */
+    String why(String lease) {
+      return leases.contains(lease)
+          ? "in use by a running bake"
+          : "maybe in use by a running bake: " + doubts.get(0);
+    }
+
+    /** Each live session's lease file that does not read, with what is wrong with it. */
+    List<String> doubts() {
+      return doubts;
+    }
+
+    private void doubt(Path file, String why) {
+      doubts.add("the leases " + file + " of a live session do not read: " + why);
+    }
   }
 
   /**

@@ -7,6 +7,7 @@ import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Set;
@@ -74,16 +75,19 @@ final class StoreSession implements AutoCloseable {
   }
 
   /**
-   * Whether the session of {@code lockFile} is alive: one of this JVM, or one whose lock another
-   * process holds. A lock file of this JVM is never opened (closing a channel of a file releases
-   * all of this process's locks on it).
+   * Whether the session of {@code lockFile} is alive: one of this JVM, one whose lock another
+   * process holds, or one whose lock file does not open (whether it lives is not known). A lock
+   * file of this JVM is never opened (closing a channel of a file releases all of this process's
+   * locks on it).
    */
   static boolean live(Path lockFile) {
     if (LIVE_SESSIONS.contains(lockFile)) {
       return true;
     }
-    try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.WRITE)) {
-      FileLock fl = ch.tryLock();
+    // opened for reading, with a shared lock: that needs no permission to write the file, which
+    // another user's session does not give
+    try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.READ)) {
+      FileLock fl = ch.tryLock(0, Long.MAX_VALUE, true);
       if (fl == null) {
         return true;
       }
@@ -91,8 +95,10 @@ final class StoreSession implements AutoCloseable {
       return false;
     } catch (OverlappingFileLockException e) {
       return true; // a sweeper of this JVM holds it for an instant: counted as alive
-    } catch (IOException e) {
+    } catch (NoSuchFileException e) {
       return false; // removed: the session ended
+    } catch (IOException e) {
+      return true; // it does not open (no permission): whether it lives is not known, so it does
     }
   }
 
