@@ -3,6 +3,7 @@ package dev.kiln.vmware;
 import static com.google.common.base.Preconditions.checkArgument;
 
 import dev.kiln.Digest;
+import dev.kiln.spi.Deflate;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
@@ -32,7 +33,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.zip.Deflater;
 
 /**
  * Writes a raw disk image as a <em>streamOptimized</em> VMDK, the disk format that OVF/OVA packages
@@ -47,9 +47,10 @@ import java.util.zip.Deflater;
  *
  * <p>The output is reproducible: the descriptor's CID, {@code ddb.longContentID} and {@code
  * ddb.uuid} are derived from the disk's content, and grains are compressed independently, so the
- * file is the same bit for bit whatever the number of compression threads (given the same zlib).
- * The raw disk is read once, in order, 1 MiB at a time; memory use is bounded by the number of
- * blocks in flight, never by the disk size.
+ * file is the same bit for bit whatever the number of compression threads. Grains are deflated by
+ * {@link Deflate#standard()}, which gives standard zlib's bytes whatever zlib the JDK links, so the
+ * file is also the same on every machine. The raw disk is read once, in order, 1 MiB at a time;
+ * memory use is bounded by the number of blocks in flight, never by the disk size.
  *
  * <pre>{@code
  * VmdkInfo info = VmdkWriter.defaults().threads(4)
@@ -87,11 +88,13 @@ public final class VmdkWriter {
   private final int threads;
   private final int level;
   private final Executor executor;
+  private final Deflate deflate; // null: Deflate.standard() at each write
 
-  private VmdkWriter(int threads, int level, Executor executor) {
+  private VmdkWriter(int threads, int level, Executor executor, Deflate deflate) {
     this.threads = threads;
     this.level = level;
     this.executor = executor;
+    this.deflate = deflate;
   }
 
   /**
@@ -100,7 +103,7 @@ public final class VmdkWriter {
    */
   public static VmdkWriter defaults() {
     return new VmdkWriter(
-        Runtime.getRuntime().availableProcessors(), Deflater.DEFAULT_COMPRESSION, null);
+        Runtime.getRuntime().availableProcessors(), Deflate.DEFAULT_LEVEL, null, null);
   }
 
   /**
@@ -110,7 +113,7 @@ public final class VmdkWriter {
   public VmdkWriter threads(int threads) {
     checkArgument(
         threads >= 1 && threads <= 256, "threads must be between 1 and 256, found %s", threads);
-    return new VmdkWriter(threads, level, executor);
+    return new VmdkWriter(threads, level, executor, deflate);
   }
 
   /**
@@ -118,10 +121,10 @@ public final class VmdkWriter {
    */
   public VmdkWriter compressionLevel(int level) {
     checkArgument(
-        level == Deflater.DEFAULT_COMPRESSION || (level >= 1 && level <= 9),
+        level == Deflate.DEFAULT_LEVEL || (level >= 1 && level <= 9),
         "compression level must be 1..9 or -1, found %s",
         level);
-    return new VmdkWriter(threads, level, executor);
+    return new VmdkWriter(threads, level, executor, deflate);
   }
 
   /**
@@ -129,7 +132,15 @@ public final class VmdkWriter {
    * {@link #threads(int)} then only bounds how many 1 MiB blocks are in flight.
    */
   public VmdkWriter executor(Executor executor) {
-    return new VmdkWriter(threads, level, Objects.requireNonNull(executor, "executor"));
+    return new VmdkWriter(threads, level, Objects.requireNonNull(executor, "executor"), deflate);
+  }
+
+  /**
+   * A copy that deflates with {@code deflate} instead of {@link Deflate#standard()}: for tests that
+   * compare the engines.
+   */
+  VmdkWriter deflate(Deflate deflate) {
+    return new VmdkWriter(threads, level, executor, Objects.requireNonNull(deflate, "deflate"));
   }
 
   /** The number of compression threads (or blocks in flight on a caller's executor). */
@@ -154,6 +165,8 @@ public final class VmdkWriter {
    * partial file. The descriptor names the extent after {@code vmdk}'s file name.
    *
    * @throws IOException if the raw disk cannot be read, is empty, or the VMDK cannot be written
+   * @throws IllegalArgumentException if {@code -Dkiln.deflate} is not {@code auto}, {@code jdk} or
+   *     {@code java} (nothing is written)
    */
   public VmdkInfo write(Path rawDisk, Path vmdk) throws IOException {
     long rawSize = Files.size(rawDisk);
@@ -161,6 +174,7 @@ public final class VmdkWriter {
       throw new IOException(
           "raw disk " + rawDisk + " is empty: expected a disk image of at least one sector");
     }
+    Deflate engine = deflate != null ? deflate : Deflate.standard();
     Path target = vmdk.toAbsolutePath();
     Path dir = target.getParent();
     Files.createDirectories(dir);
@@ -172,7 +186,7 @@ public final class VmdkWriter {
       try (FileChannel in = FileChannel.open(rawDisk, StandardOpenOption.READ);
           FileChannel out =
               FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW)) {
-        info = new Job(in, rawSize, out, target.getFileName().toString()).run();
+        info = new Job(in, rawSize, out, target.getFileName().toString(), engine).run();
         out.force(false);
       }
       Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
@@ -215,11 +229,15 @@ public final class VmdkWriter {
     private long position = (long) OVERHEAD_SECTORS * SECTOR; // file offset of buffer[0]
     private final MessageDigest content = sha256();
     private long grains;
-    private final ConcurrentLinkedQueue<Deflater> deflaters = new ConcurrentLinkedQueue<>();
+    private final Deflate engine;
+    private final ConcurrentLinkedQueue<Deflate.Compressor> compressors =
+        new ConcurrentLinkedQueue<>();
     private final BlockingQueue<byte[]> blocks;
 
-    Job(FileChannel in, long rawSize, FileChannel out, String extentName) throws IOException {
+    Job(FileChannel in, long rawSize, FileChannel out, String extentName, Deflate engine)
+        throws IOException {
       this.in = in;
+      this.engine = engine;
       this.rawSize = rawSize;
       this.out = out;
       this.extentName = extentName;
@@ -279,7 +297,7 @@ public final class VmdkWriter {
         }
         return finish();
       } finally {
-        // after a failure, let running tasks end before their deflaters are freed
+        // after a failure, let running tasks end before their compressors are freed
         if (own != null) {
           own.shutdownNow();
           awaitQuietly(own);
@@ -295,9 +313,9 @@ public final class VmdkWriter {
             }
           }
         }
-        Deflater d;
-        while ((d = deflaters.poll()) != null) {
-          d.end();
+        Deflate.Compressor z;
+        while ((z = compressors.poll()) != null) {
+          z.close();
         }
       }
     }
@@ -324,12 +342,12 @@ public final class VmdkWriter {
     private Block compress(byte[] data, long firstGrain, int n) {
       byte[][] records = new byte[n][];
       byte[][] hashes = new byte[n][];
-      Deflater deflater = deflaters.poll();
+      Deflate.Compressor deflater = compressors.poll();
       if (deflater == null) {
-        deflater = new Deflater(level);
+        deflater = engine.compressor(level);
       }
       MessageDigest sha = sha256();
-      byte[] scratch = new byte[GRAIN + 1024];
+      byte[] scratch = new byte[Deflate.maxCompressedLength(GRAIN)];
       try {
         for (int i = 0; i < n; i++) {
           int off = i * GRAIN;
@@ -338,15 +356,10 @@ public final class VmdkWriter {
           }
           sha.update(data, off, GRAIN);
           hashes[i] = sha.digest();
-          deflater.reset();
-          deflater.setInput(data, off, GRAIN);
-          deflater.finish();
-          int len = 0;
-          while (!deflater.finished()) {
-            if (len == scratch.length) {
-              scratch = Arrays.copyOf(scratch, scratch.length * 2);
-            }
-            len += deflater.deflate(scratch, len, scratch.length - len);
+          int len = deflater.compress(data, off, GRAIN, scratch, 0);
+          while (len < 0) { // never at the bound, but a stream that does not fit is not cut
+            scratch = new byte[scratch.length * 2];
+            len = deflater.compress(data, off, GRAIN, scratch, 0);
           }
           int recordLen = roundUp(12 + len, SECTOR);
           byte[] record = new byte[recordLen];
@@ -355,7 +368,7 @@ public final class VmdkWriter {
           records[i] = record;
         }
       } finally {
-        deflaters.add(deflater);
+        compressors.add(deflater);
         blocks.offer(data);
       }
       return new Block(firstGrain, records, hashes);

@@ -2,6 +2,7 @@ package dev.kiln.vmware;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.kiln.spi.Deflate;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -42,6 +43,19 @@ class VmdkQemuIT {
         .contains("Images are identical.");
     String info = qemu("info", vmdk.toString());
     assertThat(info).contains("create type: streamOptimized").contains("compressed: true");
+  }
+
+  @Test
+  void aVmdkDeflatedByKilnsJavaPortOfZlibChecksAndComparesEqual() throws Exception {
+    Path raw = TestDisks.withData(dir.resolve("disk.raw"), 5 * MIB + 4608, 13);
+    Path vmdk = dir.resolve("java/disk.vmdk");
+    VmdkWriter.defaults().deflate(Deflate.engine("java")).write(raw, vmdk);
+    assertThat(qemu("check", vmdk.toString())).contains("No errors were found on the image.");
+    assertThat(qemu("compare", "-f", "raw", "-F", "vmdk", raw.toString(), vmdk.toString()))
+        .contains("Images are identical.");
+    Path jdk = dir.resolve("jdk/disk.vmdk"); // the same name: the descriptor holds it
+    VmdkWriter.defaults().deflate(Deflate.engine("jdk")).write(raw, jdk);
+    assertThat(VmdkBytesTest.sha256(vmdk)).isEqualTo(VmdkBytesTest.sha256(jdk));
   }
 
   @Test

@@ -71,6 +71,14 @@ public final class DeflateEngines {
   }
 
   /**
+   * The engine for {@code mode} (a {@value #PROPERTY} value; null or empty is {@code auto}), chosen
+   * now, with the JDK's deflater (or what a test made stand for it) as the platform's.
+   */
+  public static DeflateEngine.Factory choose(String mode) {
+    return choose(mode, platform);
+  }
+
+  /**
    * The engine for {@code mode} (a {@value #PROPERTY} value; null or empty is {@code auto}), with
    * {@code platform} as the JDK's deflater.
    */
