@@ -146,6 +146,22 @@ class SupplyChainCommandTest {
     assertThat(plain.outLines()).containsExactly(run.outLines().get(0));
   }
 
+  @Test
+  void withoutTheSbomModuleTheErrorSaysWhereItBelongs() throws Exception {
+    // a class loader that sees no dev.kiln.spi.Attestor service, as a class path without kiln-sbom
+    try (var empty =
+        new java.net.URLClassLoader(new java.net.URL[0], ClassLoader.getPlatformClassLoader())) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(
+              () -> SupplyChainOptions.requireAttestor(empty))
+          .isInstanceOfSatisfying(
+              Exit.CliException.class, e -> assertThat(Exit.of(e).code()).isEqualTo(Exit.FAILED))
+          .hasMessageContaining("kiln-sbom")
+          .hasMessageContaining("lib/");
+    }
+    // the command's own class path has it
+    SupplyChainOptions.requireAttestor(SupplyChainOptions.class.getClassLoader());
+  }
+
   private static String read(Path p) {
     try {
       return Files.readString(p);
