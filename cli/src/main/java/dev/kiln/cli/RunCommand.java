@@ -7,6 +7,8 @@ import dev.kiln.ImageBuild;
 import dev.kiln.ImageDefinition;
 import dev.kiln.ImageDefinitions;
 import dev.kiln.Kiln;
+import dev.kiln.event.BakeEvent;
+import dev.kiln.event.BakeListener;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -98,7 +100,19 @@ final class RunCommand implements Callable<Integer> {
                 + "): choose the one to publish with --name");
       }
       Progress progress = parent.terminal() ? new Progress(err) : null;
-      try (Kiln kiln = store.open(progress, settings)) {
+      // without a terminal, warnings still reach the user (a target that cannot hold the signature
+      // --sign-key asked for, what an SBOM could not read): one line each
+      BakeListener listener =
+          progress != null
+              ? progress
+              : e -> {
+                if (e instanceof BakeEvent.Warning w) {
+                  synchronized (err) {
+                    err.println("kiln: warning: " + Exit.oneLine(w.message()));
+                  }
+                }
+              };
+      try (Kiln kiln = store.open(listener, settings)) {
         Map<String, BakeResult> results = new LinkedHashMap<>();
         try {
           if (builds.size() == 1) {

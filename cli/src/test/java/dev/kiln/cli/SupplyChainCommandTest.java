@@ -127,6 +127,46 @@ class SupplyChainCommandTest {
   }
 
   @Test
+  void aCertificateChainAndATargetThatCannotHoldSignatures() throws Exception {
+    Path key = keyPair(dir, "key");
+    openssl(
+        dir,
+        "req",
+        "-new",
+        "-x509",
+        "-key",
+        "@key.pem",
+        "-subj",
+        "/CN=kiln-test",
+        "-days",
+        "1",
+        "-out",
+        "@key.crt");
+    Path archive = dir.resolve("app.tar");
+    CliRun run =
+        CliRun.kiln(
+            "run",
+            project().resolve("Images.java").toString(),
+            "--sign-key",
+            key.toString(),
+            "--sign-cert",
+            dir.resolve("key.crt").toString(),
+            "-t",
+            "oci-archive:" + archive,
+            "--store",
+            dir.resolve("store").toString());
+    assertThat(run.code()).as(run.toString()).isZero();
+    assertThat(run.outLines()).as("signing alone writes no document").hasSize(1);
+    assertThat(archive).isRegularFile();
+    // the user asked for a signature that this target cannot hold: said even without a terminal
+    assertThat(run.errLines())
+        .containsExactly(
+            "kiln: warning: oci-archive:"
+                + archive
+                + " cannot hold signatures or attestations: the image there is not signed");
+  }
+
+  @Test
   void oneSbomFormatAndNoProvenance() throws Exception {
     Path store = dir.resolve("store");
     CliRun run =
