@@ -30,6 +30,12 @@ public final class Exit {
   /** There is no store where one is needed, it cannot be opened, or it holds no such image. */
   public static final int NOT_FOUND = 4;
 
+  /**
+   * {@code kiln verify}: the image is not signed by the key, or a signature or attestation does not
+   * check out.
+   */
+  public static final int NOT_VERIFIED = 5;
+
   private Exit() {}
 
   /** A failure: its exit code and the one line that says what went wrong. */

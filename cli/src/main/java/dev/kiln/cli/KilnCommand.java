@@ -19,7 +19,8 @@ import picocli.CommandLine.Spec;
       InspectCommand.class,
       CopyCommand.class,
       GcCommand.class,
-      RetainCommand.class
+      RetainCommand.class,
+      VerifyCommand.class
     },
     footer = {
       "",
@@ -29,6 +30,7 @@ import picocli.CommandLine.Spec;
       "  2  usage error: unknown command or option, malformed or unknown target",
       "  3  definition error: the file is missing, does not compile, defines no image, or threw",
       "  4  no store, or no such image in it",
+      "  5  kiln verify: the image is not signed by the key, or a signature or attestation does not check",
       "",
       "'kiln COMMAND --help' tells more about each command."
     })

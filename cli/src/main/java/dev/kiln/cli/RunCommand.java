@@ -1,11 +1,14 @@
 package dev.kiln.cli;
 
+import dev.kiln.Attestation;
 import dev.kiln.BakeResult;
 import dev.kiln.DefinitionContext;
 import dev.kiln.ImageBuild;
 import dev.kiln.ImageDefinition;
 import dev.kiln.ImageDefinitions;
 import dev.kiln.Kiln;
+import dev.kiln.event.BakeEvent;
+import dev.kiln.event.BakeListener;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,6 +18,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -36,12 +40,17 @@ import picocli.CommandLine.Spec;
           + "needed. Relative paths in the definition are relative to the working directory; "
           + "ctx.projectDirectory() is the file's directory.",
       "Prints the image digest (for several images, 'DIGEST NAME' per image). Each image is also named in the "
-          + "store: by the file's name in lower case for a definition of one image, by its name otherwise."
+          + "store: by the file's name in lower case for a definition of one image, by its name otherwise.",
+      "With --sbom or --provenance, each document follows its image's line: '  KIND DIGEST FILE' (kind spdx, "
+          + "cyclonedx or provenance; FILE, the document in the store). With --sign-key, docker:// and oci: "
+          + "targets also receive the image's signature and the documents as signed attestations; "
+          + "'kiln verify' checks them."
     })
 final class RunCommand implements Callable<Integer> {
   @ParentCommand KilnCommand parent;
   @Spec CommandSpec spec;
   @Mixin StoreOption store;
+  @Mixin SupplyChainOptions supplyChain;
 
   @Parameters(
       index = "0",
@@ -73,6 +82,8 @@ final class RunCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
+    // the key is read and the options checked before anything is compiled or baked
+    Consumer<Kiln.Builder> settings = supplyChain.configure();
     try (DefinitionFile def = DefinitionFile.compile(file)) {
       DefinitionContext ctx =
           DefinitionContext.builder().projectDirectory(def.directory()).parameters(params).build();
@@ -89,7 +100,19 @@ final class RunCommand implements Callable<Integer> {
                 + "): choose the one to publish with --name");
       }
       Progress progress = parent.terminal() ? new Progress(err) : null;
-      try (Kiln kiln = store.open(progress)) {
+      // without a terminal, warnings still reach the user (a target that cannot hold the signature
+      // --sign-key asked for, what an SBOM could not read): one line each
+      BakeListener listener =
+          progress != null
+              ? progress
+              : e -> {
+                if (e instanceof BakeEvent.Warning w) {
+                  synchronized (err) {
+                    err.println("kiln: warning: " + Exit.oneLine(w.message()));
+                  }
+                }
+              };
+      try (Kiln kiln = store.open(listener, settings)) {
         Map<String, BakeResult> results = new LinkedHashMap<>();
         try {
           if (builds.size() == 1) {
@@ -115,6 +138,15 @@ final class RunCommand implements Callable<Integer> {
               builds.size() == 1
                   ? r.getValue().digest().toString()
                   : r.getValue().digest() + " " + r.getKey());
+          for (Attestation a : r.getValue().attestations()) {
+            out.println(
+                "  "
+                    + a.kind().name().toLowerCase(Locale.ROOT)
+                    + " "
+                    + a.digest()
+                    + " "
+                    + store.path().resolve("blobs/sha256/" + a.digest().hex()));
+          }
         }
       }
     }

@@ -5,6 +5,7 @@ import dev.kiln.event.BakeListener;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.function.Consumer;
 import picocli.CommandLine.Option;
 
 /** {@code --store DIR}, shared by every command. */
@@ -40,8 +41,14 @@ final class StoreOption {
    * $KILN_REMOTE_CACHE} as {@link Kiln#defaults()} has it, and the listener when there is one.
    */
   Kiln open(BakeListener listener) {
+    return open(listener, b -> {});
+  }
+
+  /** {@link #open(BakeListener)}, with more settings ({@code --sbom}, {@code --sign-key}, …). */
+  Kiln open(BakeListener listener, Consumer<Kiln.Builder> settings) {
     Path p = path();
     Kiln.Builder b = Kiln.builder().store(p);
+    settings.accept(b);
     try {
       b.remoteCacheFromEnvironment();
     } catch (IllegalArgumentException e) {

@@ -33,7 +33,8 @@ class DistributionIT {
       assertThat(s.map(p -> p.getFileName().toString()).toList())
           .anyMatch(n -> n.startsWith("kiln-cli-"))
           .anyMatch(n -> n.startsWith("picocli-"))
-          .anyMatch(n -> n.startsWith("kiln-provider-docker-"));
+          .anyMatch(n -> n.startsWith("kiln-provider-docker-"))
+          .anyMatch(n -> n.startsWith("kiln-sbom-"));
     }
 
     Path project = Files.createDirectories(dir.resolve("work"));
@@ -84,5 +85,27 @@ class DistributionIT {
     assertThat(badErr.lines().toList())
         .hasSize(1)
         .allMatch(l -> l.startsWith("kiln: no Kiln store at "));
+
+    // the SBOM writer is in lib/: --sbom --provenance writes the three documents
+    Process sbom =
+        new ProcessBuilder(
+                kiln.toString(),
+                "run",
+                "Images.java",
+                "-P",
+                "greeting=hi",
+                "--sbom",
+                "--provenance",
+                "--store",
+                store.toString())
+            .directory(project.toFile())
+            .start();
+    List<String> sbomOut = new String(sbom.getInputStream().readAllBytes()).lines().toList();
+    String sbomErr = new String(sbom.getErrorStream().readAllBytes());
+    assertThat(sbom.waitFor()).as(sbomErr).isZero();
+    assertThat(sbomOut.get(0)).isEqualTo(out);
+    assertThat(sbomOut.subList(1, sbomOut.size()))
+        .extracting(l -> l.strip().split(" ")[0])
+        .containsExactlyInAnyOrder("spdx", "cyclonedx", "provenance");
   }
 }

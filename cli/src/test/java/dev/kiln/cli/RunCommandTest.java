@@ -198,13 +198,16 @@ class RunCommandTest {
 
   @Test
   void everyCommandHasHelp() {
-    for (String cmd : new String[] {"run", "images", "inspect", "copy"}) {
+    for (String cmd : new String[] {"run", "images", "inspect", "copy", "verify"}) {
       CliRun h = CliRun.kiln(cmd, "--help");
       assertThat(h.code()).as(h.toString()).isZero();
       assertThat(h.out()).contains("Usage: kiln " + cmd).contains("--store=DIR");
     }
     CliRun top = CliRun.kiln("--help");
     assertThat(top.code()).isZero();
-    assertThat(top.out()).contains("run", "images", "inspect", "copy", "Exit codes:");
+    assertThat(top.out()).contains("run", "images", "inspect", "copy", "verify", "Exit codes:");
+    assertThat(CliRun.kiln("run", "--help").out())
+        .contains("--sbom[=FORMATS]", "--provenance", "--sign-key=FILE", "--sign-cert=FILE");
+    assertThat(CliRun.kiln("verify", "--help").out()).contains("--key=FILE");
   }
 }

@@ -33,9 +33,9 @@ import org.apache.maven.project.MavenProject;
  *
  * <p>Afterwards {@code target/kiln/NAME.digest} holds each image's digest, {@code
  * target/kiln/NAME.json} its targets, layers and what this bake provisioned, {@code
- * target/kiln/NAME.record.json} its image record; the project properties {@code kiln.digest} (the
- * first image) and {@code kiln.image.NAME.digest} carry the digests to the plugins that run after
- * it.
+ * target/kiln/NAME.record.json} its image record (and, with {@code sbom} or {@code provenance},
+ * NAME.json lists the documents); the project properties {@code kiln.digest} (the first image) and
+ * {@code kiln.image.NAME.digest} carry the digests to the plugins that run after it.
  */
 @Mojo(
     name = "bake",
@@ -90,6 +90,29 @@ public class BakeMojo extends AbstractMojo {
   @Parameter(property = "kiln.outputDirectory", defaultValue = "${project.build.directory}/kiln")
   private File outputDirectory;
 
+  /**
+   * Writes SBOMs of each image: {@code true} (SPDX and CycloneDX), {@code false}, or the formats,
+   * {@code spdx}, {@code cyclonedx} or {@code spdx,cyclonedx}. Off by default.
+   */
+  @Parameter(property = "kiln.sbom", defaultValue = "false")
+  private String sbom;
+
+  /** Writes an in-toto / SLSA v1 provenance statement of each image. Off by default. */
+  @Parameter(property = "kiln.provenance", defaultValue = "false")
+  private boolean provenance;
+
+  /**
+   * Signs each image, and its SBOMs and provenance as attestations, at the targets that hold them
+   * ({@code docker://}, {@code oci:}) with this unencrypted EC P-256 private key (PEM). Off by
+   * default.
+   */
+  @Parameter(property = "kiln.signingKey")
+  private File signingKey;
+
+  /** The certificate chain of {@code signingKey} (PEM, leaf first). */
+  @Parameter(property = "kiln.signingCertificates")
+  private File signingCertificates;
+
   /** Skips the bake. */
   @Parameter(property = "kiln.skip", defaultValue = "false")
   private boolean skip;
@@ -115,7 +138,12 @@ public class BakeMojo extends AbstractMojo {
               nonBlank(targets),
               store == null ? null : store.toPath(),
               context(),
-              outputDirectory.toPath());
+              outputDirectory.toPath(),
+              new PluginBake.SupplyChain(
+                  sbom,
+                  provenance,
+                  signingKey == null ? null : signingKey.toPath(),
+                  signingCertificates == null ? null : signingCertificates.toPath()));
       List<PluginBake.Baked> baked =
           PluginBake.run(req, m -> getLog().info("kiln: " + m), m -> getLog().warn("kiln: " + m));
       for (PluginBake.Baked b : baked) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.kiln.Attestation;
 import dev.kiln.BakeException;
 import dev.kiln.BakeResult;
 import dev.kiln.DefinitionContext;
@@ -14,9 +15,11 @@ import dev.kiln.InvalidTargetException;
 import dev.kiln.Kiln;
 import dev.kiln.LayerRecord;
 import dev.kiln.PublishedImage;
+import dev.kiln.SigningKey;
 import dev.kiln.Target;
 import dev.kiln.event.BakeEvent;
 import dev.kiln.event.BakeListener;
+import dev.kiln.spi.Attestor;
 import java.io.IOException;
 import java.net.MalformedURLException;
 import java.net.URL;
@@ -25,11 +28,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.security.interfaces.ECPublicKey;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.ServiceLoader;
 import java.util.Set;
 import java.util.function.Consumer;
 
@@ -55,7 +61,35 @@ public final class PluginBake {
       List<String> targets,
       Path store,
       DefinitionContext context,
-      Path outputDirectory) {}
+      Path outputDirectory,
+      SupplyChain supplyChain) {
+    public Request {
+      supplyChain = supplyChain == null ? SupplyChain.NONE : supplyChain;
+    }
+
+    /** A request without SBOMs, provenance or signing. */
+    public Request(
+        List<Path> classpath,
+        String definition,
+        Set<String> images,
+        List<String> targets,
+        Path store,
+        DefinitionContext context,
+        Path outputDirectory) {
+      this(classpath, definition, images, targets, store, context, outputDirectory, null);
+    }
+  }
+
+  /**
+   * The documents and signatures asked for: {@code sbom} is {@code true}, {@code false} (or {@code
+   * null}) or formats ({@code spdx}, {@code cyclonedx}, comma-separated); {@code signingKey} an
+   * unencrypted EC P-256 PEM key, {@code signingCertificates} its chain (or {@code null}).
+   */
+  public record SupplyChain(
+      String sbom, boolean provenance, Path signingKey, Path signingCertificates) {
+    /** Nothing: no SBOM, no provenance, no signature. */
+    public static final SupplyChain NONE = new SupplyChain(null, false, null, null);
+  }
 
   /** One baked image. */
   public record Baked(String name, BakeResult result, List<String> targets) {}
@@ -81,6 +115,8 @@ public final class PluginBake {
         throw new BakeException("invalid target '" + t + "': " + e.getMessage());
       }
     }
+    // the key is read and the formats checked before the definitions are loaded or anything baked
+    Consumer<Kiln.Builder> supplyChain = supplyChain(req.supplyChain());
     try (URLClassLoader loader =
         new URLClassLoader(urls(req.classpath()), PluginBake.class.getClassLoader())) {
       List<ImageDefinition> defs =
@@ -112,7 +148,7 @@ public final class PluginBake {
           }
         }
       }
-      return bake(req, builds, targets, info, warn);
+      return bake(req, builds, targets, supplyChain, info, warn);
     } catch (IOException e) {
       throw new BakeException("cannot read the project's class path: " + e.getMessage(), e);
     }
@@ -122,12 +158,14 @@ public final class PluginBake {
       Request req,
       Map<String, ImageBuild> builds,
       List<String> targets,
+      Consumer<Kiln.Builder> supplyChain,
       Consumer<String> info,
       Consumer<String> warn)
       throws BakeException {
     Kiln kiln;
     try {
       Kiln.Builder b = Kiln.builder().watchFileSystem(false).listener(listener(info, warn));
+      supplyChain.accept(b);
       if (req.store() != null) {
         b.store(req.store());
       }
@@ -169,7 +207,7 @@ public final class PluginBake {
       for (Map.Entry<String, ImageBuild> e : builds.entrySet()) {
         BakeResult r = byBuild.get(e.getValue());
         Baked baked = new Baked(e.getKey(), r, targetsByName.get(e.getKey()));
-        write(req.outputDirectory(), baked);
+        write(req.outputDirectory(), kiln.store(), baked);
         info.accept(
             "image '"
                 + e.getKey()
@@ -182,6 +220,18 @@ public final class PluginBake {
                     ? "nothing provisioned"
                     : "provisioned: " + String.join(", ", r.provisioned()))
                 + ")");
+        for (Attestation a : r.attestations()) {
+          info.accept(
+              "image '"
+                  + e.getKey()
+                  + "' "
+                  + a.kind().name().toLowerCase(Locale.ROOT)
+                  + " "
+                  + a.digest()
+                  + " ("
+                  + blob(kiln, a)
+                  + ")");
+        }
         out.add(baked);
       }
       return out;
@@ -195,7 +245,7 @@ public final class PluginBake {
    * Writes NAME.digest, NAME.json (digest, targets, layers, what was provisioned) and a copy of the
    * image record.
    */
-  private static void write(Path dir, Baked b) throws IOException {
+  private static void write(Path dir, Path store, Baked b) throws IOException {
     Files.createDirectories(dir);
     BakeResult r = b.result();
     Files.writeString(dir.resolve(b.name() + ".digest"), r.digest() + "\n", StandardCharsets.UTF_8);
@@ -218,6 +268,16 @@ public final class PluginBake {
     }
     ArrayNode prov = o.putArray("provisioned");
     r.provisioned().forEach(prov::add);
+    if (!r.attestations().isEmpty()) {
+      ArrayNode docs = o.putArray("attestations");
+      for (Attestation a : r.attestations()) {
+        ObjectNode n = docs.addObject();
+        n.put("kind", a.kind().name().toLowerCase(Locale.ROOT));
+        n.put("mediaType", a.mediaType());
+        n.put("digest", a.digest().toString());
+        n.put("file", store.resolve("blobs/sha256/" + a.digest().hex()).toString());
+      }
+    }
     if (r.record() != null) {
       o.put("record", r.record().toString());
       if (Files.isRegularFile(r.record())) {
@@ -271,6 +331,100 @@ public final class PluginBake {
       }
     }
     return out.toArray(URL[]::new);
+  }
+
+  /**
+   * Checks what {@code sc} asks for and reads its key; returns what turns it on in a {@link
+   * Kiln.Builder}.
+   */
+  static Consumer<Kiln.Builder> supplyChain(SupplyChain sc) throws BakeException {
+    Set<Attestation.Kind> formats = sbomFormats(sc.sbom());
+    if (sc.signingCertificates() != null && sc.signingKey() == null) {
+      throw new BakeException(
+          "<signingCertificates> "
+              + sc.signingCertificates()
+              + " needs <signingKey> (-Dkiln.signingKey=FILE)");
+    }
+    SigningKey key =
+        sc.signingKey() == null ? null : signingKey(sc.signingKey(), sc.signingCertificates());
+    if ((!formats.isEmpty() || sc.provenance())
+        && ServiceLoader.load(Attestor.class, Kiln.class.getClassLoader()).findFirst().isEmpty()) {
+      throw new BakeException(
+          "<sbom> and <provenance> need the kiln-sbom module (dev.kiln:kiln-sbom), which is not on"
+              + " the plugin's class path: add it to the plugin's <dependencies>");
+    }
+    boolean provenance = sc.provenance();
+    return b -> {
+      if (!formats.isEmpty()) {
+        b.sbom(formats.toArray(Attestation.Kind[]::new));
+      }
+      if (provenance) {
+        b.provenance(true);
+      }
+      if (key != null) {
+        b.signWith(key);
+      }
+    };
+  }
+
+  /** The formats of {@code <sbom>}: true (both), false or empty (none), spdx and/or cyclonedx. */
+  static Set<Attestation.Kind> sbomFormats(String value) throws BakeException {
+    Set<Attestation.Kind> out = new LinkedHashSet<>();
+    if (value == null || value.isBlank() || value.strip().equalsIgnoreCase("false")) {
+      return out;
+    }
+    if (value.strip().equalsIgnoreCase("true")) {
+      out.add(Attestation.Kind.SPDX);
+      out.add(Attestation.Kind.CYCLONEDX);
+      return out;
+    }
+    for (String f : value.split(",", -1)) {
+      switch (f.strip().toLowerCase(Locale.ROOT)) {
+        case "spdx" -> out.add(Attestation.Kind.SPDX);
+        case "cyclonedx" -> out.add(Attestation.Kind.CYCLONEDX);
+        default ->
+            throw new BakeException(
+                "<sbom> '"
+                    + value
+                    + "': unknown SBOM format '"
+                    + f.strip()
+                    + "' (true, false, spdx, cyclonedx, or spdx,cyclonedx)");
+      }
+    }
+    return out;
+  }
+
+  private static SigningKey signingKey(Path file, Path certs) throws BakeException {
+    for (Path f : certs == null ? List.of(file) : List.of(file, certs)) {
+      if (!Files.isRegularFile(f)) {
+        throw new BakeException(
+            (f == file ? "<signingKey> " : "<signingCertificates> ")
+                + f
+                + ": "
+                + (Files.exists(f) ? "not a regular file" : "no such file"));
+      }
+    }
+    SigningKey key;
+    try {
+      key = SigningKey.fromPem(file, certs);
+    } catch (IOException | RuntimeException e) {
+      throw new BakeException(
+          "<signingKey> " + file + ": " + oneLine(e) + " (an EC P-256 private key is needed)", e);
+    }
+    if (!(key.publicKey() instanceof ECPublicKey ec)
+        || ec.getParams().getCurve().getField().getFieldSize() != 256) {
+      throw new BakeException(
+          "<signingKey> "
+              + file
+              + ": the key is not on the P-256 curve (Kiln signs with ECDSA P-256 and SHA-256); write"
+              + " one with `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out"
+              + " key.pem`");
+    }
+    return key;
+  }
+
+  private static Path blob(Kiln kiln, Attestation a) {
+    return kiln.store().resolve("blobs/sha256/" + a.digest().hex());
   }
 
   /** The message of {@code e} on one line. */
