@@ -6,6 +6,7 @@ import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.AlgorithmParameters;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.PrivateKey;
@@ -15,6 +16,8 @@ import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.security.interfaces.ECPrivateKey;
+import java.security.spec.ECGenParameterSpec;
+import java.security.spec.ECParameterSpec;
 import java.security.spec.ECPoint;
 import java.security.spec.ECPublicKeySpec;
 import java.security.spec.PKCS8EncodedKeySpec;
@@ -37,7 +40,8 @@ import java.util.regex.Pattern;
  * Kiln.builder().signWith(SigningKey.fromPem(Path.of("cosign.key.pem")))
  * }</pre>
  *
- * An encrypted key is refused with a message that says how to decrypt it ({@code openssl pkcs8}).
+ * An encrypted key is refused with a message that says how to decrypt it ({@code openssl pkcs8}),
+ * and a key on another curve than P-256 with one that says how to write a P-256 key.
  */
 public final class SigningKey implements ContentSigner {
   private static final Pattern PEM =
@@ -104,6 +108,13 @@ public final class SigningKey implements ContentSigner {
     }
     try {
       PrivateKey key = KeyFactory.getInstance("EC").generatePrivate(new PKCS8EncodedKeySpec(pkcs8));
+      if (!(key instanceof ECPrivateKey ec) || !isP256(ec.getParams())) {
+        throw new IOException(
+            privateKey
+                + " holds an EC key that is not on the P-256 curve (Kiln signs with ECDSA P-256 and"
+                + " SHA-256, what cosign and the OVF certificate check expect); write one with"
+                + " `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out key.pem`");
+      }
       byte[] point = Der.sec1PublicPoint(sec1, privateKey);
       PublicKey pub = publicKey((ECPrivateKey) key, point, privateKey);
       List<X509Certificate> chain = certificates == null ? List.of() : certificates(certificates);
@@ -119,6 +130,21 @@ public final class SigningKey implements ContentSigner {
       return k;
     } catch (GeneralSecurityException | ClassCastException e) {
       throw new IOException(privateKey + " holds no usable EC private key: " + e.getMessage(), e);
+    }
+  }
+
+  /** Whether {@code params} are those of NIST P-256 (secp256r1, prime256v1). */
+  static boolean isP256(ECParameterSpec params) {
+    try {
+      AlgorithmParameters p = AlgorithmParameters.getInstance("EC");
+      p.init(new ECGenParameterSpec("secp256r1"));
+      ECParameterSpec p256 = p.getParameterSpec(ECParameterSpec.class);
+      return params.getCurve().equals(p256.getCurve())
+          && params.getGenerator().equals(p256.getGenerator())
+          && params.getOrder().equals(p256.getOrder())
+          && params.getCofactor() == p256.getCofactor();
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("every Java platform knows the P-256 curve", e);
     }
   }
 

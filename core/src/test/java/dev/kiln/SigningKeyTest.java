@@ -54,6 +54,20 @@ class SigningKeyTest {
   }
 
   @Test
+  void keysOnOtherCurvesThanP256AreRefusedSayingHowToWriteOne() throws Exception {
+    Tools.require("openssl", "openssl");
+    // P-384 and secp256k1 (a 256-bit curve too) load as EC keys and could sign, but nothing that
+    // checks a P-256 signature would accept what they sign
+    for (String curve : List.of("secp384r1", "secp256k1")) {
+      openssl("ecparam", "-genkey", "-name", curve, "-noout", "-out", curve + ".pem");
+      IOException e =
+          assertThrows(IOException.class, () -> SigningKey.fromPem(dir.resolve(curve + ".pem")));
+      assertTrue(e.getMessage().contains("not on the P-256 curve"), e.getMessage());
+      assertTrue(e.getMessage().contains("ec_paramgen_curve:P-256"), e.getMessage());
+    }
+  }
+
+  @Test
   void certificateMustCertifyTheKey() throws Exception {
     Tools.require("openssl", "openssl");
     openssl("ecparam", "-genkey", "-name", "prime256v1", "-noout", "-out", "a.pem");

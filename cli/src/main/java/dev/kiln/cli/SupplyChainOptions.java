@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.security.interfaces.ECPublicKey;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -144,15 +143,6 @@ final class SupplyChainOptions {
           Exit.USAGE,
           "--sign-key " + file + ": " + what(e) + " (an EC P-256 private key is needed)",
           e);
-    }
-    if (!(key.publicKey() instanceof ECPublicKey ec)
-        || ec.getParams().getCurve().getField().getFieldSize() != 256) {
-      throw new Exit.CliException(
-          Exit.USAGE,
-          "--sign-key "
-              + file
-              + ": the key is not on the P-256 curve (Kiln signs with ECDSA P-256 and SHA-256); write one"
-              + " with `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out key.pem`");
     }
     return key;
   }

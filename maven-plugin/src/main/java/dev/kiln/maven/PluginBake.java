@@ -28,7 +28,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.interfaces.ECPublicKey;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -410,15 +409,6 @@ public final class PluginBake {
     } catch (IOException | RuntimeException e) {
       throw new BakeException(
           "<signingKey> " + file + ": " + oneLine(e) + " (an EC P-256 private key is needed)", e);
-    }
-    if (!(key.publicKey() instanceof ECPublicKey ec)
-        || ec.getParams().getCurve().getField().getFieldSize() != 256) {
-      throw new BakeException(
-          "<signingKey> "
-              + file
-              + ": the key is not on the P-256 curve (Kiln signs with ECDSA P-256 and SHA-256); write"
-              + " one with `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out"
-              + " key.pem`");
     }
     return key;
   }
