@@ -3,7 +3,7 @@ package dev.kiln.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kiln.Digest;
-import dev.kiln.testing.Tools;
+import dev.kiln.testing.Openssl;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -18,31 +18,6 @@ import org.junit.jupiter.api.io.TempDir;
 class SupplyChainCommandTest {
   @TempDir Path dir;
 
-  static void openssl(Path dir, String... args) {
-    String openssl = Tools.require("openssl", "openssl");
-    Tools.Result r =
-        Tools.run(
-            Stream.concat(Stream.of(openssl), Stream.of(args))
-                .map(a -> a.startsWith("@") ? dir.resolve(a.substring(1)).toString() : a)
-                .toList());
-    assertThat(r.exit()).as(r.output()).isZero();
-  }
-
-  /** An EC P-256 key pair: NAME.pem and NAME.pub.pem. */
-  static Path keyPair(Path dir, String name) {
-    openssl(
-        dir,
-        "genpkey",
-        "-algorithm",
-        "EC",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-out",
-        "@" + name + ".pem");
-    openssl(dir, "pkey", "-in", "@" + name + ".pem", "-pubout", "-out", "@" + name + ".pub.pem");
-    return dir.resolve(name + ".pem");
-  }
-
   Path project() throws Exception {
     Path p = Files.createDirectories(dir.resolve("project"));
     Files.writeString(p.resolve("Images.java"), RunCommandTest.IMAGES);
@@ -52,8 +27,8 @@ class SupplyChainCommandTest {
 
   @Test
   void runWritesSignsAndListsTheDocumentsAndVerifyChecksThem() throws Exception {
-    Path key = keyPair(dir, "key");
-    keyPair(dir, "other");
+    Path key = Openssl.keyPair(dir, "key");
+    Openssl.keyPair(dir, "other");
     Path store = dir.resolve("store");
     String target = "oci:" + dir.resolve("layout") + ":v1";
     CliRun run =
@@ -128,8 +103,8 @@ class SupplyChainCommandTest {
 
   @Test
   void aCertificateChainAndATargetThatCannotHoldSignatures() throws Exception {
-    Path key = keyPair(dir, "key");
-    openssl(
+    Path key = Openssl.keyPair(dir, "key");
+    Openssl.run(
         dir,
         "req",
         "-new",

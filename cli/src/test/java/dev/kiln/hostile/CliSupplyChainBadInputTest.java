@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kiln.cli.CliRun;
 import dev.kiln.cli.Exit;
-import dev.kiln.testing.Tools;
+import dev.kiln.testing.Openssl;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,15 +20,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class CliSupplyChainBadInputTest {
   @TempDir Path dir;
-
-  void openssl(String... args) {
-    List<String> cmd = new ArrayList<>(List.of(Tools.require("openssl", "openssl")));
-    for (String a : args) {
-      cmd.add(a.startsWith("@") ? dir.resolve(a.substring(1)).toString() : a);
-    }
-    Tools.Result r = Tools.run(cmd);
-    assertThat(r.exit()).as(r.output()).isZero();
-  }
 
   Path definition() throws Exception {
     return Files.writeString(dir.resolve("Images.java"), CliBadInputTest.GOOD);
@@ -74,7 +65,15 @@ class CliSupplyChainBadInputTest {
 
   @Test
   void anRsaKey() throws Exception {
-    openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "@rsa.pem");
+    Openssl.run(
+        dir,
+        "genpkey",
+        "-algorithm",
+        "RSA",
+        "-pkeyopt",
+        "rsa_keygen_bits:2048",
+        "-out",
+        "@rsa.pem");
     assertThat(runFails(Exit.USAGE, "--sign-key", dir.resolve("rsa.pem").toString()))
         .startsWith("kiln: --sign-key " + dir.resolve("rsa.pem") + ": ")
         .contains("not an EC key");
@@ -82,8 +81,15 @@ class CliSupplyChainBadInputTest {
 
   @Test
   void anEcKeyOnAnotherCurve() throws Exception {
-    openssl(
-        "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384", "-out", "@p384.pem");
+    Openssl.run(
+        dir,
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-384",
+        "-out",
+        "@p384.pem");
     assertThat(runFails(Exit.USAGE, "--sign-key", dir.resolve("p384.pem").toString()))
         .startsWith("kiln: --sign-key " + dir.resolve("p384.pem") + ": ")
         .contains("not on the P-256 curve");
@@ -91,8 +97,16 @@ class CliSupplyChainBadInputTest {
 
   @Test
   void anEncryptedKey() throws Exception {
-    openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "@k.pem");
-    openssl("pkcs8", "-topk8", "-in", "@k.pem", "-passout", "pass:x", "-out", "@enc.pem");
+    Openssl.run(
+        dir,
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+        "@k.pem");
+    Openssl.run(dir, "pkcs8", "-topk8", "-in", "@k.pem", "-passout", "pass:x", "-out", "@enc.pem");
     assertThat(runFails(Exit.USAGE, "--sign-key", dir.resolve("enc.pem").toString()))
         .startsWith("kiln: --sign-key " + dir.resolve("enc.pem") + ": ")
         .contains("encrypted")
@@ -101,10 +115,27 @@ class CliSupplyChainBadInputTest {
 
   @Test
   void aCertificateOfAnotherKey() throws Exception {
-    openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "@a.pem");
-    openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "@b.pem");
-    openssl(
-        "req", "-new", "-x509", "-key", "@b.pem", "-subj", "/CN=b", "-days", "1", "-out", "@b.crt");
+    Openssl.run(
+        dir,
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+        "@a.pem");
+    Openssl.run(
+        dir,
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+        "@b.pem");
+    Openssl.run(
+        dir, "req", "-new", "-x509", "-key", "@b.pem", "-subj", "/CN=b", "-days", "1", "-out",
+        "@b.crt");
     assertThat(
             runFails(
                 Exit.USAGE,
@@ -138,7 +169,15 @@ class CliSupplyChainBadInputTest {
                 CliRun.kiln("verify", target, "--key", missing.toString(), "--store", store()),
                 Exit.USAGE))
         .isEqualTo("kiln: --key " + missing + ": no such file");
-    openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "@k.pem");
+    Openssl.run(
+        dir,
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+        "@k.pem");
     assertThat(
             CliBadInputTest.fails(
                 CliRun.kiln(
@@ -154,8 +193,16 @@ class CliSupplyChainBadInputTest {
     String target = "oci:" + dir.resolve("layout") + ":v1";
     CliRun run = CliRun.kiln("run", definition().toString(), "-t", target, "--store", store());
     assertThat(run.code()).as(run.toString()).isZero();
-    openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "@k.pem");
-    openssl("pkey", "-in", "@k.pem", "-pubout", "-out", "@k.pub");
+    Openssl.run(
+        dir,
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+        "@k.pem");
+    Openssl.run(dir, "pkey", "-in", "@k.pem", "-pubout", "-out", "@k.pub");
     CliRun v =
         CliRun.kiln("verify", target, "--key", dir.resolve("k.pub").toString(), "--store", store());
     assertThat(v.code()).as(v.toString()).isEqualTo(Exit.NOT_VERIFIED);
@@ -167,8 +214,16 @@ class CliSupplyChainBadInputTest {
   @Test
   void verifyOfNoImage() throws Exception {
     Files.writeString(dir.resolve("k.pub"), "x", StandardCharsets.US_ASCII);
-    openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "@k.pem");
-    openssl("pkey", "-in", "@k.pem", "-pubout", "-out", "@k.pub");
+    Openssl.run(
+        dir,
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+        "@k.pem");
+    Openssl.run(dir, "pkey", "-in", "@k.pem", "-pubout", "-out", "@k.pub");
     String line =
         CliBadInputTest.fails(
             CliRun.kiln(

@@ -5,10 +5,43 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /** Checks Kiln's signatures with {@code openssl}, the tool anyone verifies them with. */
 public final class Openssl {
   private Openssl() {}
+
+  /**
+   * Runs {@code openssl ARGS} and asserts it succeeded; an argument {@code @NAME} stands for the
+   * file NAME in {@code dir}.
+   */
+  public static void run(Path dir, String... args) {
+    List<String> cmd = new ArrayList<>(List.of(Tools.require("openssl", "openssl")));
+    for (String a : args) {
+      cmd.add(a.startsWith("@") ? dir.resolve(a.substring(1)).toString() : a);
+    }
+    Tools.Result r = Tools.run(cmd);
+    assertThat(r.exit()).as(r.output()).isZero();
+  }
+
+  /**
+   * An EC P-256 key pair that openssl writes to {@code dir}: {@code NAME.pem} (the private key, the
+   * path returned) and {@code NAME.pub.pem}.
+   */
+  public static Path keyPair(Path dir, String name) {
+    run(
+        dir,
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+        "@" + name + ".pem");
+    run(dir, "pkey", "-in", "@" + name + ".pem", "-pubout", "-out", "@" + name + ".pub.pem");
+    return dir.resolve(name + ".pem");
+  }
 
   /**
    * Asserts that {@code openssl dgst -sha256 -verify} accepts {@code signature} (DER ECDSA) over

@@ -14,7 +14,7 @@ import dev.kiln.Kiln;
 import dev.kiln.Layer;
 import dev.kiln.SigningKey;
 import dev.kiln.VerifyResult;
-import dev.kiln.testing.Tools;
+import dev.kiln.testing.Openssl;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,18 +41,9 @@ class PluginSupplyChainTest {
     }
   }
 
-  static void openssl(Path dir, String... args) {
-    List<String> cmd = new ArrayList<>(List.of(Tools.require("openssl", "openssl")));
-    for (String a : args) {
-      cmd.add(a.startsWith("@") ? dir.resolve(a.substring(1)).toString() : a);
-    }
-    Tools.Result r = Tools.run(cmd);
-    assertThat(r.exit()).as(r.output()).isZero();
-  }
-
   @Test
   void sbomProvenanceAndSigningKey() throws Exception {
-    openssl(
+    Openssl.run(
         dir,
         "genpkey",
         "-algorithm",
@@ -61,7 +52,7 @@ class PluginSupplyChainTest {
         "ec_paramgen_curve:P-256",
         "-out",
         "@key.pem");
-    openssl(dir, "pkey", "-in", "@key.pem", "-pubout", "-out", "@key.pub");
+    Openssl.run(dir, "pkey", "-in", "@key.pem", "-pubout", "-out", "@key.pub");
     Path store = dir.resolve("store");
     String target = "oci:" + dir.resolve("layout") + ":v1";
     List<String> log = new ArrayList<>();

@@ -6,10 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.kiln.BakeException;
 import dev.kiln.DefinitionContext;
 import dev.kiln.maven.PluginBake;
-import dev.kiln.testing.Tools;
+import dev.kiln.testing.Openssl;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import org.assertj.core.api.AbstractThrowableAssert;
@@ -22,15 +21,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class PluginSupplyChainBadInputTest {
   @TempDir Path dir;
-
-  void openssl(String... args) {
-    List<String> cmd = new ArrayList<>(List.of(Tools.require("openssl", "openssl")));
-    for (String a : args) {
-      cmd.add(a.startsWith("@") ? dir.resolve(a.substring(1)).toString() : a);
-    }
-    Tools.Result r = Tools.run(cmd);
-    assertThat(r.exit()).as(r.output()).isZero();
-  }
 
   private AbstractThrowableAssert<?, ? extends Throwable> fails(PluginBake.SupplyChain sc) {
     String target = "oci:" + dir.resolve("layout") + ":v1";
@@ -71,15 +61,30 @@ class PluginSupplyChainBadInputTest {
 
   @Test
   void anRsaKey() {
-    openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "@rsa.pem");
+    Openssl.run(
+        dir,
+        "genpkey",
+        "-algorithm",
+        "RSA",
+        "-pkeyopt",
+        "rsa_keygen_bits:2048",
+        "-out",
+        "@rsa.pem");
     fails(new PluginBake.SupplyChain("true", false, dir.resolve("rsa.pem"), null))
         .hasMessageContaining("not an EC key");
   }
 
   @Test
   void anEcKeyOnAnotherCurve() {
-    openssl(
-        "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384", "-out", "@p384.pem");
+    Openssl.run(
+        dir,
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-384",
+        "-out",
+        "@p384.pem");
     fails(new PluginBake.SupplyChain("true", false, dir.resolve("p384.pem"), null))
         .hasMessageStartingWith("<signingKey> " + dir.resolve("p384.pem"))
         .hasMessageContaining("not on the P-256 curve");
