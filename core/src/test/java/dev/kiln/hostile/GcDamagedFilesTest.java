@@ -65,6 +65,13 @@ class GcDamagedFilesTest {
     return Kiln.builder().store(store).gc(GcPolicy.none()).build();
   }
 
+  /** Bakes version 0 of the test image into {@code store}. */
+  private BakeResult bakeFirst(Path store) throws Exception {
+    try (Kiln kiln = kiln(store)) {
+      return kiln.bake(version(0));
+    }
+  }
+
   private static Kiln kiln(Path store, RecordingListener events) throws IOException {
     return Kiln.builder().store(store).listener(events).gc(GcPolicy.none()).build();
   }
@@ -221,10 +228,7 @@ class GcDamagedFilesTest {
   @Test
   void anEmptyLeaseFileOfALiveSessionLeasesNothing() throws Exception {
     Path store = tmp.resolve("store");
-    BakeResult a;
-    try (Kiln kiln = kiln(store)) {
-      a = kiln.bake(version(0));
-    }
+    BakeResult a = bakeFirst(store);
     try (LocalStore bake = LocalStore.open(store)) {
       LocalStore.StoreLock use = bake.use();
       Files.createFile(bake.newTempFile("").getParent().resolve("leases"));
@@ -250,10 +254,7 @@ class GcDamagedFilesTest {
   @Test
   void leasesAppendedWhileCollectionsReadThemAreReadWhole() throws Exception {
     Path store = tmp.resolve("store");
-    BakeResult a;
-    try (Kiln kiln = kiln(store)) {
-      a = kiln.bake(version(0));
-    }
+    BakeResult a = bakeFirst(store);
     Digest leased = a.layers().get(1).digest();
     try (LocalStore bake = LocalStore.open(store)) {
       LocalStore.StoreLock use = bake.use();
@@ -381,10 +382,7 @@ class GcDamagedFilesTest {
   @Test
   void aLiveSessionWhoseLockFileThisProcessMayNotWriteStillKeepsWhatItLeases() throws Exception {
     Path store = tmp.resolve("store");
-    BakeResult a;
-    try (Kiln kiln = kiln(store)) {
-      a = kiln.bake(version(0));
-    }
+    BakeResult a = bakeFirst(store);
     Digest leased = a.layers().get(1).digest();
     Process alive = holder(store, leased, "other-user");
     Path lock;
@@ -575,10 +573,7 @@ class GcDamagedFilesTest {
   void aDamagedKeyEntryIsRemovedByNameAndItsLayersBlobStaysForTheImage(String how)
       throws Exception {
     Path store = tmp.resolve("store");
-    BakeResult a;
-    try (Kiln kiln = kiln(store)) {
-      a = kiln.bake(version(0));
-    }
+    BakeResult a = bakeFirst(store);
     LayerRecord app = a.layers().get(1);
     Path entry = key(store, app);
     byte[] text = Files.readAllBytes(entry);
@@ -613,10 +608,7 @@ class GcDamagedFilesTest {
   @Test
   void aGarbledIndexJsonLosesNoImageThatARecordNames() throws Exception {
     Path store = tmp.resolve("store");
-    BakeResult a;
-    try (Kiln kiln = kiln(store)) {
-      a = kiln.bake(version(0));
-    }
+    BakeResult a = bakeFirst(store);
     Set<String> before = blobs(store);
     Files.writeString(store.resolve("index.json"), "{\"manifests\": [{\"digest\": \"sha256:");
     RetentionReport r;
