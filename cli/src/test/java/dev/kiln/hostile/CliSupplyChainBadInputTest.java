@@ -81,15 +81,7 @@ class CliSupplyChainBadInputTest {
 
   @Test
   void anEcKeyOnAnotherCurve() throws Exception {
-    Openssl.run(
-        dir,
-        "genpkey",
-        "-algorithm",
-        "EC",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-384",
-        "-out",
-        "@p384.pem");
+    Openssl.ecKey(dir, "P-384", "@p384.pem");
     assertThat(runFails(Exit.USAGE, "--sign-key", dir.resolve("p384.pem").toString()))
         .startsWith("kiln: --sign-key " + dir.resolve("p384.pem") + ": ")
         .contains("not on the P-256 curve");
@@ -97,15 +89,7 @@ class CliSupplyChainBadInputTest {
 
   @Test
   void anEncryptedKey() throws Exception {
-    Openssl.run(
-        dir,
-        "genpkey",
-        "-algorithm",
-        "EC",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-out",
-        "@k.pem");
+    Openssl.ecKey(dir, "P-256", "@k.pem");
     Openssl.run(dir, "pkcs8", "-topk8", "-in", "@k.pem", "-passout", "pass:x", "-out", "@enc.pem");
     assertThat(runFails(Exit.USAGE, "--sign-key", dir.resolve("enc.pem").toString()))
         .startsWith("kiln: --sign-key " + dir.resolve("enc.pem") + ": ")
@@ -115,24 +99,8 @@ class CliSupplyChainBadInputTest {
 
   @Test
   void aCertificateOfAnotherKey() throws Exception {
-    Openssl.run(
-        dir,
-        "genpkey",
-        "-algorithm",
-        "EC",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-out",
-        "@a.pem");
-    Openssl.run(
-        dir,
-        "genpkey",
-        "-algorithm",
-        "EC",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-out",
-        "@b.pem");
+    Openssl.ecKey(dir, "P-256", "@a.pem");
+    Openssl.ecKey(dir, "P-256", "@b.pem");
     Openssl.run(
         dir, "req", "-new", "-x509", "-key", "@b.pem", "-subj", "/CN=b", "-days", "1", "-out",
         "@b.crt");
@@ -169,15 +137,7 @@ class CliSupplyChainBadInputTest {
                 CliRun.kiln("verify", target, "--key", missing.toString(), "--store", store()),
                 Exit.USAGE))
         .isEqualTo("kiln: --key " + missing + ": no such file");
-    Openssl.run(
-        dir,
-        "genpkey",
-        "-algorithm",
-        "EC",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-out",
-        "@k.pem");
+    Openssl.ecKey(dir, "P-256", "@k.pem");
     assertThat(
             CliBadInputTest.fails(
                 CliRun.kiln(
@@ -193,15 +153,7 @@ class CliSupplyChainBadInputTest {
     String target = "oci:" + dir.resolve("layout") + ":v1";
     CliRun run = CliRun.kiln("run", definition().toString(), "-t", target, "--store", store());
     assertThat(run.code()).as(run.toString()).isZero();
-    Openssl.run(
-        dir,
-        "genpkey",
-        "-algorithm",
-        "EC",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-out",
-        "@k.pem");
+    Openssl.ecKey(dir, "P-256", "@k.pem");
     Openssl.run(dir, "pkey", "-in", "@k.pem", "-pubout", "-out", "@k.pub");
     CliRun v =
         CliRun.kiln("verify", target, "--key", dir.resolve("k.pub").toString(), "--store", store());
@@ -214,15 +166,7 @@ class CliSupplyChainBadInputTest {
   @Test
   void verifyOfNoImage() throws Exception {
     Files.writeString(dir.resolve("k.pub"), "x", StandardCharsets.US_ASCII);
-    Openssl.run(
-        dir,
-        "genpkey",
-        "-algorithm",
-        "EC",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-out",
-        "@k.pem");
+    Openssl.ecKey(dir, "P-256", "@k.pem");
     Openssl.run(dir, "pkey", "-in", "@k.pem", "-pubout", "-out", "@k.pub");
     String line =
         CliBadInputTest.fails(

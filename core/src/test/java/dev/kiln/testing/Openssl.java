@@ -30,17 +30,17 @@ public final class Openssl {
    * path returned) and {@code NAME.pub.pem}.
    */
   public static Path keyPair(Path dir, String name) {
-    run(
-        dir,
-        "genpkey",
-        "-algorithm",
-        "EC",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-out",
-        "@" + name + ".pem");
+    ecKey(dir, "P-256", "@" + name + ".pem");
     run(dir, "pkey", "-in", "@" + name + ".pem", "-pubout", "-out", "@" + name + ".pub.pem");
     return dir.resolve(name + ".pem");
+  }
+
+  /**
+   * An EC private key on {@code curve} ({@code P-256}, {@code P-384}) that openssl writes to {@code
+   * out}.
+   */
+  public static void ecKey(Path dir, String curve, String out) {
+    run(dir, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:" + curve, "-out", out);
   }
 
   /**

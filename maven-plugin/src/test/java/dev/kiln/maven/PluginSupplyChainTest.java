@@ -43,15 +43,7 @@ class PluginSupplyChainTest {
 
   @Test
   void sbomProvenanceAndSigningKey() throws Exception {
-    Openssl.run(
-        dir,
-        "genpkey",
-        "-algorithm",
-        "EC",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-out",
-        "@key.pem");
+    Openssl.ecKey(dir, "P-256", "@key.pem");
     Openssl.run(dir, "pkey", "-in", "@key.pem", "-pubout", "-out", "@key.pub");
     Path store = dir.resolve("store");
     String target = "oci:" + dir.resolve("layout") + ":v1";

@@ -76,15 +76,7 @@ class PluginSupplyChainBadInputTest {
 
   @Test
   void anEcKeyOnAnotherCurve() {
-    Openssl.run(
-        dir,
-        "genpkey",
-        "-algorithm",
-        "EC",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-384",
-        "-out",
-        "@p384.pem");
+    Openssl.ecKey(dir, "P-384", "@p384.pem");
     fails(new PluginBake.SupplyChain("true", false, dir.resolve("p384.pem"), null))
         .hasMessageStartingWith("<signingKey> " + dir.resolve("p384.pem"))
         .hasMessageContaining("not on the P-256 curve");
