@@ -16,6 +16,7 @@ import dev.kiln.Target;
 import dev.kiln.docker.LocalRegistry;
 import dev.kiln.ec2.LoopbackAws;
 import dev.kiln.testing.Fixtures;
+import dev.kiln.testing.Openssl;
 import dev.kiln.testing.Tools;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -84,7 +85,7 @@ class SupplyChainAllTargetsIT {
     Path checkout = checkout(tmp.resolve("checkout-1"));
     Path ova = tmp.resolve("out/app.ova");
     Path ociArchive = tmp.resolve("out/app-oci.tar");
-    SigningKey key = certifiedKey(openssl, tmp);
+    SigningKey key = Openssl.certifiedKey(tmp, "Kiln supply-chain test");
     BakeResult r;
     String registryTarget;
     try (LocalRegistry registry = LocalRegistry.start(tmp.resolve("registry"));
@@ -237,29 +238,6 @@ class SupplyChainAllTargetsIT {
           .isNotEqualTo(Files.getLastModifiedTime(from.resolve(f)));
     }
     return to;
-  }
-
-  /** An EC P-256 key and a self-signed certificate of it (ova: signs with the certificate). */
-  private static SigningKey certifiedKey(String openssl, Path dir) throws IOException {
-    Path k = dir.resolve("signing-key.pem");
-    Path c = dir.resolve("signing-cert.pem");
-    Tools.run(openssl, "ecparam", "-genkey", "-name", "prime256v1", "-noout", "-out", k.toString())
-        .ok();
-    Tools.run(
-            openssl,
-            "req",
-            "-new",
-            "-x509",
-            "-key",
-            k.toString(),
-            "-subj",
-            "/CN=Kiln supply-chain test",
-            "-days",
-            "2",
-            "-out",
-            c.toString())
-        .ok();
-    return SigningKey.fromPem(k, c);
   }
 
   private static String registry(String target) {

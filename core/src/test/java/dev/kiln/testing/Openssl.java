@@ -2,6 +2,7 @@ package dev.kiln.testing;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.kiln.SigningKey;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,6 +34,28 @@ public final class Openssl {
     ecKey(dir, "P-256", "@" + name + ".pem");
     run(dir, "pkey", "-in", "@" + name + ".pem", "-pubout", "-out", "@" + name + ".pub.pem");
     return dir.resolve(name + ".pem");
+  }
+
+  /**
+   * An EC P-256 key and a self-signed certificate of it for {@code CN=subject}, which openssl
+   * writes to {@code dir} as {@code signing-key.pem} and {@code signing-cert.pem}.
+   */
+  public static SigningKey certifiedKey(Path dir, String subject) throws IOException {
+    ecKey(dir, "P-256", "@signing-key.pem");
+    run(
+        dir,
+        "req",
+        "-new",
+        "-x509",
+        "-key",
+        "@signing-key.pem",
+        "-subj",
+        "/CN=" + subject,
+        "-days",
+        "2",
+        "-out",
+        "@signing-cert.pem");
+    return SigningKey.fromPem(dir.resolve("signing-key.pem"), dir.resolve("signing-cert.pem"));
   }
 
   /**

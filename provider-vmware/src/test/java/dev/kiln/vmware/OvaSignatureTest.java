@@ -8,6 +8,7 @@ import dev.kiln.Kiln;
 import dev.kiln.PublishedImage;
 import dev.kiln.SigningKey;
 import dev.kiln.event.BakeEvent;
+import dev.kiln.testing.Openssl;
 import dev.kiln.testing.Tools;
 import java.io.IOException;
 import java.io.InputStream;
@@ -41,30 +42,7 @@ class OvaSignatureTest {
   @BeforeEach
   void key() throws Exception {
     openssl = Tools.require("openssl", "openssl");
-    key = certifiedKey(openssl, dir);
-  }
-
-  /** An EC P-256 key and a self-signed certificate of it, written by openssl. */
-  static SigningKey certifiedKey(String openssl, Path dir) throws IOException {
-    Path k = dir.resolve("signing-key.pem");
-    Path c = dir.resolve("signing-cert.pem");
-    Tools.run(openssl, "ecparam", "-genkey", "-name", "prime256v1", "-noout", "-out", k.toString())
-        .ok();
-    Tools.run(
-            openssl,
-            "req",
-            "-new",
-            "-x509",
-            "-key",
-            k.toString(),
-            "-subj",
-            "/CN=Kiln OVA test",
-            "-days",
-            "2",
-            "-out",
-            c.toString())
-        .ok();
-    return SigningKey.fromPem(k, c);
+    key = Openssl.certifiedKey(dir, "Kiln OVA test");
   }
 
   @Test

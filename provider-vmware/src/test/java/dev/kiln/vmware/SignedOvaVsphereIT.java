@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kiln.Digest;
 import dev.kiln.SigningKey;
+import dev.kiln.testing.Openssl;
 import dev.kiln.testing.Tools;
 import dev.kiln.vmware.auth.Credentials;
 import dev.kiln.vmware.auth.TlsTrust;
@@ -39,7 +40,7 @@ class SignedOvaVsphereIT {
   @BeforeAll
   static void signedOva() throws Exception {
     String openssl = Tools.require("openssl", "openssl");
-    key = OvaSignatureTest.certifiedKey(openssl, dir);
+    key = Openssl.certifiedKey(dir, "Kiln OVA test");
     Path raw = TestDisks.withData(dir.resolve("disk.raw"), 8L << 20, 42);
     digest = Digest.of("signed image".getBytes(StandardCharsets.UTF_8));
     ova =
