@@ -39,6 +39,15 @@ public interface ImageStore {
     return false;
   }
 
+  /**
+   * Called when this bake starts writing a layer of an image bound for this store, before {@link
+   * #find} or {@link #publish}: a store that sends layers elsewhere may start sending the blob
+   * while it is compressed (see {@link LayerInProgress} for what it may trust). Must return at once
+   * (do the work on a thread of the store's own) and must not throw; whatever it did not finish or
+   * that failed, {@link #publish} does the usual way. Does nothing by default.
+   */
+  default void layerWriting(LayerInProgress layer, PublishContext context) {}
+
   /** Publishes the image; called only when {@link #find} found nothing. */
   PublishedImage publish(ImageView image, PublishContext context) throws BakeException;
 

@@ -1,6 +1,7 @@
 package dev.kiln.internal.graph;
 
 import dev.kiln.BakeException;
+import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,6 +24,7 @@ final class BakeScope {
   private final Services services;
   private final List<CompletableFuture<Void>> pushes = new CopyOnWriteArrayList<>();
   private final List<Path> tempDirs = new CopyOnWriteArrayList<>();
+  private final List<Closeable> closeAtEnd = new CopyOnWriteArrayList<>();
 
   BakeScope(Services services) {
     this.services = services;
@@ -33,6 +35,11 @@ final class BakeScope {
     Path d = services.store().newTempDirectory();
     tempDirs.add(d);
     return d;
+  }
+
+  /** Closes {@code c} when the bake ends. */
+  void onCleanUp(Closeable c) {
+    closeAtEnd.add(c);
   }
 
   void addPush(CompletableFuture<Void> push) {
@@ -57,6 +64,13 @@ final class BakeScope {
   }
 
   void cleanUp() {
+    for (Closeable c : closeAtEnd) {
+      try {
+        c.close();
+      } catch (IOException | RuntimeException e) {
+        log.debug("could not close {}: {}", c, e.toString());
+      }
+    }
     for (CompletableFuture<Void> f : pushes) {
       f.cancel(
           true); // a failed bake does not wait for its pushes (a finished one has awaited them)

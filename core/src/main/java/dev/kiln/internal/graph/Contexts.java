@@ -8,7 +8,9 @@ import dev.kiln.internal.keys.StatDigests;
 import dev.kiln.internal.store.LocalStore;
 import dev.kiln.internal.tar.CanonicalLayerWriter;
 import dev.kiln.internal.tar.ChunkIndex;
+import dev.kiln.internal.tar.GrowingBlob;
 import dev.kiln.spi.FileDigests;
+import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageView;
 import dev.kiln.spi.KeyContext;
 import dev.kiln.spi.LayerNotes;
@@ -21,6 +23,8 @@ import dev.kiln.spi.SignedDocuments;
 import dev.kiln.spi.UncompressedLayers;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Executor;
 import org.slf4j.Logger;
@@ -37,6 +41,7 @@ final class Contexts {
   private final BakeScope scope;
   private final LayerTars tars;
   private final LayerNotesBook notes;
+  private volatile Map<Digest, List<ImageStore>> storesByKey = Map.of();
 
   Contexts(Services services, BakeScope scope, LayerTars tars, LayerNotesBook notes) {
     this.services = services;
@@ -148,6 +153,30 @@ final class Contexts {
   }
 
   /**
+   * The stores each layer (by key) goes to in this bake: they see the layer's blob while it is
+   * written ({@link ImageStore#layerWriting}).
+   */
+  void storesByKey(Map<Digest, List<ImageStore>> stores) {
+    this.storesByKey = Map.copyOf(stores);
+  }
+
+  /**
+   * Offers the blob being written to the stores of the layer; a store that fails here publishes the
+   * usual way. The blob is released when the bake ends.
+   */
+  private void offer(List<ImageStore> stores, GrowingBlob blob) {
+    scope.onCleanUp(blob);
+    PublishContext pc = publishContext();
+    for (ImageStore s : stores) {
+      try {
+        s.layerWriting(blob, pc);
+      } catch (RuntimeException e) {
+        log.warn("{} failed on layer '{}' being written: {}", s, blob.name(), e.toString());
+      }
+    }
+  }
+
+  /**
    * A layer writer that copies the gzip chunks this layer shares with its previous version in this
    * store (same kind and name), and records the chunks of what it writes for the next version:
    * after one file of a large layer changes, only the chunks around it are deflated again. The blob
@@ -164,6 +193,10 @@ final class Contexts {
             : w; // a hard link of the image's first layer has nothing below to link to
     if (tars.keep()) {
       w = w.keepTar((diffId, size, tar) -> tars.put(diffId, tar));
+    }
+    List<ImageStore> early = storesByKey.getOrDefault(n.key, List.of());
+    if (!early.isEmpty()) {
+      w = w.watchBlob(n.layer.name(), blob -> offer(early, blob));
     }
     String kind = n.layer.kind();
     LayerNotes taker = notes.taker(kind);

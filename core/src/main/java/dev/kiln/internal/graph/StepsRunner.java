@@ -15,6 +15,7 @@ import dev.kiln.spi.Cosign;
 import dev.kiln.spi.ImageStore;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -86,6 +87,7 @@ final class StepsRunner {
     for (Chain c : all) {
       keys.run(c);
     }
+    contexts.storesByKey(storesByKey(requests, chains, stores));
     for (Chain c : all) {
       provision.schedule(c.top());
     }
@@ -130,6 +132,28 @@ final class StepsRunner {
     scope.awaitPushes();
     services.diskCache().awaitPushes();
     return results;
+  }
+
+  /** The stores each layer goes to, by key: those of every request whose chains hold it. */
+  private static Map<Digest, List<ImageStore>> storesByKey(
+      List<Engine.Request> requests,
+      List<List<Chain>> chains,
+      Map<Engine.Request, Map<String, ImageStore>> stores) {
+    Map<Digest, List<ImageStore>> out = new HashMap<>();
+    for (int i = 0; i < requests.size(); i++) {
+      Collection<ImageStore> mine = stores.get(requests.get(i)).values();
+      for (Chain c : chains.get(i)) {
+        for (Node n = c.top(); n != null; n = n.parent) {
+          List<ImageStore> l = out.computeIfAbsent(n.key, k -> new ArrayList<>());
+          for (ImageStore s : mine) {
+            if (l.stream().noneMatch(x -> x == s)) {
+              l.add(s);
+            }
+          }
+        }
+      }
+    }
+    return out;
   }
 
   /** The platforms a build is baked for: those it names, else the host's. */

@@ -6,6 +6,7 @@ import dev.kiln.Digest;
 import dev.kiln.spi.LayerBlob;
 import dev.kiln.spi.LayerEntry;
 import dev.kiln.spi.LayerEntry.Type;
+import dev.kiln.spi.LayerInProgress;
 import dev.kiln.spi.LayerNotes;
 import dev.kiln.spi.LayerWriter;
 import java.io.BufferedOutputStream;
@@ -21,6 +22,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.Executor;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -80,6 +82,9 @@ public final class CanonicalLayerWriter implements LayerWriter {
   private boolean finished;
   private boolean done;
   private ParallelGzipOutputStream.ChunkSource previousChunks;
+  private String blobName;
+  private Consumer<GrowingBlob> blobWatcher;
+  private GrowingBlob growing;
   private ChunkSink chunkSink;
   private boolean lowest;
   private TarSink tarSink;
@@ -141,7 +146,18 @@ public final class CanonicalLayerWriter implements LayerWriter {
     try {
       List<LayerEntry> entries = CanonicalEntries.of(byPath, opaqueDirs, lowest);
       output = Files.createTempFile(tmpDir, "kiln-layer-", ".tar.gz");
-      gz = new ParallelGzipOutputStream(Files.newOutputStream(output), compressors, gzipLevel);
+      OutputStream file = Files.newOutputStream(output);
+      if (blobWatcher != null) {
+        try {
+          growing = new GrowingBlob(blobName, output);
+        } catch (IOException | RuntimeException e) {
+          file.close();
+          throw e;
+        }
+        file = growing.counting(file);
+        blobWatcher.accept(growing);
+      }
+      gz = new ParallelGzipOutputStream(file, compressors, gzipLevel);
       if (chunkSink != null) {
         gz.reuseChunks(previousChunks);
       }
@@ -171,6 +187,11 @@ public final class CanonicalLayerWriter implements LayerWriter {
               entries.size(),
               output);
       done = true;
+      if (growing != null) {
+        growing.complete(
+            new LayerInProgress.Written(
+                blob.digest(), blob.size(), blob.diffId(), blob.uncompressedSize()));
+      }
       if (chunkSink != null) {
         saveChunks(blob, gz);
       }
@@ -189,6 +210,9 @@ public final class CanonicalLayerWriter implements LayerWriter {
           (System.nanoTime() - start) / 1_000_000);
       return blob;
     } catch (IOException | RuntimeException | Error e) {
+      if (growing != null) {
+        growing.fail(e);
+      }
       if (gz != null) {
         gz.abort();
       }
@@ -241,6 +265,19 @@ public final class CanonicalLayerWriter implements LayerWriter {
   public CanonicalLayerWriter keepTar(TarSink sink) {
     checkOpen();
     this.tarSink = Objects.requireNonNull(sink, "sink");
+    return this;
+  }
+
+  /**
+   * Hands the compressed blob to {@code watcher} as soon as its file is created, readable as it is
+   * written ({@link GrowingBlob}); it completes when {@link #finish()} has written the whole blob
+   * and fails if it did not. The caller closes the growing blob when it no longer needs it. The
+   * blob is the same either way.
+   */
+  public CanonicalLayerWriter watchBlob(String name, Consumer<GrowingBlob> watcher) {
+    checkOpen();
+    this.blobName = Objects.requireNonNull(name, "name");
+    this.blobWatcher = Objects.requireNonNull(watcher, "watcher");
     return this;
   }
 

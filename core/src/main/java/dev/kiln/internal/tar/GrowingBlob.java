@@ -1,0 +1,174 @@
+package dev.kiln.internal.tar;
+
+import dev.kiln.spi.LayerInProgress;
+import java.io.Closeable;
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * The compressed blob a layer writer is writing, readable while it grows ({@link LayerInProgress}).
+ * The writer's file stream goes through {@link #counting}, which publishes how many bytes are in
+ * the file; readers read the file through one channel opened when the blob was created, so they
+ * keep reading after the writer renames or deletes the file. {@link #close()} (at the end of the
+ * bake) fails readers still waiting. Thread-safe.
+ */
+public final class GrowingBlob implements LayerInProgress, Closeable {
+  private final String name;
+  private final FileChannel channel;
+  private final CompletableFuture<Written> written = new CompletableFuture<>();
+  private long size;
+  private boolean complete;
+  private IOException failure;
+
+  /** A blob for the layer {@code name}, written to {@code file} (which exists, empty). */
+  public GrowingBlob(String name, Path file) throws IOException {
+    this.name = name;
+    this.channel = FileChannel.open(file, StandardOpenOption.READ);
+  }
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  /** Wraps the writer's stream into the file: every byte it has written is then readable. */
+  public OutputStream counting(OutputStream out) {
+    return new FilterOutputStream(out) {
+      @Override
+      public void write(int b) throws IOException {
+        out.write(b);
+        grew(1);
+      }
+
+      @Override
+      public void write(byte[] b, int off, int len) throws IOException {
+        out.write(b, off, len);
+        grew(len);
+      }
+    };
+  }
+
+  private synchronized void grew(long n) {
+    size += n;
+    notifyAll();
+  }
+
+  /** The whole blob is written: readers reach its end. */
+  public void complete(Written w) {
+    synchronized (this) {
+      if (complete || failure != null) {
+        return;
+      }
+      if (w.size() != size) {
+        failure =
+            new IOException("layer '" + name + "': wrote " + size + " bytes, not " + w.size());
+        notifyAll();
+      } else {
+        complete = true;
+        notifyAll();
+      }
+    }
+    if (complete) {
+      written.complete(w);
+    } else {
+      written.completeExceptionally(failure);
+    }
+  }
+
+  /** The write failed or was abandoned: readers get an error, never the end of the blob. */
+  public void fail(Throwable why) {
+    synchronized (this) {
+      if (complete || failure != null) {
+        return;
+      }
+      failure = new IOException("layer '" + name + "' was not written: " + why, why);
+      notifyAll();
+    }
+    written.completeExceptionally(failure);
+  }
+
+  @Override
+  public CompletionStage<Written> written() {
+    return written.copy();
+  }
+
+  @Override
+  public InputStream openBlob() {
+    return new Reader();
+  }
+
+  /** Fails readers that are still waiting and releases the file. */
+  @Override
+  public void close() throws IOException {
+    fail(new IOException("the bake ended"));
+    channel.close();
+  }
+
+  /** Waits until the blob has more than {@code pos} bytes; -1 at its end. */
+  private synchronized long waitFor(long pos) throws IOException {
+    while (true) {
+      if (failure != null) {
+        throw failure;
+      }
+      if (size > pos) {
+        return size - pos;
+      }
+      if (complete) {
+        return -1;
+      }
+      try {
+        wait();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("interrupted while waiting for layer '" + name + "'");
+      }
+    }
+  }
+
+  private final class Reader extends InputStream {
+    private long pos;
+    private boolean closed;
+
+    @Override
+    public int read() throws IOException {
+      byte[] one = new byte[1];
+      int n = read(one, 0, 1);
+      return n < 0 ? -1 : one[0] & 0xff;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      if (closed) {
+        throw new IOException("stream closed");
+      }
+      if (len == 0) {
+        return 0;
+      }
+      long avail = waitFor(pos);
+      if (avail < 0) {
+        return -1;
+      }
+      int n = channel.read(ByteBuffer.wrap(b, off, (int) Math.min(len, avail)), pos);
+      if (n < 0) {
+        // the file is shorter than what was written to it: someone else cut it
+        throw new IOException("layer '" + name + "': its file ended at " + pos + " bytes");
+      }
+      pos += n;
+      return n;
+    }
+
+    @Override
+    public void close() {
+      closed = true;
+    }
+  }
+}

@@ -1,0 +1,40 @@
+package dev.kiln.spi;
+
+import dev.kiln.Digest;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * A layer this bake is writing, handed to the stores its image goes to before the layer is complete
+ * ({@link ImageStore#layerWriting}), so that a store which sends layers elsewhere can start sending
+ * the compressed blob while it is still being compressed. Thread-safe.
+ *
+ * <p>What a store reads here is a preview: the bytes the writer wrote to its file, not yet checked.
+ * A store must treat them as the blob only once {@link #written()} has completed and the receiver
+ * has checked them against its digest (a registry does so when the upload is completed with the
+ * digest). If anything else happens (the write fails, the bytes do not match, the receiver refuses
+ * a streamed upload) the store publishes the layer the usual way, from the committed blob.
+ */
+public interface LayerInProgress {
+
+  /** The layer's name in its build. */
+  String name();
+
+  /**
+   * The compressed blob from its first byte, as it is written: a read blocks until more is written,
+   * returns -1 once the whole blob has been read, and throws {@link IOException} if the write
+   * failed or was abandoned. Each call returns a new stream; close it when done. Reads after the
+   * bake ended may fail.
+   */
+  InputStream openBlob() throws IOException;
+
+  /**
+   * Completes once the blob is written, with its digest and sizes; completes exceptionally if the
+   * write failed.
+   */
+  CompletionStage<Written> written();
+
+  /** A written blob: its digest and size, and the diffID and size of its tar. */
+  record Written(Digest digest, long size, Digest diffId, long uncompressedSize) {}
+}
