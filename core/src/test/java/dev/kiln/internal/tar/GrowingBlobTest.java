@@ -1,0 +1,192 @@
+package dev.kiln.internal.tar;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.kiln.Digest;
+import dev.kiln.internal.tar.TarTestSupport.CompressorPool;
+import dev.kiln.spi.LayerBlob;
+import dev.kiln.spi.LayerEntry;
+import dev.kiln.spi.LayerInProgress;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A layer's blob read while the writer writes it: a reader gets exactly the blob and its end only
+ * once the whole blob is written; a failed, abandoned, cut or miscounted write gives readers an
+ * error, never the end of a blob.
+ */
+@Timeout(60)
+class GrowingBlobTest {
+  @RegisterExtension static final CompressorPool compressors = new CompressorPool(2);
+  @TempDir Path tmp;
+
+  private static byte[] random(int n, long seed) {
+    byte[] b = new byte[n];
+    new Random(seed).nextBytes(b);
+    return b;
+  }
+
+  /** Reads the whole stream on another thread, started now. */
+  private static CompletableFuture<byte[]> readAll(LayerInProgress blob) {
+    return CompletableFuture.supplyAsync(
+        () -> {
+          try (InputStream in = blob.openBlob()) {
+            return in.readAllBytes();
+          } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        });
+  }
+
+  @Test
+  void aReaderStartedBeforeTheFirstByteGetsTheWholeBlobOfTheWriter() throws Exception {
+    AtomicReference<GrowingBlob> seen = new AtomicReference<>();
+    AtomicReference<CompletableFuture<byte[]>> read = new AtomicReference<>();
+    LayerBlob blob;
+    Path out = Files.createDirectories(tmp.resolve("out"));
+    try (CanonicalLayerWriter w = new CanonicalLayerWriter(out, 1, 6, compressors.executor())) {
+      w.watchBlob(
+          "data",
+          b -> {
+            seen.set(b);
+            read.set(readAll(b));
+          });
+      w.add(LayerEntry.file("/a.bin", 0644, random(5 << 20, 1)));
+      w.add(LayerEntry.file("/b.bin", 0644, random(3 << 20, 2)));
+      blob = w.finish();
+    }
+    byte[] got = read.get().get(30, TimeUnit.SECONDS);
+    assertThat(got).isEqualTo(Files.readAllBytes(blob.file()));
+    assertThat(Digest.of(got)).isEqualTo(blob.digest());
+    LayerInProgress.Written w = seen.get().written().toCompletableFuture().get();
+    assertThat(w)
+        .isEqualTo(
+            new LayerInProgress.Written(
+                blob.digest(), blob.size(), blob.diffId(), blob.uncompressedSize()));
+    assertThat(seen.get().name()).isEqualTo("data");
+    // moved away (as the store commits it) and read again from the first byte: the same bytes
+    Files.move(blob.file(), tmp.resolve("moved"));
+    try (InputStream in = seen.get().openBlob()) {
+      assertThat(in.readAllBytes()).isEqualTo(got);
+    }
+    seen.get().close();
+    assertThatThrownBy(() -> seen.get().openBlob().read()).isInstanceOf(IOException.class);
+  }
+
+  @Test
+  void aWriteThatFailsHalfWayGivesReadersAnErrorNotAnEnd() throws Exception {
+    AtomicReference<GrowingBlob> seen = new AtomicReference<>();
+    AtomicReference<CompletableFuture<byte[]>> read = new AtomicReference<>();
+    Path out = Files.createDirectories(tmp.resolve("out"));
+    byte[] good = random(4 << 20, 3);
+    LayerEntry.Content failing =
+        () ->
+            new InputStream() {
+              int pos;
+
+              @Override
+              public int read() throws IOException {
+                byte[] one = new byte[1];
+                return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+              }
+
+              @Override
+              public int read(byte[] b, int off, int len) throws IOException {
+                if (pos >= good.length) {
+                  throw new IOException("disk gone");
+                }
+                int n = Math.min(len, good.length - pos);
+                System.arraycopy(good, pos, b, off, n);
+                pos += n;
+                return n;
+              }
+            };
+    try (CanonicalLayerWriter w = new CanonicalLayerWriter(out, 1, 6, compressors.executor())) {
+      w.watchBlob(
+          "data",
+          b -> {
+            seen.set(b);
+            read.set(readAll(b));
+          });
+      w.add(LayerEntry.file("/a.bin", 0644, 8 << 20, failing));
+      assertThatThrownBy(w::finish).hasMessageContaining("disk gone");
+    }
+    assertThatThrownBy(() -> read.get().get(30, TimeUnit.SECONDS))
+        .isInstanceOf(ExecutionException.class)
+        .hasRootCauseInstanceOf(IOException.class);
+    assertThatThrownBy(() -> seen.get().written().toCompletableFuture().get())
+        .isInstanceOf(ExecutionException.class);
+    // a reader opened afterwards gets the error too, even though part of the file was readable
+    assertThatThrownBy(() -> seen.get().openBlob().readAllBytes()).isInstanceOf(IOException.class);
+  }
+
+  private GrowingBlob blobOf(Path file, OutputStream[] out) throws IOException {
+    GrowingBlob b = new GrowingBlob("x", file);
+    out[0] = b.counting(Files.newOutputStream(file));
+    return b;
+  }
+
+  @Test
+  void aReaderWaitingWhenTheBakeEndsIsReleasedWithAnError() throws Exception {
+    Path f = Files.createFile(tmp.resolve("blob"));
+    OutputStream[] out = new OutputStream[1];
+    GrowingBlob b = blobOf(f, out);
+    out[0].write(random(1000, 4));
+    CompletableFuture<byte[]> r = readAll(b);
+    b.close(); // the bake ended: the writer will never finish
+    assertThatThrownBy(() -> r.get(30, TimeUnit.SECONDS))
+        .hasMessageContaining("layer 'x' was not written")
+        .hasRootCauseMessage("the bake ended");
+    out[0].close();
+  }
+
+  @Test
+  void aBlobWhoseWriterReportsAnotherSizeThanItWroteNeverEnds() throws Exception {
+    Path f = Files.createFile(tmp.resolve("blob"));
+    OutputStream[] out = new OutputStream[1];
+    GrowingBlob b = blobOf(f, out);
+    byte[] bytes = random(1000, 5);
+    out[0].write(bytes);
+    out[0].close();
+    b.complete(new LayerInProgress.Written(Digest.of(bytes), 999, Digest.of(bytes), 2000));
+    assertThatThrownBy(() -> b.openBlob().readAllBytes())
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("wrote 1000 bytes, not 999");
+    assertThatThrownBy(() -> b.written().toCompletableFuture().get())
+        .isInstanceOf(ExecutionException.class);
+  }
+
+  @Test
+  void aFileCutShortUnderTheReaderIsAnErrorNotAShortBlob() throws Exception {
+    Path f = Files.createFile(tmp.resolve("blob"));
+    OutputStream[] out = new OutputStream[1];
+    GrowingBlob b = blobOf(f, out);
+    byte[] bytes = random(100_000, 6);
+    out[0].write(bytes);
+    out[0].close();
+    b.complete(new LayerInProgress.Written(Digest.of(bytes), bytes.length, Digest.of(bytes), 1));
+    try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
+      raf.setLength(50_000); // another process cut the file
+    }
+    ByteArrayOutputStream got = new ByteArrayOutputStream();
+    assertThatThrownBy(() -> b.openBlob().transferTo(got))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("its file ended at 50000 bytes");
+    b.close();
+  }
+}
