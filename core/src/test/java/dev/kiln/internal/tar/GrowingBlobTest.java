@@ -15,6 +15,7 @@ import java.io.OutputStream;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -133,6 +134,66 @@ class GrowingBlobTest {
         .isInstanceOf(ExecutionException.class);
     // a reader opened afterwards gets the error too, even though part of the file was readable
     assertThatThrownBy(() -> seen.get().openBlob().readAllBytes()).isInstanceOf(IOException.class);
+  }
+
+  @Test
+  void theTarPreviewHasTheSizeAnnouncedBeforeItIsWrittenAndIsTheDiffIdsBytes() throws Exception {
+    Path out = Files.createDirectories(tmp.resolve("out"));
+    Path src = Files.writeString(tmp.resolve("hello.txt"), "hello");
+    String longName = "opt/" + "very-long-directory-name/".repeat(8) + "é-file.txt";
+    AtomicReference<GrowingBlob> seen = new AtomicReference<>();
+    AtomicReference<CompletableFuture<byte[]>> tar = new AtomicReference<>();
+    Path[] kept = new Path[1];
+    LayerBlob blob;
+    try (CanonicalLayerWriter w = new CanonicalLayerWriter(out, 1, 6, compressors.executor())) {
+      w.keepTar((diffId, size, file) -> kept[0] = file);
+      w.watchBlob(
+          "all",
+          b -> {
+            seen.set(b);
+            tar.set(
+                CompletableFuture.supplyAsync(
+                    () -> {
+                      try (InputStream in = b.tar().orElseThrow().open()) {
+                        return in.readAllBytes();
+                      } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                      }
+                    }));
+          });
+      w.add(LayerEntry.file("etc/hello.txt", 0644, src));
+      w.add(LayerEntry.file(longName, 0644, random(700_001, 7)).owner(3_000_000, 2_097_152));
+      w.add(LayerEntry.directory("tmp", 01777));
+      w.add(LayerEntry.symlink("bin", "usr/" + "link-target/".repeat(10) + "bin"));
+      w.add(LayerEntry.hardlink("etc/hello2.txt", "etc/hello.txt"));
+      w.add(LayerEntry.device("dev/null", LayerEntry.Type.CHAR_DEVICE, 0666, 1, 3));
+      w.add(LayerEntry.device("run/fifo", LayerEntry.Type.FIFO, 0644, 0, 0));
+      w.add(
+          LayerEntry.file("usr/bin/ping", 0755, random(100, 8))
+              .xattrs(Map.of("security.capability", new byte[] {1, 0, 0, 2})));
+      w.add(LayerEntry.whiteout("var/old"));
+      w.add(LayerEntry.opaqueWhiteout("srv"));
+      w.add(LayerEntry.file("empty", 0600, new byte[0]));
+      blob = w.finish();
+    }
+    byte[] got = tar.get().get(30, TimeUnit.SECONDS);
+    assertThat(seen.get().tar().orElseThrow().size())
+        .as("announced before the first byte")
+        .isEqualTo(blob.uncompressedSize());
+    assertThat(Digest.of(got)).isEqualTo(blob.diffId());
+    assertThat(got).isEqualTo(Files.readAllBytes(kept[0]));
+  }
+
+  @Test
+  void withoutKeptTarsThereIsNoTarPreview() throws Exception {
+    AtomicReference<GrowingBlob> seen = new AtomicReference<>();
+    Path out = Files.createDirectories(tmp.resolve("out"));
+    try (CanonicalLayerWriter w = new CanonicalLayerWriter(out, 1, 6, compressors.executor())) {
+      w.watchBlob("x", seen::set);
+      w.add(LayerEntry.file("/a", 0644, random(10, 9)));
+      w.finish();
+    }
+    assertThat(seen.get().tar()).isEmpty();
   }
 
   private GrowingBlob blobOf(Path file, OutputStream[] out) throws IOException {
