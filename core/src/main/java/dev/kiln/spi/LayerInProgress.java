@@ -37,6 +37,13 @@ public interface LayerInProgress {
   CompletionStage<Written> written();
 
   /**
+   * Completes when the bake that writes this layer ends, whether it succeeded or failed, after its
+   * last {@link ImageStore#publish}: work a store started for this layer and that no publication
+   * took up by then (the image was found in the target, or the bake failed) is to be abandoned.
+   */
+  CompletionStage<Void> bakeEnded();
+
+  /**
    * The layer's uncompressed tar as it is written, when the bake keeps the tars of the layers it
    * writes (a store of the bake {@link ImageStore#readsUncompressedLayers reads layers
    * uncompressed}); empty otherwise. Its size is known before it is written.

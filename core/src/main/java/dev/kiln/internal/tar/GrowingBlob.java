@@ -26,6 +26,7 @@ public final class GrowingBlob implements LayerInProgress, Closeable {
   private final String name;
   private final FileChannel channel;
   private final CompletableFuture<Written> written = new CompletableFuture<>();
+  private final CompletableFuture<Void> ended = new CompletableFuture<>();
   private long size;
   private boolean complete;
   private IOException failure;
@@ -133,7 +134,15 @@ public final class GrowingBlob implements LayerInProgress, Closeable {
     return new Reader();
   }
 
-  /** Fails readers that are still waiting and releases the file. */
+  @Override
+  public CompletionStage<Void> bakeEnded() {
+    return ended.copy();
+  }
+
+  /**
+   * The bake ended: fails readers that are still waiting, releases the file, and completes {@link
+   * #bakeEnded()}.
+   */
   @Override
   public void close() throws IOException {
     fail(new IOException("the bake ended"));
@@ -141,7 +150,11 @@ public final class GrowingBlob implements LayerInProgress, Closeable {
     if (t != null) {
       t.close();
     }
-    channel.close();
+    try {
+      channel.close();
+    } finally {
+      ended.complete(null);
+    }
   }
 
   /** Waits until the blob has more than {@code pos} bytes; -1 at its end. */

@@ -85,7 +85,9 @@ class GrowingBlobTest {
     try (InputStream in = seen.get().openBlob()) {
       assertThat(in.readAllBytes()).isEqualTo(got);
     }
+    assertThat(seen.get().bakeEnded().toCompletableFuture()).isNotDone();
     seen.get().close();
+    assertThat(seen.get().bakeEnded().toCompletableFuture()).isCompleted();
     assertThatThrownBy(() -> seen.get().openBlob().read()).isInstanceOf(IOException.class);
   }
 
