@@ -115,6 +115,14 @@ public final class DockerBench {
     List<Long> raw = new ArrayList<>();
     List<Long> kApp = new ArrayList<>();
     List<Long> dApp = new ArrayList<>();
+    // CPU seconds (ms) of each build: the tool's own (Kiln: this JVM; docker: its commands) plus
+    // the
+    // daemon's (dockerd, containerd), which does the import, the RUN steps and BuildKit's work
+    List<Long> kColdCpu = new ArrayList<>();
+    List<Long> kWarmCpu = new ArrayList<>();
+    List<Long> dColdCpu = new ArrayList<>();
+    List<Long> dWarmCpu = new ArrayList<>();
+    List<Long> rawCpu = new ArrayList<>();
     Path rawArchive = work.resolve("raw-import.tar");
     java.util.Set<String> danglingBefore = dangling();
     for (int i = -1; i < runs; i++) {
@@ -122,15 +130,21 @@ public final class DockerBench {
       deleteTree(store);
       removeImages(KILN_IMAGE);
       removeParentImages();
+      long c0 = kilnCpu();
       long t0 = System.nanoTime();
       bake(store, build);
       long kc = ms(t0);
+      long kcCpu = (kilnCpu() - c0) / 1_000_000;
       touch(jdk, "kiln", i);
       long rawBefore = -1;
+      long rawBeforeCpu = -1;
       if (i % 2 != 0 && Files.exists(rawArchive)) {
+        long rb0 = dockerCpu();
         rawBefore =
             rawImport(rawArchive, null); // the previous run's changed layer, before the bake
+        rawBeforeCpu = (dockerCpu() - rb0) / 1_000_000;
       }
+      long c1 = kilnCpu();
       long t1 = System.nanoTime();
       long[] assembled = new long[1];
       BakeResult r =
@@ -143,12 +157,15 @@ public final class DockerBench {
                 }
               });
       long kw = ms(t1);
+      long kwCpu = (kilnCpu() - c1) / 1_000_000;
       long kwLayers = (assembled[0] - t1) / 1_000_000;
       if (!r.provisioned().equals(List.of("jdk"))) {
         throw new IllegalStateException("warm Kiln bake provisioned " + r.provisioned());
       }
       rawArchive(store, r, rawArchive);
+      long rc0 = dockerCpu();
       long rw = rawBefore >= 0 ? rawBefore : rawImport(rawArchive, KILN_IMAGE);
+      long rwCpu = rawBefore >= 0 ? rawBeforeCpu : (dockerCpu() - rc0) / 1_000_000;
       long t4 = System.nanoTime();
       BakeResult same = bake(store, build);
       long kn = ms(t4);
@@ -158,13 +175,17 @@ public final class DockerBench {
       // docker build cold: no build cache, no image
       removeImages(DOCKER_IMAGE);
       run(List.of(DOCKER, "builder", "prune", "-af"));
+      long c2 = dockerCpu();
       long t2 = System.nanoTime();
       dockerBuild(ctx, buildkit);
       long dc = ms(t2);
+      long dcCpu = (dockerCpu() - c2) / 1_000_000;
       touch(jdk, "docker", i);
+      long c3 = dockerCpu();
       long t3 = System.nanoTime();
       dockerBuild(ctx, buildkit);
       long dw = ms(t3);
+      long dwCpu = (dockerCpu() - c3) / 1_000_000;
       long t5 = System.nanoTime();
       dockerBuild(ctx, buildkit);
       long dn = ms(t5);
@@ -213,6 +234,20 @@ public final class DockerBench {
       raw.add(rw);
       kApp.add(ka);
       dApp.add(da);
+      kColdCpu.add(kcCpu);
+      kWarmCpu.add(kwCpu);
+      dColdCpu.add(dcCpu);
+      dWarmCpu.add(dwCpu);
+      rawCpu.add(rwCpu);
+      System.out.printf(
+          Locale.ROOT,
+          "run %d cpu: kiln cold %d ms, warm %d ms; raw import %d ms; docker build cold %d ms, warm %d ms (each with dockerd's and containerd's)%n",
+          i,
+          kcCpu,
+          kwCpu,
+          rwCpu,
+          dcCpu,
+          dwCpu);
       System.out.printf(
           Locale.ROOT,
           "run %d: kiln cold %d ms, warm %d ms (layers %d ms, publishing %d ms), unchanged %d ms, app %d ms; raw import %d ms (%s the bake); docker build cold %d ms, warm %d ms, unchanged %d ms, app %d ms%n",
@@ -252,6 +287,18 @@ public final class DockerBench {
         median(raw),
         median(kApp),
         median(dApp));
+    int cores = Runtime.getRuntime().availableProcessors();
+    System.out.printf(
+        Locale.ROOT,
+        "RESULT cpu kiln_cold_cpu_median_ms=%d kiln_warm_cpu_median_ms=%d raw_import_cpu_median_ms=%d docker_cold_cpu_median_ms=%d docker_warm_cpu_median_ms=%d cores=%d kiln_cold_floor_ms=%d kiln_warm_floor_ms=%d%n",
+        median(kColdCpu),
+        median(kWarmCpu),
+        median(rawCpu),
+        median(dColdCpu),
+        median(dWarmCpu),
+        cores,
+        median(kColdCpu) / cores,
+        median(kWarmCpu) / cores);
     System.out.printf(
         Locale.ROOT,
         "RESULT warm_speedup=%.2f cold_ratio=%.2f warm_vs_raw_import=%.2f app_ratio=%.2f%n",
@@ -261,6 +308,16 @@ public final class DockerBench {
         median(kApp) / (double) median(dApp));
     removeImages(KILN_IMAGE, DOCKER_IMAGE, BASE_IMAGE, KILN_APP, DOCKER_APP, RAW_IMAGE);
     removeParentImages();
+  }
+
+  /** This JVM's CPU time and the daemon's, in nanoseconds: what a Kiln bake into it costs. */
+  private static long kilnCpu() throws IOException {
+    return CpuTime.jvm() + RegistryBench.DockerTool.daemonCpu();
+  }
+
+  /** The CPU time of this JVM's ended child processes and the daemon's, in nanoseconds. */
+  private static long dockerCpu() throws IOException {
+    return CpuTime.children() + RegistryBench.DockerTool.daemonCpu();
   }
 
   static final int GZIP_LEVEL =
