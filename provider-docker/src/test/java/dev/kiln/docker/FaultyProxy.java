@@ -103,7 +103,7 @@ public final class FaultyProxy implements AutoCloseable {
   }
 
   /** The most requests matched by {@link #holdUntil} that were in flight at the same time. */
-  int mostInFlight() {
+  public int mostInFlight() {
     return mostHeld.get();
   }
 
