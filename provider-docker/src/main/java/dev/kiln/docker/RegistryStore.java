@@ -131,7 +131,12 @@ final class RegistryStore implements ImageStore, AttestationSink {
       Thread th = new Thread(() -> stream(layer, s), "kiln-registry-stream-" + layer.name());
       th.setDaemon(true);
       streamed.add(s);
-      th.start();
+      try {
+        th.start();
+      } catch (RuntimeException | Error e) {
+        s.sent().completeExceptionally(e); // publish does not wait for it
+        throw e;
+      }
     } catch (RuntimeException | Error e) {
       log.warn("{}: cannot stream layer '{}' while it is written: {}", target, layer.name(), e);
     }
@@ -150,7 +155,7 @@ final class RegistryStore implements ImageStore, AttestationSink {
       s.sent().complete(sent);
     } catch (IOException | RuntimeException | Error e) {
       log.info(
-          "{}: streaming layer '{}' while it was written failed ({}); publishing sends it",
+          "{}: streaming layer '{}' while it was written failed ({}); a push sends it the usual way",
           target,
           s.layer(),
           e.toString());
