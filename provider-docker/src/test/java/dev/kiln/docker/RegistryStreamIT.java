@@ -150,6 +150,47 @@ class RegistryStreamIT {
     StreamTesting.joinStreamThreads();
   }
 
+  /**
+   * The registry fails a part once (500): the part goes again from where the registry says the
+   * upload is ({@code GET} of the upload's {@code Range}), and the layer is still streamed.
+   */
+  @Test
+  @Timeout(value = 5, unit = TimeUnit.MINUTES)
+  void aPartThatFailsOnceIsSentAgainAndTheLayerStillStreams(@TempDir Path tmp) throws Exception {
+    Path app = tmp.resolve("app");
+    StreamTesting.randomFile(app.resolve("a.bin"), 12 * MIB, 4);
+    ImageBuild build =
+        ImageBuild.from(Base.scratch()).layer(Layer.files("app").addTree(app, "/app"));
+    int[] patches = {0};
+    try (FaultyProxy proxy =
+            new FaultyProxy(
+                registry.host(), s -> s.method().equals("PATCH") && secondPatch(patches), 1);
+        Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
+      String target = "docker://" + proxy.host() + "/kiln/streamed-retry:1";
+      BakeResult r = kiln.bake(build, target);
+      assertThat(proxy.failures()).isEqualTo(1);
+      long layer = r.layers().get(0).size();
+      long config =
+          StreamTesting.headBlob(registry.host(), "kiln/streamed-retry", r.configDigest()).get();
+      // the second part (the layer's last 4 MiB and a little) went twice
+      long failed =
+          proxy.seen().stream().filter(s -> s.failed()).mapToLong(s -> s.bodyBytes()).sum();
+      assertThat(failed).isEqualTo(layer - Registries.STREAM_PART);
+      assertThat(r.published().get(target).details())
+          .containsEntry("blobsStreamed", "1")
+          .containsEntry("blobsUploaded", "2")
+          .containsEntry("bytesUploaded", Long.toString(layer + config + failed));
+      assertThat(proxy.seen())
+          .anyMatch(s -> s.method().equals("GET") && s.path().contains("/blobs/uploads/"));
+      assertExact(r, "kiln/streamed-retry", "1");
+    }
+    StreamTesting.joinStreamThreads();
+  }
+
+  private static synchronized boolean secondPatch(int[] patches) {
+    return ++patches[0] == 2;
+  }
+
   /** The tag names the image, and the registry serves every blob of it with the right bytes. */
   static void assertExact(BakeResult r, String repo, String tag) throws Exception {
     JsonNode inspect = RegistryIT.skopeoInspect(registry.host() + "/" + repo + ":" + tag);
