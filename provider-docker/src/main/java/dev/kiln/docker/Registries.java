@@ -18,6 +18,9 @@ final class Registries {
   static final Duration BACKOFF = Duration.ofMillis(200);
   static final long CHUNK = 32L << 20;
 
+  /** Parts of a layer streamed while it is compressed: each is sent as soon as it is there. */
+  static final int STREAM_PART = 8 << 20;
+
   /** Blobs of one publication uploaded at once. */
   static final int PARALLEL_BLOBS = 4;
 

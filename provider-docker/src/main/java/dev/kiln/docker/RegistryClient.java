@@ -322,6 +322,121 @@ final class RegistryClient {
     }
   }
 
+  /** The digest and size a growing blob turned out to have, known once it is fully written. */
+  @FunctionalInterface
+  interface WrittenBlob {
+    /** Waits for the end of the write; throws if it failed. */
+    BlobId get() throws IOException;
+  }
+
+  /** A blob's digest and size. */
+  record BlobId(Digest digest, long size) {}
+
+  /**
+   * Uploads a blob while it is still being written: starts an upload session, sends what {@code in}
+   * yields in {@code PATCH} parts of up to {@code part} bytes (with {@code Content-Range}, as the
+   * distribution spec's chunked upload asks) as soon as each part is there, and once {@code in}
+   * ends completes the upload with the digest {@code written} gives ({@code PUT ?digest=}, empty
+   * body), so the registry checks every byte it got against it. A part that fails is resumed from
+   * the registry's {@code Range} as long as the part is still in hand; otherwise, and on anything
+   * else going wrong (the stream fails, the sizes differ, the registry refuses the digest), the
+   * session is cancelled (best effort) and the error thrown. Returns the bytes sent.
+   */
+  long uploadGrowing(
+      String repo, InputStream in, WrittenBlob written, int part, LongConsumer progress)
+      throws IOException {
+    URI[] location = {startUpload(repo)};
+    long sent = 0;
+    try {
+      long offset = 0;
+      byte[] buf = new byte[part];
+      while (true) {
+        int n = in.readNBytes(buf, 0, part);
+        if (n == 0) {
+          break;
+        }
+        sent += patchPart(repo, location, buf, n, offset);
+        offset += n;
+        progress.accept(offset);
+        if (n < part) {
+          if (in.read() >= 0) {
+            throw new IOException("the blob grew after it ended");
+          }
+          break;
+        }
+      }
+      BlobId id = written.get();
+      if (id.size() != offset) {
+        throw new IOException(
+            "read " + offset + " bytes of the blob, which has " + id.size() + " bytes");
+      }
+      URI put = withQuery(location[0], "digest=" + enc(id.digest().toString()));
+      HttpResponse<byte[]> r =
+          send(
+              pushScope(repo), () -> requestTo(put).PUT(HttpRequest.BodyPublishers.noBody()), true);
+      if (r.statusCode() != 201) {
+        throw error(r, "complete the streamed upload of blob " + id.digest() + " to " + repo);
+      }
+      return sent;
+    } catch (IOException | RuntimeException e) {
+      cancelUpload(repo, location[0]);
+      throw e;
+    }
+  }
+
+  /**
+   * Sends {@code n} bytes of {@code buf} as the part at {@code offset} of a streamed upload,
+   * resuming from what the registry says it has after a retryable failure; returns the bytes sent.
+   */
+  private long patchPart(String repo, URI[] location, byte[] buf, int n, long offset)
+      throws IOException {
+    long sent = 0;
+    int from = 0;
+    int failures = 0;
+    while (from < n) {
+      int start = from;
+      URI at = location[0];
+      try {
+        HttpResponse<byte[]> r =
+            send(
+                pushScope(repo),
+                () ->
+                    requestTo(at)
+                        .header("Content-Type", "application/octet-stream")
+                        .header("Content-Range", (offset + start) + "-" + (offset + n - 1))
+                        .method(
+                            "PATCH", HttpRequest.BodyPublishers.ofByteArray(buf, start, n - start)),
+                false);
+        sent += n - start;
+        if (r.statusCode() != 202) {
+          throw error(r, "upload a part of a streamed blob to " + repo);
+        }
+        location[0] = location(r);
+        from = n;
+      } catch (IOException e) {
+        if (!retryable(e) || ++failures >= attempts) {
+          throw e;
+        }
+        sleep(failures);
+        Optional<Resume> resumed = resume(repo, location[0], offset + start);
+        long have = resumed.map(Resume::offset).orElse(-1L);
+        if (have < offset || have > offset + n) {
+          throw new IOException(
+              "a streamed upload to "
+                  + repo
+                  + " failed ("
+                  + e.getMessage()
+                  + ") and cannot resume: the registry has "
+                  + (have < 0 ? "lost it" : have + " bytes, the part starts at " + offset),
+              e);
+        }
+        from = (int) (have - offset);
+        location[0] = resumed.get().location();
+      }
+    }
+    return sent;
+  }
+
   /** Cancels an upload the registry holds (best effort: registries also expire abandoned ones). */
   private void cancelUpload(String repo, URI location) {
     if (location == null) {

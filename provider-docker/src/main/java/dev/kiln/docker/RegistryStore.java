@@ -17,6 +17,7 @@ import dev.kiln.spi.CosignManifests;
 import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageView;
 import dev.kiln.spi.IndexView;
+import dev.kiln.spi.LayerInProgress;
 import dev.kiln.spi.PublishContext;
 import java.io.FilterInputStream;
 import java.io.IOException;
@@ -32,27 +33,35 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Queue;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code docker://HOST[:PORT]/REPO:TAG}: pushes images to an OCI distribution registry without a
  * Docker daemon; a multi-platform image as each platform's manifest (by digest) and the OCI image
  * index under the tag. Blobs the repository already has are skipped (HEAD), blobs seen in another
  * repository of the same registry are mounted, the rest are streamed from the store (chunked and
- * resumable when large), several blobs at once; once all are there, the OCI manifest is put under
- * the tag; a registry that refuses OCI manifests gets the same image as a Docker v2 schema 2
- * manifest (whose digest differs, and is the one reported). {@link #find} asks for the tag's
- * manifest digest and reports the image as reused when it is this image. Details: {@code
- * reference}, {@code bytesUploaded}, {@code blobsUploaded}, {@code blobsSkipped}, {@code
- * blobsMounted}, {@code manifestType}. Thread-safe.
+ * resumable when large), several blobs at once; a layer this bake writes is streamed to the
+ * repository while it is compressed ({@link #layerWriting}) and not sent again when the registry
+ * took it with its digest; once all are there, the OCI manifest is put under the tag; a registry
+ * that refuses OCI manifests gets the same image as a Docker v2 schema 2 manifest (whose digest
+ * differs, and is the one reported). {@link #find} asks for the tag's manifest digest and reports
+ * the image as reused when it is this image. Details: {@code reference}, {@code bytesUploaded},
+ * {@code blobsUploaded}, {@code blobsSkipped}, {@code blobsMounted}, {@code blobsStreamed}, {@code
+ * manifestType}. Thread-safe.
  */
 final class RegistryStore implements ImageStore, AttestationSink {
+  private static final Logger log = LoggerFactory.getLogger(RegistryStore.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   static final String DOCKER_CONFIG_TYPE = "application/vnd.docker.container.image.v1+json";
   static final String DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip";
@@ -60,6 +69,18 @@ final class RegistryStore implements ImageStore, AttestationSink {
 
   private final String target;
   private final RegistryTarget options;
+
+  /** The uploads started while layers were written ({@link #layerWriting}), until published. */
+  private final List<Streamed> streamed = new CopyOnWriteArrayList<>();
+
+  /**
+   * A layer's upload while it is written: the layer's write (its digest once it is done) and the
+   * upload's outcome, the bytes it sent or why it failed.
+   */
+  private record Streamed(
+      String layer,
+      CompletableFuture<LayerInProgress.Written> written,
+      CompletableFuture<Long> sent) {}
 
   /** A store for a {@code docker://} target string or a {@link RegistryTarget}. */
   public RegistryStore(Target target) {
@@ -92,6 +113,93 @@ final class RegistryStore implements ImageStore, AttestationSink {
     } catch (IOException e) {
       throw failure(e);
     }
+  }
+
+  /**
+   * Starts uploading the layer's blob while it is compressed, on a daemon thread of its own (the
+   * bake's executor is busy compressing): {@link RegistryClient#uploadGrowing} sends it in parts as
+   * it grows and completes the upload with the digest once the layer is written, so the registry
+   * checks the bytes. {@link #publish} waits for it; whatever went wrong, it sends the blob the
+   * usual way. The thread ends with the upload, which fails when the write does or the bake ends.
+   */
+  @Override
+  public void layerWriting(LayerInProgress layer, PublishContext ctx) {
+    try {
+      Streamed s =
+          new Streamed(
+              layer.name(), layer.written().toCompletableFuture(), new CompletableFuture<>());
+      Thread th = new Thread(() -> stream(layer, s), "kiln-registry-stream-" + layer.name());
+      th.setDaemon(true);
+      streamed.add(s);
+      try {
+        th.start();
+      } catch (RuntimeException | Error e) {
+        s.sent().completeExceptionally(e); // publish does not wait for it
+        throw e;
+      }
+    } catch (RuntimeException | Error e) {
+      log.warn("{}: cannot stream layer '{}' while it is written: {}", target, layer.name(), e);
+    }
+  }
+
+  private void stream(LayerInProgress layer, Streamed s) {
+    String repo = repo();
+    try (InputStream in = layer.openBlob()) {
+      RegistryClient.WrittenBlob written =
+          () -> {
+            LayerInProgress.Written w = awaitWritten(s.written());
+            return new RegistryClient.BlobId(w.digest(), w.size());
+          };
+      long sent = client().uploadGrowing(repo, in, written, Registries.STREAM_PART, n -> {});
+      Registries.seen(options.reference().registry(), awaitWritten(s.written()).digest(), repo);
+      s.sent().complete(sent);
+    } catch (IOException | RuntimeException | Error e) {
+      log.info(
+          "{}: streaming layer '{}' while it was written failed ({}); a push sends it the usual way",
+          target,
+          s.layer(),
+          e.toString());
+      s.sent().completeExceptionally(e);
+    }
+  }
+
+  private static LayerInProgress.Written awaitWritten(
+      CompletableFuture<LayerInProgress.Written> written) throws IOException {
+    try {
+      return written.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while waiting for the layer to be written");
+    } catch (ExecutionException e) {
+      throw new IOException("the layer was not written: " + e.getCause(), e.getCause());
+    }
+  }
+
+  /**
+   * The bytes sent by the upload of {@code d} streamed while it was written, when the registry took
+   * it (answered 201 to the upload completed with the digest); waits for it. Empty when there was
+   * none or it failed: then the blob is sent the usual way. An upload is used by one publication.
+   */
+  private Optional<Long> streamedUpload(Digest d) throws IOException {
+    for (Streamed s : streamed) {
+      LayerInProgress.Written w =
+          s.written().isDone() && !s.written().isCompletedExceptionally()
+              ? s.written().join()
+              : null;
+      if (w == null || !w.digest().equals(d)) {
+        continue;
+      }
+      streamed.remove(s);
+      try {
+        return Optional.of(s.sent().get());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("interrupted while waiting for the upload of " + d);
+      } catch (ExecutionException e) {
+        // sent below the usual way
+      }
+    }
+    return Optional.empty();
   }
 
   @Override
@@ -367,6 +475,7 @@ final class RegistryStore implements ImageStore, AttestationSink {
     final AtomicInteger skipped = new AtomicInteger();
     final AtomicInteger mounted = new AtomicInteger();
     final AtomicInteger sent = new AtomicInteger();
+    final AtomicInteger streamed = new AtomicInteger();
 
     /** The first failure of a blob: the others stop. */
     final AtomicReference<Throwable> failure = new AtomicReference<>();
@@ -449,6 +558,14 @@ final class RegistryStore implements ImageStore, AttestationSink {
       throws IOException {
     String repo = repo();
     String registry = options.reference().registry();
+    Optional<Long> streamedBytes = streamedUpload(d);
+    if (streamedBytes.isPresent()) {
+      t.uploaded.addAndGet(streamedBytes.get());
+      t.sent.incrementAndGet();
+      t.streamed.incrementAndGet();
+      t.progress().accept(size);
+      return;
+    }
     if (client.hasBlob(repo, d, RegistryClient.pushScope(repo))) {
       t.skipped.incrementAndGet();
       Registries.seen(registry, d, repo);
@@ -627,6 +744,7 @@ final class RegistryStore implements ImageStore, AttestationSink {
     d.put("blobsUploaded", Integer.toString(t == null ? 0 : t.sent.get()));
     d.put("blobsSkipped", Integer.toString(t == null ? 0 : t.skipped.get()));
     d.put("blobsMounted", Integer.toString(t == null ? 0 : t.mounted.get()));
+    d.put("blobsStreamed", Integer.toString(t == null ? 0 : t.streamed.get()));
     d.put("manifestType", type);
     return new PublishedImage(target, digest, false, d);
   }

@@ -29,7 +29,7 @@ import java.util.function.Predicate;
  * them are in flight at once (see {@link #holdUntil}), to show that a client sends them in
  * parallel.
  */
-final class FaultyProxy implements AutoCloseable {
+public final class FaultyProxy implements AutoCloseable {
   private static final Set<String> HOP =
       Set.of(
           "host",
@@ -41,7 +41,7 @@ final class FaultyProxy implements AutoCloseable {
           "keep-alive");
 
   /** A request as the proxy saw it. */
-  record Seen(String method, String path, long bodyBytes, boolean failed) {}
+  public record Seen(String method, String path, long bodyBytes, boolean failed) {}
 
   private final HttpServer server;
   private final String upstream;
@@ -59,7 +59,8 @@ final class FaultyProxy implements AutoCloseable {
   private final AtomicInteger holding = new AtomicInteger();
   private final AtomicInteger mostHeld = new AtomicInteger();
 
-  FaultyProxy(String upstreamHost, Predicate<Seen> fail, int maxFailures) throws IOException {
+  public FaultyProxy(String upstreamHost, Predicate<Seen> fail, int maxFailures)
+      throws IOException {
     this.upstream = upstreamHost;
     this.fail = fail;
     this.maxFailures = maxFailures;
@@ -69,15 +70,15 @@ final class FaultyProxy implements AutoCloseable {
     server.start();
   }
 
-  String host() {
+  public String host() {
     return "127.0.0.1:" + server.getAddress().getPort();
   }
 
-  int failures() {
+  public int failures() {
     return failures.get();
   }
 
-  List<Seen> seen() {
+  public List<Seen> seen() {
     return List.copyOf(seen);
   }
 
@@ -87,14 +88,22 @@ final class FaultyProxy implements AutoCloseable {
    * them one at a time is slowed down, never blocked. {@link #mostInFlight()} tells how many were
    * in flight at once.
    */
-  void holdUntil(Predicate<Seen> which, int count, Duration patience) {
+  public void holdUntil(Predicate<Seen> which, int count, Duration patience) {
     this.held = new CountDownLatch(count);
     this.patience = patience;
     this.hold = which;
   }
 
+  /** Lets the requests held by {@link #holdUntil} go on at once. */
+  public void release() {
+    CountDownLatch l = held;
+    while (l.getCount() > 0) {
+      l.countDown();
+    }
+  }
+
   /** The most requests matched by {@link #holdUntil} that were in flight at the same time. */
-  int mostInFlight() {
+  public int mostInFlight() {
     return mostHeld.get();
   }
 

@@ -1,0 +1,207 @@
+package dev.kiln.docker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.kiln.BakeResult;
+import dev.kiln.Base;
+import dev.kiln.ImageBuild;
+import dev.kiln.Kiln;
+import dev.kiln.Layer;
+import dev.kiln.LayerRecord;
+import dev.kiln.PublishedImage;
+import dev.kiln.event.BakeEvent;
+import dev.kiln.testing.Tools;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Layers streamed to Debian's docker-registry while they are compressed: the registry gets each
+ * layer a bake writes in parts as it grows and checks it against its digest, publishing sends it no
+ * second time, and the image is exact. A proxy in front of the registry records what was sent.
+ */
+class RegistryStreamIT {
+  private static final int MIB = 1 << 20;
+
+  @TempDir static Path shared;
+  static LocalRegistry registry;
+
+  @BeforeAll
+  static void setUp() throws Exception {
+    Tools.require("skopeo", "skopeo");
+    registry = LocalRegistry.start(shared.resolve("registry"));
+  }
+
+  @AfterAll
+  static void tearDown() {
+    if (registry != null) {
+      registry.close();
+    }
+  }
+
+  @Test
+  @Timeout(value = 5, unit = TimeUnit.MINUTES)
+  void aColdBakeStreamsItsLayersAndARebakeStreamsOnlyTheChangedOne(@TempDir Path tmp)
+      throws Exception {
+    Path base = tmp.resolve("base");
+    StreamTesting.randomFile(base.resolve("base.bin"), 6 * MIB, 1);
+    Path app = tmp.resolve("app");
+    StreamTesting.randomFile(app.resolve("a.bin"), 6 * MIB, 2);
+    StreamTesting.randomFile(app.resolve("b.bin"), 6 * MIB, 3);
+    Files.writeString(app.resolve("version"), "1\n");
+    ImageBuild build =
+        ImageBuild.from(Base.scratch())
+            .layer(Layer.files("base").addTree(base, "/base"))
+            .layer(Layer.files("app").addTree(app, "/app"));
+    List<BakeEvent.BytesWritten> progress = new CopyOnWriteArrayList<>();
+    try (FaultyProxy proxy = new FaultyProxy(registry.host(), s -> false, 0);
+        Kiln kiln =
+            Kiln.builder()
+                .store(tmp.resolve("store"))
+                .listener(
+                    e -> {
+                      if (e instanceof BakeEvent.BytesWritten b && b.subject().contains("/kiln/")) {
+                        progress.add(b);
+                      }
+                    })
+                .build()) {
+      String target = "docker://" + proxy.host() + "/kiln/streamed:1";
+      BakeResult r = kiln.bake(build, target);
+      PublishedImage p = r.published().get(target);
+      long layers = r.layers().stream().mapToLong(LayerRecord::size).sum();
+      long config =
+          StreamTesting.headBlob(registry.host(), "kiln/streamed", r.configDigest()).get();
+      assertThat(p.details())
+          .containsEntry("blobsStreamed", "2")
+          .containsEntry("blobsUploaded", "3")
+          .containsEntry("blobsSkipped", "0")
+          .containsEntry("bytesUploaded", Long.toString(layers + config));
+      assertThat(r.layers().get(1).size()).isGreaterThan(Registries.STREAM_PART);
+      // the registry side: each layer went up in PATCH parts and was completed by an empty PUT
+      // with its digest (which the registry checked); only the config went up in one PUT
+      List<FaultyProxy.Seen> seen = proxy.seen();
+      for (LayerRecord l : r.layers()) {
+        assertThat(seen)
+            .anyMatch(
+                s ->
+                    s.method().equals("PUT")
+                        && s.path().endsWith("digest=" + RegistryClient.enc(l.digest().toString()))
+                        && s.bodyBytes() == 0);
+      }
+      assertThat(seen.stream().filter(s -> s.method().equals("PATCH")).count())
+          .isGreaterThanOrEqualTo(3); // the 12 MiB layer in two parts, the other in one
+      assertThat(
+              seen.stream()
+                  .filter(s -> s.method().equals("PATCH"))
+                  .mapToLong(s -> s.bodyBytes())
+                  .sum())
+          .isEqualTo(layers);
+      assertThat(
+              seen.stream()
+                  .filter(
+                      s ->
+                          s.method().equals("PUT")
+                              && s.path().contains("/blobs/uploads/")
+                              && s.bodyBytes() > 0)
+                  .mapToLong(s -> s.bodyBytes()))
+          .containsExactly(config);
+      assertExact(r, "kiln/streamed", "1");
+      assertThat(progress).isNotEmpty();
+      assertThat(progress.get(progress.size() - 1).done()).isEqualTo(layers + config);
+
+      // one file changed: the app layer is written again (from the chunks it shares with its
+      // previous version) and streamed; the base layer is a cache hit, which the registry has
+      Files.writeString(app.resolve("version"), "2\n");
+      int before = proxy.seen().size();
+      String second = "docker://" + proxy.host() + "/kiln/streamed:2";
+      BakeResult r2 = kiln.bake(build, second);
+      assertThat(r2.layers().get(0).digest()).isEqualTo(r.layers().get(0).digest());
+      assertThat(r2.layers().get(1).digest()).isNotEqualTo(r.layers().get(1).digest());
+      assertThat(r2.published().get(second).details())
+          .containsEntry("blobsStreamed", "1")
+          .containsEntry("blobsUploaded", "2")
+          .containsEntry("blobsSkipped", "1");
+      List<FaultyProxy.Seen> seen2 = proxy.seen().subList(before, proxy.seen().size());
+      assertThat(seen2)
+          .anyMatch(
+              s ->
+                  s.method().equals("PUT")
+                      && s.path()
+                          .endsWith(
+                              "digest="
+                                  + RegistryClient.enc(r2.layers().get(1).digest().toString()))
+                      && s.bodyBytes() == 0);
+      assertThat(
+              seen2.stream()
+                  .filter(s -> s.method().equals("PATCH"))
+                  .mapToLong(s -> s.bodyBytes())
+                  .sum())
+          .isEqualTo(r2.layers().get(1).size());
+      assertExact(r2, "kiln/streamed", "2");
+    }
+    StreamTesting.joinStreamThreads();
+  }
+
+  /**
+   * The registry fails a part once (500): the part goes again from where the registry says the
+   * upload is ({@code GET} of the upload's {@code Range}), and the layer is still streamed.
+   */
+  @Test
+  @Timeout(value = 5, unit = TimeUnit.MINUTES)
+  void aPartThatFailsOnceIsSentAgainAndTheLayerStillStreams(@TempDir Path tmp) throws Exception {
+    Path app = tmp.resolve("app");
+    StreamTesting.randomFile(app.resolve("a.bin"), 12 * MIB, 4);
+    ImageBuild build =
+        ImageBuild.from(Base.scratch()).layer(Layer.files("app").addTree(app, "/app"));
+    int[] patches = {0};
+    try (FaultyProxy proxy =
+            new FaultyProxy(
+                registry.host(), s -> s.method().equals("PATCH") && secondPatch(patches), 1);
+        Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
+      String target = "docker://" + proxy.host() + "/kiln/streamed-retry:1";
+      BakeResult r = kiln.bake(build, target);
+      assertThat(proxy.failures()).isEqualTo(1);
+      long layer = r.layers().get(0).size();
+      long config =
+          StreamTesting.headBlob(registry.host(), "kiln/streamed-retry", r.configDigest()).get();
+      // the second part (the layer's last 4 MiB and a little) went twice
+      long failed =
+          proxy.seen().stream().filter(s -> s.failed()).mapToLong(s -> s.bodyBytes()).sum();
+      assertThat(failed).isEqualTo(layer - Registries.STREAM_PART);
+      assertThat(r.published().get(target).details())
+          .containsEntry("blobsStreamed", "1")
+          .containsEntry("blobsUploaded", "2")
+          .containsEntry("bytesUploaded", Long.toString(layer + config + failed));
+      assertThat(proxy.seen())
+          .anyMatch(s -> s.method().equals("GET") && s.path().contains("/blobs/uploads/"));
+      assertExact(r, "kiln/streamed-retry", "1");
+    }
+    StreamTesting.joinStreamThreads();
+  }
+
+  private static synchronized boolean secondPatch(int[] patches) {
+    return ++patches[0] == 2;
+  }
+
+  /** The tag names the image, and the registry serves every blob of it with the right bytes. */
+  static void assertExact(BakeResult r, String repo, String tag) throws Exception {
+    JsonNode inspect = RegistryIT.skopeoInspect(registry.host() + "/" + repo + ":" + tag);
+    assertThat(inspect.path("Digest").asText()).isEqualTo(r.digest().toString());
+    assertThat(inspect.path("Layers"))
+        .extracting(JsonNode::asText)
+        .containsExactlyElementsOf(r.layers().stream().map(l -> l.digest().toString()).toList());
+    for (LayerRecord l : r.layers()) {
+      assertThat(StreamTesting.headBlob(registry.host(), repo, l.digest())).contains(l.size());
+      assertThat(StreamTesting.servedDigest(registry.host(), repo, l.digest()))
+          .isEqualTo(l.digest());
+    }
+  }
+}
