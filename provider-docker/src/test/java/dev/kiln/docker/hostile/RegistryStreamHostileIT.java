@@ -266,6 +266,11 @@ class RegistryStreamHostileIT {
       public CompletionStage<Written> written() {
         return layer.written();
       }
+
+      @Override
+      public CompletionStage<Void> bakeEnded() {
+        return layer.bakeEnded();
+      }
     };
   }
 
