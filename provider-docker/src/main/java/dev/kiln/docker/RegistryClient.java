@@ -350,38 +350,89 @@ final class RegistryClient {
     try {
       long offset = 0;
       byte[] buf = new byte[part];
+      int last;
       while (true) {
         int n = in.readNBytes(buf, 0, part);
-        if (n == 0) {
+        if (n < part) {
+          if (in.read() >= 0) {
+            throw new IOException("the blob grew after it ended");
+          }
+          last = n;
           break;
         }
         sent += patchPart(repo, location, buf, n, offset);
         offset += n;
         progress.accept(offset);
-        if (n < part) {
-          if (in.read() >= 0) {
-            throw new IOException("the blob grew after it ended");
-          }
-          break;
-        }
       }
       BlobId id = written.get();
-      if (id.size() != offset) {
+      if (id.size() != offset + last) {
         throw new IOException(
-            "read " + offset + " bytes of the blob, which has " + id.size() + " bytes");
+            "read " + (offset + last) + " bytes of the blob, which has " + id.size() + " bytes");
       }
-      URI put = withQuery(location[0], "digest=" + enc(id.digest().toString()));
-      HttpResponse<byte[]> r =
-          send(
-              pushScope(repo), () -> requestTo(put).PUT(HttpRequest.BodyPublishers.noBody()), true);
-      if (r.statusCode() != 201) {
-        throw error(r, "complete the streamed upload of blob " + id.digest() + " to " + repo);
-      }
+      // the last part goes with the PUT that completes the upload: one round trip less, which is
+      // the whole upload of a layer smaller than a part once it is written
+      sent += completeWith(repo, location, buf, last, offset, id.digest());
+      progress.accept(offset + last);
       return sent;
     } catch (IOException | RuntimeException e) {
       cancelUpload(repo, location[0]);
       throw e;
     }
+  }
+
+  /**
+   * Completes a streamed upload with its last {@code n} bytes (the part at {@code offset}) in the
+   * body of the {@code PUT ?digest=}; returns the bytes sent. When that request fails on the way,
+   * the part is sent the way the others were, from what the registry says it has, and the upload
+   * completed with an empty {@code PUT}.
+   */
+  private long completeWith(
+      String repo, URI[] location, byte[] buf, int n, long offset, Digest digest)
+      throws IOException {
+    URI put = withQuery(location[0], "digest=" + enc(digest.toString()));
+    long sent = 0;
+    if (n > 0) {
+      try {
+        HttpResponse<byte[]> r =
+            send(
+                pushScope(repo),
+                () ->
+                    requestTo(put)
+                        .header("Content-Type", "application/octet-stream")
+                        .PUT(HttpRequest.BodyPublishers.ofByteArray(buf, 0, n)),
+                false);
+        sent += n;
+        if (r.statusCode() == 201) {
+          return sent;
+        }
+        throw error(r, "complete the streamed upload of blob " + digest + " to " + repo);
+      } catch (IOException e) {
+        if (!retryable(e)) {
+          throw e;
+        }
+        Optional<Resume> resumed = resume(repo, location[0], offset);
+        if (resumed.isEmpty()) {
+          throw e;
+        }
+        location[0] = resumed.get().location();
+        long have = resumed.get().offset();
+        if (have < offset || have > offset + n) {
+          throw e;
+        }
+        if (have < offset + n) {
+          int from = (int) (have - offset);
+          byte[] rest = java.util.Arrays.copyOfRange(buf, from, n);
+          sent += patchPart(repo, location, rest, rest.length, have);
+        }
+      }
+    }
+    URI done = withQuery(location[0], "digest=" + enc(digest.toString()));
+    HttpResponse<byte[]> r =
+        send(pushScope(repo), () -> requestTo(done).PUT(HttpRequest.BodyPublishers.noBody()), true);
+    if (r.statusCode() != 201) {
+      throw error(r, "complete the streamed upload of blob " + digest + " to " + repo);
+    }
+    return sent;
   }
 
   /**

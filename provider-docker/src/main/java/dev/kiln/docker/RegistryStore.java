@@ -82,6 +82,9 @@ final class RegistryStore implements ImageStore, AttestationSink {
       CompletableFuture<LayerInProgress.Written> written,
       CompletableFuture<Long> sent) {}
 
+  /** The diffIDs of the layers this bake wrote for this target, once each is written. */
+  private final Set<Digest> writtenLayers = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
   /** A store for a {@code docker://} target string or a {@link RegistryTarget}. */
   public RegistryStore(Target target) {
     this.options = RegistryTarget.parse(target);
@@ -124,6 +127,7 @@ final class RegistryStore implements ImageStore, AttestationSink {
    */
   @Override
   public void layerWriting(LayerInProgress layer, PublishContext ctx) {
+    layer.written().thenAccept(w -> writtenLayers.add(w.diffId()));
     try {
       Streamed s =
           new Streamed(
@@ -566,7 +570,7 @@ final class RegistryStore implements ImageStore, AttestationSink {
       t.progress().accept(size);
       return;
     }
-    if (client.hasBlob(repo, d, RegistryClient.pushScope(repo))) {
+    if (!newConfig(image, d) && client.hasBlob(repo, d, RegistryClient.pushScope(repo))) {
       t.skipped.incrementAndGet();
       Registries.seen(registry, d, repo);
       return;
@@ -597,6 +601,16 @@ final class RegistryStore implements ImageStore, AttestationSink {
     t.uploaded.addAndGet(n);
     t.sent.incrementAndGet();
     Registries.seen(registry, d, repo);
+  }
+
+  /**
+   * Whether {@code d} is the config of an image with a layer this bake wrote: a config that names a
+   * new diffID is new, so it is uploaded without asking the registry first (one round trip less; a
+   * registry that had it anyway takes the same bytes again).
+   */
+  private boolean newConfig(ImageView image, Digest d) {
+    return d.equals(image.configDigest())
+        && image.layers().stream().anyMatch(l -> writtenLayers.contains(l.diffId()));
   }
 
   /** A blob's stream that fails once another blob of the publication failed: its upload stops. */

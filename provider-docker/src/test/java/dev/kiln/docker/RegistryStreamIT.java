@@ -85,34 +85,40 @@ class RegistryStreamIT {
           .containsEntry("blobsSkipped", "0")
           .containsEntry("bytesUploaded", Long.toString(layers + config));
       assertThat(r.layers().get(1).size()).isGreaterThan(Registries.STREAM_PART);
-      // the registry side: each layer went up in PATCH parts and was completed by an empty PUT
-      // with its digest (which the registry checked); only the config went up in one PUT
+      // the registry side: each layer went up in PATCH parts of STREAM_PART bytes, its last part
+      // in the PUT that completed it with its digest (which the registry checked); the config went
+      // up in one PUT
       List<FaultyProxy.Seen> seen = proxy.seen();
+      long patched = 0;
       for (LayerRecord l : r.layers()) {
+        long last = l.size() % Registries.STREAM_PART;
+        patched += l.size() - last;
         assertThat(seen)
             .anyMatch(
                 s ->
                     s.method().equals("PUT")
                         && s.path().endsWith("digest=" + RegistryClient.enc(l.digest().toString()))
-                        && s.bodyBytes() == 0);
+                        && s.bodyBytes() == last);
       }
+      // a config that names a new layer is new: it goes up without a HEAD first
+      assertThat(seen)
+          .noneMatch(
+              s -> s.method().equals("HEAD") && s.path().endsWith(r.configDigest().toString()));
       assertThat(seen.stream().filter(s -> s.method().equals("PATCH")).count())
-          .isGreaterThanOrEqualTo(3); // the 12 MiB layer in two parts, the other in one
+          .isEqualTo(1); // the 12 MiB layer's first part; the 6 MiB layer went whole with its PUT
       assertThat(
               seen.stream()
                   .filter(s -> s.method().equals("PATCH"))
                   .mapToLong(s -> s.bodyBytes())
                   .sum())
-          .isEqualTo(layers);
-      assertThat(
-              seen.stream()
-                  .filter(
-                      s ->
-                          s.method().equals("PUT")
-                              && s.path().contains("/blobs/uploads/")
-                              && s.bodyBytes() > 0)
-                  .mapToLong(s -> s.bodyBytes()))
-          .containsExactly(config);
+          .isEqualTo(patched);
+      assertThat(seen)
+          .anyMatch(
+              s ->
+                  s.method().equals("PUT")
+                      && s.path()
+                          .endsWith("digest=" + RegistryClient.enc(r.configDigest().toString()))
+                      && s.bodyBytes() == config);
       assertExact(r, "kiln/streamed", "1");
       assertThat(progress).isNotEmpty();
       assertThat(progress.get(progress.size() - 1).done()).isEqualTo(layers + config);
@@ -130,6 +136,7 @@ class RegistryStreamIT {
           .containsEntry("blobsUploaded", "2")
           .containsEntry("blobsSkipped", "1");
       List<FaultyProxy.Seen> seen2 = proxy.seen().subList(before, proxy.seen().size());
+      long size2 = r2.layers().get(1).size();
       assertThat(seen2)
           .anyMatch(
               s ->
@@ -138,13 +145,13 @@ class RegistryStreamIT {
                           .endsWith(
                               "digest="
                                   + RegistryClient.enc(r2.layers().get(1).digest().toString()))
-                      && s.bodyBytes() == 0);
+                      && s.bodyBytes() == size2 % Registries.STREAM_PART);
       assertThat(
               seen2.stream()
                   .filter(s -> s.method().equals("PATCH"))
                   .mapToLong(s -> s.bodyBytes())
                   .sum())
-          .isEqualTo(r2.layers().get(1).size());
+          .isEqualTo(size2 - size2 % Registries.STREAM_PART);
       assertExact(r2, "kiln/streamed", "2");
     }
     StreamTesting.joinStreamThreads();
@@ -158,7 +165,7 @@ class RegistryStreamIT {
   @Timeout(value = 5, unit = TimeUnit.MINUTES)
   void aPartThatFailsOnceIsSentAgainAndTheLayerStillStreams(@TempDir Path tmp) throws Exception {
     Path app = tmp.resolve("app");
-    StreamTesting.randomFile(app.resolve("a.bin"), 12 * MIB, 4);
+    StreamTesting.randomFile(app.resolve("a.bin"), 20 * MIB, 4); // two parts and a last one
     ImageBuild build =
         ImageBuild.from(Base.scratch()).layer(Layer.files("app").addTree(app, "/app"));
     int[] patches = {0};
@@ -172,10 +179,10 @@ class RegistryStreamIT {
       long layer = r.layers().get(0).size();
       long config =
           StreamTesting.headBlob(registry.host(), "kiln/streamed-retry", r.configDigest()).get();
-      // the second part (the layer's last 4 MiB and a little) went twice
+      // the second part went twice
       long failed =
           proxy.seen().stream().filter(s -> s.failed()).mapToLong(s -> s.bodyBytes()).sum();
-      assertThat(failed).isEqualTo(layer - Registries.STREAM_PART);
+      assertThat(failed).isEqualTo(Registries.STREAM_PART);
       assertThat(r.published().get(target).details())
           .containsEntry("blobsStreamed", "1")
           .containsEntry("blobsUploaded", "2")
@@ -183,6 +190,60 @@ class RegistryStreamIT {
       assertThat(proxy.seen())
           .anyMatch(s -> s.method().equals("GET") && s.path().contains("/blobs/uploads/"));
       assertExact(r, "kiln/streamed-retry", "1");
+    }
+    StreamTesting.joinStreamThreads();
+  }
+
+  /**
+   * The registry fails the PUT that carries a layer's last part and completes the upload (500): the
+   * part goes again as a PATCH from where the registry says the upload is, an empty PUT completes
+   * it, and the layer is still streamed.
+   */
+  @Test
+  @Timeout(value = 5, unit = TimeUnit.MINUTES)
+  void aLastPartWhosePutFailsIsSentAgainAndTheLayerStillStreams(@TempDir Path tmp)
+      throws Exception {
+    Path app = tmp.resolve("app");
+    StreamTesting.randomFile(app.resolve("a.bin"), 3 * MIB, 5); // one part, sent with the PUT
+    ImageBuild build =
+        ImageBuild.from(Base.scratch()).layer(Layer.files("app").addTree(app, "/app"));
+    try (FaultyProxy proxy =
+            new FaultyProxy(
+                registry.host(),
+                s ->
+                    s.method().equals("PUT")
+                        && s.path().contains("/blobs/uploads/")
+                        && s.bodyBytes() > MIB, // the layer's, not the config's
+                1);
+        Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
+      String target = "docker://" + proxy.host() + "/kiln/streamed-last:1";
+      BakeResult r = kiln.bake(build, target);
+      assertThat(proxy.failures()).isEqualTo(1);
+      LayerRecord layer = r.layers().get(0);
+      String digest = "digest=" + RegistryClient.enc(layer.digest().toString());
+      List<FaultyProxy.Seen> seen = proxy.seen();
+      assertThat(seen)
+          .anyMatch(
+              s ->
+                  s.failed()
+                      && s.method().equals("PUT")
+                      && s.path().endsWith(digest)
+                      && s.bodyBytes() == layer.size());
+      assertThat(seen).anyMatch(s -> s.method().equals("PATCH") && s.bodyBytes() == layer.size());
+      assertThat(seen)
+          .anyMatch(
+              s ->
+                  !s.failed()
+                      && s.method().equals("PUT")
+                      && s.path().endsWith(digest)
+                      && s.bodyBytes() == 0);
+      long config =
+          StreamTesting.headBlob(registry.host(), "kiln/streamed-last", r.configDigest()).get();
+      assertThat(r.published().get(target).details())
+          .containsEntry("blobsStreamed", "1")
+          .containsEntry("blobsUploaded", "2")
+          .containsEntry("bytesUploaded", Long.toString(2 * layer.size() + config));
+      assertExact(r, "kiln/streamed-last", "1");
     }
     StreamTesting.joinStreamThreads();
   }
