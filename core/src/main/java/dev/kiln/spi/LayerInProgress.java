@@ -26,7 +26,9 @@ public interface LayerInProgress {
    * The compressed blob from its first byte, as it is written: a read blocks until more is written,
    * returns -1 once the whole blob has been read, and throws {@link IOException} if the write
    * failed or was abandoned. Each call returns a new stream; close it when done. Reads after the
-   * bake ended may fail.
+   * bake ended may fail. {@link InputStream#available()} is the number of bytes written beyond the
+   * stream's position, and {@link InputStream#skip} skips written bytes without reading them (it
+   * never waits).
    */
   InputStream openBlob() throws IOException;
 

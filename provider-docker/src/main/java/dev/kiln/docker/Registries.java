@@ -18,8 +18,19 @@ final class Registries {
   static final Duration BACKOFF = Duration.ofMillis(200);
   static final long CHUNK = 32L << 20;
 
-  /** Parts of a layer streamed while it is compressed: each is sent as soon as it is there. */
+  /**
+   * Parts of a layer streamed while it is compressed: a part is sent as soon as this much more of
+   * the layer is written, and holds all that is written then, up to {@link #STREAM_PART_MAX}.
+   */
   static final int STREAM_PART = 8 << 20;
+
+  /** The largest part of a layer streamed while it is compressed. */
+  static final long STREAM_PART_MAX = 512L << 20;
+
+  /** The part sizes in use (tests make them small to see several parts of a small layer). */
+  static volatile int streamPart = STREAM_PART;
+
+  static volatile long streamPartMax = STREAM_PART_MAX;
 
   /** Blobs of one publication uploaded at once. */
   static final int PARALLEL_BLOBS = 4;

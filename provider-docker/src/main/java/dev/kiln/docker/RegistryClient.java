@@ -332,48 +332,83 @@ final class RegistryClient {
   /** A blob's digest and size. */
   record BlobId(Digest digest, long size) {}
 
+  /** A blob being written, read as it grows. */
+  interface GrowingSource {
+    /**
+     * A new stream of the blob from its first byte: reads wait for more, {@code available()} is the
+     * bytes written beyond its position and {@code skip} skips written bytes without waiting.
+     */
+    InputStream open() throws IOException;
+
+    /** Whether the write has ended (all of the blob is written, or the write failed). */
+    boolean ended();
+  }
+
   /**
-   * Uploads a blob while it is still being written: starts an upload session, sends what {@code in}
-   * yields in {@code PATCH} parts of up to {@code part} bytes (with {@code Content-Range}, as the
-   * distribution spec's chunked upload asks) as soon as each part is there, and once {@code in}
-   * ends completes the upload with the digest {@code written} gives ({@code PUT ?digest=}, empty
-   * body), so the registry checks every byte it got against it. A part that fails is resumed from
-   * the registry's {@code Range} as long as the part is still in hand; otherwise, and on anything
-   * else going wrong (the stream fails, the sizes differ, the registry refuses the digest), the
-   * session is cancelled (best effort) and the error thrown. Returns the bytes sent.
+   * Uploads a blob while it is still being written: starts an upload session and, whenever at least
+   * {@code minPart} bytes beyond what was sent are written, sends all of them (up to {@code
+   * maxPart}) as one {@code PATCH} part with its {@code Content-Range}, streamed from the blob's
+   * file (nothing is held in memory); the faster the blob grows, the larger the parts, and the
+   * fewer the round trips (a registry may sync every part to disk). Once the write has ended, the
+   * rest goes in the body of the {@code PUT ?digest=} that completes the upload with the digest
+   * {@code written} gives, so the registry checks every byte it got against it. A part that fails
+   * is sent again from the registry's {@code Range}; on anything else going wrong (the write fails,
+   * the sizes differ, the registry refuses the digest) the session is cancelled (best effort) and
+   * the error thrown. Returns the bytes sent.
    */
   long uploadGrowing(
-      String repo, InputStream in, WrittenBlob written, int part, LongConsumer progress)
+      String repo,
+      GrowingSource source,
+      WrittenBlob written,
+      int minPart,
+      long maxPart,
+      LongConsumer progress)
       throws IOException {
     URI[] location = {startUpload(repo)};
     long sent = 0;
-    try {
+    try (InputStream probe = source.open()) {
       long offset = 0;
-      byte[] buf = new byte[part];
-      int last;
       while (true) {
-        int n = in.readNBytes(buf, 0, part);
-        if (n < part) {
-          if (in.read() >= 0) {
-            throw new IOException("the blob grew after it ended");
+        boolean ended = source.ended(); // before available(): once ended, all of it is written
+        long avail = probe.available();
+        if (ended) {
+          BlobId id = written.get(); // throws when the write failed
+          long rest = id.size() - offset;
+          if (rest < 0 || (rest < Integer.MAX_VALUE && avail != rest)) {
+            throw new IOException(
+                "the blob has "
+                    + id.size()
+                    + " bytes, but "
+                    + (offset + avail)
+                    + " were written to its file");
           }
-          last = n;
-          break;
+          while (rest > maxPart) {
+            sent += patchPart(repo, location, source, offset, maxPart);
+            offset += maxPart;
+            rest -= maxPart;
+            progress.accept(offset);
+          }
+          sent += completeWith(repo, location, source, offset, rest, id.digest());
+          progress.accept(id.size());
+          return sent;
         }
-        sent += patchPart(repo, location, buf, n, offset);
-        offset += n;
+        if (avail < minPart) {
+          try {
+            Thread.sleep(2);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while streaming a blob to " + repo);
+          }
+          continue;
+        }
+        long len = Math.min(avail, maxPart);
+        sent += patchPart(repo, location, source, offset, len);
+        offset += len;
+        if (probe.skip(len) != len) {
+          throw new IOException("the blob's file did not have the " + len + " bytes just sent");
+        }
         progress.accept(offset);
       }
-      BlobId id = written.get();
-      if (id.size() != offset + last) {
-        throw new IOException(
-            "read " + (offset + last) + " bytes of the blob, which has " + id.size() + " bytes");
-      }
-      // the last part goes with the PUT that completes the upload: one round trip less, which is
-      // the whole upload of a layer smaller than a part once it is written
-      sent += completeWith(repo, location, buf, last, offset, id.digest());
-      progress.accept(offset + last);
-      return sent;
     } catch (IOException | RuntimeException e) {
       cancelUpload(repo, location[0]);
       throw e;
@@ -381,17 +416,39 @@ final class RegistryClient {
   }
 
   /**
-   * Completes a streamed upload with its last {@code n} bytes (the part at {@code offset}) in the
-   * body of the {@code PUT ?digest=}; returns the bytes sent. When that request fails on the way,
-   * the part is sent the way the others were, from what the registry says it has, and the upload
-   * completed with an empty {@code PUT}.
+   * The {@code len} bytes of the growing blob at {@code offset}, all written, as a request body.
+   */
+  private static HttpRequest.BodyPublisher growingBody(
+      GrowingSource source, long offset, long len) {
+    return HttpRequest.BodyPublishers.fromPublisher(
+        HttpRequest.BodyPublishers.ofInputStream(
+            () -> {
+              try {
+                InputStream in = source.open();
+                if (in.skip(offset) != offset) {
+                  in.close();
+                  throw new IOException("the blob's file ends before byte " + offset);
+                }
+                return com.google.common.io.ByteStreams.limit(in, len);
+              } catch (IOException e) {
+                throw new UncheckedIOException(e);
+              }
+            }),
+        len);
+  }
+
+  /**
+   * Completes a streamed upload with its last {@code len} bytes (at {@code offset}) in the body of
+   * the {@code PUT ?digest=}; returns the bytes sent. When that request fails on the way, the rest
+   * is sent as a part from what the registry says it has, and an empty {@code PUT} completes the
+   * upload.
    */
   private long completeWith(
-      String repo, URI[] location, byte[] buf, int n, long offset, Digest digest)
+      String repo, URI[] location, GrowingSource source, long offset, long len, Digest digest)
       throws IOException {
-    URI put = withQuery(location[0], "digest=" + enc(digest.toString()));
     long sent = 0;
-    if (n > 0) {
+    if (len > 0) {
+      URI put = withQuery(location[0], "digest=" + enc(digest.toString()));
       try {
         HttpResponse<byte[]> r =
             send(
@@ -399,9 +456,9 @@ final class RegistryClient {
                 () ->
                     requestTo(put)
                         .header("Content-Type", "application/octet-stream")
-                        .PUT(HttpRequest.BodyPublishers.ofByteArray(buf, 0, n)),
+                        .PUT(growingBody(source, offset, len)),
                 false);
-        sent += n;
+        sent += len;
         if (r.statusCode() == 201) {
           return sent;
         }
@@ -416,13 +473,11 @@ final class RegistryClient {
         }
         location[0] = resumed.get().location();
         long have = resumed.get().offset();
-        if (have < offset || have > offset + n) {
+        if (have < offset || have > offset + len) {
           throw e;
         }
-        if (have < offset + n) {
-          int from = (int) (have - offset);
-          byte[] rest = java.util.Arrays.copyOfRange(buf, from, n);
-          sent += patchPart(repo, location, rest, rest.length, have);
+        if (have < offset + len) {
+          sent += patchPart(repo, location, source, have, offset + len - have);
         }
       }
     }
@@ -436,16 +491,18 @@ final class RegistryClient {
   }
 
   /**
-   * Sends {@code n} bytes of {@code buf} as the part at {@code offset} of a streamed upload,
-   * resuming from what the registry says it has after a retryable failure; returns the bytes sent.
+   * Sends the {@code len} written bytes of the growing blob at {@code offset} as a part of a
+   * streamed upload, resuming from what the registry says it has after a retryable failure; returns
+   * the bytes sent.
    */
-  private long patchPart(String repo, URI[] location, byte[] buf, int n, long offset)
+  private long patchPart(String repo, URI[] location, GrowingSource source, long offset, long len)
       throws IOException {
     long sent = 0;
-    int from = 0;
+    long from = offset;
+    long end = offset + len;
     int failures = 0;
-    while (from < n) {
-      int start = from;
+    while (from < end) {
+      long start = from;
       URI at = location[0];
       try {
         HttpResponse<byte[]> r =
@@ -454,24 +511,23 @@ final class RegistryClient {
                 () ->
                     requestTo(at)
                         .header("Content-Type", "application/octet-stream")
-                        .header("Content-Range", (offset + start) + "-" + (offset + n - 1))
-                        .method(
-                            "PATCH", HttpRequest.BodyPublishers.ofByteArray(buf, start, n - start)),
+                        .header("Content-Range", start + "-" + (end - 1))
+                        .method("PATCH", growingBody(source, start, end - start)),
                 false);
-        sent += n - start;
+        sent += end - start;
         if (r.statusCode() != 202) {
           throw error(r, "upload a part of a streamed blob to " + repo);
         }
         location[0] = location(r);
-        from = n;
+        from = end;
       } catch (IOException e) {
         if (!retryable(e) || ++failures >= attempts) {
           throw e;
         }
         sleep(failures);
-        Optional<Resume> resumed = resume(repo, location[0], offset + start);
+        Optional<Resume> resumed = resume(repo, location[0], start);
         long have = resumed.map(Resume::offset).orElse(-1L);
-        if (have < offset || have > offset + n) {
+        if (have < offset || have > end) {
           throw new IOException(
               "a streamed upload to "
                   + repo
@@ -481,7 +537,7 @@ final class RegistryClient {
                   + (have < 0 ? "lost it" : have + " bytes, the part starts at " + offset),
               e);
         }
-        from = (int) (have - offset);
+        from = have;
         location[0] = resumed.get().location();
       }
     }

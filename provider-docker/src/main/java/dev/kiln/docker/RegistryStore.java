@@ -148,13 +148,28 @@ final class RegistryStore implements ImageStore, AttestationSink {
 
   private void stream(LayerInProgress layer, Streamed s) {
     String repo = repo();
-    try (InputStream in = layer.openBlob()) {
+    try {
       RegistryClient.WrittenBlob written =
           () -> {
             LayerInProgress.Written w = awaitWritten(s.written());
             return new RegistryClient.BlobId(w.digest(), w.size());
           };
-      long sent = client().uploadGrowing(repo, in, written, Registries.STREAM_PART, n -> {});
+      RegistryClient.GrowingSource source =
+          new RegistryClient.GrowingSource() {
+            @Override
+            public InputStream open() throws IOException {
+              return layer.openBlob();
+            }
+
+            @Override
+            public boolean ended() {
+              return s.written().isDone();
+            }
+          };
+      long sent =
+          client()
+              .uploadGrowing(
+                  repo, source, written, Registries.streamPart, Registries.streamPartMax, n -> {});
       Registries.seen(options.reference().registry(), awaitWritten(s.written()).digest(), repo);
       s.sent().complete(sent);
     } catch (IOException | RuntimeException | Error e) {

@@ -41,6 +41,20 @@ public final class StreamTesting {
   private StreamTesting() {}
 
   /** A file of {@code size} random (incompressible) bytes. */
+  /**
+   * Streams layers in parts of at least {@code min} and at most {@code max} bytes until the
+   * returned handle is closed (the defaults again), so a small layer goes up in several parts
+   * whatever the speed of its write.
+   */
+  public static AutoCloseable partSizes(int min, long max) {
+    Registries.streamPart = min;
+    Registries.streamPartMax = max;
+    return () -> {
+      Registries.streamPart = Registries.STREAM_PART;
+      Registries.streamPartMax = Registries.STREAM_PART_MAX;
+    };
+  }
+
   public static Path randomFile(Path file, int size, long seed) throws IOException {
     byte[] b = new byte[size];
     new Random(seed).nextBytes(b);

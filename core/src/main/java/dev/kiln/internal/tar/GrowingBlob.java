@@ -210,6 +210,32 @@ public final class GrowingBlob implements LayerInProgress, Closeable {
       return n;
     }
 
+    /** The bytes written beyond this stream's position: a read of them does not wait. */
+    @Override
+    public int available() throws IOException {
+      synchronized (GrowingBlob.this) {
+        if (failure != null) {
+          throw failure;
+        }
+        return (int) Math.min(Integer.MAX_VALUE, Math.max(0, size - pos));
+      }
+    }
+
+    /**
+     * Skips up to {@code n} of the bytes written beyond this stream's position, without reading.
+     */
+    @Override
+    public long skip(long n) throws IOException {
+      synchronized (GrowingBlob.this) {
+        if (failure != null) {
+          throw failure;
+        }
+        long k = Math.max(0, Math.min(n, size - pos));
+        pos += k;
+        return k;
+      }
+    }
+
     @Override
     public void close() {
       closed = true;

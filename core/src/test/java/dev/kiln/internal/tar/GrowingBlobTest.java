@@ -219,6 +219,32 @@ class GrowingBlobTest {
   }
 
   @Test
+  void availableAndSkipCountWrittenBytesAndNeverWait() throws Exception {
+    Path f = Files.createFile(tmp.resolve("blob"));
+    OutputStream[] out = new OutputStream[1];
+    GrowingBlob b = blobOf(f, out);
+    byte[] bytes = random(1500, 10);
+    out[0].write(bytes, 0, 1000);
+    try (InputStream in = b.openBlob()) {
+      assertThat(in.available()).isEqualTo(1000);
+      assertThat(in.skip(600)).isEqualTo(600);
+      assertThat(in.available()).isEqualTo(400);
+      assertThat(in.skip(1000)).as("only what is written").isEqualTo(400);
+      assertThat(in.available()).isZero();
+      out[0].write(bytes, 1000, 500);
+      assertThat(in.available()).isEqualTo(500);
+      byte[] rest = new byte[500];
+      assertThat(in.readNBytes(rest, 0, 500)).isEqualTo(500);
+      assertThat(rest).isEqualTo(java.util.Arrays.copyOfRange(bytes, 1000, 1500));
+      b.fail(new IOException("gone"));
+      assertThatThrownBy(in::available).isInstanceOf(IOException.class);
+      assertThatThrownBy(() -> in.skip(1)).isInstanceOf(IOException.class);
+    }
+    out[0].close();
+    b.close();
+  }
+
+  @Test
   void aBlobWhoseWriterReportsAnotherSizeThanItWroteNeverEnds() throws Exception {
     Path f = Files.createFile(tmp.resolve("blob"));
     OutputStream[] out = new OutputStream[1];

@@ -129,7 +129,8 @@ class RegistryStreamHostileIT {
     StreamTesting.randomFile(app.resolve("a.bin"), 12 * MIB, 14); // more than one part
     ImageBuild build =
         ImageBuild.from(Base.scratch()).layer(Layer.files("app").addTree(app, "/app"));
-    try (FaultyProxy proxy =
+    try (AutoCloseable parts = StreamTesting.partSizes(MIB, 4 * MIB);
+        FaultyProxy proxy =
             new FaultyProxy(registry.host(), s -> s.method().equals("PATCH"), Integer.MAX_VALUE);
         Kiln kiln = kiln(l -> l)) {
       String target = "docker://" + proxy.host() + "/kiln/no-patch:1";
