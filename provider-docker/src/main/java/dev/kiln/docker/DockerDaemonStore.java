@@ -11,7 +11,6 @@ import dev.kiln.event.BakeEvent;
 import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageView;
 import dev.kiln.spi.IndexView;
-import dev.kiln.spi.LayerInProgress;
 import dev.kiln.spi.PublishContext;
 import dev.kiln.spi.UncompressedLayers;
 import java.io.IOException;
@@ -33,27 +32,19 @@ import java.util.regex.Pattern;
  * Like {@code docker build -t}, publishing moves the tag from an older image. Of a multi-platform
  * image the daemon gets the image of the platform it runs, as {@code docker pull} does. Details:
  * {@code name}, {@code imageId}, {@code bytesStreamed}, {@code layersSent}, {@code layersFromTars}
- * (layers sent from the uncompressed tars the bake kept, see {@link UncompressedLayers}), {@code
- * layersStreamed} (layers that went into the load while the bake wrote them, see {@link
- * #layerWriting}). Thread-safe.
+ * (layers sent from the uncompressed tars the bake kept, see {@link UncompressedLayers}).
+ * Thread-safe.
  */
 public final class DockerDaemonStore implements ImageStore {
   private static final Pattern NAME =
       Pattern.compile(
           "(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*");
-
-  /** The system property that, set to {@code false}, loads images only once they are written. */
-  public static final String STREAM_PROPERTY = "kiln.docker.streamLoad";
-
   private static final Pattern TAG = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
 
   private final String target;
   private final String name;
   private final String tag;
   private final Supplier<Daemon> daemon;
-
-  /** The load started while this bake writes the image's layers, until a publication takes it. */
-  private StreamedLoad pending; // guarded by this
 
   /** A store for a {@code docker-daemon:NAME:TAG} target on the daemon at {@code $DOCKER_HOST}. */
   public DockerDaemonStore(Target target) {
@@ -104,66 +95,13 @@ public final class DockerDaemonStore implements ImageStore {
     }
   }
 
-  /**
-   * Starts a load into the daemon, if none is pending, that takes the layer's uncompressed tar as
-   * it is written ({@link StreamedLoad}); {@link #publish} completes it, and the end of the bake
-   * abandons it if no publication took it. Nothing when the bake keeps no tars, or when the system
-   * property {@value #STREAM_PROPERTY} is {@code false}.
-   */
-  @Override
-  public void layerWriting(LayerInProgress layer, PublishContext ctx) {
-    if (layer.tar().isEmpty() || "false".equalsIgnoreCase(System.getProperty(STREAM_PROPERTY))) {
-      return;
-    }
-    StreamedLoad load;
-    boolean started = false;
-    synchronized (this) {
-      if (pending == null) {
-        pending = StreamedLoad.start(this::streamingDaemon, target);
-        started = true;
-      }
-      load = pending;
-      if (!load.add(layer)) {
-        return; // taken or failed: publish sends the layer the usual way
-      }
-    }
-    if (started) {
-      layer.bakeEnded().whenComplete((v, t) -> abandon(load));
-    }
-  }
-
-  private Daemon streamingDaemon() throws IOException {
-    try {
-      return daemon();
-    } catch (ImageStoreException e) {
-      throw new IOException(e.getMessage(), e);
-    }
-  }
-
-  /** The bake ended: a load no publication took is aborted, so the daemon discards it. */
-  private void abandon(StreamedLoad load) {
-    synchronized (this) {
-      if (pending == load) {
-        pending = null;
-      }
-    }
-    load.abort(new IOException("the bake ended without publishing " + reference()));
-  }
-
-  /** Takes the pending load, if any: from now on the caller completes or aborts it. */
-  private synchronized StreamedLoad takePending() {
-    StreamedLoad s = pending;
-    pending = null;
-    return s;
-  }
-
   @Override
   public Optional<PublishedImage> find(ImageView image, PublishContext ctx) throws BakeException {
     Daemon d = daemon();
     try {
       Optional<InspectImageResponse> have = d.image(reference());
       if (have.isPresent() && image.configDigest().toString().equals(have.get().getId())) {
-        return Optional.of(published(image, 0, 0, 0, 0));
+        return Optional.of(published(image, 0, 0, 0));
       }
       return Optional.empty();
     } catch (RuntimeException e) {
@@ -173,24 +111,12 @@ public final class DockerDaemonStore implements ImageStore {
 
   @Override
   public PublishedImage publish(ImageView image, PublishContext ctx) throws BakeException {
-    StreamedLoad load = takePending();
-    Daemon d;
-    try {
-      d = daemon();
-    } catch (ImageStoreException e) {
-      if (load != null) {
-        load.abort(e);
-      }
-      throw e;
-    }
+    Daemon d = daemon();
     String id = image.configDigest().toString();
     try {
       if (d.image(id).isPresent()) {
-        if (load != null) {
-          load.abort(new IOException("the daemon has the image already"));
-        }
         d.client().tagImageCmd(id, name, tag).withForce(true).exec();
-        return published(image, 0, 0, 0, 0);
+        return published(image, 0, 0, 0);
       }
       int present = DaemonLayers.presentPrefix(d, image, List.of(reference()));
       long total = DaemonLayers.bytes(image, present);
@@ -199,37 +125,6 @@ public final class DockerDaemonStore implements ImageStore {
       AtomicInteger fromTars = new AtomicInteger();
       UncompressedLayers tars =
           ctx.capability(UncompressedLayers.class).map(t -> counting(t, fromTars)).orElse(null);
-      if (load != null) {
-        // the layers written by this bake are in the daemon's load already, or on their way
-        try {
-          StreamedLoad.Result r =
-              load.complete(
-                  image,
-                  reference(),
-                  present,
-                  tars,
-                  n -> ctx.emit(new BakeEvent.BytesWritten(target, n, total)));
-          checkLoaded(d, id);
-          return published(
-              image,
-              r.bytes(),
-              image.layers().size() - present,
-              fromTars.get(),
-              r.layersStreamed());
-        } catch (IOException | ImageStoreException e) {
-          if (Daemon.isConnectionFailure(e)) {
-            throw e;
-          }
-          ctx.emit(
-              new BakeEvent.Warning(
-                  "the load of "
-                      + reference()
-                      + " started while its layers were written failed ("
-                      + e.getMessage()
-                      + "); loading it once more"));
-          fromTars.set(0);
-        }
-      }
       try {
         DockerArchive.stream(
             image,
@@ -257,8 +152,18 @@ public final class DockerDaemonStore implements ImageStore {
         fromTars.set(0);
         DockerArchive.stream(image, reference(), 0, tars, d::load, n -> streamed[0] = n);
       }
-      checkLoaded(d, id);
-      return published(image, streamed[0], image.layers().size() - present, fromTars.get(), 0);
+      Optional<InspectImageResponse> loaded = d.image(reference());
+      if (loaded.isEmpty() || !id.equals(loaded.get().getId())) {
+        throw new ImageStoreException(
+            target,
+            "the daemon loaded the image but "
+                + reference()
+                + " is "
+                + loaded.map(InspectImageResponse::getId).orElse("missing")
+                + ", not "
+                + id);
+      }
+      return published(image, streamed[0], image.layers().size() - present, fromTars.get());
     } catch (IOException e) {
       if (Daemon.isConnectionFailure(e)) {
         throw new ImageStoreException(target, d.unavailable(e).getMessage(), e);
@@ -269,21 +174,6 @@ public final class DockerDaemonStore implements ImageStore {
           e);
     } catch (RuntimeException e) {
       throw failure(d, e);
-    }
-  }
-
-  /** Checks that {@code NAME:TAG} is the image with this id after a load. */
-  private void checkLoaded(Daemon d, String id) throws ImageStoreException {
-    Optional<InspectImageResponse> loaded = d.image(reference());
-    if (loaded.isEmpty() || !id.equals(loaded.get().getId())) {
-      throw new ImageStoreException(
-          target,
-          "the daemon loaded the image but "
-              + reference()
-              + " is "
-              + loaded.map(InspectImageResponse::getId).orElse("missing")
-              + ", not "
-              + id);
     }
   }
 
@@ -353,14 +243,13 @@ public final class DockerDaemonStore implements ImageStore {
   }
 
   private PublishedImage published(
-      ImageView image, long bytes, int layersSent, int layersFromTars, int layersStreamed) {
+      ImageView image, long bytes, int layersSent, int layersFromTars) {
     Map<String, String> details = new LinkedHashMap<>();
     details.put("name", reference());
     details.put("imageId", image.configDigest().toString());
     details.put("bytesStreamed", Long.toString(bytes));
     details.put("layersSent", Integer.toString(layersSent));
     details.put("layersFromTars", Integer.toString(layersFromTars));
-    details.put("layersStreamed", Integer.toString(layersStreamed));
     return new PublishedImage(target, image.digest(), false, details);
   }
 }
