@@ -24,6 +24,7 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongConsumer;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -271,14 +272,7 @@ final class RegistryClient {
       URI at = location[0];
       try {
         HttpResponse<byte[]> r =
-            send(
-                pushScope(repo),
-                () ->
-                    requestTo(at)
-                        .header("Content-Type", "application/octet-stream")
-                        .header("Content-Range", from + "-" + (from + len - 1))
-                        .method("PATCH", reader.body(from, len, sent, progress)),
-                false);
+            patch(repo, at, from, len, () -> reader.body(from, len, sent, progress));
         if (r.statusCode() != 202) {
           throw error(r, "upload a chunk of blob " + digest + " to " + repo);
         }
@@ -314,11 +308,31 @@ final class RegistryClient {
         }
       }
     }
-    URI put = withQuery(location[0], "digest=" + enc(digest.toString()));
+    completeUpload(repo, location[0], digest, "upload");
+  }
+
+  /** Sends {@code len} bytes at {@code from} of an upload at {@code at}: a PATCH with its range. */
+  private HttpResponse<byte[]> patch(
+      String repo, URI at, long from, long len, Supplier<HttpRequest.BodyPublisher> body)
+      throws IOException {
+    return send(
+        pushScope(repo),
+        () ->
+            requestTo(at)
+                .header("Content-Type", "application/octet-stream")
+                .header("Content-Range", from + "-" + (from + len - 1))
+                .method("PATCH", body.get()),
+        false);
+  }
+
+  /** Completes an upload whose bytes the registry has: an empty PUT with the blob's digest. */
+  private void completeUpload(String repo, URI location, Digest digest, String what)
+      throws IOException {
+    URI put = withQuery(location, "digest=" + enc(digest.toString()));
     HttpResponse<byte[]> r =
         send(pushScope(repo), () -> requestTo(put).PUT(HttpRequest.BodyPublishers.noBody()), true);
     if (r.statusCode() != 201) {
-      throw error(r, "complete the upload of blob " + digest + " to " + repo);
+      throw error(r, "complete the " + what + " of blob " + digest + " to " + repo);
     }
   }
 
@@ -481,12 +495,7 @@ final class RegistryClient {
         }
       }
     }
-    URI done = withQuery(location[0], "digest=" + enc(digest.toString()));
-    HttpResponse<byte[]> r =
-        send(pushScope(repo), () -> requestTo(done).PUT(HttpRequest.BodyPublishers.noBody()), true);
-    if (r.statusCode() != 201) {
-      throw error(r, "complete the streamed upload of blob " + digest + " to " + repo);
-    }
+    completeUpload(repo, location[0], digest, "streamed upload");
     return sent;
   }
 
@@ -506,14 +515,7 @@ final class RegistryClient {
       URI at = location[0];
       try {
         HttpResponse<byte[]> r =
-            send(
-                pushScope(repo),
-                () ->
-                    requestTo(at)
-                        .header("Content-Type", "application/octet-stream")
-                        .header("Content-Range", start + "-" + (end - 1))
-                        .method("PATCH", growingBody(source, start, end - start)),
-                false);
+            patch(repo, at, start, end - start, () -> growingBody(source, start, end - start));
         sent += end - start;
         if (r.statusCode() != 202) {
           throw error(r, "upload a part of a streamed blob to " + repo);
