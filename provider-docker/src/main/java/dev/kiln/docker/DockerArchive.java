@@ -11,8 +11,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
-import java.io.PipedInputStream;
-import java.io.PipedOutputStream;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
@@ -192,8 +190,9 @@ final class DockerArchive {
       Sink sink,
       LongConsumer progress)
       throws IOException {
-    PipedInputStream in = new PipedInputStream(1 << 20);
-    PipedOutputStream out = new PipedOutputStream(in);
+    ChunkPipe pipe = new ChunkPipe();
+    InputStream in = pipe.in;
+    OutputStream out = pipe.out;
     IOException[] writeError = new IOException[1];
     RuntimeException[] writeBug = new RuntimeException[1];
     Thread writer =
@@ -237,6 +236,127 @@ final class DockerArchive {
     if (sinkError != null) {
       throw sinkError;
     }
+  }
+
+  /**
+   * A pipe from the archive's writer thread to the sink that reads it, in chunks of 256 KiB, up to
+   * 16 of them waiting: both sides run at once, where {@link java.io.PipedInputStream} lets a full
+   * pipe's writer sleep until the reader has emptied it. Closing the writing side ends the reader's
+   * stream; closing the reading side makes the writer's next write fail ("Pipe closed").
+   */
+  static final class ChunkPipe {
+    private static final int CHUNK = 256 << 10;
+    private static final byte[] END = new byte[0];
+    private final java.util.concurrent.ArrayBlockingQueue<byte[]> queue =
+        new java.util.concurrent.ArrayBlockingQueue<>(16);
+    private volatile boolean readerClosed;
+
+    final OutputStream out =
+        new OutputStream() {
+          private byte[] buf = new byte[CHUNK];
+          private int len;
+          private boolean closed;
+
+          @Override
+          public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+          }
+
+          @Override
+          public void write(byte[] b, int off, int n) throws IOException {
+            if (closed) {
+              throw new IOException("Pipe closed");
+            }
+            while (n > 0) {
+              int k = Math.min(n, CHUNK - len);
+              System.arraycopy(b, off, buf, len, k);
+              len += k;
+              off += k;
+              n -= k;
+              if (len == CHUNK) {
+                put(buf);
+                buf = new byte[CHUNK];
+                len = 0;
+              }
+            }
+          }
+
+          @Override
+          public void close() throws IOException {
+            if (closed) {
+              return;
+            }
+            closed = true;
+            if (len > 0) {
+              put(java.util.Arrays.copyOf(buf, len));
+            }
+            put(END);
+          }
+
+          private void put(byte[] chunk) throws IOException {
+            try {
+              while (!queue.offer(chunk, 100, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+                if (readerClosed) {
+                  throw new IOException("Pipe closed");
+                }
+              }
+              if (readerClosed) {
+                queue.clear();
+                throw new IOException("Pipe closed");
+              }
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+              throw new InterruptedIOException("interrupted while writing the archive");
+            }
+          }
+        };
+
+    final InputStream in =
+        new InputStream() {
+          private byte[] chunk;
+          private int pos;
+          private boolean ended;
+
+          @Override
+          public int read() throws IOException {
+            byte[] one = new byte[1];
+            int n = read(one, 0, 1);
+            return n < 0 ? -1 : one[0] & 0xff;
+          }
+
+          @Override
+          public int read(byte[] b, int off, int n) throws IOException {
+            if (readerClosed) {
+              throw new IOException("Pipe closed");
+            }
+            if (n == 0) {
+              return 0;
+            }
+            while (!ended && (chunk == null || pos == chunk.length)) {
+              try {
+                chunk = queue.take();
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted while reading the archive");
+              }
+              pos = 0;
+              ended = chunk == END;
+            }
+            if (ended) {
+              return -1;
+            }
+            int k = Math.min(n, chunk.length - pos);
+            System.arraycopy(chunk, pos, b, off, k);
+            pos += k;
+            return k;
+          }
+
+          @Override
+          public void close() {
+            readerClosed = true;
+            queue.clear(); // a writer waiting for room wakes up and fails
+          }
+        };
   }
 
   private static boolean isPipeClosed(IOException e) {
