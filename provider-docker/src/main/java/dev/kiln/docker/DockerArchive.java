@@ -242,7 +242,9 @@ final class DockerArchive {
    * A pipe from the archive's writer thread to the sink that reads it, in chunks of 256 KiB, up to
    * 16 of them waiting: both sides run at once, where {@link java.io.PipedInputStream} lets a full
    * pipe's writer sleep until the reader has emptied it. Closing the writing side ends the reader's
-   * stream; closing the reading side makes the writer's next write fail ("Pipe closed").
+   * stream; closing the reading side makes the writer's next write fail ("Pipe closed"), but not
+   * its close: what the writer held back then has no one to go to, as with {@link
+   * java.io.PipedOutputStream}, whose writes went into its buffer before the reader stopped.
    */
   static final class ChunkPipe {
     private static final int CHUNK = 256 << 10;
@@ -287,10 +289,19 @@ final class DockerArchive {
               return;
             }
             closed = true;
-            if (len > 0) {
-              put(java.util.Arrays.copyOf(buf, len));
+            if (readerClosed) {
+              return; // the reader stopped (a sink that had what it needed): nothing to deliver
             }
-            put(END);
+            try {
+              if (len > 0) {
+                put(java.util.Arrays.copyOf(buf, len));
+              }
+              put(END);
+            } catch (IOException e) {
+              if (!readerClosed) {
+                throw e;
+              }
+            }
           }
 
           private void put(byte[] chunk) throws IOException {

@@ -72,6 +72,15 @@ class ChunkPipeTest {
   }
 
   @Test
+  void aReaderThatStopsAfterWhatItNeededLetsTheWriterCloseWithoutAnError() throws Exception {
+    DockerArchive.ChunkPipe pipe = new DockerArchive.ChunkPipe();
+    pipe.out.write(new byte[1000]); // held back in the writer's chunk
+    pipe.in.close(); // a sink that stops reading once it has what it needs
+    pipe.out.close(); // as PipedOutputStream: no error
+    assertThatThrownBy(() -> pipe.out.write(1)).hasMessage("Pipe closed");
+  }
+
+  @Test
   void anEmptyWriteEndsTheStreamAtOnce() throws Exception {
     DockerArchive.ChunkPipe pipe = new DockerArchive.ChunkPipe();
     pipe.out.close();
