@@ -7,9 +7,15 @@ import dev.kiln.internal.keys.LayerKeys;
  * Step 3: the cache key of every node, parents first, from the prepared layer's fingerprint ({@link
  * LayerKeys}). A layer that runs in its parent also keys on the environment and working directory
  * it runs with, and on the platform it runs on (a layer that only adds files is the same layer for
- * every platform).
+ * every platform), and on the settings that shape its bytes where they are not the defaults (the
+ * time stamped on its entries, the gzip level).
  */
 final class ComputeKeysStep {
+  private final Services services;
+
+  ComputeKeysStep(Services services) {
+    this.services = services;
+  }
 
   void run(Chain chain) {
     keys(chain.top());
@@ -29,6 +35,8 @@ final class ComputeKeysStep {
             n.layer.kind(),
             fp.digest(),
             runs ? n.runConfig : ImageConfig.empty(),
-            runs ? n.platform : null);
+            runs ? n.platform : null,
+            services.mtime(),
+            services.gzipLevel());
   }
 }

@@ -55,7 +55,7 @@ final class StepsRunner {
     this.contexts = new Contexts(services, scope, tars, notes);
     this.resolve = new ResolveChainStep(services, contexts);
     this.prepare = new PrepareLayersStep(services, scope, contexts);
-    this.keys = new ComputeKeysStep();
+    this.keys = new ComputeKeysStep(services);
     this.assemble = new AssembleImageStep(services);
     this.provision = new ProvisionLayerStep(services, scope, contexts, assemble);
     this.record = new WriteRecordStep(services);

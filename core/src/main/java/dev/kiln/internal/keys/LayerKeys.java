@@ -38,12 +38,41 @@ public final class LayerKeys {
    */
   public static Digest layer(
       Digest parent, String kind, Digest fingerprint, ImageConfig runConfig, Platform runsOn) {
+    return layer(parent, kind, fingerprint, runConfig, runsOn, DEFAULT_MTIME, DEFAULT_LEVEL);
+  }
+
+  /** The time stamped on layer entries unless {@code SOURCE_DATE_EPOCH} says otherwise. */
+  public static final long DEFAULT_MTIME = 1;
+
+  /** The gzip level of layer blobs unless set otherwise. */
+  public static final int DEFAULT_LEVEL = 6;
+
+  /**
+   * As {@link #layer(Digest, String, Digest, ImageConfig, Platform)}, plus the settings that shape
+   * the layer's bytes: the time stamped on its entries and the gzip level. Each is added only where
+   * it is not the default, so the keys of bakes with the defaults are unchanged; another value
+   * gives another key, so a store never hands a layer written with other settings to this bake.
+   */
+  public static Digest layer(
+      Digest parent,
+      String kind,
+      Digest fingerprint,
+      ImageConfig runConfig,
+      Platform runsOn,
+      long mtime,
+      int gzipLevel) {
     Fingerprint key =
         new Fingerprint()
             .put("v", KEY_VERSION)
             .put("parent", parent == null ? "-" : parent.toString())
             .put("kind", kind)
             .put("layer", fingerprint);
+    if (mtime != DEFAULT_MTIME) {
+      key.put("mtime", Long.toString(mtime));
+    }
+    if (gzipLevel != DEFAULT_LEVEL) {
+      key.put("gzip level", Integer.toString(gzipLevel));
+    }
     if (!runConfig.equals(ImageConfig.empty())) {
       key.put(
           "run env",
