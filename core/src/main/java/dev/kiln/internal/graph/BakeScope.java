@@ -3,6 +3,7 @@ package dev.kiln.internal.graph;
 import dev.kiln.BakeException;
 import java.io.Closeable;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
@@ -76,10 +77,19 @@ final class BakeScope {
           true); // a failed bake does not wait for its pushes (a finished one has awaited them)
     }
     for (Path d : tempDirs) {
+      // a layer writer of a failed bake may still be deleting its own files in here: a file that
+      // is gone by the time the walk reaches it is no error, and nothing here may hide the error
+      // the
+      // bake failed with
       try (var s = Files.walk(d)) {
         s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      } catch (IOException e) {
+      } catch (IOException | UncheckedIOException e) {
         log.debug("could not remove {}: {}", d, e.toString());
+        try (var s = Files.walk(d)) {
+          s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException | UncheckedIOException again) {
+          log.debug("could not remove {} on the second try: {}", d, again.toString());
+        }
       }
     }
   }
