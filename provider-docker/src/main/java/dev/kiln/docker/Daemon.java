@@ -191,31 +191,61 @@ final class Daemon {
     DockerHttpClient.Request req =
         DockerHttpClient.Request.builder()
             .method(DockerHttpClient.Request.Method.POST)
-            .path("/images/load?quiet=1")
+            .path(LOAD)
             .putHeader("Content-Type", "application/x-tar")
             .body(archive)
             .build();
     try (DockerHttpClient.Response res = http.execute(req)) {
-      String body = readAll(res.getBody());
-      if (res.getStatusCode() / 100 != 2) {
-        throw new IOException(
-            "the daemon refused the image (HTTP " + res.getStatusCode() + "): " + message(body));
-      }
-      for (String line : body.split("\n")) {
-        if (line.isBlank()) {
-          continue;
-        }
-        JsonNode n = JSON.readTree(line);
-        if (n.has("error") || n.has("errorDetail")) {
-          String msg = n.path("errorDetail").path("message").asText(n.path("error").asText());
-          throw new IOException("the daemon could not load the image: " + msg);
-        }
-      }
+      checkLoaded(res.getStatusCode(), readAll(res.getBody()));
     } catch (RuntimeException e) {
       if (e.getCause() instanceof IOException io) {
         throw io;
       }
       throw e;
+    }
+  }
+
+  /**
+   * Whether {@link #load(SocketLoad.Body)} can write an archive straight into the daemon's socket:
+   * a unix socket, unless {@code -Dkiln.docker.directLoad=false}.
+   */
+  boolean loadsDirectly() {
+    return isLocal() && !"false".equals(System.getProperty("kiln.docker.directLoad"));
+  }
+
+  /**
+   * {@code POST /images/load} with the archive written by {@code archive} straight into the
+   * daemon's unix socket ({@link SocketLoad}); only where {@link #loadsDirectly()}.
+   *
+   * @throws IOException with the daemon's message when the load failed, or the archive's own error
+   *     when writing it failed (the daemon then discards the cut archive)
+   */
+  void load(SocketLoad.Body archive) throws IOException {
+    SocketLoad.Answer a = SocketLoad.post(java.nio.file.Path.of(host.getPath()), LOAD, archive);
+    checkLoaded(a.status(), a.body());
+  }
+
+  private static final String LOAD = "/images/load?quiet=1";
+
+  /** The daemon answers a failed load with status 200 and an error in its body's JSON lines. */
+  private static void checkLoaded(int status, String body) throws IOException {
+    if (status / 100 != 2) {
+      throw new IOException("the daemon refused the image (HTTP " + status + "): " + message(body));
+    }
+    for (String line : body.split("\n")) {
+      if (line.isBlank()) {
+        continue;
+      }
+      JsonNode n;
+      try {
+        n = JSON.readTree(line);
+      } catch (IOException e) {
+        throw new IOException("the daemon's answer to the load is not JSON: " + line.strip(), e);
+      }
+      if (n.has("error") || n.has("errorDetail")) {
+        String msg = n.path("errorDetail").path("message").asText(n.path("error").asText());
+        throw new IOException("the daemon could not load the image: " + msg);
+      }
     }
   }
 

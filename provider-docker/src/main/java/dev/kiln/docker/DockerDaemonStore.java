@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongConsumer;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
@@ -126,12 +127,11 @@ public final class DockerDaemonStore implements ImageStore {
       UncompressedLayers tars =
           ctx.capability(UncompressedLayers.class).map(t -> counting(t, fromTars)).orElse(null);
       try {
-        DockerArchive.stream(
+        send(
+            d,
             image,
-            reference(),
             present,
             tars,
-            d::load,
             n -> {
               streamed[0] = n;
               ctx.emit(new BakeEvent.BytesWritten(target, n, total));
@@ -142,7 +142,7 @@ public final class DockerDaemonStore implements ImageStore {
             new BakeEvent.Warning(
                 e.getMessage() + "; loading " + reference() + " from the stored layers instead"));
         fromTars.set(0);
-        DockerArchive.stream(image, reference(), present, null, d::load, n -> streamed[0] = n);
+        send(d, image, present, null, n -> streamed[0] = n);
       } catch (IOException e) {
         if (present == 0 || Daemon.isConnectionFailure(e)) {
           throw e;
@@ -150,7 +150,7 @@ public final class DockerDaemonStore implements ImageStore {
         // the daemon lacked a layer it was thought to hold: send them all
         present = 0;
         fromTars.set(0);
-        DockerArchive.stream(image, reference(), 0, tars, d::load, n -> streamed[0] = n);
+        send(d, image, 0, tars, n -> streamed[0] = n);
       }
       Optional<InspectImageResponse> loaded = d.image(reference());
       if (loaded.isEmpty() || !id.equals(loaded.get().getId())) {
@@ -174,6 +174,20 @@ public final class DockerDaemonStore implements ImageStore {
           e);
     } catch (RuntimeException e) {
       throw failure(d, e);
+    }
+  }
+
+  /**
+   * Loads the archive of {@code image} into the daemon: written straight into its socket where it
+   * is reached over a unix socket, else streamed through the daemon's Java client.
+   */
+  private void send(
+      Daemon d, ImageView image, int present, UncompressedLayers tars, LongConsumer progress)
+      throws IOException {
+    if (d.loadsDirectly()) {
+      d.load(out -> DockerArchive.write(image, reference(), present, tars, out, progress));
+    } else {
+      DockerArchive.stream(image, reference(), present, tars, d::load, progress);
     }
   }
 
