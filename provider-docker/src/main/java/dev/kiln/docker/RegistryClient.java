@@ -369,6 +369,11 @@ final class RegistryClient {
    * is sent again from the registry's {@code Range}; on anything else going wrong (the write fails,
    * the sizes differ, the registry refuses the digest) the session is cancelled (best effort) and
    * the error thrown. Returns the bytes sent.
+   *
+   * <p>When the write has ended with at least {@code minPart} bytes not yet sent, the registry is
+   * asked first whether it already holds the blob ({@code HEAD}): a layer written again on a
+   * machine without the previous build's store, which the repository got from that build, is then
+   * not sent whole a second time; the session is cancelled and {@link AlreadyThere} thrown.
    */
   long uploadGrowing(
       String repo,
@@ -395,6 +400,9 @@ final class RegistryClient {
                     + " bytes, but "
                     + (offset + avail)
                     + " were written to its file");
+          }
+          if (rest >= minPart && hasBlob(repo, id.digest(), pushScope(repo))) {
+            throw new AlreadyThere(id.digest(), sent);
           }
           while (rest > maxPart) {
             sent += patchPart(repo, location, source, offset, maxPart);
@@ -426,6 +434,22 @@ final class RegistryClient {
     } catch (IOException | RuntimeException e) {
       cancelUpload(repo, location[0]);
       throw e;
+    }
+  }
+
+  /**
+   * The registry already held the blob a streamed upload was for, found once it was written: the
+   * upload was cancelled after {@code sent} bytes.
+   */
+  static final class AlreadyThere extends IOException {
+    private static final long serialVersionUID = 1L;
+    final transient Digest digest;
+    final long sent;
+
+    AlreadyThere(Digest digest, long sent) {
+      super("the registry already holds blob " + digest + "; its streamed upload is cancelled");
+      this.digest = digest;
+      this.sent = sent;
     }
   }
 

@@ -172,6 +172,10 @@ final class RegistryStore implements ImageStore, AttestationSink {
                   repo, source, written, Registries.streamPart, Registries.streamPartMax, n -> {});
       Registries.seen(options.reference().registry(), awaitWritten(s.written()).digest(), repo);
       s.sent().complete(sent);
+    } catch (RegistryClient.AlreadyThere e) {
+      log.debug("{}: layer '{}': {}", target, s.layer(), e.getMessage());
+      Registries.seen(options.reference().registry(), e.digest, repo);
+      s.sent().completeExceptionally(e);
     } catch (IOException | RuntimeException | Error e) {
       log.info(
           "{}: streaming layer '{}' while it was written failed ({}); a push sends it the usual way",
@@ -198,8 +202,10 @@ final class RegistryStore implements ImageStore, AttestationSink {
    * The bytes sent by the upload of {@code d} streamed while it was written, when the registry took
    * it (answered 201 to the upload completed with the digest); waits for it. Empty when there was
    * none or it failed: then the blob is sent the usual way. An upload is used by one publication.
+   * The bytes an upload sent before it was cancelled, because the registry turned out to hold the
+   * blob already, go to {@code cancelled}.
    */
-  private Optional<Long> streamedUpload(Digest d) throws IOException {
+  private Optional<Long> streamedUpload(Digest d, LongConsumer cancelled) throws IOException {
     for (Streamed s : streamed) {
       LayerInProgress.Written w =
           s.written().isDone() && !s.written().isCompletedExceptionally()
@@ -215,7 +221,10 @@ final class RegistryStore implements ImageStore, AttestationSink {
         Thread.currentThread().interrupt();
         throw new InterruptedIOException("interrupted while waiting for the upload of " + d);
       } catch (ExecutionException e) {
-        // sent below the usual way
+        if (e.getCause() instanceof RegistryClient.AlreadyThere there) {
+          cancelled.accept(there.sent);
+        }
+        // sent below the usual way (a blob the registry holds is skipped there)
       }
     }
     return Optional.empty();
@@ -577,7 +586,7 @@ final class RegistryStore implements ImageStore, AttestationSink {
       throws IOException {
     String repo = repo();
     String registry = options.reference().registry();
-    Optional<Long> streamedBytes = streamedUpload(d);
+    Optional<Long> streamedBytes = streamedUpload(d, t.uploaded::addAndGet);
     if (streamedBytes.isPresent()) {
       t.uploaded.addAndGet(streamedBytes.get());
       t.sent.incrementAndGet();

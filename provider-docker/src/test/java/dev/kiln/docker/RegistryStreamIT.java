@@ -14,6 +14,7 @@ import dev.kiln.event.BakeEvent;
 import dev.kiln.testing.Tools;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -238,6 +239,61 @@ class RegistryStreamIT {
           .containsEntry("blobsUploaded", "2")
           .containsEntry("bytesUploaded", Long.toString(2 * layer.size() + config));
       assertExact(r, "kiln/streamed-last", "1");
+    }
+    StreamTesting.joinStreamThreads();
+  }
+
+  /**
+   * A store that never pushed the image (a fresh machine) writes its layer again, which the
+   * repository already holds: once the layer is written, the registry is asked for the blob and the
+   * streamed upload is cancelled instead of sending the rest. Parts are held by the proxy, so most
+   * of the layer is still unsent when it is written. The layer counts as skipped, the bytes sent
+   * before the cancel as uploaded, and the image is exact.
+   */
+  @Test
+  @Timeout(value = 5, unit = TimeUnit.MINUTES)
+  void aLayerTheRepositoryHoldsIsNotSentWholeAgainFromAnotherStore(@TempDir Path tmp)
+      throws Exception {
+    Path app = tmp.resolve("app");
+    StreamTesting.randomFile(app.resolve("a.bin"), 24 * MIB, 7);
+    ImageBuild build =
+        ImageBuild.from(Base.scratch()).layer(Layer.files("app").addTree(app, "/app"));
+    try (FaultyProxy proxy = new FaultyProxy(registry.host(), s -> false, 0)) {
+      BakeResult first;
+      try (Kiln kiln = Kiln.builder().store(tmp.resolve("first")).build()) {
+        first = kiln.bake(build, "docker://" + proxy.host() + "/kiln/streamed-again:1");
+      }
+      int before = proxy.seen().size();
+      proxy.holdUntil(s -> s.method().equals("PATCH"), Integer.MAX_VALUE, Duration.ofSeconds(2));
+      String target = "docker://" + proxy.host() + "/kiln/streamed-again:2";
+      BakeResult again;
+      try (AutoCloseable parts = StreamTesting.partSizes(MIB, 2 * MIB);
+          Kiln kiln = Kiln.builder().store(tmp.resolve("second")).build()) {
+        again = kiln.bake(build, target);
+      }
+      LayerRecord l = again.layers().get(0);
+      assertThat(l.digest()).isEqualTo(first.layers().get(0).digest());
+      List<FaultyProxy.Seen> seen = proxy.seen().subList(before, proxy.seen().size());
+      String layerPut = "digest=" + RegistryClient.enc(l.digest().toString());
+      assertThat(seen).noneMatch(s -> s.method().equals("PUT") && s.path().endsWith(layerPut));
+      assertThat(seen)
+          .anyMatch(s -> s.method().equals("HEAD") && s.path().endsWith("/blobs/" + l.digest()));
+      assertThat(seen).anyMatch(s -> s.method().equals("DELETE"));
+      long partBytes =
+          seen.stream()
+              .filter(s -> s.method().equals("PATCH"))
+              .mapToLong(FaultyProxy.Seen::bodyBytes)
+              .sum();
+      assertThat(partBytes).isLessThan(l.size() / 2);
+      long config =
+          StreamTesting.headBlob(registry.host(), "kiln/streamed-again", again.configDigest())
+              .get();
+      assertThat(again.published().get(target).details())
+          .containsEntry("blobsStreamed", "0")
+          .containsEntry("blobsSkipped", "1")
+          .containsEntry("blobsUploaded", "1")
+          .containsEntry("bytesUploaded", Long.toString(partBytes + config));
+      assertExact(again, "kiln/streamed-again", "2");
     }
     StreamTesting.joinStreamThreads();
   }
