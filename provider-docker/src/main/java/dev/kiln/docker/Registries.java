@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -60,6 +61,50 @@ final class Registries {
     SEEN.computeIfAbsent(registry, r -> new ConcurrentHashMap<>())
         .computeIfAbsent(blob, b -> ConcurrentHashMap.newKeySet())
         .add(repo);
+  }
+
+  /**
+   * Uploads of blobs now under way in this process, by registry, repository and digest: a second
+   * push of the same blob to the same repository (another tag of the same bake, say) waits for the
+   * first instead of sending the bytes again.
+   */
+  private static final Map<String, CompletableFuture<?>> IN_FLIGHT = new ConcurrentHashMap<>();
+
+  /** The layers being written that a store streams, with the repositories they stream to. */
+  private static final Map<Object, Set<String>> STREAMING = new ConcurrentHashMap<>();
+
+  private static String where(String registry, String repo) {
+    return registry + "/" + repo;
+  }
+
+  /**
+   * Registers {@code upload} as the upload of the blob to {@code repo}, until it completes. Returns
+   * the upload already registered instead, if there is one (then {@code upload} is not).
+   */
+  static Optional<CompletableFuture<?>> uploading(
+      String registry, Digest blob, String repo, CompletableFuture<?> upload) {
+    String key = where(registry, repo) + "@" + blob;
+    CompletableFuture<?> other = IN_FLIGHT.putIfAbsent(key, upload);
+    if (other != null) {
+      return Optional.of(other);
+    }
+    upload.whenComplete((v, e) -> IN_FLIGHT.remove(key, upload));
+    return Optional.empty();
+  }
+
+  /**
+   * Claims the streaming of a layer being written (the same object for every store of the bake) to
+   * {@code repo}: true for the first store that asks, until {@link #streamed}.
+   */
+  static boolean claimStream(Object layer, String registry, String repo) {
+    return STREAMING
+        .computeIfAbsent(layer, l -> ConcurrentHashMap.newKeySet())
+        .add(where(registry, repo));
+  }
+
+  /** Forgets the claims on a layer whose bake ended. */
+  static void streamed(Object layer) {
+    STREAMING.remove(layer);
   }
 
   /** Another repository of the registry known to hold the blob. */

@@ -128,10 +128,17 @@ final class RegistryStore implements ImageStore, AttestationSink {
   @Override
   public void layerWriting(LayerInProgress layer, PublishContext ctx) {
     layer.written().thenAccept(w -> writtenLayers.add(w.diffId()));
+    String registry = options.reference().registry();
+    if (!Registries.claimStream(layer, registry, repo())) {
+      return; // another target of the bake streams it to this repository: publish waits for that
+    }
+    layer.bakeEnded().thenRun(() -> Registries.streamed(layer));
     try {
       Streamed s =
           new Streamed(
               layer.name(), layer.written().toCompletableFuture(), new CompletableFuture<>());
+      // once its digest is known, other pushes of the layer to this repository wait for this one
+      layer.written().thenAccept(w -> Registries.uploading(registry, w.digest(), repo(), s.sent()));
       Thread th = new Thread(() -> stream(layer, s), "kiln-registry-stream-" + layer.name());
       th.setDaemon(true);
       streamed.add(s);
@@ -594,6 +601,43 @@ final class RegistryStore implements ImageStore, AttestationSink {
       t.progress().accept(size);
       return;
     }
+    CompletableFuture<Void> mine = new CompletableFuture<>();
+    Optional<CompletableFuture<?>> other = Registries.uploading(registry, d, repo, mine);
+    if (other.isPresent() && tookOther(other.get(), d)) {
+      t.skipped.incrementAndGet(); // another target of this process just pushed it here
+      Registries.seen(registry, d, repo);
+      return;
+    }
+    try {
+      sendBlob(client, image, d, size, t);
+      mine.complete(null);
+    } catch (IOException | RuntimeException | Error e) {
+      mine.completeExceptionally(e);
+      throw e;
+    }
+  }
+
+  /**
+   * Waits for another push of {@code d} to this repository in this process: true when it got the
+   * blob there, false when it failed (then this push sends it).
+   */
+  private static boolean tookOther(CompletableFuture<?> other, Digest d) throws IOException {
+    try {
+      other.get();
+      return true;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while waiting for another push of " + d);
+    } catch (ExecutionException e) {
+      return false;
+    }
+  }
+
+  /** Pushes a blob the usual way: skipped when the repository has it, else mounted or uploaded. */
+  private void sendBlob(RegistryClient client, ImageView image, Digest d, long size, Transfer t)
+      throws IOException {
+    String repo = repo();
+    String registry = options.reference().registry();
     if (!newConfig(image, d) && client.hasBlob(repo, d, RegistryClient.pushScope(repo))) {
       t.skipped.incrementAndGet();
       Registries.seen(registry, d, repo);

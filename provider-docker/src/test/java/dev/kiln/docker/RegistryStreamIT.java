@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -294,6 +295,51 @@ class RegistryStreamIT {
           .containsEntry("blobsUploaded", "1")
           .containsEntry("bytesUploaded", Long.toString(partBytes + config));
       assertExact(again, "kiln/streamed-again", "2");
+    }
+    StreamTesting.joinStreamThreads();
+  }
+
+  /**
+   * Two tags of one repository in one bake (a version and {@code latest}): the layer is streamed
+   * once and the config uploaded once; the other tag's push waits for those uploads and skips the
+   * blobs. Both tags name the exact image.
+   */
+  @Test
+  @Timeout(value = 5, unit = TimeUnit.MINUTES)
+  void twoTagsOfOneRepositorySendEachBlobOnce(@TempDir Path tmp) throws Exception {
+    Path app = tmp.resolve("app");
+    StreamTesting.randomFile(app.resolve("a.bin"), 12 * MIB, 8);
+    ImageBuild build =
+        ImageBuild.from(Base.scratch()).layer(Layer.files("app").addTree(app, "/app"));
+    try (FaultyProxy proxy = new FaultyProxy(registry.host(), s -> false, 0);
+        Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
+      String v1 = "docker://" + proxy.host() + "/kiln/streamed-tags:1.0";
+      String latest = "docker://" + proxy.host() + "/kiln/streamed-tags:latest";
+      BakeResult r = kiln.bake(build, v1, latest);
+      long layer = r.layers().get(0).size();
+      long config =
+          StreamTesting.headBlob(registry.host(), "kiln/streamed-tags", r.configDigest()).get();
+      long blobBytes =
+          proxy.seen().stream()
+              .filter(
+                  s ->
+                      s.path().contains("/blobs/uploads/")
+                          && (s.method().equals("PATCH") || s.method().equals("PUT")))
+              .mapToLong(FaultyProxy.Seen::bodyBytes)
+              .sum();
+      assertThat(blobBytes).isEqualTo(layer + config);
+      Map<String, String> a = r.published().get(v1).details();
+      Map<String, String> b = r.published().get(latest).details();
+      assertThat(
+              Integer.parseInt(a.get("blobsStreamed")) + Integer.parseInt(b.get("blobsStreamed")))
+          .isEqualTo(1);
+      assertThat(
+              Integer.parseInt(a.get("blobsUploaded")) + Integer.parseInt(b.get("blobsUploaded")))
+          .isEqualTo(2);
+      assertThat(Integer.parseInt(a.get("blobsSkipped")) + Integer.parseInt(b.get("blobsSkipped")))
+          .isEqualTo(2);
+      assertExact(r, "kiln/streamed-tags", "1.0");
+      assertExact(r, "kiln/streamed-tags", "latest");
     }
     StreamTesting.joinStreamThreads();
   }
