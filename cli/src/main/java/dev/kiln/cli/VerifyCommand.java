@@ -52,8 +52,21 @@ final class VerifyCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PublicKey publicKey = publicKey(key);
     VerifyResult r;
-    try (Kiln kiln = store.open(null)) {
+    // "nothing is written": without a store there already, a throwaway one serves
+    Path existing = store.path();
+    Path scratch =
+        Files.isRegularFile(existing.resolve("oci-layout"))
+            ? null
+            : Files.createTempDirectory("kiln-verify-");
+    try (Kiln kiln =
+        scratch == null
+            ? store.open(null)
+            : Kiln.builder().store(scratch.resolve("store")).build()) {
       r = kiln.verify(target, publicKey);
+    } finally {
+      if (scratch != null) {
+        deleteTree(scratch);
+      }
     }
     out.println(r.target() + " " + r.image() + ": " + (r.verified() ? "verified" : "NOT verified"));
     for (VerifyResult.Check c : r.checks()) {
@@ -89,6 +102,14 @@ final class VerifyCommand implements Callable<Integer> {
     } catch (IOException | RuntimeException e) {
       String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
       throw new Exit.CliException(Exit.USAGE, "--key " + file + ": " + m, e);
+    }
+  }
+
+  private static void deleteTree(Path dir) {
+    try (java.util.stream.Stream<Path> all = Files.walk(dir)) {
+      all.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (java.io.IOException | java.io.UncheckedIOException e) {
+      // a temp directory: left to the system's clean-up
     }
   }
 }

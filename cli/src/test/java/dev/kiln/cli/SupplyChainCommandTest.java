@@ -83,6 +83,20 @@ class SupplyChainCommandTest {
     assertThat(ok.outLines()).hasSizeGreaterThanOrEqualTo(4);
     assertThat(ok.err()).isEmpty();
 
+    // nothing is written: a store that is not there is not created by verify
+    Path none = dir.resolve("no-store");
+    CliRun noStore =
+        CliRun.kiln(
+            "verify",
+            target,
+            "--key",
+            dir.resolve("key.pub.pem").toString(),
+            "--store",
+            none.toString());
+    assertThat(noStore.code()).as(noStore.toString()).isEqualTo(Exit.OK);
+    assertThat(noStore.outLines().get(0)).isEqualTo(target + " " + image + ": verified");
+    assertThat(none).doesNotExist();
+
     CliRun wrong =
         CliRun.kiln(
             "verify",
