@@ -139,30 +139,16 @@ class GrowingBlobTest {
   }
 
   @Test
-  void theTarPreviewHasTheSizeAnnouncedBeforeItIsWrittenAndIsTheDiffIdsBytes() throws Exception {
+  void aBlobWatchedWhileTheTarIsKeptIsTheWholeBlobAndTheKeptTarTheDiffIdsBytes() throws Exception {
     Path out = Files.createDirectories(tmp.resolve("out"));
     Path src = Files.writeString(tmp.resolve("hello.txt"), "hello");
     String longName = "opt/" + "very-long-directory-name/".repeat(8) + "é-file.txt";
-    AtomicReference<GrowingBlob> seen = new AtomicReference<>();
-    AtomicReference<CompletableFuture<byte[]>> tar = new AtomicReference<>();
+    AtomicReference<CompletableFuture<byte[]>> read = new AtomicReference<>();
     Path[] kept = new Path[1];
     LayerBlob blob;
     try (CanonicalLayerWriter w = new CanonicalLayerWriter(out, 1, 6, compressors.executor())) {
       w.keepTar((diffId, size, file) -> kept[0] = file);
-      w.watchBlob(
-          "all",
-          b -> {
-            seen.set(b);
-            tar.set(
-                CompletableFuture.supplyAsync(
-                    () -> {
-                      try (InputStream in = b.tar().orElseThrow().open()) {
-                        return in.readAllBytes();
-                      } catch (IOException e) {
-                        throw new java.io.UncheckedIOException(e);
-                      }
-                    }));
-          });
+      w.watchBlob("all", b -> read.set(readAll(b)));
       w.add(LayerEntry.file("etc/hello.txt", 0644, src));
       w.add(LayerEntry.file(longName, 0644, random(700_001, 7)).owner(3_000_000, 2_097_152));
       w.add(LayerEntry.directory("tmp", 01777));
@@ -178,24 +164,10 @@ class GrowingBlobTest {
       w.add(LayerEntry.file("empty", 0600, new byte[0]));
       blob = w.finish();
     }
-    byte[] got = tar.get().get(30, TimeUnit.SECONDS);
-    assertThat(seen.get().tar().orElseThrow().size())
-        .as("announced before the first byte")
-        .isEqualTo(blob.uncompressedSize());
-    assertThat(Digest.of(got)).isEqualTo(blob.diffId());
-    assertThat(got).isEqualTo(Files.readAllBytes(kept[0]));
-  }
-
-  @Test
-  void withoutKeptTarsThereIsNoTarPreview() throws Exception {
-    AtomicReference<GrowingBlob> seen = new AtomicReference<>();
-    Path out = Files.createDirectories(tmp.resolve("out"));
-    try (CanonicalLayerWriter w = new CanonicalLayerWriter(out, 1, 6, compressors.executor())) {
-      w.watchBlob("x", seen::set);
-      w.add(LayerEntry.file("/a", 0644, random(10, 9)));
-      w.finish();
-    }
-    assertThat(seen.get().tar()).isEmpty();
+    assertThat(Digest.of(read.get().get(30, TimeUnit.SECONDS))).isEqualTo(blob.digest());
+    byte[] tar = Files.readAllBytes(kept[0]);
+    assertThat(tar).hasSize((int) blob.uncompressedSize());
+    assertThat(Digest.of(tar)).isEqualTo(blob.diffId());
   }
 
   private GrowingBlob blobOf(Path file, OutputStream[] out) throws IOException {
