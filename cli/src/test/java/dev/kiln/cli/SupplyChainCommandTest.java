@@ -69,14 +69,7 @@ class SupplyChainCommandTest {
                           .allMatch(l -> j.contains(l.strip().split(" ")[1])));
     }
 
-    CliRun ok =
-        CliRun.kiln(
-            "verify",
-            target,
-            "--key",
-            dir.resolve("key.pub.pem").toString(),
-            "--store",
-            store.toString());
+    CliRun ok = verify(target, "key.pub.pem", store);
     assertThat(ok.code()).as(ok.toString()).isEqualTo(Exit.OK);
     assertThat(ok.outLines().get(0)).isEqualTo(target + " " + image + ": verified");
     assertThat(ok.out()).contains("ok      signature").doesNotContain("FAILED");
@@ -85,26 +78,12 @@ class SupplyChainCommandTest {
 
     // nothing is written: a store that is not there is not created by verify
     Path none = dir.resolve("no-store");
-    CliRun noStore =
-        CliRun.kiln(
-            "verify",
-            target,
-            "--key",
-            dir.resolve("key.pub.pem").toString(),
-            "--store",
-            none.toString());
+    CliRun noStore = verify(target, "key.pub.pem", none);
     assertThat(noStore.code()).as(noStore.toString()).isEqualTo(Exit.OK);
     assertThat(noStore.outLines().get(0)).isEqualTo(target + " " + image + ": verified");
     assertThat(none).doesNotExist();
 
-    CliRun wrong =
-        CliRun.kiln(
-            "verify",
-            target,
-            "--key",
-            dir.resolve("other.pub.pem").toString(),
-            "--store",
-            store.toString());
+    CliRun wrong = verify(target, "other.pub.pem", store);
     assertThat(wrong.code()).as(wrong.toString()).isEqualTo(Exit.NOT_VERIFIED);
     assertThat(wrong.outLines().get(0)).isEqualTo(target + " " + image + ": NOT verified");
     assertThat(wrong.out()).contains("FAILED  signature");
@@ -197,5 +176,11 @@ class SupplyChainCommandTest {
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
+  }
+
+  /** {@code kiln verify TARGET --key DIR/KEY --store STORE}. */
+  private CliRun verify(String target, String key, Path store) {
+    return CliRun.kiln(
+        "verify", target, "--key", dir.resolve(key).toString(), "--store", store.toString());
   }
 }
