@@ -29,10 +29,10 @@ import org.slf4j.LoggerFactory;
  * index.json.corrupt} and rebuilt from the image records. The caller holds the store's index lock.
  * Thread-safe under that lock.
  *
- * <p>What is checked when: {@link #tag} checks only the entries of the tag it sets (the one a bake
- * would otherwise keep), so opening the store and tagging cost the same however many images it
- * holds. Every entry is checked by {@link #checkAll} (garbage collection), after a blob was evicted
- * or replaced (the next {@link #readRepaired} or {@link #tag}), and when the index is rebuilt.
+ * <p>What is checked when: {@link #tag} checks only the entries of the tag it sets, so opening the
+ * store and tagging cost the same however many images it holds. Every entry is checked by {@link
+ * #checkAll} (garbage collection), after a blob was evicted or replaced (the next {@link
+ * #readRepaired} or {@link #tag}), and when the index is rebuilt.
  */
 final class StoreIndex {
   private static final Logger log = LoggerFactory.getLogger(StoreIndex.class);
@@ -130,7 +130,8 @@ final class StoreIndex {
    * aside and rebuilds it). For the operations that walk every image.
    */
   synchronized void checkAll() throws IOException {
-    ObjectNode idx = parse();
+    byte[] bytes = bytes();
+    ObjectNode idx = bytes == null ? null : parse(bytes);
     if (idx == null) {
       return;
     }
@@ -207,8 +208,12 @@ final class StoreIndex {
 
   /** The index, or null when it is missing or is not an OCI image index (then it is set aside). */
   private ObjectNode read() {
-    ObjectNode o = parse();
-    if (o != null || !Files.exists(file)) {
+    byte[] bytes = bytes();
+    if (bytes == null) {
+      return null;
+    }
+    ObjectNode o = parse(bytes);
+    if (o != null) {
       return o;
     }
     Path aside = file.resolveSibling("index.json.corrupt");
@@ -224,17 +229,20 @@ final class StoreIndex {
     return null;
   }
 
-  /** The index, or null when it is missing, does not read or is not an OCI image index. */
-  private ObjectNode parse() {
-    byte[] bytes;
+  /** The bytes of the index, or null when it is missing or cannot be read. */
+  private byte[] bytes() {
     try {
-      bytes = Files.readAllBytes(file);
+      return Files.readAllBytes(file);
     } catch (NoSuchFileException e) {
       return null;
     } catch (IOException e) {
       log.warn("cannot read {}: {}", file, e.toString());
       return null;
     }
+  }
+
+  /** The index, or null when it is not an OCI image index. */
+  private static ObjectNode parse(byte[] bytes) {
     try {
       JsonNode n = Json.read(bytes);
       if (n instanceof ObjectNode o
