@@ -307,10 +307,26 @@ public final class LocalStore implements AutoCloseable {
 
   /**
    * Collects garbage as {@code policy} says ({@code docs/lifecycle.md}); safe while other threads
-   * and processes bake into the store.
+   * and processes bake into the store. Unless it is a dry run, it first checks every entry of
+   * {@code index.json} and removes those that are not valid (a bake checks only the entries it
+   * tags).
    */
   public RetentionReport gc(GcPolicy policy) throws IOException {
+    if (!policy.isDryRun()) {
+      checkIndex();
+    }
     return new StoreGc(this, leases, verified, index).run(policy);
+  }
+
+  /**
+   * Checks every entry of {@code index.json} as {@code docs/reliability.md} says, removing the
+   * entries that are not valid and evicting the corrupt blobs found on the way. An index that does
+   * not read is left for the next bake, which rebuilds it from the image records.
+   */
+  public void checkIndex() throws IOException {
+    try (StoreLock l = lock("index")) {
+      index.checkAll();
+    }
   }
 
   /**

@@ -28,6 +28,11 @@ import org.slf4j.LoggerFactory;
  * that fail are removed; an {@code index.json} that cannot be read at all is set aside as {@code
  * index.json.corrupt} and rebuilt from the image records. The caller holds the store's index lock.
  * Thread-safe under that lock.
+ *
+ * <p>What is checked when: {@link #tag} checks only the entries of the tag it sets, so opening the
+ * store and tagging cost the same however many images it holds. Every entry is checked by {@link
+ * #checkAll} (garbage collection), after a blob was evicted or replaced (the next {@link
+ * #readRepaired} or {@link #tag}), and when the index is rebuilt.
  */
 final class StoreIndex {
   private static final Logger log = LoggerFactory.getLogger(StoreIndex.class);
@@ -45,6 +50,12 @@ final class StoreIndex {
    * checked.
    */
   private FileStat clean;
+
+  /**
+   * Set when this process evicted or replaced a blob: entries other than the one a call uses may
+   * need it, so the next use of the index checks every entry.
+   */
+  private boolean recheck;
 
   StoreIndex(LocalStore store, VerifiedBlobs verified) {
     this.store = store;
@@ -86,6 +97,7 @@ final class StoreIndex {
    */
   synchronized void invalidate() {
     clean = null;
+    recheck = true;
   }
 
   /**
@@ -107,36 +119,83 @@ final class StoreIndex {
       write(idx);
     } else {
       clean = stat();
+      recheck = false;
     }
     return idx;
   }
 
-  /** Adds (or retags) a manifest under {@code refName}. */
-  void tag(Digest manifest, long size, String refName, String mediaType) throws IOException {
-    ObjectNode idx = readRepaired();
-    ArrayNode manifests = idx.withArray("manifests");
+  /**
+   * Checks every entry of the index and removes those that are not valid, as {@link #readRepaired}
+   * does, except that an index that does not read is left as it is (the next {@link #tag} sets it
+   * aside and rebuilds it). For the operations that walk every image.
+   */
+  synchronized void checkAll() throws IOException {
+    byte[] bytes = bytes();
+    ObjectNode idx = bytes == null ? null : parse(bytes);
+    if (idx == null) {
+      return;
+    }
+    if (clean != null && clean.equals(stat())) {
+      return;
+    }
+    if (prune(idx)) {
+      write(idx);
+    } else {
+      clean = stat();
+      recheck = false;
+    }
+  }
+
+  /**
+   * Adds (or retags) a manifest under {@code refName}. Only the entries of {@code refName} are
+   * checked (and replaced when one is not valid); the others are left to the next full check,
+   * unless this process evicted or replaced a blob since it last checked them all.
+   */
+  synchronized void tag(Digest manifest, long size, String refName, String mediaType)
+      throws IOException {
+    ObjectNode idx = recheck ? readRepaired() : read();
+    if (idx == null) {
+      idx = readRepaired();
+    }
+    boolean wasClean = clean != null && clean.equals(stat());
     ArrayNode kept = Json.mapper().createArrayNode();
-    for (JsonNode m : manifests) {
+    List<JsonNode> same = new ArrayList<>();
+    for (JsonNode m : idx.path("manifests")) {
       String ref = m.path("annotations").path(Json.REF_NAME).asText(null);
       if (refName.equals(ref)) {
-        if (manifest.toString().equals(m.path("digest").asText())) {
-          return;
-        }
-        continue;
+        same.add(m);
+      } else {
+        kept.add(m);
       }
-      kept.add(m);
+    }
+    if (same.size() == 1
+        && manifest.toString().equals(same.get(0).path("digest").asText())
+        && size == same.get(0).path("size").asLong(-1)
+        && mediaType.equals(same.get(0).path("mediaType").asText())) {
+      Optional<String> problem = wasClean ? Optional.empty() : problem(same.get(0));
+      if (problem.isEmpty()) {
+        return;
+      }
+      log.warn("replacing an entry of {}: {} ({})", file, problem.get(), same.get(0).toString());
     }
     ObjectNode desc = Json.manifestDescriptor(manifest, size, refName);
     desc.put("mediaType", mediaType);
     kept.add(desc);
     idx.set("manifests", kept);
-    write(idx);
+    store.writeAtomically(file, Json.bytes(idx));
+    // the entries this call did not check are as valid as they were before
+    clean = wasClean ? stat() : null;
+    if (recheck) {
+      // checking the entry evicted a blob that other entries may need
+      readRepaired();
+    }
   }
 
   /** Writes the index (the caller made every entry valid). */
   synchronized void write(ObjectNode idx) throws IOException {
     store.writeAtomically(file, Json.bytes(idx));
     clean = stat();
+    recheck = false;
   }
 
   private FileStat stat() {
@@ -147,26 +206,15 @@ final class StoreIndex {
     }
   }
 
-  /** The index, or null when it is missing or is not an OCI image index. */
+  /** The index, or null when it is missing or is not an OCI image index (then it is set aside). */
   private ObjectNode read() {
-    byte[] bytes;
-    try {
-      bytes = Files.readAllBytes(file);
-    } catch (NoSuchFileException e) {
-      return null;
-    } catch (IOException e) {
-      log.warn("cannot read {}: {}", file, e.toString());
+    byte[] bytes = bytes();
+    if (bytes == null) {
       return null;
     }
-    try {
-      JsonNode n = Json.read(bytes);
-      if (n instanceof ObjectNode o
-          && o.path("schemaVersion").asInt() == 2
-          && o.path("manifests").isArray()) {
-        return o;
-      }
-    } catch (IOException | RuntimeException e) {
-      // not JSON
+    ObjectNode o = parse(bytes);
+    if (o != null) {
+      return o;
     }
     Path aside = file.resolveSibling("index.json.corrupt");
     log.warn(
@@ -177,6 +225,33 @@ final class StoreIndex {
       Files.move(file, aside, StandardCopyOption.REPLACE_EXISTING);
     } catch (IOException e) {
       log.warn("could not set {} aside: {}", file, e.toString());
+    }
+    return null;
+  }
+
+  /** The bytes of the index, or null when it is missing or cannot be read. */
+  private byte[] bytes() {
+    try {
+      return Files.readAllBytes(file);
+    } catch (NoSuchFileException e) {
+      return null;
+    } catch (IOException e) {
+      log.warn("cannot read {}: {}", file, e.toString());
+      return null;
+    }
+  }
+
+  /** The index, or null when it is not an OCI image index. */
+  private static ObjectNode parse(byte[] bytes) {
+    try {
+      JsonNode n = Json.read(bytes);
+      if (n instanceof ObjectNode o
+          && o.path("schemaVersion").asInt() == 2
+          && o.path("manifests").isArray()) {
+        return o;
+      }
+    } catch (IOException | RuntimeException e) {
+      // not JSON
     }
     return null;
   }
