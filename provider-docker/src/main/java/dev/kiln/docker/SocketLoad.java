@@ -93,7 +93,11 @@ final class SocketLoad {
     }
   }
 
-  /** Reads the whole answer (the daemon closes the connection after it) and parses it. */
+  /**
+   * Reads the answer up to its end, as its framing (chunks or {@code Content-Length}) says, or up
+   * to the end of the connection when it has none, and parses it. The request asked the daemon to
+   * close the connection after answering; one that keeps it open is not waited for.
+   */
   static Answer answer(SocketChannel ch) throws IOException {
     ByteArrayOutputStream raw = new ByteArrayOutputStream();
     ByteBuffer buf = ByteBuffer.allocate(64 << 10);
@@ -103,13 +107,33 @@ final class SocketLoad {
       if (raw.size() > MAX_ANSWER) {
         throw new IOException("the daemon's answer is longer than " + MAX_ANSWER + " bytes");
       }
+      Answer whole = parseIfComplete(raw.toByteArray());
+      if (whole != null) {
+        return whole;
+      }
     }
-    raw.write(buf.array(), 0, buf.position());
     return parse(raw.toByteArray());
+  }
+
+  /** The answer, when {@code raw} holds all of it by its framing; null when more is to come. */
+  static Answer parseIfComplete(byte[] raw) {
+    try {
+      return parse(raw, true);
+    } catch (IOException e) {
+      return null; // incomplete, or wrong: read on, and let the end of the connection tell
+    }
   }
 
   /** Parses an HTTP/1.1 response read to its end. */
   static Answer parse(byte[] raw) throws IOException {
+    return parse(raw, false);
+  }
+
+  /**
+   * Parses a response; when {@code framedOnly}, one without chunks or {@code Content-Length} (which
+   * ends only with the connection) is not complete yet.
+   */
+  private static Answer parse(byte[] raw, boolean framedOnly) throws IOException {
     int headEnd = indexOf(raw, "\r\n\r\n".getBytes(StandardCharsets.US_ASCII), 0);
     if (headEnd < 0) {
       throw new IOException(
@@ -160,6 +184,8 @@ final class SocketLoad {
                 + " bytes");
       }
       body = java.util.Arrays.copyOfRange(raw, start, start + (int) length);
+    } else if (framedOnly) {
+      throw new IOException("the answer ends with the connection");
     } else {
       body = java.util.Arrays.copyOfRange(raw, start, raw.length);
     }

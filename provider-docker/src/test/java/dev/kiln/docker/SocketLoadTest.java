@@ -221,6 +221,45 @@ class SocketLoadTest {
     assertThat(got.get(30, TimeUnit.SECONDS).complete()).isTrue();
   }
 
+  /** A daemon that keeps the connection open after its answer is not waited for. */
+  @Test
+  @org.junit.jupiter.api.Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void anAnswerIsReadToItsEndNotToTheEndOfTheConnection() throws Exception {
+    java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+    CompletableFuture<Void> lingering =
+        CompletableFuture.runAsync(
+            () -> {
+              try (SocketChannel c = server.accept()) {
+                ByteBuffer buf = ByteBuffer.allocate(1 << 16);
+                ByteArrayOutputStream raw = new ByteArrayOutputStream();
+                while (!decode(raw.toByteArray()).complete() && c.read(buf) >= 0) {
+                  raw.write(buf.array(), 0, buf.position());
+                  buf.clear();
+                }
+                c.write(ByteBuffer.wrap(OK.getBytes(StandardCharsets.UTF_8)));
+                done.await(); // the connection stays open until the client has its answer
+              } catch (IOException | InterruptedException e) {
+                throw new RuntimeException(e);
+              }
+            });
+    try {
+      SocketLoad.Answer a = SocketLoad.post(socket, "/images/load", out -> out.write(random(10)));
+      assertThat(a.status()).isEqualTo(200);
+      assertThat(a.body()).contains("Loaded image ID");
+    } finally {
+      done.countDown();
+    }
+    lingering.get(30, TimeUnit.SECONDS);
+    assertThat(
+            SocketLoad.parseIfComplete(
+                "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel".getBytes(StandardCharsets.UTF_8)))
+        .isNull();
+    assertThat(
+            SocketLoad.parseIfComplete(
+                "HTTP/1.1 200 OK\r\n\r\nno framing".getBytes(StandardCharsets.UTF_8)))
+        .isNull();
+  }
+
   @Test
   void aMissingSocketIsAConnectionFailure() {
     Path none = dir.resolve("none.sock");
