@@ -3,11 +3,13 @@ package dev.kiln.docker;
 import dev.kiln.Digest;
 import java.net.URI;
 import java.time.Duration;
+import java.util.Comparator;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Registry clients shared by the stores and the base-image provider of one process (so tokens are
@@ -68,9 +70,15 @@ final class Registries {
    * push of the same blob to the same repository (another tag of the same bake, say) waits for the
    * first instead of sending the bytes again.
    */
-  private static final Map<String, CompletableFuture<?>> IN_FLIGHT = new ConcurrentHashMap<>();
+  private static final Map<String, InFlight> IN_FLIGHT = new ConcurrentHashMap<>();
 
-  /** The layers being written that a store streams, with the repositories they stream to. */
+  /** An upload under way, numbered in the order uploads began. */
+  private record InFlight(
+      long seq, String registry, String repo, Digest blob, CompletableFuture<?> upload) {}
+
+  private static final AtomicLong SEQ = new AtomicLong();
+
+  /** The layers being written that a store streams, with the registries they stream to. */
   private static final Map<Object, Set<String>> STREAMING = new ConcurrentHashMap<>();
 
   private static String where(String registry, String repo) {
@@ -84,22 +92,42 @@ final class Registries {
   static Optional<CompletableFuture<?>> uploading(
       String registry, Digest blob, String repo, CompletableFuture<?> upload) {
     String key = where(registry, repo) + "@" + blob;
-    CompletableFuture<?> other = IN_FLIGHT.putIfAbsent(key, upload);
+    InFlight mine = new InFlight(SEQ.incrementAndGet(), registry, repo, blob, upload);
+    InFlight other = IN_FLIGHT.putIfAbsent(key, mine);
     if (other != null) {
-      return Optional.of(other);
+      return Optional.of(other.upload());
     }
-    upload.whenComplete((v, e) -> IN_FLIGHT.remove(key, upload));
+    upload.whenComplete((v, e) -> IN_FLIGHT.remove(key, mine));
     return Optional.empty();
   }
 
   /**
-   * Claims the streaming of a layer being written (the same object for every store of the bake) to
-   * {@code repo}: true for the first store that asks, until {@link #streamed}.
+   * An upload of the blob to another repository of the registry that began before the one
+   * registered for {@code repo}, if one is under way: once it is done, {@code repo} can mount the
+   * blob from there. Only earlier uploads are named, so two uploads never wait for each other.
    */
-  static boolean claimStream(Object layer, String registry, String repo) {
-    return STREAMING
-        .computeIfAbsent(layer, l -> ConcurrentHashMap.newKeySet())
-        .add(where(registry, repo));
+  static Optional<CompletableFuture<?>> uploadingElsewhere(
+      String registry, Digest blob, String repo) {
+    InFlight mine = IN_FLIGHT.get(where(registry, repo) + "@" + blob);
+    long before = mine == null ? Long.MAX_VALUE : mine.seq();
+    return IN_FLIGHT.values().stream()
+        .filter(
+            f ->
+                f.seq() < before
+                    && f.registry().equals(registry)
+                    && f.blob().equals(blob)
+                    && !f.repo().equals(repo))
+        .min(Comparator.comparingLong(InFlight::seq))
+        .map(InFlight::upload);
+  }
+
+  /**
+   * Claims the streaming of a layer being written (the same object for every store of the bake) to
+   * a registry: true for the first store that asks, until {@link #streamed}. The other repositories
+   * of the registry mount the layer from the one it was streamed to.
+   */
+  static boolean claimStream(Object layer, String registry) {
+    return STREAMING.computeIfAbsent(layer, l -> ConcurrentHashMap.newKeySet()).add(registry);
   }
 
   /** Forgets the claims on a layer whose bake ended. */

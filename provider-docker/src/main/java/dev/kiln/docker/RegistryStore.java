@@ -129,8 +129,8 @@ final class RegistryStore implements ImageStore, AttestationSink {
   public void layerWriting(LayerInProgress layer, PublishContext ctx) {
     layer.written().thenAccept(w -> writtenLayers.add(w.diffId()));
     String registry = options.reference().registry();
-    if (!Registries.claimStream(layer, registry, repo())) {
-      return; // another target of the bake streams it to this repository: publish waits for that
+    if (!Registries.claimStream(layer, registry)) {
+      return; // another target of the bake streams it to this registry: publish waits for that
     }
     layer.bakeEnded().thenRun(() -> Registries.streamed(layer));
     try {
@@ -607,6 +607,10 @@ final class RegistryStore implements ImageStore, AttestationSink {
       t.skipped.incrementAndGet(); // another target of this process just pushed it here
       Registries.seen(registry, d, repo);
       return;
+    }
+    Optional<CompletableFuture<?>> elsewhere = Registries.uploadingElsewhere(registry, d, repo);
+    if (elsewhere.isPresent()) {
+      tookOther(elsewhere.get(), d); // then it can be mounted from there (or is uploaded if not)
     }
     try {
       sendBlob(client, image, d, size, t);

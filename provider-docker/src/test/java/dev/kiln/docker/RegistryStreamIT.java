@@ -344,6 +344,49 @@ class RegistryStreamIT {
     StreamTesting.joinStreamThreads();
   }
 
+  /**
+   * Two repositories of one registry in one bake: the layer is streamed to one of them and mounted
+   * into the other once it is there, and so is the config; every byte goes up once, and each
+   * repository names the exact image.
+   */
+  @Test
+  @Timeout(value = 5, unit = TimeUnit.MINUTES)
+  void twoRepositoriesOfOneRegistrySendEachBlobOnceAndMountIt(@TempDir Path tmp) throws Exception {
+    Path app = tmp.resolve("app");
+    StreamTesting.randomFile(app.resolve("a.bin"), 12 * MIB, 9);
+    ImageBuild build =
+        ImageBuild.from(Base.scratch()).layer(Layer.files("app").addTree(app, "/app"));
+    try (FaultyProxy proxy = new FaultyProxy(registry.host(), s -> false, 0);
+        Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
+      String a = "docker://" + proxy.host() + "/kiln/streamed-team:1";
+      String b = "docker://" + proxy.host() + "/kiln/streamed-mirror:1";
+      BakeResult r = kiln.bake(build, a, b);
+      long layer = r.layers().get(0).size();
+      long config =
+          StreamTesting.headBlob(registry.host(), "kiln/streamed-team", r.configDigest()).get();
+      long blobBytes =
+          proxy.seen().stream()
+              .filter(
+                  s ->
+                      s.path().contains("/blobs/uploads/")
+                          && (s.method().equals("PATCH") || s.method().equals("PUT")))
+              .mapToLong(FaultyProxy.Seen::bodyBytes)
+              .sum();
+      assertThat(blobBytes).isEqualTo(layer + config);
+      Map<String, String> da = r.published().get(a).details();
+      Map<String, String> db = r.published().get(b).details();
+      assertThat(
+              Integer.parseInt(da.get("blobsMounted")) + Integer.parseInt(db.get("blobsMounted")))
+          .isEqualTo(2);
+      assertThat(
+              Integer.parseInt(da.get("blobsStreamed")) + Integer.parseInt(db.get("blobsStreamed")))
+          .isEqualTo(1);
+      assertExact(r, "kiln/streamed-team", "1");
+      assertExact(r, "kiln/streamed-mirror", "1");
+    }
+    StreamTesting.joinStreamThreads();
+  }
+
   private static synchronized boolean secondPatch(int[] patches) {
     return ++patches[0] == 2;
   }
