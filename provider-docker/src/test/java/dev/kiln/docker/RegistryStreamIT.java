@@ -307,41 +307,16 @@ class RegistryStreamIT {
   @Test
   @Timeout(value = 5, unit = TimeUnit.MINUTES)
   void twoTagsOfOneRepositorySendEachBlobOnce(@TempDir Path tmp) throws Exception {
-    Path app = tmp.resolve("app");
-    StreamTesting.randomFile(app.resolve("a.bin"), 12 * MIB, 8);
-    ImageBuild build =
-        ImageBuild.from(Base.scratch()).layer(Layer.files("app").addTree(app, "/app"));
-    try (FaultyProxy proxy = new FaultyProxy(registry.host(), s -> false, 0);
-        Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
-      String v1 = "docker://" + proxy.host() + "/kiln/streamed-tags:1.0";
-      String latest = "docker://" + proxy.host() + "/kiln/streamed-tags:latest";
-      BakeResult r = kiln.bake(build, v1, latest);
-      long layer = r.layers().get(0).size();
-      long config =
-          StreamTesting.headBlob(registry.host(), "kiln/streamed-tags", r.configDigest()).get();
-      long blobBytes =
-          proxy.seen().stream()
-              .filter(
-                  s ->
-                      s.path().contains("/blobs/uploads/")
-                          && (s.method().equals("PATCH") || s.method().equals("PUT")))
-              .mapToLong(FaultyProxy.Seen::bodyBytes)
-              .sum();
-      assertThat(blobBytes).isEqualTo(layer + config);
-      Map<String, String> a = r.published().get(v1).details();
-      Map<String, String> b = r.published().get(latest).details();
-      assertThat(
-              Integer.parseInt(a.get("blobsStreamed")) + Integer.parseInt(b.get("blobsStreamed")))
-          .isEqualTo(1);
-      assertThat(
-              Integer.parseInt(a.get("blobsUploaded")) + Integer.parseInt(b.get("blobsUploaded")))
-          .isEqualTo(2);
-      assertThat(Integer.parseInt(a.get("blobsSkipped")) + Integer.parseInt(b.get("blobsSkipped")))
-          .isEqualTo(2);
-      assertExact(r, "kiln/streamed-tags", "1.0");
-      assertExact(r, "kiln/streamed-tags", "latest");
-    }
-    StreamTesting.joinStreamThreads();
+    bakeToTwo(
+        tmp,
+        8,
+        "kiln/streamed-tags:1.0",
+        "kiln/streamed-tags:latest",
+        totals -> {
+          assertThat(totals.applyAsInt("blobsStreamed")).isEqualTo(1);
+          assertThat(totals.applyAsInt("blobsUploaded")).isEqualTo(2);
+          assertThat(totals.applyAsInt("blobsSkipped")).isEqualTo(2);
+        });
   }
 
   /**
@@ -352,18 +327,42 @@ class RegistryStreamIT {
   @Test
   @Timeout(value = 5, unit = TimeUnit.MINUTES)
   void twoRepositoriesOfOneRegistrySendEachBlobOnceAndMountIt(@TempDir Path tmp) throws Exception {
+    bakeToTwo(
+        tmp,
+        9,
+        "kiln/streamed-team:1",
+        "kiln/streamed-mirror:1",
+        totals -> {
+          assertThat(totals.applyAsInt("blobsMounted")).isEqualTo(2);
+          assertThat(totals.applyAsInt("blobsStreamed")).isEqualTo(1);
+        });
+  }
+
+  /**
+   * Bakes a one-layer image of 12 MiB of random bytes (from {@code seed}) to {@code first} and
+   * {@code second} (REPO:TAG of the test's registry, through a proxy) in one bake; checks that
+   * every blob byte went up once and that both name the exact image, then hands the sums of the two
+   * publications' counts (by detail name) to {@code totals}.
+   */
+  private static void bakeToTwo(
+      Path tmp,
+      long seed,
+      String first,
+      String second,
+      ThrowingConsumer<java.util.function.ToIntFunction<String>> totals)
+      throws Exception {
     Path app = tmp.resolve("app");
-    StreamTesting.randomFile(app.resolve("a.bin"), 12 * MIB, 9);
+    StreamTesting.randomFile(app.resolve("a.bin"), 12 * MIB, seed);
     ImageBuild build =
         ImageBuild.from(Base.scratch()).layer(Layer.files("app").addTree(app, "/app"));
     try (FaultyProxy proxy = new FaultyProxy(registry.host(), s -> false, 0);
         Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
-      String a = "docker://" + proxy.host() + "/kiln/streamed-team:1";
-      String b = "docker://" + proxy.host() + "/kiln/streamed-mirror:1";
+      String a = "docker://" + proxy.host() + "/" + first;
+      String b = "docker://" + proxy.host() + "/" + second;
       BakeResult r = kiln.bake(build, a, b);
+      String repo = first.substring(0, first.indexOf(':'));
       long layer = r.layers().get(0).size();
-      long config =
-          StreamTesting.headBlob(registry.host(), "kiln/streamed-team", r.configDigest()).get();
+      long config = StreamTesting.headBlob(registry.host(), repo, r.configDigest()).get();
       long blobBytes =
           proxy.seen().stream()
               .filter(
@@ -375,16 +374,19 @@ class RegistryStreamIT {
       assertThat(blobBytes).isEqualTo(layer + config);
       Map<String, String> da = r.published().get(a).details();
       Map<String, String> db = r.published().get(b).details();
-      assertThat(
-              Integer.parseInt(da.get("blobsMounted")) + Integer.parseInt(db.get("blobsMounted")))
-          .isEqualTo(2);
-      assertThat(
-              Integer.parseInt(da.get("blobsStreamed")) + Integer.parseInt(db.get("blobsStreamed")))
-          .isEqualTo(1);
-      assertExact(r, "kiln/streamed-team", "1");
-      assertExact(r, "kiln/streamed-mirror", "1");
+      totals.accept(k -> Integer.parseInt(da.get(k)) + Integer.parseInt(db.get(k)));
+      for (String ref : List.of(first, second)) {
+        int colon = ref.indexOf(':');
+        assertExact(r, ref.substring(0, colon), ref.substring(colon + 1));
+      }
     }
     StreamTesting.joinStreamThreads();
+  }
+
+  /** A consumer whose assertions may throw. */
+  @FunctionalInterface
+  private interface ThrowingConsumer<T> {
+    void accept(T t) throws Exception;
   }
 
   private static synchronized boolean secondPatch(int[] patches) {
