@@ -87,15 +87,19 @@ final class Registries {
 
   /**
    * Registers {@code upload} as the upload of the blob to {@code repo}, until it completes. Returns
-   * the upload already registered instead, if there is one (then {@code upload} is not).
+   * the upload already registered instead, if there is one that did not fail (then {@code upload}
+   * is not).
    */
   static Optional<CompletableFuture<?>> uploading(
       String registry, Digest blob, String repo, CompletableFuture<?> upload) {
     String key = where(registry, repo) + "@" + blob;
     InFlight mine = new InFlight(SEQ.incrementAndGet(), registry, repo, blob, upload);
-    InFlight other = IN_FLIGHT.putIfAbsent(key, mine);
-    if (other != null) {
-      return Optional.of(other.upload());
+    // an upload that failed is replaced: the next push in line sends the blob
+    InFlight now =
+        IN_FLIGHT.compute(
+            key, (k, v) -> v == null || v.upload().isCompletedExceptionally() ? mine : v);
+    if (now != mine) {
+      return Optional.of(now.upload());
     }
     upload.whenComplete((v, e) -> IN_FLIGHT.remove(key, mine));
     return Optional.empty();

@@ -602,11 +602,14 @@ final class RegistryStore implements ImageStore, AttestationSink {
       return;
     }
     CompletableFuture<Void> mine = new CompletableFuture<>();
-    Optional<CompletableFuture<?>> other = Registries.uploading(registry, d, repo, mine);
-    if (other.isPresent() && tookOther(other.get(), d)) {
-      t.skipped.incrementAndGet(); // another target of this process just pushed it here
-      Registries.seen(registry, d, repo);
-      return;
+    Optional<CompletableFuture<?>> other;
+    while ((other = Registries.uploading(registry, d, repo, mine)).isPresent()) {
+      if (tookOther(other.get(), d)) {
+        t.skipped.incrementAndGet(); // another target of this process just pushed it here
+        Registries.seen(registry, d, repo);
+        return;
+      }
+      // it failed: the next push in line (this one, or another that got in first) sends it
     }
     Optional<CompletableFuture<?>> elsewhere = Registries.uploadingElsewhere(registry, d, repo);
     if (elsewhere.isPresent()) {

@@ -339,6 +339,44 @@ class RegistryStreamIT {
   }
 
   /**
+   * Two tags of one repository whose layer fails to stream (every {@code PATCH} part fails): one
+   * push sends the layer the usual way, once, and the other waits for it; both tags name the exact
+   * image.
+   */
+  @Test
+  @Timeout(value = 5, unit = TimeUnit.MINUTES)
+  void twoTagsWhoseStreamFailsSendTheLayerOnceTheUsualWay(@TempDir Path tmp) throws Exception {
+    Path app = tmp.resolve("app");
+    StreamTesting.randomFile(app.resolve("a.bin"), 12 * MIB, 10);
+    ImageBuild build =
+        ImageBuild.from(Base.scratch()).layer(Layer.files("app").addTree(app, "/app"));
+    try (AutoCloseable parts = StreamTesting.partSizes(MIB, 2 * MIB);
+        FaultyProxy proxy =
+            new FaultyProxy(registry.host(), s -> s.method().equals("PATCH"), Integer.MAX_VALUE);
+        Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
+      String a = "docker://" + proxy.host() + "/kiln/streamed-failing:1.0";
+      String b = "docker://" + proxy.host() + "/kiln/streamed-failing:latest";
+      BakeResult r = kiln.bake(build, a, b);
+      LayerRecord l = r.layers().get(0);
+      String layerPut = "digest=" + RegistryClient.enc(l.digest().toString());
+      assertThat(proxy.failures()).isPositive();
+      assertThat(
+              proxy.seen().stream()
+                  .filter(s -> s.method().equals("PUT") && s.path().endsWith(layerPut))
+                  .mapToLong(FaultyProxy.Seen::bodyBytes)
+                  .sum())
+          .isEqualTo(l.size());
+      Map<String, String> da = r.published().get(a).details();
+      Map<String, String> db = r.published().get(b).details();
+      assertThat(da.get("blobsStreamed")).isEqualTo("0");
+      assertThat(db.get("blobsStreamed")).isEqualTo("0");
+      assertExact(r, "kiln/streamed-failing", "1.0");
+      assertExact(r, "kiln/streamed-failing", "latest");
+    }
+    StreamTesting.joinStreamThreads();
+  }
+
+  /**
    * Bakes a one-layer image of 12 MiB of random bytes (from {@code seed}) to {@code first} and
    * {@code second} (REPO:TAG of the test's registry, through a proxy) in one bake; checks that
    * every blob byte went up once and that both name the exact image, then hands the sums of the two
