@@ -3,6 +3,7 @@ package dev.kiln.spi;
 import dev.kiln.Digest;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -43,6 +44,31 @@ public interface LayerInProgress {
    * took up by then (the image was found in the target, or the bake failed) is to be abandoned.
    */
   CompletionStage<Void> bakeEnded();
+
+  /**
+   * The layer's uncompressed tar as it is written, when the bake keeps the tars of the layers it
+   * writes (a store of the bake {@link ImageStore#readsUncompressedLayers reads layers
+   * uncompressed}); empty otherwise. Its size is known before it is written.
+   */
+  default Optional<Tar> tar() {
+    return Optional.empty();
+  }
+
+  /**
+   * An uncompressed tar being written: a preview in the same sense as the blob (a receiver checks
+   * it against the diffID, as the Docker daemon does when it loads a layer).
+   */
+  interface Tar {
+    /** The tar's size: a write that would give another size fails. */
+    long size();
+
+    /**
+     * The tar from its first byte, as it is written: reads block until more is written; -1 only
+     * once all {@link #size()} bytes were read and the layer was written in full; {@link
+     * IOException} if the write failed, was abandoned, or the bake ended.
+     */
+    InputStream open() throws IOException;
+  }
 
   /** A written blob: its digest and size, and the diffID and size of its tar. */
   record Written(Digest digest, long size, Digest diffId, long uncompressedSize) {}

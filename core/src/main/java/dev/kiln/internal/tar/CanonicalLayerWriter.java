@@ -85,6 +85,8 @@ public final class CanonicalLayerWriter implements LayerWriter {
   private String blobName;
   private Consumer<GrowingBlob> blobWatcher;
   private GrowingBlob growing;
+  private GrowingBlob growingTar;
+  private long tarSize;
   private ChunkSink chunkSink;
   private boolean lowest;
   private TarSink tarSink;
@@ -162,7 +164,21 @@ public final class CanonicalLayerWriter implements LayerWriter {
       }
       if (tarSink != null) {
         tarCopy = Files.createTempFile(tmpDir, "kiln-layer-", ".tar");
-        copy = new BufferedOutputStream(Files.newOutputStream(tarCopy), 1 << 20);
+        OutputStream tarFile = Files.newOutputStream(tarCopy);
+        if (growing != null) {
+          // the tar's preview, whose size is known before it is written (a target that takes
+          // layers uncompressed can start sending it at once)
+          try {
+            tarSize = EntryWriter.tarSize(entries, mtime);
+            growingTar = new GrowingBlob(blobName + " (tar)", tarCopy);
+          } catch (IOException | RuntimeException e) {
+            tarFile.close();
+            throw e;
+          }
+          tarFile = growingTar.counting(tarFile);
+          growing.tar(growingTar, tarSize);
+        }
+        copy = new BufferedOutputStream(tarFile, 1 << 20);
       }
       if (growing != null) {
         blobWatcher.accept(growing);
@@ -189,6 +205,11 @@ public final class CanonicalLayerWriter implements LayerWriter {
               entries.size(),
               output);
       done = true;
+      if (growingTar != null) {
+        // a tar of another size than announced ends in an error, never in an end
+        growingTar.complete(
+            new LayerInProgress.Written(blob.diffId(), tarSize, blob.diffId(), tarSize));
+      }
       if (growing != null) {
         growing.complete(
             new LayerInProgress.Written(
@@ -212,6 +233,9 @@ public final class CanonicalLayerWriter implements LayerWriter {
           (System.nanoTime() - start) / 1_000_000);
       return blob;
     } catch (IOException | RuntimeException | Error e) {
+      if (growingTar != null) {
+        growingTar.fail(e);
+      }
       if (growing != null) {
         growing.fail(e);
       }

@@ -8,6 +8,7 @@ import dev.kiln.spi.LayerNotes;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -35,6 +36,37 @@ final class EntryWriter {
     this.tarOut = tarOut;
     this.notes = notes;
   }
+
+  /**
+   * The size of the tar {@link TarWriter} writes of {@code entries}, end included, from their
+   * headers and declared sizes alone: no content is read. A content that turns out to have another
+   * size fails the write, so a tar that is written has this size.
+   */
+  static long tarSize(List<LayerEntry> entries, long mtime) throws IOException {
+    long[] count = new long[1];
+    OutputStream counter =
+        new OutputStream() {
+          @Override
+          public void write(int b) {
+            count[0]++;
+          }
+
+          @Override
+          public void write(byte[] b, int off, int len) {
+            count[0] += len;
+          }
+        };
+    TarWriter tar = new TarWriter(counter, mtime);
+    EntryWriter sizer = new EntryWriter(tar, counter, null);
+    sizer.sizeOnly = true;
+    for (LayerEntry e : entries) {
+      sizer.write(e);
+    }
+    tar.finish();
+    return count[0];
+  }
+
+  private boolean sizeOnly;
 
   void write(LayerEntry e) throws IOException {
     OutputStream noted = notes == null ? null : notes.entry(e);
@@ -136,6 +168,14 @@ final class EntryWriter {
    * declared, or, for hashed content, to have another digest.
    */
   private void copyContent(LayerEntry e, OutputStream noted) throws IOException {
+    if (sizeOnly) {
+      // the content's bytes, counted without reading it (their values do not change the size)
+      byte[] zeros = new byte[(int) Math.min(buffer.length, Math.max(e.size(), 1))];
+      for (long left = e.size(); left > 0; left -= zeros.length) {
+        tarOut.write(zeros, 0, (int) Math.min(zeros.length, left));
+      }
+      return;
+    }
     LayerEntry.Content.Hashed hashed =
         e.content() instanceof LayerEntry.Content.Hashed h ? h : null;
     HashingOutputStream hashing = hashed != null ? new HashingOutputStream(tarOut) : null;

@@ -11,6 +11,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
@@ -29,6 +30,8 @@ public final class GrowingBlob implements LayerInProgress, Closeable {
   private long size;
   private boolean complete;
   private IOException failure;
+  private volatile Tar tar;
+  private volatile GrowingBlob tarPreview;
 
   /** A blob for the layer {@code name}, written to {@code file} (which exists, empty). */
   public GrowingBlob(String name, Path file) throws IOException {
@@ -97,6 +100,30 @@ public final class GrowingBlob implements LayerInProgress, Closeable {
     written.completeExceptionally(failure);
   }
 
+  /**
+   * Offers {@code preview}, the layer's tar being written, of {@code size} bytes, with the blob.
+   */
+  public void tar(GrowingBlob preview, long size) {
+    this.tarPreview = preview;
+    this.tar =
+        new Tar() {
+          @Override
+          public long size() {
+            return size;
+          }
+
+          @Override
+          public InputStream open() {
+            return preview.openBlob();
+          }
+        };
+  }
+
+  @Override
+  public Optional<Tar> tar() {
+    return Optional.ofNullable(tar);
+  }
+
   @Override
   public CompletionStage<Written> written() {
     return written.copy();
@@ -119,6 +146,10 @@ public final class GrowingBlob implements LayerInProgress, Closeable {
   @Override
   public void close() throws IOException {
     fail(new IOException("the bake ended"));
+    GrowingBlob t = tarPreview;
+    if (t != null) {
+      t.close();
+    }
     try {
       channel.close();
     } finally {

@@ -139,16 +139,30 @@ class GrowingBlobTest {
   }
 
   @Test
-  void aBlobWatchedWhileTheTarIsKeptIsTheWholeBlobAndTheKeptTarTheDiffIdsBytes() throws Exception {
+  void theTarPreviewHasTheSizeAnnouncedBeforeItIsWrittenAndIsTheDiffIdsBytes() throws Exception {
     Path out = Files.createDirectories(tmp.resolve("out"));
     Path src = Files.writeString(tmp.resolve("hello.txt"), "hello");
     String longName = "opt/" + "very-long-directory-name/".repeat(8) + "é-file.txt";
-    AtomicReference<CompletableFuture<byte[]>> read = new AtomicReference<>();
+    AtomicReference<GrowingBlob> seen = new AtomicReference<>();
+    AtomicReference<CompletableFuture<byte[]>> tar = new AtomicReference<>();
     Path[] kept = new Path[1];
     LayerBlob blob;
     try (CanonicalLayerWriter w = new CanonicalLayerWriter(out, 1, 6, compressors.executor())) {
       w.keepTar((diffId, size, file) -> kept[0] = file);
-      w.watchBlob("all", b -> read.set(readAll(b)));
+      w.watchBlob(
+          "all",
+          b -> {
+            seen.set(b);
+            tar.set(
+                CompletableFuture.supplyAsync(
+                    () -> {
+                      try (InputStream in = b.tar().orElseThrow().open()) {
+                        return in.readAllBytes();
+                      } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                      }
+                    }));
+          });
       w.add(LayerEntry.file("etc/hello.txt", 0644, src));
       w.add(LayerEntry.file(longName, 0644, random(700_001, 7)).owner(3_000_000, 2_097_152));
       w.add(LayerEntry.directory("tmp", 01777));
@@ -164,10 +178,24 @@ class GrowingBlobTest {
       w.add(LayerEntry.file("empty", 0600, new byte[0]));
       blob = w.finish();
     }
-    assertThat(Digest.of(read.get().get(30, TimeUnit.SECONDS))).isEqualTo(blob.digest());
-    byte[] tar = Files.readAllBytes(kept[0]);
-    assertThat(tar).hasSize((int) blob.uncompressedSize());
-    assertThat(Digest.of(tar)).isEqualTo(blob.diffId());
+    byte[] got = tar.get().get(30, TimeUnit.SECONDS);
+    assertThat(seen.get().tar().orElseThrow().size())
+        .as("announced before the first byte")
+        .isEqualTo(blob.uncompressedSize());
+    assertThat(Digest.of(got)).isEqualTo(blob.diffId());
+    assertThat(got).isEqualTo(Files.readAllBytes(kept[0]));
+  }
+
+  @Test
+  void withoutKeptTarsThereIsNoTarPreview() throws Exception {
+    AtomicReference<GrowingBlob> seen = new AtomicReference<>();
+    Path out = Files.createDirectories(tmp.resolve("out"));
+    try (CanonicalLayerWriter w = new CanonicalLayerWriter(out, 1, 6, compressors.executor())) {
+      w.watchBlob("x", seen::set);
+      w.add(LayerEntry.file("/a", 0644, random(10, 9)));
+      w.finish();
+    }
+    assertThat(seen.get().tar()).isEmpty();
   }
 
   private GrowingBlob blobOf(Path file, OutputStream[] out) throws IOException {
