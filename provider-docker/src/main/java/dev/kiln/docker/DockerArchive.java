@@ -11,8 +11,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.LongConsumer;
@@ -61,9 +63,7 @@ final class DockerArchive {
       OutputStream out,
       LongConsumer progress)
       throws IOException {
-    TarArchiveOutputStream tar = new TarArchiveOutputStream(new BufferedOutputStream(out, 1 << 16));
-    tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
-    tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
+    TarArchiveOutputStream tar = newTar(out);
     List<LayerRecord> records = image.layers();
     OciJson.ArchiveImage manifest =
         new OciJson.ArchiveImage(
@@ -79,46 +79,136 @@ final class DockerArchive {
     long done = 0;
     for (int i = present; i < records.size(); i++) {
       LayerRecord l = records.get(i);
-      if (!written.add(l.digest())) {
-        continue;
+      if (written.add(l.digest())) {
+        done = layer(tar, image, l, tars, done, progress);
       }
-      TarArchiveEntry dir = new TarArchiveEntry(l.digest().hex() + "/");
-      dir.setModTime(MTIME_MILLIS);
-      dir.setMode(040755);
-      tar.putArchiveEntry(dir);
-      tar.closeArchiveEntry();
-      boolean inflate = l.uncompressedSize() >= 0 && LayerRecord.isGzip(l.mediaType());
-      TarArchiveEntry e = new TarArchiveEntry(l.digest().hex() + "/layer.tar");
-      e.setSize(inflate ? l.uncompressedSize() : image.blobSize(l.digest()));
-      e.setModTime(MTIME_MILLIS);
-      e.setMode(0100644);
-      tar.putArchiveEntry(e);
-      Optional<InputStream> kept =
-          inflate && tars != null ? tars.open(l.diffId(), l.uncompressedSize()) : Optional.empty();
-      if (kept.isPresent()) {
-        done = copyKept(kept.get(), l, tar, done, progress);
-        tar.closeArchiveEntry();
-        continue;
-      }
-      try (CountingInputStream blob = new CountingInputStream(image.openBlob(l.digest()));
-          InputStream in = inflate ? new GZIPInputStream(blob, 1 << 16) : blob) {
-        byte[] buf = new byte[1 << 16];
-        long base = done;
-        int n;
-        while ((n = in.read(buf)) > 0) {
-          tar.write(
-              buf, 0, n); // more bytes than the entry's size throw here, fewer at closeArchiveEntry
-          done = base + blob.getCount(); // progress in blob bytes, as the caller counts its total
-          progress.accept(done);
-        }
-        blob.transferTo(
-            OutputStream
-                .nullOutputStream()); // to its end, where the store's stream checks the digest
-      }
-      tar.closeArchiveEntry();
     }
     tar.finish();
     tar.close(); // the block stream inside pads and writes its last block only when closed
+  }
+
+  /** A tar stream for an archive written into {@code out}. */
+  static TarArchiveOutputStream newTar(OutputStream out) {
+    TarArchiveOutputStream tar = new TarArchiveOutputStream(new BufferedOutputStream(out, 1 << 16));
+    tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+    tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
+    return tar;
+  }
+
+  /**
+   * Ends an archive whose first entries are layers that went in while they were written: {@code
+   * streamed} names the entry of such a layer by diffID. Appends the other layers of {@code image}
+   * above the lowest {@code present} ones (as {@link #write} does), then the config, then {@code
+   * manifest.json}, which names the streamed entries for their layers, and closes {@code tar}. The
+   * daemon reads the manifest only once it has the whole archive, so it may come last. Returns the
+   * progress after it, in blob bytes (a streamed layer counts its blob's size).
+   */
+  static long finish(
+      TarArchiveOutputStream tar,
+      ImageView image,
+      String repoTag,
+      int present,
+      Map<Digest, String> streamed,
+      UncompressedLayers tars,
+      LongConsumer progress)
+      throws IOException {
+    List<LayerRecord> records = image.layers();
+    List<String> names = new ArrayList<>();
+    Set<Digest> written = new HashSet<>();
+    for (int i = 0; i < present && i < records.size(); i++) {
+      written.add(records.get(i).digest()); // the daemon has these: never read
+    }
+    long done = 0;
+    for (int i = 0; i < records.size(); i++) {
+      LayerRecord l = records.get(i);
+      String name = streamed.get(l.diffId());
+      if (name != null) {
+        names.add(name);
+        if (written.add(l.digest())) {
+          done += l.size();
+          progress.accept(done);
+        }
+        continue;
+      }
+      names.add(l.digest().hex() + "/layer.tar");
+      if (i >= present && written.add(l.digest())) {
+        done = layer(tar, image, l, tars, done, progress);
+      }
+    }
+    bytes(tar, image.configDigest().hex() + ".json", image.config());
+    OciJson.ArchiveImage manifest =
+        new OciJson.ArchiveImage(
+            image.configDigest().hex() + ".json",
+            repoTag == null ? List.of() : List.of(repoTag),
+            names);
+    bytes(tar, "manifest.json", OciJson.write(List.of(manifest)));
+    tar.finish();
+    tar.close();
+    return done;
+  }
+
+  /** Writes one layer as {@code <blob hex>/layer.tar}; returns the progress after it. */
+  private static long layer(
+      TarArchiveOutputStream tar,
+      ImageView image,
+      LayerRecord l,
+      UncompressedLayers tars,
+      long done,
+      LongConsumer progress)
+      throws IOException {
+    TarArchiveEntry dir = new TarArchiveEntry(l.digest().hex() + "/");
+    dir.setModTime(MTIME_MILLIS);
+    dir.setMode(040755);
+    tar.putArchiveEntry(dir);
+    tar.closeArchiveEntry();
+    boolean inflate = l.uncompressedSize() >= 0 && LayerRecord.isGzip(l.mediaType());
+    TarArchiveEntry e = new TarArchiveEntry(l.digest().hex() + "/layer.tar");
+    e.setSize(inflate ? l.uncompressedSize() : image.blobSize(l.digest()));
+    e.setModTime(MTIME_MILLIS);
+    e.setMode(0100644);
+    tar.putArchiveEntry(e);
+    Optional<InputStream> kept =
+        inflate && tars != null ? tars.open(l.diffId(), l.uncompressedSize()) : Optional.empty();
+    if (kept.isPresent()) {
+      done = copyKept(kept.get(), l, tar, done, progress);
+      tar.closeArchiveEntry();
+      return done;
+    }
+    try (CountingInputStream blob = new CountingInputStream(image.openBlob(l.digest()));
+        InputStream in = inflate ? new GZIPInputStream(blob, 1 << 16) : blob) {
+      byte[] buf = new byte[1 << 16];
+      long base = done;
+      int n;
+      while ((n = in.read(buf)) > 0) {
+        tar.write(
+            buf, 0, n); // more bytes than the entry's size throw here, fewer at closeArchiveEntry
+        done = base + blob.getCount(); // progress in blob bytes, as the caller counts its total
+        progress.accept(done);
+      }
+      blob.transferTo(
+          OutputStream
+              .nullOutputStream()); // to its end, where the store's stream checks the digest
+    }
+    tar.closeArchiveEntry();
+    return done;
+  }
+
+  /** Writes a directory entry, as the daemon's archives have for each layer's directory. */
+  static void directory(TarArchiveOutputStream tar, String name) throws IOException {
+    TarArchiveEntry dir = new TarArchiveEntry(name);
+    dir.setModTime(MTIME_MILLIS);
+    dir.setMode(040755);
+    tar.putArchiveEntry(dir);
+    tar.closeArchiveEntry();
+  }
+
+  /** Starts a file entry of {@code size} bytes. */
+  static void startFile(TarArchiveOutputStream tar, String name, long size) throws IOException {
+    TarArchiveEntry e = new TarArchiveEntry(name);
+    e.setSize(size);
+    e.setModTime(MTIME_MILLIS);
+    e.setMode(0100644);
+    tar.putArchiveEntry(e);
   }
 
   /**

@@ -11,6 +11,7 @@ import dev.kiln.event.BakeEvent;
 import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageView;
 import dev.kiln.spi.IndexView;
+import dev.kiln.spi.LayerInProgress;
 import dev.kiln.spi.PublishContext;
 import dev.kiln.spi.UncompressedLayers;
 import java.io.IOException;
@@ -33,8 +34,9 @@ import java.util.regex.Pattern;
  * Like {@code docker build -t}, publishing moves the tag from an older image. Of a multi-platform
  * image the daemon gets the image of the platform it runs, as {@code docker pull} does. Details:
  * {@code name}, {@code imageId}, {@code bytesStreamed}, {@code layersSent}, {@code layersFromTars}
- * (layers sent from the uncompressed tars the bake kept, see {@link UncompressedLayers}).
- * Thread-safe.
+ * (layers sent from the uncompressed tars the bake kept, see {@link UncompressedLayers}), {@code
+ * layersStreamed} (layers that went into the load while the bake wrote them, see {@link
+ * #layerWriting}). Thread-safe.
  */
 public final class DockerDaemonStore implements ImageStore {
   private static final Pattern NAME =
@@ -42,10 +44,16 @@ public final class DockerDaemonStore implements ImageStore {
           "(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*");
   private static final Pattern TAG = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
 
+  /** The system property that, set to {@code false}, loads images only once they are written. */
+  public static final String STREAM_PROPERTY = "kiln.docker.streamLoad";
+
   private final String target;
   private final String name;
   private final String tag;
   private final Supplier<Daemon> daemon;
+
+  /** The load started while this bake writes the image's layers, until a publication takes it. */
+  private StreamedLoad pending; // guarded by this
 
   /** A store for a {@code docker-daemon:NAME:TAG} target on the daemon at {@code $DOCKER_HOST}. */
   public DockerDaemonStore(Target target) {
@@ -96,13 +104,74 @@ public final class DockerDaemonStore implements ImageStore {
     }
   }
 
+  /**
+   * Starts a load into the daemon, if none is pending, that takes the layer's uncompressed tar as
+   * it is written ({@link StreamedLoad}); {@link #publish} completes it, and the end of the bake
+   * abandons it if no publication took it. Only where the archive goes straight into the daemon's
+   * unix socket ({@link Daemon#loadsDirectly}); not when the bake keeps no tars, or when the system
+   * property {@value #STREAM_PROPERTY} is {@code false}.
+   */
+  @Override
+  public void layerWriting(LayerInProgress layer, PublishContext ctx) {
+    if (layer.tar().isEmpty() || "false".equalsIgnoreCase(System.getProperty(STREAM_PROPERTY))) {
+      return;
+    }
+    try {
+      if (!daemon.get().loadsDirectly()) {
+        return;
+      }
+    } catch (RuntimeException e) {
+      return; // publish reports what is wrong with the daemon
+    }
+    StreamedLoad load;
+    boolean started = false;
+    synchronized (this) {
+      if (pending == null) {
+        pending = StreamedLoad.start(this::streamingDaemon, reference());
+        started = true;
+      }
+      load = pending;
+      if (!load.add(layer)) {
+        return; // taken or failed: publish sends the layer the usual way
+      }
+    }
+    if (started) {
+      layer.bakeEnded().whenComplete((v, t) -> abandon(load));
+    }
+  }
+
+  private Daemon streamingDaemon() throws IOException {
+    try {
+      return daemon();
+    } catch (ImageStoreException e) {
+      throw new IOException(e.getMessage(), e);
+    }
+  }
+
+  /** The bake ended: a load no publication took is aborted, so the daemon discards it. */
+  private void abandon(StreamedLoad load) {
+    synchronized (this) {
+      if (pending == load) {
+        pending = null;
+      }
+    }
+    load.abandon(new IOException("the bake ended without publishing " + reference()));
+  }
+
+  /** Takes the pending load, if any: from now on the caller completes or aborts it. */
+  private synchronized StreamedLoad takePending() {
+    StreamedLoad s = pending;
+    pending = null;
+    return s;
+  }
+
   @Override
   public Optional<PublishedImage> find(ImageView image, PublishContext ctx) throws BakeException {
     Daemon d = daemon();
     try {
       Optional<InspectImageResponse> have = d.image(reference());
       if (have.isPresent() && image.configDigest().toString().equals(have.get().getId())) {
-        return Optional.of(published(image, 0, 0, 0));
+        return Optional.of(published(image, 0, 0, 0, 0));
       }
       return Optional.empty();
     } catch (RuntimeException e) {
@@ -112,12 +181,25 @@ public final class DockerDaemonStore implements ImageStore {
 
   @Override
   public PublishedImage publish(ImageView image, PublishContext ctx) throws BakeException {
-    Daemon d = daemon();
+    StreamedLoad load = takePending();
+    Daemon d;
+    try {
+      d = daemon();
+    } catch (ImageStoreException e) {
+      if (load != null) {
+        load.abandon(e);
+      }
+      throw e;
+    }
     String id = image.configDigest().toString();
     try {
       if (d.image(id).isPresent()) {
+        if (load != null) {
+          load.abandon(new IOException("the daemon has the image already"));
+          load = null;
+        }
         d.client().tagImageCmd(id, name, tag).withForce(true).exec();
-        return published(image, 0, 0, 0);
+        return published(image, 0, 0, 0, 0);
       }
       int present = DaemonLayers.presentPrefix(d, image, List.of(reference()));
       long total = DaemonLayers.bytes(image, present);
@@ -126,6 +208,39 @@ public final class DockerDaemonStore implements ImageStore {
       AtomicInteger fromTars = new AtomicInteger();
       UncompressedLayers tars =
           ctx.capability(UncompressedLayers.class).map(t -> counting(t, fromTars)).orElse(null);
+      if (load != null) {
+        // the layers written by this bake are in the daemon's load already, or on their way
+        StreamedLoad taken = load;
+        load = null;
+        try {
+          StreamedLoad.Result r =
+              taken.complete(
+                  image,
+                  reference(),
+                  present,
+                  tars,
+                  n -> ctx.emit(new BakeEvent.BytesWritten(target, n, total)));
+          checkLoaded(d, id);
+          return published(
+              image,
+              r.bytes(),
+              image.layers().size() - present,
+              fromTars.get(),
+              r.layersStreamed());
+        } catch (IOException e) {
+          if (Daemon.isConnectionFailure(e)) {
+            throw e;
+          }
+          ctx.emit(
+              new BakeEvent.Warning(
+                  "the load of "
+                      + reference()
+                      + " started while its layers were written failed ("
+                      + e.getMessage()
+                      + "); loading it once more"));
+          fromTars.set(0);
+        }
+      }
       try {
         send(
             d,
@@ -152,18 +267,8 @@ public final class DockerDaemonStore implements ImageStore {
         fromTars.set(0);
         send(d, image, 0, tars, n -> streamed[0] = n);
       }
-      Optional<InspectImageResponse> loaded = d.image(reference());
-      if (loaded.isEmpty() || !id.equals(loaded.get().getId())) {
-        throw new ImageStoreException(
-            target,
-            "the daemon loaded the image but "
-                + reference()
-                + " is "
-                + loaded.map(InspectImageResponse::getId).orElse("missing")
-                + ", not "
-                + id);
-      }
-      return published(image, streamed[0], image.layers().size() - present, fromTars.get());
+      checkLoaded(d, id);
+      return published(image, streamed[0], image.layers().size() - present, fromTars.get(), 0);
     } catch (IOException e) {
       if (Daemon.isConnectionFailure(e)) {
         throw new ImageStoreException(target, d.unavailable(e).getMessage(), e);
@@ -174,6 +279,25 @@ public final class DockerDaemonStore implements ImageStore {
           e);
     } catch (RuntimeException e) {
       throw failure(d, e);
+    } finally {
+      if (load != null) {
+        load.abandon(new IOException("the publication of " + reference() + " failed"));
+      }
+    }
+  }
+
+  /** Checks that {@code NAME:TAG} is the image with this id after a load. */
+  private void checkLoaded(Daemon d, String id) throws ImageStoreException {
+    Optional<InspectImageResponse> loaded = d.image(reference());
+    if (loaded.isEmpty() || !id.equals(loaded.get().getId())) {
+      throw new ImageStoreException(
+          target,
+          "the daemon loaded the image but "
+              + reference()
+              + " is "
+              + loaded.map(InspectImageResponse::getId).orElse("missing")
+              + ", not "
+              + id);
     }
   }
 
@@ -257,13 +381,14 @@ public final class DockerDaemonStore implements ImageStore {
   }
 
   private PublishedImage published(
-      ImageView image, long bytes, int layersSent, int layersFromTars) {
+      ImageView image, long bytes, int layersSent, int layersFromTars, int layersStreamed) {
     Map<String, String> details = new LinkedHashMap<>();
     details.put("name", reference());
     details.put("imageId", image.configDigest().toString());
     details.put("bytesStreamed", Long.toString(bytes));
     details.put("layersSent", Integer.toString(layersSent));
     details.put("layersFromTars", Integer.toString(layersFromTars));
+    details.put("layersStreamed", Integer.toString(layersStreamed));
     return new PublishedImage(target, image.digest(), false, details);
   }
 }

@@ -10,6 +10,7 @@ import dev.kiln.Kiln;
 import dev.kiln.Layer;
 import dev.kiln.LayerRecord;
 import dev.kiln.PublishedImage;
+import dev.kiln.docker.DockerDaemonStore;
 import dev.kiln.event.BakeEvent;
 import dev.kiln.testing.Busybox;
 import dev.kiln.testing.Tools;
@@ -50,6 +51,9 @@ class DaemonTarFeedIT {
 
   @BeforeEach
   void setUp() {
+    // the kept tars feed the load that starts once the image is written: no load while it is
+    // written (DaemonStreamedLoadIT), which would take the layers from their previews instead
+    System.setProperty(DockerDaemonStore.STREAM_PROPERTY, "false");
     docker = Tools.requireDocker();
     image = REPO + ":t" + Long.toHexString(new Random().nextLong() & Long.MAX_VALUE);
     data = new byte[3 << 20];
@@ -58,6 +62,7 @@ class DaemonTarFeedIT {
 
   @AfterEach
   void removeImage() {
+    System.clearProperty(DockerDaemonStore.STREAM_PROPERTY);
     Tools.run(docker, "rmi", "-f", image);
   }
 

@@ -1,0 +1,335 @@
+package dev.kiln.docker;
+
+import dev.kiln.Digest;
+import dev.kiln.spi.ImageView;
+import dev.kiln.spi.LayerInProgress;
+import dev.kiln.spi.UncompressedLayers;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.function.LongConsumer;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+
+/**
+ * A load into the Docker daemon started while the bake writes the image's layers, so that the
+ * daemon receives a layer while Kiln writes it instead of after: {@code POST /images/load} over the
+ * daemon's unix socket ({@link SocketLoad}) on a thread of its own, whose body is a docker-archive
+ * whose first entries are the layers' uncompressed tars, each read from its preview ({@link
+ * LayerInProgress#tar()}) as it is written, in the order the layers started, named {@code
+ * streamed-N/layer.tar} (their blob digests are not known yet). {@link #complete} has the same
+ * thread append what the image needs besides: the layers that were not streamed, the config, and
+ * {@code manifest.json} last. The daemon unpacks nothing before it has the whole archive (and
+ * checks every layer against the config's diffIDs), so an archive cut off before its end loads
+ * nothing. Each streamed tar is hashed as it goes in and must match the diffID its layer was
+ * written with. Whatever fails (a preview error, a mismatch, the daemon's refusal, the bake ending
+ * without a publication) {@link #abort aborts} the request: the connection is closed before the
+ * body's last chunk, which the daemon sees as a cut archive and discards. Thread-safe.
+ */
+final class StreamedLoad {
+  /** Opens the daemon: may block (connecting), so it is called on the load's own thread. */
+  interface DaemonSource {
+    Daemon open() throws IOException;
+  }
+
+  /** What went in: the archive's bytes in blob bytes (as progress counts) and streamed layers. */
+  record Result(long bytes, int layersStreamed) {}
+
+  /** Writes the rest of the archive and closes it; returns the progress after it. */
+  private interface Rest {
+    long writeTo(TarArchiveOutputStream tar) throws IOException;
+  }
+
+  private final String what;
+  private final List<Streamed> layers = new ArrayList<>(); // guarded by this
+  private int streamed; // guarded by this: how many of layers are wholly in the archive
+  private boolean taken; // guarded by this: no more layers, a publication completes the load
+  private Rest rest; // guarded by this: set by complete, written by the load's thread
+  private IOException failure; // guarded by this
+  private long bytes; // guarded by this
+  private final CompletableFuture<Void> ended = new CompletableFuture<>();
+  private final Thread thread;
+
+  private static final class Streamed {
+    final int n;
+    final LayerInProgress layer;
+    final LayerInProgress.Tar tar;
+    Digest sent; // guarded by the load: the digest of what went in, once the whole tar did
+
+    Streamed(int n, LayerInProgress layer, LayerInProgress.Tar tar) {
+      this.n = n;
+      this.layer = layer;
+      this.tar = tar;
+    }
+
+    String dir() {
+      return "streamed-" + n + "/";
+    }
+
+    String name() {
+      return dir() + "layer.tar";
+    }
+  }
+
+  private StreamedLoad(DaemonSource source, String what) {
+    this.what = what;
+    this.thread = new Thread(() -> run(source), "kiln-daemon-load " + what);
+    thread.setDaemon(true);
+  }
+
+  /** Starts the load; {@code what} names it in the thread's name and in errors. */
+  static StreamedLoad start(DaemonSource source, String what) {
+    StreamedLoad s = new StreamedLoad(source, what);
+    s.thread.start();
+    return s;
+  }
+
+  /**
+   * Puts the tar of {@code layer} into the archive after the layers added before it; false if the
+   * load no longer takes layers (taken by a publication, or aborted) or the layer has no preview.
+   */
+  synchronized boolean add(LayerInProgress layer) {
+    if (taken || failure != null || layer.tar().isEmpty()) {
+      return false;
+    }
+    layers.add(new Streamed(layers.size(), layer, layer.tar().get()));
+    notifyAll();
+    return true;
+  }
+
+  private void run(DaemonSource source) {
+    try {
+      Daemon d = source.open();
+      d.load(this::body);
+      ended.complete(null);
+    } catch (IOException | RuntimeException | Error e) {
+      abort(e);
+      ended.completeExceptionally(e);
+    }
+  }
+
+  /** The request's body: each layer as it is added and written, then the rest once given. */
+  private void body(OutputStream out) throws IOException {
+    TarArchiveOutputStream tar = DockerArchive.newTar(out);
+    int next = 0;
+    while (true) {
+      Streamed s = null;
+      Rest r;
+      synchronized (this) {
+        while (failure == null && rest == null && next >= layers.size()) {
+          try {
+            wait();
+          } catch (InterruptedException e) {
+            throw new InterruptedIOException("the load of " + what + " was aborted");
+          }
+        }
+        checkNotAborted();
+        if (next < layers.size()) {
+          s = layers.get(next++);
+        }
+        r = rest;
+      }
+      if (s != null) {
+        stream(tar, s);
+        continue;
+      }
+      long n = r.writeTo(tar);
+      synchronized (this) {
+        bytes = n;
+      }
+      return;
+    }
+  }
+
+  private void stream(TarArchiveOutputStream tar, Streamed s) throws IOException {
+    MessageDigest sha = sha256();
+    DockerArchive.directory(tar, s.dir());
+    DockerArchive.startFile(tar, s.name(), s.tar.size());
+    long got = 0;
+    try (InputStream in = s.tar.open()) {
+      byte[] buf = new byte[SocketLoad.CHUNK];
+      int n;
+      while ((n = in.read(buf)) > 0) {
+        synchronized (this) {
+          checkNotAborted();
+        }
+        tar.write(buf, 0, n); // more than the announced size throws here
+        sha.update(buf, 0, n);
+        got += n;
+      }
+    }
+    if (got != s.tar.size()) {
+      throw new IOException(
+          "layer '"
+              + s.layer.name()
+              + "': its tar ended at "
+              + got
+              + " of "
+              + s.tar.size()
+              + " bytes");
+    }
+    tar.closeArchiveEntry();
+    Digest d = Digest.fromBytes(sha.digest());
+    synchronized (this) {
+      s.sent = d;
+      streamed++;
+      notifyAll();
+    }
+  }
+
+  private void checkNotAborted() throws IOException {
+    if (failure != null) {
+      throw new IOException("the load of " + what + " was aborted: " + failure.getMessage());
+    }
+  }
+
+  /**
+   * Completes the load with {@code image}: waits until every streamed layer is in the archive and
+   * matches its diffID, has the rest appended (the layers above the lowest {@code present} that
+   * were not streamed, from {@code tars} or the stored blobs; the config; the manifest), and waits
+   * for the daemon's answer. On any failure the request is aborted before this throws, so the
+   * daemon loads nothing from it.
+   */
+  Result complete(
+      ImageView image, String repoTag, int present, UncompressedLayers tars, LongConsumer progress)
+      throws IOException {
+    List<Streamed> all;
+    synchronized (this) {
+      if (failure != null) {
+        throw failure;
+      }
+      taken = true;
+      all = List.copyOf(layers);
+    }
+    try {
+      Map<Digest, String> names = new LinkedHashMap<>();
+      for (Streamed s : all) {
+        if (!s.layer.written().toCompletableFuture().isDone()) {
+          // not a layer of this image (those are all written): do not wait for it
+          throw new IOException("layer '" + s.layer.name() + "' is still being written");
+        }
+        LayerInProgress.Written w = get(s.layer.written().toCompletableFuture(), s.layer.name());
+        Digest sent = awaitStreamed(s);
+        if (!w.diffId().equals(sent)) {
+          throw new IOException(
+              "the tar of layer '"
+                  + s.layer.name()
+                  + "' streamed into the daemon is "
+                  + sent
+                  + ", not its diffID "
+                  + w.diffId()
+                  + " (changed while it was written)");
+        }
+        names.putIfAbsent(w.diffId(), s.name());
+      }
+      int used = 0;
+      for (int i = present; i < image.layers().size(); i++) {
+        if (names.containsKey(image.layers().get(i).diffId())) {
+          used++;
+        }
+      }
+      synchronized (this) {
+        checkNotAborted();
+        rest = t -> DockerArchive.finish(t, image, repoTag, present, names, tars, progress);
+        notifyAll();
+      }
+      get(ended, what);
+      synchronized (this) {
+        return new Result(bytes, used);
+      }
+    } catch (IOException | RuntimeException e) {
+      abort(e);
+      awaitEnd();
+      throw e;
+    }
+  }
+
+  /** Waits until {@code s} is wholly in the archive; its digest. */
+  private synchronized Digest awaitStreamed(Streamed s) throws IOException {
+    while (s.sent == null) {
+      if (failure != null) {
+        throw failure;
+      }
+      try {
+        wait();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("interrupted while loading " + what);
+      }
+    }
+    return s.sent;
+  }
+
+  /**
+   * Aborts the load, unless a publication has already handed it the rest of the archive: the
+   * daemon's connection is closed before the body's end, so it discards what it received.
+   */
+  void abandon(Throwable why) {
+    synchronized (this) {
+      if (rest != null) {
+        return;
+      }
+    }
+    abort(why);
+  }
+
+  private void abort(Throwable why) {
+    synchronized (this) {
+      if (failure != null) {
+        return;
+      }
+      failure =
+          why instanceof IOException io
+              ? io
+              : new IOException("the load of " + what + " failed: " + why, why);
+      notifyAll();
+    }
+    if (Thread.currentThread() != thread) {
+      thread.interrupt(); // a write blocked on the socket or a wait for the layer ends at once
+    }
+  }
+
+  private void awaitEnd() {
+    try {
+      ended.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException e) {
+      // reported by whoever aborted
+    }
+  }
+
+  private static <T> T get(CompletableFuture<T> f, String what) throws IOException {
+    try {
+      return f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while loading " + what);
+    } catch (ExecutionException e) {
+      Throwable c = e.getCause();
+      if (c instanceof IOException io) {
+        throw io;
+      }
+      if (c instanceof RuntimeException r) {
+        throw r;
+      }
+      throw new IOException(what + ": " + c, c);
+    }
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is required of every Java platform", e);
+    }
+  }
+}

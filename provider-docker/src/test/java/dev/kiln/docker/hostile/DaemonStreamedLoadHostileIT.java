@@ -1,0 +1,337 @@
+package dev.kiln.docker.hostile;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.kiln.BakeException;
+import dev.kiln.BakeResult;
+import dev.kiln.Base;
+import dev.kiln.Digest;
+import dev.kiln.ImageBuild;
+import dev.kiln.Kiln;
+import dev.kiln.Layer;
+import dev.kiln.PublishedImage;
+import dev.kiln.Target;
+import dev.kiln.docker.DockerDaemonStore;
+import dev.kiln.event.BakeEvent;
+import dev.kiln.spi.ImageStore;
+import dev.kiln.spi.ImageStoreProvider;
+import dev.kiln.spi.ImageView;
+import dev.kiln.spi.LayerInProgress;
+import dev.kiln.spi.PublishContext;
+import dev.kiln.testing.Busybox;
+import dev.kiln.testing.Tools;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The load into the daemon that starts while the bake writes the layers, when things go wrong: a
+ * layer's tar that changes while it is streamed is caught and the image is loaded again, exactly; a
+ * layer whose write fails half-way aborts the load (no image, the tag stays where it was); an image
+ * the daemon has already is not loaded, and the load started for it is abandoned. In every case the
+ * load's threads end. Against the real Docker engine, through a store that wraps {@code
+ * docker-daemon:} and tampers with what the bake hands it.
+ */
+class DaemonStreamedLoadHostileIT {
+  private static final String REPO = "kiln-it-streamhostile/img";
+
+  @TempDir Path tmp;
+
+  private String docker;
+  private String image;
+  private Path rootfs;
+  private final List<BakeEvent> events = new CopyOnWriteArrayList<>();
+  private final List<String> extraImages = new ArrayList<>();
+
+  /** What the tampering store does to the layer named "data" when the bake starts writing it. */
+  private volatile Consumer<LayerInProgress> beforeData = l -> {};
+
+  /** Wraps the "data" layer the store sees; identity by default. */
+  private volatile java.util.function.UnaryOperator<LayerInProgress> wrapData = l -> l;
+
+  @BeforeEach
+  void setUp() throws Exception {
+    docker = Tools.requireDocker();
+    String t = Long.toHexString(new Random().nextLong() & Long.MAX_VALUE);
+    image = REPO + ":t" + t;
+    rootfs = Busybox.rootfs(tmp);
+  }
+
+  @AfterEach
+  void removeImages() {
+    Tools.run(docker, "rmi", "-f", image);
+    for (String i : extraImages) {
+      Tools.run(docker, "rmi", "-f", i);
+    }
+  }
+
+  private static byte[] data(long seed) {
+    byte[] b = new byte[4 << 20];
+    new Random(seed).nextBytes(b);
+    return b;
+  }
+
+  private ImageBuild build(byte[] big) {
+    return ImageBuild.from(Base.rootfs(rootfs))
+        .layer(Layer.files("data").content("/data/big.bin", big, 0644))
+        .config(c -> c.entrypoint("/bin/sh", "-c"));
+  }
+
+  private BakeResult bake(Path store, ImageBuild build, String ref) throws Exception {
+    try (Kiln k =
+        Kiln.builder().store(store).listener(events::add).imageStores(new Tampering()).build()) {
+      return k.bake(build, "tamper-daemon:" + ref);
+    }
+  }
+
+  @Test
+  void aTarChangedWhileItIsStreamedIsCaughtAndTheImageIsLoadedAgainExactly() throws Exception {
+    byte[] big = data(21);
+    // another writer changes one byte of the layer's tar file after the bake wrote it
+    wrapData = l -> new FlippedTar(l, (3L << 20) + 17);
+    BakeResult r = bake(tmp.resolve("store"), build(big), image);
+    PublishedImage p = r.published().get("tamper-daemon:" + image);
+    // the base layer was streamed as well, but the load it was in could not be finished
+    assertThat(p.details())
+        .containsEntry("layersStreamed", "0")
+        .containsEntry("layersSent", "2")
+        .containsEntry("layersFromTars", "2");
+    assertThat(warnings())
+        .singleElement()
+        .asString()
+        .contains("started while its layers were written failed")
+        .contains("layer 'data'")
+        .contains(r.layers().get(1).diffId().toString());
+    assertDaemonHolds(image, r, big);
+    assertLoadThreadsEnded();
+  }
+
+  @Test
+  void aLayerWriteThatFailsHalfWayAbortsTheLoadAndMovesNoTag() throws Exception {
+    byte[] big = data(22);
+    BakeResult before = bake(tmp.resolve("store"), build(big), image);
+    Path note = tmp.resolve("note.txt");
+    Files.writeString(note, "first");
+    ImageBuild edited =
+        ImageBuild.from(Base.rootfs(rootfs))
+            .layer(
+                Layer.files("data")
+                    .content("/data/big.bin", data(23), 0644) // written before the note
+                    .add(note, "/data/note.txt"))
+            .config(c -> c.entrypoint("/bin/sh", "-c"));
+    // the note grows once the layer's tar is being written: the writer fails on it
+    beforeData =
+        l -> {
+          try {
+            Files.writeString(note, " and more", StandardOpenOption.APPEND);
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        };
+    events.clear();
+    assertThatThrownBy(() -> bake(tmp.resolve("store"), edited, image))
+        .isInstanceOf(BakeException.class)
+        .hasMessageContaining("note.txt");
+    assertLoadThreadsEnded();
+    // the tag is where it was, and the daemon holds no image of the repository besides it
+    assertThat(Tools.run(docker, "image", "inspect", "--format", "{{.Id}}", image).ok().output())
+        .isEqualToIgnoringWhitespace(before.configDigest().toString());
+    assertThat(
+            Tools.run(docker, "images", "--no-trunc", "-q", "--filter", "reference=" + REPO + ":*")
+                .ok()
+                .output()
+                .lines()
+                .distinct()
+                .toList())
+        .containsExactly(before.configDigest().toString());
+    assertThat(warnings()).isEmpty();
+  }
+
+  @Test
+  void anImageTheDaemonHoldsIsNotLoadedAndTheLoadStartedForItIsAbandoned() throws Exception {
+    byte[] big = data(24);
+    BakeResult first = bake(tmp.resolve("store"), build(big), image);
+    assertThat(first.published().get("tamper-daemon:" + image).details())
+        .containsEntry("layersStreamed", "2");
+
+    // a fresh store writes every layer again (and starts a load), but the daemon has the image
+    BakeResult again = bake(tmp.resolve("store2"), build(big), image);
+    assertThat(again.provisioned()).hasSize(2);
+    assertThat(again.configDigest()).isEqualTo(first.configDigest());
+    assertThat(again.published().get("tamper-daemon:" + image).details())
+        .containsEntry("layersSent", "0")
+        .containsEntry("layersStreamed", "0");
+    assertLoadThreadsEnded();
+
+    // under another tag: only tagged
+    String other = REPO + ":o" + Long.toHexString(new Random().nextLong() & Long.MAX_VALUE);
+    extraImages.add(other);
+    BakeResult tagged = bake(tmp.resolve("store3"), build(big), other);
+    assertThat(tagged.provisioned()).hasSize(2);
+    assertThat(tagged.published().get("tamper-daemon:" + other).details())
+        .containsEntry("layersSent", "0")
+        .containsEntry("layersStreamed", "0");
+    assertThat(Tools.run(docker, "image", "inspect", "--format", "{{.Id}}", other).ok().output())
+        .isEqualToIgnoringWhitespace(first.configDigest().toString());
+    assertThat(warnings()).isEmpty();
+    assertLoadThreadsEnded();
+  }
+
+  private List<String> warnings() {
+    return events.stream()
+        .filter(e -> e instanceof BakeEvent.Warning)
+        .map(e -> ((BakeEvent.Warning) e).message())
+        .toList();
+  }
+
+  /** The threads of the loads this test started end (a hung load would be a leak). */
+  private void assertLoadThreadsEnded() throws InterruptedException {
+    for (Thread t : Thread.getAllStackTraces().keySet()) {
+      if (t.getName().startsWith("kiln-daemon-") && t.getName().contains(REPO)) {
+        t.join(60_000); // a guard against a hang, not a measure
+        assertThat(t.isAlive()).as(t.getName() + " still runs").isFalse();
+      }
+    }
+  }
+
+  /** The daemon's {@code ref} is the image: id, layer diffIDs, the file's content. */
+  private void assertDaemonHolds(String ref, BakeResult r, byte[] big) {
+    assertThat(Tools.run(docker, "image", "inspect", "--format", "{{.Id}}", ref).ok().output())
+        .isEqualToIgnoringWhitespace(r.configDigest().toString());
+    assertThat(
+            Tools.run(docker, "image", "inspect", "--format", "{{json .RootFS.Layers}}", ref)
+                .ok()
+                .output()
+                .strip())
+        .isEqualTo(
+            r.layers().stream()
+                .map(l -> "\"" + l.diffId() + "\"")
+                .toList()
+                .toString()
+                .replace(", ", ","));
+    assertThat(Tools.run(docker, "run", "--rm", ref, "sha256sum /data/big.bin").ok().output())
+        .startsWith(Digest.of(big).hex());
+  }
+
+  /** {@code tamper-daemon:NAME:TAG}: {@code docker-daemon:NAME:TAG}, tampering with "data". */
+  private final class Tampering implements ImageStoreProvider {
+    @Override
+    public Set<String> schemes() {
+      return Set.of("tamper-daemon");
+    }
+
+    @Override
+    public ImageStore create(Target target) {
+      String ref = target.toString().substring("tamper-daemon:".length());
+      DockerDaemonStore d = new DockerDaemonStore(Target.parse("docker-daemon:" + ref));
+      return new ImageStore() {
+        @Override
+        public Optional<PublishedImage> find(ImageView image, PublishContext ctx)
+            throws BakeException {
+          return d.find(image, ctx);
+        }
+
+        @Override
+        public boolean readsUncompressedLayers() {
+          return true;
+        }
+
+        @Override
+        public void layerWriting(LayerInProgress layer, PublishContext ctx) {
+          if (layer.name().equals("data")) {
+            d.layerWriting(wrapData.apply(layer), ctx);
+            beforeData.accept(layer);
+          } else {
+            d.layerWriting(layer, ctx);
+          }
+        }
+
+        @Override
+        public PublishedImage publish(ImageView image, PublishContext ctx) throws BakeException {
+          return d.publish(image, ctx);
+        }
+      };
+    }
+  }
+
+  /** A layer whose tar, as read while it is written, has one byte changed. */
+  private static final class FlippedTar implements LayerInProgress {
+    private final LayerInProgress layer;
+    private final long at;
+
+    FlippedTar(LayerInProgress layer, long at) {
+      this.layer = layer;
+      this.at = at;
+    }
+
+    @Override
+    public String name() {
+      return layer.name();
+    }
+
+    @Override
+    public InputStream openBlob() throws IOException {
+      return layer.openBlob();
+    }
+
+    @Override
+    public CompletionStage<Written> written() {
+      return layer.written();
+    }
+
+    @Override
+    public CompletionStage<Void> bakeEnded() {
+      return layer.bakeEnded();
+    }
+
+    @Override
+    public Optional<Tar> tar() {
+      return layer
+          .tar()
+          .map(
+              t ->
+                  new Tar() {
+                    @Override
+                    public long size() {
+                      return t.size();
+                    }
+
+                    @Override
+                    public InputStream open() throws IOException {
+                      return new FilterInputStream(t.open()) {
+                        private long pos;
+
+                        @Override
+                        public int read(byte[] b, int off, int len) throws IOException {
+                          int n = super.read(b, off, len);
+                          if (n > 0 && at >= pos && at < pos + n) {
+                            b[off + (int) (at - pos)] ^= 0x5a;
+                          }
+                          if (n > 0) {
+                            pos += n;
+                          }
+                          return n;
+                        }
+                      };
+                    }
+                  });
+    }
+  }
+}
