@@ -6,7 +6,6 @@ import dev.kiln.LayerRecord;
 import dev.kiln.spi.CorruptBlobException;
 import dev.kiln.spi.ImageView;
 import dev.kiln.spi.UncompressedLayers;
-import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -19,8 +18,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.function.LongConsumer;
 import java.util.zip.GZIPInputStream;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 
 /**
  * Writes an image as a docker-archive, what {@code docker load} reads: {@code manifest.json}, the
@@ -36,8 +33,6 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
  * Thread-safe (stateless).
  */
 final class DockerArchive {
-  private static final long MTIME_MILLIS = 1000;
-
   private DockerArchive() {}
 
   /**
@@ -63,15 +58,15 @@ final class DockerArchive {
       OutputStream out,
       LongConsumer progress)
       throws IOException {
-    TarArchiveOutputStream tar = newTar(out);
+    ArchiveTar tar = new ArchiveTar(out);
     List<LayerRecord> records = image.layers();
     OciJson.ArchiveImage manifest =
         new OciJson.ArchiveImage(
             image.configDigest().hex() + ".json",
             repoTag == null ? List.of() : List.of(repoTag),
             records.stream().map(l -> l.digest().hex() + "/layer.tar").toList());
-    bytes(tar, "manifest.json", OciJson.write(List.of(manifest)));
-    bytes(tar, image.configDigest().hex() + ".json", image.config());
+    tar.bytes("manifest.json", OciJson.write(List.of(manifest)));
+    tar.bytes(image.configDigest().hex() + ".json", image.config());
     Set<Digest> written = new HashSet<>();
     for (int i = 0; i < present && i < records.size(); i++) {
       written.add(records.get(i).digest()); // the daemon has these: never read
@@ -84,15 +79,6 @@ final class DockerArchive {
       }
     }
     tar.finish();
-    tar.close(); // the block stream inside pads and writes its last block only when closed
-  }
-
-  /** A tar stream for an archive written into {@code out}. */
-  static TarArchiveOutputStream newTar(OutputStream out) {
-    TarArchiveOutputStream tar = new TarArchiveOutputStream(new BufferedOutputStream(out, 1 << 16));
-    tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
-    tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
-    return tar;
   }
 
   /**
@@ -104,7 +90,7 @@ final class DockerArchive {
    * progress after it, in blob bytes (a streamed layer counts its blob's size).
    */
   static long finish(
-      TarArchiveOutputStream tar,
+      ArchiveTar tar,
       ImageView image,
       String repoTag,
       int present,
@@ -135,53 +121,45 @@ final class DockerArchive {
         done = layer(tar, image, l, tars, done, progress);
       }
     }
-    bytes(tar, image.configDigest().hex() + ".json", image.config());
+    tar.bytes(image.configDigest().hex() + ".json", image.config());
     OciJson.ArchiveImage manifest =
         new OciJson.ArchiveImage(
             image.configDigest().hex() + ".json",
             repoTag == null ? List.of() : List.of(repoTag),
             names);
-    bytes(tar, "manifest.json", OciJson.write(List.of(manifest)));
+    tar.bytes("manifest.json", OciJson.write(List.of(manifest)));
     tar.finish();
-    tar.close();
     return done;
   }
 
   /** Writes one layer as {@code <blob hex>/layer.tar}; returns the progress after it. */
   private static long layer(
-      TarArchiveOutputStream tar,
+      ArchiveTar tar,
       ImageView image,
       LayerRecord l,
       UncompressedLayers tars,
       long done,
       LongConsumer progress)
       throws IOException {
-    TarArchiveEntry dir = new TarArchiveEntry(l.digest().hex() + "/");
-    dir.setModTime(MTIME_MILLIS);
-    dir.setMode(040755);
-    tar.putArchiveEntry(dir);
-    tar.closeArchiveEntry();
+    tar.directory(l.digest().hex() + "/");
     boolean inflate = l.uncompressedSize() >= 0 && LayerRecord.isGzip(l.mediaType());
-    TarArchiveEntry e = new TarArchiveEntry(l.digest().hex() + "/layer.tar");
-    e.setSize(inflate ? l.uncompressedSize() : image.blobSize(l.digest()));
-    e.setModTime(MTIME_MILLIS);
-    e.setMode(0100644);
-    tar.putArchiveEntry(e);
+    tar.file(
+        l.digest().hex() + "/layer.tar",
+        inflate ? l.uncompressedSize() : image.blobSize(l.digest()));
     Optional<InputStream> kept =
         inflate && tars != null ? tars.open(l.diffId(), l.uncompressedSize()) : Optional.empty();
     if (kept.isPresent()) {
       done = copyKept(kept.get(), l, tar, done, progress);
-      tar.closeArchiveEntry();
+      tar.closeEntry();
       return done;
     }
     try (CountingInputStream blob = new CountingInputStream(image.openBlob(l.digest()));
         InputStream in = inflate ? new GZIPInputStream(blob, 1 << 16) : blob) {
-      byte[] buf = new byte[1 << 16];
+      byte[] buf = new byte[1 << 20];
       long base = done;
       int n;
       while ((n = in.read(buf)) > 0) {
-        tar.write(
-            buf, 0, n); // more bytes than the entry's size throw here, fewer at closeArchiveEntry
+        tar.write(buf, 0, n); // more bytes than the entry's size throw here, fewer at closeEntry
         done = base + blob.getCount(); // progress in blob bytes, as the caller counts its total
         progress.accept(done);
       }
@@ -189,26 +167,8 @@ final class DockerArchive {
           OutputStream
               .nullOutputStream()); // to its end, where the store's stream checks the digest
     }
-    tar.closeArchiveEntry();
+    tar.closeEntry();
     return done;
-  }
-
-  /** Writes a directory entry, as the daemon's archives have for each layer's directory. */
-  static void directory(TarArchiveOutputStream tar, String name) throws IOException {
-    TarArchiveEntry dir = new TarArchiveEntry(name);
-    dir.setModTime(MTIME_MILLIS);
-    dir.setMode(040755);
-    tar.putArchiveEntry(dir);
-    tar.closeArchiveEntry();
-  }
-
-  /** Starts a file entry of {@code size} bytes. */
-  static void startFile(TarArchiveOutputStream tar, String name, long size) throws IOException {
-    TarArchiveEntry e = new TarArchiveEntry(name);
-    e.setSize(size);
-    e.setModTime(MTIME_MILLIS);
-    e.setMode(0100644);
-    tar.putArchiveEntry(e);
   }
 
   /**
@@ -216,9 +176,9 @@ final class DockerArchive {
    * Returns the progress after it.
    */
   private static long copyKept(
-      InputStream kept, LayerRecord l, OutputStream tar, long done, LongConsumer progress)
+      InputStream kept, LayerRecord l, ArchiveTar tar, long done, LongConsumer progress)
       throws IOException {
-    byte[] buf = new byte[1 << 16];
+    byte[] buf = new byte[1 << 20];
     long read = 0;
     try (InputStream in = kept) {
       int n;
@@ -243,17 +203,6 @@ final class DockerArchive {
     TarChangedException(CorruptBlobException cause) {
       super(cause.getMessage(), cause);
     }
-  }
-
-  private static void bytes(TarArchiveOutputStream tar, String name, byte[] content)
-      throws IOException {
-    TarArchiveEntry e = new TarArchiveEntry(name);
-    e.setSize(content.length);
-    e.setModTime(MTIME_MILLIS);
-    e.setMode(0100644);
-    tar.putArchiveEntry(e);
-    tar.write(content);
-    tar.closeArchiveEntry();
   }
 
   /** Something that consumes the archive as a stream, such as the daemon's load endpoint. */

@@ -17,7 +17,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.function.LongConsumer;
-import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 
 /**
  * A load into the Docker daemon started while the bake writes the image's layers, so that the
@@ -45,7 +44,7 @@ final class StreamedLoad {
 
   /** Writes the rest of the archive and closes it; returns the progress after it. */
   private interface Rest {
-    long writeTo(TarArchiveOutputStream tar) throws IOException;
+    long writeTo(ArchiveTar tar) throws IOException;
   }
 
   private final String what;
@@ -118,7 +117,7 @@ final class StreamedLoad {
 
   /** The request's body: each layer as it is added and written, then the rest once given. */
   private void body(OutputStream out) throws IOException {
-    TarArchiveOutputStream tar = DockerArchive.newTar(out);
+    ArchiveTar tar = new ArchiveTar(out);
     int next = 0;
     while (true) {
       Streamed s = null;
@@ -149,10 +148,10 @@ final class StreamedLoad {
     }
   }
 
-  private void stream(TarArchiveOutputStream tar, Streamed s) throws IOException {
+  private void stream(ArchiveTar tar, Streamed s) throws IOException {
     MessageDigest sha = sha256();
-    DockerArchive.directory(tar, s.dir());
-    DockerArchive.startFile(tar, s.name(), s.tar.size());
+    tar.directory(s.dir());
+    tar.file(s.name(), s.tar.size());
     long got = 0;
     try (InputStream in = s.tar.open()) {
       byte[] buf = new byte[SocketLoad.CHUNK];
@@ -176,7 +175,7 @@ final class StreamedLoad {
               + s.tar.size()
               + " bytes");
     }
-    tar.closeArchiveEntry();
+    tar.closeEntry();
     Digest d = Digest.fromBytes(sha.digest());
     synchronized (this) {
       s.sent = d;

@@ -68,6 +68,9 @@ final class EntryWriter {
 
   private boolean sizeOnly;
 
+  /** What a size pass writes for content: read by nobody, so one array serves every entry. */
+  private static final byte[] COUNTED = new byte[IO_BUFFER];
+
   void write(LayerEntry e) throws IOException {
     OutputStream noted = notes == null ? null : notes.entry(e);
     if (noted == null) {
@@ -169,10 +172,10 @@ final class EntryWriter {
    */
   private void copyContent(LayerEntry e, OutputStream noted) throws IOException {
     if (sizeOnly) {
-      // the content's bytes, counted without reading it (their values do not change the size)
-      byte[] zeros = new byte[(int) Math.min(buffer.length, Math.max(e.size(), 1))];
-      for (long left = e.size(); left > 0; left -= zeros.length) {
-        tarOut.write(zeros, 0, (int) Math.min(zeros.length, left));
+      // the content's bytes, counted without reading it (their values do not change the size;
+      // the counter never writes into the shared array)
+      for (long left = e.size(); left > 0; left -= COUNTED.length) {
+        tarOut.write(COUNTED, 0, (int) Math.min(COUNTED.length, left));
       }
       return;
     }
