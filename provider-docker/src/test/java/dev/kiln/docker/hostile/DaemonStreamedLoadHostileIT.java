@@ -21,7 +21,6 @@ import dev.kiln.spi.LayerInProgress;
 import dev.kiln.spi.PublishContext;
 import dev.kiln.testing.Busybox;
 import dev.kiln.testing.Tools;
-import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -213,19 +212,7 @@ class DaemonStreamedLoadHostileIT {
 
   /** The daemon's {@code ref} is the image: id, layer diffIDs, the file's content. */
   private void assertDaemonHolds(String ref, BakeResult r, byte[] big) {
-    assertThat(Tools.run(docker, "image", "inspect", "--format", "{{.Id}}", ref).ok().output())
-        .isEqualToIgnoringWhitespace(r.configDigest().toString());
-    assertThat(
-            Tools.run(docker, "image", "inspect", "--format", "{{json .RootFS.Layers}}", ref)
-                .ok()
-                .output()
-                .strip())
-        .isEqualTo(
-            r.layers().stream()
-                .map(l -> "\"" + l.diffId() + "\"")
-                .toList()
-                .toString()
-                .replace(", ", ","));
+    DaemonImages.assertTagged(docker, ref, r);
     assertThat(Tools.run(docker, "run", "--rm", ref, "sha256sum /data/big.bin").ok().output())
         .startsWith(Digest.of(big).hex());
   }
@@ -315,21 +302,7 @@ class DaemonStreamedLoadHostileIT {
 
                     @Override
                     public InputStream open() throws IOException {
-                      return new FilterInputStream(t.open()) {
-                        private long pos;
-
-                        @Override
-                        public int read(byte[] b, int off, int len) throws IOException {
-                          int n = super.read(b, off, len);
-                          if (n > 0 && at >= pos && at < pos + n) {
-                            b[off + (int) (at - pos)] ^= 0x5a;
-                          }
-                          if (n > 0) {
-                            pos += n;
-                          }
-                          return n;
-                        }
-                      };
+                      return new FlippedByte(t.open(), at, 0x5a);
                     }
                   });
     }

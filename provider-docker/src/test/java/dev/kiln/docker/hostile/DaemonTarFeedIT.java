@@ -105,19 +105,7 @@ class DaemonTarFeedIT {
 
   /** The daemon holds exactly the baked image under the tag: id, diffIDs and the file's content. */
   private void assertDaemonHolds(BakeResult r) throws Exception {
-    assertThat(Tools.run(docker, "image", "inspect", "--format", "{{.Id}}", image).ok().output())
-        .isEqualToIgnoringWhitespace(r.configDigest().toString());
-    assertThat(
-            Tools.run(docker, "image", "inspect", "--format", "{{json .RootFS.Layers}}", image)
-                .ok()
-                .output()
-                .strip())
-        .isEqualTo(
-            r.layers().stream()
-                .map(l -> "\"" + l.diffId() + "\"")
-                .toList()
-                .toString()
-                .replace(", ", ","));
+    DaemonImages.assertTagged(docker, image, r);
     String sum =
         Tools.run(docker, "run", "--rm", image, "sha256sum /data.bin").ok().output().strip();
     assertThat(sum).startsWith(Digest.of(data).hex());

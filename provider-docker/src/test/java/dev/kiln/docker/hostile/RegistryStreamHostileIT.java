@@ -18,7 +18,6 @@ import dev.kiln.docker.StreamTesting;
 import dev.kiln.spi.ImageStoreProvider;
 import dev.kiln.spi.LayerInProgress;
 import dev.kiln.testing.Tools;
-import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -250,26 +249,7 @@ class RegistryStreamHostileIT {
 
       @Override
       public InputStream openBlob() throws IOException {
-        return new FilterInputStream(layer.openBlob()) {
-          private long pos;
-
-          @Override
-          public int read() throws IOException {
-            byte[] b = new byte[1];
-            int n = read(b, 0, 1);
-            return n < 0 ? -1 : b[0] & 0xff;
-          }
-
-          @Override
-          public int read(byte[] b, int off, int len) throws IOException {
-            int n = in.read(b, off, len);
-            if (n > 0 && pos <= 100 && pos + n > 100) {
-              b[off + (int) (100 - pos)] ^= 1;
-            }
-            pos += Math.max(n, 0);
-            return n;
-          }
-        };
+        return new FlippedByte(layer.openBlob(), 100, 1);
       }
 
       @Override
