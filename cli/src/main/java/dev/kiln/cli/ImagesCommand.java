@@ -45,10 +45,23 @@ final class ImagesCommand implements Callable<Integer> {
           noTrunc ? i.digest().toString() : i.digest().shortHex(),
           i.names().isEmpty() ? "-" : String.join(",", i.names()),
           i.baked().map(ImagesCommand::when).orElse("-"),
-          Progress.size(i.size()),
-          i.targets().isEmpty() ? "-" : String.join(", ", i.targets()));
+          i.damage().isPresent() ? "-" : Progress.size(i.size()),
+          i.damage().map(d -> "DAMAGED: " + d).orElse(targets(i)));
+    }
+    long damaged = images.stream().filter(i -> i.damage().isPresent()).count();
+    if (damaged > 0) {
+      spec.commandLine()
+          .getErr()
+          .printf(
+              "kiln: %d image%s of the store cannot be trusted (see DAMAGED); baking it again or"
+                  + " 'kiln gc' drops the entry%n",
+              damaged, damaged == 1 ? "" : "s");
     }
     return Exit.OK;
+  }
+
+  private static String targets(StoreListing.Image i) {
+    return i.targets().isEmpty() ? "-" : String.join(", ", i.targets());
   }
 
   /** An ISO instant as {@code 2026-12-05 08:16:49} (UTC). */

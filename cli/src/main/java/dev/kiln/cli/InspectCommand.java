@@ -47,12 +47,16 @@ final class InspectCommand implements Callable<Integer> {
           i.record().map(r -> ((ObjectNode) r).deepCopy()).orElseGet(JSON::createObjectNode);
       // the record as the store holds it (fields of any version), then what the store says of it
       n.put("image", i.digest().toString());
+      i.damage().ifPresent(d -> n.put("damaged", d));
       n.set("names", JSON.valueToTree(i.names()));
       n.set("publications", JSON.valueToTree(i.publications()));
       out.println(JSON.writeValueAsString(n));
       return Exit.OK;
     }
     out.printf("image     %s%n", i.digest());
+    if (i.damage().isPresent()) {
+      out.printf("damaged   %s%n", i.damage().get());
+    }
     out.printf("names     %s%n", i.names().isEmpty() ? "-" : String.join(", ", i.names()));
     JsonNode r = i.record().orElse(null);
     if (r == null) {
@@ -64,7 +68,9 @@ final class InspectCommand implements Callable<Integer> {
       out.printf("config    %s%n", r.path("config").asText("-"));
       out.printf("key       %s%n", r.path("key").asText("-"));
     }
-    out.printf("size      %s in %d layers%n", Progress.size(i.size()), i.layers());
+    if (i.damage().isEmpty()) {
+      out.printf("size      %s in %d layers%n", Progress.size(i.size()), i.layers());
+    }
     if (r != null) {
       out.printf("layers%n");
       for (JsonNode l : r.path("layers")) {

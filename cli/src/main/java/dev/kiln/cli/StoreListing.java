@@ -22,7 +22,8 @@ import java.util.TreeSet;
  * store"): {@code index.json} (every image under its digest hex, and the names given to it), {@code
  * records/<image>.json} (the image record) and {@code records/<image>/} (one record per
  * publication). Reads only; a file it cannot read leaves a field empty rather than failing the
- * listing.
+ * listing. An image whose manifest blob is missing or does not hash to its digest is listed as
+ * damaged ({@link Image#damage}), never with what the changed blob says.
  */
 final class StoreListing {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -43,7 +44,8 @@ final class StoreListing {
       long size,
       int layers,
       Optional<JsonNode> record,
-      List<Publication> publications) {
+      List<Publication> publications,
+      Optional<String> damage) {
 
     /** The targets it was published to, each once, in the order first published. */
     List<String> targets() {
@@ -158,9 +160,26 @@ final class StoreListing {
   }
 
   private Optional<Image> image(Digest digest, List<String> names) {
-    JsonNode manifest = read(root.resolve("blobs/sha256").resolve(digest.hex()));
-    if (manifest == null || !manifest.path("layers").isArray()) {
-      return Optional.empty();
+    byte[] raw;
+    try {
+      raw = Files.readAllBytes(root.resolve("blobs/sha256").resolve(digest.hex()));
+    } catch (NoSuchFileException e) {
+      return Optional.of(damaged(digest, names, "its manifest blob is missing"));
+    } catch (IOException e) {
+      return Optional.of(damaged(digest, names, "its manifest blob cannot be read: " + e));
+    }
+    if (!Digest.of(raw).equals(digest)) {
+      return Optional.of(
+          damaged(digest, names, "its manifest blob does not match its digest (changed on disk)"));
+    }
+    JsonNode manifest;
+    try {
+      manifest = JSON.readTree(raw);
+    } catch (IOException e) {
+      return Optional.of(damaged(digest, names, "its manifest is not JSON"));
+    }
+    if (!manifest.path("layers").isArray()) {
+      return Optional.empty(); // not an image manifest (an index): not listed
     }
     long size = manifest.path("config").path("size").asLong();
     for (JsonNode l : manifest.path("layers")) {
@@ -182,7 +201,21 @@ final class StoreListing {
             size,
             manifest.path("layers").size(),
             Optional.ofNullable(record),
-            publications(digest)));
+            publications(digest),
+            Optional.empty()));
+  }
+
+  /** An image of the index whose manifest cannot be trusted: only its names and publications. */
+  private Image damaged(Digest digest, List<String> names, String why) {
+    return new Image(
+        digest,
+        List.copyOf(new TreeSet<>(names)),
+        Optional.empty(),
+        -1,
+        0,
+        Optional.empty(),
+        publications(digest),
+        Optional.of(why));
   }
 
   private List<Publication> publications(Digest digest) {

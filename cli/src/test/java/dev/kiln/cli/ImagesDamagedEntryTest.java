@@ -1,0 +1,107 @@
+package dev.kiln.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kiln.BakeResult;
+import dev.kiln.Base;
+import dev.kiln.ImageBuild;
+import dev.kiln.Kiln;
+import dev.kiln.Layer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * An image whose manifest blob was changed or removed behind the store's back is listed by {@code
+ * kiln images} and shown by {@code kiln inspect} as damaged, never with what the changed blob says,
+ * and {@code kiln gc} drops the entry.
+ */
+class ImagesDamagedEntryTest {
+  @TempDir Path dir;
+
+  private BakeResult bake(Path store, String content, String name) throws Exception {
+    try (Kiln k = Kiln.builder().store(store).build()) {
+      BakeResult r =
+          k.bake(
+              ImageBuild.from(Base.scratch())
+                  .layer(
+                      Layer.files("app")
+                          .content("/app/v", content.getBytes(StandardCharsets.UTF_8), 0644)),
+              "oci:" + dir.resolve("out-" + name) + ":app");
+      k.tag(r.digest(), name);
+      return r;
+    }
+  }
+
+  @Test
+  void aChangedManifestBlobIsListedAsDamagedAndGcDropsIt() throws Exception {
+    Path store = dir.resolve("store");
+    BakeResult good = bake(store, "1\n", "good");
+    BakeResult bad = bake(store, "2\n", "bad");
+    Path blob = store.resolve("blobs/sha256").resolve(bad.digest().hex());
+    String manifest = Files.readString(blob);
+    // another process rewrites the manifest: one more layer, as if it were the image's
+    Files.writeString(
+        blob, manifest.replace("\"layers\":[", "\"layers\":[" + layerOf(manifest) + ","));
+
+    CliRun images = CliRun.kiln("images", "--no-trunc", "--store", store.toString());
+    assertThat(images.code()).as(images.toString()).isZero();
+    String badLine = lineOf(images.out(), bad.digest().toString());
+    assertThat(badLine)
+        .contains("bad")
+        .contains("DAMAGED: its manifest blob does not match its digest");
+    assertThat(lineOf(images.out(), good.digest().toString()))
+        .contains("good")
+        .doesNotContain("DAMAGED");
+    assertThat(images.err()).contains("1 image of the store cannot be trusted");
+
+    CliRun inspect = CliRun.kiln("inspect", "--store", store.toString(), "bad");
+    assertThat(inspect.code()).as(inspect.toString()).isZero();
+    assertThat(inspect.out())
+        .contains("damaged   its manifest blob does not match its digest")
+        .doesNotContain("size ");
+    CliRun json = CliRun.kiln("inspect", "--json", "--store", store.toString(), "bad");
+    assertThat(json.out()).contains("\"damaged\" : \"its manifest blob does not match");
+
+    CliRun gc = CliRun.kiln("gc", "--store", store.toString());
+    assertThat(gc.code()).as(gc.toString()).isZero();
+    CliRun after = CliRun.kiln("images", "--no-trunc", "--store", store.toString());
+    assertThat(after.out())
+        .doesNotContain(bad.digest().toString())
+        .contains(good.digest().toString());
+    assertThat(after.err()).doesNotContain("cannot be trusted");
+  }
+
+  @Test
+  void aMissingManifestBlobIsListedAsDamaged() throws Exception {
+    Path store = dir.resolve("store");
+    BakeResult bad = bake(store, "3\n", "gone");
+    Files.delete(store.resolve("blobs/sha256").resolve(bad.digest().hex()));
+    CliRun images = CliRun.kiln("images", "--no-trunc", "--store", store.toString());
+    assertThat(lineOf(images.out(), bad.digest().toString()))
+        .contains("gone")
+        .contains("DAMAGED: its manifest blob is missing");
+  }
+
+  private static String layerOf(String manifest) {
+    int i = manifest.indexOf("\"layers\":[") + "\"layers\":[".length();
+    int depth = 0;
+    for (int j = i; j < manifest.length(); j++) {
+      char c = manifest.charAt(j);
+      depth += c == '{' ? 1 : c == '}' ? -1 : 0;
+      if (depth == 0 && c == '}') {
+        return manifest.substring(i, j + 1);
+      }
+    }
+    throw new AssertionError("no layer in " + manifest);
+  }
+
+  private static String lineOf(String out, String digest) {
+    return out.lines()
+        .filter(l -> l.startsWith(digest))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("no line for " + digest + " in\n" + out));
+  }
+}
