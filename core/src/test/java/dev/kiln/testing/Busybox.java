@@ -18,8 +18,22 @@ public final class Busybox {
     return rootfs(dir, Path.of(Tools.require("busybox", "busybox-static")), "busybox-rootfs.tar");
   }
 
+  /**
+   * The root file system with {@code /etc/kiln-marker} holding {@code marker}: a base layer no
+   * other image shares, for a test that counts which layers a daemon lacks.
+   */
+  public static Path rootfsMarked(Path dir, String marker) throws IOException {
+    return rootfs(
+        dir, Path.of(Tools.require("busybox", "busybox-static")), "busybox-marked.tar", marker);
+  }
+
   /** The same root file system around another busybox binary (of another architecture). */
   public static Path rootfs(Path dir, Path busybox, String name) throws IOException {
+    return rootfs(dir, busybox, name, null);
+  }
+
+  private static Path rootfs(Path dir, Path busybox, String name, String marker)
+      throws IOException {
     Path tar = dir.resolve(name);
     try (OutputStream os = Files.newOutputStream(tar);
         TarArchiveOutputStream t = new TarArchiveOutputStream(os)) {
@@ -88,6 +102,15 @@ public final class Busybox {
       t.putArchiveEntry(gr);
       t.write(group);
       t.closeArchiveEntry();
+      if (marker != null) {
+        byte[] m = (marker + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        TarArchiveEntry me = new TarArchiveEntry("etc/kiln-marker");
+        me.setMode(0100644);
+        me.setSize(m.length);
+        t.putArchiveEntry(me);
+        t.write(m);
+        t.closeArchiveEntry();
+      }
     }
     return tar;
   }

@@ -50,7 +50,8 @@ class DaemonStreamedLoadIT {
   void setUp() throws Exception {
     docker = DockerTesting.docker();
     image = REPO + ":t" + Long.toHexString(new Random().nextLong() & Long.MAX_VALUE);
-    rootfs = Busybox.rootfs(tmp);
+    // a base layer of its own: the daemon lacks it whatever other tests loaded
+    rootfs = Busybox.rootfsMarked(tmp, image);
   }
 
   @AfterEach

@@ -70,7 +70,8 @@ class DaemonStreamedLoadHostileIT {
     docker = Tools.requireDocker();
     String t = Long.toHexString(new Random().nextLong() & Long.MAX_VALUE);
     image = REPO + ":t" + t;
-    rootfs = Busybox.rootfs(tmp);
+    // a base layer of its own: the daemon lacks it whatever other tests loaded
+    rootfs = Busybox.rootfsMarked(tmp, image);
   }
 
   @AfterEach
