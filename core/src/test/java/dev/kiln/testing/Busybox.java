@@ -87,31 +87,26 @@ public final class Busybox {
         t.putArchiveEntry(l);
         t.closeArchiveEntry();
       }
-      byte[] passwd =
-          "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n".getBytes();
-      TarArchiveEntry pw = new TarArchiveEntry("etc/passwd");
-      pw.setMode(0100644);
-      pw.setSize(passwd.length);
-      t.putArchiveEntry(pw);
-      t.write(passwd);
-      t.closeArchiveEntry();
-      byte[] group = "root:x:0:\napp:x:1000:\n".getBytes();
-      TarArchiveEntry gr = new TarArchiveEntry("etc/group");
-      gr.setMode(0100644);
-      gr.setSize(group.length);
-      t.putArchiveEntry(gr);
-      t.write(group);
-      t.closeArchiveEntry();
+      file(
+          t,
+          "etc/passwd",
+          "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n");
+      file(t, "etc/group", "root:x:0:\napp:x:1000:\n");
       if (marker != null) {
-        byte[] m = (marker + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        TarArchiveEntry me = new TarArchiveEntry("etc/kiln-marker");
-        me.setMode(0100644);
-        me.setSize(m.length);
-        t.putArchiveEntry(me);
-        t.write(m);
-        t.closeArchiveEntry();
+        file(t, "etc/kiln-marker", marker + "\n");
       }
     }
     return tar;
+  }
+
+  private static void file(TarArchiveOutputStream t, String name, String content)
+      throws IOException {
+    byte[] b = content.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    TarArchiveEntry e = new TarArchiveEntry(name);
+    e.setMode(0100644);
+    e.setSize(b.length);
+    t.putArchiveEntry(e);
+    t.write(b);
+    t.closeArchiveEntry();
   }
 }

@@ -58,36 +58,16 @@ final class DockerArchive {
       OutputStream out,
       LongConsumer progress)
       throws IOException {
-    ArchiveTar tar = new ArchiveTar(out);
-    List<LayerRecord> records = image.layers();
-    OciJson.ArchiveImage manifest =
-        new OciJson.ArchiveImage(
-            image.configDigest().hex() + ".json",
-            repoTag == null ? List.of() : List.of(repoTag),
-            records.stream().map(l -> l.digest().hex() + "/layer.tar").toList());
-    tar.bytes("manifest.json", OciJson.write(List.of(manifest)));
-    tar.bytes(image.configDigest().hex() + ".json", image.config());
-    Set<Digest> written = new HashSet<>();
-    for (int i = 0; i < present && i < records.size(); i++) {
-      written.add(records.get(i).digest()); // the daemon has these: never read
-    }
-    long done = 0;
-    for (int i = present; i < records.size(); i++) {
-      LayerRecord l = records.get(i);
-      if (written.add(l.digest())) {
-        done = layer(tar, image, l, tars, done, progress);
-      }
-    }
-    tar.finish();
+    finish(new ArchiveTar(out), image, repoTag, present, Map.of(), tars, progress);
   }
 
   /**
-   * Ends an archive whose first entries are layers that went in while they were written: {@code
-   * streamed} names the entry of such a layer by diffID. Appends the other layers of {@code image}
-   * above the lowest {@code present} ones (as {@link #write} does), then the config, then {@code
-   * manifest.json}, which names the streamed entries for their layers, and closes {@code tar}. The
-   * daemon reads the manifest only once it has the whole archive, so it may come last. Returns the
-   * progress after it, in blob bytes (a streamed layer counts its blob's size).
+   * Ends an archive whose first entries (none, for {@link #write}) are layers that went in while
+   * they were written: {@code streamed} names the entry of such a layer by diffID. Appends the
+   * other layers of {@code image} above the lowest {@code present} ones, then the config, then
+   * {@code manifest.json}, which names the streamed entries for their layers, and closes {@code
+   * tar}. The daemon reads the manifest only once it has the whole archive, so it may come last.
+   * Returns the progress after it, in blob bytes (a streamed layer counts its blob's size).
    */
   static long finish(
       ArchiveTar tar,

@@ -49,7 +49,6 @@ final class StreamedLoad {
 
   private final String what;
   private final List<Streamed> layers = new ArrayList<>(); // guarded by this
-  private int streamed; // guarded by this: how many of layers are wholly in the archive
   private boolean taken; // guarded by this: no more layers, a publication completes the load
   private Rest rest; // guarded by this: set by complete, written by the load's thread
   private IOException failure; // guarded by this
@@ -179,7 +178,6 @@ final class StreamedLoad {
     Digest d = Digest.fromBytes(sha.digest());
     synchronized (this) {
       s.sent = d;
-      streamed++;
       notifyAll();
     }
   }
