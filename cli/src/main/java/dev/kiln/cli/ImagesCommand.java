@@ -32,7 +32,9 @@ final class ImagesCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
-    List<StoreListing.Image> images = new StoreListing(store.existing()).images();
+    StoreListing listing = new StoreListing(store.existing());
+    List<StoreListing.Image> images = listing.images();
+    listing.indexWarning().ifPresent(spec.commandLine().getErr()::println);
     if (quiet) {
       images.forEach(i -> out.println(i.digest()));
       return Exit.OK;

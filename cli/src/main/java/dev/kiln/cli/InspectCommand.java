@@ -41,7 +41,9 @@ final class InspectCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
-    StoreListing.Image i = new StoreListing(store.existing()).resolve(image);
+    StoreListing listing = new StoreListing(store.existing());
+    StoreListing.Image i = listing.resolve(image);
+    listing.indexWarning().ifPresent(spec.commandLine().getErr()::println);
     if (json) {
       ObjectNode n =
           i.record().map(r -> ((ObjectNode) r).deepCopy()).orElseGet(JSON::createObjectNode);

@@ -60,9 +60,32 @@ final class StoreListing {
   }
 
   private final Path root;
+  private String indexDamage; // set by tags() when index.json cannot be read
 
   StoreListing(Path root) {
     this.root = root;
+  }
+
+  /**
+   * Why the store's {@code index.json} could not be read, when the last listing had to take the
+   * images from the image records instead (as the store's own repair does: every image with a
+   * record and its manifest blob, without the names given to it).
+   */
+  Optional<String> indexDamage() {
+    return Optional.ofNullable(indexDamage);
+  }
+
+  /** The warning a command prints when the listing came from the records. */
+  Optional<String> indexWarning() {
+    return indexDamage()
+        .map(
+            why ->
+                "kiln: the store's index.json at "
+                    + root.resolve("index.json")
+                    + " is damaged ("
+                    + why
+                    + "): images are listed from their records, without their names; the next"
+                    + " bake or 'kiln gc' rebuilds it");
   }
 
   /** Every image, newest first (those without a record, as imported ones, last). */
@@ -128,7 +151,14 @@ final class StoreListing {
             + ref
             + "' in the store at "
             + root
-            + ": give a digest, a name or a target it was published to (see 'kiln images')");
+            + ": give a digest, a name or a target it was published to (see 'kiln images')"
+            + indexDamage()
+                .map(
+                    why ->
+                        "; its index.json is damaged ("
+                            + why
+                            + "), so names are unknown until the next bake or 'kiln gc' rebuilds it")
+                .orElse(""));
   }
 
   /**
@@ -136,11 +166,26 @@ final class StoreListing {
    * order.
    */
   private Map<Digest, List<String>> tags() throws IOException {
-    JsonNode index;
+    byte[] bytes;
+    indexDamage = null;
     try {
-      index = JSON.readTree(Files.readAllBytes(root.resolve("index.json")));
+      bytes = Files.readAllBytes(root.resolve("index.json"));
     } catch (NoSuchFileException e) {
       return Map.of();
+    }
+    JsonNode index;
+    try {
+      index = JSON.readTree(bytes);
+    } catch (IOException e) {
+      // not JSON: the parser's message without the location it appends
+      String why = String.valueOf(e.getMessage());
+      int at = why.indexOf("\n at [");
+      indexDamage = (at > 0 ? why.substring(0, at) : why).strip();
+      return fromRecords();
+    }
+    if (index == null || !index.isObject() || !index.path("manifests").isArray()) {
+      indexDamage = "it holds no list of manifests";
+      return fromRecords();
     }
     Map<Digest, List<String>> out = new LinkedHashMap<>();
     for (JsonNode m : index.path("manifests")) {
@@ -155,6 +200,30 @@ final class StoreListing {
       if (!ref.isEmpty() && !ref.equals(d.hex())) {
         names.add(ref);
       }
+    }
+    return out;
+  }
+
+  /**
+   * The images with a record (records/HEX.json) and a manifest blob, without names, in digest
+   * order.
+   */
+  private Map<Digest, List<String>> fromRecords() throws IOException {
+    TreeSet<String> hexes = new TreeSet<>();
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(root.resolve("records"), "*.json")) {
+      for (Path r : ds) {
+        String hex = r.getFileName().toString().replace(".json", "");
+        if (hex.matches("[0-9a-f]{64}")
+            && Files.isRegularFile(root.resolve("blobs/sha256").resolve(hex))) {
+          hexes.add(hex);
+        }
+      }
+    } catch (NoSuchFileException e) {
+      return Map.of();
+    }
+    Map<Digest, List<String>> out = new LinkedHashMap<>();
+    for (String hex : hexes) {
+      out.put(new Digest(hex), new ArrayList<>());
     }
     return out;
   }

@@ -85,6 +85,59 @@ class ImagesDamagedEntryTest {
         .contains("DAMAGED: its manifest blob is missing");
   }
 
+  @Test
+  void aDamagedIndexIsListedFromTheRecordsAndGcRebuildsIt() throws Exception {
+    Path store = dir.resolve("store");
+    BakeResult first = bake(store, "4\n", "first");
+    BakeResult second = bake(store, "5\n", "second");
+    Path index = store.resolve("index.json");
+    String whole = Files.readString(index);
+    // cut in the middle: a hand edit, or a disk that lost the file's tail
+    Files.writeString(index, whole.substring(0, whole.length() / 2));
+
+    CliRun images = CliRun.kiln("images", "--no-trunc", "--store", store.toString());
+    assertThat(images.code()).as(images.toString()).isZero();
+    assertThat(images.out())
+        .contains(first.digest().toString())
+        .contains(second.digest().toString());
+    assertThat(images.err())
+        .contains("index.json at " + index + " is damaged (")
+        .contains("listed from their records, without their names")
+        .contains("'kiln gc' rebuilds it");
+    CliRun inspect = CliRun.kiln("inspect", "--store", store.toString(), second.digest().hex());
+    assertThat(inspect.code()).as(inspect.toString()).isZero();
+    assertThat(inspect.err()).contains("is damaged (");
+    CliRun byName = CliRun.kiln("inspect", "--store", store.toString(), "second");
+    assertThat(byName.code()).as(byName.toString()).isEqualTo(Exit.NOT_FOUND);
+    assertThat(byName.err()).contains("names are unknown until the next bake or 'kiln gc'");
+
+    CliRun dry = CliRun.kiln("gc", "--dry-run", "--store", store.toString());
+    assertThat(dry.code()).as(dry.toString()).isZero();
+    assertThat(Files.readString(index)).isEqualTo(whole.substring(0, whole.length() / 2));
+
+    CliRun gc = CliRun.kiln("gc", "--store", store.toString());
+    assertThat(gc.code()).as(gc.toString()).isZero();
+    assertThat(store.resolve("index.json.corrupt"))
+        .hasContent(whole.substring(0, whole.length() / 2));
+    CliRun after = CliRun.kiln("images", "--no-trunc", "--store", store.toString());
+    assertThat(after.code()).as(after.toString()).isZero();
+    assertThat(after.err()).doesNotContain("damaged");
+    assertThat(after.out())
+        .contains(first.digest().toString())
+        .contains(second.digest().toString());
+  }
+
+  @Test
+  void anIndexWithoutAListOfManifestsIsListedFromTheRecords() throws Exception {
+    Path store = dir.resolve("store");
+    BakeResult only = bake(store, "6\n", "only");
+    Files.writeString(store.resolve("index.json"), "[]");
+    CliRun images = CliRun.kiln("images", "-q", "--store", store.toString());
+    assertThat(images.code()).as(images.toString()).isZero();
+    assertThat(images.out().strip()).isEqualTo(only.digest().toString());
+    assertThat(images.err()).contains("is damaged (it holds no list of manifests)");
+  }
+
   private static String layerOf(String manifest) {
     int i = manifest.indexOf("\"layers\":[") + "\"layers\":[".length();
     int depth = 0;

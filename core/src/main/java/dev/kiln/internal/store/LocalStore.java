@@ -319,6 +319,17 @@ public final class LocalStore implements AutoCloseable {
   }
 
   /**
+   * Rebuilds an {@code index.json} that does not read from the image records (the unreadable file
+   * is kept as {@code index.json.corrupt}); true when it did. A collection does this first, so that
+   * {@code kiln gc} repairs what a listing reports.
+   */
+  public boolean rebuildUnreadableIndex() throws IOException {
+    try (StoreLock l = lock("index")) {
+      return index.rebuildIfUnreadable();
+    }
+  }
+
+  /**
    * Checks every entry of {@code index.json} as {@code docs/reliability.md} says, removing the
    * entries that are not valid and evicting the corrupt blobs found on the way. An index that does
    * not read is left for the next bake, which rebuilds it from the image records.

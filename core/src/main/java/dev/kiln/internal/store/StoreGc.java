@@ -51,6 +51,9 @@ final class StoreGc {
   RetentionReport run(GcPolicy policy) throws IOException {
     long start = System.nanoTime();
     long now = System.currentTimeMillis();
+    if (!policy.isDryRun() && store.rebuildUnreadableIndex()) {
+      log.warn("index.json of the store {} did not read: rebuilt from the image records", root);
+    }
     GcScan scan = new GcScan(store);
     scan.scan();
     GcPlan plan = new GcPlan(scan);

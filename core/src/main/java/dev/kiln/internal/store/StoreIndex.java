@@ -125,6 +125,19 @@ final class StoreIndex {
   }
 
   /**
+   * Sets an index that does not read aside and rebuilds it from the image records, as {@link
+   * #readRepaired} does; leaves a readable one as it is. True when it rebuilt the index.
+   */
+  synchronized boolean rebuildIfUnreadable() throws IOException {
+    byte[] bytes = bytes();
+    if (bytes == null && !Files.exists(file) || bytes != null && parse(bytes) != null) {
+      return false;
+    }
+    readRepaired();
+    return true;
+  }
+
+  /**
    * Checks every entry of the index and removes those that are not valid, as {@link #readRepaired}
    * does, except that an index that does not read is left as it is (the next {@link #tag} sets it
    * aside and rebuilds it). For the operations that walk every image.
