@@ -617,6 +617,11 @@ class GcDamagedFilesTest {
     }
     assertThat(r.removed()).isEmpty();
     assertThat(blobs(store)).isEqualTo(before);
+    // the collection rebuilt the index from the records, and kept what it replaced
+    assertThat(JSON.readTree(store.resolve("index.json").toFile()).path("manifests").toString())
+        .contains(a.digest().toString());
+    assertThat(store.resolve("index.json.corrupt"))
+        .hasContent("{\"manifests\": [{\"digest\": \"sha256:");
     rebake(store, 0, a.digest());
     assertConsistent(store);
     try (Kiln kiln = kiln(store)) {
