@@ -1,6 +1,7 @@
 package dev.kiln.spi;
 
 import dev.kiln.Digest;
+import dev.kiln.Platform;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Optional;
@@ -51,6 +52,15 @@ public interface LayerInProgress {
    * uncompressed}); empty otherwise. Its size is known before it is written.
    */
   default Optional<Tar> tar() {
+    return Optional.empty();
+  }
+
+  /**
+   * The platform of the image this layer is written for, when the bake is of several platforms: a
+   * store that takes one image of the index (as the Docker daemon takes the image of its own
+   * platform) need not take the other platforms' layers. Empty when the bake is of one platform.
+   */
+  default Optional<Platform> platform() {
     return Optional.empty();
   }
 

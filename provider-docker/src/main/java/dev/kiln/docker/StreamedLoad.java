@@ -1,6 +1,7 @@
 package dev.kiln.docker;
 
 import dev.kiln.Digest;
+import dev.kiln.Platform;
 import dev.kiln.spi.ImageView;
 import dev.kiln.spi.LayerInProgress;
 import dev.kiln.spi.UncompressedLayers;
@@ -39,7 +40,10 @@ final class StreamedLoad {
     Daemon open() throws IOException;
   }
 
-  /** What went in: the archive's bytes in blob bytes (as progress counts) and streamed layers. */
+  /**
+   * What went in: the archive's bytes in blob bytes (as progress counts) and the layers whose tars
+   * went in while they were written.
+   */
   record Result(long bytes, int layersStreamed) {}
 
   /** Writes the rest of the archive and closes it; returns the progress after it. */
@@ -54,6 +58,7 @@ final class StreamedLoad {
   private IOException failure; // guarded by this
   private long bytes; // guarded by this
   private final CompletableFuture<Void> ended = new CompletableFuture<>();
+  private volatile Platform daemonPlatform; // null when unknown: every layer goes in
   private final Thread thread;
 
   private static final class Streamed {
@@ -61,6 +66,7 @@ final class StreamedLoad {
     final LayerInProgress layer;
     final LayerInProgress.Tar tar;
     Digest sent; // guarded by the load: the digest of what went in, once the whole tar did
+    boolean skipped; // guarded by the load: of a platform the daemon does not take
 
     Streamed(int n, LayerInProgress layer, LayerInProgress.Tar tar) {
       this.n = n;
@@ -106,6 +112,7 @@ final class StreamedLoad {
   private void run(DaemonSource source) {
     try {
       Daemon d = source.open();
+      daemonPlatform = platformOf(d);
       d.load(this::body);
       ended.complete(null);
     } catch (IOException | RuntimeException | Error e) {
@@ -136,7 +143,14 @@ final class StreamedLoad {
         r = rest;
       }
       if (s != null) {
-        stream(tar, s);
+        if (takes(s)) {
+          stream(tar, s);
+        } else {
+          synchronized (this) {
+            s.skipped = true;
+            notifyAll();
+          }
+        }
         continue;
       }
       long n = r.writeTo(tar);
@@ -144,6 +158,24 @@ final class StreamedLoad {
         bytes = n;
       }
       return;
+    }
+  }
+
+  /**
+   * Whether the daemon takes the layer: a layer of one platform's image in a bake of several goes
+   * in only when the daemon runs that platform (it loads that image alone, as a pull would).
+   */
+  private boolean takes(Streamed s) {
+    Platform p = daemonPlatform;
+    return p == null || s.layer.platform().map(p::accepts).orElse(true);
+  }
+
+  /** The daemon's platform, or null when it cannot be asked (then every layer goes in). */
+  private static Platform platformOf(Daemon d) {
+    try {
+      return d.platform();
+    } catch (RuntimeException e) {
+      return null;
     }
   }
 
@@ -209,12 +241,18 @@ final class StreamedLoad {
     try {
       Map<Digest, String> names = new LinkedHashMap<>();
       for (Streamed s : all) {
+        if (s.layer.platform().isPresent() && !s.layer.platform().get().equals(image.platform())) {
+          continue; // a layer of another platform's image: not waited for, not named
+        }
         if (!s.layer.written().toCompletableFuture().isDone()) {
           // not a layer of this image (those are all written): do not wait for it
           throw new IOException("layer '" + s.layer.name() + "' is still being written");
         }
         LayerInProgress.Written w = get(s.layer.written().toCompletableFuture(), s.layer.name());
         Digest sent = awaitStreamed(s);
+        if (sent == null) {
+          continue; // skipped: the rest sends it
+        }
         if (!w.diffId().equals(sent)) {
           throw new IOException(
               "the tar of layer '"
@@ -227,12 +265,6 @@ final class StreamedLoad {
         }
         names.putIfAbsent(w.diffId(), s.name());
       }
-      int used = 0;
-      for (int i = present; i < image.layers().size(); i++) {
-        if (names.containsKey(image.layers().get(i).diffId())) {
-          used++;
-        }
-      }
       synchronized (this) {
         checkNotAborted();
         rest = t -> DockerArchive.finish(t, image, repoTag, present, names, tars, progress);
@@ -240,7 +272,7 @@ final class StreamedLoad {
       }
       get(ended, what);
       synchronized (this) {
-        return new Result(bytes, used);
+        return new Result(bytes, (int) layers.stream().filter(s -> s.sent != null).count());
       }
     } catch (IOException | RuntimeException e) {
       abort(e);
@@ -249,9 +281,9 @@ final class StreamedLoad {
     }
   }
 
-  /** Waits until {@code s} is wholly in the archive; its digest. */
+  /** Waits until {@code s} is wholly in the archive, or skipped; its digest (null: skipped). */
   private synchronized Digest awaitStreamed(Streamed s) throws IOException {
-    while (s.sent == null) {
+    while (s.sent == null && !s.skipped) {
       if (failure != null) {
         throw failure;
       }

@@ -10,6 +10,7 @@ import dev.kiln.Digest;
 import dev.kiln.ImageBuild;
 import dev.kiln.Kiln;
 import dev.kiln.Layer;
+import dev.kiln.Platform;
 import dev.kiln.PublishedImage;
 import dev.kiln.event.BakeEvent;
 import dev.kiln.testing.Busybox;
@@ -20,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
@@ -125,6 +127,33 @@ class DaemonStreamedLoadIT {
     } finally {
       System.clearProperty(DockerDaemonStore.STREAM_PROPERTY);
     }
+  }
+
+  @Test
+  void aBakeOfSeveralPlatformsStreamsOnlyTheLayersOfTheDaemonsOwn() throws Exception {
+    // two platforms, each image with a base layer of its own and the files layer above it: the
+    // daemon (amd64) takes the amd64 image alone, so only its two layers go into the load
+    Path arm64 =
+        Busybox.rootfsMarked(Files.createDirectories(tmp.resolve("arm64")), image + "-arm64");
+    byte[] big = data(8);
+    ImageBuild build =
+        ImageBuild.from(
+                Base.byPlatform(
+                    Map.of(
+                        Platform.LINUX_AMD64, Base.rootfs(rootfs),
+                        Platform.LINUX_ARM64, Base.rootfs(arm64))))
+            .layer(Layer.files("data").content("/data/big.bin", big, 0644))
+            .platforms(Platform.LINUX_AMD64, Platform.LINUX_ARM64);
+    BakeResult r = bake(tmp.resolve("store"), build);
+    assertThat(r.provisioned()).contains("data");
+    BakeResult amd64 = r.platforms().get(Platform.LINUX_AMD64);
+    assertThat(r.published().get("docker-daemon:" + image).details())
+        .containsEntry("layersStreamed", "2")
+        .containsEntry("layersSent", "2")
+        .containsEntry("layersFromTars", "0")
+        .containsEntry("imageId", amd64.configDigest().toString());
+    assertThat(events).noneMatch(e -> e instanceof BakeEvent.Warning);
+    assertDaemonHolds(docker, image, amd64, tmp);
   }
 
   /**

@@ -43,6 +43,12 @@ final class Contexts {
   private final LayerNotesBook notes;
   private volatile Map<Digest, List<ImageStore>> storesByKey = Map.of();
 
+  /**
+   * The platform of the one image of a build of several platforms each layer is written for, by key
+   * (none for layers of one platform's build, or shared by images).
+   */
+  private volatile Map<Digest, Platform> platformsByKey = Map.of();
+
   Contexts(Services services, BakeScope scope, LayerTars tars, LayerNotesBook notes) {
     this.services = services;
     this.scope = scope;
@@ -156,8 +162,9 @@ final class Contexts {
    * The stores each layer (by key) goes to in this bake: they see the layer's blob while it is
    * written ({@link ImageStore#layerWriting}).
    */
-  void storesByKey(Map<Digest, List<ImageStore>> stores) {
+  void storesByKey(Map<Digest, List<ImageStore>> stores, Map<Digest, Platform> platforms) {
     this.storesByKey = Map.copyOf(stores);
+    this.platformsByKey = Map.copyOf(platforms);
   }
 
   /**
@@ -196,7 +203,16 @@ final class Contexts {
     }
     List<ImageStore> early = storesByKey.getOrDefault(n.key, List.of());
     if (!early.isEmpty()) {
-      w = w.watchBlob(n.layer.name(), blob -> offer(early, blob));
+      Platform platform = platformsByKey.get(n.key);
+      w =
+          w.watchBlob(
+              n.layer.name(),
+              blob -> {
+                if (platform != null) {
+                  blob.platform(platform);
+                }
+                offer(early, blob);
+              });
     }
     String kind = n.layer.kind();
     LayerNotes taker = notes.taker(kind);

@@ -17,9 +17,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * One bake call, step by step: resolve every build into a chain per platform, prepare its layers,
@@ -87,7 +89,7 @@ final class StepsRunner {
     for (Chain c : all) {
       keys.run(c);
     }
-    contexts.storesByKey(storesByKey(requests, chains, stores));
+    contexts.storesByKey(storesByKey(requests, chains, stores), platformsByKey(chains));
     for (Chain c : all) {
       provision.schedule(c.top());
     }
@@ -153,6 +155,32 @@ final class StepsRunner {
         }
       }
     }
+    return out;
+  }
+
+  /**
+   * The platform of each layer of a build baked for several platforms, by key, for the layers that
+   * belong to one platform's image only (a layer two images share, or that a build of one platform
+   * also has, has none).
+   */
+  private static Map<Digest, Platform> platformsByKey(List<List<Chain>> chains) {
+    Map<Digest, Set<Platform>> seen = new HashMap<>();
+    for (List<Chain> perPlatform : chains) {
+      for (Chain c : perPlatform) {
+        for (Node n = c.top(); n != null; n = n.parent) {
+          Set<Platform> s = seen.computeIfAbsent(n.key, k -> new HashSet<>());
+          // a build of one platform: its layers go to its targets whatever their platform
+          s.add(perPlatform.size() > 1 ? n.platform : null);
+        }
+      }
+    }
+    Map<Digest, Platform> out = new HashMap<>();
+    seen.forEach(
+        (key, platforms) -> {
+          if (platforms.size() == 1 && !platforms.contains(null)) {
+            out.put(key, platforms.iterator().next());
+          }
+        });
     return out;
   }
 

@@ -1,5 +1,6 @@
 package dev.kiln.internal.tar;
 
+import dev.kiln.Platform;
 import dev.kiln.spi.LayerInProgress;
 import java.io.Closeable;
 import java.io.FilterOutputStream;
@@ -32,6 +33,7 @@ public final class GrowingBlob implements LayerInProgress, Closeable {
   private IOException failure;
   private volatile Tar tar;
   private volatile GrowingBlob tarPreview;
+  private volatile Platform platform;
 
   /** A blob for the layer {@code name}, written to {@code file} (which exists, empty). */
   public GrowingBlob(String name, Path file) throws IOException {
@@ -42,6 +44,16 @@ public final class GrowingBlob implements LayerInProgress, Closeable {
   @Override
   public String name() {
     return name;
+  }
+
+  /** Names the platform of the image the layer is written for (in a bake of several). */
+  public void platform(Platform platform) {
+    this.platform = platform;
+  }
+
+  @Override
+  public Optional<Platform> platform() {
+    return Optional.ofNullable(platform);
   }
 
   /** Wraps the writer's stream into the file: every byte it has written is then readable. */
