@@ -1,10 +1,12 @@
 package dev.kiln.hostile;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.kiln.BakeException;
 import dev.kiln.BakeResult;
 import dev.kiln.Base;
 import dev.kiln.Digest;
@@ -269,6 +271,31 @@ class StoreCorruptionTest {
     assertThat(store.resolve("index.json.corrupt"))
         .hasContent("{\"schemaVersion\":2,\"manifests\":[{\"digest\":");
     StoreLayoutCheck.assertGood(store, reference, tmp);
+  }
+
+  @Test
+  void aRebuildThatFailsHalfWayLeavesTheDamagedIndexInPlace() throws Exception {
+    Path store = tmp.resolve("store");
+    bake(store);
+    String damaged = "{\"schemaVersion\":2,\"manifests\":[{\"digest\":";
+    Files.writeString(store.resolve("index.json"), damaged);
+    Path records = store.resolve("records");
+    Path moved = tmp.resolve("records-away");
+    try (Kiln kiln = Kiln.builder().store(store).build()) {
+      // the records cannot be listed once the store is open: the rebuild fails after the index
+      // was found damaged
+      Files.move(records, moved);
+      Files.writeString(records, "not a directory");
+      assertThatThrownBy(() -> kiln.gc(GcPolicy.of())).isInstanceOf(BakeException.class);
+    }
+    // nothing lost: the index is still there for a later rebuild
+    assertThat(store.resolve("index.json")).hasContent(damaged);
+    Files.delete(records);
+    Files.move(moved, records);
+    try (Kiln kiln = Kiln.builder().store(store).build()) {
+      kiln.gc(GcPolicy.of());
+    }
+    assertThat(manifestsIn(store)).containsExactly(reference.toString());
   }
 
   // ---- helpers ----

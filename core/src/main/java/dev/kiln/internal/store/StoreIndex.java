@@ -12,7 +12,6 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -219,7 +218,11 @@ final class StoreIndex {
     }
   }
 
-  /** The index, or null when it is missing or is not an OCI image index (then it is set aside). */
+  /**
+   * The index, or null when it is missing or is not an OCI image index (then a copy of it is set
+   * aside; the file itself stays until the rebuilt index replaces it, so a rebuild that fails or is
+   * killed half-way leaves it for the next one).
+   */
   private ObjectNode read() {
     byte[] bytes = bytes();
     if (bytes == null) {
@@ -235,7 +238,7 @@ final class StoreIndex {
         file,
         aside);
     try {
-      Files.move(file, aside, StandardCopyOption.REPLACE_EXISTING);
+      store.writeAtomically(aside, bytes);
     } catch (IOException e) {
       log.warn("could not set {} aside: {}", file, e.toString());
     }
