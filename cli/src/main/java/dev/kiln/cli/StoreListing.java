@@ -93,7 +93,11 @@ final class StoreListing {
     Map<Digest, List<String>> tags = tags();
     List<Image> out = new ArrayList<>();
     for (Map.Entry<Digest, List<String>> e : tags.entrySet()) {
-      image(e.getKey(), e.getValue()).ifPresent(out::add);
+      Optional<Image> i = image(e.getKey(), e.getValue());
+      if (indexDamage != null && i.isPresent() && i.get().damage().isPresent()) {
+        continue; // from the records: what the store's rebuild would not restore is not listed
+      }
+      i.ifPresent(out::add);
     }
     out.sort(
         Comparator.comparing((Image i) -> i.baked().orElse(""))

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kiln.BakeResult;
 import dev.kiln.Base;
+import dev.kiln.Digest;
 import dev.kiln.ImageBuild;
 import dev.kiln.Kiln;
 import dev.kiln.Layer;
@@ -94,13 +95,18 @@ class ImagesDamagedEntryTest {
     String whole = Files.readString(index);
     // cut in the middle: a hand edit, or a disk that lost the file's tail
     Files.writeString(index, whole.substring(0, whole.length() / 2));
+    // and a record named after a blob that is no image manifest (a layer): not an image
+    Digest layer = second.layers().get(0).digest();
+    Files.writeString(store.resolve("records").resolve(layer.hex() + ".json"), "{}");
 
     CliRun images = CliRun.kiln("images", "--no-trunc", "--store", store.toString());
     assertThat(images.code()).as(images.toString()).isZero();
     assertThat(images.out())
         .contains(first.digest().toString())
-        .contains(second.digest().toString());
+        .contains(second.digest().toString())
+        .doesNotContain(layer.toString());
     assertThat(images.err())
+        .doesNotContain("cannot be trusted")
         .contains("index.json at " + index + " is damaged (")
         .contains("listed from their records, without their names")
         .contains("'kiln gc' rebuilds it");
