@@ -129,8 +129,9 @@ final class StoreIndex {
    */
   synchronized boolean rebuildIfUnreadable() throws IOException {
     byte[] bytes = bytes();
-    if (bytes == null && !Files.exists(file) || bytes != null && parse(bytes) != null) {
-      return false;
+    boolean nothingToRebuild = bytes != null ? parse(bytes) != null : !Files.exists(file);
+    if (nothingToRebuild) {
+      return false; // an index, or none yet
     }
     readRepaired();
     return true;

@@ -32,7 +32,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
@@ -260,33 +259,12 @@ class DaemonStreamedLoadHostileIT {
   }
 
   /** A layer whose tar, as read while it is written, has one byte changed. */
-  private static final class FlippedTar implements LayerInProgress {
-    private final LayerInProgress layer;
+  private static final class FlippedTar extends ForwardingLayer {
     private final long at;
 
     FlippedTar(LayerInProgress layer, long at) {
-      this.layer = layer;
+      super(layer);
       this.at = at;
-    }
-
-    @Override
-    public String name() {
-      return layer.name();
-    }
-
-    @Override
-    public InputStream openBlob() throws IOException {
-      return layer.openBlob();
-    }
-
-    @Override
-    public CompletionStage<Written> written() {
-      return layer.written();
-    }
-
-    @Override
-    public CompletionStage<Void> bakeEnded() {
-      return layer.bakeEnded();
     }
 
     @Override

@@ -27,7 +27,6 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.UnaryOperator;
@@ -241,25 +240,10 @@ class RegistryStreamHostileIT {
 
   /** The layer as it is written, with its 101st byte changed in what the store reads. */
   private static LayerInProgress flipByte100(LayerInProgress layer) {
-    return new LayerInProgress() {
-      @Override
-      public String name() {
-        return layer.name();
-      }
-
+    return new ForwardingLayer(layer) {
       @Override
       public InputStream openBlob() throws IOException {
         return new FlippedByte(layer.openBlob(), 100, 1);
-      }
-
-      @Override
-      public CompletionStage<Written> written() {
-        return layer.written();
-      }
-
-      @Override
-      public CompletionStage<Void> bakeEnded() {
-        return layer.bakeEnded();
       }
     };
   }
