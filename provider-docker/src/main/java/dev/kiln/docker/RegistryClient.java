@@ -356,6 +356,11 @@ final class RegistryClient {
 
     /** Whether the write has ended (all of the blob is written, or the write failed). */
     boolean ended();
+
+    /** Waits up to {@code millis} for the blob to grow; returns early when the write ends. */
+    default void await(long millis) throws InterruptedException {
+      Thread.sleep(millis);
+    }
   }
 
   /**
@@ -416,7 +421,7 @@ final class RegistryClient {
         }
         if (avail < minPart) {
           try {
-            Thread.sleep(2);
+            source.await(2);
           } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted while streaming a blob to " + repo);
@@ -571,7 +576,7 @@ final class RegistryClient {
   }
 
   /** Cancels an upload the registry holds (best effort: registries also expire abandoned ones). */
-  private void cancelUpload(String repo, URI location) {
+  void cancelUpload(String repo, URI location) {
     if (location == null) {
       return;
     }

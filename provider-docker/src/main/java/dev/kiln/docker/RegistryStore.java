@@ -23,6 +23,7 @@ import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
+import java.net.URI;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -85,6 +86,22 @@ final class RegistryStore implements ImageStore, AttestationSink {
   /** The diffIDs of the layers this bake wrote for this target, once each is written. */
   private final Set<Digest> writtenLayers = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
+  /**
+   * Asked of the registry as soon as the bake writes its first layer ({@link #askAhead}), while the
+   * layers are written: what the tag names now, and an upload session for the new config. Null
+   * until then.
+   */
+  private final AtomicReference<Ahead> ahead = new AtomicReference<>();
+
+  /**
+   * The tag's manifest digest (empty when the tag is not there) and an upload session started for
+   * the image's config; either fails when its request did, and then is asked again the usual way.
+   */
+  private record Ahead(
+      CompletableFuture<Optional<Digest>> tag,
+      CompletableFuture<URI> session,
+      java.util.concurrent.atomic.AtomicBoolean taken) {}
+
   /** A store for a {@code docker://} target string or a {@link RegistryTarget}. */
   public RegistryStore(Target target) {
     this.options = RegistryTarget.parse(target);
@@ -102,14 +119,12 @@ final class RegistryStore implements ImageStore, AttestationSink {
   @Override
   public Optional<PublishedImage> find(ImageView image, PublishContext ctx) throws BakeException {
     try {
-      Optional<Digest> there =
-          client()
-              .manifestDigest(
-                  repo(), options.reference().tagOrLatest(), RegistryClient.pushScope(repo()));
+      Digest docker = Digest.of(dockerManifest(image.manifest()));
+      Optional<Digest> there = tagDigest(d -> d.equals(image.digest()) || d.equals(docker));
       if (there.isPresent() && there.get().equals(image.digest())) {
         return Optional.of(published(image.digest(), RegistryClient.OCI_MANIFEST, null));
       }
-      if (there.isPresent() && there.get().equals(Digest.of(dockerManifest(image.manifest())))) {
+      if (there.isPresent() && there.get().equals(docker)) {
         return Optional.of(published(there.get(), RegistryClient.DOCKER_MANIFEST, null));
       }
       return Optional.empty();
@@ -128,6 +143,7 @@ final class RegistryStore implements ImageStore, AttestationSink {
   @Override
   public void layerWriting(LayerInProgress layer, PublishContext ctx) {
     layer.written().thenAccept(w -> writtenLayers.add(w.diffId()));
+    askAhead(layer);
     String registry = options.reference().registry();
     if (!Registries.claimStream(layer, registry)) {
       return; // another target of the bake streams it to this registry: publish waits for that
@@ -172,6 +188,15 @@ final class RegistryStore implements ImageStore, AttestationSink {
             public boolean ended() {
               return s.written().isDone();
             }
+
+            @Override
+            public void await(long millis) throws InterruptedException {
+              try {
+                s.written().get(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
+              } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+                // written, failed, or still growing: the caller looks again
+              }
+            }
           };
       long sent =
           client()
@@ -202,6 +227,118 @@ final class RegistryStore implements ImageStore, AttestationSink {
       throw new InterruptedIOException("interrupted while waiting for the layer to be written");
     } catch (ExecutionException e) {
       throw new IOException("the layer was not written: " + e.getCause(), e.getCause());
+    }
+  }
+
+  /**
+   * Once per bake, when it writes its first layer: asks the registry, on a daemon thread of its own
+   * while the layers are written, what the tag names ({@link #find} compares it with the image) and
+   * starts an upload session for the config, which names the new layer and so is new too. Both are
+   * then off the path from the image's assembly to its publication: a bake that changed a small
+   * layer otherwise waits for three more round trips there. A session the bake did not use is
+   * cancelled when it ends (best effort; registries also expire abandoned ones).
+   */
+  private void askAhead(LayerInProgress layer) {
+    Ahead a =
+        new Ahead(
+            new CompletableFuture<>(),
+            new CompletableFuture<>(),
+            new java.util.concurrent.atomic.AtomicBoolean());
+    if (!ahead.compareAndSet(null, a)) {
+      return;
+    }
+    layer
+        .bakeEnded()
+        .thenRun(
+            () ->
+                a.session()
+                    .thenAccept(
+                        unused -> {
+                          if (a.taken().compareAndSet(false, true)) {
+                            daemon(
+                                "kiln-registry-cancel",
+                                () -> client().cancelUpload(repo(), unused));
+                          }
+                        }));
+    try {
+      daemon(
+          "kiln-registry-ahead",
+          () -> {
+            RegistryClient c = client();
+            try {
+              a.tag()
+                  .complete(
+                      c.manifestDigest(
+                          repo(),
+                          options.reference().tagOrLatest(),
+                          RegistryClient.pushScope(repo())));
+            } catch (IOException | RuntimeException | Error e) {
+              a.tag().completeExceptionally(e);
+            }
+            try {
+              a.session().complete(c.startUpload(repo()));
+            } catch (IOException | RuntimeException | Error e) {
+              a.session().completeExceptionally(e);
+            }
+          });
+    } catch (RuntimeException | Error e) {
+      a.tag().completeExceptionally(e);
+      a.session().completeExceptionally(e);
+      log.debug("{}: cannot ask the registry ahead: {}", target, e.toString());
+    }
+  }
+
+  private static void daemon(String name, Runnable r) {
+    Thread th = new Thread(r, name);
+    th.setDaemon(true);
+    th.start();
+  }
+
+  /**
+   * The manifest digest the tag names: as asked while the layers were written, unless that answer
+   * would mean the target already holds the image ({@code reuses}), which is then asked again,
+   * since the tag may have moved since. Asked now, too, when it was not asked ahead, or that
+   * request failed (so a failure is reported with the usual error).
+   */
+  private Optional<Digest> tagDigest(java.util.function.Predicate<Digest> reuses)
+      throws IOException {
+    Ahead a = ahead.get();
+    if (a != null) {
+      try {
+        Optional<Digest> there = a.tag().get();
+        if (there.isEmpty() || !reuses.test(there.get())) {
+          return there;
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("interrupted while asking for the tag's manifest");
+      } catch (ExecutionException e) {
+        log.debug("{}: the tag asked ahead: {}", target, e.getCause().toString());
+      }
+    }
+    return client()
+        .manifestDigest(
+            repo(), options.reference().tagOrLatest(), RegistryClient.pushScope(repo()));
+  }
+
+  /**
+   * The upload session started ahead for the config, once: null when there is none, it failed, or
+   * it was taken already.
+   */
+  private URI takeSession() {
+    Ahead a = ahead.get();
+    if (a == null) {
+      return null;
+    }
+    CompletableFuture<URI> s = a.session();
+    try {
+      URI uri = s.get();
+      return a.taken().compareAndSet(false, true) ? uri : null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    } catch (ExecutionException e) {
+      return null;
     }
   }
 
@@ -272,10 +409,7 @@ final class RegistryStore implements ImageStore, AttestationSink {
   public Optional<PublishedImage> findIndex(IndexView index, PublishContext ctx)
       throws BakeException {
     try {
-      Optional<Digest> there =
-          client()
-              .manifestDigest(
-                  repo(), options.reference().tagOrLatest(), RegistryClient.pushScope(repo()));
+      Optional<Digest> there = tagDigest(d -> d.equals(index.digest()));
       if (there.isPresent() && there.get().equals(index.digest())) {
         return Optional.of(published(index.digest(), RegistryClient.OCI_INDEX, null));
       }
@@ -584,7 +718,7 @@ final class RegistryStore implements ImageStore, AttestationSink {
     inParallel(
         order,
         Registries.PARALLEL_BLOBS,
-        t.ctx.executor(),
+        RegistryStore::helper,
         t.failure,
         d -> pushBlob(client, owner.get(d), d, sizes.get(d), t));
   }
@@ -645,13 +779,21 @@ final class RegistryStore implements ImageStore, AttestationSink {
       throws IOException {
     String repo = repo();
     String registry = options.reference().registry();
-    if (!newConfig(image, d) && client.hasBlob(repo, d, RegistryClient.pushScope(repo))) {
+    boolean newConfig = newConfig(image, d);
+    if (!newConfig && client.hasBlob(repo, d, RegistryClient.pushScope(repo))) {
       t.skipped.incrementAndGet();
       Registries.seen(registry, d, repo);
       return;
     }
-    java.net.URI started = null;
     Optional<String> from = Registries.elsewhere(registry, d, repo);
+    if (newConfig && from.isEmpty()) { // one in another repository is mounted from there
+      URI session = takeSession();
+      if (session != null) {
+        uploadConfig(client, image, d, size, session, t);
+        return;
+      }
+    }
+    URI started = null;
     if (from.isPresent()) {
       try {
         Optional<java.net.URI> upload = client.mount(repo, d, from.get());
@@ -676,6 +818,41 @@ final class RegistryStore implements ImageStore, AttestationSink {
     t.uploaded.addAndGet(n);
     t.sent.incrementAndGet();
     Registries.seen(registry, d, repo);
+  }
+
+  /**
+   * Uploads a new config through the session started ahead for it; when the registry refuses that
+   * session (it expired, or the registry restarted), through a new one.
+   */
+  private void uploadConfig(
+      RegistryClient client, ImageView image, Digest d, long size, URI session, Transfer t)
+      throws IOException {
+    String repo = repo();
+    LongConsumer progress = t.progress();
+    AtomicLong most = new AtomicLong();
+    LongConsumer growing =
+        done -> {
+          if (most.getAndAccumulate(done, Math::max) < done) {
+            progress.accept(done);
+          }
+        };
+    long n;
+    try {
+      n =
+          client.upload(
+              repo, d, size, () -> new Stoppable(image.openBlob(d), t.failure), session, growing);
+    } catch (RegistryException e) {
+      log.debug(
+          "{}: the upload session started ahead was refused ({}); a new one",
+          target,
+          e.getMessage());
+      n =
+          client.upload(
+              repo, d, size, () -> new Stoppable(image.openBlob(d), t.failure), null, growing);
+    }
+    t.uploaded.addAndGet(n);
+    t.sent.incrementAndGet();
+    Registries.seen(options.reference().registry(), d, repo);
   }
 
   /**
@@ -714,6 +891,18 @@ final class RegistryStore implements ImageStore, AttestationSink {
       if (f != null) {
         throw new IOException("stopped: another blob failed (" + f.getMessage() + ")");
       }
+    }
+  }
+
+  /**
+   * Runs a helper of {@link #inParallel} on a daemon thread of its own: the bake's executor may be
+   * busy with the last layers, and a push is mostly waiting for the registry.
+   */
+  private static void helper(Runnable r) {
+    try {
+      daemon("kiln-registry-push", r);
+    } catch (RuntimeException | OutOfMemoryError e) {
+      throw new RejectedExecutionException("cannot start a push thread", e);
     }
   }
 

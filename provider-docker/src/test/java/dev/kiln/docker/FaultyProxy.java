@@ -70,6 +70,19 @@ public final class FaultyProxy implements AutoCloseable {
     server.start();
   }
 
+  private volatile int failStatus = 500;
+  private volatile String failCode = "UNKNOWN";
+
+  /**
+   * What a failed request is answered: {@code status} with the registry error {@code code} (500
+   * {@code UNKNOWN} unless set).
+   */
+  public FaultyProxy failWith(int status, String code) {
+    this.failStatus = status;
+    this.failCode = code;
+    return this;
+  }
+
   public String host() {
     return "127.0.0.1:" + server.getAddress().getPort();
   }
@@ -125,10 +138,10 @@ public final class FaultyProxy implements AutoCloseable {
         failures.incrementAndGet();
         seen.add(new Seen(s.method(), s.path(), s.bodyBytes(), true));
         byte[] err =
-            "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"injected failure\"}]}"
+            ("{\"errors\":[{\"code\":\"" + failCode + "\",\"message\":\"injected failure\"}]}")
                 .getBytes(StandardCharsets.UTF_8);
         ex.getResponseHeaders().add("Content-Type", "application/json");
-        ex.sendResponseHeaders(500, err.length);
+        ex.sendResponseHeaders(failStatus, err.length);
         ex.getResponseBody().write(err);
         return;
       }

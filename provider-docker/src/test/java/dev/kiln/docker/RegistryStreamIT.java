@@ -377,6 +377,197 @@ class RegistryStreamIT {
   }
 
   /**
+   * The tag's manifest and an upload session for the config are asked for while the layer is
+   * written: between the image's assembly and its publication the registry sees no {@code POST} and
+   * no {@code HEAD} of the manifest, only the config's {@code PUT} and the manifest's. The session
+   * is used: no upload is cancelled, and the config goes up once.
+   */
+  @Test
+  @Timeout(value = 5, unit = TimeUnit.MINUTES)
+  void theTagAndAConfigSessionAreAskedForWhileTheLayerIsWritten(@TempDir Path tmp)
+      throws Exception {
+    Path app = tmp.resolve("app");
+    StreamTesting.randomFile(app.resolve("a.bin"), 24 * MIB, 11);
+    ImageBuild build =
+        ImageBuild.from(Base.scratch()).layer(Layer.files("app").addTree(app, "/app"));
+    int[] atAssembly = {-1};
+    try (FaultyProxy proxy = new FaultyProxy(registry.host(), s -> false, 0);
+        // no part before the layer is written: the write (about half a second) is the window
+        AutoCloseable parts = StreamTesting.partSizes(64 * MIB, 64 * MIB);
+        Kiln kiln =
+            Kiln.builder()
+                .store(tmp.resolve("store"))
+                .listener(
+                    e -> {
+                      if (e instanceof BakeEvent.ImageAssembled) {
+                        atAssembly[0] = proxy.seen().size();
+                      }
+                    })
+                .build()) {
+      BakeResult r = kiln.bake(build, "docker://" + proxy.host() + "/kiln/ahead:1");
+      List<FaultyProxy.Seen> seen = proxy.seen();
+      assertThat(atAssembly[0]).isPositive();
+      List<FaultyProxy.Seen> after = seen.subList(atAssembly[0], seen.size());
+      // after the assembly: the layer's completing PUT (perhaps), the config's, the manifest's
+      assertThat(after).allMatch(s -> s.method().equals("PUT"));
+      String configPut = "digest=" + RegistryClient.enc(r.configDigest().toString());
+      assertThat(after).anyMatch(s -> s.path().endsWith(configPut));
+      assertThat(after).anyMatch(s -> s.path().equals("/v2/kiln/ahead/manifests/1"));
+      assertThat(seen.stream().filter(s -> s.method().equals("POST"))).hasSize(2);
+      assertThat(
+              seen.stream()
+                  .filter(s -> s.method().equals("HEAD") && s.path().contains("/manifests/")))
+          .hasSize(1);
+      assertThat(r.published().values().iterator().next().details())
+          .containsEntry("blobsStreamed", "1")
+          .containsEntry("blobsUploaded", "2");
+      assertExact(r, "kiln/ahead", "1");
+      Thread.sleep(200); // a cancellation would go out on its own thread after the bake
+      assertThat(proxy.seen()).noneMatch(s -> s.method().equals("DELETE"));
+    }
+    StreamTesting.joinStreamThreads();
+  }
+
+  /**
+   * The registry no longer knows the session started ahead for the config (it expired, or the
+   * registry restarted): the config goes up through a new one, and the image is exact.
+   */
+  @Test
+  @Timeout(value = 5, unit = TimeUnit.MINUTES)
+  void aConfigSessionTheRegistryForgotIsReplacedByANewOne(@TempDir Path tmp) throws Exception {
+    Path app = tmp.resolve("app");
+    StreamTesting.randomFile(app.resolve("a.bin"), 2 * MIB, 12);
+    ImageBuild build =
+        ImageBuild.from(Base.scratch()).layer(Layer.files("app").addTree(app, "/app"));
+    // the first small PUT that completes an upload is the config's (the layer's is 2 MiB)
+    try (FaultyProxy proxy =
+            new FaultyProxy(
+                    registry.host(),
+                    s ->
+                        s.method().equals("PUT")
+                            && s.path().contains("/blobs/uploads/")
+                            && s.bodyBytes() < 64 * 1024,
+                    1)
+                .failWith(404, "BLOB_UPLOAD_UNKNOWN");
+        Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
+      BakeResult r = kiln.bake(build, "docker://" + proxy.host() + "/kiln/ahead-forgot:1");
+      assertThat(proxy.failures()).isEqualTo(1);
+      assertThat(proxy.seen().stream().filter(s -> s.method().equals("POST"))).hasSize(3);
+      assertThat(r.published().values().iterator().next().details())
+          .containsEntry("blobsUploaded", "2");
+      assertExact(r, "kiln/ahead-forgot", "1");
+    }
+    StreamTesting.joinStreamThreads();
+  }
+
+  /**
+   * The tag named the image when it was asked for, ahead, but was moved before the image was
+   * assembled: the tag is asked again, and the image is pushed, not reported as already there.
+   */
+  @Test
+  @Timeout(value = 5, unit = TimeUnit.MINUTES)
+  void aTagThatMovedWhileTheLayerWasWrittenIsAskedAgain(@TempDir Path tmp) throws Exception {
+    Path app = tmp.resolve("app");
+    StreamTesting.randomFile(app.resolve("a.bin"), 64 * 1024, 13);
+    ImageBuild build =
+        ImageBuild.from(Base.scratch()).layer(Layer.files("app").addTree(app, "/app"));
+    Path other = tmp.resolve("other");
+    StreamTesting.randomFile(other.resolve("b.bin"), 1024, 14);
+    String direct = "docker://" + registry.host() + "/kiln/ahead-moved:1";
+    BakeResult first;
+    try (Kiln kiln = Kiln.builder().store(tmp.resolve("first")).build()) {
+      first = kiln.bake(build, direct);
+    }
+    try (FaultyProxy proxy = new FaultyProxy(registry.host(), s -> false, 0);
+        Kiln kiln = Kiln.builder().store(tmp.resolve("second")).build()) {
+      // the tag, asked for ahead, names the image: it is asked again, and that request is held
+      // until the tag has moved
+      java.util.concurrent.atomic.AtomicInteger heads =
+          new java.util.concurrent.atomic.AtomicInteger();
+      proxy.holdUntil(
+          s ->
+              s.method().equals("HEAD")
+                  && s.path().contains("/manifests/")
+                  && heads.incrementAndGet() == 2,
+          Integer.MAX_VALUE,
+          Duration.ofMinutes(2));
+      java.util.concurrent.CompletableFuture<BakeResult> again =
+          java.util.concurrent.CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  return kiln.bake(build, "docker://" + proxy.host() + "/kiln/ahead-moved:1");
+                } catch (Exception e) {
+                  throw new java.util.concurrent.CompletionException(e);
+                }
+              });
+      long until = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+      while (proxy.mostInFlight() < 1) {
+        assertThat(again).isNotDone();
+        assertThat(System.nanoTime()).isLessThan(until);
+        Thread.sleep(10);
+      }
+      try (Kiln mover = Kiln.builder().store(tmp.resolve("mover")).build()) {
+        BakeResult moved =
+            mover.bake(
+                ImageBuild.from(Base.scratch())
+                    .layer(Layer.files("other").addTree(other, "/other")),
+                direct);
+        assertThat(moved.digest()).isNotEqualTo(first.digest());
+      }
+      proxy.release();
+      BakeResult r = again.get(2, TimeUnit.MINUTES);
+      assertThat(r.digest()).isEqualTo(first.digest());
+      PublishedImage p = r.published().values().iterator().next();
+      assertThat(p.reused()).isFalse();
+      assertThat(
+              proxy.seen().stream()
+                  .filter(s -> s.method().equals("HEAD") && s.path().contains("/manifests/")))
+          .hasSize(2);
+      assertExact(r, "kiln/ahead-moved", "1");
+    }
+    StreamTesting.joinStreamThreads();
+  }
+
+  /**
+   * A bake that writes a layer but finds the image under the tag already (a new store, the same
+   * definition) uses no config session: the one started ahead is cancelled at the registry.
+   */
+  @Test
+  @Timeout(value = 5, unit = TimeUnit.MINUTES)
+  void aConfigSessionTheBakeDidNotUseIsCancelled(@TempDir Path tmp) throws Exception {
+    Path app = tmp.resolve("app");
+    StreamTesting.randomFile(app.resolve("a.bin"), 64 * 1024, 15);
+    ImageBuild build =
+        ImageBuild.from(Base.scratch()).layer(Layer.files("app").addTree(app, "/app"));
+    try (FaultyProxy proxy = new FaultyProxy(registry.host(), s -> false, 0)) {
+      String target = "docker://" + proxy.host() + "/kiln/ahead-unused:1";
+      BakeResult first;
+      try (Kiln kiln = Kiln.builder().store(tmp.resolve("first")).build()) {
+        first = kiln.bake(build, target);
+      }
+      int before = proxy.seen().size();
+      BakeResult again;
+      try (Kiln kiln = Kiln.builder().store(tmp.resolve("second")).build()) {
+        again = kiln.bake(build, target);
+      }
+      assertThat(again.provisioned()).containsExactly("app");
+      assertThat(again.published().get(target).reused()).isTrue();
+      long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (proxy.seen().subList(before, proxy.seen().size()).stream()
+          .noneMatch(s -> s.method().equals("DELETE"))) {
+        assertThat(System.nanoTime()).isLessThan(until);
+        Thread.sleep(10);
+      }
+      List<FaultyProxy.Seen> seen = proxy.seen().subList(before, proxy.seen().size());
+      assertThat(seen.stream().filter(s -> s.method().equals("DELETE")))
+          .singleElement()
+          .matches(s -> s.path().contains("/v2/kiln/ahead-unused/blobs/uploads/"));
+      assertExact(first, "kiln/ahead-unused", "1");
+    }
+    StreamTesting.joinStreamThreads();
+  }
+
+  /**
    * Bakes a one-layer image of 12 MiB of random bytes (from {@code seed}) to {@code first} and
    * {@code second} (REPO:TAG of the test's registry, through a proxy) in one bake; checks that
    * every blob byte went up once and that both name the exact image, then hands the sums of the two
