@@ -235,7 +235,7 @@ final class RegistryStore implements ImageStore, AttestationSink {
    * while the layers are written, what the tag names ({@link #find} compares it with the image) and
    * starts an upload session for the config, which names the new layer and so is new too. Both are
    * then off the path from the image's assembly to its publication: a bake that changed a small
-   * layer otherwise waits for three more round trips there. A session the bake did not use is
+   * layer otherwise waits for two more round trips there. A session the bake did not use is
    * cancelled when it ends (best effort; registries also expire abandoned ones).
    */
   private void askAhead(LayerInProgress layer) {
