@@ -159,10 +159,7 @@ class RegistryStreamIT {
   @Test
   @Timeout(value = 5, unit = TimeUnit.MINUTES)
   void aPartThatFailsOnceIsSentAgainAndTheLayerStillStreams(@TempDir Path tmp) throws Exception {
-    Path app = tmp.resolve("app");
-    StreamTesting.randomFile(app.resolve("a.bin"), 20 * MIB, 4); // two parts and a last one
-    ImageBuild build =
-        ImageBuild.from(Base.scratch()).layer(Layer.files("app").addTree(app, "/app"));
+    ImageBuild build = randomLayer(tmp, 20 * MIB, 4); // two parts and a last one
     int[] patches = {0};
     try (AutoCloseable parts = StreamTesting.partSizes(MIB, 4 * MIB);
         FaultyProxy proxy =
@@ -199,10 +196,7 @@ class RegistryStreamIT {
   @Timeout(value = 5, unit = TimeUnit.MINUTES)
   void aLastPartWhosePutFailsIsSentAgainAndTheLayerStillStreams(@TempDir Path tmp)
       throws Exception {
-    Path app = tmp.resolve("app");
-    StreamTesting.randomFile(app.resolve("a.bin"), 3 * MIB, 5); // one part, sent with the PUT
-    ImageBuild build =
-        ImageBuild.from(Base.scratch()).layer(Layer.files("app").addTree(app, "/app"));
+    ImageBuild build = randomLayer(tmp, 3 * MIB, 5); // one part, sent with the PUT
     try (FaultyProxy proxy =
             new FaultyProxy(
                 registry.host(),
@@ -255,10 +249,7 @@ class RegistryStreamIT {
   @Timeout(value = 5, unit = TimeUnit.MINUTES)
   void aLayerTheRepositoryHoldsIsNotSentWholeAgainFromAnotherStore(@TempDir Path tmp)
       throws Exception {
-    Path app = tmp.resolve("app");
-    StreamTesting.randomFile(app.resolve("a.bin"), 24 * MIB, 7);
-    ImageBuild build =
-        ImageBuild.from(Base.scratch()).layer(Layer.files("app").addTree(app, "/app"));
+    ImageBuild build = randomLayer(tmp, 24 * MIB, 7);
     try (FaultyProxy proxy = new FaultyProxy(registry.host(), s -> false, 0)) {
       BakeResult first;
       try (Kiln kiln = Kiln.builder().store(tmp.resolve("first")).build()) {
@@ -346,10 +337,7 @@ class RegistryStreamIT {
   @Test
   @Timeout(value = 5, unit = TimeUnit.MINUTES)
   void twoTagsWhoseStreamFailsSendTheLayerOnceTheUsualWay(@TempDir Path tmp) throws Exception {
-    Path app = tmp.resolve("app");
-    StreamTesting.randomFile(app.resolve("a.bin"), 12 * MIB, 10);
-    ImageBuild build =
-        ImageBuild.from(Base.scratch()).layer(Layer.files("app").addTree(app, "/app"));
+    ImageBuild build = randomLayer(tmp, 12 * MIB, 10);
     try (AutoCloseable parts = StreamTesting.partSizes(MIB, 2 * MIB);
         FaultyProxy proxy =
             new FaultyProxy(registry.host(), s -> s.method().equals("PATCH"), Integer.MAX_VALUE);
@@ -386,10 +374,7 @@ class RegistryStreamIT {
   @Timeout(value = 5, unit = TimeUnit.MINUTES)
   void theTagAndAConfigSessionAreAskedForWhileTheLayerIsWritten(@TempDir Path tmp)
       throws Exception {
-    Path app = tmp.resolve("app");
-    StreamTesting.randomFile(app.resolve("a.bin"), 24 * MIB, 11);
-    ImageBuild build =
-        ImageBuild.from(Base.scratch()).layer(Layer.files("app").addTree(app, "/app"));
+    ImageBuild build = randomLayer(tmp, 24 * MIB, 11);
     int[] atAssembly = {-1};
     try (FaultyProxy proxy = new FaultyProxy(registry.host(), s -> false, 0);
         // no part before the layer is written: the write (about half a second) is the window
@@ -435,10 +420,7 @@ class RegistryStreamIT {
   @Test
   @Timeout(value = 5, unit = TimeUnit.MINUTES)
   void aConfigSessionTheRegistryForgotIsReplacedByANewOne(@TempDir Path tmp) throws Exception {
-    Path app = tmp.resolve("app");
-    StreamTesting.randomFile(app.resolve("a.bin"), 2 * MIB, 12);
-    ImageBuild build =
-        ImageBuild.from(Base.scratch()).layer(Layer.files("app").addTree(app, "/app"));
+    ImageBuild build = randomLayer(tmp, 2 * MIB, 12);
     // the first small PUT that completes an upload is the config's (the layer's is 2 MiB)
     try (FaultyProxy proxy =
             new FaultyProxy(
@@ -467,10 +449,7 @@ class RegistryStreamIT {
   @Test
   @Timeout(value = 5, unit = TimeUnit.MINUTES)
   void aTagThatMovedWhileTheLayerWasWrittenIsAskedAgain(@TempDir Path tmp) throws Exception {
-    Path app = tmp.resolve("app");
-    StreamTesting.randomFile(app.resolve("a.bin"), 64 * 1024, 13);
-    ImageBuild build =
-        ImageBuild.from(Base.scratch()).layer(Layer.files("app").addTree(app, "/app"));
+    ImageBuild build = randomLayer(tmp, 64 * 1024, 13);
     Path other = tmp.resolve("other");
     StreamTesting.randomFile(other.resolve("b.bin"), 1024, 14);
     String direct = "docker://" + registry.host() + "/kiln/ahead-moved:1";
@@ -535,10 +514,7 @@ class RegistryStreamIT {
   @Test
   @Timeout(value = 5, unit = TimeUnit.MINUTES)
   void aConfigSessionTheBakeDidNotUseIsCancelled(@TempDir Path tmp) throws Exception {
-    Path app = tmp.resolve("app");
-    StreamTesting.randomFile(app.resolve("a.bin"), 64 * 1024, 15);
-    ImageBuild build =
-        ImageBuild.from(Base.scratch()).layer(Layer.files("app").addTree(app, "/app"));
+    ImageBuild build = randomLayer(tmp, 64 * 1024, 15);
     try (FaultyProxy proxy = new FaultyProxy(registry.host(), s -> false, 0)) {
       String target = "docker://" + proxy.host() + "/kiln/ahead-unused:1";
       BakeResult first;
@@ -580,10 +556,7 @@ class RegistryStreamIT {
       String second,
       ThrowingConsumer<java.util.function.ToIntFunction<String>> totals)
       throws Exception {
-    Path app = tmp.resolve("app");
-    StreamTesting.randomFile(app.resolve("a.bin"), 12 * MIB, seed);
-    ImageBuild build =
-        ImageBuild.from(Base.scratch()).layer(Layer.files("app").addTree(app, "/app"));
+    ImageBuild build = randomLayer(tmp, 12 * MIB, seed);
     try (FaultyProxy proxy = new FaultyProxy(registry.host(), s -> false, 0);
         Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
       String a = "docker://" + proxy.host() + "/" + first;
@@ -620,6 +593,15 @@ class RegistryStreamIT {
 
   private static synchronized boolean secondPatch(int[] patches) {
     return ++patches[0] == 2;
+  }
+
+  /**
+   * An image of one layer, {@code app}: a file of {@code size} random bytes (from {@code seed}).
+   */
+  private static ImageBuild randomLayer(Path tmp, int size, long seed) throws Exception {
+    Path app = tmp.resolve("app");
+    StreamTesting.randomFile(app.resolve("a.bin"), size, seed);
+    return ImageBuild.from(Base.scratch()).layer(Layer.files("app").addTree(app, "/app"));
   }
 
   /** The tag names the image, and the registry serves every blob of it with the right bytes. */
