@@ -99,7 +99,8 @@ final class AmiRegistrar {
 
   /**
    * A copy that waits at most {@code image} for a registered AMI and {@code copy} for a copied one
-   * to become {@code available}, polling every {@code poll}.
+   * to become {@code available}, polling at most every {@code poll} (sooner at first: after 100 ms,
+   * then twice as long each time).
    */
   public AmiRegistrar waits(Duration image, Duration copy, Duration poll) {
     checkArgument(
@@ -635,7 +636,7 @@ final class AmiRegistrar {
 
   private Image waitAvailable(Ec2Client ec2, String imageId, Duration timeout) throws Exception {
     long deadline = System.nanoTime() + timeout.toNanos();
-    while (true) {
+    for (int looks = 1; ; looks++) {
       Image i = null;
       try {
         i = ec2.describeImages(b -> b.imageIds(imageId)).images().stream().findFirst().orElse(null);
@@ -666,7 +667,7 @@ final class AmiRegistrar {
                 + timeout
                 + "; raise the wait with waits(...)");
       }
-      Thread.sleep(pollInterval.toMillis());
+      Thread.sleep(Ec2Clients.pollDelayMillis(pollInterval, looks));
     }
   }
 

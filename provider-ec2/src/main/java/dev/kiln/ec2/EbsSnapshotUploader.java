@@ -135,7 +135,8 @@ final class EbsSnapshotUploader {
   }
 
   /**
-   * A copy that waits at most {@code timeout} for {@code completed}, polling every {@code poll}.
+   * A copy that waits at most {@code timeout} for {@code completed}, polling at most every {@code
+   * poll} (sooner at first: after 100 ms, then twice as long each time).
    */
   public EbsSnapshotUploader completionWait(Duration timeout, Duration poll) {
     checkArgument(
@@ -632,7 +633,7 @@ final class EbsSnapshotUploader {
 
   private void waitCompleted(String target, String snapshotId, LongAdder retries) throws Exception {
     long deadline = System.nanoTime() + completionTimeout.toNanos();
-    while (true) {
+    for (int looks = 1; ; looks++) {
       Snapshot s = describe(target, snapshotId, retries);
       if (s != null && s.state() == SnapshotState.COMPLETED) {
         return;
@@ -652,7 +653,7 @@ final class EbsSnapshotUploader {
                 + completionTimeout
                 + "; raise the wait with completionWait(...)");
       }
-      Thread.sleep(pollInterval.toMillis());
+      Thread.sleep(Ec2Clients.pollDelayMillis(pollInterval, looks));
     }
   }
 

@@ -165,6 +165,16 @@ public final class Ec2Clients implements AutoCloseable {
   }
 
   /** The error code of an AWS service error, or empty. */
+  /**
+   * The pause before the next look at a resource that is not ready yet (a snapshot being completed,
+   * an AMI being registered or copied), after {@code looks} looks: 100 ms, doubling each time, up
+   * to {@code interval}. What is ready within a second is seen within a few tenths of it, not a
+   * whole interval later; a long wait costs a handful of calls more at its start.
+   */
+  static long pollDelayMillis(java.time.Duration interval, int looks) {
+    return Math.min(interval.toMillis(), 100L << Math.min(Math.max(looks - 1, 0), 16));
+  }
+
   static String errorCode(Throwable t) {
     if (t instanceof AwsServiceException e && e.awsErrorDetails() != null) {
       String code = e.awsErrorDetails().errorCode();

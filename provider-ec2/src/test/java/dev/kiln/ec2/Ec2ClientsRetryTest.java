@@ -19,7 +19,7 @@ import software.amazon.awssdk.services.ec2.model.Ec2Exception;
 
 /**
  * The clients retry with the SDK's standard strategy, plus EBS's concurrency limit, and count what
- * they repeat.
+ * they repeat; their waits look again soon at first.
  */
 class Ec2ClientsRetryTest {
   static AwsServiceException error(int status, String code) {
@@ -89,5 +89,21 @@ class Ec2ClientsRetryTest {
       assertThat(aws.calls("DescribeSnapshots")).isEqualTo(1);
       assertThat(none.sum()).isZero();
     }
+  }
+
+  /**
+   * The waits for a snapshot or an AMI look again after 100 ms, then twice as long each time, up to
+   * the poll interval; an interval shorter than 100 ms is kept from the first look.
+   */
+  @Test
+  void waitsLookAgainSoonAtFirstAndThenAtTheInterval() {
+    java.time.Duration five = java.time.Duration.ofSeconds(5);
+    long[] delays = new long[9];
+    for (int looks = 1; looks <= delays.length; looks++) {
+      delays[looks - 1] = Ec2Clients.pollDelayMillis(five, looks);
+    }
+    assertThat(delays).containsExactly(100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000);
+    assertThat(Ec2Clients.pollDelayMillis(java.time.Duration.ofMillis(10), 1)).isEqualTo(10);
+    assertThat(Ec2Clients.pollDelayMillis(five, 1_000_000)).isEqualTo(5000);
   }
 }
