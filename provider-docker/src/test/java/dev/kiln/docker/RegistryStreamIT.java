@@ -399,10 +399,7 @@ class RegistryStreamIT {
       assertThat(after).anyMatch(s -> s.path().endsWith(configPut));
       assertThat(after).anyMatch(s -> s.path().equals("/v2/kiln/ahead/manifests/1"));
       assertThat(seen.stream().filter(s -> s.method().equals("POST"))).hasSize(2);
-      assertThat(
-              seen.stream()
-                  .filter(s -> s.method().equals("HEAD") && s.path().contains("/manifests/")))
-          .hasSize(1);
+      assertThat(manifestHeads(seen)).isEqualTo(1);
       assertThat(r.published().values().iterator().next().details())
           .containsEntry("blobsStreamed", "1")
           .containsEntry("blobsUploaded", "2");
@@ -438,6 +435,30 @@ class RegistryStreamIT {
       assertThat(r.published().values().iterator().next().details())
           .containsEntry("blobsUploaded", "2");
       assertExact(r, "kiln/ahead-forgot", "1");
+    }
+    StreamTesting.joinStreamThreads();
+  }
+
+  /**
+   * The tag's {@code HEAD} asked ahead is refused (a 403 the client does not retry): the bake asks
+   * again once the image is assembled, and publishes the exact image.
+   */
+  @Test
+  @Timeout(value = 5, unit = TimeUnit.MINUTES)
+  void aTagAskedAheadThatFailsIsAskedAgain(@TempDir Path tmp) throws Exception {
+    ImageBuild build = randomLayer(tmp, 64 * 1024, 16);
+    try (FaultyProxy proxy =
+            new FaultyProxy(
+                    registry.host(),
+                    s -> s.method().equals("HEAD") && s.path().contains("/manifests/"),
+                    1)
+                .failWith(403, "DENIED");
+        Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
+      BakeResult r = kiln.bake(build, "docker://" + proxy.host() + "/kiln/ahead-refused:1");
+      assertThat(proxy.failures()).isEqualTo(1);
+      assertThat(manifestHeads(proxy.seen())).isEqualTo(2);
+      assertThat(r.published().values().iterator().next().reused()).isFalse();
+      assertExact(r, "kiln/ahead-refused", "1");
     }
     StreamTesting.joinStreamThreads();
   }
@@ -498,10 +519,7 @@ class RegistryStreamIT {
       assertThat(r.digest()).isEqualTo(first.digest());
       PublishedImage p = r.published().values().iterator().next();
       assertThat(p.reused()).isFalse();
-      assertThat(
-              proxy.seen().stream()
-                  .filter(s -> s.method().equals("HEAD") && s.path().contains("/manifests/")))
-          .hasSize(2);
+      assertThat(manifestHeads(proxy.seen())).isEqualTo(2);
       assertExact(r, "kiln/ahead-moved", "1");
     }
     StreamTesting.joinStreamThreads();
@@ -602,6 +620,13 @@ class RegistryStreamIT {
     Path app = tmp.resolve("app");
     StreamTesting.randomFile(app.resolve("a.bin"), size, seed);
     return ImageBuild.from(Base.scratch()).layer(Layer.files("app").addTree(app, "/app"));
+  }
+
+  /** How many of the requests asked for a manifest ({@code HEAD}). */
+  private static long manifestHeads(List<FaultyProxy.Seen> seen) {
+    return seen.stream()
+        .filter(s -> s.method().equals("HEAD") && s.path().contains("/manifests/"))
+        .count();
   }
 
   /** The tag names the image, and the registry serves every blob of it with the right bytes. */
