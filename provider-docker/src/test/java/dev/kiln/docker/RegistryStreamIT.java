@@ -417,26 +417,21 @@ class RegistryStreamIT {
   @Test
   @Timeout(value = 5, unit = TimeUnit.MINUTES)
   void aConfigSessionTheRegistryForgotIsReplacedByANewOne(@TempDir Path tmp) throws Exception {
-    ImageBuild build = randomLayer(tmp, 2 * MIB, 12);
     // the first small PUT that completes an upload is the config's (the layer's is 2 MiB)
-    try (FaultyProxy proxy =
-            new FaultyProxy(
-                    registry.host(),
-                    s ->
-                        s.method().equals("PUT")
-                            && s.path().contains("/blobs/uploads/")
-                            && s.bodyBytes() < 64 * 1024,
-                    1)
-                .failWith(404, "BLOB_UPLOAD_UNKNOWN");
-        Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
-      BakeResult r = kiln.bake(build, "docker://" + proxy.host() + "/kiln/ahead-forgot:1");
-      assertThat(proxy.failures()).isEqualTo(1);
-      assertThat(proxy.seen().stream().filter(s -> s.method().equals("POST"))).hasSize(3);
-      assertThat(r.published().values().iterator().next().details())
-          .containsEntry("blobsUploaded", "2");
-      assertExact(r, "kiln/ahead-forgot", "1");
-    }
-    StreamTesting.joinStreamThreads();
+    Faulted f =
+        bakeWithOneFailure(
+            tmp,
+            randomLayer(tmp, 2 * MIB, 12),
+            s ->
+                s.method().equals("PUT")
+                    && s.path().contains("/blobs/uploads/")
+                    && s.bodyBytes() < 64 * 1024,
+            404,
+            "BLOB_UPLOAD_UNKNOWN",
+            "kiln/ahead-forgot");
+    assertThat(f.seen().stream().filter(s -> s.method().equals("POST"))).hasSize(3);
+    assertThat(f.result().published().values().iterator().next().details())
+        .containsEntry("blobsUploaded", "2");
   }
 
   /**
@@ -446,21 +441,16 @@ class RegistryStreamIT {
   @Test
   @Timeout(value = 5, unit = TimeUnit.MINUTES)
   void aTagAskedAheadThatFailsIsAskedAgain(@TempDir Path tmp) throws Exception {
-    ImageBuild build = randomLayer(tmp, 64 * 1024, 16);
-    try (FaultyProxy proxy =
-            new FaultyProxy(
-                    registry.host(),
-                    s -> s.method().equals("HEAD") && s.path().contains("/manifests/"),
-                    1)
-                .failWith(403, "DENIED");
-        Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
-      BakeResult r = kiln.bake(build, "docker://" + proxy.host() + "/kiln/ahead-refused:1");
-      assertThat(proxy.failures()).isEqualTo(1);
-      assertThat(manifestHeads(proxy.seen())).isEqualTo(2);
-      assertThat(r.published().values().iterator().next().reused()).isFalse();
-      assertExact(r, "kiln/ahead-refused", "1");
-    }
-    StreamTesting.joinStreamThreads();
+    Faulted f =
+        bakeWithOneFailure(
+            tmp,
+            randomLayer(tmp, 64 * 1024, 16),
+            s -> s.method().equals("HEAD") && s.path().contains("/manifests/"),
+            403,
+            "DENIED",
+            "kiln/ahead-refused");
+    assertThat(manifestHeads(f.seen())).isEqualTo(2);
+    assertThat(f.result().published().values().iterator().next().reused()).isFalse();
   }
 
   /**
@@ -620,6 +610,35 @@ class RegistryStreamIT {
     Path app = tmp.resolve("app");
     StreamTesting.randomFile(app.resolve("a.bin"), size, seed);
     return ImageBuild.from(Base.scratch()).layer(Layer.files("app").addTree(app, "/app"));
+  }
+
+  /** A bake through a proxy that failed one request, and what the proxy saw. */
+  private record Faulted(BakeResult result, List<FaultyProxy.Seen> seen) {}
+
+  /**
+   * Bakes {@code build} to {@code REPO:1} through a proxy that answers the first request {@code
+   * which} matches with {@code status} and the registry error {@code code}; checks that it did, and
+   * that the tag names the exact image.
+   */
+  private static Faulted bakeWithOneFailure(
+      Path tmp,
+      ImageBuild build,
+      java.util.function.Predicate<FaultyProxy.Seen> which,
+      int status,
+      String code,
+      String repo)
+      throws Exception {
+    BakeResult r;
+    List<FaultyProxy.Seen> seen;
+    try (FaultyProxy proxy = new FaultyProxy(registry.host(), which, 1).failWith(status, code);
+        Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
+      r = kiln.bake(build, "docker://" + proxy.host() + "/" + repo + ":1");
+      assertThat(proxy.failures()).isEqualTo(1);
+      seen = proxy.seen();
+    }
+    assertExact(r, repo, "1");
+    StreamTesting.joinStreamThreads();
+    return new Faulted(r, seen);
   }
 
   /** How many of the requests asked for a manifest ({@code HEAD}). */
