@@ -40,10 +40,13 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongConsumer;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -95,12 +98,11 @@ final class RegistryStore implements ImageStore, AttestationSink {
 
   /**
    * The tag's manifest digest (empty when the tag is not there) and an upload session started for
-   * the image's config; either fails when its request did, and then is asked again the usual way.
+   * the image's config, until it is taken (by the config's upload, or the cancellation at the end
+   * of the bake); either fails when its request did, and then is asked again the usual way.
    */
   private record Ahead(
-      CompletableFuture<Optional<Digest>> tag,
-      CompletableFuture<URI> session,
-      java.util.concurrent.atomic.AtomicBoolean taken) {}
+      CompletableFuture<Optional<Digest>> tag, AtomicReference<CompletableFuture<URI>> session) {}
 
   /** A store for a {@code docker://} target string or a {@link RegistryTarget}. */
   public RegistryStore(Target target) {
@@ -192,8 +194,8 @@ final class RegistryStore implements ImageStore, AttestationSink {
             @Override
             public void await(long millis) throws InterruptedException {
               try {
-                s.written().get(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
-              } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+                s.written().get(millis, TimeUnit.MILLISECONDS);
+              } catch (ExecutionException | TimeoutException e) {
                 // written, failed, or still growing: the caller looks again
               }
             }
@@ -239,51 +241,40 @@ final class RegistryStore implements ImageStore, AttestationSink {
    * cancelled when it ends (best effort; registries also expire abandoned ones).
    */
   private void askAhead(LayerInProgress layer) {
-    Ahead a =
-        new Ahead(
-            new CompletableFuture<>(),
-            new CompletableFuture<>(),
-            new java.util.concurrent.atomic.AtomicBoolean());
+    CompletableFuture<URI> session = new CompletableFuture<>();
+    Ahead a = new Ahead(new CompletableFuture<>(), new AtomicReference<>(session));
     if (!ahead.compareAndSet(null, a)) {
       return;
     }
     layer
         .bakeEnded()
         .thenRun(
-            () ->
-                a.session()
-                    .thenAccept(
-                        unused -> {
-                          if (a.taken().compareAndSet(false, true)) {
-                            daemon(
-                                "kiln-registry-cancel",
-                                () -> client().cancelUpload(repo(), unused));
-                          }
-                        }));
+            () -> {
+              CompletableFuture<URI> unused = a.session().getAndSet(null);
+              if (unused != null) {
+                unused.thenAccept(
+                    uri ->
+                        daemon("kiln-registry-cancel", () -> client().cancelUpload(repo(), uri)));
+              }
+            });
     try {
       daemon(
           "kiln-registry-ahead",
           () -> {
-            RegistryClient c = client();
             try {
-              a.tag()
-                  .complete(
-                      c.manifestDigest(
-                          repo(),
-                          options.reference().tagOrLatest(),
-                          RegistryClient.pushScope(repo())));
+              a.tag().complete(askTag());
             } catch (IOException | RuntimeException | Error e) {
               a.tag().completeExceptionally(e);
             }
             try {
-              a.session().complete(c.startUpload(repo()));
+              session.complete(client().startUpload(repo()));
             } catch (IOException | RuntimeException | Error e) {
-              a.session().completeExceptionally(e);
+              session.completeExceptionally(e);
             }
           });
     } catch (RuntimeException | Error e) {
       a.tag().completeExceptionally(e);
-      a.session().completeExceptionally(e);
+      session.completeExceptionally(e);
       log.debug("{}: cannot ask the registry ahead: {}", target, e.toString());
     }
   }
@@ -300,8 +291,7 @@ final class RegistryStore implements ImageStore, AttestationSink {
    * since the tag may have moved since. Asked now, too, when it was not asked ahead, or that
    * request failed (so a failure is reported with the usual error).
    */
-  private Optional<Digest> tagDigest(java.util.function.Predicate<Digest> reuses)
-      throws IOException {
+  private Optional<Digest> tagDigest(Predicate<Digest> reuses) throws IOException {
     Ahead a = ahead.get();
     if (a != null) {
       try {
@@ -316,6 +306,11 @@ final class RegistryStore implements ImageStore, AttestationSink {
         log.debug("{}: the tag asked ahead: {}", target, e.getCause().toString());
       }
     }
+    return askTag();
+  }
+
+  /** The manifest digest the tag names now (empty when the tag is not there). */
+  private Optional<Digest> askTag() throws IOException {
     return client()
         .manifestDigest(
             repo(), options.reference().tagOrLatest(), RegistryClient.pushScope(repo()));
@@ -327,13 +322,12 @@ final class RegistryStore implements ImageStore, AttestationSink {
    */
   private URI takeSession() {
     Ahead a = ahead.get();
-    if (a == null) {
+    CompletableFuture<URI> s = a == null ? null : a.session().getAndSet(null);
+    if (s == null) {
       return null;
     }
-    CompletableFuture<URI> s = a.session();
     try {
-      URI uri = s.get();
-      return a.taken().compareAndSet(false, true) ? uri : null;
+      return s.get();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return null;
@@ -786,17 +780,13 @@ final class RegistryStore implements ImageStore, AttestationSink {
       return;
     }
     Optional<String> from = Registries.elsewhere(registry, d, repo);
-    if (newConfig && from.isEmpty()) { // one in another repository is mounted from there
-      URI session = takeSession();
-      if (session != null) {
-        uploadConfig(client, image, d, size, session, t);
-        return;
-      }
-    }
-    URI started = null;
+    // a new config goes up through the session started ahead for it (one in another repository is
+    // mounted from there instead)
+    URI session = newConfig && from.isEmpty() ? takeSession() : null;
+    URI started = session;
     if (from.isPresent()) {
       try {
-        Optional<java.net.URI> upload = client.mount(repo, d, from.get());
+        Optional<URI> upload = client.mount(repo, d, from.get());
         if (upload.isEmpty()) {
           t.mounted.incrementAndGet();
           Registries.seen(registry, d, repo);
@@ -807,52 +797,21 @@ final class RegistryStore implements ImageStore, AttestationSink {
         // not mounted: uploaded below
       }
     }
-    long n =
-        client.upload(
-            repo,
-            d,
-            size,
-            () -> new Stoppable(image.openBlob(d), t.failure),
-            started,
-            t.progress());
-    t.uploaded.addAndGet(n);
-    t.sent.incrementAndGet();
-    Registries.seen(registry, d, repo);
-  }
-
-  /**
-   * Uploads a new config through the session started ahead for it; when the registry refuses that
-   * session (it expired, or the registry restarted), through a new one.
-   */
-  private void uploadConfig(
-      RegistryClient client, ImageView image, Digest d, long size, URI session, Transfer t)
-      throws IOException {
-    String repo = repo();
-    LongConsumer progress = t.progress();
-    AtomicLong most = new AtomicLong();
-    LongConsumer growing =
-        done -> {
-          if (most.getAndAccumulate(done, Math::max) < done) {
-            progress.accept(done);
-          }
-        };
+    RegistryClient.BlobSource source = () -> new Stoppable(image.openBlob(d), t.failure);
     long n;
     try {
-      n =
-          client.upload(
-              repo, d, size, () -> new Stoppable(image.openBlob(d), t.failure), session, growing);
+      n = client.upload(repo, d, size, source, started, t.progress());
     } catch (RegistryException e) {
-      log.debug(
-          "{}: the upload session started ahead was refused ({}); a new one",
-          target,
-          e.getMessage());
-      n =
-          client.upload(
-              repo, d, size, () -> new Stoppable(image.openBlob(d), t.failure), null, growing);
+      if (session == null) {
+        throw e;
+      }
+      // the registry refused the session started ahead (it expired, or the registry restarted)
+      log.debug("{}: the upload session started ahead was refused ({})", target, e.getMessage());
+      n = client.upload(repo, d, size, source, null, t.progress());
     }
     t.uploaded.addAndGet(n);
     t.sent.incrementAndGet();
-    Registries.seen(options.reference().registry(), d, repo);
+    Registries.seen(registry, d, repo);
   }
 
   /**
