@@ -48,6 +48,17 @@ public interface ImageStore {
    */
   default void layerWriting(LayerInProgress layer, PublishContext context) {}
 
+  /**
+   * Called, when the bake keeps the tars of the layers it writes (a store of the bake {@link
+   * #readsUncompressedLayers reads layers uncompressed}), once the tar of every layer of an image
+   * bound for this store is written, before {@link #find} or {@link #publish}: the image's blobs
+   * may still be compressing. A store that loads layers uncompressed may finish its load with the
+   * image's config now, without making it visible under the target's name before {@link #publish}
+   * (see {@link ImageTars} for what it may trust). Called at most once per image, not at all if a
+   * layer fails; must return at once and must not throw. Does nothing by default.
+   */
+  default void imageTarsWritten(ImageTars image, PublishContext context) {}
+
   /** Publishes the image; called only when {@link #find} found nothing. */
   PublishedImage publish(ImageView image, PublishContext context) throws BakeException;
 

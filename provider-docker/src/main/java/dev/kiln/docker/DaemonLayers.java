@@ -2,6 +2,7 @@ package dev.kiln.docker;
 
 import com.github.dockerjava.api.command.InspectImageResponse;
 import com.github.dockerjava.api.model.Image;
+import dev.kiln.Digest;
 import dev.kiln.LayerRecord;
 import dev.kiln.spi.ImageView;
 import java.util.ArrayList;
@@ -25,7 +26,12 @@ final class DaemonLayers {
    * 0 when nothing is shared or the daemon cannot say.
    */
   static int presentPrefix(Daemon daemon, ImageView image, List<String> names) {
-    List<String> want = image.layers().stream().map(l -> l.diffId().toString()).toList();
+    return presentPrefix(daemon, image.layers().stream().map(LayerRecord::diffId).toList(), names);
+  }
+
+  /** As {@link #presentPrefix(Daemon, ImageView, List)}, for the layers of these diffIDs. */
+  static int presentPrefix(Daemon daemon, List<Digest> diffIds, List<String> names) {
+    List<String> want = diffIds.stream().map(Digest::toString).toList();
     if (want.isEmpty()) {
       return 0;
     }

@@ -4,6 +4,7 @@ import com.google.common.io.CountingInputStream;
 import dev.kiln.Digest;
 import dev.kiln.LayerRecord;
 import dev.kiln.spi.CorruptBlobException;
+import dev.kiln.spi.ImageTars;
 import dev.kiln.spi.ImageView;
 import dev.kiln.spi.UncompressedLayers;
 import java.io.IOException;
@@ -98,7 +99,7 @@ final class DockerArchive {
       }
       names.add(l.digest().hex() + "/layer.tar");
       if (i >= present && written.add(l.digest())) {
-        done = layer(tar, image, l, tars, done, progress);
+        done = layer(tar, Blobs.of(image), l, tars, done, progress);
       }
     }
     tar.bytes(image.configDigest().hex() + ".json", image.config());
@@ -112,10 +113,102 @@ final class DockerArchive {
     return done;
   }
 
+  /**
+   * Ends an archive as {@link #finish} does, for an image whose blobs may not all be compressed yet
+   * ({@link ImageTars}): every layer above the lowest {@code present} must be among the {@code
+   * streamed} ones or have its blob stored ({@link #completable}). No {@code RepoTags}: the image
+   * goes in without a name, which it gets once the bake has succeeded.
+   */
+  static void finishEarly(
+      ArchiveTar tar,
+      ImageTars image,
+      int present,
+      Map<Digest, String> streamed,
+      UncompressedLayers tars)
+      throws IOException {
+    List<Digest> diffIds = image.diffIds();
+    List<String> names = new ArrayList<>();
+    Set<Digest> written = new HashSet<>();
+    Blobs blobs = Blobs.of(image);
+    for (int i = 0; i < diffIds.size(); i++) {
+      Digest d = diffIds.get(i);
+      String name = streamed.get(d);
+      if (name != null) {
+        names.add(name);
+        continue;
+      }
+      Optional<LayerRecord> l = image.stored().get(i);
+      if (l.isEmpty()) {
+        if (i >= present) {
+          throw new IOException("layer " + d + " is neither streamed nor stored yet");
+        }
+        names.add(d.hex() + "/layer.tar"); // the daemon has it: never read
+        continue;
+      }
+      names.add(l.get().digest().hex() + "/layer.tar");
+      if (i >= present && written.add(l.get().digest())) {
+        layer(tar, blobs, l.get(), tars, 0, n -> {});
+      }
+    }
+    tar.bytes(image.configDigest().hex() + ".json", image.config());
+    OciJson.ArchiveImage manifest =
+        new OciJson.ArchiveImage(image.configDigest().hex() + ".json", List.of(), names);
+    tar.bytes("manifest.json", OciJson.write(List.of(manifest)));
+    tar.finish();
+  }
+
+  /**
+   * Whether {@link #finishEarly} can end the archive of {@code image}: every layer above the lowest
+   * {@code present} is streamed (by diffID) or stored.
+   */
+  static boolean completable(ImageTars image, int present, Set<Digest> streamed) {
+    for (int i = present; i < image.diffIds().size(); i++) {
+      if (!streamed.contains(image.diffIds().get(i)) && image.stored().get(i).isEmpty()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Where the stored blob of a layer is read from. */
+  private interface Blobs {
+    InputStream openBlob(Digest digest) throws IOException;
+
+    long blobSize(Digest digest) throws IOException;
+
+    static Blobs of(ImageView image) {
+      return new Blobs() {
+        @Override
+        public InputStream openBlob(Digest digest) throws IOException {
+          return image.openBlob(digest);
+        }
+
+        @Override
+        public long blobSize(Digest digest) throws IOException {
+          return image.blobSize(digest);
+        }
+      };
+    }
+
+    static Blobs of(ImageTars image) {
+      return new Blobs() {
+        @Override
+        public InputStream openBlob(Digest digest) throws IOException {
+          return image.openBlob(digest);
+        }
+
+        @Override
+        public long blobSize(Digest digest) throws IOException {
+          return image.blobSize(digest);
+        }
+      };
+    }
+  }
+
   /** Writes one layer as {@code <blob hex>/layer.tar}; returns the progress after it. */
   private static long layer(
       ArchiveTar tar,
-      ImageView image,
+      Blobs image,
       LayerRecord l,
       UncompressedLayers tars,
       long done,

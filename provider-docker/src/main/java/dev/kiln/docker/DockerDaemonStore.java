@@ -9,6 +9,7 @@ import dev.kiln.PublishedImage;
 import dev.kiln.Target;
 import dev.kiln.event.BakeEvent;
 import dev.kiln.spi.ImageStore;
+import dev.kiln.spi.ImageTars;
 import dev.kiln.spi.ImageView;
 import dev.kiln.spi.IndexView;
 import dev.kiln.spi.LayerInProgress;
@@ -46,6 +47,12 @@ public final class DockerDaemonStore implements ImageStore {
 
   /** The system property that, set to {@code false}, loads images only once they are written. */
   public static final String STREAM_PROPERTY = "kiln.docker.streamLoad";
+
+  /**
+   * The system property that, set to {@code false}, keeps a streamed load open until the image is
+   * assembled instead of finishing it once its layers' tars are written (for comparisons).
+   */
+  public static final String EARLY_PROPERTY = "kiln.docker.earlyLoad";
 
   private final String target;
   private final String name;
@@ -140,6 +147,26 @@ public final class DockerDaemonStore implements ImageStore {
     }
   }
 
+  /**
+   * Hands the image to the pending load, which finishes the archive with the image's config (and no
+   * name) as soon as its layers are in, so that the daemon unpacks them while the bake is still
+   * compressing; {@link #publish} then names the image. Not when the system property {@value
+   * #EARLY_PROPERTY} is {@code false}.
+   */
+  @Override
+  public void imageTarsWritten(ImageTars image, PublishContext ctx) {
+    if ("false".equalsIgnoreCase(System.getProperty(EARLY_PROPERTY))) {
+      return;
+    }
+    StreamedLoad load;
+    synchronized (this) {
+      load = pending;
+    }
+    if (load != null) {
+      load.imageTarsWritten(image, ctx.capability(UncompressedLayers.class).orElse(null));
+    }
+  }
+
   private Daemon streamingDaemon() throws IOException {
     try {
       return daemon();
@@ -220,13 +247,33 @@ public final class DockerDaemonStore implements ImageStore {
                   present,
                   tars,
                   n -> ctx.emit(new BakeEvent.BytesWritten(target, n, total)));
-          checkLoaded(d, id);
-          return published(
-              image,
-              r.bytes(),
-              image.layers().size() - present,
-              fromTars.get(),
-              r.layersStreamed());
+          if (r.loadedUntagged().isEmpty() || r.loadedUntagged().get().toString().equals(id)) {
+            if (r.loadedUntagged().isPresent()) {
+              // loaded without a name while the blobs were compressed: named now that the image
+              // is the one the bake assembled
+              d.client().tagImageCmd(id, name, tag).withForce(true).exec();
+              ctx.emit(new BakeEvent.BytesWritten(target, total, total));
+            }
+            checkLoaded(d, id);
+            return published(
+                image,
+                r.bytes(),
+                image.layers().size() - present,
+                fromTars.get() + r.layersFromTars(),
+                r.layersStreamed(),
+                r.loadedUntagged().isPresent());
+          }
+          // finished early with another config (a layer changed after its tar was written): the
+          // daemon holds that image without a name; this one goes in the usual way
+          ctx.emit(
+              new BakeEvent.Warning(
+                  "the daemon loaded "
+                      + r.loadedUntagged().get()
+                      + " while "
+                      + reference()
+                      + " was written, not "
+                      + id
+                      + "; loading it once more"));
         } catch (IOException e) {
           if (Daemon.isConnectionFailure(e)) {
             throw e;
@@ -382,6 +429,16 @@ public final class DockerDaemonStore implements ImageStore {
 
   private PublishedImage published(
       ImageView image, long bytes, int layersSent, int layersFromTars, int layersStreamed) {
+    return published(image, bytes, layersSent, layersFromTars, layersStreamed, false);
+  }
+
+  private PublishedImage published(
+      ImageView image,
+      long bytes,
+      int layersSent,
+      int layersFromTars,
+      int layersStreamed,
+      boolean loadedEarly) {
     Map<String, String> details = new LinkedHashMap<>();
     details.put("name", reference());
     details.put("imageId", image.configDigest().toString());
@@ -389,6 +446,7 @@ public final class DockerDaemonStore implements ImageStore {
     details.put("layersSent", Integer.toString(layersSent));
     details.put("layersFromTars", Integer.toString(layersFromTars));
     details.put("layersStreamed", Integer.toString(layersStreamed));
+    details.put("loadedEarly", Boolean.toString(loadedEarly));
     return new PublishedImage(target, image.digest(), false, details);
   }
 }

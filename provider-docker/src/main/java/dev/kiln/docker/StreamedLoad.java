@@ -2,6 +2,7 @@ package dev.kiln.docker;
 
 import dev.kiln.Digest;
 import dev.kiln.Platform;
+import dev.kiln.spi.ImageTars;
 import dev.kiln.spi.ImageView;
 import dev.kiln.spi.LayerInProgress;
 import dev.kiln.spi.UncompressedLayers;
@@ -15,8 +16,10 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongConsumer;
 
 /**
@@ -41,10 +44,14 @@ final class StreamedLoad {
   }
 
   /**
-   * What went in: the archive's bytes in blob bytes (as progress counts) and the layers whose tars
-   * went in while they were written.
+   * What went in: the archive's bytes in blob bytes (as progress counts), the layers whose tars
+   * went in while they were written, the layers read from the bake's kept tars when the load was
+   * finished early (else counted by the caller), and, when the load was finished early ({@link
+   * #imageTarsWritten}), the config digest of the image it loaded without a name: the caller tags
+   * it if it is the image published, else loads that image the usual way.
    */
-  record Result(long bytes, int layersStreamed) {}
+  record Result(
+      long bytes, int layersStreamed, int layersFromTars, Optional<Digest> loadedUntagged) {}
 
   /** Writes the rest of the archive and closes it; returns the progress after it. */
   private interface Rest {
@@ -59,6 +66,13 @@ final class StreamedLoad {
   private long bytes; // guarded by this
   private final CompletableFuture<Void> ended = new CompletableFuture<>();
   private volatile Platform daemonPlatform; // null when unknown: every layer goes in
+  private volatile Daemon daemon; // once opened
+  private ImageTars early; // guarded by this: offered, not yet decided on by the load's thread
+  private UncompressedLayers earlyTars; // guarded by this
+  private Digest earlyConfig; // guarded by this: the config the archive was finished with early
+  private int earlyPresent; // guarded by this: the layers the daemon had then, from the bottom
+  private int earlyStreamed; // guarded by this: the image's layers taken from streamed entries
+  private final AtomicInteger earlyFromTars = new AtomicInteger();
   private final Thread thread;
 
   private static final class Streamed {
@@ -109,9 +123,25 @@ final class StreamedLoad {
     return true;
   }
 
+  /**
+   * Offers the image whose layers' tars are all written: once every layer added before has gone in,
+   * the load's thread finishes the archive with its config and a manifest without a name, if the
+   * daemon takes the image's platform and each layer it lacks went in or is stored; else the offer
+   * is dropped and {@link #complete} finishes the archive. Returns at once.
+   */
+  synchronized void imageTarsWritten(ImageTars image, UncompressedLayers tars) {
+    if (taken || failure != null || earlyConfig != null) {
+      return;
+    }
+    early = image;
+    earlyTars = tars;
+    notifyAll();
+  }
+
   private void run(DaemonSource source) {
     try {
       Daemon d = source.open();
+      daemon = d;
       daemonPlatform = platformOf(d);
       d.load(this::body);
       ended.complete(null);
@@ -127,9 +157,10 @@ final class StreamedLoad {
     int next = 0;
     while (true) {
       Streamed s = null;
+      ImageTars offered = null;
       Rest r;
       synchronized (this) {
-        while (failure == null && rest == null && next >= layers.size()) {
+        while (failure == null && rest == null && next >= layers.size() && early == null) {
           try {
             wait();
           } catch (InterruptedException e) {
@@ -139,8 +170,21 @@ final class StreamedLoad {
         checkNotAborted();
         if (next < layers.size()) {
           s = layers.get(next++);
+        } else if (rest == null) {
+          offered = early;
         }
         r = rest;
+      }
+      if (offered != null) {
+        try {
+          finishEarly(offered);
+        } finally {
+          synchronized (this) {
+            early = null; // decided: a publication waiting for it goes on
+            notifyAll();
+          }
+        }
+        continue;
       }
       if (s != null) {
         if (takes(s)) {
@@ -158,6 +202,56 @@ final class StreamedLoad {
         bytes = n;
       }
       return;
+    }
+  }
+
+  /**
+   * Hands the rest of the archive to this thread for the image whose tars are all written, unless a
+   * publication has taken the load meanwhile, the daemon takes another platform, or a layer the
+   * daemon lacks did not go in and is not stored yet. Every layer added has gone in (or was
+   * skipped) by now.
+   */
+  private void finishEarly(ImageTars image) throws IOException {
+    Platform p = daemonPlatform;
+    if (p != null && !p.accepts(image.platform())) {
+      return;
+    }
+    Map<Digest, String> names = new LinkedHashMap<>();
+    UncompressedLayers tars;
+    synchronized (this) {
+      for (Streamed s : layers) {
+        if (s.sent != null) {
+          names.putIfAbsent(s.sent, s.name());
+        }
+      }
+      tars = earlyTars;
+    }
+    Daemon d = daemon;
+    int present = d == null ? 0 : DaemonLayers.presentPrefix(d, image.diffIds(), List.of(what));
+    if (!DockerArchive.completable(image, present, names.keySet())) {
+      return;
+    }
+    UncompressedLayers counted =
+        tars == null
+            ? null
+            : (diffId, size) -> {
+              Optional<InputStream> in = tars.open(diffId, size);
+              in.ifPresent(x -> earlyFromTars.incrementAndGet());
+              return in;
+            };
+    synchronized (this) {
+      if (taken || rest != null || failure != null) {
+        return;
+      }
+      taken = true;
+      earlyConfig = image.configDigest();
+      earlyPresent = present;
+      earlyStreamed = (int) image.diffIds().stream().distinct().filter(names::containsKey).count();
+      rest =
+          t -> {
+            DockerArchive.finishEarly(t, image, present, names, counted);
+            return 0;
+          };
     }
   }
 
@@ -231,12 +325,35 @@ final class StreamedLoad {
       ImageView image, String repoTag, int present, UncompressedLayers tars, LongConsumer progress)
       throws IOException {
     List<Streamed> all;
+    Digest loaded;
+    int loadedPresent;
     synchronized (this) {
-      if (failure != null) {
+      // an image offered before is decided on first: it is no later than this publication
+      // would be, which waits for the same layers to go in
+      while (early != null && failure == null) {
+        try {
+          wait();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new InterruptedIOException("interrupted while loading " + what);
+        }
+      }
+      loaded = earlyConfig;
+      loadedPresent = earlyPresent;
+      if (failure != null && loaded == null) {
         throw failure;
       }
       taken = true;
       all = List.copyOf(layers);
+    }
+    if (loaded != null) {
+      // finished with the config when the layers' tars were written: wait for the daemon's answer
+      get(ended, what);
+      synchronized (this) {
+        long sent =
+            image.configDigest().equals(loaded) ? DaemonLayers.bytes(image, loadedPresent) : 0;
+        return new Result(sent, earlyStreamed, earlyFromTars.get(), Optional.of(loaded));
+      }
     }
     try {
       Map<Digest, String> names = new LinkedHashMap<>();
@@ -272,7 +389,8 @@ final class StreamedLoad {
       }
       get(ended, what);
       synchronized (this) {
-        return new Result(bytes, (int) layers.stream().filter(s -> s.sent != null).count());
+        return new Result(
+            bytes, (int) layers.stream().filter(s -> s.sent != null).count(), 0, Optional.empty());
       }
     } catch (IOException | RuntimeException e) {
       abort(e);

@@ -94,6 +94,7 @@ class DaemonStreamedLoadIT {
         .containsEntry("layersStreamed", "2")
         .containsEntry("layersSent", "2")
         .containsEntry("layersFromTars", "0")
+        .containsEntry("loadedEarly", "true")
         .containsEntry("imageId", r.configDigest().toString());
     assertThat(Long.parseLong(p.details().get("bytesStreamed")))
         .isEqualTo(r.layers().stream().mapToLong(l -> l.size()).sum());
@@ -108,7 +109,8 @@ class DaemonStreamedLoadIT {
     assertThat(r2.published().get("docker-daemon:" + image).details())
         .containsEntry("layersStreamed", "1")
         .containsEntry("layersSent", "1")
-        .containsEntry("layersFromTars", "0");
+        .containsEntry("layersFromTars", "0")
+        .containsEntry("loadedEarly", "true");
     assertThat(events).noneMatch(e -> e instanceof BakeEvent.Warning);
     assertDaemonHolds(r2, big, "two");
     Tools.run(docker, "rmi", "-f", r.configDigest().toString());

@@ -26,6 +26,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,6 +50,9 @@ final class Contexts {
    * (none for layers of one platform's build, or shared by images).
    */
   private volatile Map<Digest, Platform> platformsByKey = Map.of();
+
+  /** The diffID of each layer this bake writes with a tar preview, by key, once its tar is. */
+  private final Map<Digest, CompletableFuture<Digest>> tarDiffIds = new ConcurrentHashMap<>();
 
   Contexts(Services services, BakeScope scope, LayerTars tars, LayerNotesBook notes) {
     this.services = services;
@@ -168,6 +173,15 @@ final class Contexts {
   }
 
   /**
+   * Completes with the diffID of the layer of {@code key} once a writer of this bake has written
+   * its whole tar, which may be before its blob is compressed; never completes for a layer this
+   * bake does not write with a tar preview (kept tars, and a store that sees layers written).
+   */
+  CompletableFuture<Digest> tarWritten(Digest key) {
+    return tarDiffIds.computeIfAbsent(key, k -> new CompletableFuture<>());
+  }
+
+  /**
    * Offers the blob being written to the stores of the layer; a store that fails here publishes the
    * usual way. The blob is released when the bake ends.
    */
@@ -211,6 +225,8 @@ final class Contexts {
                 if (platform != null) {
                   blob.platform(platform);
                 }
+                CompletableFuture<Digest> diffId = tarWritten(n.key);
+                blob.tarWritten().thenAccept(tar -> diffId.complete(tar.diffId()));
                 offer(early, blob);
               });
     }

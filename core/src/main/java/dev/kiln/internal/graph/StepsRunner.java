@@ -40,6 +40,7 @@ final class StepsRunner {
   private final AssembleImageStep assemble;
   private final ProvisionLayerStep provision;
   private final WriteRecordStep record;
+  private final ImageTarsStep imageTars;
   private final PublishStep publish;
   private final LayerTars tars = new LayerTars();
   private final Contexts contexts;
@@ -61,6 +62,7 @@ final class StepsRunner {
     this.assemble = new AssembleImageStep(services);
     this.provision = new ProvisionLayerStep(services, scope, contexts, assemble);
     this.record = new WriteRecordStep(services);
+    this.imageTars = new ImageTarsStep(services, provision, contexts);
     this.publish = new PublishStep(services, scope, contexts);
     this.attest = new AttestStep(services, notes);
     this.attach = new AttachStep(services, scope, contexts);
@@ -92,6 +94,17 @@ final class StepsRunner {
     contexts.storesByKey(storesByKey(requests, chains, stores), platformsByKey(chains));
     for (Chain c : all) {
       provision.schedule(c.top());
+    }
+    if (tars.keep()) {
+      for (int i = 0; i < requests.size(); i++) {
+        Engine.Request r = requests.get(i);
+        List<Platform> platforms = platforms(r.build());
+        for (int p = 0; p < platforms.size(); p++) {
+          Chain c = chains.get(i).get(p);
+          imageTars.watch(
+              c, r.build().config().over(c.baseConfig()), platforms.get(p), stores.get(r).values());
+        }
+      }
     }
     List<BakeResult> results = new ArrayList<>();
     for (int i = 0; i < requests.size(); i++) {

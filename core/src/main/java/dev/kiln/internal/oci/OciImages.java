@@ -23,6 +23,22 @@ public final class OciImages {
    */
   public static byte[] config(
       ImageConfig c, List<LayerRecord> layers, long createdEpochSeconds, Platform platform) {
+    return config(
+        c,
+        layers.stream().map(l -> new ConfigLayer(l.kind(), l.name(), l.diffId())).toList(),
+        platform,
+        createdEpochSeconds);
+  }
+
+  /** What an image's config says of one layer: its kind and name (history) and diffID. */
+  public record ConfigLayer(String kind, String name, Digest diffId) {}
+
+  /**
+   * The config of an image of {@code layers}, bottom first: the same bytes as {@link
+   * #config(ImageConfig, List, long, Platform)} for records of those kinds, names and diffIDs.
+   */
+  public static byte[] config(
+      ImageConfig c, List<ConfigLayer> layers, Platform platform, long createdEpochSeconds) {
     ObjectNode n = Json.object();
     String created = Instant.ofEpochSecond(createdEpochSeconds).toString();
     n.put("created", created);
@@ -51,7 +67,7 @@ public final class OciImages {
     ArrayNode ids = rootfs.putArray("diff_ids");
     layers.forEach(l -> ids.add(l.diffId().toString()));
     ArrayNode history = n.putArray("history");
-    for (LayerRecord l : layers) {
+    for (ConfigLayer l : layers) {
       ObjectNode h = history.addObject();
       h.put("created", created);
       // content only: the image digest must not change when a recipe changes but its layers do not

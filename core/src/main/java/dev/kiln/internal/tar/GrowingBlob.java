@@ -136,6 +136,15 @@ public final class GrowingBlob implements LayerInProgress, Closeable {
     return Optional.ofNullable(tar);
   }
 
+  /**
+   * Completes once the layer's tar ({@link #tar()}) is written, with its diffID and size, which may
+   * be before the blob is; never completes when the layer has no tar preview.
+   */
+  public CompletionStage<Written> tarWritten() {
+    GrowingBlob t = tarPreview;
+    return t == null ? new CompletableFuture<>() : t.written();
+  }
+
   @Override
   public CompletionStage<Written> written() {
     return written.copy();

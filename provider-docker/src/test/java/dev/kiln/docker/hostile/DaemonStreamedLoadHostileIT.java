@@ -16,6 +16,7 @@ import dev.kiln.docker.DockerDaemonStore;
 import dev.kiln.event.BakeEvent;
 import dev.kiln.spi.ImageStore;
 import dev.kiln.spi.ImageStoreProvider;
+import dev.kiln.spi.ImageTars;
 import dev.kiln.spi.ImageView;
 import dev.kiln.spi.LayerInProgress;
 import dev.kiln.spi.PublishContext;
@@ -64,6 +65,12 @@ class DaemonStreamedLoadHostileIT {
   /** Wraps the "data" layer the store sees; identity by default. */
   private volatile java.util.function.UnaryOperator<LayerInProgress> wrapData = l -> l;
 
+  /** Wraps the image whose tars are written, as the store sees it; identity by default. */
+  private volatile java.util.function.UnaryOperator<ImageTars> wrapTars = t -> t;
+
+  /** Makes the publication fail, as a bake that fails after its layers went in. */
+  private volatile boolean refusePublish;
+
   @BeforeEach
   void setUp() throws Exception {
     docker = Tools.requireDocker();
@@ -103,9 +110,16 @@ class DaemonStreamedLoadHostileIT {
   @Test
   void aTarChangedWhileItIsStreamedIsCaughtAndTheImageIsLoadedAgainExactly() throws Exception {
     byte[] big = data(21);
-    // another writer changes one byte of the layer's tar file after the bake wrote it
+    // another writer changes one byte of the layer's tar file after the bake wrote it; the load
+    // is finished only by the publication, which checks every streamed tar against its diffID
     wrapData = l -> new FlippedTar(l, (3L << 20) + 17);
-    BakeResult r = bake(tmp.resolve("store"), build(big), image);
+    System.setProperty(DockerDaemonStore.EARLY_PROPERTY, "false");
+    BakeResult r;
+    try {
+      r = bake(tmp.resolve("store"), build(big), image);
+    } finally {
+      System.clearProperty(DockerDaemonStore.EARLY_PROPERTY);
+    }
     PublishedImage p = r.published().get("tamper-daemon:" + image);
     // the base layer was streamed as well, but the load it was in could not be finished
     assertThat(p.details())
@@ -118,6 +132,32 @@ class DaemonStreamedLoadHostileIT {
         .contains("started while its layers were written failed")
         .contains("layer 'data'")
         .contains(r.layers().get(1).diffId().toString());
+    assertDaemonHolds(image, r, big);
+    assertLoadThreadsEnded();
+  }
+
+  @Test
+  void aTarChangedWhileItIsStreamedIsNeverWhatTheDaemonTakesWhenTheLoadIsFinishedEarly()
+      throws Exception {
+    byte[] big = data(28);
+    wrapData = l -> new FlippedTar(l, (3L << 20) + 17);
+    BakeResult r = bake(tmp.resolve("store"), build(big), image);
+    PublishedImage p = r.published().get("tamper-daemon:" + image);
+    if (warnings().isEmpty()) {
+      // finished early: the data layer's blob was stored by then and went in from it, the
+      // changed tar is in the archive but no layer of the manifest
+      assertThat(p.details())
+          .containsEntry("loadedEarly", "true")
+          .containsEntry("layersStreamed", "1")
+          .containsEntry("layersFromTars", "1");
+    } else {
+      // the blob was not stored yet: the publication finished the load and caught the change
+      assertThat(p.details()).containsEntry("loadedEarly", "false");
+      assertThat(warnings())
+          .singleElement()
+          .asString()
+          .contains("started while its layers were written failed");
+    }
     assertDaemonHolds(image, r, big);
     assertLoadThreadsEnded();
   }
@@ -193,6 +233,140 @@ class DaemonStreamedLoadHostileIT {
     assertLoadThreadsEnded();
   }
 
+  @Test
+  void anImageLoadedWhileItsBlobsAreCompressedIsNamedOnlyOnceTheBakeSucceeds() throws Exception {
+    Path store = tmp.resolve("store");
+    BakeResult before = bake(store, build(data(25)), image);
+    assertThat(before.published().get("tamper-daemon:" + image).details())
+        .containsEntry("loadedEarly", "true");
+
+    // the bake fails after the daemon took the image (its layers' tars were written before the
+    // publication): the tag stays where it was
+    byte[] big = data(26);
+    refusePublish = true;
+    assertThatThrownBy(() -> bake(store, build(big), image))
+        .isInstanceOf(BakeException.class)
+        .hasMessageContaining("refused by the test");
+    assertLoadThreadsEnded();
+    assertThat(Tools.run(docker, "image", "inspect", "--format", "{{.Id}}", image).ok().output())
+        .isEqualToIgnoringWhitespace(before.configDigest().toString());
+    assertThat(
+            Tools.run(docker, "images", "--no-trunc", "-q", "--filter", "reference=" + REPO + ":*")
+                .ok()
+                .output()
+                .lines()
+                .distinct()
+                .toList())
+        .containsExactly(before.configDigest().toString());
+
+    // the next bake finds the image the failed one loaded without a name, and names it
+    refusePublish = false;
+    events.clear();
+    BakeResult again = bake(store, build(big), image);
+    assertThat(again.provisioned()).isEmpty();
+    assertThat(again.published().get("tamper-daemon:" + image).details())
+        .containsEntry("layersSent", "0")
+        .containsEntry("loadedEarly", "false");
+    assertThat(warnings()).isEmpty();
+    assertDaemonHolds(image, again, big);
+    Tools.run(docker, "rmi", "-f", before.configDigest().toString());
+  }
+
+  @Test
+  void aConfigOfferedEarlyThatIsNotTheImagesIsNotNamedAndTheImageIsLoadedAgain() throws Exception {
+    // the store is offered a config other than the one the bake assembles (as if a layer had
+    // changed after its tar was written): the daemon loads that one, unnamed, and the publication
+    // loads the image the bake assembled
+    List<Digest> offered = new CopyOnWriteArrayList<>();
+    wrapTars =
+        t -> {
+          ImageTars other = new OtherConfig(t);
+          offered.add(other.configDigest());
+          return other;
+        };
+    byte[] big = data(27);
+    BakeResult r = bake(tmp.resolve("store"), build(big), image);
+    assertThat(offered).singleElement().isNotEqualTo(r.configDigest());
+    extraImages.add(offered.get(0).toString());
+    assertThat(r.published().get("tamper-daemon:" + image).details())
+        .containsEntry("loadedEarly", "false")
+        .containsEntry("layersSent", "2");
+    assertThat(warnings())
+        .singleElement()
+        .asString()
+        .contains("the daemon loaded " + offered.get(0))
+        .contains("loading it once more");
+    assertDaemonHolds(image, r, big);
+    // the image loaded early is in the daemon, with no name
+    assertThat(
+            Tools.run(
+                    docker,
+                    "image",
+                    "inspect",
+                    "--format",
+                    "{{json .RepoTags}}",
+                    offered.get(0).toString())
+                .ok()
+                .output()
+                .strip())
+        .isEqualTo("[]");
+    assertLoadThreadsEnded();
+  }
+
+  /** The image whose tars are written, with an author in its config that the image has not. */
+  private static final class OtherConfig implements ImageTars {
+    private final ImageTars t;
+    private final byte[] config;
+
+    OtherConfig(ImageTars t) {
+      this.t = t;
+      try {
+        com.fasterxml.jackson.databind.node.ObjectNode n =
+            (com.fasterxml.jackson.databind.node.ObjectNode)
+                new com.fasterxml.jackson.databind.ObjectMapper().readTree(t.config());
+        n.put("author", "someone else");
+        this.config = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsBytes(n);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+
+    @Override
+    public dev.kiln.Platform platform() {
+      return t.platform();
+    }
+
+    @Override
+    public byte[] config() {
+      return config.clone();
+    }
+
+    @Override
+    public Digest configDigest() {
+      return Digest.of(config);
+    }
+
+    @Override
+    public List<Digest> diffIds() {
+      return t.diffIds();
+    }
+
+    @Override
+    public List<Optional<dev.kiln.LayerRecord>> stored() {
+      return t.stored();
+    }
+
+    @Override
+    public InputStream openBlob(Digest digest) throws IOException {
+      return t.openBlob(digest);
+    }
+
+    @Override
+    public long blobSize(Digest digest) throws IOException {
+      return t.blobSize(digest);
+    }
+  }
+
   private List<String> warnings() {
     return events.stream()
         .filter(e -> e instanceof BakeEvent.Warning)
@@ -251,7 +425,15 @@ class DaemonStreamedLoadHostileIT {
         }
 
         @Override
+        public void imageTarsWritten(ImageTars tars, PublishContext ctx) {
+          d.imageTarsWritten(wrapTars.apply(tars), ctx);
+        }
+
+        @Override
         public PublishedImage publish(ImageView image, PublishContext ctx) throws BakeException {
+          if (refusePublish) {
+            throw new BakeException("publication refused by the test");
+          }
           return d.publish(image, ctx);
         }
       };
