@@ -30,12 +30,16 @@ import java.util.function.LongConsumer;
  * LayerInProgress#tar()}) as it is written, in the order the layers started, named {@code
  * streamed-N/layer.tar} (their blob digests are not known yet). {@link #complete} has the same
  * thread append what the image needs besides: the layers that were not streamed, the config, and
- * {@code manifest.json} last. The daemon unpacks nothing before it has the whole archive (and
- * checks every layer against the config's diffIDs), so an archive cut off before its end loads
- * nothing. Each streamed tar is hashed as it goes in and must match the diffID its layer was
- * written with. Whatever fails (a preview error, a mismatch, the daemon's refusal, the bake ending
- * without a publication) {@link #abort aborts} the request: the connection is closed before the
- * body's last chunk, which the daemon sees as a cut archive and discards. Thread-safe.
+ * {@code manifest.json} last; or, when the bake offers the image as soon as its layers' tars are
+ * written ({@link #imageTarsWritten}), the load's own thread appends that rest at once, with a
+ * manifest that names no tag, and {@link #complete} only waits for the daemon's answer and says
+ * which config went in (the store tags the image if it is the one assembled). The daemon unpacks
+ * nothing before it has the whole archive (and checks every layer against the config's diffIDs), so
+ * an archive cut off before its end loads nothing. Each streamed tar is hashed as it goes in and
+ * must match the diffID its layer was written with. Whatever fails (a preview error, a mismatch,
+ * the daemon's refusal, the bake ending without a publication) {@link #abort aborts} the request:
+ * the connection is closed before the body's last chunk, which the daemon sees as a cut archive and
+ * discards. Thread-safe.
  */
 final class StreamedLoad {
   /** Opens the daemon: may block (connecting), so it is called on the load's own thread. */
