@@ -2,6 +2,7 @@ package dev.kiln.internal.tar;
 
 import static dev.kiln.internal.tar.TarTestSupport.data;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kiln.Digest;
 import dev.kiln.internal.tar.ParallelGzipOutputStream.ChunkRecord;
@@ -11,8 +12,11 @@ import dev.kiln.spi.LayerEntry;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -23,6 +27,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -33,7 +38,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the blob is the same byte for byte as the one a writer compressing its tar directly makes, chunk
  * cuts and copied chunks included, and the tar's preview ends before the gzip does.
  */
-@Timeout(120)
+@Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class KeptTarFeedTest {
   @RegisterExtension static final CompressorPool compressors = new CompressorPool(2);
   @TempDir Path tmp;
@@ -220,61 +225,301 @@ class KeptTarFeedTest {
     assertSameBlob(kept, write(layer, false));
   }
 
+  /**
+   * A writer that keeps the tar and previews its blob, whose gzip feeder runs a hook before each
+   * read; the tar's preview is read to its end on a thread of its own.
+   */
+  private final class Watched {
+    final Path dir;
+    final AtomicReference<GrowingBlob> blob = new AtomicReference<>();
+    final CompletableFuture<byte[]> tar = new CompletableFuture<>();
+    volatile Thread feeder;
+
+    Watched(String name) throws IOException {
+      dir = Files.createDirectories(tmp.resolve(name));
+    }
+
+    LayerBlob write(List<LayerEntry> entries, GzipFeeder.Hook hook) throws IOException {
+      try (CanonicalLayerWriter w = new CanonicalLayerWriter(dir, 1, 6, compressors.executor())) {
+        w.keepTar((diffId, size, file) -> {});
+        w.watchBlob(
+            "layer",
+            b -> {
+              blob.set(b);
+              Thread reader =
+                  new Thread(
+                      () -> {
+                        try (InputStream in = b.tar().orElseThrow().open()) {
+                          tar.complete(in.readAllBytes());
+                        } catch (IOException | RuntimeException e) {
+                          tar.completeExceptionally(e);
+                        }
+                      },
+                      "test-tar-reader");
+              reader.setDaemon(true);
+              reader.start();
+            });
+        w.feedHook(
+            position -> {
+              feeder = Thread.currentThread();
+              hook.beforeRead(position);
+            });
+        for (LayerEntry e : entries) {
+          w.add(e);
+        }
+        return w.finish();
+      }
+    }
+
+    /** On the feeder's thread: waits until the tar's preview has been read to its end. */
+    void awaitTar() throws IOException {
+      try {
+        tar.get(20, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("interrupted");
+      } catch (ExecutionException | TimeoutException e) {
+        throw new IOException("the tar's preview did not end while the gzip waited: " + e, e);
+      }
+    }
+
+    /** The kept tar, while the writer writes it. */
+    Path keptTar() throws IOException {
+      try (Stream<Path> files = Files.list(dir)) {
+        return files.filter(f -> f.toString().endsWith(".tar")).findFirst().orElseThrow();
+      }
+    }
+
+    /** The failed write left no thread and no file behind, and the blob's preview failed. */
+    void assertFailedAndCleanedUp() throws Exception {
+      assertThat(feeder).as("the feeder ran").isNotNull();
+      assertThat(feeder.isAlive()).as("the feeder ended").isFalse();
+      try (Stream<Path> files = Files.list(dir)) {
+        assertThat(files).as("temp files").isEmpty();
+      }
+      assertThatThrownBy(() -> blob.get().written().toCompletableFuture().get(20, TimeUnit.SECONDS))
+          .isInstanceOf(ExecutionException.class);
+      assertThatThrownBy(() -> blob.get().openBlob().readAllBytes())
+          .isInstanceOf(IOException.class);
+      blob.get().close();
+    }
+  }
+
   @Test
   void theTarPreviewEndsBeforeTheGzipStarts() throws Exception {
     List<LayerEntry> layer = largeFiles(8);
-    AtomicReference<GrowingBlob> seen = new AtomicReference<>();
-    CompletableFuture<byte[]> preview = new CompletableFuture<>();
+    Watched w = new Watched("preview");
     AtomicBoolean blobWrittenFirst = new AtomicBoolean();
-    Path dir = Files.createDirectories(tmp.resolve("preview"));
-    LayerBlob blob;
-    try (CanonicalLayerWriter w = new CanonicalLayerWriter(dir, 1, 6, compressors.executor())) {
-      w.keepTar((diffId, size, file) -> {});
-      w.watchBlob(
-          "big",
-          b -> {
-            seen.set(b);
-            CompletableFuture.runAsync(
-                () -> {
-                  try (InputStream in = b.tar().orElseThrow().open()) {
-                    preview.complete(in.readAllBytes());
-                  } catch (IOException | RuntimeException e) {
-                    preview.completeExceptionally(e);
-                  }
-                });
-          });
-      // the gzip's feeder reads nothing before the whole tar is there
-      w.feedHook(
-          position -> {
-            if (position == 0) {
-              awaitPreview(preview);
-              blobWrittenFirst.set(seen.get().written().toCompletableFuture().isDone());
-            }
-          });
-      for (LayerEntry e : layer) {
-        w.add(e);
-      }
-      blob = w.finish();
-    }
+    // the gzip's feeder reads nothing before the whole tar is there
+    LayerBlob blob =
+        w.write(
+            layer,
+            position -> {
+              if (position == 0) {
+                w.awaitTar();
+                blobWrittenFirst.set(w.blob.get().written().toCompletableFuture().isDone());
+              }
+            });
     assertThat(blobWrittenFirst).isFalse();
-    byte[] tar = preview.get();
+    byte[] tar = w.tar.get();
     assertThat(Digest.of(tar)).isEqualTo(blob.diffId());
     assertThat((long) tar.length).isEqualTo(blob.uncompressedSize());
     assertThat(Digest.of(Files.readAllBytes(blob.file()))).isEqualTo(blob.digest());
-    assertThat(seen.get().written().toCompletableFuture().get().digest()).isEqualTo(blob.digest());
+    assertThat(w.blob.get().written().toCompletableFuture().get().digest())
+        .isEqualTo(blob.digest());
     assertThat(blob.digest()).isEqualTo(write(layer, false).blob().digest());
-    seen.get().close();
+    w.blob.get().close();
   }
 
-  /** Waits, on the feeder's thread, for the tar's preview to have been read to its end. */
-  static void awaitPreview(CompletableFuture<byte[]> preview) throws IOException {
-    try {
-      preview.get(20, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException("interrupted");
-    } catch (ExecutionException | TimeoutException e) {
-      throw new IOException("the tar's preview did not end while the gzip waited: " + e, e);
+  /**
+   * Once the tar is written, and the feeder has read part of it, {@code change} changes the kept
+   * tar at the feeder's position: the layer fails, though its tar's preview was complete and right.
+   */
+  private void assertAChangedTarFailsTheLayer(String name, Change change, String message)
+      throws Exception {
+    List<LayerEntry> layer = new ArrayList<>(largeFiles(9));
+    layer.addAll(smallFiles(10));
+    Watched w = new Watched(name);
+    AtomicBoolean changed = new AtomicBoolean();
+    assertThatThrownBy(
+            () ->
+                w.write(
+                    layer,
+                    position -> {
+                      if (position > 0 && !changed.getAndSet(true)) {
+                        w.awaitTar();
+                        change.apply(w.keptTar(), position);
+                      }
+                    }))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining(message);
+    assertThat(changed).isTrue();
+    assertThat(Digest.of(w.tar.get())).isEqualTo(write(layer, false).blob().diffId());
+    w.assertFailedAndCleanedUp();
+  }
+
+  private interface Change {
+    void apply(Path tar, long position) throws IOException;
+  }
+
+  @Test
+  void aByteOfTheTarFlippedOnDiskFailsTheLayer() throws Exception {
+    assertAChangedTarFailsTheLayer(
+        "flipped",
+        (tar, position) -> {
+          try (FileChannel ch =
+              FileChannel.open(tar, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ByteBuffer b = ByteBuffer.allocate(1);
+            ch.read(b, position + 100);
+            b.put(0, (byte) (b.get(0) ^ 1)).rewind();
+            ch.write(b, position + 100);
+          }
+        },
+        "changed on disk");
+  }
+
+  @Test
+  void aTarCutShortOnDiskFailsTheLayer() throws Exception {
+    assertAChangedTarFailsTheLayer(
+        "cut",
+        (tar, position) -> {
+          try (FileChannel ch = FileChannel.open(tar, StandardOpenOption.WRITE)) {
+            ch.truncate(position + 100);
+          }
+        },
+        "file ended at");
+  }
+
+  @Test
+  void aWriterThatFailsHalfWayStopsTheFeeder() throws Exception {
+    Watched w = new Watched("writer-fails");
+    long[] fed = {-1}; // where the feeder reads next, guarded by itself
+    byte[] good = data(11, 3 << 20);
+    // fails once the feeder has fed all the tar there is in the file and waits for more
+    LayerEntry.Content failing =
+        () ->
+            new InputStream() {
+              int pos;
+
+              @Override
+              public int read() throws IOException {
+                byte[] one = new byte[1];
+                return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+              }
+
+              @Override
+              public int read(byte[] b, int off, int len) throws IOException {
+                if (pos >= good.length) {
+                  awaitFed(fed, Files.size(w.keptTar()));
+                  throw new IOException("disk gone");
+                }
+                int n = Math.min(len, good.length - pos);
+                System.arraycopy(good, pos, b, off, n);
+                pos += n;
+                return n;
+              }
+            };
+    List<LayerEntry> layer = new ArrayList<>(largeFiles(12));
+    layer.add(LayerEntry.file("zzz/failing.bin", 0644, 8 << 20, failing));
+    assertThatThrownBy(
+            () ->
+                w.write(
+                    layer,
+                    position -> {
+                      synchronized (fed) {
+                        fed[0] = position;
+                        fed.notifyAll();
+                      }
+                    }))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("disk gone");
+    assertThatThrownBy(() -> w.tar.get(20, TimeUnit.SECONDS))
+        .as("the tar's preview failed too")
+        .isInstanceOf(ExecutionException.class);
+    w.assertFailedAndCleanedUp();
+  }
+
+  /** Waits until the feeder is about to read the tar from {@code size} on. */
+  private static void awaitFed(long[] fed, long size) throws IOException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    synchronized (fed) {
+      while (fed[0] != size) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          throw new IOException("the feeder did not reach " + size + ", only " + fed[0]);
+        }
+        try {
+          TimeUnit.NANOSECONDS.timedWait(fed, left);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new InterruptedIOException("interrupted");
+        }
+      }
     }
+  }
+
+  @Test
+  void aFeederThatFailsAfterTheTarFailsTheBlobOnly() throws Exception {
+    List<LayerEntry> layer = largeFiles(13);
+    Watched w = new Watched("feeder-fails");
+    assertThatThrownBy(
+            () ->
+                w.write(
+                    layer,
+                    position -> {
+                      if (position > 0) {
+                        w.awaitTar();
+                        throw new IOException("no space left on device");
+                      }
+                    }))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("no space left on device");
+    assertThat(Digest.of(w.tar.get()))
+        .as("the tar's preview ended, right")
+        .isEqualTo(write(layer, false).blob().diffId());
+    w.assertFailedAndCleanedUp();
+  }
+
+  @Test
+  void aFeederThatFailsAtOnceFailsTheLayer() throws Exception {
+    List<LayerEntry> layer = new ArrayList<>(largeFiles(14));
+    layer.addAll(smallFiles(15));
+    Watched w = new Watched("feeder-fails-early");
+    assertThatThrownBy(
+            () ->
+                w.write(
+                    layer,
+                    position -> {
+                      throw new IOException("no space left on device");
+                    }))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("no space left on device");
+    w.assertFailedAndCleanedUp();
+  }
+
+  @Test
+  void anInterruptWhileTheGzipIsWrittenStopsTheFeeder() throws Exception {
+    List<LayerEntry> layer = new ArrayList<>(largeFiles(16));
+    layer.addAll(smallFiles(17));
+    Watched w = new Watched("interrupted");
+    Thread writer = Thread.currentThread();
+    AtomicBoolean interrupted = new AtomicBoolean();
+    try {
+      assertThatThrownBy(
+              () ->
+                  w.write(
+                      layer,
+                      position -> {
+                        if (position > 0 && !interrupted.getAndSet(true)) {
+                          w.awaitTar(); // the writer waits for the feeder from now on
+                          writer.interrupt();
+                        }
+                      }))
+          .isInstanceOf(InterruptedIOException.class);
+      assertThat(Thread.currentThread().isInterrupted()).as("the interrupt is kept").isTrue();
+    } finally {
+      Thread.interrupted();
+    }
+    w.assertFailedAndCleanedUp();
   }
 }
