@@ -55,9 +55,13 @@ import org.slf4j.LoggerFactory;
  * calling thread while a {@link ParallelGzipOutputStream} compresses it on the executor, cut into
  * chunks at entry boundaries that depend on the entries alone ({@link ChunkCuts}), so that {@link
  * #reuseChunks} can copy the compressed chunks an earlier version of the layer shares with this
- * one. With {@link #keepTar}, the uncompressed tar is also written to a file of its own as it is
- * hashed, for targets that take layers uncompressed; with {@link #takeNotes}, an attestor sees
- * every entry as it is written. Not thread-safe: one thread adds, then finishes.
+ * one. With {@link #keepTar}, for targets that take layers uncompressed, the calling thread writes
+ * the tar to a file of its own instead, hashing it, at the speed of the disk, and a thread of its
+ * own compresses the gzip from that file as it grows ({@link GzipFeeder}), with the same cuts at
+ * the same places: the whole tar and its diffID are there before the gzip ends, the blob is the
+ * same byte for byte, and it is never made of other bytes than the diffID's. With {@link
+ * #takeNotes}, an attestor sees every entry as it is written. Not thread-safe: one thread adds,
+ * then finishes.
  */
 public final class CanonicalLayerWriter implements LayerWriter {
   private static final Logger log = LoggerFactory.getLogger(CanonicalLayerWriter.class);
@@ -93,6 +97,7 @@ public final class CanonicalLayerWriter implements LayerWriter {
   private Path tarCopy;
   private LayerNotes notes;
   private NotesSink notesSink;
+  private GzipFeeder.Hook feedHook;
 
   /**
    * A writer whose output and spool files go to {@code tmpDir}, stamping every entry with {@code
@@ -145,6 +150,7 @@ public final class CanonicalLayerWriter implements LayerWriter {
     long start = System.nanoTime();
     ParallelGzipOutputStream gz = null;
     OutputStream copy = null;
+    GzipFeeder feeder = null;
     try {
       List<LayerEntry> entries = CanonicalEntries.of(byPath, opaqueDirs, lowest);
       output = Files.createTempFile(tmpDir, "kiln-layer-", ".tar.gz");
@@ -165,51 +171,65 @@ public final class CanonicalLayerWriter implements LayerWriter {
       if (tarSink != null) {
         tarCopy = Files.createTempFile(tmpDir, "kiln-layer-", ".tar");
         OutputStream tarFile = Files.newOutputStream(tarCopy);
-        if (growing != null) {
-          // the tar's preview, whose size is known before it is written (a target that takes
-          // layers uncompressed can start sending it at once)
-          try {
+        try {
+          // the gzip is fed from the kept tar as it grows, read through a blob of its own: a
+          // feeder stopped by an interrupt closes the file channel it reads, never the one the
+          // tar preview's readers read
+          GrowingBlob feed = new GrowingBlob("kept tar " + tarCopy.getFileName(), tarCopy);
+          feeder = new GzipFeeder(feed, gz, feedHook);
+          tarFile = feed.counting(tarFile);
+          if (growing != null) {
+            // the tar's preview, whose size is known before it is written (a target that takes
+            // layers uncompressed can start sending it at once)
             tarSize = EntryWriter.tarSize(entries, mtime);
             growingTar = new GrowingBlob(blobName + " (tar)", tarCopy);
-          } catch (IOException | RuntimeException e) {
-            tarFile.close();
-            throw e;
+            tarFile = growingTar.counting(tarFile);
+            growing.tar(growingTar, tarSize);
           }
-          tarFile = growingTar.counting(tarFile);
-          growing.tar(growingTar, tarSize);
+        } catch (IOException | RuntimeException e) {
+          tarFile.close();
+          throw e;
         }
         copy = new BufferedOutputStream(tarFile, 1 << 20);
       }
       if (growing != null) {
         blobWatcher.accept(growing);
       }
-      HashingOutputStream tarOut = new HashingOutputStream(copy == null ? gz : new Tee(gz, copy));
+      HashingOutputStream tarOut = new HashingOutputStream(copy == null ? gz : copy);
       TarWriter tar = new TarWriter(tarOut, mtime);
       EntryWriter entryWriter = new EntryWriter(tar, tarOut, notes);
-      ChunkCuts cuts = new ChunkCuts(gz);
+      ChunkCuts cuts;
+      if (feeder == null) {
+        cuts = new ChunkCuts(gz);
+      } else {
+        cuts = new ChunkCuts(feeder.cuts(tarOut::count));
+        feeder.start();
+      }
       for (LayerEntry e : entries) {
         cuts.before(e);
         entryWriter.write(e);
+        if (feeder != null) {
+          feeder.check();
+        }
       }
       tar.finish();
-      if (copy != null) {
+      Digest diffId = tarOut.digest();
+      long uncompressedSize = tarOut.count();
+      if (feeder == null) {
+        gz.close();
+      } else {
         copy.close();
+        feeder.tarWritten(diffId, uncompressedSize);
+        if (growingTar != null) {
+          // a tar of another size than announced ends in an error, never in an end
+          growingTar.complete(new LayerInProgress.Written(diffId, tarSize, diffId, tarSize));
+        }
+        feeder.finish(diffId, uncompressedSize);
       }
-      gz.close();
       LayerBlob blob =
           new LayerBlob(
-              tarOut.digest(),
-              gz.digest(),
-              gz.compressedSize(),
-              tarOut.count(),
-              entries.size(),
-              output);
+              diffId, gz.digest(), gz.compressedSize(), uncompressedSize, entries.size(), output);
       done = true;
-      if (growingTar != null) {
-        // a tar of another size than announced ends in an error, never in an end
-        growingTar.complete(
-            new LayerInProgress.Written(blob.diffId(), tarSize, blob.diffId(), tarSize));
-      }
       if (growing != null) {
         growing.complete(
             new LayerInProgress.Written(
@@ -238,6 +258,10 @@ public final class CanonicalLayerWriter implements LayerWriter {
       }
       if (growing != null) {
         growing.fail(e);
+      }
+      if (feeder != null) {
+        // before the gzip stream is aborted: the feeder writes to it until it ended
+        feeder.stop(e);
       }
       if (gz != null) {
         gz.abort();
@@ -285,8 +309,11 @@ public final class CanonicalLayerWriter implements LayerWriter {
   /**
    * Also writes the uncompressed tar, exactly the bytes the diffID is the hash of, to a temp file
    * in the writer's temp directory, and hands it to {@code sink} when {@link #finish()} succeeds
-   * (the caller deletes it then); a failed or closed writer deletes it. The blob is the same either
-   * way.
+   * (the caller deletes it then); a failed or closed writer deletes it. The tar is written at the
+   * speed of the disk and the gzip compressed from the file while it grows, on a thread of its own;
+   * with {@link #watchBlob}, the blob offers the tar as it is written ({@link GrowingBlob#tar}),
+   * which ends as soon as the whole tar is written, before the gzip. {@link #finish()} still
+   * returns once the whole blob is written. The blob is the same either way.
    */
   public CanonicalLayerWriter keepTar(TarSink sink) {
     checkOpen();
@@ -304,6 +331,13 @@ public final class CanonicalLayerWriter implements LayerWriter {
     checkOpen();
     this.blobName = Objects.requireNonNull(name, "name");
     this.blobWatcher = Objects.requireNonNull(watcher, "watcher");
+    return this;
+  }
+
+  /** For tests: {@code hook} runs before each read of the kept tar by the gzip's feeder. */
+  CanonicalLayerWriter feedHook(GzipFeeder.Hook hook) {
+    checkOpen();
+    this.feedHook = hook;
     return this;
   }
 
@@ -327,29 +361,6 @@ public final class CanonicalLayerWriter implements LayerWriter {
   /** Receives the notes taken on a finished layer, with its diffID. */
   public interface NotesSink {
     void accept(Digest diffId, LayerNotes notes);
-  }
-
-  /** Writes every byte to the gzip stream and to the tar's copy. */
-  private static final class Tee extends OutputStream {
-    private final OutputStream first;
-    private final OutputStream second;
-
-    Tee(OutputStream first, OutputStream second) {
-      this.first = first;
-      this.second = second;
-    }
-
-    @Override
-    public void write(int b) throws IOException {
-      first.write(b);
-      second.write(b);
-    }
-
-    @Override
-    public void write(byte[] b, int off, int len) throws IOException {
-      first.write(b, off, len);
-      second.write(b, off, len);
-    }
   }
 
   /**

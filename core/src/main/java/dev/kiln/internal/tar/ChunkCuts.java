@@ -20,20 +20,49 @@ final class ChunkCuts {
   /** The least a chunk holds before a small entry may cut it. */
   static final int MIN_CHUNK = 512 * 1024;
 
-  private final ParallelGzipOutputStream gz;
+  /**
+   * What the cuts go to: the gzip stream itself, or a record of the tar offsets at which a gzip
+   * stream fed later from the same tar makes them.
+   */
+  interface Target {
+    /** As {@link ParallelGzipOutputStream#cut()}. */
+    void cut();
+
+    /** As {@link ParallelGzipOutputStream#cutIfAtLeast(int)}. */
+    void cutIfAtLeast(int minBytes);
+  }
+
+  private final Target target;
   private boolean afterLarge;
 
+  /** Cuts {@code gz}, which the entries are written to. */
   ChunkCuts(ParallelGzipOutputStream gz) {
-    this.gz = gz;
+    this(
+        new Target() {
+          @Override
+          public void cut() {
+            gz.cut();
+          }
+
+          @Override
+          public void cutIfAtLeast(int minBytes) {
+            gz.cutIfAtLeast(minBytes);
+          }
+        });
+  }
+
+  /** Makes the cuts in {@code target}. */
+  ChunkCuts(Target target) {
+    this.target = target;
   }
 
   /** Cuts the stream, if a rule says so, before {@code next} is written to it. */
   void before(LayerEntry next) {
     boolean large = next.type() == Type.FILE && next.size() >= LARGE_FILE;
     if (large || afterLarge) {
-      gz.cut();
+      target.cut();
     } else if (cutsBefore(next.path())) {
-      gz.cutIfAtLeast(MIN_CHUNK);
+      target.cutIfAtLeast(MIN_CHUNK);
     }
     afterLarge = large;
   }
