@@ -21,6 +21,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A load into the Docker daemon started while the bake writes the image's layers, so that the
@@ -42,6 +44,8 @@ import java.util.function.LongConsumer;
  * discards. Thread-safe.
  */
 final class StreamedLoad {
+  private static final Logger log = LoggerFactory.getLogger(StreamedLoad.class);
+
   /** Opens the daemon: may block (connecting), so it is called on the load's own thread. */
   interface DaemonSource {
     Daemon open() throws IOException;
@@ -218,6 +222,7 @@ final class StreamedLoad {
   private void finishEarly(ImageTars image) throws IOException {
     Platform p = daemonPlatform;
     if (p != null && !p.accepts(image.platform())) {
+      log.debug("{}: the daemon takes {}, not {}", what, p, image.platform());
       return;
     }
     Map<Digest, String> names = new LinkedHashMap<>();
@@ -233,6 +238,7 @@ final class StreamedLoad {
     Daemon d = daemon;
     int present = d == null ? 0 : DaemonLayers.presentPrefix(d, image.diffIds(), List.of(what));
     if (!DockerArchive.completable(image, present, names.keySet())) {
+      log.debug("{}: a layer the daemon lacks is neither streamed nor stored yet", what);
       return;
     }
     UncompressedLayers counted =
@@ -254,6 +260,10 @@ final class StreamedLoad {
       rest =
           t -> {
             DockerArchive.finishEarly(t, image, present, names, counted);
+            log.debug(
+                "{}: finished with config {} before the image was assembled",
+                what,
+                image.configDigest());
             return 0;
           };
     }
