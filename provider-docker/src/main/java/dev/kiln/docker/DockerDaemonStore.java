@@ -220,7 +220,9 @@ public final class DockerDaemonStore implements ImageStore {
     }
     String id = image.configDigest().toString();
     try {
-      if (d.image(id).isPresent()) {
+      // a load finished early carries this image, or one the daemon is told apart from by id
+      boolean early = load != null && load.finishedEarly();
+      if (!early && d.image(id).isPresent()) {
         if (load != null) {
           load.abandon(new IOException("the daemon has the image already"));
           load = null;

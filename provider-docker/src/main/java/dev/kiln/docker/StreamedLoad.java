@@ -214,6 +214,23 @@ final class StreamedLoad {
   }
 
   /**
+   * Waits until an image offered before ({@link #imageTarsWritten}) is decided on; whether the load
+   * was finished with it. Then the daemon holds, or is about to hold, the image this load carries:
+   * a publication completes the load ({@link #complete}) instead of asking the daemon first.
+   */
+  synchronized boolean finishedEarly() throws IOException {
+    while (early != null && failure == null) {
+      try {
+        wait();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("interrupted while loading " + what);
+      }
+    }
+    return earlyConfig != null;
+  }
+
+  /**
    * Hands the rest of the archive to this thread for the image whose tars are all written, unless a
    * publication has taken the load meanwhile, the daemon takes another platform, or a layer the
    * daemon lacks did not go in and is not stored yet. Every layer added has gone in (or was
@@ -223,6 +240,17 @@ final class StreamedLoad {
     Platform p = daemonPlatform;
     if (p != null && !p.accepts(image.platform())) {
       log.debug("{}: the daemon takes {}, not {}", what, p, image.platform());
+      return;
+    }
+    Daemon d = daemon;
+    try {
+      if (d != null && d.image(image.configDigest().toString()).isPresent()) {
+        log.debug("{}: the daemon holds {} already", what, image.configDigest());
+        return; // the publication only tags it, and abandons this load
+      }
+    } catch (RuntimeException e) {
+      log.debug(
+          "{}: could not ask the daemon for {}: {}", what, image.configDigest(), e.toString());
       return;
     }
     Map<Digest, String> names = new LinkedHashMap<>();
@@ -235,7 +263,6 @@ final class StreamedLoad {
       }
       tars = earlyTars;
     }
-    Daemon d = daemon;
     int present = d == null ? 0 : DaemonLayers.presentPrefix(d, image.diffIds(), List.of(what));
     if (!DockerArchive.completable(image, present, names.keySet())) {
       log.debug("{}: a layer the daemon lacks is neither streamed nor stored yet", what);
