@@ -3,8 +3,6 @@ package dev.kiln.spi;
 import dev.kiln.Digest;
 import dev.kiln.LayerRecord;
 import dev.kiln.Platform;
-import java.io.IOException;
-import java.io.InputStream;
 import java.util.List;
 import java.util.Optional;
 
@@ -20,7 +18,7 @@ import java.util.Optional;
  * hands it an image with the same config digest, and it publishes nothing the user sees (no tag)
  * before that. Thread-safe.
  */
-public interface ImageTars {
+public interface ImageTars extends Blobs {
 
   /** The image's platform. */
   Platform platform();
@@ -37,13 +35,7 @@ public interface ImageTars {
   /**
    * The record of each layer, bottom first, when its blob is in the local store already (a layer
    * found in the store, pulled, or written and compressed by now); empty for a layer whose blob is
-   * still being compressed.
+   * still being compressed. Their blobs are read through {@link #openBlob}.
    */
   List<Optional<LayerRecord>> stored();
-
-  /** Opens a blob of {@link #stored()}; the stream checks its digest as the store's do. */
-  InputStream openBlob(Digest digest) throws IOException;
-
-  /** The size of a blob of {@link #stored()}. */
-  long blobSize(Digest digest) throws IOException;
 }

@@ -14,7 +14,7 @@ import java.util.List;
  * An assembled image in the local store, as image stores and provisioners see it: the OCI manifest
  * and config, the layers lowest first, and their blobs. Thread-safe.
  */
-public interface ImageView {
+public interface ImageView extends Blobs {
 
   /** The digest of the OCI manifest: the image's identity. */
   Digest digest();

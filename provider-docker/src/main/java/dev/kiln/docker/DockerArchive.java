@@ -3,6 +3,7 @@ package dev.kiln.docker;
 import com.google.common.io.CountingInputStream;
 import dev.kiln.Digest;
 import dev.kiln.LayerRecord;
+import dev.kiln.spi.Blobs;
 import dev.kiln.spi.CorruptBlobException;
 import dev.kiln.spi.ImageTars;
 import dev.kiln.spi.ImageView;
@@ -99,7 +100,7 @@ final class DockerArchive {
       }
       names.add(l.digest().hex() + "/layer.tar");
       if (i >= present && written.add(l.digest())) {
-        done = layer(tar, Blobs.of(image), l, tars, done, progress);
+        done = layer(tar, image, l, tars, done, progress);
       }
     }
     tar.bytes(image.configDigest().hex() + ".json", image.config());
@@ -129,7 +130,6 @@ final class DockerArchive {
     List<Digest> diffIds = image.diffIds();
     List<String> names = new ArrayList<>();
     Set<Digest> written = new HashSet<>();
-    Blobs blobs = Blobs.of(image);
     for (int i = 0; i < diffIds.size(); i++) {
       Digest d = diffIds.get(i);
       String name = streamed.get(d);
@@ -147,7 +147,7 @@ final class DockerArchive {
       }
       names.add(l.get().digest().hex() + "/layer.tar");
       if (i >= present && written.add(l.get().digest())) {
-        layer(tar, blobs, l.get(), tars, 0, n -> {});
+        layer(tar, image, l.get(), tars, 0, n -> {});
       }
     }
     tar.bytes(image.configDigest().hex() + ".json", image.config());
@@ -168,41 +168,6 @@ final class DockerArchive {
       }
     }
     return true;
-  }
-
-  /** Where the stored blob of a layer is read from. */
-  private interface Blobs {
-    InputStream openBlob(Digest digest) throws IOException;
-
-    long blobSize(Digest digest) throws IOException;
-
-    static Blobs of(ImageView image) {
-      return new Blobs() {
-        @Override
-        public InputStream openBlob(Digest digest) throws IOException {
-          return image.openBlob(digest);
-        }
-
-        @Override
-        public long blobSize(Digest digest) throws IOException {
-          return image.blobSize(digest);
-        }
-      };
-    }
-
-    static Blobs of(ImageTars image) {
-      return new Blobs() {
-        @Override
-        public InputStream openBlob(Digest digest) throws IOException {
-          return image.openBlob(digest);
-        }
-
-        @Override
-        public long blobSize(Digest digest) throws IOException {
-          return image.blobSize(digest);
-        }
-      };
-    }
   }
 
   /** Writes one layer as {@code <blob hex>/layer.tar}; returns the progress after it. */

@@ -219,6 +219,12 @@ final class StreamedLoad {
    * a publication completes the load ({@link #complete}) instead of asking the daemon first.
    */
   synchronized boolean finishedEarly() throws IOException {
+    awaitOfferDecided();
+    return earlyConfig != null;
+  }
+
+  /** Waits, holding this, until no image offered is left to decide on (or the load failed). */
+  private void awaitOfferDecided() throws IOException {
     while (early != null && failure == null) {
       try {
         wait();
@@ -227,7 +233,6 @@ final class StreamedLoad {
         throw new InterruptedIOException("interrupted while loading " + what);
       }
     }
-    return earlyConfig != null;
   }
 
   /**
@@ -371,14 +376,7 @@ final class StreamedLoad {
     synchronized (this) {
       // an image offered before is decided on first: it is no later than this publication
       // would be, which waits for the same layers to go in
-      while (early != null && failure == null) {
-        try {
-          wait();
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new InterruptedIOException("interrupted while loading " + what);
-        }
-      }
+      awaitOfferDecided();
       loaded = earlyConfig;
       loadedPresent = earlyPresent;
       if (failure != null && loaded == null) {

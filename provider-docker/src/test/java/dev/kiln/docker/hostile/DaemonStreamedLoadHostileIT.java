@@ -192,14 +192,7 @@ class DaemonStreamedLoadHostileIT {
     // the tag is where it was, and the daemon holds no image of the repository besides it
     assertThat(Tools.run(docker, "image", "inspect", "--format", "{{.Id}}", image).ok().output())
         .isEqualToIgnoringWhitespace(before.configDigest().toString());
-    assertThat(
-            Tools.run(docker, "images", "--no-trunc", "-q", "--filter", "reference=" + REPO + ":*")
-                .ok()
-                .output()
-                .lines()
-                .distinct()
-                .toList())
-        .containsExactly(before.configDigest().toString());
+    assertThat(repositoryImages()).containsExactly(before.configDigest().toString());
     assertThat(warnings()).isEmpty();
   }
 
@@ -250,14 +243,7 @@ class DaemonStreamedLoadHostileIT {
     assertLoadThreadsEnded();
     assertThat(Tools.run(docker, "image", "inspect", "--format", "{{.Id}}", image).ok().output())
         .isEqualToIgnoringWhitespace(before.configDigest().toString());
-    assertThat(
-            Tools.run(docker, "images", "--no-trunc", "-q", "--filter", "reference=" + REPO + ":*")
-                .ok()
-                .output()
-                .lines()
-                .distinct()
-                .toList())
-        .containsExactly(before.configDigest().toString());
+    assertThat(repositoryImages()).containsExactly(before.configDigest().toString());
 
     // the next bake finds the image the failed one loaded without a name, and names it
     refusePublish = false;
@@ -365,6 +351,16 @@ class DaemonStreamedLoadHostileIT {
     public long blobSize(Digest digest) throws IOException {
       return t.blobSize(digest);
     }
+  }
+
+  /** The ids of the images named in this test's repository. */
+  private List<String> repositoryImages() {
+    return Tools.run(docker, "images", "--no-trunc", "-q", "--filter", "reference=" + REPO + ":*")
+        .ok()
+        .output()
+        .lines()
+        .distinct()
+        .toList();
   }
 
   private List<String> warnings() {
