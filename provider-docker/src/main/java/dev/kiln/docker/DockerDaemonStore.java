@@ -230,7 +230,8 @@ public final class DockerDaemonStore implements ImageStore {
         d.client().tagImageCmd(id, name, tag).withForce(true).exec();
         return published(image, 0, 0, 0, 0);
       }
-      int present = DaemonLayers.presentPrefix(d, image, List.of(reference()));
+      // a load finished early asked the daemon which layers it holds already
+      int present = early ? 0 : DaemonLayers.presentPrefix(d, image, List.of(reference()));
       long total = DaemonLayers.bytes(image, present);
       long[] streamed = new long[1];
       // the layers this bake wrote go in from the uncompressed tars it kept: nothing to inflate
@@ -254,13 +255,13 @@ public final class DockerDaemonStore implements ImageStore {
               // loaded without a name while the blobs were compressed: named now that the image
               // is the one the bake assembled
               d.client().tagImageCmd(id, name, tag).withForce(true).exec();
-              ctx.emit(new BakeEvent.BytesWritten(target, total, total));
+              ctx.emit(new BakeEvent.BytesWritten(target, r.bytes(), r.bytes()));
             }
             checkLoaded(d, id);
             return published(
                 image,
                 r.bytes(),
-                image.layers().size() - present,
+                image.layers().size() - r.present().orElse(present),
                 fromTars.get() + r.layersFromTars(),
                 r.layersStreamed(),
                 r.loadedUntagged().isPresent());

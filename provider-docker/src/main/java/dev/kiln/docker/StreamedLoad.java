@@ -56,10 +56,15 @@ final class StreamedLoad {
    * went in while they were written, the layers read from the bake's kept tars when the load was
    * finished early (else counted by the caller), and, when the load was finished early ({@link
    * #imageTarsWritten}), the config digest of the image it loaded without a name: the caller tags
-   * it if it is the image published, else loads that image the usual way.
+   * it if it is the image published, else loads that image the usual way, and how many layers, from
+   * the bottom, the daemon held then.
    */
   record Result(
-      long bytes, int layersStreamed, int layersFromTars, Optional<Digest> loadedUntagged) {}
+      long bytes,
+      int layersStreamed,
+      int layersFromTars,
+      Optional<Digest> loadedUntagged,
+      Optional<Integer> present) {}
 
   /** Writes the rest of the archive and closes it; returns the progress after it. */
   private interface Rest {
@@ -391,7 +396,12 @@ final class StreamedLoad {
       synchronized (this) {
         long sent =
             image.configDigest().equals(loaded) ? DaemonLayers.bytes(image, loadedPresent) : 0;
-        return new Result(sent, earlyStreamed, earlyFromTars.get(), Optional.of(loaded));
+        return new Result(
+            sent,
+            earlyStreamed,
+            earlyFromTars.get(),
+            Optional.of(loaded),
+            Optional.of(loadedPresent));
       }
     }
     try {
@@ -429,7 +439,11 @@ final class StreamedLoad {
       get(ended, what);
       synchronized (this) {
         return new Result(
-            bytes, (int) layers.stream().filter(s -> s.sent != null).count(), 0, Optional.empty());
+            bytes,
+            (int) layers.stream().filter(s -> s.sent != null).count(),
+            0,
+            Optional.empty(),
+            Optional.empty());
       }
     } catch (IOException | RuntimeException e) {
       abort(e);
