@@ -103,15 +103,23 @@ final class DockerArchive {
         done = layer(tar, image, l, tars, done, progress);
       }
     }
-    tar.bytes(image.configDigest().hex() + ".json", image.config());
+    end(tar, image.configDigest(), image.config(), repoTag, names);
+    return done;
+  }
+
+  /**
+   * Appends the config and, last, {@code manifest.json} naming the layers' entries and the tag (may
+   * be null: none), and closes the archive.
+   */
+  private static void end(
+      ArchiveTar tar, Digest configDigest, byte[] config, String repoTag, List<String> names)
+      throws IOException {
+    tar.bytes(configDigest.hex() + ".json", config);
     OciJson.ArchiveImage manifest =
         new OciJson.ArchiveImage(
-            image.configDigest().hex() + ".json",
-            repoTag == null ? List.of() : List.of(repoTag),
-            names);
+            configDigest.hex() + ".json", repoTag == null ? List.of() : List.of(repoTag), names);
     tar.bytes("manifest.json", OciJson.write(List.of(manifest)));
     tar.finish();
-    return done;
   }
 
   /**
@@ -150,11 +158,7 @@ final class DockerArchive {
         layer(tar, image, l.get(), tars, 0, n -> {});
       }
     }
-    tar.bytes(image.configDigest().hex() + ".json", image.config());
-    OciJson.ArchiveImage manifest =
-        new OciJson.ArchiveImage(image.configDigest().hex() + ".json", List.of(), names);
-    tar.bytes("manifest.json", OciJson.write(List.of(manifest)));
-    tar.finish();
+    end(tar, image.configDigest(), image.config(), null, names);
   }
 
   /**
