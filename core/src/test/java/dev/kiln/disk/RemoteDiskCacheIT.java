@@ -40,6 +40,7 @@ class RemoteDiskCacheIT {
     try (Kiln kiln =
         Kiln.builder()
             .store(tmp.resolve("machine-a"))
+            .compressionLevel(RawTargetIT.LEVEL)
             .listener(a)
             .remoteCache(remote, RemoteCache.Mode.READ_WRITE)
             .build()) {
@@ -58,6 +59,7 @@ class RemoteDiskCacheIT {
     try (Kiln kiln =
         Kiln.builder()
             .store(tmp.resolve("machine-b"))
+            .compressionLevel(RawTargetIT.LEVEL)
             .listener(b)
             .remoteCache(remote, RemoteCache.Mode.READ_WRITE)
             .build()) {
