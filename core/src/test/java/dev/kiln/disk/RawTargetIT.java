@@ -11,6 +11,7 @@ import dev.kiln.Kiln;
 import dev.kiln.Layer;
 import dev.kiln.event.BakeEvent;
 import dev.kiln.internal.keys.StatIndex;
+import dev.kiln.testing.Fixtures;
 import dev.kiln.testing.RecordingListener;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,12 +28,6 @@ import org.junit.jupiter.api.io.TempDir;
  * kernel is a clear error.
  */
 class RawTargetIT {
-  /**
-   * The gzip level of the disk tests' stores: they check disks, never blob bytes, and level 1
-   * imports the 385 MB Debian base in about half the time of the default level.
-   */
-  static final int LEVEL = 1;
-
   @TempDir Path tmp;
 
   private Path checkout(Path dir, String marker, long mtime) throws Exception {
@@ -74,7 +69,7 @@ class RawTargetIT {
     try (Kiln kiln =
         Kiln.builder()
             .store(tmp.resolve("store-a"))
-            .compressionLevel(LEVEL)
+            .compressionLevel(Fixtures.DISK_TEST_GZIP_LEVEL)
             .listener(events)
             .build()) {
       first =
@@ -121,7 +116,11 @@ class RawTargetIT {
 
     // another checkout, other mtimes, another store: the same disk, bit for bit
     Path b = tmp.resolve("b.img");
-    try (Kiln kiln = Kiln.builder().store(tmp.resolve("store-b")).compressionLevel(LEVEL).build()) {
+    try (Kiln kiln =
+        Kiln.builder()
+            .store(tmp.resolve("store-b"))
+            .compressionLevel(Fixtures.DISK_TEST_GZIP_LEVEL)
+            .build()) {
       kiln.bake(
           definition(rootfs, checkout(tmp.resolve("checkout-b"), marker, 1_700_000_000_000L)),
           "raw:" + b);

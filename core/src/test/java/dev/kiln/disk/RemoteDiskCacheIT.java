@@ -11,6 +11,7 @@ import dev.kiln.Layer;
 import dev.kiln.event.BakeEvent;
 import dev.kiln.internal.keys.StatIndex;
 import dev.kiln.spi.RemoteCache;
+import dev.kiln.testing.Fixtures;
 import dev.kiln.testing.MemoryRemoteCache;
 import dev.kiln.testing.RecordingListener;
 import java.nio.file.Files;
@@ -40,7 +41,7 @@ class RemoteDiskCacheIT {
     try (Kiln kiln =
         Kiln.builder()
             .store(tmp.resolve("machine-a"))
-            .compressionLevel(RawTargetIT.LEVEL)
+            .compressionLevel(Fixtures.DISK_TEST_GZIP_LEVEL)
             .listener(a)
             .remoteCache(remote, RemoteCache.Mode.READ_WRITE)
             .build()) {
@@ -59,7 +60,7 @@ class RemoteDiskCacheIT {
     try (Kiln kiln =
         Kiln.builder()
             .store(tmp.resolve("machine-b"))
-            .compressionLevel(RawTargetIT.LEVEL)
+            .compressionLevel(Fixtures.DISK_TEST_GZIP_LEVEL)
             .listener(b)
             .remoteCache(remote, RemoteCache.Mode.READ_WRITE)
             .build()) {

@@ -15,6 +15,13 @@ public final class Fixtures {
   private Fixtures() {}
 
   /**
+   * The gzip level of the stores of tests that bake {@link #debianWithKernel} and check disks, AMIs
+   * and what the targets hold, never blob bytes: level 1 imports the 385 MB base in about half the
+   * time of the default level (7 s against 13-14 s on two cores).
+   */
+  public static final int DISK_TEST_GZIP_LEVEL = 1;
+
+  /**
    * Debian 12 minbase + python3 + linux-image-cloud-amd64 + systemd-sysv, as a tarball (mmdebstrap,
    * cached in ~/.cache/kiln-fixtures by scripts/disk/debian-rootfs.sh; a few minutes the first
    * time).

@@ -47,10 +47,12 @@ class AnsibleDiskIT {
     Path disk = tmp.resolve("web.img");
     RecordingListener events = new RecordingListener();
     BakeResult r;
-    // gzip level 1: this test checks disks and what the targets hold, not blob bytes; it halves
-    // the import of the 385 MB Debian base
     try (Kiln kiln =
-        Kiln.builder().store(tmp.resolve("store")).compressionLevel(1).listener(events).build()) {
+        Kiln.builder()
+            .store(tmp.resolve("store"))
+            .compressionLevel(Fixtures.DISK_TEST_GZIP_LEVEL)
+            .listener(events)
+            .build()) {
       r = kiln.bake(AnsibleIT.web(rootfs, playbook, 8080), "docker-daemon:" + IMAGE, "raw:" + disk);
 
       assertThat(events.of(BakeEvent.LayerProvisioned.class))

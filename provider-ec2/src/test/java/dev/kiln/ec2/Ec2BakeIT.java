@@ -41,9 +41,11 @@ class Ec2BakeIT {
 
     Path baseDisk = tmp.resolve("base.img");
     Path webDisk = tmp.resolve("web.img");
-    // gzip level 1: this test checks disks and what the targets hold, not blob bytes; it halves
-    // the import of the 385 MB Debian base
-    try (Kiln kiln = Kiln.builder().store(tmp.resolve("store")).compressionLevel(1).build()) {
+    try (Kiln kiln =
+        Kiln.builder()
+            .store(tmp.resolve("store"))
+            .compressionLevel(Fixtures.DISK_TEST_GZIP_LEVEL)
+            .build()) {
       BakeResult b =
           kiln.bake(
               base, aws.target(REGION, "base").tag("team", "platform"), DiskTarget.raw(baseDisk));

@@ -48,12 +48,10 @@ class RemoteCacheEc2IT {
     MemoryRemoteCache remote = new MemoryRemoteCache();
 
     BakeResult b;
-    // gzip level 1: this test checks disks and what the targets hold, not blob bytes; it halves
-    // the import of the 385 MB Debian base
     try (Kiln runnerA =
         Kiln.builder()
             .store(tmp.resolve("runner-a"))
-            .compressionLevel(1)
+            .compressionLevel(Fixtures.DISK_TEST_GZIP_LEVEL)
             .remoteCache(remote, RemoteCache.Mode.READ_WRITE)
             .build()) {
       b = runnerA.bake(base, aws.target(REGION, "base"));
@@ -74,7 +72,7 @@ class RemoteCacheEc2IT {
     try (Kiln runnerB =
         Kiln.builder()
             .store(tmp.resolve("runner-b"))
-            .compressionLevel(1)
+            .compressionLevel(Fixtures.DISK_TEST_GZIP_LEVEL)
             .listener(events)
             .remoteCache(remote, RemoteCache.Mode.READ_WRITE)
             .build()) {

@@ -45,9 +45,11 @@ class VmdkBootIT {
     Path raw = tmp.resolve("web.img");
     Path vmdk = tmp.resolve("web.vmdk");
     Path ova = tmp.resolve("web.ova");
-    // gzip level 1: this test checks disks and what the targets hold, not blob bytes; it halves
-    // the import of the 385 MB Debian base
-    try (Kiln kiln = Kiln.builder().store(tmp.resolve("store")).compressionLevel(1).build()) {
+    try (Kiln kiln =
+        Kiln.builder()
+            .store(tmp.resolve("store"))
+            .compressionLevel(Fixtures.DISK_TEST_GZIP_LEVEL)
+            .build()) {
       BakeResult r = kiln.bake(build, "raw:" + raw, "vmdk:" + vmdk, "ova:" + ova);
       assertThat(r.published()).hasSize(3);
     }
