@@ -69,7 +69,7 @@ class RawTargetIT {
     try (Kiln kiln =
         Kiln.builder()
             .store(tmp.resolve("store-a"))
-            .compressionLevel(Fixtures.DISK_TEST_GZIP_LEVEL)
+            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
             .listener(events)
             .build()) {
       first =
@@ -119,7 +119,7 @@ class RawTargetIT {
     try (Kiln kiln =
         Kiln.builder()
             .store(tmp.resolve("store-b"))
-            .compressionLevel(Fixtures.DISK_TEST_GZIP_LEVEL)
+            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
             .build()) {
       kiln.bake(
           definition(rootfs, checkout(tmp.resolve("checkout-b"), marker, 1_700_000_000_000L)),

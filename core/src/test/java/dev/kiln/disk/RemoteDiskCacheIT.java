@@ -41,7 +41,7 @@ class RemoteDiskCacheIT {
     try (Kiln kiln =
         Kiln.builder()
             .store(tmp.resolve("machine-a"))
-            .compressionLevel(Fixtures.DISK_TEST_GZIP_LEVEL)
+            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
             .listener(a)
             .remoteCache(remote, RemoteCache.Mode.READ_WRITE)
             .build()) {
@@ -60,7 +60,7 @@ class RemoteDiskCacheIT {
     try (Kiln kiln =
         Kiln.builder()
             .store(tmp.resolve("machine-b"))
-            .compressionLevel(Fixtures.DISK_TEST_GZIP_LEVEL)
+            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
             .listener(b)
             .remoteCache(remote, RemoteCache.Mode.READ_WRITE)
             .build()) {

@@ -50,7 +50,7 @@ class AnsibleDiskIT {
     try (Kiln kiln =
         Kiln.builder()
             .store(tmp.resolve("store"))
-            .compressionLevel(Fixtures.DISK_TEST_GZIP_LEVEL)
+            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
             .listener(events)
             .build()) {
       r = kiln.bake(AnsibleIT.web(rootfs, playbook, 8080), "docker-daemon:" + IMAGE, "raw:" + disk);

@@ -16,6 +16,7 @@ import dev.kiln.event.BakeEvent;
 import dev.kiln.spi.LayerEntry;
 import dev.kiln.spi.LayerReader;
 import dev.kiln.testing.Busybox;
+import dev.kiln.testing.Fixtures;
 import dev.kiln.testing.RecordingListener;
 import dev.kiln.testing.Tools;
 import java.nio.charset.StandardCharsets;
@@ -110,7 +111,12 @@ class AnsibleIT {
   void aRoleBecomesALayerThatRebuildsOnlyWhenItsTreeOrVariablesChange() throws Exception {
     Path playbook = checkout(tmp.resolve("repo"));
     RecordingListener events = new RecordingListener();
-    try (Kiln kiln = Kiln.builder().store(tmp.resolve("store")).listener(events).build()) {
+    try (Kiln kiln =
+        Kiln.builder()
+            .store(tmp.resolve("store"))
+            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
+            .listener(events)
+            .build()) {
       BakeResult r = kiln.bake(web(debian, playbook, 8080), "docker-daemon:" + IMAGE);
       assertThat(events.provisioned())
           .containsExactlyInAnyOrder("rootfs", "below", "web role", "above");
@@ -221,7 +227,11 @@ class AnsibleIT {
 
       // the same play on the same image, from another checkout into a fresh store: the same layer
       Path other = checkout(tmp.resolve("other-checkout"));
-      try (Kiln fresh = Kiln.builder().store(tmp.resolve("fresh-store")).build()) {
+      try (Kiln fresh =
+          Kiln.builder()
+              .store(tmp.resolve("fresh-store"))
+              .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
+              .build()) {
         BakeResult second = fresh.bake(web(debian, other, 8080));
         assertThat(second.provisioned()).contains("web role");
         assertThat(second.layers().get(2).key()).isEqualTo(ansible.key());
@@ -249,7 +259,12 @@ class AnsibleIT {
         """);
     DockerState before = DockerState.now();
     RecordingListener events = new RecordingListener();
-    try (Kiln kiln = Kiln.builder().store(tmp.resolve("store")).listener(events).build()) {
+    try (Kiln kiln =
+        Kiln.builder()
+            .store(tmp.resolve("store"))
+            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
+            .listener(events)
+            .build()) {
       assertThatThrownBy(
               () ->
                   kiln.bake(
@@ -316,7 +331,8 @@ class AnsibleIT {
         """);
     Path store = tmp.resolve("store");
     String image = "kiln-it/ansible-vault:1";
-    try (Kiln kiln = Kiln.builder().store(store).build()) {
+    try (Kiln kiln =
+        Kiln.builder().store(store).compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL).build()) {
       AnsibleLayer layer = Layer.ansible(playbook).vaultPasswordFile(passwordFile);
       BakeResult r =
           kiln.bake(ImageBuild.from(Base.rootfs(debian)).layer(layer), "docker-daemon:" + image);
@@ -355,7 +371,11 @@ class AnsibleIT {
   @Test
   void tagsAndCheckModeSelectWhatRuns() throws Exception {
     Path playbook = checkout(tmp.resolve("repo"));
-    try (Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
+    try (Kiln kiln =
+        Kiln.builder()
+            .store(tmp.resolve("store"))
+            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
+            .build()) {
       AnsibleLayer base = Layer.ansible(playbook).groups("webservers");
       BakeResult tagged = kiln.bake(ImageBuild.from(Base.rootfs(debian)).layer(base.tags("user")));
       assertThat(paths(tmp.resolve("store"), tagged.layers().get(1).digest()))
@@ -380,7 +400,11 @@ class AnsibleIT {
   @Test
   void anImageWithoutPython3IsAClearError() throws Exception {
     Path playbook = checkout(tmp.resolve("repo"));
-    try (Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
+    try (Kiln kiln =
+        Kiln.builder()
+            .store(tmp.resolve("store"))
+            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
+            .build()) {
       assertThatThrownBy(
               () ->
                   kiln.bake(
@@ -401,7 +425,11 @@ class AnsibleIT {
             .ansiblePlaybook(tmp.resolve("no-ansible/ansible-playbook"))
             .build();
     try (Kiln kiln =
-        Kiln.builder().store(tmp.resolve("store")).provisioner(docker.ansible()).build()) {
+        Kiln.builder()
+            .store(tmp.resolve("store"))
+            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
+            .provisioner(docker.ansible())
+            .build()) {
       assertThatThrownBy(
               () -> kiln.bake(ImageBuild.from(Base.rootfs(debian)).layer(Layer.ansible(playbook))))
           .isInstanceOf(ProvisioningException.class)

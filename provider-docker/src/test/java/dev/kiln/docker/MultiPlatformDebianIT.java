@@ -11,6 +11,7 @@ import dev.kiln.Kiln;
 import dev.kiln.Layer;
 import dev.kiln.LayerRecord;
 import dev.kiln.Platform;
+import dev.kiln.testing.Fixtures;
 import dev.kiln.testing.Tools;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -64,7 +65,11 @@ class MultiPlatformDebianIT {
       Tools.missing("arm64 emulation: " + problem + " (run scripts/setup-test-env.sh)");
     }
     registry = LocalRegistry.start(tmp.resolve("registry"));
-    kiln = Kiln.builder().store(tmp.resolve("store")).build();
+    kiln =
+        Kiln.builder()
+            .store(tmp.resolve("store"))
+            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
+            .build();
     Path app = Files.createDirectories(tmp.resolve("app"));
     Files.writeString(app.resolve("app.conf"), "listen 8080\n");
     ImageBuild build =

@@ -12,6 +12,7 @@ import dev.kiln.Layer;
 import dev.kiln.LayerRecord;
 import dev.kiln.spi.LayerEntry;
 import dev.kiln.spi.LayerReader;
+import dev.kiln.testing.Fixtures;
 import dev.kiln.testing.Tools;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -58,7 +59,11 @@ class PackagesIT {
     String docker = DockerTesting.docker();
     Path debian = debianRootfs();
     BakeResult r;
-    try (Kiln kiln = Kiln.builder().store(tmp.resolve("store")).build()) {
+    try (Kiln kiln =
+        Kiln.builder()
+            .store(tmp.resolve("store"))
+            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
+            .build()) {
       r =
           kiln.bake(
               ImageBuild.from(Base.rootfs(debian)).layer(Layer.packages("curl").network(NETWORK)),

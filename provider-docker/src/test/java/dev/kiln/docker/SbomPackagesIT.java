@@ -12,6 +12,7 @@ import dev.kiln.Kiln;
 import dev.kiln.Layer;
 import dev.kiln.LayerRecord;
 import dev.kiln.event.BakeEvent;
+import dev.kiln.testing.Fixtures;
 import dev.kiln.testing.RecordingListener;
 import java.nio.file.Path;
 import java.util.stream.StreamSupport;
@@ -39,6 +40,7 @@ class SbomPackagesIT {
     try (Kiln kiln =
         Kiln.builder()
             .store(tmp.resolve("store"))
+            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
             .listener(events)
             .sbom(true)
             .provenance(true)

@@ -44,7 +44,7 @@ class Ec2BakeIT {
     try (Kiln kiln =
         Kiln.builder()
             .store(tmp.resolve("store"))
-            .compressionLevel(Fixtures.DISK_TEST_GZIP_LEVEL)
+            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
             .build()) {
       BakeResult b =
           kiln.bake(

@@ -51,7 +51,7 @@ class RemoteCacheEc2IT {
     try (Kiln runnerA =
         Kiln.builder()
             .store(tmp.resolve("runner-a"))
-            .compressionLevel(Fixtures.DISK_TEST_GZIP_LEVEL)
+            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
             .remoteCache(remote, RemoteCache.Mode.READ_WRITE)
             .build()) {
       b = runnerA.bake(base, aws.target(REGION, "base"));
@@ -72,7 +72,7 @@ class RemoteCacheEc2IT {
     try (Kiln runnerB =
         Kiln.builder()
             .store(tmp.resolve("runner-b"))
-            .compressionLevel(Fixtures.DISK_TEST_GZIP_LEVEL)
+            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
             .listener(events)
             .remoteCache(remote, RemoteCache.Mode.READ_WRITE)
             .build()) {

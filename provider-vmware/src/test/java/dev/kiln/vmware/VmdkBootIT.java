@@ -48,7 +48,7 @@ class VmdkBootIT {
     try (Kiln kiln =
         Kiln.builder()
             .store(tmp.resolve("store"))
-            .compressionLevel(Fixtures.DISK_TEST_GZIP_LEVEL)
+            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
             .build()) {
       BakeResult r = kiln.bake(build, "raw:" + raw, "vmdk:" + vmdk, "ova:" + ova);
       assertThat(r.published()).hasSize(3);
