@@ -101,7 +101,10 @@ class InPlaceInputEditIT {
                 Layer.run(
                         "copy",
                         "echo started",
-                        "i=0; while [ $i -lt 600 ] && ! grep -q EVIL /in/app.conf; do sleep 0.05; i=$((i+1)); done",
+                        // the edit, made when "started" reaches the listener, shows through the
+                        // read-only mount at once (the loop ends on its first turn); the bake
+                        // again afterwards, with no edit, waits out the loop: 5 s
+                        "i=0; while [ $i -lt 100 ] && ! grep -q EVIL /in/app.conf; do sleep 0.05; i=$((i+1)); done",
                         "cp /in/app.conf /app.conf")
                     .input(in, "/in"));
     try (Kiln k = kiln("store")) {
