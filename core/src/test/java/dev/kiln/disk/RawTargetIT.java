@@ -23,9 +23,14 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The {@code raw:} target through the engine: a Debian base plus a files layer with a systemd unit,
- * baked to a raw disk that qemu boots to the unit's marker; the same definition from another
+ * baked to a valid raw disk (e2fsck) that holds the unit; the same definition from another
  * checkout, in another store, gives the same disk; a rebake copies nothing; an image without a
  * kernel is a clear error.
+ *
+ * <p>Booting is proved elsewhere: {@code VmdkBootIT} bakes the same kind of definition through the
+ * engine to {@code raw:} and {@code vmdk:}, finds both the same disk (qemu-img compare) and boots
+ * it to the marker; {@link DiskBootIT} boots what the disk builder makes of a base and an app
+ * layer. A third boot here cost about 30 s of the suite and proved nothing more.
  */
 class RawTargetIT {
   @TempDir Path tmp;
@@ -113,6 +118,12 @@ class RawTargetIT {
     DiskImage disk = DiskImage.read(a);
     DiskBuilderTest.assertValid(disk);
     assertThat(Tools.debugfs(disk, "cat /etc/systemd/system/kiln-marker.service")).contains(marker);
+    // enabled: the link systemd follows at boot
+    assertThat(
+            Tools.debugfs(
+                disk, "stat /etc/systemd/system/multi-user.target.wants/kiln-marker.service"))
+        .contains("Type: symlink")
+        .contains("/etc/systemd/system/kiln-marker.service");
 
     // another checkout, other mtimes, another store: the same disk, bit for bit
     Path b = tmp.resolve("b.img");
@@ -126,8 +137,6 @@ class RawTargetIT {
           "raw:" + b);
     }
     assertThat(new Digest(StatIndex.hash(b))).isEqualTo(sha);
-
-    assertThat(DiskBootIT.boot(a, marker)).contains(marker);
   }
 
   @Test
