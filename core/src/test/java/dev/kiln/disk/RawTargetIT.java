@@ -71,12 +71,7 @@ class RawTargetIT {
     RecordingListener events = new RecordingListener();
     Path a = tmp.resolve("a.img");
     BakeResult first;
-    try (Kiln kiln =
-        Kiln.builder()
-            .store(tmp.resolve("store-a"))
-            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
-            .listener(events)
-            .build()) {
+    try (Kiln kiln = Fixtures.debianStore(tmp.resolve("store-a")).listener(events).build()) {
       first =
           kiln.bake(
               definition(rootfs, checkout(tmp.resolve("checkout-a"), marker, 1_500_000_000_000L)),
@@ -127,11 +122,7 @@ class RawTargetIT {
 
     // another checkout, other mtimes, another store: the same disk, bit for bit
     Path b = tmp.resolve("b.img");
-    try (Kiln kiln =
-        Kiln.builder()
-            .store(tmp.resolve("store-b"))
-            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
-            .build()) {
+    try (Kiln kiln = Fixtures.debianStore(tmp.resolve("store-b")).build()) {
       kiln.bake(
           definition(rootfs, checkout(tmp.resolve("checkout-b"), marker, 1_700_000_000_000L)),
           "raw:" + b);

@@ -39,9 +39,7 @@ class RemoteDiskCacheIT {
     RecordingListener a = new RecordingListener();
     Path diskA = tmp.resolve("a.img");
     try (Kiln kiln =
-        Kiln.builder()
-            .store(tmp.resolve("machine-a"))
-            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
+        Fixtures.debianStore(tmp.resolve("machine-a"))
             .listener(a)
             .remoteCache(remote, RemoteCache.Mode.READ_WRITE)
             .build()) {
@@ -58,9 +56,7 @@ class RemoteDiskCacheIT {
     Path diskB = tmp.resolve("b.img");
     BakeResult r;
     try (Kiln kiln =
-        Kiln.builder()
-            .store(tmp.resolve("machine-b"))
-            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
+        Fixtures.debianStore(tmp.resolve("machine-b"))
             .listener(b)
             .remoteCache(remote, RemoteCache.Mode.READ_WRITE)
             .build()) {

@@ -2,6 +2,7 @@ package dev.kiln.testing;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.kiln.Kiln;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -21,6 +22,11 @@ public final class Fixtures {
    * default level (7 s against 13-14 s on two cores; the 216 MB minbase 4.9 s against 8.3 s).
    */
   public static final int DEBIAN_TEST_GZIP_LEVEL = 1;
+
+  /** A {@link Kiln} builder on {@code store} at {@link #DEBIAN_TEST_GZIP_LEVEL}. */
+  public static Kiln.Builder debianStore(Path store) {
+    return Kiln.builder().store(store).compressionLevel(DEBIAN_TEST_GZIP_LEVEL);
+  }
 
   /**
    * Debian 12 minbase + python3 + linux-image-cloud-amd64 + systemd-sysv, as a tarball (mmdebstrap,

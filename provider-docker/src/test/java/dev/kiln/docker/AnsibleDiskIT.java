@@ -47,12 +47,7 @@ class AnsibleDiskIT {
     Path disk = tmp.resolve("web.img");
     RecordingListener events = new RecordingListener();
     BakeResult r;
-    try (Kiln kiln =
-        Kiln.builder()
-            .store(tmp.resolve("store"))
-            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
-            .listener(events)
-            .build()) {
+    try (Kiln kiln = Fixtures.debianStore(tmp.resolve("store")).listener(events).build()) {
       r = kiln.bake(AnsibleIT.web(rootfs, playbook, 8080), "docker-daemon:" + IMAGE, "raw:" + disk);
 
       assertThat(events.of(BakeEvent.LayerProvisioned.class))

@@ -111,12 +111,7 @@ class AnsibleIT {
   void aRoleBecomesALayerThatRebuildsOnlyWhenItsTreeOrVariablesChange() throws Exception {
     Path playbook = checkout(tmp.resolve("repo"));
     RecordingListener events = new RecordingListener();
-    try (Kiln kiln =
-        Kiln.builder()
-            .store(tmp.resolve("store"))
-            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
-            .listener(events)
-            .build()) {
+    try (Kiln kiln = Fixtures.debianStore(tmp.resolve("store")).listener(events).build()) {
       BakeResult r = kiln.bake(web(debian, playbook, 8080), "docker-daemon:" + IMAGE);
       assertThat(events.provisioned())
           .containsExactlyInAnyOrder("rootfs", "below", "web role", "above");
@@ -227,11 +222,7 @@ class AnsibleIT {
 
       // the same play on the same image, from another checkout into a fresh store: the same layer
       Path other = checkout(tmp.resolve("other-checkout"));
-      try (Kiln fresh =
-          Kiln.builder()
-              .store(tmp.resolve("fresh-store"))
-              .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
-              .build()) {
+      try (Kiln fresh = Fixtures.debianStore(tmp.resolve("fresh-store")).build()) {
         BakeResult second = fresh.bake(web(debian, other, 8080));
         assertThat(second.provisioned()).contains("web role");
         assertThat(second.layers().get(2).key()).isEqualTo(ansible.key());
@@ -259,12 +250,7 @@ class AnsibleIT {
         """);
     DockerState before = DockerState.now();
     RecordingListener events = new RecordingListener();
-    try (Kiln kiln =
-        Kiln.builder()
-            .store(tmp.resolve("store"))
-            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
-            .listener(events)
-            .build()) {
+    try (Kiln kiln = Fixtures.debianStore(tmp.resolve("store")).listener(events).build()) {
       assertThatThrownBy(
               () ->
                   kiln.bake(
@@ -331,8 +317,7 @@ class AnsibleIT {
         """);
     Path store = tmp.resolve("store");
     String image = "kiln-it/ansible-vault:1";
-    try (Kiln kiln =
-        Kiln.builder().store(store).compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL).build()) {
+    try (Kiln kiln = Fixtures.debianStore(store).build()) {
       AnsibleLayer layer = Layer.ansible(playbook).vaultPasswordFile(passwordFile);
       BakeResult r =
           kiln.bake(ImageBuild.from(Base.rootfs(debian)).layer(layer), "docker-daemon:" + image);
@@ -371,11 +356,7 @@ class AnsibleIT {
   @Test
   void tagsAndCheckModeSelectWhatRuns() throws Exception {
     Path playbook = checkout(tmp.resolve("repo"));
-    try (Kiln kiln =
-        Kiln.builder()
-            .store(tmp.resolve("store"))
-            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
-            .build()) {
+    try (Kiln kiln = Fixtures.debianStore(tmp.resolve("store")).build()) {
       AnsibleLayer base = Layer.ansible(playbook).groups("webservers");
       BakeResult tagged = kiln.bake(ImageBuild.from(Base.rootfs(debian)).layer(base.tags("user")));
       assertThat(paths(tmp.resolve("store"), tagged.layers().get(1).digest()))
@@ -400,11 +381,7 @@ class AnsibleIT {
   @Test
   void anImageWithoutPython3IsAClearError() throws Exception {
     Path playbook = checkout(tmp.resolve("repo"));
-    try (Kiln kiln =
-        Kiln.builder()
-            .store(tmp.resolve("store"))
-            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
-            .build()) {
+    try (Kiln kiln = Fixtures.debianStore(tmp.resolve("store")).build()) {
       assertThatThrownBy(
               () ->
                   kiln.bake(
@@ -425,11 +402,7 @@ class AnsibleIT {
             .ansiblePlaybook(tmp.resolve("no-ansible/ansible-playbook"))
             .build();
     try (Kiln kiln =
-        Kiln.builder()
-            .store(tmp.resolve("store"))
-            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
-            .provisioner(docker.ansible())
-            .build()) {
+        Fixtures.debianStore(tmp.resolve("store")).provisioner(docker.ansible()).build()) {
       assertThatThrownBy(
               () -> kiln.bake(ImageBuild.from(Base.rootfs(debian)).layer(Layer.ansible(playbook))))
           .isInstanceOf(ProvisioningException.class)

@@ -65,11 +65,7 @@ class MultiPlatformDebianIT {
       Tools.missing("arm64 emulation: " + problem + " (run scripts/setup-test-env.sh)");
     }
     registry = LocalRegistry.start(tmp.resolve("registry"));
-    kiln =
-        Kiln.builder()
-            .store(tmp.resolve("store"))
-            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
-            .build();
+    kiln = Fixtures.debianStore(tmp.resolve("store")).build();
     Path app = Files.createDirectories(tmp.resolve("app"));
     Files.writeString(app.resolve("app.conf"), "listen 8080\n");
     ImageBuild build =

@@ -59,11 +59,7 @@ class PackagesIT {
     String docker = DockerTesting.docker();
     Path debian = debianRootfs();
     BakeResult r;
-    try (Kiln kiln =
-        Kiln.builder()
-            .store(tmp.resolve("store"))
-            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
-            .build()) {
+    try (Kiln kiln = Fixtures.debianStore(tmp.resolve("store")).build()) {
       r =
           kiln.bake(
               ImageBuild.from(Base.rootfs(debian)).layer(Layer.packages("curl").network(NETWORK)),

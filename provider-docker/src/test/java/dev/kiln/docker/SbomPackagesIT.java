@@ -38,9 +38,7 @@ class SbomPackagesIT {
     RecordingListener events = new RecordingListener();
     BakeResult r;
     try (Kiln kiln =
-        Kiln.builder()
-            .store(tmp.resolve("store"))
-            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
+        Fixtures.debianStore(tmp.resolve("store"))
             .listener(events)
             .sbom(true)
             .provenance(true)

@@ -41,11 +41,7 @@ class Ec2BakeIT {
 
     Path baseDisk = tmp.resolve("base.img");
     Path webDisk = tmp.resolve("web.img");
-    try (Kiln kiln =
-        Kiln.builder()
-            .store(tmp.resolve("store"))
-            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
-            .build()) {
+    try (Kiln kiln = Fixtures.debianStore(tmp.resolve("store")).build()) {
       BakeResult b =
           kiln.bake(
               base, aws.target(REGION, "base").tag("team", "platform"), DiskTarget.raw(baseDisk));

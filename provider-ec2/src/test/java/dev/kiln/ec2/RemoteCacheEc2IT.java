@@ -49,9 +49,7 @@ class RemoteCacheEc2IT {
 
     BakeResult b;
     try (Kiln runnerA =
-        Kiln.builder()
-            .store(tmp.resolve("runner-a"))
-            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
+        Fixtures.debianStore(tmp.resolve("runner-a"))
             .remoteCache(remote, RemoteCache.Mode.READ_WRITE)
             .build()) {
       b = runnerA.bake(base, aws.target(REGION, "base"));
@@ -70,9 +68,7 @@ class RemoteCacheEc2IT {
     int putsBefore = aws.calls("PutSnapshotBlock");
     BakeResult w;
     try (Kiln runnerB =
-        Kiln.builder()
-            .store(tmp.resolve("runner-b"))
-            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
+        Fixtures.debianStore(tmp.resolve("runner-b"))
             .listener(events)
             .remoteCache(remote, RemoteCache.Mode.READ_WRITE)
             .build()) {

@@ -45,11 +45,7 @@ class VmdkBootIT {
     Path raw = tmp.resolve("web.img");
     Path vmdk = tmp.resolve("web.vmdk");
     Path ova = tmp.resolve("web.ova");
-    try (Kiln kiln =
-        Kiln.builder()
-            .store(tmp.resolve("store"))
-            .compressionLevel(Fixtures.DEBIAN_TEST_GZIP_LEVEL)
-            .build()) {
+    try (Kiln kiln = Fixtures.debianStore(tmp.resolve("store")).build()) {
       BakeResult r = kiln.bake(build, "raw:" + raw, "vmdk:" + vmdk, "ova:" + ova);
       assertThat(r.published()).hasSize(3);
     }
