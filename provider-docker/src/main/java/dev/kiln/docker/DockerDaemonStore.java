@@ -221,8 +221,8 @@ public final class DockerDaemonStore implements ImageStore {
     String id = image.configDigest().toString();
     try {
       // a load finished early carries this image, or one the daemon is told apart from by id
-      boolean early = load != null && load.finishedEarly();
-      if (!early && d.image(id).isPresent()) {
+      boolean finishedEarly = load != null && load.finishedEarly();
+      if (!finishedEarly && d.image(id).isPresent()) {
         if (load != null) {
           load.abandon(new IOException("the daemon has the image already"));
           load = null;
@@ -231,7 +231,7 @@ public final class DockerDaemonStore implements ImageStore {
         return published(image, 0, 0, 0, 0);
       }
       // a load finished early asked the daemon which layers it holds already
-      int present = early ? 0 : DaemonLayers.presentPrefix(d, image, List.of(reference()));
+      int present = finishedEarly ? 0 : DaemonLayers.presentPrefix(d, image, List.of(reference()));
       long total = DaemonLayers.bytes(image, present);
       long[] streamed = new long[1];
       // the layers this bake wrote go in from the uncompressed tars it kept: nothing to inflate
@@ -250,8 +250,9 @@ public final class DockerDaemonStore implements ImageStore {
                   present,
                   tars,
                   n -> ctx.emit(new BakeEvent.BytesWritten(target, n, total)));
-          if (r.loadedUntagged().isEmpty() || r.loadedUntagged().get().toString().equals(id)) {
-            if (r.loadedUntagged().isPresent()) {
+          Optional<StreamedLoad.Early> early = r.early();
+          if (early.isEmpty() || early.get().loadedUntagged().toString().equals(id)) {
+            if (early.isPresent()) {
               // loaded without a name while the blobs were compressed: named now that the image
               // is the one the bake assembled
               d.client().tagImageCmd(id, name, tag).withForce(true).exec();
@@ -261,17 +262,17 @@ public final class DockerDaemonStore implements ImageStore {
             return published(
                 image,
                 r.bytes(),
-                image.layers().size() - r.present().orElse(present),
+                image.layers().size() - early.map(StreamedLoad.Early::present).orElse(present),
                 fromTars.get() + r.layersFromTars(),
                 r.layersStreamed(),
-                r.loadedUntagged().isPresent());
+                early.isPresent());
           }
           // finished early with another config (a layer changed after its tar was written): the
           // daemon holds that image without a name; this one goes in the usual way
           ctx.emit(
               new BakeEvent.Warning(
                   "the daemon loaded "
-                      + r.loadedUntagged().get()
+                      + early.get().loadedUntagged()
                       + " while "
                       + reference()
                       + " was written, not "

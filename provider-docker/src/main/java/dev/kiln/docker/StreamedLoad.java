@@ -55,16 +55,16 @@ final class StreamedLoad {
    * What went in: the archive's bytes in blob bytes (as progress counts), the layers whose tars
    * went in while they were written, the layers read from the bake's kept tars when the load was
    * finished early (else counted by the caller), and, when the load was finished early ({@link
-   * #imageTarsWritten}), the config digest of the image it loaded without a name: the caller tags
-   * it if it is the image published, else loads that image the usual way, and how many layers, from
+   * #imageTarsWritten}), what it loaded ({@link Early}).
+   */
+  record Result(long bytes, int layersStreamed, int layersFromTars, Optional<Early> early) {}
+
+  /**
+   * A load finished early: the config digest of the image it loaded without a name (the caller tags
+   * it if it is the image published, else loads that image the usual way) and how many layers, from
    * the bottom, the daemon held then.
    */
-  record Result(
-      long bytes,
-      int layersStreamed,
-      int layersFromTars,
-      Optional<Digest> loadedUntagged,
-      Optional<Integer> present) {}
+  record Early(Digest loadedUntagged, int present) {}
 
   /** Writes the rest of the archive and closes it; returns the progress after it. */
   private interface Rest {
@@ -400,8 +400,7 @@ final class StreamedLoad {
             sent,
             earlyStreamed,
             earlyFromTars.get(),
-            Optional.of(loaded),
-            Optional.of(loadedPresent));
+            Optional.of(new Early(loaded, loadedPresent)));
       }
     }
     try {
@@ -439,11 +438,7 @@ final class StreamedLoad {
       get(ended, what);
       synchronized (this) {
         return new Result(
-            bytes,
-            (int) layers.stream().filter(s -> s.sent != null).count(),
-            0,
-            Optional.empty(),
-            Optional.empty());
+            bytes, (int) layers.stream().filter(s -> s.sent != null).count(), 0, Optional.empty());
       }
     } catch (IOException | RuntimeException e) {
       abort(e);
