@@ -6,6 +6,7 @@ import dev.kiln.Layer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.Random;
 
 /**
@@ -22,19 +23,29 @@ public final class GcImages {
   public static ImageBuild version(Path work, int v, int baseBytes, int appBytes)
       throws IOException {
     Path base = work.resolve("base");
-    if (!Files.exists(base.resolve("lib.bin"))) {
-      Files.createDirectories(base);
-      Files.write(base.resolve("lib.bin"), random(baseBytes, -1));
-    }
+    writeOnce(work, base.resolve("lib.bin"), baseBytes, -1);
     Path app = work.resolve("app-" + v);
-    if (!Files.exists(app.resolve("app.bin"))) {
-      Files.createDirectories(app);
-      Files.write(app.resolve("app.bin"), random(appBytes, v));
-    }
+    writeOnce(work, app.resolve("app.bin"), appBytes, v);
     return ImageBuild.from(Base.scratch())
         .layer(Layer.files("base").add(base, "/opt/base"))
         .layer(Layer.files("app").add(app, "/opt/app"))
         .config(c -> c.cmd("/opt/app/app.bin"));
+  }
+
+  /**
+   * Makes {@code file} of {@code n} bytes from {@code seed} unless it is there: written beside the
+   * layers' directories in {@code work} and moved into place whole, so a process killed while it
+   * writes (the garbage collection tests kill bakers) leaves no short file for the next to take for
+   * the version's bytes, nor a stray file in a layer's directory.
+   */
+  private static void writeOnce(Path work, Path file, int n, long seed) throws IOException {
+    if (Files.exists(file)) {
+      return;
+    }
+    Files.createDirectories(file.getParent());
+    Path tmp = Files.createTempFile(work, "." + file.getFileName(), ".tmp");
+    Files.write(tmp, random(n, seed));
+    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
   }
 
   private static byte[] random(int n, long seed) {
