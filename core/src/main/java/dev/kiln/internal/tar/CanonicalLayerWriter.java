@@ -59,7 +59,8 @@ import org.slf4j.LoggerFactory;
  * the tar to a file of its own instead, hashing it, at the speed of the disk, and a thread of its
  * own compresses the gzip from that file as it grows ({@link GzipFeeder}), with the same cuts at
  * the same places: the whole tar and its diffID are there before the gzip ends, the blob is the
- * same byte for byte, and it is never made of other bytes than the diffID's. With {@link
+ * same byte for byte, and it is never made of other bytes than the diffID's. While a target reads
+ * the tar's preview as it is written, the gzip waits for it ({@link GzipFeeder}). With {@link
  * #takeNotes}, an attestor sees every entry as it is written. Not thread-safe: one thread adds,
  * then finishes.
  */
@@ -98,6 +99,7 @@ public final class CanonicalLayerWriter implements LayerWriter {
   private LayerNotes notes;
   private NotesSink notesSink;
   private GzipFeeder.Hook feedHook;
+  private long feedStallNanos = GzipFeeder.STALL_NANOS;
 
   /**
    * A writer whose output and spool files go to {@code tmpDir}, stamping every entry with {@code
@@ -184,6 +186,7 @@ public final class CanonicalLayerWriter implements LayerWriter {
             tarSize = EntryWriter.tarSize(entries, mtime);
             growingTar = new GrowingBlob(blobName + " (tar)", tarCopy);
             tarFile = growingTar.counting(tarFile);
+            feeder.yieldTo(growingTar, feedStallNanos);
             growing.tar(growingTar, tarSize);
           }
         } catch (IOException | RuntimeException e) {
@@ -338,6 +341,16 @@ public final class CanonicalLayerWriter implements LayerWriter {
   CanonicalLayerWriter feedHook(GzipFeeder.Hook hook) {
     checkOpen();
     this.feedHook = hook;
+    return this;
+  }
+
+  /**
+   * For tests: how long a reader of the tar's preview may get nothing before the gzip's feeder
+   * stops giving way to it ({@link GzipFeeder#STALL_NANOS} by default).
+   */
+  CanonicalLayerWriter feedStall(long nanos) {
+    checkOpen();
+    this.feedStallNanos = nanos;
     return this;
   }
 

@@ -21,7 +21,9 @@ import java.util.concurrent.CompletionStage;
  * The writer's file stream goes through {@link #counting}, which publishes how many bytes are in
  * the file; readers read the file through one channel opened when the blob was created, so they
  * keep reading after the writer renames or deletes the file. {@link #close()} (at the end of the
- * bake) fails readers still waiting. Thread-safe.
+ * bake) fails readers still waiting. A reader is <em>active</em> from its opening until it read the
+ * end or was closed; {@link #awaitReaders} lets other work on the same bytes give way to active
+ * readers. Thread-safe.
  */
 public final class GrowingBlob implements LayerInProgress, Closeable {
   private final String name;
@@ -31,6 +33,9 @@ public final class GrowingBlob implements LayerInProgress, Closeable {
   private long size;
   private boolean complete;
   private IOException failure;
+  // readers opened that neither read the end nor were closed, and when one last got bytes
+  private int activeReaders;
+  private long lastRead;
   private volatile Tar tar;
   private volatile GrowingBlob tarPreview;
   private volatile Platform platform;
@@ -178,6 +183,45 @@ public final class GrowingBlob implements LayerInProgress, Closeable {
     }
   }
 
+  /**
+   * Waits while a reader of this blob is active and has got bytes within the last {@code
+   * stallNanos}: work that reads the same bytes for a purpose nobody waits for yet (the gzip of a
+   * tar a receiver takes uncompressed as it is written) leaves the cores to that receiver. Returns
+   * at once when no reader is active, and when the blob failed or the bake ended; a reader that got
+   * nothing for {@code stallNanos} (its receiver stalled, or the writer is slow) is not waited for.
+   */
+  void awaitReaders(long stallNanos) throws InterruptedIOException {
+    synchronized (this) {
+      while (activeReaders > 0 && failure == null) {
+        long left = stallNanos - (System.nanoTime() - lastRead);
+        if (left <= 0) {
+          return;
+        }
+        try {
+          wait(Math.max(1, left / 1_000_000));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new InterruptedIOException(
+              "interrupted while giving way to the readers of layer '" + name + "'");
+        }
+      }
+    }
+  }
+
+  private synchronized void readerOpened() {
+    activeReaders++;
+    lastRead = System.nanoTime();
+  }
+
+  private synchronized void readerDone() {
+    activeReaders--;
+    notifyAll();
+  }
+
+  private synchronized void readerGot() {
+    lastRead = System.nanoTime();
+  }
+
   /** Waits until the blob has more than {@code pos} bytes; -1 at its end. */
   private synchronized long waitFor(long pos) throws IOException {
     while (true) {
@@ -202,6 +246,19 @@ public final class GrowingBlob implements LayerInProgress, Closeable {
   private final class Reader extends InputStream {
     private long pos;
     private boolean closed;
+    private boolean done;
+
+    Reader() {
+      readerOpened();
+    }
+
+    /** The reader read the end or was closed: no longer active. */
+    private synchronized void done() {
+      if (!done) {
+        done = true;
+        readerDone();
+      }
+    }
 
     @Override
     public int read() throws IOException {
@@ -220,6 +277,7 @@ public final class GrowingBlob implements LayerInProgress, Closeable {
       }
       long avail = waitFor(pos);
       if (avail < 0) {
+        done();
         return -1;
       }
       int n = channel.read(ByteBuffer.wrap(b, off, (int) Math.min(len, avail)), pos);
@@ -228,6 +286,7 @@ public final class GrowingBlob implements LayerInProgress, Closeable {
         throw new IOException("layer '" + name + "': its file ended at " + pos + " bytes");
       }
       pos += n;
+      readerGot();
       return n;
     }
 
@@ -259,6 +318,7 @@ public final class GrowingBlob implements LayerInProgress, Closeable {
 
     @Override
     public void close() {
+      done();
       closed = true;
     }
   }

@@ -30,12 +30,23 @@ import java.util.function.LongSupplier;
  * fails unless that is exactly the tar the writer hashed (the diffID) and of its size, so a blob is
  * never made of other bytes than its diffID says.
  *
+ * <p>The feeder gives way to a receiver that takes the tar as it is written ({@link #yieldTo}):
+ * while such a reader of the tar's preview is active and getting bytes, the feeder reads nothing.
+ * The receiver (the Docker daemon's streamed load) is on the path the bake waits for, and the blob
+ * is not yet: on a machine with few cores a gzip running alongside slows the receiver's intake, and
+ * the daemon unpacks nothing before it has the whole tar. The feeder catches up while the daemon
+ * unpacks. A reader that got nothing for {@link #STALL_NANOS} is not waited for, so a receiver that
+ * stalls, or never reads to the end, delays the blob by that much at most.
+ *
  * <p>The feeder runs on a daemon thread of its own, never on the compressor pool: the gzip stream's
  * writing thread compresses chunks itself when no pool thread is free, so a pool busy with its
  * caller's own tasks slows the feeder down but never stops it. Memory: one piece of {@value #PIECE}
  * bytes, besides the gzip stream's chunks.
  */
 final class GzipFeeder {
+  /** How long a reader of the preview may get nothing before the feeder stops giving way. */
+  static final long STALL_NANOS = 1_000_000_000L;
+
   /** Bytes of the tar read and fed at a time. */
   static final int PIECE = 1 << 20;
 
@@ -61,6 +72,8 @@ final class GzipFeeder {
   private final Hook hook;
   private final Queue<Cut> cuts = new ConcurrentLinkedQueue<>();
   private Thread thread;
+  private GrowingBlob preview;
+  private long stallNanos = STALL_NANOS;
   private volatile Throwable failure;
   // written by the feeder's thread, read once it ended
   private Digest fed;
@@ -93,6 +106,15 @@ final class GzipFeeder {
         cuts.add(new Cut(offset.getAsLong(), minBytes));
       }
     };
+  }
+
+  /**
+   * Gives way to the active readers of {@code preview}, the tar's preview, as long as they get
+   * bytes at least every {@code stallNanos}; before {@link #start}.
+   */
+  void yieldTo(GrowingBlob preview, long stallNanos) {
+    this.preview = preview;
+    this.stallNanos = stallNanos;
   }
 
   /** Starts feeding, on a daemon thread of its own. */
@@ -187,6 +209,9 @@ final class GzipFeeder {
       long pos = 0;
       try (InputStream in = tar.openBlob()) {
         while (true) {
+          if (preview != null) {
+            preview.awaitReaders(stallNanos);
+          }
           if (hook != null) {
             hook.beforeRead(pos);
           }

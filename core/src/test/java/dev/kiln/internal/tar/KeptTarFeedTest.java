@@ -26,7 +26,9 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -329,6 +331,163 @@ class KeptTarFeedTest {
         .isEqualTo(blob.digest());
     assertThat(blob.digest()).isEqualTo(write(layer, false).blob().digest());
     w.blob.get().close();
+  }
+
+  /**
+   * Writes {@code entries} keeping the tar, with the gzip's feeder giving way to a stalled reader
+   * for {@code stallNanos}; {@code onPreview} gets the tar preview's stream, opened before the
+   * writer writes a byte, and {@code hook} runs before each read of the feeder.
+   */
+  private LayerBlob writeWithPreviewReader(
+      List<LayerEntry> entries,
+      long stallNanos,
+      Consumer<InputStream> onPreview,
+      GzipFeeder.Hook hook)
+      throws IOException {
+    Path dir = Files.createTempDirectory(tmp, "yield-");
+    AtomicReference<GrowingBlob> growing = new AtomicReference<>();
+    try (CanonicalLayerWriter w = new CanonicalLayerWriter(dir, 1, 6, compressors.executor())) {
+      w.keepTar((diffId, size, file) -> {});
+      w.feedStall(stallNanos);
+      w.feedHook(hook);
+      w.watchBlob(
+          "layer",
+          b -> {
+            growing.set(b);
+            try {
+              onPreview.accept(b.tar().orElseThrow().open());
+            } catch (IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+          });
+      for (LayerEntry e : entries) {
+        w.add(e);
+      }
+      return w.finish();
+    } finally {
+      if (growing.get() != null) {
+        growing.get().close();
+      }
+    }
+  }
+
+  /**
+   * Reads {@code in} to its end on a thread of its own, 64 KiB at a time, counting into {@code
+   * read}.
+   */
+  private static Thread slowReader(InputStream in, AtomicLong read) {
+    Thread t =
+        new Thread(
+            () -> {
+              try (in) {
+                byte[] buf = new byte[64 << 10];
+                int n;
+                while ((n = in.read(buf)) > 0) {
+                  read.addAndGet(n);
+                  Thread.sleep(2);
+                }
+              } catch (IOException | InterruptedException e) {
+                read.set(-1);
+              }
+            },
+            "test-preview-reader");
+    t.setDaemon(true);
+    t.start();
+    return t;
+  }
+
+  @Test
+  void theGzipWaitsWhileATargetReadsTheTarAsItIsWritten() throws Exception {
+    List<LayerEntry> layer = largeFiles(11);
+    AtomicLong read = new AtomicLong();
+    AtomicLong readAtFirstFeed = new AtomicLong(-2);
+    Thread[] reader = new Thread[1];
+    LayerBlob blob =
+        writeWithPreviewReader(
+            layer,
+            TimeUnit.MINUTES.toNanos(10),
+            in -> reader[0] = slowReader(in, read),
+            position -> {
+              if (position == 0) {
+                readAtFirstFeed.set(read.get());
+              }
+            });
+    reader[0].join(20_000);
+    // the reader read the whole tar before the feeder read its first byte
+    assertThat(read.get()).isEqualTo(blob.uncompressedSize());
+    assertThat(readAtFirstFeed.get()).isEqualTo(blob.uncompressedSize());
+    assertThat(blob.digest()).isEqualTo(write(layer, false).blob().digest());
+  }
+
+  @Test
+  void aTargetThatStopsReadingHoldsTheGzipOnlyForAWhile() throws Exception {
+    List<LayerEntry> layer = largeFiles(12);
+    InputStream[] open = new InputStream[1];
+    CompletableFuture<Integer> got = new CompletableFuture<>();
+    // the reader takes 64 KiB and then nothing, its stream left open: without a limit on how
+    // long the feeder gives way, the layer would never be written
+    LayerBlob blob =
+        writeWithPreviewReader(
+            layer,
+            TimeUnit.MILLISECONDS.toNanos(200),
+            in -> {
+              open[0] = in;
+              Thread t =
+                  new Thread(
+                      () -> {
+                        try {
+                          got.complete(in.readNBytes(64 << 10).length);
+                        } catch (IOException e) {
+                          got.completeExceptionally(e);
+                        }
+                      },
+                      "test-preview-staller");
+              t.setDaemon(true);
+              t.start();
+            },
+            position -> {});
+    assertThat(got.get(20, TimeUnit.SECONDS)).isEqualTo(64 << 10);
+    open[0].close();
+    assertThat(blob.digest()).isEqualTo(write(layer, false).blob().digest());
+  }
+
+  @Test
+  void aTargetThatClosesThePreviewReleasesTheGzip() throws Exception {
+    List<LayerEntry> layer = largeFiles(13);
+    AtomicBoolean closedAtFirstFeed = new AtomicBoolean();
+    AtomicBoolean closed = new AtomicBoolean();
+    // a stall limit longer than the test's timeout: only the close lets the feeder go on
+    LayerBlob blob =
+        writeWithPreviewReader(
+            layer,
+            TimeUnit.MINUTES.toNanos(10),
+            in -> {
+              Thread t =
+                  new Thread(
+                      () -> {
+                        try {
+                          in.readNBytes(256 << 10);
+                        } catch (IOException e) {
+                          // the close below is what the test is about
+                        }
+                        closed.set(true);
+                        try {
+                          in.close();
+                        } catch (IOException e) {
+                          throw new java.io.UncheckedIOException(e);
+                        }
+                      },
+                      "test-preview-closer");
+              t.setDaemon(true);
+              t.start();
+            },
+            position -> {
+              if (position == 0) {
+                closedAtFirstFeed.set(closed.get());
+              }
+            });
+    assertThat(closedAtFirstFeed).isTrue();
+    assertThat(blob.digest()).isEqualTo(write(layer, false).blob().digest());
   }
 
   /**
