@@ -99,7 +99,7 @@ public final class CanonicalLayerWriter implements LayerWriter {
   private LayerNotes notes;
   private NotesSink notesSink;
   private GzipFeeder.Hook feedHook;
-  private long feedStallNanos = GzipFeeder.STALL_NANOS;
+  private GzipFeeder.Yield feedYield = GzipFeeder.Yield.DEFAULT;
 
   /**
    * A writer whose output and spool files go to {@code tmpDir}, stamping every entry with {@code
@@ -186,7 +186,7 @@ public final class CanonicalLayerWriter implements LayerWriter {
             tarSize = EntryWriter.tarSize(entries, mtime);
             growingTar = new GrowingBlob(blobName + " (tar)", tarCopy);
             tarFile = growingTar.counting(tarFile);
-            feeder.yieldTo(growingTar, feedStallNanos);
+            feeder.yieldTo(growingTar, feedYield);
             growing.tar(growingTar, tarSize);
           }
         } catch (IOException | RuntimeException e) {
@@ -345,12 +345,12 @@ public final class CanonicalLayerWriter implements LayerWriter {
   }
 
   /**
-   * For tests: how long a reader of the tar's preview may get nothing before the gzip's feeder
-   * stops giving way to it ({@link GzipFeeder#STALL_NANOS} by default).
+   * For tests: how the gzip's feeder gives way to the readers of the tar's preview ({@link
+   * GzipFeeder.Yield#DEFAULT} by default).
    */
-  CanonicalLayerWriter feedStall(long nanos) {
+  CanonicalLayerWriter feedYield(GzipFeeder.Yield yield) {
     checkOpen();
-    this.feedStallNanos = nanos;
+    this.feedYield = yield;
     return this;
   }
 

@@ -33,9 +33,12 @@ public final class GrowingBlob implements LayerInProgress, Closeable {
   private long size;
   private boolean complete;
   private IOException failure;
-  // readers opened that neither read the end nor were closed, and when one last got bytes
+  // readers opened that neither read the end nor were closed; when one last got bytes, when the
+  // first opened, and how many bytes all got
   private int activeReaders;
   private long lastRead;
+  private long firstOpened;
+  private long bytesRead;
   private volatile Tar tar;
   private volatile GrowingBlob tarPreview;
   private volatile Platform platform;
@@ -184,31 +187,43 @@ public final class GrowingBlob implements LayerInProgress, Closeable {
   }
 
   /**
-   * Waits while a reader of this blob is active and has got bytes within the last {@code
-   * stallNanos}: work that reads the same bytes for a purpose nobody waits for yet (the gzip of a
-   * tar a receiver takes uncompressed as it is written) leaves the cores to that receiver. Returns
-   * at once when no reader is active, and when the blob failed or the bake ended; a reader that got
-   * nothing for {@code stallNanos} (its receiver stalled, or the writer is slow) is not waited for.
+   * Waits while a reader of this blob is active and taking the bytes fast: work that reads the same
+   * bytes for a purpose nobody waits for yet (the gzip of a tar a receiver takes uncompressed as it
+   * is written) leaves the cores to that receiver. Returns true once no reader is active, and when
+   * the blob failed or the bake ended; false when giving way no longer pays: the readers got
+   * nothing for {@code stallNanos} (a receiver that stalled), or took less than {@code
+   * minBytesPerSecond} on average once {@code graceNanos} passed since the first opened (a slow
+   * receiver, or a slow writer: the cores are idle then).
    */
-  void awaitReaders(long stallNanos) throws InterruptedIOException {
+  boolean awaitReaders(long stallNanos, long minBytesPerSecond, long graceNanos)
+      throws InterruptedIOException {
     synchronized (this) {
       while (activeReaders > 0 && failure == null) {
-        long left = stallNanos - (System.nanoTime() - lastRead);
+        long now = System.nanoTime();
+        long left = stallNanos - (now - lastRead);
         if (left <= 0) {
-          return;
+          return false;
+        }
+        long since = now - firstOpened;
+        if (since > graceNanos && bytesRead * 1_000_000_000.0 / since < minBytesPerSecond) {
+          return false;
         }
         try {
-          wait(Math.max(1, left / 1_000_000));
+          wait(Math.max(1, Math.min(left, graceNanos) / 1_000_000));
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           throw new InterruptedIOException(
               "interrupted while giving way to the readers of layer '" + name + "'");
         }
       }
+      return true;
     }
   }
 
   private synchronized void readerOpened() {
+    if (activeReaders == 0 && bytesRead == 0) {
+      firstOpened = System.nanoTime();
+    }
     activeReaders++;
     lastRead = System.nanoTime();
   }
@@ -218,7 +233,8 @@ public final class GrowingBlob implements LayerInProgress, Closeable {
     notifyAll();
   }
 
-  private synchronized void readerGot() {
+  private synchronized void readerGot(int n) {
+    bytesRead += n;
     lastRead = System.nanoTime();
   }
 
@@ -286,7 +302,7 @@ public final class GrowingBlob implements LayerInProgress, Closeable {
         throw new IOException("layer '" + name + "': its file ended at " + pos + " bytes");
       }
       pos += n;
-      readerGot();
+      readerGot(n);
       return n;
     }
 

@@ -44,8 +44,14 @@ import java.util.function.LongSupplier;
  * bytes, besides the gzip stream's chunks.
  */
 final class GzipFeeder {
-  /** How long a reader of the preview may get nothing before the feeder stops giving way. */
-  static final long STALL_NANOS = 1_000_000_000L;
+  /**
+   * How the feeder gives way to the readers of the tar's preview: until they got nothing for {@code
+   * stallNanos}, or took less than {@code minBytesPerSecond} on average once {@code graceNanos}
+   * passed since the first opened.
+   */
+  record Yield(long stallNanos, long minBytesPerSecond, long graceNanos) {
+    static final Yield DEFAULT = new Yield(1_000_000_000L, 128L << 20, 250_000_000L);
+  }
 
   /** Bytes of the tar read and fed at a time. */
   static final int PIECE = 1 << 20;
@@ -73,7 +79,7 @@ final class GzipFeeder {
   private final Queue<Cut> cuts = new ConcurrentLinkedQueue<>();
   private Thread thread;
   private GrowingBlob preview;
-  private long stallNanos = STALL_NANOS;
+  private Yield yield = Yield.DEFAULT;
   private volatile Throwable failure;
   // written by the feeder's thread, read once it ended
   private Digest fed;
@@ -109,12 +115,12 @@ final class GzipFeeder {
   }
 
   /**
-   * Gives way to the active readers of {@code preview}, the tar's preview, as long as they get
-   * bytes at least every {@code stallNanos}; before {@link #start}.
+   * Gives way to the active readers of {@code preview}, the tar's preview, as {@code yield} says;
+   * before {@link #start}.
    */
-  void yieldTo(GrowingBlob preview, long stallNanos) {
+  void yieldTo(GrowingBlob preview, Yield yield) {
     this.preview = preview;
-    this.stallNanos = stallNanos;
+    this.yield = yield;
   }
 
   /** Starts feeding, on a daemon thread of its own. */
@@ -209,8 +215,10 @@ final class GzipFeeder {
       long pos = 0;
       try (InputStream in = tar.openBlob()) {
         while (true) {
-          if (preview != null) {
-            preview.awaitReaders(stallNanos);
+          if (preview != null
+              && !preview.awaitReaders(
+                  yield.stallNanos(), yield.minBytesPerSecond(), yield.graceNanos())) {
+            preview = null; // a reader that stalled or is slow: not waited for again
           }
           if (hook != null) {
             hook.beforeRead(pos);

@@ -334,13 +334,13 @@ class KeptTarFeedTest {
   }
 
   /**
-   * Writes {@code entries} keeping the tar, with the gzip's feeder giving way to a stalled reader
-   * for {@code stallNanos}; {@code onPreview} gets the tar preview's stream, opened before the
+   * Writes {@code entries} keeping the tar, with the gzip's feeder giving way to the tar's readers
+   * as {@code yield} says; {@code onPreview} gets the tar preview's stream, opened before the
    * writer writes a byte, and {@code hook} runs before each read of the feeder.
    */
   private LayerBlob writeWithPreviewReader(
       List<LayerEntry> entries,
-      long stallNanos,
+      GzipFeeder.Yield yield,
       Consumer<InputStream> onPreview,
       GzipFeeder.Hook hook)
       throws IOException {
@@ -348,7 +348,7 @@ class KeptTarFeedTest {
     AtomicReference<GrowingBlob> growing = new AtomicReference<>();
     try (CanonicalLayerWriter w = new CanonicalLayerWriter(dir, 1, 6, compressors.executor())) {
       w.keepTar((diffId, size, file) -> {});
-      w.feedStall(stallNanos);
+      w.feedYield(yield);
       w.feedHook(hook);
       w.watchBlob(
           "layer",
@@ -371,11 +371,16 @@ class KeptTarFeedTest {
     }
   }
 
+  /** Gives way to a reader until it got nothing for {@code stallNanos}, however slow it is. */
+  private static GzipFeeder.Yield stall(long stallNanos) {
+    return new GzipFeeder.Yield(stallNanos, 0, 0);
+  }
+
   /**
-   * Reads {@code in} to its end on a thread of its own, 64 KiB at a time, counting into {@code
-   * read}.
+   * Reads {@code in} to its end on a thread of its own, 64 KiB at a time with {@code pauseMillis}
+   * between, counting into {@code read}.
    */
-  private static Thread slowReader(InputStream in, AtomicLong read) {
+  private static Thread slowReader(InputStream in, AtomicLong read, long pauseMillis) {
     Thread t =
         new Thread(
             () -> {
@@ -384,7 +389,7 @@ class KeptTarFeedTest {
                 int n;
                 while ((n = in.read(buf)) > 0) {
                   read.addAndGet(n);
-                  Thread.sleep(2);
+                  Thread.sleep(pauseMillis);
                 }
               } catch (IOException | InterruptedException e) {
                 read.set(-1);
@@ -405,8 +410,8 @@ class KeptTarFeedTest {
     LayerBlob blob =
         writeWithPreviewReader(
             layer,
-            TimeUnit.MINUTES.toNanos(10),
-            in -> reader[0] = slowReader(in, read),
+            stall(TimeUnit.MINUTES.toNanos(10)),
+            in -> reader[0] = slowReader(in, read, 2),
             position -> {
               if (position == 0) {
                 readAtFirstFeed.set(read.get());
@@ -429,7 +434,7 @@ class KeptTarFeedTest {
     LayerBlob blob =
         writeWithPreviewReader(
             layer,
-            TimeUnit.MILLISECONDS.toNanos(200),
+            stall(TimeUnit.MILLISECONDS.toNanos(200)),
             in -> {
               open[0] = in;
               Thread t =
@@ -452,6 +457,28 @@ class KeptTarFeedTest {
   }
 
   @Test
+  void aSlowTargetDoesNotHoldTheGzip() throws Exception {
+    List<LayerEntry> layer = largeFiles(14);
+    AtomicLong read = new AtomicLong();
+    AtomicLong readAtFirstFeed = new AtomicLong(-2);
+    Thread[] reader = new Thread[1];
+    // about 1 MiB/s, where giving way needs 1 GiB/s after 50 ms; the reader would take seconds
+    LayerBlob blob =
+        writeWithPreviewReader(
+            layer,
+            new GzipFeeder.Yield(TimeUnit.MINUTES.toNanos(10), 1L << 30, 50_000_000L),
+            in -> reader[0] = slowReader(in, read, 50),
+            position -> {
+              if (position == 0) {
+                readAtFirstFeed.set(read.get());
+              }
+            });
+    // the feeder went on long before the reader was half-way (which the writer's end then failed)
+    assertThat(readAtFirstFeed.get()).isBetween(0L, blob.uncompressedSize() / 2);
+    assertThat(blob.digest()).isEqualTo(write(layer, false).blob().digest());
+  }
+
+  @Test
   void aTargetThatClosesThePreviewReleasesTheGzip() throws Exception {
     List<LayerEntry> layer = largeFiles(13);
     AtomicBoolean closedAtFirstFeed = new AtomicBoolean();
@@ -460,7 +487,7 @@ class KeptTarFeedTest {
     LayerBlob blob =
         writeWithPreviewReader(
             layer,
-            TimeUnit.MINUTES.toNanos(10),
+            stall(TimeUnit.MINUTES.toNanos(10)),
             in -> {
               Thread t =
                   new Thread(
