@@ -401,27 +401,39 @@ class KeptTarFeedTest {
     return t;
   }
 
-  @Test
-  void theGzipWaitsWhileATargetReadsTheTarAsItIsWritten() throws Exception {
-    List<LayerEntry> layer = largeFiles(11);
+  /**
+   * A layer written while {@link #slowReader} reads its tar's preview: the blob, how much the
+   * reader had read when the feeder first read, the reader's thread and what it read.
+   */
+  private record SlowRead(LayerBlob blob, long readAtFirstFeed, Thread reader, AtomicLong read) {}
+
+  private SlowRead slowRead(List<LayerEntry> layer, GzipFeeder.Yield yield, long pauseMillis)
+      throws IOException {
     AtomicLong read = new AtomicLong();
     AtomicLong readAtFirstFeed = new AtomicLong(-2);
     Thread[] reader = new Thread[1];
     LayerBlob blob =
         writeWithPreviewReader(
             layer,
-            stall(TimeUnit.MINUTES.toNanos(10)),
-            in -> reader[0] = slowReader(in, read, 2),
+            yield,
+            in -> reader[0] = slowReader(in, read, pauseMillis),
             position -> {
               if (position == 0) {
                 readAtFirstFeed.set(read.get());
               }
             });
-    reader[0].join(20_000);
+    return new SlowRead(blob, readAtFirstFeed.get(), reader[0], read);
+  }
+
+  @Test
+  void theGzipWaitsWhileATargetReadsTheTarAsItIsWritten() throws Exception {
+    List<LayerEntry> layer = largeFiles(11);
+    SlowRead r = slowRead(layer, stall(TimeUnit.MINUTES.toNanos(10)), 2);
+    r.reader().join(20_000);
     // the reader read the whole tar before the feeder read its first byte
-    assertThat(read.get()).isEqualTo(blob.uncompressedSize());
-    assertThat(readAtFirstFeed.get()).isEqualTo(blob.uncompressedSize());
-    assertThat(blob.digest()).isEqualTo(write(layer, false).blob().digest());
+    assertThat(r.read().get()).isEqualTo(r.blob().uncompressedSize());
+    assertThat(r.readAtFirstFeed()).isEqualTo(r.blob().uncompressedSize());
+    assertThat(r.blob().digest()).isEqualTo(write(layer, false).blob().digest());
   }
 
   @Test
@@ -459,23 +471,13 @@ class KeptTarFeedTest {
   @Test
   void aSlowTargetDoesNotHoldTheGzip() throws Exception {
     List<LayerEntry> layer = largeFiles(14);
-    AtomicLong read = new AtomicLong();
-    AtomicLong readAtFirstFeed = new AtomicLong(-2);
-    Thread[] reader = new Thread[1];
     // about 1 MiB/s, where giving way needs 1 GiB/s after 50 ms; the reader would take seconds
-    LayerBlob blob =
-        writeWithPreviewReader(
-            layer,
-            new GzipFeeder.Yield(TimeUnit.MINUTES.toNanos(10), 1L << 30, 50_000_000L),
-            in -> reader[0] = slowReader(in, read, 50),
-            position -> {
-              if (position == 0) {
-                readAtFirstFeed.set(read.get());
-              }
-            });
+    SlowRead r =
+        slowRead(
+            layer, new GzipFeeder.Yield(TimeUnit.MINUTES.toNanos(10), 1L << 30, 50_000_000L), 50);
     // the feeder went on long before the reader was half-way (which the writer's end then failed)
-    assertThat(readAtFirstFeed.get()).isBetween(0L, blob.uncompressedSize() / 2);
-    assertThat(blob.digest()).isEqualTo(write(layer, false).blob().digest());
+    assertThat(r.readAtFirstFeed()).isBetween(0L, r.blob().uncompressedSize() / 2);
+    assertThat(r.blob().digest()).isEqualTo(write(layer, false).blob().digest());
   }
 
   @Test
