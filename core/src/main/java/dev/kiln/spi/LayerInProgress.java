@@ -75,7 +75,10 @@ public interface LayerInProgress {
     /**
      * The tar from its first byte, as it is written: reads block until more is written; -1 only
      * once all {@link #size()} bytes were read and the layer was written in full; {@link
-     * IOException} if the write failed, was abandoned, or the bake ended.
+     * IOException} if the write failed, was abandoned, or the bake ended. While a stream is open
+     * and read fast (128 MiB/s or more on average), the layer's gzip waits for it, since the
+     * receiver is on the path the bake waits for and the blob is not yet: read it to its end or
+     * close it. A stream that is read slowly, or got nothing for a second, is not waited for.
      */
     InputStream open() throws IOException;
   }
