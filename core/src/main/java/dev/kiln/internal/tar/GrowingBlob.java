@@ -190,26 +190,26 @@ public final class GrowingBlob implements LayerInProgress, Closeable {
    * Waits while a reader of this blob is active and taking the bytes fast: work that reads the same
    * bytes for a purpose nobody waits for yet (the gzip of a tar a receiver takes uncompressed as it
    * is written) leaves the cores to that receiver. Returns true once no reader is active, and when
-   * the blob failed or the bake ended; false when giving way no longer pays: the readers got
-   * nothing for {@code stallNanos} (a receiver that stalled), or took less than {@code
-   * minBytesPerSecond} on average once {@code graceNanos} passed since the first opened (a slow
-   * receiver, or a slow writer: the cores are idle then).
+   * the blob failed or the bake ended; false when giving way no longer pays, as {@code yield} says:
+   * the readers got nothing for its stall time (a receiver that stalled), or took less than its
+   * minimum rate on average once its grace time passed since the first opened (a slow receiver, or
+   * a slow writer: the cores are idle then).
    */
-  boolean awaitReaders(long stallNanos, long minBytesPerSecond, long graceNanos)
-      throws InterruptedIOException {
+  boolean awaitReaders(GzipFeeder.Yield yield) throws InterruptedIOException {
     synchronized (this) {
       while (activeReaders > 0 && failure == null) {
         long now = System.nanoTime();
-        long left = stallNanos - (now - lastRead);
+        long left = yield.stallNanos() - (now - lastRead);
         if (left <= 0) {
           return false;
         }
         long since = now - firstOpened;
-        if (since > graceNanos && bytesRead * 1_000_000_000.0 / since < minBytesPerSecond) {
+        if (since > yield.graceNanos()
+            && bytesRead * 1_000_000_000.0 / since < yield.minBytesPerSecond()) {
           return false;
         }
         try {
-          wait(Math.max(1, Math.min(left, graceNanos) / 1_000_000));
+          wait(Math.max(1, Math.min(left, yield.graceNanos()) / 1_000_000));
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           throw new InterruptedIOException(

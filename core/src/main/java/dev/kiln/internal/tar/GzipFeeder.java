@@ -35,8 +35,10 @@ import java.util.function.LongSupplier;
  * The receiver (the Docker daemon's streamed load) is on the path the bake waits for, and the blob
  * is not yet: on a machine with few cores a gzip running alongside slows the receiver's intake, and
  * the daemon unpacks nothing before it has the whole tar. The feeder catches up while the daemon
- * unpacks. A reader that got nothing for {@link #STALL_NANOS} is not waited for, so a receiver that
- * stalls, or never reads to the end, delays the blob by that much at most.
+ * unpacks. Giving way pays only while the receiver is fast ({@link Yield}): once its reader got
+ * nothing for a second (a receiver that stalls, or never reads to the end), or takes the tar slower
+ * than 128 MiB/s on average (a slow disk under the daemon, a slow source under the writer: the
+ * cores are idle then), the feeder no longer waits for it.
  *
  * <p>The feeder runs on a daemon thread of its own, never on the compressor pool: the gzip stream's
  * writing thread compresses chunks itself when no pool thread is free, so a pool busy with its
@@ -215,9 +217,7 @@ final class GzipFeeder {
       long pos = 0;
       try (InputStream in = tar.openBlob()) {
         while (true) {
-          if (preview != null
-              && !preview.awaitReaders(
-                  yield.stallNanos(), yield.minBytesPerSecond(), yield.graceNanos())) {
+          if (preview != null && !preview.awaitReaders(yield)) {
             preview = null; // a reader that stalled or is slow: not waited for again
           }
           if (hook != null) {
