@@ -97,6 +97,33 @@ public final class Kiln implements AutoCloseable {
   }
 
   /**
+   * Bakes one build as {@link #bake(ImageBuild, String...)} does, but returns as soon as every
+   * target holds the image under its name, while the local store catches up on a thread of this
+   * Kiln: the loop of a developer who bakes into the local Docker daemon and runs what was baked.
+   *
+   * <p>Where every target is {@code docker-daemon:} and the build is of one platform, the daemon
+   * loads the image while its layers are written (see {@code docs/docker.md}); as soon as it holds
+   * the whole image and every layer is final (a files layer once its tar is written, checked file
+   * by file against its key; any other layer once it is provisioned), the image is tagged and this
+   * returns. Compressing the layers' blobs, committing their keys, assembling the image and writing
+   * its record go on: {@link EarlyBake#result()} gives the whole {@link BakeResult} once they are
+   * done, and {@link #close()} waits for them. A process killed before they are done leaves no key
+   * without its blob: the next bake writes those layers again (and finds the image in the daemon).
+   * For any other target, a build of several platforms, or an image the daemon holds already, this
+   * returns when the bake has ended, with its result complete ({@link EarlyBake#returnedEarly()} is
+   * false).
+   *
+   * @throws BakeException when the bake fails before its targets hold the image; a failure after
+   *     that is {@link EarlyBake#result()}'s
+   * @throws InvalidTargetException when a target is malformed or unknown (nothing runs)
+   */
+  public EarlyBake bakeEarly(ImageBuild build, String... targets) throws BakeException {
+    runtime.checkOpen();
+    return runtime.bakeEarly(
+        build, Arrays.stream(targets).map(Target::parse).toArray(Target[]::new));
+  }
+
+  /**
    * Bakes several builds at once: layers they share (by cache key) are provisioned once,
    * independent layers in parallel. Results are in the order of the map.
    */

@@ -19,6 +19,9 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.ServiceLoader;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
@@ -35,6 +38,13 @@ final class KilnRuntime {
   private final StoredImages stored;
   private final ExecutorService ownLayerPool;
   private final ExecutorService compressPool;
+
+  /** Runs the bakes that return early ({@link #bakeEarly}). */
+  private final ExecutorService background = Executors.newCachedThreadPool(daemon("kiln-bake-%d"));
+
+  /** The bakes that returned early and are still running: {@link #close} waits for them. */
+  private final Set<CompletableFuture<BakeResult>> running = ConcurrentHashMap.newKeySet();
+
   private final AtomicBoolean closed = new AtomicBoolean();
   private final RemoteCache remoteCache;
   private final RemoteCache.Mode remoteMode;
@@ -151,6 +161,57 @@ final class KilnRuntime {
     }
     collectIfDue();
     return r;
+  }
+
+  /**
+   * Bakes on a thread of this Kiln and returns once every target holds the image ({@link
+   * Engine#bakeEarly}), or once the bake ended; {@link #close} waits for what is still running.
+   */
+  EarlyBake bakeEarly(ImageBuild build, Target[] targets) throws BakeException {
+    checkOpen();
+    LocalStore.StoreLock use = store.use();
+    Engine.Early e;
+    try {
+      e = engine.bakeEarly(new Engine.Request(build, List.of(targets)), background);
+    } catch (RuntimeException | Error t) {
+      endUse(use);
+      throw t;
+    }
+    CompletableFuture<BakeResult> result =
+        e.result()
+            .whenComplete(
+                (r, t) -> {
+                  endUse(use);
+                  if (t == null) {
+                    collectIfDue();
+                  }
+                });
+    running.add(result);
+    result.whenComplete((r, t) -> running.remove(result));
+    try {
+      CompletableFuture.anyOf(e.named(), result).get();
+    } catch (InterruptedException ie) {
+      Thread.currentThread().interrupt();
+      throw new BakeException(
+          "interrupted while waiting for the targets of the bake; it goes on until close()", ie);
+    } catch (ExecutionException ex) {
+      // the bake failed before its targets held the image
+      throw EarlyBake.unwrap(ex.getCause());
+    }
+    List<String> names = Arrays.stream(targets).map(Target::toString).toList();
+    if (e.named().isDone()) {
+      return new EarlyBake(e.named().join(), names, result, true);
+    }
+    BakeResult r = result.join();
+    return new EarlyBake(r.configDigest(), names, result, false);
+  }
+
+  private static void endUse(LocalStore.StoreLock use) {
+    try {
+      use.close();
+    } catch (IOException e) {
+      throw new IllegalStateException(e); // ending a use throws nothing
+    }
   }
 
   List<BakeResult> bakeAll(Map<ImageBuild, List<String>> builds) throws BakeException {
@@ -281,11 +342,22 @@ final class KilnRuntime {
     }
   }
 
-  /** Shuts the executors Kiln created down, then closes the engine and the store; once. */
+  /**
+   * Waits for the bakes still catching up ({@link #bakeEarly}), shuts the executors Kiln created
+   * down, then closes the engine and the store; once.
+   */
   void close() throws IOException {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
+    for (CompletableFuture<BakeResult> f : List.copyOf(running)) {
+      try {
+        f.handle((r, t) -> null).join();
+      } catch (RuntimeException e) {
+        // its failure is its caller's to see
+      }
+    }
+    background.shutdownNow();
     if (ownLayerPool != null) {
       ownLayerPool.shutdownNow();
     }

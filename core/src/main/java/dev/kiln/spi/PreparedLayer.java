@@ -22,6 +22,19 @@ public interface PreparedLayer {
     return false;
   }
 
+  /**
+   * Whether the layer is final as soon as its writer has written the whole tar, before {@link
+   * LayerWriter#finish} returns: every check this layer makes of its inputs happens while it writes
+   * (a files layer checks each file against its digest as it copies it), and {@link #provision}
+   * does nothing after {@code finish()} but return. A bake that returns once its targets hold the
+   * image ({@code Kiln.bakeEarly}) lets them name it when this is true of every layer it writes,
+   * before their blobs are compressed. False by default: such a bake waits for the layer to be
+   * provisioned whole.
+   */
+  default boolean finalOnceWritten() {
+    return false;
+  }
+
   /** Produces the layer through {@link ProvisionContext#newLayerWriter()}. */
   LayerBlob provision(ProvisionContext context) throws BakeException;
 }

@@ -32,6 +32,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import org.slf4j.Logger;
@@ -132,8 +133,49 @@ public final class Engine {
 
   /** Bakes every request; builds that share layers (by cache key) provision them once. */
   public List<BakeResult> bake(List<Request> requests) throws BakeException {
-    // resolve every target first: an unknown scheme or a malformed target fails before anything is
-    // written
+    return run(requests, resolve(requests), null);
+  }
+
+  /**
+   * A bake on its way ({@link #bakeEarly}): {@code named} completes once every target holds the
+   * image under its name, before the image is assembled (never, when the targets do not name it
+   * early); {@code result} with the bake's result, or its failure.
+   */
+  public record Early(
+      CompletableFuture<Digest> named, CompletableFuture<BakeResult> result, boolean namesEarly) {}
+
+  /**
+   * Bakes one request on {@code background}, letting its targets name the image as soon as they
+   * hold it when every target of a one-platform build reads layers uncompressed (the Docker
+   * daemon); otherwise the targets are published as {@link #bake} does, and only {@code result}
+   * completes. Targets are resolved here: a malformed one throws before anything runs.
+   */
+  public Early bakeEarly(Request request, Executor background) {
+    Map<Request, Map<String, ImageStore>> stores = resolve(List.of(request));
+    Map<String, ImageStore> targets = stores.get(request);
+    boolean early =
+        !targets.isEmpty()
+            && StepsRunner.platforms(request.build()).size() == 1
+            && targets.values().stream().allMatch(ImageStore::readsUncompressedLayers);
+    EarlyNaming naming = early ? new EarlyNaming(targets.keySet()) : null;
+    CompletableFuture<BakeResult> result = new CompletableFuture<>();
+    background.execute(
+        () -> {
+          try {
+            result.complete(run(List.of(request), stores, naming).get(0));
+          } catch (Throwable t) {
+            result.completeExceptionally(t);
+          }
+        });
+    return new Early(
+        naming == null ? new CompletableFuture<>() : naming.whenNamed(), result, early);
+  }
+
+  /**
+   * Resolves every target first: an unknown scheme or a malformed target fails before anything is
+   * written, and so do targets that would overwrite each other.
+   */
+  private Map<Request, Map<String, ImageStore>> resolve(List<Request> requests) {
     Map<Request, Map<String, ImageStore>> stores = new LinkedHashMap<>();
     for (Request r : requests) {
       Map<String, ImageStore> m = new LinkedHashMap<>();
@@ -143,15 +185,20 @@ public final class Engine {
       refuseSinglePlatformTargets(r, m);
       stores.put(r, m);
     }
-    TargetConflicts.check(
-        List.copyOf(stores.values())); // targets that would overwrite each other: refused here
+    TargetConflicts.check(List.copyOf(stores.values()));
+    return stores;
+  }
+
+  private List<BakeResult> run(
+      List<Request> requests, Map<Request, Map<String, ImageStore>> stores, EarlyNaming early)
+      throws BakeException {
     if (remote != null) {
       remote.startBake();
     }
     for (int attempt = 1; ; attempt++) {
       StepsRunner bake = new StepsRunner(services);
       try {
-        return bake.run(requests, stores);
+        return bake.run(requests, stores, early);
       } catch (BakeException e) {
         Optional<CorruptBlobException> corrupt = corruptCause(e);
         if (corrupt.isEmpty() || attempt >= ATTEMPTS) {

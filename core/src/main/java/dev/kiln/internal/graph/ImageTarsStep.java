@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,7 +44,12 @@ final class ImageTarsStep {
    * Watches the layers of {@code chain}, scheduled already, and offers its image to those of {@code
    * stores} that read layers uncompressed once all their diffIDs are known; never waits.
    */
-  void watch(Chain chain, ImageConfig config, Platform platform, Collection<ImageStore> stores) {
+  void watch(
+      Chain chain,
+      ImageConfig config,
+      Platform platform,
+      Collection<ImageStore> stores,
+      EarlyNaming early) {
     List<ImageStore> readers = stores.stream().filter(ImageStore::readsUncompressedLayers).toList();
     if (readers.isEmpty()) {
       return;
@@ -53,6 +59,9 @@ final class ImageTarsStep {
       nodes.add(0, n);
     }
     List<CompletableFuture<Digest>> diffIds = new ArrayList<>();
+    // with early naming: each layer is final once its tar is written (a files layer) or once it is
+    // provisioned whole (any other: its provisioner may still check its inputs after writing)
+    List<CompletableFuture<?>> finals = new ArrayList<>();
     for (Node n : nodes) {
       CompletableFuture<Digest> d = new CompletableFuture<>();
       provision
@@ -67,9 +76,15 @@ final class ImageTarsStep {
               });
       contexts.tarWritten(n.key).thenAccept(d::complete);
       diffIds.add(d);
+      finals.add(n.prepared.finalOnceWritten() ? d : provision.schedule(n));
     }
+    CompletableFuture<Boolean> mayName =
+        early == null
+            ? CompletableFuture.completedFuture(false)
+            : CompletableFuture.allOf(finals.toArray(CompletableFuture[]::new))
+                .handle((v, t) -> t == null);
     CompletableFuture.allOf(diffIds.toArray(CompletableFuture[]::new))
-        .thenRun(() -> offer(nodes, diffIds, config, platform, readers));
+        .thenRun(() -> offer(nodes, diffIds, config, platform, readers, mayName, early));
   }
 
   private void offer(
@@ -77,7 +92,9 @@ final class ImageTarsStep {
       List<CompletableFuture<Digest>> diffIds,
       ImageConfig config,
       Platform platform,
-      List<ImageStore> readers) {
+      List<ImageStore> readers,
+      CompletableFuture<Boolean> mayName,
+      EarlyNaming early) {
     try {
       List<OciImages.ConfigLayer> layers = new ArrayList<>();
       List<Optional<LayerRecord>> stored = new ArrayList<>();
@@ -96,7 +113,9 @@ final class ImageTarsStep {
               cfg,
               Digest.of(cfg),
               layers.stream().map(OciImages.ConfigLayer::diffId).toList(),
-              stored);
+              stored,
+              mayName,
+              early);
       for (ImageStore s : readers) {
         try {
           s.imageTarsWritten(image, contexts.publishContext());
@@ -116,13 +135,19 @@ final class ImageTarsStep {
     private final List<Digest> diffIds;
     private final List<Optional<LayerRecord>> stored;
     private final Set<Digest> blobs;
+    private final CompletableFuture<Boolean> mayName;
+    private final EarlyNaming early;
 
     Tars(
         Platform platform,
         byte[] config,
         Digest configDigest,
         List<Digest> diffIds,
-        List<Optional<LayerRecord>> stored) {
+        List<Optional<LayerRecord>> stored,
+        CompletableFuture<Boolean> mayName,
+        EarlyNaming early) {
+      this.mayName = mayName;
+      this.early = early;
       this.platform = platform;
       this.config = config;
       this.configDigest = configDigest;
@@ -158,6 +183,18 @@ final class ImageTarsStep {
     @Override
     public List<Optional<LayerRecord>> stored() {
       return stored;
+    }
+
+    @Override
+    public CompletionStage<Boolean> mayName() {
+      return mayName.copy();
+    }
+
+    @Override
+    public void named(String target) {
+      if (early != null && mayName.getNow(false)) {
+        early.named(target, configDigest);
+      }
     }
 
     @Override

@@ -68,8 +68,14 @@ final class StepsRunner {
     this.attach = new AttachStep(services, scope, contexts);
   }
 
+  /**
+   * Runs the bake; with {@code early} (one request of one platform, every target reading layers
+   * uncompressed), its targets may name the image before it is assembled.
+   */
   List<BakeResult> run(
-      List<Engine.Request> requests, Map<Engine.Request, Map<String, ImageStore>> stores)
+      List<Engine.Request> requests,
+      Map<Engine.Request, Map<String, ImageStore>> stores,
+      EarlyNaming early)
       throws BakeException {
     // a target that reads layers uncompressed (the Docker daemon) gets the tars the layer writers
     // hash, kept until the bake ends, instead of inflating the stored blobs
@@ -102,7 +108,11 @@ final class StepsRunner {
         for (int p = 0; p < platforms.size(); p++) {
           Chain c = chains.get(i).get(p);
           imageTars.watch(
-              c, r.build().config().over(c.baseConfig()), platforms.get(p), stores.get(r).values());
+              c,
+              r.build().config().over(c.baseConfig()),
+              platforms.get(p),
+              stores.get(r).values(),
+              early);
         }
       }
     }

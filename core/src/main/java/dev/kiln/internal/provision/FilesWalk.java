@@ -319,6 +319,12 @@ final class FilesWalk implements PreparedLayer {
     }
   }
 
+  /** Each file is checked against its digest as it is copied: the tar is final once written. */
+  @Override
+  public boolean finalOnceWritten() {
+    return true;
+  }
+
   /**
    * Whether a file turned out to differ from its digest, so this walk is not to be trusted again.
    */

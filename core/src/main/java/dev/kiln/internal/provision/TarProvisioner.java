@@ -63,6 +63,12 @@ public final class TarProvisioner implements Provisioner {
         fp.input(file.getFileName().toString(), digest);
       }
 
+      /** The tarball's digest is checked before the writer finishes (see {@link #rewrite}). */
+      @Override
+      public boolean finalOnceWritten() {
+        return true;
+      }
+
       @Override
       public LayerBlob provision(ProvisionContext pc) throws BakeException {
         return rewrite(layer.name(), file, digest, pc);
