@@ -2,6 +2,7 @@ package dev.kiln.docker;
 
 import com.github.dockerjava.api.command.InspectImageResponse;
 import dev.kiln.BakeException;
+import dev.kiln.Digest;
 import dev.kiln.ImageStoreException;
 import dev.kiln.InvalidTargetException;
 import dev.kiln.Platform;
@@ -25,6 +26,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongConsumer;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code docker-daemon:NAME:TAG}: loads the image into a Docker engine and tags it, as {@code
@@ -40,6 +43,7 @@ import java.util.regex.Pattern;
  * #layerWriting}). Thread-safe.
  */
 public final class DockerDaemonStore implements ImageStore {
+  private static final Logger log = LoggerFactory.getLogger(DockerDaemonStore.class);
   private static final Pattern NAME =
       Pattern.compile(
           "(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*");
@@ -58,6 +62,9 @@ public final class DockerDaemonStore implements ImageStore {
   private final String name;
   private final String tag;
   private final Supplier<Daemon> daemon;
+
+  /** The config of the image this store named before its publication ({@link #nameEarly}). */
+  private volatile Digest namedEarly;
 
   /** The load started while this bake writes the image's layers, until a publication takes it. */
   private StreamedLoad pending; // guarded by this
@@ -164,6 +171,35 @@ public final class DockerDaemonStore implements ImageStore {
     }
     if (load != null) {
       load.imageTarsWritten(image, ctx.capability(UncompressedLayers.class).orElse(null));
+      image
+          .mayName()
+          .toCompletableFuture()
+          .thenCombine(
+              load.loadedEarly(), (may, loaded) -> may && image.configDigest().equals(loaded))
+          .thenAccept(
+              ok -> {
+                if (ok) {
+                  nameEarly(image);
+                }
+              });
+    }
+  }
+
+  /**
+   * Tags the image the daemon loaded from an archive finished early, for a bake that returns once
+   * its targets hold the image ({@code Kiln.bakeEarly}), and tells the bake. On failure the tag is
+   * left to {@link #publish}.
+   */
+  private void nameEarly(ImageTars image) {
+    String id = image.configDigest().toString();
+    try {
+      Daemon d = daemon();
+      d.client().tagImageCmd(id, name, tag).withForce(true).exec();
+      checkLoaded(d, id);
+      namedEarly = image.configDigest();
+      image.named(target);
+    } catch (ImageStoreException | RuntimeException e) {
+      log.debug("{}: could not name {} early: {}", target, id, e.toString());
     }
   }
 
@@ -194,6 +230,9 @@ public final class DockerDaemonStore implements ImageStore {
 
   @Override
   public Optional<PublishedImage> find(ImageView image, PublishContext ctx) throws BakeException {
+    if (image.configDigest().equals(namedEarly)) {
+      return Optional.empty(); // named by this bake's load: its publication says what went in
+    }
     Daemon d = daemon();
     try {
       Optional<InspectImageResponse> have = d.image(reference());

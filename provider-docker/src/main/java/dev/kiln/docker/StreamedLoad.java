@@ -78,6 +78,7 @@ final class StreamedLoad {
   private IOException failure; // guarded by this
   private long bytes; // guarded by this
   private final CompletableFuture<Void> ended = new CompletableFuture<>();
+  private final CompletableFuture<Digest> loadedEarly = new CompletableFuture<>();
   private volatile Platform daemonPlatform; // null when unknown: every layer goes in
   private volatile Daemon daemon; // once opened
   private ImageTars early; // guarded by this: offered, not yet decided on by the load's thread
@@ -158,10 +159,25 @@ final class StreamedLoad {
       daemonPlatform = platformOf(d);
       d.load(this::body);
       ended.complete(null);
+      Digest config;
+      synchronized (this) {
+        config = earlyConfig;
+      }
+      loadedEarly.complete(config);
     } catch (IOException | RuntimeException | Error e) {
       abort(e);
       ended.completeExceptionally(e);
+      loadedEarly.complete(null);
     }
+  }
+
+  /**
+   * Completes, once the daemon has answered, with the config digest of the image it loaded from an
+   * archive finished early ({@link #imageTarsWritten}); with null when the load was not finished
+   * early or failed.
+   */
+  CompletableFuture<Digest> loadedEarly() {
+    return loadedEarly;
   }
 
   /** The request's body: each layer as it is added and written, then the rest once given. */

@@ -117,6 +117,63 @@ class DaemonStreamedLoadIT {
   }
 
   @Test
+  void anEarlyBakeReturnsWithTheImageTaggedInTheDaemonBeforeTheStoreHasIt() throws Exception {
+    Path store = tmp.resolve("store");
+    byte[] big = data(9);
+    BakeResult early;
+    // held at the image's assembly until the daemon's tag is checked: the bake returned before
+    java.util.concurrent.CountDownLatch checked = new java.util.concurrent.CountDownLatch(1);
+    try (Kiln k =
+        Kiln.builder()
+            .store(store)
+            .listener(
+                e -> {
+                  events.add(e);
+                  if (e instanceof BakeEvent.ImageAssembled) {
+                    try {
+                      checked.await(60, java.util.concurrent.TimeUnit.SECONDS);
+                    } catch (InterruptedException ex) {
+                      Thread.currentThread().interrupt();
+                    }
+                  }
+                })
+            .build()) {
+      dev.kiln.EarlyBake e = k.bakeEarly(build(big, "early"), "docker-daemon:" + image);
+      assertThat(e.returnedEarly()).isTrue();
+      assertThat(e.isDone()).isFalse();
+      assertThat(events).noneMatch(x -> x instanceof BakeEvent.ImageAssembled);
+      assertThat(Tools.run(docker, "image", "inspect", "--format", "{{.Id}}", image).ok().output())
+          .as("the daemon holds the image, tagged, when the bake returns")
+          .isEqualToIgnoringWhitespace(e.imageId().toString());
+      String out = Tools.run(docker, "run", "--rm", image, "cat /data/note.txt").ok().output();
+      assertThat(out).contains("early");
+      checked.countDown();
+      BakeResult r = e.await();
+      early = r;
+      assertThat(r.configDigest()).isEqualTo(e.imageId());
+      assertThat(r.provisioned()).hasSize(2).contains("data");
+      assertThat(r.published().get("docker-daemon:" + image).details())
+          .containsEntry("layersStreamed", "2")
+          .containsEntry("loadedEarly", "true")
+          .containsEntry("imageId", r.configDigest().toString());
+      assertThat(r.published().get("docker-daemon:" + image).reused()).isFalse();
+      assertThat(r.record()).exists();
+      assertThat(events).noneMatch(x -> x instanceof BakeEvent.Warning);
+      assertDaemonHolds(r, big, "early");
+
+      // nothing changed: the daemon has the image, so the bake returns with its whole result
+      dev.kiln.EarlyBake same = k.bakeEarly(build(big, "early"), "docker-daemon:" + image);
+      assertThat(same.returnedEarly()).isFalse();
+      assertThat(same.isDone()).isTrue();
+      assertThat(same.await().digest()).isEqualTo(r.digest());
+      assertThat(same.await().published().get("docker-daemon:" + image).reused()).isTrue();
+    }
+    // a bake that waits, of the same definition in another store: the same image
+    BakeResult waited = bake(tmp.resolve("store2"), build(big, "early"));
+    assertThat(waited.digest()).isEqualTo(early.digest());
+  }
+
+  @Test
   void withStreamingSwitchedOffTheImageIsLoadedOnceWritten() throws Exception {
     System.setProperty(DockerDaemonStore.STREAM_PROPERTY, "false");
     try {

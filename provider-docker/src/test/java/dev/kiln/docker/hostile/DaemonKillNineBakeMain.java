@@ -2,6 +2,7 @@ package dev.kiln.docker.hostile;
 
 import dev.kiln.BakeResult;
 import dev.kiln.Base;
+import dev.kiln.EarlyBake;
 import dev.kiln.ImageBuild;
 import dev.kiln.Kiln;
 import dev.kiln.Layer;
@@ -13,22 +14,31 @@ import java.nio.file.Path;
  * The baker {@link DaemonKillNineIT} kills: {@code DaemonKillNineBakeMain STORE ROOTFS TREE IMAGE}
  * bakes {@link #definition} into STORE and {@code docker-daemon:IMAGE} only, at gzip level {@value
  * #LEVEL}; prints {@code ready} before it opens the store, {@code event TYPE} per bake event, and
- * {@code image=DIGEST} at the end.
+ * {@code image=DIGEST} at the end. With a fifth argument {@code early} it bakes at gzip level
+ * {@value #EARLY_LEVEL} with {@code Kiln.bakeEarly} and prints {@code returned early=BOOLEAN} once
+ * that returns, before it waits for the store to catch up.
  */
 public final class DaemonKillNineBakeMain {
   /** The fastest gzip level, so that a round of kill and rebake takes seconds. */
   static final int LEVEL = 1;
+
+  /**
+   * The level of an early bake: the default, so that the store catches up long enough after the
+   * bake returned for a kill to land there.
+   */
+  static final int EARLY_LEVEL = 6;
 
   public static void main(String[] args) throws Exception {
     PrintStream out =
         new PrintStream(
             new java.io.FileOutputStream(java.io.FileDescriptor.out), true, StandardCharsets.UTF_8);
     Path store = Path.of(args[0]);
+    boolean early = args.length > 4 && args[4].equals("early");
     out.println("ready");
     try (Kiln kiln =
         Kiln.builder()
             .store(store)
-            .compressionLevel(LEVEL)
+            .compressionLevel(early ? EARLY_LEVEL : LEVEL)
             .watchFileSystem(false)
             .listener(
                 e -> {
@@ -37,8 +47,15 @@ public final class DaemonKillNineBakeMain {
                   }
                 })
             .build()) {
-      BakeResult r =
-          kiln.bake(definition(Path.of(args[1]), Path.of(args[2])), "docker-daemon:" + args[3]);
+      ImageBuild build = definition(Path.of(args[1]), Path.of(args[2]));
+      BakeResult r;
+      if (early) {
+        EarlyBake e = kiln.bakeEarly(build, "docker-daemon:" + args[3]);
+        out.println("returned early=" + e.returnedEarly());
+        r = e.await();
+      } else {
+        r = kiln.bake(build, "docker-daemon:" + args[3]);
+      }
       out.println("image=" + r.digest());
     }
   }

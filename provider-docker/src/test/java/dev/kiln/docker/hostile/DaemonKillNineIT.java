@@ -46,6 +46,11 @@ class DaemonKillNineIT {
   /** A kill delay that means: as soon as the baker reports the image assembled. */
   private static final long AT_ASSEMBLY = -1;
 
+  /** A kill delay that means: as soon as the baker's {@code Kiln.bakeEarly} returned. */
+  private static final long AT_RETURN = -2;
+
+  private static final boolean EARLY = true;
+
   @TempDir Path tmp;
 
   private final String image =
@@ -125,6 +130,46 @@ class DaemonKillNineIT {
         .contains("provisioning", "publishing");
   }
 
+  /**
+   * {@code kill -9} of a baker right after {@code Kiln.bakeEarly} returned, while the store catches
+   * up (compressing, committing keys, assembling, recording): the daemon keeps the image it named,
+   * the store holds no key without its blob, and the next bake gives the same image, found in the
+   * daemon.
+   */
+  @Test
+  void killNineWhileAnEarlyBakeCatchesUpLeavesAStoreTheNextBakeUses() throws Exception {
+    String docker = Tools.requireDocker();
+    Path rootfs = Busybox.rootfs(tmp);
+    Path tree = tree(tmp.resolve("tree"));
+    BakeResult ref = bake(tmp.resolve("ref-store"), rootfs, tree, EARLY);
+    Tools.run(docker, "rmi", "-f", image).ok();
+    Path store = tmp.resolve("store");
+    int landed = 0;
+    for (int round = 0; round < 3; round++) {
+      List<String> lines = bakeAndKill(store, rootfs, tree, AT_RETURN, round);
+      String where = "early round " + round + ":\n" + String.join("\n", lines);
+      assertThat(lines).as(where).contains("returned early=true");
+      boolean finished = lines.stream().anyMatch(l -> l.startsWith("image="));
+      if (!finished) {
+        landed++;
+      }
+      System.out.println(
+          "early round " + round + ": " + (finished ? "the store caught up first" : "killed"));
+      assertThat(Tools.run(docker, "image", "inspect", "--format", "{{.Id}}", image).ok().output())
+          .as(where + ": the image the daemon was given, named before the kill")
+          .isEqualToIgnoringWhitespace(ref.configDigest().toString());
+      checkWhatAKillLeaves(store, "early round " + round);
+      BakeResult again = bake(store, rootfs, tree, EARLY);
+      assertThat(again.digest()).as(where + ": digest of the next bake").isEqualTo(ref.digest());
+      assertThat(again.published().get("docker-daemon:" + image).reused())
+          .as(where + ": the next bake found the image in the daemon")
+          .isTrue();
+      checkWhatAKillLeaves(store, "early round " + round + ", after the next bake");
+      makeCold(store, ref, docker);
+    }
+    assertThat(landed).as("kills that landed before the store caught up").isGreaterThanOrEqualTo(2);
+  }
+
   /** 48 MiB in 12 files of compressible pseudo-random bytes, the same every time. */
   private static Path tree(Path dir) throws IOException {
     Files.createDirectories(dir);
@@ -144,10 +189,15 @@ class DaemonKillNineIT {
   }
 
   private BakeResult bake(Path store, Path rootfs, Path tree) throws Exception {
+    return bake(store, rootfs, tree, false);
+  }
+
+  private BakeResult bake(Path store, Path rootfs, Path tree, boolean early) throws Exception {
     try (Kiln kiln =
         Kiln.builder()
             .store(store)
-            .compressionLevel(DaemonKillNineBakeMain.LEVEL)
+            .compressionLevel(
+                early ? DaemonKillNineBakeMain.EARLY_LEVEL : DaemonKillNineBakeMain.LEVEL)
             .watchFileSystem(false)
             .build()) {
       return kiln.bake(DaemonKillNineBakeMain.definition(rootfs, tree), "docker-daemon:" + image);
@@ -172,6 +222,14 @@ class DaemonKillNineIT {
     return (System.nanoTime() - start) / 1_000_000;
   }
 
+  private List<String> bakerCommand(Path store, Path rootfs, Path tree, boolean early) {
+    List<String> c = new ArrayList<>(bakerCommand(store, rootfs, tree));
+    if (early) {
+      c.add("early");
+    }
+    return c;
+  }
+
   private List<String> bakerCommand(Path store, Path rootfs, Path tree) {
     return List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -188,7 +246,9 @@ class DaemonKillNineIT {
   private List<String> bakeAndKill(Path store, Path rootfs, Path tree, long delayMillis, int round)
       throws Exception {
     Process p =
-        new ProcessBuilder(bakerCommand(store, rootfs, tree)).redirectErrorStream(true).start();
+        new ProcessBuilder(bakerCommand(store, rootfs, tree, delayMillis == AT_RETURN))
+            .redirectErrorStream(true)
+            .start();
     List<String> lines = new CopyOnWriteArrayList<>();
     Thread reader =
         new Thread(
@@ -212,7 +272,13 @@ class DaemonKillNineIT {
         Thread.sleep(5);
       }
       assertThat(lines).as("the baker started:\n" + lines).contains("ready");
-      if (delayMillis == AT_ASSEMBLY) {
+      if (delayMillis == AT_RETURN) {
+        while (lines.stream().noneMatch(l -> l.startsWith("returned early="))
+            && p.isAlive()
+            && System.nanoTime() < deadline) {
+          Thread.sleep(1);
+        }
+      } else if (delayMillis == AT_ASSEMBLY) {
         while (!lines.contains("event ImageAssembled")
             && p.isAlive()
             && System.nanoTime() < deadline) {
