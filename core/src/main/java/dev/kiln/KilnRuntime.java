@@ -173,6 +173,10 @@ final class KilnRuntime {
     Engine.Early e;
     try {
       e = engine.bakeEarly(new Engine.Request(build, List.of(targets)), background);
+    } catch (java.util.concurrent.RejectedExecutionException t) {
+      endUse(use);
+      checkOpen(); // closed meanwhile
+      throw t;
     } catch (RuntimeException | Error t) {
       endUse(use);
       throw t;
