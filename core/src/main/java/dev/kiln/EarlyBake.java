@@ -1,5 +1,6 @@
 package dev.kiln;
 
+import dev.kiln.internal.graph.BakeFailures;
 import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -74,20 +75,7 @@ public final class EarlyBake {
       Thread.currentThread().interrupt();
       throw new BakeException("interrupted while waiting for the bake of " + imageId, e);
     } catch (ExecutionException | CompletionException | CancellationException e) {
-      throw unwrap(e.getCause() != null ? e.getCause() : e);
+      throw BakeFailures.unwrap(e.getCause() != null ? e.getCause() : e);
     }
-  }
-
-  static BakeException unwrap(Throwable t) {
-    if (t instanceof BakeException b) {
-      return b;
-    }
-    if (t instanceof RuntimeException r) {
-      throw r;
-    }
-    if (t instanceof Error e) {
-      throw e;
-    }
-    return new BakeException("the bake failed: " + t, t);
   }
 }

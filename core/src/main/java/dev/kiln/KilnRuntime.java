@@ -3,6 +3,7 @@ package dev.kiln;
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import dev.kiln.event.BakeEvent;
 import dev.kiln.event.BakeListener;
+import dev.kiln.internal.graph.BakeFailures;
 import dev.kiln.internal.graph.Engine;
 import dev.kiln.internal.graph.StoredImages;
 import dev.kiln.internal.registry.Registry;
@@ -200,7 +201,7 @@ final class KilnRuntime {
           "interrupted while waiting for the targets of the bake; it goes on until close()", ie);
     } catch (ExecutionException ex) {
       // the bake failed before its targets held the image
-      throw EarlyBake.unwrap(ex.getCause());
+      throw BakeFailures.unwrap(ex.getCause());
     }
     List<String> names = Arrays.stream(targets).map(Target::toString).toList();
     if (e.named().isDone()) {

@@ -124,20 +124,7 @@ final class BakeScope {
       Thread.currentThread().interrupt();
       throw new BakeException("interrupted", e);
     } catch (ExecutionException e) {
-      Throwable c = e.getCause();
-      while (c instanceof CompletionException && c.getCause() != null) {
-        c = c.getCause();
-      }
-      if (c instanceof BakeException be) {
-        throw be;
-      }
-      if (c instanceof RuntimeException re) {
-        throw re;
-      }
-      if (c instanceof Error err) {
-        throw err;
-      }
-      throw new BakeException(String.valueOf(c), c);
+      throw BakeFailures.unwrap(e.getCause());
     }
   }
 }
