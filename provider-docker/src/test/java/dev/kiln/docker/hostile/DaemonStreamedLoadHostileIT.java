@@ -107,6 +107,98 @@ class DaemonStreamedLoadHostileIT {
     }
   }
 
+  /** What {@code Kiln.bakeEarly} returned, and the whole result it gave after. */
+  private record Early(dev.kiln.EarlyBake returned, BakeResult result) {}
+
+  private Early bakeEarly(Path store, ImageBuild build, String ref) throws Exception {
+    try (Kiln k =
+        Kiln.builder().store(store).listener(events::add).imageStores(new Tampering()).build()) {
+      dev.kiln.EarlyBake e = k.bakeEarly(build, "tamper-daemon:" + ref);
+      return new Early(e, e.await());
+    }
+  }
+
+  @Test
+  void anEarlyBakeNamesOnlyWhatTheDaemonTookWhenATarChangesWhileItIsStreamed() throws Exception {
+    byte[] big = data(29);
+    wrapData = l -> new FlippedTar(l, (3L << 20) + 17);
+    Early e = bakeEarly(tmp.resolve("store"), build(big), image);
+    // named early only from a load the daemon took whole (the data layer from its stored blob),
+    // else loaded by the publication once it caught the change; either way the image
+    assertThat(e.returned().imageId()).isEqualTo(e.result().configDigest());
+    if (e.returned().returnedEarly()) {
+      assertThat(warnings()).isEmpty();
+    } else {
+      assertThat(warnings())
+          .singleElement()
+          .asString()
+          .contains("started while its layers were written failed");
+    }
+    assertDaemonHolds(image, e.result(), big);
+    assertLoadThreadsEnded();
+  }
+
+  @Test
+  void anEarlyBakeWhoseLayerFailsHalfWayThrowsAndMovesNoTag() throws Exception {
+    byte[] big = data(30);
+    BakeResult before = bake(tmp.resolve("store"), build(big), image);
+    Path note = tmp.resolve("note.txt");
+    Files.writeString(note, "first");
+    ImageBuild edited =
+        ImageBuild.from(Base.rootfs(rootfs))
+            .layer(
+                Layer.files("data")
+                    .content("/data/big.bin", data(31), 0644)
+                    .add(note, "/data/note.txt"))
+            .config(c -> c.entrypoint("/bin/sh", "-c"));
+    beforeData =
+        l -> {
+          try {
+            Files.writeString(note, " and more", StandardOpenOption.APPEND);
+          } catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+          }
+        };
+    events.clear();
+    assertThatThrownBy(() -> bakeEarly(tmp.resolve("store"), edited, image))
+        .isInstanceOf(BakeException.class)
+        .hasMessageContaining("note.txt");
+    assertLoadThreadsEnded();
+    assertThat(Tools.run(docker, "image", "inspect", "--format", "{{.Id}}", image).ok().output())
+        .isEqualToIgnoringWhitespace(before.configDigest().toString());
+    assertThat(repositoryImages()).containsExactly(before.configDigest().toString());
+  }
+
+  @Test
+  void anImageAStoreNamedEarlyThatIsNotTheOneAssembledIsReplacedByThePublication()
+      throws Exception {
+    // a store offered, with leave to name it, a config other than the one the bake assembles (as
+    // if a layer changed after its tar was written) loads and names that one; the publication
+    // then loads the image the bake assembled and moves the tag to it
+    List<Digest> offered = new CopyOnWriteArrayList<>();
+    wrapTars =
+        t -> {
+          ImageTars other = new OtherConfig(t, true);
+          offered.add(other.configDigest());
+          return other;
+        };
+    byte[] big = data(32);
+    Early e = bakeEarly(tmp.resolve("store"), build(big), image);
+    assertThat(offered).singleElement().isNotEqualTo(e.result().configDigest());
+    extraImages.add(offered.get(0).toString());
+    assertThat(e.returned().returnedEarly()).isTrue();
+    assertThat(e.returned().imageId()).isEqualTo(e.result().configDigest());
+    assertThat(warnings())
+        .singleElement()
+        .asString()
+        .contains("the daemon loaded " + offered.get(0))
+        .contains("loading it once more");
+    assertThat(e.result().published().get("tamper-daemon:" + image).details())
+        .containsEntry("loadedEarly", "false");
+    assertDaemonHolds(image, e.result(), big);
+    assertLoadThreadsEnded();
+  }
+
   @Test
   void aTarChangedWhileItIsStreamedIsCaughtAndTheImageIsLoadedAgainExactly() throws Exception {
     byte[] big = data(21);
@@ -303,9 +395,16 @@ class DaemonStreamedLoadHostileIT {
   private static final class OtherConfig implements ImageTars {
     private final ImageTars t;
     private final byte[] config;
+    private final boolean naming;
 
     OtherConfig(ImageTars t) {
+      this(t, false);
+    }
+
+    /** With {@code naming}, the bake's consent to name the image early is passed on. */
+    OtherConfig(ImageTars t, boolean naming) {
       this.t = t;
+      this.naming = naming;
       try {
         com.fasterxml.jackson.databind.node.ObjectNode n =
             (com.fasterxml.jackson.databind.node.ObjectNode)
@@ -350,6 +449,74 @@ class DaemonStreamedLoadHostileIT {
     @Override
     public long blobSize(Digest digest) throws IOException {
       return t.blobSize(digest);
+    }
+
+    @Override
+    public java.util.concurrent.CompletionStage<Boolean> mayName() {
+      return naming ? t.mayName() : ImageTars.super.mayName();
+    }
+
+    @Override
+    public void named(String target) {
+      if (naming) {
+        t.named(target);
+      }
+    }
+  }
+
+  /** The image whose tars are written, as the bake offers it, named early as {@code target}. */
+  private static final class NamedAs implements ImageTars {
+    private final ImageTars t;
+    private final String target;
+
+    NamedAs(ImageTars t, String target) {
+      this.t = t;
+      this.target = target;
+    }
+
+    @Override
+    public dev.kiln.Platform platform() {
+      return t.platform();
+    }
+
+    @Override
+    public byte[] config() {
+      return t.config();
+    }
+
+    @Override
+    public Digest configDigest() {
+      return t.configDigest();
+    }
+
+    @Override
+    public List<Digest> diffIds() {
+      return t.diffIds();
+    }
+
+    @Override
+    public List<Optional<dev.kiln.LayerRecord>> stored() {
+      return t.stored();
+    }
+
+    @Override
+    public InputStream openBlob(Digest digest) throws IOException {
+      return t.openBlob(digest);
+    }
+
+    @Override
+    public long blobSize(Digest digest) throws IOException {
+      return t.blobSize(digest);
+    }
+
+    @Override
+    public java.util.concurrent.CompletionStage<Boolean> mayName() {
+      return t.mayName();
+    }
+
+    @Override
+    public void named(String ignored) {
+      t.named(target); // the daemon store inside names itself docker-daemon:
     }
   }
 
@@ -422,7 +589,7 @@ class DaemonStreamedLoadHostileIT {
 
         @Override
         public void imageTarsWritten(ImageTars tars, PublishContext ctx) {
-          d.imageTarsWritten(wrapTars.apply(tars), ctx);
+          d.imageTarsWritten(wrapTars.apply(new NamedAs(tars, target.toString())), ctx);
         }
 
         @Override
