@@ -268,6 +268,50 @@ class EarlyBakeTest {
     assertThat(seen).contains("check failed").noneMatch(s -> s.startsWith("named"));
   }
 
+  /** A tarball of one file, {@code /t.txt} holding {@code text}. */
+  private static void tarball(Path file, String text) throws IOException {
+    byte[] b = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    try (org.apache.commons.compress.archivers.tar.TarArchiveOutputStream out =
+        new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(
+            Files.newOutputStream(file))) {
+      org.apache.commons.compress.archivers.tar.TarArchiveEntry e =
+          new org.apache.commons.compress.archivers.tar.TarArchiveEntry("t.txt");
+      e.setSize(b.length);
+      out.putArchiveEntry(e);
+      out.write(b);
+      out.closeArchiveEntry();
+    }
+  }
+
+  @Test
+  void aTarballChangedAfterItWasHashedIsNeverNamed() throws Exception {
+    // a tar layer is final once written because the tarball's digest is checked before the writer
+    // finishes: a tarball changed between its hash and its copy fails before any tar is written
+    Path tar = dir.resolve("layer.tar");
+    tarball(tar, "as hashed");
+    try (Kiln k =
+        Kiln.builder()
+            .store(dir.resolve("store"))
+            .imageStores(probe())
+            .listener(
+                e -> {
+                  if (e instanceof BakeEvent.LayerStarted s && s.layer().equals("t")) {
+                    try {
+                      tarball(tar, "changed after its hash");
+                    } catch (IOException ex) {
+                      throw new java.io.UncheckedIOException(ex);
+                    }
+                  }
+                })
+            .build()) {
+      ImageBuild b = build(9).layer(Layer.tar(tar).named("t"));
+      assertThatThrownBy(() -> k.bakeEarly(b, "probe:x"))
+          .isInstanceOf(ProvisioningException.class)
+          .hasMessageContaining("changed after it was hashed");
+    }
+    assertThat(seen).noneMatch(s -> s.startsWith("named"));
+  }
+
   @Test
   void aFailureAfterTheTargetsNamedTheImageIsTheResults() throws Exception {
     holdAssembly = true;
