@@ -392,8 +392,7 @@ class DaemonStreamedLoadHostileIT {
   }
 
   /** The image whose tars are written, with an author in its config that the image has not. */
-  private static final class OtherConfig implements ImageTars {
-    private final ImageTars t;
+  private static final class OtherConfig extends ForwardingTars {
     private final byte[] config;
     private final boolean naming;
 
@@ -403,7 +402,7 @@ class DaemonStreamedLoadHostileIT {
 
     /** With {@code naming}, the bake's consent to name the image early is passed on. */
     OtherConfig(ImageTars t, boolean naming) {
-      this.t = t;
+      super(t);
       this.naming = naming;
       try {
         com.fasterxml.jackson.databind.node.ObjectNode n =
@@ -417,11 +416,6 @@ class DaemonStreamedLoadHostileIT {
     }
 
     @Override
-    public dev.kiln.Platform platform() {
-      return t.platform();
-    }
-
-    @Override
     public byte[] config() {
       return config.clone();
     }
@@ -432,91 +426,32 @@ class DaemonStreamedLoadHostileIT {
     }
 
     @Override
-    public List<Digest> diffIds() {
-      return t.diffIds();
-    }
-
-    @Override
-    public List<Optional<dev.kiln.LayerRecord>> stored() {
-      return t.stored();
-    }
-
-    @Override
-    public InputStream openBlob(Digest digest) throws IOException {
-      return t.openBlob(digest);
-    }
-
-    @Override
-    public long blobSize(Digest digest) throws IOException {
-      return t.blobSize(digest);
-    }
-
-    @Override
     public java.util.concurrent.CompletionStage<Boolean> mayName() {
-      return naming ? t.mayName() : ImageTars.super.mayName();
+      return naming
+          ? tars.mayName()
+          : java.util.concurrent.CompletableFuture.completedFuture(false);
     }
 
     @Override
     public void named(String target) {
       if (naming) {
-        t.named(target);
+        tars.named(target);
       }
     }
   }
 
   /** The image whose tars are written, as the bake offers it, named early as {@code target}. */
-  private static final class NamedAs implements ImageTars {
-    private final ImageTars t;
+  private static final class NamedAs extends ForwardingTars {
     private final String target;
 
     NamedAs(ImageTars t, String target) {
-      this.t = t;
+      super(t);
       this.target = target;
     }
 
     @Override
-    public dev.kiln.Platform platform() {
-      return t.platform();
-    }
-
-    @Override
-    public byte[] config() {
-      return t.config();
-    }
-
-    @Override
-    public Digest configDigest() {
-      return t.configDigest();
-    }
-
-    @Override
-    public List<Digest> diffIds() {
-      return t.diffIds();
-    }
-
-    @Override
-    public List<Optional<dev.kiln.LayerRecord>> stored() {
-      return t.stored();
-    }
-
-    @Override
-    public InputStream openBlob(Digest digest) throws IOException {
-      return t.openBlob(digest);
-    }
-
-    @Override
-    public long blobSize(Digest digest) throws IOException {
-      return t.blobSize(digest);
-    }
-
-    @Override
-    public java.util.concurrent.CompletionStage<Boolean> mayName() {
-      return t.mayName();
-    }
-
-    @Override
     public void named(String ignored) {
-      t.named(target); // the daemon store inside names itself docker-daemon:
+      tars.named(target); // the daemon store inside names itself docker-daemon:
     }
   }
 
