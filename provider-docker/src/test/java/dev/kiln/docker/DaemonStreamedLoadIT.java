@@ -121,7 +121,7 @@ class DaemonStreamedLoadIT {
     Path store = tmp.resolve("store");
     byte[] big = data(9);
     BakeResult early;
-    // held at the image's assembly until the daemon's tag is checked: the bake returned before
+    // held at the image's assembly until the daemon's tag is checked
     java.util.concurrent.CountDownLatch checked = new java.util.concurrent.CountDownLatch(1);
     try (Kiln k =
         Kiln.builder()
@@ -140,8 +140,9 @@ class DaemonStreamedLoadIT {
             .build()) {
       dev.kiln.EarlyBake e = k.bakeEarly(build(big, "early"), "docker-daemon:" + image);
       assertThat(e.returnedEarly()).isTrue();
+      // held at the assembly (whose event may come before or after the daemon named the image):
+      // the call returned without waiting for the store
       assertThat(e.isDone()).isFalse();
-      assertThat(events).noneMatch(x -> x instanceof BakeEvent.ImageAssembled);
       assertThat(Tools.run(docker, "image", "inspect", "--format", "{{.Id}}", image).ok().output())
           .as("the daemon holds the image, tagged, when the bake returns")
           .isEqualToIgnoringWhitespace(e.imageId().toString());
