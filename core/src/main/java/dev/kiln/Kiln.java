@@ -105,13 +105,13 @@ public final class Kiln implements AutoCloseable {
    * loads the image while its layers are written (see {@code docs/docker.md}); as soon as it holds
    * the whole image and every layer is final (a files layer once its tar is written, checked file
    * by file against its key; any other layer once it is provisioned), the image is tagged and this
-   * returns. Compressing the layers' blobs, committing their keys, assembling the image and writing
-   * its record go on: {@link EarlyBake#result()} gives the whole {@link BakeResult} once they are
-   * done, and {@link #close()} waits for them. A process killed before they are done leaves no key
-   * without its blob: the next bake writes those layers again (and finds the image in the daemon).
-   * For any other target, a build of several platforms, or an image the daemon holds already, this
-   * returns when the bake has ended, with its result complete ({@link EarlyBake#returnedEarly()} is
-   * false).
+   * returns. What is left of compressing the layers' blobs, committing their keys, assembling the
+   * image and writing its record goes on: {@link EarlyBake#result()} gives the whole {@link
+   * BakeResult} once they are done, and {@link #close()} waits for them. A process killed before
+   * they are done leaves no key without its blob: the next bake writes those layers again (and
+   * finds the image in the daemon). For any other target, a build of several platforms, or an image
+   * the daemon holds already, this returns when the bake has ended, with its result complete
+   * ({@link EarlyBake#returnedEarly()} is false).
    *
    * @throws BakeException when the bake fails before its targets hold the image; a failure after
    *     that is {@link EarlyBake#result()}'s
