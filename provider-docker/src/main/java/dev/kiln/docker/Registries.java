@@ -93,11 +93,19 @@ final class Registries {
   static Optional<CompletableFuture<?>> uploading(
       String registry, Digest blob, String repo, CompletableFuture<?> upload) {
     String key = where(registry, repo) + "@" + blob;
-    InFlight mine = new InFlight(SEQ.incrementAndGet(), registry, repo, blob, upload);
-    // an upload that failed is replaced: the next push in line sends the blob
-    InFlight now =
-        IN_FLIGHT.compute(
-            key, (k, v) -> v == null || v.upload().isCompletedExceptionally() ? mine : v);
+    InFlight mine;
+    InFlight now;
+    // an upload's number and its registration are one step, under the lock uploadingElsewhere
+    // reads under: else a later number could be registered first, and two uploads to two
+    // repositories would each find no earlier one and both send the blob
+    synchronized (IN_FLIGHT) {
+      mine = new InFlight(SEQ.incrementAndGet(), registry, repo, blob, upload);
+      // an upload that failed is replaced: the next push in line sends the blob
+      InFlight m = mine;
+      now =
+          IN_FLIGHT.compute(
+              key, (k, v) -> v == null || v.upload().isCompletedExceptionally() ? m : v);
+    }
     if (now != mine) {
       return Optional.of(now.upload());
     }
@@ -112,17 +120,19 @@ final class Registries {
    */
   static Optional<CompletableFuture<?>> uploadingElsewhere(
       String registry, Digest blob, String repo) {
-    InFlight mine = IN_FLIGHT.get(where(registry, repo) + "@" + blob);
-    long before = mine == null ? Long.MAX_VALUE : mine.seq();
-    return IN_FLIGHT.values().stream()
-        .filter(
-            f ->
-                f.seq() < before
-                    && f.registry().equals(registry)
-                    && f.blob().equals(blob)
-                    && !f.repo().equals(repo))
-        .min(Comparator.comparingLong(InFlight::seq))
-        .map(InFlight::upload);
+    synchronized (IN_FLIGHT) {
+      InFlight mine = IN_FLIGHT.get(where(registry, repo) + "@" + blob);
+      long before = mine == null ? Long.MAX_VALUE : mine.seq();
+      return IN_FLIGHT.values().stream()
+          .filter(
+              f ->
+                  f.seq() < before
+                      && f.registry().equals(registry)
+                      && f.blob().equals(blob)
+                      && !f.repo().equals(repo))
+          .min(Comparator.comparingLong(InFlight::seq))
+          .map(InFlight::upload);
+    }
   }
 
   /**
