@@ -141,8 +141,7 @@ public final class Engine {
    * image under its name, before the image is assembled (never, when the targets do not name it
    * early); {@code result} with the bake's result, or its failure.
    */
-  public record Early(
-      CompletableFuture<Digest> named, CompletableFuture<BakeResult> result, boolean namesEarly) {}
+  public record Early(CompletableFuture<Digest> named, CompletableFuture<BakeResult> result) {}
 
   /**
    * Bakes one request on {@code background}, letting its targets name the image as soon as they
@@ -167,8 +166,7 @@ public final class Engine {
             result.completeExceptionally(t);
           }
         });
-    return new Early(
-        naming == null ? new CompletableFuture<>() : naming.whenNamed(), result, early);
+    return new Early(naming == null ? new CompletableFuture<>() : naming.whenNamed(), result);
   }
 
   /**
