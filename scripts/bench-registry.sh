@@ -7,8 +7,9 @@
 # starts them on free loopback ports). The tools alternate round by round; one warm-up round per tree is not
 # counted; medians, minimums and maximums of ROUNDS rounds, with each build's CPU time (the tool's and its
 # registry's) and, after Kiln's changed bake, raw references: a curl upload of the same blob to an empty registry,
-# gzip -6 (pigz -6 -p 2 if installed) and sha256sum of its tar. Needs a running dockerd, docker-registry, skopeo,
-# curl, gzip and sha256sum (Linux: CPU times come from /proc).
+# gzip -6 (one process, and one per core on equal parts of the tar at once; pigz -6 -p 2 if installed) and sha256sum
+# of its tar. Needs a running dockerd, docker-registry, skopeo, curl, gzip and sha256sum (Linux: CPU times come from
+# /proc).
 # Usage: scripts/bench-registry.sh [ROUNDS] [TREES]    TREES: a comma list of jdk, small, app (default all three)
 set -euo pipefail
 cd "$(dirname "$0")/.."
