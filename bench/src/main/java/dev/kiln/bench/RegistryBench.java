@@ -1054,31 +1054,9 @@ public final class RegistryBench {
       return parts;
     }
 
-    /**
-     * One {@code gzip -6 -c} per part, all started at once, outputs discarded; returns the wall
-     * time until the last ended and their CPU time, in milliseconds.
-     */
+    /** One {@code gzip -6 -c} per part, all at once ({@link #commands}). */
     private static long[] gzipParts(List<Path> parts) throws Exception {
-      long cpu0 = CpuTime.children();
-      long t0 = System.nanoTime();
-      List<Process> ps = new ArrayList<>();
-      for (Path part : parts) {
-        ps.add(
-            new ProcessBuilder("gzip", "-6", "-c", part.toString())
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                .redirectError(ProcessBuilder.Redirect.INHERIT)
-                .start());
-      }
-      int failed = 0;
-      for (Process p : ps) {
-        failed += p.waitFor() == 0 ? 0 : 1;
-      }
-      long wall = ms(t0);
-      long cpu = (CpuTime.children() - cpu0) / 1_000_000;
-      if (failed > 0) {
-        throw new IllegalStateException(failed + " of the gzip -6 of " + parts + " failed");
-      }
-      return new long[] {wall, cpu};
+      return commands(parts.stream().map(p -> List.of("gzip", "-6", "-c", p.toString())).toList());
     }
 
     /**
@@ -1086,15 +1064,36 @@ public final class RegistryBench {
      * this JVM's ended children around it), in milliseconds.
      */
     private static long[] command(List<String> cmd) throws Exception {
+      return commands(List.of(cmd));
+    }
+
+    /**
+     * Runs commands all at once, their output discarded; returns the wall time until the last ended
+     * and the CPU time they used (that of this JVM's ended children around them), in milliseconds.
+     */
+    private static long[] commands(List<List<String>> cmds) throws Exception {
       long cpu0 = CpuTime.children();
       long t0 = System.nanoTime();
-      Process p = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-      String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-      int rc = p.waitFor();
+      List<Process> ps = new ArrayList<>();
+      for (List<String> cmd : cmds) {
+        ps.add(new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
+      }
+      List<String> errs = new ArrayList<>();
+      for (Process p : ps) {
+        // the commands write little to stderr: read in turn, no pipe fills up meanwhile
+        errs.add(new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
+      }
+      int[] rcs = new int[ps.size()];
+      for (int i = 0; i < ps.size(); i++) {
+        rcs[i] = ps.get(i).waitFor();
+      }
       long wall = ms(t0);
       long cpu = (CpuTime.children() - cpu0) / 1_000_000;
-      if (rc != 0) {
-        throw new IllegalStateException(cmd + " failed (" + rc + "):\n" + err);
+      for (int i = 0; i < ps.size(); i++) {
+        if (rcs[i] != 0) {
+          throw new IllegalStateException(
+              cmds.get(i) + " failed (" + rcs[i] + "):\n" + errs.get(i));
+        }
       }
       return new long[] {wall, cpu};
     }

@@ -64,19 +64,18 @@ final class ImageTarsStep {
     List<CompletableFuture<?>> finals = new ArrayList<>();
     for (Node n : nodes) {
       CompletableFuture<Digest> d = new CompletableFuture<>();
-      provision
-          .schedule(n)
-          .whenComplete(
-              (r, t) -> {
-                if (t != null) {
-                  d.completeExceptionally(t);
-                } else {
-                  d.complete(r.diffId());
-                }
-              });
+      CompletableFuture<LayerRecord> provisioned = provision.schedule(n);
+      provisioned.whenComplete(
+          (r, t) -> {
+            if (t != null) {
+              d.completeExceptionally(t);
+            } else {
+              d.complete(r.diffId());
+            }
+          });
       contexts.tarWritten(n.key).thenAccept(d::complete);
       diffIds.add(d);
-      finals.add(n.prepared.finalOnceWritten() ? d : provision.schedule(n));
+      finals.add(n.prepared.finalOnceWritten() ? d : provisioned);
     }
     CompletableFuture<Boolean> mayName =
         early == null
